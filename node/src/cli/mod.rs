@@ -1,0 +1,103 @@
+//! The `parley` command line.
+
+mod bench;
+mod chain;
+mod plugin;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Parley: a state channel node whose chains, transports and stores are plugins.
+#[derive(Debug, Parser)]
+#[command(name = "parley", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Show long diagnostics (for example abi_stable's layout report when a plugin does not
+    /// match this node).
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a node: load the plugins named in the config and serve until SIGINT or SIGTERM.
+    Run(run::RunArgs),
+    /// Inspect and check plugin libraries.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Talk to the configured chain backend directly (balances, deposits, chain time).
+    Chain(chain::ChainArgs),
+    /// Measure plugin-call overhead and store commit rates; prints figures.
+    Bench(bench::BenchArgs),
+}
+
+/// The default config file: `./node.toml`.
+pub(crate) fn default_config() -> PathBuf {
+    PathBuf::from("node.toml")
+}
+
+/// Parses the command line and runs the command; the exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args, cli.verbose),
+        Command::Plugin(command) => plugin::run(command, cli.verbose),
+        Command::Chain(args) => chain::run(args, cli.verbose),
+        Command::Bench(args) => bench::run(args, cli.verbose),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error for the user: one sentence, and optional details shown with `--verbose`.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    details: Option<String>,
+}
+
+impl CliError {
+    /// An error with only a message.
+    pub fn new(message: impl std::fmt::Display) -> Self {
+        CliError {
+            message: message.to_string(),
+            details: None,
+        }
+    }
+
+    /// A plugin load error, with abi_stable's report attached if `verbose`.
+    pub fn load(error: crate::host::LoadError, verbose: bool) -> Self {
+        let details = if verbose { error.details.clone() } else { None };
+        CliError {
+            message: error.to_string(),
+            details,
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(details) = &self.details {
+            write!(f, "\n\ndetails:\n{details}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<crate::config::ConfigError> for CliError {
+    fn from(error: crate::config::ConfigError) -> Self {
+        CliError::new(error)
+    }
+}
+
+/// The result of a command.
+pub type CliResult = Result<ExitCode, CliError>;

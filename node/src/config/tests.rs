@@ -1,0 +1,75 @@
+use super::*;
+
+fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
+    NodeConfig::parse(text, Path::new("/etc/parley/node.toml"))
+}
+
+#[test]
+fn empty_config_gets_the_builtin_defaults() {
+    let config = parse("").unwrap();
+    assert_eq!(config.node.data_dir, Path::new("/etc/parley/data"));
+    assert_eq!(config.chain.plugin, PluginRef::Name("sim-chain".into()));
+    assert_eq!(config.wire.plugin.plugin, PluginRef::Name("quic".into()));
+    assert_eq!(config.store.plugin, PluginRef::Name("lmdb".into()));
+    assert_eq!(config.wire.listen, "127.0.0.1:0");
+    assert_eq!(config.node.log_format, LogFormat::Text);
+}
+
+#[test]
+fn plugin_table_is_passed_on_without_node_keys() {
+    let config = parse(
+        "[wire]\nplugin = \"quic\"\nlisten = \"127.0.0.1:9000\"\nmax_frame_size = 1024\n\
+         [store]\nplugin = \"./libs/libmine.so\"\nmap_size_mib = 64\n",
+    )
+    .unwrap();
+    assert_eq!(config.wire.listen, "127.0.0.1:9000");
+    assert_eq!(config.wire.plugin.table.trim(), "max_frame_size = 1024");
+    assert_eq!(
+        config.store.plugin,
+        PluginRef::Path("/etc/parley/./libs/libmine.so".into())
+    );
+    assert_eq!(config.store.table.trim(), "map_size_mib = 64");
+}
+
+#[test]
+fn misspelled_node_key_is_named() {
+    let error = parse("[node]\ndata_dri = \"x\"\n").unwrap_err();
+    assert_eq!(error.key, "node.data_dri");
+    assert!(
+        error.to_string().contains("/etc/parley/node.toml"),
+        "{error}"
+    );
+    assert!(error.message.contains("`data_dir`"), "{error}");
+}
+
+#[test]
+fn unknown_section_is_named() {
+    let error = parse("[chian]\nplugin = \"sim-chain\"\n").unwrap_err();
+    assert_eq!(error.key, "chian");
+    assert!(error.message.contains("`chain`"), "{error}");
+}
+
+#[test]
+fn wrong_types_are_named() {
+    let error = parse("[store]\nplugin = 5\n").unwrap_err();
+    assert_eq!(error.key, "store.plugin");
+    assert!(error.message.contains("expected a string"), "{error}");
+    let error = parse("node = 3\n").unwrap_err();
+    assert_eq!(error.key, "node");
+}
+
+#[test]
+fn bad_values_are_explained() {
+    let error = parse("[node]\nlog_format = \"xml\"\n").unwrap_err();
+    assert_eq!(error.key, "node.log_format");
+    let error = parse("[chain]\nplugin = \"\"\n").unwrap_err();
+    assert_eq!(error.key, "chain.plugin");
+    let error = parse("[chain]\nplugin = \"sim chain\"\n").unwrap_err();
+    assert_eq!(error.key, "chain.plugin");
+}
+
+#[test]
+fn invalid_toml_gives_the_line() {
+    let error = parse("[node]\ndata_dir = \n").unwrap_err();
+    assert!(error.message.contains("line 2"), "{error}");
+}

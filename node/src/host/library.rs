@@ -1,0 +1,173 @@
+//! Opening a plugin library: the plain descriptor first, then abi_stable's checked root module.
+
+use super::load_error::{first_line, LoadError, LoadFailure};
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use parley_plugin_api::abi::{
+    PluginDescriptor, PluginKind, PluginModuleRef, DESCRIPTOR_MAGIC, DESCRIPTOR_SYMBOL,
+    PLUGIN_ABI_VERSION,
+};
+use std::path::{Path, PathBuf};
+
+/// An opened and checked plugin library. Libraries are never unloaded (abi_stable leaks them),
+/// so values built from one stay valid for the life of the process.
+#[derive(Clone)]
+pub struct PluginLibrary {
+    /// The file.
+    pub path: PathBuf,
+    /// The plugin's name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Its kind.
+    pub kind: PluginKind,
+    /// One line about it.
+    pub description: String,
+    /// The table `parley plugin check` uses by default.
+    pub check_config: String,
+    /// The parley-plugin-api version it was built with.
+    pub api_crate_version: String,
+    module: PluginModuleRef,
+}
+
+impl std::fmt::Debug for PluginLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginLibrary")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// What the descriptor says, read before abi_stable touches the library.
+struct DescriptorInfo {
+    name: String,
+    version: String,
+    kind: PluginKind,
+    api_crate_version: String,
+}
+
+impl PluginLibrary {
+    /// Opens `path`, checks that it is a Parley plugin of this node's ABI version and loads its
+    /// root module. `bare_name` is the `plugin` value when it was a name, for the message.
+    pub fn open(path: &Path, bare_name: Option<&str>) -> Result<PluginLibrary, LoadError> {
+        let fail = |reason, details| LoadError {
+            path: path.to_path_buf(),
+            reason: Box::new(reason),
+            details,
+        };
+        if !path.exists() {
+            return Err(fail(
+                LoadFailure::Missing {
+                    bare_name: bare_name.map(str::to_string),
+                },
+                None,
+            ));
+        }
+        let info = read_descriptor(path).map_err(|reason| fail(reason, None))?;
+
+        let header = lib_header_from_path(path).map_err(|e| {
+            let details = e.to_string();
+            fail(
+                LoadFailure::Layout {
+                    name: info.name.clone(),
+                    summary: first_line(&details),
+                },
+                Some(details),
+            )
+        })?;
+        let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
+            let details = e.to_string();
+            let summary = match &e {
+                LibraryError::AbiInstability(_) => "the type layouts differ".to_string(),
+                LibraryError::IncompatibleVersionNumber {
+                    expected_version,
+                    actual_version,
+                    ..
+                } => format!(
+                    "parley-plugin-api {actual_version} is not compatible with {expected_version}"
+                ),
+                _ => first_line(&details),
+            };
+            fail(
+                LoadFailure::Layout {
+                    name: info.name.clone(),
+                    summary,
+                },
+                Some(details),
+            )
+        })?;
+        // The root module repeats the descriptor; a disagreement means a hand-made export.
+        if module.abi_version() != PLUGIN_ABI_VERSION || module.kind() != info.kind {
+            return Err(fail(
+                LoadFailure::BadDescriptor(
+                    "the root module disagrees with the descriptor about ABI version or kind"
+                        .into(),
+                ),
+                None,
+            ));
+        }
+        Ok(PluginLibrary {
+            path: path.to_path_buf(),
+            name: info.name,
+            version: info.version,
+            kind: info.kind,
+            description: module.description().to_string(),
+            check_config: module.check_config().to_string(),
+            api_crate_version: info.api_crate_version,
+            module,
+        })
+    }
+
+    /// The root module, to instantiate from.
+    pub(crate) fn module(&self) -> PluginModuleRef {
+        self.module
+    }
+}
+
+fn read_descriptor(path: &Path) -> Result<DescriptorInfo, LoadFailure> {
+    // SAFETY: loading a library runs its initialisers; that is the point of a plugin, and the
+    // user named this file in their config.
+    let library = unsafe { libloading::Library::new(path) }
+        .map_err(|e| LoadFailure::NotALibrary(e.to_string()))?;
+    // SAFETY: the symbol, if present, is a `PluginDescriptor` static (checked by the magic).
+    let descriptor: *const PluginDescriptor = unsafe {
+        match library.get::<*const PluginDescriptor>(DESCRIPTOR_SYMBOL.as_bytes()) {
+            Ok(symbol) => *symbol,
+            Err(_) => return Err(LoadFailure::NotAPlugin),
+        }
+    };
+    // Plugins are never unloaded: keep the library mapped so the descriptor stays valid.
+    std::mem::forget(library);
+    // SAFETY: the symbol points at a static that lives as long as the (never unloaded) library.
+    let descriptor = unsafe { &*descriptor };
+    if descriptor.magic != DESCRIPTOR_MAGIC {
+        return Err(LoadFailure::BadDescriptor("wrong magic bytes".into()));
+    }
+    if descriptor.descriptor_version != 1 {
+        return Err(LoadFailure::BadDescriptor(format!(
+            "descriptor layout {} (this node reads 1)",
+            descriptor.descriptor_version
+        )));
+    }
+    // SAFETY: magic and layout version match what export_plugin! writes.
+    let (name, version, api_crate_version) = unsafe { descriptor.strings() };
+    if descriptor.abi_version != PLUGIN_ABI_VERSION {
+        return Err(LoadFailure::AbiVersion {
+            name,
+            version,
+            found: descriptor.abi_version,
+            api_crate_version,
+        });
+    }
+    let kind = PluginKind::from_u32(descriptor.kind).ok_or_else(|| {
+        LoadFailure::BadDescriptor(format!("unknown plugin kind {}", descriptor.kind))
+    })?;
+    Ok(DescriptorInfo {
+        name,
+        version,
+        kind,
+        api_crate_version,
+    })
+}

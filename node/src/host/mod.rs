@@ -1,0 +1,100 @@
+//! The plugin host: finds the libraries named in `node.toml`, checks kind and ABI version,
+//! instantiates them with their tables, and hands the node ready trait objects.
+//!
+//! Several plugins of one kind can be loaded at once: each library is opened through its own
+//! abi_stable header (abi_stable's `RootModule::load_from_file` caches one module per type and
+//! would silently hand back the first library), and every `instantiate` call makes a separate
+//! instance.
+
+mod instance;
+mod library;
+mod load_error;
+mod sinks;
+pub mod worker;
+
+pub use instance::{instantiate, PluginHandle};
+pub use library::PluginLibrary;
+pub use load_error::{LoadError, LoadFailure};
+pub use sinks::{node_host_context, SectionEvent};
+
+use crate::config::{NodeConfig, PluginRef, PluginSection};
+use parley_plugin_api::{ChainBackend, Store, Transport};
+use std::sync::Arc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+/// Opens the library a section names.
+pub fn open(plugin: &PluginRef) -> Result<PluginLibrary, LoadError> {
+    let bare = match plugin {
+        PluginRef::Name(name) => Some(name.as_str()),
+        PluginRef::Path(_) => None,
+    };
+    PluginLibrary::open(&plugin.resolve(), bare)
+}
+
+/// The node's three plugins, instantiated.
+pub struct NodePlugins {
+    /// The chain backend from `[chain]`.
+    pub chain: Arc<dyn ChainBackend>,
+    /// The transport from `[wire]`.
+    pub transport: Arc<dyn Transport>,
+    /// The store from `[store]`.
+    pub store: Arc<dyn Store>,
+    /// The libraries, in load order, with their sections.
+    pub libraries: Vec<(&'static str, PluginLibrary)>,
+    /// Events from all three.
+    pub events: UnboundedReceiver<SectionEvent>,
+}
+
+impl NodePlugins {
+    /// Loads and instantiates the plugins of `config`, in the order store, chain, wire.
+    pub fn load(config: &NodeConfig) -> Result<NodePlugins, LoadError> {
+        let (sender, events) = unbounded_channel();
+        let mut libraries = Vec::new();
+        let mut handles = Vec::new();
+        for section in config.plugin_sections() {
+            let (library, handle) = load_section(config, section, sender.clone())?;
+            libraries.push((section.section, library));
+            handles.push(handle);
+        }
+        let mut chain = None;
+        let mut transport = None;
+        let mut store = None;
+        for handle in handles {
+            match handle {
+                PluginHandle::Chain(c) => chain = Some(c as Arc<dyn ChainBackend>),
+                PluginHandle::Transport(t) => transport = Some(t as Arc<dyn Transport>),
+                PluginHandle::Store(s) => store = Some(s as Arc<dyn Store>),
+            }
+        }
+        Ok(NodePlugins {
+            chain: chain.expect("[chain] is checked to be a chain plugin"),
+            transport: transport.expect("[wire] is checked to be a transport plugin"),
+            store: store.expect("[store] is checked to be a store plugin"),
+            libraries,
+            events,
+        })
+    }
+}
+
+/// Opens and instantiates one section's plugin.
+pub fn load_section(
+    config: &NodeConfig,
+    section: &PluginSection,
+    events: tokio::sync::mpsc::UnboundedSender<SectionEvent>,
+) -> Result<(PluginLibrary, PluginHandle), LoadError> {
+    let library = open(&section.plugin)?;
+    let context = node_host_context(
+        section.section,
+        &config.node.data_dir,
+        &config.dir(),
+        events,
+    );
+    let handle = instantiate(
+        &library,
+        section.section,
+        section.kind,
+        &section.table,
+        context,
+    )?;
+    Ok((library, handle))
+}

@@ -1,0 +1,17 @@
+//! # parley-node
+//!
+//! The Parley state channel node: a library and the `parley` binary. The node hosts plugins
+//! (chain backends, transports, stores) loaded at run time through the stable ABI of
+//! `parley-plugin-api`, and never depends on a plugin crate.
+//!
+//! - [`config`]: `node.toml`, parsed and validated in one place.
+//! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
+//! - [`cli`]: the `parley` commands.
+//!
+//! The channel protocol, client, watcher, store schema, wire format and API arrive with the
+//! issues that build them (DESIGN §1).
+
+pub mod cli;
+pub mod config;
+pub mod host;
+pub mod logging;

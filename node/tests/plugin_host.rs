@@ -1,0 +1,149 @@
+//! The plugin host against the real built-in plugin libraries (built by
+//! `cargo build --workspace`, which the test command runs first).
+//!
+//! abi_stable caches one root module per type when loading through `RootModule::load_from_file`,
+//! which would silently hand back the first library for the second; these tests prove the host
+//! loads two different files of one kind side by side, and two instances of one file.
+
+use parley_node::host::{instantiate, node_host_context, LoadFailure, PluginHandle, PluginLibrary};
+use parley_plugin_api::model::WriteOp;
+use parley_plugin_api::{ChainBackend, PluginKind, Store};
+use std::path::{Path, PathBuf};
+
+fn plugin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_parley"))
+        .parent()
+        .expect("the binary has a directory")
+        .to_path_buf()
+}
+
+fn library(file: &str) -> PathBuf {
+    let path = plugin_dir().join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path
+}
+
+fn instance(
+    library: &PluginLibrary,
+    kind: PluginKind,
+    table: &str,
+    data_dir: &Path,
+) -> PluginHandle {
+    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let context = node_host_context("test", data_dir, data_dir, sender);
+    instantiate(library, "test", kind, table, context).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn store(handle: PluginHandle) -> std::sync::Arc<parley_plugin_api::LoadedStore> {
+    match handle {
+        PluginHandle::Store(store) => store,
+        _ => panic!("expected a store"),
+    }
+}
+
+#[test]
+fn two_files_of_one_kind_and_two_instances_of_one_file_are_independent() {
+    let original = library("libparley_lmdb.so");
+    let temp = tempfile::tempdir().unwrap();
+    let copy = temp.path().join("libparley_lmdb_copy.so");
+    std::fs::copy(&original, &copy).unwrap();
+
+    let first = PluginLibrary::open(&original, None).unwrap();
+    let second = PluginLibrary::open(&copy, None).unwrap();
+    assert_eq!(first.path, original);
+    assert_eq!(
+        second.path, copy,
+        "the second file must not be the cached first module"
+    );
+
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|i| temp.path().join(format!("store-{i}")))
+        .collect();
+    let stores = [
+        store(instance(&first, PluginKind::Store, "", &dirs[0])),
+        store(instance(&first, PluginKind::Store, "", &dirs[1])),
+        store(instance(&second, PluginKind::Store, "", &dirs[2])),
+    ];
+    for (i, s) in stores.iter().enumerate() {
+        s.commit(&[WriteOp::put(b"who".to_vec(), vec![i as u8])])
+            .unwrap();
+    }
+    for (i, s) in stores.iter().enumerate() {
+        assert_eq!(
+            s.get(b"who").unwrap(),
+            Some(vec![i as u8]),
+            "instance {i} saw another's data"
+        );
+    }
+}
+
+#[test]
+fn two_chain_instances_keep_their_own_configuration() {
+    let path = library("libparley_sim_chain.so");
+    let temp = tempfile::tempdir().unwrap();
+    let copy = temp.path().join("libparley_sim_chain_copy.so");
+    std::fs::copy(&path, &copy).unwrap();
+    let chains: Vec<_> = [(&path, 7u64), (&path, 8), (&copy, 9)]
+        .iter()
+        .enumerate()
+        .map(|(i, (file, chain_id))| {
+            let library = PluginLibrary::open(file, None).unwrap();
+            let dir = temp.path().join(format!("chain-{i}"));
+            match instance(
+                &library,
+                PluginKind::Chain,
+                &format!("chain_id = {chain_id}"),
+                &dir,
+            ) {
+                PluginHandle::Chain(chain) => chain,
+                _ => panic!("expected a chain"),
+            }
+        })
+        .collect();
+    let ids: Vec<u64> = chains.iter().map(|c| c.info().unwrap().chain_id).collect();
+    assert_eq!(ids, vec![7, 8, 9]);
+}
+
+#[test]
+fn a_section_refuses_a_plugin_of_another_kind() {
+    let library = PluginLibrary::open(&library("libparley_quic.so"), None).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let context = node_host_context("store", temp.path(), temp.path(), sender);
+    let Err(error) = instantiate(&library, "store", PluginKind::Store, "", context) else {
+        panic!("a transport must not load as a store");
+    };
+    assert!(matches!(*error.reason, LoadFailure::WrongKind { .. }));
+    assert!(
+        error
+            .to_string()
+            .contains("which is a transport plugin, not a store plugin"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_plugin_table_is_reported_with_its_section_and_key() {
+    let library = PluginLibrary::open(&library("libparley_lmdb.so"), None).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let context = node_host_context("store", temp.path(), temp.path(), sender);
+    let Err(error) = instantiate(
+        &library,
+        "store",
+        PluginKind::Store,
+        "map_sise_mib = 3\n",
+        context,
+    ) else {
+        panic!("an unknown key must be refused");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("[store]") && message.contains("map_sise_mib"),
+        "{message}"
+    );
+}

@@ -1,0 +1,207 @@
+//! The binary interface between the node and a plugin library (DESIGN §3).
+//!
+//! A plugin library exports two symbols, both written by [`export_plugin!`](crate::export_plugin):
+//!
+//! 1. [`PluginDescriptor`] under [`DESCRIPTOR_SYMBOL`]: a plain C struct whose layout never
+//!    changes, so that any node can read any plugin's kind, name and ABI version before anything
+//!    else, and refuse a mismatch in one sentence.
+//! 2. abi_stable's root module ([`PluginModule`]), whose layout abi_stable checks in full; it holds
+//!    the constructor that turns the plugin's TOML table into an instance.
+//!
+//! The instance is one of the FFI trait objects of [`ffi`]; the node never sees plugin types.
+//! Composite values cross as the canonical encoding of [`crate::codec`], which is why the ABI
+//! needs so few types: [`PLUGIN_ABI_VERSION`] guards the encoding, abi_stable the method tables.
+
+pub mod ffi;
+pub mod host;
+
+use crate::error::PluginError;
+use abi_stable::{
+    declare_root_module_statics,
+    library::RootModule,
+    package_version_strings,
+    sabi_types::VersionStrings,
+    std_types::{RResult, RStr},
+    StableAbi,
+};
+use std::ffi::{c_char, CStr};
+use std::fmt;
+
+pub use host::HostContext;
+
+/// The version of the plugin ABI this crate defines. A node loads only plugins built against
+/// the same number. It changes whenever an interface, a method's contract or the encoding of a
+/// value that crosses the boundary changes incompatibly.
+pub const PLUGIN_ABI_VERSION: u32 = 1;
+
+/// The exported symbol that holds a library's [`PluginDescriptor`].
+pub const DESCRIPTOR_SYMBOL: &str = "PARLEY_PLUGIN_DESCRIPTOR";
+
+/// The first bytes of every [`PluginDescriptor`], so that a symbol of the right name from some
+/// other library is not mistaken for one.
+pub const DESCRIPTOR_MAGIC: [u8; 16] = *b"parley-plugin\0\0\0";
+
+/// The name abi_stable gives the root module's static; [`export_plugin!`](crate::export_plugin)
+/// writes it out literally (a unit test keeps the two in step).
+pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
+
+/// Which of the three interfaces a plugin implements.
+#[repr(u8)]
+#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PluginKind {
+    /// A ledger: [`ChainBackend`](crate::ChainBackend).
+    Chain = 1,
+    /// A network transport: [`Transport`](crate::Transport).
+    Transport = 2,
+    /// A key-value store: [`Store`](crate::Store).
+    Store = 3,
+}
+
+impl PluginKind {
+    /// The kind for a descriptor's `kind` field, if it names one.
+    pub fn from_u32(value: u32) -> Option<Self> {
+        match value {
+            1 => Some(PluginKind::Chain),
+            2 => Some(PluginKind::Transport),
+            3 => Some(PluginKind::Store),
+            _ => None,
+        }
+    }
+
+    /// The name used in `node.toml` sections and messages: `chain`, `transport`, `store`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PluginKind::Chain => "chain",
+            PluginKind::Transport => "transport",
+            PluginKind::Store => "store",
+        }
+    }
+}
+
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The fixed-layout header every plugin library exports under [`DESCRIPTOR_SYMBOL`].
+///
+/// This layout is frozen for all ABI versions: fields may never be reordered, resized or
+/// removed, so that a node can always read it, whatever the plugin was built against.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginDescriptor {
+    /// Always [`DESCRIPTOR_MAGIC`].
+    pub magic: [u8; 16],
+    /// The layout version of this struct itself; 1.
+    pub descriptor_version: u32,
+    /// The [`PLUGIN_ABI_VERSION`] the plugin was built against.
+    pub abi_version: u32,
+    /// The [`PluginKind`] as a number.
+    pub kind: u32,
+    /// The plugin's name, NUL-terminated UTF-8.
+    pub name: *const c_char,
+    /// The plugin's own version, NUL-terminated UTF-8.
+    pub version: *const c_char,
+    /// The version of the `parley-plugin-api` crate it was built with, NUL-terminated UTF-8.
+    pub api_crate_version: *const c_char,
+}
+
+// SAFETY: the pointers point at `'static` string literals and are never written through.
+unsafe impl Sync for PluginDescriptor {}
+
+impl PluginDescriptor {
+    /// Reads the descriptor's strings.
+    ///
+    /// # Safety
+    /// `self` must be a descriptor exported by a loaded library that stays loaded, with valid
+    /// NUL-terminated strings (as written by `export_plugin!`).
+    pub unsafe fn strings(&self) -> (String, String, String) {
+        let read = |p: *const c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                // SAFETY: guaranteed by the caller.
+                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            }
+        };
+        (
+            read(self.name),
+            read(self.version),
+            read(self.api_crate_version),
+        )
+    }
+}
+
+/// The constructor of a plugin instance: the plugin's TOML table from `node.toml` (as text,
+/// without the `plugin` key) and the host context.
+pub type Instantiate =
+    extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<PluginInstance, PluginError>;
+
+/// The root module of a plugin library, checked by abi_stable on load.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+#[sabi(missing_field(panic))]
+pub struct PluginModule {
+    /// Same as the descriptor's.
+    pub abi_version: u32,
+    /// Same as the descriptor's.
+    pub kind: PluginKind,
+    /// The plugin's name.
+    pub name: RStr<'static>,
+    /// The plugin's version.
+    pub version: RStr<'static>,
+    /// One line saying what the plugin does.
+    pub description: RStr<'static>,
+    /// The TOML table `parley plugin check` gives the plugin when the user names none: settings
+    /// under which the conformance suite can run on this machine without outside services
+    /// (for example two funded accounts on a simulated ledger). May be empty.
+    pub check_config: RStr<'static>,
+    /// Creates an instance. May be called several times (two instances of one library, each
+    /// with its own table); instances must not share mutable state through statics.
+    #[sabi(last_prefix_field)]
+    pub instantiate:
+        extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<PluginInstance, PluginError>,
+}
+
+impl RootModule for PluginModuleRef {
+    declare_root_module_statics! {PluginModuleRef}
+    const BASE_NAME: &'static str = "parley_plugin";
+    const NAME: &'static str = "parley plugin";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// A plugin instance as it crosses the boundary.
+#[repr(u8)]
+#[derive(StableAbi)]
+pub enum PluginInstance {
+    /// A chain backend.
+    Chain(ffi::FfiChainBox),
+    /// A transport.
+    Transport(ffi::FfiTransportBox),
+    /// A store.
+    Store(ffi::FfiStoreBox),
+}
+
+impl PluginInstance {
+    /// Which kind of instance this is.
+    pub fn kind(&self) -> PluginKind {
+        match self {
+            PluginInstance::Chain(_) => PluginKind::Chain,
+            PluginInstance::Transport(_) => PluginKind::Transport,
+            PluginInstance::Store(_) => PluginKind::Store,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_module_symbol_matches_abi_stable() {
+        assert_eq!(
+            super::ROOT_MODULE_SYMBOL,
+            abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
+    }
+}

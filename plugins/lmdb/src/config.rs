@@ -1,0 +1,207 @@
+//! The `[store]` table of `node.toml` for this plugin, parsed and validated in one place.
+
+use parley_plugin_api::config::parse_table;
+use parley_plugin_api::{Host, PluginError, PluginResult};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// One mebibyte, the unit of `map_size_mib`.
+const MIB: usize = 1024 * 1024;
+
+/// The plugin's table as written in `node.toml`. Every key is optional: an empty table opens a
+/// durable store of 1 GiB under `<data_dir>/store`.
+///
+/// ```toml
+/// [store]
+/// plugin = "lmdb"
+/// path = "data/store"   # default: <data_dir>/store; relative to node.toml
+/// map_size_mib = 1024   # the most the store can ever hold; the file grows only as needed
+/// durable = true        # false: benchmarks only, see below
+/// max_readers = 126     # concurrent read transactions (LMDB's default)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The directory holding the LMDB environment (`data.mdb`, `lock.mdb`). Created if missing.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The size of the memory map in MiB: the largest the store can grow. LMDB reserves address
+    /// space, not disk, so a generous value costs nothing. Must be at least 1.
+    #[serde(default = "default_map_size_mib")]
+    pub map_size_mib: u64,
+    /// `true` (the default): every commit is on disk when it returns.
+    ///
+    /// **`false` is for benchmarks only.** The environment is then opened with LMDB's `NO_SYNC`:
+    /// commits return before the operating system has written them, so a crash or power loss
+    /// **may lose the most recent commits** (a node could then forget a state it already
+    /// signed). It never corrupts the store: after a crash it holds the state of some earlier
+    /// commit, entirely.
+    #[serde(default = "default_durable")]
+    pub durable: bool,
+    /// The most read transactions that may be open at once across all threads (and processes)
+    /// using this environment. LMDB's default (126) when absent.
+    #[serde(default)]
+    pub max_readers: Option<u32>,
+}
+
+fn default_map_size_mib() -> u64 {
+    1024
+}
+
+fn default_durable() -> bool {
+    true
+}
+
+/// What opening the environment needs, with paths resolved and sizes in bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The environment directory, as configured (not yet created or canonicalised).
+    pub path: PathBuf,
+    /// The map size in bytes.
+    pub map_size: usize,
+    /// Whether commits are synced to disk before they return.
+    pub durable: bool,
+    /// The reader table size, if configured.
+    pub max_readers: Option<u32>,
+    /// The `node.toml` section, for messages.
+    pub section: String,
+}
+
+impl Settings {
+    /// Parses and validates the table `text` for the instance hosted by `host`.
+    pub fn from_table(text: &str, host: &Host) -> PluginResult<Settings> {
+        let config: StoreConfig = parse_table(text, host.section())?;
+        let section = host.section().to_string();
+        if config.map_size_mib == 0 {
+            return Err(PluginError::config(format!(
+                "[{section}] in node.toml: map_size_mib must be at least 1 (the store can hold \
+                 at most map_size_mib MiB); the default is 1024"
+            )));
+        }
+        let map_size = usize::try_from(config.map_size_mib)
+            .ok()
+            .and_then(|mib| mib.checked_mul(MIB))
+            .ok_or_else(|| {
+                PluginError::config(format!(
+                    "[{section}] in node.toml: map_size_mib = {} does not fit in this machine's \
+                     address space; use a smaller value",
+                    config.map_size_mib
+                ))
+            })?;
+        if config.max_readers == Some(0) {
+            return Err(PluginError::config(format!(
+                "[{section}] in node.toml: max_readers must be at least 1 (or left out for \
+                 LMDB's default of 126)"
+            )));
+        }
+        let path = match &config.path {
+            Some(path) if path.as_os_str().is_empty() => {
+                return Err(PluginError::config(format!(
+                    "[{section}] in node.toml: path is empty; give a directory or leave the key \
+                     out for <data_dir>/store"
+                )));
+            }
+            Some(path) => host.resolve_path(path),
+            None => host.data_dir().join("store"),
+        };
+        Ok(Settings {
+            path,
+            map_size,
+            durable: config.durable,
+            max_readers: config.max_readers,
+            section,
+        })
+    }
+
+    /// `map_size` in MiB, for messages.
+    pub fn map_size_mib(&self) -> usize {
+        self.map_size / MIB
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_plugin_api::{host_context, ErrorKind, LogLevel};
+    use std::path::Path;
+
+    fn host(data_dir: &Path, config_dir: &Path) -> Host {
+        Host::new(host_context(
+            "store",
+            data_dir,
+            config_dir,
+            LogLevel::Warn,
+            |_, _, _| {},
+            |_| {},
+        ))
+    }
+
+    fn settings(text: &str) -> PluginResult<Settings> {
+        Settings::from_table(text, &host(Path::new("/data"), Path::new("/etc/parley")))
+    }
+
+    #[test]
+    fn an_empty_table_gives_the_defaults() {
+        let settings = settings("").unwrap();
+        assert_eq!(settings.path, Path::new("/data/store"));
+        assert_eq!(settings.map_size, 1024 * MIB);
+        assert_eq!(settings.map_size_mib(), 1024);
+        assert!(settings.durable);
+        assert_eq!(settings.max_readers, None);
+    }
+
+    #[test]
+    fn every_key_is_read() {
+        let settings = settings(
+            "path = \"/var/parley\"\nmap_size_mib = 64\ndurable = false\nmax_readers = 8\n",
+        )
+        .unwrap();
+        assert_eq!(settings.path, Path::new("/var/parley"));
+        assert_eq!(settings.map_size, 64 * MIB);
+        assert!(!settings.durable);
+        assert_eq!(settings.max_readers, Some(8));
+    }
+
+    #[test]
+    fn a_relative_path_is_relative_to_node_toml() {
+        let settings = settings("path = \"state/db\"\n").unwrap();
+        assert_eq!(settings.path, Path::new("/etc/parley/state/db"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let error = settings("map_sise_mib = 64\n").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig);
+        assert!(error.message().contains("map_sise_mib"), "{error}");
+        assert!(error.message().contains("[store]"), "{error}");
+    }
+
+    #[test]
+    fn a_zero_map_size_is_refused() {
+        let error = settings("map_size_mib = 0\n").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig);
+        assert!(error.message().contains("map_size_mib"), "{error}");
+    }
+
+    #[test]
+    fn a_map_size_beyond_the_address_space_is_refused() {
+        let error = settings(&format!("map_size_mib = {}\n", i64::MAX)).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig);
+        assert!(error.message().contains("address space"), "{error}");
+    }
+
+    #[test]
+    fn zero_readers_and_an_empty_path_are_refused() {
+        let error = settings("max_readers = 0\n").unwrap_err();
+        assert!(error.message().contains("max_readers"), "{error}");
+        let error = settings("path = \"\"\n").unwrap_err();
+        assert!(error.message().contains("path is empty"), "{error}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused() {
+        let error = settings("durable = \"yes\"\n").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig);
+        assert!(error.message().contains("bool"), "{error}");
+    }
+}

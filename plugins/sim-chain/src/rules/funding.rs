@@ -1,0 +1,121 @@
+//! The asset holders' rules: deposits into funding ids, setting a concluded channel's outcome,
+//! and authorised withdrawals.
+
+use super::{reject, LedgerState};
+use crate::crypto::{funding_id, WithdrawalAuth};
+use parley_plugin_api::model::{Amount, Asset, ChainEvent, ChannelId, Participant, Sig};
+use parley_plugin_api::PluginResult;
+
+/// Moves `amount` of `asset` from `from`'s balance into `participant`'s holding in `channel`
+/// and returns the new holding. Refused if `from` cannot pay.
+pub fn deposit(
+    ledger: &mut impl LedgerState,
+    from: &Participant,
+    channel: &ChannelId,
+    participant: &Participant,
+    asset: &Asset,
+    amount: Amount,
+) -> PluginResult<Amount> {
+    let balance = ledger.balance(from.as_bytes(), asset)?;
+    let rest = balance.checked_sub(amount).ok_or_else(|| {
+        reject(format!(
+            "deposit refused: {from} has {balance} of asset {asset}, the deposit needs {amount}"
+        ))
+    })?;
+    let funding = funding_id(channel, participant);
+    let total = ledger
+        .holding(&funding, asset)?
+        .checked_add(amount)
+        .ok_or_else(|| reject("deposit refused: the holding would overflow 256 bits"))?;
+    ledger.set_balance(from.as_bytes(), asset, rest)?;
+    ledger.set_holding(&funding, asset, total)?;
+    ledger.log(ChainEvent::Deposited {
+        channel_id: *channel,
+        participant: participant.clone(),
+        asset: asset.clone(),
+        total,
+    })?;
+    Ok(total)
+}
+
+/// The AssetHolder's `setOutcome`: per asset, if what the participants deposited covers the
+/// outcome, their holdings become the outcome; otherwise (an under-funded channel) the holdings
+/// stay as deposited, so everybody gets back what it put in. Marks the channel settled.
+///
+/// `outcome[a][p]` is participant `p`'s payout of `assets[a]`, sub-channels already folded in.
+pub(super) fn set_outcome(
+    ledger: &mut impl LedgerState,
+    channel: &ChannelId,
+    participants: &[Participant],
+    assets: &[Asset],
+    outcome: &[Vec<Amount>],
+) -> PluginResult<()> {
+    let fundings: Vec<_> = participants
+        .iter()
+        .map(|p| funding_id(channel, p))
+        .collect();
+    for (asset, payouts) in assets.iter().zip(outcome) {
+        let held = fundings
+            .iter()
+            .map(|funding| ledger.holding(funding, asset))
+            .collect::<PluginResult<Vec<_>>>()?;
+        let overflow = || {
+            reject(format!(
+                "the outcome of channel {channel} overflows 256 bits"
+            ))
+        };
+        let held = Amount::checked_sum(&held).ok_or_else(overflow)?;
+        let owed = Amount::checked_sum(payouts).ok_or_else(overflow)?;
+        if owed <= held {
+            for (funding, payout) in fundings.iter().zip(payouts) {
+                ledger.set_holding(funding, asset, *payout)?;
+            }
+        } else {
+            tracing::info!(
+                "channel {channel} is under-funded in asset {asset} (holds {held}, outcome {owed}): \
+                 the deposits stay as they are"
+            );
+        }
+    }
+    ledger.set_settled(channel)
+}
+
+/// The AssetHolder's `withdraw`: pays `auth.amount` of the participant's holding to the
+/// receiver, if the channel's outcome is set and the participant signed the authorisation.
+/// Returns the amount paid.
+pub fn withdraw(
+    ledger: &mut impl LedgerState,
+    auth: &WithdrawalAuth,
+    sig: &Sig,
+) -> PluginResult<Amount> {
+    let channel = &auth.channel_id;
+    if !ledger.is_settled(channel)? {
+        return Err(reject(format!(
+            "withdraw refused: channel {channel} is not concluded; conclude it first \
+             (conclude after the dispute timeout, or conclude_final)"
+        )));
+    }
+    if auth.signer(sig).as_ref() != Some(&auth.participant) {
+        return Err(reject(format!(
+            "withdraw refused: the authorisation is not signed by participant {}",
+            auth.participant
+        )));
+    }
+    let funding = funding_id(channel, &auth.participant);
+    let holding = ledger.holding(&funding, &auth.asset)?;
+    let rest = holding.checked_sub(auth.amount).ok_or_else(|| {
+        reject(format!(
+            "withdraw refused: {} holds {holding} of asset {} in channel {channel}, the \
+             authorisation asks for {}",
+            auth.participant, auth.asset, auth.amount
+        ))
+    })?;
+    let receiver = auth.receiver.as_bytes();
+    let paid = ledger
+        .balance(receiver, &auth.asset)?
+        .checked_add(auth.amount)
+        .ok_or_else(|| reject("withdraw refused: the receiver's balance would overflow"))?;
+    ledger.set_holding(&funding, &auth.asset, rest)?;
+    ledger.set_balance(receiver, &auth.asset, paid)?;
+    Ok(auth.amount)
+}

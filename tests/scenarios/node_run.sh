@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `parley run` starts with the default plugins, logs them, and exits 0 on SIGTERM; bad configs
+# fail with messages naming the file and key.
+source "$(dirname "$0")/../lib/common.sh"
+
+step "parley run with the repository's node.toml logs its three plugins and exits 0 on SIGTERM"
+mkdir -p "$SCRATCH/default"
+sed "s#^data_dir = .*#data_dir = \"$SCRATCH/default/data\"#" "$REPO/node.toml" >"$SCRATCH/default/node.toml"
+start_bg default "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/default.log" "listening"
+assert_contains "$SCRATCH/default.log" "loaded store plugin \`lmdb\`"
+assert_contains "$SCRATCH/default.log" "loaded chain plugin \`sim-chain\`"
+assert_contains "$SCRATCH/default.log" "loaded transport plugin \`quic\`"
+kill -TERM "$pid"
+wait "$pid" || fail "parley run exited with $? after SIGTERM"
+assert_contains "$SCRATCH/default.log" "SIGTERM received, shutting down"
+[ "$(stat -c %a "$SCRATCH/default/data")" = "700" ] || fail "data dir is not owner-only"
+
+step "SIGINT stops it cleanly too, and JSON logs are JSON"
+start_bg json "$PARLEY" run --config "$SCRATCH/default/node.toml" --log-format json
+pid=$LAST_PID
+wait_for_log "$SCRATCH/json.log" "listening"
+head -n 1 "$SCRATCH/json.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' || fail "log line is not JSON"
+kill -INT "$pid"
+wait "$pid" || fail "parley run exited with $? after SIGINT"
+
+step "a misspelled key is named"
+write_config "$SCRATCH/typo/node.toml" "$SCRATCH/typo/data"
+sed -i 's/^log_level/log_levle/' "$SCRATCH/typo/node.toml"
+expect_fail "$SCRATCH/typo.err" "$PARLEY" run --config "$SCRATCH/typo/node.toml"
+assert_contains "$SCRATCH/typo.err" "$SCRATCH/typo/node.toml"
+assert_contains "$SCRATCH/typo.err" "node.log_levle"
+
+step "a misspelled key in a plugin's table is named with its section"
+write_config "$SCRATCH/ptypo/node.toml" "$SCRATCH/ptypo/data" "map_sise_mib = 64"
+expect_fail "$SCRATCH/ptypo.err" "$PARLEY" run --config "$SCRATCH/ptypo/node.toml"
+assert_contains "$SCRATCH/ptypo.err" "[store]"
+assert_contains "$SCRATCH/ptypo.err" "map_sise_mib"
+
+step "a wrong type is named"
+write_config "$SCRATCH/type/node.toml" "$SCRATCH/type/data"
+sed -i 's/^plugin = "lmdb"/plugin = 7/' "$SCRATCH/type/node.toml"
+expect_fail "$SCRATCH/type.err" "$PARLEY" run --config "$SCRATCH/type/node.toml"
+assert_contains "$SCRATCH/type.err" "store.plugin"
+assert_contains "$SCRATCH/type.err" "expected a string"
+
+step "a missing plugin file is named with how to fix it"
+write_config "$SCRATCH/missing/node.toml" "$SCRATCH/missing/data"
+sed -i 's/^plugin = "lmdb"/plugin = "nosuchstore"/' "$SCRATCH/missing/node.toml"
+expect_fail "$SCRATCH/missing.err" "$PARLEY" run --config "$SCRATCH/missing/node.toml"
+assert_contains "$SCRATCH/missing.err" "plugin \`nosuchstore\` not found"
+assert_contains "$SCRATCH/missing.err" "libparley_nosuchstore.so"
+
+step "a plugin of the wrong kind is refused"
+write_config "$SCRATCH/kind/node.toml" "$SCRATCH/kind/data"
+sed -i 's/^plugin = "lmdb"/plugin = "quic"/' "$SCRATCH/kind/node.toml"
+expect_fail "$SCRATCH/kind.err" "$PARLEY" run --config "$SCRATCH/kind/node.toml"
+assert_contains "$SCRATCH/kind.err" "which is a transport plugin, not a store plugin"
+
+step "a missing config file says how to make one"
+expect_fail "$SCRATCH/noconf.err" "$PARLEY" run --config "$SCRATCH/none/node.toml"
+assert_contains "$SCRATCH/noconf.err" "cannot read the config file"
+echo "node_run: ok"
