@@ -31,7 +31,8 @@ pub fn catch_silently(what: &str, call: impl FnOnce()) {
     }
 }
 
-fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+/// The message a panic was raised with (`panic!("...")` payloads are `&str` or `String`).
+pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {

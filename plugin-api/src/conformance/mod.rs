@@ -57,11 +57,7 @@ impl Report {
             Ok(result) => result,
             Err(payload) => Err(format!(
                 "the check panicked: {}",
-                payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default()
+                crate::panic::panic_message(&payload)
             )),
         };
         self.checks.push(CheckOutcome {

@@ -106,11 +106,7 @@ fn bounded<T: Send + 'static>(
             .unwrap_or_else(|payload| {
                 Err(format!(
                     "the check panicked: {}",
-                    payload
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default()
+                    crate::panic::panic_message(&payload)
                 ))
             });
             let _ = done.send(result);
