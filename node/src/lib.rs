@@ -7,6 +7,8 @@
 //! - [`config`]: `node.toml`, parsed and validated in one place.
 //! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
 //! - [`cli`]: the `parley` commands.
+//! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
+//! - [`wire`]: wire messages, framing and the peer authentication handshake.
 //!
 //! The channel protocol, client, watcher, store schema, wire format and API arrive with the
 //! issues that build them (DESIGN §1).
@@ -15,3 +17,5 @@ pub mod cli;
 pub mod config;
 pub mod host;
 pub mod logging;
+pub mod protocol;
+pub mod wire;

@@ -16,11 +16,17 @@ kill -TERM "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGTERM"
 assert_contains "$SCRATCH/default.log" "SIGTERM received, shutting down"
 [ "$(stat -c %a "$SCRATCH/default/data")" = "700" ] || fail "data dir is not owner-only"
+[ "$(stat -c %a "$SCRATCH/default/data/node.key")" = "600" ] || fail "node key is not owner-only"
+id1=$(grep -o 'node_id=0x[0-9a-f]*' "$SCRATCH/default.log" | head -n 1)
+[ -n "$id1" ] || fail "the node id is not logged"
+secret=$(tr -d '\n' <"$SCRATCH/default/data/node.key" | sed 's/^0x//')
+if grep -qi "$secret" "$SCRATCH/default.log"; then fail "the node's secret key appears in the log"; fi
 
 step "SIGINT stops it cleanly too, and JSON logs are JSON"
 start_bg json "$PARLEY" run --config "$SCRATCH/default/node.toml" --log-format json
 pid=$LAST_PID
 wait_for_log "$SCRATCH/json.log" "listening"
+grep -q "${id1#node_id=}" "$SCRATCH/json.log" || fail "the node id changed across restarts"
 head -n 1 "$SCRATCH/json.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' || fail "log line is not JSON"
 kill -INT "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGINT"

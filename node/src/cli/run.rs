@@ -39,6 +39,14 @@ pub fn run(args: RunArgs, verbose: bool) -> CliResult {
 
 async fn serve(config: NodeConfig, verbose: bool) -> CliResult {
     tracing::info!(config = %config.file.display(), data_dir = %config.node.data_dir.display(), "starting parley {}", env!("CARGO_PKG_VERSION"));
+    let key = crate::wire::NodeKey::load_or_create(&config.node.key_file).map_err(|e| {
+        CliError::new(format!(
+            "cannot use the node key {} ([node] key_file in {}): {e}",
+            config.node.key_file.display(),
+            config.file.display()
+        ))
+    })?;
+    tracing::info!(node_id = %key.node_id(), "node identity");
     let mut plugins = NodePlugins::load(&config).map_err(|e| CliError::load(e, verbose))?;
     for (section, library) in &plugins.libraries {
         tracing::info!(

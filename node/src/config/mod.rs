@@ -34,6 +34,9 @@ pub struct NodeConfig {
 pub struct NodeSection {
     /// The data directory (absolute).
     pub data_dir: PathBuf,
+    /// The node's identity key (absolute; default `<data_dir>/node.key`), created owner-only on
+    /// first start.
+    pub key_file: PathBuf,
     /// The log filter (`info`, `debug`, `parley=debug,warn`, ...).
     pub log_level: String,
     /// Text or JSON log lines.
@@ -102,7 +105,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 const TOP_LEVEL_SECTIONS: &[&str] = &["node", "chain", "wire", "store"];
-const NODE_KEYS: &[&str] = &["data_dir", "log_level", "log_format"];
+const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
 
 impl NodeConfig {
     /// Reads and validates `file`.
@@ -162,6 +165,7 @@ impl NodeConfig {
         }
         let data_dir =
             optional_str(&node, "node", "data_dir", &err)?.unwrap_or_else(|| "data".into());
+        let key_file = optional_str(&node, "node", "key_file", &err)?;
         let log_level =
             optional_str(&node, "node", "log_level", &err)?.unwrap_or_else(|| "info".into());
         let log_format = match optional_str(&node, "node", "log_format", &err)?.as_deref() {
@@ -198,6 +202,10 @@ impl NodeConfig {
         Ok(NodeConfig {
             file: file.clone(),
             node: NodeSection {
+                key_file: match key_file {
+                    Some(path) => base.join(path),
+                    None => base.join(&data_dir).join("node.key"),
+                },
                 data_dir: base.join(data_dir),
                 log_level,
                 log_format,

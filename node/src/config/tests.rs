@@ -8,6 +8,7 @@ fn parse(text: &str) -> Result<NodeConfig, ConfigError> {
 fn empty_config_gets_the_builtin_defaults() {
     let config = parse("").unwrap();
     assert_eq!(config.node.data_dir, Path::new("/etc/parley/data"));
+    assert_eq!(config.node.key_file, Path::new("/etc/parley/data/node.key"));
     assert_eq!(config.chain.plugin, PluginRef::Name("sim-chain".into()));
     assert_eq!(config.wire.plugin.plugin, PluginRef::Name("quic".into()));
     assert_eq!(config.store.plugin, PluginRef::Name("lmdb".into()));
@@ -40,6 +41,8 @@ fn misspelled_node_key_is_named() {
         "{error}"
     );
     assert!(error.message.contains("`data_dir`"), "{error}");
+    let config = parse("[node]\nkey_file = \"keys/id.key\"\n").unwrap();
+    assert_eq!(config.node.key_file, Path::new("/etc/parley/keys/id.key"));
 }
 
 #[test]

@@ -1,0 +1,474 @@
+//! The state machine of one two-party ledger channel (DESIGN §4).
+//!
+//! A [`Channel`] owns one channel's state: its parameters, our index, its [`Phase`], the newest
+//! state with its signatures, at most one pending update of ours and at most one update of the
+//! peer awaiting our answer. Inputs are method calls (a message from the peer, a decision of the
+//! user or policy, a chain observation such as "funded"); outputs are `Vec<Effect>` the driver
+//! executes in order (see [`crate::protocol::effect`]). Nothing here does I/O or reads a clock.
+//!
+//! Invariants kept by every method:
+//! - the newest state is fully signed from `Funding` on, and every newer state passed
+//!   [`check_transition`](crate::protocol::check_transition) and every signature check;
+//! - a `Send` revealing our signature on a state follows the `Persist` of that state
+//!   (write-ahead);
+//! - an error return leaves the channel unchanged and asks for no effect.
+//!
+//! The methods are split by concern: opening and the life cycle here, updates in `update.rs`,
+//! re-synchronisation in `sync.rs`.
+
+mod error;
+mod sync;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{ChannelError, IncomingUpdateError, OpenError, SyncError};
+
+use super::effect::{ChannelEvent, Effect};
+use super::messages::{
+    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept,
+};
+use super::phase::Phase;
+use super::proposal::{build_params, opening_state, PARTICIPANTS};
+use super::record::{
+    ChannelRecord, ChannelSnapshot, PendingUpdate, PersistRecord, RestoreError, SignedRecord,
+};
+use super::signer::{ChannelIdFn, StateSigner, StateVerifier};
+use parley_plugin_api::model::{ChannelId, Params, Participant, Sig, SignedState, State};
+
+/// One channel's protocol state. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Channel {
+    record: ChannelRecord,
+    phase: Phase,
+    /// The newest state; fully signed from `Funding` on.
+    latest: State,
+    /// One slot per participant; only the peer's may be empty, and only while `Opening`.
+    sigs: Vec<Option<Sig>>,
+    /// Our update, signed and persisted, that the peer has not answered.
+    pending: Option<PendingUpdate>,
+    /// The peer's valid update (state and its signature) awaiting our accept or reject. Not
+    /// persisted: nothing of ours is signed on it, and re-synchronisation discards it.
+    incoming: Option<(State, Sig)>,
+    /// The version of our update that lost a concurrent race: the peer's `Concurrent` reject
+    /// of it may still be in flight and is expected, not an error.
+    superseded: Option<u64>,
+    /// Between `sync_request` and the peer's answer: updates are blocked.
+    syncing: bool,
+}
+
+impl Channel {
+    /// Opens the channel of an accepted proposal, on either side: the proposer calls this when
+    /// the accept arrives, the accepter after sending its accept. Signs version 0 and returns
+    /// the effects that persist the channel and then send our [`OpeningSig`].
+    ///
+    /// `me` is our chain address in the proposal. The channel id comes from `ids` (the chain
+    /// backend), never from the peer.
+    pub fn open(
+        proposal: &ChannelProposal,
+        accept: &ProposalAccept,
+        me: &Participant,
+        ids: &impl ChannelIdFn,
+        signer: &impl StateSigner,
+    ) -> Result<(Channel, Vec<Effect>), OpenError> {
+        let params = build_params(proposal, accept)?;
+        let my_index = params
+            .participants
+            .iter()
+            .position(|p| p == me)
+            .ok_or_else(|| OpenError::NotAParticipant(me.clone()))?;
+        let channel_id = ids.derive_channel_id(&params)?;
+        let state = opening_state(proposal, channel_id);
+        let sig = signer.sign(me, &state)?;
+        let mut sigs = vec![None; params.participants.len()];
+        sigs[my_index] = Some(sig.clone());
+        let channel = Channel {
+            record: ChannelRecord {
+                params,
+                channel_id,
+                // Validated: a proposal has exactly PARTICIPANTS participants.
+                my_index: my_index as u16,
+            },
+            phase: Phase::Opening,
+            latest: state,
+            sigs,
+            pending: None,
+            incoming: None,
+            superseded: None,
+            syncing: false,
+        };
+        let mut fx = Effects::default();
+        fx.persist(PersistRecord::Opened(channel.record.clone()));
+        fx.persist(PersistRecord::Latest(channel.signed_record()));
+        fx.persist(PersistRecord::Phase(Phase::Opening));
+        fx.send(ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }));
+        Ok((channel, fx.finish()))
+    }
+
+    /// Rebuilds a channel from its durable snapshot after a restart. The driver then calls
+    /// [`Channel::sync_request`] once the peer is connected. A pending update that the newest
+    /// state already covers (or that could not follow it) is dropped.
+    pub fn restore(snapshot: ChannelSnapshot) -> Result<Channel, RestoreError> {
+        let ChannelSnapshot {
+            channel: record,
+            phase,
+            latest,
+            pending,
+        } = snapshot;
+        let participants = record.params.participants.len();
+        let my_index = usize::from(record.my_index);
+        if participants != PARTICIPANTS {
+            return Err(RestoreError::UnsupportedParticipants {
+                found: participants,
+            });
+        }
+        if my_index >= participants {
+            return Err(RestoreError::IndexOutOfRange {
+                index: record.my_index,
+                participants,
+            });
+        }
+        if latest.state.channel_id != record.channel_id {
+            return Err(RestoreError::StateOfOtherChannel {
+                expected: record.channel_id,
+                found: latest.state.channel_id,
+            });
+        }
+        if latest.sigs.len() != participants {
+            return Err(RestoreError::SignatureSlots {
+                found: latest.sigs.len(),
+                expected: participants,
+            });
+        }
+        if latest.sigs[my_index].is_none() {
+            return Err(RestoreError::MissingOwnSignature);
+        }
+        if phase != Phase::Opening {
+            if let Some(index) = latest.sigs.iter().position(Option::is_none) {
+                return Err(RestoreError::MissingSignature { index, phase });
+            }
+        }
+        if latest.state.is_final && phase < Phase::Closing {
+            return Err(RestoreError::FinalInPhase(phase));
+        }
+        // A crash between persisting a newly fully signed state and clearing the pending slot
+        // leaves a pending update the newest state already covers; and only an active channel
+        // can have an update in flight.
+        let pending = pending.filter(|p| {
+            phase == Phase::Active
+                && p.state.channel_id == record.channel_id
+                && Some(p.state.version) == latest.state.version.checked_add(1)
+        });
+        Ok(Channel {
+            record,
+            phase,
+            latest: latest.state,
+            sigs: latest.sigs,
+            pending,
+            incoming: None,
+            superseded: None,
+            syncing: false,
+        })
+    }
+
+    /// [`Channel::restore`] from persisted records (see [`ChannelSnapshot::from_records`]).
+    pub fn restore_from_records<'a>(
+        records: impl IntoIterator<Item = &'a PersistRecord>,
+    ) -> Result<Channel, RestoreError> {
+        Channel::restore(ChannelSnapshot::from_records(records)?)
+    }
+
+    /// Everything durable about the channel; equal to what its persisted records rebuild.
+    pub fn snapshot(&self) -> ChannelSnapshot {
+        ChannelSnapshot {
+            channel: self.record.clone(),
+            phase: self.phase,
+            latest: self.signed_record(),
+            pending: self.pending.clone(),
+        }
+    }
+
+    /// The channel id.
+    pub fn id(&self) -> ChannelId {
+        self.record.channel_id
+    }
+
+    /// The channel's parameters.
+    pub fn params(&self) -> &Params {
+        &self.record.params
+    }
+
+    /// Our index among the participants.
+    pub fn my_index(&self) -> usize {
+        usize::from(self.record.my_index)
+    }
+
+    /// The peer's index (two-party channels).
+    pub fn peer_index(&self) -> usize {
+        1 - self.my_index()
+    }
+
+    /// Our chain address.
+    pub fn me(&self) -> &Participant {
+        &self.record.params.participants[self.my_index()]
+    }
+
+    /// The peer's chain address.
+    pub fn peer(&self) -> &Participant {
+        &self.record.params.participants[self.peer_index()]
+    }
+
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The newest state (fully signed unless the channel is `Opening`).
+    pub fn latest(&self) -> &State {
+        &self.latest
+    }
+
+    /// The newest fully signed state, or `None` while opening.
+    pub fn fully_signed(&self) -> Option<FullySignedState> {
+        let sigs = self.sigs.iter().cloned().collect::<Option<Vec<Sig>>>()?;
+        Some(FullySignedState {
+            state: self.latest.clone(),
+            sigs,
+        })
+    }
+
+    /// The newest fully signed state with the parameters: what `register` and
+    /// `conclude_final` need. `None` while opening.
+    pub fn signed_state(&self) -> Option<SignedState> {
+        self.fully_signed().map(|f| SignedState {
+            params: self.record.params.clone(),
+            state: f.state,
+            sigs: f.sigs,
+        })
+    }
+
+    /// Our unanswered update, if any.
+    pub fn pending(&self) -> Option<&PendingUpdate> {
+        self.pending.as_ref()
+    }
+
+    /// The peer's update awaiting our answer, if any.
+    pub fn awaiting_decision(&self) -> Option<&State> {
+        self.incoming.as_ref().map(|(state, _)| state)
+    }
+
+    /// Whether re-synchronisation with the peer is under way.
+    pub fn is_syncing(&self) -> bool {
+        self.syncing
+    }
+
+    /// Handles any message from the peer by dispatching to the matching `on_*` method.
+    pub fn on_message(
+        &mut self,
+        message: ChannelMessage,
+        verifier: &impl StateVerifier,
+    ) -> Result<Vec<Effect>, ChannelError> {
+        match message {
+            ChannelMessage::OpeningSig(m) => self.on_opening_sig(m, verifier),
+            ChannelMessage::UpdateProposal(m) => self.on_update_proposal(m, verifier),
+            ChannelMessage::UpdateAccept(m) => self.on_update_accept(m, verifier),
+            ChannelMessage::UpdateReject(m) => self.on_update_reject(m),
+            ChannelMessage::SyncRequest(m) => self.on_sync_request(m),
+            ChannelMessage::SyncReply(m) => self.on_sync_reply(m, verifier),
+            other @ (ChannelMessage::Proposal(_)
+            | ChannelMessage::ProposalAccept(_)
+            | ChannelMessage::ProposalReject(_)) => {
+                Err(ChannelError::NotAChannelMessage(other.kind()))
+            }
+        }
+    }
+
+    /// The peer's signature on version 0. Completes the opening: version 0 becomes fully
+    /// signed and the channel moves to `Funding` (the driver then funds our share). After the
+    /// opening, an `OpeningSig` answering our `SyncRequest` (the peer is still opening) ends the
+    /// re-synchronisation; any other repeated `OpeningSig` is ignored.
+    pub fn on_opening_sig(
+        &mut self,
+        message: OpeningSig,
+        verifier: &impl StateVerifier,
+    ) -> Result<Vec<Effect>, ChannelError> {
+        self.check_channel(message.channel_id)?;
+        if self.phase != Phase::Opening {
+            // We already hold version 0 fully signed. If we are re-synchronising, this is the
+            // answer of a peer still opening: it has nothing newer, so the sync is done.
+            if self.syncing && self.latest.version == 0 {
+                self.check_peer_sig(verifier, &self.latest, &message.sig)?;
+                self.syncing = false;
+                let mut fx = Effects::default();
+                self.discard_half_done(&mut fx);
+                fx.event(ChannelEvent::Synced { version: 0 });
+                return Ok(fx.finish());
+            }
+            return Ok(Vec::new());
+        }
+        self.check_peer_sig(verifier, &self.latest, &message.sig)?;
+        let peer = self.peer_index();
+        self.sigs[peer] = Some(message.sig);
+        let mut fx = Effects::default();
+        fx.persist(PersistRecord::Latest(self.signed_record()));
+        fx.event(ChannelEvent::StateChanged {
+            state: self.latest.clone(),
+        });
+        self.set_phase(Phase::Funding, &mut fx);
+        if std::mem::take(&mut self.syncing) {
+            fx.event(ChannelEvent::Synced { version: 0 });
+        }
+        Ok(fx.finish())
+    }
+
+    /// The chain reports the channel fully funded: `Funding` → `Active`.
+    pub fn funded(&mut self) -> Result<Vec<Effect>, ChannelError> {
+        self.require_phase("mark as funded", Phase::Funding)?;
+        let mut fx = Effects::default();
+        self.set_phase(Phase::Active, &mut fx);
+        Ok(fx.finish())
+    }
+
+    /// The channel concluded on chain (cooperatively or after a dispute): any phase →
+    /// `Closed`. Our unanswered update and the peer's are dropped; nothing more is signed.
+    pub fn concluded(&mut self) -> Result<Vec<Effect>, ChannelError> {
+        if self.phase == Phase::Closed {
+            return Err(ChannelError::WrongPhase {
+                action: "conclude",
+                phase: self.phase,
+            });
+        }
+        let mut fx = Effects::default();
+        self.discard_half_done(&mut fx);
+        self.set_phase(Phase::Closed, &mut fx);
+        Ok(fx.finish())
+    }
+
+    fn signed_record(&self) -> SignedRecord {
+        SignedRecord {
+            state: self.latest.clone(),
+            sigs: self.sigs.clone(),
+        }
+    }
+
+    fn check_channel(&self, found: ChannelId) -> Result<(), ChannelError> {
+        if found == self.record.channel_id {
+            Ok(())
+        } else {
+            Err(ChannelError::WrongChannel {
+                expected: self.record.channel_id,
+                found,
+            })
+        }
+    }
+
+    fn require_phase(&self, action: &'static str, phase: Phase) -> Result<(), ChannelError> {
+        if self.phase == phase {
+            Ok(())
+        } else {
+            Err(ChannelError::WrongPhase {
+                action,
+                phase: self.phase,
+            })
+        }
+    }
+
+    /// Checks that `sig` is the peer's signature on `state`.
+    fn check_peer_sig(
+        &self,
+        verifier: &impl StateVerifier,
+        state: &State,
+        sig: &Sig,
+    ) -> Result<(), ChannelError> {
+        if verifier.verify(state, sig, self.peer())? {
+            Ok(())
+        } else {
+            Err(ChannelError::BadSignature {
+                participant: self.peer_index(),
+                version: state.version,
+            })
+        }
+    }
+
+    /// Moves to `to`, persisting it and announcing it.
+    fn set_phase(&mut self, to: Phase, fx: &mut Effects) {
+        let from = std::mem::replace(&mut self.phase, to);
+        if from != to {
+            fx.persist(PersistRecord::Phase(to));
+            fx.event(ChannelEvent::PhaseChanged { from, to });
+        }
+    }
+
+    /// Drops our unanswered update and the peer's unanswered one (re-synchronisation, or the
+    /// channel concluded): neither can complete any more.
+    fn discard_half_done(&mut self, fx: &mut Effects) {
+        if let Some(pending) = self.pending.take() {
+            fx.persist(PersistRecord::Pending(None));
+            fx.event(ChannelEvent::UpdateDiscarded {
+                version: pending.state.version,
+            });
+        }
+        if let Some((state, _)) = self.incoming.take() {
+            fx.event(ChannelEvent::UpdateDiscarded {
+                version: state.version,
+            });
+        }
+    }
+
+    /// Makes `state` (which passed every check) the newest fully signed state, with both
+    /// signatures; a final state moves the channel to `Closing`.
+    fn adopt(&mut self, state: State, sigs: Vec<Sig>, fx: &mut Effects) {
+        self.latest = state;
+        self.sigs = sigs.into_iter().map(Some).collect();
+        fx.persist(PersistRecord::Latest(self.signed_record()));
+        fx.event(ChannelEvent::StateChanged {
+            state: self.latest.clone(),
+        });
+        if self.phase == Phase::Opening {
+            self.set_phase(Phase::Funding, fx);
+        }
+        if self.latest.is_final && matches!(self.phase, Phase::Funding | Phase::Active) {
+            self.set_phase(Phase::Closing, fx);
+        }
+    }
+
+    /// Both signatures in participant order, from ours and the peer's.
+    fn both_sigs(&self, mine: Sig, peer: Sig) -> Vec<Sig> {
+        if self.my_index() == 0 {
+            vec![mine, peer]
+        } else {
+            vec![peer, mine]
+        }
+    }
+}
+
+/// The effects of one input, gathered by kind and released as every persist, then every send,
+/// then every event. This makes the write-ahead rule hold by construction: no send can overtake
+/// the persist of the state whose signature it reveals.
+#[derive(Default)]
+struct Effects {
+    persists: Vec<Effect>,
+    sends: Vec<Effect>,
+    events: Vec<Effect>,
+}
+
+impl Effects {
+    fn persist(&mut self, record: PersistRecord) {
+        self.persists.push(Effect::Persist(record));
+    }
+
+    fn send(&mut self, message: ChannelMessage) {
+        self.sends.push(Effect::Send(message));
+    }
+
+    fn event(&mut self, event: ChannelEvent) {
+        self.events.push(Effect::Event(event));
+    }
+
+    fn finish(mut self) -> Vec<Effect> {
+        self.persists.append(&mut self.sends);
+        self.persists.append(&mut self.events);
+        self.persists
+    }
+}

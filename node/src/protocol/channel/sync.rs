@@ -1,0 +1,161 @@
+//! Re-synchronisation after a crash or a lost connection (DESIGN §4, write-ahead): both sides
+//! exchange their newest fully signed state, adopt the higher one after checking every
+//! signature, and discard any half-done update.
+//!
+//! **Driver contract.** On every (re)connection *both* sides call [`Channel::sync_request`]
+//! before anything else and answer the peer's `SyncRequest` with [`Channel::on_sync_request`].
+//! Updates are refused from `sync_request` until the peer's answer is handled. Because both
+//! sides send their request first and propose only after their own sync finished, each side's
+//! answer reaches the other before any new proposal.
+//!
+//! Why discarding is safe: the peer persists an update before accepting it, so if its newest
+//! fully signed state is older than our pending update, it never accepted it and never will
+//! (its own half-done answer is discarded on its side too). If its state is newer, it accepted,
+//! and we adopt the accepted state, which carries our own signature.
+//!
+//! While opening, no state is fully signed yet: the request is answered with the sender's
+//! version-0 signature (an `OpeningSig`), or, if the answerer already has both, with its fully
+//! signed version 0.
+
+use super::{Channel, ChannelError, Effects, SyncError};
+use crate::protocol::effect::{ChannelEvent, Effect};
+use crate::protocol::messages::{
+    ChannelMessage, FullySignedState, OpeningSig, SyncReply, SyncRequest,
+};
+use crate::protocol::record::PersistRecord;
+use crate::protocol::signer::StateVerifier;
+use crate::protocol::transition::check_transition;
+
+impl Channel {
+    /// Starts re-synchronisation: discards the peer's update awaiting our answer (the peer
+    /// discards it too when our answer reaches it) and asks the peer for its newest state.
+    pub fn sync_request(&mut self) -> Vec<Effect> {
+        let mut fx = Effects::default();
+        if let Some((state, _)) = self.incoming.take() {
+            fx.event(ChannelEvent::UpdateDiscarded {
+                version: state.version,
+            });
+        }
+        self.syncing = true;
+        fx.send(ChannelMessage::SyncRequest(SyncRequest {
+            channel_id: self.record.channel_id,
+            latest_version: self.latest.version,
+        }));
+        fx.finish()
+    }
+
+    /// Answers the peer's `SyncRequest` with our newest fully signed state and our pending
+    /// update (both already persisted), or while opening with our version-0 signature.
+    /// Changes nothing here: our own half-done update is settled by the peer's answer to our
+    /// own request.
+    pub fn on_sync_request(&mut self, message: SyncRequest) -> Result<Vec<Effect>, ChannelError> {
+        self.check_channel(message.channel_id)?;
+        let mut fx = Effects::default();
+        match self.fully_signed() {
+            Some(latest) => fx.send(ChannelMessage::SyncReply(SyncReply {
+                channel_id: self.record.channel_id,
+                latest,
+                pending: self
+                    .pending
+                    .as_ref()
+                    .map(|p| (p.state.clone(), p.sig.clone())),
+            })),
+            None => fx.send(ChannelMessage::OpeningSig(OpeningSig {
+                channel_id: self.record.channel_id,
+                sig: self.sigs[self.my_index()]
+                    .clone()
+                    .expect("our own signature is always present"),
+            })),
+        }
+        Ok(fx.finish())
+    }
+
+    /// Handles the peer's answer to our `SyncRequest`. A newer fully signed state is adopted
+    /// once every signature verifies and it could follow ours under every invariant; an equal
+    /// one must be the same state (else someone signed twice: [`SyncError::Fork`]). Any
+    /// half-done update of ours not covered by the adopted state is discarded. The peer's
+    /// `pending` is never adopted: it is half-done, and the peer discards it on our answer.
+    ///
+    /// On `Err` nothing changes and updates stay blocked: the peer is faulty.
+    pub fn on_sync_reply(
+        &mut self,
+        message: SyncReply,
+        verifier: &impl StateVerifier,
+    ) -> Result<Vec<Effect>, ChannelError> {
+        self.check_channel(message.channel_id)?;
+        if !self.syncing {
+            return Err(ChannelError::UnexpectedSyncReply);
+        }
+        let theirs = message.latest;
+        self.check_peer_state(&theirs, verifier)?;
+        let mut fx = Effects::default();
+        let ours_complete = self.sigs.iter().all(Option::is_some);
+        let version = theirs.state.version;
+        if version > self.latest.version || (version == self.latest.version && !ours_complete) {
+            if version == self.latest.version && theirs.state != self.latest {
+                return Err(SyncError::Fork { version }.into());
+            }
+            if version > self.latest.version {
+                // Newer by any number of versions: it must still be a legal successor of ours,
+                // so compare it with ours as if ours were its direct predecessor.
+                let mut base = self.latest.clone();
+                base.version = version - 1;
+                check_transition(&self.record.params, &base, &theirs.state)
+                    .map_err(SyncError::Transition)?;
+            }
+            if let Some(pending) = self.pending.take() {
+                fx.persist(PersistRecord::Pending(None));
+                fx.event(if pending.state == theirs.state {
+                    ChannelEvent::UpdateAccepted { version }
+                } else {
+                    ChannelEvent::UpdateDiscarded {
+                        version: pending.state.version,
+                    }
+                });
+            }
+            self.adopt(theirs.state, theirs.sigs, &mut fx);
+        } else {
+            if version == self.latest.version && theirs.state != self.latest {
+                return Err(SyncError::Fork { version }.into());
+            }
+            // The peer is not ahead of us, so it never accepted our pending update.
+            self.discard_half_done(&mut fx);
+        }
+        self.syncing = false;
+        fx.event(ChannelEvent::Synced {
+            version: self.latest.version,
+        });
+        Ok(fx.finish())
+    }
+
+    /// Checks a fully signed state from the peer: our channel, one signature per participant,
+    /// each verifying for its participant.
+    fn check_peer_state(
+        &self,
+        theirs: &FullySignedState,
+        verifier: &impl StateVerifier,
+    ) -> Result<(), SyncError> {
+        if theirs.state.channel_id != self.record.channel_id {
+            return Err(SyncError::StateOfOtherChannel {
+                expected: self.record.channel_id,
+                found: theirs.state.channel_id,
+            });
+        }
+        let participants = &self.record.params.participants;
+        if theirs.sigs.len() != participants.len() {
+            return Err(SyncError::SignatureCount {
+                found: theirs.sigs.len(),
+                expected: participants.len(),
+            });
+        }
+        for (participant, (sig, address)) in theirs.sigs.iter().zip(participants).enumerate() {
+            if !verifier
+                .verify(&theirs.state, sig, address)
+                .map_err(SyncError::Backend)?
+            {
+                return Err(SyncError::BadSignature { participant });
+            }
+        }
+        Ok(())
+    }
+}

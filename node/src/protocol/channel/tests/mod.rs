@@ -1,0 +1,8 @@
+//! Tests that drive two channels against each other through their effects.
+
+mod harness;
+
+mod concurrent;
+mod lifecycle;
+mod malicious;
+mod sync;

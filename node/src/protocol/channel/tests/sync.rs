@@ -1,0 +1,267 @@
+//! Crash recovery: a channel restored from its records re-synchronises with its peer; both end
+//! with the same newest state and no half-done update.
+
+use super::harness::*;
+use crate::protocol::channel::{ChannelError, SyncError};
+use crate::protocol::effect::ChannelEvent;
+use crate::protocol::messages::{ChannelMessage, FullySignedState, SyncReply};
+use crate::protocol::phase::Phase;
+use crate::protocol::record::PersistRecord;
+use crate::protocol::test_support::FakeCrypto;
+use crate::protocol::Channel;
+use parley_plugin_api::model::{Amount, Sig};
+
+/// Both sides re-synchronise, as drivers do on reconnection.
+fn resync(pair: &mut Pair) {
+    // Whatever was in flight on the old connection is lost.
+    pair.a.outbox.clear();
+    pair.b.outbox.clear();
+    let crypto = pair.crypto.clone();
+    for node in [&mut pair.a, &mut pair.b] {
+        let effects = node.channel.sync_request();
+        node.run(&crypto, effects);
+    }
+    pair.pump();
+    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
+}
+
+#[test]
+fn a_proposal_persisted_but_never_sent_is_discarded() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.a.crash_and_restore();
+    assert_eq!(pair.a.channel.pending().unwrap().state.version, 1);
+    assert_eq!(
+        pair.a
+            .channel
+            .pay(0, 1, Amount::from(1u64), &pair.crypto)
+            .unwrap_err(),
+        ChannelError::UpdatePending { version: 1 }
+    );
+    resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 0);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
+    // The driver retries.
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(balances(pair.b.channel.latest(), 0), vec![90, 110]);
+}
+
+#[test]
+fn an_accept_lost_in_a_crash_is_recovered_from_the_peer() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.deliver(true);
+    // B persisted version 1 and sent its accept; A crashes before reading it.
+    assert_eq!(pair.b.channel.latest().version, 1);
+    pair.a.crash_and_restore();
+    resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 1);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateAccepted { version: 1 }));
+    assert_eq!(
+        Channel::restore_from_records(&pair.a.store).unwrap(),
+        pair.a.channel
+    );
+}
+
+#[test]
+fn a_receiver_that_crashed_before_answering_makes_the_proposer_discard() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.b.policy = |_| Err("unreachable: B crashes first".into());
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    // B receives the proposal but crashes before deciding (the policy is never reached).
+    let proposal = pair.a.outbox.pop_front().unwrap();
+    let crypto = pair.crypto.clone();
+    pair.b.channel.on_message(proposal, &crypto).unwrap();
+    assert!(pair.b.channel.awaiting_decision().is_some());
+    pair.b.crash_and_restore();
+    assert!(pair.b.channel.awaiting_decision().is_none());
+    resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 0);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
+}
+
+#[test]
+fn an_undecided_proposal_is_dropped_on_both_sides_after_a_reconnect() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    let proposal = pair.a.outbox.pop_front().unwrap();
+    let crypto = pair.crypto.clone();
+    pair.b.channel.on_message(proposal, &crypto).unwrap();
+    // The connection drops; nobody crashed.
+    resync(&mut pair);
+    pair.assert_agree();
+    assert!(pair.b.channel.awaiting_decision().is_none());
+    assert!(pair
+        .b
+        .events
+        .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
+}
+
+#[test]
+fn a_crash_while_opening_is_recovered() {
+    let crypto = FakeCrypto::new(2);
+    let proposal = proposal(&crypto, vec![vec![5, 5]]);
+    let accept = accept(&crypto);
+    for a_saw_b in [false, true] {
+        let (a, a_fx) =
+            Channel::open(&proposal, &accept, &crypto.participant(0), &crypto, &crypto).unwrap();
+        let (b, b_fx) =
+            Channel::open(&proposal, &accept, &crypto.participant(1), &crypto, &crypto).unwrap();
+        let mut a_node = Node::new(a);
+        a_node.run(&crypto, a_fx);
+        let mut b_node = Node::new(b);
+        b_node.run(&crypto, b_fx);
+        if a_saw_b {
+            // B's signature reached A (A is in Funding); A's never reached B.
+            let sig = b_node.outbox.pop_front().unwrap();
+            a_node.receive(&crypto, sig);
+            assert_eq!(a_node.channel.phase(), Phase::Funding);
+        }
+        // Both crash with their messages unsent.
+        a_node.crash_and_restore();
+        b_node.crash_and_restore();
+        let mut pair = Pair {
+            crypto: crypto.clone(),
+            a: a_node,
+            b: b_node,
+        };
+        resync(&mut pair);
+        pair.assert_agree();
+        assert_eq!(pair.a.channel.phase(), Phase::Funding);
+        assert_eq!(pair.b.channel.phase(), Phase::Funding);
+    }
+}
+
+#[test]
+fn a_faulty_sync_reply_is_refused_and_keeps_us_syncing() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.pump();
+    let crypto = pair.crypto.clone();
+    let good = pair.b.channel.fully_signed().unwrap();
+    let id = pair.a.channel.id();
+
+    // Without a request, a reply is unexpected.
+    let reply = |latest: FullySignedState| SyncReply {
+        channel_id: id,
+        latest,
+        pending: None,
+    };
+    assert_eq!(
+        pair.a
+            .channel
+            .on_sync_reply(reply(good.clone()), &crypto)
+            .unwrap_err(),
+        ChannelError::UnexpectedSyncReply
+    );
+
+    let effects = pair.a.channel.sync_request();
+    pair.a.run(&crypto, effects);
+    let before = pair.a.channel.clone();
+
+    let mut bad_sig = good.clone();
+    bad_sig.sigs[0] = Sig(vec![1; 65]);
+    let mut missing = good.clone();
+    missing.sigs.pop();
+    // A newer version, signed by both, that inflates the funds.
+    let mut inflated = good.state.clone();
+    inflated.version += 1;
+    inflated.allocation.balances[0][1] = Amount::from(1_000u64);
+    let inflated = FullySignedState {
+        sigs: vec![crypto.sign_as(0, &inflated), crypto.sign_as(1, &inflated)],
+        state: inflated,
+    };
+    // The same version, a different state, signed by both: a fork.
+    let mut fork = good.state.clone();
+    fork.allocation.balances[0].swap(0, 1);
+    let fork = FullySignedState {
+        sigs: vec![crypto.sign_as(0, &fork), crypto.sign_as(1, &fork)],
+        state: fork,
+    };
+    let mut other_channel = good.clone();
+    other_channel.state.channel_id = parley_plugin_api::model::ChannelId([3; 32]);
+
+    let cases = [
+        (bad_sig, SyncError::BadSignature { participant: 0 }),
+        (
+            missing,
+            SyncError::SignatureCount {
+                found: 1,
+                expected: 2,
+            },
+        ),
+        (
+            inflated,
+            SyncError::Transition(crate::protocol::TransitionError::TotalChanged {
+                asset: 0,
+                before: Amount::from(200u64),
+                after: Amount::from(1_090u64),
+            }),
+        ),
+        (fork, SyncError::Fork { version: 1 }),
+        (
+            other_channel,
+            SyncError::StateOfOtherChannel {
+                expected: id,
+                found: parley_plugin_api::model::ChannelId([3; 32]),
+            },
+        ),
+    ];
+    for (latest, expected) in cases {
+        assert_eq!(
+            pair.a
+                .channel
+                .on_sync_reply(reply(latest), &crypto)
+                .unwrap_err(),
+            ChannelError::Sync(expected)
+        );
+        assert_eq!(pair.a.channel, before);
+        assert!(pair.a.channel.is_syncing());
+    }
+    assert_eq!(
+        pair.a
+            .channel
+            .pay(0, 1, Amount::from(1u64), &crypto)
+            .unwrap_err(),
+        ChannelError::Syncing
+    );
+    // The honest answer completes the sync.
+    let effects = pair.a.channel.on_sync_reply(reply(good), &crypto).unwrap();
+    pair.a.run(&crypto, effects);
+    assert!(!pair.a.channel.is_syncing());
+}
+
+#[test]
+fn a_sync_reply_reveals_only_persisted_signatures() {
+    // The bench's write-ahead check runs on every SyncReply sent in the tests above; here the
+    // replier has a pending update, so that the `pending` field is exercised too.
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.a.outbox.clear();
+    let crypto = pair.crypto.clone();
+    let effects = pair.b.channel.sync_request();
+    pair.b.run(&crypto, effects);
+    pair.deliver(false);
+    let Some(ChannelMessage::SyncReply(reply)) = pair.a.outbox.front().cloned() else {
+        panic!("A answers with a SyncReply")
+    };
+    assert_eq!(reply.pending.as_ref().unwrap().0.version, 1);
+    assert!(matches!(
+        pair.a.store.last(),
+        Some(PersistRecord::Pending(Some(_)))
+    ));
+}

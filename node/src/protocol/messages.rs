@@ -1,0 +1,446 @@
+//! The channel-level messages two peers exchange (DESIGN §4), with the canonical binary encoding
+//! of `parley_plugin_api::codec` and serde for the API.
+//!
+//! The wire module wraps a [`ChannelMessage`] in its versioned envelope; the sender of a message
+//! is the authenticated peer of the connection it arrived on, never a field in the message.
+//!
+//! Every enum is encoded as a one-byte tag followed by its fields; every struct as its fields in
+//! declaration order. The tags are part of the wire format: never renumber them.
+
+use parley_plugin_api::canonical_struct;
+use parley_plugin_api::codec::{parse_hex, Bytes, Decode, DecodeError, Encode, Reader};
+use parley_plugin_api::model::{Address, Amount, Asset, ChannelId, Participant, Sig, State};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies one channel proposal until it is accepted or rejected; chosen at random by the
+/// proposer. Shown as hex.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProposalId(pub [u8; 32]);
+
+impl fmt::Display for ProposalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for ProposalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProposalId({self})")
+    }
+}
+
+impl std::str::FromStr for ProposalId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bytes = parse_hex(text)?;
+        let array: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            format!("a proposal id has 32 bytes, `{text}` has {}", b.len())
+        })?;
+        Ok(ProposalId(array))
+    }
+}
+
+impl Serialize for ProposalId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProposalId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Encode for ProposalId {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.0.encode_to(out);
+    }
+}
+
+impl Decode for ProposalId {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(ProposalId(reader.take_array("proposal id")?))
+    }
+}
+
+/// Serde for 32-byte values (nonce shares) as `0x`-prefixed hex, like every other id.
+mod hex32 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("0x{}", hex::encode(value)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bytes = parley_plugin_api::codec::parse_hex(&text).map_err(serde::de::Error::custom)?;
+        bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("expected 32 bytes of hex"))
+    }
+}
+
+/// A proposal to open a ledger channel. The proposer is `participants[0]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelProposal {
+    /// Names this proposal in the accept or reject that answers it.
+    pub proposal_id: ProposalId,
+    /// The chain addresses of the participants, proposer first.
+    pub participants: Vec<Participant>,
+    /// The channel's assets, in the order of `balances`.
+    pub assets: Vec<Asset>,
+    /// The opening balances: one row per asset, one column per participant.
+    pub balances: Vec<Vec<Amount>>,
+    /// Seconds of chain time a registered state can be refuted.
+    pub challenge_duration: u64,
+    /// The proposer's half of the channel nonce, chosen at random.
+    #[serde(with = "hex32")]
+    pub nonce_share: [u8; 32],
+    /// The app that rules the channel, or `None` for a payment channel.
+    pub app: Option<Address>,
+    /// The app data of the opening state (empty for payment channels).
+    pub app_data: Bytes,
+}
+
+canonical_struct!(ChannelProposal {
+    proposal_id,
+    participants,
+    assets,
+    balances,
+    challenge_duration,
+    nonce_share,
+    app,
+    app_data,
+});
+
+/// The accepter's yes to a [`ChannelProposal`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalAccept {
+    /// The proposal accepted.
+    pub proposal_id: ProposalId,
+    /// The accepter's half of the channel nonce, chosen at random.
+    #[serde(with = "hex32")]
+    pub nonce_share: [u8; 32],
+    /// The accepter's chain address; must be its entry in the proposal's participants.
+    pub participant: Participant,
+}
+
+canonical_struct!(ProposalAccept {
+    proposal_id,
+    nonce_share,
+    participant,
+});
+
+/// The accepter's no to a [`ChannelProposal`], with a reason for the proposer's user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalReject {
+    /// The proposal rejected.
+    pub proposal_id: ProposalId,
+    /// Why, for humans.
+    pub reason: String,
+}
+
+canonical_struct!(ProposalReject {
+    proposal_id,
+    reason
+});
+
+/// A participant's signature on the opening state (version 0) of a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningSig {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The sender's signature on version 0.
+    pub sig: Sig,
+}
+
+canonical_struct!(OpeningSig { channel_id, sig });
+
+/// A proposed next state, signed by the proposer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateProposal {
+    /// The channel (also inside `state`; both must agree).
+    pub channel_id: ChannelId,
+    /// The proposed state: version = the current version + 1.
+    pub state: State,
+    /// The proposer's signature on `state`.
+    pub sig: Sig,
+}
+
+canonical_struct!(UpdateProposal {
+    channel_id,
+    state,
+    sig
+});
+
+/// The peer's yes to an [`UpdateProposal`]: its signature on the proposed state, which makes
+/// that state fully signed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateAccept {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The version accepted.
+    pub version: u64,
+    /// The accepter's signature on the proposed state.
+    pub sig: Sig,
+}
+
+canonical_struct!(UpdateAccept {
+    channel_id,
+    version,
+    sig
+});
+
+/// Why an update was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Both sides proposed the same version at once and the sender's own proposal wins (the
+    /// lower participant index wins); the receiver may retry on top of the winner.
+    Concurrent,
+    /// The proposal breaks a protocol rule (an invariant, a signature, the channel's phase).
+    Invalid(String),
+    /// The proposal is valid but the sender's user or policy declined it.
+    Declined(String),
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RejectReason::Concurrent => {
+                f.write_str("a concurrent proposal of a lower participant index won")
+            }
+            RejectReason::Invalid(why) => write!(f, "invalid update: {why}"),
+            RejectReason::Declined(why) => write!(f, "declined: {why}"),
+        }
+    }
+}
+
+impl Encode for RejectReason {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            RejectReason::Concurrent => out.push(0),
+            RejectReason::Invalid(why) => {
+                out.push(1);
+                why.encode_to(out);
+            }
+            RejectReason::Declined(why) => {
+                out.push(2);
+                why.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for RejectReason {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match u8::decode_from(reader)? {
+            0 => Ok(RejectReason::Concurrent),
+            1 => Ok(RejectReason::Invalid(String::decode_from(reader)?)),
+            2 => Ok(RejectReason::Declined(String::decode_from(reader)?)),
+            tag => Err(DecodeError::InvalidTag {
+                what: "reject reason",
+                tag,
+            }),
+        }
+    }
+}
+
+/// The peer's no to an [`UpdateProposal`]. Every proposal is answered, never met with silence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateReject {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The version refused.
+    pub version: u64,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+canonical_struct!(UpdateReject {
+    channel_id,
+    version,
+    reason
+});
+
+/// A state with one signature per participant, in participant order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullySignedState {
+    /// The state.
+    pub state: State,
+    /// One signature per participant, in participant order.
+    pub sigs: Vec<Sig>,
+}
+
+canonical_struct!(FullySignedState { state, sigs });
+
+/// Asks the peer for its newest fully signed state after a (re)connection (crash recovery).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The version of the sender's newest fully signed state (0 while the channel opens).
+    pub latest_version: u64,
+}
+
+canonical_struct!(SyncRequest {
+    channel_id,
+    latest_version
+});
+
+/// The answer to a [`SyncRequest`]: the sender's newest fully signed state, and its own
+/// half-done update if it has one (reported, never adopted: a half-done update is discarded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReply {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The sender's newest fully signed state.
+    pub latest: FullySignedState,
+    /// The sender's proposed-but-unanswered update and its signature on it, if any.
+    pub pending: Option<(State, Sig)>,
+}
+
+canonical_struct!(SyncReply {
+    channel_id,
+    latest,
+    pending
+});
+
+/// Every channel-level message. The wire envelope carries one of these as its body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "body", rename_all = "snake_case")]
+pub enum ChannelMessage {
+    /// Tag 0.
+    Proposal(ChannelProposal),
+    /// Tag 1.
+    ProposalAccept(ProposalAccept),
+    /// Tag 2.
+    ProposalReject(ProposalReject),
+    /// Tag 3.
+    OpeningSig(OpeningSig),
+    /// Tag 4.
+    UpdateProposal(UpdateProposal),
+    /// Tag 5.
+    UpdateAccept(UpdateAccept),
+    /// Tag 6.
+    UpdateReject(UpdateReject),
+    /// Tag 7.
+    SyncRequest(SyncRequest),
+    /// Tag 8.
+    SyncReply(SyncReply),
+}
+
+impl ChannelMessage {
+    /// The channel a message is about, for routing to its channel task; `None` for the
+    /// proposal messages, which precede the channel (route those by [`ChannelMessage::proposal_id`]).
+    pub fn channel_id(&self) -> Option<ChannelId> {
+        match self {
+            ChannelMessage::Proposal(_)
+            | ChannelMessage::ProposalAccept(_)
+            | ChannelMessage::ProposalReject(_) => None,
+            ChannelMessage::OpeningSig(m) => Some(m.channel_id),
+            ChannelMessage::UpdateProposal(m) => Some(m.channel_id),
+            ChannelMessage::UpdateAccept(m) => Some(m.channel_id),
+            ChannelMessage::UpdateReject(m) => Some(m.channel_id),
+            ChannelMessage::SyncRequest(m) => Some(m.channel_id),
+            ChannelMessage::SyncReply(m) => Some(m.channel_id),
+        }
+    }
+
+    /// The proposal a proposal message is about; `None` for channel messages.
+    pub fn proposal_id(&self) -> Option<ProposalId> {
+        match self {
+            ChannelMessage::Proposal(m) => Some(m.proposal_id),
+            ChannelMessage::ProposalAccept(m) => Some(m.proposal_id),
+            ChannelMessage::ProposalReject(m) => Some(m.proposal_id),
+            _ => None,
+        }
+    }
+
+    /// A short name of the message kind, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelMessage::Proposal(_) => "proposal",
+            ChannelMessage::ProposalAccept(_) => "proposal_accept",
+            ChannelMessage::ProposalReject(_) => "proposal_reject",
+            ChannelMessage::OpeningSig(_) => "opening_sig",
+            ChannelMessage::UpdateProposal(_) => "update_proposal",
+            ChannelMessage::UpdateAccept(_) => "update_accept",
+            ChannelMessage::UpdateReject(_) => "update_reject",
+            ChannelMessage::SyncRequest(_) => "sync_request",
+            ChannelMessage::SyncReply(_) => "sync_reply",
+        }
+    }
+}
+
+impl Encode for ChannelMessage {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            ChannelMessage::Proposal(m) => {
+                out.push(0);
+                m.encode_to(out);
+            }
+            ChannelMessage::ProposalAccept(m) => {
+                out.push(1);
+                m.encode_to(out);
+            }
+            ChannelMessage::ProposalReject(m) => {
+                out.push(2);
+                m.encode_to(out);
+            }
+            ChannelMessage::OpeningSig(m) => {
+                out.push(3);
+                m.encode_to(out);
+            }
+            ChannelMessage::UpdateProposal(m) => {
+                out.push(4);
+                m.encode_to(out);
+            }
+            ChannelMessage::UpdateAccept(m) => {
+                out.push(5);
+                m.encode_to(out);
+            }
+            ChannelMessage::UpdateReject(m) => {
+                out.push(6);
+                m.encode_to(out);
+            }
+            ChannelMessage::SyncRequest(m) => {
+                out.push(7);
+                m.encode_to(out);
+            }
+            ChannelMessage::SyncReply(m) => {
+                out.push(8);
+                m.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for ChannelMessage {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match u8::decode_from(reader)? {
+            0 => ChannelMessage::Proposal(Decode::decode_from(reader)?),
+            1 => ChannelMessage::ProposalAccept(Decode::decode_from(reader)?),
+            2 => ChannelMessage::ProposalReject(Decode::decode_from(reader)?),
+            3 => ChannelMessage::OpeningSig(Decode::decode_from(reader)?),
+            4 => ChannelMessage::UpdateProposal(Decode::decode_from(reader)?),
+            5 => ChannelMessage::UpdateAccept(Decode::decode_from(reader)?),
+            6 => ChannelMessage::UpdateReject(Decode::decode_from(reader)?),
+            7 => ChannelMessage::SyncRequest(Decode::decode_from(reader)?),
+            8 => ChannelMessage::SyncReply(Decode::decode_from(reader)?),
+            tag => {
+                return Err(DecodeError::InvalidTag {
+                    what: "channel message",
+                    tag,
+                })
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "messages_tests.rs"]
+mod tests;

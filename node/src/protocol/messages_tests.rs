@@ -1,0 +1,194 @@
+//! Property tests of the message encoding: every message survives encode/decode unchanged, its
+//! encoding is the only one, JSON round-trips too, and no input makes decoding panic.
+
+use super::*;
+use crate::protocol::test_support::strategies::{amount, asset, bytes, channel_id, sig, state};
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+fn participant() -> impl Strategy<Value = Participant> {
+    bytes(24).prop_map(Participant)
+}
+
+fn proposal() -> impl Strategy<Value = ChannelProposal> {
+    (
+        any::<[u8; 32]>(),
+        vec(participant(), 0..3),
+        vec(asset(), 0..3),
+        vec(vec(amount(), 0..3), 0..3),
+        any::<u64>(),
+        any::<[u8; 32]>(),
+        proptest::option::of(bytes(20).prop_map(Address)),
+        bytes(16),
+    )
+        .prop_map(
+            |(id, participants, assets, balances, challenge_duration, nonce_share, app, data)| {
+                ChannelProposal {
+                    proposal_id: ProposalId(id),
+                    participants,
+                    assets,
+                    balances,
+                    challenge_duration,
+                    nonce_share,
+                    app,
+                    app_data: Bytes(data),
+                }
+            },
+        )
+}
+
+fn reason() -> impl Strategy<Value = RejectReason> {
+    prop_oneof![
+        Just(RejectReason::Concurrent),
+        ".{0,12}".prop_map(RejectReason::Invalid),
+        ".{0,12}".prop_map(RejectReason::Declined),
+    ]
+}
+
+fn message() -> impl Strategy<Value = ChannelMessage> {
+    prop_oneof![
+        proposal().prop_map(ChannelMessage::Proposal),
+        (any::<[u8; 32]>(), any::<[u8; 32]>(), participant()).prop_map(|(id, share, p)| {
+            ChannelMessage::ProposalAccept(ProposalAccept {
+                proposal_id: ProposalId(id),
+                nonce_share: share,
+                participant: p,
+            })
+        }),
+        (any::<[u8; 32]>(), ".{0,12}").prop_map(|(id, reason)| {
+            ChannelMessage::ProposalReject(ProposalReject {
+                proposal_id: ProposalId(id),
+                reason,
+            })
+        }),
+        (channel_id(), sig()).prop_map(|(channel_id, sig)| ChannelMessage::OpeningSig(
+            OpeningSig { channel_id, sig }
+        )),
+        (channel_id(), state(), sig()).prop_map(|(channel_id, state, sig)| {
+            ChannelMessage::UpdateProposal(UpdateProposal {
+                channel_id,
+                state,
+                sig,
+            })
+        }),
+        (channel_id(), any::<u64>(), sig()).prop_map(|(channel_id, version, sig)| {
+            ChannelMessage::UpdateAccept(UpdateAccept {
+                channel_id,
+                version,
+                sig,
+            })
+        }),
+        (channel_id(), any::<u64>(), reason()).prop_map(|(channel_id, version, reason)| {
+            ChannelMessage::UpdateReject(UpdateReject {
+                channel_id,
+                version,
+                reason,
+            })
+        }),
+        (channel_id(), any::<u64>()).prop_map(|(channel_id, latest_version)| {
+            ChannelMessage::SyncRequest(SyncRequest {
+                channel_id,
+                latest_version,
+            })
+        }),
+        (
+            channel_id(),
+            state(),
+            vec(sig(), 0..3),
+            proptest::option::of((state(), sig()))
+        )
+            .prop_map(|(channel_id, state, sigs, pending)| {
+                ChannelMessage::SyncReply(SyncReply {
+                    channel_id,
+                    latest: FullySignedState { state, sigs },
+                    pending,
+                })
+            }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn messages_round_trip_canonically(message in message()) {
+        let bytes = message.encode();
+        let decoded = ChannelMessage::decode(&bytes).unwrap();
+        prop_assert_eq!(&decoded, &message);
+        prop_assert_eq!(decoded.encode(), bytes);
+    }
+
+    #[test]
+    fn messages_round_trip_through_json(message in message()) {
+        let json = serde_json::to_string(&message).unwrap();
+        let back: ChannelMessage = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(back, message);
+    }
+
+    #[test]
+    fn truncated_or_extended_encodings_are_refused(message in message(), extra in 1u8..) {
+        let bytes = message.encode();
+        prop_assert!(ChannelMessage::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(extra);
+        prop_assert!(ChannelMessage::decode(&longer).is_err());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(input in vec(any::<u8>(), 0..256)) {
+        let _ = ChannelMessage::decode(&input);
+    }
+}
+
+#[test]
+fn unknown_tags_are_refused() {
+    assert_eq!(
+        ChannelMessage::decode(&[9]),
+        Err(DecodeError::InvalidTag {
+            what: "channel message",
+            tag: 9
+        })
+    );
+    let reject = UpdateReject {
+        channel_id: ChannelId([1; 32]),
+        version: 3,
+        reason: RejectReason::Concurrent,
+    };
+    let mut bytes = ChannelMessage::UpdateReject(reject).encode();
+    *bytes.last_mut().unwrap() = 7;
+    assert!(matches!(
+        ChannelMessage::decode(&bytes),
+        Err(DecodeError::InvalidTag {
+            what: "reject reason",
+            tag: 7
+        })
+    ));
+}
+
+#[test]
+fn tags_are_stable() {
+    let request = ChannelMessage::SyncRequest(SyncRequest {
+        channel_id: ChannelId([0xab; 32]),
+        latest_version: 5,
+    });
+    let bytes = request.encode();
+    assert_eq!(bytes[0], 7);
+    assert_eq!(&bytes[1..33], &[0xab; 32]);
+    assert_eq!(&bytes[33..], &5u64.to_be_bytes());
+    assert_eq!(request.channel_id(), Some(ChannelId([0xab; 32])));
+    assert_eq!(request.proposal_id(), None);
+}
+
+#[test]
+fn ids_show_as_hex_in_json() {
+    let accept = ProposalAccept {
+        proposal_id: ProposalId([1; 32]),
+        nonce_share: [2; 32],
+        participant: Participant(vec![3; 20]),
+    };
+    let json = serde_json::to_value(&accept).unwrap();
+    assert_eq!(json["proposal_id"], format!("0x{}", "01".repeat(32)));
+    assert_eq!(json["nonce_share"], format!("0x{}", "02".repeat(32)));
+    assert_eq!(
+        "0x0101".parse::<ProposalId>().unwrap_err(),
+        "a proposal id has 32 bytes, `0x0101` has 2"
+    );
+}

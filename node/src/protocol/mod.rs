@@ -1,0 +1,43 @@
+//! The sans-IO two-party channel protocol (DESIGN §2, §4): plain types and functions that take
+//! inputs and return outputs and effects. No sockets, files, threads, async or clocks: the
+//! client's channel task feeds messages, decisions and chain observations in, and executes the
+//! returned [`Effect`]s in order.
+//!
+//! - [`messages`]: the channel-level messages and their canonical encoding.
+//! - [`proposal`]: validating a channel proposal and deriving `Params` and version 0.
+//! - [`transition`]: the invariants every new state must keep; payments.
+//! - [`channel`]: the state machine of one channel (open, fund, update, close, re-sync).
+//! - [`phase`]: a channel's life cycle.
+//! - [`effect`]: what the state machine asks the driver to do, and the order contract.
+//! - [`record`]: what a channel persists and how it is restored.
+//! - [`signer`]: channel ids, signing and verification, as traits the chain backend implements.
+
+pub mod channel;
+pub mod effect;
+pub mod messages;
+pub mod phase;
+pub mod proposal;
+pub mod record;
+pub mod signer;
+pub mod transition;
+
+#[cfg(test)]
+mod test_support;
+
+pub use channel::{Channel, ChannelError, IncomingUpdateError, OpenError, SyncError};
+pub use effect::{ChannelEvent, Effect};
+pub use messages::{
+    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept, ProposalId,
+    ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
+    UpdateReject,
+};
+pub use phase::Phase;
+pub use proposal::{
+    build_params, channel_nonce, opening_state, validate_accept, validate_proposal, ProposalError,
+    MAX_CHALLENGE_DURATION,
+};
+pub use record::{
+    ChannelRecord, ChannelSnapshot, PendingUpdate, PersistRecord, RestoreError, SignedRecord,
+};
+pub use signer::{BackendError, ChannelIdFn, StateSigner, StateVerifier};
+pub use transition::{check_transition, final_state, payment, PaymentError, TransitionError};
