@@ -9,13 +9,17 @@
 //! - [`cli`]: the `parley` commands.
 //! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
+//! - [`store`]: the persistence schema over the store plugin, group commit, restore.
+//! - [`client`]: the async driver: peer connections, routing, channel tasks.
 //!
 //! The channel protocol, client, watcher, store schema, wire format and API arrive with the
 //! issues that build them (DESIGN §1).
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod host;
 pub mod logging;
 pub mod protocol;
+pub mod store;
 pub mod wire;

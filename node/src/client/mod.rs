@@ -1,0 +1,5 @@
+//! The async driver of the node (DESIGN §1 `client/`): peers over the transport plugin,
+//! message routing, one task per channel, timeouts. The channel logic itself is the sans-IO
+//! [`crate::protocol`]; this module only feeds it and executes its effects.
+
+pub mod peers;

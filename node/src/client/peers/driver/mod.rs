@@ -1,0 +1,586 @@
+//! The driver task: the one owner of every connection's state. It turns transport events into
+//! session steps, runs dials, enforces the handshake deadline and the ping schedule, and keeps
+//! the route table that handles send through.
+//!
+//! Everything happens on one task in the order events arrive, so a peer's `Connected`, its
+//! messages and its `Disconnected` reach the event channel in the order they happened.
+
+mod dials;
+
+use super::connection::{Connection, Stage, MAX_EARLY_FRAMES};
+use super::dedupe::{resolve_duplicate, Keep};
+use super::error::PeerError;
+use super::event::{DisconnectReason, PeerEvent};
+use super::liveness::{Liveness, Probe};
+use super::routes::{lock, Route, Routes};
+use super::PeersConfig;
+use crate::protocol::ChannelMessage;
+use crate::wire::{
+    encode_frame, fresh_nonce, Goodbye, GoodbyeReason, NodeId, NodeKey, Role, Session,
+    SessionEvent, WireMessage,
+};
+use parley_plugin_api::model::{ConnectionId, TransportEvent};
+use parley_plugin_api::Transport;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tokio::time::MissedTickBehavior;
+
+use dials::PendingConnect;
+pub(super) use dials::{ConnectReply, DialDone};
+
+/// How long the id of an ended connection is remembered, so that a `Connected` event or a dial
+/// result that arrives after the end does not bring it back. Transport ids are never reused.
+const RETIRED_MEMORY: Duration = Duration::from_secs(60);
+
+/// What a handle asks the driver to do.
+pub(super) enum Command {
+    /// Connect to `peer` at `addr` unless connected; answer once it is authenticated.
+    Connect {
+        peer: NodeId,
+        addr: String,
+        reply: ConnectReply,
+    },
+    /// Close every connection to `peer` and cancel a connect in progress.
+    Disconnect {
+        peer: NodeId,
+        reply: oneshot::Sender<()>,
+    },
+    /// Close everything and stop.
+    Shutdown { reply: oneshot::Sender<()> },
+}
+
+/// How a connection ends.
+struct Ending {
+    reason: DisconnectReason,
+    /// What to tell the peer first; `None` when it said goodbye itself or is already gone.
+    goodbye: Option<Goodbye>,
+    /// Whether to close it on the transport (not when the transport reported it closed).
+    close: bool,
+}
+
+impl Ending {
+    /// We end it: say `goodbye` and close.
+    fn with_goodbye(reason: DisconnectReason, goodbye: GoodbyeReason, detail: String) -> Ending {
+        Ending {
+            reason,
+            goodbye: Some(Goodbye::new(goodbye, detail)),
+            close: true,
+        }
+    }
+
+    /// We close it without a word (the peer already left, or cannot be told).
+    fn silent(reason: DisconnectReason) -> Ending {
+        Ending {
+            reason,
+            goodbye: None,
+            close: true,
+        }
+    }
+}
+
+/// The driver's state.
+pub(super) struct Driver {
+    key: NodeKey,
+    transport: Arc<dyn Transport>,
+    config: PeersConfig,
+    max_frame_size: usize,
+    routes: Arc<Routes>,
+    connections: HashMap<ConnectionId, Connection>,
+    connects: HashMap<NodeId, PendingConnect>,
+    /// Ended connections: when, and why (a late dial result for one fails its connect).
+    retired: HashMap<ConnectionId, (Instant, DisconnectReason)>,
+    next_attempt: u64,
+    events: UnboundedSender<PeerEvent>,
+    dials: UnboundedSender<DialDone>,
+}
+
+/// The driver's inputs.
+pub(super) struct Inputs {
+    pub transport_events: UnboundedReceiver<TransportEvent>,
+    pub commands: UnboundedReceiver<Command>,
+}
+
+impl Driver {
+    pub(super) fn new(
+        key: NodeKey,
+        transport: Arc<dyn Transport>,
+        config: PeersConfig,
+        max_frame_size: usize,
+        routes: Arc<Routes>,
+        events: UnboundedSender<PeerEvent>,
+        dials: UnboundedSender<DialDone>,
+    ) -> Driver {
+        Driver {
+            key,
+            transport,
+            config,
+            max_frame_size,
+            routes,
+            connections: HashMap::new(),
+            connects: HashMap::new(),
+            retired: HashMap::new(),
+            next_attempt: 0,
+            events,
+            dials,
+        }
+    }
+
+    /// Runs until shutdown, until every handle is dropped, or until the transport's event
+    /// stream ends; then closes every connection.
+    pub(super) async fn run(
+        mut self,
+        mut inputs: Inputs,
+        mut dial_results: UnboundedReceiver<DialDone>,
+    ) {
+        let mut tick = tokio::time::interval(self.config.tick());
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = inputs.transport_events.recv() => match event {
+                    Some(event) => self.on_transport_event(event),
+                    None => break,
+                },
+                Some(done) = dial_results.recv() => self.on_dial_done(done),
+                command = inputs.commands.recv() => match command {
+                    Some(command) => {
+                        if self.on_command(command) {
+                            return;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(Instant::now()),
+            }
+        }
+        self.stop();
+    }
+
+    fn on_transport_event(&mut self, event: TransportEvent) {
+        match event {
+            TransportEvent::Connected {
+                connection,
+                remote,
+                inbound,
+            } => self.on_connected(connection, remote, inbound),
+            TransportEvent::Frame { connection, frame } => self.on_frame(connection, frame.0),
+            TransportEvent::Closed { connection, reason } => {
+                if self.connections.contains_key(&connection) {
+                    self.end(
+                        connection,
+                        Ending {
+                            reason: DisconnectReason::TransportClosed(reason),
+                            goodbye: None,
+                            close: false,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn on_connected(&mut self, id: ConnectionId, remote: String, inbound: bool) {
+        if self.connections.contains_key(&id) || self.retired.contains_key(&id) {
+            // Our dial returned first and claimed it, or it already ended.
+            return;
+        }
+        if inbound {
+            self.start_session(id, Role::Listener, remote, None, Instant::now(), vec![]);
+        } else {
+            // Our own dial, most likely, but which peer it was for is only known when the dial
+            // returns: until then frames wait (see `on_dial_done`).
+            let connection = Connection {
+                role: Role::Dialer,
+                remote,
+                opened: Instant::now(),
+                stage: Stage::Unclaimed { early: vec![] },
+            };
+            self.connections.insert(id, connection);
+        }
+    }
+
+    /// Starts the handshake on a connection (replacing an unclaimed entry), sends our hello,
+    /// then feeds the frames that arrived before.
+    fn start_session(
+        &mut self,
+        id: ConnectionId,
+        role: Role,
+        remote: String,
+        expected: Option<NodeId>,
+        opened: Instant,
+        early: Vec<Vec<u8>>,
+    ) {
+        let nonce = match fresh_nonce() {
+            Ok(nonce) => nonce,
+            Err(error) => {
+                // No session can start: end it like a connection that never got one.
+                let stage = Stage::Unclaimed { early: vec![] };
+                let connection = Connection {
+                    role,
+                    remote,
+                    opened,
+                    stage,
+                };
+                self.connections.insert(id, connection);
+                let reason = DisconnectReason::Random(error.to_string());
+                self.end(id, Ending::silent(reason.clone()));
+                // `end` fails the connect of a connection with a session only.
+                if let Some(peer) = expected {
+                    self.fail_connect(&peer, |peer| {
+                        PeerError::from_handshake_end(peer, reason.clone())
+                    });
+                }
+                return;
+            }
+        };
+        let (session, hello) =
+            Session::<ChannelMessage>::new(role, &self.key, nonce, expected, self.max_frame_size);
+        let stage = Stage::Handshaking {
+            session: Arc::new(Mutex::new(session)),
+            expected,
+        };
+        let connection = Connection {
+            role,
+            remote,
+            opened,
+            stage,
+        };
+        self.connections.insert(id, connection);
+        if !self.send_frames(id, hello) {
+            return;
+        }
+        for frame in early {
+            if !self.connections.contains_key(&id) {
+                break;
+            }
+            self.on_frame(id, frame);
+        }
+    }
+
+    /// Sends `frames` in order; on a refusal ends the connection and returns `false`.
+    fn send_frames(&mut self, id: ConnectionId, frames: Vec<Vec<u8>>) -> bool {
+        for frame in frames {
+            if let Err(error) = self.transport.send(id, &frame) {
+                self.end(id, Ending::silent(DisconnectReason::SendFailed(error)));
+                return false;
+            }
+        }
+        true
+    }
+
+    fn on_frame(&mut self, id: ConnectionId, frame: Vec<u8>) {
+        let Some(connection) = self.connections.get_mut(&id) else {
+            return; // a frame that was in flight when we ended the connection
+        };
+        let session = match &mut connection.stage {
+            Stage::Unclaimed { early } => {
+                early.push(frame);
+                let count = early.len();
+                if count > MAX_EARLY_FRAMES {
+                    self.end(
+                        id,
+                        Ending::with_goodbye(
+                            DisconnectReason::EarlyFrames(count),
+                            GoodbyeReason::ProtocolViolation,
+                            "too many frames before the handshake".into(),
+                        ),
+                    );
+                }
+                return;
+            }
+            Stage::Handshaking { session, .. } | Stage::Open { session, .. } => session.clone(),
+        };
+        let step = lock(&session).on_frame(&frame);
+        match step {
+            Ok(SessionEvent::Send(frames)) => {
+                self.send_frames(id, frames);
+            }
+            Ok(SessionEvent::Authenticated { peer, send }) => {
+                if self.send_frames(id, send) {
+                    self.on_authenticated(id, peer);
+                }
+            }
+            Ok(SessionEvent::Channel { from, message }) => {
+                let _ = self.events.send(PeerEvent::Message { from, message });
+            }
+            Ok(SessionEvent::Pong { nonce }) => {
+                if let Some(Connection {
+                    stage:
+                        Stage::Open {
+                            liveness: Some(liveness),
+                            ..
+                        },
+                    ..
+                }) = self.connections.get_mut(&id)
+                {
+                    liveness.on_pong(nonce);
+                }
+            }
+            Ok(SessionEvent::PeerClosed(goodbye)) => {
+                self.end(id, Ending::silent(DisconnectReason::PeerGoodbye(goodbye)));
+            }
+            Err(error) => {
+                let goodbye = error.goodbye();
+                self.end(
+                    id,
+                    Ending {
+                        reason: DisconnectReason::Protocol(error),
+                        goodbye,
+                        close: true,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The handshake on `id` proved `peer`: register the connection, or settle a duplicate.
+    fn on_authenticated(&mut self, id: ConnectionId, peer: NodeId) {
+        let Some(connection) = self.connections.get_mut(&id) else {
+            return;
+        };
+        let Stage::Handshaking { session, .. } = &connection.stage else {
+            return;
+        };
+        let session = session.clone();
+        let role = connection.role;
+        let remote = connection.remote.clone();
+        let liveness = self
+            .config
+            .ping_interval
+            .map(|interval| Liveness::new(Instant::now(), interval, self.config.max_missed_pongs));
+        connection.stage = Stage::Open {
+            session: session.clone(),
+            peer,
+            liveness,
+        };
+        // Whoever waits to reach `peer` has it now, over whichever connection got there first.
+        if let Some(pending) = self.connects.remove(&peer) {
+            for waiter in pending.waiters {
+                let _ = waiter.send(Ok(()));
+            }
+        }
+        let route = Route {
+            connection: id,
+            session,
+        };
+        let Some(existing) = self.routes.get(&peer) else {
+            tracing::info!(connection = id, %peer, remote, "peer connected");
+            self.routes.insert(peer, route);
+            let _ = self.events.send(PeerEvent::Connected(peer));
+            return;
+        };
+        let existing_role = self
+            .connections
+            .get(&existing.connection)
+            .map_or(role, |connection| connection.role);
+        let own = self.key.node_id();
+        let (loser, detail) = match resolve_duplicate(own, peer, existing_role, role) {
+            Keep::Existing => (id, "duplicate connection: keeping the earlier one"),
+            Keep::Incoming => {
+                // Re-routed before the old one ends, so its end is not a disconnect.
+                self.routes.insert(peer, route);
+                (
+                    existing.connection,
+                    "duplicate connection: keeping the newer one",
+                )
+            }
+        };
+        self.end(
+            loser,
+            Ending::with_goodbye(
+                DisconnectReason::Duplicate,
+                GoodbyeReason::Shutdown,
+                detail.into(),
+            ),
+        );
+    }
+
+    /// Carries out a handle's command; returns whether the driver must stop.
+    fn on_command(&mut self, command: Command) -> bool {
+        match command {
+            Command::Connect { peer, addr, reply } => self.connect(peer, addr, reply),
+            Command::Disconnect { peer, reply } => {
+                self.disconnect(peer);
+                let _ = reply.send(());
+            }
+            Command::Shutdown { reply } => {
+                self.stop();
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Closes every connection (peers get a `Shutdown` goodbye) and fails pending connects.
+    fn stop(&mut self) {
+        let mut ids: Vec<ConnectionId> = self.connections.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.end(id, local_goodbye(DisconnectReason::Shutdown));
+        }
+        for (_, pending) in self.connects.drain() {
+            for waiter in pending.waiters {
+                let _ = waiter.send(Err(PeerError::Stopped));
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        let timeout = self.config.handshake_timeout;
+        let mut expired = Vec::new();
+        let mut pings = Vec::new();
+        let mut dead = Vec::new();
+        for (&id, connection) in self.connections.iter_mut() {
+            match &mut connection.stage {
+                Stage::Open {
+                    liveness: Some(liveness),
+                    session,
+                    ..
+                } => match liveness.on_tick(now) {
+                    Probe::Wait => {}
+                    Probe::Ping(nonce) => pings.push((id, session.clone(), nonce)),
+                    Probe::Dead { missed } => dead.push((id, missed)),
+                },
+                Stage::Open { liveness: None, .. } => {}
+                Stage::Unclaimed { .. } | Stage::Handshaking { .. } => {
+                    if now.saturating_duration_since(connection.opened) >= timeout {
+                        expired.push(id);
+                    }
+                }
+            }
+        }
+        for id in expired {
+            self.end(
+                id,
+                Ending::with_goodbye(
+                    DisconnectReason::HandshakeTimeout(timeout),
+                    GoodbyeReason::Timeout,
+                    format!("no handshake within {} ms", timeout.as_millis()),
+                ),
+            );
+        }
+        for (id, missed) in dead {
+            self.end(
+                id,
+                Ending::with_goodbye(
+                    DisconnectReason::LivenessTimeout { missed },
+                    GoodbyeReason::Timeout,
+                    format!("{missed} pings unanswered"),
+                ),
+            );
+        }
+        for (id, session, nonce) in pings {
+            let ping = lock(&session).encode_ping(nonce);
+            if let Ok(frame) = ping {
+                self.send_frames(id, vec![frame]);
+            }
+        }
+        self.retired
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < RETIRED_MEMORY);
+    }
+
+    /// Ends a connection: one log line, the goodbye if any, the transport close, the route
+    /// and the peer's `Disconnected` (only if it was the peer's route), and a failed connect
+    /// if this was the dialed connection of one.
+    fn end(&mut self, id: ConnectionId, ending: Ending) {
+        let Some(connection) = self.connections.remove(&id) else {
+            return;
+        };
+        let Ending {
+            reason,
+            goodbye,
+            close,
+        } = ending;
+        log_end(id, &connection, &reason);
+        let frame = match (goodbye, connection.session()) {
+            (Some(goodbye), Some(session)) => {
+                Some(lock(session).close(goodbye.reason, goodbye.detail))
+            }
+            (Some(goodbye), None) => Some(encode_frame::<ChannelMessage>(&WireMessage::Goodbye(
+                goodbye,
+            ))),
+            (None, Some(session)) => {
+                // Nothing to send, but handles must not encode on it any more.
+                lock(session).close(GoodbyeReason::Shutdown, "");
+                None
+            }
+            (None, None) => None,
+        };
+        if let Some(frame) = frame {
+            let _ = self.transport.send(id, &frame);
+        }
+        if close {
+            let _ = self.transport.close(id);
+        }
+        self.retired.insert(id, (Instant::now(), reason.clone()));
+        match connection.stage {
+            Stage::Open { peer, .. } => {
+                if self.routes.remove_if(&peer, id) {
+                    let _ = self.events.send(PeerEvent::Disconnected(peer, reason));
+                }
+            }
+            Stage::Handshaking {
+                expected: Some(peer),
+                ..
+            } => {
+                let dialed_here = self
+                    .connects
+                    .get(&peer)
+                    .is_some_and(|pending| pending.connection == Some(id));
+                if dialed_here {
+                    self.fail_connect(&peer, |peer| {
+                        PeerError::from_handshake_end(peer, reason.clone())
+                    });
+                }
+            }
+            Stage::Handshaking { expected: None, .. } | Stage::Unclaimed { .. } => {}
+        }
+    }
+}
+
+/// An orderly close by this node.
+fn local_goodbye(reason: DisconnectReason) -> Ending {
+    let detail = reason.to_string();
+    Ending::with_goodbye(reason, GoodbyeReason::Shutdown, detail)
+}
+
+/// The one log line for a connection's end.
+fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason) {
+    let peer = connection
+        .peer_hint()
+        .map_or_else(|| "unauthenticated".to_string(), |peer| peer.to_string());
+    let remote = connection.remote.as_str();
+    let authenticated = connection.is_open();
+    match reason {
+        DisconnectReason::Duplicate | DisconnectReason::Unneeded => {
+            tracing::debug!(
+                connection = id,
+                peer,
+                remote,
+                authenticated,
+                "connection closed: {reason}"
+            )
+        }
+        reason if reason.is_fault() => {
+            tracing::warn!(
+                connection = id,
+                peer,
+                remote,
+                authenticated,
+                "connection closed: {reason}"
+            )
+        }
+        reason => {
+            tracing::info!(
+                connection = id,
+                peer,
+                remote,
+                authenticated,
+                "connection closed: {reason}"
+            )
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What the peer manager reports to the node: peers coming and going, and their messages.
+
+use crate::protocol::ChannelMessage;
+use crate::wire::{Goodbye, NodeId, SessionError};
+use parley_plugin_api::PluginError;
+use std::fmt;
+use std::time::Duration;
+
+/// One thing that happened to an authenticated peer. For each peer the events come in the
+/// order they happened: `Connected`, then its messages in the order they arrived on the
+/// connection, then `Disconnected`.
+// Nearly every event is a `Message`: boxing it to shrink the rare ones would add an
+// allocation to the common case.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerEvent {
+    /// The peer proved its identity over a new connection and can be sent messages.
+    Connected(NodeId),
+    /// The peer's connection is gone; sends fail with `NotConnected` until it reconnects.
+    Disconnected(NodeId, DisconnectReason),
+    /// A channel message from the peer.
+    Message {
+        /// The connection's authenticated peer: never a field of the message.
+        from: NodeId,
+        /// The message.
+        message: ChannelMessage,
+    },
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// This node asked for it (`Peers::disconnect`).
+    Local,
+    /// The peer manager stopped (shutdown, every handle dropped, or the transport went away).
+    Shutdown,
+    /// The peer said goodbye.
+    PeerGoodbye(Goodbye),
+    /// The transport reported the connection closed.
+    TransportClosed(String),
+    /// The peer broke the wire protocol or failed the handshake.
+    Protocol(SessionError),
+    /// The handshake did not finish within the configured time.
+    HandshakeTimeout(Duration),
+    /// The peer did not answer this many pings in a row.
+    LivenessTimeout {
+        /// Unanswered pings in a row.
+        missed: u32,
+    },
+    /// The transport refused a frame for the connection.
+    SendFailed(PluginError),
+    /// Another connection to the same peer was kept (see `dedupe`); never reported as a
+    /// [`PeerEvent::Disconnected`], since the peer stays connected.
+    Duplicate,
+    /// An outbound connection nobody waits for any more (its connect was cancelled, or the
+    /// peer connected by another connection meanwhile).
+    Unneeded,
+    /// More frames arrived on an outbound connection before its dial returned than a
+    /// handshake can produce.
+    EarlyFrames(usize),
+    /// The OS random source failed, so no handshake nonce could be drawn.
+    Random(String),
+}
+
+impl DisconnectReason {
+    /// Whether the end points at a fault (of the peer, the network or this host) rather than
+    /// an orderly close; faults are logged as warnings.
+    pub fn is_fault(&self) -> bool {
+        !matches!(
+            self,
+            DisconnectReason::Local
+                | DisconnectReason::Shutdown
+                | DisconnectReason::PeerGoodbye(_)
+                | DisconnectReason::Duplicate
+                | DisconnectReason::Unneeded
+        )
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DisconnectReason::Local => f.write_str("closed by this node"),
+            DisconnectReason::Shutdown => f.write_str("the peer manager stopped"),
+            DisconnectReason::PeerGoodbye(goodbye) => {
+                write!(
+                    f,
+                    "the peer said goodbye ({}): {}",
+                    goodbye.reason, goodbye.detail
+                )
+            }
+            DisconnectReason::TransportClosed(reason) => {
+                write!(f, "the transport closed the connection: {reason}")
+            }
+            DisconnectReason::Protocol(error) => write!(f, "{error}"),
+            DisconnectReason::HandshakeTimeout(after) => {
+                write!(f, "no handshake within {} ms", after.as_millis())
+            }
+            DisconnectReason::LivenessTimeout { missed } => {
+                write!(f, "the peer did not answer {missed} pings in a row")
+            }
+            DisconnectReason::SendFailed(error) => {
+                write!(f, "the transport refused a frame: {error}")
+            }
+            DisconnectReason::Duplicate => {
+                f.write_str("duplicate connection; the other one to this peer is kept")
+            }
+            DisconnectReason::Unneeded => {
+                f.write_str("dialed connection no longer needed (cancelled or already connected)")
+            }
+            DisconnectReason::EarlyFrames(count) => write!(
+                f,
+                "{count} frames arrived before the dial returned, more than a handshake sends"
+            ),
+            DisconnectReason::Random(error) => {
+                write!(
+                    f,
+                    "no handshake nonce: the OS random source failed: {error}"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Peers: the transport plugin turned into authenticated peers that exchange
+//! [`ChannelMessage`]s (DESIGN §5).
+//!
+//! [`Peers::start`] spawns one driver task that owns every connection. For each transport
+//! `Connected` it runs a [`Session`](crate::wire::Session) (inbound: listener, outbound:
+//! dialer), feeds it every frame of that connection and sends what it returns. Until the
+//! handshake has authenticated the peer, nothing from the connection reaches the node; after,
+//! every message is reported with the connection's authenticated peer as its sender. A broken
+//! rule closes the connection with a goodbye and one log line. Handshakes are bounded by
+//! [`PeersConfig::handshake_timeout`]; open connections are probed by pings if configured.
+//!
+//! Rules the driver keeps:
+//! - one authenticated connection per peer: when two nodes dial each other at once, both keep
+//!   the same one ([`dedupe`]) and close the other without reporting a disconnect;
+//! - `connect` proves the peer's identity: the dialed side's handshake must show the expected
+//!   [`NodeId`], else [`PeerError::UnexpectedPeer`];
+//! - per peer, [`PeerEvent`]s keep the order things happened: `Connected`, its messages in
+//!   arrival order, `Disconnected`.
+//!
+//! What it is not: it does not reconnect on its own, route messages to channels, or persist
+//! anything; the node's client does that on top of [`PeerEvent`]s.
+//!
+//! Files: [`config`] (settings), [`event`] and [`error`] (what callers see), [`dedupe`] and
+//! [`liveness`] (pure decisions), `driver` (the task), `connection` and `routes` (its
+//! state), [`router`] (splitting the plugins' event stream by section).
+
+pub mod config;
+mod connection;
+pub mod dedupe;
+mod driver;
+pub mod error;
+pub mod event;
+pub mod liveness;
+pub mod router;
+mod routes;
+
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+mod tests;
+
+pub use config::PeersConfig;
+pub use error::PeerError;
+pub use event::{DisconnectReason, PeerEvent};
+pub use router::split_transport_events;
+
+use crate::protocol::ChannelMessage;
+use crate::wire::{NodeId, NodeKey, SessionError};
+use driver::{Command, Driver, Inputs};
+use parley_plugin_api::model::TransportEvent;
+use parley_plugin_api::{PluginError, Transport};
+use routes::{lock, Routes};
+use std::sync::Arc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+
+/// A handle on the peer manager; cheap to clone, and every clone drives the same peers. The
+/// driver task stops (closing every connection) on [`Peers::shutdown`], when the last handle
+/// is dropped, or when the transport's event stream ends.
+#[derive(Clone)]
+pub struct Peers {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    own: NodeId,
+    transport: Arc<dyn Transport>,
+    routes: Arc<Routes>,
+    commands: UnboundedSender<Command>,
+}
+
+impl Peers {
+    /// Starts the driver task for `transport`, whose events arrive on `transport_events` (for
+    /// a node: [`split_transport_events`] of `NodePlugins.events`). Returns the handle and
+    /// the stream of [`PeerEvent`]s, which the caller must keep draining. Must be called
+    /// inside a tokio runtime.
+    pub fn start(
+        key: NodeKey,
+        transport: Arc<dyn Transport>,
+        transport_events: UnboundedReceiver<TransportEvent>,
+        config: PeersConfig,
+    ) -> (Peers, UnboundedReceiver<PeerEvent>) {
+        let (events_tx, events_rx) = unbounded_channel();
+        let (commands_tx, commands_rx) = unbounded_channel();
+        let (dials_tx, dials_rx) = unbounded_channel();
+        let routes = Arc::new(Routes::default());
+        let max_frame_size = config.max_frame_size.min(transport.max_frame_size());
+        let own = key.node_id();
+        let driver = Driver::new(
+            key,
+            transport.clone(),
+            config,
+            max_frame_size,
+            routes.clone(),
+            events_tx,
+            dials_tx,
+        );
+        let inputs = Inputs {
+            transport_events,
+            commands: commands_rx,
+        };
+        tokio::spawn(driver.run(inputs, dials_rx));
+        let inner = Inner {
+            own,
+            transport,
+            routes,
+            commands: commands_tx,
+        };
+        (
+            Peers {
+                inner: Arc::new(inner),
+            },
+            events_rx,
+        )
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.inner.own
+    }
+
+    /// Starts accepting connections on `addr`; returns the address bound. Runs the transport's
+    /// blocking `listen` off the async threads.
+    pub async fn listen(&self, addr: &str) -> Result<String, PeerError> {
+        let transport = self.inner.transport.clone();
+        let target = addr.to_string();
+        tokio::task::spawn_blocking(move || transport.listen(&target))
+            .await
+            .unwrap_or_else(|error| {
+                Err(PluginError::internal(format!(
+                    "the listen thread failed: {error}"
+                )))
+            })
+            .map_err(|error| PeerError::Listen {
+                addr: addr.to_string(),
+                error,
+            })
+    }
+
+    /// Connects to `peer` at transport address `addr` and returns once the handshake proved
+    /// that the node there is `peer`. Returns at once if `peer` is connected already; joins a
+    /// connect to `peer` already in progress. Bounded by the transport's dial timeout plus
+    /// the handshake timeout.
+    pub async fn connect(&self, peer: NodeId, addr: &str) -> Result<(), PeerError> {
+        if self.inner.routes.get(&peer).is_some() {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Connect {
+            peer,
+            addr: addr.to_string(),
+            reply,
+        })?;
+        answer.await.map_err(|_| PeerError::Stopped)?
+    }
+
+    /// Sends `message` to the connected `peer`. Only queues it on the transport (never
+    /// waits); messages to one peer are delivered in the order they were sent, unless the
+    /// connection ends first.
+    pub async fn send(&self, peer: NodeId, message: &ChannelMessage) -> Result<(), PeerError> {
+        let route = self
+            .inner
+            .routes
+            .get(&peer)
+            .ok_or(PeerError::NotConnected(peer))?;
+        let frame = lock(&route.session)
+            .encode_channel(message)
+            .map_err(|error| match error {
+                SessionError::OutgoingTooLarge { size, max } => {
+                    PeerError::MessageTooLarge { size, max }
+                }
+                // The driver closed the session after the route was read.
+                _ => PeerError::NotConnected(peer),
+            })?;
+        self.inner
+            .transport
+            .send(route.connection, &frame)
+            .map_err(|error| PeerError::Send { peer, error })
+    }
+
+    /// Closes the connection to `peer` (with a goodbye) and cancels a connect to it in
+    /// progress. A [`PeerEvent::Disconnected`] with [`DisconnectReason::Local`] follows if it
+    /// was connected; when this returns, `peer` is no longer in [`Peers::connected`].
+    pub async fn disconnect(&self, peer: NodeId) -> Result<(), PeerError> {
+        let (reply, done) = oneshot::channel();
+        self.command(Command::Disconnect { peer, reply })?;
+        done.await.map_err(|_| PeerError::Stopped)
+    }
+
+    /// The authenticated peers, in id order.
+    pub fn connected(&self) -> Vec<NodeId> {
+        self.inner.routes.peers()
+    }
+
+    /// Whether `peer` has an authenticated connection.
+    pub fn is_connected(&self, peer: &NodeId) -> bool {
+        self.inner.routes.get(peer).is_some()
+    }
+
+    /// Closes every connection (peers get a goodbye; a `Disconnected` is reported for each)
+    /// and stops the driver. Later calls fail with [`PeerError::Stopped`].
+    pub async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.command(Command::Shutdown { reply }).is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    fn command(&self, command: Command) -> Result<(), PeerError> {
+        self.inner
+            .commands
+            .send(command)
+            .map_err(|_| PeerError::Stopped)
+    }
+
+    /// The transport connection that is `peer`'s route, for tests that check which one of a
+    /// duplicate pair survived.
+    #[cfg(test)]
+    pub(crate) fn connection_of(
+        &self,
+        peer: &NodeId,
+    ) -> Option<parley_plugin_api::model::ConnectionId> {
+        self.inner.routes.get(peer).map(|route| route.connection)
+    }
+}

@@ -1,0 +1,145 @@
+//! Two connections between the same two nodes: both sides keep the same one.
+
+use super::*;
+
+/// Which of the raw side's two connections a test expects `Peers` to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loser {
+    Dialed,
+    Accepted,
+}
+
+/// A (a `Peers`) dials the raw node R, then R dials A; both handshakes complete. Returns the
+/// raw connection A closed, after checking A kept the other as R's route.
+async fn cross_dial(a_key: u8, r_key: u8) -> Loser {
+    let net = MemoryNetwork::new(DEFAULT_MAX_FRAME_SIZE);
+    let mut a = node(&net, a_key, quick()).await;
+    let mut raw = Raw::new(&net, r_key);
+    raw.transport.listen("raw").unwrap();
+
+    let connect = tokio::spawn({
+        let peers = a.peers.clone();
+        let r = raw.id();
+        async move { peers.connect(r, "raw").await }
+    });
+    let accepted = raw.accept().await;
+    let mut accepted_session = raw.handshake(accepted, Role::Listener, None).await;
+    connect.await.unwrap().unwrap();
+    assert_eq!(a.next().await, PeerEvent::Connected(raw.id()));
+
+    let dialed = raw.dial(&a.addr).await;
+    let mut dialed_session = raw.handshake(dialed, Role::Dialer, Some(a.id)).await;
+    // A now holds two authenticated connections to R and closes one of them.
+    let (loser, survivor) = match raw.next().await {
+        TransportEvent::Frame { connection, frame } => {
+            let message = decode_frame::<ChannelMessage>(&frame, DEFAULT_MAX_FRAME_SIZE).unwrap();
+            assert!(
+                matches!(message, WireMessage::Goodbye(ref bye) if bye.reason == GoodbyeReason::Shutdown),
+                "{message:?}"
+            );
+            if connection == dialed {
+                (Loser::Dialed, accepted)
+            } else {
+                assert_eq!(connection, accepted);
+                (Loser::Accepted, dialed)
+            }
+        }
+        other => panic!("expected a goodbye on the duplicate, got {other:?}"),
+    };
+    let closed = match loser {
+        Loser::Dialed => dialed,
+        Loser::Accepted => accepted,
+    };
+    assert!(matches!(
+        raw.next().await,
+        TransportEvent::Closed { connection, .. } if connection == closed
+    ));
+    // The survivor is R's route on A, the duplicate was never a disconnect, and messages go
+    // over the survivor in both directions.
+    assert_eq!(
+        a.peers.connection_of(&raw.id()),
+        net.far_end(raw.transport.endpoint(), survivor)
+    );
+    a.quiet(Duration::from_millis(50)).await;
+    a.peers.send(raw.id(), &message(3)).await.unwrap();
+    let WireMessage::Channel(received) = raw.frame(survivor).await else {
+        panic!("expected the channel message on the survivor");
+    };
+    assert_eq!(received, message(3));
+    let session = match loser {
+        Loser::Dialed => &mut accepted_session,
+        Loser::Accepted => &mut dialed_session,
+    };
+    raw.send_bytes(survivor, &session.encode_channel(&message(4)).unwrap());
+    assert_eq!(a.messages(raw.id(), 1).await, vec![4]);
+    loser
+}
+
+#[tokio::test]
+async fn a_simultaneous_dial_keeps_the_connection_dialed_by_the_lower_id() {
+    // key(1) and key(2) in both roles: whichever id is lower, its dial survives.
+    for (a_key, r_key) in [(1, 2), (2, 1)] {
+        let a_id = key(a_key).node_id();
+        let r_id = key(r_key).node_id();
+        let expected = if a_id < r_id {
+            Loser::Dialed // R's dial loses
+        } else {
+            Loser::Accepted // A's dial, which R accepted, loses
+        };
+        assert_eq!(cross_dial(a_key, r_key).await, expected, "a = key({a_key})");
+    }
+}
+
+#[tokio::test]
+async fn a_reconnect_by_the_same_dialer_replaces_the_old_connection() {
+    let net = MemoryNetwork::new(DEFAULT_MAX_FRAME_SIZE);
+    let mut a = node(&net, 1, quick()).await;
+    let mut raw = Raw::new(&net, 2);
+    let old = raw.dial(&a.addr).await;
+    raw.handshake(old, Role::Dialer, Some(a.id)).await;
+    assert_eq!(a.next().await, PeerEvent::Connected(raw.id()));
+    let new = raw.dial(&a.addr).await;
+    let session = raw.handshake(new, Role::Dialer, Some(a.id)).await;
+    assert_eq!(raw.goodbye_then_closed(old).await, GoodbyeReason::Shutdown);
+    assert_eq!(
+        a.peers.connection_of(&raw.id()),
+        net.far_end(raw.transport.endpoint(), new)
+    );
+    raw.send_bytes(new, &session.encode_channel(&message(5)).unwrap());
+    assert_eq!(a.messages(raw.id(), 1).await, vec![5]);
+}
+
+#[tokio::test]
+async fn simultaneous_connects_between_two_nodes_settle_on_one_shared_connection() {
+    for round in 0..20 {
+        let net = MemoryNetwork::new(DEFAULT_MAX_FRAME_SIZE);
+        let mut a = node(&net, 1, quick()).await;
+        let mut b = node(&net, 2, quick()).await;
+        let (to_b, to_a) = tokio::join!(
+            a.peers.connect(b.id, &b.addr),
+            b.peers.connect(a.id, &a.addr)
+        );
+        to_b.unwrap();
+        to_a.unwrap();
+        assert_eq!(a.next().await, PeerEvent::Connected(b.id), "round {round}");
+        assert_eq!(b.next().await, PeerEvent::Connected(a.id), "round {round}");
+        // Let every duplicate finish its handshake and be closed.
+        let settled = timeout(WAIT, async {
+            loop {
+                if net.open_between(a.endpoint, b.endpoint) == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(settled.is_ok(), "round {round}: duplicates never settled");
+        a.quiet(Duration::from_millis(30)).await;
+        b.quiet(Duration::from_millis(30)).await;
+        let on_a = a.peers.connection_of(&b.id).expect("A keeps a route to B");
+        let on_b = b.peers.connection_of(&a.id).expect("B keeps a route to A");
+        assert_eq!(net.far_end(a.endpoint, on_a), Some(on_b), "round {round}");
+        a.peers.send(b.id, &message(round)).await.unwrap();
+        assert_eq!(b.messages(a.id, 1).await, vec![round]);
+    }
+}

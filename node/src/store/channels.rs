@@ -1,0 +1,234 @@
+//! [`ChannelStore`]: what the client persists and restores channels and proposals through.
+
+use super::committer::{CommitStats, Committer, CommitterLimits};
+use super::error::{StoreError, WriteTarget};
+use super::proposal::StoredProposal;
+use super::schema::{self, describe_key};
+use crate::protocol::{ChannelSnapshot, PersistRecord, ProposalId};
+use parley_plugin_api::model::{ChannelId, WriteOp};
+use parley_plugin_api::Store;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Everything [`ChannelStore::restore_all`] found.
+#[derive(Debug, Default)]
+pub struct Restored {
+    /// The channels that decoded, in channel id order.
+    pub channels: Vec<ChannelSnapshot>,
+    /// The channels whose records do not make a channel, each with the reason: the node logs
+    /// them and goes on with the others.
+    pub broken: Vec<BrokenChannel>,
+    /// Keys under `ch/` that name no channel slot at all (readable, for the log).
+    pub stray_keys: Vec<String>,
+}
+
+/// A channel whose stored records could not be restored.
+#[derive(Debug)]
+pub struct BrokenChannel {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// Why.
+    pub error: StoreError,
+}
+
+/// The node's persistence of channels and proposals over a [`Store`], with the layout of
+/// [`schema`] and every write through one group [`Committer`].
+///
+/// Reads (`restore_*`, `proposals`) call the store directly on the caller's thread: they are
+/// fast and meant for startup. Writes return futures that resolve once the write is durable;
+/// each write is queued when the method is called, so writes of one caller are applied in call
+/// order even if their futures are awaited later or together.
+pub struct ChannelStore {
+    store: Arc<dyn Store>,
+    committer: Committer,
+}
+
+impl ChannelStore {
+    /// Opens the store with the default group-commit limits: checks its schema version, or
+    /// writes it if the store is empty. Refuses a store with another schema version, and a
+    /// non-empty store without one.
+    pub fn open(store: Arc<dyn Store>) -> Result<ChannelStore, StoreError> {
+        ChannelStore::open_with_limits(store, CommitterLimits::default())
+    }
+
+    /// [`ChannelStore::open`] with `limits` for the committer.
+    pub fn open_with_limits(
+        store: Arc<dyn Store>,
+        limits: CommitterLimits,
+    ) -> Result<ChannelStore, StoreError> {
+        let found = store
+            .get(schema::SCHEMA_KEY)
+            .map_err(|source| StoreError::Read {
+                key: describe_key(schema::SCHEMA_KEY),
+                source,
+            })?;
+        if let Some(value) = &found {
+            schema::check_schema(value)?;
+        } else if let Some((key, _)) = store
+            .scan(b"", None, 1)
+            .map_err(|source| StoreError::Scan {
+                prefix: "the whole store".to_string(),
+                source,
+            })?
+            .first()
+        {
+            return Err(StoreError::NotAParleyStore {
+                key: describe_key(key),
+            });
+        }
+        let committer = Committer::with_limits(Arc::clone(&store), limits)
+            .map_err(StoreError::StartCommitter)?;
+        if found.is_none() {
+            committer
+                .commit_blocking(vec![schema::schema_op()])
+                .map_err(|source| StoreError::Write {
+                    target: WriteTarget::Schema,
+                    source,
+                })?;
+        }
+        Ok(ChannelStore { store, committer })
+    }
+
+    /// Persists the records of one effect run of channel `channel_id` as one atomic batch,
+    /// grouped with other channels' writes. Resolves once they are durable: only then may the
+    /// driver execute the effects that follow them (write-ahead).
+    ///
+    /// Refuses, without writing, a channel record of another channel.
+    pub fn persist(
+        &self,
+        channel_id: ChannelId,
+        records: &[PersistRecord],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let checked = records
+            .iter()
+            .try_for_each(|record| schema::check_channel_record(&channel_id, record));
+        let queued = checked.map(|()| self.committer.commit(schema::ops_for(&channel_id, records)));
+        write(WriteTarget::Channel(channel_id), queued)
+    }
+
+    /// Removes every record of a channel (after it closed and its funds were withdrawn).
+    pub fn remove_channel(
+        &self,
+        channel_id: ChannelId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let queued = self.committer.commit(schema::remove_ops(&channel_id));
+        write(WriteTarget::Channel(channel_id), Ok(queued))
+    }
+
+    /// Every stored channel, from one scan, grouped and decoded per channel. A channel that
+    /// does not decode is returned in [`Restored::broken`] and does not stop the others; only
+    /// a failing scan fails the whole restore.
+    pub fn restore_all(&self) -> Result<Restored, StoreError> {
+        let pairs = self
+            .store
+            .scan_all(schema::CHANNEL_PREFIX)
+            .map_err(|source| StoreError::Scan {
+                prefix: describe_key(schema::CHANNEL_PREFIX),
+                source,
+            })?;
+        let groups = schema::group_channels(pairs);
+        let mut restored = Restored {
+            channels: Vec::with_capacity(groups.channels.len()),
+            broken: Vec::new(),
+            stray_keys: groups.stray_keys.iter().map(|k| describe_key(k)).collect(),
+        };
+        for (channel_id, pairs) in &groups.channels {
+            match schema::decode_channel(channel_id, pairs) {
+                Ok(snapshot) => restored.channels.push(snapshot),
+                Err(error) => restored.broken.push(BrokenChannel {
+                    channel_id: *channel_id,
+                    error,
+                }),
+            }
+        }
+        Ok(restored)
+    }
+
+    /// One channel's snapshot, or `None` if nothing is stored for it.
+    pub fn restore_channel(
+        &self,
+        channel_id: &ChannelId,
+    ) -> Result<Option<ChannelSnapshot>, StoreError> {
+        let prefix = schema::channel_prefix(channel_id);
+        let pairs = self
+            .store
+            .scan_all(&prefix)
+            .map_err(|source| StoreError::Scan {
+                prefix: format!("ch/{channel_id}/"),
+                source,
+            })?;
+        if pairs.is_empty() {
+            return Ok(None);
+        }
+        schema::decode_channel(channel_id, &pairs).map(Some)
+    }
+
+    /// Stores a proposal awaiting an answer, replacing one with the same id.
+    pub fn put_proposal(
+        &self,
+        proposal: &StoredProposal,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let queued = self
+            .committer
+            .commit(vec![schema::proposal_put_op(proposal)]);
+        write(
+            WriteTarget::Proposal(proposal.proposal.proposal_id),
+            Ok(queued),
+        )
+    }
+
+    /// Removes a proposal (answered or expired); removing a missing one is not an error.
+    pub fn delete_proposal(
+        &self,
+        id: ProposalId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let queued = self.committer.commit(vec![schema::proposal_delete_op(&id)]);
+        write(WriteTarget::Proposal(id), Ok(queued))
+    }
+
+    /// Every stored proposal in id order, each decoded or with the reason it does not decode
+    /// (the node logs those and keeps the others).
+    pub fn proposals(&self) -> Result<Vec<Result<StoredProposal, StoreError>>, StoreError> {
+        let pairs = self
+            .store
+            .scan_all(schema::PROPOSAL_PREFIX)
+            .map_err(|source| StoreError::Scan {
+                prefix: describe_key(schema::PROPOSAL_PREFIX),
+                source,
+            })?;
+        Ok(pairs
+            .iter()
+            .map(|(key, value)| schema::decode_proposal(key, value))
+            .collect())
+    }
+
+    /// Commits a batch built with the [`schema`] functions as one atomic write, for changes
+    /// that must land together (for example a channel's first records and the deletion of
+    /// the proposal that opened it).
+    pub fn commit(
+        &self,
+        ops: Vec<WriteOp>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let target = WriteTarget::Batch { ops: ops.len() };
+        write(target, Ok(self.committer.commit(ops)))
+    }
+
+    /// The committer's counters.
+    pub fn stats(&self) -> CommitStats {
+        self.committer.stats()
+    }
+}
+
+/// Awaits a queued write and names its target in the error.
+async fn write(
+    target: WriteTarget,
+    queued: Result<impl Future<Output = Result<(), super::committer::CommitError>>, StoreError>,
+) -> Result<(), StoreError> {
+    queued?
+        .await
+        .map_err(|source| StoreError::Write { target, source })
+}
+
+#[cfg(test)]
+#[path = "channels_tests.rs"]
+mod tests;

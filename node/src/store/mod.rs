@@ -1,0 +1,32 @@
+//! Persistence of channels over the store plugin (DESIGN §1 `store/`, §4 write-ahead).
+//!
+//! The store plugin keeps bytes under keys; this module owns what the bytes mean and when they
+//! are written:
+//!
+//! - [`schema`]: the key layout (documented there), pure functions from
+//!   [`PersistRecord`](crate::protocol::PersistRecord)s to writes and from scanned pairs back
+//!   to [`ChannelSnapshot`](crate::protocol::ChannelSnapshot)s. No I/O.
+//! - [`committer`]: the one thread that writes, grouping the batches of concurrent channels
+//!   into one durable `Store::commit`.
+//! - [`channels`]: [`ChannelStore`], the facade the client uses: open (schema check),
+//!   `persist` (resolves once durable), restore, remove, proposals.
+//! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
+//! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
+//!
+//! Unlike [`crate::protocol`], this module does I/O (through the plugin) and owns a thread;
+//! its decisions (layout, grouping, decoding) stay in [`schema`] and are tested without either.
+
+pub mod channels;
+pub mod committer;
+pub mod error;
+pub mod proposal;
+pub mod schema;
+
+#[cfg(test)]
+mod test_support;
+
+pub use channels::{BrokenChannel, ChannelStore, Restored};
+pub use committer::{CommitError, CommitStats, Committer, CommitterLimits};
+pub use error::{StoreError, WriteTarget};
+pub use proposal::{Proposer, StoredProposal};
+pub use schema::{decode_channel, ops_for, Slot, SCHEMA_VERSION};

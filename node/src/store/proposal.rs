@@ -1,0 +1,55 @@
+//! [`StoredProposal`]: a channel proposal awaiting an answer, as the node keeps it across a
+//! restart.
+
+use crate::protocol::ChannelProposal;
+use crate::wire::NodeId;
+use parley_plugin_api::canonical_struct;
+use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
+
+/// Which side made a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proposer {
+    /// We proposed; the peer has not answered (tag 0).
+    Us,
+    /// The peer proposed; we (our policy or our user) have not answered (tag 1).
+    Peer,
+}
+
+impl Encode for Proposer {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(match self {
+            Proposer::Us => 0,
+            Proposer::Peer => 1,
+        });
+    }
+}
+
+impl Decode for Proposer {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match u8::decode_from(reader)? {
+            0 => Ok(Proposer::Us),
+            1 => Ok(Proposer::Peer),
+            tag => Err(DecodeError::InvalidTag {
+                what: "proposer",
+                tag,
+            }),
+        }
+    }
+}
+
+/// A proposal awaiting an answer, with the peer it is exchanged with and who made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredProposal {
+    /// The proposal as sent or received.
+    pub proposal: ChannelProposal,
+    /// The authenticated node on the other side.
+    pub peer: NodeId,
+    /// Who proposed.
+    pub proposer: Proposer,
+}
+
+canonical_struct!(StoredProposal {
+    proposal,
+    peer,
+    proposer
+});

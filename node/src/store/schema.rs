@@ -1,0 +1,343 @@
+//! The node's key layout over the store plugin: pure functions from records to writes and from
+//! scanned pairs back to snapshots. No I/O here.
+//!
+//! # Layout (schema version 1)
+//!
+//! | key                                   | value                                         |
+//! |---------------------------------------|-----------------------------------------------|
+//! | `meta/schema`                         | the schema version, `u32` big-endian          |
+//! | `ch/` ‖ channel id (32) ‖ `/` ‖ slot  | the canonical encoding of a [`PersistRecord`] |
+//! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
+//!
+//! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase;
+//! the slot byte equals the record's tag), so each `Persist` effect is one put that replaces its
+//! slot, and an update writes about a hundred bytes instead of the whole channel. An empty pending
+//! slot is stored as no key at all (the put of `Pending(None)` is a delete), so a restore reads
+//! only what exists. All keys of a channel share the prefix `ch/` ‖ id ‖ `/`, and all channels
+//! the prefix `ch/`: a restore is one ordered scan, and the keys of one channel arrive together.
+//! Keys are at most 37 bytes, far below the store's 511-byte limit.
+//!
+//! Ids are raw bytes, not hex, to keep keys short; [`describe_key`] renders them for messages.
+//! The value of a slot repeats the record's tag, which lets a decoder check that each record
+//! sits in its own slot.
+//!
+//! A node refuses a store with a newer schema version; a change to this layout must bump
+//! [`SCHEMA_VERSION`] and bring a migration for the older one.
+
+use super::error::StoreError;
+use super::proposal::StoredProposal;
+use crate::protocol::{ChannelSnapshot, PersistRecord, ProposalId};
+use parley_plugin_api::codec::{Decode, Encode};
+use parley_plugin_api::model::{ChannelId, WriteOp};
+use std::fmt;
+
+/// The version of the layout this node writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The key of the schema version.
+pub const SCHEMA_KEY: &[u8] = b"meta/schema";
+
+/// The prefix of every channel key.
+pub const CHANNEL_PREFIX: &[u8] = b"ch/";
+
+/// The prefix of every proposal key.
+pub const PROPOSAL_PREFIX: &[u8] = b"prop/";
+
+/// The length of a channel key: prefix, id, separator, slot.
+const CHANNEL_KEY_LEN: usize = CHANNEL_PREFIX.len() + 32 + 1 + 1;
+
+/// The length of a proposal key: prefix, id.
+const PROPOSAL_KEY_LEN: usize = PROPOSAL_PREFIX.len() + 32;
+
+/// One durable slot of a channel: each [`PersistRecord`] kind replaces its own. The byte value
+/// is the record's tag and is part of the key layout: never renumber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Slot {
+    /// The channel's fixed facts ([`PersistRecord::Opened`]).
+    Channel = 0,
+    /// The newest state and its signatures ([`PersistRecord::Latest`]).
+    Latest = 1,
+    /// Our unanswered update ([`PersistRecord::Pending`]).
+    Pending = 2,
+    /// The phase ([`PersistRecord::Phase`]).
+    Phase = 3,
+}
+
+impl Slot {
+    /// Every slot, in key order.
+    pub const ALL: [Slot; 4] = [Slot::Channel, Slot::Latest, Slot::Pending, Slot::Phase];
+
+    /// The slot a record replaces.
+    pub fn of(record: &PersistRecord) -> Slot {
+        match record {
+            PersistRecord::Opened(_) => Slot::Channel,
+            PersistRecord::Latest(_) => Slot::Latest,
+            PersistRecord::Pending(_) => Slot::Pending,
+            PersistRecord::Phase(_) => Slot::Phase,
+        }
+    }
+
+    /// The slot with this key byte, if any.
+    pub fn from_byte(byte: u8) -> Option<Slot> {
+        Slot::ALL.get(usize::from(byte)).copied()
+    }
+
+    /// A lowercase name for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Slot::Channel => "channel",
+            Slot::Latest => "latest",
+            Slot::Pending => "pending",
+            Slot::Phase => "phase",
+        }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The prefix shared by every key of one channel: `ch/` ‖ id ‖ `/`.
+pub fn channel_prefix(channel_id: &ChannelId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(CHANNEL_KEY_LEN);
+    key.extend_from_slice(CHANNEL_PREFIX);
+    key.extend_from_slice(&channel_id.0);
+    key.push(b'/');
+    key
+}
+
+/// The key of one slot of a channel.
+pub fn channel_key(channel_id: &ChannelId, slot: Slot) -> Vec<u8> {
+    let mut key = channel_prefix(channel_id);
+    key.push(slot as u8);
+    key
+}
+
+/// The channel id and raw slot byte of a channel key, or `None` if `key` is not shaped like
+/// one. The slot byte is returned raw so that a decoder can name an unknown slot.
+pub fn parse_channel_key(key: &[u8]) -> Option<(ChannelId, u8)> {
+    if key.len() != CHANNEL_KEY_LEN
+        || !key.starts_with(CHANNEL_PREFIX)
+        || key[CHANNEL_KEY_LEN - 2] != b'/'
+    {
+        return None;
+    }
+    let id: [u8; 32] = key[CHANNEL_PREFIX.len()..CHANNEL_PREFIX.len() + 32]
+        .try_into()
+        .ok()?;
+    Some((ChannelId(id), key[CHANNEL_KEY_LEN - 1]))
+}
+
+/// The key of a proposal.
+pub fn proposal_key(id: &ProposalId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(PROPOSAL_KEY_LEN);
+    key.extend_from_slice(PROPOSAL_PREFIX);
+    key.extend_from_slice(&id.0);
+    key
+}
+
+/// The proposal id of a proposal key, or `None` if `key` is not one.
+pub fn parse_proposal_key(key: &[u8]) -> Option<ProposalId> {
+    if key.len() != PROPOSAL_KEY_LEN || !key.starts_with(PROPOSAL_PREFIX) {
+        return None;
+    }
+    Some(ProposalId(key[PROPOSAL_PREFIX.len()..].try_into().ok()?))
+}
+
+/// A key rendered for humans: the known layouts with their ids in hex, anything else as text
+/// if it is printable and as hex if not.
+pub fn describe_key(key: &[u8]) -> String {
+    if let Some((id, slot)) = parse_channel_key(key) {
+        return match Slot::from_byte(slot) {
+            Some(slot) => format!("ch/{id}/{slot}"),
+            None => format!("ch/{id}/{slot}"),
+        };
+    }
+    if let Some(id) = parse_proposal_key(key) {
+        return format!("prop/{id}");
+    }
+    match std::str::from_utf8(key) {
+        Ok(text) if text.chars().all(|c| c.is_ascii_graphic()) => text.to_string(),
+        _ => format!("0x{}", hex::encode(key)),
+    }
+}
+
+/// The write that stores the current schema version.
+pub fn schema_op() -> WriteOp {
+    WriteOp::put(SCHEMA_KEY.to_vec(), SCHEMA_VERSION.to_be_bytes().to_vec())
+}
+
+/// The schema version in the value of [`SCHEMA_KEY`], checked against this node's.
+pub fn check_schema(value: &[u8]) -> Result<u32, StoreError> {
+    let bytes: [u8; 4] = value
+        .try_into()
+        .map_err(|_| StoreError::MalformedSchema { len: value.len() })?;
+    let found = u32::from_be_bytes(bytes);
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(found),
+        std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+        std::cmp::Ordering::Less => Err(StoreError::OlderSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        }),
+    }
+}
+
+/// The write that replaces one record's slot: a put of its encoding, or a delete for an empty
+/// pending slot.
+pub fn record_op(channel_id: &ChannelId, record: &PersistRecord) -> WriteOp {
+    let key = channel_key(channel_id, Slot::of(record));
+    match record {
+        PersistRecord::Pending(None) => WriteOp::delete(key),
+        record => WriteOp::put(key, record.encode()),
+    }
+}
+
+/// The writes that persist `records` of one channel, in slot order. The batch is committed
+/// atomically, so only the last record of each slot can ever be observed: the others are
+/// left out. (The protocol writes the channel record once, so no two differ.)
+pub fn ops_for(channel_id: &ChannelId, records: &[PersistRecord]) -> Vec<WriteOp> {
+    let mut newest: [Option<&PersistRecord>; 4] = [None; 4];
+    for record in records {
+        newest[Slot::of(record) as usize] = Some(record);
+    }
+    newest
+        .iter()
+        .flatten()
+        .map(|record| record_op(channel_id, record))
+        .collect()
+}
+
+/// The writes that remove every slot of a channel (deleting a missing key is not an error).
+pub fn remove_ops(channel_id: &ChannelId) -> Vec<WriteOp> {
+    Slot::ALL
+        .iter()
+        .map(|slot| WriteOp::delete(channel_key(channel_id, *slot)))
+        .collect()
+}
+
+/// Key-value pairs in ascending key order, as `Store::scan` returns them.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A scan of [`CHANNEL_PREFIX`], split per channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelGroups {
+    /// Each channel's id with its key-value pairs, in key order.
+    pub channels: Vec<(ChannelId, Pairs)>,
+    /// Keys under the prefix that are not shaped like a channel key.
+    pub stray_keys: Vec<Vec<u8>>,
+}
+
+/// Splits pairs in ascending key order (as `Store::scan` returns them) into one group per
+/// channel. Keys of one channel are adjacent in that order, so one pass suffices.
+pub fn group_channels(pairs: Pairs) -> ChannelGroups {
+    let mut groups = ChannelGroups::default();
+    for (key, value) in pairs {
+        let Some((id, _)) = parse_channel_key(&key) else {
+            groups.stray_keys.push(key);
+            continue;
+        };
+        match groups.channels.last_mut() {
+            Some((last, pairs)) if *last == id => pairs.push((key, value)),
+            _ => groups.channels.push((id, vec![(key, value)])),
+        }
+    }
+    groups
+}
+
+/// The snapshot stored in one channel's pairs (its keys under [`channel_prefix`]).
+///
+/// Checks the store's own rules: every key is a known slot of this channel, every value
+/// decodes to a record of its slot, the channel record is this channel's, and the records
+/// make a snapshot ([`ChannelSnapshot::from_records`]). The protocol's rules on the snapshot
+/// are [`Channel::restore`](crate::protocol::Channel::restore)'s to check.
+pub fn decode_channel(
+    channel_id: &ChannelId,
+    pairs: &[(Vec<u8>, Vec<u8>)],
+) -> Result<ChannelSnapshot, StoreError> {
+    let channel = *channel_id;
+    let mut records = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        let slot = match parse_channel_key(key) {
+            Some((id, slot)) if id == channel => slot,
+            _ => {
+                return Err(StoreError::KeyOfOtherChannel {
+                    channel,
+                    key: describe_key(key),
+                })
+            }
+        };
+        let slot = Slot::from_byte(slot).ok_or(StoreError::UnknownSlot { channel, slot })?;
+        let record =
+            PersistRecord::decode(value).map_err(|source| StoreError::MalformedRecord {
+                channel,
+                slot,
+                source,
+            })?;
+        let found = Slot::of(&record);
+        if found != slot {
+            return Err(StoreError::RecordInWrongSlot {
+                channel,
+                slot,
+                found,
+            });
+        }
+        check_channel_record(&channel, &record)?;
+        records.push(record);
+    }
+    ChannelSnapshot::from_records(&records)
+        .map_err(|source| StoreError::Inconsistent { channel, source })
+}
+
+/// Refuses a channel record that opens a channel other than the one it is filed under.
+pub fn check_channel_record(
+    channel_id: &ChannelId,
+    record: &PersistRecord,
+) -> Result<(), StoreError> {
+    match record {
+        PersistRecord::Opened(opened) if opened.channel_id != *channel_id => {
+            Err(StoreError::RecordOfOtherChannel {
+                channel: *channel_id,
+                found: opened.channel_id,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The write that stores a proposal under its id.
+pub fn proposal_put_op(proposal: &StoredProposal) -> WriteOp {
+    WriteOp::put(
+        proposal_key(&proposal.proposal.proposal_id),
+        proposal.encode(),
+    )
+}
+
+/// The write that removes a proposal once it is answered or expired.
+pub fn proposal_delete_op(id: &ProposalId) -> WriteOp {
+    WriteOp::delete(proposal_key(id))
+}
+
+/// The proposal stored in one pair under [`PROPOSAL_PREFIX`].
+pub fn decode_proposal(key: &[u8], value: &[u8]) -> Result<StoredProposal, StoreError> {
+    let id = parse_proposal_key(key).ok_or_else(|| StoreError::MalformedProposalKey {
+        key: describe_key(key),
+    })?;
+    let stored = StoredProposal::decode(value)
+        .map_err(|source| StoreError::MalformedProposal { id, source })?;
+    let found = stored.proposal.proposal_id;
+    if found != id {
+        return Err(StoreError::ProposalUnderOtherId { id, found });
+    }
+    Ok(stored)
+}
+
+#[cfg(test)]
+#[path = "schema_tests.rs"]
+mod tests;
