@@ -6,6 +6,7 @@
 //!
 //! - [`config`]: `node.toml`, parsed and validated in one place.
 //! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
+//! - [`api`]: the JSON-RPC 2.0 API (HTTP and WebSocket subscriptions) and its authentication.
 //! - [`cli`]: the `parley` commands.
 //! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
@@ -15,9 +16,11 @@
 //! The channel protocol, client, watcher, store schema, wire format and API arrive with the
 //! issues that build them (DESIGN §1).
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod hash;
 pub mod host;
 pub mod logging;
 pub mod protocol;

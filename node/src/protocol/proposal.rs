@@ -7,7 +7,6 @@
 use super::messages::{ChannelProposal, ProposalAccept};
 use parley_plugin_api::model::{Allocation, AllocationError, ChannelId, Params, State};
 use thiserror::Error;
-use tiny_keccak::{Hasher, Keccak};
 
 /// The number of participants of the channels this protocol opens: two-party ledger channels.
 pub const PARTICIPANTS: usize = 2;
@@ -191,12 +190,7 @@ pub fn validate_accept(
 /// The channel nonce: keccak256(proposer's share ‖ accepter's share). Neither party alone
 /// chooses it, so neither can steer the channel id onto an earlier channel's.
 pub fn channel_nonce(proposer_share: &[u8; 32], accepter_share: &[u8; 32]) -> [u8; 32] {
-    let mut keccak = Keccak::v256();
-    keccak.update(proposer_share);
-    keccak.update(accepter_share);
-    let mut out = [0u8; 32];
-    keccak.finalize(&mut out);
-    out
+    crate::hash::keccak256(&[proposer_share, accepter_share])
 }
 
 /// The parameters of the channel that `proposal` and `accept` open, after validating both:
@@ -390,15 +384,6 @@ mod tests {
         let n = channel_nonce(&[1; 32], &[2; 32]);
         assert_ne!(n, channel_nonce(&[2; 32], &[1; 32]));
         assert_ne!(n, channel_nonce(&[1; 32], &[3; 32]));
-        // keccak256 of 64 bytes is deterministic; compare against the empty-input vector to be
-        // sure the hasher is keccak and not sha3.
-        let mut k = Keccak::v256();
-        k.update(&[]);
-        let mut empty = [0u8; 32];
-        k.finalize(&mut empty);
-        assert_eq!(
-            hex::encode(empty),
-            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
-        );
+        assert_eq!(n, crate::hash::keccak256(&[&[1; 32], &[2; 32]]));
     }
 }

@@ -3,17 +3,8 @@
 use super::signer::{BackendError, ChannelIdFn, StateSigner, StateVerifier};
 use parley_plugin_api::codec::Encode;
 use parley_plugin_api::model::{ChannelId, Params, Participant, Sig, State};
-use tiny_keccak::{Hasher, Keccak};
 
-pub fn keccak(parts: &[&[u8]]) -> [u8; 32] {
-    let mut k = Keccak::v256();
-    for part in parts {
-        k.update(part);
-    }
-    let mut out = [0u8; 32];
-    k.finalize(&mut out);
-    out
-}
+pub use crate::hash::keccak256 as keccak;
 
 /// A deterministic fake of the chain backend's crypto. Each participant's "key" is a secret
 /// seed; its address is the first 20 bytes of keccak(seed); a signature is

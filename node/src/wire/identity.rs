@@ -16,18 +16,8 @@ use std::fs;
 use std::io::{ErrorKind as IoErrorKind, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
-use tiny_keccak::{Hasher, Keccak};
 
-/// Keccak-256 of the concatenation of `parts`.
-pub fn keccak256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hasher = Keccak::v256();
-    for part in parts {
-        hasher.update(part);
-    }
-    let mut out = [0u8; 32];
-    hasher.finalize(&mut out);
-    out
-}
+pub use crate::hash::keccak256;
 
 /// 32 bytes from the OS random source, for a handshake nonce.
 pub fn fresh_nonce() -> Result<[u8; 32], KeyError> {

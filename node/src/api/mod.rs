@@ -1,0 +1,33 @@
+//! The JSON-RPC 2.0 API (DESIGN §6): HTTP POST and WebSocket subscriptions on one loopback port,
+//! every call authenticated by the bearer token in `<data_dir>/api.token`.
+//!
+//! - [`node_api`]: the [`NodeApi`] trait the channel driver implements, and the [`EventBus`]
+//!   it publishes [`NodeEvent`]s on.
+//! - [`types`]: requests, results and events as JSON.
+//! - [`params`]: pure parsing and checking of method parameters.
+//! - [`error`]: stable error codes and categories.
+//! - [`token`]: creating, reading and checking the bearer token.
+//! - [`server`]: the server itself.
+//!
+//! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
+//! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
+//! `channel_settle`, `balance`; subscription `subscribe_events` (notifications `node_event`,
+//! ended by `unsubscribe_events`).
+
+pub mod error;
+pub mod node_api;
+pub mod params;
+pub mod server;
+pub mod token;
+pub mod types;
+
+#[cfg(test)]
+mod server_tests;
+#[cfg(test)]
+mod test_support;
+
+pub use error::{ApiError, ErrorCategory};
+pub use node_api::{ApiFuture, EventBus, NodeApi};
+pub use server::{ApiServer, ApiServerConfig, ApiServerError};
+pub use token::{load_or_create_token, read_token, token_path, ApiToken, TokenError};
+pub use types::NodeEvent;

@@ -1,0 +1,103 @@
+//! The boundary between the API server and the node: the [`NodeApi`] trait the channel driver
+//! implements, and the [`EventBus`] it publishes [`NodeEvent`]s on.
+
+use super::error::ApiError;
+use super::types::{
+    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeEvent, NodeInfo,
+    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+};
+use crate::protocol::ProposalId;
+use parley_plugin_api::model::ChannelId;
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::broadcast;
+
+/// A boxed future an API method returns.
+pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+/// What the API can ask of the node. Implemented by the channel driver.
+///
+/// Contract for implementers:
+/// - Requests arrive already checked for form (ids parse, amounts are non-zero where required,
+///   texts are non-empty); the node checks everything that depends on its state.
+/// - A method that fails changes nothing the user can observe (no partial payment, no peer
+///   half-added), and returns the [`ApiError`] whose category says why: `not_found` for an
+///   unknown channel, peer or proposal; `insufficient_funds` for an overdraft; `conflict` for an
+///   update already pending or a channel in the wrong phase; `unavailable` when the chain or the
+///   peer cannot be reached; `rejected_by_peer` when the peer said no.
+/// - A method that changes a channel returns after the change is durable (and, for payments,
+///   signed by both parties), so a caller that sees `Ok` can rely on it after a crash.
+/// - Methods may be called concurrently from many connections.
+pub trait NodeApi: Send + Sync + 'static {
+    /// `node_info`: this node's identity, version, chain and listen address.
+    fn node_info(&self) -> ApiFuture<'_, NodeInfo>;
+    /// `peer_add`: remember a peer (and connect to it when needed). Re-adding the same alias
+    /// with the same node id updates the address; an alias taken by another node id is a
+    /// `conflict`.
+    fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo>;
+    /// `peer_list`: the known peers.
+    fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>>;
+    /// `channel_open`: propose a channel; returns once the peer accepted and the channel is
+    /// funded, or with `rejected_by_peer`.
+    fn channel_open(&self, request: ChannelOpenRequest) -> ApiFuture<'_, ChannelInfo>;
+    /// `proposal_list`: incoming proposals awaiting an answer.
+    fn proposal_list(&self) -> ApiFuture<'_, Vec<ProposalInfo>>;
+    /// `proposal_accept`: accept an incoming proposal; returns the new channel.
+    fn proposal_accept(&self, id: ProposalId) -> ApiFuture<'_, ChannelInfo>;
+    /// `proposal_reject`: reject an incoming proposal, telling the proposer the reason.
+    fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()>;
+    /// `channel_list`: every channel this node is in.
+    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>>;
+    /// `channel_get`: one channel.
+    fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
+    /// `channel_pay`: pay the peer; returns the channel after the update is fully signed.
+    fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo>;
+    /// `channel_settle`: agree a final state with the peer and conclude on chain; returns the
+    /// channel once the chain has paid out.
+    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
+    /// `balance`: on-chain balances of the node's account.
+    fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>>;
+}
+
+/// How many events a slow subscriber may fall behind before it misses some (it is then told
+/// how many it missed, and should re-read the state with `channel_list`).
+pub const EVENT_BACKLOG: usize = 1024;
+
+/// Where the node publishes [`NodeEvent`]s for WebSocket subscribers. Cheap to clone; every
+/// clone publishes to the same subscribers.
+#[derive(Clone, Debug)]
+pub struct EventBus {
+    sender: broadcast::Sender<NodeEvent>,
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        EventBus::new()
+    }
+}
+
+impl EventBus {
+    /// A bus with no subscribers yet.
+    pub fn new() -> EventBus {
+        EventBus {
+            sender: broadcast::channel(EVENT_BACKLOG).0,
+        }
+    }
+
+    /// Delivers `event` to every current subscriber. Never blocks; with no subscriber the
+    /// event is dropped, which is fine: events are notifications, the state is in the store.
+    pub fn publish(&self, event: NodeEvent) {
+        // An error only means nobody is listening.
+        let _ = self.sender.send(event);
+    }
+
+    /// A receiver of every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.sender.subscribe()
+    }
+
+    /// How many subscribers are listening now.
+    pub fn subscriber_count(&self) -> usize {
+        self.sender.receiver_count()
+    }
+}

@@ -1,0 +1,262 @@
+//! Reading and checking method parameters: pure functions from the raw JSON `params` to a typed
+//! request, or an `invalid_argument` error that names the parameter and what was expected.
+//!
+//! Parameters may be given by name (`{"id": "0x.."}`) or by position (`["0x.."]`, in the order
+//! of [`FromParams::NAMES`]). Unknown names are refused rather than ignored, so a misspelt
+//! optional parameter (`"assset"`) is an error instead of a silent default.
+
+use super::error::ApiError;
+use super::types::{
+    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, PeerAddRequest,
+    ProposalAcceptRequest, ProposalRejectRequest,
+};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The longest alias, reason or name accepted, in bytes.
+pub const MAX_TEXT_LEN: usize = 256;
+
+const CHANNEL_ID: &str = "a channel id (0x and 64 hex digits)";
+const PROPOSAL_ID: &str = "a proposal id (0x and 64 hex digits)";
+const NODE_ID: &str = "a node id (0x and 66 hex digits, a compressed public key)";
+const AMOUNT: &str = "an amount as a decimal string, e.g. \"1000\"";
+const ASSET: &str = "an asset name, e.g. \"ETH\"";
+
+/// The parameters of one call, by name, after the positional form is mapped to names.
+#[derive(Debug, Default)]
+pub struct ParamObject {
+    fields: Map<String, Value>,
+}
+
+impl ParamObject {
+    /// Parses the raw `params` JSON (absent, `null`, an object or an array) against the
+    /// parameter `names` the method takes.
+    pub fn parse(raw: Option<&str>, names: &[&str]) -> Result<ParamObject, ApiError> {
+        let value: Value = match raw {
+            None => Value::Null,
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| ApiError::invalid_param("params", format!("not valid JSON: {e}")))?,
+        };
+        let fields = match value {
+            Value::Null => Map::new(),
+            Value::Object(fields) => {
+                if let Some(unknown) = fields.keys().find(|k| !names.contains(&k.as_str())) {
+                    return Err(ApiError::invalid_param(
+                        unknown,
+                        format!("unknown parameter; this method takes {}", list(names)),
+                    ));
+                }
+                fields
+            }
+            Value::Array(values) => {
+                if values.len() > names.len() {
+                    return Err(ApiError::invalid_param(
+                        "params",
+                        format!(
+                            "{} positional parameters given; this method takes {}",
+                            values.len(),
+                            list(names)
+                        ),
+                    ));
+                }
+                names.iter().map(|n| n.to_string()).zip(values).collect()
+            }
+            other => {
+                return Err(ApiError::invalid_param(
+                    "params",
+                    format!("expected an object or an array, got {}", kind(&other)),
+                ))
+            }
+        };
+        Ok(ParamObject { fields })
+    }
+
+    /// The parameter `name`, which must be present and of the form described by `expected`.
+    pub fn required<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, ApiError> {
+        self.optional(name, expected)?
+            .ok_or_else(|| ApiError::invalid_param(name, format!("missing; expected {expected}")))
+    }
+
+    /// The parameter `name` if present and not `null`.
+    pub fn optional<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        expected: &str,
+    ) -> Result<Option<T>, ApiError> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => serde_json::from_value(value.clone())
+                .map(Some)
+                .map_err(|e| {
+                    ApiError::invalid_param(name, format!("expected {expected}, got {value}: {e}"))
+                }),
+        }
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "no parameters".to_owned()
+    } else {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks a short human text (alias, reason, name): not empty, not too long.
+fn text(name: &str, value: String) -> Result<String, ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid_param(name, "must not be empty"));
+    }
+    if value.len() > MAX_TEXT_LEN {
+        return Err(ApiError::invalid_param(
+            name,
+            format!("{} bytes long; at most {MAX_TEXT_LEN}", value.len()),
+        ));
+    }
+    Ok(value)
+}
+
+fn optional_text(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    value.map(|v| text(name, v)).transpose()
+}
+
+/// A request type read from method parameters.
+pub trait FromParams: Sized {
+    /// The parameter names, in positional order.
+    const NAMES: &'static [&'static str];
+    /// Reads and checks the request.
+    fn from_object(params: &ParamObject) -> Result<Self, ApiError>;
+}
+
+/// Parses the raw `params` of a call into `T`, or the `invalid_argument` error to return.
+pub fn parse_params<T: FromParams>(raw: Option<&str>) -> Result<T, ApiError> {
+    T::from_object(&ParamObject::parse(raw, T::NAMES)?)
+}
+
+/// Methods without parameters.
+impl FromParams for () {
+    const NAMES: &'static [&'static str] = &[];
+    fn from_object(_: &ParamObject) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+impl FromParams for PeerAddRequest {
+    const NAMES: &'static [&'static str] = &["alias", "node_id", "transport_address"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let alias: String = text("alias", p.required("alias", "a short name for the peer")?)?;
+        if alias.chars().any(char::is_whitespace) || alias.starts_with("0x") {
+            // Aliases and node ids share the `peer` parameter of channel_open: keep them apart.
+            return Err(ApiError::invalid_param(
+                "alias",
+                "must not contain spaces or start with 0x",
+            ));
+        }
+        Ok(PeerAddRequest {
+            alias,
+            node_id: p.required("node_id", NODE_ID)?,
+            transport_address: text(
+                "transport_address",
+                p.required("transport_address", "the peer's transport address")?,
+            )?,
+        })
+    }
+}
+
+impl FromParams for ChannelOpenRequest {
+    const NAMES: &'static [&'static str] =
+        &["peer", "mine", "theirs", "asset", "challenge_seconds"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let request = ChannelOpenRequest {
+            peer: text("peer", p.required("peer", "a peer alias or node id")?)?,
+            mine: p.required("mine", AMOUNT)?,
+            theirs: p.required("theirs", AMOUNT)?,
+            asset: optional_text("asset", p.optional("asset", ASSET)?)?,
+            challenge_seconds: p.optional("challenge_seconds", "a number of seconds")?,
+        };
+        if request.mine.is_zero() && request.theirs.is_zero() {
+            return Err(ApiError::invalid_param(
+                "mine",
+                "`mine` and `theirs` are both zero; a channel needs funds",
+            ));
+        }
+        if request.challenge_seconds == Some(0) {
+            return Err(ApiError::invalid_param(
+                "challenge_seconds",
+                "must be at least 1 second",
+            ));
+        }
+        Ok(request)
+    }
+}
+
+impl FromParams for ProposalAcceptRequest {
+    const NAMES: &'static [&'static str] = &["id"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ProposalAcceptRequest {
+            id: p.required("id", PROPOSAL_ID)?,
+        })
+    }
+}
+
+impl FromParams for ProposalRejectRequest {
+    const NAMES: &'static [&'static str] = &["id", "reason"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ProposalRejectRequest {
+            id: p.required("id", PROPOSAL_ID)?,
+            reason: optional_text("reason", p.optional("reason", "a short text")?)?,
+        })
+    }
+}
+
+impl FromParams for ChannelRef {
+    const NAMES: &'static [&'static str] = &["id"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ChannelRef {
+            id: p.required("id", CHANNEL_ID)?,
+        })
+    }
+}
+
+impl FromParams for ChannelPayRequest {
+    const NAMES: &'static [&'static str] = &["id", "amount", "asset"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let request = ChannelPayRequest {
+            id: p.required("id", CHANNEL_ID)?,
+            amount: p.required("amount", AMOUNT)?,
+            asset: optional_text("asset", p.optional("asset", ASSET)?)?,
+        };
+        if request.amount.is_zero() {
+            return Err(ApiError::invalid_param("amount", "must be more than zero"));
+        }
+        Ok(request)
+    }
+}
+
+impl FromParams for BalanceRequest {
+    const NAMES: &'static [&'static str] = &["asset"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(BalanceRequest {
+            asset: optional_text("asset", p.optional("asset", ASSET)?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "params_tests.rs"]
+mod tests;

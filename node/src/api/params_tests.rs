@@ -1,0 +1,171 @@
+use super::*;
+use crate::api::error::ErrorCategory;
+use crate::wire::NodeKey;
+use parley_plugin_api::model::{Amount, ChannelId};
+
+fn node_id_hex() -> String {
+    NodeKey::from_secret_bytes(&[5; 32])
+        .unwrap()
+        .node_id()
+        .to_string()
+}
+
+fn channel_hex() -> String {
+    ChannelId([0xab; 32]).to_string()
+}
+
+/// Asserts an invalid_argument error that names `param` in the message and the details.
+fn assert_names(error: ApiError, param: &str) {
+    assert_eq!(error.category, ErrorCategory::InvalidArgument, "{error}");
+    assert!(
+        error.message.contains(&format!("`{param}`")),
+        "message does not name `{param}`: {}",
+        error.message
+    );
+    assert_eq!(error.details.unwrap()["param"], param);
+}
+
+#[test]
+fn named_and_positional_forms_agree() {
+    let named = format!(r#"{{"id":"{}","amount":"25"}}"#, channel_hex());
+    let positional = format!(r#"["{}","25"]"#, channel_hex());
+    let a: ChannelPayRequest = parse_params(Some(&named)).unwrap();
+    let b: ChannelPayRequest = parse_params(Some(&positional)).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.id, ChannelId([0xab; 32]));
+    assert_eq!(a.amount, Amount::from(25u64));
+    assert_eq!(a.asset, None);
+}
+
+#[test]
+fn missing_param_is_named_with_what_is_expected() {
+    let error = parse_params::<ChannelPayRequest>(Some(r#"{"amount":"1"}"#)).unwrap_err();
+    assert_names(error.clone(), "id");
+    assert!(error.message.contains("missing"), "{}", error.message);
+    assert!(error.message.contains("channel id"), "{}", error.message);
+}
+
+#[test]
+fn wrong_type_is_named() {
+    for amount in ["true", r#""1.5""#, r#""-5""#, "[1]"] {
+        let raw = format!(r#"{{"id":"{}","amount":{amount}}}"#, channel_hex());
+        let error = parse_params::<ChannelPayRequest>(Some(&raw)).unwrap_err();
+        assert_names(error.clone(), "amount");
+        assert!(
+            error.message.contains("decimal string"),
+            "{}",
+            error.message
+        );
+    }
+}
+
+#[test]
+fn malformed_id_is_named() {
+    let error = parse_params::<ChannelRef>(Some(r#"{"id":"0x1234"}"#)).unwrap_err();
+    assert_names(error, "id");
+    let error = parse_params::<ProposalAcceptRequest>(Some(r#"["zz"]"#)).unwrap_err();
+    assert_names(error, "id");
+}
+
+#[test]
+fn unknown_param_is_refused() {
+    let raw = format!(
+        r#"{{"id":"{}","amount":"1","assset":"ETH"}}"#,
+        channel_hex()
+    );
+    let error = parse_params::<ChannelPayRequest>(Some(&raw)).unwrap_err();
+    assert_names(error, "assset");
+}
+
+#[test]
+fn too_many_positional_params_are_refused() {
+    let error = parse_params::<()>(Some(r#"[1]"#)).unwrap_err();
+    assert_names(error, "params");
+    assert!(parse_params::<()>(None).is_ok());
+    assert!(parse_params::<()>(Some("[]")).is_ok());
+    assert!(parse_params::<()>(Some("null")).is_ok());
+}
+
+#[test]
+fn params_must_be_object_or_array() {
+    let error = parse_params::<ChannelRef>(Some(r#""0xab""#)).unwrap_err();
+    assert_names(error.clone(), "params");
+    assert!(error.message.contains("a string"), "{}", error.message);
+}
+
+#[test]
+fn zero_payment_is_refused() {
+    let raw = format!(r#"["{}","0"]"#, channel_hex());
+    assert_names(
+        parse_params::<ChannelPayRequest>(Some(&raw)).unwrap_err(),
+        "amount",
+    );
+}
+
+#[test]
+fn channel_open_checks_amounts_and_challenge() {
+    let ok: ChannelOpenRequest = parse_params(Some(
+        r#"{"peer":"bob","mine":"100","theirs":"0","challenge_seconds":60}"#,
+    ))
+    .unwrap();
+    assert_eq!(ok.mine, Amount::from(100u64));
+    assert_eq!(ok.challenge_seconds, Some(60));
+    let zero = parse_params::<ChannelOpenRequest>(Some(r#"["bob","0","0"]"#)).unwrap_err();
+    assert_names(zero, "mine");
+    let no_challenge =
+        parse_params::<ChannelOpenRequest>(Some(r#"["bob","1","0",null,0]"#)).unwrap_err();
+    assert_names(no_challenge, "challenge_seconds");
+    let negative =
+        parse_params::<ChannelOpenRequest>(Some(r#"["bob","1","0",null,-5]"#)).unwrap_err();
+    assert_names(negative, "challenge_seconds");
+    let empty_peer = parse_params::<ChannelOpenRequest>(Some(r#"[" ","1","0"]"#)).unwrap_err();
+    assert_names(empty_peer, "peer");
+}
+
+#[test]
+fn peer_add_checks_alias_and_node_id() {
+    let raw = format!(r#"["bob","{}","127.0.0.1:4000"]"#, node_id_hex());
+    let ok: PeerAddRequest = parse_params(Some(&raw)).unwrap();
+    assert_eq!(ok.alias, "bob");
+    let spaced = format!(r#"["b b","{}","127.0.0.1:4000"]"#, node_id_hex());
+    assert_names(
+        parse_params::<PeerAddRequest>(Some(&spaced)).unwrap_err(),
+        "alias",
+    );
+    let hexy = format!(r#"["0xbob","{}","127.0.0.1:4000"]"#, node_id_hex());
+    assert_names(
+        parse_params::<PeerAddRequest>(Some(&hexy)).unwrap_err(),
+        "alias",
+    );
+    // 33 bytes that are not a curve point.
+    let bad_key = format!(r#"["bob","0x04{}","127.0.0.1:4000"]"#, "00".repeat(32));
+    assert_names(
+        parse_params::<PeerAddRequest>(Some(&bad_key)).unwrap_err(),
+        "node_id",
+    );
+}
+
+#[test]
+fn long_reason_is_refused() {
+    let long = "x".repeat(MAX_TEXT_LEN + 1);
+    let raw = format!(r#"["{}","{long}"]"#, ChannelId([1; 32]));
+    assert_names(
+        parse_params::<ProposalRejectRequest>(Some(&raw)).unwrap_err(),
+        "reason",
+    );
+    let raw = format!(r#"["{}"]"#, ChannelId([1; 32]));
+    let ok: ProposalRejectRequest = parse_params(Some(&raw)).unwrap();
+    assert_eq!(ok.reason, None);
+}
+
+#[test]
+fn balance_asset_is_optional() {
+    let all: BalanceRequest = parse_params(None).unwrap();
+    assert_eq!(all.asset, None);
+    let one: BalanceRequest = parse_params(Some(r#"{"asset":"ETH"}"#)).unwrap();
+    assert_eq!(one.asset.as_deref(), Some("ETH"));
+    assert_names(
+        parse_params::<BalanceRequest>(Some(r#"{"asset":7}"#)).unwrap_err(),
+        "asset",
+    );
+}

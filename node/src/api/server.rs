@@ -1,0 +1,365 @@
+//! The API server: JSON-RPC 2.0 over HTTP POST and WebSocket on one port (jsonrpsee), behind
+//! a bearer-token check that runs before any method.
+//!
+//! Every request, the WebSocket upgrade included, must carry `Authorization: Bearer <token>`;
+//! otherwise the answer is HTTP 401 with a JSON-RPC `unauthorized` error and no method runs.
+//! The server binds to loopback unless the operator explicitly allows another address.
+
+use super::error::ApiError;
+use super::node_api::{ApiFuture, EventBus, NodeApi};
+use super::params::{parse_params, FromParams};
+use super::token::ApiToken;
+use super::types::{
+    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, NodeEvent, PeerAddRequest,
+    ProposalAcceptRequest, ProposalRejectRequest,
+};
+use jsonrpsee::server::{
+    HttpBody, HttpRequest, HttpResponse, PendingSubscriptionSink, RpcModule, ServerBuilder,
+    ServerConfig, ServerHandle,
+};
+use jsonrpsee::types::ErrorObjectOwned;
+use serde::Serialize;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use thiserror::Error;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The default API address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7150";
+
+/// The largest request body accepted, in bytes. API requests are small; this bounds memory.
+pub const MAX_REQUEST_BYTES: u32 = 1024 * 1024;
+
+/// The subscription method, its notification and its unsubscribe method.
+pub const SUBSCRIBE_EVENTS: &str = "subscribe_events";
+/// The notification method carrying a [`NodeEvent`].
+pub const EVENT_NOTIFICATION: &str = "node_event";
+/// Ends an event subscription.
+pub const UNSUBSCRIBE_EVENTS: &str = "unsubscribe_events";
+
+/// Where and how the API listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiServerConfig {
+    /// The address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Whether a non-loopback `listen` is allowed. Off by default: the API moves funds, and
+    /// the bearer token travels in clear text over plain HTTP.
+    pub allow_non_loopback: bool,
+}
+
+impl Default for ApiServerConfig {
+    fn default() -> Self {
+        ApiServerConfig {
+            listen: DEFAULT_LISTEN.parse().expect("a valid socket address"),
+            allow_non_loopback: false,
+        }
+    }
+}
+
+/// Why the server did not start.
+#[derive(Debug, Error)]
+pub enum ApiServerError {
+    /// The address is not loopback and that was not explicitly allowed.
+    #[error(
+        "refusing to serve the API on {addr}: it is not a loopback address, and the token \
+         would cross the network in clear text; bind to 127.0.0.1, or allow it explicitly \
+         (allow_non_loopback) behind a TLS proxy"
+    )]
+    NonLoopback {
+        /// The refused address.
+        addr: SocketAddr,
+    },
+    /// The socket could not be bound.
+    #[error("cannot listen for the API on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A method name was registered twice (a bug).
+    #[error("API method registration failed: {0}")]
+    Register(String),
+}
+
+/// Checks the bind address against the loopback rule.
+pub fn check_listen_address(config: &ApiServerConfig) -> Result<(), ApiServerError> {
+    if config.listen.ip().is_loopback() || config.allow_non_loopback {
+        Ok(())
+    } else {
+        Err(ApiServerError::NonLoopback {
+            addr: config.listen,
+        })
+    }
+}
+
+/// A running API server. Dropping it does not stop the server; call [`ApiServer::stop`].
+#[derive(Debug)]
+pub struct ApiServer {
+    local_addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl ApiServer {
+    /// Checks the address, binds it and starts serving `node` on the current tokio runtime.
+    pub async fn start(
+        config: &ApiServerConfig,
+        token: ApiToken,
+        node: Arc<dyn NodeApi>,
+        events: EventBus,
+    ) -> Result<ApiServer, ApiServerError> {
+        check_listen_address(config)?;
+        let bind_error = |source| ApiServerError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let server = ServerBuilder::new()
+            .set_config(
+                ServerConfig::builder()
+                    .max_request_body_size(MAX_REQUEST_BYTES)
+                    .build(),
+            )
+            .set_http_middleware(tower::ServiceBuilder::new().layer(BearerAuthLayer {
+                token: Arc::new(token),
+            }))
+            .build(config.listen)
+            .await
+            .map_err(bind_error)?;
+        let local_addr = server.local_addr().map_err(bind_error)?;
+        let handle = server.start(methods(node, events)?);
+        tracing::info!(%local_addr, "JSON-RPC API listening");
+        Ok(ApiServer { local_addr, handle })
+    }
+
+    /// The bound address (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections and ends the open ones.
+    pub fn stop(&self) {
+        // An error only means it was already stopped.
+        let _ = self.handle.stop();
+    }
+
+    /// Completes when the server has stopped.
+    pub async fn stopped(self) {
+        self.handle.stopped().await
+    }
+}
+
+/// The state every method sees.
+struct ApiContext {
+    node: Arc<dyn NodeApi>,
+    events: EventBus,
+}
+
+/// Registers one method: parse and check the params (no node call when they are bad), then
+/// call the node.
+fn register<Req, Res, Call>(
+    module: &mut RpcModule<ApiContext>,
+    name: &'static str,
+    call: Call,
+) -> Result<(), ApiServerError>
+where
+    Req: FromParams + Send + 'static,
+    Res: Serialize + Clone + Send + 'static,
+    Call: for<'a> Fn(&'a dyn NodeApi, Req) -> ApiFuture<'a, Res> + Clone + Send + Sync + 'static,
+{
+    module
+        .register_async_method(name, move |params, context, _| {
+            let call = call.clone();
+            async move {
+                let request: Req = parse_params(params.as_str())?;
+                call(&*context.node, request)
+                    .await
+                    .map_err(ErrorObjectOwned::from)
+            }
+        })
+        .map_err(|e| ApiServerError::Register(e.to_string()))?;
+    Ok(())
+}
+
+/// Every API method, bound to `node`.
+fn methods(
+    node: Arc<dyn NodeApi>,
+    events: EventBus,
+) -> Result<RpcModule<ApiContext>, ApiServerError> {
+    let mut module = RpcModule::new(ApiContext { node, events });
+    register(&mut module, "node_info", |n, ()| n.node_info())?;
+    register(&mut module, "peer_add", |n, r: PeerAddRequest| {
+        n.peer_add(r)
+    })?;
+    register(&mut module, "peer_list", |n, ()| n.peer_list())?;
+    register(&mut module, "channel_open", |n, r: ChannelOpenRequest| {
+        n.channel_open(r)
+    })?;
+    register(&mut module, "proposal_list", |n, ()| n.proposal_list())?;
+    register(
+        &mut module,
+        "proposal_accept",
+        |n, r: ProposalAcceptRequest| n.proposal_accept(r.id),
+    )?;
+    register(
+        &mut module,
+        "proposal_reject",
+        |n, r: ProposalRejectRequest| n.proposal_reject(r),
+    )?;
+    register(&mut module, "channel_list", |n, ()| n.channel_list())?;
+    register(&mut module, "channel_get", |n, r: ChannelRef| {
+        n.channel_get(r.id)
+    })?;
+    register(&mut module, "channel_pay", |n, r: ChannelPayRequest| {
+        n.channel_pay(r)
+    })?;
+    register(&mut module, "channel_settle", |n, r: ChannelRef| {
+        n.channel_settle(r.id)
+    })?;
+    register(&mut module, "balance", |n, r: BalanceRequest| n.balance(r))?;
+    module
+        .register_subscription(
+            SUBSCRIBE_EVENTS,
+            EVENT_NOTIFICATION,
+            UNSUBSCRIBE_EVENTS,
+            |params, pending, context, _| async move {
+                match parse_params::<()>(params.as_str()) {
+                    Ok(()) => forward_events(pending, context.events.clone()).await,
+                    Err(error) => pending.reject(error).await,
+                }
+            },
+        )
+        .map_err(|e| ApiServerError::Register(e.to_string()))?;
+    Ok(module)
+}
+
+/// Sends every event published after the subscription until the client leaves.
+async fn forward_events(pending: PendingSubscriptionSink, events: EventBus) {
+    // Subscribe before accepting, so no event published after the client got its
+    // subscription id is missed.
+    let mut receiver = events.subscribe();
+    let Ok(sink) = pending.accept().await else {
+        return;
+    };
+    loop {
+        let event = tokio::select! {
+            () = sink.closed() => return,
+            received = receiver.recv() => match received {
+                Ok(event) => event,
+                Err(RecvError::Lagged(count)) => NodeEvent::EventsMissed { count },
+                Err(RecvError::Closed) => return,
+            },
+        };
+        let message = match serde_json::value::to_raw_value(&event) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "cannot encode a node event");
+                continue;
+            }
+        };
+        if sink.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The HTTP answer to a request without the right token: 401 and a JSON-RPC error.
+pub fn unauthorized_response() -> HttpResponse {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "error": ApiError::unauthorized().to_error_object(),
+        "id": null,
+    });
+    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+    *response.status_mut() = http::StatusCode::UNAUTHORIZED;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+/// Wraps the JSON-RPC service in the bearer-token check.
+#[derive(Clone)]
+struct BearerAuthLayer {
+    token: Arc<ApiToken>,
+}
+
+impl<S> tower::Layer<S> for BearerAuthLayer {
+    type Service = BearerAuth<S>;
+    fn layer(&self, inner: S) -> BearerAuth<S> {
+        BearerAuth {
+            inner,
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// The bearer-token check in front of the JSON-RPC service.
+#[derive(Clone)]
+struct BearerAuth<S> {
+    inner: S,
+    token: Arc<ApiToken>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S> tower::Service<HttpRequest> for BearerAuth<S>
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = HttpResponse;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        let authorization = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok());
+        if self.token.authorizes(authorization) {
+            Box::pin(self.inner.call(request))
+        } else {
+            Box::pin(std::future::ready(Ok(unauthorized_response())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_allowed_and_others_need_the_flag() {
+        let mut config = ApiServerConfig::default();
+        assert!(config.listen.ip().is_loopback());
+        assert!(check_listen_address(&config).is_ok());
+        config.listen = "[::1]:0".parse().unwrap();
+        assert!(check_listen_address(&config).is_ok());
+        config.listen = "0.0.0.0:7150".parse().unwrap();
+        let error = check_listen_address(&config).unwrap_err();
+        assert!(error.to_string().contains("0.0.0.0:7150"), "{error}");
+        assert!(error.to_string().contains("allow_non_loopback"), "{error}");
+        config.allow_non_loopback = true;
+        assert!(check_listen_address(&config).is_ok());
+    }
+
+    #[test]
+    fn unauthorized_response_is_401_with_the_error_object() {
+        let response = unauthorized_response();
+        assert_eq!(response.status(), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[http::header::WWW_AUTHENTICATE], "Bearer");
+    }
+}

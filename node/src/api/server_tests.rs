@@ -1,0 +1,282 @@
+//! The server over real sockets: a raw HTTP/1.1 client and a minimal WebSocket client on
+//! `tokio::net::TcpStream`, against [`FakeNode`].
+
+use super::node_api::EventBus;
+use super::server::{ApiServer, ApiServerConfig};
+use super::test_support::FakeNode;
+use super::token::ApiToken;
+use super::types::NodeEvent;
+use crate::protocol::Phase;
+use parley_plugin_api::model::ChannelId;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Harness {
+    server: ApiServer,
+    node: Arc<FakeNode>,
+    events: EventBus,
+    token: ApiToken,
+}
+
+async fn start() -> Harness {
+    let node = Arc::new(FakeNode::default());
+    let events = EventBus::new();
+    let token = ApiToken::generate().unwrap();
+    let config = ApiServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        allow_non_loopback: false,
+    };
+    let server = ApiServer::start(&config, token.clone(), node.clone(), events.clone())
+        .await
+        .unwrap();
+    Harness {
+        server,
+        node,
+        events,
+        token,
+    }
+}
+
+/// Sends one JSON-RPC request over HTTP/1.1 and returns the status and the JSON body.
+async fn post(addr: SocketAddr, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let body = body.to_string();
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+fn call(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+}
+
+#[tokio::test]
+async fn no_token_is_401_and_calls_nothing() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let (status, body) = post(addr, None, &call("node_info", json!([]))).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], 1000);
+    assert_eq!(body["error"]["data"]["category"], "unauthorized");
+    let wrong = ApiToken::generate().unwrap();
+    let (status, _) = post(addr, Some(wrong.expose()), &call("node_info", json!([]))).await;
+    assert_eq!(status, 401);
+    assert!(h.node.calls().is_empty(), "{:?}", h.node.calls());
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn right_token_gets_the_result() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let token = Some(h.token.expose());
+    let (status, body) = post(addr, token, &call("node_info", json!(null))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["chain"]["backend"], "sim-chain");
+    let pay = call(
+        "channel_pay",
+        json!({"id": FakeNode::CHANNEL.to_string(), "amount": "30"}),
+    );
+    let (_, body) = post(addr, token, &pay).await;
+    assert_eq!(body["result"]["balances"][0]["mine"], "70", "{body}");
+    assert_eq!(body["result"]["balances"][0]["theirs"], "80", "{body}");
+    assert_eq!(h.node.calls(), vec!["node_info", "channel_pay"]);
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn node_errors_keep_code_and_category() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let token = Some(h.token.expose());
+    let unknown = ChannelId([0x22; 32]).to_string();
+    let (_, body) = post(addr, token, &call("channel_get", json!([unknown]))).await;
+    assert_eq!(body["error"]["code"], 1002, "{body}");
+    assert_eq!(body["error"]["data"]["category"], "not_found");
+    let overdraft = call("channel_pay", json!([FakeNode::CHANNEL.to_string(), "101"]));
+    let (_, body) = post(addr, token, &overdraft).await;
+    assert_eq!(body["error"]["code"], 1003, "{body}");
+    assert_eq!(body["error"]["data"]["category"], "insufficient_funds");
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn unknown_method_is_method_not_found() {
+    let h = start().await;
+    let (_, body) = post(
+        h.server.local_addr(),
+        Some(h.token.expose()),
+        &call("channel_steal", json!([])),
+    )
+    .await;
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+    assert!(h.node.calls().is_empty());
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn bad_params_are_invalid_argument_naming_the_field() {
+    let h = start().await;
+    let bad = call(
+        "channel_pay",
+        json!({"id": FakeNode::CHANNEL.to_string(), "amount": true}),
+    );
+    let (_, body) = post(h.server.local_addr(), Some(h.token.expose()), &bad).await;
+    assert_eq!(body["error"]["code"], 1001, "{body}");
+    assert_eq!(body["error"]["data"]["category"], "invalid_argument");
+    assert_eq!(body["error"]["data"]["details"]["param"], "amount");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("`amount`"));
+    assert!(
+        h.node.calls().is_empty(),
+        "bad params must not reach the node"
+    );
+    h.server.stop();
+}
+
+/// A minimal WebSocket client: handshake, masked text frames out, unmasked frames in.
+struct WsClient {
+    stream: TcpStream,
+}
+
+impl WsClient {
+    /// Opens a WebSocket; returns the HTTP status line's code when the upgrade is refused.
+    async fn connect(addr: SocketAddr, token: Option<&str>) -> Result<WsClient, u16> {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut request = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        );
+        if let Some(token) = token {
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // Read the response head byte by byte so no frame byte is consumed with it.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.unwrap());
+        }
+        let head = String::from_utf8(head).unwrap();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        if status == 101 {
+            Ok(WsClient { stream })
+        } else {
+            Err(status)
+        }
+    }
+
+    async fn send(&mut self, message: &Value) {
+        let payload = message.to_string().into_bytes();
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        let mut frame = vec![0x81];
+        assert!(payload.len() < 65536);
+        if payload.len() < 126 {
+            frame.push(0x80 | payload.len() as u8);
+        } else {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    /// The next text message, skipping control frames.
+    async fn receive(&mut self) -> Value {
+        loop {
+            let first = self.stream.read_u8().await.unwrap();
+            let second = self.stream.read_u8().await.unwrap();
+            let length = match second & 0x7f {
+                126 => u64::from(self.stream.read_u16().await.unwrap()),
+                127 => self.stream.read_u64().await.unwrap(),
+                short => u64::from(short),
+            };
+            let mut payload = vec![0; length as usize];
+            self.stream.read_exact(&mut payload).await.unwrap();
+            if first & 0x0f == 0x1 {
+                return serde_json::from_slice(&payload).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_needs_the_token() {
+    let h = start().await;
+    let refused = WsClient::connect(h.server.local_addr(), None).await;
+    assert_eq!(refused.err(), Some(401));
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn subscription_receives_published_events() {
+    let h = start().await;
+    let mut ws = WsClient::connect(h.server.local_addr(), Some(h.token.expose()))
+        .await
+        .unwrap();
+    ws.send(&call("subscribe_events", json!([]))).await;
+    let subscribed = ws.receive().await;
+    let subscription = subscribed["result"].clone();
+    assert!(!subscription.is_null(), "{subscribed}");
+    let event = NodeEvent::PhaseChanged {
+        channel: FakeNode::CHANNEL,
+        from: Phase::Funding,
+        to: Phase::Active,
+    };
+    h.events.publish(event.clone());
+    let notification = tokio::time::timeout(Duration::from_secs(5), ws.receive())
+        .await
+        .expect("no event within 5 s");
+    assert_eq!(notification["method"], "node_event");
+    assert_eq!(notification["params"]["subscription"], subscription);
+    let received: NodeEvent =
+        serde_json::from_value(notification["params"]["result"].clone()).unwrap();
+    assert_eq!(received, event);
+    // Plain calls work on the same WebSocket.
+    ws.send(&call("channel_list", json!([]))).await;
+    let listed = ws.receive().await;
+    assert_eq!(listed["result"][0]["id"], FakeNode::CHANNEL.to_string());
+    h.server.stop();
+}

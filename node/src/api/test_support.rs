@@ -1,0 +1,155 @@
+//! An in-memory [`NodeApi`] for the server tests: it records each call and answers from a
+//! fixed set of channels.
+
+use super::error::ApiError;
+use super::node_api::{ApiFuture, NodeApi};
+use super::types::{
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo,
+    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+};
+use crate::protocol::{Phase, ProposalId};
+use crate::wire::{NodeId, NodeKey};
+use parley_plugin_api::model::{Amount, ChainInfo, ChannelId};
+use std::sync::Mutex;
+
+/// A node with one channel, [`FakeNode::CHANNEL`], holding 100 of ours and 50 of the peer's.
+#[derive(Default)]
+pub struct FakeNode {
+    calls: Mutex<Vec<String>>,
+}
+
+impl FakeNode {
+    /// The one channel this node knows.
+    pub const CHANNEL: ChannelId = ChannelId([0x11; 32]);
+
+    /// The methods called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn record(&self, method: &str) {
+        self.calls.lock().unwrap().push(method.to_owned());
+    }
+
+    fn peer() -> NodeId {
+        NodeKey::from_secret_bytes(&[9; 32]).unwrap().node_id()
+    }
+
+    fn channel(mine: u64) -> ChannelInfo {
+        ChannelInfo {
+            id: FakeNode::CHANNEL,
+            peer: FakeNode::peer(),
+            peer_alias: Some("bob".into()),
+            phase: Phase::Active,
+            version: 1,
+            balances: vec![AssetBalances {
+                asset: "ETH".into(),
+                mine: Amount::from(mine),
+                theirs: Amount::from(150 - mine),
+            }],
+        }
+    }
+
+    fn find(&self, id: ChannelId) -> Result<ChannelInfo, ApiError> {
+        if id == FakeNode::CHANNEL {
+            Ok(FakeNode::channel(100))
+        } else {
+            Err(ApiError::not_found("channel", id))
+        }
+    }
+}
+
+fn ready<'a, T: Send + 'a>(result: Result<T, ApiError>) -> ApiFuture<'a, T> {
+    Box::pin(std::future::ready(result))
+}
+
+impl NodeApi for FakeNode {
+    fn node_info(&self) -> ApiFuture<'_, NodeInfo> {
+        self.record("node_info");
+        ready(Ok(NodeInfo {
+            node_id: NodeKey::from_secret_bytes(&[8; 32]).unwrap().node_id(),
+            version: "0.1.0".into(),
+            chain: ChainInfo {
+                chain_id: 1337,
+                backend: "sim-chain".into(),
+                assets: vec![],
+            },
+            listen_address: "127.0.0.1:4000".into(),
+        }))
+    }
+
+    fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
+        self.record("peer_add");
+        ready(Ok(PeerInfo {
+            alias: request.alias,
+            node_id: request.node_id,
+            transport_address: request.transport_address,
+            connected: false,
+        }))
+    }
+
+    fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
+        self.record("peer_list");
+        ready(Ok(vec![]))
+    }
+
+    fn channel_open(&self, _: ChannelOpenRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_open");
+        ready(Ok(FakeNode::channel(100)))
+    }
+
+    fn proposal_list(&self) -> ApiFuture<'_, Vec<ProposalInfo>> {
+        self.record("proposal_list");
+        ready(Ok(vec![]))
+    }
+
+    fn proposal_accept(&self, id: ProposalId) -> ApiFuture<'_, ChannelInfo> {
+        self.record("proposal_accept");
+        ready(Err(ApiError::not_found("proposal", id)))
+    }
+
+    fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()> {
+        self.record("proposal_reject");
+        ready(Err(ApiError::not_found("proposal", request.id)))
+    }
+
+    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>> {
+        self.record("channel_list");
+        ready(Ok(vec![FakeNode::channel(100)]))
+    }
+
+    fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_get");
+        ready(self.find(id))
+    }
+
+    fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_pay");
+        ready(self.find(request.id).and_then(|_| {
+            let amount = request
+                .amount
+                .to_u128()
+                .filter(|a| *a <= 100)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        super::error::ErrorCategory::InsufficientFunds,
+                        "the payment is larger than this node's balance of 100",
+                    )
+                })?;
+            Ok(FakeNode::channel(100 - amount as u64))
+        }))
+    }
+
+    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_settle");
+        ready(self.find(id))
+    }
+
+    fn balance(&self, _: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {
+        self.record("balance");
+        ready(Ok(vec![OnChainBalance {
+            asset: "ETH".into(),
+            amount: Amount::from(1_000u64),
+        }]))
+    }
+}

@@ -1,0 +1,234 @@
+//! The requests, results and events of the API, as they appear in JSON.
+//!
+//! Amounts are decimal strings and ids are `0x`-prefixed hex (the serde forms of [`Amount`],
+//! [`ChannelId`], [`NodeId`] and [`ProposalId`]); assets are referred to by the name the chain
+//! backend gives them (`ETH`), and the node's default asset is used when a request names none.
+
+use crate::protocol::{Phase, ProposalId};
+use crate::wire::NodeId;
+use parley_plugin_api::model::{Amount, ChainInfo, ChannelId};
+use serde::{Deserialize, Serialize};
+
+/// `node_info`: who this node is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The node's identity (its public key).
+    pub node_id: NodeId,
+    /// The node software's version.
+    pub version: String,
+    /// The chain backend and its assets.
+    pub chain: ChainInfo,
+    /// Where this node accepts peers (the transport address to give to `peer_add`).
+    pub listen_address: String,
+}
+
+/// `peer_add`: remember a peer under an alias.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerAddRequest {
+    /// A short local name for the peer, used by `channel_open`.
+    pub alias: String,
+    /// The peer's identity.
+    pub node_id: NodeId,
+    /// Where to reach it, in the transport plugin's format (`127.0.0.1:4000` for QUIC).
+    pub transport_address: String,
+}
+
+/// One known peer (`peer_list`, and the result of `peer_add`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerInfo {
+    /// The local alias.
+    pub alias: String,
+    /// The peer's identity.
+    pub node_id: NodeId,
+    /// Where it is reached.
+    pub transport_address: String,
+    /// Whether an authenticated connection is open now.
+    pub connected: bool,
+}
+
+/// `channel_open`: propose a two-party ledger channel to a peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelOpenRequest {
+    /// The peer, by alias or node id.
+    pub peer: String,
+    /// What this node deposits.
+    pub mine: Amount,
+    /// What the peer deposits.
+    pub theirs: Amount,
+    /// The asset by name; the chain's first asset when absent.
+    pub asset: Option<String>,
+    /// The challenge duration in seconds; the node's default when absent.
+    pub challenge_seconds: Option<u64>,
+}
+
+/// `proposal_accept`: accept an incoming proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalAcceptRequest {
+    /// The proposal.
+    pub id: ProposalId,
+}
+
+/// `proposal_reject`: reject an incoming proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalRejectRequest {
+    /// The proposal.
+    pub id: ProposalId,
+    /// Told to the proposer.
+    pub reason: Option<String>,
+}
+
+/// An incoming proposal waiting for an answer (`proposal_list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalInfo {
+    /// The proposal.
+    pub id: ProposalId,
+    /// Who proposed.
+    pub proposer: NodeId,
+    /// The proposer's alias, if it is a known peer.
+    pub proposer_alias: Option<String>,
+    /// Per asset, what each side would deposit.
+    pub balances: Vec<AssetBalances>,
+    /// The challenge duration in seconds.
+    pub challenge_seconds: u64,
+    /// Unix seconds after which the proposal lapses unanswered.
+    pub expires_at: u64,
+}
+
+/// What each party holds (or deposits) of one asset, seen from this node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetBalances {
+    /// The asset's name.
+    pub asset: String,
+    /// This node's part.
+    pub mine: Amount,
+    /// The peer's part.
+    pub theirs: Amount,
+}
+
+/// `channel_get`, `channel_settle`: one channel, by id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRef {
+    /// The channel.
+    pub id: ChannelId,
+}
+
+/// `channel_pay`: move `amount` of an asset from this node to the peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPayRequest {
+    /// The channel.
+    pub id: ChannelId,
+    /// How much; must be more than zero.
+    pub amount: Amount,
+    /// The asset by name; the channel's only asset when absent (an error if it has several).
+    pub asset: Option<String>,
+}
+
+/// A channel as the API shows it (`channel_list`, `channel_get`, results of changes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    /// The channel.
+    pub id: ChannelId,
+    /// The other participant.
+    pub peer: NodeId,
+    /// The peer's alias, if known.
+    pub peer_alias: Option<String>,
+    /// Where the channel is in its life.
+    pub phase: Phase,
+    /// The version of the latest fully signed state.
+    pub version: u64,
+    /// The balances in that state.
+    pub balances: Vec<AssetBalances>,
+}
+
+/// `balance`: on-chain balances of this node's account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceRequest {
+    /// One asset by name; every asset of the chain when absent.
+    pub asset: Option<String>,
+}
+
+/// One on-chain balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnChainBalance {
+    /// The asset's name.
+    pub asset: String,
+    /// The account's balance.
+    pub amount: Amount,
+}
+
+/// What the node tells subscribers (`subscribe_events`), as `{"kind": "...", ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeEvent {
+    /// A peer proposed a channel; answer with `proposal_accept` or `proposal_reject` before it
+    /// expires (unless the policy already did).
+    ProposalReceived {
+        /// The proposal.
+        proposal: ProposalInfo,
+    },
+    /// The peer proposed an update to a channel.
+    UpdateReceived {
+        /// The channel.
+        channel: ChannelId,
+        /// The proposed version.
+        version: u64,
+    },
+    /// An update is fully signed: `version` is the channel's state now.
+    UpdateAccepted {
+        /// The channel.
+        channel: ChannelId,
+        /// The new version.
+        version: u64,
+    },
+    /// A channel's state changed (balances, version or phase); carries the new view.
+    ChannelChanged {
+        /// The channel as it is now.
+        channel: ChannelInfo,
+    },
+    /// A channel moved to another phase.
+    PhaseChanged {
+        /// The channel.
+        channel: ChannelId,
+        /// The phase it left.
+        from: Phase,
+        /// The phase it entered.
+        to: Phase,
+    },
+    /// Sent by the server, never published by the node: this subscriber fell behind and
+    /// `count` events were dropped; re-read the state (`channel_list`, `proposal_list`).
+    EventsMissed {
+        /// How many events were dropped.
+        count: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_kind() {
+        let event = NodeEvent::PhaseChanged {
+            channel: ChannelId([7; 32]),
+            from: Phase::Funding,
+            to: Phase::Active,
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["kind"], "phase_changed");
+        assert_eq!(json["from"], "funding");
+        assert_eq!(json["to"], "active");
+        assert_eq!(json["channel"], format!("0x{}", "07".repeat(32)));
+        let back: NodeEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn amounts_are_decimal_strings() {
+        let balance = OnChainBalance {
+            asset: "ETH".into(),
+            amount: Amount::from_u128(10u128.pow(30)),
+        };
+        let json = serde_json::to_value(&balance).unwrap();
+        assert_eq!(json["amount"], "1000000000000000000000000000000");
+    }
+}
