@@ -8,12 +8,14 @@
 //! - [`error`]: stable error codes and categories.
 //! - [`token`]: creating, reading and checking the bearer token.
 //! - [`server`]: the server itself.
+//! - [`client`]: the CLI's client of it.
 //!
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
 //! `channel_settle`, `balance`; subscription `subscribe_events` (notifications `node_event`,
 //! ended by `unsubscribe_events`).
 
+pub mod client;
 pub mod error;
 pub mod node_api;
 pub mod params;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod chain;
+mod init;
 mod plugin;
 mod run;
 
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a node directory: a commented node.toml, the data dir, the node key and API token.
+    Init(init::InitArgs),
     /// Run a node: load the plugins named in the config and serve until SIGINT or SIGTERM.
     Run(run::RunArgs),
     /// Inspect and check plugin libraries.
@@ -43,6 +46,7 @@ pub(crate) fn default_config() -> PathBuf {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => init::run(args),
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Plugin(command) => plugin::run(command, cli.verbose),
         Command::Chain(args) => chain::run(args, cli.verbose),

@@ -12,6 +12,7 @@ pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 use parley_plugin_api::PluginKind;
 use serde::Deserialize;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// A node's configuration, with every path made absolute.
@@ -27,6 +28,31 @@ pub struct NodeConfig {
     pub wire: WireSection,
     /// `[store]`.
     pub store: PluginSection,
+    /// `[api]`.
+    pub api: ApiSection,
+}
+
+/// `[api]`: where the JSON-RPC API listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSection {
+    /// The address to bind (`127.0.0.1:0` picks a free port; the node writes the bound address
+    /// to `<data_dir>/api.addr` for the CLI).
+    pub listen: SocketAddr,
+    /// Whether a non-loopback `listen` is allowed (off: the token travels in clear text).
+    pub allow_non_loopback: bool,
+}
+
+impl ApiSection {
+    /// The default API address: loopback, any free port.
+    pub const DEFAULT_LISTEN: &'static str = "127.0.0.1:0";
+
+    /// The server settings this section stands for.
+    pub fn server_config(&self) -> crate::api::ApiServerConfig {
+        crate::api::ApiServerConfig {
+            listen: self.listen,
+            allow_non_loopback: self.allow_non_loopback,
+        }
+    }
 }
 
 /// `[node]`: where the node keeps its files and how it logs.
@@ -104,8 +130,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const TOP_LEVEL_SECTIONS: &[&str] = &["node", "chain", "wire", "store"];
+const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "chain", "wire", "store"];
 const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
+const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
 
 impl NodeConfig {
     /// Reads and validates `file`.
@@ -185,6 +212,7 @@ impl NodeConfig {
             ));
         }
 
+        let api = api_section(&root, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
         let store = plugin_section(&root, "store", PluginKind::Store, &[], &base, &err)?;
         let wire_plugin = plugin_section(
@@ -216,6 +244,7 @@ impl NodeConfig {
                 listen,
             },
             store,
+            api,
         })
     }
 
@@ -280,6 +309,49 @@ fn optional_str(
             format!("expected a string, found {}", other.type_str()),
         )),
     }
+}
+
+fn api_section(root: &toml::Table, err: &ErrFn<'_>) -> Result<ApiSection, ConfigError> {
+    let table = section_table(root, "api", err)?;
+    for key in table.keys() {
+        if !API_KEYS.contains(&key.as_str()) {
+            return Err(err(
+                &format!("api.{key}"),
+                format!("unknown key; expected one of {}", list(API_KEYS)),
+            ));
+        }
+    }
+    let listen_text = optional_str(&table, "api", "listen", err)?
+        .unwrap_or_else(|| ApiSection::DEFAULT_LISTEN.into());
+    let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+        err(
+            "api.listen",
+            format!("`{listen_text}` is not an IP address and port; expected a form like \"127.0.0.1:7150\" (port 0 picks a free port)"),
+        )
+    })?;
+    let allow_non_loopback = match table.get("allow_non_loopback") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => *b,
+        Some(other) => {
+            return Err(err(
+                "api.allow_non_loopback",
+                format!("expected true or false, found {}", other.type_str()),
+            ))
+        }
+    };
+    let section = ApiSection {
+        listen,
+        allow_non_loopback,
+    };
+    // The same rule the server applies when it binds, checked here so that a bad config fails
+    // before anything starts.
+    crate::api::server::check_listen_address(&section.server_config()).map_err(|e| {
+        err(
+            "api.listen",
+            format!("{e}; set `allow_non_loopback = true` in [api] only behind a TLS proxy"),
+        )
+    })?;
+    Ok(section)
 }
 
 fn default_plugin(kind: PluginKind) -> &'static str {

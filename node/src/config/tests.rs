@@ -76,3 +76,46 @@ fn invalid_toml_gives_the_line() {
     let error = parse("[node]\ndata_dir = \n").unwrap_err();
     assert!(error.message.contains("line 2"), "{error}");
 }
+
+#[test]
+fn api_defaults_to_loopback_with_a_free_port() {
+    let config = parse("").unwrap();
+    assert_eq!(config.api.listen, "127.0.0.1:0".parse().unwrap());
+    assert!(!config.api.allow_non_loopback);
+    let config = parse("[api]\nlisten = \"[::1]:7150\"\n").unwrap();
+    assert_eq!(config.api.listen, "[::1]:7150".parse().unwrap());
+}
+
+#[test]
+fn api_listen_must_be_an_address_and_port() {
+    for bad in ["localhost:7150", "127.0.0.1", "127.0.0.1:99999", ""] {
+        let error = parse(&format!("[api]\nlisten = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(error.key, "api.listen", "{bad}: {error}");
+        assert!(error.message.contains("IP address and port"), "{error}");
+        assert!(error.to_string().contains("/etc/parley/node.toml"));
+    }
+    let error = parse("[api]\nlisten = 7150\n").unwrap_err();
+    assert_eq!(error.key, "api.listen");
+    assert!(error.message.contains("expected a string"), "{error}");
+}
+
+#[test]
+fn api_non_loopback_needs_explicit_permission() {
+    let error = parse("[api]\nlisten = \"0.0.0.0:7150\"\n").unwrap_err();
+    assert_eq!(error.key, "api.listen");
+    assert!(error.message.contains("not a loopback address"), "{error}");
+    assert!(error.message.contains("allow_non_loopback"), "{error}");
+    let config = parse("[api]\nlisten = \"0.0.0.0:7150\"\nallow_non_loopback = true\n").unwrap();
+    assert!(config.api.allow_non_loopback);
+    assert_eq!(config.api.server_config().listen, config.api.listen);
+}
+
+#[test]
+fn api_bad_keys_and_types_are_named() {
+    let error = parse("[api]\nlsiten = \"127.0.0.1:0\"\n").unwrap_err();
+    assert_eq!(error.key, "api.lsiten");
+    assert!(error.message.contains("`listen`"), "{error}");
+    let error = parse("[api]\nallow_non_loopback = \"yes\"\n").unwrap_err();
+    assert_eq!(error.key, "api.allow_non_loopback");
+    assert!(error.message.contains("true or false"), "{error}");
+}

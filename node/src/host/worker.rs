@@ -89,15 +89,10 @@ mod tests {
             .await
             .unwrap();
         assert!(name.starts_with("test-worker-"), "{name}");
-        let results = futures_join(&worker).await;
-        assert_eq!(results, vec![0, 1, 4, 9, 16]);
-    }
-
-    async fn futures_join(worker: &Worker) -> Vec<u64> {
-        let mut out = Vec::new();
+        let mut squares = Vec::new();
         for i in 0..5u64 {
-            out.push(worker.run(move || i * i).await.unwrap());
+            squares.push(worker.run(move || i * i).await.unwrap());
         }
-        out
+        assert_eq!(squares, vec![0, 1, 4, 9, 16]);
     }
 }
