@@ -24,5 +24,6 @@ pub mod hash;
 pub mod host;
 pub mod logging;
 pub mod protocol;
+pub mod secret_file;
 pub mod store;
 pub mod wire;

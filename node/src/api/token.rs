@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{ErrorKind as IoErrorKind, Write};
+use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -144,55 +144,35 @@ pub fn load_or_create_token(path: &Path) -> Result<ApiToken, TokenError> {
         Err(TokenError::Read { source, .. }) if source.kind() == IoErrorKind::NotFound => {}
         other => return other,
     }
-    let write_error = |source| TokenError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(write_error)?;
-    }
     let token = ApiToken::generate()?;
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(format!("{}\n", token.0).as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(write_error)?;
-            Ok(token)
-        }
-        Err(e) if e.kind() == IoErrorKind::AlreadyExists => read_token(path),
-        Err(e) => Err(write_error(e)),
+    match crate::secret_file::create_private(path, format!("{}\n", token.0).as_bytes()) {
+        Ok(true) => Ok(token),
+        Ok(false) => read_token(path),
+        Err(source) => Err(TokenError::Write {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
-#[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), TokenError> {
-    use std::os::unix::fs::PermissionsExt;
-    let metadata = fs::metadata(path).map_err(|source| TokenError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(TokenError::TooOpen {
+    match crate::secret_file::exposed_mode(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(mode)) => Err(TokenError::TooOpen {
             path: path.to_owned(),
             mode,
-        });
+        }),
+        Err(source) => Err(TokenError::Read {
+            path: path.to_owned(),
+            source,
+        }),
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), TokenError> {
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn created_once_then_reused_with_mode_0600() {

@@ -13,7 +13,7 @@ use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
 use parley_plugin_api::codec::{parse_hex, Decode, DecodeError, Encode, Reader};
 use std::fmt;
 use std::fs;
-use std::io::{ErrorKind as IoErrorKind, Write};
+use std::io::ErrorKind as IoErrorKind;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -126,28 +126,15 @@ impl NodeKey {
             Err(KeyError::Read { source, .. }) if source.kind() == IoErrorKind::NotFound => {}
             other => return other,
         }
-        let write_error = |source| KeyError::Write {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(write_error)?;
-        }
         let key = NodeKey::generate()?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                let text = format!("{}\n", hex::encode(key.secret.to_bytes()));
-                file.write_all(text.as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(write_error)?;
-                Ok(key)
-            }
-            Err(e) if e.kind() == IoErrorKind::AlreadyExists => NodeKey::load(path),
-            Err(e) => Err(write_error(e)),
+        let text = format!("{}\n", hex::encode(key.secret.to_bytes()));
+        match crate::secret_file::create_private(path, text.as_bytes()) {
+            Ok(true) => Ok(key),
+            Ok(false) => NodeKey::load(path),
+            Err(source) => Err(KeyError::Write {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
@@ -175,26 +162,18 @@ impl fmt::Debug for NodeKey {
     }
 }
 
-#[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), KeyError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = fs::metadata(path).map_err(|source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::TooOpen {
+    match crate::secret_file::exposed_mode(path) {
+        Ok(None) => Ok(()),
+        Ok(Some(mode)) => Err(KeyError::TooOpen {
             path: path.to_owned(),
             mode,
-        });
+        }),
+        Err(source) => Err(KeyError::Read {
+            path: path.to_owned(),
+            source,
+        }),
     }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_: &Path) -> Result<(), KeyError> {
-    Ok(())
 }
 
 /// Why text or bytes are not a node id.
@@ -333,6 +312,7 @@ impl Decode for NodeSig {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::io::Write;
 
     fn key(byte: u8) -> NodeKey {
         NodeKey::from_secret_bytes(&[byte; 32]).unwrap()
