@@ -2,4 +2,6 @@
 //! message routing, one task per channel, timeouts. The channel logic itself is the sans-IO
 //! [`crate::protocol`]; this module only feeds it and executes its effects.
 
+pub mod channel_policy;
+pub mod channel_task;
 pub mod peers;

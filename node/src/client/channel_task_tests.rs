@@ -1,0 +1,615 @@
+//! Two channel tasks wired together by an in-test router (the in-memory transport of
+//! `client::peers` is private to that module), each persisting through a real
+//! [`ChannelStore`] over an in-memory `Store`, signing with a keccak-based test chain.
+
+use super::*;
+use crate::client::channel_policy::{IncomingPolicy, PaymentsToUs, NOT_A_PAYMENT_TO_US};
+use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, ProposalId};
+use crate::wire::NodeKey;
+use parley_plugin_api::codec::{Bytes, Encode};
+use parley_plugin_api::model::{
+    Address, Asset, ChainInfo, ChainTime, ConcludeFinalRequest, ConcludeRequest, DepositRequest,
+    Dispute, FundingOutcome, FundingRequest, Params, ProgressRequest, RegisterRequest, TxReceipt,
+    WithdrawRequest, WriteOp,
+};
+use parley_plugin_api::{PluginError, PluginResult, Store};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tiny_keccak::{Hasher, Keccak};
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn keccak(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Keccak::v256();
+    for part in parts {
+        hasher.update(part);
+    }
+    let mut out = [0; 32];
+    hasher.finalize(&mut out);
+    out
+}
+
+/// A chain backend that only ids, signs and verifies: `sig = keccak(seed, state)`.
+struct TestChain {
+    seeds: Vec<[u8; 32]>,
+}
+
+impl TestChain {
+    fn new() -> Arc<TestChain> {
+        Arc::new(TestChain {
+            seeds: (0..2u8).map(|i| keccak(&[b"seed", &[i]])).collect(),
+        })
+    }
+
+    fn participant(&self, index: usize) -> Participant {
+        Participant(keccak(&[&self.seeds[index]])[..20].to_vec())
+    }
+
+    fn seed_of(&self, who: &Participant) -> Option<&[u8; 32]> {
+        (0..self.seeds.len())
+            .find(|&i| self.participant(i) == *who)
+            .map(|i| &self.seeds[i])
+    }
+}
+
+fn no<T>() -> PluginResult<T> {
+    Err(PluginError::unsupported("not in the test chain"))
+}
+
+impl ChainBackend for TestChain {
+    fn info(&self) -> PluginResult<ChainInfo> {
+        no()
+    }
+    fn accounts(&self) -> PluginResult<Vec<Participant>> {
+        Ok((0..self.seeds.len()).map(|i| self.participant(i)).collect())
+    }
+    fn channel_id(&self, params: &Params) -> PluginResult<ChannelId> {
+        Ok(ChannelId(keccak(&[&params.encode()])))
+    }
+    fn sign_state(&self, account: &Participant, state: &State) -> PluginResult<Sig> {
+        let seed = self
+            .seed_of(account)
+            .ok_or_else(|| PluginError::not_found("no such account"))?;
+        Ok(Sig(keccak(&[seed, &state.encode()]).to_vec()))
+    }
+    fn verify_state(&self, state: &State, sig: &Sig, who: &Participant) -> PluginResult<bool> {
+        Ok(self
+            .seed_of(who)
+            .is_some_and(|seed| sig.0 == keccak(&[seed, &state.encode()]).to_vec()))
+    }
+    fn now(&self) -> PluginResult<ChainTime> {
+        no()
+    }
+    fn balance(&self, _: &Participant, _: &Asset) -> PluginResult<Amount> {
+        no()
+    }
+    fn holdings(&self, _: &ChannelId, _: &Participant, _: &Asset) -> PluginResult<Amount> {
+        no()
+    }
+    fn deposit(&self, _: &DepositRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn fund(&self, _: &FundingRequest) -> PluginResult<FundingOutcome> {
+        no()
+    }
+    fn register(&self, _: &RegisterRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn progress(&self, _: &ProgressRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn conclude(&self, _: &ConcludeRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn conclude_final(&self, _: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn withdraw(&self, _: &WithdrawRequest) -> PluginResult<TxReceipt> {
+        no()
+    }
+    fn dispute(&self, _: &ChannelId) -> PluginResult<Option<Dispute>> {
+        no()
+    }
+    fn watch(&self, _: &ChannelId) -> PluginResult<()> {
+        no()
+    }
+    fn unwatch(&self, _: &ChannelId) -> PluginResult<()> {
+        no()
+    }
+    fn advance_time(&self, _: u64) -> PluginResult<ChainTime> {
+        no()
+    }
+}
+
+/// A `Store` in a `BTreeMap`.
+#[derive(Default)]
+struct MapStore(Mutex<BTreeMap<Vec<u8>, Vec<u8>>>);
+
+impl Store for MapStore {
+    fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
+    }
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let map = self.0.lock().unwrap();
+        Ok(map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+    fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
+        let mut map = self.0.lock().unwrap();
+        for op in batch {
+            match op {
+                WriteOp::Put { key, value } => {
+                    map.insert(key.0.clone(), value.0.clone());
+                }
+                WriteOp::Delete { key } => {
+                    map.remove(&key.0);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends to whichever task currently serves the peer's side; `None` is a disconnected peer.
+/// While held, messages queue up in order and leave on `release`, so a test can make both
+/// sides propose before either sees the other's proposal.
+#[derive(Clone, Default)]
+struct TestLink(Arc<Mutex<LinkState>>);
+
+#[derive(Default)]
+struct LinkState {
+    target: Option<ChannelHandle>,
+    held: Option<Vec<ChannelMessage>>,
+}
+
+impl TestLink {
+    fn set(&self, handle: Option<ChannelHandle>) {
+        self.0.lock().unwrap().target = handle;
+    }
+
+    fn hold(&self) {
+        self.0.lock().unwrap().held = Some(Vec::new());
+    }
+
+    fn release(&self) {
+        let mut state = self.0.lock().unwrap();
+        let held = state.held.take().unwrap_or_default();
+        let target = state.target.as_ref().expect("a connected peer");
+        for message in held {
+            target.deliver(message).unwrap();
+        }
+    }
+}
+
+impl PeerLink for TestLink {
+    fn send(
+        &self,
+        peer: NodeId,
+        message: &ChannelMessage,
+    ) -> impl Future<Output = Result<(), PeerError>> + Send {
+        let mut guard = self.0.lock().unwrap();
+        let state = &mut *guard;
+        let sent = match (&mut state.held, &state.target) {
+            (Some(held), Some(_)) => {
+                held.push(message.clone());
+                Ok(())
+            }
+            (None, Some(handle)) => handle
+                .deliver(message.clone())
+                .map_err(|_| PeerError::NotConnected(peer)),
+            (_, None) => Err(PeerError::NotConnected(peer)),
+        };
+        async move { sent }
+    }
+}
+
+fn node_id(n: u8) -> NodeId {
+    NodeKey::from_secret_bytes(&[n; 32]).unwrap().node_id()
+}
+
+/// One side: its task, its store and the link its messages leave by.
+struct Side {
+    handle: ChannelHandle,
+    task: JoinHandle<Result<(), TaskError>>,
+    store: Arc<ChannelStore>,
+    events: EventBus,
+    /// Where this side's messages go (to the other side's handle).
+    out: TestLink,
+    peer: NodeId,
+}
+
+impl Side {
+    async fn view(&self) -> ChannelView {
+        timeout(WAIT, self.handle.snapshot())
+            .await
+            .expect("in time")
+            .unwrap()
+    }
+
+    /// The newest state the store holds.
+    fn durable_version(&self) -> u64 {
+        self.store
+            .restore_channel(&self.handle.id())
+            .unwrap()
+            .expect("stored")
+            .latest
+            .state
+            .version
+    }
+}
+
+struct Pair {
+    chain: Arc<TestChain>,
+    a: Side,
+    b: Side,
+}
+
+fn spawn(
+    channel: Channel,
+    initial: Vec<Effect>,
+    chain: &Arc<TestChain>,
+    store: Arc<ChannelStore>,
+    out: TestLink,
+    peer: NodeId,
+    policy: SharedPolicy,
+) -> Side {
+    let events = EventBus::new();
+    let deps = ChannelDeps {
+        peer,
+        link: out.clone(),
+        chain: chain.clone(),
+        store: store.clone(),
+        events: events.clone(),
+        policy,
+    };
+    let (handle, task) = spawn_channel_task(channel, initial, deps);
+    Side {
+        handle,
+        task,
+        store,
+        events,
+        out,
+        peer,
+    }
+}
+
+fn asset(n: u8) -> Asset {
+    Asset {
+        chain_id: 31337,
+        holder: Address(vec![n; 20]),
+    }
+}
+
+/// Opens a channel with `balances` (one asset) between A (index 0) and B, funds it on both
+/// sides and waits until both are `Active`.
+async fn active_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: SharedPolicy) -> Pair {
+    let chain = TestChain::new();
+    let proposal = ChannelProposal {
+        proposal_id: ProposalId([1; 32]),
+        participants: vec![chain.participant(0), chain.participant(1)],
+        assets: vec![asset(0)],
+        balances: vec![balances.iter().map(|&b| Amount::from(b)).collect()],
+        challenge_duration: 3600,
+        nonce_share: [2; 32],
+        app: None,
+        app_data: Bytes::default(),
+    };
+    let accept = ProposalAccept {
+        proposal_id: ProposalId([1; 32]),
+        nonce_share: [3; 32],
+        participant: chain.participant(1),
+    };
+    let crypto: &TestChain = &chain;
+    let (a, a_fx) =
+        Channel::open(&proposal, &accept, &chain.participant(0), crypto, crypto).unwrap();
+    let (b, b_fx) =
+        Channel::open(&proposal, &accept, &chain.participant(1), crypto, crypto).unwrap();
+    let store = || Arc::new(ChannelStore::open(Arc::new(MapStore::default())).unwrap());
+    let (to_b, to_a) = (TestLink::default(), TestLink::default());
+    // B's opening effects are executed here by hand (persist, then its signature is handed to
+    // A below), because A's task does not exist yet when B opens.
+    let b_store = store();
+    let b_id = b.id();
+    b_store.persist(b_id, &records(&b_fx)).await.unwrap();
+    let b_side = spawn(
+        b,
+        Vec::new(),
+        &chain,
+        b_store,
+        to_a.clone(),
+        node_id(1),
+        policy_b,
+    );
+    to_b.set(Some(b_side.handle.clone()));
+    let a_side = spawn(a, a_fx, &chain, store(), to_b, node_id(2), policy_a);
+    to_a.set(Some(a_side.handle.clone()));
+    for effect in b_fx {
+        if let Effect::Send(message) = effect {
+            a_side.handle.deliver(message).unwrap();
+        }
+    }
+    let pair = Pair {
+        chain,
+        a: a_side,
+        b: b_side,
+    };
+    for side in [&pair.a, &pair.b] {
+        wait_for(side, |v| v.snapshot.phase == Phase::Funding).await;
+        side.handle.funded().await.unwrap();
+        assert_eq!(side.view().await.snapshot.phase, Phase::Active);
+    }
+    pair
+}
+
+fn records(effects: &[Effect]) -> Vec<PersistRecord> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Persist(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn wait_for(side: &Side, done: impl Fn(&ChannelView) -> bool) -> ChannelView {
+    timeout(WAIT, async {
+        loop {
+            let view = side.view().await;
+            if done(&view) {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the condition in time")
+}
+
+fn balances(view: &ChannelView) -> Vec<Amount> {
+    view.snapshot.latest.state.allocation.balances[0].clone()
+}
+
+fn default_policy() -> SharedPolicy {
+    Arc::new(PaymentsToUs)
+}
+
+async fn pay(side: &Side, amount: u64) -> Result<u64, CommandError> {
+    timeout(WAIT, side.handle.pay(0, Amount::from(amount)))
+        .await
+        .expect("the payment settles in time")
+}
+
+#[tokio::test]
+async fn payments_both_ways_conserve_totals_and_agree() {
+    let pair = active_pair([1_000, 1_000], default_policy(), default_policy()).await;
+    for i in 0..200u64 {
+        let (payer, amount) = if i % 2 == 0 {
+            (&pair.a, 3)
+        } else {
+            (&pair.b, 1)
+        };
+        let version = pay(payer, amount).await.expect("payment accepted");
+        assert_eq!(version, i + 1);
+        // Write-ahead: the reply comes only once the store holds the new state.
+        assert!(payer.durable_version() >= version);
+    }
+    let a = wait_for(&pair.a, |v| v.snapshot.latest.state.version == 200).await;
+    let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 200).await;
+    assert_eq!(a.snapshot.latest, b.snapshot.latest);
+    assert_eq!(balances(&a), vec![Amount::from(800), Amount::from(1_200)]);
+    assert_eq!(pair.b.durable_version(), 200);
+    assert!(!pair.a.task.is_finished());
+}
+
+#[tokio::test]
+async fn every_reply_follows_the_durable_state_and_is_published() {
+    let pair = active_pair([50, 50], default_policy(), default_policy()).await;
+    let mut events = pair.a.events.subscribe();
+    for expected in 1..=5 {
+        let version = pay(&pair.a, 1).await.unwrap();
+        assert_eq!(version, expected);
+        let stored = pair
+            .a
+            .store
+            .restore_channel(&pair.a.handle.id())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.latest.state.version, version);
+        assert!(stored.latest.sigs.iter().all(Option::is_some));
+        assert_eq!(stored.pending, None);
+    }
+    let mut accepted = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let NodeEvent::UpdateAccepted { version, .. } = event {
+            accepted.push(version);
+        }
+    }
+    assert_eq!(accepted, vec![1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn an_overdraft_fails_and_changes_nothing() {
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    let before = pair.a.view().await;
+    let error = pay(&pair.a, 11).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft { .. }))
+        ),
+        "{error:?}"
+    );
+    assert_eq!(pair.a.view().await, before);
+    assert_eq!(pair.a.durable_version(), 0);
+    // The channel still works afterwards.
+    assert_eq!(pay(&pair.a, 10).await, Ok(1));
+}
+
+#[tokio::test]
+async fn a_declined_update_fails_the_proposers_payment_with_the_reason() {
+    let decline: SharedPolicy =
+        Arc::new(|_: usize, _: &State, _: &State| Decision::Reject("no thanks".to_string()));
+    let pair = active_pair([10, 10], default_policy(), decline).await;
+    let error = pay(&pair.a, 4).await.unwrap_err();
+    assert_eq!(
+        error,
+        CommandError::Rejected(RejectReason::Declined("no thanks".to_string()))
+    );
+    assert_eq!(balances(&pair.a.view().await), vec![Amount::from(10); 2]);
+    // The default policy declines what is not a payment to it: the final state.
+    let error = timeout(WAIT, pair.b.handle.propose_final())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CommandError::Rejected(RejectReason::Declined(NOT_A_PAYMENT_TO_US.to_string()))
+    );
+    assert_eq!(pair.b.view().await.snapshot.latest.state.version, 0);
+}
+
+#[tokio::test]
+async fn an_update_can_wait_for_the_apis_decision() {
+    let ask: SharedPolicy = Arc::new(|_: usize, _: &State, _: &State| Decision::Ask);
+    let pair = active_pair([10, 10], default_policy(), ask).await;
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(2)).await });
+    let view = wait_for(&pair.b, |v| v.awaiting_decision.is_some()).await;
+    assert_eq!(view.awaiting_decision.unwrap().version, 1);
+    pair.b.handle.accept().await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
+    assert_eq!(
+        pair.b.handle.accept().await,
+        Err(CommandError::Channel(ChannelError::NoUpdateAwaiting))
+    );
+}
+
+#[tokio::test]
+async fn concurrent_payments_from_both_sides_both_succeed() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    for round in 0..10u64 {
+        // Both proposals of the same version are out before either side sees the other's:
+        // A (index 0) wins the race, B's payment is superseded and retried on top of A's.
+        pair.a.out.hold();
+        pair.b.out.hold();
+        let (a, b) = (pair.a.handle.clone(), pair.b.handle.clone());
+        let from_a = tokio::spawn(async move { a.pay(0, Amount::from(2)).await });
+        let from_b = tokio::spawn(async move { b.pay(0, Amount::from(1)).await });
+        for side in [&pair.a, &pair.b] {
+            let view = wait_for(side, |v| v.snapshot.pending.is_some()).await;
+            assert_eq!(view.snapshot.pending.unwrap().state.version, 2 * round + 1);
+        }
+        pair.a.out.release();
+        pair.b.out.release();
+        let from_a = timeout(WAIT, from_a).await.unwrap().unwrap();
+        let from_b = timeout(WAIT, from_b).await.unwrap().unwrap();
+        assert_eq!(from_a, Ok(2 * round + 1), "the lower index wins");
+        assert_eq!(from_b, Ok(2 * round + 2), "the retry follows the winner");
+    }
+    // And without holding: whatever the interleaving, both settle.
+    for _ in 0..10 {
+        let (a, b) = (pair.a.handle.clone(), pair.b.handle.clone());
+        let (from_a, from_b) = tokio::join!(
+            tokio::spawn(async move { a.pay(0, Amount::from(2)).await }),
+            tokio::spawn(async move { b.pay(0, Amount::from(1)).await }),
+        );
+        assert!(from_a.unwrap().is_ok());
+        assert!(from_b.unwrap().is_ok());
+    }
+    let a = wait_for(&pair.a, |v| v.snapshot.latest.state.version == 40).await;
+    let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 40).await;
+    assert_eq!(a.snapshot.latest, b.snapshot.latest);
+    assert_eq!(balances(&a), vec![Amount::from(80), Amount::from(120)]);
+}
+
+#[tokio::test]
+async fn a_restarted_task_continues_at_the_same_version() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    for _ in 0..3 {
+        pay(&pair.a, 5).await.unwrap();
+        pay(&pair.b, 1).await.unwrap();
+    }
+    // Stop A: drop its every handle (B's link points at it too) and wait for the task.
+    let Pair { chain, a, b } = pair;
+    b.out.set(None);
+    let Side {
+        handle,
+        task,
+        store,
+        peer,
+        out,
+        ..
+    } = a;
+    drop(handle);
+    timeout(WAIT, task).await.unwrap().unwrap().unwrap();
+
+    let restored = store.restore_all().unwrap();
+    assert!(restored.broken.is_empty());
+    let [snapshot] = <[ChannelSnapshot; 1]>::try_from(restored.channels).unwrap();
+    assert_eq!(snapshot.latest.state.version, 6);
+    let channel = Channel::restore(snapshot).unwrap();
+    let a = spawn(
+        channel,
+        Vec::new(),
+        &chain,
+        store,
+        out,
+        peer,
+        default_policy(),
+    );
+    b.out.set(Some(a.handle.clone()));
+    a.handle.peer_connected().unwrap();
+    b.handle.peer_connected().unwrap();
+    wait_for(&a, |v| !v.syncing).await;
+    assert_eq!(pay(&a, 5).await, Ok(7));
+    assert_eq!(pay(&b, 1).await, Ok(8));
+    let view = wait_for(&a, |v| v.snapshot.latest.state.version == 8).await;
+    assert_eq!(
+        balances(&view),
+        vec![Amount::from(100 - 20 + 4), Amount::from(100 + 20 - 4)]
+    );
+}
+
+#[test]
+fn the_default_policy_accepts_only_payments_to_us() {
+    let state = |mine: u64, theirs: u64, is_final: bool| State {
+        channel_id: ChannelId([1; 32]),
+        version: 1,
+        allocation: parley_plugin_api::model::Allocation {
+            assets: vec![asset(0)],
+            balances: vec![vec![Amount::from(mine), Amount::from(theirs)]],
+            locked: Vec::new(),
+        },
+        app_data: Bytes::default(),
+        is_final,
+    };
+    let policy = PaymentsToUs;
+    assert_eq!(
+        policy.decide(0, &state(5, 5, false), &state(6, 4, false)),
+        Decision::Accept
+    );
+    assert_eq!(
+        policy.decide(0, &state(5, 5, false), &state(4, 6, false)),
+        Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
+    );
+    assert_eq!(
+        policy.decide(1, &state(5, 5, false), &state(6, 4, false)),
+        Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
+    );
+    assert_eq!(
+        policy.decide(0, &state(5, 5, false), &state(5, 5, true)),
+        Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
+    );
+}
