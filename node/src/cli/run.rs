@@ -1,11 +1,12 @@
-//! `parley run`: load the plugins and serve until told to stop.
+//! `parley run`: start the node (plugins, peers, API) and serve until told to stop.
 
 use super::{default_config, CliError, CliResult};
+use crate::client::node::{Node, NodeError};
 use crate::config::{LogFormat, NodeConfig};
-use crate::host::{NodePlugins, SectionEvent};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// Arguments of `parley run`.
 #[derive(Debug, Args)]
@@ -39,81 +40,42 @@ pub fn run(args: RunArgs, verbose: bool) -> CliResult {
 
 async fn serve(config: NodeConfig, verbose: bool) -> CliResult {
     tracing::info!(config = %config.file.display(), data_dir = %config.node.data_dir.display(), "starting parley {}", env!("CARGO_PKG_VERSION"));
-    let key = crate::wire::NodeKey::load_or_create(&config.node.key_file).map_err(|e| {
-        CliError::new(format!(
-            "cannot use the node key {} ([node] key_file in {}): {e}",
-            config.node.key_file.display(),
-            config.file.display()
-        ))
+    let signals = ShutdownSignals::register()?;
+    let node = Node::start(&config).await.map_err(|error| match error {
+        NodeError::Load(error) => CliError::load(error, verbose),
+        other => CliError::new(other),
     })?;
-    tracing::info!(node_id = %key.node_id(), "node identity");
-    let mut plugins = NodePlugins::load(&config).map_err(|e| CliError::load(e, verbose))?;
-    for (section, library) in &plugins.libraries {
-        tracing::info!(
-            section,
-            plugin = %library.name,
-            version = %library.version,
-            path = %library.path.display(),
-            "loaded {} plugin `{}` {}",
-            library.kind,
-            library.name,
-            library.version
-        );
-    }
-    let info = plugins
-        .chain
-        .info()
-        .map_err(|e| CliError::new(format!("the chain backend cannot describe itself: {e}")))?;
-    let assets: Vec<&str> = info.assets.iter().map(|a| a.name.as_str()).collect();
-    tracing::info!(chain_id = info.chain_id, backend = %info.backend, assets = ?assets, "chain ready");
-    let bound = plugins.transport.listen(&config.wire.listen).map_err(|e| {
-        CliError::new(format!(
-            "cannot listen on {} ([wire] listen in {}): {e}",
-            config.wire.listen,
-            config.file.display()
-        ))
-    })?;
-    tracing::info!(address = %bound, "listening");
-
-    let stop = shutdown_signal();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            signal = &mut stop => {
-                tracing::info!("{signal} received, shutting down");
-                break;
-            }
-            Some(SectionEvent { section, event }) = plugins.events.recv() => {
-                tracing::debug!(section, ?event, "plugin event");
-            }
-        }
-    }
-    // Dropping the instances closes the transport, the store and the chain in that order.
-    let NodePlugins {
-        chain,
-        transport,
-        store,
-        ..
-    } = plugins;
-    drop(transport);
-    drop(chain);
-    drop(store);
+    let signal = signals.received().await;
+    tracing::info!("{signal} received, shutting down");
+    node.shutdown().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// SIGTERM and SIGINT, listened for from creation on: registering them before the node
+/// starts means a signal sent as soon as the log says "listening" still stops it cleanly.
+struct ShutdownSignals {
+    terminate: Signal,
+    interrupt: Signal,
+}
+
+impl ShutdownSignals {
+    fn register() -> Result<ShutdownSignals, CliError> {
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| CliError::new(format!("cannot listen for {name}: {e}")))
+        };
+        Ok(ShutdownSignals {
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+        })
+    }
+
+    /// Completes with the name of the first signal received.
+    async fn received(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
     }
 }
 

@@ -4,4 +4,5 @@
 
 pub mod channel_policy;
 pub mod channel_task;
+pub mod node;
 pub mod peers;
