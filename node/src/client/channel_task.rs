@@ -21,12 +21,12 @@ use super::channel_policy::{Decision, SharedPolicy};
 use super::peers::{PeerError, Peers};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
-    BackendError, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
-    PersistRecord, RejectReason, StateSigner, StateVerifier,
+    Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect, PersistRecord,
+    RejectReason,
 };
 use crate::store::{ChannelStore, StoreError};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChannelId, Participant, Sig, State};
+use parley_plugin_api::model::{Amount, ChannelId, State};
 use parley_plugin_api::ChainBackend;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -283,27 +283,6 @@ pub fn spawn_channel_task<L: PeerLink>(
     (handle, tokio::spawn(task.run(initial, inbox)))
 }
 
-/// The chain backend as the protocol's signer and verifier. The protocol's methods take
-/// `&impl StateSigner`, which must be sized, so the trait object is wrapped.
-struct Crypto<'a>(&'a dyn ChainBackend);
-
-impl StateSigner for Crypto<'_> {
-    fn sign(&self, account: &Participant, state: &State) -> Result<Sig, BackendError> {
-        StateSigner::sign(self.0, account, state)
-    }
-}
-
-impl StateVerifier for Crypto<'_> {
-    fn verify(
-        &self,
-        state: &State,
-        sig: &Sig,
-        participant: &Participant,
-    ) -> Result<bool, BackendError> {
-        StateVerifier::verify(self.0, state, sig, participant)
-    }
-}
-
 /// An update command of ours.
 #[derive(Debug)]
 enum UpdateKind {
@@ -348,10 +327,7 @@ impl<L: PeerLink> ChannelTask<L> {
         match input {
             ChannelInput::Message(message) => {
                 let kind = message.kind();
-                match self
-                    .channel
-                    .on_message(*message, &Crypto(&*self.deps.chain))
-                {
+                match self.channel.on_message(*message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,
                     Err(error) => tracing::warn!(
                         channel = %self.channel.id(),
@@ -385,7 +361,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 retried: false,
             }),
             ChannelCommand::Accept { reply } => {
-                let result = self.channel.accept_update(&Crypto(&*self.deps.chain));
+                let result = self.channel.accept_update(&*self.deps.chain);
                 self.answer(result, reply).await?;
             }
             ChannelCommand::Reject { reason, reply } => {
@@ -436,7 +412,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 if self.channel.awaiting_decision() == Some(&new) {
                     let me = self.channel.my_index();
                     let effects = match self.deps.policy.decide(me, self.channel.latest(), &new) {
-                        Decision::Accept => self.channel.accept_update(&Crypto(&*self.deps.chain)),
+                        Decision::Accept => self.channel.accept_update(&*self.deps.chain),
                         Decision::Reject(reason) => self.channel.reject_update(reason),
                         Decision::Ask => Ok(Vec::new()),
                     };
@@ -456,7 +432,7 @@ impl<L: PeerLink> ChannelTask<L> {
             let Some(request) = self.queue.pop_front() else {
                 return Ok(());
             };
-            let chain = &Crypto(&*self.deps.chain);
+            let chain = &*self.deps.chain;
             let proposed = match request.kind {
                 UpdateKind::Pay { asset, amount } => {
                     let to = self.channel.peer_index();

@@ -12,24 +12,16 @@ use parley_plugin_api::model::{
     Dispute, FundingOutcome, FundingRequest, Params, ProgressRequest, RegisterRequest, TxReceipt,
     WithdrawRequest, WriteOp,
 };
+use parley_plugin_api::model::{Participant, Sig};
 use parley_plugin_api::{PluginError, PluginResult, Store};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
-use tiny_keccak::{Hasher, Keccak};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn keccak(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hasher = Keccak::v256();
-    for part in parts {
-        hasher.update(part);
-    }
-    let mut out = [0; 32];
-    hasher.finalize(&mut out);
-    out
-}
+use crate::hash::keccak256 as keccak;
 
 /// A chain backend that only ids, signs and verifies: `sig = keccak(seed, state)`.
 struct TestChain {

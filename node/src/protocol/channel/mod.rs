@@ -69,8 +69,8 @@ impl Channel {
         proposal: &ChannelProposal,
         accept: &ProposalAccept,
         me: &Participant,
-        ids: &impl ChannelIdFn,
-        signer: &impl StateSigner,
+        ids: &(impl ChannelIdFn + ?Sized),
+        signer: &(impl StateSigner + ?Sized),
     ) -> Result<(Channel, Vec<Effect>), OpenError> {
         let params = build_params(proposal, accept)?;
         let my_index = params
@@ -267,7 +267,7 @@ impl Channel {
     pub fn on_message(
         &mut self,
         message: ChannelMessage,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         match message {
             ChannelMessage::OpeningSig(m) => self.on_opening_sig(m, verifier),
@@ -291,7 +291,7 @@ impl Channel {
     pub fn on_opening_sig(
         &mut self,
         message: OpeningSig,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         if self.phase != Phase::Opening {
@@ -377,7 +377,7 @@ impl Channel {
     /// Checks that `sig` is the peer's signature on `state`.
     fn check_peer_sig(
         &self,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
         state: &State,
         sig: &Sig,
     ) -> Result<(), ChannelError> {

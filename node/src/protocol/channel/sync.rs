@@ -80,7 +80,7 @@ impl Channel {
     pub fn on_sync_reply(
         &mut self,
         message: SyncReply,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         if !self.syncing {
@@ -133,7 +133,7 @@ impl Channel {
     fn check_peer_state(
         &self,
         theirs: &FullySignedState,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<(), SyncError> {
         if theirs.state.channel_id != self.record.channel_id {
             return Err(SyncError::StateOfOtherChannel {

@@ -24,7 +24,7 @@ impl Channel {
     pub fn propose_update(
         &mut self,
         state: State,
-        signer: &impl StateSigner,
+        signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.require_phase("propose an update", Phase::Active)?;
         if self.syncing {
@@ -63,7 +63,7 @@ impl Channel {
         asset: usize,
         to: usize,
         amount: Amount,
-        signer: &impl StateSigner,
+        signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         let next = payment(&self.latest, asset, self.my_index(), to, amount)?;
         self.propose_update(next, signer)
@@ -73,7 +73,7 @@ impl Channel {
     /// the channel moves to `Closing` and takes no more updates.
     pub fn propose_final(
         &mut self,
-        signer: &impl StateSigner,
+        signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         let next = final_state(&self.latest)?;
         self.propose_update(next, signer)
@@ -91,7 +91,7 @@ impl Channel {
     pub fn on_update_proposal(
         &mut self,
         message: UpdateProposal,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         let version = message.state.version;
@@ -135,7 +135,7 @@ impl Channel {
     fn check_incoming(
         &self,
         message: &UpdateProposal,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<(), IncomingUpdateError> {
         match self.phase {
             Phase::Active => {}
@@ -159,7 +159,7 @@ impl Channel {
     /// `Closing`. If signing fails the update still awaits an answer.
     pub fn accept_update(
         &mut self,
-        signer: &impl StateSigner,
+        signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         let (state, _) = self
             .incoming
@@ -196,7 +196,7 @@ impl Channel {
     pub fn on_update_accept(
         &mut self,
         message: UpdateAccept,
-        verifier: &impl StateVerifier,
+        verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         let pending = match &self.pending {
