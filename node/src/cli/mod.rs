@@ -3,6 +3,7 @@
 mod bench;
 mod chain;
 mod init;
+mod node_cmd;
 mod plugin;
 mod run;
 
@@ -35,6 +36,16 @@ enum Command {
     Chain(chain::ChainArgs),
     /// Measure plugin-call overhead and store commit rates; prints figures.
     Bench(bench::BenchArgs),
+    /// Show the running node's id, version, chain and transport address.
+    Info(node_cmd::InfoArgs),
+    /// Add and list the running node's peers.
+    Peer(node_cmd::PeerArgs),
+    /// Open, list, show, pay and settle the running node's channels.
+    Channel(node_cmd::ChannelArgs),
+    /// List, accept and reject the channels peers propose to the running node.
+    Proposal(node_cmd::ProposalArgs),
+    /// Show the on-chain balance of the running node's account, per asset.
+    Balance(node_cmd::BalanceArgs),
 }
 
 /// The default config file: `./node.toml`.
@@ -51,6 +62,11 @@ pub fn main() -> ExitCode {
         Command::Plugin(command) => plugin::run(command, cli.verbose),
         Command::Chain(args) => chain::run(args, cli.verbose),
         Command::Bench(args) => bench::run(args, cli.verbose),
+        Command::Info(args) => args.run(),
+        Command::Peer(args) => args.run(),
+        Command::Channel(args) => args.run(),
+        Command::Proposal(args) => args.run(),
+        Command::Balance(args) => args.run(),
     };
     match result {
         Ok(code) => code,

@@ -40,17 +40,19 @@ where
 pub type SharedPolicy = Arc<dyn IncomingPolicy>;
 
 /// The default policy: accepts an update that only moves funds to us (no balance of ours
-/// decreases, at least one grows, the app data stays and the state is not final) and declines
-/// everything else.
+/// decreases, at least one grows, the app data stays and the state is not final), and the
+/// final state of a cooperative settle (the newest state's allocation and app data, marked
+/// final), and declines everything else.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PaymentsToUs;
 
 /// The reason [`PaymentsToUs`] gives the peer when it declines.
-pub const NOT_A_PAYMENT_TO_US: &str = "only payments to this node are accepted automatically";
+pub const NOT_A_PAYMENT_TO_US: &str =
+    "only payments to this node and cooperative settlement are accepted automatically";
 
 impl IncomingPolicy for PaymentsToUs {
     fn decide(&self, me: usize, old: &State, new: &State) -> Decision {
-        if is_payment_to(me, old, new) {
+        if is_payment_to(me, old, new) || is_settlement(old, new) {
             Decision::Accept
         } else {
             Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
@@ -81,4 +83,12 @@ pub fn is_payment_to(me: usize, old: &State, new: &State) -> bool {
     before.len() == after.len()
         && before.iter().zip(&after).all(|(b, a)| a >= b)
         && before.iter().zip(&after).any(|(b, a)| a > b)
+}
+
+/// Whether `new` only closes `old`: the same allocation and app data, marked final.
+pub fn is_settlement(old: &State, new: &State) -> bool {
+    new.is_final
+        && !old.is_final
+        && new.allocation == old.allocation
+        && new.app_data == old.app_data
 }

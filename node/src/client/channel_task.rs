@@ -22,7 +22,7 @@ use super::peers::{PeerError, Peers};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
     Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect, PersistRecord,
-    RejectReason,
+    Phase, RejectReason,
 };
 use crate::store::{ChannelStore, StoreError};
 use crate::wire::NodeId;
@@ -144,6 +144,11 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
+    /// The channel concluded on chain and our share was withdrawn.
+    Concluded {
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
     /// The chain reports the channel fully funded.
     Funded {
         /// Where the outcome goes.
@@ -230,6 +235,12 @@ impl ChannelHandle {
         self.ask(|reply| ChannelCommand::Funded { reply }).await?
     }
 
+    /// Reports the channel concluded on chain (any phase → `Closed`).
+    pub async fn concluded(&self) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Concluded { reply })
+            .await?
+    }
+
     /// The channel as it is now.
     pub async fn snapshot(&self) -> Result<ChannelView, CommandError> {
         self.ask(|reply| ChannelCommand::Snapshot { reply }).await
@@ -259,6 +270,9 @@ pub struct ChannelDeps<L> {
     pub events: EventBus,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
+    /// Told every phase the channel enters (after it is durable), so the node can fund,
+    /// conclude and withdraw; `None` when nobody drives the chain side (tests).
+    pub phases: Option<UnboundedSender<(ChannelId, Phase)>>,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -370,6 +384,10 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             ChannelCommand::Funded { reply } => {
                 let result = self.channel.funded();
+                self.answer(result, reply).await?;
+            }
+            ChannelCommand::Concluded { reply } => {
+                let result = self.channel.concluded();
                 self.answer(result, reply).await?;
             }
             ChannelCommand::Snapshot { reply } => {
@@ -510,6 +528,10 @@ impl<L: PeerLink> ChannelTask<L> {
         let channel = self.channel.id();
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
+                if let Some(phases) = &self.deps.phases {
+                    // The receiver is gone only while the node shuts down.
+                    let _ = phases.send((channel, to));
+                }
                 self.deps
                     .events
                     .publish(NodeEvent::PhaseChanged { channel, from, to });

@@ -265,6 +265,7 @@ fn spawn(
         store: store.clone(),
         events: events.clone(),
         policy,
+        phases: None,
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {
@@ -290,7 +291,7 @@ async fn active_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Share
     let chain = TestChain::new();
     let proposal = ChannelProposal {
         proposal_id: ProposalId([1; 32]),
-        participants: vec![chain.participant(0), chain.participant(1)],
+        proposer: chain.participant(0),
         assets: vec![asset(0)],
         balances: vec![balances.iter().map(|&b| Amount::from(b)).collect()],
         challenge_duration: 3600,
@@ -460,16 +461,15 @@ async fn a_declined_update_fails_the_proposers_payment_with_the_reason() {
         CommandError::Rejected(RejectReason::Declined("no thanks".to_string()))
     );
     assert_eq!(balances(&pair.a.view().await), vec![Amount::from(10); 2]);
-    // The default policy declines what is not a payment to it: the final state.
-    let error = timeout(WAIT, pair.b.handle.propose_final())
+    // The default policy accepts a cooperative settlement: the same balances, final.
+    let version = timeout(WAIT, pair.b.handle.propose_final())
         .await
         .unwrap()
-        .unwrap_err();
-    assert_eq!(
-        error,
-        CommandError::Rejected(RejectReason::Declined(NOT_A_PAYMENT_TO_US.to_string()))
-    );
-    assert_eq!(pair.b.view().await.snapshot.latest.state.version, 0);
+        .unwrap();
+    assert_eq!(version, 1);
+    let view = pair.a.view().await;
+    assert!(view.snapshot.latest.state.is_final);
+    assert_eq!(view.snapshot.phase, Phase::Closing);
 }
 
 #[tokio::test]
@@ -600,8 +600,14 @@ fn the_default_policy_accepts_only_payments_to_us() {
         policy.decide(1, &state(5, 5, false), &state(6, 4, false)),
         Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
     );
+    // Cooperative settlement: the same balances, final.
     assert_eq!(
         policy.decide(0, &state(5, 5, false), &state(5, 5, true)),
+        Decision::Accept
+    );
+    // A final state that also moves funds away from us is declined.
+    assert_eq!(
+        policy.decide(0, &state(5, 5, false), &state(4, 6, true)),
         Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
     );
 }

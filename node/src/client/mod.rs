@@ -2,7 +2,14 @@
 //! message routing, one task per channel, timeouts. The channel logic itself is the sans-IO
 //! [`crate::protocol`]; this module only feeds it and executes its effects.
 
+pub mod book;
 pub mod channel_policy;
 pub mod channel_task;
+pub mod core;
+pub mod dispatch;
+pub mod lifecycle;
 pub mod node;
+pub mod node_api;
 pub mod peers;
+pub mod proposals;
+pub mod registry;

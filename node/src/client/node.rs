@@ -1,36 +1,33 @@
-//! The node assembled (DESIGN §1): key, API token, plugins, restored channels, peers over the
-//! transport, and the JSON-RPC API served over all of it.
-//!
-//! This is the first slice: the node answers `node_info`, `balance`, `peer_add`, `peer_list`,
-//! `channel_list` and `channel_get`. Opening, paying and settling channels are not wired yet;
-//! those methods fail with an explicit `unavailable` error ([`NOT_YET`]) rather than
-//! pretending to succeed.
+//! The node assembled (DESIGN §1): key, API token, plugins, the channel store and its
+//! restored channels, peers over the transport, the peer-event dispatcher, the chain-side
+//! lifecycle, and the JSON-RPC API served over all of it.
 
+use super::book::PeerBook;
+use super::channel_policy::PaymentsToUs;
+use super::core::{lock, NodeCore};
+use super::dispatch::spawn_dispatcher;
+use super::lifecycle::spawn_lifecycle;
+use super::node_api::NodeService;
+use super::proposals::Proposals;
+use super::registry::Registry;
 use crate::api::client::api_addr_path;
-use crate::api::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo, OnChainBalance,
-    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
-};
 use crate::api::{
-    load_or_create_token, token_path, ApiError, ApiFuture, ApiServer, ApiServerError,
-    ErrorCategory, EventBus, NodeApi, TokenError,
+    load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
 use crate::client::peers::{split_transport_events, PeerError, Peers, PeersConfig};
 use crate::config::NodeConfig;
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
-use crate::protocol::{ChannelSnapshot, ProposalId};
+use crate::protocol::{Channel, ChannelSnapshot};
+use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
 use crate::store::{ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
-use parley_plugin_api::model::{ChainInfo, ChannelId, Participant};
+use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use tokio::task::JoinHandle;
-
-/// The message of every channel method that is not wired to channel tasks yet.
-pub const NOT_YET: &str = "not available yet: channels arrive in the next step of #3";
 
 /// Why the node did not start.
 #[derive(Debug, Error)]
@@ -80,86 +77,15 @@ pub enum NodeError {
     },
 }
 
-/// A peer the user named with `peer_add`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct KnownPeer {
-    node_id: NodeId,
-    transport_address: String,
-}
-
-/// The peers known by alias. Invariant: one alias per node id, one node id per alias.
-#[derive(Debug, Default)]
-struct PeerBook {
-    by_alias: BTreeMap<String, KnownPeer>,
-}
-
-impl PeerBook {
-    /// Adds or updates `alias`. Refuses our own id, an alias held by another node, and a node
-    /// already known under another alias; nothing changes when it refuses.
-    fn add(&mut self, own: NodeId, request: &PeerAddRequest) -> Result<(), ApiError> {
-        if request.node_id == own {
-            return Err(ApiError::invalid_param(
-                "node_id",
-                "that is this node's own id; a node cannot be its own peer",
-            ));
-        }
-        if let Some(existing) = self.by_alias.get(&request.alias) {
-            if existing.node_id != request.node_id {
-                return Err(ApiError::new(
-                    ErrorCategory::Conflict,
-                    format!(
-                        "the alias `{}` already names node {}; pick another alias",
-                        request.alias, existing.node_id
-                    ),
-                ));
-            }
-        } else if let Some((alias, _)) = self
-            .by_alias
-            .iter()
-            .find(|(_, peer)| peer.node_id == request.node_id)
-        {
-            return Err(ApiError::new(
-                ErrorCategory::Conflict,
-                format!("node {} is already known as `{alias}`", request.node_id),
-            ));
-        }
-        self.by_alias.insert(
-            request.alias.clone(),
-            KnownPeer {
-                node_id: request.node_id,
-                transport_address: request.transport_address.clone(),
-            },
-        );
-        Ok(())
-    }
-}
-
-/// What the API methods read; shared between the server's connections.
-struct NodeState {
-    node_id: NodeId,
-    chain_info: ChainInfo,
-    listen_address: String,
-    chain: Arc<dyn ChainBackend>,
-    /// The first account of the chain backend, if it has any: whose balance `balance` shows.
-    account: Option<Participant>,
-    peers: Peers,
-    book: Mutex<PeerBook>,
-    /// The channels restored from the store, by id.
-    channels: BTreeMap<ChannelId, ChannelSnapshot>,
-}
-
-/// The node: what the API methods are served by. Start one with [`Node::start`].
-pub struct Node {
-    state: Arc<NodeState>,
-}
+/// The node: start one with [`Node::start`].
+pub struct Node;
 
 /// A running node; stop it with [`NodeHandle::shutdown`].
 pub struct NodeHandle {
     api: ApiServer,
     addr_file: PathBuf,
-    state: Arc<NodeState>,
-    drain: JoinHandle<()>,
-    channel_store: ChannelStore,
+    core: Arc<NodeCore>,
+    tasks: Vec<JoinHandle<()>>,
     transport: Arc<dyn Transport>,
     chain: Arc<dyn ChainBackend>,
     store: Arc<dyn Store>,
@@ -210,12 +136,14 @@ impl Node {
             }
         };
 
-        let channel_store = ChannelStore::open(store.clone()).map_err(NodeError::Store)?;
-        let channels = restore_channels(&channel_store).map_err(NodeError::Store)?;
+        let channel_store = Arc::new(ChannelStore::open(store.clone()).map_err(NodeError::Store)?);
+        let snapshots = restore_channels(&channel_store).map_err(NodeError::Store)?;
+        let links = read_links(&channel_store).map_err(NodeError::Store)?;
+        let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
         let (transport_events, other_events) =
             split_transport_events(events, config.wire.plugin.section);
-        let (peers, mut peer_events) = Peers::start(
+        let (peers, peer_events) = Peers::start(
             key,
             transport.clone(),
             transport_events,
@@ -231,41 +159,42 @@ impl Node {
                     source,
                 })?;
         tracing::info!(address = %listen_address, "listening");
-        // Until channel tasks exist, nothing consumes these; drain them so the senders never
-        // pile up, and log them for debugging.
-        let mut other_events = other_events;
-        let drain = tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    Some(event) = peer_events.recv() => tracing::debug!(?event, "peer event"),
-                    Some(event) = other_events.recv() => tracing::debug!(section = event.section, event = ?event.event, "plugin event"),
-                    else => return,
-                }
-            }
-        });
 
-        let state = Arc::new(NodeState {
+        let (phases_tx, phases_rx) = tokio::sync::mpsc::unbounded_channel();
+        let events = EventBus::new();
+        let core = Arc::new(NodeCore {
             node_id,
             chain_info,
-            listen_address,
             chain: chain.clone(),
             account,
+            listen_address,
             peers,
-            book: Mutex::new(PeerBook::default()),
-            channels,
+            store: channel_store,
+            events: events.clone(),
+            policy: config.policy.clone(),
+            incoming_policy: Arc::new(PaymentsToUs),
+            phases: phases_tx,
+            book: Mutex::new(book),
+            registry: Mutex::new(Registry::default()),
+            proposals: Mutex::new(Proposals::default()),
+            redialing: Mutex::new(HashSet::new()),
         });
-        let node: Arc<dyn NodeApi> = Arc::new(Node {
-            state: state.clone(),
-        });
-        let api =
-            ApiServer::start(&config.api.server_config(), token, node, EventBus::new()).await?;
+        let mut tasks = vec![
+            spawn_lifecycle(Arc::downgrade(&core), phases_rx),
+            spawn_dispatcher(Arc::downgrade(&core), peer_events),
+            tokio::spawn(drain_plugin_events(other_events)),
+        ];
+        resume_channels(&core, snapshots, &links);
+        tasks.shrink_to_fit();
+
+        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
+        let api = ApiServer::start(&config.api.server_config(), token, service, events).await?;
         let addr_file = api_addr_path(&config.node.data_dir);
         let handle = NodeHandle {
             api,
             addr_file,
-            state,
-            drain,
-            channel_store,
+            core,
+            tasks,
             transport,
             chain,
             store,
@@ -280,6 +209,62 @@ impl Node {
         }
         tracing::info!(address = %handle.api.local_addr(), "API listening");
         Ok(handle)
+    }
+}
+
+/// Logs the plugins' events that nothing consumes yet (chain events arrive with the watcher).
+async fn drain_plugin_events(
+    mut events: tokio::sync::mpsc::UnboundedReceiver<crate::host::SectionEvent>,
+) {
+    while let Some(event) = events.recv().await {
+        tracing::debug!(section = event.section, event = ?event.event, "plugin event");
+    }
+}
+
+/// Which peer each stored channel is with.
+fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
+    let (links, broken) = decode_links(&store.scan_prefix(LINK_PREFIX)?);
+    for problem in broken {
+        tracing::warn!("ignoring a stored record: {problem}");
+    }
+    Ok(links)
+}
+
+/// The peers the user added before.
+fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> {
+    let (peers, broken) = decode_peers(&store.scan_prefix(PEER_PREFIX)?);
+    for problem in broken {
+        tracing::warn!("ignoring a stored record: {problem}");
+    }
+    Ok(PeerBook::from_stored(own, peers))
+}
+
+/// Starts the task of every restored channel; each re-synchronises when its peer connects,
+/// and the lifecycle resumes its chain side. Peers with channels are dialed.
+fn resume_channels(
+    core: &Arc<NodeCore>,
+    snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
+    links: &BTreeMap<ChannelId, NodeId>,
+) {
+    let mut peers = HashSet::new();
+    for (id, snapshot) in snapshots {
+        let Some(peer) = links.get(&id).copied() else {
+            tracing::error!(channel = %id, "a stored channel has no recorded peer; it cannot be resumed");
+            continue;
+        };
+        match Channel::restore(snapshot) {
+            Ok(channel) => {
+                tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
+                core.start_channel(channel, Vec::new(), peer, false);
+                peers.insert(peer);
+            }
+            Err(error) => {
+                tracing::error!(channel = %id, %error, "cannot restore a stored channel; skipping it")
+            }
+        }
+    }
+    for peer in peers {
+        core.redial(peer);
     }
 }
 
@@ -306,6 +291,53 @@ fn restore_channels(
         .collect())
 }
 
+impl NodeHandle {
+    /// This node's id.
+    pub fn node_id(&self) -> NodeId {
+        self.core.node_id
+    }
+
+    /// The bound API address.
+    pub fn api_addr(&self) -> std::net::SocketAddr {
+        self.api.local_addr()
+    }
+
+    /// Stops the API (and removes the address file), then the peers and the node's tasks,
+    /// lets the channel tasks finish what they queued, then drops the plugins: transport,
+    /// chain, store, and last the libraries they came from.
+    pub async fn shutdown(self) {
+        self.api.stop();
+        self.api.stopped().await;
+        if let Err(error) = std::fs::remove_file(&self.addr_file) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.addr_file.display(), %error, "cannot remove the API address file");
+            }
+        }
+        self.core.peers.shutdown().await;
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        lock(&self.core.registry).clear();
+        // The channel tasks end once their handles are gone; the committer thread finishes
+        // queued writes before the store goes (it is dropped with the last core reference).
+        let core = self.core;
+        for _ in 0..100 {
+            if Arc::strong_count(&core) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        drop(core);
+        drop(self.transport);
+        drop(self.chain);
+        drop(self.store);
+        drop(self.libraries);
+    }
+}
+
 /// Writes `text` to `path` through a temporary file and a rename, so that a reader sees either
 /// no file or the whole address.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
@@ -316,278 +348,9 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&temp, path)
 }
 
-impl NodeHandle {
-    /// This node's id.
-    pub fn node_id(&self) -> NodeId {
-        self.state.node_id
-    }
-
-    /// The bound API address.
-    pub fn api_addr(&self) -> std::net::SocketAddr {
-        self.api.local_addr()
-    }
-
-    /// Stops the API (and removes the address file), then the peers, then drops the
-    /// plugins: transport, chain, store, and last the libraries they came from.
-    pub async fn shutdown(self) {
-        self.api.stop();
-        self.api.stopped().await;
-        if let Err(error) = std::fs::remove_file(&self.addr_file) {
-            if error.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.addr_file.display(), %error, "cannot remove the API address file");
-            }
-        }
-        self.state.peers.shutdown().await;
-        self.drain.abort();
-        let _ = self.drain.await;
-        drop(self.state);
-        // The committer thread finishes queued writes before the store goes.
-        drop(self.channel_store);
-        drop(self.transport);
-        drop(self.chain);
-        drop(self.store);
-        drop(self.libraries);
-    }
-}
-
-fn not_yet<T>() -> Result<T, ApiError> {
-    Err(ApiError::new(ErrorCategory::Unavailable, NOT_YET))
-}
-
-impl NodeState {
-    fn peer_info(&self, alias: &str, peer: &KnownPeer) -> PeerInfo {
-        PeerInfo {
-            alias: alias.to_string(),
-            node_id: peer.node_id,
-            transport_address: peer.transport_address.clone(),
-            connected: self.peers.is_connected(&peer.node_id),
-        }
-    }
-
-    /// A restored channel as the API shows it. The store does not record the peer's node id
-    /// yet, so a channel can only be shown once its peer is known by it.
-    fn channel_info(&self, snapshot: &ChannelSnapshot) -> Result<ChannelInfo, ApiError> {
-        let id = snapshot.channel.channel_id;
-        Err(ApiError::new(
-            ErrorCategory::Unavailable,
-            format!(
-                "channel {id} is stored, but showing it needs its peer's node id, which the \
-                 store does not record yet ({NOT_YET}); it is in phase {:?} at version {}",
-                snapshot.phase, snapshot.latest.state.version
-            ),
-        ))
-    }
-
-    fn balances(&self, request: &BalanceRequest) -> Result<Vec<OnChainBalance>, ApiError> {
-        let account = self.account.as_ref().ok_or_else(|| {
-            ApiError::new(
-                ErrorCategory::Unavailable,
-                "the chain backend has no account to show the balance of",
-            )
-        })?;
-        let assets: Vec<_> = match &request.asset {
-            None => self.chain_info.assets.iter().collect(),
-            Some(name) => {
-                let found = self.chain_info.assets.iter().find(|a| &a.name == name);
-                match found {
-                    Some(asset) => vec![asset],
-                    None => {
-                        let known: Vec<&str> = self
-                            .chain_info
-                            .assets
-                            .iter()
-                            .map(|a| a.name.as_str())
-                            .collect();
-                        return Err(ApiError::invalid_param(
-                            "asset",
-                            format!(
-                                "unknown asset `{name}`; this chain has {}",
-                                known.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-        };
-        assets
-            .into_iter()
-            .map(|asset| {
-                let amount = self.chain.balance(account, &asset.asset).map_err(|error| {
-                    ApiError::new(
-                        ErrorCategory::Unavailable,
-                        format!(
-                            "cannot read the {} balance from the chain: {error}",
-                            asset.name
-                        ),
-                    )
-                })?;
-                Ok(OnChainBalance {
-                    asset: asset.name.clone(),
-                    amount,
-                })
-            })
-            .collect()
-    }
-}
-
-/// Locks the peer book; a panic while holding it cannot leave it half-changed (every change
-/// is one insert), so a poisoned lock is still usable.
-fn book(state: &NodeState) -> std::sync::MutexGuard<'_, PeerBook> {
-    state
-        .book
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl NodeApi for Node {
-    fn node_info(&self) -> ApiFuture<'_, NodeInfo> {
-        let state = &self.state;
-        Box::pin(async move {
-            Ok(NodeInfo {
-                node_id: state.node_id,
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                chain: state.chain_info.clone(),
-                listen_address: state.listen_address.clone(),
-            })
-        })
-    }
-
-    fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
-        Box::pin(async move {
-            let mut book = book(&self.state);
-            book.add(self.state.node_id, &request)?;
-            let peer = &book.by_alias[&request.alias];
-            Ok(self.state.peer_info(&request.alias, peer))
-        })
-    }
-
-    fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
-        Box::pin(async move {
-            let book = book(&self.state);
-            Ok(book
-                .by_alias
-                .iter()
-                .map(|(alias, peer)| self.state.peer_info(alias, peer))
-                .collect())
-        })
-    }
-
-    fn channel_open(&self, _request: ChannelOpenRequest) -> ApiFuture<'_, ChannelInfo> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn proposal_list(&self) -> ApiFuture<'_, Vec<ProposalInfo>> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn proposal_accept(&self, _id: ProposalId) -> ApiFuture<'_, ChannelInfo> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn proposal_reject(&self, _request: ProposalRejectRequest) -> ApiFuture<'_, ()> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>> {
-        Box::pin(async move {
-            self.state
-                .channels
-                .values()
-                .map(|snapshot| self.state.channel_info(snapshot))
-                .collect()
-        })
-    }
-
-    fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
-        Box::pin(async move {
-            match self.state.channels.get(&id) {
-                Some(snapshot) => self.state.channel_info(snapshot),
-                None => Err(ApiError::not_found("channel", id)),
-            }
-        })
-    }
-
-    fn channel_pay(&self, _request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn channel_settle(&self, _id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
-        Box::pin(async { not_yet() })
-    }
-
-    fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {
-        let state = self.state.clone();
-        Box::pin(async move {
-            // The chain backend's balance call may wait on a remote node.
-            tokio::task::spawn_blocking(move || state.balances(&request))
-                .await
-                .map_err(|error| ApiError::internal(format!("the balance query failed: {error}")))?
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id() -> NodeId {
-        NodeKey::generate().unwrap().node_id()
-    }
-
-    fn request(alias: &str, node_id: NodeId, addr: &str) -> PeerAddRequest {
-        PeerAddRequest {
-            alias: alias.into(),
-            node_id,
-            transport_address: addr.into(),
-        }
-    }
-
-    #[test]
-    fn adding_a_peer_makes_it_known_and_re_adding_updates_the_address() {
-        let (own, bob) = (id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
-        book.add(own, &request("bob", bob, "127.0.0.1:2")).unwrap();
-        assert_eq!(book.by_alias.len(), 1);
-        assert_eq!(book.by_alias["bob"].node_id, bob);
-        assert_eq!(book.by_alias["bob"].transport_address, "127.0.0.1:2");
-    }
-
-    #[test]
-    fn an_alias_of_another_node_is_a_conflict_and_changes_nothing() {
-        let (own, bob, carol) = (id(), id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
-        let error = book
-            .add(own, &request("bob", carol, "127.0.0.1:3"))
-            .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
-        assert_eq!(book.by_alias["bob"].node_id, bob);
-        assert_eq!(book.by_alias["bob"].transport_address, "127.0.0.1:1");
-    }
-
-    #[test]
-    fn a_node_under_a_second_alias_is_a_conflict() {
-        let (own, bob) = (id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
-        let error = book
-            .add(own, &request("robert", bob, "127.0.0.1:1"))
-            .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
-        assert!(!book.by_alias.contains_key("robert"));
-    }
-
-    #[test]
-    fn our_own_id_is_not_a_peer() {
-        let own = id();
-        let mut book = PeerBook::default();
-        let error = book
-            .add(own, &request("me", own, "127.0.0.1:1"))
-            .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::InvalidArgument);
-        assert!(book.by_alias.is_empty());
-    }
 
     #[test]
     fn the_address_file_is_replaced_whole() {

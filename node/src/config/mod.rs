@@ -6,8 +6,10 @@
 //! section name.
 
 mod plugin_ref;
+mod policy;
 
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
+pub use policy::PolicySection;
 
 use parley_plugin_api::PluginKind;
 use serde::Deserialize;
@@ -30,6 +32,8 @@ pub struct NodeConfig {
     pub store: PluginSection,
     /// `[api]`.
     pub api: ApiSection,
+    /// `[policy]`.
+    pub policy: PolicySection,
 }
 
 /// `[api]`: where the JSON-RPC API listens.
@@ -130,7 +134,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "chain", "wire", "store"];
+const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "policy", "chain", "wire", "store"];
 const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
 const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
 
@@ -213,6 +217,7 @@ impl NodeConfig {
         }
 
         let api = api_section(&root, &err)?;
+        let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
         let store = plugin_section(&root, "store", PluginKind::Store, &[], &base, &err)?;
         let wire_plugin = plugin_section(
@@ -245,6 +250,7 @@ impl NodeConfig {
             },
             store,
             api,
+            policy,
         })
     }
 

@@ -83,13 +83,14 @@ mod hex32 {
     }
 }
 
-/// A proposal to open a ledger channel. The proposer is `participants[0]`.
+/// A proposal to open a two-party ledger channel. The proposer is participant 0; the accepter
+/// names its own address (participant 1) in its [`ProposalAccept`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelProposal {
     /// Names this proposal in the accept or reject that answers it.
     pub proposal_id: ProposalId,
-    /// The chain addresses of the participants, proposer first.
-    pub participants: Vec<Participant>,
+    /// The proposer's chain address (participant 0).
+    pub proposer: Participant,
     /// The channel's assets, in the order of `balances`.
     pub assets: Vec<Asset>,
     /// The opening balances: one row per asset, one column per participant.
@@ -107,7 +108,7 @@ pub struct ChannelProposal {
 
 canonical_struct!(ChannelProposal {
     proposal_id,
-    participants,
+    proposer,
     assets,
     balances,
     challenge_duration,
@@ -124,7 +125,7 @@ pub struct ProposalAccept {
     /// The accepter's half of the channel nonce, chosen at random.
     #[serde(with = "hex32")]
     pub nonce_share: [u8; 32],
-    /// The accepter's chain address; must be its entry in the proposal's participants.
+    /// The accepter's chain address: participant 1 of the channel.
     pub participant: Participant,
 }
 

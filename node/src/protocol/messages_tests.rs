@@ -13,7 +13,7 @@ fn participant() -> impl Strategy<Value = Participant> {
 fn proposal() -> impl Strategy<Value = ChannelProposal> {
     (
         any::<[u8; 32]>(),
-        vec(participant(), 0..3),
+        participant(),
         vec(asset(), 0..3),
         vec(vec(amount(), 0..3), 0..3),
         any::<u64>(),
@@ -22,10 +22,10 @@ fn proposal() -> impl Strategy<Value = ChannelProposal> {
         bytes(16),
     )
         .prop_map(
-            |(id, participants, assets, balances, challenge_duration, nonce_share, app, data)| {
+            |(id, proposer, assets, balances, challenge_duration, nonce_share, app, data)| {
                 ChannelProposal {
                     proposal_id: ProposalId(id),
-                    participants,
+                    proposer,
                     assets,
                     balances,
                     challenge_duration,

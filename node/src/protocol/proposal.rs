@@ -18,32 +18,15 @@ pub const MAX_CHALLENGE_DURATION: u64 = 365 * 24 * 60 * 60;
 /// Why a proposal or its accept is refused. One variant per rule.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProposalError {
-    /// A channel needs at least two participants.
-    #[error("a channel needs at least 2 participants, the proposal names {found}")]
-    TooFewParticipants {
-        /// Participants named.
-        found: usize,
-    },
-    /// Only two-party channels are supported so far.
-    #[error("only two-party channels are supported, the proposal names {found} participants")]
-    TooManyParticipants {
-        /// Participants named.
-        found: usize,
-    },
     /// A participant's address is empty.
     #[error("participant {index} has an empty address")]
     EmptyParticipant {
-        /// Its index.
+        /// Its index (0: the proposer, 1: the accepter).
         index: usize,
     },
-    /// A participant appears twice.
-    #[error("participant {index} is the same address as participant {first}")]
-    DuplicateParticipant {
-        /// The later index.
-        index: usize,
-        /// The earlier index with the same address.
-        first: usize,
-    },
+    /// The accepter named the proposer's address as its own.
+    #[error("the accepter's address is the proposer's: a channel needs two different parties")]
+    DuplicateParticipant,
     /// The proposal has no assets.
     #[error("the proposal has no assets")]
     NoAssets,
@@ -99,39 +82,17 @@ pub enum ProposalError {
         /// The accept's id.
         found: super::ProposalId,
     },
-    /// The accept was sent by someone other than the proposal's second participant.
-    #[error("the accept is from {found}, the proposal expects {expected}")]
-    WrongAccepter {
-        /// `participants[1]` of the proposal.
-        expected: parley_plugin_api::model::Participant,
-        /// The accept's participant.
-        found: parley_plugin_api::model::Participant,
-    },
 }
 
 /// Checks every rule of an incoming (or outgoing) proposal. The driver additionally checks that
-/// `participants[0]` is the authenticated peer that sent it and `participants[1]` is us.
+/// the proposal came from an authenticated peer; the accepter's address arrives with its
+/// [`ProposalAccept`] (as in go-perun), so a proposer need not know it beforehand.
 pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError> {
-    let count = proposal.participants.len();
-    if count < 2 {
-        return Err(ProposalError::TooFewParticipants { found: count });
-    }
-    if count > PARTICIPANTS {
-        return Err(ProposalError::TooManyParticipants { found: count });
-    }
-    for (index, participant) in proposal.participants.iter().enumerate() {
-        if participant.as_bytes().is_empty() {
-            return Err(ProposalError::EmptyParticipant { index });
-        }
-        if let Some(first) = proposal.participants[..index]
-            .iter()
-            .position(|p| p == participant)
-        {
-            return Err(ProposalError::DuplicateParticipant { index, first });
-        }
+    if proposal.proposer.as_bytes().is_empty() {
+        return Err(ProposalError::EmptyParticipant { index: 0 });
     }
     opening_allocation(proposal)
-        .check_shape(count)
+        .check_shape(PARTICIPANTS)
         .map_err(|e| match e {
             AllocationError::NoAssets => ProposalError::NoAssets,
             AllocationError::RowCount { rows, assets } => {
@@ -164,7 +125,7 @@ pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError
     Ok(())
 }
 
-/// Checks that `accept` answers `proposal` and comes from its second participant.
+/// Checks that `accept` answers `proposal` and names an accepter address of its own.
 pub fn validate_accept(
     proposal: &ChannelProposal,
     accept: &ProposalAccept,
@@ -175,16 +136,13 @@ pub fn validate_accept(
             found: accept.proposal_id,
         });
     }
-    match proposal.participants.get(1) {
-        Some(expected) if *expected == accept.participant => Ok(()),
-        Some(expected) => Err(ProposalError::WrongAccepter {
-            expected: expected.clone(),
-            found: accept.participant.clone(),
-        }),
-        None => Err(ProposalError::TooFewParticipants {
-            found: proposal.participants.len(),
-        }),
+    if accept.participant.as_bytes().is_empty() {
+        return Err(ProposalError::EmptyParticipant { index: 1 });
     }
+    if accept.participant == proposal.proposer {
+        return Err(ProposalError::DuplicateParticipant);
+    }
+    Ok(())
 }
 
 /// The channel nonce: keccak256(proposer's share ‖ accepter's share). Neither party alone
@@ -194,7 +152,7 @@ pub fn channel_nonce(proposer_share: &[u8; 32], accepter_share: &[u8; 32]) -> [u
 }
 
 /// The parameters of the channel that `proposal` and `accept` open, after validating both:
-/// participants in proposal order, the combined nonce, a ledger (not virtual) channel.
+/// the proposer then the accepter, the combined nonce, a ledger (not virtual) channel.
 pub fn build_params(
     proposal: &ChannelProposal,
     accept: &ProposalAccept,
@@ -202,7 +160,7 @@ pub fn build_params(
     validate_proposal(proposal)?;
     validate_accept(proposal, accept)?;
     Ok(Params {
-        participants: proposal.participants.clone(),
+        participants: vec![proposal.proposer.clone(), accept.participant.clone()],
         challenge_duration: proposal.challenge_duration,
         nonce: channel_nonce(&proposal.nonce_share, &accept.nonce_share),
         app: proposal.app.clone(),
@@ -248,7 +206,7 @@ mod tests {
     fn proposal() -> ChannelProposal {
         ChannelProposal {
             proposal_id: ProposalId([7; 32]),
-            participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
+            proposer: Participant(vec![1; 20]),
             assets: vec![asset(1), asset(2)],
             balances: vec![
                 vec![Amount::from(10u64), Amount::from(20u64)],
@@ -284,20 +242,20 @@ mod tests {
     #[test]
     fn each_rule_has_its_error() {
         assert_eq!(
-            refused(|p| p.participants.truncate(1)),
-            ProposalError::TooFewParticipants { found: 1 }
+            refused(|p| p.proposer = Participant(vec![])),
+            ProposalError::EmptyParticipant { index: 0 }
         );
         assert_eq!(
-            refused(|p| p.participants.push(Participant(vec![9; 20]))),
-            ProposalError::TooManyParticipants { found: 3 }
-        );
-        assert_eq!(
-            refused(|p| p.participants[1] = Participant(vec![])),
-            ProposalError::EmptyParticipant { index: 1 }
-        );
-        assert_eq!(
-            refused(|p| p.participants[1] = p.participants[0].clone()),
-            ProposalError::DuplicateParticipant { index: 1, first: 0 }
+            refused(|p| {
+                for row in &mut p.balances {
+                    row.push(Amount::from(1u64));
+                }
+            }),
+            ProposalError::BalanceColumns {
+                asset: 0,
+                found: 3,
+                expected: 2
+            }
         );
         assert_eq!(
             refused(|p| {
@@ -353,19 +311,28 @@ mod tests {
             validate_accept(&proposal(), &wrong_id),
             Err(ProposalError::ProposalIdMismatch { .. })
         ));
-        let mut wrong_party = accept();
-        wrong_party.participant = Participant(vec![1; 20]);
-        assert!(matches!(
-            validate_accept(&proposal(), &wrong_party),
-            Err(ProposalError::WrongAccepter { .. })
-        ));
-        assert!(build_params(&proposal(), &wrong_party).is_err());
+        let mut same_party = accept();
+        same_party.participant = Participant(vec![1; 20]);
+        assert_eq!(
+            validate_accept(&proposal(), &same_party),
+            Err(ProposalError::DuplicateParticipant)
+        );
+        assert!(build_params(&proposal(), &same_party).is_err());
+        let mut empty = accept();
+        empty.participant = Participant(vec![]);
+        assert_eq!(
+            validate_accept(&proposal(), &empty),
+            Err(ProposalError::EmptyParticipant { index: 1 })
+        );
     }
 
     #[test]
     fn params_and_opening_state_follow_the_proposal() {
         let params = build_params(&proposal(), &accept()).unwrap();
-        assert_eq!(params.participants, proposal().participants);
+        assert_eq!(
+            params.participants,
+            vec![Participant(vec![1; 20]), Participant(vec![2; 20])]
+        );
         assert_eq!(params.challenge_duration, 60);
         assert_eq!(params.nonce, channel_nonce(&[3; 32], &[4; 32]));
         assert!(params.ledger_channel && !params.virtual_channel);

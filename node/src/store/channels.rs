@@ -213,6 +213,17 @@ impl ChannelStore {
         write(target, Ok(self.committer.commit(ops)))
     }
 
+    /// Every pair under `prefix`, in key order: for the node's own records
+    /// ([`super::node_records`]), read at startup.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<schema::Pairs, StoreError> {
+        self.store
+            .scan_all(prefix)
+            .map_err(|source| StoreError::Scan {
+                prefix: describe_key(prefix),
+                source,
+            })
+    }
+
     /// The committer's counters.
     pub fn stats(&self) -> CommitStats {
         self.committer.stats()

@@ -10,6 +10,7 @@
 //!   into one durable `Store::commit`.
 //! - [`channels`]: [`ChannelStore`], the facade the client uses: open (schema check),
 //!   `persist` (resolves once durable), restore, remove, proposals.
+//! - [`node_records`]: which peer each channel is with, and the peers the user added.
 //! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
 //! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
 //!
@@ -19,6 +20,7 @@
 pub mod channels;
 pub mod committer;
 pub mod error;
+pub mod node_records;
 pub mod proposal;
 pub mod schema;
 
@@ -28,5 +30,6 @@ mod test_support;
 pub use channels::{BrokenChannel, ChannelStore, Restored};
 pub use committer::{CommitError, CommitStats, Committer, CommitterLimits};
 pub use error::{StoreError, WriteTarget};
+pub use node_records::StoredPeer;
 pub use proposal::{Proposer, StoredProposal};
 pub use schema::{decode_channel, ops_for, Slot, SCHEMA_VERSION};

@@ -8,6 +8,7 @@
 //! | `meta/schema`                         | the schema version, `u32` big-endian          |
 //! | `ch/` ‖ channel id (32) ‖ `/` ‖ slot  | the canonical encoding of a [`PersistRecord`] |
 //! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
+//! | `link/`, `peer/`                      | the node's own records ([`super::node_records`]) |
 //!
 //! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase;
 //! the slot byte equals the record's tag), so each `Persist` effect is one put that replaces its

@@ -282,7 +282,7 @@ pub fn stored_proposal(n: u8, proposer: Proposer) -> StoredProposal {
     StoredProposal {
         proposal: ChannelProposal {
             proposal_id: ProposalId([n; 32]),
-            participants: participants(),
+            proposer: participants()[0].clone(),
             assets: assets(),
             balances: vec![
                 vec![Amount::from(10u64), Amount::from(20u64)],

@@ -164,7 +164,7 @@ pub fn asset(n: u8) -> Asset {
 pub fn proposal(crypto: &FakeCrypto, balances: Vec<Vec<u64>>) -> ChannelProposal {
     ChannelProposal {
         proposal_id: ProposalId([1; 32]),
-        participants: vec![crypto.participant(0), crypto.participant(1)],
+        proposer: crypto.participant(0),
         assets: (0..balances.len() as u8).map(asset).collect(),
         balances: balances
             .into_iter()

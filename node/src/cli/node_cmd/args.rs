@@ -1,0 +1,227 @@
+//! Value parsers for the node commands' arguments: each checks one argument locally and says
+//! what was wrong and the expected form, so bad input never reaches the node.
+//!
+//! They are the CLI's copy of the form checks the API does in `api/params.rs` (the node keeps
+//! checking: other clients exist). Ids must carry the `0x` prefix `parley` itself prints, so a
+//! pasted id that lost a character or its prefix is caught here, with its length.
+
+use crate::api::params::MAX_TEXT_LEN;
+use crate::protocol::ProposalId;
+use crate::wire::NodeId;
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::str::FromStr;
+
+/// Hex digits in a channel or proposal id (32 bytes).
+const ID_DIGITS: usize = 64;
+/// Hex digits in a node id (a 33-byte compressed public key).
+const NODE_ID_DIGITS: usize = 66;
+
+/// An amount in base units: a whole decimal number, zero allowed (one side of a channel may
+/// deposit nothing).
+pub fn amount(text: &str) -> Result<Amount, String> {
+    Amount::from_str(text).map_err(|_| {
+        format!(
+            "`{text}` is not an amount: expected a whole number of base units, digits only \
+             (e.g. 1000)"
+        )
+    })
+}
+
+/// An amount in base units that must be more than zero (a payment).
+pub fn positive_amount(text: &str) -> Result<Amount, String> {
+    let value = amount(text)?;
+    if value.is_zero() {
+        return Err(
+            "the amount must be more than zero (a whole number of base units, e.g. 1000)".into(),
+        );
+    }
+    Ok(value)
+}
+
+/// A challenge duration in seconds: at least 1.
+pub fn challenge_seconds(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("the challenge duration must be at least 1 second".into()),
+        Ok(seconds) => Ok(seconds),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of seconds: expected a whole number of at least 1 (e.g. 3600)"
+        )),
+    }
+}
+
+/// Checks that `text` is `0x` and `digits` hex digits, naming `what` in the error.
+fn hex_form(text: &str, what: &str, digits: usize) -> Result<(), String> {
+    let expected = format!("expected {what}: 0x followed by {digits} hex digits");
+    let Some(hex) = text.strip_prefix("0x") else {
+        return Err(format!("`{text}` does not start with 0x; {expected}"));
+    };
+    if let Some(bad) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` contains `{bad}`, which is not a hex digit; {expected}"
+        ));
+    }
+    if hex.len() != digits {
+        return Err(format!("`{text}` has {} hex digits; {expected}", hex.len()));
+    }
+    Ok(())
+}
+
+/// A channel id as `parley channel list` prints it.
+pub fn channel_id(text: &str) -> Result<ChannelId, String> {
+    hex_form(text, "a channel id", ID_DIGITS)?;
+    text.parse()
+}
+
+/// A proposal id as `parley proposal list` prints it.
+pub fn proposal_id(text: &str) -> Result<ProposalId, String> {
+    hex_form(text, "a proposal id", ID_DIGITS)?;
+    text.parse()
+}
+
+/// A node id as `parley info` prints it.
+pub fn node_id(text: &str) -> Result<NodeId, String> {
+    hex_form(text, "a node id", NODE_ID_DIGITS)?;
+    text.parse()
+        .map_err(|e| format!("`{text}` is not a node id: {e}"))
+}
+
+/// A short human text (reason, asset name, transport address): not blank, not too long.
+pub fn text(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if text.len() > MAX_TEXT_LEN {
+        return Err(format!(
+            "{} bytes long; at most {MAX_TEXT_LEN} are accepted",
+            text.len()
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A peer alias: a short word that cannot be mistaken for a node id, since `channel open`
+/// takes either.
+pub fn alias(value: &str) -> Result<String, String> {
+    let value = text(value)?;
+    if value.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "`{value}` contains a space; an alias is one word (e.g. bob)"
+        ));
+    }
+    if value.starts_with("0x") {
+        return Err(format!(
+            "`{value}` starts with 0x, which is kept for node ids; an alias is a name (e.g. bob)"
+        ));
+    }
+    Ok(value)
+}
+
+/// A peer for `channel open`: its node id (`0x...`) or its alias.
+pub fn peer(value: &str) -> Result<String, String> {
+    if value.starts_with("0x") {
+        node_id(value).map(|id| id.to_string())
+    } else {
+        alias(value)
+    }
+}
+
+/// Checks what clap cannot see argument by argument: a channel needs funds from someone.
+pub fn check_deposits(mine: &Amount, theirs: &Amount) -> Result<(), String> {
+    if mine.is_zero() && theirs.is_zero() {
+        return Err(
+            "--mine and --theirs are both zero; a channel needs funds from at least one side"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NODE: &str = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+    #[test]
+    fn amounts_are_whole_decimal_numbers() {
+        assert_eq!(amount("1000").unwrap(), Amount::from(1000u64));
+        assert_eq!(amount("0").unwrap(), Amount::ZERO);
+        for bad in ["abc", "-5", "1.5", "", "1e3", "0x10"] {
+            let error = amount(bad).unwrap_err();
+            assert!(error.contains("is not an amount"), "{bad}: {error}");
+            assert!(error.contains("digits only"), "{bad}: {error}");
+        }
+        assert!(positive_amount("0").unwrap_err().contains("more than zero"));
+        assert_eq!(positive_amount("7").unwrap(), Amount::from(7u64));
+    }
+
+    #[test]
+    fn challenge_is_at_least_one_second() {
+        assert_eq!(challenge_seconds("60").unwrap(), 60);
+        assert!(challenge_seconds("0")
+            .unwrap_err()
+            .contains("at least 1 second"));
+        assert!(challenge_seconds("-1")
+            .unwrap_err()
+            .contains("not a number of seconds"));
+        assert!(challenge_seconds("1h")
+            .unwrap_err()
+            .contains("not a number of seconds"));
+    }
+
+    #[test]
+    fn ids_need_the_prefix_and_the_right_length() {
+        let good = format!("0x{}", "ab".repeat(32));
+        assert_eq!(channel_id(&good).unwrap(), ChannelId([0xab; 32]));
+        assert_eq!(proposal_id(&good).unwrap(), ProposalId([0xab; 32]));
+
+        let error = channel_id(&"ab".repeat(32)).unwrap_err();
+        assert!(error.contains("does not start with 0x"), "{error}");
+        let error = channel_id("0xabc").unwrap_err();
+        assert!(error.contains("has 3 hex digits"), "{error}");
+        assert!(error.contains("0x followed by 64 hex digits"), "{error}");
+        let error = proposal_id(&format!("0x{}", "zz".repeat(32))).unwrap_err();
+        assert!(error.contains("`z`, which is not a hex digit"), "{error}");
+        assert!(error.contains("a proposal id"), "{error}");
+    }
+
+    #[test]
+    fn node_ids_are_public_keys() {
+        assert_eq!(node_id(NODE).unwrap().to_string(), NODE);
+        let error = node_id(&NODE[..66]).unwrap_err();
+        assert!(error.contains("has 64 hex digits"), "{error}");
+        // The right length but not a point on the curve.
+        let error = node_id(&format!("0x05{}", "00".repeat(32))).unwrap_err();
+        assert!(error.contains("not a node id"), "{error}");
+    }
+
+    #[test]
+    fn aliases_are_single_words_that_are_not_ids() {
+        assert_eq!(alias("bob").unwrap(), "bob");
+        assert!(alias("").unwrap_err().contains("must not be empty"));
+        assert!(alias("  ").unwrap_err().contains("must not be empty"));
+        assert!(alias("bob smith").unwrap_err().contains("contains a space"));
+        assert!(alias("0xbob").unwrap_err().contains("starts with 0x"));
+        assert!(alias(&"a".repeat(MAX_TEXT_LEN + 1))
+            .unwrap_err()
+            .contains("at most 256"));
+    }
+
+    #[test]
+    fn a_peer_is_an_alias_or_a_valid_node_id() {
+        assert_eq!(peer("bob").unwrap(), "bob");
+        assert_eq!(peer(NODE).unwrap(), NODE);
+        assert!(peer("0x1234").unwrap_err().contains("a node id"));
+    }
+
+    #[test]
+    fn a_channel_needs_funds() {
+        let zero = Amount::ZERO;
+        let one = Amount::from(1u64);
+        assert!(check_deposits(&zero, &zero)
+            .unwrap_err()
+            .contains("both zero"));
+        assert!(check_deposits(&one, &zero).is_ok());
+        assert!(check_deposits(&zero, &one).is_ok());
+    }
+}

@@ -1,0 +1,40 @@
+//! `parley balance`: what the node's own account holds on chain, per asset.
+
+use super::{args, output, Call, CliError, CliResult, NodeOptions};
+use crate::api::types::{BalanceRequest, OnChainBalance};
+use clap::Args;
+
+/// Arguments of `parley balance`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Amounts are in the asset's base units (wei for ETH).
+
+Example:
+  parley balance --config alice/node.toml
+  parley balance --asset ETH --config alice/node.toml --json")]
+pub struct BalanceArgs {
+    #[command(flatten)]
+    options: NodeOptions,
+    /// Only this asset, by name (e.g. ETH); every asset of the chain when absent.
+    #[arg(long, value_name = "NAME", value_parser = args::text)]
+    asset: Option<String>,
+}
+
+impl BalanceArgs {
+    /// The `balance` call these arguments make.
+    pub(super) fn call(&self) -> Result<Call, CliError> {
+        Call::with(
+            "balance",
+            &BalanceRequest {
+                asset: self.asset.clone(),
+            },
+        )
+    }
+
+    /// Asks the node for its on-chain balances and prints them.
+    pub fn run(self) -> CliResult {
+        self.options.run(self.call()?, |list: Vec<OnChainBalance>| {
+            output::balances(&list)
+        })
+    }
+}

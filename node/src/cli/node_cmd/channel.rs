@@ -1,0 +1,180 @@
+//! `parley channel open|list|show|pay|settle`: the node's channels.
+
+use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
+use crate::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelRef};
+use clap::{Args, Subcommand};
+use parley_plugin_api::model::{Amount, ChannelId};
+
+/// Arguments of `parley channel`.
+#[derive(Debug, Args)]
+pub struct ChannelArgs {
+    #[command(flatten)]
+    options: NodeOptions,
+    #[command(subcommand)]
+    command: ChannelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChannelCommand {
+    /// Propose a two-party channel to a peer and wait until it is open and funded.
+    ///
+    /// The peer accepts (by its policy or with `parley proposal accept`), both sides deposit on
+    /// chain, and the command prints the funded channel; a spinner shows the time on a
+    /// terminal. Amounts are whole numbers in the asset's base units (wei for ETH).
+    #[command(after_help = "\
+Example:
+  parley channel open bob --mine 1000 --theirs 500 --config alice/node.toml
+  parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml")]
+    Open {
+        /// The peer, by alias (see `parley peer list`) or node id (0x and 66 hex digits).
+        #[arg(value_parser = args::peer)]
+        peer: String,
+        /// What this node deposits, in base units.
+        #[arg(long, value_name = "AMOUNT", value_parser = args::amount)]
+        mine: Amount,
+        /// What the peer deposits, in base units.
+        #[arg(long, value_name = "AMOUNT", value_parser = args::amount)]
+        theirs: Amount,
+        /// The asset by name (e.g. ETH); the chain's first asset when absent.
+        #[arg(long, value_name = "NAME", value_parser = args::text)]
+        asset: Option<String>,
+        /// How long, in seconds, either side has to answer a dispute on chain; the node's
+        /// default when absent.
+        #[arg(long, value_name = "SECONDS", value_parser = args::challenge_seconds)]
+        challenge: Option<u64>,
+    },
+    /// List this node's channels with their phase and balances (mine / theirs).
+    #[command(after_help = "\
+Example:
+  parley channel list --config alice/node.toml
+  parley channel list --config alice/node.toml --json")]
+    List,
+    /// Show one channel: peer, phase, version and balances (mine / theirs).
+    #[command(after_help = "\
+Example (the id is what `parley channel list` prints):
+  parley channel show 0x9f86...(64 hex digits) --config alice/node.toml")]
+    Show {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+    },
+    /// Pay the peer off chain: returns once both sides signed the new balances.
+    #[command(after_help = "\
+Example:
+  parley channel pay 0x9f86...(64 hex digits) 250 --config alice/node.toml")]
+    Pay {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+        /// How much to pay, in base units; more than zero.
+        #[arg(value_parser = args::positive_amount)]
+        amount: Amount,
+        /// The asset by name; needed only when the channel holds several.
+        #[arg(long, value_name = "NAME", value_parser = args::text)]
+        asset: Option<String>,
+    },
+    /// Close a channel cooperatively and wait until the chain has paid out both sides.
+    ///
+    /// Both sides sign a final state, which is concluded on chain; a spinner shows the time on
+    /// a terminal.
+    #[command(after_help = "\
+Example:
+  parley channel settle 0x9f86...(64 hex digits) --config alice/node.toml")]
+    Settle {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+    },
+}
+
+impl ChannelArgs {
+    /// The call these arguments make, after the checks clap cannot make argument by argument.
+    pub(super) fn call(&self) -> Result<Call, CliError> {
+        match &self.command {
+            ChannelCommand::Open {
+                peer,
+                mine,
+                theirs,
+                asset,
+                challenge,
+            } => {
+                args::check_deposits(mine, theirs).map_err(CliError::new)?;
+                let request = ChannelOpenRequest {
+                    peer: peer.clone(),
+                    mine: *mine,
+                    theirs: *theirs,
+                    asset: asset.clone(),
+                    challenge_seconds: *challenge,
+                };
+                let label = format!(
+                    "opening a channel with {}: waiting for the peer and the deposits on chain",
+                    short_id(peer)
+                );
+                Ok(Call::with("channel_open", &request)?.waiting(label))
+            }
+            ChannelCommand::List => Ok(Call::bare("channel_list")),
+            ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: *id }),
+            ChannelCommand::Pay { id, amount, asset } => Call::with(
+                "channel_pay",
+                &ChannelPayRequest {
+                    id: *id,
+                    amount: *amount,
+                    asset: asset.clone(),
+                },
+            ),
+            ChannelCommand::Settle { id } => {
+                let label = format!(
+                    "settling {}: waiting for the chain to pay out",
+                    short_id(id)
+                );
+                Ok(Call::with("channel_settle", &ChannelRef { id: *id })?.waiting(label))
+            }
+        }
+    }
+
+    /// Runs `parley channel ...`.
+    pub fn run(self) -> CliResult {
+        let call = self.call()?;
+        let options = &self.options;
+        match self.command {
+            ChannelCommand::Open { .. } => options.run(call, |channel: ChannelInfo| {
+                let title = format!("opened a channel with {}", peer_of(&channel));
+                output::channel(&title, &channel)
+            }),
+            ChannelCommand::List => {
+                options.run(call, |list: Vec<ChannelInfo>| output::channels(&list))
+            }
+            ChannelCommand::Show { .. } => {
+                options.run(call, |channel: ChannelInfo| output::channel("", &channel))
+            }
+            ChannelCommand::Pay { amount, asset, .. } => {
+                options.run(call, |channel: ChannelInfo| {
+                    output::channel(&paid(&amount, asset.as_deref(), &channel), &channel)
+                })
+            }
+            ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
+                output::channel("settled: the chain paid out the final balances", &channel)
+            }),
+        }
+    }
+}
+
+/// The peer by alias if known, else by node id.
+fn peer_of(channel: &ChannelInfo) -> String {
+    channel
+        .peer_alias
+        .clone()
+        .unwrap_or_else(|| channel.peer.to_string())
+}
+
+/// `paid 250 ETH to bob`; the asset is the one asked for, or the channel's only one.
+fn paid(amount: &Amount, asset: Option<&str>, channel: &ChannelInfo) -> String {
+    let asset = asset.or(match channel.balances.as_slice() {
+        [only] => Some(only.asset.as_str()),
+        _ => None,
+    });
+    match asset {
+        Some(asset) => format!("paid {amount} {asset} to {}", peer_of(channel)),
+        None => format!("paid {amount} to {}", peer_of(channel)),
+    }
+}

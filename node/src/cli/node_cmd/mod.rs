@@ -1,0 +1,143 @@
+//! The commands that talk to a running node through its JSON-RPC API: `info`, `peer`,
+//! `channel`, `proposal` and `balance`.
+//!
+//! Each command checks its arguments locally first (clap value parsers in [`args`]), so bad
+//! input never reaches the node; then it finds the node through its config (the data
+//! directory holds `api.addr`, written by the running node, and `api.token`), makes one call on
+//! a current-thread runtime, and prints the result.
+//!
+//! Output contract, for people and scripts:
+//! - By default, short aligned text on stdout.
+//! - With `--json`, exactly one JSON document on stdout: the API result as-is, pretty-printed.
+//! - Errors go to stderr as one sentence, `error: <category> (<code>): <message>` when the node
+//!   refused the call; stdout stays empty, with or without `--json`.
+//! - Exit status: 0 on success, 1 when the call failed or could not be made, 2 when the command
+//!   line itself is wrong (clap's convention; nothing was sent).
+
+mod args;
+mod balance;
+mod channel;
+mod failure;
+mod info;
+mod output;
+mod peer;
+mod proposal;
+mod spinner;
+
+pub use balance::BalanceArgs;
+pub use channel::ChannelArgs;
+pub use info::InfoArgs;
+pub use peer::PeerArgs;
+pub use proposal::ProposalArgs;
+
+use super::{default_config, CliError, CliResult};
+use crate::api::client::ApiClient;
+use crate::config::NodeConfig;
+use clap::Args;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The options every node command takes.
+#[derive(Clone, Debug, Args)]
+pub struct NodeOptions {
+    /// The node's config file; the CLI finds the running node through its data directory.
+    #[arg(long, short, value_name = "FILE", default_value_os_t = default_config(), global = true)]
+    config: PathBuf,
+    /// Print the API result as one JSON document on stdout (errors still go to stderr, and
+    /// stdout stays empty then).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+/// One API call a command makes.
+#[derive(Debug, PartialEq)]
+struct Call {
+    method: &'static str,
+    params: Value,
+    /// Shown next to a spinner while waiting, for calls that wait on the chain.
+    wait: Option<String>,
+}
+
+impl Call {
+    /// A call without parameters.
+    fn bare(method: &'static str) -> Call {
+        Call {
+            method,
+            params: Value::Null,
+            wait: None,
+        }
+    }
+
+    /// A call whose parameters are the API's own request type, so they have the names and
+    /// forms the server parses (`api/params.rs`).
+    fn with(method: &'static str, request: &impl Serialize) -> Result<Call, CliError> {
+        let params = serde_json::to_value(request)
+            .map_err(|e| CliError::new(format!("cannot encode the {method} request: {e}")))?;
+        Ok(Call {
+            method,
+            params,
+            wait: None,
+        })
+    }
+
+    /// The same call, with a spinner labelled `label` while it waits.
+    fn waiting(mut self, label: String) -> Call {
+        self.wait = Some(label);
+        self
+    }
+}
+
+impl NodeOptions {
+    /// Makes `call` to the node and prints the result: as-is with `--json`, else `human(result)`.
+    fn run<T: DeserializeOwned>(&self, call: Call, human: impl FnOnce(T) -> String) -> CliResult {
+        let config = NodeConfig::load(&self.config)?;
+        let method = call.method;
+        let result = call_node(&config, call)?;
+        if self.json {
+            println!("{}", output::json(&result));
+        } else {
+            let typed: T = serde_json::from_value(result).map_err(|e| {
+                CliError::new(format!(
+                    "the node's answer to {method} does not have the expected shape ({e}); are \
+                     the node and this CLI the same version? (this CLI is {})",
+                    env!("CARGO_PKG_VERSION")
+                ))
+            })?;
+            println!("{}", human(typed));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Calls the node `config` describes and returns the raw result.
+fn call_node(config: &NodeConfig, call: Call) -> Result<Value, CliError> {
+    let client = ApiClient::from_config(config).map_err(|e| failure::client_error(e, config))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        let request = client.call::<Value>(call.method, call.params);
+        match &call.wait {
+            Some(label) => spinner::while_waiting(label, request).await,
+            None => request.await,
+        }
+    });
+    result.map_err(|e| failure::client_error(e, config))
+}
+
+/// `0xab12cd34…`: an id cut short for a spinner line, which must fit on one terminal line.
+/// Anything that is not a `0x` id (an alias) is kept whole.
+fn short_id(id: &impl std::fmt::Display) -> String {
+    let text = id.to_string();
+    match text.get(..10) {
+        Some(head) if text.starts_with("0x") && text.len() > 12 => format!("{head}…"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;

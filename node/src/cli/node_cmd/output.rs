@@ -1,0 +1,254 @@
+//! Human output of the node commands, as pure functions from API results to text (so tests can
+//! pin the layout from fixed values), and the one JSON document `--json` prints.
+//!
+//! Ids are always printed in full: scripts copy them into the next command. Amounts are in base
+//! units, exactly as the API gives them; balances read `mine / theirs`, seen from this node.
+
+use crate::api::types::{
+    AssetBalances, ChannelInfo, NodeInfo, OnChainBalance, PeerInfo, ProposalInfo,
+};
+use serde_json::Value;
+
+/// The `--json` form of a result: the API result as-is, pretty-printed, one document.
+pub fn json(result: &Value) -> String {
+    // Serialising a `Value` cannot fail: its keys are strings.
+    serde_json::to_string_pretty(result).unwrap_or_else(|_| result.to_string())
+}
+
+/// Rows of `key  value`, the keys padded to one width and indented under a title line.
+fn block(title: &str, rows: &[(String, String)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = title.to_owned();
+    for (key, value) in rows {
+        out.push_str(&format!("\n  {key:<width$}  {value}"));
+    }
+    out
+}
+
+/// A table with a header; every column but the last is padded, so no line ends in spaces.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                if i == last {
+                    (*cell).to_owned()
+                } else {
+                    format!("{cell:<width$}", width = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut lines = vec![line(header.to_vec())];
+    lines.extend(
+        rows.iter()
+            .map(|r| line(r.iter().map(String::as_str).collect())),
+    );
+    lines.join("\n")
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// `70 / 30` for one asset.
+fn split(balance: &AssetBalances) -> String {
+    format!("{} / {}", balance.mine, balance.theirs)
+}
+
+/// `ETH 70 / 30, TOK 5 / 0`: every asset on one line, for tables.
+fn splits(balances: &[AssetBalances]) -> String {
+    if balances.is_empty() {
+        return "-".into();
+    }
+    balances
+        .iter()
+        .map(|b| format!("{} {}", b.asset, split(b)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The peer by alias when there is one, else by node id.
+fn peer_name(alias: &Option<String>, id: &impl std::fmt::Display) -> String {
+    alias.clone().unwrap_or_else(|| id.to_string())
+}
+
+/// `parley info`.
+pub fn node_info(info: &NodeInfo) -> String {
+    let assets = if info.chain.assets.is_empty() {
+        "none".to_owned()
+    } else {
+        info.chain
+            .assets
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    block(
+        &format!("node {}", info.node_id),
+        &[
+            ("version".into(), info.version.clone()),
+            (
+                "chain".into(),
+                format!("{} (chain id {})", info.chain.backend, info.chain.chain_id),
+            ),
+            ("assets".into(), assets),
+            // What peers pass as <transport-address> to `parley peer add`.
+            ("transport".into(), info.listen_address.clone()),
+        ],
+    )
+}
+
+/// `parley peer add`: the peer as the node now knows it.
+pub fn peer_added(peer: &PeerInfo) -> String {
+    block(
+        &format!("added peer {}", peer.alias),
+        &[
+            ("node id".into(), peer.node_id.to_string()),
+            ("transport".into(), peer.transport_address.clone()),
+            ("connected".into(), yes_no(peer.connected).into()),
+        ],
+    )
+}
+
+/// `parley peer list`.
+pub fn peers(peers: &[PeerInfo]) -> String {
+    if peers.is_empty() {
+        return "no peers; add one with `parley peer add <alias> <node-address> <transport-address>`"
+            .into();
+    }
+    let rows: Vec<Vec<String>> = peers
+        .iter()
+        .map(|p| {
+            vec![
+                p.alias.clone(),
+                p.node_id.to_string(),
+                p.transport_address.clone(),
+                yes_no(p.connected).into(),
+            ]
+        })
+        .collect();
+    table(&["ALIAS", "NODE ID", "TRANSPORT", "CONNECTED"], &rows)
+}
+
+/// One channel, under a `title` line that says what just happened to it.
+pub fn channel(title: &str, channel: &ChannelInfo) -> String {
+    let peer = match &channel.peer_alias {
+        Some(alias) => format!("{alias} ({})", channel.peer),
+        None => channel.peer.to_string(),
+    };
+    let mut rows = vec![
+        ("peer".to_owned(), peer),
+        ("phase".to_owned(), channel.phase.to_string()),
+        ("version".to_owned(), channel.version.to_string()),
+    ];
+    rows.extend(
+        channel
+            .balances
+            .iter()
+            .map(|b| (b.asset.clone(), format!("{} (mine / theirs)", split(b)))),
+    );
+    let head = format!("channel {}", channel.id);
+    let head = if title.is_empty() {
+        head
+    } else {
+        format!("{title}\n{head}")
+    };
+    block(&head, &rows)
+}
+
+/// `parley channel list`.
+pub fn channels(channels: &[ChannelInfo]) -> String {
+    if channels.is_empty() {
+        return "no channels; open one with `parley channel open <peer> --mine <amount> --theirs <amount>`".into();
+    }
+    let rows: Vec<Vec<String>> = channels
+        .iter()
+        .map(|c| {
+            vec![
+                c.id.to_string(),
+                peer_name(&c.peer_alias, &c.peer),
+                c.phase.to_string(),
+                c.version.to_string(),
+                splits(&c.balances),
+            ]
+        })
+        .collect();
+    table(
+        &["CHANNEL", "PEER", "PHASE", "VERSION", "MINE / THEIRS"],
+        &rows,
+    )
+}
+
+/// When a proposal lapses, relative to `now` (Unix seconds).
+fn expiry(expires_at: u64, now: u64) -> String {
+    match expires_at.checked_sub(now) {
+        Some(0) | None => "expired".into(),
+        Some(left) => format!("in {left}s"),
+    }
+}
+
+/// `parley proposal list`; `now` is the current Unix time, for the expiry column.
+pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
+    if proposals.is_empty() {
+        return "no proposals waiting for an answer".into();
+    }
+    let rows: Vec<Vec<String>> = proposals
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                peer_name(&p.proposer_alias, &p.proposer),
+                splits(&p.balances),
+                format!("{}s", p.challenge_seconds),
+                expiry(p.expires_at, now),
+            ]
+        })
+        .collect();
+    table(
+        &["PROPOSAL", "FROM", "MINE / THEIRS", "CHALLENGE", "EXPIRES"],
+        &rows,
+    )
+}
+
+/// `parley balance`: one line per asset, amounts right-aligned so digits line up.
+pub fn balances(balances: &[OnChainBalance]) -> String {
+    if balances.is_empty() {
+        return "no assets on this chain".into();
+    }
+    let name_width = balances
+        .iter()
+        .map(|b| b.asset.chars().count())
+        .max()
+        .unwrap_or(0);
+    let amounts: Vec<String> = balances.iter().map(|b| b.amount.to_string()).collect();
+    let amount_width = amounts.iter().map(String::len).max().unwrap_or(0);
+    balances
+        .iter()
+        .zip(&amounts)
+        .map(|(b, amount)| format!("{:<name_width$}  {amount:>amount_width$}", b.asset))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod tests;

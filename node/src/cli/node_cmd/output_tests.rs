@@ -1,0 +1,207 @@
+//! The human layouts, pinned from fixed API results given as the JSON the node sends.
+
+use super::*;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+const ALICE: &str = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+const BOB: &str = "0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
+
+fn from<T: DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("a valid API result")
+}
+
+fn id(byte: &str) -> String {
+    format!("0x{}", byte.repeat(32))
+}
+
+fn channel_json(peer_alias: Option<&str>) -> Value {
+    json!({
+        "id": id("ab"),
+        "peer": BOB,
+        "peer_alias": peer_alias,
+        "phase": "active",
+        "version": 3,
+        "balances": [
+            {"asset": "ETH", "mine": "70", "theirs": "30"},
+            {"asset": "TOK", "mine": "5", "theirs": "0"},
+        ],
+    })
+}
+
+#[test]
+fn info_shows_the_full_node_id_and_the_transport_address() {
+    let info: NodeInfo = from(json!({
+        "node_id": ALICE,
+        "version": "0.1.0",
+        "chain": {
+            "chain_id": 1337,
+            "backend": "sim-chain",
+            "assets": [
+                {"name": "ETH", "decimals": 18, "asset": {"chain_id": 1337, "holder": format!("0x{}", "01".repeat(20))}},
+                {"name": "TOK", "decimals": 18, "asset": {"chain_id": 1337, "holder": format!("0x{}", "02".repeat(20))}},
+            ],
+        },
+        "listen_address": "127.0.0.1:4000",
+    }));
+    assert_eq!(
+        node_info(&info),
+        format!(
+            "node {ALICE}\n  \
+             version    0.1.0\n  \
+             chain      sim-chain (chain id 1337)\n  \
+             assets     ETH, TOK\n  \
+             transport  127.0.0.1:4000"
+        )
+    );
+}
+
+#[test]
+fn peers_are_an_aligned_table() {
+    let list: Vec<PeerInfo> = from(json!([
+        {"alias": "bob", "node_id": BOB, "transport_address": "127.0.0.1:4999", "connected": true},
+        {"alias": "carolyn", "node_id": ALICE, "transport_address": "10.0.0.7:4000", "connected": false},
+    ]));
+    let pad = " ".repeat(BOB.len() - "NODE ID".len());
+    assert_eq!(
+        peers(&list),
+        format!(
+            "ALIAS    NODE ID{pad}  TRANSPORT       CONNECTED\n\
+             bob      {BOB}  127.0.0.1:4999  yes\n\
+             carolyn  {ALICE}  10.0.0.7:4000   no"
+        )
+    );
+    assert!(peers(&[]).starts_with("no peers; add one with `parley peer add"));
+}
+
+#[test]
+fn an_added_peer_is_confirmed_with_its_details() {
+    let peer: PeerInfo = from(json!(
+        {"alias": "bob", "node_id": BOB, "transport_address": "127.0.0.1:4999", "connected": false}
+    ));
+    assert_eq!(
+        peer_added(&peer),
+        format!("added peer bob\n  node id    {BOB}\n  transport  127.0.0.1:4999\n  connected  no")
+    );
+}
+
+#[test]
+fn a_channel_shows_mine_over_theirs_per_asset() {
+    let info: ChannelInfo = from(channel_json(Some("bob")));
+    assert_eq!(
+        channel("", &info),
+        format!(
+            "channel {}\n  \
+             peer     bob ({BOB})\n  \
+             phase    active\n  \
+             version  3\n  \
+             ETH      70 / 30 (mine / theirs)\n  \
+             TOK      5 / 0 (mine / theirs)",
+            id("ab")
+        )
+    );
+    let info: ChannelInfo = from(channel_json(None));
+    let text = channel("paid 10 ETH", &info);
+    assert!(
+        text.starts_with(&format!("paid 10 ETH\nchannel {}\n", id("ab"))),
+        "{text}"
+    );
+    assert!(text.contains(&format!("  peer     {BOB}\n")), "{text}");
+}
+
+#[test]
+fn channels_are_one_row_each_with_every_asset() {
+    let list: Vec<ChannelInfo> = from(json!([channel_json(Some("bob")), channel_json(None)]));
+    let text = channels(&list);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let id_pad = " ".repeat(id("ab").len() - "CHANNEL".len());
+    let peer_pad = " ".repeat(BOB.len() - "PEER".len());
+    assert_eq!(
+        lines[0],
+        format!("CHANNEL{id_pad}  PEER{peer_pad}  PHASE   VERSION  MINE / THEIRS")
+    );
+    let bob_pad = " ".repeat(BOB.len() - "bob".len());
+    assert_eq!(
+        lines[1],
+        format!(
+            "{}  bob{bob_pad}  active  3        ETH 70 / 30, TOK 5 / 0",
+            id("ab")
+        )
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "{}  {BOB}  active  3        ETH 70 / 30, TOK 5 / 0",
+            id("ab")
+        )
+    );
+    assert!(channels(&[]).starts_with("no channels; open one with `parley channel open"));
+}
+
+#[test]
+fn proposals_show_who_what_and_when_they_lapse() {
+    let list: Vec<ProposalInfo> = from(json!([
+        {
+            "id": id("cd"),
+            "proposer": BOB,
+            "proposer_alias": "bob",
+            "balances": [{"asset": "ETH", "mine": "0", "theirs": "500"}],
+            "challenge_seconds": 60,
+            "expires_at": 1_000_045,
+        },
+        {
+            "id": id("ef"),
+            "proposer": ALICE,
+            "proposer_alias": null,
+            "balances": [{"asset": "ETH", "mine": "1", "theirs": "1"}],
+            "challenge_seconds": 3600,
+            "expires_at": 999_999,
+        },
+    ]));
+    let text = proposals(&list, 1_000_000);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("PROPOSAL "), "{text}");
+    assert!(
+        lines[0].ends_with("MINE / THEIRS  CHALLENGE  EXPIRES"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{}  bob ", id("cd"))),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with("ETH 0 / 500    60s        in 45s"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{}  {ALICE}", id("ef"))),
+        "{text}"
+    );
+    assert!(
+        lines[2].ends_with("ETH 1 / 1      3600s      expired"),
+        "{text}"
+    );
+    assert_eq!(proposals(&[], 0), "no proposals waiting for an answer");
+}
+
+#[test]
+fn balances_line_up_the_digits() {
+    let list: Vec<OnChainBalance> = from(json!([
+        {"asset": "ETH", "amount": "1000000000000000000000"},
+        {"asset": "USDC", "amount": "42"},
+    ]));
+    assert_eq!(
+        balances(&list),
+        "ETH   1000000000000000000000\nUSDC                      42"
+    );
+}
+
+#[test]
+fn json_is_the_result_as_is() {
+    let result = json!({"node_id": ALICE, "nested": [1, "2"]});
+    let text = json(&result);
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), result);
+    assert_eq!(json(&Value::Null), "null");
+}

@@ -1,0 +1,98 @@
+//! `parley proposal list|accept|reject`: answering the channels peers propose to this node
+//! (those its accept policy did not already answer).
+
+use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
+use crate::api::types::{ChannelInfo, ProposalAcceptRequest, ProposalInfo, ProposalRejectRequest};
+use crate::protocol::ProposalId;
+use clap::{Args, Subcommand};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Arguments of `parley proposal`.
+#[derive(Debug, Args)]
+pub struct ProposalArgs {
+    #[command(flatten)]
+    options: NodeOptions,
+    #[command(subcommand)]
+    command: ProposalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProposalCommand {
+    /// List the incoming proposals waiting for an answer, with what each side would deposit.
+    #[command(after_help = "\
+Example:
+  parley proposal list --config bob/node.toml")]
+    List,
+    /// Accept a proposal: the channel opens and both sides deposit on chain.
+    ///
+    /// Waits until the channel is funded; a spinner shows the time on a terminal.
+    #[command(after_help = "\
+Example (the id is what `parley proposal list` prints):
+  parley proposal accept 0x5c3e...(64 hex digits) --config bob/node.toml")]
+    Accept {
+        /// The proposal id: 0x and 64 hex digits.
+        #[arg(value_parser = args::proposal_id)]
+        id: ProposalId,
+    },
+    /// Reject a proposal; the proposer is told, with the reason if one is given.
+    #[command(after_help = "\
+Example:
+  parley proposal reject 0x5c3e...(64 hex digits) --reason \"too large\" --config bob/node.toml")]
+    Reject {
+        /// The proposal id: 0x and 64 hex digits.
+        #[arg(value_parser = args::proposal_id)]
+        id: ProposalId,
+        /// Why, told to the proposer.
+        #[arg(long, value_name = "TEXT", value_parser = args::text)]
+        reason: Option<String>,
+    },
+}
+
+impl ProposalArgs {
+    /// The call these arguments make.
+    pub(super) fn call(&self) -> Result<Call, CliError> {
+        match &self.command {
+            ProposalCommand::List => Ok(Call::bare("proposal_list")),
+            ProposalCommand::Accept { id } => Ok(Call::with(
+                "proposal_accept",
+                &ProposalAcceptRequest { id: *id },
+            )?
+            .waiting(format!(
+                "accepting {}: waiting for the deposits on chain",
+                short_id(id)
+            ))),
+            ProposalCommand::Reject { id, reason } => Call::with(
+                "proposal_reject",
+                &ProposalRejectRequest {
+                    id: *id,
+                    reason: reason.clone(),
+                },
+            ),
+        }
+    }
+
+    /// Runs `parley proposal ...`.
+    pub fn run(self) -> CliResult {
+        let call = self.call()?;
+        match self.command {
+            ProposalCommand::List => self.options.run(call, |list: Vec<ProposalInfo>| {
+                output::proposals(&list, unix_now())
+            }),
+            ProposalCommand::Accept { id } => self.options.run(call, |channel: ChannelInfo| {
+                output::channel(&format!("accepted proposal {id}"), &channel)
+            }),
+            // The result is `null`: there is nothing to show but that it worked.
+            ProposalCommand::Reject { id, .. } => self
+                .options
+                .run(call, |()| format!("rejected proposal {id}")),
+        }
+    }
+}
+
+/// The current Unix time, for "expires in ..."; a clock before 1970 reads as 0.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,260 @@
+//! [`NodeCore`]: the node's shared state and the steps every path goes through: opening a
+//! channel (ours or the peer's proposal), spawning and registering its task, reaching peers.
+//!
+//! The peer-event dispatcher, the chain-side lifecycle and the API methods all work through
+//! this one value (behind an `Arc`). Its locks are plain mutexes held only for map lookups and
+//! inserts, never across an `await`.
+
+use super::book::PeerBook;
+use super::channel_policy::SharedPolicy;
+use super::channel_task::{spawn_channel_task, ChannelDeps, ChannelHandle};
+use super::peers::Peers;
+use super::proposals::Proposals;
+use super::registry::Registry;
+use crate::api::{ApiError, ErrorCategory, EventBus};
+use crate::config::PolicySection;
+use crate::protocol::{
+    Channel, ChannelMessage, ChannelProposal, Effect, OpenError, Phase, ProposalAccept,
+};
+use crate::store::node_records::link_op;
+use crate::store::ChannelStore;
+use crate::wire::NodeId;
+use parley_plugin_api::model::{ChainInfo, ChannelId, Participant};
+use parley_plugin_api::ChainBackend;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Why an accepted proposal did not become a running channel.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenChannelError {
+    /// The protocol refused the proposal or the accept, or could not sign.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A channel with the same id already runs (a replayed proposal and accept).
+    #[error("channel {0} is already open")]
+    AlreadyOpen(ChannelId),
+}
+
+/// Everything the node's tasks and API methods share.
+pub struct NodeCore {
+    /// This node's identity.
+    pub node_id: NodeId,
+    /// The chain backend's description.
+    pub chain_info: ChainInfo,
+    /// Signs, verifies, funds and settles.
+    pub chain: Arc<dyn ChainBackend>,
+    /// The chain account this node pays from and signs states with.
+    pub account: Option<Participant>,
+    /// Where this node accepts peers.
+    pub listen_address: String,
+    /// The connections to peers.
+    pub peers: Peers,
+    /// Where channels and the node's records are persisted.
+    pub store: Arc<ChannelStore>,
+    /// Where API subscribers hear about changes.
+    pub events: EventBus,
+    /// `[policy]`.
+    pub policy: PolicySection,
+    /// How channel tasks answer the peer's updates.
+    pub incoming_policy: SharedPolicy,
+    /// Where channel tasks report phases (to the lifecycle).
+    pub phases: UnboundedSender<(ChannelId, Phase)>,
+    /// Known peers.
+    pub book: Mutex<PeerBook>,
+    /// Running channels.
+    pub registry: Mutex<Registry>,
+    /// Proposals in flight.
+    pub proposals: Mutex<Proposals>,
+    /// Peers a reconnect loop is running for.
+    pub redialing: Mutex<HashSet<NodeId>>,
+}
+
+/// Locks `mutex`; every critical section here is a single map operation, so a panic while
+/// holding the lock cannot leave the map half-changed and a poisoned lock is still usable.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// 32 random bytes (proposal ids, nonce shares).
+pub fn random_32() -> Result<[u8; 32], ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::internal(format!("the OS random source failed: {e}")))?;
+    Ok(bytes)
+}
+
+impl NodeCore {
+    /// The account, or the error every chain-side method gives without one.
+    pub fn account(&self) -> Result<&Participant, ApiError> {
+        self.account.as_ref().ok_or_else(|| {
+            ApiError::new(
+                ErrorCategory::Unavailable,
+                "the chain backend has no account for this node; configure one in [chain]",
+            )
+        })
+    }
+
+    /// Starts the task of a channel just opened (or restored) with `peer`, after queueing the
+    /// write of its link, and registers it. `initial` are the effects still to run.
+    pub fn start_channel(
+        &self,
+        channel: Channel,
+        initial: Vec<Effect>,
+        peer: NodeId,
+        write_link: bool,
+    ) -> ChannelHandle {
+        let id = channel.id();
+        let phase = channel.phase();
+        if write_link {
+            // Queued before the task's first persist, and the committer applies writes in
+            // call order: the link is durable no later than the channel's first records.
+            let link = self.store.commit(vec![link_op(&id, &peer)]);
+            tokio::spawn(async move {
+                if let Err(error) = link.await {
+                    tracing::error!(channel = %id, %error, "cannot record the channel's peer");
+                }
+            });
+        }
+        let deps = ChannelDeps {
+            peer,
+            link: self.peers.clone(),
+            chain: self.chain.clone(),
+            store: self.store.clone(),
+            events: self.events.clone(),
+            policy: self.incoming_policy.clone(),
+            phases: Some(self.phases.clone()),
+        };
+        let (handle, task) = spawn_channel_task(channel, initial, deps);
+        tokio::spawn(async move {
+            match task.await {
+                Ok(Ok(())) => tracing::debug!(channel = %id, "channel task ended"),
+                Ok(Err(error)) => tracing::error!(channel = %id, %error, "channel task stopped"),
+                Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
+            }
+        });
+        let inserted = lock(&self.registry).insert(handle.clone(), peer, phase);
+        if !inserted {
+            tracing::error!(channel = %id, "a channel with this id is already running");
+        }
+        if phase != Phase::Opening {
+            // A restored channel resumes its chain side (funding, settling).
+            let _ = self.phases.send((id, phase));
+        }
+        handle
+    }
+
+    /// Opens the channel of `proposal` accepted by `accept`, as participant `me`, with
+    /// `peer`: the protocol signs version 0, and the task persists it and sends our
+    /// signature (preceded by `first`, if given: the accepter's `ProposalAccept`).
+    pub fn open_channel(
+        &self,
+        proposal: &ChannelProposal,
+        accept: &ProposalAccept,
+        me: &Participant,
+        peer: NodeId,
+        first: Option<ChannelMessage>,
+    ) -> Result<ChannelId, OpenChannelError> {
+        let chain = &*self.chain;
+        let (channel, mut effects) = Channel::open(proposal, accept, me, chain, chain)?;
+        let id = channel.id();
+        if lock(&self.registry).get(&id).is_some() {
+            return Err(OpenChannelError::AlreadyOpen(id));
+        }
+        if let Some(first) = first {
+            let at = effects
+                .iter()
+                .position(|e| matches!(e, Effect::Send(_)))
+                .unwrap_or(effects.len());
+            effects.insert(at, Effect::Send(first));
+        }
+        self.start_channel(channel, effects, peer, true);
+        Ok(id)
+    }
+
+    /// Accepts the peer's `proposal`: opens the channel with our own address and a fresh nonce
+    /// share, and sends the accept ahead of our opening signature.
+    pub fn accept_proposal(
+        &self,
+        proposal: &ChannelProposal,
+        peer: NodeId,
+    ) -> Result<ChannelId, ApiError> {
+        let me = self.account()?.clone();
+        let accept = ProposalAccept {
+            proposal_id: proposal.proposal_id,
+            nonce_share: random_32()?,
+            participant: me.clone(),
+        };
+        let first = ChannelMessage::ProposalAccept(accept.clone());
+        self.open_channel(proposal, &accept, &me, peer, Some(first))
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCategory::InvalidArgument,
+                    format!("cannot open the proposed channel: {e}"),
+                )
+            })
+    }
+
+    /// Connects to `peer` unless it is connected, at the address the peer book has for it.
+    pub async fn ensure_connected(&self, peer: NodeId) -> Result<(), ApiError> {
+        if self.peers.is_connected(&peer) {
+            return Ok(());
+        }
+        let (alias, address) = {
+            let book = lock(&self.book);
+            (
+                book.alias_of(&peer).map(str::to_string),
+                book.address_of(&peer).map(str::to_string),
+            )
+        };
+        let name = alias.unwrap_or_else(|| peer.to_string());
+        let Some(address) = address else {
+            return Err(ApiError::new(
+                ErrorCategory::Unavailable,
+                format!(
+                    "peer {name} is not connected and its address is unknown; add it with `parley peer add <alias> {peer} <address>`"
+                ),
+            ));
+        };
+        self.peers.connect(peer, &address).await.map_err(|e| {
+            ApiError::new(
+                ErrorCategory::Unavailable,
+                format!("cannot reach peer {name} at {address}: {e}"),
+            )
+        })
+    }
+
+    /// Keeps dialing `peer` with growing pauses until it is connected, while it has channels
+    /// and an address; at most one loop per peer.
+    pub fn redial(self: &Arc<Self>, peer: NodeId) {
+        if !lock(&self.redialing).insert(peer) {
+            return;
+        }
+        let core = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut pause = Duration::from_millis(200);
+            loop {
+                let Some(node) = core.upgrade() else { return };
+                let wanted = !lock(&node.registry).with_peer(&peer).is_empty()
+                    && lock(&node.book).address_of(&peer).is_some();
+                if !wanted || node.peers.is_connected(&peer) {
+                    lock(&node.redialing).remove(&peer);
+                    return;
+                }
+                match node.ensure_connected(peer).await {
+                    Ok(()) => {
+                        lock(&node.redialing).remove(&peer);
+                        return;
+                    }
+                    Err(error) => tracing::debug!(%peer, "reconnect failed: {}", error.message),
+                }
+                drop(node);
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        });
+    }
+}

@@ -1,0 +1,225 @@
+//! The peer-event dispatcher: one task that takes every [`PeerEvent`] in order and routes it.
+//!
+//! - `Connected`: every channel with that peer re-synchronises.
+//! - `Disconnected`: a reconnect loop starts if channels with the peer remain.
+//! - Proposals and their answers are handled here, in arrival order. This matters: the
+//!   accepter sends its accept and then at once its opening signature, so the proposer's
+//!   channel must be running before the next event is looked at.
+//! - Every other message goes to its channel's task, if it came from that channel's peer.
+
+use super::core::{lock, NodeCore};
+use super::peers::PeerEvent;
+use super::proposals::{Outgoing, ProposalOutcome};
+use crate::api::types::{AssetBalances, NodeEvent, ProposalInfo};
+use crate::protocol::{
+    validate_proposal, ChannelMessage, ChannelProposal, ProposalAccept, ProposalReject,
+};
+use crate::wire::NodeId;
+use parley_plugin_api::model::Amount;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
+
+/// Runs the dispatcher until the peer events end or the node is gone.
+pub fn spawn_dispatcher(
+    core: Weak<NodeCore>,
+    mut events: UnboundedReceiver<PeerEvent>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            let Some(core) = core.upgrade() else { return };
+            dispatch(&core, event);
+        }
+    })
+}
+
+fn dispatch(core: &Arc<NodeCore>, event: PeerEvent) {
+    match event {
+        PeerEvent::Connected(peer) => {
+            let channels = lock(&core.registry).with_peer(&peer);
+            tracing::info!(%peer, channels = channels.len(), "peer connected");
+            for handle in channels {
+                let _ = handle.peer_connected();
+            }
+        }
+        PeerEvent::Disconnected(peer, reason) => {
+            if reason.is_fault() {
+                tracing::warn!(%peer, "peer disconnected: {reason}");
+            } else {
+                tracing::info!(%peer, "peer disconnected: {reason}");
+            }
+            core.redial(peer);
+        }
+        PeerEvent::Message { from, message } => match message {
+            ChannelMessage::Proposal(proposal) => on_proposal(core, from, proposal),
+            ChannelMessage::ProposalAccept(accept) => on_accept(core, from, accept),
+            ChannelMessage::ProposalReject(reject) => on_reject(core, from, reject),
+            message => to_channel(core, from, message),
+        },
+    }
+}
+
+fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage) {
+    let Some(id) = message.channel_id() else {
+        return;
+    };
+    let handle = {
+        let registry = lock(&core.registry);
+        match registry.get(&id) {
+            Some(entry) if entry.peer == from => Some(entry.handle.clone()),
+            Some(_) => {
+                tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
+                None
+            }
+            None => {
+                tracing::debug!(channel = %id, %from, "dropped a {} for an unknown channel", message.kind());
+                None
+            }
+        }
+    };
+    if let Some(handle) = handle {
+        let _ = handle.deliver(message);
+    }
+}
+
+fn reject(core: &NodeCore, to: NodeId, proposal: &ChannelProposal, reason: String) {
+    tracing::info!(proposal = %proposal.proposal_id, %to, "rejecting a channel proposal: {reason}");
+    let message = ChannelMessage::ProposalReject(ProposalReject {
+        proposal_id: proposal.proposal_id,
+        reason,
+    });
+    let peers = core.peers.clone();
+    tokio::spawn(async move {
+        if let Err(error) = peers.send(to, &message).await {
+            tracing::debug!(%to, "could not send a proposal reject: {error}");
+        }
+    });
+}
+
+/// A peer proposes a channel: check it, then accept by policy or keep it for the user.
+fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
+    if let Err(problem) = check_proposal(core, &proposal) {
+        return reject(core, from, &proposal, problem);
+    }
+    let alias = lock(&core.book).alias_of(&from).map(str::to_string);
+    let ours = our_deposits(&proposal);
+    let auto = core
+        .policy
+        .auto_accepts(alias.as_deref(), &from.to_string())
+        && ours
+            .iter()
+            .all(|amount| *amount <= core.policy.max_auto_deposit);
+    if auto {
+        tracing::info!(proposal = %proposal.proposal_id, %from, "accepting a channel proposal by [policy]");
+        match core.accept_proposal(&proposal, from) {
+            Ok(id) => tracing::info!(channel = %id, "channel opened with {from}"),
+            Err(error) => reject(core, from, &proposal, error.message),
+        }
+        return;
+    }
+    let timeout = core.policy.proposal_timeout;
+    let added = lock(&core.proposals).add_incoming(proposal.clone(), from, Instant::now(), timeout);
+    if !added {
+        tracing::debug!(proposal = %proposal.proposal_id, "ignored a repeated proposal");
+        return;
+    }
+    tracing::info!(proposal = %proposal.proposal_id, %from, "channel proposal awaits `parley proposal accept|reject`");
+    let info = proposal_info(core, &proposal, from, alias, timeout);
+    core.events
+        .publish(NodeEvent::ProposalReceived { proposal: info });
+}
+
+/// What each side deposits, from the accepter's (our) side: column 1 of each asset's row.
+fn our_deposits(proposal: &ChannelProposal) -> Vec<Amount> {
+    proposal
+        .balances
+        .iter()
+        .map(|row| row.get(1).copied().unwrap_or(Amount::ZERO))
+        .collect()
+}
+
+/// The rules a proposal must meet before anyone is asked: the protocol's, assets this chain
+/// holds, and a chain account of ours that is not the proposer's.
+fn check_proposal(core: &NodeCore, proposal: &ChannelProposal) -> Result<(), String> {
+    validate_proposal(proposal).map_err(|e| format!("invalid proposal: {e}"))?;
+    for asset in &proposal.assets {
+        if !core.chain_info.assets.iter().any(|a| a.asset == *asset) {
+            return Err(format!(
+                "asset {}/{} is not held on this node's chain ({})",
+                asset.chain_id, asset.holder, core.chain_info.backend
+            ));
+        }
+    }
+    match &core.account {
+        None => Err("this node has no chain account".to_string()),
+        Some(me) if *me == proposal.proposer => {
+            Err("the proposer's chain address is this node's own".to_string())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// A proposal as the API shows it, from our side (we would be participant 1).
+pub fn proposal_info(
+    core: &NodeCore,
+    proposal: &ChannelProposal,
+    proposer: NodeId,
+    proposer_alias: Option<String>,
+    expires_in: std::time::Duration,
+) -> ProposalInfo {
+    let expires_at = std::time::SystemTime::now()
+        .checked_add(expires_in)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(u64::MAX, |d| d.as_secs());
+    ProposalInfo {
+        id: proposal.proposal_id,
+        proposer,
+        proposer_alias,
+        balances: proposal
+            .assets
+            .iter()
+            .zip(&proposal.balances)
+            .map(|(asset, row)| AssetBalances {
+                asset: super::node_api::asset_name(&core.chain_info, asset),
+                mine: row.get(1).copied().unwrap_or(Amount::ZERO),
+                theirs: row.first().copied().unwrap_or(Amount::ZERO),
+            })
+            .collect(),
+        challenge_seconds: proposal.challenge_duration,
+        expires_at,
+    }
+}
+
+/// The peer accepted our proposal: open the channel now, before the next event (its opening
+/// signature) is dispatched.
+fn on_accept(core: &NodeCore, from: NodeId, accept: ProposalAccept) {
+    let Some(Outgoing {
+        proposal, answer, ..
+    }) = lock(&core.proposals).take_outgoing(&accept.proposal_id, &from)
+    else {
+        tracing::debug!(proposal = %accept.proposal_id, %from, "ignored an accept of no proposal of ours to that peer");
+        return;
+    };
+    let outcome = match core.account() {
+        Err(error) => ProposalOutcome::Failed(error.message),
+        Ok(me) => match core.open_channel(&proposal, &accept, me, from, None) {
+            Ok(id) => ProposalOutcome::Opened(id),
+            Err(error) => ProposalOutcome::Failed(error.to_string()),
+        },
+    };
+    if let ProposalOutcome::Failed(reason) = &outcome {
+        tracing::warn!(proposal = %accept.proposal_id, "the peer's accept did not open a channel: {reason}");
+    }
+    let _ = answer.send(outcome);
+}
+
+fn on_reject(core: &NodeCore, from: NodeId, reject: ProposalReject) {
+    let Some(outgoing) = lock(&core.proposals).take_outgoing(&reject.proposal_id, &from) else {
+        tracing::debug!(proposal = %reject.proposal_id, %from, "ignored a reject of no proposal of ours to that peer");
+        return;
+    };
+    let _ = outgoing
+        .answer
+        .send(ProposalOutcome::Rejected(reject.reason));
+}

@@ -1,0 +1,211 @@
+//! The chain side of a channel's life, driven by the phases its task reports: fund our share
+//! when it enters `Funding`, conclude with the final state and withdraw our share when it
+//! enters `Closing`. Each step runs the chain backend's waiting calls on blocking threads and
+//! reports back to the channel task (`funded`, `concluded`); a failure is recorded in the
+//! channel's status for the API to show, and the channel stays where it was.
+//!
+//! Restarting is safe at any point: funding skips what is already deposited, concluding
+//! first checks whether the channel concluded already, and withdrawing a zero holding is not
+//! an error.
+
+use super::core::NodeCore;
+use super::registry::ChannelStatus;
+use crate::protocol::Phase;
+use parley_plugin_api::model::{
+    ChannelId, ConcludeFinalRequest, DisputePhase, FundingOutcome, FundingRequest, SignedState,
+    TxReceipt, WithdrawRequest,
+};
+use parley_plugin_api::{ChainBackend, PluginError};
+use std::sync::{Arc, Weak};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
+
+/// Runs the lifecycle for every phase report on `phases` until the node is gone.
+pub fn spawn_lifecycle(
+    core: Weak<NodeCore>,
+    mut phases: UnboundedReceiver<(ChannelId, Phase)>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some((id, phase)) = phases.recv().await {
+            let Some(core) = core.upgrade() else { return };
+            super::core::lock(&core.registry).set_phase(&id, phase);
+            match phase {
+                Phase::Funding => {
+                    tokio::spawn(fund(core, id));
+                }
+                Phase::Closing => {
+                    tokio::spawn(close(core, id));
+                }
+                Phase::Opening | Phase::Active | Phase::Closed => {}
+            }
+        }
+    })
+}
+
+/// Deposits our share and waits for the peer's; then tells the task the channel is funded.
+async fn fund(core: Arc<NodeCore>, id: ChannelId) {
+    let result = try_fund(&core, id).await;
+    if let Err(problem) = result {
+        tracing::warn!(channel = %id, "{problem}");
+        super::core::lock(&core.registry).set_problem(&id, problem);
+    }
+}
+
+async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
+    let handle = handle(core, id)?;
+    let snapshot = handle
+        .snapshot()
+        .await
+        .map_err(|e| format!("cannot fund: {e}"))?
+        .snapshot;
+    let from = core
+        .account
+        .clone()
+        .ok_or("cannot fund: the chain backend has no account for this node")?;
+    let timeout = core.policy.funding_timeout.as_secs();
+    let request = FundingRequest {
+        params: snapshot.channel.params,
+        state: snapshot.latest.state,
+        index: snapshot.channel.my_index,
+        from,
+        timeout_secs: timeout,
+    };
+    tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");
+    let chain = core.chain.clone();
+    let outcome = blocking(move || chain.fund(&request))
+        .await
+        .map_err(|e| format!("funding failed: {e}"))?;
+    match outcome {
+        FundingOutcome::Funded => {
+            handle
+                .funded()
+                .await
+                .map_err(|e| format!("funded on chain, but the channel refused it: {e}"))?;
+            tracing::info!(channel = %id, "funded");
+            Ok(())
+        }
+        FundingOutcome::TimedOut { missing } => {
+            let missing: Vec<String> = missing
+                .iter()
+                .map(|(participant, asset)| format!("participant {participant} asset {asset}"))
+                .collect();
+            Err(format!(
+                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing deposits: {}",
+                missing.join(", ")
+            ))
+        }
+    }
+}
+
+/// Concludes the channel with its final state (unless it concluded already) and withdraws
+/// our share; then tells the task the channel is closed.
+async fn close(core: Arc<NodeCore>, id: ChannelId) {
+    if let Err(problem) = try_close(&core, id).await {
+        tracing::warn!(channel = %id, "{problem}");
+        super::core::lock(&core.registry).set_problem(&id, problem);
+    }
+}
+
+async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
+    let handle = handle(core, id)?;
+    let snapshot = handle
+        .snapshot()
+        .await
+        .map_err(|e| format!("cannot settle: {e}"))?
+        .snapshot;
+    let me = core
+        .account
+        .clone()
+        .ok_or("cannot settle: the chain backend has no account for this node")?;
+    let sigs = snapshot
+        .latest
+        .sigs
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<_>>>()
+        .ok_or("cannot settle: the final state lacks a signature")?;
+    let assets = snapshot.latest.state.allocation.assets.clone();
+    let signed = SignedState {
+        params: snapshot.channel.params,
+        state: snapshot.latest.state,
+        sigs,
+    };
+    let chain = core.chain.clone();
+    let receipt = blocking(move || conclude_and_withdraw(&*chain, id, signed, me, assets))
+        .await
+        .map_err(|e| format!("settling on chain failed: {e}"))?;
+    tracing::info!(channel = %id, amounts = ?receipt.amounts, "concluded and withdrew our share");
+    handle
+        .concluded()
+        .await
+        .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))
+}
+
+/// The blocking part of settling: conclude (the peer may have done it already) and withdraw.
+fn conclude_and_withdraw(
+    chain: &dyn ChainBackend,
+    id: ChannelId,
+    signed: SignedState,
+    me: parley_plugin_api::model::Participant,
+    assets: Vec<parley_plugin_api::model::Asset>,
+) -> Result<TxReceipt, PluginError> {
+    let concluded =
+        || matches!(chain.dispute(&id), Ok(Some(d)) if d.phase == DisputePhase::Concluded);
+    if !concluded() {
+        let request = ConcludeFinalRequest {
+            from: me.clone(),
+            channel: signed,
+        };
+        if let Err(error) = chain.conclude_final(&request) {
+            // Both parties conclude; the second finds it done, which is what we wanted.
+            if !concluded() {
+                return Err(error);
+            }
+        }
+    }
+    chain.withdraw(&WithdrawRequest {
+        from: me.clone(),
+        channel_id: id,
+        participant: me.clone(),
+        receiver: me,
+        assets,
+    })
+}
+
+fn handle(core: &NodeCore, id: ChannelId) -> Result<super::channel_task::ChannelHandle, String> {
+    super::core::lock(&core.registry)
+        .get(&id)
+        .map(|entry| entry.handle.clone())
+        .ok_or_else(|| format!("channel {id} is not running"))
+}
+
+/// Runs a waiting chain call on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(error) => Err(format!("the chain call panicked: {error}")),
+    }
+}
+
+/// Waits until channel `id`'s status satisfies `done`, or reports its problem.
+pub async fn wait_for_status(
+    mut status: tokio::sync::watch::Receiver<ChannelStatus>,
+    done: impl Fn(&ChannelStatus) -> bool,
+) -> Result<ChannelStatus, String> {
+    loop {
+        {
+            let now = status.borrow_and_update();
+            if done(&now) {
+                return Ok(now.clone());
+            }
+            if let Some(problem) = &now.problem {
+                return Err(problem.clone());
+            }
+        }
+        if status.changed().await.is_err() {
+            return Err("the node is shutting down".to_string());
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! The API methods ([`NodeApi`]) served by the node's [`NodeCore`]: each checks what depends
+//! on the node's state, then drives the peers, the channel tasks and the chain, and maps every
+//! failure to an [`ApiError`] category. A method that fails leaves nothing half-done.
+
+use super::channel_task::{ChannelView, CommandError};
+use super::core::{lock, random_32, NodeCore};
+use super::dispatch::proposal_info;
+use super::lifecycle::wait_for_status;
+use super::proposals::{Outgoing, ProposalOutcome};
+use crate::api::types::{
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo,
+    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+};
+use crate::api::{ApiError, ApiFuture, ErrorCategory, NodeApi};
+use crate::protocol::{
+    validate_proposal, ChannelError, ChannelMessage, ChannelProposal, PaymentError, Phase,
+    ProposalId, ProposalReject, MAX_CHALLENGE_DURATION,
+};
+use crate::store::node_records::peer_op;
+use crate::store::StoredPeer;
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Amount, Asset, AssetInfo, ChainInfo, ChannelId, Participant};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Extra time an API call waits beyond the funding timeout before it gives up on its own.
+const CHAIN_SLACK: Duration = Duration::from_secs(30);
+
+/// How long `channel_settle` waits for the chain to pay out.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The API served by a running node.
+pub struct NodeService {
+    core: Arc<NodeCore>,
+}
+
+impl NodeService {
+    /// Serves the API over `core`.
+    pub fn new(core: Arc<NodeCore>) -> NodeService {
+        NodeService { core }
+    }
+
+    /// Runs `work` on its own task, so that a client hanging up does not abandon a channel
+    /// half-way (an accepted proposal still gets funded; a settle still withdraws).
+    fn detached<T, F>(&self, work: impl FnOnce(Arc<NodeCore>) -> F) -> ApiFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let task = tokio::spawn(work(self.core.clone()));
+        Box::pin(async move {
+            task.await
+                .map_err(|e| ApiError::internal(format!("the request's task failed: {e}")))?
+        })
+    }
+}
+
+/// The name a chain gives `asset`, or its `chain/holder` form if the chain does not know it.
+pub fn asset_name(chain: &ChainInfo, asset: &Asset) -> String {
+    chain
+        .assets
+        .iter()
+        .find(|info| info.asset == *asset)
+        .map_or_else(|| asset.to_string(), |info| info.name.clone())
+}
+
+fn asset_by_name<'a>(chain: &'a ChainInfo, name: Option<&str>) -> Result<&'a AssetInfo, ApiError> {
+    let known = || {
+        chain
+            .assets
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        None => chain.assets.first().ok_or_else(|| {
+            ApiError::new(
+                ErrorCategory::Unavailable,
+                "the chain backend offers no assets",
+            )
+        }),
+        Some(name) => chain.assets.iter().find(|a| a.name == name).ok_or_else(|| {
+            ApiError::invalid_param(
+                "asset",
+                format!("unknown asset `{name}`; this chain has {}", known()),
+            )
+        }),
+    }
+}
+
+/// Runs a waiting chain call on a blocking thread; its failure is `unavailable`.
+async fn chain_call<T: Send + 'static>(
+    what: &'static str,
+    call: impl FnOnce() -> Result<T, parley_plugin_api::PluginError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!("cannot {what} on the chain: {error}"),
+        )),
+        Err(error) => Err(ApiError::internal(format!(
+            "the chain call panicked: {error}"
+        ))),
+    }
+}
+
+/// Refuses, as `insufficient_funds`, a deposit larger than what `owner` holds on chain.
+async fn check_can_deposit(
+    core: &NodeCore,
+    owner: &Participant,
+    asset: &AssetInfo,
+    deposit: Amount,
+) -> Result<(), ApiError> {
+    if deposit.is_zero() {
+        return Ok(());
+    }
+    let chain = core.chain.clone();
+    let (owner, holding) = (owner.clone(), asset.asset.clone());
+    let balance = chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
+    if balance < deposit {
+        return Err(ApiError::new(
+            ErrorCategory::InsufficientFunds,
+            format!(
+                "this node's account holds {balance} {name} on chain, but the channel needs a deposit of {deposit} {name}",
+                name = asset.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A command error as the API reports it.
+fn command_error(error: CommandError) -> ApiError {
+    let category = match &error {
+        CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft { .. })) => {
+            ErrorCategory::InsufficientFunds
+        }
+        CommandError::Channel(ChannelError::Payment(_)) => ErrorCategory::InvalidArgument,
+        CommandError::Channel(_)
+        | CommandError::Superseded { .. }
+        | CommandError::Discarded { .. } => ErrorCategory::Conflict,
+        CommandError::Rejected(_) => ErrorCategory::RejectedByPeer,
+        CommandError::Stopped => ErrorCategory::Internal,
+    };
+    ApiError::new(category, error.to_string())
+}
+
+fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) -> ChannelInfo {
+    let snapshot = &view.snapshot;
+    let state = &snapshot.latest.state;
+    let me = usize::from(snapshot.channel.my_index);
+    let them = 1 - me.min(1);
+    ChannelInfo {
+        id: snapshot.channel.channel_id,
+        peer,
+        peer_alias: lock(&core.book).alias_of(&peer).map(str::to_string),
+        phase: snapshot.phase,
+        version: state.version,
+        balances: state
+            .allocation
+            .assets
+            .iter()
+            .zip(&state.allocation.balances)
+            .map(|(asset, row)| AssetBalances {
+                asset: asset_name(&core.chain_info, asset),
+                mine: row.get(me).copied().unwrap_or(Amount::ZERO),
+                theirs: row.get(them).copied().unwrap_or(Amount::ZERO),
+            })
+            .collect(),
+    }
+}
+
+/// The channel `id` as the API shows it, read from its task.
+async fn channel_info(core: &NodeCore, id: ChannelId) -> Result<ChannelInfo, ApiError> {
+    let (handle, peer) = entry(core, id)?;
+    let view = handle.snapshot().await.map_err(command_error)?;
+    Ok(view_to_info(core, &view, peer))
+}
+
+fn entry(
+    core: &NodeCore,
+    id: ChannelId,
+) -> Result<(super::channel_task::ChannelHandle, crate::wire::NodeId), ApiError> {
+    lock(&core.registry)
+        .get(&id)
+        .map(|entry| (entry.handle.clone(), entry.peer))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCategory::NotFound,
+                format!("no channel {id} on this node; `parley channel list` shows them"),
+            )
+        })
+}
+
+/// Waits until channel `id` reaches `phase` (or a later one), or its chain side fails.
+async fn wait_for_phase(
+    core: &NodeCore,
+    id: ChannelId,
+    phase: Phase,
+    limit: Duration,
+) -> Result<(), ApiError> {
+    let status = lock(&core.registry)
+        .get(&id)
+        .map(|entry| entry.status.subscribe())
+        .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
+    match tokio::time::timeout(limit, wait_for_status(status, |s| s.phase >= phase)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(problem)) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!("channel {id}: {problem}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!(
+                "channel {id} did not become {phase} within {} s; it goes on in the background (see `parley channel show {id}`)",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<ChannelInfo, ApiError> {
+    let (alias, peer) = lock(&core.book).resolve(&request.peer).ok_or_else(|| {
+        ApiError::new(
+            ErrorCategory::NotFound,
+            format!(
+                "unknown peer `{}`; add it first with `parley peer add <alias> <node-id> <address>`",
+                request.peer
+            ),
+        )
+    })?;
+    let name = alias.unwrap_or_else(|| peer.to_string());
+    let asset = asset_by_name(&core.chain_info, request.asset.as_deref())?.clone();
+    if request.mine.is_zero() && request.theirs.is_zero() {
+        return Err(ApiError::invalid_param(
+            "mine",
+            "a channel needs a deposit from at least one side",
+        ));
+    }
+    let challenge = request
+        .challenge_seconds
+        .unwrap_or(core.policy.challenge_seconds);
+    if challenge == 0 || challenge > MAX_CHALLENGE_DURATION {
+        return Err(ApiError::invalid_param(
+            "challenge_seconds",
+            format!("must be between 1 and {MAX_CHALLENGE_DURATION} seconds"),
+        ));
+    }
+    let me = core.account()?.clone();
+    check_can_deposit(&core, &me, &asset, request.mine).await?;
+    core.ensure_connected(peer).await?;
+    let proposal = ChannelProposal {
+        proposal_id: ProposalId(random_32()?),
+        proposer: me,
+        assets: vec![asset.asset.clone()],
+        balances: vec![vec![request.mine, request.theirs]],
+        challenge_duration: challenge,
+        nonce_share: random_32()?,
+        app: None,
+        app_data: Bytes::default(),
+    };
+    validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
+    let id = propose(&core, proposal, peer, &name).await?;
+    wait_for_phase(
+        &core,
+        id,
+        Phase::Active,
+        core.policy.funding_timeout + CHAIN_SLACK,
+    )
+    .await?;
+    channel_info(&core, id).await
+}
+
+/// Sends `proposal` to `peer` and waits for its answer; the channel is running on `Ok`.
+async fn propose(
+    core: &NodeCore,
+    proposal: ChannelProposal,
+    peer: crate::wire::NodeId,
+    name: &str,
+) -> Result<ChannelId, ApiError> {
+    let id = proposal.proposal_id;
+    let (answer, outcome) = oneshot::channel();
+    let message = ChannelMessage::Proposal(proposal.clone());
+    lock(&core.proposals).add_outgoing(Outgoing {
+        proposal,
+        peer,
+        answer,
+    });
+    if let Err(error) = core.peers.send(peer, &message).await {
+        lock(&core.proposals).drop_outgoing(&id);
+        return Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!("cannot send the proposal to {name}: {error}"),
+        ));
+    }
+    let limit = core.policy.proposal_timeout;
+    let outcome = match tokio::time::timeout(limit, outcome).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => return Err(ApiError::internal("the proposal's answer was lost")),
+        Err(_) => {
+            lock(&core.proposals).drop_outgoing(&id);
+            return Err(ApiError::new(
+                ErrorCategory::Unavailable,
+                format!(
+                    "{name} did not answer the proposal within {} s ([policy] proposal_timeout_seconds)",
+                    limit.as_secs()
+                ),
+            ));
+        }
+    };
+    match outcome {
+        ProposalOutcome::Opened(channel) => Ok(channel),
+        ProposalOutcome::Rejected(reason) => Err(ApiError::new(
+            ErrorCategory::RejectedByPeer,
+            format!("{name} rejected the proposal: {reason}"),
+        )),
+        ProposalOutcome::Failed(reason) => Err(ApiError::new(
+            ErrorCategory::Conflict,
+            format!("{name} accepted, but the channel could not be opened: {reason}"),
+        )),
+    }
+}
+
+async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            ErrorCategory::NotFound,
+            format!("no proposal {id} awaits an answer (it may have expired); `parley proposal list` shows them"),
+        )
+    };
+    let incoming = lock(&core.proposals)
+        .incoming(Instant::now())
+        .into_iter()
+        .find(|p| p.proposal.proposal_id == id)
+        .ok_or_else(not_found)?;
+    // Check everything before taking the proposal, so a refusal leaves it answerable.
+    let me = core.account()?.clone();
+    for (asset, row) in incoming
+        .proposal
+        .assets
+        .iter()
+        .zip(&incoming.proposal.balances)
+    {
+        let info = core
+            .chain_info
+            .assets
+            .iter()
+            .find(|a| a.asset == *asset)
+            .ok_or_else(|| ApiError::internal("a proposal with an unknown asset was kept"))?;
+        let ours = row.get(1).copied().unwrap_or(Amount::ZERO);
+        check_can_deposit(&core, &me, info, ours).await?;
+    }
+    core.ensure_connected(incoming.peer).await?;
+    let incoming = lock(&core.proposals)
+        .take_incoming(&id, Instant::now())
+        .ok_or_else(not_found)?;
+    let channel = core.accept_proposal(&incoming.proposal, incoming.peer)?;
+    wait_for_phase(
+        &core,
+        channel,
+        Phase::Active,
+        core.policy.funding_timeout + CHAIN_SLACK,
+    )
+    .await?;
+    channel_info(&core, channel).await
+}
+
+async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelInfo, ApiError> {
+    let (handle, peer) = entry(&core, request.id)?;
+    let view = handle.snapshot().await.map_err(command_error)?;
+    let phase = view.snapshot.phase;
+    if phase != Phase::Active {
+        return Err(ApiError::new(
+            ErrorCategory::Conflict,
+            format!(
+                "channel {} is {phase}; payments need an active channel",
+                request.id
+            ),
+        ));
+    }
+    let assets = &view.snapshot.latest.state.allocation.assets;
+    let index = match &request.asset {
+        None if assets.len() == 1 => 0,
+        None => {
+            return Err(ApiError::invalid_param(
+                "asset",
+                "the channel holds several assets; name one",
+            ))
+        }
+        Some(name) => assets
+            .iter()
+            .position(|a| asset_name(&core.chain_info, a) == *name)
+            .ok_or_else(|| {
+                ApiError::invalid_param("asset", format!("the channel holds no asset `{name}`"))
+            })?,
+    };
+    if !core.peers.is_connected(&peer) {
+        core.ensure_connected(peer).await?;
+    }
+    let limit = core.policy.update_timeout;
+    match tokio::time::timeout(limit, handle.pay(index, request.amount)).await {
+        Ok(Ok(_version)) => {}
+        Ok(Err(error)) => return Err(command_error(error)),
+        Err(_) => {
+            return Err(ApiError::new(
+                ErrorCategory::Unavailable,
+                format!(
+                    "the peer did not answer within {} s; the payment completes or is dropped when the channels re-synchronise",
+                    limit.as_secs()
+                ),
+            ))
+        }
+    }
+    channel_info(&core, request.id).await
+}
+
+async fn settle(core: Arc<NodeCore>, id: ChannelId) -> Result<ChannelInfo, ApiError> {
+    let (handle, peer) = entry(&core, id)?;
+    let view = handle.snapshot().await.map_err(command_error)?;
+    match view.snapshot.phase {
+        Phase::Opening | Phase::Funding => {
+            return Err(ApiError::new(
+                ErrorCategory::Conflict,
+                format!("channel {id} is not funded yet; only a funded channel can be settled"),
+            ))
+        }
+        Phase::Active => {
+            core.ensure_connected(peer).await?;
+            let limit = core.policy.update_timeout;
+            match tokio::time::timeout(limit, handle.propose_final()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return Err(command_error(error)),
+                Err(_) => {
+                    return Err(ApiError::new(
+                        ErrorCategory::Unavailable,
+                        format!(
+                            "the peer did not answer the final update within {} s",
+                            limit.as_secs()
+                        ),
+                    ))
+                }
+            }
+        }
+        Phase::Closing | Phase::Closed => {}
+    }
+    wait_for_phase(&core, id, Phase::Closed, SETTLE_TIMEOUT).await?;
+    channel_info(&core, id).await
+}
+
+impl NodeApi for NodeService {
+    fn node_info(&self) -> ApiFuture<'_, NodeInfo> {
+        let core = &self.core;
+        Box::pin(async move {
+            Ok(NodeInfo {
+                node_id: core.node_id,
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                chain: core.chain_info.clone(),
+                listen_address: core.listen_address.clone(),
+            })
+        })
+    }
+
+    fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
+        self.detached(move |core| async move {
+            lock(&core.book).check_add(core.node_id, &request)?;
+            let stored = StoredPeer {
+                alias: request.alias.clone(),
+                node_id: request.node_id,
+                transport_address: request.transport_address.clone(),
+            };
+            core.store
+                .commit(vec![peer_op(&stored)])
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot store the peer: {e}")))?;
+            lock(&core.book).add(core.node_id, &request)?;
+            Ok(PeerInfo {
+                connected: core.peers.is_connected(&request.node_id),
+                alias: request.alias,
+                node_id: request.node_id,
+                transport_address: request.transport_address,
+            })
+        })
+    }
+
+    fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
+        let core = &self.core;
+        Box::pin(async move {
+            let book = lock(&core.book);
+            Ok(book
+                .iter()
+                .map(|(alias, peer)| PeerInfo {
+                    alias: alias.clone(),
+                    node_id: peer.node_id,
+                    transport_address: peer.transport_address.clone(),
+                    connected: core.peers.is_connected(&peer.node_id),
+                })
+                .collect())
+        })
+    }
+
+    fn channel_open(&self, request: ChannelOpenRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| open(core, request))
+    }
+
+    fn proposal_list(&self) -> ApiFuture<'_, Vec<ProposalInfo>> {
+        let core = &self.core;
+        Box::pin(async move {
+            let now = Instant::now();
+            let incoming = lock(&core.proposals).incoming(now);
+            Ok(incoming
+                .iter()
+                .map(|p| {
+                    let alias = lock(&core.book).alias_of(&p.peer).map(str::to_string);
+                    let left = p.deadline.saturating_duration_since(now);
+                    let mut info = proposal_info(core, &p.proposal, p.peer, alias, left);
+                    info.expires_at = p.expires_at;
+                    info
+                })
+                .collect())
+        })
+    }
+
+    fn proposal_accept(&self, id: ProposalId) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| accept(core, id))
+    }
+
+    fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()> {
+        let core = &self.core;
+        Box::pin(async move {
+            let incoming = lock(&core.proposals)
+                .take_incoming(&request.id, Instant::now())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCategory::NotFound,
+                        format!(
+                            "no proposal {} awaits an answer (it may have expired)",
+                            request.id
+                        ),
+                    )
+                })?;
+            let reason = request
+                .reason
+                .unwrap_or_else(|| "rejected by the peer's user".to_string());
+            let message = ChannelMessage::ProposalReject(ProposalReject {
+                proposal_id: request.id,
+                reason,
+            });
+            if let Err(error) = core.peers.send(incoming.peer, &message).await {
+                // The proposal is answered here either way; the proposer times out.
+                tracing::info!(proposal = %request.id, "the reject could not be sent: {error}");
+            }
+            Ok(())
+        })
+    }
+
+    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>> {
+        let core = &self.core;
+        Box::pin(async move {
+            let channels = lock(&core.registry).all();
+            let mut infos = Vec::with_capacity(channels.len());
+            for (handle, peer) in channels {
+                if let Ok(view) = handle.snapshot().await {
+                    infos.push(view_to_info(core, &view, peer));
+                }
+            }
+            infos.sort_by_key(|info| info.id);
+            Ok(infos)
+        })
+    }
+
+    fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+        let core = &self.core;
+        Box::pin(async move { channel_info(core, id).await })
+    }
+
+    fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| pay(core, request))
+    }
+
+    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| settle(core, id))
+    }
+
+    fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {
+        self.detached(move |core| async move {
+            let account = core.account()?.clone();
+            let assets: Vec<AssetInfo> = match &request.asset {
+                None => core.chain_info.assets.clone(),
+                Some(name) => vec![asset_by_name(&core.chain_info, Some(name))?.clone()],
+            };
+            let mut balances = Vec::with_capacity(assets.len());
+            for asset in assets {
+                let chain = core.chain.clone();
+                let (owner, holding) = (account.clone(), asset.asset.clone());
+                let amount =
+                    chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
+                balances.push(OnChainBalance {
+                    asset: asset.name,
+                    amount,
+                });
+            }
+            Ok(balances)
+        })
+    }
+}

@@ -1,0 +1,187 @@
+//! Channel proposals in flight: ours waiting for the peer's answer, and the peers' waiting for
+//! ours (the policy's or the user's) until they expire.
+
+use crate::protocol::{ChannelProposal, ProposalId};
+use crate::wire::NodeId;
+use parley_plugin_api::model::ChannelId;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+
+/// How the peer answered one of our proposals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProposalOutcome {
+    /// It accepted and the channel is open (its task runs).
+    Opened(ChannelId),
+    /// It rejected, with this reason.
+    Rejected(String),
+    /// It accepted, but the accept did not open a channel (the reason says why).
+    Failed(String),
+}
+
+/// One of our proposals awaiting the peer's answer.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The proposal sent.
+    pub proposal: ChannelProposal,
+    /// The peer it went to: only its answer counts.
+    pub peer: NodeId,
+    /// Where the outcome goes.
+    pub answer: oneshot::Sender<ProposalOutcome>,
+}
+
+/// A peer's proposal awaiting our answer.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The proposal.
+    pub proposal: ChannelProposal,
+    /// Who sent it (the authenticated peer).
+    pub peer: NodeId,
+    /// When it lapses unanswered.
+    pub deadline: Instant,
+    /// The same, in Unix seconds, for the API.
+    pub expires_at: u64,
+}
+
+/// Every proposal in flight.
+#[derive(Debug, Default)]
+pub struct Proposals {
+    outgoing: HashMap<ProposalId, Outgoing>,
+    incoming: BTreeMap<ProposalId, Incoming>,
+}
+
+impl Proposals {
+    /// Remembers our proposal until its answer arrives.
+    pub fn add_outgoing(&mut self, outgoing: Outgoing) {
+        self.outgoing
+            .insert(outgoing.proposal.proposal_id, outgoing);
+    }
+
+    /// Takes our proposal `id` if `from` is the peer it went to; `None` otherwise (an answer
+    /// from anyone else is ignored and leaves it waiting).
+    pub fn take_outgoing(&mut self, id: &ProposalId, from: &NodeId) -> Option<Outgoing> {
+        match self.outgoing.get(id) {
+            Some(outgoing) if outgoing.peer == *from => self.outgoing.remove(id),
+            _ => None,
+        }
+    }
+
+    /// Forgets our proposal `id` (its caller gave up waiting).
+    pub fn drop_outgoing(&mut self, id: &ProposalId) {
+        self.outgoing.remove(id);
+    }
+
+    /// Keeps a peer's proposal for `timeout`; `false` (and nothing kept) if a proposal with
+    /// that id is already waiting.
+    pub fn add_incoming(
+        &mut self,
+        proposal: ChannelProposal,
+        peer: NodeId,
+        now: Instant,
+        timeout: Duration,
+    ) -> bool {
+        let id = proposal.proposal_id;
+        if self.incoming.contains_key(&id) || self.outgoing.contains_key(&id) {
+            return false;
+        }
+        let expires_at = SystemTime::now()
+            .checked_add(timeout)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(u64::MAX, |d| d.as_secs());
+        self.incoming.insert(
+            id,
+            Incoming {
+                proposal,
+                peer,
+                deadline: now + timeout,
+                expires_at,
+            },
+        );
+        true
+    }
+
+    /// Takes the peer's proposal `id` if it has not expired at `now`.
+    pub fn take_incoming(&mut self, id: &ProposalId, now: Instant) -> Option<Incoming> {
+        self.expire(now);
+        self.incoming.remove(id)
+    }
+
+    /// The peers' proposals still waiting at `now`, in id order (expired ones are dropped).
+    pub fn incoming(&mut self, now: Instant) -> Vec<Incoming> {
+        self.expire(now);
+        self.incoming.values().cloned().collect()
+    }
+
+    fn expire(&mut self, now: Instant) {
+        self.incoming.retain(|id, incoming| {
+            let alive = incoming.deadline > now;
+            if !alive {
+                tracing::info!(proposal = %id, "a channel proposal expired unanswered");
+            }
+            alive
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::NodeKey;
+    use parley_plugin_api::codec::Bytes;
+    use parley_plugin_api::model::Participant;
+
+    fn proposal(n: u8) -> ChannelProposal {
+        ChannelProposal {
+            proposal_id: ProposalId([n; 32]),
+            proposer: Participant(vec![1; 20]),
+            assets: Vec::new(),
+            balances: Vec::new(),
+            challenge_duration: 60,
+            nonce_share: [n; 32],
+            app: None,
+            app_data: Bytes::default(),
+        }
+    }
+
+    fn node() -> NodeId {
+        NodeKey::generate().unwrap().node_id()
+    }
+
+    #[test]
+    fn only_the_addressed_peer_can_answer_our_proposal() {
+        let (bob, mallory) = (node(), node());
+        let mut proposals = Proposals::default();
+        let (answer, _) = oneshot::channel();
+        proposals.add_outgoing(Outgoing {
+            proposal: proposal(1),
+            peer: bob,
+            answer,
+        });
+        assert!(proposals
+            .take_outgoing(&ProposalId([1; 32]), &mallory)
+            .is_none());
+        assert!(proposals
+            .take_outgoing(&ProposalId([1; 32]), &bob)
+            .is_some());
+        assert!(proposals
+            .take_outgoing(&ProposalId([1; 32]), &bob)
+            .is_none());
+    }
+
+    #[test]
+    fn incoming_proposals_expire_and_duplicates_are_refused() {
+        let bob = node();
+        let mut proposals = Proposals::default();
+        let now = Instant::now();
+        let timeout = Duration::from_secs(10);
+        assert!(proposals.add_incoming(proposal(1), bob, now, timeout));
+        assert!(!proposals.add_incoming(proposal(1), bob, now, timeout));
+        assert!(proposals.add_incoming(proposal(2), bob, now, timeout));
+        assert_eq!(proposals.incoming(now).len(), 2);
+        let later = now + Duration::from_secs(11);
+        assert!(proposals
+            .take_incoming(&ProposalId([1; 32]), later)
+            .is_none());
+        assert!(proposals.incoming(later).is_empty());
+    }
+}

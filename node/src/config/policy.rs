@@ -1,0 +1,159 @@
+//! `[policy]`: how the node answers peers without asking its user, and its default timings.
+
+use super::{list, ConfigError, ErrFn};
+use parley_plugin_api::model::Amount;
+use std::time::Duration;
+
+/// `[policy]` of `node.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySection {
+    /// Channel proposals from these peers (aliases or node ids; `"*"` for any peer) are
+    /// accepted without asking, if within [`PolicySection::max_auto_deposit`]. Empty: every
+    /// proposal waits for `proposal accept` or `proposal reject`.
+    pub auto_accept_from: Vec<String>,
+    /// The most this node deposits, per asset, into a channel it accepts on its own.
+    pub max_auto_deposit: Amount,
+    /// How long an incoming proposal waits for an answer, and how long `channel open` waits
+    /// for the peer's answer.
+    pub proposal_timeout: Duration,
+    /// The challenge duration `channel open` proposes when none is given.
+    pub challenge_seconds: u64,
+    /// How long funding may take before the open is reported as failed.
+    pub funding_timeout: Duration,
+    /// How long a payment waits for the peer's answer.
+    pub update_timeout: Duration,
+}
+
+impl Default for PolicySection {
+    fn default() -> PolicySection {
+        PolicySection {
+            auto_accept_from: Vec::new(),
+            max_auto_deposit: Amount::ZERO,
+            proposal_timeout: Duration::from_secs(120),
+            challenge_seconds: 600,
+            funding_timeout: Duration::from_secs(300),
+            update_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PolicySection {
+    /// Whether `[policy] auto_accept_from` names this peer (by alias or node id) or `"*"`.
+    pub fn auto_accepts(&self, alias: Option<&str>, node_id: &str) -> bool {
+        self.auto_accept_from
+            .iter()
+            .any(|entry| entry == "*" || Some(entry.as_str()) == alias || entry == node_id)
+    }
+}
+
+const POLICY_KEYS: &[&str] = &[
+    "auto_accept_from",
+    "max_auto_deposit",
+    "proposal_timeout_seconds",
+    "challenge_seconds",
+    "funding_timeout_seconds",
+    "update_timeout_seconds",
+];
+
+/// Parses `[policy]` (absent: the defaults).
+pub(super) fn policy_section(
+    table: &toml::Table,
+    err: &ErrFn<'_>,
+) -> Result<PolicySection, ConfigError> {
+    for key in table.keys() {
+        if !POLICY_KEYS.contains(&key.as_str()) {
+            return Err(err(
+                &format!("policy.{key}"),
+                format!("unknown key; expected one of {}", list(POLICY_KEYS)),
+            ));
+        }
+    }
+    let mut policy = PolicySection::default();
+    if let Some(value) = table.get("auto_accept_from") {
+        let key = "policy.auto_accept_from";
+        let expected = "expected a list of peer aliases or node ids, like [\"bob\"] or [\"*\"]";
+        let toml::Value::Array(items) = value else {
+            return Err(err(key, format!("{expected}, found {}", value.type_str())));
+        };
+        for item in items {
+            match item {
+                toml::Value::String(text) if !text.trim().is_empty() => {
+                    policy.auto_accept_from.push(text.trim().to_string())
+                }
+                other => {
+                    return Err(err(
+                        key,
+                        format!("{expected}; one entry is {}", describe(other)),
+                    ))
+                }
+            }
+        }
+    }
+    if let Some(value) = table.get("max_auto_deposit") {
+        let key = "policy.max_auto_deposit";
+        policy.max_auto_deposit = match value {
+            toml::Value::String(text) => text.trim().parse().map_err(|e| {
+                err(
+                    key,
+                    format!("`{text}` is not an amount ({e}); expected a decimal string of base units like \"1000000\""),
+                )
+            })?,
+            toml::Value::Integer(n) if *n >= 0 => Amount::from(*n as u64),
+            other => {
+                return Err(err(
+                    key,
+                    format!(
+                        "expected a decimal string of base units like \"1000000\", found {}",
+                        describe(other)
+                    ),
+                ))
+            }
+        };
+    }
+    let seconds = |name: &str, default: u64| -> Result<u64, ConfigError> {
+        match table.get(name) {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) if *n > 0 => Ok(*n as u64),
+            Some(other) => Err(err(
+                &format!("policy.{name}"),
+                format!(
+                    "expected a whole number of seconds greater than 0, found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    let defaults = PolicySection::default();
+    policy.proposal_timeout = Duration::from_secs(seconds(
+        "proposal_timeout_seconds",
+        defaults.proposal_timeout.as_secs(),
+    )?);
+    policy.challenge_seconds = seconds("challenge_seconds", defaults.challenge_seconds)?;
+    if policy.challenge_seconds > crate::protocol::MAX_CHALLENGE_DURATION {
+        return Err(err(
+            "policy.challenge_seconds",
+            format!(
+                "{} s is longer than the maximum of {} s (one year)",
+                policy.challenge_seconds,
+                crate::protocol::MAX_CHALLENGE_DURATION
+            ),
+        ));
+    }
+    policy.funding_timeout = Duration::from_secs(seconds(
+        "funding_timeout_seconds",
+        defaults.funding_timeout.as_secs(),
+    )?);
+    policy.update_timeout = Duration::from_secs(seconds(
+        "update_timeout_seconds",
+        defaults.update_timeout.as_secs(),
+    )?);
+    Ok(policy)
+}
+
+fn describe(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("the string \"{s}\""),
+        toml::Value::Integer(n) => format!("the number {n}"),
+        other => other.type_str().to_string(),
+    }
+}

@@ -1,0 +1,159 @@
+//! The node's records beside its channels: which peer each channel is with, and the peers the
+//! user added. Pure functions from records to writes and from scanned pairs back; no I/O.
+//!
+//! | key                          | value                                      |
+//! |------------------------------|--------------------------------------------|
+//! | `link/` ‖ channel id (32)    | the peer's [`NodeId`] (33 bytes)           |
+//! | `peer/` ‖ alias (UTF-8)      | the canonical encoding of a [`StoredPeer`] |
+//!
+//! A channel's link is written before (or in the same batch as) its first records, so a
+//! restored channel always knows whom to re-synchronise with. A link without a channel (a
+//! crash between the two writes, or a channel removed after settlement) is ignored.
+
+use super::schema::{describe_key, Pairs};
+use crate::wire::NodeId;
+use parley_plugin_api::canonical_struct;
+use parley_plugin_api::codec::{Decode, Encode};
+use parley_plugin_api::model::{ChannelId, WriteOp};
+use std::collections::BTreeMap;
+
+/// The prefix of every channel-to-peer link.
+pub const LINK_PREFIX: &[u8] = b"link/";
+
+/// The prefix of every known peer.
+pub const PEER_PREFIX: &[u8] = b"peer/";
+
+/// A peer the user added (`peer add`), kept across restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPeer {
+    /// The local alias (also the key).
+    pub alias: String,
+    /// The peer's identity.
+    pub node_id: NodeId,
+    /// Where to reach it, in the transport plugin's format.
+    pub transport_address: String,
+}
+
+canonical_struct!(StoredPeer {
+    alias,
+    node_id,
+    transport_address
+});
+
+/// The key of a channel's link.
+pub fn link_key(channel_id: &ChannelId) -> Vec<u8> {
+    [LINK_PREFIX, &channel_id.0[..]].concat()
+}
+
+/// The write that records `peer` as the other party of `channel_id`.
+pub fn link_op(channel_id: &ChannelId, peer: &NodeId) -> WriteOp {
+    WriteOp::put(link_key(channel_id), peer.encode())
+}
+
+/// The write that removes a channel's link.
+pub fn link_delete_op(channel_id: &ChannelId) -> WriteOp {
+    WriteOp::delete(link_key(channel_id))
+}
+
+/// The links in a scan of [`LINK_PREFIX`], and a readable reason for each pair that is not one.
+pub fn decode_links(pairs: &Pairs) -> (BTreeMap<ChannelId, NodeId>, Vec<String>) {
+    let mut links = BTreeMap::new();
+    let mut broken = Vec::new();
+    for (key, value) in pairs {
+        let id: Option<[u8; 32]> = key
+            .strip_prefix(LINK_PREFIX)
+            .and_then(|rest| rest.try_into().ok());
+        let Some(id) = id else {
+            broken.push(format!("`{}` is not a link key", describe_key(key)));
+            continue;
+        };
+        match NodeId::decode(value) {
+            Ok(node) => {
+                links.insert(ChannelId(id), node);
+            }
+            Err(error) => broken.push(format!(
+                "the link of channel {} is not a node id: {error}",
+                ChannelId(id)
+            )),
+        }
+    }
+    (links, broken)
+}
+
+/// The key of a known peer.
+pub fn peer_key(alias: &str) -> Vec<u8> {
+    [PEER_PREFIX, alias.as_bytes()].concat()
+}
+
+/// The write that stores (or replaces) a known peer.
+pub fn peer_op(peer: &StoredPeer) -> WriteOp {
+    WriteOp::put(peer_key(&peer.alias), peer.encode())
+}
+
+/// The known peers in a scan of [`PEER_PREFIX`], and a readable reason for each pair that is
+/// not one.
+pub fn decode_peers(pairs: &Pairs) -> (Vec<StoredPeer>, Vec<String>) {
+    let mut peers = Vec::new();
+    let mut broken = Vec::new();
+    for (key, value) in pairs {
+        match StoredPeer::decode(value) {
+            Ok(peer) if peer_key(&peer.alias) == *key => peers.push(peer),
+            Ok(peer) => broken.push(format!(
+                "`{}` holds the peer `{}`",
+                describe_key(key),
+                peer.alias
+            )),
+            Err(error) => broken.push(format!(
+                "`{}` is not a peer record: {error}",
+                describe_key(key)
+            )),
+        }
+    }
+    (peers, broken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::NodeKey;
+
+    fn node(n: u8) -> NodeId {
+        NodeKey::from_secret_bytes(&[n; 32]).unwrap().node_id()
+    }
+
+    fn pair(op: WriteOp) -> (Vec<u8>, Vec<u8>) {
+        match op {
+            WriteOp::Put { key, value } => (key.0, value.0),
+            other => panic!("expected a put, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn links_round_trip_and_garbage_is_reported_not_fatal() {
+        let (a, b) = (ChannelId([1; 32]), ChannelId([2; 32]));
+        let mut pairs = vec![pair(link_op(&a, &node(1))), pair(link_op(&b, &node(2)))];
+        pairs.push((b"link/short".to_vec(), node(3).encode()));
+        pairs.push((link_key(&ChannelId([3; 32])), vec![1, 2, 3]));
+        let (links, broken) = decode_links(&pairs);
+        assert_eq!(links.len(), 2);
+        assert_eq!(links[&a], node(1));
+        assert_eq!(links[&b], node(2));
+        assert_eq!(broken.len(), 2, "{broken:?}");
+    }
+
+    #[test]
+    fn peers_round_trip_and_a_record_under_another_alias_is_refused() {
+        let bob = StoredPeer {
+            alias: "bob".into(),
+            node_id: node(1),
+            transport_address: "127.0.0.1:4000".into(),
+        };
+        let (key, value) = pair(peer_op(&bob));
+        let (peers, broken) = decode_peers(&vec![(key, value.clone())]);
+        assert_eq!(peers, vec![bob]);
+        assert!(broken.is_empty());
+        let (peers, broken) = decode_peers(&vec![(peer_key("carol"), value)]);
+        assert!(peers.is_empty());
+        assert_eq!(broken.len(), 1);
+    }
+}
