@@ -162,6 +162,17 @@ log_format = "text"      # or "json"
 listen = {api_listen}   # loopback only; port 0 picks a free port
 allow_non_loopback = false
 
+[policy]
+# How this node answers peers on its own. Proposals it does not accept by itself wait for
+# `parley proposal accept|reject <id>` until they expire. Payments to this node and the final
+# state of a cooperative settle are always accepted; anything else is declined.
+auto_accept_from = []          # peers (aliases or node ids) whose proposals are accepted; ["*"]: any
+max_auto_deposit = "0"         # the most this node deposits per asset into such a channel (base units)
+proposal_timeout_seconds = 120 # how long proposals wait for an answer, both ways
+challenge_seconds = 600        # the challenge duration `channel open` proposes by default
+funding_timeout_seconds = 300  # how long funding may take before the open fails
+update_timeout_seconds = 30    # how long a payment waits for the peer's answer
+
 [chain]
 plugin = "sim-chain"     # a simulated ledger with the rules of the Perun contracts
 chain_id = 1337

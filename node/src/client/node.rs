@@ -84,6 +84,7 @@ pub struct Node;
 pub struct NodeHandle {
     api: ApiServer,
     addr_file: PathBuf,
+    service: Arc<dyn NodeApi>,
     core: Arc<NodeCore>,
     tasks: Vec<JoinHandle<()>>,
     transport: Arc<dyn Transport>,
@@ -188,11 +189,13 @@ impl Node {
         tasks.shrink_to_fit();
 
         let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
-        let api = ApiServer::start(&config.api.server_config(), token, service, events).await?;
+        let api =
+            ApiServer::start(&config.api.server_config(), token, service.clone(), events).await?;
         let addr_file = api_addr_path(&config.node.data_dir);
         let handle = NodeHandle {
             api,
             addr_file,
+            service,
             core,
             tasks,
             transport,
@@ -302,28 +305,46 @@ impl NodeHandle {
         self.api.local_addr()
     }
 
+    /// The API methods, for callers in the same process (benchmarks, tests): the same code
+    /// the JSON-RPC server calls, without HTTP.
+    pub fn service(&self) -> Arc<dyn NodeApi> {
+        self.service.clone()
+    }
+
     /// Stops the API (and removes the address file), then the peers and the node's tasks,
     /// lets the channel tasks finish what they queued, then drops the plugins: transport,
     /// chain, store, and last the libraries they came from.
     pub async fn shutdown(self) {
-        self.api.stop();
-        self.api.stopped().await;
-        if let Err(error) = std::fs::remove_file(&self.addr_file) {
+        let NodeHandle {
+            api,
+            addr_file,
+            service,
+            core,
+            tasks,
+            transport,
+            chain,
+            store,
+            libraries,
+        } = self;
+        api.stop();
+        api.stopped().await;
+        drop(service);
+        if let Err(error) = std::fs::remove_file(&addr_file) {
             if error.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.addr_file.display(), %error, "cannot remove the API address file");
+                tracing::warn!(path = %addr_file.display(), %error, "cannot remove the API address file");
             }
         }
-        self.core.peers.shutdown().await;
-        for task in &self.tasks {
+        core.peers.shutdown().await;
+        for task in &tasks {
             task.abort();
         }
-        for task in self.tasks {
+        for task in tasks {
             let _ = task.await;
         }
-        lock(&self.core.registry).clear();
-        // The channel tasks end once their handles are gone; the committer thread finishes
-        // queued writes before the store goes (it is dropped with the last core reference).
-        let core = self.core;
+        lock(&core.registry).clear();
+        // Channel tasks and requests still running hold the core; give them a moment to end
+        // (the channel tasks end once their handles are gone). The committer thread finishes
+        // queued writes before the store goes, when the last core reference is dropped.
         for _ in 0..100 {
             if Arc::strong_count(&core) == 1 {
                 break;
@@ -331,10 +352,19 @@ impl NodeHandle {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         drop(core);
-        drop(self.transport);
-        drop(self.chain);
-        drop(self.store);
-        drop(self.libraries);
+        // A chain call still running on a blocking thread (a deposit waiting for the peer's)
+        // keeps its own reference; unloading the library under it would crash the process, so
+        // the libraries then stay loaded until the process exits.
+        let in_use = Arc::strong_count(&chain) > 1 || Arc::strong_count(&store) > 1;
+        drop(transport);
+        drop(chain);
+        drop(store);
+        if in_use {
+            tracing::debug!("a plugin call is still running; leaving the plugin libraries loaded");
+            std::mem::forget(libraries);
+        } else {
+            drop(libraries);
+        }
     }
 }
 

@@ -119,3 +119,70 @@ fn api_bad_keys_and_types_are_named() {
     assert_eq!(error.key, "api.allow_non_loopback");
     assert!(error.message.contains("true or false"), "{error}");
 }
+
+#[test]
+fn policy_defaults_and_values() {
+    let config = parse("").unwrap();
+    assert_eq!(config.policy, PolicySection::default());
+    assert!(!config.policy.auto_accepts(Some("bob"), "0x02"));
+    let config = parse(
+        "[policy]\nauto_accept_from = [\"bob\"]\nmax_auto_deposit = \"1000\"\n\
+         proposal_timeout_seconds = 5\nchallenge_seconds = 30\n",
+    )
+    .unwrap();
+    assert!(config.policy.auto_accepts(Some("bob"), "0x02"));
+    assert!(!config.policy.auto_accepts(Some("carol"), "0x03"));
+    assert_eq!(
+        config.policy.max_auto_deposit,
+        parley_plugin_api::model::Amount::from(1000u64)
+    );
+    assert_eq!(config.policy.proposal_timeout.as_secs(), 5);
+    assert_eq!(config.policy.challenge_seconds, 30);
+    let any = parse("[policy]\nauto_accept_from = [\"*\"]\n").unwrap();
+    assert!(any.policy.auto_accepts(None, "0x04"));
+}
+
+#[test]
+fn policy_errors_name_the_key() {
+    for (text, key) in [
+        ("[policy]\nauto_accept = []\n", "policy.auto_accept"),
+        (
+            "[policy]\nauto_accept_from = \"bob\"\n",
+            "policy.auto_accept_from",
+        ),
+        (
+            "[policy]\nauto_accept_from = [1]\n",
+            "policy.auto_accept_from",
+        ),
+        (
+            "[policy]\nmax_auto_deposit = \"lots\"\n",
+            "policy.max_auto_deposit",
+        ),
+        (
+            "[policy]\nmax_auto_deposit = -1\n",
+            "policy.max_auto_deposit",
+        ),
+        (
+            "[policy]\nchallenge_seconds = 0\n",
+            "policy.challenge_seconds",
+        ),
+        (
+            "[policy]\nchallenge_seconds = 99999999999\n",
+            "policy.challenge_seconds",
+        ),
+        (
+            "[policy]\nupdate_timeout_seconds = \"5\"\n",
+            "policy.update_timeout_seconds",
+        ),
+    ] {
+        let error = parse(text).unwrap_err();
+        assert_eq!(error.key, key, "{text}: {error}");
+    }
+}
+
+#[test]
+fn the_shipped_node_toml_parses() {
+    let text = include_str!("../../../node.toml");
+    let config = parse(text).unwrap();
+    assert!(config.policy.auto_accept_from.is_empty());
+}

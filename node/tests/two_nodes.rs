@@ -1,0 +1,289 @@
+//! Two complete nodes in one process (real QUIC on loopback, LMDB stores, one shared sim-chain
+//! ledger) driven through the API methods: the channel life cycle and the refusals the issue
+//! names. The multi-process version of these checks is in `tests/scenarios/`.
+
+use parley_node::api::types::{
+    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, PeerAddRequest,
+    ProposalRejectRequest,
+};
+use parley_node::api::{ApiError, ErrorCategory, NodeApi};
+use parley_node::client::node::{Node, NodeHandle};
+use parley_node::config::NodeConfig;
+use parley_node::protocol::Phase;
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn plugin(file: &str) -> String {
+    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
+        .parent()
+        .expect("the binary has a directory")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn config(dir: &Path, ledger: &Path, policy: &str) -> NodeConfig {
+    let text = format!(
+        r#"
+[node]
+data_dir = "data"
+log_level = "warn"
+[policy]
+{policy}
+[chain]
+plugin = "{chain}"
+ledger = "{ledger}"
+[wire]
+plugin = "{quic}"
+[store]
+plugin = "{lmdb}"
+map_size_mib = 64
+"#,
+        chain = plugin("libparley_sim_chain.so"),
+        quic = plugin("libparley_quic.so"),
+        lmdb = plugin("libparley_lmdb.so"),
+        ledger = ledger.display(),
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join("node.toml");
+    std::fs::write(&file, &text).unwrap();
+    NodeConfig::parse(&text, &file).unwrap()
+}
+
+struct Pair {
+    _temp: tempfile::TempDir,
+    alice: NodeHandle,
+    bob: NodeHandle,
+    dirs: [PathBuf; 2],
+    ledger: PathBuf,
+}
+
+impl Pair {
+    /// Alice knows Bob as `bob`; Bob accepts Alice's proposals up to 10,000 units if
+    /// `bob_auto_accepts`, else they wait for his answer.
+    async fn start(bob_auto_accepts: bool) -> Pair {
+        let temp = tempfile::tempdir().unwrap();
+        let ledger = temp.path().join("ledger");
+        let dirs = [temp.path().join("alice"), temp.path().join("bob")];
+        let alice = Node::start(&config(&dirs[0], &ledger, "proposal_timeout_seconds = 10"))
+            .await
+            .unwrap();
+        let bob_policy = if bob_auto_accepts {
+            "auto_accept_from = [\"*\"]\nmax_auto_deposit = \"10000\""
+        } else {
+            "proposal_timeout_seconds = 10"
+        };
+        let bob = Node::start(&config(&dirs[1], &ledger, bob_policy))
+            .await
+            .unwrap();
+        let bob_info = bob.service().node_info().await.unwrap();
+        alice
+            .service()
+            .peer_add(PeerAddRequest {
+                alias: "bob".into(),
+                node_id: bob_info.node_id,
+                transport_address: bob_info.listen_address,
+            })
+            .await
+            .unwrap();
+        Pair {
+            _temp: temp,
+            alice,
+            bob,
+            dirs,
+            ledger,
+        }
+    }
+
+    fn a(&self) -> Arc<dyn NodeApi> {
+        self.alice.service()
+    }
+
+    fn b(&self) -> Arc<dyn NodeApi> {
+        self.bob.service()
+    }
+}
+
+fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
+    ChannelOpenRequest {
+        peer: "bob".into(),
+        mine: Amount::from(mine),
+        theirs: Amount::from(theirs),
+        asset: None,
+        challenge_seconds: Some(60),
+    }
+}
+
+fn pay(id: ChannelId, amount: u64) -> ChannelPayRequest {
+    ChannelPayRequest {
+        id,
+        amount: Amount::from(amount),
+        asset: None,
+    }
+}
+
+async fn eth(node: &Arc<dyn NodeApi>) -> Amount {
+    node.balance(BalanceRequest {
+        asset: Some("ETH".into()),
+    })
+    .await
+    .unwrap()[0]
+        .amount
+}
+
+/// `start - deposit + payout`, in base units.
+fn after(start: Amount, deposit: u64, payout: u64) -> Amount {
+    start
+        .checked_sub(Amount::from(deposit))
+        .and_then(|a| a.checked_add(Amount::from(payout)))
+        .expect("in range")
+}
+
+fn balances(info: &ChannelInfo) -> (Amount, Amount) {
+    (info.balances[0].mine, info.balances[0].theirs)
+}
+
+fn category(error: ApiError) -> ErrorCategory {
+    error.category
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
+    let pair = Pair::start(true).await;
+    let (a, b) = (pair.a(), pair.b());
+    let (a_before, b_before) = (eth(&a).await, eth(&b).await);
+
+    let opened = a.channel_open(open_request(1000, 500)).await.unwrap();
+    assert_eq!(opened.phase, Phase::Active);
+    assert_eq!(balances(&opened), (Amount::from(1000), Amount::from(500)));
+    let id = opened.id;
+    let seen_by_bob = b.channel_get(id).await.unwrap();
+    assert_eq!(seen_by_bob.phase, Phase::Active);
+    assert_eq!(
+        balances(&seen_by_bob),
+        (Amount::from(500), Amount::from(1000))
+    );
+    assert_eq!(eth(&a).await, after(a_before, 1000, 0));
+
+    for _ in 0..25 {
+        a.channel_pay(pay(id, 7)).await.unwrap();
+        b.channel_pay(pay(id, 2)).await.unwrap();
+    }
+    let info = a.channel_get(id).await.unwrap();
+    assert_eq!(info.version, 50);
+    assert_eq!(balances(&info), (Amount::from(875), Amount::from(625)));
+
+    // An overdraft is refused and changes nothing, on either side.
+    let error = a.channel_pay(pay(id, 876)).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::InsufficientFunds, "{error}");
+    assert_eq!(a.channel_get(id).await.unwrap(), info);
+    assert_eq!(b.channel_get(id).await.unwrap().version, 50);
+
+    let settled = a.channel_settle(id).await.unwrap();
+    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(balances(&settled), (Amount::from(875), Amount::from(625)));
+    // Bob's side concludes and withdraws on its own once the final state is signed.
+    for _ in 0..200 {
+        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(b.channel_get(id).await.unwrap().phase, Phase::Closed);
+    assert_eq!(eth(&a).await, after(a_before, 1000, 875));
+    assert_eq!(eth(&b).await, after(b_before, 500, 625));
+
+    // A restarted node restores the channel and knows its peer.
+    let Pair {
+        _temp,
+        alice,
+        bob,
+        dirs,
+        ledger,
+    } = pair;
+    alice.shutdown().await;
+    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
+    let restored = alice.service().channel_get(id).await.unwrap();
+    assert_eq!(restored.phase, Phase::Closed);
+    assert_eq!(restored.peer_alias.as_deref(), Some("bob"));
+    assert_eq!(balances(&restored), (Amount::from(875), Amount::from(625)));
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_clear_and_change_nothing() {
+    let pair = Pair::start(false).await;
+    let (a, b) = (pair.a(), pair.b());
+    let before = (eth(&a).await, eth(&b).await);
+
+    // Unknown peer, unknown channel, unknown asset, nothing to deposit.
+    let mut unknown_peer = open_request(10, 10);
+    unknown_peer.peer = "carol".into();
+    assert_eq!(
+        category(a.channel_open(unknown_peer).await.unwrap_err()),
+        ErrorCategory::NotFound
+    );
+    assert_eq!(
+        category(a.channel_get(ChannelId([9; 32])).await.unwrap_err()),
+        ErrorCategory::NotFound
+    );
+    assert_eq!(
+        category(a.channel_pay(pay(ChannelId([9; 32]), 1)).await.unwrap_err()),
+        ErrorCategory::NotFound
+    );
+    let mut unknown_asset = open_request(10, 10);
+    unknown_asset.asset = Some("DOGE".into());
+    assert_eq!(
+        category(a.channel_open(unknown_asset).await.unwrap_err()),
+        ErrorCategory::InvalidArgument
+    );
+    // More than the account holds.
+    let too_much = open_request(0, 0);
+    assert_eq!(
+        category(a.channel_open(too_much).await.unwrap_err()),
+        ErrorCategory::InvalidArgument
+    );
+    let mut rich = open_request(1, 0);
+    rich.mine = Amount::from_u128(u128::MAX);
+    assert_eq!(
+        category(a.channel_open(rich).await.unwrap_err()),
+        ErrorCategory::InsufficientFunds
+    );
+
+    // A proposal Bob rejects.
+    let a2 = a.clone();
+    let opening = tokio::spawn(async move { a2.channel_open(open_request(100, 100)).await });
+    let mut waiting = Vec::new();
+    for _ in 0..200 {
+        waiting = b.proposal_list().await.unwrap();
+        if !waiting.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].balances[0].mine, Amount::from(100));
+    b.proposal_reject(ProposalRejectRequest {
+        id: waiting[0].id,
+        reason: Some("not today".into()),
+    })
+    .await
+    .unwrap();
+    let error = opening.await.unwrap().unwrap_err();
+    assert_eq!(error.category, ErrorCategory::RejectedByPeer);
+    assert!(error.message.contains("not today"), "{error}");
+    assert!(b.proposal_list().await.unwrap().is_empty());
+    assert!(a.channel_list().await.unwrap().is_empty());
+    assert!(b.channel_list().await.unwrap().is_empty());
+    assert_eq!((eth(&a).await, eth(&b).await), before);
+
+    pair.alice.shutdown().await;
+    pair.bob.shutdown().await;
+}
