@@ -16,7 +16,8 @@ BG_PIDS=()
 cleanup() {
   local status=$?
   for pid in "${BG_PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    # Reaping the killed job here keeps bash from reporting "Killed" for it.
+    [ -n "$pid" ] && { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true
   done
   if [ "$status" -ne 0 ]; then
     echo "--- scenario failed; logs in $SCRATCH:" >&2

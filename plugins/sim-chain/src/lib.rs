@@ -35,6 +35,7 @@ pub mod apps;
 mod backend;
 mod config;
 pub mod crypto;
+mod ecrecover;
 mod events;
 mod ledger;
 mod rules;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Two nodes from `parley init` on one sim-chain ledger, driven only through the CLI: Alice
+# proposes, Bob accepts by hand, both pay each other, an overdraft is refused and changes
+# nothing, Alice settles, and each account's on-chain balance changes by exactly its final
+# channel balance minus its deposit.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/nodes.sh"
+
+step "start alice and bob"
+new_node alice
+new_node bob
+alice_before=$(eth_balance alice)
+bob_before=$(eth_balance bob)
+
+step "alice adds bob as a peer"
+cli alice peer add bob "$(node_id bob)" "$(node_addr bob)" >"$SCRATCH/peer-add.out"
+assert_contains "$SCRATCH/peer-add.out" "bob"
+[ "$(json alice peer list -- 'r[0]["alias"]')" = "bob" ] || fail "peer list does not show bob"
+
+step "alice proposes a channel; bob sees the proposal and accepts it"
+cli alice channel open bob --mine 1000 --theirs 500 --challenge 60 --json >"$SCRATCH/open.json" 2>"$SCRATCH/open.err" &
+open_pid=$!
+BG_PIDS+=("$open_pid")
+has_proposal() { [ "$(json bob proposal list -- 'len(r)')" = "1" ]; }
+wait_until 30 has_proposal
+[ "$(json bob proposal list -- 'r[0]["balances"][0]["mine"]')" = "500" ] || fail "bob's proposal shows the wrong deposit"
+proposal=$(json bob proposal list -- 'r[0]["id"]')
+cli bob proposal accept "$proposal" --json >"$SCRATCH/accept.json" || fail "proposal accept failed"
+wait "$open_pid" || { cat "$SCRATCH/open.err" >&2; fail "channel open failed"; }
+channel=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$SCRATCH/open.json")
+[ "$(json alice channel show "$channel" -- 'r["phase"]')" = "active" ] || fail "the channel is not active for alice"
+[ "$(json bob channel show "$channel" -- 'r["phase"]')" = "active" ] || fail "the channel is not active for bob"
+expect_balance alice "$alice_before" 1000 0
+expect_balance bob "$bob_before" 500 0
+
+step "20 payments each way"
+for _ in $(seq 20); do
+  cli alice channel pay "$channel" 10 >/dev/null || fail "alice's payment failed"
+  cli bob channel pay "$channel" 3 >/dev/null || fail "bob's payment failed"
+done
+[ "$(json alice channel show "$channel" -- 'r["version"]')" = "40" ] || fail "alice is not at version 40"
+[ "$(json alice channel show "$channel" -- '(r["balances"][0]["mine"], r["balances"][0]["theirs"])')" = "('860', '640')" ] \
+  || fail "alice's channel balances are wrong"
+[ "$(json bob channel show "$channel" -- '(r["balances"][0]["mine"], r["balances"][0]["theirs"])')" = "('640', '860')" ] \
+  || fail "bob's channel balances are wrong"
+
+step "an overdraft is refused with a clear error and changes nothing"
+expect_fail "$SCRATCH/overdraft.err" cli alice channel pay "$channel" 100000
+assert_contains "$SCRATCH/overdraft.err" "insufficient_funds"
+assert_contains "$SCRATCH/overdraft.err" "860"
+[ "$(json alice channel show "$channel" -- 'r["version"]')" = "40" ] || fail "the refused payment changed the channel"
+[ "$(json bob channel show "$channel" -- 'r["version"]')" = "40" ] || fail "the refused payment reached bob"
+
+step "alice settles; both sides close and the chain pays out the final balances"
+[ "$(json alice channel settle "$channel" -- 'r["phase"]')" = "closed" ] || fail "settle did not close the channel"
+bob_closed() { [ "$(json bob channel show "$channel" -- 'r["phase"]')" = "closed" ]; }
+wait_until 30 bob_closed
+expect_balance alice "$alice_before" 1000 860
+expect_balance bob "$bob_before" 500 640
+echo "PASS two_nodes"
