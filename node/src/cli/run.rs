@@ -35,7 +35,11 @@ pub fn run(args: RunArgs, verbose: bool) -> CliResult {
         .thread_name("parley")
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(config, verbose))
+    let result = runtime.block_on(serve(config, verbose));
+    // A chain call blocked on a thread (a deposit waiting for the peer's) must not hold up the
+    // exit: it resumes where it left off on the next start, since funding is idempotent.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }
 
 async fn serve(config: NodeConfig, verbose: bool) -> CliResult {

@@ -6,15 +6,18 @@ use clap::Args;
 
 /// Arguments of `parley balance`.
 #[derive(Debug, Args)]
-#[command(after_help = "\
+#[command(
+    next_display_order = 10,
+    after_help = "\
 Amounts are in the asset's base units (wei for ETH).
 
 Example:
   parley balance --config alice/node.toml
-  parley balance --asset ETH --config alice/node.toml --json")]
+  parley balance --asset ETH --config alice/node.toml --json"
+)]
 pub struct BalanceArgs {
     #[command(flatten)]
-    options: NodeOptions,
+    pub(super) options: NodeOptions,
     /// Only this asset, by name (e.g. ETH); every asset of the chain when absent.
     #[arg(long, value_name = "NAME", value_parser = args::text)]
     asset: Option<String>,

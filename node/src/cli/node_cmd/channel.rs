@@ -9,7 +9,7 @@ use parley_plugin_api::model::{Amount, ChannelId};
 #[derive(Debug, Args)]
 pub struct ChannelArgs {
     #[command(flatten)]
-    options: NodeOptions,
+    pub(super) options: NodeOptions,
     #[command(subcommand)]
     command: ChannelCommand,
 }
@@ -25,22 +25,24 @@ enum ChannelCommand {
 Example:
   parley channel open bob --mine 1000 --theirs 500 --config alice/node.toml
   parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml")]
+    // Own options from 10 on: listed after the global --verbose, before --config and --json.
+    #[command(next_display_order = 10)]
     Open {
         /// The peer, by alias (see `parley peer list`) or node id (0x and 66 hex digits).
         #[arg(value_parser = args::peer)]
         peer: String,
         /// What this node deposits, in base units.
-        #[arg(long, value_name = "AMOUNT", value_parser = args::amount)]
+        #[arg(long, value_name = "AMOUNT", value_parser = args::amount, allow_negative_numbers = true)]
         mine: Amount,
         /// What the peer deposits, in base units.
-        #[arg(long, value_name = "AMOUNT", value_parser = args::amount)]
+        #[arg(long, value_name = "AMOUNT", value_parser = args::amount, allow_negative_numbers = true)]
         theirs: Amount,
         /// The asset by name (e.g. ETH); the chain's first asset when absent.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
         /// How long, in seconds, either side has to answer a dispute on chain; the node's
         /// default when absent.
-        #[arg(long, value_name = "SECONDS", value_parser = args::challenge_seconds)]
+        #[arg(long, value_name = "SECONDS", value_parser = args::challenge_seconds, allow_negative_numbers = true)]
         challenge: Option<u64>,
     },
     /// List this node's channels with their phase and balances (mine / theirs).
@@ -62,12 +64,13 @@ Example (the id is what `parley channel list` prints):
     #[command(after_help = "\
 Example:
   parley channel pay 0x9f86...(64 hex digits) 250 --config alice/node.toml")]
+    #[command(next_display_order = 10)]
     Pay {
         /// The channel id: 0x and 64 hex digits.
         #[arg(value_parser = args::channel_id)]
         id: ChannelId,
         /// How much to pay, in base units; more than zero.
-        #[arg(value_parser = args::positive_amount)]
+        #[arg(value_parser = args::positive_amount, allow_negative_numbers = true)]
         amount: Amount,
         /// The asset by name; needed only when the channel holds several.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
@@ -107,7 +110,7 @@ impl ChannelArgs {
                     challenge_seconds: *challenge,
                 };
                 let label = format!(
-                    "opening a channel with {}: waiting for the peer and the deposits on chain",
+                    "opening a channel with {}: waiting for the peer and the chain",
                     short_id(peer)
                 );
                 Ok(Call::with("channel_open", &request)?.waiting(label))
@@ -176,5 +179,42 @@ fn paid(amount: &Amount, asset: Option<&str>, channel: &ChannelInfo) -> String {
     match asset {
         Some(asset) => format!("paid {amount} {asset} to {}", peer_of(channel)),
         None => format!("paid {amount} to {}", peer_of(channel)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn channel(alias: Option<&str>, assets: &[&str]) -> ChannelInfo {
+        let balances: Vec<_> = assets
+            .iter()
+            .map(|a| json!({"asset": a, "mine": "1", "theirs": "2"}))
+            .collect();
+        serde_json::from_value(json!({
+            "id": format!("0x{}", "ab".repeat(32)),
+            "peer": "0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5",
+            "peer_alias": alias,
+            "phase": "active",
+            "version": 1,
+            "balances": balances,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_payment_names_the_asset_when_it_is_known() {
+        let amount = Amount::from(250u64);
+        let single = channel(Some("bob"), &["ETH"]);
+        assert_eq!(paid(&amount, None, &single), "paid 250 ETH to bob");
+        let several = channel(Some("bob"), &["ETH", "TOK"]);
+        assert_eq!(paid(&amount, Some("TOK"), &several), "paid 250 TOK to bob");
+        assert_eq!(paid(&amount, None, &several), "paid 250 to bob");
+        let unnamed = channel(None, &["ETH"]);
+        assert_eq!(
+            paid(&amount, None, &unnamed),
+            "paid 250 ETH to 0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5"
+        );
     }
 }

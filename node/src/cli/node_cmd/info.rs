@@ -15,7 +15,7 @@ Give a peer the `node` id and the `transport` address: they are what its
 `parley peer add <alias> <node-address> <transport-address>` takes.")]
 pub struct InfoArgs {
     #[command(flatten)]
-    options: NodeOptions,
+    pub(super) options: NodeOptions,
 }
 
 impl InfoArgs {

@@ -44,11 +44,13 @@ use std::process::ExitCode;
 #[derive(Clone, Debug, Args)]
 pub struct NodeOptions {
     /// The node's config file; the CLI finds the running node through its data directory.
-    #[arg(long, short, value_name = "FILE", default_value_os_t = default_config(), global = true)]
+    // Listed after each command's own options (display_order), which are what the reader of
+    // `--help` looks for first.
+    #[arg(long, short, value_name = "FILE", default_value_os_t = default_config(), global = true, display_order = 900)]
     config: PathBuf,
     /// Print the API result as one JSON document on stdout (errors still go to stderr, and
     /// stdout stays empty then).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, display_order = 901)]
     json: bool,
 }
 

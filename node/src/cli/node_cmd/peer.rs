@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 #[derive(Debug, Args)]
 pub struct PeerArgs {
     #[command(flatten)]
-    options: NodeOptions,
+    pub(super) options: NodeOptions,
     #[command(subcommand)]
     command: PeerCommand,
 }
@@ -57,7 +57,7 @@ impl PeerArgs {
                 "peer_add",
                 &PeerAddRequest {
                     alias: alias.clone(),
-                    node_id: node_address.clone(),
+                    node_id: *node_address,
                     transport_address: transport_address.clone(),
                 },
             ),

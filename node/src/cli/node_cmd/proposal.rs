@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Args)]
 pub struct ProposalArgs {
     #[command(flatten)]
-    options: NodeOptions,
+    pub(super) options: NodeOptions,
     #[command(subcommand)]
     command: ProposalCommand,
 }
@@ -38,6 +38,7 @@ Example (the id is what `parley proposal list` prints):
     #[command(after_help = "\
 Example:
   parley proposal reject 0x5c3e...(64 hex digits) --reason \"too large\" --config bob/node.toml")]
+    #[command(next_display_order = 10)]
     Reject {
         /// The proposal id: 0x and 64 hex digits.
         #[arg(value_parser = args::proposal_id)]
