@@ -117,6 +117,7 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         theirs: Amount::from(theirs),
         asset: None,
         challenge_seconds: Some(60),
+        more_assets: Vec::new(),
     }
 }
 
@@ -284,6 +285,65 @@ async fn refusals_are_clear_and_change_nothing() {
     assert!(b.channel_list().await.unwrap().is_empty());
     assert_eq!((eth(&a).await, eth(&b).await), before);
 
+    pair.alice.shutdown().await;
+    pair.bob.shutdown().await;
+}
+
+async fn balance_of(node: &Arc<dyn NodeApi>, asset: &str) -> Amount {
+    node.balance(BalanceRequest {
+        asset: Some(asset.into()),
+    })
+    .await
+    .unwrap()[0]
+        .amount
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
+    let pair = Pair::start(true).await;
+    let (a, b) = (pair.a(), pair.b());
+    let a_before = (balance_of(&a, "ETH").await, balance_of(&a, "TOK").await);
+    let b_before = (balance_of(&b, "ETH").await, balance_of(&b, "TOK").await);
+    let mut request = open_request(300, 100);
+    request.asset = Some("ETH".into());
+    request.more_assets = vec![parley_node::api::types::AssetDeposit {
+        asset: "TOK".into(),
+        mine: Amount::from(50),
+        theirs: Amount::from(700),
+    }];
+    let opened = a.channel_open(request).await.unwrap();
+    let names: Vec<_> = opened.balances.iter().map(|b| b.asset.as_str()).collect();
+    assert_eq!(names, ["ETH", "TOK"]);
+    let id = opened.id;
+
+    let in_asset = |asset: &str, amount: u64| ChannelPayRequest {
+        id,
+        amount: Amount::from(amount),
+        asset: Some(asset.into()),
+    };
+    a.channel_pay(in_asset("ETH", 30)).await.unwrap();
+    b.channel_pay(in_asset("TOK", 200)).await.unwrap();
+    // Without naming the asset, a payment in a two-asset channel is ambiguous.
+    let error = a.channel_pay(pay(id, 1)).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::InvalidArgument);
+    let info = a.channel_get(id).await.unwrap();
+    assert_eq!(info.version, 2);
+    assert_eq!(
+        (info.balances[0].mine, info.balances[1].mine),
+        (Amount::from(270), Amount::from(250))
+    );
+
+    a.channel_settle(id).await.unwrap();
+    for _ in 0..200 {
+        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(balance_of(&a, "ETH").await, after(a_before.0, 300, 270));
+    assert_eq!(balance_of(&a, "TOK").await, after(a_before.1, 50, 250));
+    assert_eq!(balance_of(&b, "ETH").await, after(b_before.0, 100, 130));
+    assert_eq!(balance_of(&b, "TOK").await, after(b_before.1, 700, 500));
     pair.alice.shutdown().await;
     pair.bob.shutdown().await;
 }

@@ -45,19 +45,20 @@ json() {
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$out" "$1"
 }
 
-eth_balance() {
-  json "$1" balance --asset ETH -- 'r[0]["amount"]'
+eth_balance() { asset_balance "$1" ETH; }
+asset_balance() {
+  json "$1" balance --asset "$2" -- 'r[0]["amount"]'
 }
 
 node_id() { json "$1" info -- 'r["node_id"]'; }
 node_addr() { json "$1" info -- 'r["listen_address"]'; }
 
-# expect_balance NAME BEFORE DEPOSIT PAYOUT: on-chain ETH = BEFORE - DEPOSIT + PAYOUT, exactly.
+# expect_balance NAME BEFORE DEPOSIT PAYOUT [ASSET]: on-chain = BEFORE - DEPOSIT + PAYOUT, exactly.
 expect_balance() {
-  local name=$1 before=$2 deposit=$3 payout=$4 now expected
-  now=$(eth_balance "$name")
+  local name=$1 before=$2 deposit=$3 payout=$4 asset=${5:-ETH} now expected
+  now=$(asset_balance "$name" "$asset")
   expected=$(python3 -c "print($before - $deposit + $payout)")
-  [ "$now" = "$expected" ] || fail "$name holds $now ETH units on chain, expected $expected ($before - $deposit + $payout)"
+  [ "$now" = "$expected" ] || fail "$name holds $now $asset units on chain, expected $expected ($before - $deposit + $payout)"
 }
 
 # wait_until SECONDS CMD...: retries CMD until it succeeds.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two nodes from `parley init` on one sim-chain ledger, driven only through the CLI: Alice
-# proposes, Bob accepts by hand, both pay each other, an overdraft is refused and changes
-# nothing, Alice settles, and each account's on-chain balance changes by exactly its final
-# channel balance minus its deposit.
+# proposes a channel holding ETH and TOK, Bob accepts by hand, both pay each other, an
+# overdraft is refused and changes nothing, Alice settles, and each account's on-chain balance
+# of each asset changes by exactly its final channel balance minus its deposit.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/nodes.sh"
 
@@ -11,6 +11,8 @@ new_node alice
 new_node bob
 alice_before=$(eth_balance alice)
 bob_before=$(eth_balance bob)
+alice_tok=$(asset_balance alice TOK)
+bob_tok=$(asset_balance bob TOK)
 
 step "alice adds bob as a peer"
 cli alice peer add bob "$(node_id bob)" "$(node_addr bob)" >"$SCRATCH/peer-add.out"
@@ -18,7 +20,7 @@ assert_contains "$SCRATCH/peer-add.out" "bob"
 [ "$(json alice peer list -- 'r[0]["alias"]')" = "bob" ] || fail "peer list does not show bob"
 
 step "alice proposes a channel; bob sees the proposal and accepts it"
-cli alice channel open bob --mine 1000 --theirs 500 --challenge 60 --json >"$SCRATCH/open.json" 2>"$SCRATCH/open.err" &
+cli alice channel open bob --mine 1000 --theirs 500 --asset ETH --with TOK:200:100 --challenge 60 --json >"$SCRATCH/open.json" 2>"$SCRATCH/open.err" &
 open_pid=$!
 BG_PIDS+=("$open_pid")
 has_proposal() { [ "$(json bob proposal list -- 'len(r)')" = "1" ]; }
@@ -33,23 +35,27 @@ channel=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])
 expect_balance alice "$alice_before" 1000 0
 expect_balance bob "$bob_before" 500 0
 
-step "20 payments each way"
+step "20 payments each way in ETH, one in TOK"
 for _ in $(seq 20); do
-  cli alice channel pay "$channel" 10 >/dev/null || fail "alice's payment failed"
-  cli bob channel pay "$channel" 3 >/dev/null || fail "bob's payment failed"
+  cli alice channel pay "$channel" 10 --asset ETH >/dev/null || fail "alice's payment failed"
+  cli bob channel pay "$channel" 3 --asset ETH >/dev/null || fail "bob's payment failed"
 done
-[ "$(json alice channel show "$channel" -- 'r["version"]')" = "40" ] || fail "alice is not at version 40"
+cli bob channel pay "$channel" 60 --asset TOK >/dev/null || fail "bob's TOK payment failed"
+expect_fail "$SCRATCH/ambiguous.err" cli alice channel pay "$channel" 1
+assert_contains "$SCRATCH/ambiguous.err" "asset"
+[ "$(json alice channel show "$channel" -- 'r["version"]')" = "41" ] || fail "alice is not at version 41"
+[ "$(json alice channel show "$channel" -- 'r["balances"][1]["mine"]')" = "260" ] || fail "alice's TOK balance is wrong"
 [ "$(json alice channel show "$channel" -- '(r["balances"][0]["mine"], r["balances"][0]["theirs"])')" = "('860', '640')" ] \
   || fail "alice's channel balances are wrong"
 [ "$(json bob channel show "$channel" -- '(r["balances"][0]["mine"], r["balances"][0]["theirs"])')" = "('640', '860')" ] \
   || fail "bob's channel balances are wrong"
 
 step "an overdraft is refused with a clear error and changes nothing"
-expect_fail "$SCRATCH/overdraft.err" cli alice channel pay "$channel" 100000
+expect_fail "$SCRATCH/overdraft.err" cli alice channel pay "$channel" 100000 --asset ETH
 assert_contains "$SCRATCH/overdraft.err" "insufficient_funds"
 assert_contains "$SCRATCH/overdraft.err" "860"
-[ "$(json alice channel show "$channel" -- 'r["version"]')" = "40" ] || fail "the refused payment changed the channel"
-[ "$(json bob channel show "$channel" -- 'r["version"]')" = "40" ] || fail "the refused payment reached bob"
+[ "$(json alice channel show "$channel" -- 'r["version"]')" = "41" ] || fail "the refused payment changed the channel"
+[ "$(json bob channel show "$channel" -- 'r["version"]')" = "41" ] || fail "the refused payment reached bob"
 
 step "alice settles; both sides close and the chain pays out the final balances"
 [ "$(json alice channel settle "$channel" -- 'r["phase"]')" = "closed" ] || fail "settle did not close the channel"
@@ -57,4 +63,6 @@ bob_closed() { [ "$(json bob channel show "$channel" -- 'r["phase"]')" = "closed
 wait_until 30 bob_closed
 expect_balance alice "$alice_before" 1000 860
 expect_balance bob "$bob_before" 500 640
+expect_balance alice "$alice_tok" 200 260 TOK
+expect_balance bob "$bob_tok" 100 40 TOK
 echo "PASS two_nodes"

@@ -10,6 +10,7 @@ use super::types::{
     BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, PeerAddRequest,
     ProposalAcceptRequest, ProposalRejectRequest,
 };
+use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -179,8 +180,14 @@ impl FromParams for PeerAddRequest {
 }
 
 impl FromParams for ChannelOpenRequest {
-    const NAMES: &'static [&'static str] =
-        &["peer", "mine", "theirs", "asset", "challenge_seconds"];
+    const NAMES: &'static [&'static str] = &[
+        "peer",
+        "mine",
+        "theirs",
+        "asset",
+        "challenge_seconds",
+        "more_assets",
+    ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
             peer: text("peer", p.required("peer", "a peer alias or node id")?)?,
@@ -188,8 +195,23 @@ impl FromParams for ChannelOpenRequest {
             theirs: p.required("theirs", AMOUNT)?,
             asset: optional_text("asset", p.optional("asset", ASSET)?)?,
             challenge_seconds: p.optional("challenge_seconds", "a number of seconds")?,
+            more_assets: p
+                .optional(
+                    "more_assets",
+                    "a list of {\"asset\": name, \"mine\": amount, \"theirs\": amount}",
+                )?
+                .unwrap_or_default(),
         };
-        if request.mine.is_zero() && request.theirs.is_zero() {
+        for (index, extra) in request.more_assets.iter().enumerate() {
+            text(&format!("more_assets[{index}].asset"), extra.asset.clone())?;
+        }
+        let unfunded = |m: &Amount, t: &Amount| m.is_zero() && t.is_zero();
+        if unfunded(&request.mine, &request.theirs)
+            && request
+                .more_assets
+                .iter()
+                .all(|extra| unfunded(&extra.mine, &extra.theirs))
+        {
             return Err(ApiError::invalid_param(
                 "mine",
                 "`mine` and `theirs` are both zero; a channel needs funds",

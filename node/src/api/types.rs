@@ -59,6 +59,20 @@ pub struct ChannelOpenRequest {
     pub asset: Option<String>,
     /// The challenge duration in seconds; the node's default when absent.
     pub challenge_seconds: Option<u64>,
+    /// Further assets in the same channel, each with both deposits (multi-asset channels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_assets: Vec<AssetDeposit>,
+}
+
+/// One more asset of a channel being opened, with what each side deposits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetDeposit {
+    /// The asset's name.
+    pub asset: String,
+    /// What this node deposits.
+    pub mine: Amount,
+    /// What the peer deposits.
+    pub theirs: Amount,
 }
 
 /// `proposal_accept`: accept an incoming proposal.

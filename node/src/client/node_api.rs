@@ -223,6 +223,36 @@ async fn wait_for_phase(
     }
 }
 
+/// The assets of a channel being opened with both deposits each, in request order: the main
+/// asset, then `more_assets`. Refuses unknown and repeated assets and a channel without funds.
+fn deposits(
+    chain: &ChainInfo,
+    request: &ChannelOpenRequest,
+) -> Result<Vec<(AssetInfo, Amount, Amount)>, ApiError> {
+    let mut deposits = vec![(
+        asset_by_name(chain, request.asset.as_deref())?.clone(),
+        request.mine,
+        request.theirs,
+    )];
+    for extra in &request.more_assets {
+        let asset = asset_by_name(chain, Some(&extra.asset))?.clone();
+        if deposits.iter().any(|(a, _, _)| a.asset == asset.asset) {
+            return Err(ApiError::invalid_param(
+                "more_assets",
+                format!("asset `{}` appears twice", extra.asset),
+            ));
+        }
+        deposits.push((asset, extra.mine, extra.theirs));
+    }
+    if deposits.iter().all(|(_, m, t)| m.is_zero() && t.is_zero()) {
+        return Err(ApiError::invalid_param(
+            "mine",
+            "a channel needs a deposit from at least one side",
+        ));
+    }
+    Ok(deposits)
+}
+
 async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<ChannelInfo, ApiError> {
     let (alias, peer) = lock(&core.book).resolve(&request.peer).ok_or_else(|| {
         ApiError::new(
@@ -234,13 +264,7 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
         )
     })?;
     let name = alias.unwrap_or_else(|| peer.to_string());
-    let asset = asset_by_name(&core.chain_info, request.asset.as_deref())?.clone();
-    if request.mine.is_zero() && request.theirs.is_zero() {
-        return Err(ApiError::invalid_param(
-            "mine",
-            "a channel needs a deposit from at least one side",
-        ));
-    }
+    let deposits = deposits(&core.chain_info, &request)?;
     let challenge = request
         .challenge_seconds
         .unwrap_or(core.policy.challenge_seconds);
@@ -251,13 +275,15 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
         ));
     }
     let me = core.account()?.clone();
-    check_can_deposit(&core, &me, &asset, request.mine).await?;
+    for (asset, mine, _) in &deposits {
+        check_can_deposit(&core, &me, asset, *mine).await?;
+    }
     core.ensure_connected(peer).await?;
     let proposal = ChannelProposal {
         proposal_id: ProposalId(random_32()?),
         proposer: me,
-        assets: vec![asset.asset.clone()],
-        balances: vec![vec![request.mine, request.theirs]],
+        assets: deposits.iter().map(|(a, _, _)| a.asset.clone()).collect(),
+        balances: deposits.iter().map(|(_, m, t)| vec![*m, *t]).collect(),
         challenge_duration: challenge,
         nonce_share: random_32()?,
         app: None,

@@ -126,8 +126,13 @@ pub fn peer(value: &str) -> Result<String, String> {
 }
 
 /// Checks what clap cannot see argument by argument: a channel needs funds from someone.
-pub fn check_deposits(mine: &Amount, theirs: &Amount) -> Result<(), String> {
-    if mine.is_zero() && theirs.is_zero() {
+pub fn check_deposits(
+    mine: &Amount,
+    theirs: &Amount,
+    more: &[crate::api::types::AssetDeposit],
+) -> Result<(), String> {
+    let unfunded = |m: &Amount, t: &Amount| m.is_zero() && t.is_zero();
+    if unfunded(mine, theirs) && more.iter().all(|d| unfunded(&d.mine, &d.theirs)) {
         return Err(
             "--mine and --theirs are both zero; a channel needs funds from at least one side"
                 .into(),
@@ -136,11 +141,40 @@ pub fn check_deposits(mine: &Amount, theirs: &Amount) -> Result<(), String> {
     Ok(())
 }
 
+/// `--with NAME:MINE:THEIRS`: one more asset of a channel being opened.
+pub fn asset_deposit(value: &str) -> Result<crate::api::types::AssetDeposit, String> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let [name, mine, theirs] = parts.as_slice() else {
+        return Err(format!(
+            "`{value}` is not NAME:MINE:THEIRS; expected an asset name and two amounts, e.g. TOK:200:100"
+        ));
+    };
+    Ok(crate::api::types::AssetDeposit {
+        asset: text(name)?,
+        mine: amount(mine)?,
+        theirs: amount(theirs)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const NODE: &str = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
+
+    #[test]
+    fn more_assets_are_name_mine_theirs() {
+        let deposit = asset_deposit("TOK:200:100").unwrap();
+        assert_eq!(deposit.asset, "TOK");
+        assert_eq!(deposit.mine, Amount::from(200u64));
+        assert_eq!(deposit.theirs, Amount::from(100u64));
+        for bad in ["TOK", "TOK:1", "TOK:1:2:3", ":1:2", "TOK:x:2", "TOK:1:-2"] {
+            assert!(asset_deposit(bad).is_err(), "{bad} was accepted");
+        }
+        let more = [deposit];
+        assert!(check_deposits(&Amount::ZERO, &Amount::ZERO, &more).is_ok());
+        assert!(check_deposits(&Amount::ZERO, &Amount::ZERO, &[]).is_err());
+    }
 
     #[test]
     fn amounts_are_whole_decimal_numbers() {
@@ -218,10 +252,10 @@ mod tests {
     fn a_channel_needs_funds() {
         let zero = Amount::ZERO;
         let one = Amount::from(1u64);
-        assert!(check_deposits(&zero, &zero)
+        assert!(check_deposits(&zero, &zero, &[])
             .unwrap_err()
             .contains("both zero"));
-        assert!(check_deposits(&one, &zero).is_ok());
-        assert!(check_deposits(&zero, &one).is_ok());
+        assert!(check_deposits(&one, &zero, &[]).is_ok());
+        assert!(check_deposits(&zero, &one, &[]).is_ok());
     }
 }

@@ -1,7 +1,9 @@
 //! `parley channel open|list|show|pay|settle`: the node's channels.
 
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
-use crate::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelRef};
+use crate::api::types::{
+    AssetDeposit, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+};
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
 
@@ -24,7 +26,8 @@ enum ChannelCommand {
     #[command(after_help = "\
 Example:
   parley channel open bob --mine 1000 --theirs 500 --config alice/node.toml
-  parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml")]
+  parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml
+  parley channel open bob --mine 1000 --theirs 500 --with TOK:200:100 --config alice/node.toml")]
     // Own options from 10 on: listed after the global --verbose, before --config and --json.
     #[command(next_display_order = 10)]
     Open {
@@ -44,6 +47,10 @@ Example:
         /// default when absent.
         #[arg(long, value_name = "SECONDS", value_parser = args::challenge_seconds, allow_negative_numbers = true)]
         challenge: Option<u64>,
+        /// One more asset in the same channel, as NAME:MINE:THEIRS (repeatable), e.g.
+        /// `--with TOK:200:100`.
+        #[arg(long = "with", value_name = "NAME:MINE:THEIRS", value_parser = args::asset_deposit)]
+        more_assets: Vec<AssetDeposit>,
     },
     /// List this node's channels with their phase and balances (mine / theirs).
     #[command(after_help = "\
@@ -100,14 +107,16 @@ impl ChannelArgs {
                 theirs,
                 asset,
                 challenge,
+                more_assets,
             } => {
-                args::check_deposits(mine, theirs).map_err(CliError::new)?;
+                args::check_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
                 let request = ChannelOpenRequest {
                     peer: peer.clone(),
                     mine: *mine,
                     theirs: *theirs,
                     asset: asset.clone(),
                     challenge_seconds: *challenge,
+                    more_assets: more_assets.clone(),
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",

@@ -82,6 +82,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             theirs: Amount::ZERO,
             asset: None,
             challenge_seconds: None,
+            more_assets: Vec::new(),
         },
     );
     assert_reads(
@@ -105,6 +106,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             theirs: Amount::from(2u64),
             asset: Some("TOK".into()),
             challenge_seconds: Some(600),
+            more_assets: Vec::new(),
         },
     );
     assert_reads(
