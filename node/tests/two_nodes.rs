@@ -347,3 +347,54 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
     pair.alice.shutdown().await;
     pair.bob.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
+    let pair = Pair::start(true).await;
+    let id = pair
+        .a()
+        .channel_open(open_request(100, 100))
+        .await
+        .unwrap()
+        .id;
+    pair.a().channel_pay(pay(id, 10)).await.unwrap();
+    let Pair {
+        _temp,
+        alice,
+        bob,
+        dirs,
+        ledger,
+    } = pair;
+    alice.shutdown().await;
+
+    // Alice comes back: the channel is restored from her store, she redials Bob (known from
+    // her stored peer book), both re-synchronise, and payments go on in both directions.
+    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
+    let (a, b) = (alice.service(), bob.service());
+    let restored = a.channel_get(id).await.unwrap();
+    assert_eq!(restored.phase, Phase::Active);
+    assert_eq!(restored.version, 1);
+    assert_eq!(balances(&restored), (Amount::from(90), Amount::from(110)));
+    let mut paid = None;
+    for _ in 0..200 {
+        match a.channel_pay(pay(id, 5)).await {
+            Ok(info) => {
+                paid = Some(info);
+                break;
+            }
+            // Until the peer is back and re-synchronised, the payment is refused.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let paid = paid.expect("the payment went through after the restart");
+    assert_eq!(paid.version, 2);
+    b.channel_pay(pay(id, 1)).await.unwrap();
+    let seen_by_bob = b.channel_get(id).await.unwrap();
+    assert_eq!(seen_by_bob.version, 3);
+    assert_eq!(
+        balances(&seen_by_bob),
+        (Amount::from(114), Amount::from(86))
+    );
+    alice.shutdown().await;
+    bob.shutdown().await;
+}

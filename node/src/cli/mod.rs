@@ -2,6 +2,7 @@
 
 mod bench;
 mod chain;
+mod demo;
 mod init;
 mod node_cmd;
 mod plugin;
@@ -25,6 +26,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run two nodes on a simulated chain: open a channel, pay both ways, settle, check.
+    Demo(demo::DemoArgs),
     /// Create a node directory: a commented node.toml, the data dir, the node key and API token.
     Init(init::InitArgs),
     /// Run a node: load the plugins named in the config and serve until SIGINT or SIGTERM.
@@ -34,7 +37,8 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Talk to the configured chain backend directly (balances, deposits, chain time).
     Chain(chain::ChainArgs),
-    /// Measure plugin-call overhead and store commit rates; prints figures.
+    /// Measure plugin-call overhead and store commit rates, or with `channels` payments per
+    /// second and latency through two nodes; prints figures.
     Bench(bench::BenchArgs),
     /// Show the running node's id, version, chain and transport address.
     Info(node_cmd::InfoArgs),
@@ -57,6 +61,7 @@ pub(crate) fn default_config() -> PathBuf {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Init(args) => init::run(args),
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Plugin(command) => plugin::run(command, cli.verbose),

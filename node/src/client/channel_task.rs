@@ -293,6 +293,7 @@ pub fn spawn_channel_task<L: PeerLink>(
         queue: VecDeque::new(),
         in_flight: None,
         to_decide: None,
+        early: None,
     };
     (handle, tokio::spawn(task.run(initial, inbox)))
 }
@@ -321,6 +322,9 @@ struct ChannelTask<L> {
     in_flight: Option<(u64, UpdateRequest)>,
     /// The peer's update the policy has yet to decide.
     to_decide: Option<State>,
+    /// The peer's first update, received while we still wait to see the funding on chain: the
+    /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
+    early: Option<Box<ChannelMessage>>,
 }
 
 impl<L: PeerLink> ChannelTask<L> {
@@ -333,12 +337,25 @@ impl<L: PeerLink> ChannelTask<L> {
         while let Some(input) = inbox.recv().await {
             self.handle(input).await?;
             self.settle().await?;
+            if self.channel.phase() != Phase::Funding {
+                if let Some(message) = self.early.take() {
+                    self.handle(ChannelInput::Message(message)).await?;
+                    self.settle().await?;
+                }
+            }
         }
         Ok(())
     }
 
     async fn handle(&mut self, input: ChannelInput) -> Result<(), TaskError> {
         match input {
+            ChannelInput::Message(message)
+                if self.channel.phase() == Phase::Funding
+                    && matches!(*message, ChannelMessage::UpdateProposal(_)) =>
+            {
+                tracing::debug!(channel = %self.channel.id(), "holding the peer's update until the funding is seen");
+                self.early = Some(message);
+            }
             ChannelInput::Message(message) => {
                 let kind = message.kind();
                 match self.channel.on_message(*message, &*self.deps.chain) {

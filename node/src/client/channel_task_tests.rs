@@ -288,6 +288,16 @@ fn asset(n: u8) -> Asset {
 /// Opens a channel with `balances` (one asset) between A (index 0) and B, funds it on both
 /// sides and waits until both are `Active`.
 async fn active_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: SharedPolicy) -> Pair {
+    let pair = funding_pair(balances, policy_a, policy_b).await;
+    for side in [&pair.a, &pair.b] {
+        side.handle.funded().await.unwrap();
+        assert_eq!(side.view().await.snapshot.phase, Phase::Active);
+    }
+    pair
+}
+
+/// Opens a channel like [`active_pair`], but leaves both sides in `Funding`.
+async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: SharedPolicy) -> Pair {
     let chain = TestChain::new();
     let proposal = ChannelProposal {
         proposal_id: ProposalId([1; 32]),
@@ -340,10 +350,27 @@ async fn active_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Share
     };
     for side in [&pair.a, &pair.b] {
         wait_for(side, |v| v.snapshot.phase == Phase::Funding).await;
-        side.handle.funded().await.unwrap();
-        assert_eq!(side.view().await.snapshot.phase, Phase::Active);
     }
     pair
+}
+
+#[tokio::test]
+async fn an_update_that_arrives_before_we_see_the_funding_waits_for_it() {
+    let pair = funding_pair([10, 10], default_policy(), default_policy()).await;
+    // A sees the funding first and pays at once; B has not seen it yet.
+    pair.a.handle.funded().await.unwrap();
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(3)).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let b = pair.b.view().await;
+    assert_eq!(b.snapshot.phase, Phase::Funding);
+    assert_eq!(b.snapshot.latest.state.version, 0);
+    assert!(!payment.is_finished(), "the payment must wait for B");
+    // B's lifecycle sees the funding: the held update is answered.
+    pair.b.handle.funded().await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
+    let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 1).await;
+    assert_eq!(balances(&b), vec![Amount::from(7), Amount::from(13)]);
 }
 
 fn records(effects: &[Effect]) -> Vec<PersistRecord> {
@@ -493,7 +520,8 @@ async fn concurrent_payments_from_both_sides_both_succeed() {
     let pair = active_pair([100, 100], default_policy(), default_policy()).await;
     for round in 0..10u64 {
         // Both proposals of the same version are out before either side sees the other's:
-        // A (index 0) wins the race, B's payment is superseded and retried on top of A's.
+        // A (index 0) wins the race for odd versions, B's payment is superseded and retried
+        // on top of A's (and wins the next race, for the even version).
         pair.a.out.hold();
         pair.b.out.hold();
         let (a, b) = (pair.a.handle.clone(), pair.b.handle.clone());
@@ -507,7 +535,7 @@ async fn concurrent_payments_from_both_sides_both_succeed() {
         pair.b.out.release();
         let from_a = timeout(WAIT, from_a).await.unwrap().unwrap();
         let from_b = timeout(WAIT, from_b).await.unwrap().unwrap();
-        assert_eq!(from_a, Ok(2 * round + 1), "the lower index wins");
+        assert_eq!(from_a, Ok(2 * round + 1), "participant 0 wins odd versions");
         assert_eq!(from_b, Ok(2 * round + 2), "the retry follows the winner");
     }
     // And without holding: whatever the interleaving, both settle.

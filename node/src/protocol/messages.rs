@@ -200,7 +200,7 @@ canonical_struct!(UpdateAccept {
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum RejectReason {
     /// Both sides proposed the same version at once and the sender's own proposal wins (the
-    /// lower participant index wins); the receiver may retry on top of the winner.
+    /// the winner alternates with the version); the receiver may retry on top of the winner.
     Concurrent,
     /// The proposal breaks a protocol rule (an invariant, a signature, the channel's phase).
     Invalid(String),
@@ -212,7 +212,7 @@ impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RejectReason::Concurrent => {
-                f.write_str("a concurrent proposal of a lower participant index won")
+                f.write_str("a concurrent proposal of the peer won the race for this version")
             }
             RejectReason::Invalid(why) => write!(f, "invalid update: {why}"),
             RejectReason::Declined(why) => write!(f, "declined: {why}"),

@@ -24,6 +24,7 @@ mod update;
 mod tests;
 
 pub use error::{ChannelError, IncomingUpdateError, OpenError, SyncError};
+pub use update::race_winner;
 
 use super::effect::{ChannelEvent, Effect};
 use super::messages::{

@@ -1,10 +1,13 @@
 //! Updates: proposing, answering and completing a new state (DESIGN §4, "Update").
 //!
 //! One update is in flight per channel at a time. When both sides propose the same version at
-//! once, the proposal of the lower participant index wins: the lower side answers the other's
-//! proposal with `UpdateReject { reason: Concurrent }` and keeps its own; the higher side drops
-//! its own (announcing `UpdateSuperseded` so its driver can retry on the new state) and treats
-//! the peer's proposal like any other. Both sides therefore end with the same newest state.
+//! once, the proposal of [`race_winner`]`(version)` wins: participant 0 for odd versions,
+//! participant 1 for even ones. The winner answers the other's proposal with
+//! `UpdateReject { reason: Concurrent }` and keeps its own; the loser drops its own (announcing
+//! `UpdateSuperseded` so its driver can retry on the new state) and treats the peer's proposal
+//! like any other. Both sides therefore end with the same newest state, and because the
+//! loser's retry is for the next version, which it wins, two sides paying each other
+//! continuously take turns instead of one side starving the other.
 
 use super::{Channel, ChannelError, Effects, IncomingUpdateError};
 use crate::protocol::effect::{ChannelEvent, Effect};
@@ -16,6 +19,12 @@ use crate::protocol::record::{PendingUpdate, PersistRecord};
 use crate::protocol::signer::{StateSigner, StateVerifier};
 use crate::protocol::transition::{check_transition, final_state, payment};
 use parley_plugin_api::model::{Amount, State};
+
+/// The participant whose proposal wins when both propose `version` at once: alternating, so
+/// the loser of one race wins the next (its retry).
+pub fn race_winner(version: u64) -> usize {
+    usize::from(version % 2 == 0)
+}
 
 impl Channel {
     /// Proposes `state` as the next state: checks it against every invariant, signs it,
@@ -79,7 +88,7 @@ impl Channel {
         self.propose_update(next, signer)
     }
 
-    /// The peer proposes a new state. A concurrent proposal is resolved by participant index
+    /// The peer proposes a new state. A concurrent proposal is resolved by [`race_winner`]
     /// (module documentation). Otherwise the proposal is checked against every invariant and
     /// the proposer's signature: if it breaks a rule, the effects send an `UpdateReject` with
     /// the reason and announce `UpdateRefused`; if it is valid, `UpdateRequested` asks the
@@ -104,7 +113,7 @@ impl Channel {
         let mut fx = Effects::default();
         if let Some(pending) = &self.pending {
             if pending.state.version == version {
-                if self.my_index() < self.peer_index() {
+                if self.my_index() == race_winner(version) {
                     // We win the race: keep ours, tell the peer to drop its proposal.
                     fx.send(self.reject(version, RejectReason::Concurrent));
                     return Ok(fx.finish());

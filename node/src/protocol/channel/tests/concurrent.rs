@@ -1,5 +1,6 @@
-//! Concurrent proposals: the lower participant index wins, deterministically, whatever the
-//! delivery order; both sides end with the same state and the loser can retry.
+//! Concurrent proposals: the winner alternates with the version (participant 0 wins odd
+//! versions, participant 1 even ones), deterministically, whatever the delivery order; both
+//! sides end with the same state and the loser can retry, winning the next race.
 
 use super::harness::*;
 use crate::protocol::channel::ChannelError;
@@ -46,6 +47,29 @@ fn the_lower_index_wins_in_either_delivery_order() {
         pair.assert_agree();
         assert_eq!(balances(pair.b.channel.latest(), 0), vec![110, 90]);
     }
+}
+
+#[test]
+fn the_winner_alternates_so_the_loser_wins_the_next_race() {
+    assert_eq!(crate::protocol::channel::race_winner(1), 0);
+    assert_eq!(crate::protocol::channel::race_winner(2), 1);
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    // Version 1: A (index 0) wins; B's 20 is dropped.
+    both_propose(&mut pair);
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![90, 110]);
+    // Version 2: both propose again; now B wins and A's 10 is dropped.
+    both_propose(&mut pair);
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 2);
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![110, 90]);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateSuperseded { version: 2 }));
+    assert!(pair.a.errors.is_empty() && pair.b.errors.is_empty());
 }
 
 #[test]
