@@ -1,18 +1,54 @@
-//! `parley bench`: what a plugin call costs and how fast the store commits durably. Prints
-//! figures; nothing here is a pass/fail test.
+//! `parley bench`: figures, never pass/fail tests.
+//!
+//! - `parley bench` (this file): what a plugin call costs, signing and verifying through the
+//!   chain plugin, and how fast the store commits durably, alone and in groups.
+//! - `parley bench channels` ([`channels`]): payments per second and their latency through two
+//!   real nodes in this process, on one channel and on many at once.
+
+mod channels;
+mod cpu;
+mod pair;
+mod summary;
 
 use super::{default_config, CliError, CliResult};
 use crate::config::NodeConfig;
 use crate::host::NodePlugins;
-use clap::Args;
+use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Allocation, Amount, ChannelId, State, WriteOp};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// Arguments of `parley bench`.
+/// Arguments of `parley bench`: the plugin figures, or a subcommand.
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_long_help = "\
+Without a subcommand: loads the plugins of --config (their data goes to a temporary directory) \
+and prints the cost of a plugin call, of signing and verifying a state through the chain plugin, \
+and the rate of store commits (one put each, and groups of 100), with the store's durability as \
+configured.
+
+`parley bench channels` measures payments through two real nodes instead: updates per second and \
+latency on one channel and on many at once (see `parley bench channels --help`)."
+)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    #[command(flatten)]
+    plugins: PluginBenchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Payments per second and latency (p50/p99) through two nodes in this process: one
+    /// channel, then many channels at once, with the store durable.
+    Channels(channels::ChannelBenchArgs),
+}
+
+/// Arguments of the plugin figures (`parley bench` without a subcommand).
+#[derive(Debug, Args)]
+struct PluginBenchArgs {
     /// The config whose plugins are measured (their data goes to a temporary directory).
     #[arg(long, short, default_value_os_t = default_config())]
     config: PathBuf,
@@ -22,6 +58,14 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs, verbose: bool) -> CliResult {
+    match args.command {
+        Some(BenchCommand::Channels(channel_args)) => channels::run(channel_args, verbose),
+        None => plugin_figures(args.plugins, verbose),
+    }
+}
+
+/// The plugin figures: call overhead, signatures, store commits.
+fn plugin_figures(args: PluginBenchArgs, verbose: bool) -> CliResult {
     let mut config = NodeConfig::load(&args.config)?;
     crate::logging::init("warn", crate::config::LogFormat::Text);
     let temp = tempfile::Builder::new()

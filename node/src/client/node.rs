@@ -305,6 +305,13 @@ impl NodeHandle {
         self.api.local_addr()
     }
 
+    /// The store committer's counters since the node started (batches persisted, store
+    /// commits, the largest group): how far group commit shares the disk's syncs, for
+    /// benchmarks and status.
+    pub fn store_stats(&self) -> crate::store::CommitStats {
+        self.core.store.stats()
+    }
+
     /// The API methods, for callers in the same process (benchmarks, tests): the same code
     /// the JSON-RPC server calls, without HTTP.
     pub fn service(&self) -> Arc<dyn NodeApi> {
