@@ -19,6 +19,10 @@ cli alice peer add bob "$(node_id bob)" "$(node_addr bob)" >"$SCRATCH/peer-add.o
 assert_contains "$SCRATCH/peer-add.out" "bob"
 [ "$(json alice peer list -- 'r[0]["alias"]')" = "bob" ] || fail "peer list does not show bob"
 
+step "bob follows his node's events"
+start_bg bob-events "$PARLEY" events --json --config "$SCRATCH/bob/node.toml"
+sleep 0.5
+
 step "alice proposes a channel; bob sees the proposal and accepts it"
 cli alice channel open bob --mine 1000 --theirs 500 --asset ETH --with TOK:200:100 --challenge 60 --json >"$SCRATCH/open.json" 2>"$SCRATCH/open.err" &
 open_pid=$!
@@ -65,4 +69,11 @@ expect_balance alice "$alice_before" 1000 860
 expect_balance bob "$bob_before" 500 640
 expect_balance alice "$alice_tok" 200 260 TOK
 expect_balance bob "$bob_tok" 100 40 TOK
+
+step "bob's event stream saw the proposal, the updates and the phases"
+events="$SCRATCH/bob-events.log"
+grep -q '"kind":"proposal_received"' "$events" || fail "no proposal_received event"
+[ "$(grep -c '"kind":"update_accepted"' "$events")" -ge 41 ] || fail "fewer than 41 update_accepted events"
+grep -q '"to":"active"' "$events" || fail "no phase change to active"
+grep -q '"to":"closed"' "$events" || fail "no phase change to closed"
 echo "PASS two_nodes"

@@ -144,6 +144,11 @@ impl ApiClient {
         self.addr
     }
 
+    /// The token it sends.
+    pub fn token(&self) -> &ApiToken {
+        &self.token
+    }
+
     /// Calls `method` with `params` and decodes the result as `T`.
     pub async fn call<T: DeserializeOwned>(
         &self,

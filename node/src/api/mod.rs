@@ -8,7 +8,7 @@
 //! - [`error`]: stable error codes and categories.
 //! - [`token`]: creating, reading and checking the bearer token.
 //! - [`server`]: the server itself.
-//! - [`client`]: the CLI's client of it.
+//! - [`client`]: the CLI's client of it; [`events_client`]: its event subscriber.
 //!
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
@@ -17,6 +17,7 @@
 
 pub mod client;
 pub mod error;
+pub mod events_client;
 pub mod node_api;
 pub mod params;
 pub mod server;

@@ -50,6 +50,8 @@ enum Command {
     Proposal(node_cmd::ProposalArgs),
     /// Show the on-chain balance of the running node's account, per asset.
     Balance(node_cmd::BalanceArgs),
+    /// Follow the running node's events (proposals, updates, phase changes), one per line.
+    Events(node_cmd::EventsArgs),
 }
 
 /// The default config file: `./node.toml`.
@@ -72,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Channel(args) => args.run(),
         Command::Proposal(args) => args.run(),
         Command::Balance(args) => args.run(),
+        Command::Events(args) => args.run(),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,5 @@
 //! The commands that talk to a running node through its JSON-RPC API: `info`, `peer`,
-//! `channel`, `proposal` and `balance`.
+//! `channel`, `proposal`, `balance` and `events`.
 //!
 //! Each command checks its arguments locally first (clap value parsers in [`args`]), so bad
 //! input never reaches the node; then it finds the node through its config (the data
@@ -17,6 +17,7 @@
 mod args;
 mod balance;
 mod channel;
+mod events;
 mod failure;
 mod info;
 mod output;
@@ -26,6 +27,7 @@ mod spinner;
 
 pub use balance::BalanceArgs;
 pub use channel::ChannelArgs;
+pub use events::EventsArgs;
 pub use info::InfoArgs;
 pub use peer::PeerArgs;
 pub use proposal::ProposalArgs;
