@@ -89,7 +89,7 @@ rpc "$SCRATCH/badasset.out" balance '{"asset":"NOPE"}' || fail "balance of an un
 [ "$(field "$SCRATCH/badasset.out" 'r["error"]["code"]')" = "1001" ] \
   || { cat "$SCRATCH/badasset.out" >&2; fail "an unknown asset is not invalid_argument"; }
 
-step "channel_get of an unknown channel is not_found (1002); channel_open is honestly unavailable"
+step "channel_get of an unknown channel is not_found (1002); channel_open to an unreachable peer is unavailable (1006)"
 rpc "$SCRATCH/get.out" channel_get "{\"id\":\"0x$(printf 'ab%.0s' $(seq 32))\"}" || fail "channel_get failed"
 [ "$(field "$SCRATCH/get.out" 'r["error"]["code"]')" = "1002" ] \
   || { cat "$SCRATCH/get.out" >&2; fail "channel_get of an unknown id is not 1002"; }
@@ -97,7 +97,7 @@ rpc "$SCRATCH/list-ch.out" channel_list "" || fail "channel_list failed"
 [ "$(field "$SCRATCH/list-ch.out" 'r["result"]')" = "[]" ] || { cat "$SCRATCH/list-ch.out" >&2; fail "a fresh node has channels"; }
 rpc "$SCRATCH/open.out" channel_open '{"peer":"bob","mine":"1","theirs":"1"}' || fail "channel_open did not complete"
 [ "$(field "$SCRATCH/open.out" 'r["error"]["code"]')" = "1006" ] \
-  || { cat "$SCRATCH/open.out" >&2; fail "channel_open is not unavailable"; }
+  || { cat "$SCRATCH/open.out" >&2; fail "channel_open to an unreachable peer is not unavailable"; }
 
 step "SIGTERM stops it with exit 0 and removes api.addr; the token is in no output"
 kill -TERM "$pid"
