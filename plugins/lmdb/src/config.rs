@@ -32,10 +32,10 @@ pub struct StoreConfig {
     /// `true` (the default): every commit is on disk when it returns.
     ///
     /// **`false` is for benchmarks only.** The environment is then opened with LMDB's `NO_SYNC`:
-    /// commits return before the operating system has written them, so a crash or power loss
-    /// **may lose the most recent commits** (a node could then forget a state it already
-    /// signed). It never corrupts the store: after a crash it holds the state of some earlier
-    /// commit, entirely.
+    /// commits return before the operating system has written them. A crash of the process
+    /// loses nothing (the writes are in the OS page cache), but an operating-system crash or
+    /// power loss **may lose the most recent commits** (a node could then forget a state it
+    /// already signed) and, as LMDB documents for `NO_SYNC`, may even leave the file corrupt.
     #[serde(default = "default_durable")]
     pub durable: bool,
     /// The most read transactions that may be open at once across all threads (and processes)
