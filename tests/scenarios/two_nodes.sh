@@ -35,7 +35,9 @@ cli bob proposal accept "$proposal" --json >"$SCRATCH/accept.json" || fail "prop
 wait "$open_pid" || { cat "$SCRATCH/open.err" >&2; fail "channel open failed"; }
 channel=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$SCRATCH/open.json")
 [ "$(json alice channel show "$channel" -- 'r["phase"]')" = "active" ] || fail "the channel is not active for alice"
-[ "$(json bob channel show "$channel" -- 'r["phase"]')" = "active" ] || fail "the channel is not active for bob"
+# Bob sees the funding on chain a moment after alice (he polls the chain).
+bob_active() { [ "$(json bob channel show "$channel" -- 'r["phase"]')" = "active" ]; }
+wait_until 30 bob_active
 expect_balance alice "$alice_before" 1000 0
 expect_balance bob "$bob_before" 500 0
 
