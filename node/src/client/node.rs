@@ -180,13 +180,12 @@ impl Node {
             proposals: Mutex::new(Proposals::default()),
             redialing: Mutex::new(HashSet::new()),
         });
-        let mut tasks = vec![
+        let tasks = vec![
             spawn_lifecycle(Arc::downgrade(&core), phases_rx),
             spawn_dispatcher(Arc::downgrade(&core), peer_events),
             tokio::spawn(drain_plugin_events(other_events)),
         ];
         resume_channels(&core, snapshots, &links);
-        tasks.shrink_to_fit();
 
         let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
         let api =
