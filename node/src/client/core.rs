@@ -79,6 +79,17 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs one of the chain backend's waiting calls on a blocking thread, keeping the async
+/// runtime free; the plugin's error (or a panic) becomes its message.
+pub async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, parley_plugin_api::PluginError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(error) => Err(format!("the chain call panicked: {error}")),
+    }
+}
+
 /// 32 random bytes (proposal ids, nonce shares).
 pub fn random_32() -> Result<[u8; 32], ApiError> {
     let mut bytes = [0u8; 32];
@@ -109,6 +120,7 @@ impl NodeCore {
     ) -> ChannelHandle {
         let id = channel.id();
         let phase = channel.phase();
+        let assets = channel.latest().allocation.assets.clone();
         if write_link {
             // Queued before the task's first persist, and the committer applies writes in
             // call order: the link is durable no later than the channel's first records.
@@ -136,7 +148,7 @@ impl NodeCore {
                 Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
             }
         });
-        let inserted = lock(&self.registry).insert(handle.clone(), peer, phase);
+        let inserted = lock(&self.registry).insert(handle.clone(), peer, assets, phase);
         if !inserted {
             tracing::error!(channel = %id, "a channel with this id is already running");
         }

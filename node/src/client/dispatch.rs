@@ -120,12 +120,12 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
     }
     let timeout = core.policy.proposal_timeout;
     let added = lock(&core.proposals).add_incoming(proposal.clone(), from, Instant::now(), timeout);
-    if !added {
+    let Some(expires_at) = added else {
         tracing::debug!(proposal = %proposal.proposal_id, "ignored a repeated proposal");
         return;
-    }
+    };
     tracing::info!(proposal = %proposal.proposal_id, %from, "channel proposal awaits `parley proposal accept|reject`");
-    let info = proposal_info(core, &proposal, from, alias, timeout);
+    let info = proposal_info(core, &proposal, from, alias, expires_at);
     core.events
         .publish(NodeEvent::ProposalReceived { proposal: info });
 }
@@ -166,12 +166,8 @@ pub fn proposal_info(
     proposal: &ChannelProposal,
     proposer: NodeId,
     proposer_alias: Option<String>,
-    expires_in: std::time::Duration,
+    expires_at: u64,
 ) -> ProposalInfo {
-    let expires_at = std::time::SystemTime::now()
-        .checked_add(expires_in)
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(u64::MAX, |d| d.as_secs());
     ProposalInfo {
         id: proposal.proposal_id,
         proposer,

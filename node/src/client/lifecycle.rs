@@ -8,8 +8,7 @@
 //! first checks whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
-use super::core::NodeCore;
-use super::registry::ChannelStatus;
+use super::core::{blocking, NodeCore};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, DisputePhase, FundingOutcome, FundingRequest, SignedState,
@@ -59,9 +58,9 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         .map_err(|e| format!("cannot fund: {e}"))?
         .snapshot;
     let from = core
-        .account
-        .clone()
-        .ok_or("cannot fund: the chain backend has no account for this node")?;
+        .account()
+        .map_err(|e| format!("cannot fund: {}", e.message))?
+        .clone();
     let timeout = core.policy.funding_timeout.as_secs();
     let request = FundingRequest {
         params: snapshot.channel.params,
@@ -114,9 +113,9 @@ async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         .map_err(|e| format!("cannot settle: {e}"))?
         .snapshot;
     let me = core
-        .account
-        .clone()
-        .ok_or("cannot settle: the chain backend has no account for this node")?;
+        .account()
+        .map_err(|e| format!("cannot settle: {}", e.message))?
+        .clone();
     let sigs = snapshot
         .latest
         .sigs
@@ -177,35 +176,4 @@ fn handle(core: &NodeCore, id: ChannelId) -> Result<super::channel_task::Channel
         .get(&id)
         .map(|entry| entry.handle.clone())
         .ok_or_else(|| format!("channel {id} is not running"))
-}
-
-/// Runs a waiting chain call on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(call).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(error) => Err(format!("the chain call panicked: {error}")),
-    }
-}
-
-/// Waits until channel `id`'s status satisfies `done`, or reports its problem.
-pub async fn wait_for_status(
-    mut status: tokio::sync::watch::Receiver<ChannelStatus>,
-    done: impl Fn(&ChannelStatus) -> bool,
-) -> Result<ChannelStatus, String> {
-    loop {
-        {
-            let now = status.borrow_and_update();
-            if done(&now) {
-                return Ok(now.clone());
-            }
-            if let Some(problem) = &now.problem {
-                return Err(problem.clone());
-            }
-        }
-        if status.changed().await.is_err() {
-            return Err("the node is shutting down".to_string());
-        }
-    }
 }

@@ -3,10 +3,10 @@
 //! failure to an [`ApiError`] category. A method that fails leaves nothing half-done.
 
 use super::channel_task::{ChannelView, CommandError};
-use super::core::{lock, random_32, NodeCore};
+use super::core::{blocking, lock, random_32, NodeCore};
 use super::dispatch::proposal_info;
-use super::lifecycle::wait_for_status;
 use super::proposals::{Outgoing, ProposalOutcome};
+use super::registry::wait_for_status;
 use crate::api::types::{
     AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo,
     OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
@@ -96,16 +96,12 @@ async fn chain_call<T: Send + 'static>(
     what: &'static str,
     call: impl FnOnce() -> Result<T, parley_plugin_api::PluginError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(call).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(ApiError::new(
+    blocking(call).await.map_err(|error| {
+        ApiError::new(
             ErrorCategory::Unavailable,
             format!("cannot {what} on the chain: {error}"),
-        )),
-        Err(error) => Err(ApiError::internal(format!(
-            "the chain call panicked: {error}"
-        ))),
-    }
+        )
+    })
 }
 
 /// Refuses, as `insufficient_funds`, a deposit larger than what `owner` holds on chain.
@@ -188,12 +184,14 @@ fn entry(
     lock(&core.registry)
         .get(&id)
         .map(|entry| (entry.handle.clone(), entry.peer))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCategory::NotFound,
-                format!("no channel {id} on this node; `parley channel list` shows them"),
-            )
-        })
+        .ok_or_else(|| no_channel(id))
+}
+
+fn no_channel(id: ChannelId) -> ApiError {
+    ApiError::new(
+        ErrorCategory::NotFound,
+        format!("no channel {id} on this node; `parley channel list` shows them"),
+    )
 }
 
 /// Waits until channel `id` reaches `phase` (or a later one), or its chain side fails.
@@ -396,9 +394,20 @@ async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiE
 }
 
 async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelInfo, ApiError> {
-    let (handle, peer) = entry(&core, request.id)?;
-    let view = handle.snapshot().await.map_err(command_error)?;
-    let phase = view.snapshot.phase;
+    let (handle, peer, assets, phase) = lock(&core.registry)
+        .get(&request.id)
+        .map(|entry| {
+            let phase = entry.status.borrow().phase;
+            (
+                entry.handle.clone(),
+                entry.peer,
+                entry.assets.clone(),
+                phase,
+            )
+        })
+        .ok_or_else(|| no_channel(request.id))?;
+    // A quick answer for a channel that is plainly not active (before trying to reach its
+    // peer); the channel task checks the phase, the balance and every other rule itself.
     if phase != Phase::Active {
         return Err(ApiError::new(
             ErrorCategory::Conflict,
@@ -408,7 +417,6 @@ async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelI
             ),
         ));
     }
-    let assets = &view.snapshot.latest.state.allocation.assets;
     let index = match &request.asset {
         None if assets.len() == 1 => 0,
         None => {
@@ -541,10 +549,7 @@ impl NodeApi for NodeService {
                 .iter()
                 .map(|p| {
                     let alias = lock(&core.book).alias_of(&p.peer).map(str::to_string);
-                    let left = p.deadline.saturating_duration_since(now);
-                    let mut info = proposal_info(core, &p.proposal, p.peer, alias, left);
-                    info.expires_at = p.expires_at;
-                    info
+                    proposal_info(core, &p.proposal, p.peer, alias, p.expires_at)
                 })
                 .collect())
         })

@@ -71,18 +71,18 @@ impl Proposals {
         self.outgoing.remove(id);
     }
 
-    /// Keeps a peer's proposal for `timeout`; `false` (and nothing kept) if a proposal with
-    /// that id is already waiting.
+    /// Keeps a peer's proposal for `timeout` and returns when it expires (Unix seconds);
+    /// `None` (and nothing kept) if a proposal with that id is already waiting.
     pub fn add_incoming(
         &mut self,
         proposal: ChannelProposal,
         peer: NodeId,
         now: Instant,
         timeout: Duration,
-    ) -> bool {
+    ) -> Option<u64> {
         let id = proposal.proposal_id;
         if self.incoming.contains_key(&id) || self.outgoing.contains_key(&id) {
-            return false;
+            return None;
         }
         let expires_at = SystemTime::now()
             .checked_add(timeout)
@@ -97,7 +97,7 @@ impl Proposals {
                 expires_at,
             },
         );
-        true
+        Some(expires_at)
     }
 
     /// Takes the peer's proposal `id` if it has not expired at `now`.
@@ -174,9 +174,15 @@ mod tests {
         let mut proposals = Proposals::default();
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
-        assert!(proposals.add_incoming(proposal(1), bob, now, timeout));
-        assert!(!proposals.add_incoming(proposal(1), bob, now, timeout));
-        assert!(proposals.add_incoming(proposal(2), bob, now, timeout));
+        assert!(proposals
+            .add_incoming(proposal(1), bob, now, timeout)
+            .is_some());
+        assert!(proposals
+            .add_incoming(proposal(1), bob, now, timeout)
+            .is_none());
+        assert!(proposals
+            .add_incoming(proposal(2), bob, now, timeout)
+            .is_some());
         assert_eq!(proposals.incoming(now).len(), 2);
         let later = now + Duration::from_secs(11);
         assert!(proposals

@@ -4,7 +4,7 @@
 use super::channel_task::ChannelHandle;
 use crate::protocol::Phase;
 use crate::wire::NodeId;
-use parley_plugin_api::model::ChannelId;
+use parley_plugin_api::model::{Asset, ChannelId};
 use std::collections::HashMap;
 use tokio::sync::watch;
 
@@ -25,6 +25,9 @@ pub struct ChannelEntry {
     pub handle: ChannelHandle,
     /// The node on the other side.
     pub peer: NodeId,
+    /// The channel's assets, in allocation order (fixed for the channel's life): what a
+    /// payment's asset name resolves against without asking the task.
+    pub assets: Vec<Asset>,
     /// Its status; API calls subscribe to it.
     pub status: watch::Sender<ChannelStatus>,
 }
@@ -37,7 +40,13 @@ pub struct Registry {
 
 impl Registry {
     /// Adds a channel in `phase`; replaces nothing (`false` if the id is taken).
-    pub fn insert(&mut self, handle: ChannelHandle, peer: NodeId, phase: Phase) -> bool {
+    pub fn insert(
+        &mut self,
+        handle: ChannelHandle,
+        peer: NodeId,
+        assets: Vec<Asset>,
+        phase: Phase,
+    ) -> bool {
         let id = handle.id();
         if self.channels.contains_key(&id) {
             return false;
@@ -51,6 +60,7 @@ impl Registry {
             ChannelEntry {
                 handle,
                 peer,
+                assets,
                 status,
             },
         );
@@ -101,5 +111,26 @@ impl Registry {
     /// Drops every entry (their tasks stop once the last handle is gone).
     pub fn clear(&mut self) {
         self.channels.clear();
+    }
+}
+
+/// Waits until `status` satisfies `done`, or reports the channel's problem.
+pub async fn wait_for_status(
+    mut status: watch::Receiver<ChannelStatus>,
+    done: impl Fn(&ChannelStatus) -> bool,
+) -> Result<ChannelStatus, String> {
+    loop {
+        {
+            let now = status.borrow_and_update();
+            if done(&now) {
+                return Ok(now.clone());
+            }
+            if let Some(problem) = &now.problem {
+                return Err(problem.clone());
+            }
+        }
+        if status.changed().await.is_err() {
+            return Err("the node is shutting down".to_string());
+        }
     }
 }
