@@ -8,7 +8,7 @@
 mod channels;
 mod cpu;
 mod pair;
-mod summary;
+pub(super) mod summary;
 
 use super::{default_config, CliError, CliResult};
 use crate::config::NodeConfig;

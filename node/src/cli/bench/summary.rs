@@ -32,9 +32,9 @@ impl Summary {
         Some(Summary {
             count: latencies.len(),
             elapsed,
-            p50: percentile(&latencies, 50),
-            p90: percentile(&latencies, 90),
-            p99: percentile(&latencies, 99),
+            p50: percentile(&latencies, 50.0),
+            p90: percentile(&latencies, 90.0),
+            p99: percentile(&latencies, 99.0),
             max: latencies[latencies.len() - 1],
         })
     }
@@ -45,11 +45,14 @@ impl Summary {
     }
 }
 
-/// The nearest-rank percentile of sorted, non-empty `sorted`: the smallest value that at
-/// least `p` percent of the values are not above.
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let rank = (sorted.len() * p).div_ceil(100).max(1);
-    sorted[rank.min(sorted.len()) - 1]
+/// The nearest-rank `p`-th percentile (0 < p <= 100) of `sorted`: the smallest value that at
+/// least `p` percent of the values are not above; zero when empty. Shared with the demo.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Milliseconds with three decimals: latencies here range from tenths to tens of ms.

@@ -32,14 +32,7 @@ pub fn format_change(before: &Amount, after: &Amount, decimals: u8) -> String {
     }
 }
 
-/// The `p`-th percentile (0 < p <= 100) of `sorted` by nearest rank; zero when empty.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+pub(crate) use crate::cli::bench::summary::percentile;
 
 /// `62 ms` under a second, `1.24 s` from there on.
 pub fn took(duration: Duration) -> String {
