@@ -11,10 +11,10 @@
 //! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
 //! - [`store`]: the persistence schema over the store plugin, group commit, restore.
-//! - [`client`]: the async driver: peer connections, routing, channel tasks.
-//!
-//! The channel protocol, client, watcher, store schema, wire format and API arrive with the
-//! issues that build them (DESIGN §1).
+//! - [`client`]: the async driver: peer connections, routing, channel tasks, the chain side of
+//!   funding and cooperative settlement.
+//! - [`watcher`]: the watchtower: follows every channel on chain, refutes stale registrations,
+//!   carries disputes through to the withdrawal.
 
 pub mod api;
 pub mod cli;
@@ -26,4 +26,5 @@ pub mod logging;
 pub mod protocol;
 pub mod secret_file;
 pub mod store;
+pub mod watcher;
 pub mod wire;

@@ -3,8 +3,8 @@
 //! names. The multi-process version of these checks is in `tests/scenarios/`.
 
 use parley_node::api::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, PeerAddRequest,
-    ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest,
+    PeerAddRequest, ProposalRejectRequest,
 };
 use parley_node::api::{ApiError, ErrorCategory, NodeApi};
 use parley_node::client::node::{Node, NodeHandle};
@@ -192,7 +192,10 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     assert_eq!(a.channel_get(id).await.unwrap(), info);
     assert_eq!(b.channel_get(id).await.unwrap().version, 50);
 
-    let settled = a.channel_settle(id).await.unwrap();
+    let settled = a
+        .channel_settle(ChannelSettleRequest { id, force: false })
+        .await
+        .unwrap();
     assert_eq!(settled.phase, Phase::Closed);
     assert_eq!(balances(&settled), (Amount::from(875), Amount::from(625)));
     // Bob's side concludes and withdraws on its own once the final state is signed.
@@ -339,7 +342,9 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
         (Amount::from(270), Amount::from(250))
     );
 
-    a.channel_settle(id).await.unwrap();
+    a.channel_settle(ChannelSettleRequest { id, force: false })
+        .await
+        .unwrap();
     for _ in 0..200 {
         if b.channel_get(id).await.unwrap().phase == Phase::Closed {
             break;
@@ -403,4 +408,79 @@ async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
     );
     alice.shutdown().await;
     bob.shutdown().await;
+}
+
+/// Moves the shared ledger's chain time forward, as `parley chain advance` does.
+fn advance_chain_time(config_dir: &Path, seconds: u64) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["chain", "advance", &seconds.to_string(), "--config"])
+        .arg(config_dir.join("node.toml"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "parley chain advance failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_pays_exactly() {
+    let pair = Pair::start(true).await;
+    let a_before = eth(&pair.a()).await;
+    let id = pair
+        .a()
+        .channel_open(open_request(1000, 500))
+        .await
+        .unwrap()
+        .id;
+    pair.a().channel_pay(pay(id, 100)).await.unwrap();
+    pair.b().channel_pay(pay(id, 30)).await.unwrap();
+    let Pair {
+        _temp,
+        alice,
+        bob,
+        dirs,
+        ledger: _,
+    } = pair;
+    bob.shutdown().await;
+    let a = alice.service();
+
+    // Bob cannot answer the final update: the cooperative settle turns into a dispute.
+    let settle = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.channel_settle(ChannelSettleRequest { id, force: false })
+                .await
+        }
+    });
+    let mut registered = None;
+    for _ in 0..600 {
+        let info = a.channel_get(id).await.unwrap();
+        if let Some(dispute) = info.dispute.filter(|d| d.phase == "dispute") {
+            registered = Some((info.phase, dispute.version, info.status));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (phase, version, status) = registered.expect("alice registered a state on chain");
+    assert_eq!(phase, Phase::Disputed);
+    assert_eq!(version, 2, "the newest fully signed state is registered");
+    let status = status.unwrap_or_default();
+    assert!(status.contains("settling unilaterally"), "{status}");
+    assert!(
+        !settle.is_finished(),
+        "the settle waits for the challenge duration"
+    );
+
+    advance_chain_time(&dirs[0], 61);
+    let settled = tokio::time::timeout(Duration::from_secs(60), settle)
+        .await
+        .expect("the settle ends once the challenge duration passed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(
+        settled.dispute.map(|d| d.phase).as_deref(),
+        Some("concluded")
+    );
+    assert_eq!(eth(&a).await, after(a_before, 1000, 930));
+    alice.shutdown().await;
 }

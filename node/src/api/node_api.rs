@@ -3,8 +3,9 @@
 
 use super::error::ApiError;
 use super::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeEvent, NodeInfo,
-    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest,
+    MisbehaveRegisterRequest, NodeEvent, NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo,
+    ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
@@ -52,9 +53,13 @@ pub trait NodeApi: Send + Sync + 'static {
     fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
     /// `channel_pay`: pay the peer; returns the channel after the update is fully signed.
     fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo>;
-    /// `channel_settle`: agree a final state with the peer and conclude on chain; returns the
-    /// channel once the chain has paid out.
-    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
+    /// `channel_settle`: agree a final state with the peer and conclude on chain, or with
+    /// `force` (or when the peer does not answer) settle unilaterally through a dispute;
+    /// returns the channel once the chain has paid out.
+    fn channel_settle(&self, request: ChannelSettleRequest) -> ApiFuture<'_, ChannelInfo>;
+    /// `misbehave_register`: test nodes only (`[testing] allow_misbehaviour = true`, else a
+    /// `conflict`): register an old state on chain, as a cheating peer would.
+    fn misbehave_register(&self, request: MisbehaveRegisterRequest) -> ApiFuture<'_, ChannelInfo>;
     /// `balance`: on-chain balances of the node's account.
     fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>>;
 }

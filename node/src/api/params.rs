@@ -7,8 +7,8 @@
 
 use super::error::ApiError;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, PeerAddRequest,
-    ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
+    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
 };
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
@@ -251,6 +251,26 @@ impl FromParams for ChannelRef {
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         Ok(ChannelRef {
             id: p.required("id", CHANNEL_ID)?,
+        })
+    }
+}
+
+impl FromParams for ChannelSettleRequest {
+    const NAMES: &'static [&'static str] = &["id", "force"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ChannelSettleRequest {
+            id: p.required("id", CHANNEL_ID)?,
+            force: p.optional("force", "true or false")?.unwrap_or(false),
+        })
+    }
+}
+
+impl FromParams for MisbehaveRegisterRequest {
+    const NAMES: &'static [&'static str] = &["id", "version"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(MisbehaveRegisterRequest {
+            id: p.required("id", CHANNEL_ID)?,
+            version: p.required("version", "a state version (a whole number)")?,
         })
     }
 }

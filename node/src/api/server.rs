@@ -10,8 +10,9 @@ use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
 use super::token::ApiToken;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, NodeEvent, PeerAddRequest,
-    ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
+    MisbehaveRegisterRequest, NodeEvent, PeerAddRequest, ProposalAcceptRequest,
+    ProposalRejectRequest,
 };
 use jsonrpsee::server::{
     HttpBody, HttpRequest, HttpResponse, PendingSubscriptionSink, RpcModule, ServerBuilder,
@@ -215,9 +216,16 @@ fn methods(
     register(&mut module, "channel_pay", |n, r: ChannelPayRequest| {
         n.channel_pay(r)
     })?;
-    register(&mut module, "channel_settle", |n, r: ChannelRef| {
-        n.channel_settle(r.id)
-    })?;
+    register(
+        &mut module,
+        "channel_settle",
+        |n, r: ChannelSettleRequest| n.channel_settle(r),
+    )?;
+    register(
+        &mut module,
+        "misbehave_register",
+        |n, r: MisbehaveRegisterRequest| n.misbehave_register(r),
+    )?;
     register(&mut module, "balance", |n, r: BalanceRequest| n.balance(r))?;
     module
         .register_subscription(

@@ -4,8 +4,9 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, NodeApi};
 use super::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo,
-    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
+    PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::{NodeId, NodeKey};
@@ -42,11 +43,14 @@ impl FakeNode {
             peer_alias: Some("bob".into()),
             phase: Phase::Active,
             version: 1,
+            challenge_seconds: 600,
             balances: vec![AssetBalances {
                 asset: "ETH".into(),
                 mine: Amount::from(mine),
                 theirs: Amount::from(150 - mine),
             }],
+            status: None,
+            dispute: None,
         }
     }
 
@@ -140,9 +144,14 @@ impl NodeApi for FakeNode {
         }))
     }
 
-    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+    fn channel_settle(&self, request: ChannelSettleRequest) -> ApiFuture<'_, ChannelInfo> {
         self.record("channel_settle");
-        ready(self.find(id))
+        ready(self.find(request.id))
+    }
+
+    fn misbehave_register(&self, request: MisbehaveRegisterRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.record("misbehave_register");
+        ready(self.find(request.id))
     }
 
     fn balance(&self, _: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {

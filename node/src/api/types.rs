@@ -126,6 +126,29 @@ pub struct ChannelRef {
     pub id: ChannelId,
 }
 
+/// `channel_settle`: close a channel and pay out on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSettleRequest {
+    /// The channel.
+    pub id: ChannelId,
+    /// Settle unilaterally: register our newest fully signed state, wait out the challenge
+    /// duration on chain time, conclude and withdraw, without the peer. Off: agree a final
+    /// state with the peer first (falling back to unilateral settlement when the peer does not
+    /// answer within `[policy] update_timeout_seconds` or cannot be reached).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `misbehave_register` (test nodes only, `[testing] allow_misbehaviour = true`): register an
+/// old fully signed state on chain as a cheating peer would, and do not refute it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MisbehaveRegisterRequest {
+    /// The channel.
+    pub id: ChannelId,
+    /// The old version to register (the node keeps the versions signed since it started).
+    pub version: u64,
+}
+
 /// `channel_pay`: move `amount` of an asset from this node to the peer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelPayRequest {
@@ -150,8 +173,32 @@ pub struct ChannelInfo {
     pub phase: Phase,
     /// The version of the latest fully signed state.
     pub version: u64,
+    /// How long, in seconds of chain time, a registered state can be refuted.
+    #[serde(default)]
+    pub challenge_seconds: u64,
     /// The balances in that state.
     pub balances: Vec<AssetBalances>,
+    /// What the node is doing on chain for the channel, or what failed (absent when there is
+    /// nothing to say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The channel's record on chain, once a state was registered or it concluded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<DisputeInfo>,
+}
+
+/// A channel's on-chain record as the node last read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeInfo {
+    /// The registered (or concluded) version.
+    pub version: u64,
+    /// `dispute` (refutable until `timeout`), `force_exec` (an app channel advancing on
+    /// chain) or `concluded` (the outcome is fixed).
+    pub phase: String,
+    /// The chain time at which the current phase ends.
+    pub timeout: u64,
+    /// The chain's time when the record was read.
+    pub chain_time: u64,
 }
 
 /// `balance`: on-chain balances of this node's account.

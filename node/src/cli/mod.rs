@@ -52,6 +52,8 @@ enum Command {
     Balance(node_cmd::BalanceArgs),
     /// Follow the running node's events (proposals, updates, phase changes), one per line.
     Events(node_cmd::EventsArgs),
+    /// Make a TEST node cheat (needs `[testing] allow_misbehaviour = true`), for scenarios.
+    Misbehave(node_cmd::MisbehaveArgs),
 }
 
 /// The default config file: `./node.toml`.
@@ -75,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Proposal(args) => args.run(),
         Command::Balance(args) => args.run(),
         Command::Events(args) => args.run(),
+        Command::Misbehave(args) => args.run(),
     };
     match result {
         Ok(code) => code,

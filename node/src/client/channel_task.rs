@@ -26,7 +26,7 @@ use crate::protocol::{
 };
 use crate::store::{ChannelStore, StoreError};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChannelId, State};
+use parley_plugin_api::model::{Amount, ChannelId, SignedState, State};
 use parley_plugin_api::ChainBackend;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -149,6 +149,19 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
+    /// Stop updating: a state is registered on chain, or we are about to register one.
+    Dispute {
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    /// The fully signed state of `version`, if this task knows it: the newest one, or an
+    /// older one from the history a test node keeps to cheat with.
+    SignedVersion {
+        /// The version wanted.
+        version: u64,
+        /// Where the state goes.
+        reply: oneshot::Sender<Option<SignedState>>,
+    },
     /// The chain reports the channel fully funded.
     Funded {
         /// Where the outcome goes.
@@ -235,6 +248,18 @@ impl ChannelHandle {
         self.ask(|reply| ChannelCommand::Funded { reply }).await?
     }
 
+    /// Stops updates: the channel moves to `Disputed` (see `Channel::dispute`).
+    pub async fn dispute(&self) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Dispute { reply }).await?
+    }
+
+    /// The fully signed state of `version`, if the task knows it (see
+    /// [`ChannelCommand::SignedVersion`]).
+    pub async fn signed_version(&self, version: u64) -> Result<Option<SignedState>, CommandError> {
+        self.ask(|reply| ChannelCommand::SignedVersion { version, reply })
+            .await
+    }
+
     /// Reports the channel concluded on chain (any phase → `Closed`).
     pub async fn concluded(&self) -> Result<(), CommandError> {
         self.ask(|reply| ChannelCommand::Concluded { reply })
@@ -273,6 +298,9 @@ pub struct ChannelDeps<L> {
     /// Told every phase the channel enters (after it is durable), so the node can fund,
     /// conclude and withdraw; `None` when nobody drives the chain side (tests).
     pub phases: Option<UnboundedSender<(ChannelId, Phase)>>,
+    /// Keep every fully signed state in memory, so that a test node can register an old one
+    /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
+    pub keep_history: bool,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -294,6 +322,7 @@ pub fn spawn_channel_task<L: PeerLink>(
         in_flight: None,
         to_decide: None,
         early: None,
+        history: Vec::new(),
     };
     (handle, tokio::spawn(task.run(initial, inbox)))
 }
@@ -325,6 +354,8 @@ struct ChannelTask<L> {
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
     early: Option<Box<ChannelMessage>>,
+    /// Every older fully signed state, when `deps.keep_history` is on.
+    history: Vec<SignedState>,
 }
 
 impl<L: PeerLink> ChannelTask<L> {
@@ -398,6 +429,20 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::Reject { reason, reply } => {
                 let result = self.channel.reject_update(reason);
                 self.answer(result, reply).await?;
+            }
+            ChannelCommand::Dispute { reply } => {
+                let result = self.channel.dispute();
+                self.answer(result, reply).await?;
+            }
+            ChannelCommand::SignedVersion { version, reply } => {
+                let newest = self.channel.signed_state();
+                let found = newest.filter(|s| s.state.version == version).or_else(|| {
+                    self.history
+                        .iter()
+                        .find(|s| s.state.version == version)
+                        .cloned()
+                });
+                let _ = reply.send(found);
             }
             ChannelCommand::Funded { reply } => {
                 let result = self.channel.funded();
@@ -554,6 +599,13 @@ impl<L: PeerLink> ChannelTask<L> {
                     .publish(NodeEvent::PhaseChanged { channel, from, to });
             }
             ChannelEvent::StateChanged { state } => {
+                if self.deps.keep_history {
+                    if let Some(signed) = self.channel.signed_state() {
+                        if signed.state == state {
+                            self.history.push(signed);
+                        }
+                    }
+                }
                 if state.version > 0 {
                     self.deps.events.publish(NodeEvent::UpdateAccepted {
                         channel,

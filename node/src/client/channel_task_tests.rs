@@ -266,6 +266,7 @@ fn spawn(
         events: events.clone(),
         policy,
         phases: None,
+        keep_history: false,
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {

@@ -12,7 +12,7 @@ use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::api::{ApiError, ErrorCategory, EventBus};
-use crate::config::PolicySection;
+use crate::config::{PolicySection, TestingSection};
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, Phase, ProposalAccept,
 };
@@ -57,6 +57,8 @@ pub struct NodeCore {
     pub events: EventBus,
     /// `[policy]`.
     pub policy: PolicySection,
+    /// `[testing]`: misbehaviour switches for test nodes (all off on real nodes).
+    pub testing: TestingSection,
     /// How channel tasks answer the peer's updates.
     pub incoming_policy: SharedPolicy,
     /// Where channel tasks report phases (to the lifecycle).
@@ -139,6 +141,7 @@ impl NodeCore {
             events: self.events.clone(),
             policy: self.incoming_policy.clone(),
             phases: Some(self.phases.clone()),
+            keep_history: self.testing.allow_misbehaviour,
         };
         let (handle, task) = spawn_channel_task(channel, initial, deps);
         tokio::spawn(async move {

@@ -1,8 +1,15 @@
-//! The chain side of a channel's life, driven by the phases its task reports: fund our share
-//! when it enters `Funding`, conclude with the final state and withdraw our share when it
-//! enters `Closing`. Each step runs the chain backend's waiting calls on blocking threads and
-//! reports back to the channel task (`funded`, `concluded`); a failure is recorded in the
-//! channel's status for the API to show, and the channel stays where it was.
+//! The chain side of a channel's life, driven by the phases its task reports:
+//! - from `Funding` on, the channel is watched on chain (again after every restart, since a
+//!   restored channel reports its phase once);
+//! - `Funding`: fund our share; if the peer's deposit never comes, recover ours through a
+//!   dispute (the channel moves to `Disputed`);
+//! - `Closing`: conclude with the final state and withdraw our share;
+//! - `Disputed`: the watcher's dispute driver takes over;
+//! - `Closed`: stop watching.
+//!
+//! Each step runs the chain backend's waiting calls on blocking threads and reports back to
+//! the channel task (`funded`, `concluded`); a failure is recorded in the channel's status for
+//! the API to show, and the channel stays where it was.
 //!
 //! Restarting is safe at any point: funding skips what is already deposited, concluding
 //! first checks whether the channel concluded already, and withdrawing a zero holding is not
@@ -29,16 +36,56 @@ pub fn spawn_lifecycle(
             let Some(core) = core.upgrade() else { return };
             super::core::lock(&core.registry).set_phase(&id, phase);
             match phase {
+                Phase::Opening => {}
                 Phase::Funding => {
-                    tokio::spawn(fund(core, id));
+                    tokio::spawn(watch(core.clone(), id, true));
+                    if core.testing.withhold_deposits {
+                        tracing::warn!(channel = %id, "[testing] withhold_deposits: not depositing our share");
+                    } else {
+                        tokio::spawn(fund(core, id));
+                    }
+                }
+                Phase::Active => {
+                    tokio::spawn(watch(core, id, true));
                 }
                 Phase::Closing => {
+                    tokio::spawn(watch(core.clone(), id, true));
                     tokio::spawn(close(core, id));
                 }
-                Phase::Opening | Phase::Active | Phase::Closed => {}
+                Phase::Disputed => {
+                    tokio::spawn(watch(core.clone(), id, true));
+                    crate::watcher::driver::spawn_dispute(&core, id);
+                }
+                Phase::Closed => {
+                    tokio::spawn(watch(core, id, false));
+                }
             }
         }
     })
+}
+
+/// Starts (`on`) or stops following channel `id`'s events on chain. Idempotent.
+async fn watch(core: Arc<NodeCore>, id: ChannelId, on: bool) {
+    let chain = core.chain.clone();
+    let result = blocking(move || {
+        if on {
+            chain.watch(&id)
+        } else {
+            chain.unwatch(&id)
+        }
+    })
+    .await;
+    if let Err(error) = result {
+        // Without events the dispute driver still polls the chain once a dispute runs, but an
+        // active channel would miss a registration: say so loudly.
+        tracing::error!(channel = %id, "cannot {} the channel on chain: {error}", if on { "watch" } else { "unwatch" });
+        if on {
+            super::core::lock(&core.registry).set_problem(
+                &id,
+                format!("the chain backend cannot watch the channel: {error}"),
+            );
+        }
+    }
 }
 
 /// Deposits our share and waits for the peer's; then tells the task the channel is funded.
@@ -75,23 +122,34 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         .await
         .map_err(|e| format!("funding failed: {e}"))?;
     match outcome {
-        FundingOutcome::Funded => {
-            handle
-                .funded()
-                .await
-                .map_err(|e| format!("funded on chain, but the channel refused it: {e}"))?;
-            tracing::info!(channel = %id, "funded");
-            Ok(())
-        }
+        FundingOutcome::Funded => match handle.funded().await {
+            Ok(()) => {
+                tracing::info!(channel = %id, "funded");
+                Ok(())
+            }
+            // A dispute started meanwhile (the peer gave up on the funding first): the
+            // dispute driver settles the channel.
+            Err(_) if still_funding(core, id) == Some(false) => Ok(()),
+            Err(e) => Err(format!("funded on chain, but the channel refused it: {e}")),
+        },
         FundingOutcome::TimedOut { missing } => {
             let missing: Vec<String> = missing
                 .iter()
                 .map(|(participant, asset)| format!("participant {participant} asset {asset}"))
                 .collect();
-            Err(format!(
-                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing deposits: {}",
+            let note = format!(
+                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing                  deposits: {}; recovering our deposit through a dispute (register version 0,                  wait the challenge duration, conclude, withdraw)",
                 missing.join(", ")
-            ))
+            );
+            tracing::warn!(channel = %id, "{note}");
+            super::core::lock(&core.registry).set_reason(&id, note);
+            match handle.dispute().await {
+                Ok(()) => Ok(()),
+                Err(_) if still_funding(core, id) == Some(false) => Ok(()),
+                Err(e) => Err(format!(
+                    "funding timed out, and the channel refused the dispute that recovers our deposit: {e}"
+                )),
+            }
         }
     }
 }
@@ -169,6 +227,13 @@ fn conclude_and_withdraw(
         receiver: me,
         assets,
     })
+}
+
+/// Whether channel `id` is still in `Funding` (`None`: not running).
+fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
+    super::core::lock(&core.registry)
+        .get(&id)
+        .map(|entry| entry.status.borrow().phase == Phase::Funding)
 }
 
 fn handle(core: &NodeCore, id: ChannelId) -> Result<super::channel_task::ChannelHandle, String> {

@@ -105,6 +105,12 @@ impl Node {
         let node_id = key.node_id();
         tracing::info!(node_id = %node_id, "node identity");
         let token = load_or_create_token(&token_path(&config.node.data_dir))?;
+        if config.testing.allow_misbehaviour {
+            tracing::warn!(
+                withhold_deposits = config.testing.withhold_deposits,
+                "[testing] allow_misbehaviour is on: this node can be made to cheat; never use it with real funds"
+            );
+        }
 
         let plugins = NodePlugins::load(config)?;
         for (section, library) in &plugins.libraries {
@@ -173,6 +179,7 @@ impl Node {
             store: channel_store,
             events: events.clone(),
             policy: config.policy.clone(),
+            testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
             phases: phases_tx,
             book: Mutex::new(book),
@@ -183,7 +190,7 @@ impl Node {
         let tasks = vec![
             spawn_lifecycle(Arc::downgrade(&core), phases_rx),
             spawn_dispatcher(Arc::downgrade(&core), peer_events),
-            tokio::spawn(drain_plugin_events(other_events)),
+            crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
         ];
         resume_channels(&core, snapshots, &links);
 
@@ -211,15 +218,6 @@ impl Node {
         }
         tracing::info!(address = %handle.api.local_addr(), "API listening");
         Ok(handle)
-    }
-}
-
-/// Logs the plugins' events that nothing consumes yet (chain events arrive with the watcher).
-async fn drain_plugin_events(
-    mut events: tokio::sync::mpsc::UnboundedReceiver<crate::host::SectionEvent>,
-) {
-    while let Some(event) = events.recv().await {
-        tracing::debug!(section = event.section, event = ?event.event, "plugin event");
     }
 }
 

@@ -6,10 +6,11 @@ use super::channel_task::{ChannelView, CommandError};
 use super::core::{blocking, lock, random_32, NodeCore};
 use super::dispatch::proposal_info;
 use super::proposals::{Outgoing, ProposalOutcome};
-use super::registry::wait_for_status;
+use super::registry::{wait_for_status, ChannelStatus};
 use crate::api::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, NodeInfo,
-    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, DisputeInfo, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
+    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::api::{ApiError, ApiFuture, ErrorCategory, NodeApi};
 use crate::protocol::{
@@ -19,7 +20,9 @@ use crate::protocol::{
 use crate::store::node_records::peer_op;
 use crate::store::StoredPeer;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Amount, Asset, AssetInfo, ChainInfo, ChannelId, Participant};
+use parley_plugin_api::model::{
+    Amount, Asset, AssetInfo, ChainInfo, ChannelId, DisputePhase, Participant, RegisterRequest,
+};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -147,6 +150,26 @@ fn command_error(error: CommandError) -> ApiError {
 
 fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) -> ChannelInfo {
     let snapshot = &view.snapshot;
+    let status = lock(&core.registry)
+        .get(&snapshot.channel.channel_id)
+        .map(|entry| entry.status.borrow().clone());
+    let (note, dispute) = match status {
+        Some(status) => (
+            status.describe(),
+            status.dispute.map(|(record, now)| DisputeInfo {
+                version: record.version,
+                phase: match record.phase {
+                    DisputePhase::Dispute => "dispute",
+                    DisputePhase::ForceExec => "force_exec",
+                    DisputePhase::Concluded => "concluded",
+                }
+                .to_string(),
+                timeout: record.timeout,
+                chain_time: now,
+            }),
+        ),
+        None => (None, None),
+    };
     let state = &snapshot.latest.state;
     let me = usize::from(snapshot.channel.my_index);
     let them = 1 - me.min(1);
@@ -156,6 +179,7 @@ fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) 
         peer_alias: lock(&core.book).alias_of(&peer).map(str::to_string),
         phase: snapshot.phase,
         version: state.version,
+        challenge_seconds: snapshot.channel.params.challenge_duration,
         balances: state
             .allocation
             .assets
@@ -167,6 +191,8 @@ fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) 
                 theirs: row.get(them).copied().unwrap_or(Amount::ZERO),
             })
             .collect(),
+        status: note,
+        dispute,
     }
 }
 
@@ -194,19 +220,20 @@ fn no_channel(id: ChannelId) -> ApiError {
     )
 }
 
-/// Waits until channel `id` reaches `phase` (or a later one), or its chain side fails.
+/// Waits until channel `id` reaches `phase` (or a later one), or its chain side fails; returns
+/// the status reached.
 async fn wait_for_phase(
     core: &NodeCore,
     id: ChannelId,
     phase: Phase,
     limit: Duration,
-) -> Result<(), ApiError> {
+) -> Result<ChannelStatus, ApiError> {
     let status = lock(&core.registry)
         .get(&id)
         .map(|entry| entry.status.subscribe())
         .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
     match tokio::time::timeout(limit, wait_for_status(status, |s| s.phase >= phase)).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(status)) => Ok(status),
         Ok(Err(problem)) => Err(ApiError::new(
             ErrorCategory::Unavailable,
             format!("channel {id}: {problem}"),
@@ -219,6 +246,24 @@ async fn wait_for_phase(
             ),
         )),
     }
+}
+
+/// Waits until a channel being opened is funded. A channel that went to a dispute instead (its
+/// funding timed out, or the peer gave up on it) is an error that says what happens to the
+/// deposits.
+async fn wait_for_funding(core: &NodeCore, id: ChannelId) -> Result<(), ApiError> {
+    let limit = core.policy.funding_timeout + CHAIN_SLACK;
+    let status = wait_for_phase(core, id, Phase::Active, limit).await?;
+    if matches!(status.phase, Phase::Active | Phase::Closing) {
+        return Ok(());
+    }
+    let why = status
+        .describe()
+        .unwrap_or_else(|| "a dispute started before the funding completed".to_string());
+    Err(ApiError::new(
+        ErrorCategory::Unavailable,
+        format!("channel {id} was not funded: {why} (`parley channel show {id}` follows it)"),
+    ))
 }
 
 /// The assets of a channel being opened with both deposits each, in request order: the main
@@ -289,13 +334,7 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
     };
     validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
     let id = propose(&core, proposal, peer, &name).await?;
-    wait_for_phase(
-        &core,
-        id,
-        Phase::Active,
-        core.policy.funding_timeout + CHAIN_SLACK,
-    )
-    .await?;
+    wait_for_funding(&core, id).await?;
     channel_info(&core, id).await
 }
 
@@ -383,13 +422,7 @@ async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiE
         .take_incoming(&id, Instant::now())
         .ok_or_else(not_found)?;
     let channel = core.accept_proposal(&incoming.proposal, incoming.peer)?;
-    wait_for_phase(
-        &core,
-        channel,
-        Phase::Active,
-        core.policy.funding_timeout + CHAIN_SLACK,
-    )
-    .await?;
+    wait_for_funding(&core, channel).await?;
     channel_info(&core, channel).await
 }
 
@@ -452,37 +485,199 @@ async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelI
     channel_info(&core, request.id).await
 }
 
-async fn settle(core: Arc<NodeCore>, id: ChannelId) -> Result<ChannelInfo, ApiError> {
+async fn settle(
+    core: Arc<NodeCore>,
+    request: ChannelSettleRequest,
+) -> Result<ChannelInfo, ApiError> {
+    let id = request.id;
     let (handle, peer) = entry(&core, id)?;
     let view = handle.snapshot().await.map_err(command_error)?;
-    match view.snapshot.phase {
-        Phase::Opening | Phase::Funding => {
+    let phase = view.snapshot.phase;
+    let challenge = view.snapshot.channel.params.challenge_duration;
+    match phase {
+        Phase::Opening => {
             return Err(ApiError::new(
                 ErrorCategory::Conflict,
-                format!("channel {id} is not funded yet; only a funded channel can be settled"),
+                format!("channel {id} is still opening; nothing is signed to settle with yet"),
             ))
         }
+        Phase::Funding if !request.force => {
+            return Err(ApiError::new(
+                ErrorCategory::Conflict,
+                format!(
+                    "channel {id} is not funded yet; to get the deposits back now, settle it \
+                     unilaterally (`parley channel settle {id} --force`)"
+                ),
+            ))
+        }
+        Phase::Funding | Phase::Active if request.force => {
+            lock(&core.registry).set_reason(&id, "settling unilaterally (--force)".to_string());
+            dispute(&handle, id).await?
+        }
         Phase::Active => {
-            core.ensure_connected(peer).await?;
-            let limit = core.policy.update_timeout;
-            match tokio::time::timeout(limit, handle.propose_final()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(error)) => return Err(command_error(error)),
-                Err(_) => {
-                    return Err(ApiError::new(
-                        ErrorCategory::Unavailable,
-                        format!(
-                            "the peer did not answer the final update within {} s",
-                            limit.as_secs()
-                        ),
-                    ))
+            if let Err(why) = settle_cooperatively(&core, &handle, peer).await {
+                if why.category != ErrorCategory::Unavailable {
+                    return Err(why);
                 }
+                tracing::warn!(channel = %id, "{}; settling unilaterally instead", why.message);
+                lock(&core.registry).set_reason(
+                    &id,
+                    format!("{}; settling unilaterally instead", why.message),
+                );
+                dispute(&handle, id).await?;
             }
         }
-        Phase::Closing | Phase::Closed => {}
+        Phase::Funding | Phase::Closing | Phase::Disputed | Phase::Closed => {}
     }
-    wait_for_phase(&core, id, Phase::Closed, SETTLE_TIMEOUT).await?;
+    // A dispute takes the challenge duration (chain time, which moves at least as fast as
+    // the wall clock on every ledger) plus the transactions.
+    let limit = SETTLE_TIMEOUT + Duration::from_secs(challenge);
+    wait_for_closed(&core, id, limit).await?;
     channel_info(&core, id).await
+}
+
+/// Waits until channel `id` is closed. A failure of the cooperative close ends the wait with
+/// its reason; a failed step of a dispute does not, since the dispute driver tries it again
+/// (the channel's status shows it meanwhile).
+async fn wait_for_closed(core: &NodeCore, id: ChannelId, limit: Duration) -> Result<(), ApiError> {
+    let mut status = lock(&core.registry)
+        .get(&id)
+        .map(|entry| entry.status.subscribe())
+        .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
+    let wait = async {
+        loop {
+            {
+                let now = status.borrow_and_update();
+                if now.phase == Phase::Closed {
+                    return Ok(());
+                }
+                if let (Some(problem), false) = (&now.problem, now.phase == Phase::Disputed) {
+                    return Err(problem.clone());
+                }
+            }
+            if status.changed().await.is_err() {
+                return Err("the node is shutting down".to_string());
+            }
+        }
+    };
+    match tokio::time::timeout(limit, wait).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(problem)) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!("channel {id}: {problem}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!(
+                "channel {id} did not close within {} s; settling goes on in the background (see `parley channel show {id}`)",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Agrees the final state with the peer; `unavailable` if the peer cannot be reached or does
+/// not answer in time (the caller then settles unilaterally).
+async fn settle_cooperatively(
+    core: &NodeCore,
+    handle: &super::channel_task::ChannelHandle,
+    peer: crate::wire::NodeId,
+) -> Result<(), ApiError> {
+    core.ensure_connected(peer).await?;
+    let limit = core.policy.update_timeout;
+    match tokio::time::timeout(limit, handle.propose_final()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(command_error(error)),
+        Err(_) => Err(ApiError::new(
+            ErrorCategory::Unavailable,
+            format!(
+                "the peer did not answer the final update within {} s ([policy] update_timeout_seconds)",
+                limit.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Stops the channel's updates and hands it to the dispute driver, which registers our newest
+/// state.
+async fn dispute(
+    handle: &super::channel_task::ChannelHandle,
+    id: ChannelId,
+) -> Result<(), ApiError> {
+    match handle.dispute().await {
+        Ok(()) => Ok(()),
+        // The channel moved on meanwhile (a final state, or already disputed or closed):
+        // settling continues from there.
+        Err(CommandError::Channel(ChannelError::WrongPhase { .. })) => Ok(()),
+        Err(error) => Err(command_error(error)),
+    }
+    .inspect(|()| tracing::info!(channel = %id, "settling unilaterally"))
+}
+
+/// Registers an old state of channel `id` on chain and keeps this node from refuting it: what
+/// a cheating peer does. Test nodes only.
+async fn misbehave_register(
+    core: Arc<NodeCore>,
+    request: MisbehaveRegisterRequest,
+) -> Result<ChannelInfo, ApiError> {
+    let id = request.id;
+    if !core.testing.allow_misbehaviour {
+        return Err(ApiError::new(
+            ErrorCategory::Conflict,
+            "misbehaviour is disabled on this node; a test node enables it with \
+             `allow_misbehaviour = true` in a [testing] section of node.toml (never on a node \
+             with real funds)",
+        ));
+    }
+    let (handle, _) = entry(&core, id)?;
+    let signed = handle
+        .signed_version(request.version)
+        .await
+        .map_err(command_error)?
+        .ok_or_else(|| {
+            ApiError::invalid_param(
+                "version",
+                format!(
+                    "this node holds no fully signed version {} of channel {id} (it keeps the \
+                     versions signed since it started)",
+                    request.version
+                ),
+            )
+        })?;
+    let me = core.account()?.clone();
+    set_refute(&core, id, false);
+    let register = RegisterRequest {
+        from: me,
+        channel: signed,
+        sub_channels: Vec::new(),
+    };
+    let chain = core.chain.clone();
+    if let Err(error) =
+        chain_call("register the old state", move || chain.register(&register)).await
+    {
+        set_refute(&core, id, true);
+        return Err(error);
+    }
+    tracing::warn!(channel = %id, version = request.version, "[testing] MISBEHAVING: registered an old state on chain");
+    lock(&core.registry).set_reason(
+        &id,
+        format!(
+            "[testing] this node registered the old version {} to cheat",
+            request.version
+        ),
+    );
+    let chain = core.chain.clone();
+    if let Ok((record, now)) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?))).await {
+        lock(&core.registry).set_dispute(&id, record, now);
+    }
+    dispute(&handle, id).await?;
+    channel_info(&core, id).await
+}
+
+fn set_refute(core: &NodeCore, id: ChannelId, refute: bool) {
+    if let Some(entry) = lock(&core.registry).get_mut(&id) {
+        entry.refute = refute;
+    }
 }
 
 impl NodeApi for NodeService {
@@ -612,8 +807,12 @@ impl NodeApi for NodeService {
         self.detached(move |core| pay(core, request))
     }
 
-    fn channel_settle(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
-        self.detached(move |core| settle(core, id))
+    fn channel_settle(&self, request: ChannelSettleRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| settle(core, request))
+    }
+
+    fn misbehave_register(&self, request: MisbehaveRegisterRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached(move |core| misbehave_register(core, request))
     }
 
     fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {

@@ -4,9 +4,10 @@
 use super::channel_task::ChannelHandle;
 use crate::protocol::Phase;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Asset, ChannelId};
+use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
 use std::collections::HashMap;
-use tokio::sync::watch;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
 
 /// Where a channel is, as API calls wait on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +17,40 @@ pub struct ChannelStatus {
     /// The last failure of the chain side (funding timed out, conclude refused, ...), cleared
     /// when the channel moves on.
     pub problem: Option<String>,
+    /// Why the channel left its normal course (a funding that timed out, a peer that did not
+    /// answer the final update, a registration seen on chain); kept across phases.
+    pub reason: Option<String>,
+    /// What the node is doing on chain for the channel, or did last (kept across phases).
+    pub note: Option<String>,
+    /// The channel's on-chain record as last read, and the chain time of that reading.
+    pub dispute: Option<(Dispute, ChainTime)>,
+}
+
+impl ChannelStatus {
+    /// One line for people: the problem if there is one, else why the channel left its normal
+    /// course and what the node is doing about it.
+    pub fn describe(&self) -> Option<String> {
+        if let Some(problem) = &self.problem {
+            return Some(problem.clone());
+        }
+        let parts: Vec<&str> = [&self.reason, &self.note]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// A status in `phase` with nothing else known.
+    pub fn new(phase: Phase) -> ChannelStatus {
+        ChannelStatus {
+            phase,
+            problem: None,
+            reason: None,
+            note: None,
+            dispute: None,
+        }
+    }
 }
 
 /// One running channel.
@@ -30,6 +65,13 @@ pub struct ChannelEntry {
     pub assets: Vec<Asset>,
     /// Its status; API calls subscribe to it.
     pub status: watch::Sender<ChannelStatus>,
+    /// Wakes the channel's dispute driver early (a chain event arrived).
+    pub nudge: Arc<Notify>,
+    /// Whether a dispute driver runs for the channel (at most one does).
+    pub disputing: bool,
+    /// Whether the watcher refutes an older registration. Cleared only on test nodes that
+    /// registered an old state themselves to cheat.
+    pub refute: bool,
 }
 
 /// Every running channel, by id.
@@ -51,10 +93,7 @@ impl Registry {
         if self.channels.contains_key(&id) {
             return false;
         }
-        let status = watch::Sender::new(ChannelStatus {
-            phase,
-            problem: None,
-        });
+        let status = watch::Sender::new(ChannelStatus::new(phase));
         self.channels.insert(
             id,
             ChannelEntry {
@@ -62,6 +101,9 @@ impl Registry {
                 peer,
                 assets,
                 status,
+                nudge: Arc::new(Notify::new()),
+                disputing: false,
+                refute: true,
             },
         );
         true
@@ -70,6 +112,11 @@ impl Registry {
     /// The channel `id`.
     pub fn get(&self, id: &ChannelId) -> Option<&ChannelEntry> {
         self.channels.get(id)
+    }
+
+    /// The channel `id`, to change its flags.
+    pub fn get_mut(&mut self, id: &ChannelId) -> Option<&mut ChannelEntry> {
+        self.channels.get_mut(id)
     }
 
     /// The handles of every channel with `peer`.
@@ -92,9 +139,11 @@ impl Registry {
     /// Records the phase the channel task reported; clears an old problem.
     pub fn set_phase(&self, id: &ChannelId, phase: Phase) {
         if let Some(entry) = self.channels.get(id) {
-            entry.status.send_replace(ChannelStatus {
-                phase,
-                problem: None,
+            entry.status.send_modify(|status| {
+                if status.phase != phase {
+                    status.phase = phase;
+                    status.problem = None;
+                }
             });
         }
     }
@@ -105,6 +154,37 @@ impl Registry {
             entry
                 .status
                 .send_modify(|status| status.problem = Some(problem));
+        }
+    }
+
+    /// Records what the node is doing on chain for channel `id`; clears an old problem.
+    pub fn set_note(&self, id: &ChannelId, note: String) {
+        if let Some(entry) = self.channels.get(id) {
+            entry.status.send_modify(|status| {
+                status.note = Some(note);
+                status.problem = None;
+            });
+        }
+    }
+
+    /// Records why channel `id` left its normal course (the first reason stays).
+    pub fn set_reason(&self, id: &ChannelId, reason: String) {
+        if let Some(entry) = self.channels.get(id) {
+            entry.status.send_modify(|status| {
+                status.reason.get_or_insert(reason);
+            });
+        }
+    }
+
+    /// Records the channel's on-chain record as read at chain time `now`.
+    pub fn set_dispute(&self, id: &ChannelId, dispute: Option<Dispute>, now: ChainTime) {
+        if let Some(entry) = self.channels.get(id) {
+            entry.status.send_if_modified(|status| {
+                let new = dispute.map(|d| (d, now));
+                let changed = status.dispute != new;
+                status.dispute = new;
+                changed
+            });
         }
     }
 

@@ -7,9 +7,11 @@
 
 mod plugin_ref;
 mod policy;
+mod testing;
 
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 pub use policy::PolicySection;
+pub use testing::TestingSection;
 
 use parley_plugin_api::PluginKind;
 use serde::Deserialize;
@@ -34,6 +36,8 @@ pub struct NodeConfig {
     pub api: ApiSection,
     /// `[policy]`.
     pub policy: PolicySection,
+    /// `[testing]`: misbehaviour for tests; off unless the file says otherwise.
+    pub testing: TestingSection,
 }
 
 /// `[api]`: where the JSON-RPC API listens.
@@ -134,7 +138,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "policy", "chain", "wire", "store"];
+const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "policy", "chain", "wire", "store", "testing"];
 const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
 const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
 
@@ -218,6 +222,7 @@ impl NodeConfig {
 
         let api = api_section(&root, &err)?;
         let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;
+        let testing = testing::testing_section(&section_table(&root, "testing", &err)?, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
         let store = plugin_section(&root, "store", PluginKind::Store, &[], &base, &err)?;
         let wire_plugin = plugin_section(
@@ -251,6 +256,7 @@ impl NodeConfig {
             store,
             api,
             policy,
+            testing,
         })
     }
 

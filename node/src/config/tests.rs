@@ -186,3 +186,33 @@ fn the_shipped_node_toml_parses() {
     let config = parse(text).unwrap();
     assert!(config.policy.auto_accept_from.is_empty());
 }
+
+#[test]
+fn testing_is_off_unless_the_master_switch_is_on() {
+    let config = parse("").unwrap();
+    assert_eq!(config.testing, TestingSection::default());
+    assert!(!config.testing.allow_misbehaviour);
+    let config = parse("[testing]\nallow_misbehaviour = true\nwithhold_deposits = true\n").unwrap();
+    assert!(config.testing.allow_misbehaviour && config.testing.withhold_deposits);
+    for (text, key) in [
+        (
+            "[testing]\nwithhold_deposits = true\n",
+            "testing.withhold_deposits",
+        ),
+        (
+            "[testing]\nallow_misbehavior = true\n",
+            "testing.allow_misbehavior",
+        ),
+        (
+            "[testing]\nallow_misbehaviour = \"yes\"\n",
+            "testing.allow_misbehaviour",
+        ),
+    ] {
+        let error = parse(text).unwrap_err().to_string();
+        assert!(error.contains(key), "{text}: {error}");
+    }
+    let error = parse("[testing]\nwithhold_deposits = true\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("allow_misbehaviour = true"), "{error}");
+}

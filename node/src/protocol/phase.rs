@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Where a channel is in its life. Phases only move forward, in this order (a channel may skip
-/// `Active` and `Closing` when it concludes from a dispute).
+/// `Active` and `Closing` on its way to a dispute, and `Disputed` when it settles cooperatively).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -17,6 +17,10 @@ pub enum Phase {
     Active,
     /// A final state is fully signed: no more updates; settle with `conclude_final`.
     Closing,
+    /// A state is registered on chain (by us or the peer), or is about to be: no more
+    /// updates. The watcher refutes an older registration with our newest state, concludes
+    /// after the challenge duration and withdraws our share.
+    Disputed,
     /// The channel concluded on chain; only withdrawals remain, outside the protocol.
     Closed,
 }
@@ -29,6 +33,7 @@ impl Phase {
             Phase::Funding => "funding",
             Phase::Active => "active",
             Phase::Closing => "closing",
+            Phase::Disputed => "disputed",
             Phase::Closed => "closed",
         }
     }
@@ -48,6 +53,8 @@ impl Encode for Phase {
             Phase::Active => 2,
             Phase::Closing => 3,
             Phase::Closed => 4,
+            // Added after the first four; tags are never renumbered.
+            Phase::Disputed => 5,
         });
     }
 }
@@ -60,6 +67,7 @@ impl Decode for Phase {
             2 => Ok(Phase::Active),
             3 => Ok(Phase::Closing),
             4 => Ok(Phase::Closed),
+            5 => Ok(Phase::Disputed),
             tag => Err(DecodeError::InvalidTag { what: "phase", tag }),
         }
     }

@@ -256,6 +256,7 @@ mod tests {
             Just(Phase::Funding),
             Just(Phase::Active),
             Just(Phase::Closing),
+            Just(Phase::Disputed),
             Just(Phase::Closed),
         ];
         prop_oneof![
@@ -312,10 +313,10 @@ mod tests {
             })
         );
         assert_eq!(
-            Phase::decode(&[5]),
+            Phase::decode(&[6]),
             Err(DecodeError::InvalidTag {
                 what: "phase",
-                tag: 5
+                tag: 6
             })
         );
     }

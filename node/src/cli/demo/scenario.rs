@@ -536,11 +536,14 @@ mod tests {
             peer_alias: None,
             phase: Phase::Closed,
             version,
+            challenge_seconds: 600,
             balances: vec![AssetBalances {
                 asset: "ETH".into(),
                 mine: mine.into(),
                 theirs: theirs.into(),
             }],
+            status: None,
+            dispute: None,
         }
     }
 

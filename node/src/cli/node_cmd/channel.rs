@@ -3,6 +3,7 @@
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
     AssetDeposit, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+    ChannelSettleRequest,
 };
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -83,17 +84,27 @@ Example:
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
     },
-    /// Close a channel cooperatively and wait until the chain has paid out both sides.
+    /// Close a channel and wait until the chain has paid out our share.
     ///
-    /// Both sides sign a final state, which is concluded on chain; a spinner shows the time on
-    /// a terminal.
+    /// Cooperatively by default: both sides sign a final state, which is concluded on chain at
+    /// once. If the peer cannot be reached or does not answer within [policy]
+    /// update_timeout_seconds, the node settles unilaterally instead, as with --force: it
+    /// registers its newest fully signed state, waits out the channel's challenge duration on
+    /// chain time, concludes and withdraws. A progress bar shows the challenge period on a
+    /// terminal.
     #[command(after_help = "\
 Example:
-  parley channel settle 0x9f86...(64 hex digits) --config alice/node.toml")]
+  parley channel settle 0x9f86...(64 hex digits) --config alice/node.toml
+  parley channel settle 0x9f86...(64 hex digits) --force --config alice/node.toml")]
+    #[command(next_display_order = 10)]
     Settle {
         /// The channel id: 0x and 64 hex digits.
         #[arg(value_parser = args::channel_id)]
         id: ChannelId,
+        /// Settle without the peer: register our newest state and wait out the challenge
+        /// duration (also recovers the deposits of a channel whose funding never completed).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -134,12 +145,18 @@ impl ChannelArgs {
                     asset: asset.clone(),
                 },
             ),
-            ChannelCommand::Settle { id } => {
+            ChannelCommand::Settle { id, force } => {
                 let label = format!(
                     "settling {}: waiting for the chain to pay out",
                     short_id(id)
                 );
-                Ok(Call::with("channel_settle", &ChannelRef { id: *id })?.waiting(label))
+                let request = ChannelSettleRequest {
+                    id: *id,
+                    force: *force,
+                };
+                Ok(Call::with("channel_settle", &request)?
+                    .waiting(label)
+                    .settling(*id))
             }
         }
     }
@@ -165,7 +182,12 @@ impl ChannelArgs {
                 })
             }
             ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
-                output::channel("settled: the chain paid out the final balances", &channel)
+                let title = if channel.dispute.is_some() {
+                    "settled through a dispute: the chain paid out the registered balances"
+                } else {
+                    "settled: the chain paid out the final balances"
+                };
+                output::channel(title, &channel)
             }),
         }
     }

@@ -20,8 +20,10 @@ mod channel;
 mod events;
 mod failure;
 mod info;
+mod misbehave;
 mod output;
 mod peer;
+mod progress;
 mod proposal;
 mod spinner;
 
@@ -29,6 +31,7 @@ pub use balance::BalanceArgs;
 pub use channel::ChannelArgs;
 pub use events::EventsArgs;
 pub use info::InfoArgs;
+pub use misbehave::MisbehaveArgs;
 pub use peer::PeerArgs;
 pub use proposal::ProposalArgs;
 
@@ -63,6 +66,8 @@ struct Call {
     params: Value,
     /// Shown next to a spinner while waiting, for calls that wait on the chain.
     wait: Option<String>,
+    /// The channel whose settlement progress is drawn while waiting (instead of a spinner).
+    progress: Option<parley_plugin_api::model::ChannelId>,
 }
 
 impl Call {
@@ -72,6 +77,7 @@ impl Call {
             method,
             params: Value::Null,
             wait: None,
+            progress: None,
         }
     }
 
@@ -84,7 +90,14 @@ impl Call {
             method,
             params,
             wait: None,
+            progress: None,
         })
+    }
+
+    /// The same call, drawing the settlement progress of channel `id` while it waits.
+    fn settling(mut self, id: parley_plugin_api::model::ChannelId) -> Call {
+        self.progress = Some(id);
+        self
     }
 
     /// The same call, with a spinner labelled `label` while it waits.
@@ -125,9 +138,10 @@ fn call_node(config: &NodeConfig, call: Call) -> Result<Value, CliError> {
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(async {
         let request = client.call::<Value>(call.method, call.params);
-        match &call.wait {
-            Some(label) => spinner::while_waiting(label, request).await,
-            None => request.await,
+        match (&call.progress, &call.wait) {
+            (Some(id), _) => progress::while_settling(&client, *id, request).await,
+            (None, Some(label)) => spinner::while_waiting(label, request).await,
+            (None, None) => request.await,
         }
     });
     result.map_err(|e| failure::client_error(e, config))

@@ -166,6 +166,21 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
             .iter()
             .map(|b| (b.asset.clone(), format!("{} (mine / theirs)", split(b)))),
     );
+    if let Some(dispute) = &channel.dispute {
+        let record = match dispute.phase.as_str() {
+            "concluded" => format!("concluded at version {}", dispute.version),
+            phase => format!(
+                "version {} registered ({phase}); ends at chain time {} ({} s from now)",
+                dispute.version,
+                dispute.timeout,
+                dispute.timeout.saturating_sub(dispute.chain_time)
+            ),
+        };
+        rows.push(("on chain".to_owned(), record));
+    }
+    if let Some(status) = &channel.status {
+        rows.push(("status".to_owned(), status.clone()));
+    }
     let head = format!("channel {}", channel.id);
     let head = if title.is_empty() {
         head

@@ -4,8 +4,8 @@
 use super::*;
 use crate::api::params::{parse_params, FromParams};
 use crate::api::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, PeerAddRequest,
-    ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
+    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
 };
 use crate::cli::{Cli, Command};
 use crate::protocol::ProposalId;
@@ -35,6 +35,7 @@ fn call(line: &[&str]) -> Result<Call, String> {
         Command::Channel(args) => args.call(),
         Command::Proposal(args) => args.call(),
         Command::Balance(args) => args.call(),
+        Command::Misbehave(args) => args.call(),
         other => panic!("not a node command: {other:?}"),
     };
     result.map_err(|e| e.to_string())
@@ -128,8 +129,25 @@ fn every_call_is_parsed_by_the_server_as_meant() {
     assert_reads(
         &["channel", "settle", &id("ab")],
         "channel_settle",
-        ChannelRef {
+        ChannelSettleRequest {
             id: ChannelId([0xab; 32]),
+            force: false,
+        },
+    );
+    assert_reads(
+        &["channel", "settle", &id("ab"), "--force"],
+        "channel_settle",
+        ChannelSettleRequest {
+            id: ChannelId([0xab; 32]),
+            force: true,
+        },
+    );
+    assert_reads(
+        &["misbehave", "register", &id("ab"), "--version", "3"],
+        "misbehave_register",
+        MisbehaveRegisterRequest {
+            id: ChannelId([0xab; 32]),
+            version: 3,
         },
     );
     assert_reads(
@@ -321,7 +339,14 @@ fn every_command_has_help_with_an_example() {
     let mut cli = Cli::command();
     cli.build();
     let mut leaves = Vec::new();
-    for top in ["info", "peer", "channel", "proposal", "balance"] {
+    for top in [
+        "info",
+        "peer",
+        "channel",
+        "proposal",
+        "balance",
+        "misbehave",
+    ] {
         let command = cli.find_subcommand(top).expect("registered");
         if command.has_subcommands() {
             // `help` is clap's own.
@@ -334,7 +359,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        12,
+        13,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

@@ -14,6 +14,14 @@ pub struct PeersConfig {
     pub ping_interval: Option<Duration>,
     /// How many pings in a row may go unanswered before the connection is closed. At least 1.
     pub max_missed_pongs: u32,
+    /// How long an authenticated connection may take to answer the ping it is sent when the
+    /// peer connects again over a new connection that `dedupe` refuses in favour of this one.
+    /// Unanswered, the old connection is ended, so the peer's next dial gets through: the old
+    /// one most likely died with the peer's process, and without this the peer would be
+    /// refused until pings or the transport's idle timeout found it dead (tens of seconds).
+    /// Set it well above the round-trip time: a live connection that answers late is ended
+    /// too (the peer then reconnects).
+    pub suspect_grace: Duration,
     /// The largest frame accepted or sent; the transport's own limit applies too (the smaller
     /// of the two wins).
     pub max_frame_size: usize,
@@ -25,6 +33,7 @@ impl Default for PeersConfig {
             handshake_timeout: Duration::from_secs(5),
             ping_interval: Some(Duration::from_secs(15)),
             max_missed_pongs: 3,
+            suspect_grace: Duration::from_secs(1),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
         }
     }
@@ -34,10 +43,15 @@ impl PeersConfig {
     /// How often the driver checks deadlines: a fraction of the shortest timer, so that a
     /// deadline is acted on at most about a quarter of its length late, within 10 ms .. 1 s.
     pub(super) fn tick(&self) -> Duration {
-        let shortest = match self.ping_interval {
-            Some(ping) => ping.min(self.handshake_timeout),
-            None => self.handshake_timeout,
-        };
+        let shortest = [
+            Some(self.handshake_timeout),
+            self.ping_interval,
+            Some(self.suspect_grace),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.handshake_timeout);
         (shortest / 4).clamp(Duration::from_millis(10), Duration::from_secs(1))
     }
 }
@@ -49,21 +63,36 @@ mod tests {
     #[test]
     fn tick_follows_the_shortest_timer_within_bounds() {
         let default = PeersConfig::default();
-        assert_eq!(default.tick(), Duration::from_secs(1));
+        assert_eq!(
+            default.tick(),
+            Duration::from_millis(250),
+            "a quarter of the grace"
+        );
+        let long = PeersConfig {
+            suspect_grace: Duration::from_secs(10),
+            ..PeersConfig::default()
+        };
+        assert_eq!(long.tick(), Duration::from_secs(1));
         let short = PeersConfig {
             handshake_timeout: Duration::from_millis(200),
-            ..PeersConfig::default()
+            ..long.clone()
         };
         assert_eq!(short.tick(), Duration::from_millis(50));
         let pings = PeersConfig {
             ping_interval: Some(Duration::from_millis(400)),
-            ..PeersConfig::default()
+            ..long.clone()
         };
         assert_eq!(pings.tick(), Duration::from_millis(100));
+        let grace = PeersConfig {
+            suspect_grace: Duration::from_millis(120),
+            ping_interval: None,
+            ..long.clone()
+        };
+        assert_eq!(grace.tick(), Duration::from_millis(30));
         let tiny = PeersConfig {
             handshake_timeout: Duration::from_millis(1),
             ping_interval: None,
-            ..PeersConfig::default()
+            ..long
         };
         assert_eq!(tiny.tick(), Duration::from_millis(10));
     }

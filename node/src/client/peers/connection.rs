@@ -24,7 +24,7 @@ pub(super) enum Stage {
     Open {
         session: SharedSession,
         peer: NodeId,
-        liveness: Option<Liveness>,
+        liveness: Liveness,
     },
 }
 

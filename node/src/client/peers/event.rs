@@ -8,13 +8,21 @@ use std::time::Duration;
 
 /// One thing that happened to an authenticated peer. For each peer the events come in the
 /// order they happened: `Connected`, then its messages in the order they arrived on the
-/// connection, then `Disconnected`.
+/// connection, then `Disconnected`. `Connected` may also come again with no `Disconnected`
+/// in between, when the peer's route moves to a fresh connection (see the variant).
 // Nearly every event is a `Message`: boxing it to shrink the rare ones would add an
 // allocation to the common case.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerEvent {
     /// The peer proved its identity over a new connection and can be sent messages.
+    ///
+    /// It repeats, without a `Disconnected` in between, when a newer connection from the
+    /// peer replaces the one in use (see `dedupe`), typically because the peer restarted and
+    /// reconnected before we noticed that the old connection died. Whatever was in flight on
+    /// the old connection may be lost and the peer may have forgotten what it did not persist,
+    /// so listeners must treat every `Connected` as "re-synchronise with this peer now", not
+    /// as a state change they have already seen.
     Connected(NodeId),
     /// The peer's connection is gone; sends fail with `NotConnected` until it reconnects.
     Disconnected(NodeId, DisconnectReason),
@@ -47,6 +55,10 @@ pub enum DisconnectReason {
         /// Unanswered pings in a row.
         missed: u32,
     },
+    /// The peer connected again over a new connection, which lost to this one (see
+    /// `dedupe`); this one was probed at once and did not answer within the grace
+    /// (`PeersConfig::suspect_grace`), so it most likely died with the peer's old process.
+    SuspectTimeout(Duration),
     /// The transport refused a frame for the connection.
     SendFailed(PluginError),
     /// Another connection to the same peer was kept (see `dedupe`); never reported as a
@@ -99,6 +111,11 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::LivenessTimeout { missed } => {
                 write!(f, "the peer did not answer {missed} pings in a row")
             }
+            DisconnectReason::SuspectTimeout(grace) => write!(
+                f,
+                "the peer connected again and this connection did not answer a ping within {} ms",
+                grace.as_millis()
+            ),
             DisconnectReason::SendFailed(error) => {
                 write!(f, "the transport refused a frame: {error}")
             }

@@ -103,6 +103,18 @@ impl MemoryNetwork {
             .count()
     }
 
+    /// Kills `endpoint` the way `kill -9` kills a process: its connections vanish on its side
+    /// without a word to the far ends, which can still send into them (nothing arrives) until
+    /// they close them themselves; its listen addresses are free for a new endpoint; it gets
+    /// no more events.
+    pub fn kill(&self, endpoint: usize) {
+        let mut net = lock(&self.net);
+        net.links.retain(|(from, _), _| *from != endpoint);
+        net.listeners.retain(|_, owner| *owner != endpoint);
+        // A sender whose receiver is gone: whatever is emitted to the dead process is lost.
+        net.events[endpoint] = unbounded_channel().0;
+    }
+
     /// Breaks a connection as a network failure would: both ends get `Closed`.
     pub fn break_connection(&self, endpoint: usize, connection: ConnectionId) {
         let mut net = lock(&self.net);

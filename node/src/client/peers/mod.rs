@@ -11,11 +11,15 @@
 //!
 //! Rules the driver keeps:
 //! - one authenticated connection per peer: when two nodes dial each other at once, both keep
-//!   the same one ([`dedupe`]) and close the other without reporting a disconnect;
+//!   the same one ([`dedupe`]) and close the other without reporting a disconnect. When the
+//!   one kept is the older, it is probed at once and ended if it does not answer within
+//!   [`PeersConfig::suspect_grace`]: the newcomer may be the peer back from a crash, its old
+//!   connection dead without a word, and its next dial must get through;
 //! - `connect` proves the peer's identity: the dialed side's handshake must show the expected
 //!   [`NodeId`], else [`PeerError::UnexpectedPeer`];
 //! - per peer, [`PeerEvent`]s keep the order things happened: `Connected`, its messages in
-//!   arrival order, `Disconnected`.
+//!   arrival order, `Disconnected`; `Connected` repeats when the route moves to a newer
+//!   connection, and means "re-synchronise now" every time.
 //!
 //! What it is not: it does not reconnect on its own, route messages to channels, or persist
 //! anything; the node's client does that on top of [`PeerEvent`]s.

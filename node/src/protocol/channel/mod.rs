@@ -14,8 +14,9 @@
 //! - an error return leaves the channel unchanged and asks for no effect.
 //!
 //! The methods are split by concern: opening and the life cycle here, updates in `update.rs`,
-//! re-synchronisation in `sync.rs`.
+//! re-synchronisation in `sync.rs`, disputes in `dispute.rs`.
 
+mod dispute;
 mod error;
 mod sync;
 mod update;
@@ -155,9 +156,9 @@ impl Channel {
         }
         // A crash between persisting a newly fully signed state and clearing the pending slot
         // leaves a pending update the newest state already covers; and only an active channel
-        // can have an update in flight.
+        // (or one disputed while its update was in flight) can have an update in flight.
         let pending = pending.filter(|p| {
-            phase == Phase::Active
+            matches!(phase, Phase::Active | Phase::Disputed)
                 && p.state.channel_id == record.channel_id
                 && Some(p.state.version) == latest.state.version.checked_add(1)
         });

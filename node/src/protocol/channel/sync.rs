@@ -46,10 +46,15 @@ impl Channel {
 
     /// Answers the peer's `SyncRequest` with our newest fully signed state and our pending
     /// update (both already persisted), or while opening with our version-0 signature.
-    /// Changes nothing here: our own half-done update is settled by the peer's answer to our
-    /// own request.
+    ///
+    /// Our own half-done update is settled by the peer's answer to our own request. If we have
+    /// one and are not re-synchronising already, the peer's request starts our own sync too:
+    /// the peer may have accepted our update and its accept may have been lost with the old
+    /// connection (only one side may notice a reconnect), and only our own sync adopts it. A
+    /// side without a pending update does not ask back, so two syncs never ping-pong.
     pub fn on_sync_request(&mut self, message: SyncRequest) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
+        let ask_back = self.pending.is_some() && !self.syncing;
         let mut fx = Effects::default();
         match self.fully_signed() {
             Some(latest) => fx.send(ChannelMessage::SyncReply(SyncReply {
@@ -67,7 +72,11 @@ impl Channel {
                     .expect("our own signature is always present"),
             })),
         }
-        Ok(fx.finish())
+        let mut effects = fx.finish();
+        if ask_back {
+            effects.extend(self.sync_request());
+        }
+        Ok(effects)
     }
 
     /// Handles the peer's answer to our `SyncRequest`. A newer fully signed state is adopted

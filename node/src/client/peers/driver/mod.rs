@@ -307,11 +307,7 @@ impl Driver {
             }
             Ok(SessionEvent::Pong { nonce }) => {
                 if let Some(Connection {
-                    stage:
-                        Stage::Open {
-                            liveness: Some(liveness),
-                            ..
-                        },
+                    stage: Stage::Open { liveness, .. },
                     ..
                 }) = self.connections.get_mut(&id)
                 {
@@ -346,10 +342,11 @@ impl Driver {
         let session = session.clone();
         let role = connection.role;
         let remote = connection.remote.clone();
-        let liveness = self
-            .config
-            .ping_interval
-            .map(|interval| Liveness::new(Instant::now(), interval, self.config.max_missed_pongs));
+        let liveness = Liveness::new(
+            Instant::now(),
+            self.config.ping_interval,
+            self.config.max_missed_pongs,
+        );
         connection.stage = Stage::Open {
             session: session.clone(),
             peer,
@@ -376,25 +373,55 @@ impl Driver {
             .get(&existing.connection)
             .map_or(role, |connection| connection.role);
         let own = self.key.node_id();
-        let (loser, detail) = match resolve_duplicate(own, peer, existing_role, role) {
-            Keep::Existing => (id, "duplicate connection: keeping the earlier one"),
+        match resolve_duplicate(own, peer, existing_role, role) {
+            Keep::Existing => {
+                self.end(
+                    id,
+                    duplicate("duplicate connection: keeping the earlier one"),
+                );
+                // If the peer restarted, the connection we keep died with its old process and
+                // nothing will tell us so for a long time: probe it now, so that the peer's
+                // next dial gets through soon if it is dead.
+                self.suspect(existing.connection);
+            }
             Keep::Incoming => {
                 // Re-routed before the old one ends, so its end is not a disconnect.
+                tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
                 self.routes.insert(peer, route);
-                (
+                self.end(
                     existing.connection,
-                    "duplicate connection: keeping the newer one",
-                )
+                    duplicate("duplicate connection: keeping the newer one"),
+                );
+                // The peer may have restarted and lost what the old connection carried:
+                // listeners re-synchronise on this.
+                let _ = self.events.send(PeerEvent::Connected(peer));
             }
+        }
+    }
+
+    /// Probes an open connection that a newer one from its peer makes doubtful (see
+    /// [`Liveness::suspect`]); `on_tick` ends it if the probe goes unanswered.
+    fn suspect(&mut self, id: ConnectionId) {
+        let Some(Connection {
+            stage: Stage::Open {
+                session, liveness, ..
+            },
+            ..
+        }) = self.connections.get_mut(&id)
+        else {
+            return;
         };
-        self.end(
-            loser,
-            Ending::with_goodbye(
-                DisconnectReason::Duplicate,
-                GoodbyeReason::Shutdown,
-                detail.into(),
-            ),
+        let Some(nonce) = liveness.suspect(Instant::now(), self.config.suspect_grace) else {
+            return; // probed already; the first deadline stands
+        };
+        let ping = lock(session).encode_ping(nonce);
+        tracing::debug!(
+            connection = id,
+            "the peer connected again: probing the connection kept"
         );
+        if let Ok(frame) = ping {
+            self.send_frames(id, vec![frame]);
+        }
     }
 
     /// Carries out a handle's command; returns whether the driver must stop.
@@ -430,21 +457,28 @@ impl Driver {
 
     fn on_tick(&mut self, now: Instant) {
         let timeout = self.config.handshake_timeout;
+        let grace = self.config.suspect_grace;
         let mut expired = Vec::new();
         let mut pings = Vec::new();
         let mut dead = Vec::new();
         for (&id, connection) in self.connections.iter_mut() {
             match &mut connection.stage {
                 Stage::Open {
-                    liveness: Some(liveness),
-                    session,
-                    ..
+                    liveness, session, ..
                 } => match liveness.on_tick(now) {
                     Probe::Wait => {}
                     Probe::Ping(nonce) => pings.push((id, session.clone(), nonce)),
-                    Probe::Dead { missed } => dead.push((id, missed)),
+                    Probe::Dead { missed } => dead.push((
+                        id,
+                        DisconnectReason::LivenessTimeout { missed },
+                        format!("{missed} pings unanswered"),
+                    )),
+                    Probe::SuspectUnanswered => dead.push((
+                        id,
+                        DisconnectReason::SuspectTimeout(grace),
+                        format!("ping unanswered for {} ms", grace.as_millis()),
+                    )),
                 },
-                Stage::Open { liveness: None, .. } => {}
                 Stage::Unclaimed { .. } | Stage::Handshaking { .. } => {
                     if now.saturating_duration_since(connection.opened) >= timeout {
                         expired.push(id);
@@ -462,14 +496,10 @@ impl Driver {
                 ),
             );
         }
-        for (id, missed) in dead {
+        for (id, reason, detail) in dead {
             self.end(
                 id,
-                Ending::with_goodbye(
-                    DisconnectReason::LivenessTimeout { missed },
-                    GoodbyeReason::Timeout,
-                    format!("{missed} pings unanswered"),
-                ),
+                Ending::with_goodbye(reason, GoodbyeReason::Timeout, detail),
             );
         }
         for (id, session, nonce) in pings {
@@ -539,6 +569,15 @@ impl Driver {
             Stage::Handshaking { expected: None, .. } | Stage::Unclaimed { .. } => {}
         }
     }
+}
+
+/// The end of the connection `dedupe` did not keep.
+fn duplicate(detail: &str) -> Ending {
+    Ending::with_goodbye(
+        DisconnectReason::Duplicate,
+        GoodbyeReason::Shutdown,
+        detail.into(),
+    )
 }
 
 /// An orderly close by this node.

@@ -54,22 +54,40 @@ async fn cross_dial(a_key: u8, r_key: u8) -> Loser {
         raw.next().await,
         TransportEvent::Closed { connection, .. } if connection == closed
     ));
-    // The survivor is R's route on A, the duplicate was never a disconnect, and messages go
-    // over the survivor in both directions.
+    let session = match loser {
+        Loser::Dialed => &mut accepted_session,
+        Loser::Accepted => &mut dialed_session,
+    };
+    match loser {
+        // A kept the connection it had, and probes it in case R restarted: R answers.
+        Loser::Dialed => {
+            let frame = match raw.next().await {
+                TransportEvent::Frame { connection, frame } if connection == survivor => frame,
+                other => panic!("expected a probe on the survivor, got {other:?}"),
+            };
+            let Ok(SessionEvent::Send(pong)) = session.on_frame(&frame) else {
+                panic!("expected a ping on the survivor");
+            };
+            for frame in pong {
+                raw.send_bytes(survivor, &frame);
+            }
+        }
+        // A's route moved to the newer connection: A reports R connected again.
+        Loser::Accepted => assert_eq!(a.next().await, PeerEvent::Connected(raw.id())),
+    }
+    // The survivor is R's route on A, the duplicate was never a disconnect, an answered probe
+    // keeps the connection for several graces, and messages go over the survivor in both
+    // directions.
     assert_eq!(
         a.peers.connection_of(&raw.id()),
         net.far_end(raw.transport.endpoint(), survivor)
     );
-    a.quiet(Duration::from_millis(50)).await;
+    a.quiet(quick().suspect_grace * 3).await;
     a.peers.send(raw.id(), &message(3)).await.unwrap();
     let WireMessage::Channel(received) = raw.frame(survivor).await else {
         panic!("expected the channel message on the survivor");
     };
     assert_eq!(received, message(3));
-    let session = match loser {
-        Loser::Dialed => &mut accepted_session,
-        Loser::Accepted => &mut dialed_session,
-    };
     raw.send_bytes(survivor, &session.encode_channel(&message(4)).unwrap());
     assert_eq!(a.messages(raw.id(), 1).await, vec![4]);
     loser
@@ -101,6 +119,8 @@ async fn a_reconnect_by_the_same_dialer_replaces_the_old_connection() {
     let new = raw.dial(&a.addr).await;
     let session = raw.handshake(new, Role::Dialer, Some(a.id)).await;
     assert_eq!(raw.goodbye_then_closed(old).await, GoodbyeReason::Shutdown);
+    // Connected again, not disconnected: R may have restarted, so A's channels must resync.
+    assert_eq!(a.next().await, PeerEvent::Connected(raw.id()));
     assert_eq!(
         a.peers.connection_of(&raw.id()),
         net.far_end(raw.transport.endpoint(), new)
@@ -134,8 +154,18 @@ async fn simultaneous_connects_between_two_nodes_settle_on_one_shared_connection
         })
         .await;
         assert!(settled.is_ok(), "round {round}: duplicates never settled");
-        a.quiet(Duration::from_millis(30)).await;
-        b.quiet(Duration::from_millis(30)).await;
+        // A side whose route moved to the kept connection reports the peer connected once
+        // more; nothing else happens.
+        let (a_id, b_id) = (a.id, b.id);
+        for (node, peer) in [(&mut a, b_id), (&mut b, a_id)] {
+            let mut repeats = 0;
+            while let Ok(Some(event)) = timeout(Duration::from_millis(30), node.events.recv()).await
+            {
+                assert_eq!(event, PeerEvent::Connected(peer), "round {round}");
+                repeats += 1;
+            }
+            assert!(repeats <= 1, "round {round}: {repeats} repeated Connected");
+        }
         let on_a = a.peers.connection_of(&b.id).expect("A keeps a route to B");
         let on_b = b.peers.connection_of(&a.id).expect("B keeps a route to A");
         assert_eq!(net.far_end(a.endpoint, on_a), Some(on_b), "round {round}");

@@ -6,6 +6,7 @@ mod duplicates;
 mod exchange;
 mod lifecycle;
 mod refusals;
+mod restarts;
 
 use super::memory::{MemoryNetwork, MemoryTransport};
 use super::*;
@@ -46,6 +47,7 @@ fn quick() -> PeersConfig {
     PeersConfig {
         handshake_timeout: Duration::from_millis(500),
         ping_interval: None,
+        suspect_grace: Duration::from_millis(100),
         ..PeersConfig::default()
     }
 }

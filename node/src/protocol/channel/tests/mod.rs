@@ -3,6 +3,7 @@
 mod harness;
 
 mod concurrent;
+mod dispute;
 mod lifecycle;
 mod malicious;
 mod sync;

@@ -265,3 +265,57 @@ fn a_sync_reply_reveals_only_persisted_signatures() {
         Some(PersistRecord::Pending(Some(_)))
     ));
 }
+
+/// Only B notices the reconnect (its route moved to a fresh connection; A kept the old one).
+fn one_sided_resync(pair: &mut Pair) {
+    pair.a.outbox.clear();
+    pair.b.outbox.clear();
+    let crypto = pair.crypto.clone();
+    let effects = pair.b.channel.sync_request();
+    pair.b.run(&crypto, effects);
+    pair.pump();
+    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
+}
+
+#[test]
+fn a_one_sided_resync_still_recovers_the_accept_the_other_side_lost() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.deliver(true);
+    // B accepted version 1, but its accept is lost with the old connection; A never hears
+    // of a reconnect, only B re-synchronises.
+    assert_eq!(pair.b.channel.latest().version, 1);
+    one_sided_resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 1);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateAccepted { version: 1 }));
+}
+
+#[test]
+fn a_one_sided_resync_discards_the_update_the_resyncing_side_dropped() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    // A's proposal is lost before B sees it; only B re-synchronises: A learns B is not ahead
+    // and drops its update (the driver retries it), instead of waiting forever.
+    one_sided_resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 0);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
+}
+
+#[test]
+fn a_side_without_a_pending_update_does_not_ask_back() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.a.outbox.clear();
+    let effects = pair.b.channel.sync_request();
+    pair.b.run(&pair.crypto.clone(), effects);
+    pair.deliver(false);
+    let answers: Vec<_> = pair.a.outbox.iter().map(ChannelMessage::kind).collect();
+    assert_eq!(answers, ["sync_reply"], "one answer, no request back");
+}

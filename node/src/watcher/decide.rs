@@ -1,0 +1,260 @@
+//! What to do about a channel's on-chain record (pure: everything is an argument).
+//!
+//! The driver calls [`decide`] whenever something may have changed (a chain event, a poll while
+//! a dispute runs, a restart) and carries out the answer; it then asks again. Every answer is
+//! safe to repeat after a crash: registering a version the chain already holds is refused by
+//! the chain and asked again with the new record, concluding a concluded channel is skipped,
+//! and withdrawing a zero holding pays nothing.
+
+use parley_plugin_api::model::{ChainTime, Dispute, DisputePhase};
+
+/// What this node knows of the channel, for the decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OurSide {
+    /// The version of our newest fully signed state.
+    pub latest: u64,
+    /// Whether that state is final (it then settles at once with `conclude_final`).
+    pub latest_final: bool,
+    /// The version of our own update the peer has not answered, if any: the peer may hold it
+    /// fully signed and register it, and we can conclude with it since we know the state.
+    pub pending: Option<u64>,
+    /// Whether to refute a registration older than `latest`. Always on for a real node; off
+    /// only for a channel whose old state this node itself registered to cheat (test nodes).
+    pub refute: bool,
+}
+
+/// The next step for the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Register our newest fully signed state: it starts the dispute, or refutes an older
+    /// registered version before the dispute's timeout.
+    Register,
+    /// Our newest state is final: conclude with it at once (this also ends a running dispute).
+    ConcludeFinal,
+    /// Nothing to do until chain time reaches `until` (the dispute's timeout); look again then
+    /// or when the record changes.
+    Wait {
+        /// The chain time at which the next step becomes possible.
+        until: ChainTime,
+    },
+    /// The dispute's timeout passed: conclude with the registered state, of this version.
+    Conclude {
+        /// The registered version, which the driver must know the state of.
+        version: u64,
+        /// The registration was older than our newest state but the chance to refute it was
+        /// missed (the node was down for the whole challenge duration): funds are lost to the
+        /// stale state, and the driver says so loudly.
+        refutation_missed: bool,
+    },
+    /// The channel concluded on chain: withdraw our share, then the channel is closed.
+    Withdraw,
+}
+
+/// The next step for a channel in dispute (or about to be), given our side, the on-chain
+/// record (`None` if nothing was ever registered) and the chain's time.
+pub fn decide(ours: &OurSide, record: Option<&Dispute>, now: ChainTime) -> Action {
+    let Some(record) = record else {
+        return if ours.latest_final {
+            Action::ConcludeFinal
+        } else {
+            Action::Register
+        };
+    };
+    if record.phase == DisputePhase::Concluded {
+        return Action::Withdraw;
+    }
+    if ours.latest_final {
+        return Action::ConcludeFinal;
+    }
+    let stale = record.version < ours.latest;
+    if record.phase == DisputePhase::Dispute && stale && ours.refute && now < record.timeout {
+        return Action::Register;
+    }
+    if now < record.timeout {
+        return Action::Wait {
+            until: record.timeout,
+        };
+    }
+    Action::Conclude {
+        version: record.version,
+        refutation_missed: stale && ours.refute,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_plugin_api::model::ChannelId;
+    use proptest::prelude::*;
+
+    fn ours(latest: u64) -> OurSide {
+        OurSide {
+            latest,
+            latest_final: false,
+            pending: None,
+            refute: true,
+        }
+    }
+
+    fn record(version: u64, phase: DisputePhase, timeout: ChainTime) -> Dispute {
+        Dispute {
+            channel_id: ChannelId([1; 32]),
+            version,
+            phase,
+            timeout,
+        }
+    }
+
+    #[test]
+    fn without_a_record_we_register_or_conclude_a_final_state() {
+        assert_eq!(decide(&ours(7), None, 100), Action::Register);
+        let final_state = OurSide {
+            latest_final: true,
+            ..ours(7)
+        };
+        assert_eq!(decide(&final_state, None, 100), Action::ConcludeFinal);
+    }
+
+    #[test]
+    fn an_older_registration_is_refuted_before_its_timeout() {
+        let stale = record(3, DisputePhase::Dispute, 200);
+        assert_eq!(decide(&ours(50), Some(&stale), 100), Action::Register);
+        assert_eq!(decide(&ours(50), Some(&stale), 199), Action::Register);
+    }
+
+    #[test]
+    fn a_registration_of_our_newest_state_waits_for_its_timeout_then_concludes() {
+        let newest = record(50, DisputePhase::Dispute, 200);
+        assert_eq!(
+            decide(&ours(50), Some(&newest), 100),
+            Action::Wait { until: 200 }
+        );
+        assert_eq!(
+            decide(&ours(50), Some(&newest), 200),
+            Action::Conclude {
+                version: 50,
+                refutation_missed: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_registration_of_our_pending_update_is_concluded_with_it() {
+        // The peer accepted our update 51 and registered it before its accept reached us.
+        let side = OurSide {
+            pending: Some(51),
+            ..ours(50)
+        };
+        let registered = record(51, DisputePhase::Dispute, 200);
+        assert_eq!(
+            decide(&side, Some(&registered), 150),
+            Action::Wait { until: 200 }
+        );
+        assert_eq!(
+            decide(&side, Some(&registered), 250),
+            Action::Conclude {
+                version: 51,
+                refutation_missed: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_missed_refutation_is_concluded_and_flagged() {
+        let stale = record(3, DisputePhase::Dispute, 200);
+        assert_eq!(
+            decide(&ours(50), Some(&stale), 200),
+            Action::Conclude {
+                version: 3,
+                refutation_missed: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_cheater_does_not_refute_its_own_registration() {
+        let side = OurSide {
+            refute: false,
+            ..ours(50)
+        };
+        let stale = record(3, DisputePhase::Dispute, 200);
+        assert_eq!(
+            decide(&side, Some(&stale), 100),
+            Action::Wait { until: 200 }
+        );
+        assert_eq!(
+            decide(&side, Some(&stale), 300),
+            Action::Conclude {
+                version: 3,
+                refutation_missed: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_final_state_concludes_at_once_even_over_a_dispute() {
+        let side = OurSide {
+            latest_final: true,
+            ..ours(9)
+        };
+        let running = record(4, DisputePhase::Dispute, 200);
+        assert_eq!(decide(&side, Some(&running), 100), Action::ConcludeFinal);
+    }
+
+    #[test]
+    fn a_concluded_channel_is_withdrawn_from() {
+        for side in [
+            ours(50),
+            OurSide {
+                latest_final: true,
+                ..ours(50)
+            },
+        ] {
+            let done = record(50, DisputePhase::Concluded, 200);
+            assert_eq!(decide(&side, Some(&done), 100), Action::Withdraw);
+        }
+    }
+
+    #[test]
+    fn force_execution_is_not_refuted_and_concludes_after_its_timeout() {
+        let progressing = record(3, DisputePhase::ForceExec, 200);
+        assert_eq!(
+            decide(&ours(50), Some(&progressing), 100),
+            Action::Wait { until: 200 }
+        );
+    }
+
+    fn phase() -> impl Strategy<Value = DisputePhase> {
+        prop_oneof![
+            Just(DisputePhase::Dispute),
+            Just(DisputePhase::ForceExec),
+            Just(DisputePhase::Concluded),
+        ]
+    }
+
+    proptest! {
+        /// An honest node never lets an older state conclude while it can still refute it,
+        /// and never registers after the timeout (the chain would refuse it).
+        #[test]
+        fn never_lets_a_stale_state_stand_while_refutable(
+            latest in 0u64..100, registered in 0u64..100, timeout in 0u64..1000,
+            now in 0u64..1000, phase in phase(), pending in proptest::option::of(0u64..101),
+        ) {
+            let side = OurSide { latest, latest_final: false, pending, refute: true };
+            let chain = record(registered, phase, timeout);
+            let action = decide(&side, Some(&chain), now);
+            if phase == DisputePhase::Dispute && registered < latest && now < timeout {
+                prop_assert_eq!(action, Action::Register);
+            } else {
+                prop_assert_ne!(action, Action::Register);
+            }
+            if let Action::Conclude { version, .. } = action {
+                prop_assert!(now >= timeout);
+                prop_assert_eq!(version, registered);
+            }
+            if let Action::Wait { until } = action {
+                prop_assert!(until > now);
+            }
+        }
+    }
+}

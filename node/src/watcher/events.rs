@@ -1,0 +1,70 @@
+//! Routes the chain backend's events to the channels they concern.
+
+use crate::client::core::{lock, NodeCore};
+use crate::host::SectionEvent;
+use crate::protocol::Phase;
+use parley_plugin_api::model::{ChainEvent, Dispute, PluginEvent};
+use std::sync::{Arc, Weak};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
+
+/// Follows the plugins' events (other than the transport's) until the node is gone.
+pub fn spawn_chain_events(
+    core: Weak<NodeCore>,
+    mut events: UnboundedReceiver<SectionEvent>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event.event {
+                PluginEvent::Chain(ChainEvent::Disputed(dispute)) => {
+                    let Some(core) = core.upgrade() else { return };
+                    on_record(&core, dispute);
+                }
+                other => {
+                    tracing::debug!(section = event.section, event = ?other, "plugin event")
+                }
+            }
+        }
+    })
+}
+
+/// A channel's on-chain record changed: stop its updates if a dispute started, or wake its
+/// dispute driver.
+fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
+    let id = dispute.channel_id;
+    let registry = lock(&core.registry);
+    let Some(entry) = registry.get(&id) else {
+        tracing::debug!(channel = %id, "a chain event for a channel this node does not run");
+        return;
+    };
+    let phase = entry.status.borrow().phase;
+    tracing::info!(
+        channel = %id,
+        version = dispute.version,
+        phase = ?dispute.phase,
+        timeout = dispute.timeout,
+        "the channel's on-chain record changed"
+    );
+    match phase {
+        Phase::Funding | Phase::Active => {
+            registry.set_reason(
+                &id,
+                format!(
+                    "version {} was registered on chain by the peer (or another party)",
+                    dispute.version
+                ),
+            );
+            let handle = entry.handle.clone();
+            tokio::spawn(async move {
+                // The task moves to `Disputed`; the lifecycle then starts the driver.
+                if let Err(error) = handle.dispute().await {
+                    tracing::warn!(channel = %id, "cannot stop the channel for the dispute: {error}");
+                }
+            });
+        }
+        Phase::Disputed => entry.nudge.notify_one(),
+        // The final state settles with `conclude_final`, which also ends a running dispute;
+        // the lifecycle's close is doing that already.
+        Phase::Closing | Phase::Opening | Phase::Closed => {}
+    }
+}
