@@ -11,7 +11,7 @@ node_id=$(grep -o 'node id: *0x[0-9a-f]*' "$SCRATCH/init.out" | grep -o '0x[0-9a
 [ -n "$node_id" ] || fail "parley init does not print the node id"
 start_bg run "$PARLEY" run --config "$SCRATCH/alice/node.toml"
 pid=$LAST_PID
-wait_for_log "$SCRATCH/run.log" "API listening"
+wait_for_log "$SCRATCH/run.log" "API listening address="
 data="$SCRATCH/alice/data"
 [ -s "$data/api.addr" ] || fail "no api.addr after the API is listening"
 [ -s "$data/api.token" ] || fail "no api.token"

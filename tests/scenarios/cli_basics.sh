@@ -39,7 +39,7 @@ printf '\n[chain.prefund]\nETH = "%s"\n' "$PREFUND" >>"$SCRATCH/alice/node.toml"
 CONFIG="$SCRATCH/alice/node.toml"
 start_bg run "$PARLEY" run --config "$CONFIG"
 node_pid=$LAST_PID
-wait_for_log "$SCRATCH/run.log" "API listening"
+wait_for_log "$SCRATCH/run.log" "API listening address="
 
 step "info: the node id in text and in JSON"
 "$PARLEY" info --config "$CONFIG" >"$SCRATCH/info.out" 2>"$SCRATCH/info.err" || { cat "$SCRATCH/info.err" >&2; fail "parley info failed"; }

@@ -138,7 +138,9 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
                 .map(|(participant, asset)| format!("participant {participant} asset {asset}"))
                 .collect();
             let note = format!(
-                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing                  deposits: {}; recovering our deposit through a dispute (register version 0,                  wait the challenge duration, conclude, withdraw)",
+                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing \
+                 deposits: {}; recovering our deposit through a dispute (register version 0, \
+                 wait the challenge duration, conclude, withdraw)",
                 missing.join(", ")
             );
             tracing::warn!(channel = %id, "{note}");
