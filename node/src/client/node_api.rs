@@ -232,7 +232,11 @@ async fn wait_for_phase(
         .get(&id)
         .map(|entry| entry.status.subscribe())
         .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
-    match tokio::time::timeout(limit, wait_for_status(status, |s| s.phase >= phase)).await {
+    // A failed step of a dispute does not end the wait: the dispute driver tries it again, and
+    // the channel's status shows it meanwhile. Any other problem (funding, the cooperative
+    // close) does.
+    let waiting = wait_for_status(status, |s| s.phase >= phase, |s| s.phase != Phase::Disputed);
+    match tokio::time::timeout(limit, waiting).await {
         Ok(Ok(status)) => Ok(status),
         Ok(Err(problem)) => Err(ApiError::new(
             ErrorCategory::Unavailable,
@@ -532,48 +536,8 @@ async fn settle(
     // A dispute takes the challenge duration (chain time, which moves at least as fast as
     // the wall clock on every ledger) plus the transactions.
     let limit = SETTLE_TIMEOUT + Duration::from_secs(challenge);
-    wait_for_closed(&core, id, limit).await?;
+    wait_for_phase(&core, id, Phase::Closed, limit).await?;
     channel_info(&core, id).await
-}
-
-/// Waits until channel `id` is closed. A failure of the cooperative close ends the wait with
-/// its reason; a failed step of a dispute does not, since the dispute driver tries it again
-/// (the channel's status shows it meanwhile).
-async fn wait_for_closed(core: &NodeCore, id: ChannelId, limit: Duration) -> Result<(), ApiError> {
-    let mut status = lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.status.subscribe())
-        .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
-    let wait = async {
-        loop {
-            {
-                let now = status.borrow_and_update();
-                if now.phase == Phase::Closed {
-                    return Ok(());
-                }
-                if let (Some(problem), false) = (&now.problem, now.phase == Phase::Disputed) {
-                    return Err(problem.clone());
-                }
-            }
-            if status.changed().await.is_err() {
-                return Err("the node is shutting down".to_string());
-            }
-        }
-    };
-    match tokio::time::timeout(limit, wait).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(problem)) => Err(ApiError::new(
-            ErrorCategory::Unavailable,
-            format!("channel {id}: {problem}"),
-        )),
-        Err(_) => Err(ApiError::new(
-            ErrorCategory::Unavailable,
-            format!(
-                "channel {id} did not close within {} s; settling goes on in the background (see `parley channel show {id}`)",
-                limit.as_secs()
-            ),
-        )),
-    }
 }
 
 /// Agrees the final state with the peer; `unavailable` if the peer cannot be reached or does

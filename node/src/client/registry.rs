@@ -194,10 +194,12 @@ impl Registry {
     }
 }
 
-/// Waits until `status` satisfies `done`, or reports the channel's problem.
+/// Waits until `status` satisfies `done`, or until the channel has a problem that `ends_wait`
+/// says ends the wait (some problems are retried by the node, and waiting goes on through them).
 pub async fn wait_for_status(
     mut status: watch::Receiver<ChannelStatus>,
     done: impl Fn(&ChannelStatus) -> bool,
+    ends_wait: impl Fn(&ChannelStatus) -> bool,
 ) -> Result<ChannelStatus, String> {
     loop {
         {
@@ -205,7 +207,7 @@ pub async fn wait_for_status(
             if done(&now) {
                 return Ok(now.clone());
             }
-            if let Some(problem) = &now.problem {
+            if let Some(problem) = now.problem.as_ref().filter(|_| ends_wait(&now)) {
                 return Err(problem.clone());
             }
         }

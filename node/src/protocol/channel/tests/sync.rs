@@ -13,11 +13,22 @@ use parley_plugin_api::model::{Amount, Sig};
 
 /// Both sides re-synchronise, as drivers do on reconnection.
 fn resync(pair: &mut Pair) {
-    // Whatever was in flight on the old connection is lost.
+    resync_sides(pair, true);
+}
+
+/// A reconnect: whatever was in flight on the old connection is lost, then B re-synchronises,
+/// and A too if `both` (else only B noticed the reconnect: its route moved to a fresh
+/// connection while A kept the old one).
+fn resync_sides(pair: &mut Pair, both: bool) {
     pair.a.outbox.clear();
     pair.b.outbox.clear();
     let crypto = pair.crypto.clone();
-    for node in [&mut pair.a, &mut pair.b] {
+    let syncing = if both {
+        vec![&mut pair.a, &mut pair.b]
+    } else {
+        vec![&mut pair.b]
+    };
+    for node in syncing {
         let effects = node.channel.sync_request();
         node.run(&crypto, effects);
     }
@@ -266,17 +277,6 @@ fn a_sync_reply_reveals_only_persisted_signatures() {
     ));
 }
 
-/// Only B notices the reconnect (its route moved to a fresh connection; A kept the old one).
-fn one_sided_resync(pair: &mut Pair) {
-    pair.a.outbox.clear();
-    pair.b.outbox.clear();
-    let crypto = pair.crypto.clone();
-    let effects = pair.b.channel.sync_request();
-    pair.b.run(&crypto, effects);
-    pair.pump();
-    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
-}
-
 #[test]
 fn a_one_sided_resync_still_recovers_the_accept_the_other_side_lost() {
     let mut pair = Pair::active(vec![vec![100, 100]]);
@@ -285,7 +285,7 @@ fn a_one_sided_resync_still_recovers_the_accept_the_other_side_lost() {
     // B accepted version 1, but its accept is lost with the old connection; A never hears
     // of a reconnect, only B re-synchronises.
     assert_eq!(pair.b.channel.latest().version, 1);
-    one_sided_resync(&mut pair);
+    resync_sides(&mut pair, false);
     pair.assert_agree();
     assert_eq!(pair.a.channel.latest().version, 1);
     assert!(pair
@@ -300,7 +300,7 @@ fn a_one_sided_resync_discards_the_update_the_resyncing_side_dropped() {
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
     // A's proposal is lost before B sees it; only B re-synchronises: A learns B is not ahead
     // and drops its update (the driver retries it), instead of waiting forever.
-    one_sided_resync(&mut pair);
+    resync_sides(&mut pair, false);
     pair.assert_agree();
     assert_eq!(pair.a.channel.latest().version, 0);
     assert!(pair
