@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of Parley, in the order a failure is cheapest to find:
-#   format and lints, the build, unit/property/integration tests (cargo), the plugins built
-#   outside the workspace, then the multi-process scenarios in tests/scenarios.
-# Needs only cargo and gcc; installs nothing else yet. Set CARGO_TARGET_DIR to reuse builds.
+#   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
+#   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests),
+#   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), then the
+#   multi-process scenarios in tests/scenarios.
+# Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh installs the rest
+# (idempotently). Set CARGO_TARGET_DIR to reuse builds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -27,6 +30,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --quiet
 section "plugins built outside the workspace"
 tests/lib/build-external-plugins.sh
 (cd tests/external-plugins && cargo clippy --quiet --all-targets -- -D warnings)
+
+section "contracts: install the pinned toolchain, check the artifacts, run the forge tests"
+contracts/scripts/install.sh
+node contracts/scripts/compile.mjs --check
+bash contracts/scripts/test.sh
 
 section "unit, property and integration tests"
 cargo test --workspace --quiet
