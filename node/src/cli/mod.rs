@@ -3,6 +3,7 @@
 mod bench;
 mod chain;
 mod demo;
+mod eth;
 mod init;
 mod node_cmd;
 mod plugin;
@@ -37,6 +38,10 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Talk to the configured chain backend directly (balances, deposits, chain time).
     Chain(chain::ChainArgs),
+    /// Ethereum tools that need no running node: deploy the contracts and print the `[chain]`
+    /// table for them.
+    #[command(subcommand_required = true)]
+    Eth(eth::EthArgs),
     /// Measure plugin-call overhead and store commit rates, or with `channels` payments per
     /// second and latency through two nodes; prints figures.
     Bench(bench::BenchArgs),
@@ -70,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args, cli.verbose),
         Command::Plugin(command) => plugin::run(command, cli.verbose),
         Command::Chain(args) => chain::run(args, cli.verbose),
+        Command::Eth(args) => eth::run(args),
         Command::Bench(args) => bench::run(args, cli.verbose),
         Command::Info(args) => args.run(),
         Command::Peer(args) => args.run(),

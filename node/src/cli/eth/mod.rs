@@ -1,0 +1,323 @@
+//! `parley eth ...`: Ethereum tooling that needs no running node and no plugin.
+//!
+//! `parley eth deploy` puts the project's contracts (the artifacts of `contracts/`, compiled
+//! into this binary) on a chain and prints the `[chain]` table that makes the Ethereum plugin
+//! use them. It speaks JSON-RPC itself (it must work where no plugin is installed):
+//!
+//! - [`rpc`]: the JSON-RPC client over plain HTTP.
+//! - [`key`]: the deployer's key file.
+//! - [`artifacts`]: the embedded artifacts and creation code.
+//! - [`deploy`]: one creation: estimate, price, sign, send, confirm, check.
+//! - [`table`]: what is printed.
+
+mod artifacts;
+mod deploy;
+mod key;
+mod rpc;
+mod table;
+
+use super::{CliError, CliResult};
+use artifacts::{ADJUDICATOR, ASSET_HOLDER_ERC20, ASSET_HOLDER_ETH, PERUN_TOKEN};
+use clap::{Args, Subcommand};
+use deploy::{Deployed, Deployer, Pricing};
+use ethers_core::abi::Token;
+use ethers_core::types::{H160, U256};
+use rpc::{Endpoint, Rpc};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use table::{address, ChainTable, Erc20};
+
+/// Arguments of `parley eth`.
+#[derive(Debug, Args)]
+pub struct EthArgs {
+    #[command(subcommand)]
+    command: EthCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum EthCommand {
+    /// Deploy the Adjudicator, the asset holders and a test token; print node.toml's `[chain]`.
+    ///
+    /// Deploys, from the account of --key and in this order: Adjudicator,
+    /// AssetHolderETH(adjudicator), PerunToken (a test ERC20 that mints --token-amount to the
+    /// deployer and to every --token-supply-to address), and AssetHolderERC20(adjudicator,
+    /// token). Each creation is estimated, priced (EIP-1559 where the chain has a base fee,
+    /// else legacy), signed locally, and awaited until it has --confirmations; its status and
+    /// the code at the new address are checked. Progress goes to stderr, one line per
+    /// contract; stdout gets only the `[chain]` table (or, with --json, one JSON document).
+    #[command(after_help = "\
+Example (a local anvil; its first dev account deploys, its second is alice's):
+  (umask 077; echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 > deployer.key)
+  parley eth deploy --rpc http://127.0.0.1:8545 --key deployer.key --token-name TOK \\
+      --token-supply-to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --node-key-file eth.key \\
+      > chain.toml
+
+Put the table in alice/node.toml in place of its [chain] section. Its `key_file` is the
+node's own account key (64 hex digits, mode 0600; relative paths are taken from node.toml's
+directory), usually not the deployer's: without --node-key-file a placeholder is printed
+there, to be replaced.")]
+    #[command(next_display_order = 10)]
+    Deploy(DeployArgs),
+}
+
+/// Arguments of `parley eth deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The chain's JSON-RPC endpoint (plain http://).
+    #[arg(long, value_name = "URL")]
+    rpc: String,
+    /// The deployer's secret key: a file with 64 hex digits, readable by its owner only
+    /// (mode 0600). The account pays for the deployments.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The token's asset name in Parley (what `--asset` and `--with` take).
+    #[arg(long, value_name = "NAME", default_value = "PRN", value_parser = token_name)]
+    token_name: String,
+    /// One more account that gets --token-amount tokens (repeatable); the deployer always
+    /// gets them.
+    #[arg(long, value_name = "ADDRESS", value_parser = eth_address)]
+    token_supply_to: Vec<H160>,
+    /// Tokens each account gets, in base units (10^-18 tokens); default one million tokens.
+    #[arg(long, value_name = "AMOUNT", default_value = "1000000000000000000000000", value_parser = token_amount)]
+    token_amount: U256,
+    /// Blocks each creation's block must have on top of it (itself included) before the next
+    /// one is sent; also written into the table. Keep 1 on a dev chain that mines on demand.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    confirmations: u64,
+    /// How long to wait for each creation's confirmations, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    tx_timeout: u64,
+    /// The `key_file` to write into the table: the node's own account key (default: a
+    /// placeholder to replace).
+    #[arg(long, value_name = "FILE")]
+    node_key_file: Option<PathBuf>,
+    /// Print one JSON document (the table under `chain`, the deployer, each contract's
+    /// address, transaction and gas, the token supply) instead of the TOML table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `parley eth ...`.
+pub fn run(args: EthArgs) -> CliResult {
+    match args.command {
+        EthCommand::Deploy(args) => deploy_command(args),
+    }
+}
+
+fn deploy_command(args: DeployArgs) -> CliResult {
+    let key = key::read_key_file(&args.key).map_err(CliError::new)?;
+    let endpoint = Endpoint::parse(args.rpc.trim()).map_err(CliError::new)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    let rpc = Rpc::new(endpoint);
+    match runtime.block_on(deploy_all(&rpc, &key, &args))? {
+        Output::Toml(text) => print!("{text}"),
+        Output::Json(value) => println!("{value:#}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What is printed on stdout.
+enum Output {
+    Toml(String),
+    Json(serde_json::Value),
+}
+
+async fn deploy_all(
+    rpc: &Rpc,
+    key: &k256::ecdsa::SigningKey,
+    args: &DeployArgs,
+) -> Result<Output, CliError> {
+    let chain_id = rpc.chain_id().await.map_err(CliError::new)?;
+    let pricing = match rpc.base_fee().await.map_err(CliError::new)? {
+        Some(_) => Pricing::Eip1559,
+        None => Pricing::Legacy,
+    };
+    let from = key::address_of(key);
+    let deployer = Deployer {
+        rpc,
+        key,
+        from,
+        chain_id,
+        pricing,
+        confirmations: args.confirmations,
+        timeout: Duration::from_secs(args.tx_timeout),
+    };
+    eprintln!(
+        "deploying from {} to chain {chain_id} at {} ({pricing})",
+        address(from),
+        rpc.url()
+    );
+
+    let mut supplied = vec![from];
+    for account in &args.token_supply_to {
+        if !supplied.contains(account) {
+            supplied.push(*account);
+        }
+    }
+    let mut done: Vec<Deployed> = Vec::new();
+
+    let adjudicator = record(deployer.deploy(&ADJUDICATOR, &[]).await, &mut done)?;
+    let eth_holder = record(
+        deployer
+            .deploy(&ASSET_HOLDER_ETH, &[Token::Address(adjudicator)])
+            .await,
+        &mut done,
+    )?;
+    let token_args = [
+        Token::Array(supplied.iter().map(|a| Token::Address(*a)).collect()),
+        Token::Uint(args.token_amount),
+    ];
+    let token = record(deployer.deploy(&PERUN_TOKEN, &token_args).await, &mut done)?;
+    let token_holder = record(
+        deployer
+            .deploy(
+                &ASSET_HOLDER_ERC20,
+                &[Token::Address(adjudicator), Token::Address(token)],
+            )
+            .await,
+        &mut done,
+    )?;
+
+    let table = ChainTable {
+        rpc_url: rpc.url().to_owned(),
+        chain_id,
+        adjudicator,
+        eth_holder,
+        key_file: args.node_key_file.clone(),
+        confirmations: args.confirmations,
+        erc20: Erc20 {
+            name: args.token_name.clone(),
+            token,
+            holder: token_holder,
+            decimals: artifacts::PERUN_TOKEN_DECIMALS,
+        },
+    };
+    Ok(if args.json {
+        Output::Json(table::report_json(
+            &table,
+            from,
+            &done,
+            &supplied,
+            args.token_amount,
+        ))
+    } else {
+        Output::Toml(table.to_toml())
+    })
+}
+
+/// Reports one creation on stderr and keeps it; a failure becomes the command's error.
+fn record(result: Result<Deployed, String>, done: &mut Vec<Deployed>) -> Result<H160, CliError> {
+    let deployed = result.map_err(|why| CliError::new(with_progress(why, done)))?;
+    eprintln!(
+        "{:<16} {}  gas used {:>8}  (block {}, tx {:?})",
+        deployed.name,
+        address(deployed.address),
+        deployed.gas_used,
+        deployed.block,
+        deployed.transaction
+    );
+    let address = deployed.address;
+    done.push(deployed);
+    Ok(address)
+}
+
+/// `why`, and what is on chain already (so a failure half-way leaves no mystery).
+fn with_progress(why: String, done: &[Deployed]) -> String {
+    if done.is_empty() {
+        return format!("{why}; nothing was deployed");
+    }
+    let list: Vec<String> = done
+        .iter()
+        .map(|d| format!("{} at {}", d.name, address(d.address)))
+        .collect();
+    format!(
+        "{why}; deployed before the failure (unused now): {}",
+        list.join(", ")
+    )
+}
+
+/// An address argument: `0x` and 40 hex digits.
+fn eth_address(text: &str) -> Result<H160, String> {
+    let digits = text.strip_prefix("0x").ok_or_else(|| {
+        format!("`{text}` is not an address: expected 0x followed by 40 hex digits")
+    })?;
+    if digits.len() != 40 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "`{text}` is not an address: expected 0x followed by 40 hex digits (it has {} \
+             characters after 0x)",
+            digits.len()
+        ));
+    }
+    text.parse()
+        .map_err(|_| format!("`{text}` is not an address"))
+}
+
+/// A token amount: a whole decimal number of base units.
+fn token_amount(text: &str) -> Result<U256, String> {
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{text}` is not an amount: expected a whole number of base units, digits only"
+        ));
+    }
+    U256::from_dec_str(text).map_err(|_| format!("`{text}` does not fit in 256 bits"))
+}
+
+/// The token's asset name: not empty, printable, and not `ETH` (the ether asset's name).
+fn token_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().any(char::is_control) || name.len() > 32 {
+        return Err(format!(
+            "`{text}` is not a usable asset name: expected 1 to 32 printable characters (e.g. TOK)"
+        ));
+    }
+    if name.eq_ignore_ascii_case("ETH") {
+        return Err("ETH is the ether asset's name; pick another for the token (e.g. TOK)".into());
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_checked_locally() {
+        assert!(eth_address("0x70997970C51812dc3A010C7d01b50e0d17dc79C8").is_ok());
+        assert!(eth_address("70997970C51812dc3A010C7d01b50e0d17dc79C8")
+            .unwrap_err()
+            .contains("0x followed by 40"));
+        assert!(eth_address("0x7099").unwrap_err().contains("has 4"));
+        assert_eq!(token_amount("1000").unwrap(), U256::from(1000));
+        assert!(token_amount("-1").is_err());
+        assert!(token_amount(&"9".repeat(80))
+            .unwrap_err()
+            .contains("256 bits"));
+        assert_eq!(token_name(" TOK ").unwrap(), "TOK");
+        assert!(token_name("eth").unwrap_err().contains("ether asset"));
+        assert!(token_name("").is_err());
+    }
+
+    #[test]
+    fn a_failure_says_what_is_already_on_chain() {
+        assert_eq!(
+            with_progress("boom".into(), &[]),
+            "boom; nothing was deployed"
+        );
+        let done = [Deployed {
+            name: "Adjudicator",
+            address: H160::repeat_byte(1),
+            transaction: Default::default(),
+            block: 1,
+            gas_used: 5,
+        }];
+        let text = with_progress("boom".into(), &done);
+        assert!(
+            text.contains("Adjudicator at 0x0101010101010101010101010101010101010101"),
+            "{text}"
+        );
+    }
+}
