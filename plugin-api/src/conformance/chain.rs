@@ -281,6 +281,9 @@ impl<'a> Suite<'a> {
             || {
                 self.withdraw_exact(channel, &self.a, &[120])?;
                 self.withdraw_exact(channel, &self.b, &[180])?;
+                // Twice: withdrawing an empty holding again is still not an error (a backend
+                // that signs a zero authorisation must not have it refused as a replay).
+                self.withdraw_exact(channel, &self.a, &[0])?;
                 self.withdraw_exact(channel, &self.a, &[0])
             },
         );
@@ -323,6 +326,30 @@ impl<'a> Suite<'a> {
                 self.withdraw_exact(channel, &self.b, &[90])
             },
         );
+        report.check(
+            "chain: a registered final state cannot be refuted and concludes at once",
+            || self.registered_final(asset),
+        );
+    }
+
+    /// A final state cannot be refuted, so registering one sets the timeout to the chain time
+    /// of the registration and `conclude` needs no waiting.
+    fn registered_final(&self, asset: &[Asset]) -> Result<(), String> {
+        let channel = self.open_funded(asset, &[[30, 20]])?;
+        let last = self.state(&channel, 1, &[[5, 45]], true);
+        let before = call("now", self.chain.now())?;
+        call("register", self.register(&channel, &last))?;
+        let after = call("now", self.chain.now())?;
+        let dispute = self.dispute(&channel)?;
+        ensure!(
+            (dispute.version, dispute.phase) == (1, DisputePhase::Dispute)
+                && (before..=after).contains(&dispute.timeout),
+            "after registering final version 1 (chain time {before}..={after}) the record is \
+             {dispute:?}; a final state's timeout is the time of its registration"
+        );
+        call("conclude (without waiting)", self.conclude(&channel, &last))?;
+        self.withdraw_exact(&channel, &self.a, &[5])?;
+        self.withdraw_exact(&channel, &self.b, &[45])
     }
 
     fn channel_ids(&self) -> Result<(), String> {

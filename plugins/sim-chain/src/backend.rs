@@ -314,13 +314,19 @@ impl ChainBackend for SimChain {
                 .iter()
                 .map(|asset| {
                     // The client side: authorise the whole holding; the ledger then checks
-                    // the authorisation like the asset holder contract does.
+                    // the authorisation like the asset holder contract does. Nothing to pay
+                    // means no authorisation (as the Ethereum plugin sends no transaction):
+                    // a zero authorisation would be spent, and a repeated withdrawal refused.
+                    let amount = ledger.holding(&funding, asset)?;
+                    if amount.is_zero() {
+                        return Ok(Amount::ZERO);
+                    }
                     let auth = WithdrawalAuth {
                         channel_id: request.channel_id,
                         participant: request.participant.clone(),
                         receiver: request.receiver.clone(),
                         asset: asset.clone(),
-                        amount: ledger.holding(&funding, asset)?,
+                        amount,
                     };
                     rules::withdraw(ledger, &auth, &auth.sign(key))
                 })

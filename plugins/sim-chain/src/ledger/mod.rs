@@ -190,7 +190,7 @@ impl Ledger {
     ) -> PluginResult<(T, Bytes)> {
         let txn = self.env.write_txn().map_err(storage_error)?;
         let now = self.time_in(&txn)?;
-        let mut view = WriteView::new(txn, &self.tables, now);
+        let mut view = WriteView::new(txn, &self.tables, now, self.genesis.chain_id);
         let value = body(&mut view)?;
         let count = self.tables.meta(view.txn(), "tx_count")?.unwrap_or(0) + 1;
         self.tables.set_meta(view.txn(), "tx_count", count)?;
@@ -220,7 +220,7 @@ impl Ledger {
         }
         let now = self.time_in(&txn)?;
         self.tables.set_seen(&mut txn, account)?;
-        let mut view = WriteView::new(txn, &self.tables, now);
+        let mut view = WriteView::new(txn, &self.tables, now, self.genesis.chain_id);
         for (asset, amount) in amounts {
             let balance = view.balance(account, asset)?;
             let credited = balance.checked_add(*amount).ok_or_else(|| {

@@ -1,16 +1,22 @@
 //! The LMDB tables of a ledger and how values are laid out in them.
 //!
-//! | table      | key                                   | value                       |
-//! |------------|---------------------------------------|-----------------------------|
-//! | `meta`     | name (`genesis_time`, `advanced`, ..) | u64 big-endian              |
-//! | `balances` | owner (length-prefixed) ‖ asset       | amount (32 bytes)           |
-//! | `holdings` | funding id ‖ asset                    | amount                      |
-//! | `channels` | channel id                            | [`ChannelRecord`]           |
-//! | `settled`  | channel id                            | empty (the outcome is set)  |
-//! | `seen`     | account                               | empty (prefunded once)      |
-//! | `events`   | sequence number, u64 big-endian       | [`ChainEvent`]              |
+//! | table      | key                                   | value                        |
+//! |------------|---------------------------------------|------------------------------|
+//! | `meta`     | name (`genesis_time`, `advanced`, ..) | u64 big-endian               |
+//! | `balances` | owner (length-prefixed) ‖ asset       | amount (32 bytes)            |
+//! | `holdings` | funding id ‖ asset                    | amount                       |
+//! | `channels` | channel id                            | [`ChannelRecord`]            |
+//! | `settled`  | channel id ‖ asset                    | empty (the outcome is set)   |
+//! | `seen`     | account                               | empty (prefunded once)       |
+//! | `events`   | sequence number, u64 big-endian       | [`ChainEvent`]               |
+//! | `spent`    | keccak256(withdrawal authorisation)   | empty (paid out once)        |
 //!
 //! Keys and values use the canonical encoding of `parley_plugin_api::codec`.
+//!
+//! Format history: ledgers written before the asset holders' flags were kept per asset have
+//! `settled` keys of the channel id alone, meaning "settled in every asset"; they are still
+//! read that way. The `spent` table was added with the withdrawal replay rule; an older
+//! ledger gets it, empty, when it is next opened.
 
 use crate::crypto::FundingId;
 use crate::rules::{ChannelRecord, LedgerState};
@@ -23,8 +29,8 @@ use parley_plugin_api::{PluginError, PluginResult};
 type Table = Database<'static, Bytes, Bytes>;
 
 /// The names of the tables, in the order [`Tables::from_list`] expects.
-pub const TABLE_NAMES: [&str; 7] = [
-    "meta", "balances", "holdings", "channels", "settled", "seen", "events",
+pub const TABLE_NAMES: [&str; 8] = [
+    "meta", "balances", "holdings", "channels", "settled", "seen", "events", "spent",
 ];
 
 /// The opened tables of one environment.
@@ -36,6 +42,7 @@ pub struct Tables {
     settled: Table,
     seen: Table,
     events: Table,
+    spent: Table,
 }
 
 /// A storage failure as a plugin error: the ledger file is unusable or full, which a retry
@@ -63,6 +70,12 @@ fn holding_key(funding: &FundingId, asset: &Asset) -> Vec<u8> {
     key
 }
 
+fn settled_key(channel: &ChannelId, asset: &Asset) -> Vec<u8> {
+    let mut key = channel.0.to_vec();
+    asset.encode_to(&mut key);
+    key
+}
+
 fn decode<T: Decode>(what: &str, bytes: &[u8]) -> PluginResult<T> {
     T::decode(bytes).map_err(|e| corrupt(what, e))
 }
@@ -70,7 +83,7 @@ fn decode<T: Decode>(what: &str, bytes: &[u8]) -> PluginResult<T> {
 impl Tables {
     /// Wraps the tables opened in [`TABLE_NAMES`] order.
     pub fn from_list(
-        [meta, balances, holdings, channels, settled, seen, events]: [Table; 7],
+        [meta, balances, holdings, channels, settled, seen, events, spent]: [Table; 8],
     ) -> Self {
         Tables {
             meta,
@@ -80,6 +93,7 @@ impl Tables {
             settled,
             seen,
             events,
+            spent,
         }
     }
 
@@ -175,12 +189,18 @@ pub struct WriteView<'a> {
     txn: RwTxn<'a>,
     tables: &'a Tables,
     now: ChainTime,
+    chain_id: u64,
 }
 
 impl<'a> WriteView<'a> {
-    /// Starts a view over `txn` at chain time `now`.
-    pub fn new(txn: RwTxn<'a>, tables: &'a Tables, now: ChainTime) -> Self {
-        WriteView { txn, tables, now }
+    /// Starts a view over `txn` at chain time `now` on the chain `chain_id`.
+    pub fn new(txn: RwTxn<'a>, tables: &'a Tables, now: ChainTime, chain_id: u64) -> Self {
+        WriteView {
+            txn,
+            tables,
+            now,
+            chain_id,
+        }
     }
 
     /// The raw transaction, for the ledger's own bookkeeping.
@@ -239,20 +259,46 @@ impl LedgerState for WriteView<'_> {
             .map_err(storage_error)
     }
 
-    fn is_settled(&self, channel: &ChannelId) -> PluginResult<bool> {
+    fn is_settled(&self, channel: &ChannelId, asset: &Asset) -> PluginResult<bool> {
+        let settled = &self.tables.settled;
+        // A key of the channel id alone is the older format: settled in every asset.
+        for key in [settled_key(channel, asset), channel.0.to_vec()] {
+            if settled
+                .get(&self.txn, &key)
+                .map_err(storage_error)?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn set_settled(&mut self, channel: &ChannelId, asset: &Asset) -> PluginResult<()> {
+        self.tables
+            .settled
+            .put(&mut self.txn, &settled_key(channel, asset), &[])
+            .map_err(storage_error)
+    }
+
+    fn is_spent(&self, authorisation: &[u8; 32]) -> PluginResult<bool> {
         Ok(self
             .tables
-            .settled
-            .get(&self.txn, &channel.0)
+            .spent
+            .get(&self.txn, authorisation)
             .map_err(storage_error)?
             .is_some())
     }
 
-    fn set_settled(&mut self, channel: &ChannelId) -> PluginResult<()> {
+    fn set_spent(&mut self, authorisation: &[u8; 32]) -> PluginResult<()> {
         self.tables
-            .settled
-            .put(&mut self.txn, &channel.0, &[])
+            .spent
+            .put(&mut self.txn, authorisation, &[])
             .map_err(storage_error)
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.chain_id
     }
 
     fn log(&mut self, event: ChainEvent) -> PluginResult<()> {
@@ -261,5 +307,52 @@ impl LedgerState for WriteView<'_> {
             .events
             .put(&mut self.txn, &seq.encode(), &event.encode())
             .map_err(storage_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Ledger, Location};
+    use parley_plugin_api::model::Address;
+
+    fn asset(byte: u8) -> Asset {
+        Asset {
+            chain_id: 1337,
+            holder: Address(vec![byte; 20]),
+        }
+    }
+
+    #[test]
+    fn settled_flags_are_per_asset_and_spent_authorisations_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Shared(dir.path().join("ledger"));
+        let (channel, old_format) = (ChannelId([7; 32]), ChannelId([6; 32]));
+        {
+            let ledger = Ledger::open(&location, 1337, 0).unwrap();
+            ledger
+                .transact(|view| {
+                    view.set_settled(&channel, &asset(1))?;
+                    view.set_spent(&[9; 32])?;
+                    // How a ledger written before per-asset flags marked a channel settled.
+                    let settled = view.tables.settled;
+                    settled
+                        .put(&mut view.txn, &old_format.0, &[])
+                        .map_err(storage_error)
+                })
+                .unwrap();
+        }
+        let ledger = Ledger::open(&location, 1337, 0).unwrap();
+        ledger
+            .transact(|view| {
+                assert!(view.is_settled(&channel, &asset(1))?);
+                assert!(!view.is_settled(&channel, &asset(2))?);
+                assert!(view.is_settled(&old_format, &asset(2))?);
+                assert!(view.is_spent(&[9; 32])?);
+                assert!(!view.is_spent(&[8; 32])?);
+                assert_eq!(view.chain_id(), 1337);
+                Ok(())
+            })
+            .unwrap();
     }
 }

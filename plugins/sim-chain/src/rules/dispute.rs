@@ -3,31 +3,81 @@
 
 use super::funding::set_outcome;
 use super::{
-    check_channel, check_signed, conclusion_time, reject, store_record, ChannelRecord, LedgerState,
+    check_channel, check_ledger_channel, check_params, check_signed, conclusion_time, reject,
+    store_record, ChannelRecord, LedgerState,
 };
 use crate::apps;
 use crate::crypto::state_signer;
 use parley_plugin_api::model::{
-    Amount, ChannelId, DisputePhase, Params, SignedState, State, SubAlloc,
+    Amount, ChainTime, ChannelId, DisputePhase, Params, SignedState, State, SubAlloc,
 };
 use parley_plugin_api::PluginResult;
 
-/// Registers a fully signed state with the signed states of its sub-channels (pre-order, depth
-/// first: each locked sub-channel, then its own sub-channels, then the next).
+/// Registers a ledger channel's fully signed state with the signed states of its sub-channels
+/// (pre-order, depth first: each locked sub-channel, then its own sub-channels, then the next).
 ///
-/// Without a record this starts a dispute that ends `challenge_duration` from now. With one,
-/// it is a refutation: allowed only in the dispute phase, before the timeout, with a strictly
-/// newer version, and it keeps the original timeout.
+/// Every channel of the tree is handled alike (the Adjudicator's `registerOne`):
+/// - no record yet: a dispute starts; it ends `challenge_duration` from now for the ledger
+///   channel, and a sub-channel gets its parent's timeout, so that the tree concludes together;
+/// - a record: a refutation, allowed only in the dispute phase, before the timeout, with a
+///   strictly newer version; it keeps the timeout;
+/// - a final state cannot be refuted, so its timeout is now (it can be concluded at once).
+///
+/// A sub-channel whose record already holds the very state given is left as it is, whatever
+/// its phase (a sub-channel shared by two parents, or named twice in one tree). The ledger
+/// channel itself is not: registering its recorded state again is refused as "not newer", as
+/// the [`ChainBackend`](parley_plugin_api::ChainBackend) contract says (the Adjudicator would
+/// take it as a no-op, which lets a sub-channel be refuted under an unchanged parent; the
+/// trait offers no such call).
+///
+/// Records are written parent first, then the sub-channels in the order given, as the
+/// contract emits its `ChannelUpdate` events.
 pub fn register(
     ledger: &mut impl LedgerState,
     channel: &SignedState,
     subs: &[SignedState],
 ) -> PluginResult<()> {
+    check_ledger_channel(&channel.params, "register")?;
+    let fresh = ledger
+        .now()
+        .saturating_add(channel.params.challenge_duration);
     let id = check_signed(channel)?;
+    let timeout = register_one(ledger, id, channel, fresh, Recorded::Refuse)?;
+    let mut rest = subs.iter();
+    register_sub_channels(ledger, &channel.state, &mut rest, timeout)?;
+    if rest.next().is_some() {
+        return Err(reject(format!(
+            "register refused: more sub-channel states were given than channel {id} locks"
+        )));
+    }
+    Ok(())
+}
+
+/// What [`register_one`] does with the very state already on record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recorded {
+    /// Leave the record as it is (a sub-channel).
+    Skip,
+    /// Refuse it as not newer (the ledger channel, per the `ChainBackend` contract).
+    Refuse,
+}
+
+/// Registers one checked signed state of channel `id` (see [`register`]) and returns the
+/// channel's timeout; `fresh` is the timeout of a first registration.
+fn register_one(
+    ledger: &mut impl LedgerState,
+    id: ChannelId,
+    signed: &SignedState,
+    fresh: ChainTime,
+    recorded: Recorded,
+) -> PluginResult<ChainTime> {
     let now = ledger.now();
-    let version = channel.state.version;
-    let timeout = match ledger.record(&id)? {
-        None => now.saturating_add(channel.params.challenge_duration),
+    let version = signed.state.version;
+    let mut timeout = match ledger.record(&id)? {
+        None => fresh,
+        Some(record) if recorded == Recorded::Skip && record.state == signed.state => {
+            return Ok(record.timeout)
+        }
         Some(record) => {
             if record.phase != DisputePhase::Dispute {
                 return Err(reject(format!(
@@ -45,38 +95,38 @@ pub fn register(
             }
             if version <= record.state.version {
                 return Err(reject(format!(
-                    "refutation needs a newer version: registered {}, got {version}",
+                    "refutation needs a newer version: channel {id} registered {}, got \
+                     {version}",
                     record.state.version
                 )));
             }
             record.timeout
         }
     };
-    let mut rest = subs.iter();
-    register_sub_channels(ledger, &channel.state, &mut rest, timeout)?;
-    if rest.next().is_some() {
-        return Err(reject(format!(
-            "register refused: more sub-channel states were given than channel {id} locks"
-        )));
+    if signed.state.is_final {
+        timeout = now;
     }
     store_record(
         ledger,
         ChannelRecord {
-            params: channel.params.clone(),
-            state: channel.state.clone(),
+            params: signed.params.clone(),
+            state: signed.state.clone(),
             phase: DisputePhase::Dispute,
             timeout,
         },
-    )
+    )?;
+    Ok(timeout)
 }
 
 /// Registers the sub-channels locked in `parent`, taking their signed states from `rest`.
 /// A sub-channel's state must hold exactly what the parent locks for it, in the same assets.
+/// `timeout` is the parent's, given to sub-channels registered for the first time; each
+/// sub-channel's own timeout is passed on to its sub-channels.
 fn register_sub_channels<'a>(
     ledger: &mut impl LedgerState,
     parent: &State,
     rest: &mut impl Iterator<Item = &'a SignedState>,
-    timeout: u64,
+    timeout: ChainTime,
 ) -> PluginResult<()> {
     for sub in &parent.allocation.locked {
         let signed = rest.next().ok_or_else(|| {
@@ -88,41 +138,8 @@ fn register_sub_channels<'a>(
         })?;
         let id = check_signed(signed)?;
         check_sub_state(parent, sub, &signed.params, &signed.state)?;
-        register_sub_channels(ledger, &signed.state, rest, timeout)?;
-        let version = signed.state.version;
-        let sub_timeout = match ledger.record(&id)? {
-            None => timeout,
-            Some(record) if record.phase == DisputePhase::Concluded => {
-                return Err(reject(format!(
-                    "register refused: sub-channel {id} is already concluded"
-                )))
-            }
-            Some(record) if record.state == signed.state => continue,
-            Some(record) => {
-                if record.phase != DisputePhase::Dispute || ledger.now() >= record.timeout {
-                    return Err(reject(format!(
-                        "register refused: sub-channel {id} is past its dispute phase"
-                    )));
-                }
-                if version <= record.state.version {
-                    return Err(reject(format!(
-                        "refutation needs a newer version: sub-channel {id} registered {}, got \
-                         {version}",
-                        record.state.version
-                    )));
-                }
-                record.timeout
-            }
-        };
-        store_record(
-            ledger,
-            ChannelRecord {
-                params: signed.params.clone(),
-                state: signed.state.clone(),
-                phase: DisputePhase::Dispute,
-                timeout: sub_timeout,
-            },
-        )?;
+        let sub_timeout = register_one(ledger, id, signed, timeout, Recorded::Skip)?;
+        register_sub_channels(ledger, &signed.state, rest, sub_timeout)?;
     }
     Ok(())
 }
@@ -168,7 +185,9 @@ fn check_sub_state(
 
 /// Advances a registered app channel by one move of participant `actor` (signed by it alone).
 /// The first move is allowed once the dispute timeout passed and opens the force-execution
-/// phase (timeout = now + challenge duration); later moves must come before that timeout.
+/// phase; every move must come before that phase's timeout. Each move restarts the timeout at
+/// now + challenge duration, so the others always have a full challenge duration to answer;
+/// a final state ends the game, so its timeout is now (it can be concluded at once).
 pub fn progress(
     ledger: &mut impl LedgerState,
     params: &Params,
@@ -177,6 +196,7 @@ pub fn progress(
     actor: u16,
     sig: &parley_plugin_api::model::Sig,
 ) -> PluginResult<()> {
+    check_params(params)?;
     let id = check_channel(params, old)?;
     let address = params.app.as_ref().ok_or_else(|| {
         reject(format!(
@@ -198,10 +218,8 @@ pub fn progress(
         )));
     }
     let now = ledger.now();
-    let timeout = match record.phase {
-        DisputePhase::Dispute if now >= record.timeout => {
-            now.saturating_add(params.challenge_duration)
-        }
+    match record.phase {
+        DisputePhase::Dispute if now >= record.timeout => {}
         DisputePhase::Dispute => {
             return Err(reject(format!(
                 "progress refused: the dispute of channel {id} can be refuted until chain time \
@@ -209,7 +227,7 @@ pub fn progress(
                 record.timeout
             )))
         }
-        DisputePhase::ForceExec if now < record.timeout => record.timeout,
+        DisputePhase::ForceExec if now < record.timeout => {}
         DisputePhase::ForceExec => {
             return Err(reject(format!(
                 "progress refused: force-execution of channel {id} ended at chain time {}, it is \
@@ -222,7 +240,7 @@ pub fn progress(
                 "progress refused: channel {id} is concluded"
             )))
         }
-    };
+    }
     let participant = params.participants.get(usize::from(actor)).ok_or_else(|| {
         reject(format!(
             "progress refused: actor {actor} is not a participant of channel {id}"
@@ -241,6 +259,11 @@ pub fn progress(
                 app.name()
             ))
         })?;
+    let timeout = if new.is_final {
+        now
+    } else {
+        now.saturating_add(params.challenge_duration)
+    };
     store_record(
         ledger,
         ChannelRecord {
@@ -294,40 +317,35 @@ fn check_transition(id: ChannelId, params: &Params, old: &State, new: &State) ->
     Ok(())
 }
 
-/// Concludes a registered channel after its timeout: the registered state's outcome, with the
-/// sub-channels' registered states folded into the parent's participants, becomes what the
-/// asset holders pay out. The sub-channels are concluded with it.
+/// Concludes a registered ledger channel after its timeout: the registered state's outcome,
+/// with the sub-channels' registered states folded into the parent's participants, becomes
+/// what the asset holders pay out. Each sub-channel must be concludable on its own timeout,
+/// and is concluded with it.
+///
+/// Every concluded record keeps, as its timeout, the time it became concludable. Records are
+/// written as the contract emits its events: each sub-channel after its own sub-channels,
+/// the ledger channel last.
 pub fn conclude(
     ledger: &mut impl LedgerState,
     params: &Params,
     state: &State,
     sub_states: &[State],
 ) -> PluginResult<()> {
+    check_ledger_channel(params, "conclude")?;
     let id = check_channel(params, state)?;
     let record = registered(ledger, &id)?;
-    check_concludable(ledger, &record, state)?;
+    let ready = check_concludable(ledger, &record, state)?;
     let parties = params.participants.len();
     let mut outcome = state.allocation.balances.clone();
     let identity: Vec<usize> = (0..parties).collect();
     let mut rest = sub_states.iter();
-    let mut concluded = vec![record];
-    fold_sub_channels(
-        ledger,
-        state,
-        &identity,
-        &mut outcome,
-        &mut rest,
-        &mut concluded,
-    )?;
+    fold_sub_channels(ledger, state, &identity, &mut outcome, &mut rest)?;
     if rest.next().is_some() {
         return Err(reject(format!(
             "conclude refused: more sub-channel states were given than channel {id} locks"
         )));
     }
-    for mut record in concluded {
-        record.phase = DisputePhase::Concluded;
-        store_record(ledger, record)?;
-    }
+    mark_concluded(ledger, record, ready)?;
     set_outcome(
         ledger,
         &id,
@@ -347,12 +365,13 @@ fn registered(ledger: &impl LedgerState, id: &ChannelId) -> PluginResult<Channel
     })
 }
 
-/// Checks that `record` holds exactly `state` and that its timeout passed.
+/// Checks that `record` holds exactly `state` and can be concluded now; returns the time it
+/// became concludable.
 fn check_concludable(
     ledger: &impl LedgerState,
     record: &ChannelRecord,
     state: &State,
-) -> PluginResult<()> {
+) -> PluginResult<ChainTime> {
     let id = record.channel_id();
     let ready = conclusion_time(record)?;
     if record.state != *state {
@@ -367,18 +386,31 @@ fn check_concludable(
             "conclude refused: the dispute of channel {id} ends at chain time {ready}, it is {now}"
         )));
     }
-    Ok(())
+    Ok(ready)
+}
+
+/// Moves `record` to the concluded phase with `ready`, the time it became concludable, as its
+/// timeout.
+fn mark_concluded(
+    ledger: &mut impl LedgerState,
+    mut record: ChannelRecord,
+    ready: ChainTime,
+) -> PluginResult<()> {
+    record.phase = DisputePhase::Concluded;
+    record.timeout = ready;
+    store_record(ledger, record)
 }
 
 /// Adds the payouts of the sub-channels locked in `parent` to `outcome` (indexed by the root
-/// channel's participants; `to_root` maps `parent`'s participants there), depth first.
+/// channel's participants; `to_root` maps `parent`'s participants there), depth first, and
+/// concludes them. A sub-channel is marked concluded as soon as it is folded, so one named
+/// twice in a tree is refused the second time instead of being paid out twice.
 fn fold_sub_channels<'a>(
-    ledger: &impl LedgerState,
+    ledger: &mut impl LedgerState,
     parent: &State,
     to_root: &[usize],
     outcome: &mut [Vec<Amount>],
     rest: &mut impl Iterator<Item = &'a State>,
-    concluded: &mut Vec<ChannelRecord>,
 ) -> PluginResult<()> {
     for sub in &parent.allocation.locked {
         let state = rest.next().ok_or_else(|| {
@@ -388,8 +420,8 @@ fn fold_sub_channels<'a>(
             ))
         })?;
         let record = registered(ledger, &sub.id)?;
+        let ready = check_concludable(ledger, &record, state)?;
         check_sub_state(parent, sub, &record.params, state)?;
-        check_concludable(ledger, &record, state)?;
         let sub_to_root: Vec<usize> = sub
             .index_map
             .iter()
@@ -402,18 +434,19 @@ fn fold_sub_channels<'a>(
                     .ok_or_else(|| reject("conclude refused: an outcome overflows 256 bits"))?;
             }
         }
-        fold_sub_channels(ledger, state, &sub_to_root, outcome, rest, concluded)?;
-        concluded.push(record);
+        fold_sub_channels(ledger, state, &sub_to_root, outcome, rest)?;
+        mark_concluded(ledger, record, ready)?;
     }
     Ok(())
 }
 
-/// Concludes a channel at once with a final state signed by everybody, also over a running
-/// dispute. Refused for a state that is not final, one with funds locked in sub-channels, or a
-/// channel already concluded.
+/// Concludes a ledger channel at once with a final state signed by everybody, also over a
+/// running dispute. Refused for a state that is not final, one with funds locked in
+/// sub-channels, or a channel already concluded. The record's timeout is now.
 pub fn conclude_final(ledger: &mut impl LedgerState, signed: &SignedState) -> PluginResult<()> {
-    let id = check_signed(signed)?;
+    check_ledger_channel(&signed.params, "conclude_final")?;
     let state = &signed.state;
+    let id = check_channel(&signed.params, state)?;
     if !state.is_final {
         return Err(reject(format!(
             "conclude_final refused: version {} of channel {id} is not final",
@@ -426,6 +459,7 @@ pub fn conclude_final(ledger: &mut impl LedgerState, signed: &SignedState) -> Pl
             state.allocation.locked.len()
         )));
     }
+    check_signed(signed)?;
     if let Some(record) = ledger.record(&id)? {
         if record.phase == DisputePhase::Concluded {
             return Err(reject(format!(

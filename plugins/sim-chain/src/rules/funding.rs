@@ -2,7 +2,8 @@
 //! and authorised withdrawals.
 
 use super::{reject, LedgerState};
-use crate::crypto::{funding_id, WithdrawalAuth};
+use crate::crypto::{funding_id, keccak256, FundingId, WithdrawalAuth};
+use parley_plugin_api::codec::Encode;
 use parley_plugin_api::model::{Amount, Asset, ChainEvent, ChannelId, Participant, Sig};
 use parley_plugin_api::PluginResult;
 
@@ -38,9 +39,14 @@ pub fn deposit(
     Ok(total)
 }
 
-/// The AssetHolder's `setOutcome`: per asset, if what the participants deposited covers the
-/// outcome, their holdings become the outcome; otherwise (an under-funded channel) the holdings
-/// stay as deposited, so everybody gets back what it put in. Marks the channel settled.
+/// The Adjudicator pushing an outcome to the asset holders, and each holder's `setOutcome`.
+///
+/// Only assets of this chain with a holder are paid out here (the Adjudicator skips the
+/// others, as Perun's does); each of those holders is marked settled for the channel. Per
+/// asset, if what the participants deposited covers the outcome, their holdings become the
+/// outcome (whoever over-funded loses the excess); otherwise (an under-funded channel) the
+/// holdings stay as deposited, so everybody gets back what it put in. A participant listed
+/// twice has one holding: it is counted once, and its payouts add up.
 ///
 /// `outcome[a][p]` is participant `p`'s payout of `assets[a]`, sub-channels already folded in.
 pub(super) fn set_outcome(
@@ -50,11 +56,18 @@ pub(super) fn set_outcome(
     assets: &[Asset],
     outcome: &[Vec<Amount>],
 ) -> PluginResult<()> {
-    let fundings: Vec<_> = participants
-        .iter()
-        .map(|p| funding_id(channel, p))
-        .collect();
+    let mut fundings: Vec<FundingId> = Vec::with_capacity(participants.len());
+    for participant in participants {
+        let funding = funding_id(channel, participant);
+        if !fundings.contains(&funding) {
+            fundings.push(funding);
+        }
+    }
+    let chain_id = ledger.chain_id();
     for (asset, payouts) in assets.iter().zip(outcome) {
+        if asset.chain_id != chain_id || asset.holder.as_bytes().iter().all(|&b| b == 0) {
+            continue;
+        }
         let held = fundings
             .iter()
             .map(|funding| ledger.holding(funding, asset))
@@ -67,8 +80,16 @@ pub(super) fn set_outcome(
         let held = Amount::checked_sum(&held).ok_or_else(overflow)?;
         let owed = Amount::checked_sum(payouts).ok_or_else(overflow)?;
         if owed <= held {
-            for (funding, payout) in fundings.iter().zip(payouts) {
-                ledger.set_holding(funding, asset, *payout)?;
+            let mut paid: Vec<(FundingId, Amount)> =
+                fundings.iter().map(|f| (*f, Amount::ZERO)).collect();
+            for (participant, payout) in participants.iter().zip(payouts) {
+                let funding = funding_id(channel, participant);
+                if let Some((_, total)) = paid.iter_mut().find(|(f, _)| *f == funding) {
+                    *total = total.checked_add(*payout).ok_or_else(overflow)?;
+                }
+            }
+            for (funding, total) in paid {
+                ledger.set_holding(&funding, asset, total)?;
             }
         } else {
             tracing::info!(
@@ -76,29 +97,42 @@ pub(super) fn set_outcome(
                  the deposits stay as they are"
             );
         }
+        ledger.set_settled(channel, asset)?;
     }
-    ledger.set_settled(channel)
+    Ok(())
 }
 
 /// The AssetHolder's `withdraw`: pays `auth.amount` of the participant's holding to the
-/// receiver, if the channel's outcome is set and the participant signed the authorisation.
-/// Returns the amount paid.
+/// receiver, if the holder of the asset knows the channel's outcome, the participant signed the
+/// authorisation, and this very authorisation was not paid before (so nobody can replay a
+/// signed authorisation to drain the rest of a holding; to withdraw in parts, sign one
+/// authorisation per part). Returns the amount paid.
 pub fn withdraw(
     ledger: &mut impl LedgerState,
     auth: &WithdrawalAuth,
     sig: &Sig,
 ) -> PluginResult<Amount> {
     let channel = &auth.channel_id;
-    if !ledger.is_settled(channel)? {
+    if !ledger.is_settled(channel, &auth.asset)? {
         return Err(reject(format!(
-            "withdraw refused: channel {channel} is not concluded; conclude it first \
-             (conclude after the dispute timeout, or conclude_final)"
+            "withdraw refused: the holder of asset {} has no outcome for channel {channel}; \
+             conclude it first (conclude after the dispute timeout, or conclude_final)",
+            auth.asset
         )));
     }
     if auth.signer(sig).as_ref() != Some(&auth.participant) {
         return Err(reject(format!(
             "withdraw refused: the authorisation is not signed by participant {}",
             auth.participant
+        )));
+    }
+    // What the contract records: the hash of the whole authorisation (its signed message).
+    let hash = keccak256(&[&auth.encode()]);
+    if ledger.is_spent(&hash)? {
+        return Err(reject(format!(
+            "withdraw refused: this authorisation ({} of asset {} to {}) was already paid out; \
+             each authorisation is paid once",
+            auth.amount, auth.asset, auth.receiver
         )));
     }
     let funding = funding_id(channel, &auth.participant);
@@ -115,6 +149,7 @@ pub fn withdraw(
         .balance(receiver, &auth.asset)?
         .checked_add(auth.amount)
         .ok_or_else(|| reject("withdraw refused: the receiver's balance would overflow"))?;
+    ledger.set_spent(&hash)?;
     ledger.set_holding(&funding, &auth.asset, rest)?;
     ledger.set_balance(receiver, &auth.asset, paid)?;
     Ok(auth.amount)

@@ -14,7 +14,9 @@ pub struct MemoryLedger {
     pub balances: BTreeMap<(Vec<u8>, Asset), Amount>,
     pub holdings: BTreeMap<(FundingId, Asset), Amount>,
     pub records: BTreeMap<ChannelId, ChannelRecord>,
-    pub settled: BTreeSet<ChannelId>,
+    pub chain_id: u64,
+    pub settled: BTreeSet<(ChannelId, Asset)>,
+    pub spent: BTreeSet<[u8; 32]>,
     pub events: Vec<ChainEvent>,
 }
 
@@ -77,13 +79,26 @@ impl LedgerState for MemoryLedger {
         Ok(())
     }
 
-    fn is_settled(&self, channel: &ChannelId) -> PluginResult<bool> {
-        Ok(self.settled.contains(channel))
+    fn is_settled(&self, channel: &ChannelId, asset: &Asset) -> PluginResult<bool> {
+        Ok(self.settled.contains(&(*channel, asset.clone())))
     }
 
-    fn set_settled(&mut self, channel: &ChannelId) -> PluginResult<()> {
-        self.settled.insert(*channel);
+    fn set_settled(&mut self, channel: &ChannelId, asset: &Asset) -> PluginResult<()> {
+        self.settled.insert((*channel, asset.clone()));
         Ok(())
+    }
+
+    fn is_spent(&self, authorisation: &[u8; 32]) -> PluginResult<bool> {
+        Ok(self.spent.contains(authorisation))
+    }
+
+    fn set_spent(&mut self, authorisation: &[u8; 32]) -> PluginResult<()> {
+        self.spent.insert(*authorisation);
+        Ok(())
+    }
+
+    fn chain_id(&self) -> u64 {
+        self.chain_id
     }
 
     fn log(&mut self, event: ChainEvent) -> PluginResult<()> {

@@ -1,7 +1,15 @@
-//! The ledger's rules: the Perun Adjudicator (register, refute, progress, conclude,
-//! conclude_final) and AssetHolder (deposit, setOutcome, withdraw), as plain functions over a
+//! The ledger's rules: the Adjudicator (register, refute, progress, conclude, conclude_final)
+//! and AssetHolder (deposit, setOutcome, withdraw) of the project's contracts
+//! (contracts/src/Adjudicator.sol and AssetHolder.sol), as plain functions over a
 //! [`LedgerState`]. They do no I/O and read the time from the state, so they run the same over
 //! the LMDB ledger and over the in-memory map the unit tests use.
+//!
+//! The rules are the contracts' rule for rule (a change to one is a change to both), with
+//! these differences of form: hashes are over the canonical encoding instead of `abi.encode`;
+//! the record keeps the state and parameters instead of their hashes; registering the ledger
+//! channel's recorded state again is refused as not newer (the `ChainBackend` contract; the
+//! Adjudicator takes it as a no-op); and there is no way to deposit into a channel id itself
+//! as a funding id, which the asset holders count towards the channel's funds.
 //!
 //! Every refusal is [`ErrorKind::Rejected`](parley_plugin_api::ErrorKind::Rejected) with a
 //! message naming the rule, and leaves the ledger unchanged (the caller aborts the
@@ -46,10 +54,17 @@ pub trait LedgerState {
     fn record(&self, channel: &ChannelId) -> PluginResult<Option<ChannelRecord>>;
     /// Replaces the channel's record.
     fn set_record(&mut self, record: &ChannelRecord) -> PluginResult<()>;
-    /// Whether the asset holders know the channel's outcome (`settled` in the contracts).
-    fn is_settled(&self, channel: &ChannelId) -> PluginResult<bool>;
-    /// Marks the channel's outcome as set.
-    fn set_settled(&mut self, channel: &ChannelId) -> PluginResult<()>;
+    /// Whether the holder of `asset` knows the channel's outcome (`settled` in the contracts,
+    /// one flag per asset holder).
+    fn is_settled(&self, channel: &ChannelId, asset: &Asset) -> PluginResult<bool>;
+    /// Marks the channel's outcome as set in the holder of `asset`.
+    fn set_settled(&mut self, channel: &ChannelId, asset: &Asset) -> PluginResult<()>;
+    /// Whether the withdrawal authorisation with this hash was already paid out.
+    fn is_spent(&self, authorisation: &[u8; 32]) -> PluginResult<bool>;
+    /// Records that the withdrawal authorisation with this hash was paid out.
+    fn set_spent(&mut self, authorisation: &[u8; 32]) -> PluginResult<()>;
+    /// The ledger's chain id: only assets of this chain are paid out here.
+    fn chain_id(&self) -> u64;
     /// Appends an event to the log.
     fn log(&mut self, event: ChainEvent) -> PluginResult<()>;
 }
@@ -64,8 +79,8 @@ pub struct ChannelRecord {
     pub state: State,
     /// The phase.
     pub phase: DisputePhase,
-    /// Chain time at which the phase ends (for a concluded channel: when it concluded, or
-    /// the timeout it concluded after).
+    /// Chain time at which the phase ends; for a concluded channel, the time it became
+    /// concludable (the Adjudicator's `timeout` after `conclude` or `concludeFinal`).
     pub timeout: ChainTime,
 }
 
@@ -104,21 +119,46 @@ fn store_record(ledger: &mut impl LedgerState, record: ChannelRecord) -> PluginR
     ledger.log(ChainEvent::Disputed(record.dispute()))
 }
 
-/// Checks a state signed by everybody: at least two participants, the state belongs to the
-/// parameters' channel, a well-formed allocation, and one valid signature per participant in
-/// order. Returns the channel id.
-fn check_signed(signed: &SignedState) -> PluginResult<ChannelId> {
-    let SignedState {
-        params,
-        state,
-        sigs,
-    } = signed;
+/// Checks that `params` describe a channel the Adjudicator can enforce (its
+/// `requireValidParams`): at least two participants, and no app in a virtual channel. (The
+/// challenge duration is a `u64` here, so it always fits the 64-bit times.)
+fn check_params(params: &Params) -> PluginResult<()> {
     let parties = params.participants.len();
     if parties < 2 {
         return Err(reject(format!(
             "a channel needs at least two participants, the parameters name {parties}"
         )));
     }
+    if params.virtual_channel && params.app.is_some() {
+        return Err(reject("a virtual channel cannot have an app"));
+    }
+    Ok(())
+}
+
+/// Checks that `params` are a ledger channel's: only those are registered on their own or
+/// concluded (a sub-channel may be anything). `what` names the refused call.
+fn check_ledger_channel(params: &Params, what: &str) -> PluginResult<()> {
+    if !params.ledger_channel {
+        return Err(reject(format!(
+            "{what} refused: not a ledger channel (ledger_channel is false); sub-channels are \
+             registered and concluded through the ledger channel that funds them"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a state signed by everybody (the Adjudicator's `requireSignedState`): valid
+/// parameters, the state belongs to the parameters' channel, a well-formed allocation, no
+/// locked funds in a virtual channel, and one valid signature per participant in order.
+/// Returns the channel id.
+fn check_signed(signed: &SignedState) -> PluginResult<ChannelId> {
+    let SignedState {
+        params,
+        state,
+        sigs,
+    } = signed;
+    check_params(params)?;
+    let parties = params.participants.len();
     let id = check_channel(params, state)?;
     state.allocation.check_shape(parties).map_err(|e| {
         reject(format!(
@@ -126,6 +166,11 @@ fn check_signed(signed: &SignedState) -> PluginResult<ChannelId> {
             state.version
         ))
     })?;
+    if params.virtual_channel && !state.allocation.locked.is_empty() {
+        return Err(reject(format!(
+            "virtual channel {id} cannot lock funds in sub-channels"
+        )));
+    }
     if sigs.len() != parties {
         return Err(reject(format!(
             "channel {id} has {parties} participants but {} signatures were given",

@@ -83,6 +83,7 @@ fn rejected<T: std::fmt::Debug>(result: PluginResult<T>, needle: &str) {
 fn ledger() -> MemoryLedger {
     let mut ledger = MemoryLedger {
         now: 1_000,
+        chain_id: eth().chain_id,
         ..Default::default()
     };
     for i in 0..2 {
@@ -158,7 +159,7 @@ fn refutation_needs_a_newer_version_before_the_timeout_and_keeps_it() {
     ledger.now = 1_050;
     rejected(
         ledger.run(|l| register(l, &signed(&p, &[0, 1], &state(&p, 1, &[5, 5])), &[])),
-        "refutation needs a newer version: registered 1, got 1",
+        "registered 1, got 1",
     );
     ledger
         .run(|l| register(l, &signed(&p, &[0, 1], &state(&p, 3, &[2, 8])), &[]))
@@ -210,7 +211,7 @@ fn conclude_waits_for_the_timeout_and_register_is_refused_after() {
         ledger.run(|l| conclude(l, &p, &s, &[])),
         "ends at chain time 1060",
     );
-    rejected(withdraw_all(&mut ledger, &id, 0), "not concluded");
+    rejected(withdraw_all(&mut ledger, &id, 0), "has no outcome");
 
     ledger.now = 1_060;
     ledger.run(|l| conclude(l, &p, &s, &[])).unwrap();
@@ -513,3 +514,7 @@ fn progress_refuses_unknown_apps_and_payment_channels() {
         "has no app",
     );
 }
+
+/// The rules where the sim chain follows the project's contracts (contracts/src) rather than
+/// an earlier reading of Perun's.
+mod contracts;
