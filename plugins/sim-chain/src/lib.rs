@@ -1,9 +1,9 @@
 //! # parley-plugin-sim-chain
 //!
 //! Parley's simulated ledger: a [`ChainBackend`](parley_plugin_api::ChainBackend) that enforces
-//! exactly the rules of the Perun Ethereum contracts as contracts/src implements them (DESIGN §8: register and refute, progress
-//! of app channels, conclude after the timeout, conclude_final, setOutcome with under-funding,
-//! authorised withdrawals), with Ethereum's cryptography (secp256k1 keys, 20-byte addresses,
+//! exactly the rules of the project's Perun-compatible contracts in `contracts/src` (DESIGN §8:
+//! register and refute, progress of app channels, conclude after the timeout, conclude_final,
+//! setOutcome with under-funding, authorised withdrawals paid once), with Ethereum's cryptography (secp256k1 keys, 20-byte addresses,
 //! 65-byte `r ‖ s ‖ v` signatures over the "Ethereum Signed Message" prefix, keccak-256 ids), so
 //! that what works on it works on Ethereum.
 //!
