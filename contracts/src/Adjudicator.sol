@@ -306,7 +306,9 @@ contract Adjudicator {
         require(record.phase != uint8(DisputePhase.CONCLUDED), "conclude: already concluded");
         require(record.stateHash == Channel.hashState(state), "conclude: not the state on record");
         readyAt = record.timeout;
-        if (record.phase == uint8(DisputePhase.DISPUTE) && record.hasApp) {
+        // An app channel gets a force-execution window after the dispute, unless its state is
+        // final: a final state cannot be progressed, so the window would only delay the payout.
+        if (record.phase == uint8(DisputePhase.DISPUTE) && record.hasApp && !state.isFinal) {
             readyAt = addSeconds(readyAt, record.challengeDuration);
         }
         require(block.timestamp >= readyAt, "conclude: timeout not passed");

@@ -248,4 +248,17 @@ contract ProgressTest is TestBase {
         assertEq(ethHolder.holdings(_fid(g.id, alice)), 10, "the winner takes the stakes");
         assertEq(ethHolder.holdings(_fid(g.id, bob)), 0, "the loser");
     }
+
+    /// A final state registered for an app channel ends the dispute at once: it cannot be
+    /// progressed, so waiting out a force-execution window would only delay the payout.
+    function test_conclude_aRegisteredFinalAppStateConcludesAtOnce() public {
+        Chan memory h = _chan(_keys2(ALICE_KEY, BOB_KEY), ttt, true, false);
+        _depositETH(h.id, alice, 5);
+        _depositETH(h.id, bob, 5);
+        State memory fin = _ethState(h, 4, 10, 0, true);
+        _register(h, fin);
+        adj.conclude(h.params, fin, _noSubStates());
+        assertEq(_phase(h.id), PHASE_CONCLUDED, "concluded without a force-execution window");
+        assertEq(ethHolder.holdings(_fid(h.id, alice)), 10, "alice's payout");
+    }
 }

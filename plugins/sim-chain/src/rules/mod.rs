@@ -206,9 +206,13 @@ fn check_channel(params: &Params, state: &State) -> PluginResult<ChannelId> {
 /// as the Perun Adjudicator does.
 fn conclusion_time(record: &ChannelRecord) -> PluginResult<ChainTime> {
     match record.phase {
-        DisputePhase::Dispute if record.params.app.is_some() => Ok(record
-            .timeout
-            .saturating_add(record.params.challenge_duration)),
+        // As the Adjudicator: an app channel gets a force-execution window after the dispute,
+        // unless its registered state is final (it cannot be progressed).
+        DisputePhase::Dispute if record.params.app.is_some() && !record.state.is_final => {
+            Ok(record
+                .timeout
+                .saturating_add(record.params.challenge_duration))
+        }
         DisputePhase::Dispute | DisputePhase::ForceExec => Ok(record.timeout),
         DisputePhase::Concluded => Err(reject(format!(
             "channel {} is already concluded",

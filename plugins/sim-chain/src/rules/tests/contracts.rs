@@ -466,3 +466,21 @@ fn a_sub_channel_is_concluded_once_per_conclude() {
         "already concluded",
     );
 }
+
+/// Contract (`requireConcludable`): a final app-channel state cannot be progressed, so it needs
+/// no force-execution window: registered, it concludes at once.
+#[test]
+fn a_registered_final_app_state_concludes_at_once() {
+    let mut ledger = ledger();
+    let p = params(&[0, 1], Some(TurnCounter::address()), 42);
+    let mut last = counter_state(&p, 6, 9, &[12, 8]);
+    last.is_final = true;
+    ledger
+        .run(|l| register(l, &signed(&p, &[0, 1], &last), &[]))
+        .unwrap();
+    ledger.run(|l| conclude(l, &p, &last, &[])).unwrap();
+    assert_eq!(
+        ledger.records[&last.channel_id].phase,
+        DisputePhase::Concluded
+    );
+}
