@@ -3,7 +3,8 @@
 #   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
 #   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests),
 #   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), then the
-#   multi-process scenarios in tests/scenarios.
+#   multi-process scenarios in tests/scenarios: all on the sim chain, and those that run nodes
+#   through tests/lib/nodes.sh a second time on anvil with the Ethereum plugin.
 # Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh installs the rest
 # (idempotently). Set CARGO_TARGET_DIR to reuse builds.
 set -euo pipefail
@@ -40,21 +41,42 @@ section "unit, property and integration tests"
 cargo test --workspace --quiet
 
 section "multi-process scenarios"
-passed=0
+# Every scenario runs on the sim chain. Those that run nodes through tests/lib/nodes.sh (the
+# multi-node ones) run a second time on anvil with the Ethereum plugin (PARLEY_CHAIN=anvil:
+# nodes.sh starts one anvil on a free loopback port, deploys the contracts, gives each node its
+# own dev account, and stops anvil at the end). The others do not depend on the chain backend
+# or exercise sim-chain features by design: shared_ledger (the sim chain's shared ledger file),
+# demo (`parley demo` runs its own sim-chain nodes), init and node_run (what `parley init`
+# writes and config errors), api and cli_basics (one node's API and CLI), plugin_check and
+# external_plugin (plugin loading; the Ethereum plugin's conformance run on anvil is a cargo
+# test above).
+passed_sim=0
+passed_anvil=0
 failed=0
 failures=()
-for scenario in tests/scenarios/*.sh; do
+# run_scenario CHAIN FILE: runs one scenario on CHAIN; counts and names failures.
+run_scenario() {
+  local chain=$1 scenario=$2 name
   name=$(basename "$scenario" .sh)
-  echo "--- $name"
-  if timeout 600 bash "$scenario"; then
-    passed=$((passed + 1))
+  echo "--- $name ($chain)"
+  if PARLEY_CHAIN=$chain timeout 600 bash "$scenario"; then
+    if [ "$chain" = sim ]; then passed_sim=$((passed_sim + 1)); else passed_anvil=$((passed_anvil + 1)); fi
   else
     failed=$((failed + 1))
-    failures+=("$name")
+    failures+=("$name ($chain)")
   fi
+}
+for scenario in tests/scenarios/*.sh; do
+  run_scenario sim "$scenario"
 done
+section "multi-node scenarios again on anvil with the Ethereum plugin"
+anvil_started=$SECONDS
+for scenario in $(grep -l '^source .*lib/nodes.sh' tests/scenarios/*.sh); do
+  run_scenario anvil "$scenario"
+done
+echo "(the anvil runs took $((SECONDS - anvil_started)) s)"
 echo
 [ "$failed" -eq 0 ] || echo "failed scenarios: ${failures[*]}"
 echo "all tests finished in $((SECONDS - started)) s"
-echo "scenarios: $passed passed, $failed failed"
+echo "scenarios: $passed_sim passed on sim, $passed_anvil passed on anvil, $failed failed"
 [ "$failed" -eq 0 ]

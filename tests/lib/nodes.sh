@@ -1,9 +1,14 @@
 # Helpers for scenarios that run several nodes through the CLI. Source after common.sh.
 #
+# The chain backend is chosen by PARLEY_CHAIN: `sim` (the default: every node on one sim-chain
+# ledger in $SCRATCH) or `anvil` (one anvil on a free loopback port with the contracts deployed,
+# each node its own dev account; see anvil.sh). The helpers behave the same on both, except
+# that ETH balances on anvil include the fees the account paid (see asset_balance).
+#
 #   new_node NAME [POLICY_TOML]   parley init $SCRATCH/NAME on the shared ledger, start it
 #   cli NAME ARGS...              parley ARGS --config <NAME's config>
 #   json NAME ARGS... -- EXPR     parley ARGS --json, then EXPR on the result (bound as `r`)
-#   eth_balance NAME              the node's on-chain ETH balance (base units)
+#   eth_balance NAME              the node's on-chain ETH balance (base units; + fees on anvil)
 #   node_id NAME / node_addr NAME the node's id and transport address
 #   pin_listen NAME               keep the node's transport address across restarts
 #   init_node NAME [POLICY_TOML] / start_node NAME   new_node in two steps
@@ -15,6 +20,12 @@
 #   wait_for_phase / wait_for_dispute / dispute_version / wait_bounded / expect_chain_balance
 
 LEDGER="$SCRATCH/ledger"
+PARLEY_CHAIN=${PARLEY_CHAIN:-sim}
+case "$PARLEY_CHAIN" in
+  sim) ;;
+  anvil) source "$(dirname "${BASH_SOURCE[0]}")/anvil.sh" ;;
+  *) fail "PARLEY_CHAIN is '$PARLEY_CHAIN'; it must be sim or anvil" ;;
+esac
 
 new_node() {
   init_node "$@"
@@ -42,6 +53,7 @@ for line in policy.splitlines():
 open(path, "w").write(text)
 PY
   fi
+  if [ "$PARLEY_CHAIN" = anvil ]; then anvil_configure "$name"; fi
 }
 
 cli() {
@@ -60,8 +72,16 @@ json() {
 }
 
 eth_balance() { asset_balance "$1" ETH; }
+# asset_balance NAME ASSET: what the node reports its account holds. On anvil every transaction
+# costs its sender ETH in fees, so an ETH balance there is the node's figure PLUS every fee its
+# account has paid so far: then each check "before - deposit + payout" holds exactly as on the
+# sim chain (which charges no fees), i.e. the real balance moved by the outcome minus gas.
 asset_balance() {
-  json "$1" balance --asset "$2" -- 'r[0]["amount"]'
+  if [ "$PARLEY_CHAIN" = anvil ] && [ "$2" = ETH ]; then
+    anvil_plus_gas "$1" json "$1" balance --asset ETH -- 'r[0]["amount"]'
+  else
+    json "$1" balance --asset "$2" -- 'r[0]["amount"]'
+  fi
 }
 
 node_id() { json "$1" info -- 'r["node_id"]'; }
@@ -167,8 +187,9 @@ kill_recorded_nodes() {
   done
   return 0
 }
+# Anvil (PARLEY_CHAIN=anvil) goes after the nodes.
 # (`set +e` first: under `set -e`, the `(exit ...)` that hands the status on would end the trap.)
-trap 'exit_status=$?; set +e; kill_recorded_nodes; (exit $exit_status); cleanup' EXIT
+trap 'exit_status=$?; set +e; kill_recorded_nodes; [ "$PARLEY_CHAIN" != anvil ] || anvil_stop; (exit $exit_status); cleanup' EXIT
 
 # allow_misbehaviour NAME [KEY = VALUE...]: append a [testing] section allowing the
 # misbehaviour commands, with extra keys (one per argument). Takes effect at the next start.
@@ -251,10 +272,15 @@ wait_bounded() {
 }
 
 # expect_chain_balance NAME BEFORE DEPOSIT PAYOUT: expect_balance for ETH, asked of the chain
-# plugin directly (`parley chain balance`), so that it also works while NAME is down.
+# plugin directly (`parley chain balance`), so that it also works while NAME is down. On anvil
+# the fees NAME's account paid are added, as in asset_balance.
 expect_chain_balance() {
   local name=$1 before=$2 deposit=$3 payout=$4 now expected
-  now=$(json "$name" chain balance --asset ETH -- 'r["amount"]')
+  if [ "$PARLEY_CHAIN" = anvil ]; then
+    now=$(anvil_plus_gas "$name" json "$name" chain balance --asset ETH -- 'r["amount"]')
+  else
+    now=$(json "$name" chain balance --asset ETH -- 'r["amount"]')
+  fi
   expected=$(python3 -c "print($before - $deposit + $payout)")
   [ "$now" = "$expected" ] || fail "$name's account holds $now ETH units on chain, expected $expected ($before - $deposit + $payout)"
 }
