@@ -48,8 +48,8 @@ section "multi-process scenarios"
 # or exercise sim-chain features by design: shared_ledger (the sim chain's shared ledger file),
 # demo (`parley demo` runs its own sim-chain nodes), init and node_run (what `parley init`
 # writes and config errors), api and cli_basics (one node's API and CLI), plugin_check and
-# external_plugin (plugin loading; the Ethereum plugin's conformance run on anvil is a cargo
-# test above).
+# external_plugin (plugin loading). ethereum_plugin_check runs `parley plugin check` on the
+# Ethereum plugin against anvil in the first pass already.
 passed_sim=0
 passed_anvil=0
 failed=0
