@@ -143,6 +143,17 @@ impl Ethereum {
     }
 
     /// Reads a `uint256` answer.
+    /// Sends a transaction to the Adjudicator (no value) and reports it.
+    fn call_adjudicator(
+        &self,
+        from: &Participant,
+        data: Vec<u8>,
+        what: &str,
+    ) -> PluginResult<TxReceipt> {
+        let sent = self.send(from, self.settings.adjudicator, data, U256::zero(), what)?;
+        Ok(Self::receipt(&sent))
+    }
+
     fn read_uint(&self, to: H160, data: Vec<u8>, block: Option<u64>) -> PluginResult<U256> {
         let answer = self.rpc.call(to, data, block)?;
         if answer.len() < 32 {
@@ -460,14 +471,7 @@ impl ChainBackend for Ethereum {
             "registering version {} of channel {}",
             request.channel.state.version, request.channel.state.channel_id
         );
-        let sent = self.send(
-            &request.from,
-            self.settings.adjudicator,
-            data,
-            U256::zero(),
-            &what,
-        )?;
-        Ok(Self::receipt(&sent))
+        self.call_adjudicator(&request.from, data, &what)
     }
 
     fn progress(&self, request: &ProgressRequest) -> PluginResult<TxReceipt> {
@@ -486,14 +490,7 @@ impl ChainBackend for Ethereum {
             "progressing channel {} to version {}",
             request.new_state.channel_id, request.new_state.version
         );
-        let sent = self.send(
-            &request.from,
-            self.settings.adjudicator,
-            data,
-            U256::zero(),
-            &what,
-        )?;
-        Ok(Self::receipt(&sent))
+        self.call_adjudicator(&request.from, data, &what)
     }
 
     fn conclude(&self, request: &ConcludeRequest) -> PluginResult<TxReceipt> {
@@ -512,14 +509,7 @@ impl ChainBackend for Ethereum {
             ],
         );
         let what = format!("concluding channel {}", request.state.channel_id);
-        let sent = self.send(
-            &request.from,
-            self.settings.adjudicator,
-            data,
-            U256::zero(),
-            &what,
-        )?;
-        Ok(Self::receipt(&sent))
+        self.call_adjudicator(&request.from, data, &what)
     }
 
     fn conclude_final(&self, request: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
@@ -543,14 +533,7 @@ impl ChainBackend for Ethereum {
             "concluding channel {} with final version {}",
             signed.state.channel_id, signed.state.version
         );
-        let sent = self.send(
-            &request.from,
-            self.settings.adjudicator,
-            data,
-            U256::zero(),
-            &what,
-        )?;
-        Ok(Self::receipt(&sent))
+        self.call_adjudicator(&request.from, data, &what)
     }
 
     fn withdraw(&self, request: &WithdrawRequest) -> PluginResult<TxReceipt> {
