@@ -23,6 +23,7 @@ use parley_plugin_api::model::{
 };
 use parley_plugin_api::{ChainBackend, PluginError};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
@@ -88,12 +89,46 @@ async fn watch(core: Arc<NodeCore>, id: ChannelId, on: bool) {
     }
 }
 
+/// The pause before a failed funding or cooperative close is tried again.
+const RETRY: Duration = Duration::from_secs(5);
+
 /// Deposits our share and waits for the peer's; then tells the task the channel is funded.
+/// A failure (the chain unreachable, a transaction refused) is retried while the channel is
+/// still funding: depositing skips what is already held, so a retry never pays twice.
 async fn fund(core: Arc<NodeCore>, id: ChannelId) {
-    let result = try_fund(&core, id).await;
-    if let Err(problem) = result {
+    retrying(
+        Arc::downgrade(&core),
+        id,
+        Phase::Funding,
+        |core| async move { try_fund(&core, id).await },
+    )
+    .await;
+}
+
+/// Runs `step` until it succeeds, the channel leaves `phase`, or the node is gone. Each failure
+/// goes into the channel's status (and the log) and is tried again after [`RETRY`].
+async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
+where
+    F: Fn(Arc<NodeCore>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    loop {
+        let Some(node) = core.upgrade() else { return };
+        let Err(problem) = step(node.clone()).await else {
+            return;
+        };
+        let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
         tracing::warn!(channel = %id, "{problem}");
-        super::core::lock(&core.registry).set_problem(&id, problem);
+        super::core::lock(&node.registry).set_problem(&id, problem);
+        drop(node);
+        tokio::time::sleep(RETRY).await;
+        let Some(node) = core.upgrade() else { return };
+        let current = super::core::lock(&node.registry)
+            .get(&id)
+            .map(|entry| entry.status.borrow().phase);
+        if current != Some(phase) {
+            return;
+        }
     }
 }
 
@@ -158,11 +193,17 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
 
 /// Concludes the channel with its final state (unless it concluded already) and withdraws
 /// our share; then tells the task the channel is closed.
+/// A failure (the chain unreachable, a transaction refused) is retried while the channel is
+/// closing: concluding checks first whether the channel concluded already, and withdrawing a
+/// zero holding pays nothing.
 async fn close(core: Arc<NodeCore>, id: ChannelId) {
-    if let Err(problem) = try_close(&core, id).await {
-        tracing::warn!(channel = %id, "{problem}");
-        super::core::lock(&core.registry).set_problem(&id, problem);
-    }
+    retrying(
+        Arc::downgrade(&core),
+        id,
+        Phase::Closing,
+        |core| async move { try_close(&core, id).await },
+    )
+    .await;
 }
 
 async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
