@@ -90,6 +90,33 @@ crate::canonical_struct!(FundingRequest {
     timeout_secs
 });
 
+impl FundingRequest {
+    /// The checks every backend makes before funding, given the channel id the backend derives
+    /// from `params`: the opening state is of that channel, `index` names a participant, and
+    /// the allocation has one balance per participant and asset. (Whether `from` is one of the
+    /// backend's accounts and whether it supports each asset is the backend's to check.)
+    pub fn check_consistent(&self, channel_id: &ChannelId) -> crate::PluginResult<()> {
+        let invalid = crate::PluginError::invalid;
+        if self.state.channel_id != *channel_id {
+            return Err(invalid(format!(
+                "the funding state names channel {} but the parameters give channel {channel_id}",
+                self.state.channel_id
+            )));
+        }
+        let participants = self.params.participants.len();
+        if usize::from(self.index) >= participants {
+            return Err(invalid(format!(
+                "index {} is not a participant of channel {channel_id}",
+                self.index
+            )));
+        }
+        self.state
+            .allocation
+            .check_shape(participants)
+            .map_err(|e| invalid(format!("the funding state of channel {channel_id}: {e}")))
+    }
+}
+
 /// How funding ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FundingOutcome {
@@ -363,5 +390,59 @@ impl Decode for ChainEvent {
                 tag,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, Allocation};
+
+    fn request(index: u16, balances: Vec<Vec<Amount>>) -> FundingRequest {
+        let participants = vec![Participant(vec![1; 20]), Participant(vec![2; 20])];
+        FundingRequest {
+            params: Params {
+                participants: participants.clone(),
+                challenge_duration: 60,
+                nonce: [7; 32],
+                app: None,
+                ledger_channel: true,
+                virtual_channel: false,
+            },
+            state: State {
+                channel_id: ChannelId([9; 32]),
+                version: 0,
+                allocation: Allocation {
+                    assets: vec![Asset {
+                        chain_id: 1,
+                        holder: Address(vec![3; 20]),
+                    }],
+                    balances,
+                    locked: Vec::new(),
+                },
+                app_data: crate::codec::Bytes::default(),
+                is_final: false,
+            },
+            index,
+            from: participants[usize::from(index.min(1))].clone(),
+            timeout_secs: 10,
+        }
+    }
+
+    #[test]
+    fn a_funding_request_must_name_its_channel_a_participant_and_a_full_allocation() {
+        let id = ChannelId([9; 32]);
+        let both = vec![vec![Amount::from(5u64), Amount::from(6u64)]];
+        assert!(request(1, both.clone()).check_consistent(&id).is_ok());
+        let other = request(0, both.clone())
+            .check_consistent(&ChannelId([8; 32]))
+            .unwrap_err();
+        assert!(other.message().contains("names channel"), "{other}");
+        let outsider = request(2, both).check_consistent(&id).unwrap_err();
+        assert!(outsider.message().contains("index 2"), "{outsider}");
+        let short = request(0, vec![vec![Amount::from(5u64)]])
+            .check_consistent(&id)
+            .unwrap_err();
+        assert!(short.message().contains("funding state"), "{short}");
     }
 }

@@ -116,31 +116,9 @@ impl SimChain {
     }
 
     fn check_funding_request(&self, request: &FundingRequest) -> PluginResult<()> {
-        let FundingRequest {
-            params,
-            state,
-            index,
-            from,
-            ..
-        } = request;
-        self.payer(from)?;
-        let id = crypto::channel_id(params);
-        if state.channel_id != id {
-            return Err(PluginError::invalid(format!(
-                "the funding state names channel {} but the parameters give channel {id}",
-                state.channel_id
-            )));
-        }
-        if usize::from(*index) >= params.participants.len() {
-            return Err(PluginError::invalid(format!(
-                "index {index} is not a participant of channel {id}"
-            )));
-        }
-        state
-            .allocation
-            .check_shape(params.participants.len())
-            .map_err(|e| PluginError::invalid(format!("the funding state of channel {id}: {e}")))?;
-        for asset in &state.allocation.assets {
+        self.payer(&request.from)?;
+        request.check_consistent(&crypto::channel_id(&request.params))?;
+        for asset in &request.state.allocation.assets {
             self.settings.asset(asset)?;
         }
         Ok(())
