@@ -116,6 +116,29 @@ pub trait ChainBackend: Send + Sync + 'static {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime>;
 }
 
+/// The waiting half of [`ChainBackend::fund`], for backends to share: asks `missing` for the
+/// `(participant index, asset index)` pairs whose share is not yet held, every `poll`, until
+/// none is missing ([`FundingOutcome::Funded`]) or `deadline` passes
+/// ([`FundingOutcome::TimedOut`] with what is still missing). An error of `missing` ends the
+/// wait with that error.
+pub fn await_funding(
+    deadline: std::time::Instant,
+    poll: std::time::Duration,
+    mut missing: impl FnMut() -> PluginResult<Vec<(u16, u16)>>,
+) -> PluginResult<FundingOutcome> {
+    loop {
+        let short = missing()?;
+        if short.is_empty() {
+            return Ok(FundingOutcome::Funded);
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return Ok(FundingOutcome::TimedOut { missing: short });
+        }
+        std::thread::sleep(poll.min(deadline - now));
+    }
+}
+
 /// Wraps a plugin's chain backend for export (used by `export_plugin!`).
 pub fn export_chain<C: ChainBackend>(chain: C) -> FfiChainBox {
     FfiChain_TO::from_value(ExportedChain(chain), TD_Opaque)
@@ -368,5 +391,41 @@ impl ChainBackend for LoadedChain {
 
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
         answer(self.0.advance_time(seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn funding_is_awaited_until_nothing_is_missing_or_the_deadline() {
+        let mut polls = 0;
+        let outcome = await_funding(
+            Instant::now() + Duration::from_secs(60),
+            Duration::from_millis(1),
+            || {
+                polls += 1;
+                Ok(if polls < 3 { vec![(1, 0)] } else { Vec::new() })
+            },
+        );
+        assert_eq!(outcome.unwrap(), FundingOutcome::Funded);
+        assert_eq!(polls, 3);
+
+        let outcome = await_funding(Instant::now(), Duration::from_millis(1), || {
+            Ok(vec![(0, 1)])
+        });
+        assert_eq!(
+            outcome.unwrap(),
+            FundingOutcome::TimedOut {
+                missing: vec![(0, 1)]
+            }
+        );
+
+        let failed = await_funding(Instant::now(), Duration::from_millis(1), || {
+            Err(crate::PluginError::internal("unreachable"))
+        });
+        assert!(failed.is_err());
     }
 }

@@ -9,6 +9,7 @@ use crate::rpc::{Rpc, Sent};
 use ethers_core::abi::Token;
 use ethers_core::types::{H160, U256};
 use k256::ecdsa::SigningKey;
+use parley_plugin_api::chain::await_funding;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{
     Amount, Asset, ChainInfo, ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest,
@@ -405,17 +406,9 @@ impl ChainBackend for Ethereum {
                 self.deposit_into(from, config, &state.channel_id, participant, want - held)?;
             }
         }
-        loop {
-            let missing = self.missing(params, state)?;
-            if missing.is_empty() {
-                return Ok(FundingOutcome::Funded);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(FundingOutcome::TimedOut { missing });
-            }
-            std::thread::sleep(self.settings.poll_interval.min(deadline - now));
-        }
+        await_funding(deadline, self.settings.poll_interval, || {
+            self.missing(params, state)
+        })
     }
 
     fn register(&self, request: &RegisterRequest) -> PluginResult<TxReceipt> {

@@ -8,6 +8,7 @@ use crate::events::Watcher;
 use crate::ledger::{Ledger, Location, WriteView};
 use crate::rules::{self, LedgerState};
 use crate::wallet::Wallet;
+use parley_plugin_api::chain::await_funding;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{
     Amount, Asset, ChainInfo, ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest,
@@ -223,17 +224,9 @@ impl ChainBackend for SimChain {
             }
             Ok(())
         })?;
-        loop {
-            let missing = self.missing(params, state)?;
-            if missing.is_empty() {
-                return Ok(FundingOutcome::Funded);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(FundingOutcome::TimedOut { missing });
-            }
-            std::thread::sleep(self.settings.poll_interval.min(deadline - now));
-        }
+        await_funding(deadline, self.settings.poll_interval, || {
+            self.missing(params, state)
+        })
     }
 
     fn register(&self, request: &RegisterRequest) -> PluginResult<TxReceipt> {
