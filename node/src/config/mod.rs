@@ -10,7 +10,7 @@ mod policy;
 mod testing;
 
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
-pub use policy::PolicySection;
+pub use policy::{PolicySection, MAX_TIMEOUT_SECONDS};
 pub use testing::TestingSection;
 
 use parley_plugin_api::PluginKind;

@@ -46,6 +46,11 @@ impl PolicySection {
     }
 }
 
+/// The longest timeout `[policy]` accepts (one year). The node adds a timeout to the current
+/// time to get a deadline; a larger one, up to the 292 billion years a TOML integer allows,
+/// overflows the clock, and the task that meets it (the one answering peers' proposals) dies.
+pub const MAX_TIMEOUT_SECONDS: u64 = 365 * 24 * 60 * 60;
+
 const POLICY_KEYS: &[&str] = &[
     "auto_accept_from",
     "max_auto_deposit",
@@ -123,11 +128,20 @@ pub(super) fn policy_section(
             )),
         }
     };
+    let timeout = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let value = seconds(name, default.as_secs())?;
+        if value > MAX_TIMEOUT_SECONDS {
+            return Err(err(
+                &format!("policy.{name}"),
+                format!(
+                    "{value} s is longer than the maximum of {MAX_TIMEOUT_SECONDS} s (one year)"
+                ),
+            ));
+        }
+        Ok(Duration::from_secs(value))
+    };
     let defaults = PolicySection::default();
-    policy.proposal_timeout = Duration::from_secs(seconds(
-        "proposal_timeout_seconds",
-        defaults.proposal_timeout.as_secs(),
-    )?);
+    policy.proposal_timeout = timeout("proposal_timeout_seconds", defaults.proposal_timeout)?;
     policy.challenge_seconds = seconds("challenge_seconds", defaults.challenge_seconds)?;
     if policy.challenge_seconds > crate::protocol::MAX_CHALLENGE_DURATION {
         return Err(err(
@@ -139,14 +153,8 @@ pub(super) fn policy_section(
             ),
         ));
     }
-    policy.funding_timeout = Duration::from_secs(seconds(
-        "funding_timeout_seconds",
-        defaults.funding_timeout.as_secs(),
-    )?);
-    policy.update_timeout = Duration::from_secs(seconds(
-        "update_timeout_seconds",
-        defaults.update_timeout.as_secs(),
-    )?);
+    policy.funding_timeout = timeout("funding_timeout_seconds", defaults.funding_timeout)?;
+    policy.update_timeout = timeout("update_timeout_seconds", defaults.update_timeout)?;
     Ok(policy)
 }
 

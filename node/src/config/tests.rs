@@ -181,6 +181,30 @@ fn policy_errors_name_the_key() {
 }
 
 #[test]
+fn timeouts_the_clock_cannot_reach_are_refused() {
+    // The node adds each timeout to the current time, and `Instant::now() +
+    // 9223372036854775807 s` overflows: the proposal dispatcher panicked when a peer's
+    // proposal arrived. The config fuzz target checks every accepted timeout for this.
+    for key in [
+        "proposal_timeout_seconds",
+        "funding_timeout_seconds",
+        "update_timeout_seconds",
+    ] {
+        let error = parse(&format!("[policy]\n{key} = 9223372036854775807\n")).unwrap_err();
+        assert_eq!(error.key, format!("policy.{key}"), "{error}");
+        assert!(error.message.contains("one year"), "{error}");
+        let year = parse(&format!("[policy]\n{key} = {MAX_TIMEOUT_SECONDS}\n")).unwrap();
+        let longest = year
+            .policy
+            .proposal_timeout
+            .max(year.policy.funding_timeout);
+        let longest = longest.max(year.policy.update_timeout);
+        assert_eq!(longest.as_secs(), MAX_TIMEOUT_SECONDS);
+        assert!(std::time::Instant::now().checked_add(longest).is_some());
+    }
+}
+
+#[test]
 fn the_shipped_node_toml_parses() {
     let text = include_str!("../../../node.toml");
     let config = parse(text).unwrap();
