@@ -9,6 +9,8 @@
 //! - [`token`]: creating, reading and checking the bearer token.
 //! - [`server`]: the server itself.
 //! - [`client`]: the CLI's client of it; [`events_client`]: its event subscriber.
+//! - `test_support` (in tests, and with the `fuzzing` feature): an in-memory node behind the
+//!   API, for exercising the server without a real node.
 //!
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
@@ -26,8 +28,8 @@ pub mod types;
 
 #[cfg(test)]
 mod server_tests;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod test_support;
 
 pub use error::{ApiError, ErrorCategory};
 pub use node_api::{ApiFuture, EventBus, NodeApi};

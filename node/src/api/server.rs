@@ -19,6 +19,7 @@ use jsonrpsee::server::{
     ServerConfig, ServerHandle,
 };
 use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::Methods;
 use serde::Serialize;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -182,6 +183,13 @@ where
         })
         .map_err(|e| ApiServerError::Register(e.to_string()))?;
     Ok(())
+}
+
+/// Every API method bound to `node`: the method table the server serves, without the server
+/// and its token check. Calling it in-process (`Methods::raw_json_request`) runs the same
+/// parameter parsing and dispatch as a request over HTTP or WebSocket; the fuzz targets do.
+pub fn rpc_methods(node: Arc<dyn NodeApi>, events: EventBus) -> Result<Methods, ApiServerError> {
+    methods(node, events).map(Methods::from)
 }
 
 /// Every API method, bound to `node`.

@@ -1,5 +1,5 @@
-//! An in-memory [`NodeApi`] for the server tests: it records each call and answers from a
-//! fixed set of channels.
+//! An in-memory [`NodeApi`] for the server tests and the API fuzz targets: it records each call
+//! and answers from a fixed set of channels.
 
 use super::error::ApiError;
 use super::node_api::{ApiFuture, NodeApi};
