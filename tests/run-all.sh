@@ -2,10 +2,12 @@
 # Runs every test of Parley, in the order a failure is cheapest to find:
 #   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
 #   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests),
-#   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), then the
-#   multi-process scenarios in tests/scenarios: all on the sim chain, and those that run nodes
+#   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), the fuzz
+#   targets (tests/lib/fuzz.sh, 20 s each on the nightly toolchain), then the multi-process
+#   scenarios in tests/scenarios: all on the sim chain, and those that run nodes
 #   through tests/lib/nodes.sh a second time on anvil with the Ethereum plugin.
-# Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh installs the rest
+# Needs cargo (with rustup's nightly toolchain for the fuzz targets), gcc and Node.js with npm;
+# contracts/scripts/install.sh and tests/lib/fuzz.sh install the rest
 # (idempotently). Set CARGO_TARGET_DIR to reuse builds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,12 +20,14 @@ section() { echo; echo "=== $* ($((SECONDS - started)) s)"; }
 section "format"
 cargo fmt --all -- --check
 (cd tests/external-plugins && cargo fmt --all -- --check)
+(cd fuzz && cargo fmt --all -- --check)
 
 section "build (plugins are cdylibs the tests load)"
 cargo build --workspace --all-targets
 
 section "clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+(cd fuzz && cargo clippy --all-targets --quiet -- -D warnings)
 
 section "plugin-api docs (third parties build against them)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --quiet
@@ -39,6 +43,9 @@ bash contracts/scripts/test.sh
 
 section "unit, property and integration tests"
 cargo test --workspace --quiet
+
+section "fuzz targets, ${FUZZ_SECONDS:-20} s each (nightly toolchain; cargo-fuzz installed if missing)"
+tests/lib/fuzz.sh
 
 section "multi-process scenarios"
 # Every scenario runs on the sim chain. Those that run nodes through tests/lib/nodes.sh (the
