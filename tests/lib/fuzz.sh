@@ -50,7 +50,7 @@ for target in "${targets[@]}"; do
   corpus="$FUZZ_DIR/corpus/$target"
   artifacts="$FUZZ_DIR/artifacts/$target"
   log="$FUZZ_DIR/logs/$target.log"
-  rm -rf "$corpus"
+  rm -rf "$corpus" "$artifacts"
   mkdir -p "$corpus" "$artifacts" "$(dirname "$log")"
   inputs=("$REPO/fuzz/seeds/$target")
   [ -d "$REPO/fuzz/regressions/$target" ] && inputs+=("$REPO/fuzz/regressions/$target")
@@ -72,7 +72,9 @@ for target in "${targets[@]}"; do
     "$target" "$status" "${runs:-?}" "${speed:-?}" "$(field cov:)" "$(field ft:)" \
     "$(field corp:)" "$(find "$corpus" -type f | wc -l)"
   if [ "$status" != ok ]; then
-    grep -v '^#\|^INFO\|^stat::' "$log" | tail -40 >&2
+    # The panic and its message, then libFuzzer's account of the input (no backtrace).
+    grep -A1 'panicked at' "$log" | head -4 >&2 || true
+    grep -A8 'ERROR: libFuzzer' "$log" | grep -v '^ *[0-9]*: \|^ *at ' >&2 || true
     echo "fuzz.sh: $target crashed; the input is in $artifacts, the log in $log" >&2
   fi
 done
