@@ -1,7 +1,7 @@
 //! A connection's session fed whatever a peer sends, from either role: the handshake state
 //! machine, and what the session lets through once (if ever) the peer is authenticated.
 //!
-//! Input layout (the seed generator in node/tests/fuzz_seeds.rs writes the same):
+//! Input layout (the seed generator in node/tests/fuzz_seeds/ writes the same):
 //! `flags: u8 ‖ our secret key: 32 ‖ our nonce: 32 ‖ [expected peer id: 33, if flags & 2]`
 //! then the peer's frames, each `length: u16 (big-endian) ‖ frame`. Bit 0 of `flags` is the
 //! role (0 dialer, 1 listener). A seed that signs the transcript with a peer key gets past the

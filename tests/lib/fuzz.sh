@@ -2,7 +2,7 @@
 # Runs every fuzz target of fuzz/ (cargo fuzz, libFuzzer) for a bounded time and fails on any
 # crash. Installs the pinned cargo-fuzz when it is missing or another version (idempotent),
 # builds all targets once, then runs each for FUZZ_SECONDS (default 20) from the committed
-# seeds (fuzz/seeds/<target>, made by node/tests/fuzz_seeds.rs) and the inputs that once
+# seeds (fuzz/seeds/<target>, made by node/tests/fuzz_seeds/) and the inputs that once
 # crashed it (fuzz/regressions/<target>), and prints per target the runs, executions per second,
 # coverage and final corpus size.
 #
