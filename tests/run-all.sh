@@ -3,12 +3,12 @@
 #   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
 #   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests),
 #   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), the fuzz
-#   targets (tests/lib/fuzz.sh, 20 s each on the nightly toolchain), then the multi-process
-#   scenarios in tests/scenarios: all on the sim chain, and those that run nodes
-#   through tests/lib/nodes.sh a second time on anvil with the Ethereum plugin.
-# Needs cargo (with rustup's nightly toolchain for the fuzz targets), gcc and Node.js with npm;
-# contracts/scripts/install.sh and tests/lib/fuzz.sh install the rest
-# (idempotently). Set CARGO_TARGET_DIR to reuse builds.
+#   targets (tests/lib/fuzz.sh, 20 s each), then the multi-process scenarios in
+#   tests/scenarios: all on the sim chain, and those that run nodes through tests/lib/nodes.sh
+#   a second time on anvil with the Ethereum plugin.
+# Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh and tests/lib/fuzz.sh
+# install the rest (idempotently); the fuzz targets use rustup's nightly toolchain if present.
+# Set CARGO_TARGET_DIR to reuse builds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -44,7 +44,7 @@ bash contracts/scripts/test.sh
 section "unit, property and integration tests"
 cargo test --workspace --quiet
 
-section "fuzz targets, ${FUZZ_SECONDS:-20} s each (nightly toolchain; cargo-fuzz installed if missing)"
+section "fuzz targets, ${FUZZ_SECONDS:-20} s each (cargo-fuzz installed if missing)"
 tests/lib/fuzz.sh
 
 section "multi-process scenarios"
