@@ -24,7 +24,9 @@ contract Adjudicator {
         CONCLUDED
     }
 
-    /// @notice A channel's on-chain record (field order as in Perun).
+    /// @notice A channel's on-chain record, in the field order of Perun v1.0.0: the public
+    /// getter `disputes(bytes32)` returns (timeout, challengeDuration, version, phase,
+    /// stateHash, hasApp), and clients decode it by position.
     struct Dispute {
         /// When the current phase ends.
         uint64 timeout;
@@ -32,12 +34,12 @@ contract Adjudicator {
         uint64 challengeDuration;
         /// The version of the registered state.
         uint64 version;
-        /// Whether the channel has an app (which adds a force-execution window).
-        bool hasApp;
         /// A DisputePhase.
         uint8 phase;
         /// keccak256(abi.encode(state)) of the registered state; zero for an unknown channel.
         bytes32 stateHash;
+        /// Whether the channel has an app (which adds a force-execution window).
+        bool hasApp;
     }
 
     /// @notice The record of every channel ever registered or concluded, by channel id.
@@ -351,21 +353,18 @@ contract Adjudicator {
         return next;
     }
 
-    /// @dev Calls setOutcome on the holder of every asset of this chain.
+    /// @dev Calls setOutcome on the holder of every asset of this chain, with the participants
+    /// as Perun v1.0.0 passes them (Participant structs, not bare addresses).
     function pushOutcome(
         bytes32 id,
         Channel.Asset[] memory assets,
         Channel.Participant[] memory participants,
         uint256[][] memory outcome
     ) internal {
-        address[] memory parts = new address[](participants.length);
-        for (uint256 p = 0; p < parts.length; ++p) {
-            parts[p] = participants[p].ethAddress;
-        }
         for (uint256 a = 0; a < assets.length; ++a) {
             // Assets of other chains are paid out there; a zero holder has nothing to pay.
             if (assets[a].chainID == block.chainid && assets[a].ethHolder != address(0)) {
-                AssetHolder(assets[a].ethHolder).setOutcome(id, parts, outcome[a]);
+                AssetHolder(assets[a].ethHolder).setOutcome(id, participants, outcome[a]);
             }
         }
     }
@@ -382,9 +381,9 @@ contract Adjudicator {
             timeout: timeout,
             challengeDuration: uint64(params.challengeDuration),
             version: state.version,
-            hasApp: params.app != address(0),
             phase: uint8(phase),
-            stateHash: Channel.hashState(state)
+            stateHash: Channel.hashState(state),
+            hasApp: params.app != address(0)
         });
         emit ChannelUpdate(id, state.version, uint8(phase), timeout);
     }
