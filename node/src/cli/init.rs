@@ -172,6 +172,7 @@ proposal_timeout_seconds = 120 # how long proposals wait for an answer, both way
 challenge_seconds = 600        # the challenge duration `channel open` proposes by default
 funding_timeout_seconds = 300  # how long funding may take before the open fails
 update_timeout_seconds = 30    # how long a payment waits for the peer's answer
+peer_conclude_timeout_seconds = 120 # settling: how long the accepting side waits for the proposer to conclude on chain
 
 [chain]
 plugin = "sim-chain"     # a simulated ledger with the rules of the Perun contracts

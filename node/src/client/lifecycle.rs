@@ -3,7 +3,8 @@
 //!   restored channel reports its phase once);
 //! - `Funding`: fund our share; if the peer's deposit never comes, recover ours through a
 //!   dispute (the channel moves to `Disputed`);
-//! - `Closing`: conclude with the final state and withdraw our share;
+//! - `Closing`: conclude with the final state (or let the peer do it) and withdraw our share
+//!   ([`super::closing`]);
 //! - `Disputed`: the watcher's dispute driver takes over;
 //! - `Closed`: stop watching.
 //!
@@ -12,16 +13,12 @@
 //! the API to show, and the channel stays where it was.
 //!
 //! Restarting is safe at any point: funding skips what is already deposited, concluding
-//! first checks whether the channel concluded already, and withdrawing a zero holding is not
+//! first reads whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
 use super::core::{blocking, NodeCore};
 use crate::protocol::Phase;
-use parley_plugin_api::model::{
-    ChannelId, ConcludeFinalRequest, DisputePhase, FundingOutcome, FundingRequest, SignedState,
-    TxReceipt, WithdrawRequest,
-};
-use parley_plugin_api::{ChainBackend, PluginError};
+use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -51,7 +48,7 @@ pub fn spawn_lifecycle(
                 }
                 Phase::Closing => {
                     tokio::spawn(watch(core.clone(), id, true));
-                    tokio::spawn(close(core, id));
+                    tokio::spawn(super::closing::close(core, id));
                 }
                 Phase::Disputed => {
                     tokio::spawn(watch(core.clone(), id, true));
@@ -100,28 +97,50 @@ async fn fund(core: Arc<NodeCore>, id: ChannelId) {
         Arc::downgrade(&core),
         id,
         Phase::Funding,
-        |core| async move { try_fund(&core, id).await },
+        |core| async move { try_fund(&core, id).await.map(|()| Progress::Done) },
     )
     .await;
 }
 
-/// Runs `step` until it succeeds, the channel leaves `phase`, or the node is gone. Each failure
-/// goes into the channel's status (and the log) and is tried again after [`RETRY`].
-async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
+/// How far a step of the chain side got.
+pub enum Progress {
+    /// The step is complete.
+    Done,
+    /// Nothing more to do now: take the step again after this pause, or earlier when a chain
+    /// event concerns the channel.
+    Later(Duration),
+}
+
+/// Runs `step` until it is done, the channel leaves `phase`, or the node is gone. Each failure
+/// goes into the channel's status (and the log) and is tried again after [`RETRY`]. The node
+/// is only borrowed for one step, so a shutdown never waits on a pause.
+pub async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
 where
     F: Fn(Arc<NodeCore>) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<Progress, String>>,
 {
     loop {
         let Some(node) = core.upgrade() else { return };
-        let Err(problem) = step(node.clone()).await else {
-            return;
+        let pause = match step(node.clone()).await {
+            Ok(Progress::Done) => return,
+            Ok(Progress::Later(pause)) => pause,
+            Err(problem) => {
+                let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
+                tracing::warn!(channel = %id, "{problem}");
+                super::core::lock(&node.registry).set_problem(&id, problem);
+                RETRY
+            }
         };
-        let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
-        tracing::warn!(channel = %id, "{problem}");
-        super::core::lock(&node.registry).set_problem(&id, problem);
+        let nudge = super::core::lock(&node.registry)
+            .get(&id)
+            .map(|entry| entry.nudge.clone());
         drop(node);
-        tokio::time::sleep(RETRY).await;
+        match nudge {
+            Some(nudge) => {
+                let _ = tokio::time::timeout(pause, nudge.notified()).await;
+            }
+            None => tokio::time::sleep(pause).await,
+        }
         let Some(node) = core.upgrade() else { return };
         let current = super::core::lock(&node.registry)
             .get(&id)
@@ -133,7 +152,7 @@ where
 }
 
 async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
-    let handle = handle(core, id)?;
+    let handle = channel_handle(core, id)?;
     let snapshot = handle
         .snapshot()
         .await
@@ -191,87 +210,6 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
     }
 }
 
-/// Concludes the channel with its final state (unless it concluded already) and withdraws
-/// our share; then tells the task the channel is closed.
-/// A failure (the chain unreachable, a transaction refused) is retried while the channel is
-/// closing: concluding checks first whether the channel concluded already, and withdrawing a
-/// zero holding pays nothing.
-async fn close(core: Arc<NodeCore>, id: ChannelId) {
-    retrying(
-        Arc::downgrade(&core),
-        id,
-        Phase::Closing,
-        |core| async move { try_close(&core, id).await },
-    )
-    .await;
-}
-
-async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
-    let handle = handle(core, id)?;
-    let snapshot = handle
-        .snapshot()
-        .await
-        .map_err(|e| format!("cannot settle: {e}"))?
-        .snapshot;
-    let me = core
-        .account()
-        .map_err(|e| format!("cannot settle: {}", e.message))?
-        .clone();
-    let sigs = snapshot
-        .latest
-        .sigs
-        .iter()
-        .cloned()
-        .collect::<Option<Vec<_>>>()
-        .ok_or("cannot settle: the final state lacks a signature")?;
-    let assets = snapshot.latest.state.allocation.assets.clone();
-    let signed = SignedState {
-        params: snapshot.channel.params,
-        state: snapshot.latest.state,
-        sigs,
-    };
-    let chain = core.chain.clone();
-    let receipt = blocking(move || conclude_and_withdraw(&*chain, id, signed, me, assets))
-        .await
-        .map_err(|e| format!("settling on chain failed: {e}"))?;
-    tracing::info!(channel = %id, amounts = ?receipt.amounts, "concluded and withdrew our share");
-    handle
-        .concluded()
-        .await
-        .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))
-}
-
-/// The blocking part of settling: conclude (the peer may have done it already) and withdraw.
-fn conclude_and_withdraw(
-    chain: &dyn ChainBackend,
-    id: ChannelId,
-    signed: SignedState,
-    me: parley_plugin_api::model::Participant,
-    assets: Vec<parley_plugin_api::model::Asset>,
-) -> Result<TxReceipt, PluginError> {
-    let concluded =
-        || matches!(chain.dispute(&id), Ok(Some(d)) if d.phase == DisputePhase::Concluded);
-    if !concluded() {
-        let request = ConcludeFinalRequest {
-            from: me.clone(),
-            channel: signed,
-        };
-        if let Err(error) = chain.conclude_final(&request) {
-            // Both parties conclude; the second finds it done, which is what we wanted.
-            if !concluded() {
-                return Err(error);
-            }
-        }
-    }
-    chain.withdraw(&WithdrawRequest {
-        from: me.clone(),
-        channel_id: id,
-        participant: me.clone(),
-        receiver: me,
-        assets,
-    })
-}
-
 /// Whether channel `id` is still in `Funding` (`None`: not running).
 fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
     super::core::lock(&core.registry)
@@ -279,7 +217,11 @@ fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
         .map(|entry| entry.status.borrow().phase == Phase::Funding)
 }
 
-fn handle(core: &NodeCore, id: ChannelId) -> Result<super::channel_task::ChannelHandle, String> {
+/// The task handle of running channel `id`.
+pub fn channel_handle(
+    core: &NodeCore,
+    id: ChannelId,
+) -> Result<super::channel_task::ChannelHandle, String> {
     super::core::lock(&core.registry)
         .get(&id)
         .map(|entry| entry.handle.clone())

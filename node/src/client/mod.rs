@@ -5,6 +5,7 @@
 pub mod book;
 pub mod channel_policy;
 pub mod channel_task;
+pub mod closing;
 pub mod core;
 pub mod dispatch;
 pub mod lifecycle;

@@ -12,9 +12,16 @@ pub struct TestingSection {
     pub allow_misbehaviour: bool,
     /// Accept channels but never deposit into them (a peer whose funding never comes).
     pub withhold_deposits: bool,
+    /// Never send `concludeFinal`, but withdraw once the peer did (a peer that vanishes right
+    /// after signing the final state).
+    pub withhold_conclude_final: bool,
 }
 
-const TESTING_KEYS: &[&str] = &["allow_misbehaviour", "withhold_deposits"];
+const TESTING_KEYS: &[&str] = &[
+    "allow_misbehaviour",
+    "withhold_deposits",
+    "withhold_conclude_final",
+];
 
 /// Parses `[testing]` (absent: nothing allowed).
 pub(super) fn testing_section(
@@ -26,6 +33,7 @@ pub(super) fn testing_section(
         let slot = match key.as_str() {
             "allow_misbehaviour" => &mut section.allow_misbehaviour,
             "withhold_deposits" => &mut section.withhold_deposits,
+            "withhold_conclude_final" => &mut section.withhold_conclude_final,
             _ => {
                 return Err(err(
                     &format!("testing.{key}"),
@@ -40,13 +48,18 @@ pub(super) fn testing_section(
             )
         })?;
     }
-    if section.withhold_deposits && !section.allow_misbehaviour {
-        return Err(err(
-            "testing.withhold_deposits",
-            "makes the node misbehave, which needs `allow_misbehaviour = true` in [testing] \
-             too (for test nodes only: never on a node with real funds)"
-                .to_string(),
-        ));
+    for (key, set) in [
+        ("withhold_deposits", section.withhold_deposits),
+        ("withhold_conclude_final", section.withhold_conclude_final),
+    ] {
+        if set && !section.allow_misbehaviour {
+            return Err(err(
+                &format!("testing.{key}"),
+                "makes the node misbehave, which needs `allow_misbehaviour = true` in [testing] \
+                 too (for test nodes only: never on a node with real funds)"
+                    .to_string(),
+            ));
+        }
     }
     Ok(section)
 }

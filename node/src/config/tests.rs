@@ -174,6 +174,10 @@ fn policy_errors_name_the_key() {
             "[policy]\nupdate_timeout_seconds = \"5\"\n",
             "policy.update_timeout_seconds",
         ),
+        (
+            "[policy]\npeer_conclude_timeout_seconds = 0\n",
+            "policy.peer_conclude_timeout_seconds",
+        ),
     ] {
         let error = parse(text).unwrap_err();
         assert_eq!(error.key, key, "{text}: {error}");
@@ -194,10 +198,17 @@ fn testing_is_off_unless_the_master_switch_is_on() {
     assert!(!config.testing.allow_misbehaviour);
     let config = parse("[testing]\nallow_misbehaviour = true\nwithhold_deposits = true\n").unwrap();
     assert!(config.testing.allow_misbehaviour && config.testing.withhold_deposits);
+    let config =
+        parse("[testing]\nallow_misbehaviour = true\nwithhold_conclude_final = true\n").unwrap();
+    assert!(config.testing.withhold_conclude_final && !config.testing.withhold_deposits);
     for (text, key) in [
         (
             "[testing]\nwithhold_deposits = true\n",
             "testing.withhold_deposits",
+        ),
+        (
+            "[testing]\nwithhold_conclude_final = true\n",
+            "testing.withhold_conclude_final",
         ),
         (
             "[testing]\nallow_misbehavior = true\n",

@@ -28,8 +28,8 @@ pub fn spawn_chain_events(
     })
 }
 
-/// A channel's on-chain record changed: stop its updates if a dispute started, or wake its
-/// dispute driver.
+/// A channel's on-chain record changed: stop its updates if a dispute started, or wake what
+/// follows it on chain (its dispute driver, or its cooperative close).
 fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
     let id = dispute.channel_id;
     let registry = lock(&core.registry);
@@ -62,9 +62,9 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
                 }
             });
         }
-        Phase::Disputed => entry.nudge.notify_one(),
-        // The final state settles with `conclude_final`, which also ends a running dispute;
-        // the lifecycle's close is doing that already.
-        Phase::Closing | Phase::Opening | Phase::Closed => {}
+        // The dispute driver, or the cooperative close, looks at the record again: the peer's
+        // `concludeFinal` may have landed, or a registration calls for ours at once.
+        Phase::Disputed | Phase::Closing => entry.nudge.notify_one(),
+        Phase::Opening | Phase::Closed => {}
     }
 }
