@@ -44,6 +44,22 @@ expect_fail "$SCRATCH/ptypo.err" "$PARLEY" run --config "$SCRATCH/ptypo/node.tom
 assert_contains "$SCRATCH/ptypo.err" "[store]"
 assert_contains "$SCRATCH/ptypo.err" "map_sise_mib"
 
+step "a wrong type in a plugin's table names the section and the key (lmdb, quic, sim-chain)"
+# plugin_type_error NAME SECTION_PLUGIN LINE SECTION KEY: LINE in the table of the plugin
+# SECTION_PLUGIN makes parley run fail naming [SECTION] and `KEY`.
+plugin_type_error() {
+  local name=$1 plugin=$2 line=$3 section=$4 key=$5
+  write_config "$SCRATCH/$name/node.toml" "$SCRATCH/$name/data"
+  sed -i "/^plugin = \"$plugin\"/a $line" "$SCRATCH/$name/node.toml"
+  expect_fail "$SCRATCH/$name.err" "$PARLEY" run --config "$SCRATCH/$name/node.toml"
+  assert_contains "$SCRATCH/$name.err" "[$section] in node.toml: \`$key\`: invalid type"
+}
+plugin_type_error lmdb_size lmdb 'map_size_mib = "big"' store map_size_mib
+plugin_type_error lmdb_durable lmdb 'durable = "yes"' store durable
+plugin_type_error quic_frame quic 'max_frame_size = "big"' wire max_frame_size
+plugin_type_error sim_accounts sim-chain 'accounts = "two"' chain accounts
+plugin_type_error sim_prefund sim-chain 'prefund = { ETH = true }' chain prefund.ETH
+
 step "a wrong type is named"
 write_config "$SCRATCH/type/node.toml" "$SCRATCH/type/data"
 sed -i 's/^plugin = "lmdb"/plugin = 7/' "$SCRATCH/type/node.toml"
