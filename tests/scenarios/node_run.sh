@@ -31,6 +31,32 @@ head -n 1 "$SCRATCH/json.log" | python3 -c 'import json,sys; json.loads(sys.stdi
 kill -INT "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGINT"
 
+step "a second parley run on the same data directory is refused and leaves the first alone"
+start_bg first "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/first.log" "API listening"
+data="$SCRATCH/default/data"
+cp "$data/api.addr" "$SCRATCH/api.addr.before"
+addr_inode=$(stat -c %i "$data/api.addr")
+key_before=$(stat -c %Y "$data/node.key")
+expect_fail "$SCRATCH/second.err" "$PARLEY" run --config "$SCRATCH/default/node.toml"
+assert_contains "$SCRATCH/second.err" "already running (pid $pid)"
+assert_contains "$SCRATCH/second.err" "$data"
+if grep -q "listening" "$SCRATCH/second.err"; then fail "the second instance got as far as listening"; fi
+cmp -s "$data/api.addr" "$SCRATCH/api.addr.before" || fail "the second instance changed api.addr"
+[ "$(stat -c %i "$data/api.addr")" = "$addr_inode" ] || fail "the second instance replaced api.addr"
+[ "$(stat -c %Y "$data/node.key")" = "$key_before" ] || fail "the second instance touched the node key"
+"$PARLEY" info --config "$SCRATCH/default/node.toml" >"$SCRATCH/first-info.out" \
+  || fail "the first node does not answer after the second was refused"
+step "the lock goes with the process, even on kill -9"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+start_bg after_kill "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/after_kill.log" "API listening"
+kill -TERM "$pid"
+wait "$pid" || fail "parley run exited with $? after SIGTERM"
+
 step "a misspelled key is named"
 write_config "$SCRATCH/typo/node.toml" "$SCRATCH/typo/data"
 sed -i 's/^log_level/log_levle/' "$SCRATCH/typo/node.toml"
