@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `parley run` starts with the default plugins, logs them, and exits 0 on SIGTERM; bad configs
-# fail with messages naming the file and key.
+# `parley run` starts with the default plugins, logs them, and exits 0 on SIGTERM; a second
+# instance on the same data directory is refused while the first runs (and not after a kill -9);
+# bad configs (log level and format, keys and types, the plugins' own tables) fail with
+# messages naming the file and key.
 source "$(dirname "$0")/../lib/common.sh"
 
 step "parley run with the repository's node.toml logs its three plugins and exits 0 on SIGTERM"
@@ -56,6 +58,27 @@ pid=$LAST_PID
 wait_for_log "$SCRATCH/after_kill.log" "API listening"
 kill -TERM "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGTERM"
+
+step "a bad log level is refused with the valid levels, in node.toml and in RUST_LOG"
+for level in loud verbose; do
+  write_config "$SCRATCH/level-$level/node.toml" "$SCRATCH/level-$level/data"
+  sed -i "s/^log_level = .*/log_level = \"$level\"/" "$SCRATCH/level-$level/node.toml"
+  # Bounded: a node that took the level would run on, silent.
+  expect_fail "$SCRATCH/level-$level.err" timeout 30 "$PARLEY" run --config "$SCRATCH/level-$level/node.toml"
+  assert_contains "$SCRATCH/level-$level.err" "node.log_level"
+  assert_contains "$SCRATCH/level-$level.err" "\`$level\` is not a log level"
+  assert_contains "$SCRATCH/level-$level.err" "trace, debug, info, warn, error, off"
+  [ ! -e "$SCRATCH/level-$level/data" ] || fail "a node with a bad log level created its data directory"
+done
+write_config "$SCRATCH/envlevel/node.toml" "$SCRATCH/envlevel/data"
+expect_fail "$SCRATCH/envlevel.err" env RUST_LOG=loud timeout 30 "$PARLEY" run --config "$SCRATCH/envlevel/node.toml"
+assert_contains "$SCRATCH/envlevel.err" "RUST_LOG"
+assert_contains "$SCRATCH/envlevel.err" "\`loud\` is not a log level"
+write_config "$SCRATCH/format/node.toml" "$SCRATCH/format/data"
+sed -i 's/^log_level = .*/log_format = "xml"/' "$SCRATCH/format/node.toml"
+expect_fail "$SCRATCH/format.err" "$PARLEY" run --config "$SCRATCH/format/node.toml"
+assert_contains "$SCRATCH/format.err" "node.log_format"
+assert_contains "$SCRATCH/format.err" "expected \"text\" or \"json\""
 
 step "a misspelled key is named"
 write_config "$SCRATCH/typo/node.toml" "$SCRATCH/typo/data"
