@@ -99,6 +99,21 @@ rpc "$SCRATCH/open.out" channel_open '{"peer":"bob","mine":"1","theirs":"1"}' ||
 [ "$(field "$SCRATCH/open.out" 'r["error"]["code"]')" = "1006" ] \
   || { cat "$SCRATCH/open.out" >&2; fail "channel_open to an unreachable peer is not unavailable"; }
 
+step "peer_add refuses an address it could never dial, and amounts must be decimal strings"
+rpc "$SCRATCH/badaddr.out" peer_add "{\"alias\":\"carol\",\"node_id\":\"$other_id\",\"transport_address\":\"not an address\"}" \
+  || fail "peer_add with a bad address did not complete"
+[ "$(field "$SCRATCH/badaddr.out" 'r["error"]["code"], r["error"]["data"]["details"]["param"]')" = "(1001, 'transport_address')" ] \
+  || { cat "$SCRATCH/badaddr.out" >&2; fail "peer_add accepts \"not an address\""; }
+rpc "$SCRATCH/port0.out" peer_add "{\"alias\":\"carol\",\"node_id\":\"$other_id\",\"transport_address\":\"127.0.0.1:0\"}" \
+  || fail "peer_add with port 0 did not complete"
+[ "$(field "$SCRATCH/port0.out" 'r["error"]["code"], "port 0" in r["error"]["message"]')" = "(1001, True)" ] \
+  || { cat "$SCRATCH/port0.out" >&2; fail "peer_add accepts port 0"; }
+rpc "$SCRATCH/list3.out" peer_list "" || fail "peer_list failed"
+[ "$(field "$SCRATCH/list3.out" 'len(r["result"])')" = "1" ] || { cat "$SCRATCH/list3.out" >&2; fail "a refused peer_add stored a peer"; }
+rpc "$SCRATCH/number.out" channel_open '{"peer":"bob","mine":100,"theirs":"0"}' || fail "channel_open did not complete"
+[ "$(field "$SCRATCH/number.out" 'r["error"]["code"], r["error"]["data"]["details"]["param"], "decimal strings" in r["error"]["message"]')" = "(1001, 'mine', True)" ] \
+  || { cat "$SCRATCH/number.out" >&2; fail "an amount sent as a JSON number is accepted"; }
+
 step "SIGTERM stops it with exit 0 and removes api.addr; the token is in no output"
 kill -TERM "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGTERM"

@@ -280,3 +280,17 @@ async fn subscription_receives_published_events() {
     assert_eq!(listed["result"][0]["id"], FakeNode::CHANNEL.to_string());
     h.server.stop();
 }
+
+#[tokio::test]
+async fn an_amount_sent_as_a_number_is_refused_before_the_node() {
+    let h = start().await;
+    let pay = call(
+        "channel_pay",
+        json!({"id": FakeNode::CHANNEL.to_string(), "amount": 30}),
+    );
+    let (_, body) = post(h.server.local_addr(), Some(h.token.expose()), &pay).await;
+    assert_eq!(body["error"]["code"], 1001, "{body}");
+    assert_eq!(body["error"]["data"]["details"]["param"], "amount");
+    assert!(h.node.calls().is_empty());
+    h.server.stop();
+}
