@@ -38,6 +38,9 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Connects to a listener at `addr`; returns the new connection once it is usable. A
     /// `Connected` event with `inbound == false` is emitted too.
+    ///
+    /// `addr` is `host:port` (an IP address, IPv6 in brackets, or a host name, and a port from
+    /// 1 to 65535): the node refuses a peer address of any other form before storing it.
     fn dial(&self, addr: &str) -> PluginResult<ConnectionId>;
 
     /// Queues `frame` for sending on `connection`.

@@ -67,7 +67,7 @@ pub fn run(args: BenchArgs, verbose: bool) -> CliResult {
 /// The plugin figures: call overhead, signatures, store commits.
 fn plugin_figures(args: PluginBenchArgs, verbose: bool) -> CliResult {
     let mut config = NodeConfig::load(&args.config)?;
-    crate::logging::init("warn", crate::config::LogFormat::Text);
+    crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     let temp = tempfile::Builder::new()
         .prefix("parley-bench-")
         .tempdir()

@@ -16,6 +16,7 @@ use crate::api::{
 };
 use crate::client::peers::{split_transport_events, PeerError, Peers, PeersConfig};
 use crate::config::NodeConfig;
+use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
@@ -32,6 +33,9 @@ use tokio::task::JoinHandle;
 /// Why the node did not start.
 #[derive(Debug, Error)]
 pub enum NodeError {
+    /// Another node runs on the same data directory, or it cannot be locked.
+    #[error(transparent)]
+    DataDir(#[from] LockError),
     /// The node key could not be read or created.
     #[error("cannot use the node key {path} ([node] key_file in {config}): {source}", path = .path.display(), config = .config.display())]
     Key {
@@ -91,11 +95,15 @@ pub struct NodeHandle {
     chain: Arc<dyn ChainBackend>,
     store: Arc<dyn Store>,
     libraries: Vec<(&'static str, PluginLibrary)>,
+    data_dir_lock: DataDirLock,
 }
 
 impl Node {
     /// Starts the node of `config`: see the module doc. Must run inside a tokio runtime.
     pub async fn start(config: &NodeConfig) -> Result<NodeHandle, NodeError> {
+        // Before anything is written (key, token, store, api.addr): a second node on this
+        // data directory must leave everything of the first as it is.
+        let data_dir_lock = DataDirLock::acquire(&config.node.data_dir)?;
         let key =
             NodeKey::load_or_create(&config.node.key_file).map_err(|source| NodeError::Key {
                 path: config.node.key_file.clone(),
@@ -208,6 +216,7 @@ impl Node {
             chain,
             store,
             libraries,
+            data_dir_lock,
         };
         if let Err(source) =
             write_atomically(&handle.addr_file, &handle.api.local_addr().to_string())
@@ -317,7 +326,7 @@ impl NodeHandle {
 
     /// Stops the API (and removes the address file), then the peers and the node's tasks,
     /// lets the channel tasks finish what they queued, then drops the plugins: transport,
-    /// chain, store, and last the libraries they came from.
+    /// chain, store, and the libraries they came from; last it releases the data directory.
     pub async fn shutdown(self) {
         let NodeHandle {
             api,
@@ -329,6 +338,7 @@ impl NodeHandle {
             chain,
             store,
             libraries,
+            data_dir_lock,
         } = self;
         api.stop();
         api.stopped().await;
@@ -369,6 +379,8 @@ impl NodeHandle {
         } else {
             drop(libraries);
         }
+        // Last: until here this node may still write to the data directory.
+        drop(data_dir_lock);
     }
 }
 

@@ -71,7 +71,8 @@ pub struct NodeSection {
     /// The node's identity key (absolute; default `<data_dir>/node.key`), created owner-only on
     /// first start.
     pub key_file: PathBuf,
-    /// The log filter (`info`, `debug`, `parley=debug,warn`, ...).
+    /// The log filter (`info`, `debug`, `parley=debug,warn`, ...), checked by
+    /// [`crate::logging::parse_filter`].
     pub log_level: String,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
@@ -213,12 +214,7 @@ impl NodeConfig {
                 ))
             }
         };
-        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            return Err(err(
-                "node.log_level",
-                format!("`{log_level}` is not a log filter; expected a level like \"info\" or \"debug\", or directives like \"parley=debug,warn\""),
-            ));
-        }
+        crate::logging::parse_filter(&log_level).map_err(|e| err("node.log_level", e))?;
 
         let api = api_section(&root, &err)?;
         let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;

@@ -227,3 +227,39 @@ fn testing_is_off_unless_the_master_switch_is_on() {
         .to_string();
     assert!(error.contains("allow_misbehaviour = true"), "{error}");
 }
+
+#[test]
+fn an_unknown_log_level_is_refused_with_the_levels() {
+    // EnvFilter alone reads a bare word as a target to log at every level, and so silences
+    // everything else: "loud" must be an error, not a silent node.
+    for bad in ["loud", "verbose", "info,chatty", "parley=loud", ""] {
+        let error = parse(&format!("[node]\nlog_level = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(error.key, "node.log_level", "{bad}: {error}");
+        assert!(
+            error
+                .message
+                .contains("trace, debug, info, warn, error, off"),
+            "{bad}: {error}"
+        );
+        assert!(
+            error.to_string().contains("/etc/parley/node.toml"),
+            "{error}"
+        );
+    }
+    for good in ["debug", "parley=debug,warn", "warn,parley::client=trace"] {
+        let config = parse(&format!("[node]\nlog_level = \"{good}\"\n")).unwrap();
+        assert_eq!(config.node.log_level, good);
+    }
+}
+
+#[test]
+fn a_bad_log_format_is_refused_with_the_formats() {
+    for bad in ["\"xml\"", "\"JSON\"", "1"] {
+        let error = parse(&format!("[node]\nlog_format = {bad}\n")).unwrap_err();
+        assert_eq!(error.key, "node.log_format", "{bad}: {error}");
+    }
+    let error = parse("[node]\nlog_format = \"xml\"\n").unwrap_err();
+    assert!(error.message.contains("\"text\" or \"json\""), "{error}");
+    let config = parse("[node]\nlog_format = \"json\"\n").unwrap();
+    assert_eq!(config.node.log_format, LogFormat::Json);
+}

@@ -141,6 +141,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_type_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, key) in [
+            ("max_frame_size = \"big\"", "`max_frame_size`"),
+            ("cert_dir = 5", "`cert_dir`"),
+        ] {
+            let error = QuicSettings::from_table(text, &host(dir.path())).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidConfig);
+            assert!(error.message().contains("[wire]"), "{error}");
+            assert!(error.message().contains(key), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn a_zero_or_huge_max_frame_size_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         for text in ["max_frame_size = 0", "max_frame_size = 1073741825"] {

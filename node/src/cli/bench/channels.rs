@@ -124,7 +124,7 @@ impl Direction {
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
     let base = NodeConfig::load(&args.config)?;
     require_sim_chain(&base)?;
-    crate::logging::init("warn", crate::config::LogFormat::Text);
+    crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     if args.direction == Direction::OneWay {
         let most = args.warmup + args.payments.max(args.per_channel);
         if most * AMOUNT > DEPOSIT {
