@@ -3,8 +3,8 @@
 //! names. The multi-process version of these checks is in `tests/scenarios/`.
 
 use parley_node::api::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest,
-    PeerAddRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, PeerAddRequest, ProposalRejectRequest,
 };
 use parley_node::api::{ApiError, ErrorCategory, NodeApi};
 use parley_node::client::node::{Node, NodeHandle};
@@ -161,14 +161,14 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     let (a_before, b_before) = (eth(&a).await, eth(&b).await);
 
     let opened = a.channel_open(open_request(1000, 500)).await.unwrap();
-    assert_eq!(opened.phase, Phase::Active);
+    assert_eq!(opened.phase, Some(Phase::Active));
     assert_eq!(balances(&opened), (Amount::from(1000), Amount::from(500)));
     let id = opened.id;
     // Bob may not have seen the funding on chain yet (he polls); a payment sent now waits at
     // his end until he has.
     let seen_by_bob = b.channel_get(id).await.unwrap();
     assert!(
-        matches!(seen_by_bob.phase, Phase::Funding | Phase::Active),
+        matches!(seen_by_bob.phase, Some(Phase::Funding | Phase::Active)),
         "{seen_by_bob:?}"
     );
     assert_eq!(
@@ -183,7 +183,7 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     }
     let info = a.channel_get(id).await.unwrap();
     assert_eq!(info.version, 50);
-    assert_eq!(b.channel_get(id).await.unwrap().phase, Phase::Active);
+    assert_eq!(b.channel_get(id).await.unwrap().phase, Some(Phase::Active));
     assert_eq!(balances(&info), (Amount::from(875), Amount::from(625)));
 
     // An overdraft is refused and changes nothing, on either side.
@@ -196,16 +196,16 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
         .channel_settle(ChannelSettleRequest { id, force: false })
         .await
         .unwrap();
-    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(settled.phase, Some(Phase::Closed));
     assert_eq!(balances(&settled), (Amount::from(875), Amount::from(625)));
     // Bob's side concludes and withdraws on its own once the final state is signed.
     for _ in 0..200 {
-        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+        if b.channel_get(id).await.unwrap().phase == Some(Phase::Closed) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(b.channel_get(id).await.unwrap().phase, Phase::Closed);
+    assert_eq!(b.channel_get(id).await.unwrap().phase, Some(Phase::Closed));
     assert_eq!(eth(&a).await, after(a_before, 1000, 875));
     assert_eq!(eth(&b).await, after(b_before, 500, 625));
 
@@ -220,7 +220,20 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     alice.shutdown().await;
     let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
     let restored = alice.service().channel_get(id).await.unwrap();
-    assert_eq!(restored.phase, Phase::Closed);
+    assert_eq!(restored.phase, Some(Phase::Closed));
+    // Closed channels are archived: not restored into the active set, still listed as closed.
+    let open = alice
+        .service()
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "a closed channel was restored: {open:?}");
+    let closed = alice
+        .service()
+        .channel_list(ChannelListRequest { closed: true })
+        .await
+        .unwrap();
+    assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(restored.peer_alias.as_deref(), Some("bob"));
     assert_eq!(balances(&restored), (Amount::from(875), Amount::from(625)));
     alice.shutdown().await;
@@ -290,8 +303,16 @@ async fn refusals_are_clear_and_change_nothing() {
     assert_eq!(error.category, ErrorCategory::RejectedByPeer);
     assert!(error.message.contains("not today"), "{error}");
     assert!(b.proposal_list().await.unwrap().is_empty());
-    assert!(a.channel_list().await.unwrap().is_empty());
-    assert!(b.channel_list().await.unwrap().is_empty());
+    assert!(a
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(b
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!((eth(&a).await, eth(&b).await), before);
 
     pair.alice.shutdown().await;
@@ -346,7 +367,7 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
         .await
         .unwrap();
     for _ in 0..200 {
-        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+        if b.channel_get(id).await.unwrap().phase == Some(Phase::Closed) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -383,7 +404,7 @@ async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
     let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
     let (a, b) = (alice.service(), bob.service());
     let restored = a.channel_get(id).await.unwrap();
-    assert_eq!(restored.phase, Phase::Active);
+    assert_eq!(restored.phase, Some(Phase::Active));
     assert_eq!(restored.version, 1);
     assert_eq!(balances(&restored), (Amount::from(90), Amount::from(110)));
     let mut paid = None;
@@ -461,7 +482,7 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (phase, version, status) = registered.expect("alice registered a state on chain");
-    assert_eq!(phase, Phase::Disputed);
+    assert_eq!(phase, Some(Phase::Disputed));
     assert_eq!(version, 2, "the newest fully signed state is registered");
     let status = status.unwrap_or_default();
     assert!(status.contains("settling unilaterally"), "{status}");
@@ -476,7 +497,7 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         .expect("the settle ends once the challenge duration passed")
         .unwrap()
         .unwrap();
-    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(settled.phase, Some(Phase::Closed));
     assert_eq!(
         settled.dispute.map(|d| d.phase).as_deref(),
         Some("concluded")

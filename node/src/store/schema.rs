@@ -1,7 +1,7 @@
 //! The node's key layout over the store plugin: pure functions from records to writes and from
 //! scanned pairs back to snapshots. No I/O here.
 //!
-//! # Layout (schema version 1)
+//! # Layout (schema version 2)
 //!
 //! | key                                   | value                                         |
 //! |---------------------------------------|-----------------------------------------------|
@@ -9,6 +9,7 @@
 //! | `ch/` ‖ channel id (32) ‖ `/` ‖ slot  | the canonical encoding of a [`PersistRecord`] |
 //! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
 //! | `link/`, `peer/`                      | the node's own records ([`super::node_records`]) |
+//! | `arch/` ‖ channel id (32)             | a closed channel ([`super::archive`])          |
 //!
 //! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase;
 //! the slot byte equals the record's tag), so each `Persist` effect is one put that replaces its
@@ -24,6 +25,11 @@
 //!
 //! A node refuses a store with a newer schema version; a change to this layout must bump
 //! [`SCHEMA_VERSION`] and bring a migration for the older one.
+//!
+//! Version 2 added the archive: version 1 kept closed channels among the active ones, so they
+//! were restored, given a task and their peers redialled forever. Opening a version-1 store
+//! archives its closed channels and writes version 2 in one commit
+//! ([`super::archive::migrate_from_v1`]).
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
@@ -33,7 +39,10 @@ use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
 
 /// The version of the layout this node writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this node migrates from (to [`SCHEMA_VERSION`]) when it opens a store.
+pub const OLDEST_MIGRATED: u32 = 1;
 
 /// The key of the schema version.
 pub const SCHEMA_KEY: &[u8] = b"meta/schema";
@@ -171,22 +180,25 @@ pub fn schema_op() -> WriteOp {
     WriteOp::put(SCHEMA_KEY.to_vec(), SCHEMA_VERSION.to_be_bytes().to_vec())
 }
 
-/// The schema version in the value of [`SCHEMA_KEY`], checked against this node's.
+/// The schema version in the value of [`SCHEMA_KEY`], checked against this node's: this
+/// version, or an older one it migrates from (the caller migrates).
 pub fn check_schema(value: &[u8]) -> Result<u32, StoreError> {
     let bytes: [u8; 4] = value
         .try_into()
         .map_err(|_| StoreError::MalformedSchema { len: value.len() })?;
     let found = u32::from_be_bytes(bytes);
-    match found.cmp(&SCHEMA_VERSION) {
-        std::cmp::Ordering::Equal => Ok(found),
-        std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+    if found > SCHEMA_VERSION {
+        Err(StoreError::NewerSchema {
             found,
             supported: SCHEMA_VERSION,
-        }),
-        std::cmp::Ordering::Less => Err(StoreError::OlderSchema {
+        })
+    } else if found < OLDEST_MIGRATED {
+        Err(StoreError::OlderSchema {
             found,
             supported: SCHEMA_VERSION,
-        }),
+        })
+    } else {
+        Ok(found)
     }
 }
 

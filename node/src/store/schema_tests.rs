@@ -90,21 +90,23 @@ fn proposal_keys_round_trip() {
 #[test]
 fn the_schema_version_is_checked() {
     assert_eq!(schema_op().key(), SCHEMA_KEY);
-    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 1);
-    let newer = check_schema(&2u32.to_be_bytes()).unwrap_err();
+    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 2);
+    // Version 1 is migrated by the caller (its closed channels go to the archive).
+    assert_eq!(check_schema(&1u32.to_be_bytes()).unwrap(), 1);
+    let newer = check_schema(&3u32.to_be_bytes()).unwrap_err();
     assert!(matches!(
         newer,
         StoreError::NewerSchema {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
-    assert!(newer.to_string().contains("version 2") && newer.to_string().contains("version 1"));
+    assert!(newer.to_string().contains("version 3") && newer.to_string().contains("version 2"));
     assert!(matches!(
         check_schema(&0u32.to_be_bytes()),
         Err(StoreError::OlderSchema {
             found: 0,
-            supported: 1
+            supported: 2
         })
     ));
     assert!(matches!(
