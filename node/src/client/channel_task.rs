@@ -192,6 +192,8 @@ pub enum ChannelCommand {
     },
     /// Give up an opening that did not complete (`Opening` → `Closed`).
     Abandon {
+        /// Why, kept with the archived channel.
+        reason: String,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
@@ -303,8 +305,9 @@ impl ChannelHandle {
 
     /// Gives up an opening that did not complete (`Opening` → `Closed`, see
     /// `Channel::abandon`).
-    pub async fn abandon(&self) -> Result<(), CommandError> {
-        self.ask(|reply| ChannelCommand::Abandon { reply }).await?
+    pub async fn abandon(&self, reason: String) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Abandon { reason, reply })
+            .await?
     }
 
     /// Reports the channel concluded on chain (any phase → `Closed`).
@@ -390,6 +393,7 @@ pub fn channel_task<L: PeerLink>(
         history: Vec::new(),
         outage: None,
         archived: false,
+        closing_note: None,
     };
     (handle, task.run(initial, inbox))
 }
@@ -447,6 +451,8 @@ struct ChannelTask<L> {
     outage: Option<outage::Outage>,
     /// The channel is closed and archived: the task ends.
     archived: bool,
+    /// Why the channel closed, if not by settling (kept in its archive record).
+    closing_note: Option<String>,
 }
 
 impl<L: PeerLink> ChannelTask<L> {
@@ -561,8 +567,11 @@ impl<L: PeerLink> ChannelTask<L> {
                 let result = self.channel.concluded();
                 self.chain_fact(result, reply).await;
             }
-            ChannelCommand::Abandon { reply } => {
+            ChannelCommand::Abandon { reason, reply } => {
                 let result = self.channel.abandon();
+                if result.is_ok() {
+                    self.closing_note = Some(reason);
+                }
                 self.chain_fact(result, reply).await;
             }
             ChannelCommand::Snapshot { reply } => {
@@ -738,6 +747,7 @@ impl<L: PeerLink> ChannelTask<L> {
         ArchivedChannel {
             snapshot: self.channel.snapshot(),
             peer: self.deps.peer,
+            note: self.closing_note.clone(),
         }
     }
 

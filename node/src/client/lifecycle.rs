@@ -115,8 +115,8 @@ async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
         timeout.as_secs()
     );
     tracing::warn!(channel = %id, "{reason}");
-    lock(&core.registry).set_reason(&id, reason);
-    if let Err(error) = handle.abandon().await {
+    lock(&core.registry).set_reason(&id, reason.clone());
+    if let Err(error) = handle.abandon(reason).await {
         tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
     }
 }

@@ -238,7 +238,13 @@ fn damaged_info(core: &NodeCore, id: ChannelId, damaged: DamagedChannel) -> Chan
 
 /// A closed channel from the archive.
 fn archived_info(core: &NodeCore, archived: &ArchivedChannel) -> ChannelInfo {
-    snapshot_info(core, &archived.snapshot, archived.peer, None, None)
+    snapshot_info(
+        core,
+        &archived.snapshot,
+        archived.peer,
+        archived.note.clone(),
+        None,
+    )
 }
 
 /// The channel `id` as the API shows it: read from its task, or the damaged record, or the
@@ -293,8 +299,14 @@ async fn wait_for_phase(
 ) -> Result<ChannelStatus, ApiError> {
     let status = lock(&core.registry)
         .get(&id)
-        .map(|entry| entry.status.subscribe())
-        .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
+        .map(|entry| entry.status.subscribe());
+    let Some(status) = status else {
+        // Gone from the registry: it closed and was archived meanwhile.
+        return match core.store.archived(&id) {
+            Ok(Some(_)) => Ok(ChannelStatus::new(Phase::Closed)),
+            _ => Err(ApiError::internal(format!("channel {id} vanished"))),
+        };
+    };
     // A failed step of a dispute does not end the wait: the dispute driver tries it again, and
     // the channel's status shows it meanwhile. Any other problem (funding, the cooperative
     // close) does.
@@ -574,11 +586,9 @@ async fn settle(
     match phase {
         Phase::Opening if request.force => {
             // Nothing is fully signed and nothing of ours deposited: ending it is all there is.
-            lock(&core.registry).set_reason(
-                &id,
-                "the opening was abandoned (--force); this node deposited nothing".to_string(),
-            );
-            match handle.abandon().await {
+            let reason = "the opening was abandoned (--force); this node deposited nothing";
+            lock(&core.registry).set_reason(&id, reason.to_string());
+            match handle.abandon(reason.to_string()).await {
                 Ok(()) | Err(CommandError::Channel(ChannelError::WrongPhase { .. })) => {}
                 Err(error) => return Err(command_error(error)),
             }

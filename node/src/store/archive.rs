@@ -29,9 +29,15 @@ pub struct ArchivedChannel {
     pub snapshot: ChannelSnapshot,
     /// The peer it was with, if the node knew it.
     pub peer: Option<NodeId>,
+    /// Why it ended other than by settling (an opening abandoned), for `channel show`.
+    pub note: Option<String>,
 }
 
-canonical_struct!(ArchivedChannel { snapshot, peer });
+canonical_struct!(ArchivedChannel {
+    snapshot,
+    peer,
+    note
+});
 
 /// The key of an archived channel.
 pub fn archive_key(channel_id: &ChannelId) -> Vec<u8> {
@@ -86,6 +92,7 @@ pub fn migrate_from_v1(channels: Pairs, links: &Pairs) -> Vec<WriteOp> {
                 ops.extend(archive_ops(&ArchivedChannel {
                     snapshot,
                     peer: links.get(&id).copied(),
+                    note: None,
                 }));
             }
         }
@@ -107,6 +114,7 @@ mod tests {
         let archived = ArchivedChannel {
             snapshot: closed.clone(),
             peer: None,
+            note: Some("abandoned".to_string()),
         };
         let id = closed.channel.channel_id;
         let ops = archive_ops(&archived);
@@ -135,6 +143,7 @@ mod tests {
         let archived = ArchivedChannel {
             snapshot: closed,
             peer: None,
+            note: None,
         };
         let other = archive_key(&ChannelId([9; 32]));
         assert!(decode_archived(&other, &archived.encode()).is_err());

@@ -151,8 +151,11 @@ impl<L: PeerLink> ChannelTask<L> {
                     let result = self.channel.concluded();
                     self.apply_in_memory(result, reply);
                 }
-                ChannelCommand::Abandon { reply } => {
+                ChannelCommand::Abandon { reason, reply } => {
                     let result = self.channel.abandon();
+                    if result.is_ok() {
+                        self.closing_note = Some(reason);
+                    }
                     self.apply_in_memory(result, reply);
                 }
                 ChannelCommand::SignedVersion { version, reply } => {
