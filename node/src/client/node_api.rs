@@ -636,8 +636,16 @@ async fn settle(
     // A dispute takes the challenge duration (chain time, which moves at least as fast as
     // the wall clock on every ledger) plus the transactions.
     let limit = SETTLE_TIMEOUT + Duration::from_secs(challenge);
-    wait_for_phase(&core, id, Phase::Closed, limit).await?;
-    channel_info(&core, id).await
+    let closed = wait_for_phase(&core, id, Phase::Closed, limit).await?;
+    // The channel may be archived already: what the node saw on chain is in the status.
+    let mut info = channel_info(&core, id).await?;
+    if info.dispute.is_none() {
+        info.dispute = closed.dispute.clone().map(dispute_info);
+    }
+    if info.status.is_none() {
+        info.status = closed.describe();
+    }
+    Ok(info)
 }
 
 /// Why a cooperative settlement did not happen.
