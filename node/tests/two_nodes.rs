@@ -10,7 +10,8 @@ use parley_node::api::{ApiError, ErrorCategory, NodeApi};
 use parley_node::client::node::{Node, NodeHandle};
 use parley_node::config::NodeConfig;
 use parley_node::protocol::Phase;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::{Amount, ChannelId, WriteOp};
+use parley_plugin_api::{PluginKind, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -504,4 +505,110 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
     );
     assert_eq!(eth(&a).await, after(a_before, 1000, 930));
     alice.shutdown().await;
+}
+
+/// Alice's LMDB store, opened directly while her node is down (build the plugin first).
+fn alice_store(dir: &Path) -> (parley_node::host::PluginLibrary, Arc<dyn Store>) {
+    use parley_node::host::{instantiate, node_host_context, PluginHandle, PluginLibrary};
+    let library = PluginLibrary::open(Path::new(&plugin("libparley_lmdb.so")), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let (sender, _events) = tokio::sync::mpsc::unbounded_channel();
+    let context = node_host_context("store", &data, dir, sender);
+    match instantiate(
+        &library,
+        "store",
+        PluginKind::Store,
+        "map_size_mib = 64",
+        context,
+    ) {
+        Ok(PluginHandle::Store(store)) => (library, store),
+        Ok(_) => panic!("libparley_lmdb.so is not a store"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damaged_one_is_listed() {
+    let pair = Pair::start(true).await;
+    let a_before = eth(&pair.a()).await;
+    let id = pair
+        .a()
+        .channel_open(open_request(1000, 500))
+        .await
+        .unwrap()
+        .id;
+    pair.a().channel_pay(pay(id, 100)).await.unwrap();
+    let Pair {
+        _temp,
+        alice,
+        bob,
+        dirs,
+        ledger,
+    } = pair;
+    alice.shutdown().await;
+
+    // The channel's peer link is lost, and another channel's record is garbage.
+    let damaged = ChannelId([0xd4; 32]);
+    {
+        let (_library, store) = alice_store(&dirs[0]);
+        let link = [&b"link/"[..], &id.0[..]].concat();
+        let mut broken = [&b"ch/"[..], &damaged.0[..], &b"/"[..]].concat();
+        broken.push(1);
+        store
+            .commit(&[WriteOp::delete(link), WriteOp::put(broken, vec![0xff; 7])])
+            .unwrap();
+    }
+
+    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
+    let a = alice.service();
+    let listed = a.channel_list(ChannelListRequest::default()).await.unwrap();
+    let peerless = listed
+        .iter()
+        .find(|c| c.id == id)
+        .expect("the channel without its peer link is listed");
+    assert_eq!(peerless.peer, None);
+    assert_eq!(peerless.phase, Some(Phase::Active));
+    assert_eq!(peerless.version, 1);
+    let status = peerless.status.clone().unwrap_or_default();
+    assert!(
+        status.contains("no record of the channel's peer"),
+        "{status}"
+    );
+    let broken = listed
+        .iter()
+        .find(|c| c.id == damaged)
+        .expect("the damaged channel is listed");
+    assert_eq!(broken.phase, None);
+    assert!(
+        broken.status.as_deref().unwrap_or("").contains("DAMAGED"),
+        "{broken:?}"
+    );
+    // It cannot be used, but it can be settled on chain, and pays out exactly.
+    let refused = a.channel_pay(pay(id, 1)).await.unwrap_err();
+    assert_eq!(refused.category, ErrorCategory::Conflict, "{refused}");
+    let settle = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.channel_settle(ChannelSettleRequest { id, force: true })
+                .await
+        }
+    });
+    for _ in 0..600 {
+        let info = a.channel_get(id).await.unwrap();
+        if info.dispute.is_some_and(|d| d.phase == "dispute") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    advance_chain_time(&dirs[0], 61);
+    let settled = tokio::time::timeout(Duration::from_secs(60), settle)
+        .await
+        .expect("the settle ends once the challenge duration passed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.phase, Some(Phase::Closed));
+    assert_eq!(eth(&a).await, after(a_before, 1000, 900));
+    alice.shutdown().await;
+    bob.shutdown().await;
 }
