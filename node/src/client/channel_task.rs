@@ -33,7 +33,9 @@ use crate::protocol::{
 use crate::store::{ArchivedChannel, ChannelStore, StoreError};
 use crate::wire::NodeId;
 pub use outage::PROBE;
-use parley_plugin_api::model::{Amount, ChannelId, SignedState, State, WriteOp};
+use parley_plugin_api::model::{
+    Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
+};
 use parley_plugin_api::ChainBackend;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -182,6 +184,8 @@ pub enum ChannelCommand {
     },
     /// The channel concluded on chain and our share was withdrawn.
     Concluded {
+        /// How it ended, kept with the archived channel.
+        ending: Ending,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
@@ -193,7 +197,7 @@ pub enum ChannelCommand {
     /// Give up an opening that did not complete (`Opening` → `Closed`).
     Abandon {
         /// Why, kept with the archived channel.
-        reason: String,
+        ending: Ending,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
@@ -215,6 +219,15 @@ pub enum ChannelCommand {
         /// Where the view goes.
         reply: oneshot::Sender<ChannelView>,
     },
+}
+
+/// How a channel ended, as the node saw it: kept in its archive record for `channel show`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ending {
+    /// What the node did on chain, or why an opening was abandoned.
+    pub note: Option<String>,
+    /// The channel's on-chain record as last read, and the chain time of that reading.
+    pub dispute: Option<(Dispute, ChainTime)>,
 }
 
 /// One input of a channel task.
@@ -306,13 +319,17 @@ impl ChannelHandle {
     /// Gives up an opening that did not complete (`Opening` → `Closed`, see
     /// `Channel::abandon`).
     pub async fn abandon(&self, reason: String) -> Result<(), CommandError> {
-        self.ask(|reply| ChannelCommand::Abandon { reason, reply })
+        let ending = Ending {
+            note: Some(reason),
+            dispute: None,
+        };
+        self.ask(|reply| ChannelCommand::Abandon { ending, reply })
             .await?
     }
 
     /// Reports the channel concluded on chain (any phase → `Closed`).
-    pub async fn concluded(&self) -> Result<(), CommandError> {
-        self.ask(|reply| ChannelCommand::Concluded { reply })
+    pub async fn concluded(&self, ending: Ending) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Concluded { ending, reply })
             .await?
     }
 
@@ -393,7 +410,7 @@ pub fn channel_task<L: PeerLink>(
         history: Vec::new(),
         outage: None,
         archived: false,
-        closing_note: None,
+        ending: Ending::default(),
     };
     (handle, task.run(initial, inbox))
 }
@@ -451,8 +468,8 @@ struct ChannelTask<L> {
     outage: Option<outage::Outage>,
     /// The channel is closed and archived: the task ends.
     archived: bool,
-    /// Why the channel closed, if not by settling (kept in its archive record).
-    closing_note: Option<String>,
+    /// How the channel ended (kept in its archive record).
+    ending: Ending,
 }
 
 impl<L: PeerLink> ChannelTask<L> {
@@ -563,14 +580,17 @@ impl<L: PeerLink> ChannelTask<L> {
                 let result = self.channel.funded();
                 self.chain_fact(result, reply).await;
             }
-            ChannelCommand::Concluded { reply } => {
+            ChannelCommand::Concluded { ending, reply } => {
                 let result = self.channel.concluded();
+                if result.is_ok() {
+                    self.ending = ending;
+                }
                 self.chain_fact(result, reply).await;
             }
-            ChannelCommand::Abandon { reason, reply } => {
+            ChannelCommand::Abandon { ending, reply } => {
                 let result = self.channel.abandon();
                 if result.is_ok() {
-                    self.closing_note = Some(reason);
+                    self.ending = ending;
                 }
                 self.chain_fact(result, reply).await;
             }
@@ -747,7 +767,8 @@ impl<L: PeerLink> ChannelTask<L> {
         ArchivedChannel {
             snapshot: self.channel.snapshot(),
             peer: self.deps.peer,
-            note: self.closing_note.clone(),
+            note: self.ending.note.clone(),
+            dispute: self.ending.dispute.clone(),
         }
     }
 

@@ -858,3 +858,28 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
     let kinds: Vec<&str> = out.held().iter().map(ChannelMessage::kind).collect();
     assert_eq!(kinds, vec!["opening_sig", "sync_request"]);
 }
+
+#[tokio::test]
+async fn a_concluded_channel_moves_to_the_archive_and_its_task_ends() {
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    assert_eq!(pay(&pair.a, 3).await, Ok(1));
+    let id = pair.a.handle.id();
+    timeout(WAIT, pair.a.handle.concluded(Ending::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    let Side {
+        handle,
+        task,
+        store,
+        ..
+    } = pair.a;
+    // Archived in the commit that closed it: out of the active set, nothing left to run.
+    timeout(WAIT, task).await.unwrap().unwrap();
+    assert_eq!(handle.snapshot().await, Err(CommandError::Stopped));
+    assert!(store.restore_all().unwrap().channels.is_empty());
+    let archived = store.archived(&id).unwrap().expect("archived");
+    assert_eq!(archived.snapshot.phase, Phase::Closed);
+    assert_eq!(archived.snapshot.latest.state.version, 1);
+    assert_eq!(archived.peer, Some(node_id(2)));
+}

@@ -316,8 +316,9 @@ async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         .await
         .map_err(|e| format!("settling on chain failed: {e}"))?;
     tracing::info!(channel = %id, amounts = ?receipt.amounts, "concluded and withdrew our share");
+    let ending = lock(&core.registry).ending(&id);
     handle
-        .concluded()
+        .concluded(ending)
         .await
         .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))
 }

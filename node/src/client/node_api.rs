@@ -243,7 +243,7 @@ fn archived_info(core: &NodeCore, archived: &ArchivedChannel) -> ChannelInfo {
         &archived.snapshot,
         archived.peer,
         archived.note.clone(),
-        None,
+        archived.dispute.clone().map(dispute_info),
     )
 }
 

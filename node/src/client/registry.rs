@@ -1,7 +1,7 @@
 //! The node's running channels: each one's task handle, its peer, and its status as the node
 //! drives it on chain (funding, settling), which API calls wait on.
 
-use super::channel_task::ChannelHandle;
+use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
@@ -195,6 +195,20 @@ impl Registry {
                 status.reason.get_or_insert(reason);
             });
         }
+    }
+
+    /// How channel `id` ended, as its status tells it now (for its archive record).
+    pub fn ending(&self, id: &ChannelId) -> Ending {
+        self.channels
+            .get(id)
+            .map(|entry| {
+                let status = entry.status.borrow();
+                Ending {
+                    note: status.describe(),
+                    dispute: status.dispute.clone(),
+                }
+            })
+            .unwrap_or_default()
     }
 
     /// Records the channel's on-chain record as read at chain time `now`.

@@ -17,7 +17,7 @@ use crate::protocol::{ChannelSnapshot, Phase};
 use crate::wire::NodeId;
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{Decode, Encode};
-use parley_plugin_api::model::{ChannelId, WriteOp};
+use parley_plugin_api::model::{ChainTime, ChannelId, Dispute, WriteOp};
 
 /// The prefix of every archived channel.
 pub const ARCHIVE_PREFIX: &[u8] = b"arch/";
@@ -29,14 +29,18 @@ pub struct ArchivedChannel {
     pub snapshot: ChannelSnapshot,
     /// The peer it was with, if the node knew it.
     pub peer: Option<NodeId>,
-    /// Why it ended other than by settling (an opening abandoned), for `channel show`.
+    /// How it ended (what the node did on chain, or why an opening was abandoned), for
+    /// `channel show`.
     pub note: Option<String>,
+    /// Its on-chain record as last read, and the chain time of that reading.
+    pub dispute: Option<(Dispute, ChainTime)>,
 }
 
 canonical_struct!(ArchivedChannel {
     snapshot,
     peer,
-    note
+    note,
+    dispute
 });
 
 /// The key of an archived channel.
@@ -93,6 +97,7 @@ pub fn migrate_from_v1(channels: Pairs, links: &Pairs) -> Vec<WriteOp> {
                     snapshot,
                     peer: links.get(&id).copied(),
                     note: None,
+                    dispute: None,
                 }));
             }
         }
@@ -115,6 +120,7 @@ mod tests {
             snapshot: closed.clone(),
             peer: None,
             note: Some("abandoned".to_string()),
+            dispute: None,
         };
         let id = closed.channel.channel_id;
         let ops = archive_ops(&archived);
@@ -144,6 +150,7 @@ mod tests {
             snapshot: closed,
             peer: None,
             note: None,
+            dispute: None,
         };
         let other = archive_key(&ChannelId([9; 32]));
         assert!(decode_archived(&other, &archived.encode()).is_err());

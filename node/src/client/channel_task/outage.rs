@@ -147,14 +147,17 @@ impl<L: PeerLink> ChannelTask<L> {
                     let result = self.channel.dispute();
                     self.apply_in_memory(result, reply);
                 }
-                ChannelCommand::Concluded { reply } => {
+                ChannelCommand::Concluded { ending, reply } => {
                     let result = self.channel.concluded();
+                    if result.is_ok() {
+                        self.ending = ending;
+                    }
                     self.apply_in_memory(result, reply);
                 }
-                ChannelCommand::Abandon { reason, reply } => {
+                ChannelCommand::Abandon { ending, reply } => {
                     let result = self.channel.abandon();
                     if result.is_ok() {
-                        self.closing_note = Some(reason);
+                        self.ending = ending;
                     }
                     self.apply_in_memory(result, reply);
                 }
