@@ -19,7 +19,7 @@ use crate::config::NodeConfig;
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{ChannelStore, StoreError};
+use crate::store::{schema, ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
@@ -246,8 +246,10 @@ fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> 
 /// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
 ///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
 ///   once active), never used for payments;
-/// - a channel whose record does not restore runs no task: it is watched on chain by its id
-///   and listed with the problem, and every registration seen for it is logged loudly.
+/// - a channel whose record does not restore runs like one without a peer if a fully signed
+///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
+///   chain by its id and listed with the problem, and every registration seen for it is
+///   logged loudly.
 fn resume_channels(
     core: &Arc<NodeCore>,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
@@ -282,6 +284,19 @@ fn resume_channels(
         }
     }
     for (id, problem) in damaged {
+        if let Some(channel) = salvage(core, &id) {
+            // A fully signed state survived: the channel is defended like one without a peer.
+            let problem = format!(
+                "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
+                 channel without its peer: it watches it on chain and refutes stale states, \
+                 but cannot use it; settle it with `parley channel settle {id} --force`",
+                channel.latest().version
+            );
+            tracing::error!(channel = %id, "{problem}");
+            core.start_channel(channel, Vec::new(), None, false);
+            lock(&core.registry).set_reason(&id, problem);
+            continue;
+        }
         let problem = format!(
             "DAMAGED RECORD: {problem}; this node cannot use, refute or settle the channel; it \
              watches it on chain and shows what is registered; restore the store from a backup"
@@ -298,6 +313,12 @@ fn resume_channels(
     for peer in peers {
         core.redial(peer);
     }
+}
+
+/// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
+fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
+    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
+    Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
 }
 
 /// A stored channel that cannot be restored, and why.

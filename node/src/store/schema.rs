@@ -308,6 +308,43 @@ pub fn decode_channel(
         .map_err(|source| StoreError::Inconsistent { channel, source })
 }
 
+/// What can still be defended of a channel whose records do not decode ([`decode_channel`]
+/// failed): its channel record and a fully signed newest state, each read from its own slot,
+/// whatever is wrong with the others. Our pending update is left out (the peer may hold it,
+/// but it is never needed to refute); an unreadable phase becomes `Closing` for a final state
+/// and `Active` otherwise (the channel is then only watched and settled on chain, never used).
+/// `None` if no fully signed state of this channel is readable.
+pub fn salvage_channel(
+    channel_id: &ChannelId,
+    pairs: &[(Vec<u8>, Vec<u8>)],
+) -> Option<ChannelSnapshot> {
+    let record_in = |slot: Slot| {
+        let key = channel_key(channel_id, slot);
+        let (_, value) = pairs.iter().find(|(k, _)| *k == key)?;
+        PersistRecord::decode(value).ok()
+    };
+    let Some(PersistRecord::Opened(channel)) = record_in(Slot::Channel) else {
+        return None;
+    };
+    let Some(PersistRecord::Latest(latest)) = record_in(Slot::Latest) else {
+        return None;
+    };
+    if channel.channel_id != *channel_id || latest.sigs.iter().any(Option::is_none) {
+        return None;
+    }
+    let phase = match record_in(Slot::Phase) {
+        Some(PersistRecord::Phase(phase)) if phase != crate::protocol::Phase::Opening => phase,
+        _ if latest.state.is_final => crate::protocol::Phase::Closing,
+        _ => crate::protocol::Phase::Active,
+    };
+    Some(ChannelSnapshot {
+        channel,
+        phase,
+        latest,
+        pending: None,
+    })
+}
+
 /// Refuses a channel record that opens a channel other than the one it is filed under.
 pub fn check_channel_record(
     channel_id: &ChannelId,

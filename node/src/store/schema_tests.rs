@@ -337,3 +337,47 @@ proptest! {
         let _ = decode_proposal(&proposal_key(&ProposalId([1; 32])), &value);
     }
 }
+
+#[test]
+fn a_damaged_channel_is_salvaged_only_with_a_readable_fully_signed_state() {
+    let id = channel_id(1);
+    let put = |pairs: &mut Vec<(Vec<u8>, Vec<u8>)>, slot: Slot, value: Vec<u8>| {
+        let key = channel_key(&id, slot);
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, value));
+    };
+    // A broken pending slot: the rest is kept, the pending update dropped.
+    let mut pairs = stored(&snapshot(1, 3, true).to_records());
+    put(&mut pairs, Slot::Pending, vec![2, 0xff]);
+    assert!(decode_channel(&id, &pairs).is_err());
+    assert_eq!(salvage_channel(&id, &pairs), Some(snapshot(1, 3, false)));
+    // An unreadable phase: watched as an active channel (or closing, for a final state).
+    put(&mut pairs, Slot::Phase, vec![3, 99]);
+    assert_eq!(
+        salvage_channel(&id, &pairs).map(|s| s.phase),
+        Some(Phase::Active)
+    );
+    let mut last = signed(1, 4);
+    last.state.is_final = true;
+    put(
+        &mut pairs,
+        Slot::Latest,
+        PersistRecord::Latest(last).encode(),
+    );
+    assert_eq!(
+        salvage_channel(&id, &pairs).map(|s| s.phase),
+        Some(Phase::Closing)
+    );
+    // Nothing to defend without a fully signed state or the channel's own record.
+    let mut half = signed(1, 4);
+    half.sigs[1] = None;
+    put(
+        &mut pairs,
+        Slot::Latest,
+        PersistRecord::Latest(half).encode(),
+    );
+    assert_eq!(salvage_channel(&id, &pairs), None);
+    let mut no_channel = stored(&snapshot(1, 3, false).to_records());
+    put(&mut no_channel, Slot::Channel, vec![0, 1]);
+    assert_eq!(salvage_channel(&id, &no_channel), None);
+}
