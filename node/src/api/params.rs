@@ -12,8 +12,9 @@
 use super::error::ApiError;
 use super::types::AssetDeposit;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+    ChannelSettleRequest, MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest,
+    ProposalRejectRequest,
 };
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
@@ -376,6 +377,15 @@ impl FromParams for ChannelRef {
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         Ok(ChannelRef {
             id: p.required("id", CHANNEL_ID)?,
+        })
+    }
+}
+
+impl FromParams for ChannelListRequest {
+    const NAMES: &'static [&'static str] = &["closed"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ChannelListRequest {
+            closed: p.optional("closed", "true or false")?.unwrap_or(false),
         })
     }
 }

@@ -13,9 +13,9 @@ use super::params::{parse_params, FromParams};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, NodeEvent, PeerAddRequest, ProposalAcceptRequest,
-    ProposalRejectRequest,
+    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, PeerAddRequest,
+    ProposalAcceptRequest, ProposalRejectRequest,
 };
 use jsonrpsee::server::{
     HttpBody, HttpRequest, HttpResponse, PendingSubscriptionSink, RpcModule, ServerBuilder,
@@ -220,7 +220,9 @@ fn methods(
         "proposal_reject",
         |n, r: ProposalRejectRequest| n.proposal_reject(r),
     )?;
-    register(&mut module, "channel_list", |n, ()| n.channel_list())?;
+    register(&mut module, "channel_list", |n, r: ChannelListRequest| {
+        n.channel_list(r)
+    })?;
     register(&mut module, "channel_get", |n, r: ChannelRef| {
         n.channel_get(r.id)
     })?;

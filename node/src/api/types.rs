@@ -160,17 +160,27 @@ pub struct ChannelPayRequest {
     pub asset: Option<String>,
 }
 
+/// `channel_list`: which channels.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelListRequest {
+    /// The closed (archived) channels instead of the open ones.
+    #[serde(default)]
+    pub closed: bool,
+}
+
 /// A channel as the API shows it (`channel_list`, `channel_get`, results of changes).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelInfo {
     /// The channel.
     pub id: ChannelId,
-    /// The other participant.
-    pub peer: NodeId,
+    /// The other participant; `null` if this node lost its record of the peer (the status
+    /// says so).
+    pub peer: Option<NodeId>,
     /// The peer's alias, if known.
     pub peer_alias: Option<String>,
-    /// Where the channel is in its life.
-    pub phase: Phase,
+    /// Where the channel is in its life; `null` if its stored record is damaged (the status
+    /// says what is wrong; version and balances are then unknown).
+    pub phase: Option<Phase>,
     /// The version of the latest fully signed state.
     pub version: u64,
     /// How long, in seconds of chain time, a registered state can be refuted.
@@ -178,13 +188,21 @@ pub struct ChannelInfo {
     pub challenge_seconds: u64,
     /// The balances in that state.
     pub balances: Vec<AssetBalances>,
-    /// What the node is doing on chain for the channel, or what failed (absent when there is
-    /// nothing to say).
+    /// What the node is doing on chain for the channel, or what failed: a store outage, a
+    /// problem on chain, a lost peer or a damaged record (absent when there is nothing to
+    /// say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The channel's record on chain, once a state was registered or it concluded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<DisputeInfo>,
+}
+
+impl ChannelInfo {
+    /// The phase's name, or `unknown` for a damaged record.
+    pub fn phase_name(&self) -> &'static str {
+        self.phase.map_or("unknown", Phase::as_str)
+    }
 }
 
 /// A channel's on-chain record as the node last read it.

@@ -72,8 +72,17 @@ async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progre
         }
         CloseStep::Withdrawn(receipt) => {
             tracing::info!(channel = %id, amounts = ?receipt.amounts, "the channel concluded on chain; withdrew our share");
+            let ending = {
+                let registry = super::core::lock(&core.registry);
+                registry.set_note(
+                    &id,
+                    "settled: the channel concluded on chain and our share is withdrawn"
+                        .to_string(),
+                );
+                registry.ending(&id)
+            };
             handle
-                .concluded()
+                .concluded(ending)
                 .await
                 .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))?;
             Ok(Progress::Done)

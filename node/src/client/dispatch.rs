@@ -67,7 +67,7 @@ fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage) {
     let handle = {
         let registry = lock(&core.registry);
         match registry.get(&id) {
-            Some(entry) if entry.peer == from => Some(entry.handle.clone()),
+            Some(entry) if entry.peer == Some(from) => Some(entry.handle.clone()),
             Some(_) => {
                 tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
                 None

@@ -1,12 +1,18 @@
-//! The chain side of a channel's life, driven by the phases its task reports:
+//! The chain side of a channel's life, driven by what its task reports:
+//! - `Opening`: the opening must complete within the funding timeout, or the channel is
+//!   abandoned (nothing of ours is deposited before `Funding`; a peer that got further recovers
+//!   its deposit through its own funding timeout);
 //! - from `Funding` on, the channel is watched on chain (again after every restart, since a
 //!   restored channel reports its phase once);
 //! - `Funding`: fund our share; if the peer's deposit never comes, recover ours through a
-//!   dispute (the channel moves to `Disputed`);
+//!   dispute (the channel moves to `Disputed`). A channel whose peer is unknown (its link was
+//!   lost) cannot be used: it is not funded, and what is deposited is recovered at once;
 //! - `Closing`: conclude with the final state (or let the peer do it) and withdraw our share
 //!   ([`super::closing`]);
 //! - `Disputed`: the watcher's dispute driver takes over;
-//! - `Closed`: stop watching.
+//! - `Closed`: stop watching; once the task reports the channel archived, it leaves the
+//!   registry (no task, no redial, no watch);
+//! - a store outage or its end goes into the channel's status.
 //!
 //! Each step runs the chain backend's waiting calls on blocking threads and reports back to
 //! the channel task (`funded`, `concluded`); a failure is recorded in the channel's status for
@@ -16,7 +22,8 @@
 //! first reads whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
-use super::core::{blocking, NodeCore};
+use super::channel_task::ChannelReport;
+use super::core::{blocking, lock, NodeCore};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
 use std::sync::{Arc, Weak};
@@ -24,20 +31,40 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
-/// Runs the lifecycle for every phase report on `phases` until the node is gone.
+/// Runs the lifecycle for every report on `reports` until the node is gone.
 pub fn spawn_lifecycle(
     core: Weak<NodeCore>,
-    mut phases: UnboundedReceiver<(ChannelId, Phase)>,
+    mut reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        while let Some((id, phase)) = phases.recv().await {
+        while let Some((id, report)) = reports.recv().await {
             let Some(core) = core.upgrade() else { return };
-            super::core::lock(&core.registry).set_phase(&id, phase);
+            let phase = match report {
+                ChannelReport::Phase(phase) => phase,
+                ChannelReport::StoreFailed(outage) => {
+                    lock(&core.registry).set_store(&id, Some(outage));
+                    continue;
+                }
+                ChannelReport::StoreRecovered => {
+                    lock(&core.registry).set_store(&id, None);
+                    continue;
+                }
+                ChannelReport::Archived => {
+                    lock(&core.registry).remove(&id);
+                    tracing::info!(channel = %id, "channel closed and archived (`parley channel list --closed` shows it)");
+                    continue;
+                }
+            };
+            lock(&core.registry).set_phase(&id, phase);
             match phase {
-                Phase::Opening => {}
+                Phase::Opening => {
+                    tokio::spawn(expire_opening(Arc::downgrade(&core), id));
+                }
                 Phase::Funding => {
                     tokio::spawn(watch(core.clone(), id, true));
-                    if core.testing.withhold_deposits {
+                    if peer_unknown(&core, id) {
+                        tokio::spawn(recover_unusable(core, id));
+                    } else if core.testing.withhold_deposits {
                         tracing::warn!(channel = %id, "[testing] withhold_deposits: not depositing our share");
                     } else {
                         tokio::spawn(fund(core, id));
@@ -60,6 +87,60 @@ pub fn spawn_lifecycle(
             }
         }
     })
+}
+
+/// Gives an opening until the funding timeout: a channel still `Opening` then is abandoned.
+/// Nothing of ours is deposited before `Funding`, so nothing is lost; a peer that reached
+/// `Funding` and deposited recovers its deposit through its own funding timeout. (After a
+/// restart the time counts again from the start, so an opening never ends early.)
+async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
+    let Some(timeout) = core.upgrade().map(|node| node.policy.funding_timeout) else {
+        return;
+    };
+    tokio::time::sleep(timeout).await;
+    let Some(core) = core.upgrade() else { return };
+    if still_in(&core, id, Phase::Opening) != Some(true) {
+        return;
+    }
+    let Ok(handle) = channel_handle(&core, id) else {
+        return;
+    };
+    let reason = format!(
+        "the opening did not complete within {} s ([policy] funding_timeout_seconds): the peer's \
+         signature on version 0 never arrived; the channel was abandoned, and this node \
+         deposited nothing",
+        timeout.as_secs()
+    );
+    tracing::warn!(channel = %id, "{reason}");
+    lock(&core.registry).set_reason(&id, reason.clone());
+    if let Err(error) = handle.abandon(reason).await {
+        tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
+    }
+}
+
+/// Whether channel `id` runs without a known peer (its link was lost).
+fn peer_unknown(core: &NodeCore, id: ChannelId) -> bool {
+    lock(&core.registry)
+        .get(&id)
+        .is_some_and(|entry| entry.peer.is_none())
+}
+
+/// A channel in `Funding` whose peer is unknown can never be used: it is not funded, and what
+/// either side deposited is recovered through a dispute (version 0 registered, then the
+/// deposits withdrawn).
+async fn recover_unusable(core: Arc<NodeCore>, id: ChannelId) {
+    let reason = "this node does not know the channel's peer (its record was lost), so the \
+                  channel cannot be used: not depositing, and recovering what was deposited \
+                  through a dispute"
+        .to_string();
+    tracing::error!(channel = %id, "{reason}");
+    lock(&core.registry).set_reason(&id, reason);
+    let Ok(handle) = channel_handle(&core, id) else {
+        return;
+    };
+    if let Err(error) = handle.dispute().await {
+        tracing::warn!(channel = %id, "cannot start the dispute that recovers the deposits: {error}");
+    }
 }
 
 /// Starts (`on`) or stops following channel `id`'s events on chain. Idempotent.
@@ -212,9 +293,14 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
 
 /// Whether channel `id` is still in `Funding` (`None`: not running).
 fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
-    super::core::lock(&core.registry)
+    still_in(core, id, Phase::Funding)
+}
+
+/// Whether channel `id` is still in `phase` (`None`: not running).
+fn still_in(core: &NodeCore, id: ChannelId, phase: Phase) -> Option<bool> {
+    lock(&core.registry)
         .get(&id)
-        .map(|entry| entry.status.borrow().phase == Phase::Funding)
+        .map(|entry| entry.status.borrow().phase == phase)
 }
 
 /// The task handle of running channel `id`.

@@ -4,7 +4,7 @@
 
 use super::book::PeerBook;
 use super::channel_policy::PaymentsToUs;
-use super::core::{lock, NodeCore};
+use super::core::{blocking, lock, NodeCore};
 use super::dispatch::spawn_dispatcher;
 use super::lifecycle::spawn_lifecycle;
 use super::node_api::NodeService;
@@ -20,7 +20,7 @@ use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{ChannelStore, StoreError};
+use crate::store::{schema, ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
@@ -152,7 +152,7 @@ impl Node {
         };
 
         let channel_store = Arc::new(ChannelStore::open(store.clone()).map_err(NodeError::Store)?);
-        let snapshots = restore_channels(&channel_store).map_err(NodeError::Store)?;
+        let (snapshots, damaged) = restore_channels(&channel_store).map_err(NodeError::Store)?;
         let links = read_links(&channel_store).map_err(NodeError::Store)?;
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
@@ -175,7 +175,7 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
-        let (phases_tx, phases_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
         let core = Arc::new(NodeCore {
             node_id,
@@ -189,18 +189,18 @@ impl Node {
             policy: config.policy.clone(),
             testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
-            phases: phases_tx,
+            reports: reports_tx,
             book: Mutex::new(book),
             registry: Mutex::new(Registry::default()),
             proposals: Mutex::new(Proposals::default()),
             redialing: Mutex::new(HashSet::new()),
         });
         let tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&core), phases_rx),
+            spawn_lifecycle(Arc::downgrade(&core), reports_rx),
             spawn_dispatcher(Arc::downgrade(&core), peer_events),
             crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
         ];
-        resume_channels(&core, snapshots, &links);
+        resume_channels(&core, snapshots, damaged, &links);
 
         let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
         let api =
@@ -250,41 +250,99 @@ fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> 
 
 /// Starts the task of every restored channel; each re-synchronises when its peer connects,
 /// and the lifecycle resumes its chain side. Peers with channels are dialed.
+///
+/// Every channel with funds on chain stays watched, whatever is wrong with its record:
+/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
+///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
+///   once active), never used for payments;
+/// - a channel whose record does not restore runs like one without a peer if a fully signed
+///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
+///   chain by its id and listed with the problem, and every registration seen for it is
+///   logged loudly.
 fn resume_channels(
     core: &Arc<NodeCore>,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
+    mut damaged: Vec<(ChannelId, String)>,
     links: &BTreeMap<ChannelId, NodeId>,
 ) {
     let mut peers = HashSet::new();
     for (id, snapshot) in snapshots {
-        let Some(peer) = links.get(&id).copied() else {
-            tracing::error!(channel = %id, "a stored channel has no recorded peer; it cannot be resumed");
-            continue;
+        let channel = match Channel::restore(snapshot) {
+            Ok(channel) => channel,
+            Err(error) => {
+                damaged.push((id, format!("the stored record does not restore: {error}")));
+                continue;
+            }
         };
-        match Channel::restore(snapshot) {
-            Ok(channel) => {
-                tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-                core.start_channel(channel, Vec::new(), peer, false);
+        let peer = links.get(&id).copied();
+        tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
+        core.start_channel(channel, Vec::new(), peer, false);
+        match peer {
+            Some(peer) => {
                 peers.insert(peer);
             }
-            Err(error) => {
-                tracing::error!(channel = %id, %error, "cannot restore a stored channel; skipping it")
+            None => {
+                let problem = format!(
+                    "this node has no record of the channel's peer, so it cannot use the \
+                     channel: it watches it on chain and refutes stale states; settle it with \
+                     `parley channel settle {id} --force`"
+                );
+                tracing::error!(channel = %id, "{problem}");
+                lock(&core.registry).set_reason(&id, problem);
             }
         }
+    }
+    for (id, problem) in damaged {
+        if let Some(channel) = salvage(core, &id) {
+            // A fully signed state survived: the channel is defended like one without a peer.
+            let problem = format!(
+                "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
+                 channel without its peer: it watches it on chain and refutes stale states, \
+                 but cannot use it; settle it with `parley channel settle {id} --force`",
+                channel.latest().version
+            );
+            tracing::error!(channel = %id, "{problem}");
+            core.start_channel(channel, Vec::new(), None, false);
+            lock(&core.registry).set_reason(&id, problem);
+            continue;
+        }
+        let problem = format!(
+            "DAMAGED RECORD: {problem}; this node cannot use, refute or settle the channel; it \
+             watches it on chain and shows what is registered; restore the store from a backup"
+        );
+        tracing::error!(channel = %id, "{problem}");
+        lock(&core.registry).insert_damaged(id, links.get(&id).copied(), problem);
+        let chain = core.chain.clone();
+        tokio::spawn(async move {
+            if let Err(error) = blocking(move || chain.watch(&id)).await {
+                tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");
+            }
+        });
     }
     for peer in peers {
         core.redial(peer);
     }
 }
 
-/// Restores every stored channel; broken ones are logged and skipped.
+/// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
+fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
+    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
+    Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
+}
+
+/// A stored channel that cannot be restored, and why.
+type Damaged = (ChannelId, String);
+
+/// Restores every stored channel; those whose records do not decode are returned with why.
 fn restore_channels(
     store: &ChannelStore,
-) -> Result<BTreeMap<ChannelId, ChannelSnapshot>, StoreError> {
+) -> Result<(BTreeMap<ChannelId, ChannelSnapshot>, Vec<Damaged>), StoreError> {
     let restored = store.restore_all()?;
-    for broken in &restored.broken {
-        tracing::error!(channel = %broken.channel_id, error = %broken.error, "cannot restore a stored channel; skipping it");
-    }
+    let damaged = restored
+        .broken
+        .iter()
+        .map(|broken| (broken.channel_id, broken.error.to_string()))
+        .collect();
     for key in &restored.stray_keys {
         tracing::warn!(key, "a stored key names no channel; ignoring it");
     }
@@ -293,11 +351,12 @@ fn restore_channels(
         broken = restored.broken.len(),
         "channels restored"
     );
-    Ok(restored
+    let channels = restored
         .channels
         .into_iter()
         .map(|snapshot| (snapshot.channel.channel_id, snapshot))
-        .collect())
+        .collect();
+    Ok((channels, damaged))
 }
 
 impl NodeHandle {

@@ -352,8 +352,9 @@ impl Step<'_> {
             "the channel concluded on chain; withdrew our share ({})",
             amounts.join(", ")
         ));
+        let ending = lock(&self.core.registry).ending(&self.id);
         self.handle
-            .concluded()
+            .concluded(ending)
             .await
             .map_err(|e| format!("withdrew, but the channel refused to close: {e}"))?;
         Ok(Next::Done)

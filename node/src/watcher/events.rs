@@ -1,6 +1,6 @@
 //! Routes the chain backend's events to the channels they concern.
 
-use crate::client::core::{lock, NodeCore};
+use crate::client::core::{blocking, lock, NodeCore};
 use crate::host::SectionEvent;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChainEvent, Dispute, PluginEvent};
@@ -33,6 +33,29 @@ pub fn spawn_chain_events(
 fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
     let id = dispute.channel_id;
     let registry = lock(&core.registry);
+    if let Some(damaged) = registry.damaged(&id) {
+        tracing::error!(
+            channel = %id,
+            version = dispute.version,
+            phase = ?dispute.phase,
+            timeout = dispute.timeout,
+            "version {} of a channel with a DAMAGED RECORD was registered on chain; this node \
+             cannot refute it ({})",
+            dispute.version,
+            damaged.problem
+        );
+        drop(registry);
+        let core = core.clone();
+        tokio::spawn(async move {
+            let chain = core.chain.clone();
+            // Without the chain's time, the record still says when its phase ends.
+            let now = blocking(move || chain.now())
+                .await
+                .unwrap_or(dispute.timeout);
+            lock(&core.registry).set_damaged_dispute(&id, dispute, now);
+        });
+        return;
+    }
     let Some(entry) = registry.get(&id) else {
         tracing::debug!(channel = %id, "a chain event for a channel this node does not run");
         return;

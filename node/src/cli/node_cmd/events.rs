@@ -86,7 +86,9 @@ fn human(event: &NodeEvent) -> String {
         NodeEvent::ChannelChanged { channel } => {
             format!(
                 "channel {}: now {} at version {}",
-                channel.id, channel.phase, channel.version
+                channel.id,
+                channel.phase_name(),
+                channel.version
             )
         }
         NodeEvent::PhaseChanged { channel, from, to } => {

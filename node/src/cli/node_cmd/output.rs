@@ -151,13 +151,14 @@ pub fn peers(peers: &[PeerInfo]) -> String {
 
 /// One channel, under a `title` line that says what just happened to it.
 pub fn channel(title: &str, channel: &ChannelInfo) -> String {
-    let peer = match &channel.peer_alias {
-        Some(alias) => format!("{alias} ({})", channel.peer),
-        None => channel.peer.to_string(),
+    let peer = match (&channel.peer_alias, &channel.peer) {
+        (Some(alias), Some(peer)) => format!("{alias} ({peer})"),
+        (None, Some(peer)) => peer.to_string(),
+        (_, None) => UNKNOWN.to_owned(),
     };
     let mut rows = vec![
         ("peer".to_owned(), peer),
-        ("phase".to_owned(), channel.phase.to_string()),
+        ("phase".to_owned(), channel.phase_name().to_owned()),
         ("version".to_owned(), channel.version.to_string()),
     ];
     rows.extend(
@@ -190,6 +191,9 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
     block(&head, &rows)
 }
 
+/// What a channel shows for a peer or phase its node does not know.
+const UNKNOWN: &str = "unknown";
+
 /// `parley channel list`.
 pub fn channels(channels: &[ChannelInfo]) -> String {
     if channels.is_empty() {
@@ -200,17 +204,26 @@ pub fn channels(channels: &[ChannelInfo]) -> String {
         .map(|c| {
             vec![
                 c.id.to_string(),
-                peer_name(&c.peer_alias, &c.peer),
-                c.phase.to_string(),
+                c.peer
+                    .as_ref()
+                    .map_or_else(|| UNKNOWN.to_owned(), |p| peer_name(&c.peer_alias, p)),
+                c.phase_name().to_owned(),
                 c.version.to_string(),
                 splits(&c.balances),
             ]
         })
         .collect();
-    table(
+    let mut text = table(
         &["CHANNEL", "PEER", "PHASE", "VERSION", "MINE / THEIRS"],
         &rows,
-    )
+    );
+    // A channel in trouble (a store outage, a lost peer, a damaged record) says so here too.
+    for channel in channels {
+        if let Some(status) = &channel.status {
+            text.push_str(&format!("\n{}: {status}", channel.id));
+        }
+    }
+    text
 }
 
 /// When a proposal lapses, relative to `now` (Unix seconds).

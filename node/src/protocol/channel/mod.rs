@@ -347,6 +347,17 @@ impl Channel {
         Ok(fx.finish())
     }
 
+    /// Gives up an opening that did not complete: `Opening` → `Closed`. Nothing is fully
+    /// signed yet and nothing of ours is deposited (deposits start in `Funding`), so there is
+    /// nothing to settle. A peer that got our signature is in `Funding` and recovers its own
+    /// deposit when its funding times out. Refused in any other phase.
+    pub fn abandon(&mut self) -> Result<Vec<Effect>, ChannelError> {
+        self.require_phase("abandon", Phase::Opening)?;
+        let mut fx = Effects::default();
+        self.set_phase(Phase::Closed, &mut fx);
+        Ok(fx.finish())
+    }
+
     fn signed_record(&self) -> SignedRecord {
         SignedRecord {
             state: self.latest.clone(),
