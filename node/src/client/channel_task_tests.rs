@@ -305,10 +305,13 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         proposer: chain.participant(0),
         assets: vec![asset(0)],
         balances: vec![balances.iter().map(|&b| Amount::from(b)).collect()],
+        locked: Vec::new(),
         challenge_duration: 3600,
         nonce_share: [2; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     let accept = ProposalAccept {
         proposal_id: ProposalId([1; 32]),

@@ -346,7 +346,10 @@ fn version_mismatch_is_refused_with_both_versions() {
     }));
     assert_eq!(
         result,
-        Err(HandshakeError::VersionMismatch { ours: 1, theirs: 7 })
+        Err(HandshakeError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: 7
+        })
     );
     assert_eq!(
         result.unwrap_err().goodbye().unwrap().reason,
