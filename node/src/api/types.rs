@@ -270,6 +270,16 @@ pub enum NodeEvent {
         /// The phase it entered.
         to: Phase,
     },
+    /// The peer proved itself faulty on a channel (it answered re-synchronisation with a
+    /// state that no honest peer sends: a fork, a signature that does not verify); the node
+    /// protects the funds on chain (a dispute with our newest state) and `channel show` says
+    /// so.
+    PeerFault {
+        /// The channel.
+        channel: ChannelId,
+        /// What the peer sent and what the node does about it.
+        reason: String,
+    },
     /// Sent by the server, never published by the node: this subscriber fell behind and
     /// `count` events were dropped; re-read the state (`channel_list`, `proposal_list`).
     EventsMissed {

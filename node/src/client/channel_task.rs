@@ -10,7 +10,9 @@
 //! - `Send` goes to the peer through a [`PeerLink`]; if the peer is not connected the message
 //!   is dropped (debug log): the re-synchronisation on reconnect covers it;
 //! - `Event` is published on the [`EventBus`] where a [`NodeEvent`] fits, and settles the
-//!   update a `Pay`/`ProposeFinal` command waits on.
+//!   update a `Pay`/`ProposeFinal` command waits on; phases and proven peer faults are also
+//!   reported to the node ([`ChannelReport`]), which drives the chain side and keeps the
+//!   channel's status.
 //!
 //! Updates of ours are queued and started one at a time, when the channel has no update in
 //! flight, no peer update awaiting an answer and no re-synchronisation under way. An update
@@ -18,6 +20,7 @@
 //! retried once on top of the new state; the second loss fails its command.
 
 use super::channel_policy::{Decision, SharedPolicy};
+use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::{PeerError, Peers};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
@@ -281,6 +284,17 @@ impl ChannelHandle {
     }
 }
 
+/// What a channel task tells the node, in the order it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelReport {
+    /// The channel entered this phase (it is durable): the node funds, concludes, disputes,
+    /// withdraws.
+    Phase(Phase),
+    /// The peer proved itself faulty: why, and what the channel does about it, for the
+    /// channel's status. Comes before the `Phase(Disputed)` the fault may cause.
+    PeerFault(String),
+}
+
 /// What a channel task works with besides its channel.
 pub struct ChannelDeps<L> {
     /// The peer's node id (where `Send` effects go).
@@ -295,12 +309,15 @@ pub struct ChannelDeps<L> {
     pub events: EventBus,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
-    /// Told every phase the channel enters (after it is durable), so the node can fund,
-    /// conclude and withdraw; `None` when nobody drives the chain side (tests).
-    pub phases: Option<UnboundedSender<(ChannelId, Phase)>>,
+    /// Told every phase the channel enters (after it is durable) and every proven peer fault,
+    /// so the node can fund, conclude, dispute and withdraw and show why; `None` when nobody
+    /// drives the chain side (tests).
+    pub reports: Option<UnboundedSender<(ChannelId, ChannelReport)>>,
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
     pub keep_history: bool,
+    /// What this channel does wrong on purpose (`[testing]` switches; all off on real nodes).
+    pub misbehaviour: ChannelMisbehaviour,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -577,6 +594,10 @@ impl<L: PeerLink> ChannelTask<L> {
     }
 
     async fn send(&self, message: ChannelMessage) {
+        let message = self
+            .deps
+            .misbehaviour
+            .tamper(&self.channel, message, &*self.deps.chain);
         if let Err(error) = self.deps.link.send(self.deps.peer, &message).await {
             // Re-synchronisation on reconnect delivers whatever this message carried.
             tracing::debug!(
@@ -590,13 +611,21 @@ impl<L: PeerLink> ChannelTask<L> {
         let channel = self.channel.id();
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
-                if let Some(phases) = &self.deps.phases {
-                    // The receiver is gone only while the node shuts down.
-                    let _ = phases.send((channel, to));
-                }
+                self.report(ChannelReport::Phase(to));
                 self.deps
                     .events
                     .publish(NodeEvent::PhaseChanged { channel, from, to });
+            }
+            ChannelEvent::PeerFault { fault, response } => {
+                let reason = format!(
+                    "the peer proved itself faulty during re-synchronisation: {fault}; {}",
+                    response.describe()
+                );
+                tracing::error!(%channel, "{reason}");
+                self.report(ChannelReport::PeerFault(reason.clone()));
+                self.deps
+                    .events
+                    .publish(NodeEvent::PeerFault { channel, reason });
             }
             ChannelEvent::StateChanged { state } => {
                 if self.deps.keep_history {
@@ -644,6 +673,13 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelEvent::Synced { version } => {
                 tracing::debug!(%channel, "re-synchronised at version {version}");
             }
+        }
+    }
+
+    fn report(&self, report: ChannelReport) {
+        if let Some(reports) = &self.deps.reports {
+            // The receiver is gone only while the node shuts down.
+            let _ = reports.send((self.channel.id(), report));
         }
     }
 

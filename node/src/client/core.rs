@@ -7,7 +7,8 @@
 
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
-use super::channel_task::{spawn_channel_task, ChannelDeps, ChannelHandle};
+use super::channel_task::{spawn_channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
@@ -61,8 +62,8 @@ pub struct NodeCore {
     pub testing: TestingSection,
     /// How channel tasks answer the peer's updates.
     pub incoming_policy: SharedPolicy,
-    /// Where channel tasks report phases (to the lifecycle).
-    pub phases: UnboundedSender<(ChannelId, Phase)>,
+    /// Where channel tasks report phases and peer faults (to the lifecycle).
+    pub reports: UnboundedSender<(ChannelId, ChannelReport)>,
     /// Known peers.
     pub book: Mutex<PeerBook>,
     /// Running channels.
@@ -140,8 +141,9 @@ impl NodeCore {
             store: self.store.clone(),
             events: self.events.clone(),
             policy: self.incoming_policy.clone(),
-            phases: Some(self.phases.clone()),
+            reports: Some(self.reports.clone()),
             keep_history: self.testing.allow_misbehaviour,
+            misbehaviour: ChannelMisbehaviour::from_testing(&self.testing),
         };
         let (handle, task) = spawn_channel_task(channel, initial, deps);
         tokio::spawn(async move {
@@ -157,7 +159,7 @@ impl NodeCore {
         }
         if phase != Phase::Opening {
             // A restored channel resumes its chain side (funding, settling).
-            let _ = self.phases.send((id, phase));
+            let _ = self.reports.send((id, ChannelReport::Phase(phase)));
         }
         handle
     }

@@ -1,4 +1,5 @@
-//! The chain side of a channel's life, driven by the phases its task reports:
+//! The chain side of a channel's life, driven by the phases its task reports (a proven peer
+//! fault it reports becomes the channel's reason, before the dispute it causes starts):
 //! - from `Funding` on, the channel is watched on chain (again after every restart, since a
 //!   restored channel reports its phase once);
 //! - `Funding`: fund our share; if the peer's deposit never comes, recover ours through a
@@ -15,6 +16,7 @@
 //! first checks whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
+use super::channel_task::ChannelReport;
 use super::core::{blocking, NodeCore};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{
@@ -27,14 +29,21 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
-/// Runs the lifecycle for every phase report on `phases` until the node is gone.
+/// Runs the lifecycle for every report on `reports` until the node is gone.
 pub fn spawn_lifecycle(
     core: Weak<NodeCore>,
-    mut phases: UnboundedReceiver<(ChannelId, Phase)>,
+    mut reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        while let Some((id, phase)) = phases.recv().await {
+        while let Some((id, report)) = reports.recv().await {
             let Some(core) = core.upgrade() else { return };
+            let phase = match report {
+                ChannelReport::Phase(phase) => phase,
+                ChannelReport::PeerFault(reason) => {
+                    super::core::lock(&core.registry).set_reason(&id, reason);
+                    continue;
+                }
+            };
             super::core::lock(&core.registry).set_phase(&id, phase);
             match phase {
                 Phase::Opening => {}

@@ -8,6 +8,7 @@ pub mod channel_task;
 pub mod core;
 pub mod dispatch;
 pub mod lifecycle;
+pub mod misbehaviour;
 pub mod node;
 pub mod node_api;
 pub mod peers;

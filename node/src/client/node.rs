@@ -107,7 +107,7 @@ impl Node {
         let token = load_or_create_token(&token_path(&config.node.data_dir))?;
         if config.testing.allow_misbehaviour {
             tracing::warn!(
-                withhold_deposits = config.testing.withhold_deposits,
+                misbehaviours = ?config.testing.misbehaviours(),
                 "[testing] allow_misbehaviour is on: this node can be made to cheat; never use it with real funds"
             );
         }
@@ -167,7 +167,7 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
-        let (phases_tx, phases_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
         let core = Arc::new(NodeCore {
             node_id,
@@ -181,14 +181,14 @@ impl Node {
             policy: config.policy.clone(),
             testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
-            phases: phases_tx,
+            reports: reports_tx,
             book: Mutex::new(book),
             registry: Mutex::new(Registry::default()),
             proposals: Mutex::new(Proposals::default()),
             redialing: Mutex::new(HashSet::new()),
         });
         let tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&core), phases_rx),
+            spawn_lifecycle(Arc::downgrade(&core), reports_rx),
             spawn_dispatcher(Arc::downgrade(&core), peer_events),
             crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
         ];

@@ -340,6 +340,8 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
         virtual_channel: false,
     };
     validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
+    let mut proposal = proposal;
+    super::misbehaviour::tamper_proposal(&core.testing, &mut proposal);
     let id = propose(&core, proposal, peer, &name).await?;
     wait_for_funding(&core, id).await?;
     channel_info(&core, id).await

@@ -216,3 +216,30 @@ fn testing_is_off_unless_the_master_switch_is_on() {
         .to_string();
     assert!(error.contains("allow_misbehaviour = true"), "{error}");
 }
+
+#[test]
+fn every_misbehaviour_switch_needs_the_master_switch() {
+    let switches = [
+        "withhold_deposits",
+        "propose_app",
+        "propose_locked",
+        "propose_virtual",
+        "update_app_data",
+        "update_locked",
+        "fork_on_sync",
+    ];
+    for key in switches {
+        let error = parse(&format!("[testing]\n{key} = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&format!("testing.{key}")), "{error}");
+        assert!(error.contains("allow_misbehaviour = true"), "{error}");
+        let allowed = parse(&format!(
+            "[testing]\nallow_misbehaviour = true\n{key} = true\n"
+        ))
+        .unwrap();
+        assert_eq!(allowed.testing.misbehaviours(), vec![key], "{key}");
+    }
+    let off = parse("[testing]\nallow_misbehaviour = true\nfork_on_sync = false\n").unwrap();
+    assert!(off.testing.misbehaviours().is_empty());
+}

@@ -50,8 +50,9 @@ pub enum IncomingUpdateError {
     Backend(#[from] BackendError),
 }
 
-/// Why a [`SyncReply`](crate::protocol::SyncReply) was not adopted. The channel keeps its state
-/// and stays in re-synchronisation (updates stay blocked); the peer is faulty or malicious.
+/// Why a [`SyncReply`](crate::protocol::SyncReply) was not adopted. The channel keeps its
+/// state. A proven peer fault ([`SyncError::is_peer_fault`]) ends the re-synchronisation in a
+/// dispute; anything else leaves it under way (updates stay blocked) until the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SyncError {
     /// The peer's state belongs to another channel.

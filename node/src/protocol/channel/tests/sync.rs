@@ -224,6 +224,7 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
     ];
     for (latest, expected) in cases {
         let error = SyncError::Transition(expected);
+        assert!(!error.is_peer_fault());
         assert_eq!(
             pair.a
                 .channel
