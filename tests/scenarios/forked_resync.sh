@@ -59,7 +59,7 @@ grep -q "MISBEHAVING: answering re-synchronisation with a forked state" "$SCRATC
   || fail "alice's node never sent the fork (see alice.log)"
 status=$(channel_of bob "$channel" 'r.get("status") or ""')
 case "$status" in
-  *"the peer proved itself faulty during re-synchronisation: participant "*"signature on the peer's state does not verify"*) ;;
+  *"the peer proved itself faulty during re-synchronisation: its answer carries a signature of ours that does not verify"*"disputing"*) ;;
   *) fail "bob's channel status does not say why it is disputed: '$status'" ;;
 esac
 wait_until 10 grep -q '"kind":"peer_fault"' "$SCRATCH/bob-events.log"

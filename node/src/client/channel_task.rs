@@ -618,7 +618,8 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             ChannelEvent::PeerFault { fault, response } => {
                 let reason = format!(
-                    "the peer proved itself faulty during re-synchronisation: {fault}; {}",
+                    "the peer proved itself faulty during re-synchronisation: {}; {}",
+                    fault.describe_for(self.channel.my_index()),
                     response.describe()
                 );
                 tracing::error!(%channel, "{reason}");

@@ -743,7 +743,10 @@ async fn a_peer_that_answers_resync_with_a_fork_is_disputed_with_the_reason_repo
             other => panic!("expected the fault before the dispute, got {other:?}"),
         }
     };
-    assert!(reason.contains("signature"), "{reason}");
+    assert!(
+        reason.contains("a signature of ours that does not verify"),
+        "{reason}"
+    );
     assert!(reason.contains("disputing"), "{reason}");
     assert_eq!(
         timeout(WAIT, a.reports.recv()).await.unwrap().unwrap(),

@@ -46,6 +46,25 @@ impl FaultResponse {
 }
 
 impl SyncError {
+    /// For people, seen from participant `me`: what the peer's answer to our re-synchronisation
+    /// request was (a signature of ours that does not verify is a state we never signed).
+    pub fn describe_for(&self, me: usize) -> String {
+        match self {
+            SyncError::BadSignature { participant } if *participant == me => {
+                "its answer carries a signature of ours that does not verify: a state this node \
+                 never signed (a forged fork)"
+                    .to_string()
+            }
+            SyncError::BadSignature { .. } => {
+                "its own signature on the state it answered with does not verify".to_string()
+            }
+            SyncError::Fork { version } => format!(
+                "it holds a second fully signed state of version {version} besides ours (a fork)"
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether this error proves the peer faulty. The peer presented its newest state as fully
     /// signed: a state of another channel, a wrong number of signatures, a signature that does
     /// not verify (ours, which it cannot forge, or its own) or a second fully signed state of

@@ -240,3 +240,13 @@ fn a_local_backend_failure_is_no_proof() {
     let error = SyncError::Backend(crate::protocol::BackendError("the chain is down".into()));
     assert!(!error.is_peer_fault());
 }
+
+#[test]
+fn the_fault_is_told_from_our_side() {
+    let ours = SyncError::BadSignature { participant: 1 }.describe_for(1);
+    assert!(ours.contains("signature of ours"), "{ours}");
+    let theirs = SyncError::BadSignature { participant: 0 }.describe_for(1);
+    assert!(theirs.contains("its own signature"), "{theirs}");
+    let fork = SyncError::Fork { version: 7 }.describe_for(0);
+    assert!(fork.contains("version 7"), "{fork}");
+}
