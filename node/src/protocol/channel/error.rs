@@ -83,6 +83,16 @@ pub enum SyncError {
         /// The version.
         version: u64,
     },
+    /// The peer answered as if its channel were still opening, though we hold its signature
+    /// on a newer version (which it could only give once the channel was open).
+    #[error(
+        "the peer answered as if its channel were still opening, though it signed version \
+         {version}"
+    )]
+    OpeningAfterSigning {
+        /// Our newest version, which the peer signed.
+        version: u64,
+    },
     /// The peer's newer state could not follow ours (funds changed, assets changed, ...).
     #[error("the peer's newer state cannot follow ours: {0}")]
     Transition(TransitionError),

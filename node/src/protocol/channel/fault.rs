@@ -2,8 +2,8 @@
 //! from an honest peer, and our funds are then protected only on chain.
 //!
 //! Which errors are proofs is decided here, not in the driver: an answer to our `SyncRequest`
-//! that claims a state is fully signed and is not ([`SyncError::is_peer_fault`]), or a
-//! re-sent opening signature that does not verify. Each came over the connection the peer
+//! that claims a state is fully signed and is not ([`SyncError::is_peer_fault`]), a re-sent
+//! opening signature that does not verify, or one at all once the peer signed a newer state. Each came over the connection the peer
 //! authenticated, so the peer sent it. What is *not* a proof: a bad signature on an update
 //! proposal or accept (refused, and the update simply does not happen: nothing of ours is at
 //! risk), a newer state that carries our own valid signature but breaks a rule (we signed it,
@@ -68,7 +68,8 @@ impl SyncError {
     /// Whether this error proves the peer faulty. The peer presented its newest state as fully
     /// signed: a state of another channel, a wrong number of signatures, a signature that does
     /// not verify (ours, which it cannot forge, or its own) or a second fully signed state of
-    /// a version we hold (a fork) are each impossible for an honest peer. A newer state that
+    /// a version we hold (a fork) are each impossible for an honest peer, and so is answering
+    /// as if still opening after it signed a newer version. A newer state that
     /// cannot follow ours, though signed by both, carries our own valid signature, and a
     /// backend failure is ours: neither is the peer's fault.
     pub fn is_peer_fault(&self) -> bool {
@@ -76,7 +77,8 @@ impl SyncError {
             SyncError::StateOfOtherChannel { .. }
             | SyncError::SignatureCount { .. }
             | SyncError::BadSignature { .. }
-            | SyncError::Fork { .. } => true,
+            | SyncError::Fork { .. }
+            | SyncError::OpeningAfterSigning { .. } => true,
             SyncError::Transition(_) | SyncError::Backend(_) => false,
         }
     }

@@ -301,7 +301,13 @@ impl Channel {
         self.check_channel(message.channel_id)?;
         if self.phase != Phase::Opening {
             // We already hold version 0 fully signed. If we are re-synchronising, this is the
-            // answer of a peer still opening: it has nothing newer, so the sync is done.
+            // answer of a peer still opening: it has nothing newer, so the sync is done. Past
+            // version 0 it is a lie: we hold the peer's signature on a newer version, which it
+            // could only give once its channel was open.
+            if self.syncing && self.latest.version > 0 {
+                let version = self.latest.version;
+                return Ok(self.peer_fault(SyncError::OpeningAfterSigning { version }));
+            }
             if self.syncing && self.latest.version == 0 {
                 if !verifier.verify(&self.latest, &message.sig, self.peer())? {
                     let participant = self.peer_index();

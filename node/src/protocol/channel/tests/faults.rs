@@ -162,6 +162,28 @@ fn a_bad_opening_signature_in_answer_to_our_sync_is_a_fault() {
         fault: SyncError::BadSignature { participant: 1 },
         response: FaultResponse::Dispute,
     }));
+    // Past version 0, any answer "still opening" is a lie: the peer signed version 1.
+    let mut liar = Pair::active(vec![vec![100, 100]]);
+    liar.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    liar.pump();
+    let valid_opening_sig = crypto.sign_as(1, &{
+        let mut v0 = liar.b.channel.latest().clone();
+        v0.version = 0;
+        v0.allocation.balances[0] = vec![Amount::from(100u64), Amount::from(100u64)];
+        v0
+    });
+    let effects = liar.a.channel.sync_request();
+    liar.a.run(&crypto, effects);
+    let message = ChannelMessage::OpeningSig(OpeningSig {
+        channel_id: liar.a.channel.id(),
+        sig: valid_opening_sig,
+    });
+    liar.a.receive(&crypto, message);
+    assert_eq!(liar.a.channel.phase(), Phase::Disputed);
+    assert!(liar.a.events.contains(&ChannelEvent::PeerFault {
+        fault: SyncError::OpeningAfterSigning { version: 1 },
+        response: FaultResponse::Dispute,
+    }));
     // Outside a sync, a repeated opening signature is ignored as before.
     let mut quiet = Pair::active(vec![vec![100, 100]]);
     let message = ChannelMessage::OpeningSig(OpeningSig {
