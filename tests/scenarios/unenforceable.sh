@@ -58,8 +58,25 @@ proposal_refused propose_app "the proposal names app 0x"
 proposal_refused propose_locked "the proposal locks funds in 1 sub-channel(s)"
 proposal_refused propose_virtual "the proposal is for a virtual channel"
 
-step "mallory, honest again, opens a channel with bob ($deposit each) and pays 10"
+step "carol, who answers by hand, lists mallory's honest proposal with every term"
 restart_with mallory
+new_node carol
+introduce mallory carol
+cli mallory channel open carol --mine 7 --theirs 3 --asset ETH --challenge 900 >/dev/null 2>&1 &
+carol_open=$!
+BG_PIDS+=("$carol_open")
+has_proposal() { [ "$(json carol proposal list -- 'len(r)')" = 1 ]; }
+wait_until 30 has_proposal
+terms=$(json carol proposal list -- '(r[0]["app"], r[0]["app_data"], r[0]["locked"], r[0]["ledger_channel"], r[0]["virtual_channel"], r[0]["challenge_seconds"], r[0]["balances"][0]["mine"], r[0]["balances"][0]["theirs"], r[0]["proposer_alias"], r[0]["expires_at"] > 0)')
+[ "$terms" = "(None, '0x', [], True, False, 900, '3', '7', 'mallory', True)" ] \
+  || fail "carol's proposal list shows '$terms'"
+cli carol proposal list >"$SCRATCH/carol-proposals.txt"
+assert_contains "$SCRATCH/carol-proposals.txt" "KIND"
+assert_contains "$SCRATCH/carol-proposals.txt" "payment"
+cli carol proposal reject "$(json carol proposal list -- 'r[0]["id"]')" >/dev/null || fail "carol could not reject"
+wait "$carol_open" && fail "mallory's open succeeded although carol rejected"
+
+step "mallory, honest again, opens a channel with bob ($deposit each) and pays 10"
 channel=$(json mallory channel open bob --mine "$deposit" --theirs "$deposit" --asset ETH \
   --challenge "$challenge" -- 'r["id"]')
 wait_for_phase bob "$channel" active 30
