@@ -6,7 +6,8 @@
 
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChainInfo, ChannelId};
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Address, Amount, ChainInfo, ChannelId, SubAlloc};
 use serde::{Deserialize, Serialize};
 
 /// `node_info`: who this node is.
@@ -91,7 +92,10 @@ pub struct ProposalRejectRequest {
     pub reason: Option<String>,
 }
 
-/// An incoming proposal waiting for an answer (`proposal_list`).
+/// An incoming proposal waiting for an answer (`proposal_list`): every field that decides what
+/// accepting it risks. (The node refuses, before listing, any proposal it could not enforce:
+/// one naming an app, with app data or locked funds, or not for a ledger channel; the fields
+/// are shown anyway, so that nothing about a proposal is hidden from the user.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposalInfo {
     /// The proposal.
@@ -106,6 +110,17 @@ pub struct ProposalInfo {
     pub challenge_seconds: u64,
     /// Unix seconds after which the proposal lapses unanswered.
     pub expires_at: u64,
+    /// The app that would rule the channel; absent (`null`) for a payment channel.
+    pub app: Option<Address>,
+    /// The opening state's app data, hex (empty for a payment channel).
+    pub app_data: Bytes,
+    /// Funds the opening state would lock in sub-channels: each sub-channel's id, its amount
+    /// of every asset (in `balances` order) and the participants' indices.
+    pub locked: Vec<SubAlloc>,
+    /// Whether the channel would be funded directly on the ledger.
+    pub ledger_channel: bool,
+    /// Whether the channel would be a virtual channel, funded through an intermediary.
+    pub virtual_channel: bool,
 }
 
 /// What each party holds (or deposits) of one asset, seen from this node.
@@ -272,6 +287,16 @@ pub enum NodeEvent {
         from: Phase,
         /// The phase it entered.
         to: Phase,
+    },
+    /// The peer proved itself faulty on a channel (it answered re-synchronisation with a
+    /// state that no honest peer sends: a fork, a signature that does not verify); the node
+    /// protects the funds on chain (a dispute with our newest state) and `channel show` says
+    /// so.
+    PeerFault {
+        /// The channel.
+        channel: ChannelId,
+        /// What the peer sent and what the node does about it.
+        reason: String,
     },
     /// Sent by the server, never published by the node: this subscriber fell behind and
     /// `count` events were dropped; re-read the state (`channel_list`, `proposal_list`).

@@ -14,7 +14,9 @@
 //! - `Send` goes to the peer through a [`PeerLink`]; if the peer is not connected the message
 //!   is dropped (debug log): the re-synchronisation on reconnect covers it;
 //! - `Event` is published on the [`EventBus`] where a [`NodeEvent`] fits, and settles the
-//!   update a `Pay`/`ProposeFinal` command waits on.
+//!   update a `Pay`/`ProposeFinal` command waits on; phases and proven peer faults are also
+//!   reported to the node ([`ChannelReport`]), which drives the chain side and keeps the
+//!   channel's status.
 //!
 //! Updates of ours are queued and started one at a time, when the channel has no update in
 //! flight, no peer update awaiting an answer and no re-synchronisation under way. An update
@@ -24,6 +26,7 @@
 mod outage;
 
 use super::channel_policy::{Decision, SharedPolicy};
+use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::{PeerError, Peers};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
@@ -132,6 +135,9 @@ pub enum ChannelReport {
     StoreRecovered,
     /// The channel is closed and in the archive; its task has ended.
     Archived,
+    /// The peer proved itself faulty: why, and what the channel does about it, for the
+    /// channel's status. Comes before the `Phase(Disputed)` the fault may cause.
+    PeerFault(String),
 }
 
 /// What the API sees of a channel.
@@ -363,9 +369,9 @@ pub struct ChannelDeps<L> {
     pub events: EventBus,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
-    /// Told every phase the channel enters (after it is durable), so the node can fund,
-    /// conclude and withdraw, and every store outage; `None` when nobody drives the chain side
-    /// (tests).
+    /// Told every phase the channel enters (after it is durable), every store outage and
+    /// every proven peer fault, so the node can fund, conclude, dispute and withdraw and show
+    /// why; `None` when nobody drives the chain side (tests).
     pub reports: Option<UnboundedSender<(ChannelId, ChannelReport)>>,
     /// Writes that go into the channel's first persist batch, atomically with its first
     /// records: the peer link of a channel just opened. Empty for a restored channel.
@@ -373,6 +379,8 @@ pub struct ChannelDeps<L> {
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
     pub keep_history: bool,
+    /// What this channel does wrong on purpose (`[testing]` switches; all off on real nodes).
+    pub misbehaviour: ChannelMisbehaviour,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -787,6 +795,10 @@ impl<L: PeerLink> ChannelTask<L> {
             tracing::debug!(channel = %self.channel.id(), "{} not sent: the channel's peer is unknown", message.kind());
             return;
         };
+        let message = self
+            .deps
+            .misbehaviour
+            .tamper(&self.channel, message, &*self.deps.chain);
         if let Err(error) = self.deps.link.send(peer, &message).await {
             // Re-synchronisation on reconnect delivers whatever this message carried.
             tracing::debug!(
@@ -804,6 +816,18 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.deps
                     .events
                     .publish(NodeEvent::PhaseChanged { channel, from, to });
+            }
+            ChannelEvent::PeerFault { fault, response } => {
+                let reason = format!(
+                    "the peer proved itself faulty during re-synchronisation: {}; {}",
+                    fault.describe_for(self.channel.my_index()),
+                    response.describe()
+                );
+                tracing::error!(%channel, "{reason}");
+                self.report(ChannelReport::PeerFault(reason.clone()));
+                self.deps
+                    .events
+                    .publish(NodeEvent::PeerFault { channel, reason });
             }
             ChannelEvent::StateChanged { state } => {
                 if self.deps.keep_history {

@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::client::channel_policy::{IncomingPolicy, PaymentsToUs, NOT_A_PAYMENT_TO_US};
+use crate::client::misbehaviour::ChannelMisbehaviour;
+use crate::protocol::TransitionError;
 use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, ProposalId};
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::{Bytes, Encode};
@@ -238,6 +240,8 @@ struct Side {
     /// The store plugin under `store`, to make its commits fail.
     raw: Arc<MapStore>,
     events: EventBus,
+    /// What the task reports to the node.
+    reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
     /// Where this side's messages go (to the other side's handle).
     out: TestLink,
     peer: NodeId,
@@ -285,7 +289,32 @@ fn spawn(
     peer: NodeId,
     policy: SharedPolicy,
 ) -> Side {
+    let honest = ChannelMisbehaviour::default();
+    spawn_misbehaving(
+        channel,
+        initial,
+        chain,
+        (raw, store),
+        out,
+        peer,
+        policy,
+        honest,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_misbehaving(
+    channel: Channel,
+    initial: Vec<Effect>,
+    chain: &Arc<TestChain>,
+    (raw, store): (Arc<MapStore>, Arc<ChannelStore>),
+    out: TestLink,
+    peer: NodeId,
+    policy: SharedPolicy,
+    misbehaviour: ChannelMisbehaviour,
+) -> Side {
     let events = EventBus::new();
+    let (reports_tx, reports) = unbounded_channel();
     let deps = ChannelDeps {
         peer: Some(peer),
         link: out.clone(),
@@ -293,9 +322,10 @@ fn spawn(
         store: store.clone(),
         events: events.clone(),
         policy,
-        reports: None,
+        reports: Some(reports_tx),
         keep_history: false,
         first_writes: Vec::new(),
+        misbehaviour,
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {
@@ -304,9 +334,49 @@ fn spawn(
         store,
         raw,
         events,
+        reports,
         out,
         peer,
     }
+}
+
+/// Stops `side`'s task and starts it again from its store with `misbehaviour`, as a node
+/// restarted with new `[testing]` switches; `other` sends to the new task from then on.
+async fn restart_misbehaving(
+    side: Side,
+    other: &Side,
+    chain: &Arc<TestChain>,
+    misbehaviour: ChannelMisbehaviour,
+) -> Side {
+    other.out.set(None);
+    let Side {
+        handle,
+        task,
+        store,
+        raw,
+        peer,
+        out,
+        ..
+    } = side;
+    drop(handle);
+    timeout(WAIT, task).await.unwrap().unwrap();
+    let snapshot = store
+        .restore_channel(&other.handle.id())
+        .unwrap()
+        .expect("stored");
+    let channel = Channel::restore(snapshot).unwrap();
+    let side = spawn_misbehaving(
+        channel,
+        Vec::new(),
+        chain,
+        (raw, store),
+        out,
+        peer,
+        default_policy(),
+        misbehaviour,
+    );
+    other.out.set(Some(side.handle.clone()));
+    side
 }
 
 fn asset(n: u8) -> Asset {
@@ -335,10 +405,13 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         proposer: chain.participant(0),
         assets: vec![asset(0)],
         balances: vec![balances.iter().map(|&b| Amount::from(b)).collect()],
+        locked: Vec::new(),
         challenge_duration: 3600,
         nonce_share: [2; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     let accept = ProposalAccept {
         proposal_id: ProposalId([1; 32]),
@@ -780,10 +853,13 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
         proposer: chain.participant(0),
         assets: vec![asset(0)],
         balances: vec![vec![Amount::from(5u64), Amount::from(5u64)]],
+        locked: Vec::new(),
         challenge_duration: 3600,
         nonce_share: [2; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     let accept = ProposalAccept {
         proposal_id: ProposalId([1; 32]),
@@ -814,6 +890,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: None,
             keep_history: false,
             first_writes: Vec::new(),
+            misbehaviour: ChannelMisbehaviour::default(),
         },
     );
     out.set(Some(peer_handle));
@@ -832,6 +909,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: Some(reports),
             keep_history: false,
             first_writes: vec![link_op(&id, &node_id(1))],
+            misbehaviour: ChannelMisbehaviour::default(),
         },
     );
     let (_, report) = timeout(WAIT, reported.recv()).await.unwrap().unwrap();
@@ -882,4 +960,104 @@ async fn a_concluded_channel_moves_to_the_archive_and_its_task_ends() {
     assert_eq!(archived.snapshot.phase, Phase::Closed);
     assert_eq!(archived.snapshot.latest.state.version, 1);
     assert_eq!(archived.peer, Some(node_id(2)));
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_resync_with_a_fork_is_disputed_with_the_reason_reported() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    for _ in 0..3 {
+        pay(&pair.a, 5).await.unwrap();
+        pay(&pair.b, 1).await.unwrap();
+    }
+    let Pair { chain, a, b } = pair;
+    let newest = a.view().await.snapshot.latest;
+    let mut events = a.events.subscribe();
+    // B comes back forking: its answer to A's re-synchronisation moves every coin to B,
+    // signed by B, next to A's signature on the real state.
+    let fork = ChannelMisbehaviour {
+        fork_on_sync: true,
+        ..ChannelMisbehaviour::default()
+    };
+    let mut a = a;
+    let b = restart_misbehaving(b, &a, &chain, fork).await;
+    a.handle.peer_connected().unwrap();
+    b.handle.peer_connected().unwrap();
+    let view = wait_for(&a, |v| v.snapshot.phase == Phase::Disputed).await;
+    // Nothing of the fork was adopted; the sync is over, and the newest state is ours.
+    assert_eq!(view.snapshot.latest, newest);
+    assert!(!view.syncing);
+    // The node hears why before it hears of the dispute, and the API's subscribers too.
+    let id = a.handle.id();
+    let reason = loop {
+        match timeout(WAIT, a.reports.recv()).await.unwrap().unwrap() {
+            // The phases of the opening.
+            (channel, ChannelReport::Phase(Phase::Funding | Phase::Active)) => {
+                assert_eq!(channel, id)
+            }
+            (channel, ChannelReport::PeerFault(reason)) => {
+                assert_eq!(channel, id);
+                break reason;
+            }
+            other => panic!("expected the fault before the dispute, got {other:?}"),
+        }
+    };
+    assert!(
+        reason.contains("a signature of ours that does not verify"),
+        "{reason}"
+    );
+    assert!(reason.contains("disputing"), "{reason}");
+    assert_eq!(
+        timeout(WAIT, a.reports.recv()).await.unwrap().unwrap(),
+        (id, ChannelReport::Phase(Phase::Disputed))
+    );
+    let mut published = None;
+    while let Ok(event) = events.try_recv() {
+        if let NodeEvent::PeerFault { channel, reason } = event {
+            published = Some((channel, reason));
+        }
+    }
+    assert_eq!(published, Some((id, reason)));
+    // The dispute is durable: a restart resumes it.
+    let stored = a.store.restore_channel(&id).unwrap().unwrap();
+    assert_eq!(stored.phase, Phase::Disputed);
+    // And no payment goes over the disputed channel.
+    assert!(pay(&a, 1).await.is_err());
+}
+
+#[tokio::test]
+async fn an_update_that_breaks_a_rule_is_refused_and_the_proposer_hears_why() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    pay(&pair.a, 5).await.unwrap();
+    let Pair { chain, a, mut b } = pair;
+    let newest = a.view().await.snapshot.latest;
+    for (misbehaviour, rule) in [
+        (
+            ChannelMisbehaviour {
+                update_locked: true,
+                ..ChannelMisbehaviour::default()
+            },
+            TransitionError::Locked { count: 1 },
+        ),
+        (
+            ChannelMisbehaviour {
+                update_app_data: true,
+                ..ChannelMisbehaviour::default()
+            },
+            TransitionError::AppDataChanged,
+        ),
+    ] {
+        // B pays from a node that tampers with its proposals and signs what it tampered with,
+        // so only the rule can refuse them.
+        b = restart_misbehaving(b, &a, &chain, misbehaviour).await;
+        a.handle.peer_connected().unwrap();
+        b.handle.peer_connected().unwrap();
+        let error = pay(&b, 1).await.unwrap_err();
+        assert_eq!(
+            error,
+            CommandError::Rejected(RejectReason::Invalid(rule.to_string()))
+        );
+        assert_eq!(a.view().await.snapshot.latest, newest, "A signed nothing");
+        assert_eq!(b.view().await.snapshot.latest, newest);
+        assert!(b.view().await.snapshot.pending.is_none());
+    }
 }

@@ -8,6 +8,7 @@
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
@@ -61,7 +62,7 @@ pub struct NodeCore {
     pub testing: TestingSection,
     /// How channel tasks answer the peer's updates.
     pub incoming_policy: SharedPolicy,
-    /// Where channel tasks report phases and store outages (to the lifecycle).
+    /// Where channel tasks report phases, store outages and peer faults (to the lifecycle).
     pub reports: UnboundedSender<(ChannelId, ChannelReport)>,
     /// Known peers.
     pub book: Mutex<PeerBook>,
@@ -138,6 +139,7 @@ impl NodeCore {
             reports: Some(self.reports.clone()),
             keep_history: self.testing.allow_misbehaviour,
             first_writes,
+            misbehaviour: ChannelMisbehaviour::from_testing(&self.testing),
         };
         let (handle, task) = channel_task(channel, initial, deps);
         let inserted = lock(&self.registry).insert(handle.clone(), peer, assets, phase);

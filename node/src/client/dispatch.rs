@@ -139,8 +139,10 @@ fn our_deposits(proposal: &ChannelProposal) -> Vec<Amount> {
         .collect()
 }
 
-/// The rules a proposal must meet before anyone is asked: the protocol's, assets this chain
-/// holds, and a chain account of ours that is not the proposer's.
+/// The rules a proposal must meet before anyone is asked: the protocol's (which refuse what
+/// this node cannot enforce: an app, app data, locked funds, anything but a ledger channel),
+/// assets this chain holds, and a chain account of ours that is not the proposer's. The
+/// reason goes back to the proposer in the reject.
 fn check_proposal(core: &NodeCore, proposal: &ChannelProposal) -> Result<(), String> {
     validate_proposal(proposal).map_err(|e| format!("invalid proposal: {e}"))?;
     for asset in &proposal.assets {
@@ -184,6 +186,11 @@ pub fn proposal_info(
             .collect(),
         challenge_seconds: proposal.challenge_duration,
         expires_at,
+        app: proposal.app.clone(),
+        app_data: proposal.app_data.clone(),
+        locked: proposal.locked.clone(),
+        ledger_channel: proposal.ledger_channel,
+        virtual_channel: proposal.virtual_channel,
     }
 }
 

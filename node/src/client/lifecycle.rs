@@ -1,4 +1,5 @@
-//! The chain side of a channel's life, driven by what its task reports:
+//! The chain side of a channel's life, driven by what its task reports (a proven peer fault
+//! it reports becomes the channel's reason, before the dispute it causes starts):
 //! - `Opening`: the opening must complete within the funding timeout, or the channel is
 //!   abandoned (nothing of ours is deposited before `Funding`; a peer that got further recovers
 //!   its deposit through its own funding timeout);
@@ -52,6 +53,10 @@ pub fn spawn_lifecycle(
                 ChannelReport::Archived => {
                     lock(&core.registry).remove(&id);
                     tracing::info!(channel = %id, "channel closed and archived (`parley channel list --closed` shows it)");
+                    continue;
+                }
+                ChannelReport::PeerFault(reason) => {
+                    lock(&core.registry).set_reason(&id, reason);
                     continue;
                 }
             };

@@ -115,7 +115,7 @@ impl Node {
         let token = load_or_create_token(&token_path(&config.node.data_dir))?;
         if config.testing.allow_misbehaviour {
             tracing::warn!(
-                withhold_deposits = config.testing.withhold_deposits,
+                misbehaviours = ?config.testing.misbehaviours(),
                 "[testing] allow_misbehaviour is on: this node can be made to cheat; never use it with real funds"
             );
         }

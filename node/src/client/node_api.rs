@@ -406,12 +406,17 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
         proposer: me,
         assets: deposits.iter().map(|(a, _, _)| a.asset.clone()).collect(),
         balances: deposits.iter().map(|(_, m, t)| vec![*m, *t]).collect(),
+        locked: Vec::new(),
         challenge_duration: challenge,
         nonce_share: random_32()?,
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
+    let mut proposal = proposal;
+    super::misbehaviour::tamper_proposal(&core.testing, &mut proposal);
     let id = propose(&core, proposal, peer, &name).await?;
     wait_for_funding(&core, id).await?;
     channel_info(&core, id).await

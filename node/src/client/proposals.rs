@@ -136,10 +136,13 @@ mod tests {
             proposer: Participant(vec![1; 20]),
             assets: Vec::new(),
             balances: Vec::new(),
+            locked: Vec::new(),
             challenge_duration: 60,
             nonce_share: [n; 32],
             app: None,
             app_data: Bytes::default(),
+            ledger_channel: true,
+            virtual_channel: false,
         }
     }
 

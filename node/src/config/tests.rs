@@ -263,3 +263,31 @@ fn a_bad_log_format_is_refused_with_the_formats() {
     let config = parse("[node]\nlog_format = \"json\"\n").unwrap();
     assert_eq!(config.node.log_format, LogFormat::Json);
 }
+
+#[test]
+fn every_misbehaviour_switch_needs_the_master_switch() {
+    let switches = [
+        "withhold_deposits",
+        "propose_app",
+        "propose_locked",
+        "propose_virtual",
+        "update_app_data",
+        "update_locked",
+        "fork_on_sync",
+        "withhold_conclude_final",
+    ];
+    for key in switches {
+        let error = parse(&format!("[testing]\n{key} = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&format!("testing.{key}")), "{error}");
+        assert!(error.contains("allow_misbehaviour = true"), "{error}");
+        let allowed = parse(&format!(
+            "[testing]\nallow_misbehaviour = true\n{key} = true\n"
+        ))
+        .unwrap();
+        assert_eq!(allowed.testing.misbehaviours(), vec![key], "{key}");
+    }
+    let off = parse("[testing]\nallow_misbehaviour = true\nfork_on_sync = false\n").unwrap();
+    assert!(off.testing.misbehaviours().is_empty());
+}

@@ -94,6 +94,9 @@ fn human(event: &NodeEvent) -> String {
         NodeEvent::PhaseChanged { channel, from, to } => {
             format!("channel {channel}: {from} -> {to}")
         }
+        NodeEvent::PeerFault { channel, reason } => {
+            format!("channel {channel}: PEER FAULT: {reason}")
+        }
         NodeEvent::EventsMissed { count } => {
             format!("missed {count} events (this terminal fell behind); `parley channel list` shows the state")
         }

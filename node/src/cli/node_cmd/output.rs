@@ -234,6 +234,32 @@ fn expiry(expires_at: u64, now: u64) -> String {
     }
 }
 
+/// What kind of channel a proposal opens: `payment` for a ledger payment channel (the only
+/// kind this node accepts), else every way it differs, e.g. `app 0x12..., 2 locked, virtual`.
+fn kind(p: &ProposalInfo) -> String {
+    let mut differs = Vec::new();
+    if let Some(app) = &p.app {
+        differs.push(format!("app {app}"));
+    }
+    if !p.app_data.0.is_empty() {
+        differs.push(format!("{} bytes of app data", p.app_data.0.len()));
+    }
+    if !p.locked.is_empty() {
+        differs.push(format!("{} locked", p.locked.len()));
+    }
+    if p.virtual_channel {
+        differs.push("virtual".into());
+    }
+    if !p.ledger_channel {
+        differs.push("not ledger".into());
+    }
+    if differs.is_empty() {
+        "payment".into()
+    } else {
+        differs.join(", ")
+    }
+}
+
 /// `parley proposal list`; `now` is the current Unix time, for the expiry column.
 pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
     if proposals.is_empty() {
@@ -247,12 +273,20 @@ pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
                 peer_name(&p.proposer_alias, &p.proposer),
                 splits(&p.balances),
                 format!("{}s", p.challenge_seconds),
+                kind(p),
                 expiry(p.expires_at, now),
             ]
         })
         .collect();
     table(
-        &["PROPOSAL", "FROM", "MINE / THEIRS", "CHALLENGE", "EXPIRES"],
+        &[
+            "PROPOSAL",
+            "FROM",
+            "MINE / THEIRS",
+            "CHALLENGE",
+            "KIND",
+            "EXPIRES",
+        ],
         &rows,
     )
 }

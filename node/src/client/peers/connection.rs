@@ -2,7 +2,7 @@
 
 use super::liveness::Liveness;
 use super::routes::SharedSession;
-use crate::wire::{NodeId, Role};
+use crate::wire::{Incarnation, NodeId, Role};
 use std::time::Instant;
 
 /// How many frames an outbound connection may receive before its dial returned. The listener
@@ -20,10 +20,12 @@ pub(super) enum Stage {
         session: SharedSession,
         expected: Option<NodeId>,
     },
-    /// The peer is authenticated; this connection is its route.
+    /// The peer is authenticated, in `incarnation` (which run of its process); this
+    /// connection is its route.
     Open {
         session: SharedSession,
         peer: NodeId,
+        incarnation: Incarnation,
         liveness: Liveness,
     },
 }

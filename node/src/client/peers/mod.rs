@@ -11,10 +11,11 @@
 //!
 //! Rules the driver keeps:
 //! - one authenticated connection per peer: when two nodes dial each other at once, both keep
-//!   the same one ([`dedupe`]) and close the other without reporting a disconnect. When the
-//!   one kept is the older, it is probed at once and ended if it does not answer within
-//!   [`PeersConfig::suspect_grace`]: the newcomer may be the peer back from a crash, its old
-//!   connection dead without a word, and its next dial must get through;
+//!   the same one ([`dedupe`]) and close the other without reporting a disconnect. A peer back
+//!   from a restart (a new incarnation in its handshake) always replaces its old connection,
+//!   which died with its earlier process. When the one kept is the older, it is probed at once
+//!   and ended if it does not answer within [`PeersConfig::suspect_grace`]: it may have died
+//!   without a word, and the peer's next dial must get through;
 //! - `connect` proves the peer's identity: the dialed side's handshake must show the expected
 //!   [`NodeId`], else [`PeerError::UnexpectedPeer`];
 //! - per peer, [`PeerEvent`]s keep the order things happened: `Connected`, its messages in

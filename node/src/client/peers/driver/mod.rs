@@ -8,7 +8,7 @@
 mod dials;
 
 use super::connection::{Connection, Stage, MAX_EARLY_FRAMES};
-use super::dedupe::{resolve_duplicate, Keep};
+use super::dedupe::{resolve_duplicate, Candidate, Keep};
 use super::error::PeerError;
 use super::event::{DisconnectReason, PeerEvent};
 use super::liveness::{Liveness, Probe};
@@ -16,7 +16,7 @@ use super::routes::{lock, Route, Routes};
 use super::PeersConfig;
 use crate::protocol::ChannelMessage;
 use crate::wire::{
-    encode_frame, fresh_nonce, Goodbye, GoodbyeReason, NodeId, NodeKey, Role, Session,
+    encode_frame, Goodbye, GoodbyeReason, Incarnation, KeyError, NodeId, NodeKey, Role, Session,
     SessionEvent, WireMessage,
 };
 use parley_plugin_api::model::{ConnectionId, TransportEvent};
@@ -84,6 +84,9 @@ impl Ending {
 /// The driver's state.
 pub(super) struct Driver {
     key: NodeKey,
+    /// This run's incarnation, the first half of every handshake nonce we send; drawn at the
+    /// first connection.
+    incarnation: Option<Incarnation>,
     transport: Arc<dyn Transport>,
     config: PeersConfig,
     max_frame_size: usize,
@@ -115,6 +118,7 @@ impl Driver {
     ) -> Driver {
         Driver {
             key,
+            incarnation: None,
             transport,
             config,
             max_frame_size,
@@ -212,7 +216,10 @@ impl Driver {
         opened: Instant,
         early: Vec<Vec<u8>>,
     ) {
-        let nonce = match fresh_nonce() {
+        let nonce = match self
+            .incarnation()
+            .and_then(|incarnation| incarnation.nonce())
+        {
             Ok(nonce) => nonce,
             Err(error) => {
                 // No session can start: end it like a connection that never got one.
@@ -257,6 +264,16 @@ impl Driver {
             }
             self.on_frame(id, frame);
         }
+    }
+
+    /// This run's incarnation (see `Incarnation`), drawn from the OS random source once.
+    fn incarnation(&mut self) -> Result<Incarnation, KeyError> {
+        if let Some(incarnation) = self.incarnation {
+            return Ok(incarnation);
+        }
+        let incarnation = Incarnation::random()?;
+        self.incarnation = Some(incarnation);
+        Ok(incarnation)
     }
 
     /// Sends `frames` in order; on a refusal ends the connection and returns `false`.
@@ -340,6 +357,9 @@ impl Driver {
             return;
         };
         let session = session.clone();
+        let Some(incarnation) = lock(&session).peer_incarnation() else {
+            return; // a session reports `Authenticated` only once it knows the peer's
+        };
         let role = connection.role;
         let remote = connection.remote.clone();
         let liveness = Liveness::new(
@@ -350,6 +370,7 @@ impl Driver {
         connection.stage = Stage::Open {
             session: session.clone(),
             peer,
+            incarnation,
             liveness,
         };
         // Whoever waits to reach `peer` has it now, over whichever connection got there first.
@@ -368,25 +389,38 @@ impl Driver {
             let _ = self.events.send(PeerEvent::Connected(peer));
             return;
         };
-        let existing_role = self
-            .connections
-            .get(&existing.connection)
-            .map_or(role, |connection| connection.role);
+        let incoming = Candidate { role, incarnation };
+        let kept = match self.connections.get(&existing.connection) {
+            Some(Connection {
+                role,
+                stage: Stage::Open { incarnation, .. },
+                ..
+            }) => Candidate {
+                role: *role,
+                incarnation: *incarnation,
+            },
+            // The route's connection is gone already: anything replaces it.
+            _ => incoming,
+        };
         let own = self.key.node_id();
-        match resolve_duplicate(own, peer, existing_role, role) {
+        match resolve_duplicate(own, peer, kept, incoming) {
             Keep::Existing => {
                 self.end(
                     id,
                     duplicate("duplicate connection: keeping the earlier one"),
                 );
-                // If the peer restarted, the connection we keep died with its old process and
-                // nothing will tell us so for a long time: probe it now, so that the peer's
-                // next dial gets through soon if it is dead.
+                // The peer did not restart (same incarnation), but the connection we keep may
+                // have died without a word while the peer noticed and dialed again: probe it
+                // now, so that the peer's next dial gets through soon if it is dead.
                 self.suspect(existing.connection);
             }
             Keep::Incoming => {
                 // Re-routed before the old one ends, so its end is not a disconnect.
-                tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
+                if kept.incarnation != incarnation {
+                    tracing::info!(connection = id, %peer, remote, "peer restarted (a new incarnation); its new connection replaces the old one");
+                } else {
+                    tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
+                }
                 self.routes.insert(peer, route);
                 self.end(
                     existing.connection,

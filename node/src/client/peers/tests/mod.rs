@@ -12,7 +12,7 @@ use super::memory::{MemoryNetwork, MemoryTransport};
 use super::*;
 use crate::protocol::{ChannelMessage, SyncRequest};
 use crate::wire::{
-    decode_frame, encode_frame, fresh_nonce, GoodbyeReason, Role, Session, SessionEvent,
+    decode_frame, encode_frame, GoodbyeReason, Incarnation, Role, Session, SessionEvent,
     WireMessage, DEFAULT_MAX_FRAME_SIZE,
 };
 use parley_plugin_api::model::{ChannelId, ConnectionId, TransportEvent};
@@ -119,11 +119,12 @@ async fn pair(net: &MemoryNetwork, config: PeersConfig) -> (Node, Node) {
     (a, b)
 }
 
-/// A bare endpoint the test drives by hand.
+/// A bare endpoint the test drives by hand: one run of a node's process (one incarnation).
 struct Raw {
     transport: Arc<MemoryTransport>,
     events: UnboundedReceiver<TransportEvent>,
     key: NodeKey,
+    incarnation: Incarnation,
 }
 
 type Wire = WireMessage<ChannelMessage>;
@@ -135,6 +136,7 @@ impl Raw {
             transport,
             events,
             key: key(n),
+            incarnation: Incarnation::random().unwrap(),
         }
     }
 
@@ -229,7 +231,7 @@ impl Raw {
         let (mut session, hello) = Session::new(
             role,
             &self.key,
-            fresh_nonce().unwrap(),
+            self.incarnation.nonce().unwrap(),
             expected,
             DEFAULT_MAX_FRAME_SIZE,
         );
