@@ -6,11 +6,9 @@
 //! Run with `--nocapture` to see the round-trip times of a small message (printed, never
 //! asserted).
 
-use parley_node::client::peers::{
-    split_transport_events, PeerError, PeerEvent, Peers, PeersConfig,
-};
+use parley_node::client::peers::{Intake, PeerError, PeerEvent, Peers, PeersConfig};
 use parley_node::host::{
-    instantiate, node_host_context, PluginHandle, PluginLibrary, SectionEvent,
+    instantiate, node_host_context, EventRoute, PluginHandle, PluginLibrary, SectionEvent,
 };
 use parley_node::protocol::{ChannelMessage, SyncRequest};
 use parley_node::wire::{
@@ -43,15 +41,16 @@ fn quic_library() -> PluginLibrary {
     PluginLibrary::open(&path, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A fresh QUIC transport instance whose certificate lives in `dir`, and its events.
+/// A fresh QUIC transport instance whose certificate lives in `dir`, its events going to
+/// `events`.
 fn quic_transport(
     library: &PluginLibrary,
     dir: &Path,
-) -> (Arc<dyn Transport>, UnboundedReceiver<SectionEvent>) {
-    let (sender, events) = unbounded_channel();
-    let context = node_host_context("wire", dir, dir, sender);
+    events: impl EventRoute,
+) -> Arc<dyn Transport> {
+    let context = node_host_context("wire", dir, dir, events);
     match instantiate(library, "wire", PluginKind::Transport, "", context) {
-        Ok(PluginHandle::Transport(transport)) => (transport, events),
+        Ok(PluginHandle::Transport(transport)) => transport,
         Ok(_) => panic!("libparley_quic.so is not a transport"),
         Err(e) => panic!("{e}"),
     }
@@ -68,10 +67,11 @@ struct QuicNode {
 
 async fn start(library: &PluginLibrary) -> QuicNode {
     let dir = tempfile::tempdir().unwrap();
-    let (transport, plugin_events) = quic_transport(library, dir.path());
-    let (transport_events, _others) = split_transport_events(plugin_events, "wire");
+    let config = PeersConfig::default();
+    let (intake, transport_events) = Intake::new(config.limits);
+    let transport = quic_transport(library, dir.path(), intake.clone());
     let key = NodeKey::generate().unwrap();
-    let (peers, events) = Peers::start(key, transport, transport_events, PeersConfig::default());
+    let (peers, events) = Peers::start(key, transport, (intake, transport_events), config);
     let addr = peers.listen("127.0.0.1:0").await.unwrap();
     QuicNode {
         id: peers.node_id(),
@@ -104,6 +104,7 @@ impl QuicNode {
                 PeerEvent::Message {
                     from: sender,
                     message: ChannelMessage::SyncRequest(request),
+                    ..
                 } => {
                     assert_eq!(sender, from);
                     seqs.push(request.latest_version);
@@ -192,7 +193,8 @@ struct Raw {
 impl Raw {
     fn new(library: &PluginLibrary) -> Raw {
         let dir = tempfile::tempdir().unwrap();
-        let (transport, events) = quic_transport(library, dir.path());
+        let (sender, events) = unbounded_channel();
+        let transport = quic_transport(library, dir.path(), sender);
         Raw {
             transport,
             events,

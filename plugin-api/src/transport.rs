@@ -73,12 +73,13 @@ pub trait Transport: Send + Sync + 'static {
     /// by the node once, before it listens or dials. `max_frame` is at least 1 and at most
     /// `max_frame_size`, else `InvalidArgument`.
     ///
-    /// The default answers `Unsupported`, which is what a node also gets from a plugin built
-    /// before frame limits existed; the node then warns that an unauthenticated peer can make
-    /// it buffer `max_frame_size` bytes per connection. Every transport should implement it.
+    /// The default answers `Unsupported`, so that a transport written before frame limits
+    /// still builds; the node then warns that an unauthenticated peer can make it buffer
+    /// `max_frame_size` bytes per connection, and the conformance suite fails it. Every
+    /// transport should implement both methods.
     fn set_initial_frame_limit(&self, max_frame: usize) -> PluginResult<()> {
         let _ = max_frame;
-        Err(crate::abi::ffi::frame_limits_unsupported())
+        Err(frame_limits_unsupported())
     }
 
     /// Sets `connection`'s limit on incoming frames to `max_frame` bytes (at least 1, at most
@@ -88,8 +89,13 @@ pub trait Transport: Send + Sync + 'static {
     /// [`set_initial_frame_limit`](Transport::set_initial_frame_limit).
     fn set_frame_limit(&self, connection: ConnectionId, max_frame: usize) -> PluginResult<()> {
         let _ = (connection, max_frame);
-        Err(crate::abi::ffi::frame_limits_unsupported())
+        Err(frame_limits_unsupported())
     }
+}
+
+/// What a transport without per-connection frame limits answers when asked for them.
+fn frame_limits_unsupported() -> PluginError {
+    PluginError::unsupported("this transport does not implement per-connection frame limits")
 }
 
 /// Wraps a plugin's transport for export (used by `export_plugin!`).

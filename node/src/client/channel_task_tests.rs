@@ -640,3 +640,36 @@ fn the_default_policy_accepts_only_payments_to_us() {
         Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
     );
 }
+
+#[tokio::test]
+async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handled_it() {
+    use crate::client::peers::{Inbound, Intake, PeerLimits};
+    use crate::protocol::SyncRequest;
+    use parley_plugin_api::model::TransportEvent;
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    let (intake, mut inbound) = Intake::new(PeerLimits::default());
+    intake.admit(TransportEvent::Connected {
+        connection: 1,
+        remote: "test".into(),
+        inbound: true,
+    });
+    intake.admit(TransportEvent::Frame {
+        connection: 1,
+        frame: Bytes(vec![0; 40]),
+    });
+    let ticket = std::iter::from_fn(|| inbound.try_recv().ok())
+        .find_map(|event| match event {
+            Inbound::Frame { ticket, .. } => Some(ticket),
+            _ => None,
+        })
+        .expect("the frame was admitted");
+    assert_eq!(intake.in_flight(1), Some((1, 40)));
+    let message = ChannelMessage::SyncRequest(SyncRequest {
+        channel_id: pair.b.handle.id(),
+        latest_version: 0,
+    });
+    pair.b.handle.deliver_held(message, ticket).unwrap();
+    // The snapshot is answered after the message before it was handled.
+    pair.b.view().await;
+    assert_eq!(intake.in_flight(1), Some((0, 0)));
+}
