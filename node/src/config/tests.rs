@@ -185,6 +185,7 @@ fn the_shipped_node_toml_parses() {
     let text = include_str!("../../../node.toml");
     let config = parse(text).unwrap();
     assert!(config.policy.auto_accept_from.is_empty());
+    assert_eq!(config.limits, LimitsSection::default());
 }
 
 #[test]

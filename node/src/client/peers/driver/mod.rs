@@ -284,7 +284,7 @@ impl Driver {
     /// Ends a connection whose peer broke one of its limits, telling it which.
     fn over_budget(&mut self, id: ConnectionId, overdraft: Overdraft) {
         if self.connections.contains_key(&id) {
-            let detail = overdraft.to_string();
+            let detail = format!("over this node's budget for a peer: {overdraft}");
             self.end(
                 id,
                 Ending::with_goodbye(
