@@ -301,3 +301,50 @@ async fn a_node_that_cannot_prove_the_expected_id_is_refused() {
     c.quiet(Duration::from_millis(10)).await;
     assert!(a.peers.connected().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_above_the_message_limit_from_an_authenticated_peer_is_refused_at_once() {
+    use parley_node::protocol::{ProposalId, ProposalReject};
+    let library = quic_library();
+    let mut a = start(&library).await;
+    let key = NodeKey::generate().unwrap();
+    let mut raw = Raw::new(&library);
+    let connection = raw.dial(&a.addr).await;
+    let nonce = [7; 32];
+    raw.send(
+        connection,
+        &WireMessage::Hello(Hello {
+            node_id: key.node_id(),
+            nonce,
+            protocol_version: PROTOCOL_VERSION,
+        }),
+    );
+    let Some(WireMessage::Hello(theirs)) = raw.receive(connection).await else {
+        panic!("A starts with its hello");
+    };
+    let digest = auth_digest(&nonce, &theirs.nonce, &key.node_id(), &a.id);
+    raw.send(
+        connection,
+        &WireMessage::Auth(Auth {
+            sig: key.sign(&digest),
+        }),
+    );
+    assert_eq!(a.next().await, PeerEvent::Connected(key.node_id()));
+    // Above the node's message limit (1 MiB), within the transport's (16 MiB): once the peer
+    // is authenticated the transport reads it, and the node refuses it with a goodbye instead
+    // of leaving the connection stalled behind a held frame.
+    let large = ChannelMessage::ProposalReject(ProposalReject {
+        proposal_id: ProposalId([1; 32]),
+        reason: "x".repeat(2 << 20),
+    });
+    raw.send(connection, &WireMessage::Channel(large));
+    let mut goodbye = None;
+    while let Some(message) = raw.receive(connection).await {
+        match message {
+            WireMessage::Auth(_) => {}
+            WireMessage::Goodbye(bye) => goodbye = Some(bye.reason),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(goodbye, Some(GoodbyeReason::FrameTooLarge));
+}

@@ -417,8 +417,11 @@ impl Driver {
             liveness,
             rate: FrameRate::new(self.config.limits.frames_per_second, now),
         };
-        // The peer has proven who it is: the transport may now take its large frames.
-        match self.transport.set_frame_limit(id, self.max_frame_size) {
+        // The peer has proven who it is: the transport may now take its large frames. Up to
+        // its own maximum, not the session's: a frame above the session's is then read and
+        // refused with a goodbye at once, where a held one would stall the connection.
+        let limit = self.transport.max_frame_size();
+        match self.transport.set_frame_limit(id, limit) {
             Ok(()) => {}
             // Warned about once at start; the node's own check above still applies.
             Err(error) if error.kind == ErrorKind::Unsupported => {}
