@@ -644,9 +644,35 @@ fn the_default_policy_accepts_only_payments_to_us() {
 #[tokio::test]
 async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handled_it() {
     use crate::client::peers::{Inbound, Intake, PeerLimits};
-    use crate::protocol::SyncRequest;
     use parley_plugin_api::model::TransportEvent;
-    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    let pair = funding_pair([10, 10], default_policy(), default_policy()).await;
+    // A's update reaches B while B still waits to see the funding: B keeps it for later, and
+    // it must keep its place in A's budget as long as B does.
+    pair.a.out.hold();
+    pair.a.handle.funded().await.unwrap();
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(3)).await });
+    let update = timeout(WAIT, async {
+        loop {
+            if let Some(message) = pair
+                .a
+                .out
+                .0
+                .lock()
+                .unwrap()
+                .held
+                .as_mut()
+                .and_then(Vec::pop)
+            {
+                return message;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("A sends its update");
+    assert!(matches!(update, ChannelMessage::UpdateProposal(_)));
+
     let (intake, mut inbound) = Intake::new(PeerLimits::default());
     intake.admit(TransportEvent::Connected {
         connection: 1,
@@ -663,13 +689,17 @@ async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handl
             _ => None,
         })
         .expect("the frame was admitted");
-    assert_eq!(intake.in_flight(1), Some((1, 40)));
-    let message = ChannelMessage::SyncRequest(SyncRequest {
-        channel_id: pair.b.handle.id(),
-        latest_version: 0,
-    });
-    pair.b.handle.deliver_held(message, ticket).unwrap();
-    // The snapshot is answered after the message before it was handled.
-    pair.b.view().await;
+    pair.b.handle.deliver_held(update, ticket).unwrap();
+    assert_eq!(pair.b.view().await.snapshot.phase, Phase::Funding);
+    assert_eq!(
+        intake.in_flight(1),
+        Some((1, 40)),
+        "held while B keeps the update"
+    );
+
+    // B sees the funding and answers the update: only then is the place given back.
+    pair.a.out.0.lock().unwrap().held = None;
+    pair.b.handle.funded().await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
     assert_eq!(intake.in_flight(1), Some((0, 0)));
 }
