@@ -2,7 +2,9 @@
 # Flood: a stranger authenticates to alice (any fresh key does) and sends valid-looking channel
 # messages as fast as it can for 10 s, reconnecting whenever alice cuts it off. Alice's memory
 # stays bounded, she disconnects the flooder for going over its budget (frames per second,
-# frames in flight), and her channel with carol keeps paying throughout.
+# frames in flight), and her channel with carol keeps paying throughout. Last, carol goes over
+# alice's open_proposals (1 here; the rest of [limits] are the defaults): her second proposal
+# is rejected with the reason, she is disconnected, and she reconnects and pays on.
 #
 # The bound: what one connection can make alice hold is its budget (the defaults of [limits]:
 # 4096 frames or 16 MiB in flight; with these 1 KiB frames the 4096 frames bind, about 5 MiB
@@ -18,7 +20,7 @@ seconds=10
 bound_kib=$((24 << 10))
 
 step "start alice and carol; carol opens a channel with alice"
-new_node alice
+new_node alice "open_proposals = 1"
 new_node carol
 introduce carol alice
 open_channel carol alice 1000000 1000000 600
@@ -73,4 +75,19 @@ carol_mine=$((1000000 - carol_paid + alice_paid))
   || fail "alice sees '$(balances_of alice "$channel")', expected '$version $alice_mine $carol_mine'"
 [ "$(balances_of carol "$channel")" = "$version $carol_mine $alice_mine" ] \
   || fail "carol sees '$(balances_of carol "$channel")', expected '$version $carol_mine $alice_mine'"
+
+step "carol goes over alice's open_proposals: told why, disconnected, and she pays on"
+cli carol channel open alice --mine 10 --theirs 10 --asset ETH --json >"$SCRATCH/first.json" 2>&1 &
+first=$!
+BG_PIDS+=("$first")
+one_proposal_waits() { [ "$(json alice proposal list -- 'len(r)')" = 1 ]; }
+wait_until 30 one_proposal_waits
+expect_fail "$SCRATCH/second.err" cli carol channel open alice --mine 10 --theirs 10 --asset ETH
+assert_contains "$SCRATCH/second.err" "open_proposals"
+grep -q "went over its budget: a channel proposal while 1 of its proposals" "$SCRATCH/alice.log" \
+  || fail "alice's log does not say why she disconnected carol"
+kill "$first" 2>/dev/null || true
+cli carol channel pay "$channel" 5 >/dev/null || fail "carol cannot pay after being disconnected"
+[ "$(balances_of alice "$channel")" = "$((version + 1)) $((alice_mine + 5)) $((carol_mine - 5))" ] \
+  || fail "alice sees '$(balances_of alice "$channel")' after carol's last payment"
 echo "PASS flood"
