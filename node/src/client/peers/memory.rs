@@ -117,6 +117,11 @@ impl MemoryNetwork {
         lock(&self.net).full.insert((endpoint, connection));
     }
 
+    /// Undoes [`MemoryNetwork::fill_outbox`]: the peer has caught up.
+    pub fn empty_outbox(&self, endpoint: usize, connection: ConnectionId) {
+        lock(&self.net).full.remove(&(endpoint, connection));
+    }
+
     /// The far end's id of `endpoint`'s open connection, if it is open.
     pub fn far_end(&self, endpoint: usize, connection: ConnectionId) -> Option<ConnectionId> {
         lock(&self.net)

@@ -62,7 +62,7 @@ pub use intake::{Inbound, Intake, Ticket};
 pub use router::{route_plugin_events, PluginEventRoute};
 
 use crate::protocol::ChannelMessage;
-use crate::wire::{NodeId, NodeKey, SessionError};
+use crate::wire::{GoodbyeReason, NodeId, NodeKey, Session, SessionError};
 use driver::{Command, Driver, Inputs};
 use parley_plugin_api::model::ConnectionId;
 use parley_plugin_api::{ErrorKind, PluginError, Transport};
@@ -193,12 +193,23 @@ impl Peers {
     /// connection ends first. When the transport's outbox for the peer is full the message is
     /// not sent and the connection is ended (see the module doc).
     pub async fn send(&self, peer: NodeId, message: &ChannelMessage) -> Result<(), PeerError> {
-        let (connection, frame) = self.frame_for(peer, message)?;
+        let route = self
+            .inner
+            .routes
+            .get(&peer)
+            .ok_or(PeerError::NotConnected(peer))?;
+        let connection = route.connection;
+        // Encoded and queued under the session's lock, so that once a send is refused for a
+        // full outbox no later message goes out on the connection: the peer must never see a
+        // gap in the order.
+        let mut session = lock(&route.session);
+        let frame = encode(&session, peer, message)?;
         self.inner
             .transport
             .send(connection, &frame)
             .map_err(|error| {
                 if error.kind == ErrorKind::Unavailable {
+                    session.close(GoodbyeReason::Shutdown, "");
                     tracing::warn!(%peer, connection, "ending the connection: {error}");
                     let reason = DisconnectReason::SendFailed(error.clone());
                     let _ = self.command(Command::End { connection, reason });
@@ -207,7 +218,8 @@ impl Peers {
             })
     }
 
-    /// The connection that is `peer`'s route, and `message` encoded as a frame for it.
+    /// The connection that is `peer`'s route, and `message` encoded as a frame for it (for a
+    /// caller that sends it on the transport itself, such as a test tool).
     pub fn frame_for(
         &self,
         peer: NodeId,
@@ -218,15 +230,7 @@ impl Peers {
             .routes
             .get(&peer)
             .ok_or(PeerError::NotConnected(peer))?;
-        let frame = lock(&route.session)
-            .encode_channel(message)
-            .map_err(|error| match error {
-                SessionError::OutgoingTooLarge { size, max } => {
-                    PeerError::MessageTooLarge { size, max }
-                }
-                // The driver closed the session after the route was read.
-                _ => PeerError::NotConnected(peer),
-            })?;
+        let frame = encode(&lock(&route.session), peer, message)?;
         Ok((route.connection, frame))
     }
 
@@ -285,4 +289,21 @@ impl Peers {
     ) -> Option<parley_plugin_api::model::ConnectionId> {
         self.inner.routes.get(peer).map(|route| route.connection)
     }
+}
+
+/// `message` as a frame of `session`, whose peer is `peer`.
+fn encode(
+    session: &Session<ChannelMessage>,
+    peer: NodeId,
+    message: &ChannelMessage,
+) -> Result<Vec<u8>, PeerError> {
+    session
+        .encode_channel(message)
+        .map_err(|error| match error {
+            SessionError::OutgoingTooLarge { size, max } => {
+                PeerError::MessageTooLarge { size, max }
+            }
+            // The driver closed the session after the route was read.
+            _ => PeerError::NotConnected(peer),
+        })
 }

@@ -142,6 +142,13 @@ async fn a_full_outbox_ends_the_connection_instead_of_dropping_a_message() {
         }
         other => panic!("expected the transport's refusal, got {other:?}"),
     }
+    // The outbox has room again before the connection has ended: still nothing more may go
+    // out on it, or B would get message 3 without message 2.
+    net.empty_outbox(a.endpoint, connection);
+    assert_eq!(
+        a.peers.send(b.id, &message(3)).await,
+        Err(PeerError::NotConnected(b.id))
+    );
     match disconnected(&mut a, b.id).await {
         DisconnectReason::SendFailed(error) => assert!(error.message().contains("full")),
         other => panic!("expected the refused send as the reason, got {other:?}"),
