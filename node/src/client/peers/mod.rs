@@ -104,14 +104,14 @@ impl Peers {
         let (commands_tx, commands_rx) = unbounded_channel();
         let (dials_tx, dials_rx) = unbounded_channel();
         let routes = Arc::new(Routes::default());
-        let max_frame_size = config.max_frame_size.min(transport.max_frame_size());
-        let handshake_frame = config.limits.handshake_frame.min(max_frame_size);
+        let transport_max = transport.max_frame_size();
+        let handshake_frame = config.limits.handshake_frame.min(transport_max);
         match transport.set_initial_frame_limit(handshake_frame) {
             Ok(()) => {}
             Err(error) if error.kind == ErrorKind::Unsupported => tracing::warn!(
                 "the transport cannot hold back large frames from peers that have not \
                  authenticated ({error}); each such connection can make this node buffer up to \
-                 {max_frame_size} bytes before it is closed"
+                 {transport_max} bytes before it is closed"
             ),
             Err(error) => tracing::warn!(
                 "the transport refused the handshake frame limit of {handshake_frame} bytes: \
@@ -124,7 +124,6 @@ impl Peers {
             transport.clone(),
             intake,
             config,
-            max_frame_size,
             routes.clone(),
             events_tx,
             dials_tx,

@@ -115,17 +115,16 @@ pub(super) struct Inputs {
 }
 
 impl Driver {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         key: NodeKey,
         transport: Arc<dyn Transport>,
         intake: Intake,
         config: PeersConfig,
-        max_frame_size: usize,
         routes: Arc<Routes>,
         events: UnboundedSender<PeerEvent>,
         dials: UnboundedSender<DialDone>,
     ) -> Driver {
+        let max_frame_size = config.max_frame_size.min(transport.max_frame_size());
         Driver {
             key,
             transport,
