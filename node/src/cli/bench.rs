@@ -73,7 +73,8 @@ fn plugin_figures(args: PluginBenchArgs, verbose: bool) -> CliResult {
         .tempdir()
         .map_err(|e| CliError::new(format!("cannot create a temporary directory: {e}")))?;
     config.node.data_dir = temp.path().to_path_buf();
-    let plugins = NodePlugins::load(&config).map_err(|e| CliError::load(e, verbose))?;
+    let plugins = NodePlugins::load(&config, std::sync::Arc::new(crate::host::DiscardEvents))
+        .map_err(|e| CliError::load(e, verbose))?;
     for (section, library) in &plugins.libraries {
         println!(
             "[{section}] {} {} ({})",

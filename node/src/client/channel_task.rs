@@ -2,7 +2,9 @@
 //! that touches it (DESIGN §4: the sans-IO protocol decides, the task does the I/O).
 //!
 //! Inputs arrive on one queue ([`ChannelInput`]): the peer's messages, the peer (re)connecting,
-//! and commands from the node and the API through a [`ChannelHandle`]. Each input is fed to the
+//! and commands from the node and the API through a [`ChannelHandle`]. A peer's message comes
+//! with its [`Ticket`], held until the message is handled: that is what bounds the queue by
+//! the peer's budget (see [`Intake`](super::peers::Intake)). Each input is fed to the
 //! channel and the returned effects are executed strictly in order:
 //! - consecutive `Persist` records become ONE [`ChannelStore::persist`] batch that must be
 //!   durable before anything after it runs (write-ahead); the channel's first batch carries
@@ -27,7 +29,7 @@ mod outage;
 
 use super::channel_policy::{Decision, SharedPolicy};
 use super::misbehaviour::ChannelMisbehaviour;
-use super::peers::{PeerError, Peers};
+use super::peers::{PeerError, Peers, Ticket};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
     Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect, PersistRecord,
@@ -240,8 +242,8 @@ pub struct Ending {
 #[derive(Debug)]
 pub enum ChannelInput {
     /// A message for this channel from its authenticated peer (boxed: messages are large,
-    /// the other inputs small).
-    Message(Box<ChannelMessage>),
+    /// the other inputs small), and its place in the peer's budget.
+    Message(Box<ChannelMessage>, Ticket),
     /// The peer (re)connected: re-synchronise.
     PeerConnected,
     /// A command.
@@ -266,9 +268,18 @@ impl ChannelHandle {
         self.inputs.send(input).map_err(|_| CommandError::Stopped)
     }
 
-    /// Delivers a message from the peer.
+    /// Delivers a message from the peer that no budget holds (tests, replays).
     pub fn deliver(&self, message: ChannelMessage) -> Result<(), CommandError> {
-        self.input(ChannelInput::Message(Box::new(message)))
+        self.deliver_held(message, Ticket::untracked())
+    }
+
+    /// Delivers a message from the peer; `ticket` is given back once the task handled it.
+    pub fn deliver_held(
+        &self,
+        message: ChannelMessage,
+        ticket: Ticket,
+    ) -> Result<(), CommandError> {
+        self.input(ChannelInput::Message(Box::new(message), ticket))
     }
 
     /// Tells the task the peer (re)connected.
@@ -465,7 +476,7 @@ struct ChannelTask<L> {
     to_decide: Option<State>,
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
-    early: Option<Box<ChannelMessage>>,
+    early: Option<(Box<ChannelMessage>, Ticket)>,
     /// Every older fully signed state, when `deps.keep_history` is on.
     history: Vec<SignedState>,
     /// Writes still to go with the channel's first successful persist (its peer link).
@@ -517,8 +528,8 @@ impl<L: PeerLink> ChannelTask<L> {
         self.handle(input).await?;
         self.settle().await?;
         if self.channel.phase() != Phase::Funding {
-            if let Some(message) = self.early.take() {
-                self.handle(ChannelInput::Message(message)).await?;
+            if let Some((message, ticket)) = self.early.take() {
+                self.handle(ChannelInput::Message(message, ticket)).await?;
                 self.settle().await?;
             }
         }
@@ -527,14 +538,15 @@ impl<L: PeerLink> ChannelTask<L> {
 
     async fn handle(&mut self, input: ChannelInput) -> Result<(), StoreFailure> {
         match input {
-            ChannelInput::Message(message)
+            ChannelInput::Message(message, ticket)
                 if self.channel.phase() == Phase::Funding
                     && matches!(*message, ChannelMessage::UpdateProposal(_)) =>
             {
                 tracing::debug!(channel = %self.channel.id(), "holding the peer's update until the funding is seen");
-                self.early = Some(message);
+                self.early = Some((message, ticket));
             }
-            ChannelInput::Message(message) => {
+            // The ticket goes when the message has been handled, effects and all.
+            ChannelInput::Message(message, _ticket) => {
                 let kind = message.kind();
                 match self.channel.on_message(*message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,

@@ -1061,3 +1061,66 @@ async fn an_update_that_breaks_a_rule_is_refused_and_the_proposer_hears_why() {
         assert!(b.view().await.snapshot.pending.is_none());
     }
 }
+
+#[tokio::test]
+async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handled_it() {
+    use crate::client::peers::{Inbound, Intake, PeerLimits};
+    use parley_plugin_api::model::TransportEvent;
+    let pair = funding_pair([10, 10], default_policy(), default_policy()).await;
+    // A's update reaches B while B still waits to see the funding: B keeps it for later, and
+    // it must keep its place in A's budget as long as B does.
+    pair.a.out.hold();
+    pair.a.handle.funded().await.unwrap();
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(3)).await });
+    let update = timeout(WAIT, async {
+        loop {
+            if let Some(message) = pair
+                .a
+                .out
+                .0
+                .lock()
+                .unwrap()
+                .held
+                .as_mut()
+                .and_then(Vec::pop)
+            {
+                return message;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("A sends its update");
+    assert!(matches!(update, ChannelMessage::UpdateProposal(_)));
+
+    let (intake, mut inbound) = Intake::new(PeerLimits::default());
+    intake.admit(TransportEvent::Connected {
+        connection: 1,
+        remote: "test".into(),
+        inbound: true,
+    });
+    intake.admit(TransportEvent::Frame {
+        connection: 1,
+        frame: Bytes(vec![0; 40]),
+    });
+    let ticket = std::iter::from_fn(|| inbound.try_recv().ok())
+        .find_map(|event| match event {
+            Inbound::Frame { ticket, .. } => Some(ticket),
+            _ => None,
+        })
+        .expect("the frame was admitted");
+    pair.b.handle.deliver_held(update, ticket).unwrap();
+    assert_eq!(pair.b.view().await.snapshot.phase, Phase::Funding);
+    assert_eq!(
+        intake.in_flight(1),
+        Some((1, 40)),
+        "held while B keeps the update"
+    );
+
+    // B sees the funding and answers the update: only then is the place given back.
+    pair.a.out.0.lock().unwrap().held = None;
+    pair.b.handle.funded().await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
+    assert_eq!(intake.in_flight(1), Some((0, 0)));
+}

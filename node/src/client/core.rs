@@ -13,7 +13,7 @@ use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::api::{ApiError, ErrorCategory, EventBus};
-use crate::config::{PolicySection, TestingSection};
+use crate::config::{LimitsSection, PolicySection, TestingSection};
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
 };
@@ -58,6 +58,8 @@ pub struct NodeCore {
     pub events: EventBus,
     /// `[policy]`.
     pub policy: PolicySection,
+    /// `[limits]` (those on peers' frames are applied by `peers`).
+    pub limits: LimitsSection,
     /// `[testing]`: misbehaviour switches for test nodes (all off on real nodes).
     pub testing: TestingSection,
     /// How channel tasks answer the peer's updates.

@@ -14,8 +14,10 @@ use crate::api::client::api_addr_path;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
-use crate::client::peers::{split_transport_events, PeerError, Peers, PeersConfig};
-use crate::config::NodeConfig;
+use crate::client::peers::{
+    route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
+};
+use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::protocol::{Channel, ChannelSnapshot};
@@ -120,7 +122,10 @@ impl Node {
             );
         }
 
-        let plugins = NodePlugins::load(config)?;
+        let peers_config = peers_config(&config.limits);
+        let (intake, transport_events) = Intake::new(peers_config.limits);
+        let (route, other_events) = route_plugin_events(config.wire.plugin.section, intake.clone());
+        let plugins = NodePlugins::load(config, route)?;
         for (section, library) in &plugins.libraries {
             tracing::info!(
                 section,
@@ -138,7 +143,6 @@ impl Node {
             transport,
             store,
             libraries,
-            events,
         } = plugins;
         let chain_info = chain.info().map_err(NodeError::ChainInfo)?;
         let assets: Vec<&str> = chain_info.assets.iter().map(|a| a.name.as_str()).collect();
@@ -156,13 +160,11 @@ impl Node {
         let links = read_links(&channel_store).map_err(NodeError::Store)?;
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
-        let (transport_events, other_events) =
-            split_transport_events(events, config.wire.plugin.section);
         let (peers, peer_events) = Peers::start(
             key,
             transport.clone(),
-            transport_events,
-            PeersConfig::default(),
+            (intake, transport_events),
+            peers_config,
         );
         let listen_address =
             peers
@@ -187,6 +189,7 @@ impl Node {
             store: channel_store,
             events: events.clone(),
             policy: config.policy.clone(),
+            limits: config.limits,
             testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
             reports: reports_tx,
@@ -227,6 +230,19 @@ impl Node {
         }
         tracing::info!(address = %handle.api.local_addr(), "API listening");
         Ok(handle)
+    }
+}
+
+/// The peer manager's settings: the defaults, with `[limits]` on what one peer may do.
+fn peers_config(limits: &LimitsSection) -> PeersConfig {
+    PeersConfig {
+        limits: PeerLimits {
+            handshake_frame: limits.handshake_frame_bytes,
+            frames_per_second: limits.frames_per_second,
+            frames_in_flight: limits.frames_in_flight,
+            bytes_in_flight: limits.bytes_in_flight,
+        },
+        ..PeersConfig::default()
     }
 }
 

@@ -189,6 +189,7 @@ fn the_shipped_node_toml_parses() {
     let text = include_str!("../../../node.toml");
     let config = parse(text).unwrap();
     assert!(config.policy.auto_accept_from.is_empty());
+    assert_eq!(config.limits, LimitsSection::default());
 }
 
 #[test]
@@ -290,4 +291,56 @@ fn every_misbehaviour_switch_needs_the_master_switch() {
     }
     let off = parse("[testing]\nallow_misbehaviour = true\nfork_on_sync = false\n").unwrap();
     assert!(off.testing.misbehaviours().is_empty());
+}
+
+#[test]
+fn limits_default_without_the_section_and_take_each_key() {
+    assert_eq!(parse("").unwrap().limits, LimitsSection::default());
+    let config = parse(
+        "[limits]\nhandshake_frame_bytes = 1024\nframes_per_second = 50\n\
+         frames_in_flight = 64\nbytes_in_flight = 2097152\nopen_proposals = 2\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.limits,
+        LimitsSection {
+            handshake_frame_bytes: 1024,
+            frames_per_second: 50,
+            frames_in_flight: 64,
+            bytes_in_flight: 2 << 20,
+            open_proposals: 2,
+        }
+    );
+}
+
+#[test]
+fn every_bad_limit_is_refused_by_name() {
+    for (text, key) in [
+        (
+            "handshake_frame_bytes = 100",
+            "limits.handshake_frame_bytes",
+        ),
+        (
+            "handshake_frame_bytes = 2097152",
+            "limits.handshake_frame_bytes",
+        ),
+        ("frames_per_second = 0", "limits.frames_per_second"),
+        ("frames_per_second = -5", "limits.frames_per_second"),
+        ("frames_per_second = \"fast\"", "limits.frames_per_second"),
+        ("frames_in_flight = 1", "limits.frames_in_flight"),
+        ("frames_in_flight = 1.5", "limits.frames_in_flight"),
+        ("bytes_in_flight = 1000", "limits.bytes_in_flight"),
+        ("open_proposals = 0", "limits.open_proposals"),
+        ("open_proposals = true", "limits.open_proposals"),
+        ("frames_per_secnd = 5", "limits.frames_per_secnd"),
+    ] {
+        let error = parse(&format!("[limits]\n{text}\n")).unwrap_err();
+        assert_eq!(error.key, key, "{text}: {error}");
+        assert!(
+            error.message.contains("expected"),
+            "{text}: the message says what is expected: {error}"
+        );
+    }
+    let error = parse("limits = 5\n").unwrap_err();
+    assert_eq!(error.key, "limits");
 }

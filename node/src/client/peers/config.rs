@@ -1,5 +1,6 @@
 //! The peer manager's settings (`[peers]`-level knobs the node passes in).
 
+use super::budget::PeerLimits;
 use crate::wire::DEFAULT_MAX_FRAME_SIZE;
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct PeersConfig {
     /// The largest frame accepted or sent; the transport's own limit applies too (the smaller
     /// of the two wins).
     pub max_frame_size: usize,
+    /// What one peer may make this node hold or do (`[limits]`).
+    pub limits: PeerLimits,
 }
 
 impl Default for PeersConfig {
@@ -36,6 +39,7 @@ impl Default for PeersConfig {
             max_missed_pongs: 3,
             suspect_grace: Duration::from_secs(1),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            limits: PeerLimits::default(),
         }
     }
 }

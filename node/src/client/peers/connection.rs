@@ -1,5 +1,7 @@
 //! One transport connection as the driver tracks it, from `Connected` to its end.
 
+use super::budget::FrameRate;
+use super::intake::Ticket;
 use super::liveness::Liveness;
 use super::routes::SharedSession;
 use crate::wire::{Incarnation, NodeId, Role};
@@ -13,8 +15,8 @@ pub(super) const MAX_EARLY_FRAMES: usize = 4;
 pub(super) enum Stage {
     /// An outbound connection the transport reported before its `dial` returned: we do not
     /// know yet which peer we dialed, so the session (which must check that peer) cannot start.
-    /// Frames wait here, at most [`MAX_EARLY_FRAMES`].
-    Unclaimed { early: Vec<Vec<u8>> },
+    /// Frames wait here (with their tickets), at most [`MAX_EARLY_FRAMES`].
+    Unclaimed { early: Vec<(Vec<u8>, Ticket)> },
     /// The handshake runs. `expected` is the peer we dialed (outbound connections only).
     Handshaking {
         session: SharedSession,
@@ -27,6 +29,8 @@ pub(super) enum Stage {
         peer: NodeId,
         incarnation: Incarnation,
         liveness: Liveness,
+        /// The peer's allowance of frames per second.
+        rate: FrameRate,
     },
 }
 

@@ -2,6 +2,7 @@
 //! a hand-driven "raw" peer (a bare transport endpoint plus, where it plays fair, a wire
 //! `Session`) for what a well-behaved node never does.
 
+mod budgets;
 mod duplicates;
 mod exchange;
 mod lifecycle;
@@ -62,9 +63,10 @@ struct Node {
 }
 
 async fn node(net: &MemoryNetwork, n: u8, config: PeersConfig) -> Node {
-    let (transport, transport_events) = net.endpoint();
+    let (intake, transport_events) = Intake::new(config.limits);
+    let transport = net.endpoint_into(intake.clone());
     let endpoint = transport.endpoint();
-    let (peers, events) = Peers::start(key(n), transport, transport_events, config);
+    let (peers, events) = Peers::start(key(n), transport, (intake, transport_events), config);
     let addr = peers.listen(&format!("node-{n}")).await.unwrap();
     Node {
         id: peers.node_id(),
@@ -98,6 +100,7 @@ impl Node {
                 PeerEvent::Message {
                     from: sender,
                     message,
+                    ..
                 } => {
                     assert_eq!(sender, from);
                     seqs.push(seq_of(&message));

@@ -58,6 +58,7 @@ async fn next_message(node: &mut Node, from: NodeId) -> u64 {
             PeerEvent::Message {
                 from: sender,
                 message,
+                ..
             } if sender == from => return seq_of(&message),
             other => panic!("unexpected event {other:?}"),
         }
