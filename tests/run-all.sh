@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Parley, in the order a failure is cheapest to find:
 #   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
-#   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests),
+#   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests,
+#   contracts/README.md's gas table checked against a measurement on anvil),
 #   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), the fuzz
 #   targets (tests/lib/fuzz.sh, 20 s each), then the multi-process scenarios in
 #   tests/scenarios: all on the sim chain, and those that run nodes through tests/lib/nodes.sh
@@ -36,10 +37,11 @@ section "plugins built outside the workspace"
 tests/lib/build-external-plugins.sh
 (cd tests/external-plugins && cargo clippy --quiet --all-targets -- -D warnings)
 
-section "contracts: install the pinned toolchain, check the artifacts, run the forge tests"
+section "contracts: install the pinned toolchain, check the artifacts, run the forge tests, check the gas table"
 contracts/scripts/install.sh
 node contracts/scripts/compile.mjs --check
 bash contracts/scripts/test.sh
+node contracts/scripts/gas-table.mjs --check
 
 section "unit, property and integration tests"
 cargo test --workspace --quiet

@@ -24,7 +24,11 @@ contract Adjudicator {
         CONCLUDED
     }
 
-    /// @notice A channel's on-chain record (field order as in Perun).
+    /// @notice A channel's on-chain record. The public getter `disputes(bytes32)` returns it in
+    /// Perun v1.0.0's order (timeout, challengeDuration, version, phase, stateHash, hasApp);
+    /// in storage `hasApp` sits before `phase`, so that the four small fields share one slot
+    /// and a record takes two slots instead of three (one cold slot less, about 2,200 gas less
+    /// on every register, progress, conclude and concludeFinal).
     struct Dispute {
         /// When the current phase ends.
         uint64 timeout;
@@ -40,8 +44,8 @@ contract Adjudicator {
         bytes32 stateHash;
     }
 
-    /// @notice The record of every channel ever registered or concluded, by channel id.
-    mapping(bytes32 => Dispute) public disputes;
+    /// @dev The record of every channel ever registered or concluded, by channel id.
+    mapping(bytes32 => Dispute) internal records;
 
     /// @notice Emitted whenever a channel's record changes: registered, refuted, progressed or
     /// concluded.
@@ -162,11 +166,43 @@ contract Adjudicator {
         require(state.isFinal, "concludeFinal: state not final");
         require(state.outcome.locked.length == 0, "concludeFinal: funds locked in sub-channels");
         bytes32 id = requireSignedState(Channel.SignedState(params, state, sigs));
-        Dispute memory record = disputes[id];
+        Dispute memory record = records[id];
         require(record.phase != uint8(DisputePhase.CONCLUDED), "concludeFinal: already concluded");
         uint64 now64 = uint64(block.timestamp);
         store(id, params, state, DisputePhase.CONCLUDED, now64);
         pushOutcome(id, state.outcome.assets, params.participants, state.outcome.balances);
+    }
+
+    /// @notice A channel's record, in Perun v1.0.0's order; all zero for a channel never
+    /// registered or concluded.
+    /// @param id The channel id.
+    /// @return timeout When the current phase ends.
+    /// @return challengeDuration The channel's challenge duration in seconds.
+    /// @return version The version of the registered state.
+    /// @return phase A DisputePhase.
+    /// @return stateHash keccak256(abi.encode(state)) of the registered state.
+    /// @return hasApp Whether the channel has an app.
+    function disputes(bytes32 id)
+        external
+        view
+        returns (
+            uint64 timeout,
+            uint64 challengeDuration,
+            uint64 version,
+            uint8 phase,
+            bytes32 stateHash,
+            bool hasApp
+        )
+    {
+        Dispute storage record = records[id];
+        return (
+            record.timeout,
+            record.challengeDuration,
+            record.version,
+            record.phase,
+            record.stateHash,
+            record.hasApp
+        );
     }
 
     /// @notice The channel id of `params`: keccak256(abi.encode(params)).
@@ -206,7 +242,7 @@ contract Adjudicator {
         returns (uint64 timeout)
     {
         bytes32 id = requireSignedState(signed);
-        Dispute memory record = disputes[id];
+        Dispute memory record = records[id];
         if (record.stateHash == Channel.hashState(signed.state)) {
             return record.timeout;
         }
@@ -291,7 +327,7 @@ contract Adjudicator {
 
     /// @dev The record of `id`, reverting if the channel was never registered.
     function requireRecord(bytes32 id) internal view returns (Dispute memory record) {
-        record = disputes[id];
+        record = records[id];
         require(record.stateHash != bytes32(0), "channel not registered");
     }
 
@@ -351,21 +387,18 @@ contract Adjudicator {
         return next;
     }
 
-    /// @dev Calls setOutcome on the holder of every asset of this chain.
+    /// @dev Calls setOutcome on the holder of every asset of this chain, with the participants
+    /// as Perun v1.0.0 passes them (Participant structs, not bare addresses).
     function pushOutcome(
         bytes32 id,
         Channel.Asset[] memory assets,
         Channel.Participant[] memory participants,
         uint256[][] memory outcome
     ) internal {
-        address[] memory parts = new address[](participants.length);
-        for (uint256 p = 0; p < parts.length; ++p) {
-            parts[p] = participants[p].ethAddress;
-        }
         for (uint256 a = 0; a < assets.length; ++a) {
             // Assets of other chains are paid out there; a zero holder has nothing to pay.
             if (assets[a].chainID == block.chainid && assets[a].ethHolder != address(0)) {
-                AssetHolder(assets[a].ethHolder).setOutcome(id, parts, outcome[a]);
+                AssetHolder(assets[a].ethHolder).setOutcome(id, participants, outcome[a]);
             }
         }
     }
@@ -378,7 +411,7 @@ contract Adjudicator {
         DisputePhase phase,
         uint64 timeout
     ) internal {
-        disputes[id] = Dispute({
+        records[id] = Dispute({
             timeout: timeout,
             challengeDuration: uint64(params.challengeDuration),
             version: state.version,
@@ -394,7 +427,7 @@ contract Adjudicator {
     function markConcluded(bytes32 id, Dispute memory record, uint64 concludedAt) internal {
         record.phase = uint8(DisputePhase.CONCLUDED);
         record.timeout = concludedAt;
-        disputes[id] = record;
+        records[id] = record;
         emit ChannelUpdate(id, record.version, record.phase, concludedAt);
     }
 

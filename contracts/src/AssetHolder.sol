@@ -69,12 +69,17 @@ abstract contract AssetHolder {
     /// cover the outcome, each holding becomes that participant's payout (whoever over-funded
     /// loses the excess); if they do not (an under-funded channel), every holding stays as
     /// deposited, so everybody gets back what it put in.
+    /// The signature is Perun v1.0.0's, `setOutcome(bytes32,(address,bytes)[],uint256[])`
+    /// (selector 0x295482ce), so that either Adjudicator can drive either holder.
     /// @param channelID The concluded channel.
-    /// @param parts The participants' addresses, in channel order.
+    /// @param parts The participants, in channel order; each one's `ethAddress` owns its
+    /// holding (`ccAddress` is not used on this chain).
     /// @param newBals Each participant's payout in this asset, sub-channels folded in.
-    function setOutcome(bytes32 channelID, address[] calldata parts, uint256[] calldata newBals)
-        external
-    {
+    function setOutcome(
+        bytes32 channelID,
+        Channel.Participant[] calldata parts,
+        uint256[] calldata newBals
+    ) external {
         require(msg.sender == adjudicator, "only the adjudicator sets outcomes");
         require(parts.length == newBals.length, "one payout per participant");
         require(!settled[channelID], "outcome already set");
@@ -84,7 +89,7 @@ abstract contract AssetHolder {
         uint256 held = holdings[channelID];
         uint256 owed;
         for (uint256 i = 0; i < parts.length; ++i) {
-            ids[i] = Channel.fundingID(channelID, parts[i]);
+            ids[i] = Channel.fundingID(channelID, parts[i].ethAddress);
             // A participant listed twice has one holding: count it once.
             if (!seenBefore(ids, i)) {
                 held += holdings[ids[i]];

@@ -22,6 +22,7 @@ interface Vm {
     function expectRevert() external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
+    function expectCall(address callee, bytes calldata data) external;
 }
 
 // ---- Perun ABI types (DESIGN §8), field order as in the Perun contracts ----
@@ -100,9 +101,9 @@ interface IAdjudicator {
             uint64 timeout,
             uint64 challengeDuration,
             uint64 version,
-            bool hasApp,
             uint8 phase,
-            bytes32 stateHash
+            bytes32 stateHash,
+            bool hasApp
         );
 }
 
@@ -115,7 +116,7 @@ interface IAssetHolder {
     function withdraw(WithdrawalAuth calldata authorization, bytes calldata signature) external;
     function holdings(bytes32 fundingID) external view returns (uint256);
     function settled(bytes32 channelID) external view returns (bool);
-    function setOutcome(bytes32 channelID, address[] calldata parts, uint256[] calldata newBals) external;
+    function setOutcome(bytes32 channelID, Participant[] calldata parts, uint256[] calldata newBals) external;
 }
 
 interface IERC20 {
@@ -229,11 +230,6 @@ abstract contract TestBase {
         return _chan(_keys2(ALICE_KEY, BOB_KEY), address(0), true, false);
     }
 
-    function _parts(Chan memory c) internal pure returns (address[] memory a) {
-        a = new address[](c.params.participants.length);
-        for (uint256 i = 0; i < a.length; i++) a[i] = c.params.participants[i].ethAddress;
-    }
-
     function _fid(bytes32 channelID, address participant) internal pure returns (bytes32) {
         return keccak256(abi.encode(channelID, participant));
     }
@@ -334,7 +330,7 @@ abstract contract TestBase {
         view
         returns (uint64 timeout, uint64 version, uint8 phase, bytes32 stateHash)
     {
-        (timeout,, version,, phase, stateHash) = adj.disputes(id);
+        (timeout,, version, phase, stateHash,) = adj.disputes(id);
     }
 
     function _phase(bytes32 id) internal view returns (uint8 phase) {

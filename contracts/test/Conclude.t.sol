@@ -105,7 +105,7 @@ contract ConcludeTest is TestBase {
 
     function test_conclude_outcomeSetOnlyByTheAdjudicator() public {
         Chan memory c = abi.decode(cEnc, (Chan));
-        address[] memory parts = _parts(c);
+        Participant[] memory parts = c.params.participants;
         uint256[] memory bals = _bals(0, 10);
         vm.prank(mallory);
         vm.expectRevert();

@@ -21,7 +21,7 @@ contract RegisterTest is TestBase {
         emit IAdjudicator.ChannelUpdate(c.id, 1, PHASE_DISPUTE, uint64(START + DURATION));
         adj.register(ss, _noSubs());
 
-        (uint64 timeout, uint64 duration, uint64 version, bool hasApp, uint8 phase, bytes32 stateHash) =
+        (uint64 timeout, uint64 duration, uint64 version, uint8 phase, bytes32 stateHash, bool hasApp) =
             adj.disputes(c.id);
         assertEq(timeout, START + DURATION, "timeout");
         assertEq(duration, DURATION, "challengeDuration");
@@ -36,7 +36,7 @@ contract RegisterTest is TestBase {
         State memory s = _ethState(g, 1, 5, 5, false);
         s.appData = _tttData(0, _emptyGrid());
         adj.register(_signed(g, s), _noSubs());
-        (,,, bool hasApp,,) = adj.disputes(g.id);
+        (,,,,, bool hasApp) = adj.disputes(g.id);
         assertTrue(hasApp, "hasApp must be true with an app");
     }
 

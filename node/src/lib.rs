@@ -5,6 +5,7 @@
 //! `parley-plugin-api`, and never depends on a plugin crate.
 //!
 //! - [`config`]: `node.toml`, parsed and validated in one place.
+//! - [`data_dir_lock`]: one node process per data directory.
 //! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
 //! - [`api`]: the JSON-RPC 2.0 API (HTTP and WebSocket subscriptions) and its authentication.
 //! - [`cli`]: the `parley` commands.
@@ -20,6 +21,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod data_dir_lock;
 pub mod hash;
 pub mod host;
 pub mod logging;

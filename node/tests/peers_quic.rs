@@ -6,11 +6,9 @@
 //! Run with `--nocapture` to see the round-trip times of a small message (printed, never
 //! asserted).
 
-use parley_node::client::peers::{
-    split_transport_events, PeerError, PeerEvent, Peers, PeersConfig,
-};
+use parley_node::client::peers::{Intake, PeerError, PeerEvent, Peers, PeersConfig};
 use parley_node::host::{
-    instantiate, node_host_context, PluginHandle, PluginLibrary, SectionEvent,
+    instantiate, node_host_context, EventRoute, PluginHandle, PluginLibrary, SectionEvent,
 };
 use parley_node::protocol::{ChannelMessage, SyncRequest};
 use parley_node::wire::{
@@ -43,15 +41,16 @@ fn quic_library() -> PluginLibrary {
     PluginLibrary::open(&path, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A fresh QUIC transport instance whose certificate lives in `dir`, and its events.
+/// A fresh QUIC transport instance whose certificate lives in `dir`, its events going to
+/// `events`.
 fn quic_transport(
     library: &PluginLibrary,
     dir: &Path,
-) -> (Arc<dyn Transport>, UnboundedReceiver<SectionEvent>) {
-    let (sender, events) = unbounded_channel();
-    let context = node_host_context("wire", dir, dir, sender);
+    events: impl EventRoute,
+) -> Arc<dyn Transport> {
+    let context = node_host_context("wire", dir, dir, events);
     match instantiate(library, "wire", PluginKind::Transport, "", context) {
-        Ok(PluginHandle::Transport(transport)) => (transport, events),
+        Ok(PluginHandle::Transport(transport)) => transport,
         Ok(_) => panic!("libparley_quic.so is not a transport"),
         Err(e) => panic!("{e}"),
     }
@@ -68,10 +67,11 @@ struct QuicNode {
 
 async fn start(library: &PluginLibrary) -> QuicNode {
     let dir = tempfile::tempdir().unwrap();
-    let (transport, plugin_events) = quic_transport(library, dir.path());
-    let (transport_events, _others) = split_transport_events(plugin_events, "wire");
+    let config = PeersConfig::default();
+    let (intake, transport_events) = Intake::new(config.limits);
+    let transport = quic_transport(library, dir.path(), intake.clone());
     let key = NodeKey::generate().unwrap();
-    let (peers, events) = Peers::start(key, transport, transport_events, PeersConfig::default());
+    let (peers, events) = Peers::start(key, transport, (intake, transport_events), config);
     let addr = peers.listen("127.0.0.1:0").await.unwrap();
     QuicNode {
         id: peers.node_id(),
@@ -104,6 +104,7 @@ impl QuicNode {
                 PeerEvent::Message {
                     from: sender,
                     message: ChannelMessage::SyncRequest(request),
+                    ..
                 } => {
                     assert_eq!(sender, from);
                     seqs.push(request.latest_version);
@@ -192,7 +193,8 @@ struct Raw {
 impl Raw {
     fn new(library: &PluginLibrary) -> Raw {
         let dir = tempfile::tempdir().unwrap();
-        let (transport, events) = quic_transport(library, dir.path());
+        let (sender, events) = unbounded_channel();
+        let transport = quic_transport(library, dir.path(), sender);
         Raw {
             transport,
             events,
@@ -298,4 +300,51 @@ async fn a_node_that_cannot_prove_the_expected_id_is_refused() {
     a.quiet(Duration::from_millis(300)).await;
     c.quiet(Duration::from_millis(10)).await;
     assert!(a.peers.connected().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_above_the_message_limit_from_an_authenticated_peer_is_refused_at_once() {
+    use parley_node::protocol::{ProposalId, ProposalReject};
+    let library = quic_library();
+    let mut a = start(&library).await;
+    let key = NodeKey::generate().unwrap();
+    let mut raw = Raw::new(&library);
+    let connection = raw.dial(&a.addr).await;
+    let nonce = [7; 32];
+    raw.send(
+        connection,
+        &WireMessage::Hello(Hello {
+            node_id: key.node_id(),
+            nonce,
+            protocol_version: PROTOCOL_VERSION,
+        }),
+    );
+    let Some(WireMessage::Hello(theirs)) = raw.receive(connection).await else {
+        panic!("A starts with its hello");
+    };
+    let digest = auth_digest(&nonce, &theirs.nonce, &key.node_id(), &a.id);
+    raw.send(
+        connection,
+        &WireMessage::Auth(Auth {
+            sig: key.sign(&digest),
+        }),
+    );
+    assert_eq!(a.next().await, PeerEvent::Connected(key.node_id()));
+    // Above the node's message limit (1 MiB), within the transport's (16 MiB): once the peer
+    // is authenticated the transport reads it, and the node refuses it with a goodbye instead
+    // of leaving the connection stalled behind a held frame.
+    let large = ChannelMessage::ProposalReject(ProposalReject {
+        proposal_id: ProposalId([1; 32]),
+        reason: "x".repeat(2 << 20),
+    });
+    raw.send(connection, &WireMessage::Channel(large));
+    let mut goodbye = None;
+    while let Some(message) = raw.receive(connection).await {
+        match message {
+            WireMessage::Auth(_) => {}
+            WireMessage::Goodbye(bye) => goodbye = Some(bye.reason),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(goodbye, Some(GoodbyeReason::FrameTooLarge));
 }

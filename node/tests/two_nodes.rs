@@ -3,14 +3,15 @@
 //! names. The multi-process version of these checks is in `tests/scenarios/`.
 
 use parley_node::api::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest,
-    PeerAddRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, PeerAddRequest, ProposalRejectRequest,
 };
 use parley_node::api::{ApiError, ErrorCategory, NodeApi};
 use parley_node::client::node::{Node, NodeHandle};
 use parley_node::config::NodeConfig;
 use parley_node::protocol::Phase;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::{Amount, ChannelId, WriteOp};
+use parley_plugin_api::{PluginKind, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,14 +162,14 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     let (a_before, b_before) = (eth(&a).await, eth(&b).await);
 
     let opened = a.channel_open(open_request(1000, 500)).await.unwrap();
-    assert_eq!(opened.phase, Phase::Active);
+    assert_eq!(opened.phase, Some(Phase::Active));
     assert_eq!(balances(&opened), (Amount::from(1000), Amount::from(500)));
     let id = opened.id;
     // Bob may not have seen the funding on chain yet (he polls); a payment sent now waits at
     // his end until he has.
     let seen_by_bob = b.channel_get(id).await.unwrap();
     assert!(
-        matches!(seen_by_bob.phase, Phase::Funding | Phase::Active),
+        matches!(seen_by_bob.phase, Some(Phase::Funding | Phase::Active)),
         "{seen_by_bob:?}"
     );
     assert_eq!(
@@ -183,7 +184,7 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     }
     let info = a.channel_get(id).await.unwrap();
     assert_eq!(info.version, 50);
-    assert_eq!(b.channel_get(id).await.unwrap().phase, Phase::Active);
+    assert_eq!(b.channel_get(id).await.unwrap().phase, Some(Phase::Active));
     assert_eq!(balances(&info), (Amount::from(875), Amount::from(625)));
 
     // An overdraft is refused and changes nothing, on either side.
@@ -196,16 +197,16 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
         .channel_settle(ChannelSettleRequest { id, force: false })
         .await
         .unwrap();
-    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(settled.phase, Some(Phase::Closed));
     assert_eq!(balances(&settled), (Amount::from(875), Amount::from(625)));
     // Bob's side concludes and withdraws on its own once the final state is signed.
     for _ in 0..200 {
-        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+        if b.channel_get(id).await.unwrap().phase == Some(Phase::Closed) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(b.channel_get(id).await.unwrap().phase, Phase::Closed);
+    assert_eq!(b.channel_get(id).await.unwrap().phase, Some(Phase::Closed));
     assert_eq!(eth(&a).await, after(a_before, 1000, 875));
     assert_eq!(eth(&b).await, after(b_before, 500, 625));
 
@@ -220,7 +221,20 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     alice.shutdown().await;
     let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
     let restored = alice.service().channel_get(id).await.unwrap();
-    assert_eq!(restored.phase, Phase::Closed);
+    assert_eq!(restored.phase, Some(Phase::Closed));
+    // Closed channels are archived: not restored into the active set, still listed as closed.
+    let open = alice
+        .service()
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "a closed channel was restored: {open:?}");
+    let closed = alice
+        .service()
+        .channel_list(ChannelListRequest { closed: true })
+        .await
+        .unwrap();
+    assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(restored.peer_alias.as_deref(), Some("bob"));
     assert_eq!(balances(&restored), (Amount::from(875), Amount::from(625)));
     alice.shutdown().await;
@@ -290,8 +304,16 @@ async fn refusals_are_clear_and_change_nothing() {
     assert_eq!(error.category, ErrorCategory::RejectedByPeer);
     assert!(error.message.contains("not today"), "{error}");
     assert!(b.proposal_list().await.unwrap().is_empty());
-    assert!(a.channel_list().await.unwrap().is_empty());
-    assert!(b.channel_list().await.unwrap().is_empty());
+    assert!(a
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(b
+        .channel_list(ChannelListRequest::default())
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!((eth(&a).await, eth(&b).await), before);
 
     pair.alice.shutdown().await;
@@ -346,7 +368,7 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
         .await
         .unwrap();
     for _ in 0..200 {
-        if b.channel_get(id).await.unwrap().phase == Phase::Closed {
+        if b.channel_get(id).await.unwrap().phase == Some(Phase::Closed) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -383,7 +405,7 @@ async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
     let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
     let (a, b) = (alice.service(), bob.service());
     let restored = a.channel_get(id).await.unwrap();
-    assert_eq!(restored.phase, Phase::Active);
+    assert_eq!(restored.phase, Some(Phase::Active));
     assert_eq!(restored.version, 1);
     assert_eq!(balances(&restored), (Amount::from(90), Amount::from(110)));
     let mut paid = None;
@@ -461,7 +483,7 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (phase, version, status) = registered.expect("alice registered a state on chain");
-    assert_eq!(phase, Phase::Disputed);
+    assert_eq!(phase, Some(Phase::Disputed));
     assert_eq!(version, 2, "the newest fully signed state is registered");
     let status = status.unwrap_or_default();
     assert!(status.contains("settling unilaterally"), "{status}");
@@ -476,11 +498,117 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         .expect("the settle ends once the challenge duration passed")
         .unwrap()
         .unwrap();
-    assert_eq!(settled.phase, Phase::Closed);
+    assert_eq!(settled.phase, Some(Phase::Closed));
     assert_eq!(
         settled.dispute.map(|d| d.phase).as_deref(),
         Some("concluded")
     );
     assert_eq!(eth(&a).await, after(a_before, 1000, 930));
     alice.shutdown().await;
+}
+
+/// Alice's LMDB store, opened directly while her node is down (build the plugin first).
+fn alice_store(dir: &Path) -> (parley_node::host::PluginLibrary, Arc<dyn Store>) {
+    use parley_node::host::{instantiate, node_host_context, PluginHandle, PluginLibrary};
+    let library = PluginLibrary::open(Path::new(&plugin("libparley_lmdb.so")), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.join("data");
+    let (sender, _events) = tokio::sync::mpsc::unbounded_channel();
+    let context = node_host_context("store", &data, dir, sender);
+    match instantiate(
+        &library,
+        "store",
+        PluginKind::Store,
+        "map_size_mib = 64",
+        context,
+    ) {
+        Ok(PluginHandle::Store(store)) => (library, store),
+        Ok(_) => panic!("libparley_lmdb.so is not a store"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damaged_one_is_listed() {
+    let pair = Pair::start(true).await;
+    let a_before = eth(&pair.a()).await;
+    let id = pair
+        .a()
+        .channel_open(open_request(1000, 500))
+        .await
+        .unwrap()
+        .id;
+    pair.a().channel_pay(pay(id, 100)).await.unwrap();
+    let Pair {
+        _temp,
+        alice,
+        bob,
+        dirs,
+        ledger,
+    } = pair;
+    alice.shutdown().await;
+
+    // The channel's peer link is lost, and another channel's record is garbage.
+    let damaged = ChannelId([0xd4; 32]);
+    {
+        let (_library, store) = alice_store(&dirs[0]);
+        let link = [&b"link/"[..], &id.0[..]].concat();
+        let mut broken = [&b"ch/"[..], &damaged.0[..], &b"/"[..]].concat();
+        broken.push(1);
+        store
+            .commit(&[WriteOp::delete(link), WriteOp::put(broken, vec![0xff; 7])])
+            .unwrap();
+    }
+
+    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
+    let a = alice.service();
+    let listed = a.channel_list(ChannelListRequest::default()).await.unwrap();
+    let peerless = listed
+        .iter()
+        .find(|c| c.id == id)
+        .expect("the channel without its peer link is listed");
+    assert_eq!(peerless.peer, None);
+    assert_eq!(peerless.phase, Some(Phase::Active));
+    assert_eq!(peerless.version, 1);
+    let status = peerless.status.clone().unwrap_or_default();
+    assert!(
+        status.contains("no record of the channel's peer"),
+        "{status}"
+    );
+    let broken = listed
+        .iter()
+        .find(|c| c.id == damaged)
+        .expect("the damaged channel is listed");
+    assert_eq!(broken.phase, None);
+    assert!(
+        broken.status.as_deref().unwrap_or("").contains("DAMAGED"),
+        "{broken:?}"
+    );
+    // It cannot be used, but it can be settled on chain, and pays out exactly.
+    let refused = a.channel_pay(pay(id, 1)).await.unwrap_err();
+    assert_eq!(refused.category, ErrorCategory::Conflict, "{refused}");
+    let settle = tokio::spawn({
+        let a = a.clone();
+        async move {
+            a.channel_settle(ChannelSettleRequest { id, force: true })
+                .await
+        }
+    });
+    for _ in 0..600 {
+        let info = a.channel_get(id).await.unwrap();
+        if info.dispute.is_some_and(|d| d.phase == "dispute") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    advance_chain_time(&dirs[0], 61);
+    let settled = tokio::time::timeout(Duration::from_secs(60), settle)
+        .await
+        .expect("the settle ends once the challenge duration passed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.phase, Some(Phase::Closed));
+    assert_eq!(eth(&a).await, after(a_before, 1000, 900));
+    alice.shutdown().await;
+    bob.shutdown().await;
 }

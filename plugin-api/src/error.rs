@@ -21,7 +21,8 @@ pub enum ErrorKind {
     /// The operation did not finish in time; it may or may not still take effect (a
     /// transaction that was sent but not confirmed). Distinct from `Rejected`.
     Timeout,
-    /// A resource is unreachable or failed transiently (RPC down, disk error, connection lost).
+    /// A resource is unreachable or failed transiently (RPC down, disk error, connection lost,
+    /// a transport's outbox for a peer that does not read is full).
     Unavailable,
     /// The plugin does not offer this operation (for example advancing time on a real chain).
     Unsupported,

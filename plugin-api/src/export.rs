@@ -5,7 +5,7 @@ use crate::abi::{
     HostContext, Instantiate, PluginInstance, PluginKind, PluginModule, PluginModuleRef,
 };
 use crate::error::{PluginError, PluginResult};
-use crate::panic::catch;
+use crate::panic::{catch, route_panics_to_host};
 use crate::{ChainBackend, Store, Transport};
 use abi_stable::prefix_type::PrefixTypeTrait;
 
@@ -24,7 +24,8 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 /// `new` receives the plugin's TOML table from `node.toml` as text (parse it with
 /// [`crate::config::parse_table`] for exact error messages) and a [`Host`] for logging, events
 /// and paths. It is called once per configured instance. Panics inside `new` and inside every
-/// interface method are caught and returned as errors.
+/// interface method are caught and returned as errors, and reported (with a backtrace when
+/// `RUST_BACKTRACE` asks) through the node's log rather than on stderr.
 ///
 /// The macro writes the two exported symbols of [`crate::abi`]; a crate calls it exactly once.
 #[macro_export]
@@ -125,8 +126,11 @@ pub mod __private {
         new: fn(&str, Host) -> PluginResult<T>,
         wrap: impl FnOnce(T) -> PluginInstance,
     ) -> RResult<PluginInstance, PluginError> {
+        let host = Host::new(host);
+        // Before the constructor runs, so that its panics are logged through the host too.
+        route_panics_to_host(&host);
         catch("the plugin's constructor", || {
-            new(config.as_str(), Host::new(host)).map(wrap)
+            new(config.as_str(), host).map(wrap)
         })
         .into()
     }

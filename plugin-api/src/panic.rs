@@ -4,9 +4,57 @@
 //! never runs. Every call the adapters in this crate forward into plugin code goes through
 //! [`catch`], so a plugin author cannot forget it: a panic becomes a [`ErrorKind::Panicked`]
 //! error naming the panic message, and the node keeps running.
+//!
+//! A plugin library links its own copy of `std`, with its own panic hook: left alone, that
+//! hook prints the panic raw to stderr, past the node's logger (and breaking
+//! `--log-format json`). [`route_panics_to_host`], which `export_plugin!` calls before the
+//! plugin's constructor runs, replaces it with one that writes the message, where it
+//! happened, and a backtrace when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for one,
+//! through the host's log sink instead.
 
+use crate::abi::host::{Host, LogLevel};
 use crate::error::{ErrorKind, PluginError, PluginResult};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::any::Any;
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::panic::{catch_unwind, AssertUnwindSafe, PanicHookInfo};
+use std::sync::OnceLock;
+
+/// The log target of a panic report.
+pub const PANIC_TARGET: &str = "panic";
+
+/// Makes every panic in this plugin library a log line through `host`'s log sink (at
+/// [`LogLevel::Error`], target [`PANIC_TARGET`]) instead of text on stderr; see the module
+/// documentation. The first call in a library wins (the hook is per library); later calls do
+/// nothing. Panics are still caught and returned as errors by [`catch`].
+pub fn route_panics_to_host(host: &Host) {
+    static ROUTED: OnceLock<()> = OnceLock::new();
+    ROUTED.get_or_init(|| {
+        let host = host.clone();
+        std::panic::set_hook(Box::new(move |info| {
+            host.log(LogLevel::Error, PANIC_TARGET, &panic_report(info));
+        }));
+    });
+}
+
+/// What a panic report says: the message, where and on which thread it happened, and the
+/// backtrace if the environment asks for one.
+pub fn panic_report(info: &PanicHookInfo<'_>) -> String {
+    let thread = std::thread::current();
+    let mut report = format!(
+        "panicked on thread {}{}: {}",
+        thread.name().unwrap_or("<unnamed>"),
+        info.location()
+            .map(|at| format!(" at {at}"))
+            .unwrap_or_default(),
+        payload_text(info.payload())
+    );
+    // `capture` honours RUST_LIB_BACKTRACE and RUST_BACKTRACE, as the default hook does.
+    let backtrace = Backtrace::capture();
+    if backtrace.status() == BacktraceStatus::Captured {
+        report.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+    }
+    report
+}
 
 /// Runs `call`, turning a panic into an [`ErrorKind::Panicked`] error. `what` names the call for
 /// the message ("store.commit").
@@ -32,7 +80,11 @@ pub fn catch_silently(what: &str, call: impl FnOnce()) {
 }
 
 /// The message a panic was raised with (`panic!("...")` payloads are `&str` or `String`).
-pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+pub fn panic_message(payload: &Box<dyn Any + Send>) -> String {
+    payload_text(payload.as_ref())
+}
+
+fn payload_text(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
@@ -45,6 +97,37 @@ pub fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_goes_to_the_host_log_with_its_place_not_to_stderr() {
+        use std::sync::{Arc, Mutex};
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        let dir = std::env::temp_dir();
+        let host = Host::new(crate::abi::host::host_context(
+            "store",
+            &dir,
+            &dir,
+            LogLevel::Info,
+            move |level, target, message| {
+                seen.lock()
+                    .unwrap()
+                    .push((level, target.to_string(), message.to_string()))
+            },
+            |_| {},
+        ));
+        route_panics_to_host(&host);
+        let result: PluginResult<()> = catch("test.routed", || panic!("routed boom"));
+        assert!(result.unwrap_err().message().contains("routed boom"));
+        let lines = lines.lock().unwrap();
+        let (level, target, message) = lines
+            .iter()
+            .find(|(_, _, m)| m.contains("routed boom"))
+            .expect("the panic reached the host's log");
+        assert_eq!(*level, LogLevel::Error);
+        assert_eq!(target, PANIC_TARGET);
+        assert!(message.contains("panic.rs:"), "no location: {message}");
+    }
 
     #[test]
     fn a_panic_becomes_an_error() {

@@ -20,7 +20,25 @@ use abi_stable::{
 /// - **Ordered per connection.** Frames sent on one connection arrive in the order sent; there
 ///   is no order across connections.
 /// - **Non-blocking send.** `send` only queues the frame and returns; it is called on the hot
-///   path. It fails at once for an unknown or closed connection or an oversized frame.
+///   path. It fails at once for an unknown or closed connection (`NotFound`) or a frame above
+///   `max_frame_size` (`InvalidArgument`).
+/// - **Bounded outbox.** What `send` queues for one connection and has not yet handed to the
+///   network is bounded by the transport's own setting, which is at least `max_frame_size`.
+///   A `send` that would go above it fails at once with `Unavailable` and queues nothing: the
+///   peer reads slower than we write. The connection stays open, earlier frames still arrive,
+///   and a later `send` succeeds once the peer has caught up. (The node ends such a
+///   connection: a message left out would break the order of the ones after it.)
+/// - **Frame limits per connection.** Besides `max_frame_size`, every connection has a limit
+///   on the frames it takes in from the peer: at first the initial limit (`max_frame_size`
+///   unless the host called [`set_initial_frame_limit`](Transport::set_initial_frame_limit)),
+///   then whatever [`set_frame_limit`](Transport::set_frame_limit) sets. The node keeps it at a
+///   few KiB until the peer has proven who it is, so that a stranger cannot make it hold a
+///   large frame. A frame announced above the connection's limit but within `max_frame_size`
+///   is **held**: the transport delivers the frames before it, then reads nothing more from
+///   that connection, so the peer is held back by the transport's flow control, until the
+///   limit is raised (the frame and the rest follow, whole and in order) or the connection
+///   closes. Memory a held connection takes is bounded by its limit plus a small, bounded
+///   receive window. A frame announced above `max_frame_size` closes the connection.
 /// - **Blocking setup.** `listen` and `dial` may block for the time it takes to bind or to
 ///   connect (bounded by the transport's own timeout).
 /// - **Close.** After `close` (or a `Closed` event) no more frames arrive on the connection and
@@ -38,6 +56,9 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Connects to a listener at `addr`; returns the new connection once it is usable. A
     /// `Connected` event with `inbound == false` is emitted too.
+    ///
+    /// `addr` is `host:port` (an IP address, IPv6 in brackets, or a host name, and a port from
+    /// 1 to 65535): the node refuses a peer address of any other form before storing it.
     fn dial(&self, addr: &str) -> PluginResult<ConnectionId>;
 
     /// Queues `frame` for sending on `connection`.
@@ -48,6 +69,36 @@ pub trait Transport: Send + Sync + 'static {
 
     /// The largest frame `send` accepts and the peer's transport delivers, in bytes.
     fn max_frame_size(&self) -> usize;
+
+    /// Sets the limit every connection made after this call (inbound or dialed) starts with:
+    /// frames from its peer above `max_frame` bytes are held until
+    /// [`set_frame_limit`](Transport::set_frame_limit) raises it (see the contract). Called
+    /// by the node once, before it listens or dials. `max_frame` is at least 1 and at most
+    /// `max_frame_size`, else `InvalidArgument`.
+    ///
+    /// The default answers `Unsupported`, so that a transport written before frame limits
+    /// still builds; the node then warns that an unauthenticated peer can make it buffer
+    /// `max_frame_size` bytes per connection, and the conformance suite fails it. Every
+    /// transport should implement both methods.
+    fn set_initial_frame_limit(&self, max_frame: usize) -> PluginResult<()> {
+        let _ = max_frame;
+        Err(frame_limits_unsupported())
+    }
+
+    /// Sets `connection`'s limit on incoming frames to `max_frame` bytes (at least 1, at most
+    /// `max_frame_size`, else `InvalidArgument`); a frame held for being above the old limit
+    /// is read and delivered at once if it fits the new one. Never waits. `NotFound` for a
+    /// connection that is closed or was never issued. The default answers `Unsupported`, see
+    /// [`set_initial_frame_limit`](Transport::set_initial_frame_limit).
+    fn set_frame_limit(&self, connection: ConnectionId, max_frame: usize) -> PluginResult<()> {
+        let _ = (connection, max_frame);
+        Err(frame_limits_unsupported())
+    }
+}
+
+/// What a transport without per-connection frame limits answers when asked for them.
+fn frame_limits_unsupported() -> PluginError {
+    PluginError::unsupported("this transport does not implement per-connection frame limits")
 }
 
 /// Wraps a plugin's transport for export (used by `export_plugin!`).
@@ -86,6 +137,25 @@ impl<T: Transport> FfiTransport for ExportedTransport<T> {
         })
         .unwrap_or(0)
     }
+
+    fn set_initial_frame_limit(&self, max_frame: u64) -> RResult<(), PluginError> {
+        catch("transport.set_initial_frame_limit", || {
+            self.0.set_initial_frame_limit(frame_size(max_frame))
+        })
+        .into()
+    }
+
+    fn set_frame_limit(&self, connection: u64, max_frame: u64) -> RResult<(), PluginError> {
+        catch("transport.set_frame_limit", || {
+            self.0.set_frame_limit(connection, frame_size(max_frame))
+        })
+        .into()
+    }
+}
+
+/// A size from the boundary; one that does not fit this platform is above any limit.
+fn frame_size(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
 /// A transport loaded from a plugin library, usable as a [`Transport`].
@@ -120,5 +190,17 @@ impl Transport for LoadedTransport {
 
     fn max_frame_size(&self) -> usize {
         usize::try_from(self.0.max_frame_size()).unwrap_or(usize::MAX)
+    }
+
+    fn set_initial_frame_limit(&self, max_frame: usize) -> PluginResult<()> {
+        self.0
+            .set_initial_frame_limit(max_frame as u64)
+            .into_result()
+    }
+
+    fn set_frame_limit(&self, connection: ConnectionId, max_frame: usize) -> PluginResult<()> {
+        self.0
+            .set_frame_limit(connection, max_frame as u64)
+            .into_result()
     }
 }

@@ -6,6 +6,9 @@
   anvil.py node-table TABLE KEY_FILE OUT      TABLE with this node's key file
   anvil.py block URL                          the latest block number
   anvil.py plus-gas URL ADDRESS BLOCK AMOUNT  AMOUNT + what ADDRESS paid in gas up to BLOCK
+  anvil.py transactions URL ADDRESS           the transactions ADDRESS sent, oldest first, one
+                                              word each: the function called (by selector),
+                                              with "(reverted)" appended if it reverted
 
 The contracts are deployed by `parley eth deploy` (see anvil.sh).
 """
@@ -84,6 +87,36 @@ def plus_gas(url, address, block, amount):
     return int(amount) + spent
 
 
+# The functions a node calls, by selector (contracts/README.md lists them).
+FUNCTIONS = {
+    "1de26e16": "deposit",
+    "095ea7b3": "approve",
+    "e9aa7e02": "register",
+    "4c8a2c90": "progress",
+    "e7c01d05": "conclude",
+    "75a87223": "concludeFinal",
+    "fca0f778": "withdraw",
+}
+
+
+def transactions(url, address):
+    """The transactions ADDRESS sent, oldest first: the function each called (its selector if
+    unknown), "(reverted)" appended for a transaction that reverted."""
+    address = address.lower()
+    head = int(rpc(url, "eth_blockNumber"), 16)
+    blocks = batch(url, [("eth_getBlockByNumber", [hex(n), True]) for n in range(head + 1)])
+    sent = [tx for b in blocks for tx in b["transactions"] if tx["from"].lower() == address]
+    receipts = batch(url, [("eth_getTransactionReceipt", [tx["hash"]]) for tx in sent])
+    words = []
+    for tx, receipt in zip(sent, receipts):
+        selector = tx["input"][2:10]
+        word = FUNCTIONS.get(selector, "0x" + selector)
+        if int(receipt["status"], 16) != 1:
+            word += "(reverted)"
+        words.append(word)
+    return " ".join(words)
+
+
 def main(argv):
     command, args = argv[1], argv[2:]
     if command == "adapt":
@@ -94,6 +127,8 @@ def main(argv):
         print(int(rpc(args[0], "eth_blockNumber"), 16))
     elif command == "plus-gas":
         print(plus_gas(args[0], args[1], int(args[2]), args[3]))
+    elif command == "transactions":
+        print(transactions(args[0], args[1]))
     else:
         sys.exit(f"anvil.py: unknown command {command}")
 

@@ -8,6 +8,8 @@
 #   anvil_stop               kill anvil (the exit trap calls it)
 #   anvil_plus_gas NAME CMD...  CMD prints an ETH amount of NAME's account; prints it plus the
 #                            fees that account paid up to the same block
+#   anvil_transactions NAME  the transactions NAME's account sent, oldest first, by function
+#                            ("deposit concludeFinal withdraw"; "(reverted)" marks a revert)
 #
 # State lives in $SCRATCH/anvil/ (url, pid, the deployed table, the next account's index), so
 # that the helpers also work from subshells.
@@ -107,4 +109,8 @@ anvil_plus_gas() {
     fi
   done
   fail "the chain kept moving while reading $name's balance"
+}
+
+anvil_transactions() {
+  python3 "$ANVIL_PY" transactions "$(cat "$ANVIL_DIR/url")" "$(cat "$SCRATCH/$1/eth.address")"
 }

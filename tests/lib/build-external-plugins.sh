@@ -4,6 +4,7 @@
 #   libparley_snapshot_store.so            the example third-party store
 #   libparley_snapshot_store_other_abi.so  the same, claiming another plugin ABI version
 #   libparley_panicking_store.so           a store that panics on purpose
+#   libparley_failing_store.so             a durable store whose commits fail on demand
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
@@ -16,4 +17,5 @@ cp "$TARGET_DIR/debug/libparley_snapshot_store.so" "$OUT/libparley_snapshot_stor
 cargo build --quiet
 cp "$TARGET_DIR/debug/libparley_snapshot_store.so" "$OUT/libparley_snapshot_store.so"
 cp "$TARGET_DIR/debug/libparley_panicking_store.so" "$OUT/libparley_panicking_store.so"
+cp "$TARGET_DIR/debug/libparley_failing_store.so" "$OUT/libparley_failing_store.so"
 echo "external plugins built in $OUT"

@@ -18,6 +18,7 @@
 #   channel_of NAME ID EXPR       `channel show ID --json`, then EXPR on it (bound as `r`)
 #   open_channel A B MINE THEIRS CHALLENGE    sets CHANNEL; balances_of NAME ID
 #   wait_for_phase / wait_for_dispute / dispute_version / wait_bounded / expect_chain_balance
+#   expect_transactions NAME "F1 F2 ..."  on anvil: NAME's account sent exactly these, in order
 
 LEDGER="$SCRATCH/ledger"
 PARLEY_CHAIN=${PARLEY_CHAIN:-sim}
@@ -283,4 +284,14 @@ expect_chain_balance() {
   fi
   expected=$(python3 -c "print($before - $deposit + $payout)")
   [ "$now" = "$expected" ] || fail "$name's account holds $now ETH units on chain, expected $expected ($before - $deposit + $payout)"
+}
+
+# expect_transactions NAME "F1 F2 ...": on anvil, the transactions NAME's account has sent are
+# exactly these functions, in this order, and none reverted (see anvil_transactions). Nothing to
+# check on the sim chain, whose calls are not transactions anyone pays for.
+expect_transactions() {
+  [ "$PARLEY_CHAIN" = anvil ] || return 0
+  local name=$1 expected=$2 sent
+  sent=$(anvil_transactions "$name") || fail "cannot list $name's transactions"
+  [ "$sent" = "$expected" ] || fail "$name's account sent [$sent], expected [$expected]"
 }

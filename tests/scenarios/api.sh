@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `parley run` serves the JSON-RPC API: the bound address is in data/api.addr, every call needs
 # the bearer token from data/api.token, the node answers node_info, peer_add/peer_list,
-# balance and channel_get, and a clean shutdown removes api.addr. The token is never printed.
+# balance and channel_get, refuses bad input by the JSON-RPC rules (an address it cannot dial,
+# amounts as JSON numbers, object ids, oversized bodies), and a clean shutdown removes
+# api.addr. The token is never printed.
 source "$(dirname "$0")/../lib/common.sh"
 
 step "parley init a node and run it until the API listens"
@@ -98,6 +100,55 @@ rpc "$SCRATCH/list-ch.out" channel_list "" || fail "channel_list failed"
 rpc "$SCRATCH/open.out" channel_open '{"peer":"bob","mine":"1","theirs":"1"}' || fail "channel_open did not complete"
 [ "$(field "$SCRATCH/open.out" 'r["error"]["code"]')" = "1006" ] \
   || { cat "$SCRATCH/open.out" >&2; fail "channel_open to an unreachable peer is not unavailable"; }
+
+step "peer_add refuses an address it could never dial, and amounts must be decimal strings"
+rpc "$SCRATCH/badaddr.out" peer_add "{\"alias\":\"carol\",\"node_id\":\"$other_id\",\"transport_address\":\"not an address\"}" \
+  || fail "peer_add with a bad address did not complete"
+[ "$(field "$SCRATCH/badaddr.out" 'r["error"]["code"], r["error"]["data"]["details"]["param"]')" = "(1001, 'transport_address')" ] \
+  || { cat "$SCRATCH/badaddr.out" >&2; fail "peer_add accepts \"not an address\""; }
+rpc "$SCRATCH/port0.out" peer_add "{\"alias\":\"carol\",\"node_id\":\"$other_id\",\"transport_address\":\"127.0.0.1:0\"}" \
+  || fail "peer_add with port 0 did not complete"
+[ "$(field "$SCRATCH/port0.out" 'r["error"]["code"], "port 0" in r["error"]["message"]')" = "(1001, True)" ] \
+  || { cat "$SCRATCH/port0.out" >&2; fail "peer_add accepts port 0"; }
+rpc "$SCRATCH/list3.out" peer_list "" || fail "peer_list failed"
+[ "$(field "$SCRATCH/list3.out" 'len(r["result"])')" = "1" ] || { cat "$SCRATCH/list3.out" >&2; fail "a refused peer_add stored a peer"; }
+rpc "$SCRATCH/number.out" channel_open '{"peer":"bob","mine":100,"theirs":"0"}' || fail "channel_open did not complete"
+[ "$(field "$SCRATCH/number.out" 'r["error"]["code"], r["error"]["data"]["details"]["param"], "decimal strings" in r["error"]["message"]')" = "(1001, 'mine', True)" ] \
+  || { cat "$SCRATCH/number.out" >&2; fail "an amount sent as a JSON number is accepted"; }
+
+# raw OUT KIND: sends a request jsonrpc cannot express through rpc(); writes "<status>\n<body>".
+raw() {
+  python3 - "$data" "$1" "$2" <<'PY'
+import http.client, json, sys
+data, out, kind = sys.argv[1:4]
+host, port = open(data + "/api.addr").read().strip().rsplit(":", 1)
+headers = {"Content-Type": "application/json",
+           "Authorization": "Bearer " + open(data + "/api.token").read().strip()}
+connection = http.client.HTTPConnection(host, int(port), timeout=10)
+try:
+    if kind == "object_id":
+        body = json.dumps({"jsonrpc": "2.0", "id": {"n": 1}, "method": "node_info"})
+        connection.request("POST", "/", body=body, headers=headers)
+    else:  # a chunked body of 1 MiB + 1 byte
+        call = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "node_info"}).encode()
+        body = call + b" " * (1024 * 1024 + 1 - len(call))
+        chunks = (body[i:i + 65536] for i in range(0, len(body), 65536))
+        connection.request("POST", "/", body=chunks, headers=headers, encode_chunked=True)
+except (BrokenPipeError, ConnectionResetError):
+    pass  # the server may answer before it has read everything
+response = connection.getresponse()
+with open(out, "w") as f:
+    f.write(f"{response.status}\n{response.read().decode()}\n")
+PY
+}
+
+step "an id that is an object is an Invalid Request (-32600, id null); a chunked body over 1 MiB is 413"
+raw "$SCRATCH/objectid.out" object_id || fail "the call with an object id did not complete"
+[ "$(head -n 1 "$SCRATCH/objectid.out")" = "200" ] || { cat "$SCRATCH/objectid.out" >&2; fail "object id: not HTTP 200"; }
+[ "$(field "$SCRATCH/objectid.out" 'r["error"]["code"], r["id"]')" = "(-32600, None)" ] \
+  || { cat "$SCRATCH/objectid.out" >&2; fail "an object id is not an Invalid Request with id null"; }
+raw "$SCRATCH/chunked.out" chunked_oversized || fail "the oversized chunked call did not complete"
+[ "$(head -n 1 "$SCRATCH/chunked.out")" = "413" ] || { cat "$SCRATCH/chunked.out" >&2; fail "an oversized chunked body is not 413"; }
 
 step "SIGTERM stops it with exit 0 and removes api.addr; the token is in no output"
 kill -TERM "$pid"

@@ -106,6 +106,8 @@ expect_usage_error no_prefix "does not start with 0x" channel settle "${ID_AB#0x
 expect_usage_error hex "not a hex digit" proposal accept "0x$(printf 'zz%.0s' $(seq 32))" --config "$SPY"
 expect_usage_error node_id "0x followed by 66 hex digits" peer add carol 0x1234 127.0.0.1:1 --config "$SPY"
 expect_usage_error alias "kept for node ids" peer add 0xcarol "$PEER_ID" 127.0.0.1:1 --config "$SPY"
+expect_usage_error address "has no port" peer add carol "$PEER_ID" "not an address" --config "$SPY"
+expect_usage_error port0 "port 0" peer add carol "$PEER_ID" 127.0.0.1:0 --config "$SPY"
 expect_usage_error unknown "unrecognized subcommand 'frobnicate'" frobnicate --config "$SPY"
 expect_usage_error unknown_sub "unrecognized subcommand 'frobnicate'" channel frobnicate --config "$SPY"
 [ ! -e "$SCRATCH/spy.connections" ] || fail "a refused command line reached the node"

@@ -41,4 +41,32 @@ status=$?
 set -e
 [ "$status" -eq 1 ] || { cat "$SCRATCH/ctor.log"; fail "expected exit 1, got $status"; }
 assert_contains "$SCRATCH/ctor.log" "plugin panicked in the plugin's constructor: deliberate panic in the constructor"
+step "a plugin's panic goes through the node's log: with --log-format json every stderr line is JSON"
+write_config "$SCRATCH/panicky/node.toml" "$SCRATCH/panicky/data"
+sed -i "s#^plugin = \"lmdb\"#plugin = \"$panicking\"#" "$SCRATCH/panicky/node.toml"
+set +e
+RUST_BACKTRACE=1 timeout 60 "$PARLEY" run --config "$SCRATCH/panicky/node.toml" --log-format json \
+  >"$SCRATCH/panicky.out" 2>"$SCRATCH/panicky.err"
+status=$?
+set -e
+[ "$status" -eq 1 ] || { cat "$SCRATCH/panicky.err"; fail "expected the node to refuse the panicking store (exit 1), got $status"; }
+python3 - "$SCRATCH/panicky.err" <<'PY' || fail "the plugin's panic did not go through the JSON log (see $SCRATCH/panicky.err)"
+import json, sys
+lines = [l for l in open(sys.argv[1]).read().splitlines() if l.strip()]
+# The CLI's own last word on a failed start is plain text; every log line before it is JSON.
+if lines and lines[-1].startswith("error: "):
+    lines.pop()
+records = []
+for line in lines:
+    try:
+        records.append(json.loads(line))
+    except ValueError:
+        sys.exit(f"not JSON: {line}")
+panics = [r for r in records if "deliberate panic in get" in json.dumps(r) and r.get("fields", {}).get("module") == "panic"]
+if not panics:
+    sys.exit("no JSON log record of the panic")
+message = panics[0]["fields"]["message"]
+if "src/lib.rs" not in message or "stack backtrace" not in message:
+    sys.exit(f"the panic record lacks its place or the backtrace RUST_BACKTRACE asked for: {message}")
+PY
 echo "external_plugin: ok"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `parley run` starts with the default plugins, logs them, and exits 0 on SIGTERM; bad configs
-# fail with messages naming the file and key.
+# `parley run` starts with the default plugins, logs them, and exits 0 on SIGTERM; a second
+# instance on the same data directory is refused while the first runs (and not after a kill -9);
+# bad configs (log level and format, keys and types, the plugins' own tables) fail with
+# messages naming the file and key.
 source "$(dirname "$0")/../lib/common.sh"
 
 step "parley run with the repository's node.toml logs its three plugins and exits 0 on SIGTERM"
@@ -31,6 +33,53 @@ head -n 1 "$SCRATCH/json.log" | python3 -c 'import json,sys; json.loads(sys.stdi
 kill -INT "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGINT"
 
+step "a second parley run on the same data directory is refused and leaves the first alone"
+start_bg first "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/first.log" "API listening"
+data="$SCRATCH/default/data"
+cp "$data/api.addr" "$SCRATCH/api.addr.before"
+addr_inode=$(stat -c %i "$data/api.addr")
+key_before=$(stat -c %Y "$data/node.key")
+expect_fail "$SCRATCH/second.err" "$PARLEY" run --config "$SCRATCH/default/node.toml"
+assert_contains "$SCRATCH/second.err" "already running (pid $pid)"
+assert_contains "$SCRATCH/second.err" "$data"
+if grep -q "listening" "$SCRATCH/second.err"; then fail "the second instance got as far as listening"; fi
+cmp -s "$data/api.addr" "$SCRATCH/api.addr.before" || fail "the second instance changed api.addr"
+[ "$(stat -c %i "$data/api.addr")" = "$addr_inode" ] || fail "the second instance replaced api.addr"
+[ "$(stat -c %Y "$data/node.key")" = "$key_before" ] || fail "the second instance touched the node key"
+"$PARLEY" info --config "$SCRATCH/default/node.toml" >"$SCRATCH/first-info.out" \
+  || fail "the first node does not answer after the second was refused"
+step "the lock goes with the process, even on kill -9"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+start_bg after_kill "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/after_kill.log" "API listening"
+kill -TERM "$pid"
+wait "$pid" || fail "parley run exited with $? after SIGTERM"
+
+step "a bad log level is refused with the valid levels, in node.toml and in RUST_LOG"
+for level in loud verbose; do
+  write_config "$SCRATCH/level-$level/node.toml" "$SCRATCH/level-$level/data"
+  sed -i "s/^log_level = .*/log_level = \"$level\"/" "$SCRATCH/level-$level/node.toml"
+  # Bounded: a node that took the level would run on, silent.
+  expect_fail "$SCRATCH/level-$level.err" timeout 30 "$PARLEY" run --config "$SCRATCH/level-$level/node.toml"
+  assert_contains "$SCRATCH/level-$level.err" "node.log_level"
+  assert_contains "$SCRATCH/level-$level.err" "\`$level\` is not a log level"
+  assert_contains "$SCRATCH/level-$level.err" "trace, debug, info, warn, error, off"
+  [ ! -e "$SCRATCH/level-$level/data" ] || fail "a node with a bad log level created its data directory"
+done
+write_config "$SCRATCH/envlevel/node.toml" "$SCRATCH/envlevel/data"
+expect_fail "$SCRATCH/envlevel.err" env RUST_LOG=loud timeout 30 "$PARLEY" run --config "$SCRATCH/envlevel/node.toml"
+assert_contains "$SCRATCH/envlevel.err" "RUST_LOG"
+assert_contains "$SCRATCH/envlevel.err" "\`loud\` is not a log level"
+write_config "$SCRATCH/format/node.toml" "$SCRATCH/format/data"
+sed -i 's/^log_level = .*/log_format = "xml"/' "$SCRATCH/format/node.toml"
+expect_fail "$SCRATCH/format.err" "$PARLEY" run --config "$SCRATCH/format/node.toml"
+assert_contains "$SCRATCH/format.err" "node.log_format"
+assert_contains "$SCRATCH/format.err" "expected \"text\" or \"json\""
+
 step "a misspelled key is named"
 write_config "$SCRATCH/typo/node.toml" "$SCRATCH/typo/data"
 sed -i 's/^log_level/log_levle/' "$SCRATCH/typo/node.toml"
@@ -43,6 +92,22 @@ write_config "$SCRATCH/ptypo/node.toml" "$SCRATCH/ptypo/data" "map_sise_mib = 64
 expect_fail "$SCRATCH/ptypo.err" "$PARLEY" run --config "$SCRATCH/ptypo/node.toml"
 assert_contains "$SCRATCH/ptypo.err" "[store]"
 assert_contains "$SCRATCH/ptypo.err" "map_sise_mib"
+
+step "a wrong type in a plugin's table names the section and the key (lmdb, quic, sim-chain)"
+# plugin_type_error NAME SECTION_PLUGIN LINE SECTION KEY: LINE in the table of the plugin
+# SECTION_PLUGIN makes parley run fail naming [SECTION] and `KEY`.
+plugin_type_error() {
+  local name=$1 plugin=$2 line=$3 section=$4 key=$5
+  write_config "$SCRATCH/$name/node.toml" "$SCRATCH/$name/data"
+  sed -i "/^plugin = \"$plugin\"/a $line" "$SCRATCH/$name/node.toml"
+  expect_fail "$SCRATCH/$name.err" "$PARLEY" run --config "$SCRATCH/$name/node.toml"
+  assert_contains "$SCRATCH/$name.err" "[$section] in node.toml: \`$key\`: invalid type"
+}
+plugin_type_error lmdb_size lmdb 'map_size_mib = "big"' store map_size_mib
+plugin_type_error lmdb_durable lmdb 'durable = "yes"' store durable
+plugin_type_error quic_frame quic 'max_frame_size = "big"' wire max_frame_size
+plugin_type_error sim_accounts sim-chain 'accounts = "two"' chain accounts
+plugin_type_error sim_prefund sim-chain 'prefund = { ETH = true }' chain prefund.ETH
 
 step "a wrong type is named"
 write_config "$SCRATCH/type/node.toml" "$SCRATCH/type/data"

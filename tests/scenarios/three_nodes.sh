@@ -39,7 +39,8 @@ json a channel settle "$ab" -- 'r["phase"]' >"$SCRATCH/s1" & s1=$!; BG_PIDS+=("$
 json c channel settle "$bc" -- 'r["phase"]' >"$SCRATCH/s2" & s2=$!; BG_PIDS+=("$s2")
 wait "$s1" || fail "settling A-B failed"
 wait "$s2" || fail "settling B-C failed"
-b_closed() { [ "$(json b channel list -- 'sorted(c["phase"] for c in r)')" = "['closed', 'closed']" ]; }
+# Closed channels leave the open list for the archive (`channel list --closed`).
+b_closed() { [ "$(json b channel list --closed -- 'sorted(c["phase"] for c in r)')" = "['closed', 'closed']" ] && [ "$(json b channel list -- 'len(r)')" = 0 ]; }
 wait_until 30 b_closed
 expect_balance a "$a_before" 5000 4790
 expect_balance b "$b_before" 3100 "$((310 + 2670))"

@@ -7,6 +7,7 @@
 //! - [`params`]: pure parsing and checking of method parameters.
 //! - [`error`]: stable error codes and categories.
 //! - [`token`]: creating, reading and checking the bearer token.
+//! - [`request_guard`]: body size and request ids, checked before jsonrpsee parses a request.
 //! - [`server`]: the server itself.
 //! - [`client`]: the CLI's client of it; [`events_client`]: its event subscriber.
 //! - `test_support` (in tests, and with the `fuzzing` feature): an in-memory node behind the
@@ -22,6 +23,7 @@ pub mod error;
 pub mod events_client;
 pub mod node_api;
 pub mod params;
+pub mod request_guard;
 pub mod server;
 pub mod token;
 pub mod types;

@@ -3,9 +3,9 @@
 
 use super::error::ApiError;
 use super::types::{
-    BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest,
-    MisbehaveRegisterRequest, NodeEvent, NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo,
-    ProposalInfo, ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, NodeInfo, OnChainBalance,
+    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
@@ -47,9 +47,10 @@ pub trait NodeApi: Send + Sync + 'static {
     fn proposal_accept(&self, id: ProposalId) -> ApiFuture<'_, ChannelInfo>;
     /// `proposal_reject`: reject an incoming proposal, telling the proposer the reason.
     fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()>;
-    /// `channel_list`: every channel this node is in.
-    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>>;
-    /// `channel_get`: one channel.
+    /// `channel_list`: every open channel this node is in (including those it cannot use,
+    /// with the reason in their status), or with `closed` the closed ones.
+    fn channel_list(&self, request: ChannelListRequest) -> ApiFuture<'_, Vec<ChannelInfo>>;
+    /// `channel_get`: one channel, open or closed.
     fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
     /// `channel_pay`: pay the peer; returns the channel after the update is fully signed.
     fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo>;

@@ -4,15 +4,22 @@
 //! Parameters may be given by name (`{"id": "0x.."}`) or by position (`["0x.."]`, in the order
 //! of [`FromParams::NAMES`]). Unknown names are refused rather than ignored, so a misspelt
 //! optional parameter (`"assset"`) is an error instead of a silent default.
+//!
+//! Amounts are decimal strings only: a JSON number is refused, because most JSON clients hold
+//! numbers as doubles, which are exact only up to 2^53, so the number a client meant may not be
+//! the one that arrives. Transport addresses are `host:port` with a port the peer can listen on.
 
 use super::error::ApiError;
+use super::types::AssetDeposit;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+    ChannelSettleRequest, MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest,
+    ProposalRejectRequest,
 };
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::net::SocketAddr;
 
 /// The longest alias, reason or name accepted, in bytes.
 pub const MAX_TEXT_LEN: usize = 256;
@@ -22,11 +29,15 @@ const PROPOSAL_ID: &str = "a proposal id (0x and 64 hex digits)";
 const NODE_ID: &str = "a node id (0x and 66 hex digits, a compressed public key)";
 const AMOUNT: &str = "an amount as a decimal string, e.g. \"1000\"";
 const ASSET: &str = "an asset name, e.g. \"ETH\"";
+const MORE_ASSETS: &str = "a list of {\"asset\": name, \"mine\": amount, \"theirs\": amount}";
 
 /// The parameters of one call, by name, after the positional form is mapped to names.
 #[derive(Debug, Default)]
 pub struct ParamObject {
     fields: Map<String, Value>,
+    /// Put before every name in errors: empty for a method's own parameters,
+    /// `more_assets[0].` for the fields of an object inside one.
+    prefix: String,
 }
 
 impl ParamObject {
@@ -40,15 +51,7 @@ impl ParamObject {
         };
         let fields = match value {
             Value::Null => Map::new(),
-            Value::Object(fields) => {
-                if let Some(unknown) = fields.keys().find(|k| !names.contains(&k.as_str())) {
-                    return Err(ApiError::invalid_param(
-                        unknown,
-                        format!("unknown parameter; this method takes {}", list(names)),
-                    ));
-                }
-                fields
-            }
+            Value::Object(fields) => return ParamObject::fields(fields, names, String::new()),
             Value::Array(values) => {
                 if values.len() > names.len() {
                     return Err(ApiError::invalid_param(
@@ -69,13 +72,59 @@ impl ParamObject {
                 ))
             }
         };
-        Ok(ParamObject { fields })
+        Ok(ParamObject {
+            fields,
+            prefix: String::new(),
+        })
+    }
+
+    /// The named `fields` of an object, checked against `names`; errors call each `prefix`
+    /// followed by its name.
+    fn fields(
+        fields: Map<String, Value>,
+        names: &[&str],
+        prefix: String,
+    ) -> Result<ParamObject, ApiError> {
+        if let Some(unknown) = fields.keys().find(|k| !names.contains(&k.as_str())) {
+            let takes = if prefix.is_empty() {
+                "this method takes"
+            } else {
+                "expected"
+            };
+            return Err(ApiError::invalid_param(
+                &format!("{prefix}{unknown}"),
+                format!("unknown parameter; {takes} {}", list(names)),
+            ));
+        }
+        Ok(ParamObject { fields, prefix })
     }
 
     /// The parameter `name`, which must be present and of the form described by `expected`.
     pub fn required<T: DeserializeOwned>(&self, name: &str, expected: &str) -> Result<T, ApiError> {
-        self.optional(name, expected)?
-            .ok_or_else(|| ApiError::invalid_param(name, format!("missing; expected {expected}")))
+        self.optional(name, expected)?.ok_or_else(|| {
+            ApiError::invalid_param(&self.name(name), format!("missing; expected {expected}"))
+        })
+    }
+
+    /// The amount `name`: a decimal string. A JSON number is refused even when it is small,
+    /// so that a client learns the rule before an amount above 2^53 loses its last digits.
+    pub fn amount(&self, name: &str) -> Result<Amount, ApiError> {
+        if let Some(number @ Value::Number(_)) = self.fields.get(name) {
+            return Err(ApiError::invalid_param(
+                &self.name(name),
+                format!(
+                    "got the JSON number {number}; amounts must be decimal strings \
+                     (\"{number}\"), since JSON numbers lose precision above 2^53 in most \
+                     clients"
+                ),
+            ));
+        }
+        self.required(name, AMOUNT)
+    }
+
+    /// The full name of parameter `name`, as errors give it.
+    fn name(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
     }
 
     /// The parameter `name` if present and not `null`.
@@ -89,7 +138,10 @@ impl ParamObject {
             Some(value) => serde_json::from_value(value.clone())
                 .map(Some)
                 .map_err(|e| {
-                    ApiError::invalid_param(name, format!("expected {expected}, got {value}: {e}"))
+                    ApiError::invalid_param(
+                        &self.name(name),
+                        format!("expected {expected}, got {value}: {e}"),
+                    )
                 }),
         }
     }
@@ -132,8 +184,65 @@ fn text(name: &str, value: String) -> Result<String, ApiError> {
     Ok(value)
 }
 
+fn transport_address(value: String) -> Result<String, ApiError> {
+    let value = text("transport_address", value)?;
+    check_transport_address(&value)
+        .map_err(|problem| ApiError::invalid_param("transport_address", problem))?;
+    Ok(value)
+}
+
 fn optional_text(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     value.map(|v| text(name, v)).transpose()
+}
+
+/// Checks a peer's transport address: `host:port`, the host an IP address (IPv6 in brackets)
+/// or a DNS name, the port 1 to 65535. The node dials it later, whenever a channel needs the
+/// peer; an address that can never be dialled is refused now instead of failing each redial.
+/// The CLI runs the same check before it sends `peer_add`.
+pub fn check_transport_address(address: &str) -> Result<(), String> {
+    let expected = "expected host:port, the address the peer's `parley info` prints under \
+                    `transport` (e.g. 127.0.0.1:4000 or [::1]:4000)";
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("`{address}` has no port; {expected}"));
+    };
+    match port.parse::<u16>() {
+        Ok(0) => {
+            return Err(format!(
+                "`{address}` has port 0, which only a listener may ask for (any free port); \
+                 {expected}"
+            ))
+        }
+        Ok(_) => {}
+        Err(_) => {
+            return Err(format!(
+                "`{address}`: `{port}` is not a port (1 to 65535); {expected}"
+            ))
+        }
+    }
+    if address.parse::<SocketAddr>().is_ok() || is_dns_name(host) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{address}`: `{host}` is neither an IP address (IPv6 goes in brackets) nor a host \
+             name; {expected}"
+        ))
+    }
+}
+
+/// A DNS host name: dot-separated labels of letters, digits and hyphens (RFC 1123).
+fn is_dns_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// A request type read from method parameters.
@@ -171,10 +280,10 @@ impl FromParams for PeerAddRequest {
         Ok(PeerAddRequest {
             alias,
             node_id: p.required("node_id", NODE_ID)?,
-            transport_address: text(
+            transport_address: transport_address(p.required(
                 "transport_address",
-                p.required("transport_address", "the peer's transport address")?,
-            )?,
+                "the peer's transport address (host:port)",
+            )?)?,
         })
     }
 }
@@ -191,20 +300,12 @@ impl FromParams for ChannelOpenRequest {
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
             peer: text("peer", p.required("peer", "a peer alias or node id")?)?,
-            mine: p.required("mine", AMOUNT)?,
-            theirs: p.required("theirs", AMOUNT)?,
+            mine: p.amount("mine")?,
+            theirs: p.amount("theirs")?,
             asset: optional_text("asset", p.optional("asset", ASSET)?)?,
             challenge_seconds: p.optional("challenge_seconds", "a number of seconds")?,
-            more_assets: p
-                .optional(
-                    "more_assets",
-                    "a list of {\"asset\": name, \"mine\": amount, \"theirs\": amount}",
-                )?
-                .unwrap_or_default(),
+            more_assets: more_assets(p)?,
         };
-        for (index, extra) in request.more_assets.iter().enumerate() {
-            text(&format!("more_assets[{index}].asset"), extra.asset.clone())?;
-        }
         let unfunded = |m: &Amount, t: &Amount| m.is_zero() && t.is_zero();
         if unfunded(&request.mine, &request.theirs)
             && request
@@ -225,6 +326,31 @@ impl FromParams for ChannelOpenRequest {
         }
         Ok(request)
     }
+}
+
+/// `more_assets`: each entry an object of exactly `asset`, `mine` and `theirs`, read with the
+/// same rules as the method's own parameters and named by its index in errors.
+fn more_assets(p: &ParamObject) -> Result<Vec<AssetDeposit>, ApiError> {
+    let entries: Vec<Value> = p.optional("more_assets", MORE_ASSETS)?.unwrap_or_default();
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let prefix = format!("more_assets[{index}].");
+            let Value::Object(fields) = entry else {
+                return Err(ApiError::invalid_param(
+                    &format!("more_assets[{index}]"),
+                    format!("expected {{\"asset\": name, \"mine\": amount, \"theirs\": amount}}, got {}", kind(&entry)),
+                ));
+            };
+            let entry = ParamObject::fields(fields, &["asset", "mine", "theirs"], prefix.clone())?;
+            Ok(AssetDeposit {
+                asset: text(&format!("{prefix}asset"), entry.required("asset", ASSET)?)?,
+                mine: entry.amount("mine")?,
+                theirs: entry.amount("theirs")?,
+            })
+        })
+        .collect()
 }
 
 impl FromParams for ProposalAcceptRequest {
@@ -255,6 +381,15 @@ impl FromParams for ChannelRef {
     }
 }
 
+impl FromParams for ChannelListRequest {
+    const NAMES: &'static [&'static str] = &["closed"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ChannelListRequest {
+            closed: p.optional("closed", "true or false")?.unwrap_or(false),
+        })
+    }
+}
+
 impl FromParams for ChannelSettleRequest {
     const NAMES: &'static [&'static str] = &["id", "force"];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
@@ -280,7 +415,7 @@ impl FromParams for ChannelPayRequest {
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelPayRequest {
             id: p.required("id", CHANNEL_ID)?,
-            amount: p.required("amount", AMOUNT)?,
+            amount: p.amount("amount")?,
             asset: optional_text("asset", p.optional("asset", ASSET)?)?,
         };
         if request.amount.is_zero() {

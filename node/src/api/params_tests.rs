@@ -169,3 +169,98 @@ fn balance_asset_is_optional() {
         "asset",
     );
 }
+
+#[test]
+fn amounts_as_json_numbers_are_refused() {
+    // 2^53 + 1: a double would already have turned it into 2^53.
+    let raw = format!(r#"{{"id":"{}","amount":9007199254740993}}"#, channel_hex());
+    let error = parse_params::<ChannelPayRequest>(Some(&raw)).unwrap_err();
+    assert_names(error.clone(), "amount");
+    assert!(
+        error.message.contains("decimal strings"),
+        "{}",
+        error.message
+    );
+    assert!(error.message.contains("2^53"), "{}", error.message);
+    // Small numbers too: the rule is learnt before it costs money.
+    let raw = format!(r#"["{}",25]"#, channel_hex());
+    assert_names(
+        parse_params::<ChannelPayRequest>(Some(&raw)).unwrap_err(),
+        "amount",
+    );
+    for (raw, param) in [
+        (r#"{"peer":"bob","mine":100,"theirs":"0"}"#, "mine"),
+        (r#"{"peer":"bob","mine":"100","theirs":0}"#, "theirs"),
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":[{"asset":"TOK","mine":5,"theirs":"0"}]}"#,
+            "more_assets[0].mine",
+        ),
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":[{"asset":"TOK","mine":"5","theirs":"1"},{"asset":"X","mine":"5","theirs":1.0}]}"#,
+            "more_assets[1].theirs",
+        ),
+    ] {
+        let error = parse_params::<ChannelOpenRequest>(Some(raw)).unwrap_err();
+        assert_names(error.clone(), param);
+        assert!(
+            error.message.contains("decimal strings"),
+            "{}",
+            error.message
+        );
+    }
+}
+
+#[test]
+fn more_assets_entries_are_checked_by_name() {
+    let ok: ChannelOpenRequest = parse_params(Some(
+        r#"{"peer":"bob","mine":"0","theirs":"0","more_assets":[{"asset":"TOK","mine":"5","theirs":"1"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(ok.more_assets[0].asset, "TOK");
+    assert_eq!(ok.more_assets[0].mine, Amount::from(5u64));
+    for (raw, param) in [
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":[{"asset":"TOK","mine":"5","theirs":"1","mien":"2"}]}"#,
+            "more_assets[0].mien",
+        ),
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":[{"mine":"5","theirs":"1"}]}"#,
+            "more_assets[0].asset",
+        ),
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":["TOK"]}"#,
+            "more_assets[0]",
+        ),
+        (
+            r#"{"peer":"bob","mine":"1","theirs":"0","more_assets":[{"asset":" ","mine":"5","theirs":"1"}]}"#,
+            "more_assets[0].asset",
+        ),
+    ] {
+        assert_names(
+            parse_params::<ChannelOpenRequest>(Some(raw)).unwrap_err(),
+            param,
+        );
+    }
+}
+
+#[test]
+fn peer_add_needs_a_host_and_port_to_dial() {
+    for (address, says) in [
+        ("not an address", "has no port"),
+        ("127.0.0.1:0", "port 0"),
+        ("127.0.0.1", "has no port"),
+        ("127.0.0.1:65536", "not a port"),
+        ("bob smith:4000", "neither an IP address"),
+    ] {
+        let raw = format!(r#"["bob","{}","{address}"]"#, node_id_hex());
+        let error = parse_params::<PeerAddRequest>(Some(&raw)).unwrap_err();
+        assert_names(error.clone(), "transport_address");
+        assert!(error.message.contains(says), "{address}: {}", error.message);
+        assert!(error.message.contains("host:port"), "{}", error.message);
+    }
+    for address in ["[::1]:4000", "peer.example.org:4000", "10.0.0.7:65535"] {
+        let raw = format!(r#"["bob","{}","{address}"]"#, node_id_hex());
+        let ok: PeerAddRequest = parse_params(Some(&raw)).unwrap();
+        assert_eq!(ok.transport_address, address);
+    }
+}

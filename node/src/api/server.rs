@@ -3,16 +3,19 @@
 //!
 //! Every request, the WebSocket upgrade included, must carry `Authorization: Bearer <token>`;
 //! otherwise the answer is HTTP 401 with a JSON-RPC `unauthorized` error and no method runs.
+//! An authorised HTTP request then passes the [`request_guard`](super::request_guard) (body
+//! size, request ids) before jsonrpsee parses it.
 //! The server binds to loopback unless the operator explicitly allows another address.
 
 use super::error::ApiError;
 use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
+use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, NodeEvent, PeerAddRequest, ProposalAcceptRequest,
-    ProposalRejectRequest,
+    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, PeerAddRequest,
+    ProposalAcceptRequest, ProposalRejectRequest,
 };
 use jsonrpsee::server::{
     HttpBody, HttpRequest, HttpResponse, PendingSubscriptionSink, RpcModule, ServerBuilder,
@@ -32,7 +35,8 @@ use tokio::sync::broadcast::error::RecvError;
 /// The default API address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7150";
 
-/// The largest request body accepted, in bytes. API requests are small; this bounds memory.
+/// The largest request body accepted, in bytes, however it is sent (with a `Content-Length`
+/// or chunked). API requests are small; this bounds memory.
 pub const MAX_REQUEST_BYTES: u32 = 1024 * 1024;
 
 /// The subscription method, its notification and its unsubscribe method.
@@ -124,9 +128,16 @@ impl ApiServer {
                     .max_request_body_size(MAX_REQUEST_BYTES)
                     .build(),
             )
-            .set_http_middleware(tower::ServiceBuilder::new().layer(BearerAuthLayer {
-                token: Arc::new(token),
-            }))
+            .set_http_middleware(
+                tower::ServiceBuilder::new()
+                    .layer(BearerAuthLayer {
+                        token: Arc::new(token),
+                    })
+                    // After the token check: only an authorised client gets its body read.
+                    .layer(RequestGuardLayer {
+                        max_body: MAX_REQUEST_BYTES as usize,
+                    }),
+            )
             .build(config.listen)
             .await
             .map_err(bind_error)?;
@@ -217,7 +228,9 @@ fn methods(
         "proposal_reject",
         |n, r: ProposalRejectRequest| n.proposal_reject(r),
     )?;
-    register(&mut module, "channel_list", |n, ()| n.channel_list())?;
+    register(&mut module, "channel_list", |n, r: ChannelListRequest| {
+        n.channel_list(r)
+    })?;
     register(&mut module, "channel_get", |n, r: ChannelRef| {
         n.channel_get(r.id)
     })?;

@@ -280,3 +280,167 @@ async fn subscription_receives_published_events() {
     assert_eq!(listed["result"][0]["id"], FakeNode::CHANNEL.to_string());
     h.server.stop();
 }
+
+/// Sends `head` (the request line and headers, without the blank line) and then `body` as
+/// is, and returns the status and the body of the answer. Write errors are ignored: a server
+/// may answer and close before it has read everything.
+async fn raw_request(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes();
+    request.extend_from_slice(body);
+    let _ = stream.write_all(&request).await;
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => response.extend_from_slice(&buffer[..n]),
+            Err(_) => panic!("no answer within 10 s"),
+        }
+    }
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+fn post_head(token: &str, extra: &str) -> String {
+    format!(
+        "POST / HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}{extra}"
+    )
+}
+
+/// A JSON-RPC call padded with spaces to `size` bytes.
+fn padded_call(size: usize) -> Vec<u8> {
+    let mut body = call("node_info", json!([])).to_string().into_bytes();
+    body.resize(size, b' ');
+    body
+}
+
+fn chunked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in body.chunks(64 * 1024) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_however_it_is_sent() {
+    use super::server::MAX_REQUEST_BYTES;
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let token = h.token.expose();
+    let limit = MAX_REQUEST_BYTES as usize;
+    let over = padded_call(limit + 1);
+
+    let chunked_head = post_head(token, "\r\nTransfer-Encoding: chunked");
+    let (status, body) = raw_request(addr, &chunked_head, &chunked(&over)).await;
+    assert_eq!(status, 413, "chunked: {body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32007, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&limit.to_string()),
+        "{answer}"
+    );
+
+    let declared = post_head(token, &format!("\r\nContent-Length: {}", over.len()));
+    let (status, body) = raw_request(addr, &declared, &over).await;
+    assert_eq!(status, 413, "content-length: {body}");
+    // A length that is not even read: refused by the header alone.
+    let huge = post_head(token, "\r\nContent-Length: 5000000000");
+    let (status, body) = raw_request(addr, &huge, b"{}").await;
+    assert_eq!(status, 413, "huge content-length: {body}");
+
+    // At the limit, both forms still run.
+    let at_limit = padded_call(limit);
+    let (status, body) = raw_request(addr, &chunked_head, &chunked(&at_limit)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["id"], 1);
+    let declared = post_head(token, &format!("\r\nContent-Length: {limit}"));
+    let (status, body) = raw_request(addr, &declared, &at_limit).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.node.calls(), vec!["node_info", "node_info"]);
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn a_body_without_content_length_is_not_a_call() {
+    let h = start().await;
+    // Without Content-Length or chunking an HTTP/1.1 request has no body: nothing runs, and
+    // the client is told the (empty) request is not JSON.
+    let head = post_head(h.token.expose(), "");
+    let (status, body) = raw_request(h.server.local_addr(), &head, b"").await;
+    assert_eq!(status, 400, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert!(h.node.calls().is_empty());
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn an_id_that_is_an_object_or_array_is_an_invalid_request() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let token = Some(h.token.expose());
+    for id in [json!({"n": 1}), json!([1]), json!(true)] {
+        let request = json!({"jsonrpc": "2.0", "id": id, "method": "node_info"});
+        let (status, body) = post(addr, token, &request).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["error"]["code"], -32600, "{body}");
+        assert_eq!(body["id"], Value::Null, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("string, a number or null"),
+            "{body}"
+        );
+    }
+    assert!(h.node.calls().is_empty(), "{:?}", h.node.calls());
+    // In a batch only the bad entry is refused; the good one runs and is answered.
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 7, "method": "node_info"},
+        {"jsonrpc": "2.0", "id": {}, "method": "channel_list"},
+    ]);
+    let (status, body) = post(addr, token, &batch).await;
+    assert_eq!(status, 200, "{body}");
+    let answers = body.as_array().unwrap();
+    assert_eq!(answers.len(), 2, "{body}");
+    assert!(answers
+        .iter()
+        .any(|a| a["id"] == 7 && a["result"]["chain"]["backend"] == "sim-chain"));
+    assert!(answers
+        .iter()
+        .any(|a| a["id"].is_null() && a["error"]["code"] == -32600));
+    assert_eq!(h.node.calls(), vec!["node_info"]);
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn an_amount_sent_as_a_number_is_refused_before_the_node() {
+    let h = start().await;
+    let pay = call(
+        "channel_pay",
+        json!({"id": FakeNode::CHANNEL.to_string(), "amount": 30}),
+    );
+    let (_, body) = post(h.server.local_addr(), Some(h.token.expose()), &pay).await;
+    assert_eq!(body["error"]["code"], 1001, "{body}");
+    assert_eq!(body["error"]["data"]["details"]["param"], "amount");
+    assert!(h.node.calls().is_empty());
+    h.server.stop();
+}

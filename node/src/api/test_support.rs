@@ -4,9 +4,9 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, NodeApi};
 use super::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest,
-    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
-    PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
+    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::{NodeId, NodeKey};
@@ -39,9 +39,9 @@ impl FakeNode {
     fn channel(mine: u64) -> ChannelInfo {
         ChannelInfo {
             id: FakeNode::CHANNEL,
-            peer: FakeNode::peer(),
+            peer: Some(FakeNode::peer()),
             peer_alias: Some("bob".into()),
-            phase: Phase::Active,
+            phase: Some(Phase::Active),
             version: 1,
             challenge_seconds: 600,
             balances: vec![AssetBalances {
@@ -117,7 +117,7 @@ impl NodeApi for FakeNode {
         ready(Err(ApiError::not_found("proposal", request.id)))
     }
 
-    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>> {
+    fn channel_list(&self, _: ChannelListRequest) -> ApiFuture<'_, Vec<ChannelInfo>> {
         self.record("channel_list");
         ready(Ok(vec![FakeNode::channel(100)]))
     }

@@ -6,7 +6,8 @@
 
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChainInfo, ChannelId};
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Address, Amount, ChainInfo, ChannelId, SubAlloc};
 use serde::{Deserialize, Serialize};
 
 /// `node_info`: who this node is.
@@ -91,7 +92,10 @@ pub struct ProposalRejectRequest {
     pub reason: Option<String>,
 }
 
-/// An incoming proposal waiting for an answer (`proposal_list`).
+/// An incoming proposal waiting for an answer (`proposal_list`): every field that decides what
+/// accepting it risks. (The node refuses, before listing, any proposal it could not enforce:
+/// one naming an app, with app data or locked funds, or not for a ledger channel; the fields
+/// are shown anyway, so that nothing about a proposal is hidden from the user.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposalInfo {
     /// The proposal.
@@ -106,6 +110,17 @@ pub struct ProposalInfo {
     pub challenge_seconds: u64,
     /// Unix seconds after which the proposal lapses unanswered.
     pub expires_at: u64,
+    /// The app that would rule the channel; absent (`null`) for a payment channel.
+    pub app: Option<Address>,
+    /// The opening state's app data, hex (empty for a payment channel).
+    pub app_data: Bytes,
+    /// Funds the opening state would lock in sub-channels: each sub-channel's id, its amount
+    /// of every asset (in `balances` order) and the participants' indices.
+    pub locked: Vec<SubAlloc>,
+    /// Whether the channel would be funded directly on the ledger.
+    pub ledger_channel: bool,
+    /// Whether the channel would be a virtual channel, funded through an intermediary.
+    pub virtual_channel: bool,
 }
 
 /// What each party holds (or deposits) of one asset, seen from this node.
@@ -160,17 +175,27 @@ pub struct ChannelPayRequest {
     pub asset: Option<String>,
 }
 
+/// `channel_list`: which channels.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelListRequest {
+    /// The closed (archived) channels instead of the open ones.
+    #[serde(default)]
+    pub closed: bool,
+}
+
 /// A channel as the API shows it (`channel_list`, `channel_get`, results of changes).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelInfo {
     /// The channel.
     pub id: ChannelId,
-    /// The other participant.
-    pub peer: NodeId,
+    /// The other participant; `null` if this node lost its record of the peer (the status
+    /// says so).
+    pub peer: Option<NodeId>,
     /// The peer's alias, if known.
     pub peer_alias: Option<String>,
-    /// Where the channel is in its life.
-    pub phase: Phase,
+    /// Where the channel is in its life; `null` if its stored record is damaged (the status
+    /// says what is wrong; version and balances are then unknown).
+    pub phase: Option<Phase>,
     /// The version of the latest fully signed state.
     pub version: u64,
     /// How long, in seconds of chain time, a registered state can be refuted.
@@ -178,13 +203,21 @@ pub struct ChannelInfo {
     pub challenge_seconds: u64,
     /// The balances in that state.
     pub balances: Vec<AssetBalances>,
-    /// What the node is doing on chain for the channel, or what failed (absent when there is
-    /// nothing to say).
+    /// What the node is doing on chain for the channel, or what failed: a store outage, a
+    /// problem on chain, a lost peer or a damaged record (absent when there is nothing to
+    /// say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The channel's record on chain, once a state was registered or it concluded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<DisputeInfo>,
+}
+
+impl ChannelInfo {
+    /// The phase's name, or `unknown` for a damaged record.
+    pub fn phase_name(&self) -> &'static str {
+        self.phase.map_or("unknown", Phase::as_str)
+    }
 }
 
 /// A channel's on-chain record as the node last read it.
@@ -254,6 +287,16 @@ pub enum NodeEvent {
         from: Phase,
         /// The phase it entered.
         to: Phase,
+    },
+    /// The peer proved itself faulty on a channel (it answered re-synchronisation with a
+    /// state that no honest peer sends: a fork, a signature that does not verify); the node
+    /// protects the funds on chain (a dispute with our newest state) and `channel show` says
+    /// so.
+    PeerFault {
+        /// The channel.
+        channel: ChannelId,
+        /// What the peer sent and what the node does about it.
+        reason: String,
     },
     /// Sent by the server, never published by the node: this subscriber fell behind and
     /// `count` events were dropped; re-read the state (`channel_list`, `proposal_list`).

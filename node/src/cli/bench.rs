@@ -67,13 +67,14 @@ pub fn run(args: BenchArgs, verbose: bool) -> CliResult {
 /// The plugin figures: call overhead, signatures, store commits.
 fn plugin_figures(args: PluginBenchArgs, verbose: bool) -> CliResult {
     let mut config = NodeConfig::load(&args.config)?;
-    crate::logging::init("warn", crate::config::LogFormat::Text);
+    crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     let temp = tempfile::Builder::new()
         .prefix("parley-bench-")
         .tempdir()
         .map_err(|e| CliError::new(format!("cannot create a temporary directory: {e}")))?;
     config.node.data_dir = temp.path().to_path_buf();
-    let plugins = NodePlugins::load(&config).map_err(|e| CliError::load(e, verbose))?;
+    let plugins = NodePlugins::load(&config, std::sync::Arc::new(crate::host::DiscardEvents))
+        .map_err(|e| CliError::load(e, verbose))?;
     for (section, library) in &plugins.libraries {
         println!(
             "[{section}] {} {} ({})",

@@ -84,7 +84,7 @@ enum ChainCommand {
 
 pub fn run(args: ChainArgs, verbose: bool) -> CliResult {
     let config = NodeConfig::load(&args.config)?;
-    crate::logging::init("warn", crate::config::LogFormat::Text);
+    crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     super::run::create_private_dir(&config.node.data_dir)?;
     let (sender, _events) = tokio::sync::mpsc::unbounded_channel();
     let (_, handle) =

@@ -172,6 +172,16 @@ proposal_timeout_seconds = 120 # how long proposals wait for an answer, both way
 challenge_seconds = 600        # the challenge duration `channel open` proposes by default
 funding_timeout_seconds = 300  # how long funding may take before the open fails
 update_timeout_seconds = 30    # how long a payment waits for the peer's answer
+peer_conclude_timeout_seconds = 120 # settling: how long the accepting side waits for the proposer to conclude on chain
+
+[limits]
+# What one peer may make this node hold or do. A peer over any of them is disconnected with a
+# goodbye naming the limit; it may reconnect, and its channels re-synchronise.
+handshake_frame_bytes = 4096   # largest frame before the peer has proven who it is
+frames_per_second = 10000      # a peer's frame rate (bursts of up to one second's worth)
+frames_in_flight = 4096        # a peer's frames received and not yet handled
+bytes_in_flight = 16777216     # their bytes (at least 1048576, the largest frame a node takes)
+open_proposals = 16            # a peer's channel proposals waiting for an answer
 
 [chain]
 plugin = "sim-chain"     # a simulated ledger with the rules of the Perun contracts
@@ -227,6 +237,8 @@ mod tests {
         assert_eq!(config.wire.listen, "127.0.0.1:9100");
         assert_eq!(config.api.listen, "127.0.0.1:0".parse().unwrap());
         assert!(config.chain.table.contains(&ledger.display().to_string()));
+        // The limits written out are the defaults, so the comments tell the truth.
+        assert_eq!(config.limits, crate::config::LimitsSection::default());
         let text = std::fs::read_to_string(&done.config).unwrap();
         assert!(!text.contains("[testing]"));
 

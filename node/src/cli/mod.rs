@@ -4,6 +4,7 @@ mod bench;
 mod chain;
 mod demo;
 mod eth;
+mod hostile;
 mod init;
 mod node_cmd;
 mod plugin;
@@ -59,6 +60,10 @@ enum Command {
     Events(node_cmd::EventsArgs),
     /// Make a TEST node cheat (needs `[testing] allow_misbehaviour = true`), for scenarios.
     Misbehave(node_cmd::MisbehaveArgs),
+    /// TEST tool: play a hostile peer (a flood, connections that never authenticate) against
+    /// a running node, for the scenarios that check its limits.
+    #[command(hide = true)]
+    Hostile(hostile::HostileArgs),
 }
 
 /// The default config file: `./node.toml`.
@@ -84,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Balance(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Misbehave(args) => args.run(),
+        Command::Hostile(args) => hostile::run(args, cli.verbose),
     };
     match result {
         Ok(code) => code,

@@ -26,7 +26,7 @@ pub fn run(args: RunArgs, verbose: bool) -> CliResult {
         Some(_) => LogFormat::Text,
         None => config.node.log_format,
     };
-    crate::logging::init(&config.node.log_level, format);
+    crate::logging::init(&config.node.log_level, format).map_err(CliError::new)?;
     create_private_dir(&config.node.data_dir)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,31 +2,45 @@
 //! that touches it (DESIGN §4: the sans-IO protocol decides, the task does the I/O).
 //!
 //! Inputs arrive on one queue ([`ChannelInput`]): the peer's messages, the peer (re)connecting,
-//! and commands from the node and the API through a [`ChannelHandle`]. Each input is fed to the
+//! and commands from the node and the API through a [`ChannelHandle`]. A peer's message comes
+//! with its [`Ticket`], held until the message is handled: that is what bounds the queue by
+//! the peer's budget (see [`Intake`](super::peers::Intake)). Each input is fed to the
 //! channel and the returned effects are executed strictly in order:
 //! - consecutive `Persist` records become ONE [`ChannelStore::persist`] batch that must be
-//!   durable before anything after it runs (write-ahead); a failed persist stops the task,
-//!   since the channel's memory is then ahead of its durable state and nothing may be sent;
+//!   durable before anything after it runs (write-ahead); the channel's first batch carries
+//!   its peer link, and the batch that closes it moves it to the archive instead;
+//! - a failed persist starts a store outage (see [`outage`]): nothing after it runs, the
+//!   channel falls back to its durable state, waiting commands get the store's error at once,
+//!   and the task writes its state again every [`outage::PROBE`] until the store takes it,
+//!   then re-synchronises with the peer;
 //! - `Send` goes to the peer through a [`PeerLink`]; if the peer is not connected the message
 //!   is dropped (debug log): the re-synchronisation on reconnect covers it;
 //! - `Event` is published on the [`EventBus`] where a [`NodeEvent`] fits, and settles the
-//!   update a `Pay`/`ProposeFinal` command waits on.
+//!   update a `Pay`/`ProposeFinal` command waits on; phases and proven peer faults are also
+//!   reported to the node ([`ChannelReport`]), which drives the chain side and keeps the
+//!   channel's status.
 //!
 //! Updates of ours are queued and started one at a time, when the channel has no update in
 //! flight, no peer update awaiting an answer and no re-synchronisation under way. An update
 //! that loses a concurrent race (`UpdateSuperseded`) or is dropped by re-synchronisation is
 //! retried once on top of the new state; the second loss fails its command.
 
+mod outage;
+
 use super::channel_policy::{Decision, SharedPolicy};
-use super::peers::{PeerError, Peers};
+use super::misbehaviour::ChannelMisbehaviour;
+use super::peers::{PeerError, Peers, Ticket};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
     Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect, PersistRecord,
     Phase, RejectReason,
 };
-use crate::store::{ChannelStore, StoreError};
+use crate::store::{ArchivedChannel, ChannelStore, StoreError};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChannelId, SignedState, State};
+pub use outage::PROBE;
+use parley_plugin_api::model::{
+    Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
+};
 use parley_plugin_api::ChainBackend;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -79,23 +93,53 @@ pub enum CommandError {
         /// The version of the second attempt.
         version: u64,
     },
-    /// The task is gone (shut down, or stopped by a failed persist).
+    /// The store could not record the change, so nothing of it reached the peer and it did not
+    /// happen. The channel stays at its durable state; the node writes it again until the
+    /// store works.
+    #[error(
+        "the store could not record it, so nothing was sent to the peer and it did not happen: \
+         {error}; the node retries the store every {} s and the channel works again once it \
+         does", PROBE.as_secs()
+    )]
+    StoreFailed {
+        /// The store's error.
+        error: String,
+    },
+    /// The store failed while our update was with the peer: the peer may accept it, and the
+    /// update then completes when the channel re-synchronises once the store works again.
+    #[error(
+        "the store failed while our update to version {version} was with the peer: {error}; \
+         it completes or is dropped when the channel re-synchronises with the peer once the \
+         store works again (`parley channel show` then shows version {version} or later if it \
+         completed)"
+    )]
+    Uncertain {
+        /// The version our update proposed.
+        version: u64,
+        /// The store's error.
+        error: String,
+    },
+    /// The task is gone (the node is shutting down, or the channel was archived).
     #[error("the channel task has stopped")]
     Stopped,
 }
 
-/// Why a channel task stopped on its own.
-#[derive(Debug, Error)]
-pub enum TaskError {
-    /// A persist failed: the channel's memory is ahead of the store, so the task stops before
-    /// any later effect (write-ahead) and the channel must be restored from the store.
-    #[error("channel {channel}: persisting failed: {source}")]
-    Persist {
-        /// The channel.
-        channel: ChannelId,
-        /// The store's error.
-        source: StoreError,
-    },
+/// What a channel task tells the node about its channel, in the order it happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelReport {
+    /// The channel entered this phase (durable, or a chain fact kept in memory while the store
+    /// is down: the outage writes it once the store works).
+    Phase(Phase),
+    /// Writing to the store failed: the channel is held at its durable state and its pending
+    /// commands failed with this message.
+    StoreFailed(String),
+    /// The store took the channel's state again; the channel re-synchronises with its peer.
+    StoreRecovered,
+    /// The channel is closed and in the archive; its task has ended.
+    Archived,
+    /// The peer proved itself faulty: why, and what the channel does about it, for the
+    /// channel's status. Comes before the `Phase(Disputed)` the fault may cause.
+    PeerFault(String),
 }
 
 /// What the API sees of a channel.
@@ -109,6 +153,8 @@ pub struct ChannelView {
     pub syncing: bool,
     /// Updates of ours queued behind the one in flight.
     pub queued_updates: usize,
+    /// The store's error while it fails (the channel is held at its durable state).
+    pub outage: Option<String>,
 }
 
 /// The result of an update command: the version it became.
@@ -146,11 +192,20 @@ pub enum ChannelCommand {
     },
     /// The channel concluded on chain and our share was withdrawn.
     Concluded {
+        /// How it ended, kept with the archived channel.
+        ending: Ending,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
     /// Stop updating: a state is registered on chain, or we are about to register one.
     Dispute {
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    /// Give up an opening that did not complete (`Opening` → `Closed`).
+    Abandon {
+        /// Why, kept with the archived channel.
+        ending: Ending,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
@@ -174,12 +229,21 @@ pub enum ChannelCommand {
     },
 }
 
+/// How a channel ended, as the node saw it: kept in its archive record for `channel show`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ending {
+    /// What the node did on chain, or why an opening was abandoned.
+    pub note: Option<String>,
+    /// The channel's on-chain record as last read, and the chain time of that reading.
+    pub dispute: Option<(Dispute, ChainTime)>,
+}
+
 /// One input of a channel task.
 #[derive(Debug)]
 pub enum ChannelInput {
     /// A message for this channel from its authenticated peer (boxed: messages are large,
-    /// the other inputs small).
-    Message(Box<ChannelMessage>),
+    /// the other inputs small), and its place in the peer's budget.
+    Message(Box<ChannelMessage>, Ticket),
     /// The peer (re)connected: re-synchronise.
     PeerConnected,
     /// A command.
@@ -204,9 +268,18 @@ impl ChannelHandle {
         self.inputs.send(input).map_err(|_| CommandError::Stopped)
     }
 
-    /// Delivers a message from the peer.
+    /// Delivers a message from the peer that no budget holds (tests, replays).
     pub fn deliver(&self, message: ChannelMessage) -> Result<(), CommandError> {
-        self.input(ChannelInput::Message(Box::new(message)))
+        self.deliver_held(message, Ticket::untracked())
+    }
+
+    /// Delivers a message from the peer; `ticket` is given back once the task handled it.
+    pub fn deliver_held(
+        &self,
+        message: ChannelMessage,
+        ticket: Ticket,
+    ) -> Result<(), CommandError> {
+        self.input(ChannelInput::Message(Box::new(message), ticket))
     }
 
     /// Tells the task the peer (re)connected.
@@ -260,9 +333,20 @@ impl ChannelHandle {
             .await
     }
 
+    /// Gives up an opening that did not complete (`Opening` → `Closed`, see
+    /// `Channel::abandon`).
+    pub async fn abandon(&self, reason: String) -> Result<(), CommandError> {
+        let ending = Ending {
+            note: Some(reason),
+            dispute: None,
+        };
+        self.ask(|reply| ChannelCommand::Abandon { ending, reply })
+            .await?
+    }
+
     /// Reports the channel concluded on chain (any phase → `Closed`).
-    pub async fn concluded(&self) -> Result<(), CommandError> {
-        self.ask(|reply| ChannelCommand::Concluded { reply })
+    pub async fn concluded(&self, ending: Ending) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Concluded { ending, reply })
             .await?
     }
 
@@ -283,8 +367,9 @@ impl ChannelHandle {
 
 /// What a channel task works with besides its channel.
 pub struct ChannelDeps<L> {
-    /// The peer's node id (where `Send` effects go).
-    pub peer: NodeId,
+    /// The peer's node id (where `Send` effects go); `None` for a channel whose peer is not
+    /// known (its link was lost): it is watched and can be settled on chain, but sends nothing.
+    pub peer: Option<NodeId>,
     /// The connection to peers.
     pub link: L,
     /// Signs our states and verifies the peer's.
@@ -295,12 +380,18 @@ pub struct ChannelDeps<L> {
     pub events: EventBus,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
-    /// Told every phase the channel enters (after it is durable), so the node can fund,
-    /// conclude and withdraw; `None` when nobody drives the chain side (tests).
-    pub phases: Option<UnboundedSender<(ChannelId, Phase)>>,
+    /// Told every phase the channel enters (after it is durable), every store outage and
+    /// every proven peer fault, so the node can fund, conclude, dispute and withdraw and show
+    /// why; `None` when nobody drives the chain side (tests).
+    pub reports: Option<UnboundedSender<(ChannelId, ChannelReport)>>,
+    /// Writes that go into the channel's first persist batch, atomically with its first
+    /// records: the peer link of a channel just opened. Empty for a restored channel.
+    pub first_writes: Vec<WriteOp>,
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
     pub keep_history: bool,
+    /// What this channel does wrong on purpose (`[testing]` switches; all off on real nodes).
+    pub misbehaviour: ChannelMisbehaviour,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -309,13 +400,26 @@ pub fn spawn_channel_task<L: PeerLink>(
     channel: Channel,
     initial: Vec<Effect>,
     deps: ChannelDeps<L>,
-) -> (ChannelHandle, JoinHandle<Result<(), TaskError>>) {
+) -> (ChannelHandle, JoinHandle<()>) {
+    let (handle, task) = channel_task(channel, initial, deps);
+    (handle, tokio::spawn(task))
+}
+
+/// [`spawn_channel_task`] without the spawn: the handle, and the task to spawn once the
+/// caller has registered the handle (so that nothing the task reports can arrive first).
+pub fn channel_task<L: PeerLink>(
+    channel: Channel,
+    initial: Vec<Effect>,
+    mut deps: ChannelDeps<L>,
+) -> (ChannelHandle, impl Future<Output = ()> + Send + 'static) {
     let (inputs, inbox) = unbounded_channel();
     let handle = ChannelHandle {
         id: channel.id(),
         inputs,
     };
     let task = ChannelTask {
+        reported: channel.phase(),
+        first_writes: std::mem::take(&mut deps.first_writes),
         channel,
         deps,
         queue: VecDeque::new(),
@@ -323,8 +427,18 @@ pub fn spawn_channel_task<L: PeerLink>(
         to_decide: None,
         early: None,
         history: Vec::new(),
+        outage: None,
+        archived: false,
+        ending: Ending::default(),
     };
-    (handle, tokio::spawn(task.run(initial, inbox)))
+    (handle, task.run(initial, inbox))
+}
+
+/// A persist that failed, with the effects that were to follow it (none of them ran).
+#[derive(Debug)]
+struct StoreFailure {
+    error: StoreError,
+    unsent: Vec<Effect>,
 }
 
 /// An update command of ours.
@@ -342,52 +456,97 @@ struct UpdateRequest {
     retried: bool,
 }
 
+/// Our update the peer has not answered.
+#[derive(Debug)]
+struct InFlight {
+    version: u64,
+    request: UpdateRequest,
+    /// Whether its proposal was sent (its persist succeeded): only then can the peer have it.
+    sent: bool,
+}
+
 struct ChannelTask<L> {
     channel: Channel,
     deps: ChannelDeps<L>,
     /// Our updates waiting for the channel to be free, oldest first.
     queue: VecDeque<UpdateRequest>,
-    /// Our update the peer has not answered, with its version.
-    in_flight: Option<(u64, UpdateRequest)>,
+    /// Our update the peer has not answered.
+    in_flight: Option<InFlight>,
     /// The peer's update the policy has yet to decide.
     to_decide: Option<State>,
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
-    early: Option<Box<ChannelMessage>>,
+    early: Option<(Box<ChannelMessage>, Ticket)>,
     /// Every older fully signed state, when `deps.keep_history` is on.
     history: Vec<SignedState>,
+    /// Writes still to go with the channel's first successful persist (its peer link).
+    first_writes: Vec<WriteOp>,
+    /// The last phase reported to the node.
+    reported: Phase,
+    /// Set while the store fails; see [`outage`].
+    outage: Option<outage::Outage>,
+    /// The channel is closed and archived: the task ends.
+    archived: bool,
+    /// How the channel ended (kept in its archive record).
+    ending: Ending,
 }
 
 impl<L: PeerLink> ChannelTask<L> {
-    async fn run(
-        mut self,
-        initial: Vec<Effect>,
-        mut inbox: UnboundedReceiver<ChannelInput>,
-    ) -> Result<(), TaskError> {
-        self.execute(initial).await?;
-        while let Some(input) = inbox.recv().await {
-            self.handle(input).await?;
-            self.settle().await?;
-            if self.channel.phase() != Phase::Funding {
-                if let Some(message) = self.early.take() {
-                    self.handle(ChannelInput::Message(message)).await?;
-                    self.settle().await?;
-                }
+    async fn run(mut self, initial: Vec<Effect>, mut inbox: UnboundedReceiver<ChannelInput>) {
+        if let Err(failure) = self.execute(initial).await {
+            self.enter_outage(failure);
+        }
+        loop {
+            if self.archived {
+                self.report(ChannelReport::Archived);
+                tracing::debug!(channel = %self.channel.id(), "channel archived; its task ends");
+                return;
+            }
+            let input = match self.outage.as_ref().map(|o| o.next_probe) {
+                None => inbox.recv().await,
+                Some(at) => tokio::select! {
+                    input = inbox.recv() => input,
+                    () = tokio::time::sleep_until(at) => {
+                        self.probe().await;
+                        continue;
+                    }
+                },
+            };
+            let Some(input) = input else { return };
+            if self.outage.is_some() {
+                self.during_outage(input);
+                continue;
+            }
+            if let Err(failure) = self.step(input).await {
+                self.enter_outage(failure);
+            }
+        }
+    }
+
+    /// Handles one input and what follows from it.
+    async fn step(&mut self, input: ChannelInput) -> Result<(), StoreFailure> {
+        self.handle(input).await?;
+        self.settle().await?;
+        if self.channel.phase() != Phase::Funding {
+            if let Some((message, ticket)) = self.early.take() {
+                self.handle(ChannelInput::Message(message, ticket)).await?;
+                self.settle().await?;
             }
         }
         Ok(())
     }
 
-    async fn handle(&mut self, input: ChannelInput) -> Result<(), TaskError> {
+    async fn handle(&mut self, input: ChannelInput) -> Result<(), StoreFailure> {
         match input {
-            ChannelInput::Message(message)
+            ChannelInput::Message(message, ticket)
                 if self.channel.phase() == Phase::Funding
                     && matches!(*message, ChannelMessage::UpdateProposal(_)) =>
             {
                 tracing::debug!(channel = %self.channel.id(), "holding the peer's update until the funding is seen");
-                self.early = Some(message);
+                self.early = Some((message, ticket));
             }
-            ChannelInput::Message(message) => {
+            // The ticket goes when the message has been handled, effects and all.
+            ChannelInput::Message(message, _ticket) => {
                 let kind = message.kind();
                 match self.channel.on_message(*message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,
@@ -406,7 +565,7 @@ impl<L: PeerLink> ChannelTask<L> {
         Ok(())
     }
 
-    async fn command(&mut self, command: ChannelCommand) -> Result<(), TaskError> {
+    async fn command(&mut self, command: ChannelCommand) -> Result<(), StoreFailure> {
         match command {
             ChannelCommand::Pay {
                 asset,
@@ -432,36 +591,55 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             ChannelCommand::Dispute { reply } => {
                 let result = self.channel.dispute();
-                self.answer(result, reply).await?;
+                self.chain_fact(result, reply).await;
             }
             ChannelCommand::SignedVersion { version, reply } => {
-                let newest = self.channel.signed_state();
-                let found = newest.filter(|s| s.state.version == version).or_else(|| {
-                    self.history
-                        .iter()
-                        .find(|s| s.state.version == version)
-                        .cloned()
-                });
-                let _ = reply.send(found);
+                let _ = reply.send(self.signed_version(version));
             }
             ChannelCommand::Funded { reply } => {
                 let result = self.channel.funded();
-                self.answer(result, reply).await?;
+                self.chain_fact(result, reply).await;
             }
-            ChannelCommand::Concluded { reply } => {
+            ChannelCommand::Concluded { ending, reply } => {
                 let result = self.channel.concluded();
-                self.answer(result, reply).await?;
+                if result.is_ok() {
+                    self.ending = ending;
+                }
+                self.chain_fact(result, reply).await;
+            }
+            ChannelCommand::Abandon { ending, reply } => {
+                let result = self.channel.abandon();
+                if result.is_ok() {
+                    self.ending = ending;
+                }
+                self.chain_fact(result, reply).await;
             }
             ChannelCommand::Snapshot { reply } => {
-                let _ = reply.send(ChannelView {
-                    snapshot: self.channel.snapshot(),
-                    awaiting_decision: self.channel.awaiting_decision().cloned(),
-                    syncing: self.channel.is_syncing(),
-                    queued_updates: self.queue.len(),
-                });
+                let _ = reply.send(self.view());
             }
         }
         Ok(())
+    }
+
+    /// The fully signed state of `version`: the newest, or one from the kept history.
+    fn signed_version(&self, version: u64) -> Option<SignedState> {
+        let newest = self.channel.signed_state();
+        newest.filter(|s| s.state.version == version).or_else(|| {
+            self.history
+                .iter()
+                .find(|s| s.state.version == version)
+                .cloned()
+        })
+    }
+
+    fn view(&self) -> ChannelView {
+        ChannelView {
+            snapshot: self.channel.snapshot(),
+            awaiting_decision: self.channel.awaiting_decision().cloned(),
+            syncing: self.channel.is_syncing(),
+            queued_updates: self.queue.len(),
+            outage: self.outage.as_ref().map(|o| o.error().to_string()),
+        }
     }
 
     /// Executes the effects of a command, then answers it: the answer never overtakes the
@@ -470,10 +648,15 @@ impl<L: PeerLink> ChannelTask<L> {
         &mut self,
         result: Result<Vec<Effect>, ChannelError>,
         reply: oneshot::Sender<Result<(), CommandError>>,
-    ) -> Result<(), TaskError> {
+    ) -> Result<(), StoreFailure> {
         match result {
             Ok(effects) => {
-                self.execute(effects).await?;
+                if let Err(failure) = self.execute(effects).await {
+                    let _ = reply.send(Err(CommandError::StoreFailed {
+                        error: failure.error.to_string(),
+                    }));
+                    return Err(failure);
+                }
                 let _ = reply.send(Ok(()));
             }
             Err(error) => {
@@ -485,7 +668,7 @@ impl<L: PeerLink> ChannelTask<L> {
 
     /// After an input: answers the peer's update by policy, then starts our queued updates
     /// while the channel is free.
-    async fn settle(&mut self) -> Result<(), TaskError> {
+    async fn settle(&mut self) -> Result<(), StoreFailure> {
         loop {
             if let Some(new) = self.to_decide.take() {
                 // Only if it is still the update awaiting us (re-sync may have dropped it).
@@ -526,8 +709,15 @@ impl<L: PeerLink> ChannelTask<L> {
                         .channel
                         .pending()
                         .map_or(self.channel.latest().version + 1, |p| p.state.version);
-                    self.in_flight = Some((version, request));
+                    self.in_flight = Some(InFlight {
+                        version,
+                        request,
+                        sent: false,
+                    });
                     self.execute(effects).await?;
+                    if let Some(in_flight) = &mut self.in_flight {
+                        in_flight.sent = true;
+                    }
                 }
                 Err(error) => {
                     let _ = request.reply.send(Err(error.into()));
@@ -544,40 +734,84 @@ impl<L: PeerLink> ChannelTask<L> {
             || self.channel.is_syncing()
     }
 
-    /// Executes `effects` in order, batching consecutive persists into one durable write.
-    async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), TaskError> {
+    /// Executes `effects` in order, batching consecutive persists into one durable write. A
+    /// failed persist stops the run: the effects from there on are returned unexecuted.
+    async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
         let mut batch: Vec<PersistRecord> = Vec::new();
-        for effect in effects {
-            match effect {
-                Effect::Persist(record) => batch.push(record),
-                Effect::Send(message) => {
-                    self.persist(&mut batch).await?;
-                    self.send(message).await;
-                }
-                Effect::Event(event) => {
-                    self.persist(&mut batch).await?;
-                    self.event(event);
+        let mut effects = effects.into_iter();
+        while let Some(effect) = effects.next() {
+            if !matches!(effect, Effect::Persist(_)) {
+                if let Err(error) = self.persist(&mut batch).await {
+                    let unsent = std::iter::once(effect).chain(effects).collect();
+                    return Err(StoreFailure { error, unsent });
                 }
             }
+            match effect {
+                Effect::Persist(record) => batch.push(record),
+                Effect::Send(message) => self.send(message).await,
+                Effect::Event(event) => self.event(event),
+            }
         }
-        self.persist(&mut batch).await
+        self.persist(&mut batch)
+            .await
+            .map_err(|error| StoreFailure {
+                error,
+                unsent: Vec::new(),
+            })
     }
 
-    async fn persist(&mut self, batch: &mut Vec<PersistRecord>) -> Result<(), TaskError> {
+    /// Makes `batch` durable: with the first writes still due (the peer link), or as the move
+    /// to the archive if it closes the channel.
+    async fn persist(&mut self, batch: &mut Vec<PersistRecord>) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
         let channel = self.channel.id();
         let records = std::mem::take(batch);
+        if records.contains(&PersistRecord::Phase(Phase::Closed)) {
+            // The channel in memory is already the closed one these records describe.
+            self.deps.store.archive(&self.archive_record()).await?;
+            self.archived = true;
+            return Ok(());
+        }
+        let also = self.first_writes.clone();
         self.deps
             .store
-            .persist(channel, &records)
-            .await
-            .map_err(|source| TaskError::Persist { channel, source })
+            .persist_with(channel, &records, also)
+            .await?;
+        self.first_writes.clear();
+        Ok(())
+    }
+
+    fn archive_record(&self) -> ArchivedChannel {
+        ArchivedChannel {
+            snapshot: self.channel.snapshot(),
+            peer: self.deps.peer,
+            note: self.ending.note.clone(),
+            dispute: self.ending.dispute.clone(),
+        }
+    }
+
+    fn report(&mut self, report: ChannelReport) {
+        if let ChannelReport::Phase(phase) = report {
+            self.reported = phase;
+        }
+        if let Some(reports) = &self.deps.reports {
+            // The receiver is gone only while the node shuts down.
+            let _ = reports.send((self.channel.id(), report));
+        }
     }
 
     async fn send(&self, message: ChannelMessage) {
-        if let Err(error) = self.deps.link.send(self.deps.peer, &message).await {
+        let Some(peer) = self.deps.peer else {
+            tracing::debug!(channel = %self.channel.id(), "{} not sent: the channel's peer is unknown", message.kind());
+            return;
+        };
+        let message = self
+            .deps
+            .misbehaviour
+            .tamper(&self.channel, message, &*self.deps.chain);
+        if let Err(error) = self.deps.link.send(peer, &message).await {
             // Re-synchronisation on reconnect delivers whatever this message carried.
             tracing::debug!(
                 channel = %self.channel.id(),
@@ -590,13 +824,22 @@ impl<L: PeerLink> ChannelTask<L> {
         let channel = self.channel.id();
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
-                if let Some(phases) = &self.deps.phases {
-                    // The receiver is gone only while the node shuts down.
-                    let _ = phases.send((channel, to));
-                }
+                self.report(ChannelReport::Phase(to));
                 self.deps
                     .events
                     .publish(NodeEvent::PhaseChanged { channel, from, to });
+            }
+            ChannelEvent::PeerFault { fault, response } => {
+                let reason = format!(
+                    "the peer proved itself faulty during re-synchronisation: {}; {}",
+                    fault.describe_for(self.channel.my_index()),
+                    response.describe()
+                );
+                tracing::error!(%channel, "{reason}");
+                self.report(ChannelReport::PeerFault(reason.clone()));
+                self.deps
+                    .events
+                    .publish(NodeEvent::PeerFault { channel, reason });
             }
             ChannelEvent::StateChanged { state } => {
                 if self.deps.keep_history {
@@ -621,15 +864,18 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.to_decide = Some(state);
             }
             ChannelEvent::UpdateAccepted { version } => {
-                if let Some((_, request)) = self.take_in_flight(version) {
-                    let _ = request.reply.send(Ok(version));
+                if let Some(in_flight) = self.take_in_flight(version) {
+                    let _ = in_flight.request.reply.send(Ok(version));
                 }
             }
             ChannelEvent::UpdateRejected { version, reason } => {
                 if reason == RejectReason::Concurrent {
                     self.retry(version, CommandError::Superseded { version });
-                } else if let Some((_, request)) = self.take_in_flight(version) {
-                    let _ = request.reply.send(Err(CommandError::Rejected(reason)));
+                } else if let Some(in_flight) = self.take_in_flight(version) {
+                    let _ = in_flight
+                        .request
+                        .reply
+                        .send(Err(CommandError::Rejected(reason)));
                 }
             }
             ChannelEvent::UpdateSuperseded { version } => {
@@ -647,9 +893,9 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
-    fn take_in_flight(&mut self, version: u64) -> Option<(u64, UpdateRequest)> {
+    fn take_in_flight(&mut self, version: u64) -> Option<InFlight> {
         match &self.in_flight {
-            Some((v, _)) if *v == version => self.in_flight.take(),
+            Some(in_flight) if in_flight.version == version => self.in_flight.take(),
             _ => None,
         }
     }
@@ -657,7 +903,7 @@ impl<L: PeerLink> ChannelTask<L> {
     /// Our in-flight update of `version` was dropped: queue it again (first in line) once,
     /// or fail it with `error` if it was the retry already.
     fn retry(&mut self, version: u64, error: CommandError) {
-        if let Some((_, mut request)) = self.take_in_flight(version) {
+        if let Some(InFlight { mut request, .. }) = self.take_in_flight(version) {
             if request.retried {
                 let _ = request.reply.send(Err(error));
             } else {

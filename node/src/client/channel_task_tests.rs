@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::client::channel_policy::{IncomingPolicy, PaymentsToUs, NOT_A_PAYMENT_TO_US};
+use crate::client::misbehaviour::ChannelMisbehaviour;
+use crate::protocol::TransitionError;
 use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, ProposalId};
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::{Bytes, Encode};
@@ -115,9 +117,18 @@ impl ChainBackend for TestChain {
     }
 }
 
-/// A `Store` in a `BTreeMap`.
+/// A `Store` in a `BTreeMap`; its commits fail (writing nothing) while `failing` is set.
 #[derive(Default)]
-struct MapStore(Mutex<BTreeMap<Vec<u8>, Vec<u8>>>);
+struct MapStore(
+    Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    std::sync::atomic::AtomicBool,
+);
+
+impl MapStore {
+    fn fail(&self, on: bool) {
+        self.1.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 impl Store for MapStore {
     fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
@@ -139,6 +150,11 @@ impl Store for MapStore {
             .collect())
     }
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PluginError::unavailable(
+                "No space left on device (os error 28)",
+            ));
+        }
         let mut map = self.0.lock().unwrap();
         for op in batch {
             match op {
@@ -173,6 +189,11 @@ impl TestLink {
 
     fn hold(&self) {
         self.0.lock().unwrap().held = Some(Vec::new());
+    }
+
+    /// The messages held so far.
+    fn held(&self) -> Vec<ChannelMessage> {
+        self.0.lock().unwrap().held.clone().unwrap_or_default()
     }
 
     fn release(&self) {
@@ -214,12 +235,23 @@ fn node_id(n: u8) -> NodeId {
 /// One side: its task, its store and the link its messages leave by.
 struct Side {
     handle: ChannelHandle,
-    task: JoinHandle<Result<(), TaskError>>,
+    task: JoinHandle<()>,
     store: Arc<ChannelStore>,
+    /// The store plugin under `store`, to make its commits fail.
+    raw: Arc<MapStore>,
     events: EventBus,
+    /// What the task reports to the node.
+    reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
     /// Where this side's messages go (to the other side's handle).
     out: TestLink,
     peer: NodeId,
+}
+
+/// A channel store over a fresh [`MapStore`].
+fn stores() -> (Arc<MapStore>, Arc<ChannelStore>) {
+    let raw = Arc::new(MapStore::default());
+    let store = Arc::new(ChannelStore::open(raw.clone()).unwrap());
+    (raw, store)
 }
 
 impl Side {
@@ -252,31 +284,99 @@ fn spawn(
     channel: Channel,
     initial: Vec<Effect>,
     chain: &Arc<TestChain>,
-    store: Arc<ChannelStore>,
+    (raw, store): (Arc<MapStore>, Arc<ChannelStore>),
     out: TestLink,
     peer: NodeId,
     policy: SharedPolicy,
 ) -> Side {
-    let events = EventBus::new();
-    let deps = ChannelDeps {
+    let honest = ChannelMisbehaviour::default();
+    spawn_misbehaving(
+        channel,
+        initial,
+        chain,
+        (raw, store),
+        out,
         peer,
+        policy,
+        honest,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_misbehaving(
+    channel: Channel,
+    initial: Vec<Effect>,
+    chain: &Arc<TestChain>,
+    (raw, store): (Arc<MapStore>, Arc<ChannelStore>),
+    out: TestLink,
+    peer: NodeId,
+    policy: SharedPolicy,
+    misbehaviour: ChannelMisbehaviour,
+) -> Side {
+    let events = EventBus::new();
+    let (reports_tx, reports) = unbounded_channel();
+    let deps = ChannelDeps {
+        peer: Some(peer),
         link: out.clone(),
         chain: chain.clone(),
         store: store.clone(),
         events: events.clone(),
         policy,
-        phases: None,
+        reports: Some(reports_tx),
         keep_history: false,
+        first_writes: Vec::new(),
+        misbehaviour,
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {
         handle,
         task,
         store,
+        raw,
         events,
+        reports,
         out,
         peer,
     }
+}
+
+/// Stops `side`'s task and starts it again from its store with `misbehaviour`, as a node
+/// restarted with new `[testing]` switches; `other` sends to the new task from then on.
+async fn restart_misbehaving(
+    side: Side,
+    other: &Side,
+    chain: &Arc<TestChain>,
+    misbehaviour: ChannelMisbehaviour,
+) -> Side {
+    other.out.set(None);
+    let Side {
+        handle,
+        task,
+        store,
+        raw,
+        peer,
+        out,
+        ..
+    } = side;
+    drop(handle);
+    timeout(WAIT, task).await.unwrap().unwrap();
+    let snapshot = store
+        .restore_channel(&other.handle.id())
+        .unwrap()
+        .expect("stored");
+    let channel = Channel::restore(snapshot).unwrap();
+    let side = spawn_misbehaving(
+        channel,
+        Vec::new(),
+        chain,
+        (raw, store),
+        out,
+        peer,
+        default_policy(),
+        misbehaviour,
+    );
+    other.out.set(Some(side.handle.clone()));
+    side
 }
 
 fn asset(n: u8) -> Asset {
@@ -305,10 +405,13 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         proposer: chain.participant(0),
         assets: vec![asset(0)],
         balances: vec![balances.iter().map(|&b| Amount::from(b)).collect()],
+        locked: Vec::new(),
         challenge_duration: 3600,
         nonce_share: [2; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     let accept = ProposalAccept {
         proposal_id: ProposalId([1; 32]),
@@ -320,13 +423,12 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         Channel::open(&proposal, &accept, &chain.participant(0), crypto, crypto).unwrap();
     let (b, b_fx) =
         Channel::open(&proposal, &accept, &chain.participant(1), crypto, crypto).unwrap();
-    let store = || Arc::new(ChannelStore::open(Arc::new(MapStore::default())).unwrap());
     let (to_b, to_a) = (TestLink::default(), TestLink::default());
     // B's opening effects are executed here by hand (persist, then its signature is handed to
     // A below), because A's task does not exist yet when B opens.
-    let b_store = store();
+    let b_store = stores();
     let b_id = b.id();
-    b_store.persist(b_id, &records(&b_fx)).await.unwrap();
+    b_store.1.persist(b_id, &records(&b_fx)).await.unwrap();
     let b_side = spawn(
         b,
         Vec::new(),
@@ -337,7 +439,7 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         policy_b,
     );
     to_b.set(Some(b_side.handle.clone()));
-    let a_side = spawn(a, a_fx, &chain, store(), to_b, node_id(2), policy_a);
+    let a_side = spawn(a, a_fx, &chain, stores(), to_b, node_id(2), policy_a);
     to_a.set(Some(a_side.handle.clone()));
     for effect in b_fx {
         if let Effect::Send(message) = effect {
@@ -569,12 +671,13 @@ async fn a_restarted_task_continues_at_the_same_version() {
         handle,
         task,
         store,
+        raw,
         peer,
         out,
         ..
     } = a;
     drop(handle);
-    timeout(WAIT, task).await.unwrap().unwrap().unwrap();
+    timeout(WAIT, task).await.unwrap().unwrap();
 
     let restored = store.restore_all().unwrap();
     assert!(restored.broken.is_empty());
@@ -585,7 +688,7 @@ async fn a_restarted_task_continues_at_the_same_version() {
         channel,
         Vec::new(),
         &chain,
-        store,
+        (raw, store),
         out,
         peer,
         default_policy(),
@@ -639,4 +742,385 @@ fn the_default_policy_accepts_only_payments_to_us() {
         policy.decide(0, &state(5, 5, false), &state(4, 6, true)),
         Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
     );
+}
+
+/// Waits out the probe interval (a few times) until `done`.
+async fn after_probe(side: &Side, done: impl Fn(&ChannelView) -> bool) -> ChannelView {
+    timeout(WAIT + PROBE * 3, async {
+        loop {
+            let view = side.view().await;
+            if done(&view) {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the condition after the store recovered")
+}
+
+#[tokio::test]
+async fn a_failing_store_fails_the_payment_at_once_and_the_channel_pays_again_once_it_works() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    assert_eq!(pay(&pair.a, 5).await, Ok(1));
+    pair.a.raw.fail(true);
+    let error = pay(&pair.a, 7).await.unwrap_err();
+    assert!(
+        matches!(&error, CommandError::StoreFailed { error } if error.contains("No space left")),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("did not happen"), "{error}");
+    // The task is alive: the channel is still shown, at its durable state, and B never saw
+    // the failed payment.
+    let view = pair.a.view().await;
+    assert_eq!(view.snapshot.latest.state.version, 1);
+    assert_eq!(view.snapshot.pending, None);
+    assert_eq!(pair.b.view().await.snapshot.latest.state.version, 1);
+    // While the store fails, payments are refused at once with its error.
+    assert!(matches!(
+        pay(&pair.a, 1).await,
+        Err(CommandError::StoreFailed { .. })
+    ));
+    assert!(pair.a.view().await.outage.is_some());
+    pair.a.raw.fail(false);
+    after_probe(&pair.a, |v| v.outage.is_none() && !v.syncing).await;
+    assert_eq!(pay(&pair.a, 7).await, Ok(2));
+    let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 2).await;
+    assert_eq!(balances(&b), vec![Amount::from(88), Amount::from(112)]);
+    assert_eq!(pair.a.durable_version(), 2);
+    assert!(!pair.a.task.is_finished());
+}
+
+#[tokio::test]
+async fn a_payment_whose_accept_cannot_be_stored_says_it_may_complete_and_does() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    // A's proposal is persisted and sent; the store fails before B's accept is stored.
+    pair.a.out.hold();
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(4)).await });
+    wait_for(&pair.a, |v| v.snapshot.pending.is_some()).await;
+    pair.a.raw.fail(true);
+    pair.a.out.release();
+    let error = timeout(WAIT, payment).await.unwrap().unwrap().unwrap_err();
+    assert!(
+        matches!(error, CommandError::Uncertain { version: 1, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("re-synchronises"), "{error}");
+    // B accepted: the payment completes at the re-synchronisation once A's store works.
+    pair.a.raw.fail(false);
+    let a = after_probe(&pair.a, |v| {
+        v.snapshot.latest.state.version == 1 && !v.syncing
+    })
+    .await;
+    assert_eq!(balances(&a), vec![Amount::from(96), Amount::from(104)]);
+    assert_eq!(pair.a.durable_version(), 1);
+}
+
+#[tokio::test]
+async fn a_chain_fact_goes_on_while_the_store_fails_and_is_written_later() {
+    let pair = funding_pair([10, 10], default_policy(), default_policy()).await;
+    pair.a.raw.fail(true);
+    // The chain says the channel is funded: the channel moves on in memory (the watcher and
+    // disputes must not wait for a disk), and the phase is written once the store works.
+    timeout(WAIT, pair.a.handle.funded())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pair.a.view().await.snapshot.phase, Phase::Active);
+    let stored = |side: &Side| {
+        side.store
+            .restore_channel(&side.handle.id())
+            .unwrap()
+            .unwrap()
+            .phase
+    };
+    assert_eq!(stored(&pair.a), Phase::Funding);
+    timeout(WAIT, pair.a.handle.dispute())
+        .await
+        .unwrap()
+        .unwrap();
+    pair.a.raw.fail(false);
+    after_probe(&pair.a, |_| stored(&pair.a) == Phase::Disputed).await;
+}
+
+#[tokio::test]
+async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_with_its_link() {
+    use crate::store::node_records::{link_key, link_op};
+    let chain = TestChain::new();
+    let proposal = ChannelProposal {
+        proposal_id: ProposalId([1; 32]),
+        proposer: chain.participant(0),
+        assets: vec![asset(0)],
+        balances: vec![vec![Amount::from(5u64), Amount::from(5u64)]],
+        locked: Vec::new(),
+        challenge_duration: 3600,
+        nonce_share: [2; 32],
+        app: None,
+        app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
+    };
+    let accept = ProposalAccept {
+        proposal_id: ProposalId([1; 32]),
+        nonce_share: [3; 32],
+        participant: chain.participant(1),
+    };
+    let crypto: &TestChain = &chain;
+    let (a, a_fx) =
+        Channel::open(&proposal, &accept, &chain.participant(0), crypto, crypto).unwrap();
+    let id = a.id();
+    let (raw, store) = stores();
+    raw.fail(true);
+    // Messages to the peer are held in the link, so the test sees whether any left.
+    let out = TestLink::default();
+    let sink = TestLink::default();
+    let (peer_handle, _peer_task) = spawn_channel_task(
+        Channel::open(&proposal, &accept, &chain.participant(1), crypto, crypto)
+            .unwrap()
+            .0,
+        Vec::new(),
+        ChannelDeps {
+            peer: Some(node_id(2)),
+            link: sink,
+            chain: chain.clone(),
+            store: stores().1,
+            events: EventBus::new(),
+            policy: default_policy(),
+            reports: None,
+            keep_history: false,
+            first_writes: Vec::new(),
+            misbehaviour: ChannelMisbehaviour::default(),
+        },
+    );
+    out.set(Some(peer_handle));
+    out.hold();
+    let (reports, mut reported) = unbounded_channel();
+    let (handle, _task) = spawn_channel_task(
+        a,
+        a_fx,
+        ChannelDeps {
+            peer: Some(node_id(1)),
+            link: out.clone(),
+            chain: chain.clone(),
+            store: store.clone(),
+            events: EventBus::new(),
+            policy: default_policy(),
+            reports: Some(reports),
+            keep_history: false,
+            first_writes: vec![link_op(&id, &node_id(1))],
+            misbehaviour: ChannelMisbehaviour::default(),
+        },
+    );
+    let (_, report) = timeout(WAIT, reported.recv()).await.unwrap().unwrap();
+    assert!(
+        matches!(&report, ChannelReport::StoreFailed(why) if why.contains("No space left")),
+        "{report:?}"
+    );
+    // Still shown (in memory), nothing durable, nothing sent.
+    assert_eq!(
+        handle.snapshot().await.unwrap().snapshot.phase,
+        Phase::Opening
+    );
+    assert_eq!(store.restore_channel(&id).unwrap(), None);
+    assert!(out.held().is_empty(), "sent before the opening was durable");
+    raw.fail(false);
+    let (_, report) = timeout(WAIT + PROBE * 3, reported.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report, ChannelReport::StoreRecovered);
+    // The channel and its peer link became durable together, then the opening went out.
+    assert!(store.restore_channel(&id).unwrap().is_some());
+    assert!(raw.0.lock().unwrap().contains_key(&link_key(&id)));
+    let kinds: Vec<&str> = out.held().iter().map(ChannelMessage::kind).collect();
+    assert_eq!(kinds, vec!["opening_sig", "sync_request"]);
+}
+
+#[tokio::test]
+async fn a_concluded_channel_moves_to_the_archive_and_its_task_ends() {
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    assert_eq!(pay(&pair.a, 3).await, Ok(1));
+    let id = pair.a.handle.id();
+    timeout(WAIT, pair.a.handle.concluded(Ending::default()))
+        .await
+        .unwrap()
+        .unwrap();
+    let Side {
+        handle,
+        task,
+        store,
+        ..
+    } = pair.a;
+    // Archived in the commit that closed it: out of the active set, nothing left to run.
+    timeout(WAIT, task).await.unwrap().unwrap();
+    assert_eq!(handle.snapshot().await, Err(CommandError::Stopped));
+    assert!(store.restore_all().unwrap().channels.is_empty());
+    let archived = store.archived(&id).unwrap().expect("archived");
+    assert_eq!(archived.snapshot.phase, Phase::Closed);
+    assert_eq!(archived.snapshot.latest.state.version, 1);
+    assert_eq!(archived.peer, Some(node_id(2)));
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_resync_with_a_fork_is_disputed_with_the_reason_reported() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    for _ in 0..3 {
+        pay(&pair.a, 5).await.unwrap();
+        pay(&pair.b, 1).await.unwrap();
+    }
+    let Pair { chain, a, b } = pair;
+    let newest = a.view().await.snapshot.latest;
+    let mut events = a.events.subscribe();
+    // B comes back forking: its answer to A's re-synchronisation moves every coin to B,
+    // signed by B, next to A's signature on the real state.
+    let fork = ChannelMisbehaviour {
+        fork_on_sync: true,
+        ..ChannelMisbehaviour::default()
+    };
+    let mut a = a;
+    let b = restart_misbehaving(b, &a, &chain, fork).await;
+    a.handle.peer_connected().unwrap();
+    b.handle.peer_connected().unwrap();
+    let view = wait_for(&a, |v| v.snapshot.phase == Phase::Disputed).await;
+    // Nothing of the fork was adopted; the sync is over, and the newest state is ours.
+    assert_eq!(view.snapshot.latest, newest);
+    assert!(!view.syncing);
+    // The node hears why before it hears of the dispute, and the API's subscribers too.
+    let id = a.handle.id();
+    let reason = loop {
+        match timeout(WAIT, a.reports.recv()).await.unwrap().unwrap() {
+            // The phases of the opening.
+            (channel, ChannelReport::Phase(Phase::Funding | Phase::Active)) => {
+                assert_eq!(channel, id)
+            }
+            (channel, ChannelReport::PeerFault(reason)) => {
+                assert_eq!(channel, id);
+                break reason;
+            }
+            other => panic!("expected the fault before the dispute, got {other:?}"),
+        }
+    };
+    assert!(
+        reason.contains("a signature of ours that does not verify"),
+        "{reason}"
+    );
+    assert!(reason.contains("disputing"), "{reason}");
+    assert_eq!(
+        timeout(WAIT, a.reports.recv()).await.unwrap().unwrap(),
+        (id, ChannelReport::Phase(Phase::Disputed))
+    );
+    let mut published = None;
+    while let Ok(event) = events.try_recv() {
+        if let NodeEvent::PeerFault { channel, reason } = event {
+            published = Some((channel, reason));
+        }
+    }
+    assert_eq!(published, Some((id, reason)));
+    // The dispute is durable: a restart resumes it.
+    let stored = a.store.restore_channel(&id).unwrap().unwrap();
+    assert_eq!(stored.phase, Phase::Disputed);
+    // And no payment goes over the disputed channel.
+    assert!(pay(&a, 1).await.is_err());
+}
+
+#[tokio::test]
+async fn an_update_that_breaks_a_rule_is_refused_and_the_proposer_hears_why() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    pay(&pair.a, 5).await.unwrap();
+    let Pair { chain, a, mut b } = pair;
+    let newest = a.view().await.snapshot.latest;
+    for (misbehaviour, rule) in [
+        (
+            ChannelMisbehaviour {
+                update_locked: true,
+                ..ChannelMisbehaviour::default()
+            },
+            TransitionError::Locked { count: 1 },
+        ),
+        (
+            ChannelMisbehaviour {
+                update_app_data: true,
+                ..ChannelMisbehaviour::default()
+            },
+            TransitionError::AppDataChanged,
+        ),
+    ] {
+        // B pays from a node that tampers with its proposals and signs what it tampered with,
+        // so only the rule can refuse them.
+        b = restart_misbehaving(b, &a, &chain, misbehaviour).await;
+        a.handle.peer_connected().unwrap();
+        b.handle.peer_connected().unwrap();
+        let error = pay(&b, 1).await.unwrap_err();
+        assert_eq!(
+            error,
+            CommandError::Rejected(RejectReason::Invalid(rule.to_string()))
+        );
+        assert_eq!(a.view().await.snapshot.latest, newest, "A signed nothing");
+        assert_eq!(b.view().await.snapshot.latest, newest);
+        assert!(b.view().await.snapshot.pending.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handled_it() {
+    use crate::client::peers::{Inbound, Intake, PeerLimits};
+    use parley_plugin_api::model::TransportEvent;
+    let pair = funding_pair([10, 10], default_policy(), default_policy()).await;
+    // A's update reaches B while B still waits to see the funding: B keeps it for later, and
+    // it must keep its place in A's budget as long as B does.
+    pair.a.out.hold();
+    pair.a.handle.funded().await.unwrap();
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(3)).await });
+    let update = timeout(WAIT, async {
+        loop {
+            if let Some(message) = pair
+                .a
+                .out
+                .0
+                .lock()
+                .unwrap()
+                .held
+                .as_mut()
+                .and_then(Vec::pop)
+            {
+                return message;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("A sends its update");
+    assert!(matches!(update, ChannelMessage::UpdateProposal(_)));
+
+    let (intake, mut inbound) = Intake::new(PeerLimits::default());
+    intake.admit(TransportEvent::Connected {
+        connection: 1,
+        remote: "test".into(),
+        inbound: true,
+    });
+    intake.admit(TransportEvent::Frame {
+        connection: 1,
+        frame: Bytes(vec![0; 40]),
+    });
+    let ticket = std::iter::from_fn(|| inbound.try_recv().ok())
+        .find_map(|event| match event {
+            Inbound::Frame { ticket, .. } => Some(ticket),
+            _ => None,
+        })
+        .expect("the frame was admitted");
+    pair.b.handle.deliver_held(update, ticket).unwrap();
+    assert_eq!(pair.b.view().await.snapshot.phase, Phase::Funding);
+    assert_eq!(
+        intake.in_flight(1),
+        Some((1, 40)),
+        "held while B keeps the update"
+    );
+
+    // B sees the funding and answers the update: only then is the place given back.
+    pair.a.out.0.lock().unwrap().held = None;
+    pair.b.handle.funded().await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
+    assert_eq!(intake.in_flight(1), Some((0, 0)));
 }

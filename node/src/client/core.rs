@@ -7,14 +7,15 @@
 
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
-use super::channel_task::{spawn_channel_task, ChannelDeps, ChannelHandle};
+use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::api::{ApiError, ErrorCategory, EventBus};
-use crate::config::{PolicySection, TestingSection};
+use crate::config::{LimitsSection, PolicySection, TestingSection};
 use crate::protocol::{
-    Channel, ChannelMessage, ChannelProposal, Effect, OpenError, Phase, ProposalAccept,
+    Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
 };
 use crate::store::node_records::link_op;
 use crate::store::ChannelStore;
@@ -57,12 +58,14 @@ pub struct NodeCore {
     pub events: EventBus,
     /// `[policy]`.
     pub policy: PolicySection,
+    /// `[limits]` (those on peers' frames are applied by `peers`).
+    pub limits: LimitsSection,
     /// `[testing]`: misbehaviour switches for test nodes (all off on real nodes).
     pub testing: TestingSection,
     /// How channel tasks answer the peer's updates.
     pub incoming_policy: SharedPolicy,
-    /// Where channel tasks report phases (to the lifecycle).
-    pub phases: UnboundedSender<(ChannelId, Phase)>,
+    /// Where channel tasks report phases, store outages and peer faults (to the lifecycle).
+    pub reports: UnboundedSender<(ChannelId, ChannelReport)>,
     /// Known peers.
     pub book: Mutex<PeerBook>,
     /// Running channels.
@@ -111,28 +114,23 @@ impl NodeCore {
         })
     }
 
-    /// Starts the task of a channel just opened (or restored) with `peer`, after queueing the
-    /// write of its link, and registers it. `initial` are the effects still to run.
+    /// Starts the task of a channel and registers it: one just opened with `peer` (`initial`
+    /// are the effects of its opening; its first batch also records its peer link), or one
+    /// restored (`initial` empty; `peer` is `None` if its link was lost).
     pub fn start_channel(
         &self,
         channel: Channel,
         initial: Vec<Effect>,
-        peer: NodeId,
-        write_link: bool,
+        peer: Option<NodeId>,
+        opened: bool,
     ) -> ChannelHandle {
         let id = channel.id();
         let phase = channel.phase();
         let assets = channel.latest().allocation.assets.clone();
-        if write_link {
-            // Queued before the task's first persist, and the committer applies writes in
-            // call order: the link is durable no later than the channel's first records.
-            let link = self.store.commit(vec![link_op(&id, &peer)]);
-            tokio::spawn(async move {
-                if let Err(error) = link.await {
-                    tracing::error!(channel = %id, %error, "cannot record the channel's peer");
-                }
-            });
-        }
+        let first_writes = match peer {
+            Some(peer) if opened => vec![link_op(&id, &peer)],
+            _ => Vec::new(),
+        };
         let deps = ChannelDeps {
             peer,
             link: self.peers.clone(),
@@ -140,25 +138,27 @@ impl NodeCore {
             store: self.store.clone(),
             events: self.events.clone(),
             policy: self.incoming_policy.clone(),
-            phases: Some(self.phases.clone()),
+            reports: Some(self.reports.clone()),
             keep_history: self.testing.allow_misbehaviour,
+            first_writes,
+            misbehaviour: ChannelMisbehaviour::from_testing(&self.testing),
         };
-        let (handle, task) = spawn_channel_task(channel, initial, deps);
-        tokio::spawn(async move {
-            match task.await {
-                Ok(Ok(())) => tracing::debug!(channel = %id, "channel task ended"),
-                Ok(Err(error)) => tracing::error!(channel = %id, %error, "channel task stopped"),
-                Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
-            }
-        });
+        let (handle, task) = channel_task(channel, initial, deps);
         let inserted = lock(&self.registry).insert(handle.clone(), peer, assets, phase);
         if !inserted {
             tracing::error!(channel = %id, "a channel with this id is already running");
         }
-        if phase != Phase::Opening {
-            // A restored channel resumes its chain side (funding, settling).
-            let _ = self.phases.send((id, phase));
-        }
+        // The lifecycle starts the chain side of the phase: a restored channel resumes funding
+        // or settling, and an opening is given until its funding timeout. Registered and
+        // reported before the task runs, so that its own reports (a failed first write) follow.
+        let _ = self.reports.send((id, ChannelReport::Phase(phase)));
+        let task = tokio::spawn(task);
+        tokio::spawn(async move {
+            match task.await {
+                Ok(()) => tracing::debug!(channel = %id, "channel task ended"),
+                Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
+            }
+        });
         handle
     }
 
@@ -186,7 +186,7 @@ impl NodeCore {
                 .unwrap_or(effects.len());
             effects.insert(at, Effect::Send(first));
         }
-        self.start_channel(channel, effects, peer, true);
+        self.start_channel(channel, effects, Some(peer), true);
         Ok(id)
     }
 

@@ -8,8 +8,8 @@
 //! - Every other message goes to its channel's task, if it came from that channel's peer.
 
 use super::core::{lock, NodeCore};
-use super::peers::PeerEvent;
-use super::proposals::{Outgoing, ProposalOutcome};
+use super::peers::{Overdraft, PeerEvent, Peers, Ticket};
+use super::proposals::{NotKept, Outgoing, ProposalOutcome};
 use crate::api::types::{AssetBalances, NodeEvent, ProposalInfo};
 use crate::protocol::{
     validate_proposal, ChannelMessage, ChannelProposal, ProposalAccept, ProposalReject,
@@ -51,23 +51,29 @@ fn dispatch(core: &Arc<NodeCore>, event: PeerEvent) {
             }
             core.redial(peer);
         }
-        PeerEvent::Message { from, message } => match message {
+        // Proposals and their answers are handled here and now, so their tickets go at the
+        // end of this call; a channel message's ticket goes with it to the channel task.
+        PeerEvent::Message {
+            from,
+            message,
+            ticket,
+        } => match message {
             ChannelMessage::Proposal(proposal) => on_proposal(core, from, proposal),
             ChannelMessage::ProposalAccept(accept) => on_accept(core, from, accept),
             ChannelMessage::ProposalReject(reject) => on_reject(core, from, reject),
-            message => to_channel(core, from, message),
+            message => to_channel(core, from, message, ticket),
         },
     }
 }
 
-fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage) {
+fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage, ticket: Ticket) {
     let Some(id) = message.channel_id() else {
         return;
     };
     let handle = {
         let registry = lock(&core.registry);
         match registry.get(&id) {
-            Some(entry) if entry.peer == from => Some(entry.handle.clone()),
+            Some(entry) if entry.peer == Some(from) => Some(entry.handle.clone()),
             Some(_) => {
                 tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
                 None
@@ -79,11 +85,22 @@ fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage) {
         }
     };
     if let Some(handle) = handle {
-        let _ = handle.deliver(message);
+        let _ = handle.deliver_held(message, ticket);
     }
 }
 
 fn reject(core: &NodeCore, to: NodeId, proposal: &ChannelProposal, reason: String) {
+    reject_then(core, to, proposal, reason, |_| {})
+}
+
+/// Rejects `proposal`, then (once the reject is queued) runs `after` on the peers.
+fn reject_then(
+    core: &NodeCore,
+    to: NodeId,
+    proposal: &ChannelProposal,
+    reason: String,
+    after: impl FnOnce(&Peers) + Send + 'static,
+) {
     tracing::info!(proposal = %proposal.proposal_id, %to, "rejecting a channel proposal: {reason}");
     let message = ChannelMessage::ProposalReject(ProposalReject {
         proposal_id: proposal.proposal_id,
@@ -94,6 +111,7 @@ fn reject(core: &NodeCore, to: NodeId, proposal: &ChannelProposal, reason: Strin
         if let Err(error) = peers.send(to, &message).await {
             tracing::debug!(%to, "could not send a proposal reject: {error}");
         }
+        after(&peers);
     });
 }
 
@@ -119,10 +137,23 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
         return;
     }
     let timeout = core.policy.proposal_timeout;
-    let added = lock(&core.proposals).add_incoming(proposal.clone(), from, Instant::now(), timeout);
-    let Some(expires_at) = added else {
-        tracing::debug!(proposal = %proposal.proposal_id, "ignored a repeated proposal");
-        return;
+    let max = core.limits.open_proposals;
+    let added =
+        lock(&core.proposals).add_incoming(proposal.clone(), from, Instant::now(), timeout, max);
+    let expires_at = match added {
+        Ok(expires_at) => expires_at,
+        Err(NotKept::Repeated) => {
+            tracing::debug!(proposal = %proposal.proposal_id, "ignored a repeated proposal");
+            return;
+        }
+        Err(NotKept::TooMany { max }) => {
+            // The peer is told why (the reject, then the goodbye) and disconnected.
+            let overdraft = Overdraft::Proposals { max };
+            let reason = format!("refused: {overdraft}");
+            return reject_then(core, from, &proposal, reason, move |peers| {
+                peers.over_budget(from, overdraft)
+            });
+        }
     };
     tracing::info!(proposal = %proposal.proposal_id, %from, "channel proposal awaits `parley proposal accept|reject`");
     let info = proposal_info(core, &proposal, from, alias, expires_at);
@@ -139,8 +170,10 @@ fn our_deposits(proposal: &ChannelProposal) -> Vec<Amount> {
         .collect()
 }
 
-/// The rules a proposal must meet before anyone is asked: the protocol's, assets this chain
-/// holds, and a chain account of ours that is not the proposer's.
+/// The rules a proposal must meet before anyone is asked: the protocol's (which refuse what
+/// this node cannot enforce: an app, app data, locked funds, anything but a ledger channel),
+/// assets this chain holds, and a chain account of ours that is not the proposer's. The
+/// reason goes back to the proposer in the reject.
 fn check_proposal(core: &NodeCore, proposal: &ChannelProposal) -> Result<(), String> {
     validate_proposal(proposal).map_err(|e| format!("invalid proposal: {e}"))?;
     for asset in &proposal.assets {
@@ -184,6 +217,11 @@ pub fn proposal_info(
             .collect(),
         challenge_seconds: proposal.challenge_duration,
         expires_at,
+        app: proposal.app.clone(),
+        app_data: proposal.app_data.clone(),
+        locked: proposal.locked.clone(),
+        ledger_channel: proposal.ledger_channel,
+        virtual_channel: proposal.virtual_channel,
     }
 }
 

@@ -1,46 +1,75 @@
-//! The chain side of a channel's life, driven by the phases its task reports:
+//! The chain side of a channel's life, driven by what its task reports (a proven peer fault
+//! it reports becomes the channel's reason, before the dispute it causes starts):
+//! - `Opening`: the opening must complete within the funding timeout, or the channel is
+//!   abandoned (nothing of ours is deposited before `Funding`; a peer that got further recovers
+//!   its deposit through its own funding timeout);
 //! - from `Funding` on, the channel is watched on chain (again after every restart, since a
 //!   restored channel reports its phase once);
 //! - `Funding`: fund our share; if the peer's deposit never comes, recover ours through a
-//!   dispute (the channel moves to `Disputed`);
-//! - `Closing`: conclude with the final state and withdraw our share;
+//!   dispute (the channel moves to `Disputed`). A channel whose peer is unknown (its link was
+//!   lost) cannot be used: it is not funded, and what is deposited is recovered at once;
+//! - `Closing`: conclude with the final state (or let the peer do it) and withdraw our share
+//!   ([`super::closing`]);
 //! - `Disputed`: the watcher's dispute driver takes over;
-//! - `Closed`: stop watching.
+//! - `Closed`: stop watching; once the task reports the channel archived, it leaves the
+//!   registry (no task, no redial, no watch);
+//! - a store outage or its end goes into the channel's status.
 //!
 //! Each step runs the chain backend's waiting calls on blocking threads and reports back to
 //! the channel task (`funded`, `concluded`); a failure is recorded in the channel's status for
 //! the API to show, and the channel stays where it was.
 //!
 //! Restarting is safe at any point: funding skips what is already deposited, concluding
-//! first checks whether the channel concluded already, and withdrawing a zero holding is not
+//! first reads whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
-use super::core::{blocking, NodeCore};
+use super::channel_task::ChannelReport;
+use super::core::{blocking, lock, NodeCore};
 use crate::protocol::Phase;
-use parley_plugin_api::model::{
-    ChannelId, ConcludeFinalRequest, DisputePhase, FundingOutcome, FundingRequest, SignedState,
-    TxReceipt, WithdrawRequest,
-};
-use parley_plugin_api::{ChainBackend, PluginError};
+use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
-/// Runs the lifecycle for every phase report on `phases` until the node is gone.
+/// Runs the lifecycle for every report on `reports` until the node is gone.
 pub fn spawn_lifecycle(
     core: Weak<NodeCore>,
-    mut phases: UnboundedReceiver<(ChannelId, Phase)>,
+    mut reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        while let Some((id, phase)) = phases.recv().await {
+        while let Some((id, report)) = reports.recv().await {
             let Some(core) = core.upgrade() else { return };
-            super::core::lock(&core.registry).set_phase(&id, phase);
+            let phase = match report {
+                ChannelReport::Phase(phase) => phase,
+                ChannelReport::StoreFailed(outage) => {
+                    lock(&core.registry).set_store(&id, Some(outage));
+                    continue;
+                }
+                ChannelReport::StoreRecovered => {
+                    lock(&core.registry).set_store(&id, None);
+                    continue;
+                }
+                ChannelReport::Archived => {
+                    lock(&core.registry).remove(&id);
+                    tracing::info!(channel = %id, "channel closed and archived (`parley channel list --closed` shows it)");
+                    continue;
+                }
+                ChannelReport::PeerFault(reason) => {
+                    lock(&core.registry).set_reason(&id, reason);
+                    continue;
+                }
+            };
+            lock(&core.registry).set_phase(&id, phase);
             match phase {
-                Phase::Opening => {}
+                Phase::Opening => {
+                    tokio::spawn(expire_opening(Arc::downgrade(&core), id));
+                }
                 Phase::Funding => {
                     tokio::spawn(watch(core.clone(), id, true));
-                    if core.testing.withhold_deposits {
+                    if peer_unknown(&core, id) {
+                        tokio::spawn(recover_unusable(core, id));
+                    } else if core.testing.withhold_deposits {
                         tracing::warn!(channel = %id, "[testing] withhold_deposits: not depositing our share");
                     } else {
                         tokio::spawn(fund(core, id));
@@ -51,7 +80,7 @@ pub fn spawn_lifecycle(
                 }
                 Phase::Closing => {
                     tokio::spawn(watch(core.clone(), id, true));
-                    tokio::spawn(close(core, id));
+                    tokio::spawn(super::closing::close(core, id));
                 }
                 Phase::Disputed => {
                     tokio::spawn(watch(core.clone(), id, true));
@@ -63,6 +92,60 @@ pub fn spawn_lifecycle(
             }
         }
     })
+}
+
+/// Gives an opening until the funding timeout: a channel still `Opening` then is abandoned.
+/// Nothing of ours is deposited before `Funding`, so nothing is lost; a peer that reached
+/// `Funding` and deposited recovers its deposit through its own funding timeout. (After a
+/// restart the time counts again from the start, so an opening never ends early.)
+async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
+    let Some(timeout) = core.upgrade().map(|node| node.policy.funding_timeout) else {
+        return;
+    };
+    tokio::time::sleep(timeout).await;
+    let Some(core) = core.upgrade() else { return };
+    if still_in(&core, id, Phase::Opening) != Some(true) {
+        return;
+    }
+    let Ok(handle) = channel_handle(&core, id) else {
+        return;
+    };
+    let reason = format!(
+        "the opening did not complete within {} s ([policy] funding_timeout_seconds): the peer's \
+         signature on version 0 never arrived; the channel was abandoned, and this node \
+         deposited nothing",
+        timeout.as_secs()
+    );
+    tracing::warn!(channel = %id, "{reason}");
+    lock(&core.registry).set_reason(&id, reason.clone());
+    if let Err(error) = handle.abandon(reason).await {
+        tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
+    }
+}
+
+/// Whether channel `id` runs without a known peer (its link was lost).
+fn peer_unknown(core: &NodeCore, id: ChannelId) -> bool {
+    lock(&core.registry)
+        .get(&id)
+        .is_some_and(|entry| entry.peer.is_none())
+}
+
+/// A channel in `Funding` whose peer is unknown can never be used: it is not funded, and what
+/// either side deposited is recovered through a dispute (version 0 registered, then the
+/// deposits withdrawn).
+async fn recover_unusable(core: Arc<NodeCore>, id: ChannelId) {
+    let reason = "this node does not know the channel's peer (its record was lost), so the \
+                  channel cannot be used: not depositing, and recovering what was deposited \
+                  through a dispute"
+        .to_string();
+    tracing::error!(channel = %id, "{reason}");
+    lock(&core.registry).set_reason(&id, reason);
+    let Ok(handle) = channel_handle(&core, id) else {
+        return;
+    };
+    if let Err(error) = handle.dispute().await {
+        tracing::warn!(channel = %id, "cannot start the dispute that recovers the deposits: {error}");
+    }
 }
 
 /// Starts (`on`) or stops following channel `id`'s events on chain. Idempotent.
@@ -100,28 +183,50 @@ async fn fund(core: Arc<NodeCore>, id: ChannelId) {
         Arc::downgrade(&core),
         id,
         Phase::Funding,
-        |core| async move { try_fund(&core, id).await },
+        |core| async move { try_fund(&core, id).await.map(|()| Progress::Done) },
     )
     .await;
 }
 
-/// Runs `step` until it succeeds, the channel leaves `phase`, or the node is gone. Each failure
-/// goes into the channel's status (and the log) and is tried again after [`RETRY`].
-async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
+/// How far a step of the chain side got.
+pub enum Progress {
+    /// The step is complete.
+    Done,
+    /// Nothing more to do now: take the step again after this pause, or earlier when a chain
+    /// event concerns the channel.
+    Later(Duration),
+}
+
+/// Runs `step` until it is done, the channel leaves `phase`, or the node is gone. Each failure
+/// goes into the channel's status (and the log) and is tried again after [`RETRY`]. The node
+/// is only borrowed for one step, so a shutdown never waits on a pause.
+pub async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
 where
     F: Fn(Arc<NodeCore>) -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
+    Fut: std::future::Future<Output = Result<Progress, String>>,
 {
     loop {
         let Some(node) = core.upgrade() else { return };
-        let Err(problem) = step(node.clone()).await else {
-            return;
+        let pause = match step(node.clone()).await {
+            Ok(Progress::Done) => return,
+            Ok(Progress::Later(pause)) => pause,
+            Err(problem) => {
+                let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
+                tracing::warn!(channel = %id, "{problem}");
+                super::core::lock(&node.registry).set_problem(&id, problem);
+                RETRY
+            }
         };
-        let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
-        tracing::warn!(channel = %id, "{problem}");
-        super::core::lock(&node.registry).set_problem(&id, problem);
+        let nudge = super::core::lock(&node.registry)
+            .get(&id)
+            .map(|entry| entry.nudge.clone());
         drop(node);
-        tokio::time::sleep(RETRY).await;
+        match nudge {
+            Some(nudge) => {
+                let _ = tokio::time::timeout(pause, nudge.notified()).await;
+            }
+            None => tokio::time::sleep(pause).await,
+        }
         let Some(node) = core.upgrade() else { return };
         let current = super::core::lock(&node.registry)
             .get(&id)
@@ -133,7 +238,7 @@ where
 }
 
 async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
-    let handle = handle(core, id)?;
+    let handle = channel_handle(core, id)?;
     let snapshot = handle
         .snapshot()
         .await
@@ -191,95 +296,23 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
     }
 }
 
-/// Concludes the channel with its final state (unless it concluded already) and withdraws
-/// our share; then tells the task the channel is closed.
-/// A failure (the chain unreachable, a transaction refused) is retried while the channel is
-/// closing: concluding checks first whether the channel concluded already, and withdrawing a
-/// zero holding pays nothing.
-async fn close(core: Arc<NodeCore>, id: ChannelId) {
-    retrying(
-        Arc::downgrade(&core),
-        id,
-        Phase::Closing,
-        |core| async move { try_close(&core, id).await },
-    )
-    .await;
-}
-
-async fn try_close(core: &NodeCore, id: ChannelId) -> Result<(), String> {
-    let handle = handle(core, id)?;
-    let snapshot = handle
-        .snapshot()
-        .await
-        .map_err(|e| format!("cannot settle: {e}"))?
-        .snapshot;
-    let me = core
-        .account()
-        .map_err(|e| format!("cannot settle: {}", e.message))?
-        .clone();
-    let sigs = snapshot
-        .latest
-        .sigs
-        .iter()
-        .cloned()
-        .collect::<Option<Vec<_>>>()
-        .ok_or("cannot settle: the final state lacks a signature")?;
-    let assets = snapshot.latest.state.allocation.assets.clone();
-    let signed = SignedState {
-        params: snapshot.channel.params,
-        state: snapshot.latest.state,
-        sigs,
-    };
-    let chain = core.chain.clone();
-    let receipt = blocking(move || conclude_and_withdraw(&*chain, id, signed, me, assets))
-        .await
-        .map_err(|e| format!("settling on chain failed: {e}"))?;
-    tracing::info!(channel = %id, amounts = ?receipt.amounts, "concluded and withdrew our share");
-    handle
-        .concluded()
-        .await
-        .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))
-}
-
-/// The blocking part of settling: conclude (the peer may have done it already) and withdraw.
-fn conclude_and_withdraw(
-    chain: &dyn ChainBackend,
-    id: ChannelId,
-    signed: SignedState,
-    me: parley_plugin_api::model::Participant,
-    assets: Vec<parley_plugin_api::model::Asset>,
-) -> Result<TxReceipt, PluginError> {
-    let concluded =
-        || matches!(chain.dispute(&id), Ok(Some(d)) if d.phase == DisputePhase::Concluded);
-    if !concluded() {
-        let request = ConcludeFinalRequest {
-            from: me.clone(),
-            channel: signed,
-        };
-        if let Err(error) = chain.conclude_final(&request) {
-            // Both parties conclude; the second finds it done, which is what we wanted.
-            if !concluded() {
-                return Err(error);
-            }
-        }
-    }
-    chain.withdraw(&WithdrawRequest {
-        from: me.clone(),
-        channel_id: id,
-        participant: me.clone(),
-        receiver: me,
-        assets,
-    })
-}
-
 /// Whether channel `id` is still in `Funding` (`None`: not running).
 fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
-    super::core::lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.status.borrow().phase == Phase::Funding)
+    still_in(core, id, Phase::Funding)
 }
 
-fn handle(core: &NodeCore, id: ChannelId) -> Result<super::channel_task::ChannelHandle, String> {
+/// Whether channel `id` is still in `phase` (`None`: not running).
+fn still_in(core: &NodeCore, id: ChannelId, phase: Phase) -> Option<bool> {
+    lock(&core.registry)
+        .get(&id)
+        .map(|entry| entry.status.borrow().phase == phase)
+}
+
+/// The task handle of running channel `id`.
+pub fn channel_handle(
+    core: &NodeCore,
+    id: ChannelId,
+) -> Result<super::channel_task::ChannelHandle, String> {
     super::core::lock(&core.registry)
         .get(&id)
         .map(|entry| entry.handle.clone())

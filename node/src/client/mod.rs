@@ -5,9 +5,11 @@
 pub mod book;
 pub mod channel_policy;
 pub mod channel_task;
+pub mod closing;
 pub mod core;
 pub mod dispatch;
 pub mod lifecycle;
+pub mod misbehaviour;
 pub mod node;
 pub mod node_api;
 pub mod peers;

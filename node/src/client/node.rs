@@ -4,7 +4,7 @@
 
 use super::book::PeerBook;
 use super::channel_policy::PaymentsToUs;
-use super::core::{lock, NodeCore};
+use super::core::{blocking, lock, NodeCore};
 use super::dispatch::spawn_dispatcher;
 use super::lifecycle::spawn_lifecycle;
 use super::node_api::NodeService;
@@ -14,12 +14,15 @@ use crate::api::client::api_addr_path;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
-use crate::client::peers::{split_transport_events, PeerError, Peers, PeersConfig};
-use crate::config::NodeConfig;
+use crate::client::peers::{
+    route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
+};
+use crate::config::{LimitsSection, NodeConfig};
+use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{ChannelStore, StoreError};
+use crate::store::{schema, ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
@@ -32,6 +35,9 @@ use tokio::task::JoinHandle;
 /// Why the node did not start.
 #[derive(Debug, Error)]
 pub enum NodeError {
+    /// Another node runs on the same data directory, or it cannot be locked.
+    #[error(transparent)]
+    DataDir(#[from] LockError),
     /// The node key could not be read or created.
     #[error("cannot use the node key {path} ([node] key_file in {config}): {source}", path = .path.display(), config = .config.display())]
     Key {
@@ -91,11 +97,15 @@ pub struct NodeHandle {
     chain: Arc<dyn ChainBackend>,
     store: Arc<dyn Store>,
     libraries: Vec<(&'static str, PluginLibrary)>,
+    data_dir_lock: DataDirLock,
 }
 
 impl Node {
     /// Starts the node of `config`: see the module doc. Must run inside a tokio runtime.
     pub async fn start(config: &NodeConfig) -> Result<NodeHandle, NodeError> {
+        // Before anything is written (key, token, store, api.addr): a second node on this
+        // data directory must leave everything of the first as it is.
+        let data_dir_lock = DataDirLock::acquire(&config.node.data_dir)?;
         let key =
             NodeKey::load_or_create(&config.node.key_file).map_err(|source| NodeError::Key {
                 path: config.node.key_file.clone(),
@@ -107,12 +117,15 @@ impl Node {
         let token = load_or_create_token(&token_path(&config.node.data_dir))?;
         if config.testing.allow_misbehaviour {
             tracing::warn!(
-                withhold_deposits = config.testing.withhold_deposits,
+                misbehaviours = ?config.testing.misbehaviours(),
                 "[testing] allow_misbehaviour is on: this node can be made to cheat; never use it with real funds"
             );
         }
 
-        let plugins = NodePlugins::load(config)?;
+        let peers_config = peers_config(&config.limits);
+        let (intake, transport_events) = Intake::new(peers_config.limits);
+        let (route, other_events) = route_plugin_events(config.wire.plugin.section, intake.clone());
+        let plugins = NodePlugins::load(config, route)?;
         for (section, library) in &plugins.libraries {
             tracing::info!(
                 section,
@@ -130,7 +143,6 @@ impl Node {
             transport,
             store,
             libraries,
-            events,
         } = plugins;
         let chain_info = chain.info().map_err(NodeError::ChainInfo)?;
         let assets: Vec<&str> = chain_info.assets.iter().map(|a| a.name.as_str()).collect();
@@ -144,17 +156,15 @@ impl Node {
         };
 
         let channel_store = Arc::new(ChannelStore::open(store.clone()).map_err(NodeError::Store)?);
-        let snapshots = restore_channels(&channel_store).map_err(NodeError::Store)?;
+        let (snapshots, damaged) = restore_channels(&channel_store).map_err(NodeError::Store)?;
         let links = read_links(&channel_store).map_err(NodeError::Store)?;
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
-        let (transport_events, other_events) =
-            split_transport_events(events, config.wire.plugin.section);
         let (peers, peer_events) = Peers::start(
             key,
             transport.clone(),
-            transport_events,
-            PeersConfig::default(),
+            (intake, transport_events),
+            peers_config,
         );
         let listen_address =
             peers
@@ -167,7 +177,7 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
-        let (phases_tx, phases_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
         let core = Arc::new(NodeCore {
             node_id,
@@ -179,20 +189,21 @@ impl Node {
             store: channel_store,
             events: events.clone(),
             policy: config.policy.clone(),
+            limits: config.limits,
             testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
-            phases: phases_tx,
+            reports: reports_tx,
             book: Mutex::new(book),
             registry: Mutex::new(Registry::default()),
             proposals: Mutex::new(Proposals::default()),
             redialing: Mutex::new(HashSet::new()),
         });
         let tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&core), phases_rx),
+            spawn_lifecycle(Arc::downgrade(&core), reports_rx),
             spawn_dispatcher(Arc::downgrade(&core), peer_events),
             crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
         ];
-        resume_channels(&core, snapshots, &links);
+        resume_channels(&core, snapshots, damaged, &links);
 
         let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
         let api =
@@ -208,6 +219,7 @@ impl Node {
             chain,
             store,
             libraries,
+            data_dir_lock,
         };
         if let Err(source) =
             write_atomically(&handle.addr_file, &handle.api.local_addr().to_string())
@@ -218,6 +230,19 @@ impl Node {
         }
         tracing::info!(address = %handle.api.local_addr(), "API listening");
         Ok(handle)
+    }
+}
+
+/// The peer manager's settings: the defaults, with `[limits]` on what one peer may do.
+fn peers_config(limits: &LimitsSection) -> PeersConfig {
+    PeersConfig {
+        limits: PeerLimits {
+            handshake_frame: limits.handshake_frame_bytes,
+            frames_per_second: limits.frames_per_second,
+            frames_in_flight: limits.frames_in_flight,
+            bytes_in_flight: limits.bytes_in_flight,
+        },
+        ..PeersConfig::default()
     }
 }
 
@@ -241,41 +266,99 @@ fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> 
 
 /// Starts the task of every restored channel; each re-synchronises when its peer connects,
 /// and the lifecycle resumes its chain side. Peers with channels are dialed.
+///
+/// Every channel with funds on chain stays watched, whatever is wrong with its record:
+/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
+///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
+///   once active), never used for payments;
+/// - a channel whose record does not restore runs like one without a peer if a fully signed
+///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
+///   chain by its id and listed with the problem, and every registration seen for it is
+///   logged loudly.
 fn resume_channels(
     core: &Arc<NodeCore>,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
+    mut damaged: Vec<(ChannelId, String)>,
     links: &BTreeMap<ChannelId, NodeId>,
 ) {
     let mut peers = HashSet::new();
     for (id, snapshot) in snapshots {
-        let Some(peer) = links.get(&id).copied() else {
-            tracing::error!(channel = %id, "a stored channel has no recorded peer; it cannot be resumed");
-            continue;
+        let channel = match Channel::restore(snapshot) {
+            Ok(channel) => channel,
+            Err(error) => {
+                damaged.push((id, format!("the stored record does not restore: {error}")));
+                continue;
+            }
         };
-        match Channel::restore(snapshot) {
-            Ok(channel) => {
-                tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-                core.start_channel(channel, Vec::new(), peer, false);
+        let peer = links.get(&id).copied();
+        tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
+        core.start_channel(channel, Vec::new(), peer, false);
+        match peer {
+            Some(peer) => {
                 peers.insert(peer);
             }
-            Err(error) => {
-                tracing::error!(channel = %id, %error, "cannot restore a stored channel; skipping it")
+            None => {
+                let problem = format!(
+                    "this node has no record of the channel's peer, so it cannot use the \
+                     channel: it watches it on chain and refutes stale states; settle it with \
+                     `parley channel settle {id} --force`"
+                );
+                tracing::error!(channel = %id, "{problem}");
+                lock(&core.registry).set_reason(&id, problem);
             }
         }
+    }
+    for (id, problem) in damaged {
+        if let Some(channel) = salvage(core, &id) {
+            // A fully signed state survived: the channel is defended like one without a peer.
+            let problem = format!(
+                "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
+                 channel without its peer: it watches it on chain and refutes stale states, \
+                 but cannot use it; settle it with `parley channel settle {id} --force`",
+                channel.latest().version
+            );
+            tracing::error!(channel = %id, "{problem}");
+            core.start_channel(channel, Vec::new(), None, false);
+            lock(&core.registry).set_reason(&id, problem);
+            continue;
+        }
+        let problem = format!(
+            "DAMAGED RECORD: {problem}; this node cannot use, refute or settle the channel; it \
+             watches it on chain and shows what is registered; restore the store from a backup"
+        );
+        tracing::error!(channel = %id, "{problem}");
+        lock(&core.registry).insert_damaged(id, links.get(&id).copied(), problem);
+        let chain = core.chain.clone();
+        tokio::spawn(async move {
+            if let Err(error) = blocking(move || chain.watch(&id)).await {
+                tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");
+            }
+        });
     }
     for peer in peers {
         core.redial(peer);
     }
 }
 
-/// Restores every stored channel; broken ones are logged and skipped.
+/// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
+fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
+    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
+    Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
+}
+
+/// A stored channel that cannot be restored, and why.
+type Damaged = (ChannelId, String);
+
+/// Restores every stored channel; those whose records do not decode are returned with why.
 fn restore_channels(
     store: &ChannelStore,
-) -> Result<BTreeMap<ChannelId, ChannelSnapshot>, StoreError> {
+) -> Result<(BTreeMap<ChannelId, ChannelSnapshot>, Vec<Damaged>), StoreError> {
     let restored = store.restore_all()?;
-    for broken in &restored.broken {
-        tracing::error!(channel = %broken.channel_id, error = %broken.error, "cannot restore a stored channel; skipping it");
-    }
+    let damaged = restored
+        .broken
+        .iter()
+        .map(|broken| (broken.channel_id, broken.error.to_string()))
+        .collect();
     for key in &restored.stray_keys {
         tracing::warn!(key, "a stored key names no channel; ignoring it");
     }
@@ -284,11 +367,12 @@ fn restore_channels(
         broken = restored.broken.len(),
         "channels restored"
     );
-    Ok(restored
+    let channels = restored
         .channels
         .into_iter()
         .map(|snapshot| (snapshot.channel.channel_id, snapshot))
-        .collect())
+        .collect();
+    Ok((channels, damaged))
 }
 
 impl NodeHandle {
@@ -317,7 +401,7 @@ impl NodeHandle {
 
     /// Stops the API (and removes the address file), then the peers and the node's tasks,
     /// lets the channel tasks finish what they queued, then drops the plugins: transport,
-    /// chain, store, and last the libraries they came from.
+    /// chain, store, and the libraries they came from; last it releases the data directory.
     pub async fn shutdown(self) {
         let NodeHandle {
             api,
@@ -329,6 +413,7 @@ impl NodeHandle {
             chain,
             store,
             libraries,
+            data_dir_lock,
         } = self;
         api.stop();
         api.stopped().await;
@@ -369,6 +454,8 @@ impl NodeHandle {
         } else {
             drop(libraries);
         }
+        // Last: until here this node may still write to the data directory.
+        drop(data_dir_lock);
     }
 }
 

@@ -6,22 +6,24 @@ use super::channel_task::{ChannelView, CommandError};
 use super::core::{blocking, lock, random_32, NodeCore};
 use super::dispatch::proposal_info;
 use super::proposals::{Outgoing, ProposalOutcome};
-use super::registry::{wait_for_status, ChannelStatus};
+use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
 use crate::api::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelOpenRequest, ChannelPayRequest,
-    ChannelSettleRequest, DisputeInfo, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
-    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelSettleRequest, DisputeInfo, MisbehaveRegisterRequest, NodeInfo,
+    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::api::{ApiError, ApiFuture, ErrorCategory, NodeApi};
 use crate::protocol::{
-    validate_proposal, ChannelError, ChannelMessage, ChannelProposal, PaymentError, Phase,
-    ProposalId, ProposalReject, MAX_CHALLENGE_DURATION,
+    validate_proposal, ChannelError, ChannelMessage, ChannelProposal, ChannelSnapshot,
+    PaymentError, Phase, ProposalId, ProposalReject, MAX_CHALLENGE_DURATION,
 };
 use crate::store::node_records::peer_op;
-use crate::store::StoredPeer;
+use crate::store::{ArchivedChannel, StoredPeer};
+use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{
-    Amount, Asset, AssetInfo, ChainInfo, ChannelId, DisputePhase, Participant, RegisterRequest,
+    Amount, Asset, AssetInfo, ChainInfo, ChainTime, ChannelId, Dispute, DisputePhase, Participant,
+    RegisterRequest,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -143,41 +145,58 @@ fn command_error(error: CommandError) -> ApiError {
         | CommandError::Superseded { .. }
         | CommandError::Discarded { .. } => ErrorCategory::Conflict,
         CommandError::Rejected(_) => ErrorCategory::RejectedByPeer,
+        // The store is a dependency that is down; the channel goes on once it is back.
+        CommandError::StoreFailed { .. } | CommandError::Uncertain { .. } => {
+            ErrorCategory::Unavailable
+        }
         CommandError::Stopped => ErrorCategory::Internal,
     };
     ApiError::new(category, error.to_string())
 }
 
-fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) -> ChannelInfo {
+/// An on-chain record as the API shows it.
+fn dispute_info((record, now): (Dispute, ChainTime)) -> DisputeInfo {
+    DisputeInfo {
+        version: record.version,
+        phase: match record.phase {
+            DisputePhase::Dispute => "dispute",
+            DisputePhase::ForceExec => "force_exec",
+            DisputePhase::Concluded => "concluded",
+        }
+        .to_string(),
+        timeout: record.timeout,
+        chain_time: now,
+    }
+}
+
+fn view_to_info(core: &NodeCore, view: &ChannelView, peer: Option<NodeId>) -> ChannelInfo {
     let snapshot = &view.snapshot;
     let status = lock(&core.registry)
         .get(&snapshot.channel.channel_id)
         .map(|entry| entry.status.borrow().clone());
     let (note, dispute) = match status {
-        Some(status) => (
-            status.describe(),
-            status.dispute.map(|(record, now)| DisputeInfo {
-                version: record.version,
-                phase: match record.phase {
-                    DisputePhase::Dispute => "dispute",
-                    DisputePhase::ForceExec => "force_exec",
-                    DisputePhase::Concluded => "concluded",
-                }
-                .to_string(),
-                timeout: record.timeout,
-                chain_time: now,
-            }),
-        ),
+        Some(status) => (status.describe(), status.dispute.map(dispute_info)),
         None => (None, None),
     };
+    snapshot_info(core, snapshot, peer, note, dispute)
+}
+
+/// A channel from its snapshot, with what the node says about it.
+fn snapshot_info(
+    core: &NodeCore,
+    snapshot: &ChannelSnapshot,
+    peer: Option<NodeId>,
+    note: Option<String>,
+    dispute: Option<DisputeInfo>,
+) -> ChannelInfo {
     let state = &snapshot.latest.state;
     let me = usize::from(snapshot.channel.my_index);
     let them = 1 - me.min(1);
     ChannelInfo {
         id: snapshot.channel.channel_id,
         peer,
-        peer_alias: lock(&core.book).alias_of(&peer).map(str::to_string),
-        phase: snapshot.phase,
+        peer_alias: alias(core, peer),
+        phase: Some(snapshot.phase),
         version: state.version,
         challenge_seconds: snapshot.channel.params.challenge_duration,
         balances: state
@@ -196,17 +215,67 @@ fn view_to_info(core: &NodeCore, view: &ChannelView, peer: crate::wire::NodeId) 
     }
 }
 
-/// The channel `id` as the API shows it, read from its task.
+fn alias(core: &NodeCore, peer: Option<NodeId>) -> Option<String> {
+    let book = lock(&core.book);
+    peer.and_then(|peer| book.alias_of(&peer).map(str::to_string))
+}
+
+/// A channel whose stored record is damaged: only its id, peer, problem and on-chain record
+/// are known.
+fn damaged_info(core: &NodeCore, id: ChannelId, damaged: DamagedChannel) -> ChannelInfo {
+    ChannelInfo {
+        id,
+        peer: damaged.peer,
+        peer_alias: alias(core, damaged.peer),
+        phase: None,
+        version: 0,
+        challenge_seconds: 0,
+        balances: Vec::new(),
+        status: Some(damaged.problem),
+        dispute: damaged.dispute.map(dispute_info),
+    }
+}
+
+/// A closed channel from the archive.
+fn archived_info(core: &NodeCore, archived: &ArchivedChannel) -> ChannelInfo {
+    snapshot_info(
+        core,
+        &archived.snapshot,
+        archived.peer,
+        archived.note.clone(),
+        archived.dispute.clone().map(dispute_info),
+    )
+}
+
+/// The channel `id` as the API shows it: read from its task, or the damaged record, or the
+/// archive of closed channels.
 async fn channel_info(core: &NodeCore, id: ChannelId) -> Result<ChannelInfo, ApiError> {
-    let (handle, peer) = entry(core, id)?;
-    let view = handle.snapshot().await.map_err(command_error)?;
-    Ok(view_to_info(core, &view, peer))
+    let running = lock(&core.registry)
+        .get(&id)
+        .map(|entry| (entry.handle.clone(), entry.peer));
+    if let Some((handle, peer)) = running {
+        // A task that ends meanwhile has just archived its channel.
+        if let Ok(view) = handle.snapshot().await {
+            return Ok(view_to_info(core, &view, peer));
+        }
+    }
+    let damaged = lock(&core.registry).damaged(&id).cloned();
+    if let Some(damaged) = damaged {
+        return Ok(damaged_info(core, id, damaged));
+    }
+    match core.store.archived(&id) {
+        Ok(Some(archived)) => Ok(archived_info(core, &archived)),
+        Ok(None) => Err(no_channel(id)),
+        Err(error) => Err(ApiError::internal(format!(
+            "cannot read the archive of closed channels: {error}"
+        ))),
+    }
 }
 
 fn entry(
     core: &NodeCore,
     id: ChannelId,
-) -> Result<(super::channel_task::ChannelHandle, crate::wire::NodeId), ApiError> {
+) -> Result<(super::channel_task::ChannelHandle, Option<NodeId>), ApiError> {
     lock(&core.registry)
         .get(&id)
         .map(|entry| (entry.handle.clone(), entry.peer))
@@ -216,7 +285,7 @@ fn entry(
 fn no_channel(id: ChannelId) -> ApiError {
     ApiError::new(
         ErrorCategory::NotFound,
-        format!("no channel {id} on this node; `parley channel list` shows them"),
+        format!("no open channel {id} on this node; `parley channel list` shows them (`--closed` the closed ones)"),
     )
 }
 
@@ -230,8 +299,14 @@ async fn wait_for_phase(
 ) -> Result<ChannelStatus, ApiError> {
     let status = lock(&core.registry)
         .get(&id)
-        .map(|entry| entry.status.subscribe())
-        .ok_or_else(|| ApiError::internal(format!("channel {id} vanished")))?;
+        .map(|entry| entry.status.subscribe());
+    let Some(status) = status else {
+        // Gone from the registry: it closed and was archived meanwhile.
+        return match core.store.archived(&id) {
+            Ok(Some(_)) => Ok(ChannelStatus::new(Phase::Closed)),
+            _ => Err(ApiError::internal(format!("channel {id} vanished"))),
+        };
+    };
     // A failed step of a dispute does not end the wait: the dispute driver tries it again, and
     // the channel's status shows it meanwhile. Any other problem (funding, the cooperative
     // close) does.
@@ -331,12 +406,17 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
         proposer: me,
         assets: deposits.iter().map(|(a, _, _)| a.asset.clone()).collect(),
         balances: deposits.iter().map(|(_, m, t)| vec![*m, *t]).collect(),
+        locked: Vec::new(),
         challenge_duration: challenge,
         nonce_share: random_32()?,
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     };
     validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
+    let mut proposal = proposal;
+    super::misbehaviour::tamper_proposal(&core.testing, &mut proposal);
     let id = propose(&core, proposal, peer, &name).await?;
     wait_for_funding(&core, id).await?;
     channel_info(&core, id).await
@@ -469,6 +549,15 @@ async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelI
                 ApiError::invalid_param("asset", format!("the channel holds no asset `{name}`"))
             })?,
     };
+    let Some(peer) = peer else {
+        return Err(ApiError::new(
+            ErrorCategory::Conflict,
+            format!(
+                "channel {} cannot be used: this node has no record of its peer; settle it with `parley channel settle {} --force`",
+                request.id, request.id
+            ),
+        ));
+    };
     if !core.peers.is_connected(&peer) {
         core.ensure_connected(peer).await?;
     }
@@ -480,8 +569,9 @@ async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelI
             return Err(ApiError::new(
                 ErrorCategory::Unavailable,
                 format!(
-                    "the peer did not answer within {} s; the payment completes or is dropped when the channels re-synchronise",
-                    limit.as_secs()
+                    "the peer did not answer within {} s; the payment completes or is dropped when the channels re-synchronise (`parley channel show {}` then shows the new version and balances if it completed)",
+                    limit.as_secs(),
+                    request.id
                 ),
             ))
         }
@@ -499,10 +589,24 @@ async fn settle(
     let phase = view.snapshot.phase;
     let challenge = view.snapshot.channel.params.challenge_duration;
     match phase {
+        Phase::Opening if request.force => {
+            // Nothing is fully signed and nothing of ours deposited: ending it is all there is.
+            let reason = "the opening was abandoned (--force); this node deposited nothing";
+            lock(&core.registry).set_reason(&id, reason.to_string());
+            match handle.abandon(reason.to_string()).await {
+                Ok(()) | Err(CommandError::Channel(ChannelError::WrongPhase { .. })) => {}
+                Err(error) => return Err(command_error(error)),
+            }
+        }
         Phase::Opening => {
             return Err(ApiError::new(
                 ErrorCategory::Conflict,
-                format!("channel {id} is still opening; nothing is signed to settle with yet"),
+                format!(
+                    "channel {id} is still opening: nothing is signed to settle with and nothing \
+                     of ours is deposited; it ends by itself if the opening does not complete \
+                     within [policy] funding_timeout_seconds, or now with `parley channel \
+                     settle {id} --force`"
+                ),
             ))
         }
         Phase::Funding if !request.force => {
@@ -519,10 +623,11 @@ async fn settle(
             dispute(&handle, id).await?
         }
         Phase::Active => {
-            if let Err(why) = settle_cooperatively(&core, &handle, peer).await {
-                if why.category != ErrorCategory::Unavailable {
-                    return Err(why);
-                }
+            if let Err(failure) = settle_cooperatively(&core, &handle, peer).await {
+                let why = match failure {
+                    Cooperation::Failed(why) => return Err(why),
+                    Cooperation::Unanswered(why) => why,
+                };
                 tracing::warn!(channel = %id, "{}; settling unilaterally instead", why.message);
                 lock(&core.registry).set_reason(
                     &id,
@@ -536,29 +641,53 @@ async fn settle(
     // A dispute takes the challenge duration (chain time, which moves at least as fast as
     // the wall clock on every ledger) plus the transactions.
     let limit = SETTLE_TIMEOUT + Duration::from_secs(challenge);
-    wait_for_phase(&core, id, Phase::Closed, limit).await?;
-    channel_info(&core, id).await
+    let closed = wait_for_phase(&core, id, Phase::Closed, limit).await?;
+    // The channel may be archived already: what the node saw on chain is in the status.
+    let mut info = channel_info(&core, id).await?;
+    if info.dispute.is_none() {
+        info.dispute = closed.dispute.clone().map(dispute_info);
+    }
+    if info.status.is_none() {
+        info.status = closed.describe();
+    }
+    Ok(info)
 }
 
-/// Agrees the final state with the peer; `unavailable` if the peer cannot be reached or does
-/// not answer in time (the caller then settles unilaterally).
+/// Why a cooperative settlement did not happen.
+enum Cooperation {
+    /// The peer cannot be reached or did not answer in time: settle unilaterally instead.
+    Unanswered(ApiError),
+    /// Anything else (the peer refused, the store failed): the caller is told.
+    Failed(ApiError),
+}
+
+/// Agrees the final state with the peer.
 async fn settle_cooperatively(
     core: &NodeCore,
     handle: &super::channel_task::ChannelHandle,
-    peer: crate::wire::NodeId,
-) -> Result<(), ApiError> {
-    core.ensure_connected(peer).await?;
+    peer: Option<NodeId>,
+) -> Result<(), Cooperation> {
+    let Some(peer) = peer else {
+        return Err(Cooperation::Unanswered(ApiError::new(
+            ErrorCategory::Unavailable,
+            "this node has no record of the channel's peer",
+        )));
+    };
+    core.ensure_connected(peer)
+        .await
+        .map_err(Cooperation::Unanswered)?;
     let limit = core.policy.update_timeout;
     match tokio::time::timeout(limit, handle.propose_final()).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(error)) => Err(command_error(error)),
-        Err(_) => Err(ApiError::new(
+        // A store that fails is no reason to go on chain: it says nothing about the peer.
+        Ok(Err(error)) => Err(Cooperation::Failed(command_error(error))),
+        Err(_) => Err(Cooperation::Unanswered(ApiError::new(
             ErrorCategory::Unavailable,
             format!(
                 "the peer did not answer the final update within {} s ([policy] update_timeout_seconds)",
                 limit.as_secs()
             ),
-        )),
+        ))),
     }
 }
 
@@ -747,14 +876,30 @@ impl NodeApi for NodeService {
         })
     }
 
-    fn channel_list(&self) -> ApiFuture<'_, Vec<ChannelInfo>> {
+    fn channel_list(&self, request: ChannelListRequest) -> ApiFuture<'_, Vec<ChannelInfo>> {
         let core = &self.core;
         Box::pin(async move {
-            let channels = lock(&core.registry).all();
-            let mut infos = Vec::with_capacity(channels.len());
-            for (handle, peer) in channels {
-                if let Ok(view) = handle.snapshot().await {
-                    infos.push(view_to_info(core, &view, peer));
+            let mut infos = Vec::new();
+            if request.closed {
+                let archived = core.store.archived_all().map_err(|e| {
+                    ApiError::internal(format!("cannot read the archive of closed channels: {e}"))
+                })?;
+                for archived in archived {
+                    match archived {
+                        Ok(archived) => infos.push(archived_info(core, &archived)),
+                        Err(error) => tracing::error!("{error}"),
+                    }
+                }
+            } else {
+                let channels = lock(&core.registry).all();
+                for (handle, peer) in channels {
+                    if let Ok(view) = handle.snapshot().await {
+                        infos.push(view_to_info(core, &view, peer));
+                    }
+                }
+                let damaged = lock(&core.registry).all_damaged();
+                for (id, damaged) in damaged {
+                    infos.push(damaged_info(core, id, damaged));
                 }
             }
             infos.sort_by_key(|info| info.id);

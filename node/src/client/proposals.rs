@@ -43,6 +43,18 @@ pub struct Incoming {
     pub expires_at: u64,
 }
 
+/// Why a peer's proposal was not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotKept {
+    /// A proposal with that id is already waiting (a repeat).
+    Repeated,
+    /// The peer already has `max` proposals waiting for an answer.
+    TooMany {
+        /// The limit (`[limits] open_proposals`).
+        max: usize,
+    },
+}
+
 /// Every proposal in flight.
 #[derive(Debug, Default)]
 pub struct Proposals {
@@ -72,17 +84,25 @@ impl Proposals {
     }
 
     /// Keeps a peer's proposal for `timeout` and returns when it expires (Unix seconds);
-    /// `None` (and nothing kept) if a proposal with that id is already waiting.
+    /// nothing is kept if a proposal with that id is already waiting, or if `max_per_peer` of
+    /// the peer's proposals are (unexpired at `now`): what peers can make this node hold is
+    /// bounded per peer.
     pub fn add_incoming(
         &mut self,
         proposal: ChannelProposal,
         peer: NodeId,
         now: Instant,
         timeout: Duration,
-    ) -> Option<u64> {
+        max_per_peer: usize,
+    ) -> Result<u64, NotKept> {
         let id = proposal.proposal_id;
         if self.incoming.contains_key(&id) || self.outgoing.contains_key(&id) {
-            return None;
+            return Err(NotKept::Repeated);
+        }
+        self.expire(now);
+        let waiting = self.incoming.values().filter(|i| i.peer == peer).count();
+        if waiting >= max_per_peer {
+            return Err(NotKept::TooMany { max: max_per_peer });
         }
         let expires_at = SystemTime::now()
             .checked_add(timeout)
@@ -97,7 +117,7 @@ impl Proposals {
                 expires_at,
             },
         );
-        Some(expires_at)
+        Ok(expires_at)
     }
 
     /// Takes the peer's proposal `id` if it has not expired at `now`.
@@ -136,10 +156,13 @@ mod tests {
             proposer: Participant(vec![1; 20]),
             assets: Vec::new(),
             balances: Vec::new(),
+            locked: Vec::new(),
             challenge_duration: 60,
             nonce_share: [n; 32],
             app: None,
             app_data: Bytes::default(),
+            ledger_channel: true,
+            virtual_channel: false,
         }
     }
 
@@ -175,19 +198,50 @@ mod tests {
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
         assert!(proposals
-            .add_incoming(proposal(1), bob, now, timeout)
-            .is_some());
+            .add_incoming(proposal(1), bob, now, timeout, 10)
+            .is_ok());
+        assert_eq!(
+            proposals.add_incoming(proposal(1), bob, now, timeout, 10),
+            Err(NotKept::Repeated)
+        );
         assert!(proposals
-            .add_incoming(proposal(1), bob, now, timeout)
-            .is_none());
-        assert!(proposals
-            .add_incoming(proposal(2), bob, now, timeout)
-            .is_some());
+            .add_incoming(proposal(2), bob, now, timeout, 10)
+            .is_ok());
         assert_eq!(proposals.incoming(now).len(), 2);
         let later = now + Duration::from_secs(11);
         assert!(proposals
             .take_incoming(&ProposalId([1; 32]), later)
             .is_none());
         assert!(proposals.incoming(later).is_empty());
+    }
+
+    #[test]
+    fn a_peer_can_have_only_so_many_proposals_waiting() {
+        let (bob, carol) = (node(), node());
+        let mut proposals = Proposals::default();
+        let now = Instant::now();
+        let timeout = Duration::from_secs(10);
+        for n in 1..=3 {
+            assert!(proposals
+                .add_incoming(proposal(n), bob, now, timeout, 3)
+                .is_ok());
+        }
+        assert_eq!(
+            proposals.add_incoming(proposal(4), bob, now, timeout, 3),
+            Err(NotKept::TooMany { max: 3 })
+        );
+        // Other peers have their own allowance.
+        assert!(proposals
+            .add_incoming(proposal(5), carol, now, timeout, 3)
+            .is_ok());
+        // Answered or expired proposals make room.
+        assert!(proposals.take_incoming(&ProposalId([1; 32]), now).is_some());
+        assert!(proposals
+            .add_incoming(proposal(4), bob, now, timeout, 3)
+            .is_ok());
+        let later = now + Duration::from_secs(11);
+        assert!(proposals
+            .add_incoming(proposal(6), bob, later, timeout, 3)
+            .is_ok());
     }
 }

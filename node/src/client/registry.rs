@@ -1,7 +1,7 @@
 //! The node's running channels: each one's task handle, its peer, and its status as the node
 //! drives it on chain (funding, settling), which API calls wait on.
 
-use super::channel_task::ChannelHandle;
+use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
@@ -24,12 +24,18 @@ pub struct ChannelStatus {
     pub note: Option<String>,
     /// The channel's on-chain record as last read, and the chain time of that reading.
     pub dispute: Option<(Dispute, ChainTime)>,
+    /// Why the channel's state cannot be written (a store outage), until the store works
+    /// again. Ends every wait on the channel: nothing moves off chain meanwhile.
+    pub store: Option<String>,
 }
 
 impl ChannelStatus {
-    /// One line for people: the problem if there is one, else why the channel left its normal
-    /// course and what the node is doing about it.
+    /// One line for people: a store outage or the problem if there is one, else why the
+    /// channel left its normal course and what the node is doing about it.
     pub fn describe(&self) -> Option<String> {
+        if let Some(store) = &self.store {
+            return Some(store.clone());
+        }
         if let Some(problem) = &self.problem {
             return Some(problem.clone());
         }
@@ -49,6 +55,7 @@ impl ChannelStatus {
             reason: None,
             note: None,
             dispute: None,
+            store: None,
         }
     }
 }
@@ -58,8 +65,9 @@ impl ChannelStatus {
 pub struct ChannelEntry {
     /// Its task.
     pub handle: ChannelHandle,
-    /// The node on the other side.
-    pub peer: NodeId,
+    /// The node on the other side; `None` if its link was lost (the channel is watched and
+    /// can be settled on chain, but not used).
+    pub peer: Option<NodeId>,
     /// The channel's assets, in allocation order (fixed for the channel's life): what a
     /// payment's asset name resolves against without asking the task.
     pub assets: Vec<Asset>,
@@ -74,10 +82,23 @@ pub struct ChannelEntry {
     pub refute: bool,
 }
 
-/// Every running channel, by id.
+/// A stored channel whose record cannot be restored: no task runs for it, but it is watched
+/// on chain and listed with its problem.
+#[derive(Clone, Debug)]
+pub struct DamagedChannel {
+    /// The peer, if its link survived.
+    pub peer: Option<NodeId>,
+    /// What is wrong, for people.
+    pub problem: String,
+    /// The channel's on-chain record as last seen, and the chain time of that reading.
+    pub dispute: Option<(Dispute, ChainTime)>,
+}
+
+/// Every running channel, by id, and the damaged ones that cannot run.
 #[derive(Debug, Default)]
 pub struct Registry {
     channels: HashMap<ChannelId, ChannelEntry>,
+    damaged: HashMap<ChannelId, DamagedChannel>,
 }
 
 impl Registry {
@@ -85,7 +106,7 @@ impl Registry {
     pub fn insert(
         &mut self,
         handle: ChannelHandle,
-        peer: NodeId,
+        peer: Option<NodeId>,
         assets: Vec<Asset>,
         phase: Phase,
     ) -> bool {
@@ -123,13 +144,13 @@ impl Registry {
     pub fn with_peer(&self, peer: &NodeId) -> Vec<ChannelHandle> {
         self.channels
             .values()
-            .filter(|entry| entry.peer == *peer)
+            .filter(|entry| entry.peer == Some(*peer))
             .map(|entry| entry.handle.clone())
             .collect()
     }
 
     /// Every channel's handle and peer, in no particular order.
-    pub fn all(&self) -> Vec<(ChannelHandle, NodeId)> {
+    pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {
         self.channels
             .values()
             .map(|entry| (entry.handle.clone(), entry.peer))
@@ -176,6 +197,20 @@ impl Registry {
         }
     }
 
+    /// How channel `id` ended, as its status tells it now (for its archive record).
+    pub fn ending(&self, id: &ChannelId) -> Ending {
+        self.channels
+            .get(id)
+            .map(|entry| {
+                let status = entry.status.borrow();
+                Ending {
+                    note: status.describe(),
+                    dispute: status.dispute.clone(),
+                }
+            })
+            .unwrap_or_default()
+    }
+
     /// Records the channel's on-chain record as read at chain time `now`.
     pub fn set_dispute(&self, id: &ChannelId, dispute: Option<Dispute>, now: ChainTime) {
         if let Some(entry) = self.channels.get(id) {
@@ -188,14 +223,60 @@ impl Registry {
         }
     }
 
+    /// Records a store outage of channel `id` (`None`: the store works again).
+    pub fn set_store(&self, id: &ChannelId, outage: Option<String>) {
+        if let Some(entry) = self.channels.get(id) {
+            entry.status.send_modify(|status| status.store = outage);
+        }
+    }
+
+    /// Drops channel `id` (archived: its task has ended); waiters see the channel closed.
+    pub fn remove(&mut self, id: &ChannelId) {
+        self.channels.remove(id);
+    }
+
+    /// Adds a channel whose record cannot be restored.
+    pub fn insert_damaged(&mut self, id: ChannelId, peer: Option<NodeId>, problem: String) {
+        self.damaged.insert(
+            id,
+            DamagedChannel {
+                peer,
+                problem,
+                dispute: None,
+            },
+        );
+    }
+
+    /// The damaged channel `id`, if it is one.
+    pub fn damaged(&self, id: &ChannelId) -> Option<&DamagedChannel> {
+        self.damaged.get(id)
+    }
+
+    /// Every damaged channel.
+    pub fn all_damaged(&self) -> Vec<(ChannelId, DamagedChannel)> {
+        self.damaged
+            .iter()
+            .map(|(id, damaged)| (*id, damaged.clone()))
+            .collect()
+    }
+
+    /// Records what the chain shows for damaged channel `id`.
+    pub fn set_damaged_dispute(&mut self, id: &ChannelId, dispute: Dispute, now: ChainTime) {
+        if let Some(damaged) = self.damaged.get_mut(id) {
+            damaged.dispute = Some((dispute, now));
+        }
+    }
+
     /// Drops every entry (their tasks stop once the last handle is gone).
     pub fn clear(&mut self) {
         self.channels.clear();
+        self.damaged.clear();
     }
 }
 
-/// Waits until `status` satisfies `done`, or until the channel has a problem that `ends_wait`
-/// says ends the wait (some problems are retried by the node, and waiting goes on through them).
+/// Waits until `status` satisfies `done`, or until the channel's store fails, or it has a
+/// problem that `ends_wait` says ends the wait (some problems are retried by the node, and
+/// waiting goes on through them).
 pub async fn wait_for_status(
     mut status: watch::Receiver<ChannelStatus>,
     done: impl Fn(&ChannelStatus) -> bool,
@@ -206,6 +287,9 @@ pub async fn wait_for_status(
             let now = status.borrow_and_update();
             if done(&now) {
                 return Ok(now.clone());
+            }
+            if let Some(outage) = &now.store {
+                return Err(outage.clone());
             }
             if let Some(problem) = now.problem.as_ref().filter(|_| ends_wait(&now)) {
                 return Err(problem.clone());

@@ -5,10 +5,12 @@
 //! section, and the plugin's table; the plugin validates its own keys and reports them with the
 //! section name.
 
+mod limits;
 mod plugin_ref;
 mod policy;
 mod testing;
 
+pub use limits::LimitsSection;
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 pub use policy::{PolicySection, MAX_TIMEOUT_SECONDS};
 pub use testing::TestingSection;
@@ -36,6 +38,8 @@ pub struct NodeConfig {
     pub api: ApiSection,
     /// `[policy]`.
     pub policy: PolicySection,
+    /// `[limits]`: what one peer may make this node hold or do.
+    pub limits: LimitsSection,
     /// `[testing]`: misbehaviour for tests; off unless the file says otherwise.
     pub testing: TestingSection,
 }
@@ -71,7 +75,8 @@ pub struct NodeSection {
     /// The node's identity key (absolute; default `<data_dir>/node.key`), created owner-only on
     /// first start.
     pub key_file: PathBuf,
-    /// The log filter (`info`, `debug`, `parley=debug,warn`, ...).
+    /// The log filter (`info`, `debug`, `parley=debug,warn`, ...), checked by
+    /// [`crate::logging::parse_filter`].
     pub log_level: String,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
@@ -138,7 +143,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const TOP_LEVEL_SECTIONS: &[&str] = &["node", "api", "policy", "chain", "wire", "store", "testing"];
+const TOP_LEVEL_SECTIONS: &[&str] = &[
+    "node", "api", "policy", "limits", "chain", "wire", "store", "testing",
+];
 const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
 const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
 
@@ -213,15 +220,11 @@ impl NodeConfig {
                 ))
             }
         };
-        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            return Err(err(
-                "node.log_level",
-                format!("`{log_level}` is not a log filter; expected a level like \"info\" or \"debug\", or directives like \"parley=debug,warn\""),
-            ));
-        }
+        crate::logging::parse_filter(&log_level).map_err(|e| err("node.log_level", e))?;
 
         let api = api_section(&root, &err)?;
         let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;
+        let limits = limits::limits_section(&section_table(&root, "limits", &err)?, &err)?;
         let testing = testing::testing_section(&section_table(&root, "testing", &err)?, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
         let store = plugin_section(&root, "store", PluginKind::Store, &[], &base, &err)?;
@@ -256,6 +259,7 @@ impl NodeConfig {
             store,
             api,
             policy,
+            limits,
             testing,
         })
     }

@@ -22,6 +22,9 @@ pub struct PolicySection {
     pub funding_timeout: Duration,
     /// How long a payment waits for the peer's answer.
     pub update_timeout: Duration,
+    /// In a cooperative settle, how long the side that does not conclude first (see
+    /// `watcher::conclude_final`) waits for the peer's `concludeFinal` before sending its own.
+    pub peer_conclude_timeout: Duration,
 }
 
 impl Default for PolicySection {
@@ -33,6 +36,9 @@ impl Default for PolicySection {
             challenge_seconds: 600,
             funding_timeout: Duration::from_secs(300),
             update_timeout: Duration::from_secs(30),
+            // Long enough for the peer's transaction to be mined and confirmed on a busy chain;
+            // waiting longer only delays our withdrawal, never risks it.
+            peer_conclude_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -58,6 +64,7 @@ const POLICY_KEYS: &[&str] = &[
     "challenge_seconds",
     "funding_timeout_seconds",
     "update_timeout_seconds",
+    "peer_conclude_timeout_seconds",
 ];
 
 /// Parses `[policy]` (absent: the defaults).
@@ -155,6 +162,10 @@ pub(super) fn policy_section(
     }
     policy.funding_timeout = timeout("funding_timeout_seconds", defaults.funding_timeout)?;
     policy.update_timeout = timeout("update_timeout_seconds", defaults.update_timeout)?;
+    policy.peer_conclude_timeout = timeout(
+        "peer_conclude_timeout_seconds",
+        defaults.peer_conclude_timeout,
+    )?;
     Ok(policy)
 }
 

@@ -12,9 +12,67 @@ pub struct TestingSection {
     pub allow_misbehaviour: bool,
     /// Accept channels but never deposit into them (a peer whose funding never comes).
     pub withhold_deposits: bool,
+    /// The channel proposals this node sends name an app (with app data).
+    pub propose_app: bool,
+    /// The channel proposals this node sends lock the proposer's deposit in a sub-channel.
+    pub propose_locked: bool,
+    /// The channel proposals this node sends are for a virtual channel.
+    pub propose_virtual: bool,
+    /// The updates this node proposes change the app data (signed, so only the rule refuses
+    /// them).
+    pub update_app_data: bool,
+    /// The updates this node proposes lock its balance in a sub-channel (signed, totals kept).
+    pub update_locked: bool,
+    /// This node answers the peer's re-synchronisation request with a forked state: its newest
+    /// version with every coin moved to itself, signed by itself, next to the peer's signature
+    /// on the real state (which does not verify on the fork).
+    pub fork_on_sync: bool,
+    /// Never send `concludeFinal`, but withdraw once the peer did (a peer that vanishes right
+    /// after signing the final state).
+    pub withhold_conclude_final: bool,
 }
 
-const TESTING_KEYS: &[&str] = &["allow_misbehaviour", "withhold_deposits"];
+/// Every key, the master switch first; each other one makes the node misbehave.
+const TESTING_KEYS: &[&str] = &[
+    "allow_misbehaviour",
+    "withhold_deposits",
+    "propose_app",
+    "propose_locked",
+    "propose_virtual",
+    "update_app_data",
+    "update_locked",
+    "fork_on_sync",
+    "withhold_conclude_final",
+];
+
+impl TestingSection {
+    /// The slot of `key`, if it is one of [`TESTING_KEYS`].
+    fn slot(&mut self, key: &str) -> Option<&mut bool> {
+        Some(match key {
+            "allow_misbehaviour" => &mut self.allow_misbehaviour,
+            "withhold_deposits" => &mut self.withhold_deposits,
+            "propose_app" => &mut self.propose_app,
+            "propose_locked" => &mut self.propose_locked,
+            "propose_virtual" => &mut self.propose_virtual,
+            "update_app_data" => &mut self.update_app_data,
+            "update_locked" => &mut self.update_locked,
+            "fork_on_sync" => &mut self.fork_on_sync,
+            "withhold_conclude_final" => &mut self.withhold_conclude_final,
+            _ => return None,
+        })
+    }
+
+    /// The misbehaviour switches that are on, in [`TESTING_KEYS`] order (for the warning at
+    /// start and for the error when the master switch is off).
+    pub fn misbehaviours(&self) -> Vec<&'static str> {
+        let mut copy = self.clone();
+        TESTING_KEYS[1..]
+            .iter()
+            .copied()
+            .filter(|key| copy.slot(key).is_some_and(|on| *on))
+            .collect()
+    }
+}
 
 /// Parses `[testing]` (absent: nothing allowed).
 pub(super) fn testing_section(
@@ -23,15 +81,11 @@ pub(super) fn testing_section(
 ) -> Result<TestingSection, ConfigError> {
     let mut section = TestingSection::default();
     for (key, value) in table {
-        let slot = match key.as_str() {
-            "allow_misbehaviour" => &mut section.allow_misbehaviour,
-            "withhold_deposits" => &mut section.withhold_deposits,
-            _ => {
-                return Err(err(
-                    &format!("testing.{key}"),
-                    format!("unknown key; expected one of {}", list(TESTING_KEYS)),
-                ))
-            }
+        let Some(slot) = section.slot(key) else {
+            return Err(err(
+                &format!("testing.{key}"),
+                format!("unknown key; expected one of {}", list(TESTING_KEYS)),
+            ));
         };
         *slot = value.as_bool().ok_or_else(|| {
             err(
@@ -40,9 +94,13 @@ pub(super) fn testing_section(
             )
         })?;
     }
-    if section.withhold_deposits && !section.allow_misbehaviour {
+    if let Some(key) = section
+        .misbehaviours()
+        .first()
+        .filter(|_| !section.allow_misbehaviour)
+    {
         return Err(err(
-            "testing.withhold_deposits",
+            &format!("testing.{key}"),
             "makes the node misbehave, which needs `allow_misbehaviour = true` in [testing] \
              too (for test nodes only: never on a node with real funds)"
                 .to_string(),

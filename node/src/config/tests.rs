@@ -174,6 +174,10 @@ fn policy_errors_name_the_key() {
             "[policy]\nupdate_timeout_seconds = \"5\"\n",
             "policy.update_timeout_seconds",
         ),
+        (
+            "[policy]\npeer_conclude_timeout_seconds = 0\n",
+            "policy.peer_conclude_timeout_seconds",
+        ),
     ] {
         let error = parse(text).unwrap_err();
         assert_eq!(error.key, key, "{text}: {error}");
@@ -209,6 +213,7 @@ fn the_shipped_node_toml_parses() {
     let text = include_str!("../../../node.toml");
     let config = parse(text).unwrap();
     assert!(config.policy.auto_accept_from.is_empty());
+    assert_eq!(config.limits, LimitsSection::default());
 }
 
 #[test]
@@ -218,10 +223,17 @@ fn testing_is_off_unless_the_master_switch_is_on() {
     assert!(!config.testing.allow_misbehaviour);
     let config = parse("[testing]\nallow_misbehaviour = true\nwithhold_deposits = true\n").unwrap();
     assert!(config.testing.allow_misbehaviour && config.testing.withhold_deposits);
+    let config =
+        parse("[testing]\nallow_misbehaviour = true\nwithhold_conclude_final = true\n").unwrap();
+    assert!(config.testing.withhold_conclude_final && !config.testing.withhold_deposits);
     for (text, key) in [
         (
             "[testing]\nwithhold_deposits = true\n",
             "testing.withhold_deposits",
+        ),
+        (
+            "[testing]\nwithhold_conclude_final = true\n",
+            "testing.withhold_conclude_final",
         ),
         (
             "[testing]\nallow_misbehavior = true\n",
@@ -239,4 +251,120 @@ fn testing_is_off_unless_the_master_switch_is_on() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("allow_misbehaviour = true"), "{error}");
+}
+
+#[test]
+fn an_unknown_log_level_is_refused_with_the_levels() {
+    // EnvFilter alone reads a bare word as a target to log at every level, and so silences
+    // everything else: "loud" must be an error, not a silent node.
+    for bad in ["loud", "verbose", "info,chatty", "parley=loud", ""] {
+        let error = parse(&format!("[node]\nlog_level = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(error.key, "node.log_level", "{bad}: {error}");
+        assert!(
+            error
+                .message
+                .contains("trace, debug, info, warn, error, off"),
+            "{bad}: {error}"
+        );
+        assert!(
+            error.to_string().contains("/etc/parley/node.toml"),
+            "{error}"
+        );
+    }
+    for good in ["debug", "parley=debug,warn", "warn,parley::client=trace"] {
+        let config = parse(&format!("[node]\nlog_level = \"{good}\"\n")).unwrap();
+        assert_eq!(config.node.log_level, good);
+    }
+}
+
+#[test]
+fn a_bad_log_format_is_refused_with_the_formats() {
+    for bad in ["\"xml\"", "\"JSON\"", "1"] {
+        let error = parse(&format!("[node]\nlog_format = {bad}\n")).unwrap_err();
+        assert_eq!(error.key, "node.log_format", "{bad}: {error}");
+    }
+    let error = parse("[node]\nlog_format = \"xml\"\n").unwrap_err();
+    assert!(error.message.contains("\"text\" or \"json\""), "{error}");
+    let config = parse("[node]\nlog_format = \"json\"\n").unwrap();
+    assert_eq!(config.node.log_format, LogFormat::Json);
+}
+
+#[test]
+fn every_misbehaviour_switch_needs_the_master_switch() {
+    let switches = [
+        "withhold_deposits",
+        "propose_app",
+        "propose_locked",
+        "propose_virtual",
+        "update_app_data",
+        "update_locked",
+        "fork_on_sync",
+        "withhold_conclude_final",
+    ];
+    for key in switches {
+        let error = parse(&format!("[testing]\n{key} = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&format!("testing.{key}")), "{error}");
+        assert!(error.contains("allow_misbehaviour = true"), "{error}");
+        let allowed = parse(&format!(
+            "[testing]\nallow_misbehaviour = true\n{key} = true\n"
+        ))
+        .unwrap();
+        assert_eq!(allowed.testing.misbehaviours(), vec![key], "{key}");
+    }
+    let off = parse("[testing]\nallow_misbehaviour = true\nfork_on_sync = false\n").unwrap();
+    assert!(off.testing.misbehaviours().is_empty());
+}
+
+#[test]
+fn limits_default_without_the_section_and_take_each_key() {
+    assert_eq!(parse("").unwrap().limits, LimitsSection::default());
+    let config = parse(
+        "[limits]\nhandshake_frame_bytes = 1024\nframes_per_second = 50\n\
+         frames_in_flight = 64\nbytes_in_flight = 2097152\nopen_proposals = 2\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.limits,
+        LimitsSection {
+            handshake_frame_bytes: 1024,
+            frames_per_second: 50,
+            frames_in_flight: 64,
+            bytes_in_flight: 2 << 20,
+            open_proposals: 2,
+        }
+    );
+}
+
+#[test]
+fn every_bad_limit_is_refused_by_name() {
+    for (text, key) in [
+        (
+            "handshake_frame_bytes = 100",
+            "limits.handshake_frame_bytes",
+        ),
+        (
+            "handshake_frame_bytes = 2097152",
+            "limits.handshake_frame_bytes",
+        ),
+        ("frames_per_second = 0", "limits.frames_per_second"),
+        ("frames_per_second = -5", "limits.frames_per_second"),
+        ("frames_per_second = \"fast\"", "limits.frames_per_second"),
+        ("frames_in_flight = 1", "limits.frames_in_flight"),
+        ("frames_in_flight = 1.5", "limits.frames_in_flight"),
+        ("bytes_in_flight = 1000", "limits.bytes_in_flight"),
+        ("open_proposals = 0", "limits.open_proposals"),
+        ("open_proposals = true", "limits.open_proposals"),
+        ("frames_per_secnd = 5", "limits.frames_per_secnd"),
+    ] {
+        let error = parse(&format!("[limits]\n{text}\n")).unwrap_err();
+        assert_eq!(error.key, key, "{text}: {error}");
+        assert!(
+            error.message.contains("expected"),
+            "{text}: the message says what is expected: {error}"
+        );
+    }
+    let error = parse("limits = 5\n").unwrap_err();
+    assert_eq!(error.key, "limits");
 }

@@ -15,12 +15,11 @@ pub mod worker;
 pub use instance::{instantiate, PluginHandle};
 pub use library::PluginLibrary;
 pub use load_error::{LoadError, LoadFailure};
-pub use sinks::{node_host_context, SectionEvent};
+pub use sinks::{node_host_context, DiscardEvents, EventRoute, SectionEvent};
 
 use crate::config::{NodeConfig, PluginRef, PluginSection};
 use parley_plugin_api::{ChainBackend, Store, Transport};
 use std::sync::Arc;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// Opens the library a section names.
 pub fn open(plugin: &PluginRef) -> Result<PluginLibrary, LoadError> {
@@ -41,18 +40,19 @@ pub struct NodePlugins {
     pub store: Arc<dyn Store>,
     /// The libraries, in load order, with their sections.
     pub libraries: Vec<(&'static str, PluginLibrary)>,
-    /// Events from all three.
-    pub events: UnboundedReceiver<SectionEvent>,
 }
 
 impl NodePlugins {
-    /// Loads and instantiates the plugins of `config`, in the order store, chain, wire.
-    pub fn load(config: &NodeConfig) -> Result<NodePlugins, LoadError> {
-        let (sender, events) = unbounded_channel();
+    /// Loads and instantiates the plugins of `config`, in the order store, chain, wire; the
+    /// events of all three go to `events`.
+    pub fn load(
+        config: &NodeConfig,
+        events: Arc<dyn EventRoute>,
+    ) -> Result<NodePlugins, LoadError> {
         let mut libraries = Vec::new();
         let mut handles = Vec::new();
         for section in config.plugin_sections() {
-            let (library, handle) = load_section(config, section, sender.clone())?;
+            let (library, handle) = load_section(config, section, events.clone())?;
             libraries.push((section.section, library));
             handles.push(handle);
         }
@@ -71,7 +71,6 @@ impl NodePlugins {
             transport: transport.expect("[wire] is checked to be a transport plugin"),
             store: store.expect("[store] is checked to be a store plugin"),
             libraries,
-            events,
         })
     }
 }
@@ -80,7 +79,7 @@ impl NodePlugins {
 pub fn load_section(
     config: &NodeConfig,
     section: &PluginSection,
-    events: tokio::sync::mpsc::UnboundedSender<SectionEvent>,
+    events: impl EventRoute,
 ) -> Result<(PluginLibrary, PluginHandle), LoadError> {
     let library = open(&section.plugin)?;
     let context = node_host_context(

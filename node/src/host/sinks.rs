@@ -4,6 +4,7 @@ use parley_plugin_api::abi::HostContext;
 use parley_plugin_api::model::PluginEvent;
 use parley_plugin_api::{host_context, LogLevel};
 use std::path::Path;
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// An event together with the `node.toml` section of the plugin that emitted it.
@@ -13,6 +14,34 @@ pub struct SectionEvent {
     pub section: String,
     /// The event.
     pub event: PluginEvent,
+}
+
+/// Where the events of plugin instances go in the node. Called on the plugins' own threads, in
+/// the order each thread emits; must never block (the plugin's event sink contract).
+pub trait EventRoute: Send + Sync + 'static {
+    /// Takes one event.
+    fn route(&self, event: SectionEvent);
+}
+
+/// Queues every event for the node's event loop.
+impl EventRoute for UnboundedSender<SectionEvent> {
+    fn route(&self, event: SectionEvent) {
+        // A closed receiver means the node is shutting down; the event has nobody to go to.
+        let _ = self.send(event);
+    }
+}
+
+impl<R: EventRoute + ?Sized> EventRoute for Arc<R> {
+    fn route(&self, event: SectionEvent) {
+        (**self).route(event);
+    }
+}
+
+/// Drops every event: for commands that load plugins only to call them (benchmarks).
+pub struct DiscardEvents;
+
+impl EventRoute for DiscardEvents {
+    fn route(&self, _: SectionEvent) {}
 }
 
 /// The most detailed level the node's logger prints right now, for plugins to skip the rest.
@@ -28,13 +57,13 @@ fn current_max_level() -> LogLevel {
 }
 
 /// A context whose log lines go to the node's `tracing` logger (target `plugin`, with the
-/// section and the plugin's module path as fields) and whose events go to `events`. Sending
-/// never blocks: the channel is unbounded and drained by the node's event loop.
+/// section and the plugin's module path as fields) and whose events go to `events`, tagged
+/// with the section.
 pub fn node_host_context(
     section: &str,
     data_dir: &Path,
     config_dir: &Path,
-    events: UnboundedSender<SectionEvent>,
+    events: impl EventRoute,
 ) -> HostContext {
     let log_section = section.to_string();
     let event_section = section.to_string();
@@ -64,11 +93,10 @@ pub fn node_host_context(
             }
         },
         move |event| {
-            // A closed receiver means the node is shutting down; the event has nobody to go to.
-            let _ = events.send(SectionEvent {
+            events.route(SectionEvent {
                 section: event_section.clone(),
                 event,
-            });
+            })
         },
     )
 }

@@ -10,7 +10,7 @@
 //! This order is what makes the protocol write-ahead (DESIGN §4): a `Send` that reveals our
 //! signature on a state always comes after the `Persist` of that state.
 
-use super::channel::IncomingUpdateError;
+use super::channel::{FaultResponse, IncomingUpdateError, SyncError};
 use super::messages::{ChannelMessage, RejectReason};
 use super::phase::Phase;
 use super::record::PersistRecord;
@@ -85,5 +85,14 @@ pub enum ChannelEvent {
     Synced {
         /// The newest fully signed version.
         version: u64,
+    },
+    /// The peer proved itself faulty (re-synchronisation ended without adopting anything);
+    /// `response` says how the funds are protected. Comes before the `PhaseChanged` to
+    /// `Disputed` it may cause, so the driver can record why the dispute starts.
+    PeerFault {
+        /// What the peer sent.
+        fault: SyncError,
+        /// What the channel does about it.
+        response: FaultResponse,
     },
 }

@@ -9,7 +9,9 @@
 
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{parse_hex, Bytes, Decode, DecodeError, Encode, Reader};
-use parley_plugin_api::model::{Address, Amount, Asset, ChannelId, Participant, Sig, State};
+use parley_plugin_api::model::{
+    Address, Amount, Asset, ChannelId, Participant, Sig, State, SubAlloc,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -83,8 +85,14 @@ mod hex32 {
     }
 }
 
-/// A proposal to open a two-party ledger channel. The proposer is participant 0; the accepter
-/// names its own address (participant 1) in its [`ProposalAccept`].
+/// A proposal to open a two-party channel. The proposer is participant 0; the accepter names
+/// its own address (participant 1) in its [`ProposalAccept`].
+///
+/// Every field a Perun channel's parameters and opening state take is here, so that a peer can
+/// propose anything the chain would enforce, and the receiver refuses what it cannot enforce
+/// (see [`validate_proposal`](super::validate_proposal)): this node opens two-party ledger
+/// payment channels only, so `app`, `app_data` and `locked` must be empty, `ledger_channel`
+/// set and `virtual_channel` clear.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelProposal {
     /// Names this proposal in the accept or reject that answers it.
@@ -95,6 +103,8 @@ pub struct ChannelProposal {
     pub assets: Vec<Asset>,
     /// The opening balances: one row per asset, one column per participant.
     pub balances: Vec<Vec<Amount>>,
+    /// Funds of the opening state locked in sub-channels.
+    pub locked: Vec<SubAlloc>,
     /// Seconds of chain time a registered state can be refuted.
     pub challenge_duration: u64,
     /// The proposer's half of the channel nonce, chosen at random.
@@ -104,6 +114,11 @@ pub struct ChannelProposal {
     pub app: Option<Address>,
     /// The app data of the opening state (empty for payment channels).
     pub app_data: Bytes,
+    /// Whether the channel is funded directly on the ledger (`Params::ledger_channel`).
+    pub ledger_channel: bool,
+    /// Whether the channel is a virtual channel funded through an intermediary
+    /// (`Params::virtual_channel`).
+    pub virtual_channel: bool,
 }
 
 canonical_struct!(ChannelProposal {
@@ -111,10 +126,13 @@ canonical_struct!(ChannelProposal {
     proposer,
     assets,
     balances,
+    locked,
     challenge_duration,
     nonce_share,
     app,
     app_data,
+    ledger_channel,
+    virtual_channel,
 });
 
 /// The accepter's yes to a [`ChannelProposal`].

@@ -2,7 +2,9 @@
 //! encoding is the only one, JSON round-trips too, and no input makes decoding panic.
 
 use super::*;
-use crate::protocol::test_support::strategies::{amount, asset, bytes, channel_id, sig, state};
+use crate::protocol::test_support::strategies::{
+    amount, asset, bytes, channel_id, sig, state, sub_alloc,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -12,27 +14,38 @@ fn participant() -> impl Strategy<Value = Participant> {
 
 fn proposal() -> impl Strategy<Value = ChannelProposal> {
     (
-        any::<[u8; 32]>(),
-        participant(),
-        vec(asset(), 0..3),
-        vec(vec(amount(), 0..3), 0..3),
-        any::<u64>(),
-        any::<[u8; 32]>(),
-        proptest::option::of(bytes(20).prop_map(Address)),
-        bytes(16),
+        (
+            any::<[u8; 32]>(),
+            participant(),
+            vec(asset(), 0..3),
+            vec(vec(amount(), 0..3), 0..3),
+            vec(sub_alloc(), 0..2),
+        ),
+        (
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            proptest::option::of(bytes(20).prop_map(Address)),
+            bytes(16),
+            any::<bool>(),
+            any::<bool>(),
+        ),
     )
         .prop_map(
-            |(id, proposer, assets, balances, challenge_duration, nonce_share, app, data)| {
-                ChannelProposal {
-                    proposal_id: ProposalId(id),
-                    proposer,
-                    assets,
-                    balances,
-                    challenge_duration,
-                    nonce_share,
-                    app,
-                    app_data: Bytes(data),
-                }
+            |(
+                (id, proposer, assets, balances, locked),
+                (challenge_duration, nonce_share, app, data, ledger_channel, virtual_channel),
+            )| ChannelProposal {
+                proposal_id: ProposalId(id),
+                proposer,
+                assets,
+                balances,
+                locked,
+                challenge_duration,
+                nonce_share,
+                app,
+                app_data: Bytes(data),
+                ledger_channel,
+                virtual_channel,
             },
         )
 }

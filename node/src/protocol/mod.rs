@@ -24,7 +24,9 @@ pub mod transition;
 #[cfg(test)]
 mod test_support;
 
-pub use channel::{Channel, ChannelError, IncomingUpdateError, OpenError, SyncError};
+pub use channel::{
+    Channel, ChannelError, FaultResponse, IncomingUpdateError, OpenError, SyncError,
+};
 pub use effect::{ChannelEvent, Effect};
 pub use messages::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept, ProposalId,

@@ -3,9 +3,16 @@
 //!
 //! Randomness (proposal ids, nonce shares) and channel ids are inputs: the driver draws the
 //! former, the chain backend computes the latter from the [`Params`] built here.
+//!
+//! Funds first: a proposal is refused unless the node can enforce every rule of the channel it
+//! opens. It runs two-party ledger payment channels, so a proposal naming an app (whose
+//! `progress` on chain could move every deposit by rules the node never checked), locking
+//! funds in sub-channels (which the node would have to hold and register to get them back) or
+//! flagged virtual (funded through an intermediary the node does not track) is refused, with a
+//! reason that goes back to the proposer.
 
 use super::messages::{ChannelProposal, ProposalAccept};
-use parley_plugin_api::model::{Allocation, AllocationError, ChannelId, Params, State};
+use parley_plugin_api::model::{Address, Allocation, AllocationError, ChannelId, Params, State};
 use thiserror::Error;
 
 /// The number of participants of the channels this protocol opens: two-party ledger channels.
@@ -74,6 +81,46 @@ pub enum ProposalError {
         /// The maximum.
         max: u64,
     },
+    /// The proposal names an app. Until app channels exist, no app's rules can be checked, and
+    /// on chain an app decides how `progress` may move the deposits.
+    #[error(
+        "the proposal names app {app}; this node runs payment channels only and cannot check an \
+         app's rules (on chain the app could move every deposit); propose a channel without an app"
+    )]
+    App {
+        /// The app's address.
+        app: Address,
+    },
+    /// The proposal carries app data but names no app: nothing could interpret it.
+    #[error(
+        "the proposal carries {len} bytes of app data but names no app; a payment channel's app \
+         data is empty"
+    )]
+    AppData {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The opening state locks funds in sub-channels, which this node cannot enforce.
+    #[error(
+        "the proposal locks funds in {count} sub-channel(s); this node runs no sub-channels and \
+         could not get those funds back on chain; propose a channel without locked funds"
+    )]
+    Locked {
+        /// How many sub-allocations it has.
+        count: usize,
+    },
+    /// The proposal is for a virtual channel.
+    #[error(
+        "the proposal is for a virtual channel; this node opens ledger channels only, funded \
+         directly on chain"
+    )]
+    Virtual,
+    /// The proposal is not for a ledger channel (and not virtual either: a sub-channel).
+    #[error(
+        "the proposal is not for a ledger channel; this node opens ledger channels only, funded \
+         directly on chain"
+    )]
+    NotLedger,
     /// The accept names another proposal.
     #[error("the accept answers proposal {found}, not {expected}")]
     ProposalIdMismatch {
@@ -91,6 +138,7 @@ pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError
     if proposal.proposer.as_bytes().is_empty() {
         return Err(ProposalError::EmptyParticipant { index: 0 });
     }
+    check_enforceable(proposal)?;
     opening_allocation(proposal)
         .check_shape(PARTICIPANTS)
         .map_err(|e| match e {
@@ -109,8 +157,9 @@ pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError
             },
             AllocationError::DuplicateAsset(index) => ProposalError::DuplicateAsset { index },
             AllocationError::Overflow(asset) => ProposalError::TotalOverflow { asset },
-            // The opening allocation locks nothing, so this only appears if the model grows a
-            // rule this list does not know yet: still refuse, and say which.
+            // A proposal with locked funds is refused before the shape is looked at, so this
+            // only appears if the model grows a rule this list does not know yet: still refuse,
+            // and say which.
             other @ AllocationError::SubAlloc { .. } => ProposalError::Allocation(other),
         })?;
     if proposal.challenge_duration == 0 {
@@ -120,6 +169,31 @@ pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError
         return Err(ProposalError::ChallengeDurationTooLong {
             found: proposal.challenge_duration,
             max: MAX_CHALLENGE_DURATION,
+        });
+    }
+    Ok(())
+}
+
+/// The rules that keep a channel within what this node can enforce (module documentation):
+/// a ledger channel, not virtual, no app, no app data, nothing locked.
+fn check_enforceable(proposal: &ChannelProposal) -> Result<(), ProposalError> {
+    if proposal.virtual_channel {
+        return Err(ProposalError::Virtual);
+    }
+    if !proposal.ledger_channel {
+        return Err(ProposalError::NotLedger);
+    }
+    if let Some(app) = &proposal.app {
+        return Err(ProposalError::App { app: app.clone() });
+    }
+    if !proposal.app_data.0.is_empty() {
+        return Err(ProposalError::AppData {
+            len: proposal.app_data.0.len(),
+        });
+    }
+    if !proposal.locked.is_empty() {
+        return Err(ProposalError::Locked {
+            count: proposal.locked.len(),
         });
     }
     Ok(())
@@ -152,7 +226,8 @@ pub fn channel_nonce(proposer_share: &[u8; 32], accepter_share: &[u8; 32]) -> [u
 }
 
 /// The parameters of the channel that `proposal` and `accept` open, after validating both:
-/// the proposer then the accepter, the combined nonce, a ledger (not virtual) channel.
+/// the proposer then the accepter, the combined nonce, the proposal's app and flags (which
+/// validation allows only as a ledger payment channel).
 pub fn build_params(
     proposal: &ChannelProposal,
     accept: &ProposalAccept,
@@ -164,17 +239,17 @@ pub fn build_params(
         challenge_duration: proposal.challenge_duration,
         nonce: channel_nonce(&proposal.nonce_share, &accept.nonce_share),
         app: proposal.app.clone(),
-        ledger_channel: true,
-        virtual_channel: false,
+        ledger_channel: proposal.ledger_channel,
+        virtual_channel: proposal.virtual_channel,
     })
 }
 
-/// The allocation of the opening state: the proposal's balances, nothing locked.
+/// The allocation of the opening state: the proposal's balances and locked funds.
 pub fn opening_allocation(proposal: &ChannelProposal) -> Allocation {
     Allocation {
         assets: proposal.assets.clone(),
         balances: proposal.balances.clone(),
-        locked: Vec::new(),
+        locked: proposal.locked.clone(),
     }
 }
 
@@ -194,7 +269,7 @@ mod tests {
     use super::*;
     use crate::protocol::messages::ProposalId;
     use parley_plugin_api::codec::Bytes;
-    use parley_plugin_api::model::{Address, Amount, Asset, Participant};
+    use parley_plugin_api::model::{Address, Amount, Asset, Participant, SubAlloc};
 
     fn asset(n: u8) -> Asset {
         Asset {
@@ -212,10 +287,13 @@ mod tests {
                 vec![Amount::from(10u64), Amount::from(20u64)],
                 vec![Amount::from(0u64), Amount::from(5u64)],
             ],
+            locked: Vec::new(),
             challenge_duration: 60,
             nonce_share: [3; 32],
             app: None,
             app_data: Bytes::default(),
+            ledger_channel: true,
+            virtual_channel: false,
         }
     }
 
@@ -301,6 +379,51 @@ mod tests {
                 max: MAX_CHALLENGE_DURATION
             }
         );
+    }
+
+    #[test]
+    fn what_the_node_cannot_enforce_is_refused_with_its_reason() {
+        let app = Address(vec![9; 20]);
+        assert_eq!(
+            refused(|p| p.app = Some(app.clone())),
+            ProposalError::App { app: app.clone() }
+        );
+        assert_eq!(
+            refused(|p| p.app_data = Bytes(vec![1, 2, 3])),
+            ProposalError::AppData { len: 3 }
+        );
+        let sub = SubAlloc {
+            id: ChannelId([6; 32]),
+            balances: vec![Amount::from(1u64), Amount::ZERO],
+            index_map: vec![0, 1],
+        };
+        assert_eq!(
+            refused(|p| p.locked = vec![sub.clone(), sub.clone()]),
+            ProposalError::Locked { count: 2 }
+        );
+        assert_eq!(
+            refused(|p| p.virtual_channel = true),
+            ProposalError::Virtual
+        );
+        assert_eq!(
+            refused(|p| {
+                p.virtual_channel = true;
+                p.ledger_channel = false;
+            }),
+            ProposalError::Virtual
+        );
+        assert_eq!(
+            refused(|p| p.ledger_channel = false),
+            ProposalError::NotLedger
+        );
+        // An app channel is refused even when everything else is in order, so opening one
+        // fails on both sides and nothing is signed.
+        let mut with_app = proposal();
+        with_app.app = Some(app);
+        assert!(build_params(&with_app, &accept()).is_err());
+        // The reason names what to change.
+        let text = ProposalError::Locked { count: 1 }.to_string();
+        assert!(text.contains("without locked funds"), "{text}");
     }
 
     #[test]

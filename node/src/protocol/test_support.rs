@@ -101,7 +101,7 @@ pub mod strategies {
         bytes(70).prop_map(Sig)
     }
 
-    fn sub_alloc() -> impl Strategy<Value = SubAlloc> {
+    pub fn sub_alloc() -> impl Strategy<Value = SubAlloc> {
         (channel_id(), vec(amount(), 0..3), vec(any::<u16>(), 0..3)).prop_map(
             |(id, balances, index_map)| SubAlloc {
                 id,

@@ -3,8 +3,13 @@
 //!
 //! Amounts are unsigned, so "no negative balance" holds by construction; what remains to check
 //! is that no sum overflows and that each asset's total is conserved.
+//!
+//! Funds first: the node signs and accepts only states whose every part it can check. It runs
+//! payment channels, so no state may lock funds in sub-channels, change the app data (nothing
+//! here interprets it), or follow a state of a channel with an app, except the final state that
+//! closes such a channel as it stands.
 
-use parley_plugin_api::model::{AllocationError, Amount, ChannelId, Params, State};
+use parley_plugin_api::model::{Address, AllocationError, Amount, ChannelId, Params, State};
 use thiserror::Error;
 
 /// Why `new` may not follow `old`. One variant per rule.
@@ -43,10 +48,26 @@ pub enum TransitionError {
     /// The new allocation is malformed (rows, columns, sub-allocations, a total overflows).
     #[error("malformed allocation: {0}")]
     Shape(AllocationError),
-    /// Funds locked in sub-channels changed. Sub-channels arrive with a later issue; until then
-    /// `locked` must stay exactly as it is.
-    #[error("locked sub-allocations cannot change yet (sub-channels are not supported)")]
-    LockedChanged,
+    /// The state locks funds in sub-channels, which this node cannot enforce (it would have to
+    /// hold and register each sub-channel's states to get them back).
+    #[error(
+        "the state locks funds in {count} sub-channel(s); this node runs no sub-channels and \
+         cannot enforce locked funds"
+    )]
+    Locked {
+        /// How many sub-allocations the state has.
+        count: usize,
+    },
+    /// The channel names an app, whose rules this node cannot check: only the final state
+    /// that closes the channel as it stands may follow.
+    #[error(
+        "the channel runs app {app}, whose rules this node cannot check; only the final state \
+         with the same allocation and app data can be signed"
+    )]
+    AppChannel {
+        /// The app's address.
+        app: Address,
+    },
     /// An asset's total (balances plus locked) changed: funds were created or destroyed.
     #[error("the total of asset {asset} changed from {before} to {after}")]
     TotalChanged {
@@ -57,19 +78,19 @@ pub enum TransitionError {
         /// The new total.
         after: Amount,
     },
-    /// A payment channel (no app) changed its app data, which nothing could interpret.
-    #[error("the app data of a channel without an app cannot change")]
+    /// The app data changed: this node runs no apps, so nothing could interpret the new data.
+    #[error("the app data cannot change; this node runs no apps and cannot interpret it")]
     AppDataChanged,
 }
 
 /// Checks every rule of DESIGN §2 for `new` following `old` in the channel of `params`:
 /// same channel, `old` not final, version exactly `old.version + 1`, same assets in the same
-/// order, a well-formed allocation, unchanged locked funds, each asset's total conserved, and
-/// unchanged app data when the channel has no app.
+/// order, a well-formed allocation, nothing locked in sub-channels, only the closing final
+/// state in a channel with an app, each asset's total conserved, and unchanged app data.
 ///
-/// Signatures are not checked here (see [`super::StateVerifier`]). An app's own transition rules
-/// are not checked either: apps arrive with their issue, and until then a channel with an app may
-/// change its app data freely (both parties still have to sign it).
+/// Signatures are not checked here (see [`super::StateVerifier`]). Every path that signs a
+/// state or adopts one of the peer's (an update either way, re-synchronisation) goes through
+/// this check.
 ///
 /// `old` is trusted (it is the newest fully signed state, which passed this check itself).
 pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(), TransitionError> {
@@ -101,8 +122,20 @@ pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(),
     new.allocation
         .check_shape(params.participants.len())
         .map_err(TransitionError::Shape)?;
-    if new.allocation.locked != old.allocation.locked {
-        return Err(TransitionError::LockedChanged);
+    if !new.allocation.locked.is_empty() {
+        return Err(TransitionError::Locked {
+            count: new.allocation.locked.len(),
+        });
+    }
+    if let Some(app) = &params.app {
+        // A channel opened with an app before apps were refused: closing it cooperatively as
+        // it stands is the one step whose outcome does not depend on the app's rules (a final
+        // state concludes at once; nothing can `progress` it).
+        let closes_as_is =
+            new.is_final && new.allocation == old.allocation && new.app_data == old.app_data;
+        if !closes_as_is {
+            return Err(TransitionError::AppChannel { app: app.clone() });
+        }
     }
     let before = old.allocation.totals().map_err(TransitionError::Shape)?;
     let after = new.allocation.totals().map_err(TransitionError::Shape)?;
@@ -118,7 +151,7 @@ pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(),
             after: *a,
         });
     }
-    if params.app.is_none() && new.app_data != old.app_data {
+    if new.app_data != old.app_data {
         return Err(TransitionError::AppDataChanged);
     }
     Ok(())

@@ -28,8 +28,8 @@ fn asset(n: usize) -> Asset {
     }
 }
 
-/// A well-formed, non-final two-party state with 1-3 distinct assets and, sometimes, funds
-/// locked in a sub-channel.
+/// A well-formed, non-final two-party state with 1-3 distinct assets, nothing locked, and
+/// (sometimes) app data fixed since the opening.
 fn valid_state() -> impl Strategy<Value = State> {
     (1usize..=3)
         .prop_flat_map(|assets| {
@@ -37,11 +37,10 @@ fn valid_state() -> impl Strategy<Value = State> {
                 any::<[u8; 32]>(),
                 0u64..1_000_000,
                 vec(vec(any::<u64>(), 2), assets),
-                proptest::option::of(vec(any::<u64>(), assets)),
                 vec(any::<u8>(), 0..8),
             )
         })
-        .prop_map(|(id, version, rows, locked, app_data)| State {
+        .prop_map(|(id, version, rows, app_data)| State {
             channel_id: ChannelId(id),
             version,
             allocation: Allocation {
@@ -50,18 +49,28 @@ fn valid_state() -> impl Strategy<Value = State> {
                     .into_iter()
                     .map(|row| row.into_iter().map(Amount::from).collect())
                     .collect(),
-                locked: locked
-                    .into_iter()
-                    .map(|amounts| SubAlloc {
-                        id: ChannelId([9; 32]),
-                        balances: amounts.into_iter().map(Amount::from).collect(),
-                        index_map: vec![0, 1],
-                    })
-                    .collect(),
+                locked: Vec::new(),
             },
             app_data: Bytes(app_data),
             is_final: false,
         })
+}
+
+/// Funds of `old`'s participant 0 moved into a sub-channel: every total is conserved.
+fn locking(old: &State, amounts: &[u64]) -> Option<State> {
+    let mut new = next(old);
+    let mut locked = Vec::new();
+    for (row, amount) in new.allocation.balances.iter_mut().zip(amounts) {
+        let amount = Amount::from(*amount);
+        row[0] = row[0].checked_sub(amount)?;
+        locked.push(amount);
+    }
+    new.allocation.locked.push(SubAlloc {
+        id: ChannelId([9; 32]),
+        balances: locked,
+        index_map: vec![0, 1],
+    });
+    Some(new)
 }
 
 fn next(old: &State) -> State {
@@ -178,7 +187,7 @@ proptest! {
     }
 
     #[test]
-    fn app_data_is_fixed_without_an_app(old in valid_state(), data in vec(any::<u8>(), 0..8)) {
+    fn app_data_never_changes(old in valid_state(), data in vec(any::<u8>(), 0..8)) {
         prop_assume!(data != old.app_data.0);
         let mut new = next(&old);
         new.app_data = Bytes(data);
@@ -186,20 +195,58 @@ proptest! {
             check_transition(&params(None), &old, &new),
             Err(TransitionError::AppDataChanged)
         );
-        // With an app the data is the app's to change (its rules arrive with apps).
-        prop_assert_eq!(check_transition(&params(Some(Address(vec![5; 20]))), &old, &new), Ok(()));
+        // No app's rules can be checked, so an app does not make new data acceptable.
+        let app = Address(vec![5; 20]);
+        prop_assert_eq!(
+            check_transition(&params(Some(app.clone())), &old, &new),
+            Err(TransitionError::AppChannel { app })
+        );
     }
 
     #[test]
-    fn locked_funds_cannot_change_yet(old in valid_state(), delta in 1u64..1000) {
-        prop_assume!(!old.allocation.locked.is_empty());
-        // Move funds from a balance into the sub-channel: totals conserved, still refused.
-        let mut new = next(&old);
-        prop_assume!(new.allocation.balances[0][0] >= Amount::from(delta));
-        new.allocation.balances[0][0] = new.allocation.balances[0][0].checked_sub(Amount::from(delta)).unwrap();
-        new.allocation.locked[0].balances[0] = new.allocation.locked[0].balances[0].checked_add(Amount::from(delta)).unwrap();
+    fn locked_funds_are_refused(old in valid_state(), amounts in vec(0u64..1000, 3)) {
+        let new = locking(&old, &amounts);
+        prop_assume!(new.is_some());
+        let new = new.unwrap();
         prop_assert_eq!(new.allocation.totals(), old.allocation.totals());
-        prop_assert_eq!(check_transition(&params(None), &old, &new), Err(TransitionError::LockedChanged));
+        prop_assert_eq!(
+            check_transition(&params(None), &old, &new),
+            Err(TransitionError::Locked { count: 1 })
+        );
+        // A state that locked funds before this rule cannot be followed either, not even by
+        // itself: nothing here could enforce the sub-channel.
+        let mut legacy = new.clone();
+        legacy.version = old.version;
+        prop_assert_eq!(
+            check_transition(&params(None), &legacy, &next(&legacy)),
+            Err(TransitionError::Locked { count: 1 })
+        );
+    }
+
+    #[test]
+    fn an_app_channel_only_closes_as_it_stands(
+        old in valid_state(),
+        amount in 1u64..1000,
+    ) {
+        let app = Address(vec![5; 20]);
+        let with_app = params(Some(app.clone()));
+        prop_assert_eq!(
+            check_transition(&with_app, &old, &next(&old)),
+            Err(TransitionError::AppChannel { app: app.clone() })
+        );
+        if let Ok(paid) = payment(&old, 0, 0, 1, Amount::from(amount)) {
+            prop_assert_eq!(
+                check_transition(&with_app, &old, &paid),
+                Err(TransitionError::AppChannel { app: app.clone() })
+            );
+            let mut closing_after_a_move = paid.clone();
+            closing_after_a_move.is_final = true;
+            prop_assert_eq!(
+                check_transition(&with_app, &old, &closing_after_a_move),
+                Err(TransitionError::AppChannel { app: app.clone() })
+            );
+        }
+        prop_assert_eq!(check_transition(&with_app, &old, &final_state(&old).unwrap()), Ok(()));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! [`ChannelStore`]: what the client persists and restores channels and proposals through.
 
+use super::archive::{self, ArchivedChannel};
 use super::committer::{CommitStats, Committer, CommitterLimits};
 use super::error::{StoreError, WriteTarget};
+use super::node_records::LINK_PREFIX;
 use super::proposal::StoredProposal;
 use super::schema::{self, describe_key};
 use crate::protocol::{ChannelSnapshot, PersistRecord, ProposalId};
@@ -62,8 +64,20 @@ impl ChannelStore {
                 key: describe_key(schema::SCHEMA_KEY),
                 source,
             })?;
+        let mut migration = None;
         if let Some(value) = &found {
-            schema::check_schema(value)?;
+            if schema::check_schema(value)? < schema::SCHEMA_VERSION {
+                let scan = |prefix: &[u8]| {
+                    store.scan_all(prefix).map_err(|source| StoreError::Scan {
+                        prefix: describe_key(prefix),
+                        source,
+                    })
+                };
+                migration = Some(archive::migrate_from_v1(
+                    scan(schema::CHANNEL_PREFIX)?,
+                    &scan(LINK_PREFIX)?,
+                ));
+            }
         } else if let Some((key, _)) = store
             .scan(b"", None, 1)
             .map_err(|source| StoreError::Scan {
@@ -78,9 +92,13 @@ impl ChannelStore {
         }
         let committer = Committer::with_limits(Arc::clone(&store), limits)
             .map_err(StoreError::StartCommitter)?;
-        if found.is_none() {
+        let setup = match (found, migration) {
+            (None, _) => Some(vec![schema::schema_op()]),
+            (Some(_), migration) => migration,
+        };
+        if let Some(ops) = setup {
             committer
-                .commit_blocking(vec![schema::schema_op()])
+                .commit_blocking(ops)
                 .map_err(|source| StoreError::Write {
                     target: WriteTarget::Schema,
                     source,
@@ -104,6 +122,58 @@ impl ChannelStore {
             .try_for_each(|record| schema::check_channel_record(&channel_id, record));
         let queued = checked.map(|()| self.committer.commit(schema::ops_for(&channel_id, records)));
         write(WriteTarget::Channel(channel_id), queued)
+    }
+
+    /// [`ChannelStore::persist`], with `also` (writes built with the [`schema`] or
+    /// [`super::node_records`] functions) in the same atomic batch: a channel's first records
+    /// go with its peer link, so that no crash leaves a channel without its peer.
+    pub fn persist_with(
+        &self,
+        channel_id: ChannelId,
+        records: &[PersistRecord],
+        also: Vec<WriteOp>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let checked = records
+            .iter()
+            .try_for_each(|record| schema::check_channel_record(&channel_id, record));
+        let queued = checked.map(|()| {
+            let mut ops = schema::ops_for(&channel_id, records);
+            ops.extend(also);
+            self.committer.commit(ops)
+        });
+        write(WriteTarget::Channel(channel_id), queued)
+    }
+
+    /// Moves a closed channel to the archive: one atomic batch writes its archive record and
+    /// removes its slots and its link (see [`archive`]).
+    pub fn archive(
+        &self,
+        archived: &ArchivedChannel,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let id = archived.snapshot.channel.channel_id;
+        let queued = self.committer.commit(archive::archive_ops(archived));
+        write(WriteTarget::Channel(id), Ok(queued))
+    }
+
+    /// The archived (closed) channel `channel_id`, if there is one.
+    pub fn archived(&self, channel_id: &ChannelId) -> Result<Option<ArchivedChannel>, StoreError> {
+        let key = archive::archive_key(channel_id);
+        let value = self.store.get(&key).map_err(|source| StoreError::Read {
+            key: describe_key(&key),
+            source,
+        })?;
+        value
+            .map(|value| archive::decode_archived(&key, &value))
+            .transpose()
+    }
+
+    /// Every archived channel in id order, each decoded or with the reason it does not decode.
+    pub fn archived_all(&self) -> Result<Vec<Result<ArchivedChannel, StoreError>>, StoreError> {
+        Ok(self
+            .scan_prefix(archive::ARCHIVE_PREFIX)?
+            .iter()
+            .map(|(key, value)| archive::decode_archived(key, value))
+            .collect())
     }
 
     /// Removes every record of a channel (after it closed and its funds were withdrawn).

@@ -2,7 +2,7 @@ use super::*;
 use crate::protocol::Phase;
 use crate::store::committer::CommitError;
 use crate::store::proposal::Proposer;
-use crate::store::schema::{channel_key, Slot, SCHEMA_KEY};
+use crate::store::schema::{channel_key, Slot, SCHEMA_KEY, SCHEMA_VERSION};
 use crate::store::test_support::{
     channel_id, channel_record, eventually, signed, snapshot, stored_proposal, MemStore,
 };
@@ -25,7 +25,7 @@ fn open_writes_the_schema_version_once() {
     drop(open(&store));
     assert_eq!(
         store.contents().get(SCHEMA_KEY),
-        Some(&1u32.to_be_bytes().to_vec())
+        Some(&SCHEMA_VERSION.to_be_bytes().to_vec())
     );
     drop(open(&store));
     assert_eq!(store.commit_count(), 1, "a second open writes nothing");
@@ -34,14 +34,14 @@ fn open_writes_the_schema_version_once() {
 #[test]
 fn open_refuses_a_newer_schema_and_foreign_data() {
     let store = Arc::new(MemStore::default());
-    store.plant(SCHEMA_KEY, &2u32.to_be_bytes());
+    store.plant(SCHEMA_KEY, &3u32.to_be_bytes());
     let error = open_err(&store);
     assert!(
         matches!(
             error,
             StoreError::NewerSchema {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{error}"
@@ -356,4 +356,86 @@ async fn proposals_are_stored_listed_and_deleted() {
             .unwrap(),
         Some(opened)
     );
+}
+
+#[tokio::test]
+async fn opening_a_version_1_store_archives_its_closed_channels_in_one_commit() {
+    use crate::store::node_records::{link_key, link_op};
+    use crate::wire::NodeKey;
+    use parley_plugin_api::codec::Encode;
+    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let store = Arc::new(MemStore::default());
+    // A version-1 store as an older node left it: one active and one closed channel, each with
+    // its link, all in the active set.
+    store.plant(SCHEMA_KEY, &1u32.to_be_bytes());
+    let active = snapshot(1, 4, false);
+    let mut closed = snapshot(2, 9, false);
+    closed.phase = Phase::Closed;
+    for channel in [&active, &closed] {
+        let id = channel.channel.channel_id;
+        for record in channel.to_records() {
+            if let Some(WriteOp::Put { key, value }) = schema::ops_for(&id, &[record]).pop() {
+                store.plant(&key.0, &value.0);
+            }
+        }
+        if let WriteOp::Put { key, value } = link_op(&id, &peer) {
+            store.plant(&key.0, &value.0);
+        }
+    }
+
+    let channels = open(&store);
+    assert_eq!(
+        store.commit_count(),
+        1,
+        "the migration is one atomic commit"
+    );
+    assert_eq!(
+        store.contents().get(SCHEMA_KEY),
+        Some(&SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    let restored = channels.restore_all().unwrap();
+    assert_eq!(restored.channels, vec![active.clone()]);
+    let closed_id = closed.channel.channel_id;
+    let archived = channels.archived(&closed_id).unwrap().expect("archived");
+    assert_eq!(archived.snapshot, closed);
+    assert_eq!(archived.peer, Some(peer));
+    assert!(!store.contents().contains_key(&link_key(&closed_id)));
+    assert_eq!(
+        store.contents().get(&link_key(&active.channel.channel_id)),
+        Some(&peer.encode())
+    );
+    assert_eq!(channels.archived_all().unwrap().len(), 1);
+
+    // Opening it again changes nothing.
+    drop(channels);
+    drop(open(&store));
+    assert_eq!(store.commit_count(), 1);
+}
+
+#[tokio::test]
+async fn a_channel_and_its_link_share_one_commit() {
+    use crate::store::node_records::{link_key, link_op};
+    use crate::wire::NodeKey;
+    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let store = Arc::new(MemStore::default());
+    let channels = open(&store);
+    let first = snapshot(3, 0, false);
+    let id = first.channel.channel_id;
+    store.fail_commits(true);
+    let failed = channels
+        .persist_with(id, &first.to_records(), vec![link_op(&id, &peer)])
+        .await;
+    assert!(failed.is_err());
+    assert!(!store.contents().contains_key(&link_key(&id)));
+    assert_eq!(channels.restore_channel(&id).unwrap(), None);
+    store.fail_commits(false);
+    channels
+        .persist_with(id, &first.to_records(), vec![link_op(&id, &peer)])
+        .await
+        .unwrap();
+    let last = store.commits().pop().unwrap();
+    assert!(last.iter().any(|op| op.key() == link_key(&id).as_slice()));
+    assert!(last
+        .iter()
+        .any(|op| op.key() == channel_key(&id, Slot::Channel).as_slice()));
 }

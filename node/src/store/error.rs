@@ -159,6 +159,14 @@ pub enum StoreError {
         /// The rule broken.
         source: RestoreError,
     },
+    /// A record under `arch/` is not a closed channel filed under its own id.
+    #[error("the archived channel record {key} {reason}")]
+    MalformedArchive {
+        /// The key, readable.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A key under `prop/` is not a proposal key.
     #[error("key {key} under prop/ is not a proposal key")]
     MalformedProposalKey {

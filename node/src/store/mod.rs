@@ -11,12 +11,14 @@
 //! - [`channels`]: [`ChannelStore`], the facade the client uses: open (schema check),
 //!   `persist` (resolves once durable), restore, remove, proposals.
 //! - [`node_records`]: which peer each channel is with, and the peers the user added.
+//! - [`archive`]: closed channels, moved out of the active set when they close.
 //! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
 //! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
 //!
 //! Unlike [`crate::protocol`], this module does I/O (through the plugin) and owns a thread;
 //! its decisions (layout, grouping, decoding) stay in [`schema`] and are tested without either.
 
+pub mod archive;
 pub mod channels;
 pub mod committer;
 pub mod error;
@@ -27,6 +29,7 @@ pub mod schema;
 #[cfg(test)]
 mod test_support;
 
+pub use archive::ArchivedChannel;
 pub use channels::{BrokenChannel, ChannelStore, Restored};
 pub use committer::{CommitError, CommitStats, Committer, CommitterLimits};
 pub use error::{StoreError, WriteTarget};

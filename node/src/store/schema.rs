@@ -1,7 +1,7 @@
 //! The node's key layout over the store plugin: pure functions from records to writes and from
 //! scanned pairs back to snapshots. No I/O here.
 //!
-//! # Layout (schema version 1)
+//! # Layout (schema version 2)
 //!
 //! | key                                   | value                                         |
 //! |---------------------------------------|-----------------------------------------------|
@@ -9,6 +9,7 @@
 //! | `ch/` ‖ channel id (32) ‖ `/` ‖ slot  | the canonical encoding of a [`PersistRecord`] |
 //! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
 //! | `link/`, `peer/`                      | the node's own records ([`super::node_records`]) |
+//! | `arch/` ‖ channel id (32)             | a closed channel ([`super::archive`])          |
 //!
 //! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase;
 //! the slot byte equals the record's tag), so each `Persist` effect is one put that replaces its
@@ -24,6 +25,11 @@
 //!
 //! A node refuses a store with a newer schema version; a change to this layout must bump
 //! [`SCHEMA_VERSION`] and bring a migration for the older one.
+//!
+//! Version 2 added the archive: version 1 kept closed channels among the active ones, so they
+//! were restored, given a task and their peers redialled forever. Opening a version-1 store
+//! archives its closed channels and writes version 2 in one commit
+//! ([`super::archive::migrate_from_v1`]).
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
@@ -33,7 +39,10 @@ use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
 
 /// The version of the layout this node writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest version this node migrates from (to [`SCHEMA_VERSION`]) when it opens a store.
+pub const OLDEST_MIGRATED: u32 = 1;
 
 /// The key of the schema version.
 pub const SCHEMA_KEY: &[u8] = b"meta/schema";
@@ -171,22 +180,25 @@ pub fn schema_op() -> WriteOp {
     WriteOp::put(SCHEMA_KEY.to_vec(), SCHEMA_VERSION.to_be_bytes().to_vec())
 }
 
-/// The schema version in the value of [`SCHEMA_KEY`], checked against this node's.
+/// The schema version in the value of [`SCHEMA_KEY`], checked against this node's: this
+/// version, or an older one it migrates from (the caller migrates).
 pub fn check_schema(value: &[u8]) -> Result<u32, StoreError> {
     let bytes: [u8; 4] = value
         .try_into()
         .map_err(|_| StoreError::MalformedSchema { len: value.len() })?;
     let found = u32::from_be_bytes(bytes);
-    match found.cmp(&SCHEMA_VERSION) {
-        std::cmp::Ordering::Equal => Ok(found),
-        std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+    if found > SCHEMA_VERSION {
+        Err(StoreError::NewerSchema {
             found,
             supported: SCHEMA_VERSION,
-        }),
-        std::cmp::Ordering::Less => Err(StoreError::OlderSchema {
+        })
+    } else if found < OLDEST_MIGRATED {
+        Err(StoreError::OlderSchema {
             found,
             supported: SCHEMA_VERSION,
-        }),
+        })
+    } else {
+        Ok(found)
     }
 }
 
@@ -294,6 +306,43 @@ pub fn decode_channel(
     }
     ChannelSnapshot::from_records(&records)
         .map_err(|source| StoreError::Inconsistent { channel, source })
+}
+
+/// What can still be defended of a channel whose records do not decode ([`decode_channel`]
+/// failed): its channel record and a fully signed newest state, each read from its own slot,
+/// whatever is wrong with the others. Our pending update is left out (the peer may hold it,
+/// but it is never needed to refute); an unreadable phase becomes `Closing` for a final state
+/// and `Active` otherwise (the channel is then only watched and settled on chain, never used).
+/// `None` if no fully signed state of this channel is readable.
+pub fn salvage_channel(
+    channel_id: &ChannelId,
+    pairs: &[(Vec<u8>, Vec<u8>)],
+) -> Option<ChannelSnapshot> {
+    let record_in = |slot: Slot| {
+        let key = channel_key(channel_id, slot);
+        let (_, value) = pairs.iter().find(|(k, _)| *k == key)?;
+        PersistRecord::decode(value).ok()
+    };
+    let Some(PersistRecord::Opened(channel)) = record_in(Slot::Channel) else {
+        return None;
+    };
+    let Some(PersistRecord::Latest(latest)) = record_in(Slot::Latest) else {
+        return None;
+    };
+    if channel.channel_id != *channel_id || latest.sigs.iter().any(Option::is_none) {
+        return None;
+    }
+    let phase = match record_in(Slot::Phase) {
+        Some(PersistRecord::Phase(phase)) if phase != crate::protocol::Phase::Opening => phase,
+        _ if latest.state.is_final => crate::protocol::Phase::Closing,
+        _ => crate::protocol::Phase::Active,
+    };
+    Some(ChannelSnapshot {
+        channel,
+        phase,
+        latest,
+        pending: None,
+    })
 }
 
 /// Refuses a channel record that opens a channel other than the one it is filed under.

@@ -90,21 +90,23 @@ fn proposal_keys_round_trip() {
 #[test]
 fn the_schema_version_is_checked() {
     assert_eq!(schema_op().key(), SCHEMA_KEY);
-    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 1);
-    let newer = check_schema(&2u32.to_be_bytes()).unwrap_err();
+    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 2);
+    // Version 1 is migrated by the caller (its closed channels go to the archive).
+    assert_eq!(check_schema(&1u32.to_be_bytes()).unwrap(), 1);
+    let newer = check_schema(&3u32.to_be_bytes()).unwrap_err();
     assert!(matches!(
         newer,
         StoreError::NewerSchema {
-            found: 2,
-            supported: 1
+            found: 3,
+            supported: 2
         }
     ));
-    assert!(newer.to_string().contains("version 2") && newer.to_string().contains("version 1"));
+    assert!(newer.to_string().contains("version 3") && newer.to_string().contains("version 2"));
     assert!(matches!(
         check_schema(&0u32.to_be_bytes()),
         Err(StoreError::OlderSchema {
             found: 0,
-            supported: 1
+            supported: 2
         })
     ));
     assert!(matches!(
@@ -334,4 +336,48 @@ proptest! {
         let _ = decode_channel(&id, &[(key, value.clone())]);
         let _ = decode_proposal(&proposal_key(&ProposalId([1; 32])), &value);
     }
+}
+
+#[test]
+fn a_damaged_channel_is_salvaged_only_with_a_readable_fully_signed_state() {
+    let id = channel_id(1);
+    let put = |pairs: &mut Vec<(Vec<u8>, Vec<u8>)>, slot: Slot, value: Vec<u8>| {
+        let key = channel_key(&id, slot);
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, value));
+    };
+    // A broken pending slot: the rest is kept, the pending update dropped.
+    let mut pairs = stored(&snapshot(1, 3, true).to_records());
+    put(&mut pairs, Slot::Pending, vec![2, 0xff]);
+    assert!(decode_channel(&id, &pairs).is_err());
+    assert_eq!(salvage_channel(&id, &pairs), Some(snapshot(1, 3, false)));
+    // An unreadable phase: watched as an active channel (or closing, for a final state).
+    put(&mut pairs, Slot::Phase, vec![3, 99]);
+    assert_eq!(
+        salvage_channel(&id, &pairs).map(|s| s.phase),
+        Some(Phase::Active)
+    );
+    let mut last = signed(1, 4);
+    last.state.is_final = true;
+    put(
+        &mut pairs,
+        Slot::Latest,
+        PersistRecord::Latest(last).encode(),
+    );
+    assert_eq!(
+        salvage_channel(&id, &pairs).map(|s| s.phase),
+        Some(Phase::Closing)
+    );
+    // Nothing to defend without a fully signed state or the channel's own record.
+    let mut half = signed(1, 4);
+    half.sigs[1] = None;
+    put(
+        &mut pairs,
+        Slot::Latest,
+        PersistRecord::Latest(half).encode(),
+    );
+    assert_eq!(salvage_channel(&id, &pairs), None);
+    let mut no_channel = stored(&snapshot(1, 3, false).to_records());
+    put(&mut no_channel, Slot::Channel, vec![0, 1]);
+    assert_eq!(salvage_channel(&id, &no_channel), None);
 }

@@ -29,7 +29,9 @@ pub enum Action {
     /// Register our newest fully signed state: it starts the dispute, or refutes an older
     /// registered version before the dispute's timeout.
     Register,
-    /// Our newest state is final: conclude with it at once (this also ends a running dispute).
+    /// Our newest state is final: conclude with it (this also ends a running dispute). Which
+    /// side sends it, and when, is [`final_step`](super::conclude_final::final_step)'s
+    /// decision.
     ConcludeFinal,
     /// Nothing to do until chain time reaches `until` (the dispute's timeout); look again then
     /// or when the record changes.

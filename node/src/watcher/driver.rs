@@ -6,18 +6,19 @@
 //! chain stands when it restarts: a `Disputed` channel restarts its driver, which reads the
 //! record afresh. A failed step is reported in the channel's status and tried again.
 
+use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
 use crate::client::channel_task::ChannelHandle;
 use crate::client::core::{blocking, lock, NodeCore};
 use crate::client::node_api::asset_name;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
-    ChannelId, ConcludeFinalRequest, ConcludeRequest, DisputePhase, Participant, RegisterRequest,
-    SignedState, State, WithdrawRequest,
+    ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
+    RegisterRequest, SignedState, State, WithdrawRequest,
 };
 use parley_plugin_api::ChainBackend;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How often the chain is read while a dispute waits for its timeout (chain time may also jump,
@@ -64,10 +65,11 @@ enum Next {
 }
 
 async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
+    let started = Instant::now();
     loop {
         // The node is only borrowed for one round, so a shutdown never waits on a dispute.
         let next = match core.upgrade() {
-            Some(node) => round(&node, id).await,
+            Some(node) => round(&node, id, started.elapsed()).await,
             None => return,
         };
         let pause = match next {
@@ -87,8 +89,8 @@ async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
     }
 }
 
-/// One round: read, decide, act.
-async fn round(core: &Arc<NodeCore>, id: ChannelId) -> Result<Next, String> {
+/// One round: read, decide, act. `waited` is how long this driver has been running.
+async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<Next, String> {
     let Some((handle, refute)) = lock(&core.registry)
         .get(&id)
         .map(|entry| (entry.handle.clone(), entry.refute))
@@ -127,7 +129,7 @@ async fn round(core: &Arc<NodeCore>, id: ChannelId) -> Result<Next, String> {
     };
     match action {
         Action::Register => step.register(record.map(|r| r.version)).await,
-        Action::ConcludeFinal => step.conclude_final().await,
+        Action::ConcludeFinal => step.conclude_final(record.as_ref(), waited).await,
         Action::Wait { until } => {
             let version = record.map_or(ours.latest, |r| r.version);
             step.note(format!(
@@ -192,13 +194,28 @@ impl Step<'_> {
     }
 
     /// Whether the chain says the channel concluded (after a call that may have lost a race).
-    async fn concluded(&self) -> bool {
+    /// A failed read is an error, not a "no".
+    async fn concluded(&self) -> Result<bool, String> {
         let chain = self.chain();
         let id = self.id;
-        matches!(
-            blocking(move || chain.dispute(&id)).await,
-            Ok(Some(d)) if d.phase == DisputePhase::Concluded
-        )
+        blocking(move || chain.dispute(&id))
+            .await
+            .map(|record| record.is_some_and(|d| d.phase == DisputePhase::Concluded))
+            .map_err(|e| {
+                format!(
+                    "the channel's record cannot be read to see whether it concluded anyway: {e}"
+                )
+            })
+    }
+
+    /// Whether the chain says the channel concluded after `call` failed with `error`: `Ok` if it
+    /// did (the call lost a race, which is what we wanted), else the error.
+    async fn concluded_anyway(&self, call: &str, error: String) -> Result<(), String> {
+        match self.concluded().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("{call} failed: {error}")),
+            Err(read) => Err(format!("{call} failed ({error}), and {read}")),
+        }
     }
 
     async fn register(&self, registered: Option<u64>) -> Result<Next, String> {
@@ -230,16 +247,39 @@ impl Step<'_> {
         Ok(Next::Again)
     }
 
-    async fn conclude_final(&self) -> Result<Next, String> {
+    /// Concludes with our final state, if it is our turn (see `conclude_final`): without a
+    /// record the peer may be concluding already, and we wait for it before sending ours.
+    async fn conclude_final(
+        &self,
+        record: Option<&Dispute>,
+        waited: Duration,
+    ) -> Result<Next, String> {
+        let patience = self.core.policy.peer_conclude_timeout;
+        match final_step(record, self.snapshot.channel.my_index, waited, patience) {
+            FinalStep::Withdraw => return self.withdraw().await,
+            FinalStep::AwaitPeer { within } => {
+                self.note(format!(
+                    "the peer (the channel's proposer) concludes the channel with the final state; \
+                     waiting for its transaction, at most {} s more, before concluding ourselves \
+                     ([policy] peer_conclude_timeout_seconds)",
+                    within.as_secs_f64().ceil()
+                ));
+                return Ok(Next::Sleep);
+            }
+            FinalStep::ConcludeFinal if self.core.testing.withhold_conclude_final => {
+                tracing::warn!(channel = %self.id, "[testing] withhold_conclude_final: not concluding the channel on chain");
+                return Ok(Next::Sleep);
+            }
+            FinalStep::ConcludeFinal => {}
+        }
         let request = ConcludeFinalRequest {
             from: self.me.clone(),
             channel: self.newest()?,
         };
         let chain = self.chain();
         if let Err(error) = blocking(move || chain.conclude_final(&request)).await {
-            if !self.concluded().await {
-                return Err(format!("concluding with the final state failed: {error}"));
-            }
+            self.concluded_anyway("concluding with the final state", error)
+                .await?;
         }
         Ok(Next::Again)
     }
@@ -282,9 +322,8 @@ impl Step<'_> {
         };
         let chain = self.chain();
         if let Err(error) = blocking(move || chain.conclude(&request)).await {
-            if !self.concluded().await {
-                return Err(format!("concluding version {version} failed: {error}"));
-            }
+            self.concluded_anyway(&format!("concluding version {version}"), error)
+                .await?;
         }
         tracing::info!(channel = %self.id, version, "the channel concluded on chain");
         Ok(Next::Again)
@@ -313,8 +352,9 @@ impl Step<'_> {
             "the channel concluded on chain; withdrew our share ({})",
             amounts.join(", ")
         ));
+        let ending = lock(&self.core.registry).ending(&self.id);
         self.handle
-            .concluded()
+            .concluded(ending)
             .await
             .map_err(|e| format!("withdrew, but the channel refused to close: {e}"))?;
         Ok(Next::Done)

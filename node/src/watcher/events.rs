@@ -1,6 +1,6 @@
 //! Routes the chain backend's events to the channels they concern.
 
-use crate::client::core::{lock, NodeCore};
+use crate::client::core::{blocking, lock, NodeCore};
 use crate::host::SectionEvent;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChainEvent, Dispute, PluginEvent};
@@ -28,11 +28,34 @@ pub fn spawn_chain_events(
     })
 }
 
-/// A channel's on-chain record changed: stop its updates if a dispute started, or wake its
-/// dispute driver.
+/// A channel's on-chain record changed: stop its updates if a dispute started, or wake what
+/// follows it on chain (its dispute driver, or its cooperative close).
 fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
     let id = dispute.channel_id;
     let registry = lock(&core.registry);
+    if let Some(damaged) = registry.damaged(&id) {
+        tracing::error!(
+            channel = %id,
+            version = dispute.version,
+            phase = ?dispute.phase,
+            timeout = dispute.timeout,
+            "version {} of a channel with a DAMAGED RECORD was registered on chain; this node \
+             cannot refute it ({})",
+            dispute.version,
+            damaged.problem
+        );
+        drop(registry);
+        let core = core.clone();
+        tokio::spawn(async move {
+            let chain = core.chain.clone();
+            // Without the chain's time, the record still says when its phase ends.
+            let now = blocking(move || chain.now())
+                .await
+                .unwrap_or(dispute.timeout);
+            lock(&core.registry).set_damaged_dispute(&id, dispute, now);
+        });
+        return;
+    }
     let Some(entry) = registry.get(&id) else {
         tracing::debug!(channel = %id, "a chain event for a channel this node does not run");
         return;
@@ -62,9 +85,9 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
                 }
             });
         }
-        Phase::Disputed => entry.nudge.notify_one(),
-        // The final state settles with `conclude_final`, which also ends a running dispute;
-        // the lifecycle's close is doing that already.
-        Phase::Closing | Phase::Opening | Phase::Closed => {}
+        // The dispute driver, or the cooperative close, looks at the record again: the peer's
+        // `concludeFinal` may have landed, or a registration calls for ours at once.
+        Phase::Disputed | Phase::Closing => entry.nudge.notify_one(),
+        Phase::Opening | Phase::Closed => {}
     }
 }

@@ -10,8 +10,10 @@ use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
 use std::fmt;
 
 /// The wire protocol version this node speaks. A peer that speaks another one is refused (no
-/// negotiation yet: there is only one version).
-pub const PROTOCOL_VERSION: u16 = 1;
+/// negotiation yet: there is only one version). Version 2: a channel proposal carries the
+/// locked funds and the ledger/virtual flags of the channel it proposes, so that a node can
+/// refuse what it cannot enforce.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The longest [`Goodbye::detail`] that [`Goodbye::new`] keeps, in bytes: a reason is for a log
 /// line, and a peer that is being dropped should not be sent much.

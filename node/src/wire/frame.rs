@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn layout_is_version_kind_body() {
         let frame = encode_frame::<TestBody>(&WireMessage::Ping(Ping { nonce: 5 }));
-        assert_eq!(frame, vec![0, 1, 4, 0, 0, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(frame, vec![0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 5]);
         let frame = encode_frame(&hello());
         assert_eq!(frame.len(), HEADER_LEN + 33 + 32 + 2);
     }
@@ -201,23 +201,23 @@ mod tests {
             decode_frame::<TestBody>(&[0, 1], 100),
             Err(WireError::TruncatedHeader { len: 2 })
         );
-        let err = decode_frame::<TestBody>(&[0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 5], 100).unwrap_err();
-        assert_eq!(err, WireError::UnsupportedVersion { ours: 1, theirs: 2 });
+        let err = decode_frame::<TestBody>(&[0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 5], 100).unwrap_err();
+        assert_eq!(err, WireError::UnsupportedVersion { ours: 2, theirs: 3 });
         let text = err.to_string();
         assert!(
-            text.contains("version 2") && text.contains("version 1"),
+            text.contains("version 3") && text.contains("version 2"),
             "{text}"
         );
         assert_eq!(
-            decode_frame::<TestBody>(&[0, 1, 99], 100),
+            decode_frame::<TestBody>(&[0, 2, 99], 100),
             Err(WireError::UnknownKind(99))
         );
         assert_eq!(
-            decode_frame::<TestBody>(&[0, 1, 0], 100),
+            decode_frame::<TestBody>(&[0, 2, 0], 100),
             Err(WireError::UnknownKind(0))
         );
         assert!(matches!(
-            decode_frame::<TestBody>(&[0, 1, 4, 0, 0], 100),
+            decode_frame::<TestBody>(&[0, 2, 4, 0, 0], 100),
             Err(WireError::MalformedBody {
                 kind: MessageKind::Ping,
                 source: DecodeError::UnexpectedEnd { .. }
@@ -263,7 +263,7 @@ mod tests {
             })
         ));
         // A channel body that is not a TestBody.
-        let frame = [0, 1, MessageKind::Channel.tag(), 1];
+        let frame = [0, 2, MessageKind::Channel.tag(), 1];
         assert!(matches!(
             decode_frame::<TestBody>(&frame, 100),
             Err(WireError::MalformedBody {
@@ -314,7 +314,8 @@ mod tests {
             kind in 0u8..8,
             body in proptest::collection::vec(any::<u8>(), 0..200),
         ) {
-            let mut frame = vec![0, 1, kind];
+            let [high, low] = PROTOCOL_VERSION.to_be_bytes();
+            let mut frame = vec![high, low, kind];
             frame.extend_from_slice(&body);
             let _ = decode_frame::<TestBody>(&frame, DEFAULT_MAX_FRAME_SIZE);
         }

@@ -23,10 +23,16 @@
 //!
 //! The handshake takes no time input: the driver bounds it with its own timeout and then closes
 //! with [`GoodbyeReason::Timeout`].
+//!
+//! A node's nonce starts with its [`Incarnation`] (16 random bytes drawn once per run of the
+//! node) followed by 16 fresh random bytes. The transcript covers it, so once the handshake is
+//! done [`Handshake::peer_incarnation`] tells which run of the peer's process is on the other
+//! end: a driver that still holds a connection of another incarnation of the same peer knows
+//! that connection is dead (see `client::peers::dedupe`).
 
 use super::envelope::PROTOCOL_VERSION;
 use super::envelope::{Auth, Goodbye, GoodbyeReason, Hello, MessageKind, WireMessage};
-use super::identity::{keccak256, NodeId, NodeKey};
+use super::identity::{keccak256, Incarnation, NodeId, NodeKey};
 use thiserror::Error;
 
 /// The domain tag that starts every signed handshake transcript, so that a handshake signature
@@ -177,10 +183,18 @@ pub fn auth_digest(
 enum State {
     /// Our `Hello` is out; the peer's has not arrived.
     AwaitingHello,
-    /// Both hellos seen and our `Auth` is out; the peer's `Auth` must sign `digest` as `peer`.
-    AwaitingAuth { peer: NodeId, digest: [u8; 32] },
-    /// The peer proved it is `peer`.
-    Authenticated { peer: NodeId },
+    /// Both hellos seen and our `Auth` is out; the peer's `Auth` must sign `digest` as `peer`,
+    /// whose hello named `incarnation`.
+    AwaitingAuth {
+        peer: NodeId,
+        digest: [u8; 32],
+        incarnation: Incarnation,
+    },
+    /// The peer proved it is `peer`, in `incarnation`.
+    Authenticated {
+        peer: NodeId,
+        incarnation: Incarnation,
+    },
     /// A rule was broken; nothing more is accepted.
     Failed,
 }
@@ -232,7 +246,16 @@ impl Handshake {
     /// The authenticated peer, once the handshake is done.
     pub fn peer(&self) -> Option<NodeId> {
         match self.state {
-            State::Authenticated { peer } => Some(peer),
+            State::Authenticated { peer, .. } => Some(peer),
+            _ => None,
+        }
+    }
+
+    /// The incarnation of the authenticated peer (the first half of the nonce it signed over),
+    /// once the handshake is done.
+    pub fn peer_incarnation(&self) -> Option<Incarnation> {
+        match self.state {
+            State::Authenticated { incarnation, .. } => Some(incarnation),
             _ => None,
         }
     }
@@ -263,11 +286,18 @@ impl Handshake {
                 Err(HandshakeError::DuplicateHello)
             }
             (State::AwaitingHello, WireMessage::Auth(_)) => Err(HandshakeError::AuthBeforeHello),
-            (&State::AwaitingAuth { peer, digest }, WireMessage::Auth(auth)) => {
+            (
+                &State::AwaitingAuth {
+                    peer,
+                    digest,
+                    incarnation,
+                },
+                WireMessage::Auth(auth),
+            ) => {
                 if !peer.verify(&digest, &auth.sig) {
                     return Err(HandshakeError::BadSignature { peer });
                 }
-                self.state = State::Authenticated { peer };
+                self.state = State::Authenticated { peer, incarnation };
                 Ok(HandshakeStep::Done { peer, send: vec![] })
             }
             (_, other) => Err(HandshakeError::UnexpectedMessage { kind: other.kind() }),
@@ -304,7 +334,11 @@ impl Handshake {
         let auth = HandshakeMessage::Auth(Auth {
             sig: self.key.sign(&digest),
         });
-        self.state = State::AwaitingAuth { peer, digest };
+        self.state = State::AwaitingAuth {
+            peer,
+            digest,
+            incarnation: Incarnation::of_nonce(&hello.nonce),
+        };
         Ok(HandshakeStep::Send(vec![auth]))
     }
 }

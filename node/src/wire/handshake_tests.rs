@@ -346,7 +346,10 @@ fn version_mismatch_is_refused_with_both_versions() {
     }));
     assert_eq!(
         result,
-        Err(HandshakeError::VersionMismatch { ours: 1, theirs: 7 })
+        Err(HandshakeError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs: 7
+        })
     );
     assert_eq!(
         result.unwrap_err().goodbye().unwrap().reason,
@@ -409,4 +412,35 @@ fn transcript_binds_every_input() {
     tagged.extend_from_slice(a.as_bytes());
     tagged.extend_from_slice(b.as_bytes());
     assert_eq!(base, keccak256(&[&tagged]));
+}
+
+#[test]
+fn each_side_learns_the_incarnation_the_other_signed_over() {
+    let (alice, bob) = (key(1), key(2));
+    let (alice_run, bob_run) = (Incarnation([0xa1; 16]), Incarnation([0xb2; 16]));
+    let (a_nonce, b_nonce) = (alice_run.nonce().unwrap(), bob_run.nonce().unwrap());
+    // Two nonces of one incarnation share the first half and never the whole.
+    let again = alice_run.nonce().unwrap();
+    assert_eq!(Incarnation::of_nonce(&again), alice_run);
+    assert_ne!(again, a_nonce);
+    let (mut d, d_out) = Handshake::new(Role::Dialer, &alice, a_nonce, Some(bob.node_id()));
+    let (mut l, l_out) = Handshake::new(Role::Listener, &bob, b_nonce, None);
+    assert_eq!(d.peer_incarnation(), None);
+    let d_auth = auth_of(d.on_message(carry(l_out[0].clone())).unwrap());
+    let l_auth = auth_of(l.on_message(carry(d_out[0].clone())).unwrap());
+    assert_eq!(
+        l.peer_incarnation(),
+        None,
+        "not before the peer proved who it is"
+    );
+    assert!(matches!(
+        d.on_message(carry(HandshakeMessage::Auth(l_auth))),
+        Ok(HandshakeStep::Done { .. })
+    ));
+    assert!(matches!(
+        l.on_message(carry(HandshakeMessage::Auth(d_auth))),
+        Ok(HandshakeStep::Done { .. })
+    ));
+    assert_eq!(d.peer_incarnation(), Some(bob_run));
+    assert_eq!(l.peer_incarnation(), Some(alice_run));
 }

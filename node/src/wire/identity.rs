@@ -26,6 +26,43 @@ pub fn fresh_nonce() -> Result<[u8; 32], KeyError> {
     Ok(nonce)
 }
 
+/// The random name of one run of a node: drawn once when its peer manager starts, and the first
+/// half of every handshake nonce it sends (the second half is fresh for each connection, so a
+/// nonce is still never reused). The handshake signs both nonces, so a peer learns the
+/// incarnation of the node it authenticated, and one that changed proves the node restarted:
+/// every connection of the earlier incarnation died with that process.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Incarnation(pub [u8; 16]);
+
+impl Incarnation {
+    /// A new incarnation from the OS random source.
+    pub fn random() -> Result<Incarnation, KeyError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(Incarnation(bytes))
+    }
+
+    /// A handshake nonce of this incarnation: the incarnation, then 16 fresh random bytes.
+    pub fn nonce(&self) -> Result<[u8; 32], KeyError> {
+        let mut nonce = fresh_nonce()?;
+        nonce[..16].copy_from_slice(&self.0);
+        Ok(nonce)
+    }
+
+    /// The incarnation a handshake nonce belongs to: its first 16 bytes.
+    pub fn of_nonce(nonce: &[u8; 32]) -> Incarnation {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&nonce[..16]);
+        Incarnation(bytes)
+    }
+}
+
+impl fmt::Debug for Incarnation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Incarnation({})", hex::encode(self.0))
+    }
+}
+
 /// Why a node key could not be made, read or written.
 #[derive(Debug, Error)]
 pub enum KeyError {

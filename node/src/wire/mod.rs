@@ -28,5 +28,7 @@ pub use frame::{decode_frame, encode_frame, WireError, DEFAULT_MAX_FRAME_SIZE, H
 pub use handshake::{
     auth_digest, Handshake, HandshakeError, HandshakeMessage, HandshakeStep, Role, HANDSHAKE_DOMAIN,
 };
-pub use identity::{fresh_nonce, keccak256, KeyError, NodeId, NodeIdError, NodeKey, NodeSig};
+pub use identity::{
+    fresh_nonce, keccak256, Incarnation, KeyError, NodeId, NodeIdError, NodeKey, NodeSig,
+};
 pub use session::{Session, SessionError, SessionEvent};

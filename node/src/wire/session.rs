@@ -8,7 +8,7 @@
 //! The connection driver owns the I/O around it:
 //!
 //! ```text
-//! transport Connected { inbound }  → Session::new(role, key, fresh_nonce()?, expected, max)
+//! transport Connected { inbound }  → Session::new(role, key, incarnation.nonce()?, expected, max)
 //!                                    and send the frames it returns
 //! transport Frame(bytes)           → Session::on_frame(bytes)
 //!     Ok(Send(frames))             → send them
@@ -25,7 +25,7 @@
 use super::envelope::{Goodbye, GoodbyeReason, Ping, Pong, WireMessage};
 use super::frame::{decode_frame, encode_frame, WireError};
 use super::handshake::{Handshake, HandshakeError, HandshakeMessage, HandshakeStep, Role};
-use super::identity::{NodeId, NodeKey};
+use super::identity::{Incarnation, NodeId, NodeKey};
 use parley_plugin_api::codec::{Decode, Encode};
 use std::marker::PhantomData;
 use thiserror::Error;
@@ -130,7 +130,8 @@ pub struct Session<B> {
 impl<B: Encode + Decode> Session<B> {
     /// Starts a session and returns the frames to send at once.
     ///
-    /// `nonce` must be fresh random bytes ([`fresh_nonce`](super::identity::fresh_nonce)).
+    /// `nonce` must be fresh random bytes: [`Incarnation::nonce`] of this node's incarnation
+    /// (or [`fresh_nonce`](super::identity::fresh_nonce) where restarts do not matter).
     /// `expected_peer` is the node we dialed, if we dialed a known one. `max_frame_size` limits
     /// both directions: pass the smaller of the configured limit and the transport's.
     pub fn new(
@@ -156,6 +157,12 @@ impl<B: Encode + Decode> Session<B> {
             Phase::Open { peer } => Some(peer),
             _ => None,
         }
+    }
+
+    /// The authenticated peer's incarnation (which run of its process is on the other end; see
+    /// [`Handshake::peer_incarnation`]), once the handshake is done.
+    pub fn peer_incarnation(&self) -> Option<Incarnation> {
+        self.handshake.peer_incarnation()
     }
 
     /// Whether the session has ended (after a fatal error, a peer's goodbye, or our own).

@@ -110,10 +110,13 @@ fn proposal(assets: Vec<Asset>, balances: Vec<Vec<Amount>>) -> ChannelProposal {
         proposer: participant(1),
         assets,
         balances,
+        locked: Vec::new(),
         challenge_duration: 600,
         nonce_share: [0x3c; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     }
 }
 
@@ -143,6 +146,14 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
             ChannelMessage::Proposal(ChannelProposal {
                 app: Some(Address(address(0xa9))),
                 app_data: Bytes(vec![1, 0, 2]),
+                ..proposal(vec![eth()], vec![vec![amount(10), amount(10)]])
+            }),
+        ),
+        (
+            "proposal-virtual",
+            ChannelMessage::Proposal(ChannelProposal {
+                ledger_channel: false,
+                virtual_channel: true,
                 ..proposal(vec![eth()], vec![vec![amount(10), amount(10)]])
             }),
         ),

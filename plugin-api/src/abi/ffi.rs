@@ -4,7 +4,13 @@
 //! composite argument and result is the canonical encoding of the corresponding model type.
 //!
 //! New methods may only be added after the last one (abi_stable prefix types): a plugin with
-//! more methods loads into an older node, never the reverse.
+//! more methods loads into an older node, never the reverse. abi_stable checks that the node's
+//! method table is a prefix of the plugin's, and since every plugin's root module names all
+//! three tables (through [`PluginInstance`](super::PluginInstance)), a method appended to any
+//! of them makes the node refuse every plugin built before it, of every kind. Such a change
+//! therefore comes with a new [`PLUGIN_ABI_VERSION`](super::PLUGIN_ABI_VERSION), so that the
+//! refusal is one sentence instead of a layout report (ABI 2 added the transport's frame
+//! limits).
 #![allow(non_local_definitions)]
 
 use crate::error::PluginError;
@@ -86,8 +92,12 @@ pub trait FfiTransport: Send + Sync {
     /// Closes a connection.
     fn close(&self, connection: u64) -> RResult<(), PluginError>;
     /// The largest frame accepted.
-    #[sabi(last_prefix_field)]
     fn max_frame_size(&self) -> u64;
+    /// The frame limit new connections start with (ABI 2).
+    fn set_initial_frame_limit(&self, max_frame: u64) -> RResult<(), PluginError>;
+    /// Raises or lowers one connection's frame limit (ABI 2).
+    #[sabi(last_prefix_field)]
+    fn set_frame_limit(&self, connection: u64, max_frame: u64) -> RResult<(), PluginError>;
 }
 
 /// A boxed [`FfiTransport`].

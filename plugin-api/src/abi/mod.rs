@@ -31,8 +31,9 @@ pub use host::HostContext;
 
 /// The version of the plugin ABI this crate defines. A node loads only plugins built against
 /// the same number. It changes whenever an interface, a method's contract or the encoding of a
-/// value that crosses the boundary changes incompatibly.
-pub const PLUGIN_ABI_VERSION: u32 = 1;
+/// value that crosses the boundary changes incompatibly, and whenever a method is appended to
+/// one of the interfaces (see [`ffi`]). 2: the transport's frame limits.
+pub const PLUGIN_ABI_VERSION: u32 = 2;
 
 /// The exported symbol that holds a library's [`PluginDescriptor`].
 pub const DESCRIPTOR_SYMBOL: &str = "PARLEY_PLUGIN_DESCRIPTOR";

@@ -23,6 +23,15 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The largest frame the suite sends, whatever the transport allows.
 const LARGEST_CHECKED_FRAME: usize = 8 << 20;
 
+/// The frame limit the held-frames check gives B's new connections.
+const HELD_LIMIT: usize = 1024;
+
+/// The size of the frames the held-frames check piles up (or `max_frame_size` if smaller).
+const PILED_FRAME: usize = 64 * 1024;
+
+/// How much the held-frames check queues at most before it calls the outbox unbounded.
+const MOST_QUEUED: usize = 1 << 30;
+
 /// Runs the transport suite against fresh instances from `new`.
 pub fn run(new: &Factory<'_, Box<dyn Transport>>) -> Report {
     let mut report = Report::default();
@@ -40,6 +49,7 @@ pub fn run(new: &Factory<'_, Box<dyn Transport>>) -> Report {
         first: None,
         second: None,
         third: None,
+        held: None,
     };
     suite.run(&mut report);
     report
@@ -72,6 +82,8 @@ struct Suite {
     first: Option<Pair>,
     second: Option<Pair>,
     third: Option<Pair>,
+    /// The connection the frame-limit check held frames on.
+    held: Option<Pair>,
 }
 
 impl Peer {
@@ -321,6 +333,16 @@ impl Suite {
             || self.dial_nobody(),
         );
         report.check(
+            "transport: frames above a connection's limit are held until it is raised; \
+             a full outbox refuses with Unavailable and loses nothing",
+            || self.held_frames(),
+        );
+        report.check(
+            "transport: frame limits outside 1..=max_frame_size or on unknown connections \
+             are refused",
+            || self.bad_frame_limits(),
+        );
+        report.check(
             "transport: dropping an instance gives its peer Closed for every connection",
             || self.drop_a(),
         );
@@ -547,10 +569,107 @@ impl Suite {
         Ok(())
     }
 
+    /// B's new connections start with a small limit; A piles frames above it onto one until
+    /// its `send` refuses, B delivers none of them until it raises the limit, then all in
+    /// order.
+    fn held_frames(&mut self) -> Result<(), String> {
+        let size = PILED_FRAME.min(self.a.transport.max_frame_size());
+        ensure!(
+            size > HELD_LIMIT,
+            "max_frame_size() is {size}; the check needs frames above {HELD_LIMIT} bytes"
+        );
+        call(
+            &format!("B.set_initial_frame_limit({HELD_LIMIT})"),
+            self.b.transport.set_initial_frame_limit(HELD_LIMIT),
+        )?;
+        let pair = self.connect()?;
+        self.held = Some(pair);
+        let restored = self.pile_up_and_release(pair, size);
+        call(
+            "B.set_initial_frame_limit(max_frame_size) again",
+            self.b
+                .transport
+                .set_initial_frame_limit(self.b.transport.max_frame_size()),
+        )?;
+        restored
+    }
+
+    fn pile_up_and_release(&self, pair: Pair, size: usize) -> Result<(), String> {
+        let small = vec![b"below the limit".to_vec()];
+        self.a.send_all(pair.a, &small)?;
+        self.b.receive(&[(pair.b, &small)])?;
+        let frame = |n: usize| {
+            let mut frame = numbered(8, n as u32);
+            frame.resize(size, n as u8);
+            frame
+        };
+        let mut piled = Vec::new();
+        let refusal = loop {
+            ensure!(
+                piled.len() * size < MOST_QUEUED,
+                "A.send accepted {} frames ({} MiB) for a peer that holds them all; the outbox \
+                 must be bounded and refuse with Unavailable",
+                piled.len(),
+                (piled.len() * size) >> 20
+            );
+            let next = frame(piled.len());
+            match self.a.transport.send(pair.a, &next) {
+                Ok(()) => piled.push(next),
+                Err(error) => break error,
+            }
+        };
+        ensure!(
+            refusal.kind == crate::ErrorKind::Unavailable,
+            "A.send on a full outbox failed with {refusal}, expected kind unavailable"
+        );
+        // Whatever is in flight must stay held: B delivers nothing above its limit.
+        if let Some(PluginEvent::Transport(TransportEvent::Frame { connection, frame })) =
+            self.b.host.next_event(Duration::from_millis(300))
+        {
+            return Err(format!(
+                "B delivered a frame of {} bytes on connection {connection} above its limit of \
+                 {HELD_LIMIT} bytes",
+                frame.len()
+            ));
+        }
+        call(
+            "B.set_frame_limit(held connection, max_frame_size)",
+            self.b
+                .transport
+                .set_frame_limit(pair.b, self.b.transport.max_frame_size()),
+        )?;
+        piled.push(b"after the refusal".to_vec());
+        let last = piled.len() - 1;
+        self.a.send_all(pair.a, &piled[last..])?;
+        self.b.receive(&[(pair.b, &piled)])
+    }
+
+    fn bad_frame_limits(&self) -> Result<(), String> {
+        let pair = need(self.first, "the first connection")?;
+        let max = self.a.transport.max_frame_size();
+        for limit in [0, max.saturating_add(1)] {
+            ensure!(
+                self.a.transport.set_frame_limit(pair.a, limit).is_err(),
+                "A.set_frame_limit(connection {}, {limit}) succeeded; max_frame_size() is {max}",
+                pair.a
+            );
+            ensure!(
+                self.a.transport.set_initial_frame_limit(limit).is_err(),
+                "A.set_initial_frame_limit({limit}) succeeded; max_frame_size() is {max}"
+            );
+        }
+        let unknown = ConnectionId::MAX - 7;
+        ensure!(
+            self.a.transport.set_frame_limit(unknown, 10).is_err(),
+            "A.set_frame_limit on connection {unknown}, which never existed, succeeded"
+        );
+        Ok(())
+    }
+
     /// The last check: it consumes the suite, dropping A (its transport first, then its
     /// host).
     fn drop_a(self) -> Result<(), String> {
-        let open: Vec<ConnectionId> = [self.first, self.third]
+        let open: Vec<ConnectionId> = [self.first, self.third, self.held]
             .into_iter()
             .flatten()
             .map(|pair| pair.b)

@@ -80,6 +80,13 @@ pub mod functions {
     }
     /// `Adjudicator.disputes(bytes32)`.
     pub const DISPUTES: &str = "disputes(bytes32)";
+    /// `AssetHolder.setOutcome(bytes32 channelID, Participant[] parts, uint256[] newBals)`,
+    /// which only the Adjudicator calls (Perun v1.0.0: Participant structs, selector
+    /// 0x295482ce; before v1.0.0 `address[]`). The plugin never sends it; it checks that a
+    /// configured deployment speaks it.
+    pub fn set_outcome() -> String {
+        format!("setOutcome(bytes32,{PARTICIPANT}[],uint256[])")
+    }
     /// `AssetHolder.deposit(bytes32 fundingID, uint256 amount)`.
     pub const DEPOSIT: &str = "deposit(bytes32,uint256)";
     /// `AssetHolder.holdings(bytes32 fundingID)`.
@@ -282,8 +289,11 @@ pub fn withdrawal_auth_hash(auth: &Token) -> [u8; 32] {
     keccak256(&[&abi::encode(std::slice::from_ref(auth))])
 }
 
-/// The Adjudicator's dispute record as returned by `disputes(bytes32)`: Perun's `Dispute`
-/// struct in its field order.
+/// The Adjudicator's dispute record as returned by `disputes(bytes32)`: Perun v1.0.0's
+/// `Dispute` struct, whose public getter returns six words in this order: `uint64 timeout,
+/// uint64 challengeDuration, uint64 version, uint8 phase, bytes32 stateHash, bool hasApp`.
+/// (Perun's contracts before 2022-11 returned `hasApp` before `phase`; decoding them in that
+/// order misreads every record of a v1.0.0 deployment.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DisputeRecord {
     /// Chain time at which the current phase ends.
@@ -292,50 +302,72 @@ pub struct DisputeRecord {
     pub challenge_duration: u64,
     /// The registered version.
     pub version: u64,
-    /// Whether the channel has an app.
-    pub has_app: bool,
     /// 0 dispute, 1 force-execution, 2 concluded.
     pub phase: u8,
     /// Hash of the registered state; zero when nothing was ever registered.
     pub state_hash: [u8; 32],
+    /// Whether the channel has an app.
+    pub has_app: bool,
 }
 
+/// The types of the words `disputes(bytes32)` returns, in order (see [`DisputeRecord`]).
+pub const DISPUTE_FIELDS: [ParamType; 6] = [
+    ParamType::Uint(64),
+    ParamType::Uint(64),
+    ParamType::Uint(64),
+    ParamType::Uint(8),
+    ParamType::FixedBytes(32),
+    ParamType::Bool,
+];
+
 impl DisputeRecord {
-    /// Decodes the return data of `disputes(bytes32)`.
+    /// Decodes the return data of `disputes(bytes32)`. A word out of its type's range (a
+    /// phase above 255, a flag other than 0 or 1, ...) means the contract is not a Perun
+    /// v1.0.0 Adjudicator, and is an error rather than a misread record.
     pub fn decode(data: &[u8]) -> PluginResult<DisputeRecord> {
-        let types = [
-            ParamType::Uint(64),
-            ParamType::Uint(64),
-            ParamType::Uint(64),
-            ParamType::Bool,
-            ParamType::Uint(8),
-            ParamType::FixedBytes(32),
-        ];
         let bad = |why: String| {
             PluginError::internal(format!(
-                "the adjudicator's `disputes` answered something else than a Dispute record \
-                 ({why}); is `adjudicator` the right contract?"
+                "the adjudicator's `disputes` answered something else than a Perun v1.0.0 \
+                 Dispute record (timeout, challengeDuration, version, phase, stateHash, hasApp): \
+                 {why}; is `adjudicator` the right contract?"
             ))
         };
-        let tokens = abi::decode(&types, data).map_err(|e| bad(e.to_string()))?;
-        let word = |i: usize| tokens[i].clone().into_uint().map(|v| v.low_u64());
-        let (Some(timeout), Some(challenge_duration), Some(version), Some(phase)) =
-            (word(0), word(1), word(2), word(4))
-        else {
-            return Err(bad("a field has the wrong type".into()));
-        };
-        let has_app = tokens[3].clone().into_bool().unwrap_or(false);
-        let mut state_hash = [0u8; 32];
-        if let Some(bytes) = tokens[5].clone().into_fixed_bytes() {
-            state_hash.copy_from_slice(&bytes);
+        if data.len() != 32 * DISPUTE_FIELDS.len() {
+            return Err(bad(format!(
+                "{} bytes instead of {}",
+                data.len(),
+                32 * DISPUTE_FIELDS.len()
+            )));
         }
+        let tokens = abi::decode_whole(&DISPUTE_FIELDS, data).map_err(|e| bad(e.to_string()))?;
+        let uint = |i: usize, bits: u32, name: &str| -> PluginResult<u64> {
+            match &tokens[i] {
+                Token::Uint(v) if v.bits() <= bits as usize => Ok(v.low_u64()),
+                other => Err(bad(format!("{name} is {other:?}, not a uint{bits}"))),
+            }
+        };
+        let timeout = uint(0, 64, "timeout")?;
+        let challenge_duration = uint(1, 64, "challengeDuration")?;
+        let version = uint(2, 64, "version")?;
+        let phase = uint(3, 8, "phase")? as u8;
+        let Token::FixedBytes(hash) = &tokens[4] else {
+            return Err(bad("stateHash is not a bytes32".into()));
+        };
+        let mut state_hash = [0u8; 32];
+        state_hash.copy_from_slice(hash);
+        // ethers reads any non-zero word as `true`: the strict check is on the raw word.
+        let has_app = match U256::from_big_endian(&data[5 * 32..6 * 32]) {
+            v if v.is_zero() => false,
+            v if v == U256::one() => true,
+            other => return Err(bad(format!("hasApp is {other}, not a bool"))),
+        };
         Ok(DisputeRecord {
             timeout,
             challenge_duration,
             version,
-            has_app,
-            phase: phase as u8,
+            phase,
             state_hash,
+            has_app,
         })
     }
 
@@ -366,6 +398,26 @@ pub fn revert_reason(data: &[u8]) -> Option<String> {
     } else {
         Some(format!("custom error 0x{}", hex::encode(head)))
     }
+}
+
+/// Whether EVM `code` contains `PUSH4 selector` as an instruction (not inside another push's
+/// data).
+pub fn pushes_selector(code: &[u8], selector: [u8; 4]) -> bool {
+    const PUSH1: u8 = 0x60;
+    const PUSH4: u8 = 0x63;
+    const PUSH32: u8 = 0x7f;
+    let mut at = 0;
+    while at < code.len() {
+        let op = code[at];
+        if op == PUSH4 && code.get(at + 1..at + 5) == Some(&selector[..]) {
+            return true;
+        }
+        at += 1;
+        if (PUSH1..=PUSH32).contains(&op) {
+            at += usize::from(op - PUSH1 + 1);
+        }
+    }
+    false
 }
 
 /// A 20-byte address as our model's [`Address`].

@@ -56,23 +56,7 @@ impl Ethereum {
             .collect();
         let addresses: Vec<H160> = accounts.iter().map(|a| a.address).collect();
         let rpc = Arc::new(Rpc::connect(&settings, &addresses)?);
-        let section = host.section().to_string();
-        let mut contracts = vec![("adjudicator".to_string(), settings.adjudicator)];
-        for asset in &settings.assets {
-            contracts.push((format!("holder of {}", asset.info.name), asset.holder));
-            if let AssetKind::Erc20(token) = asset.kind {
-                contracts.push((format!("token of {}", asset.info.name), token));
-            }
-        }
-        for (what, address) in contracts {
-            if !rpc.has_code(address)? {
-                return Err(PluginError::config(format!(
-                    "[{section}] in node.toml: the {what} {address:?} has no contract code on \
-                     chain {} at {}; deploy the contracts or fix the address",
-                    settings.chain_id, settings.rpc_url
-                )));
-            }
-        }
+        check_deployment(&rpc, &settings, host.section())?;
         tracing::info!(
             "ethereum: chain {} at {}, {} account(s), {} asset(s), {} confirmation(s)",
             settings.chain_id,
@@ -569,6 +553,44 @@ impl ChainBackend for Ethereum {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
         self.rpc.advance_time(seconds)
     }
+}
+
+/// Checks that every configured contract has code, and that the Adjudicator and the asset
+/// holders speak Perun v1.0.0's `setOutcome(bytes32,(address,bytes)[],uint256[])`: with a
+/// holder from before v1.0.0 (`address[]`) every conclude reverts and deposits stay locked, so
+/// such a deployment is refused before anything is deposited. The check looks for the selector
+/// as a PUSH4 in the runtime code, where solc puts it both in the holder's dispatcher and at the
+/// Adjudicator's call.
+fn check_deployment(rpc: &Rpc, settings: &Settings, section: &str) -> PluginResult<()> {
+    let set_outcome = functions::set_outcome();
+    let mut contracts = vec![("adjudicator".to_string(), settings.adjudicator, true)];
+    for asset in &settings.assets {
+        contracts.push((format!("holder of {}", asset.info.name), asset.holder, true));
+        if let AssetKind::Erc20(token) = asset.kind {
+            contracts.push((format!("token of {}", asset.info.name), token, false));
+        }
+    }
+    for (what, address, speaks_set_outcome) in contracts {
+        let code = rpc.code(address)?;
+        if code.is_empty() {
+            return Err(PluginError::config(format!(
+                "[{section}] in node.toml: the {what} {address:?} has no contract code on chain \
+                 {} at {}; deploy the contracts or fix the address",
+                settings.chain_id, settings.rpc_url
+            )));
+        }
+        if speaks_set_outcome && !abi::pushes_selector(&code, abi::selector(&set_outcome)) {
+            return Err(PluginError::config(format!(
+                "[{section}] in node.toml: the {what} {address:?} on chain {} does not use Perun \
+                 v1.0.0's {set_outcome} (selector 0x{}); it is an older or another contract, \
+                 with which a concluded channel could not be paid out. Deploy Perun v1.0.0 \
+                 contracts (`parley eth deploy`) or fix the address",
+                settings.chain_id,
+                hex::encode(abi::selector(&set_outcome))
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The channel's record at `block`, if it has one.

@@ -2,7 +2,10 @@
 //!
 //! Parley's Ethereum ledger: a [`ChainBackend`](parley_plugin_api::ChainBackend) over the
 //! Perun-compatible contracts of `contracts/` (Adjudicator, AssetHolderETH, AssetHolderERC20),
-//! or any deployment with the Perun ABI (DESIGN §8), reached over JSON-RPC with ethers.
+//! or any deployment with the Perun v1.0.0 ABI (DESIGN §8, contracts/README.md), reached over
+//! JSON-RPC with ethers. At start every configured contract must have code, and the
+//! Adjudicator and holders must use v1.0.0's `setOutcome(bytes32,(address,bytes)[],uint256[])`
+//! (an older Perun deployment could never pay a concluded channel out, so it is refused).
 //!
 //! - **Encoding** ([`abi`]): `abi.encode` of the Solidity structs; channel id, funding id and
 //!   the state digest exactly as the contracts compute them. Signatures ([`crypto`]) are k256

@@ -146,10 +146,10 @@ impl Rpc {
             .map_err(|e| read_error("reading an ether balance", e))
     }
 
-    /// Whether there is contract code at `address`.
-    pub fn has_code(&self, address: H160) -> PluginResult<bool> {
+    /// The runtime code at `address` (empty for an account without code).
+    pub fn code(&self, address: H160) -> PluginResult<Vec<u8>> {
         self.block_on(self.provider.get_code(address, None))
-            .map(|code| !code.is_empty())
+            .map(|code| code.to_vec())
             .map_err(|e| read_error("reading contract code", e))
     }
 

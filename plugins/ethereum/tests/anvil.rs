@@ -541,3 +541,40 @@ fn an_unmined_transaction_is_a_timeout_and_a_dead_node_is_unavailable() {
         .unwrap();
     assert_eq!(error.kind, ErrorKind::Unavailable, "{error}");
 }
+
+/// A deployment whose Adjudicator or holder does not speak Perun v1.0.0's `setOutcome` could
+/// never pay a concluded channel out: the plugin refuses it by name before anything is
+/// deposited. (The token contract stands in for a contract with code but another ABI.)
+#[test]
+fn a_contract_without_the_v1_set_outcome_is_refused_by_name() {
+    if !artifacts_present() {
+        return;
+    }
+    let anvil = Anvil::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let host = TestHost::new("chain");
+    let good = anvil.table(dir.path(), "");
+    Ethereum::new(&good, Host::new(host.context())).expect("the project's deployment is v1.0.0");
+    let token = format!("{:?}", anvil.token);
+    for (key, address) in [
+        ("eth_holder", anvil.eth_holder),
+        ("adjudicator", anvil.adjudicator),
+    ] {
+        let table = good.replace(
+            &format!("{key} = \"{address:?}\""),
+            &format!("{key} = \"{token}\""),
+        );
+        assert_ne!(table, good, "{key} not replaced");
+        let error = Ethereum::new(&table, Host::new(host.context()))
+            .err()
+            .unwrap();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig, "{error}");
+        let message = error.message();
+        assert!(message.contains(&token), "{message}");
+        assert!(
+            message.contains("setOutcome(bytes32,(address,bytes)[],uint256[])"),
+            "{message}"
+        );
+        assert!(message.contains("0x295482ce"), "{message}");
+    }
+}

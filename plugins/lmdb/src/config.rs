@@ -199,9 +199,16 @@ mod tests {
     }
 
     #[test]
-    fn a_wrong_type_is_refused() {
-        let error = settings("durable = \"yes\"\n").unwrap_err();
-        assert_eq!(error.kind, ErrorKind::InvalidConfig);
-        assert!(error.message().contains("bool"), "{error}");
+    fn a_wrong_type_is_refused_naming_the_section_and_key() {
+        for (text, key) in [
+            ("durable = \"yes\"\n", "`durable`"),
+            ("map_size_mib = \"big\"\n", "`map_size_mib`"),
+            ("max_readers = -1\n", "`max_readers`"),
+        ] {
+            let error = settings(text).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidConfig);
+            assert!(error.message().contains("[store]"), "{error}");
+            assert!(error.message().contains(key), "{text}: {error}");
+        }
     }
 }

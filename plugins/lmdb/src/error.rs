@@ -71,12 +71,21 @@ pub fn store_error(
             "store {what} failed: another process grew the LMDB store at {shown}; restart to \
              map the new size"
         ),
-        heed::Error::Mdb(
-            MdbError::Corrupted | MdbError::PageNotFound | MdbError::Panic | MdbError::Invalid,
-        ) => format!(
-            "store {what} failed: LMDB reports the store at {shown} as damaged ({error}); \
-             restore it from a backup"
+        // A full disk fails the page writes of a commit (ENOSPC): LMDB aborts that transaction
+        // and the environment stays usable, so the next commit works once there is space
+        // (`tests/scenarios/disk_full.sh`). Only a failed write of the meta page poisons it.
+        heed::Error::Mdb(MdbError::Panic) => format!(
+            "store {what} failed: LMDB stopped the store at {shown} after a write to it failed \
+             (MDB_PANIC); nothing since the last successful commit was written, and LMDB \
+             accepts no more writes in this process: free the disk or fix it, then restart the \
+             node to reopen the store"
         ),
+        heed::Error::Mdb(MdbError::Corrupted | MdbError::PageNotFound | MdbError::Invalid) => {
+            format!(
+                "store {what} failed: LMDB reports the store at {shown} as damaged ({error}); \
+             restore it from a backup"
+            )
+        }
         heed::Error::Io(io) => format!("store {what} failed: disk error at {shown}: {io}"),
         other => format!("store {what} failed on the LMDB store at {shown}: {other}"),
     };

@@ -10,11 +10,17 @@ use std::time::Duration;
 /// is a wire limit.
 pub const MAX_FRAME_SIZE_LIMIT: u64 = 1 << 30;
 
+/// The default most one connection's outbox holds (unless `max_frame_size` is larger): room for
+/// two frames of the default `max_frame_size`, or thousands of channel messages.
+pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 32 << 20;
+
 /// The table as written, every key optional.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields, default)]
 struct QuicTable {
     max_frame_size: u64,
+    /// `None`: the larger of [`DEFAULT_MAX_OUTBOX_BYTES`] and `max_frame_size`.
+    max_outbox_bytes: Option<u64>,
     connect_timeout_ms: u64,
     idle_timeout_ms: u64,
     keep_alive_ms: u64,
@@ -25,6 +31,7 @@ impl Default for QuicTable {
     fn default() -> Self {
         QuicTable {
             max_frame_size: 16 << 20,
+            max_outbox_bytes: None,
             connect_timeout_ms: 5_000,
             idle_timeout_ms: 30_000,
             keep_alive_ms: 5_000,
@@ -38,6 +45,9 @@ impl Default for QuicTable {
 pub struct QuicSettings {
     /// The largest frame `send` accepts and the reader delivers.
     pub max_frame_size: usize,
+    /// The most one connection's outbox holds before `send` refuses (at least
+    /// `max_frame_size`, so that one frame always fits an empty outbox).
+    pub max_outbox_bytes: usize,
     /// How long `dial` waits for the QUIC handshake.
     pub connect_timeout: Duration,
     /// A connection without packets from the peer for this long is closed.
@@ -65,6 +75,21 @@ impl QuicSettings {
                 ),
             ));
         }
+        let max_outbox_bytes = match table.max_outbox_bytes {
+            None => table.max_frame_size.max(DEFAULT_MAX_OUTBOX_BYTES),
+            Some(bytes) if bytes < table.max_frame_size || bytes > MAX_FRAME_SIZE_LIMIT * 4 => {
+                return Err(bad(
+                    "max_outbox_bytes",
+                    format!(
+                        "is {bytes} bytes; it must be at least max_frame_size ({}) so that one \
+                         frame fits, and at most {} (4 GiB)",
+                        table.max_frame_size,
+                        MAX_FRAME_SIZE_LIMIT * 4
+                    ),
+                ))
+            }
+            Some(bytes) => bytes,
+        };
         if table.connect_timeout_ms == 0 {
             return Err(bad("connect_timeout_ms", "must be above 0".into()));
         }
@@ -94,6 +119,7 @@ impl QuicSettings {
         };
         Ok(QuicSettings {
             max_frame_size: table.max_frame_size as usize,
+            max_outbox_bytes: usize::try_from(max_outbox_bytes).unwrap_or(usize::MAX),
             connect_timeout: Duration::from_millis(table.connect_timeout_ms),
             idle_timeout: Duration::from_millis(table.idle_timeout_ms),
             keep_alive: (table.keep_alive_ms > 0)
@@ -124,6 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let settings = QuicSettings::from_table("", &host(dir.path())).unwrap();
         assert_eq!(settings.max_frame_size, 16 << 20);
+        assert_eq!(settings.max_outbox_bytes, 32 << 20);
         assert_eq!(settings.connect_timeout, Duration::from_secs(5));
         assert_eq!(settings.idle_timeout, Duration::from_secs(30));
         assert_eq!(settings.keep_alive, Some(Duration::from_secs(5)));
@@ -141,6 +168,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_type_names_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, key) in [
+            ("max_frame_size = \"big\"", "`max_frame_size`"),
+            ("cert_dir = 5", "`cert_dir`"),
+        ] {
+            let error = QuicSettings::from_table(text, &host(dir.path())).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidConfig);
+            assert!(error.message().contains("[wire]"), "{error}");
+            assert!(error.message().contains(key), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn a_zero_or_huge_max_frame_size_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         for text in ["max_frame_size = 0", "max_frame_size = 1073741825"] {
@@ -151,6 +192,23 @@ mod tests {
         let settings =
             QuicSettings::from_table("max_frame_size = 1073741824", &host(dir.path())).unwrap();
         assert_eq!(settings.max_frame_size, 1 << 30);
+    }
+
+    #[test]
+    fn the_outbox_holds_at_least_one_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "max_frame_size = 1000\nmax_outbox_bytes = 999";
+        let error = QuicSettings::from_table(text, &host(dir.path())).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidConfig);
+        assert!(error.message().contains("`max_outbox_bytes`"), "{error}");
+        assert!(error.message().contains("[wire]"), "{error}");
+        let text = "max_frame_size = 1000\nmax_outbox_bytes = 1000";
+        let settings = QuicSettings::from_table(text, &host(dir.path())).unwrap();
+        assert_eq!(settings.max_outbox_bytes, 1000);
+        // Without the key the outbox grows with a larger frame size.
+        let settings =
+            QuicSettings::from_table("max_frame_size = 67108864", &host(dir.path())).unwrap();
+        assert_eq!(settings.max_outbox_bytes, 64 << 20);
     }
 
     #[test]

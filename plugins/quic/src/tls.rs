@@ -8,6 +8,7 @@
 
 use crate::cert::{NodeCertificate, SERVER_NAME};
 use crate::config::QuicSettings;
+use crate::link::LIMITED_RECEIVE_WINDOW;
 use parley_plugin_api::{PluginError, PluginResult};
 use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 use quinn::{IdleTimeout, TransportConfig, VarInt};
@@ -24,8 +25,13 @@ pub const ALPN: &[u8] = b"parley/1";
 /// The name the client puts in its TLS hello (the server's certificate is issued for it).
 pub const DIAL_SERVER_NAME: &str = SERVER_NAME;
 
-/// Builds the QUIC settings every connection of one instance uses.
-pub fn transport_config(settings: &QuicSettings) -> PluginResult<Arc<TransportConfig>> {
+/// Builds the QUIC settings every connection of one instance uses. `limited`: connections
+/// start with a frame limit below `max_frame_size`, so they also start with the small receive
+/// window [`LIMITED_RECEIVE_WINDOW`] (raised per connection with its limit).
+pub fn transport_config(
+    settings: &QuicSettings,
+    limited: bool,
+) -> PluginResult<Arc<TransportConfig>> {
     let idle = IdleTimeout::try_from(settings.idle_timeout).map_err(|_| {
         PluginError::config(format!(
             "idle_timeout_ms {} is too large for QUIC",
@@ -41,6 +47,9 @@ pub fn transport_config(settings: &QuicSettings) -> PluginResult<Arc<TransportCo
         .max_concurrent_bidi_streams(VarInt::from_u32(0))
         .max_concurrent_uni_streams(VarInt::from_u32(1))
         .datagram_receive_buffer_size(None);
+    if limited {
+        config.receive_window(VarInt::from_u32(LIMITED_RECEIVE_WINDOW));
+    }
     Ok(Arc::new(config))
 }
 

@@ -33,13 +33,19 @@ pub struct QuicTransport {
     /// `Some` until drop; taken there to shut it down explicitly.
     runtime: Option<Runtime>,
     links: Arc<Links>,
-    server: quinn::ServerConfig,
-    client: quinn::ClientConfig,
+    /// The endpoint configurations; their QUIC settings change when the initial frame limit
+    /// does (see `set_initial_frame_limit`).
+    configs: Mutex<Configs>,
     /// Every listening endpoint, so that drop can close them.
     listeners: Mutex<Vec<Endpoint>>,
     /// The endpoints dials go out from, one per address family, made on first use: a node
     /// that only dials never needs to listen.
     dialers: Mutex<Dialers>,
+}
+
+struct Configs {
+    server: quinn::ServerConfig,
+    client: quinn::ClientConfig,
 }
 
 #[derive(Default)]
@@ -61,7 +67,7 @@ impl QuicTransport {
         forward_tracing_to_host(&host);
         let settings = QuicSettings::from_table(table, &host)?;
         let certificate = NodeCertificate::load_or_create(&settings.cert_dir)?;
-        let transport = tls::transport_config(&settings)?;
+        let transport = tls::transport_config(&settings, false)?;
         let server = tls::server_config(&certificate, transport.clone())?;
         let client = tls::client_config(transport)?;
         let runtime = build_runtime()?;
@@ -69,14 +75,14 @@ impl QuicTransport {
             host,
             runtime.handle().clone(),
             settings.max_frame_size,
+            settings.max_outbox_bytes,
             settings.connect_timeout,
         );
         Ok(QuicTransport {
             settings,
             runtime: Some(runtime),
             links,
-            server,
-            client,
+            configs: Mutex::new(Configs { server, client }),
             listeners: Mutex::new(Vec::new()),
             dialers: Mutex::new(Dialers::default()),
         })
@@ -161,7 +167,7 @@ fn resolve(addr: &str, what: &str) -> PluginResult<SocketAddr> {
 impl Transport for QuicTransport {
     fn listen(&self, addr: &str) -> PluginResult<String> {
         let socket = resolve(addr, "listen")?;
-        let server = self.server.clone();
+        let server = lock(&self.configs).server.clone();
         let links = self.links.clone();
         let endpoint = self.run("listen", BIND_LIMIT, async move {
             let endpoint = Endpoint::server(server, socket).map_err(|e| {
@@ -181,7 +187,7 @@ impl Transport for QuicTransport {
     fn dial(&self, addr: &str) -> PluginResult<ConnectionId> {
         let target = resolve(addr, "dial")?;
         let endpoint = self.dialer(target)?;
-        let config = self.client.clone();
+        let config = lock(&self.configs).client.clone();
         let links = self.links.clone();
         let limit = self.settings.connect_timeout;
         // The task has its own deadline; the margin only covers scheduling.
@@ -213,6 +219,22 @@ impl Transport for QuicTransport {
 
     fn max_frame_size(&self) -> usize {
         self.settings.max_frame_size
+    }
+
+    fn set_initial_frame_limit(&self, max_frame: usize) -> PluginResult<()> {
+        self.links.set_initial_limit(max_frame)?;
+        let transport = tls::transport_config(&self.settings, self.links.starts_limited())?;
+        let mut configs = lock(&self.configs);
+        configs.server.transport_config(transport.clone());
+        configs.client.transport_config(transport);
+        for endpoint in lock(&self.listeners).iter() {
+            endpoint.set_server_config(Some(configs.server.clone()));
+        }
+        Ok(())
+    }
+
+    fn set_frame_limit(&self, connection: ConnectionId, max_frame: usize) -> PluginResult<()> {
+        self.links.set_limit(connection, max_frame)
     }
 }
 

@@ -242,6 +242,20 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_type_names_the_key() {
+        for (text, key) in [
+            ("accounts = \"two\"\n", "`accounts`"),
+            ("assets = [\"ETH\", 5]\n", "`assets[1]`"),
+            ("prefund = { ETH = true }\n", "`prefund.ETH`"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidConfig);
+            assert!(error.message().contains("[chain]"), "{error}");
+            assert!(error.message().contains(key), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn zero_accounts_are_refused() {
         let error = parse("accounts = 0\n").unwrap_err();
         assert!(error.message().contains("`accounts`"), "{error}");

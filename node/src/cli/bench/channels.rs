@@ -124,7 +124,7 @@ impl Direction {
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
     let base = NodeConfig::load(&args.config)?;
     require_sim_chain(&base)?;
-    crate::logging::init("warn", crate::config::LogFormat::Text);
+    crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     if args.direction == Direction::OneWay {
         let most = args.warmup + args.payments.max(args.per_channel);
         if most * AMOUNT > DEPOSIT {
@@ -384,11 +384,11 @@ async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result
     loop {
         let info = api.channel_get(channel).await;
         match info {
-            Ok(info) if info.phase == Phase::Active => return Ok(()),
-            Ok(info) if info.phase > Phase::Active => {
+            Ok(info) if info.phase == Some(Phase::Active) => return Ok(()),
+            Ok(info) if info.phase > Some(Phase::Active) => {
                 return Err(CliError::new(format!(
                     "node b sees channel {channel} {} right after it was opened",
-                    info.phase
+                    info.phase_name()
                 )))
             }
             // Not funded yet, or not even known yet: the accept may still be on its way.
@@ -398,7 +398,7 @@ async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result
             Ok(info) => {
                 return Err(CliError::new(format!(
                     "node b still sees channel {channel} {} {} s after node a saw it funded",
-                    info.phase,
+                    info.phase_name(),
                     FUNDED_WITHIN.as_secs()
                 )))
             }

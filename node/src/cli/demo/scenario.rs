@@ -409,7 +409,7 @@ async fn await_phase(
     let deadline = Instant::now() + FOLLOW_TIMEOUT;
     loop {
         let view: ChannelInfo = call(node, "channel_get", &ChannelRef { id: channel.id }).await?;
-        if view.phase == phase {
+        if view.phase == Some(phase) {
             return Ok(view);
         }
         if Instant::now() >= deadline {
@@ -418,7 +418,7 @@ async fn await_phase(
                  {}.log",
                 node.name,
                 channel.id,
-                view.phase.as_str(),
+                view.phase_name(),
                 FOLLOW_TIMEOUT.as_secs(),
                 phase.as_str(),
                 node.name
@@ -532,9 +532,9 @@ mod tests {
     fn view(version: u64, mine: u64, theirs: u64) -> ChannelInfo {
         ChannelInfo {
             id: parley_plugin_api::model::ChannelId([1; 32]),
-            peer: crate::wire::NodeKey::generate().unwrap().node_id(),
+            peer: Some(crate::wire::NodeKey::generate().unwrap().node_id()),
             peer_alias: None,
-            phase: Phase::Closed,
+            phase: Some(Phase::Closed),
             version,
             challenge_seconds: 600,
             balances: vec![AssetBalances {

@@ -5,7 +5,7 @@
 //! checking: other clients exist). Ids must carry the `0x` prefix `parley` itself prints, so a
 //! pasted id that lost a character or its prefix is caught here, with its length.
 
-use crate::api::params::MAX_TEXT_LEN;
+use crate::api::params::{check_transport_address, MAX_TEXT_LEN};
 use crate::protocol::ProposalId;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -85,7 +85,7 @@ pub fn node_id(text: &str) -> Result<NodeId, String> {
         .map_err(|e| format!("`{text}` is not a node id: {e}"))
 }
 
-/// A short human text (reason, asset name, transport address): not blank, not too long.
+/// A short human text (reason, asset name): not blank, not too long.
 pub fn text(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         return Err("must not be empty".into());
@@ -97,6 +97,14 @@ pub fn text(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// A peer's transport address: `host:port` with a port from 1 to 65535, by the same check
+/// `peer_add` makes.
+pub fn transport_address(value: &str) -> Result<String, String> {
+    let value = text(value)?;
+    check_transport_address(&value)?;
+    Ok(value)
 }
 
 /// A peer alias: a short word that cannot be mistaken for a node id, since `channel open`
@@ -239,6 +247,30 @@ mod tests {
         assert!(alias(&"a".repeat(MAX_TEXT_LEN + 1))
             .unwrap_err()
             .contains("at most 256"));
+    }
+
+    #[test]
+    fn transport_addresses_are_host_and_port() {
+        for good in [
+            "127.0.0.1:4000",
+            "[::1]:4000",
+            "bob.example.org:7000",
+            "localhost:1",
+        ] {
+            assert_eq!(transport_address(good).unwrap(), good);
+        }
+        for (bad, says) in [
+            ("not an address", "has no port"),
+            ("not an address:4000", "neither an IP address"),
+            ("127.0.0.1:0", "port 0"),
+            ("127.0.0.1", "has no port"),
+            ("127.0.0.1:99999", "not a port"),
+            ("::1:4000", "neither an IP address"),
+            ("", "must not be empty"),
+        ] {
+            let error = transport_address(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
     }
 
     #[test]

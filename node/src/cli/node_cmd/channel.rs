@@ -2,8 +2,8 @@
 
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
-    AssetDeposit, ChannelInfo, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
-    ChannelSettleRequest,
+    AssetDeposit, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelRef, ChannelSettleRequest,
 };
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -53,12 +53,18 @@ Example:
         #[arg(long = "with", value_name = "NAME:MINE:THEIRS", value_parser = args::asset_deposit)]
         more_assets: Vec<AssetDeposit>,
     },
-    /// List this node's channels with their phase and balances (mine / theirs).
+    /// List this node's channels with their phase and balances (mine / theirs), and what is
+    /// wrong with any of them; with --closed, the closed ones instead.
     #[command(after_help = "\
 Example:
   parley channel list --config alice/node.toml
-  parley channel list --config alice/node.toml --json")]
-    List,
+  parley channel list --closed --config alice/node.toml --json")]
+    #[command(next_display_order = 10)]
+    List {
+        /// The closed channels (kept in the node's archive) instead of the open ones.
+        #[arg(long)]
+        closed: bool,
+    },
     /// Show one channel: peer, phase, version and balances (mine / theirs).
     #[command(after_help = "\
 Example (the id is what `parley channel list` prints):
@@ -135,7 +141,10 @@ impl ChannelArgs {
                 );
                 Ok(Call::with("channel_open", &request)?.waiting(label))
             }
-            ChannelCommand::List => Ok(Call::bare("channel_list")),
+            ChannelCommand::List { closed: false } => Ok(Call::bare("channel_list")),
+            ChannelCommand::List { closed: true } => {
+                Call::with("channel_list", &ChannelListRequest { closed: true })
+            }
             ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: *id }),
             ChannelCommand::Pay { id, amount, asset } => Call::with(
                 "channel_pay",
@@ -170,7 +179,7 @@ impl ChannelArgs {
                 let title = format!("opened a channel with {}", peer_of(&channel));
                 output::channel(&title, &channel)
             }),
-            ChannelCommand::List => {
+            ChannelCommand::List { .. } => {
                 options.run(call, |list: Vec<ChannelInfo>| output::channels(&list))
             }
             ChannelCommand::Show { .. } => {
@@ -195,10 +204,11 @@ impl ChannelArgs {
 
 /// The peer by alias if known, else by node id.
 fn peer_of(channel: &ChannelInfo) -> String {
-    channel
-        .peer_alias
-        .clone()
-        .unwrap_or_else(|| channel.peer.to_string())
+    channel.peer_alias.clone().unwrap_or_else(|| {
+        channel
+            .peer
+            .map_or_else(|| "an unknown peer".to_string(), |p| p.to_string())
+    })
 }
 
 /// `paid 250 ETH to bob`; the asset is the one asked for, or the channel's only one.

@@ -86,11 +86,16 @@ fn human(event: &NodeEvent) -> String {
         NodeEvent::ChannelChanged { channel } => {
             format!(
                 "channel {}: now {} at version {}",
-                channel.id, channel.phase, channel.version
+                channel.id,
+                channel.phase_name(),
+                channel.version
             )
         }
         NodeEvent::PhaseChanged { channel, from, to } => {
             format!("channel {channel}: {from} -> {to}")
+        }
+        NodeEvent::PeerFault { channel, reason } => {
+            format!("channel {channel}: PEER FAULT: {reason}")
         }
         NodeEvent::EventsMissed { count } => {
             format!("missed {count} events (this terminal fell behind); `parley channel list` shows the state")

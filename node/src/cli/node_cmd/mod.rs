@@ -14,7 +14,7 @@
 //! - Exit status: 0 on success, 1 when the call failed or could not be made, 2 when the command
 //!   line itself is wrong (clap's convention; nothing was sent).
 
-mod args;
+pub(super) mod args;
 mod balance;
 mod channel;
 mod events;

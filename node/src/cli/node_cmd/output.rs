@@ -151,13 +151,14 @@ pub fn peers(peers: &[PeerInfo]) -> String {
 
 /// One channel, under a `title` line that says what just happened to it.
 pub fn channel(title: &str, channel: &ChannelInfo) -> String {
-    let peer = match &channel.peer_alias {
-        Some(alias) => format!("{alias} ({})", channel.peer),
-        None => channel.peer.to_string(),
+    let peer = match (&channel.peer_alias, &channel.peer) {
+        (Some(alias), Some(peer)) => format!("{alias} ({peer})"),
+        (None, Some(peer)) => peer.to_string(),
+        (_, None) => UNKNOWN.to_owned(),
     };
     let mut rows = vec![
         ("peer".to_owned(), peer),
-        ("phase".to_owned(), channel.phase.to_string()),
+        ("phase".to_owned(), channel.phase_name().to_owned()),
         ("version".to_owned(), channel.version.to_string()),
     ];
     rows.extend(
@@ -190,6 +191,9 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
     block(&head, &rows)
 }
 
+/// What a channel shows for a peer or phase its node does not know.
+const UNKNOWN: &str = "unknown";
+
 /// `parley channel list`.
 pub fn channels(channels: &[ChannelInfo]) -> String {
     if channels.is_empty() {
@@ -200,17 +204,26 @@ pub fn channels(channels: &[ChannelInfo]) -> String {
         .map(|c| {
             vec![
                 c.id.to_string(),
-                peer_name(&c.peer_alias, &c.peer),
-                c.phase.to_string(),
+                c.peer
+                    .as_ref()
+                    .map_or_else(|| UNKNOWN.to_owned(), |p| peer_name(&c.peer_alias, p)),
+                c.phase_name().to_owned(),
                 c.version.to_string(),
                 splits(&c.balances),
             ]
         })
         .collect();
-    table(
+    let mut text = table(
         &["CHANNEL", "PEER", "PHASE", "VERSION", "MINE / THEIRS"],
         &rows,
-    )
+    );
+    // A channel in trouble (a store outage, a lost peer, a damaged record) says so here too.
+    for channel in channels {
+        if let Some(status) = &channel.status {
+            text.push_str(&format!("\n{}: {status}", channel.id));
+        }
+    }
+    text
 }
 
 /// When a proposal lapses, relative to `now` (Unix seconds).
@@ -218,6 +231,32 @@ fn expiry(expires_at: u64, now: u64) -> String {
     match expires_at.checked_sub(now) {
         Some(0) | None => "expired".into(),
         Some(left) => format!("in {left}s"),
+    }
+}
+
+/// What kind of channel a proposal opens: `payment` for a ledger payment channel (the only
+/// kind this node accepts), else every way it differs, e.g. `app 0x12..., 2 locked, virtual`.
+fn kind(p: &ProposalInfo) -> String {
+    let mut differs = Vec::new();
+    if let Some(app) = &p.app {
+        differs.push(format!("app {app}"));
+    }
+    if !p.app_data.0.is_empty() {
+        differs.push(format!("{} bytes of app data", p.app_data.0.len()));
+    }
+    if !p.locked.is_empty() {
+        differs.push(format!("{} locked", p.locked.len()));
+    }
+    if p.virtual_channel {
+        differs.push("virtual".into());
+    }
+    if !p.ledger_channel {
+        differs.push("not ledger".into());
+    }
+    if differs.is_empty() {
+        "payment".into()
+    } else {
+        differs.join(", ")
     }
 }
 
@@ -234,12 +273,20 @@ pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
                 peer_name(&p.proposer_alias, &p.proposer),
                 splits(&p.balances),
                 format!("{}s", p.challenge_seconds),
+                kind(p),
                 expiry(p.expires_at, now),
             ]
         })
         .collect();
     table(
-        &["PROPOSAL", "FROM", "MINE / THEIRS", "CHALLENGE", "EXPIRES"],
+        &[
+            "PROPOSAL",
+            "FROM",
+            "MINE / THEIRS",
+            "CHALLENGE",
+            "KIND",
+            "EXPIRES",
+        ],
         &rows,
     )
 }

@@ -141,30 +141,49 @@ fn channels_are_one_row_each_with_every_asset() {
 
 #[test]
 fn proposals_show_who_what_and_when_they_lapse() {
+    let plain = json!({
+        "app": null,
+        "app_data": "0x",
+        "locked": [],
+        "ledger_channel": true,
+        "virtual_channel": false,
+    });
+    let with = |mut fields: serde_json::Value, terms: &serde_json::Value| {
+        for (key, value) in terms.as_object().unwrap() {
+            fields[key] = value.clone();
+        }
+        fields
+    };
     let list: Vec<ProposalInfo> = from(json!([
-        {
-            "id": id("cd"),
-            "proposer": BOB,
-            "proposer_alias": "bob",
-            "balances": [{"asset": "ETH", "mine": "0", "theirs": "500"}],
-            "challenge_seconds": 60,
-            "expires_at": 1_000_045,
-        },
-        {
-            "id": id("ef"),
-            "proposer": ALICE,
-            "proposer_alias": null,
-            "balances": [{"asset": "ETH", "mine": "1", "theirs": "1"}],
-            "challenge_seconds": 3600,
-            "expires_at": 999_999,
-        },
+        with(
+            json!({
+                "id": id("cd"),
+                "proposer": BOB,
+                "proposer_alias": "bob",
+                "balances": [{"asset": "ETH", "mine": "0", "theirs": "500"}],
+                "challenge_seconds": 60,
+                "expires_at": 1_000_045,
+            }),
+            &plain
+        ),
+        with(
+            json!({
+                "id": id("ef"),
+                "proposer": ALICE,
+                "proposer_alias": null,
+                "balances": [{"asset": "ETH", "mine": "1", "theirs": "1"}],
+                "challenge_seconds": 3600,
+                "expires_at": 999_999,
+            }),
+            &plain
+        ),
     ]));
     let text = proposals(&list, 1_000_000);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("PROPOSAL "), "{text}");
     assert!(
-        lines[0].ends_with("MINE / THEIRS  CHALLENGE  EXPIRES"),
+        lines[0].ends_with("MINE / THEIRS  CHALLENGE  KIND     EXPIRES"),
         "{text}"
     );
     assert!(
@@ -172,7 +191,7 @@ fn proposals_show_who_what_and_when_they_lapse() {
         "{text}"
     );
     assert!(
-        lines[1].ends_with("ETH 0 / 500    60s        in 45s"),
+        lines[1].ends_with("ETH 0 / 500    60s        payment  in 45s"),
         "{text}"
     );
     assert!(
@@ -180,10 +199,35 @@ fn proposals_show_who_what_and_when_they_lapse() {
         "{text}"
     );
     assert!(
-        lines[2].ends_with("ETH 1 / 1      3600s      expired"),
+        lines[2].ends_with("ETH 1 / 1      3600s      payment  expired"),
         "{text}"
     );
     assert_eq!(proposals(&[], 0), "no proposals waiting for an answer");
+}
+
+#[test]
+fn a_proposal_that_is_no_plain_payment_channel_says_how() {
+    let app = format!("0x{}", "12".repeat(20));
+    let list: Vec<ProposalInfo> = from(json!([{
+        "id": id("cd"),
+        "proposer": BOB,
+        "proposer_alias": "bob",
+        "balances": [{"asset": "ETH", "mine": "0", "theirs": "500"}],
+        "challenge_seconds": 60,
+        "expires_at": 1_000_045,
+        "app": app,
+        "app_data": "0x0102",
+        "locked": [{"id": id("ab"), "balances": ["5"], "index_map": [0, 1]}],
+        "ledger_channel": false,
+        "virtual_channel": true,
+    }]));
+    let text = proposals(&list, 1_000_000);
+    assert!(
+        text.lines().nth(1).unwrap().ends_with(&format!(
+            "app {app}, 2 bytes of app data, 1 locked, virtual, not ledger  in 45s"
+        )),
+        "{text}"
+    );
 }
 
 #[test]

@@ -33,8 +33,8 @@ Example (the node id and address are what the peer's `parley info` prints):
         #[arg(value_parser = args::node_id)]
         node_address: NodeId,
         /// Where the peer accepts connections, as its `parley info` prints it under
-        /// `transport` (e.g. 127.0.0.1:4000).
-        #[arg(value_parser = args::text)]
+        /// `transport`: host:port (e.g. 127.0.0.1:4000).
+        #[arg(value_parser = args::transport_address)]
         transport_address: String,
     },
     /// List the known peers and whether each is connected now.

@@ -43,8 +43,8 @@ pub fn frame(channel: &ChannelInfo, elapsed: Duration) -> String {
             dispute.version
         ),
         None => match &channel.status {
-            Some(status) => format!("settling ({}): {status} ({waited}s)", channel.phase),
-            None => format!("settling ({}) ({waited}s)", channel.phase),
+            Some(status) => format!("settling ({}): {status} ({waited}s)", channel.phase_name()),
+            None => format!("settling ({}) ({waited}s)", channel.phase_name()),
         },
     }
 }

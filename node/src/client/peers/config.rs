@@ -1,5 +1,6 @@
 //! The peer manager's settings (`[peers]`-level knobs the node passes in).
 
+use super::budget::PeerLimits;
 use crate::wire::DEFAULT_MAX_FRAME_SIZE;
 use std::time::Duration;
 
@@ -15,16 +16,19 @@ pub struct PeersConfig {
     /// How many pings in a row may go unanswered before the connection is closed. At least 1.
     pub max_missed_pongs: u32,
     /// How long an authenticated connection may take to answer the ping it is sent when the
-    /// peer connects again over a new connection that `dedupe` refuses in favour of this one.
-    /// Unanswered, the old connection is ended, so the peer's next dial gets through: the old
-    /// one most likely died with the peer's process, and without this the peer would be
-    /// refused until pings or the transport's idle timeout found it dead (tens of seconds).
+    /// peer connects again over a new connection that `dedupe` refuses in favour of this one
+    /// (the peer did not restart: a restarted peer's new connection always wins). Unanswered,
+    /// the old connection is ended, so the peer's next dial gets through: it most likely died
+    /// without a word, and without this the peer would be refused until pings or the
+    /// transport's idle timeout found it dead (tens of seconds).
     /// Set it well above the round-trip time: a live connection that answers late is ended
     /// too (the peer then reconnects).
     pub suspect_grace: Duration,
     /// The largest frame accepted or sent; the transport's own limit applies too (the smaller
     /// of the two wins).
     pub max_frame_size: usize,
+    /// What one peer may make this node hold or do (`[limits]`).
+    pub limits: PeerLimits,
 }
 
 impl Default for PeersConfig {
@@ -35,6 +39,7 @@ impl Default for PeersConfig {
             max_missed_pongs: 3,
             suspect_grace: Duration::from_secs(1),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            limits: PeerLimits::default(),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! One transport connection as the driver tracks it, from `Connected` to its end.
 
+use super::budget::FrameRate;
+use super::intake::Ticket;
 use super::liveness::Liveness;
 use super::routes::SharedSession;
-use crate::wire::{NodeId, Role};
+use crate::wire::{Incarnation, NodeId, Role};
 use std::time::Instant;
 
 /// How many frames an outbound connection may receive before its dial returned. The listener
@@ -13,18 +15,22 @@ pub(super) const MAX_EARLY_FRAMES: usize = 4;
 pub(super) enum Stage {
     /// An outbound connection the transport reported before its `dial` returned: we do not
     /// know yet which peer we dialed, so the session (which must check that peer) cannot start.
-    /// Frames wait here, at most [`MAX_EARLY_FRAMES`].
-    Unclaimed { early: Vec<Vec<u8>> },
+    /// Frames wait here (with their tickets), at most [`MAX_EARLY_FRAMES`].
+    Unclaimed { early: Vec<(Vec<u8>, Ticket)> },
     /// The handshake runs. `expected` is the peer we dialed (outbound connections only).
     Handshaking {
         session: SharedSession,
         expected: Option<NodeId>,
     },
-    /// The peer is authenticated; this connection is its route.
+    /// The peer is authenticated, in `incarnation` (which run of its process); this
+    /// connection is its route.
     Open {
         session: SharedSession,
         peer: NodeId,
+        incarnation: Incarnation,
         liveness: Liveness,
+        /// The peer's allowance of frames per second.
+        rate: FrameRate,
     },
 }
 

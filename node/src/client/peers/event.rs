@@ -1,5 +1,7 @@
 //! What the peer manager reports to the node: peers coming and going, and their messages.
 
+use super::budget::Overdraft;
+use super::intake::Ticket;
 use crate::protocol::ChannelMessage;
 use crate::wire::{Goodbye, NodeId, SessionError};
 use parley_plugin_api::PluginError;
@@ -32,6 +34,8 @@ pub enum PeerEvent {
         from: NodeId,
         /// The message.
         message: ChannelMessage,
+        /// Its place in the connection's budget: keep it until the message is handled.
+        ticket: Ticket,
     },
 }
 
@@ -59,8 +63,11 @@ pub enum DisconnectReason {
     /// `dedupe`); this one was probed at once and did not answer within the grace
     /// (`PeersConfig::suspect_grace`), so it most likely died with the peer's old process.
     SuspectTimeout(Duration),
-    /// The transport refused a frame for the connection.
+    /// The transport refused a frame for the connection (for example its outbox was full: the
+    /// peer reads slower than we send, and a message left out would break the order).
     SendFailed(PluginError),
+    /// The peer went over its budget (frames in flight, frames per second, open proposals).
+    OverBudget(Overdraft),
     /// Another connection to the same peer was kept (see `dedupe`); never reported as a
     /// [`PeerEvent::Disconnected`], since the peer stays connected.
     Duplicate,
@@ -118,6 +125,9 @@ impl fmt::Display for DisconnectReason {
             ),
             DisconnectReason::SendFailed(error) => {
                 write!(f, "the transport refused a frame: {error}")
+            }
+            DisconnectReason::OverBudget(overdraft) => {
+                write!(f, "the peer went over its budget: {overdraft}")
             }
             DisconnectReason::Duplicate => {
                 f.write_str("duplicate connection; the other one to this peer is kept")

@@ -6,11 +6,13 @@
 //! declare the peer dead. So a silent peer is dropped `max_missed` intervals after the first
 //! unanswered ping, and the bookkeeping is a few integers per connection.
 //!
-//! That is slow on purpose, and too slow for one case: the peer's process was killed and
-//! restarted, and dials us again while we still hold its old connection, which will never
-//! see a close. When the newcomer loses to the old connection (see `dedupe`), the driver
-//! marks the old one [`suspect`](Liveness::suspect): it is pinged at once and declared dead
-//! if that ping is not answered within a short grace, so the peer's next dial gets through.
+//! That is slow on purpose, and too slow for one case: the peer dials us again while we still
+//! hold a connection to it that died without a word (a network cut that only the peer
+//! noticed). A peer that restarted is told apart by its new incarnation and replaces the old
+//! connection at once (see `dedupe`); otherwise, when the newcomer loses to the old connection,
+//! the driver marks the old one [`suspect`](Liveness::suspect): it is pinged at once and
+//! declared dead if that ping is not answered within a short grace, so the peer's next dial
+//! gets through.
 
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,14 @@
 //! An in-memory transport for tests: endpoints of one [`MemoryNetwork`] dial each other by
-//! name, and frames are delivered through each endpoint's event channel, whole and in order,
-//! as the `Transport` contract asks. Every event is emitted while the network is locked, so
-//! the order of events matches the order of calls.
+//! name, and frames are delivered through each endpoint's event channel (or a peer manager's
+//! intake), whole and in order, as the `Transport` contract asks. Every event is emitted while
+//! the network is locked, so the order of events matches the order of calls. It has no frame
+//! limits (the driver's own checks then apply), and a test can make an outbox full.
 
+use super::intake::Intake;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{ConnectionId, TransportEvent};
 use parley_plugin_api::{PluginError, PluginResult, Transport};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -17,8 +19,18 @@ struct Far {
     connection: ConnectionId,
 }
 
+/// Where an endpoint's events go.
+enum Sink {
+    /// A test reads them.
+    Raw(UnboundedSender<TransportEvent>),
+    /// A peer manager admits them.
+    Intake(Intake),
+}
+
 struct Net {
-    events: Vec<UnboundedSender<TransportEvent>>,
+    events: Vec<Sink>,
+    /// Connections (endpoint, id) whose outbox a test made full: sends on them fail.
+    full: HashSet<(usize, ConnectionId)>,
     listeners: HashMap<String, usize>,
     links: HashMap<(usize, ConnectionId), Far>,
     /// Ids are unique across the whole network, so a mix-up between the two ends of a
@@ -29,8 +41,13 @@ struct Net {
 
 impl Net {
     fn emit(&self, endpoint: usize, event: TransportEvent) {
-        // A dropped receiver is an endpoint nobody drives any more.
-        let _ = self.events[endpoint].send(event);
+        match &self.events[endpoint] {
+            // A dropped receiver is an endpoint nobody drives any more.
+            Sink::Raw(sender) => {
+                let _ = sender.send(event);
+            }
+            Sink::Intake(intake) => intake.admit(event),
+        }
     }
 
     /// Removes both ends of the connection `(endpoint, connection)` and tells the far end.
@@ -66,6 +83,7 @@ impl MemoryNetwork {
         MemoryNetwork {
             net: Arc::new(Mutex::new(Net {
                 events: vec![],
+                full: HashSet::new(),
                 listeners: HashMap::new(),
                 links: HashMap::new(),
                 next_connection: 1,
@@ -77,13 +95,31 @@ impl MemoryNetwork {
     /// A new endpoint: its transport and the receiver of its events.
     pub fn endpoint(&self) -> (Arc<MemoryTransport>, UnboundedReceiver<TransportEvent>) {
         let (sender, receiver) = unbounded_channel();
+        (self.add(Sink::Raw(sender)), receiver)
+    }
+
+    /// A new endpoint whose events go to `intake`.
+    pub fn endpoint_into(&self, intake: Intake) -> Arc<MemoryTransport> {
+        self.add(Sink::Intake(intake))
+    }
+
+    fn add(&self, sink: Sink) -> Arc<MemoryTransport> {
         let mut net = lock(&self.net);
-        net.events.push(sender);
-        let transport = MemoryTransport {
+        net.events.push(sink);
+        Arc::new(MemoryTransport {
             net: self.net.clone(),
             endpoint: net.events.len() - 1,
-        };
-        (Arc::new(transport), receiver)
+        })
+    }
+
+    /// Makes `endpoint`'s outbox on `connection` full: its sends fail with `Unavailable`.
+    pub fn fill_outbox(&self, endpoint: usize, connection: ConnectionId) {
+        lock(&self.net).full.insert((endpoint, connection));
+    }
+
+    /// Undoes [`MemoryNetwork::fill_outbox`]: the peer has caught up.
+    pub fn empty_outbox(&self, endpoint: usize, connection: ConnectionId) {
+        lock(&self.net).full.remove(&(endpoint, connection));
     }
 
     /// The far end's id of `endpoint`'s open connection, if it is open.
@@ -112,7 +148,7 @@ impl MemoryNetwork {
         net.links.retain(|(from, _), _| *from != endpoint);
         net.listeners.retain(|_, owner| *owner != endpoint);
         // A sender whose receiver is gone: whatever is emitted to the dead process is lost.
-        net.events[endpoint] = unbounded_channel().0;
+        net.events[endpoint] = Sink::Raw(unbounded_channel().0);
     }
 
     /// Breaks a connection as a network failure would: both ends get `Closed`.
@@ -205,6 +241,11 @@ impl Transport for MemoryTransport {
             .get(&(self.endpoint, connection))
             .copied()
             .ok_or_else(|| PluginError::not_found(format!("no connection {connection}")))?;
+        if net.full.contains(&(self.endpoint, connection)) {
+            return Err(PluginError::unavailable(format!(
+                "the outbox of connection {connection} is full"
+            )));
+        }
         net.emit(
             far.endpoint,
             TransportEvent::Frame {

@@ -9,12 +9,21 @@
 //! rule closes the connection with a goodbye and one log line. Handshakes are bounded by
 //! [`PeersConfig::handshake_timeout`]; open connections are probed by pings if configured.
 //!
+//! Every peer is held to its [`PeerLimits`] (`[limits]`): until it is authenticated the
+//! transport holds any frame above `handshake_frame` and the [`Intake`] admits no more than a
+//! handshake needs; after, what it has in flight anywhere in the node is bounded by the intake,
+//! and its frame rate by the driver. A peer over a limit is disconnected
+//! ([`DisconnectReason::OverBudget`]). Going the other way, a transport whose outbox for the
+//! peer is full refuses the message; the connection is then ended too (a gap would break the
+//! order of the messages after it) and re-synchronisation on reconnect restores what was lost.
+//!
 //! Rules the driver keeps:
 //! - one authenticated connection per peer: when two nodes dial each other at once, both keep
-//!   the same one ([`dedupe`]) and close the other without reporting a disconnect. When the
-//!   one kept is the older, it is probed at once and ended if it does not answer within
-//!   [`PeersConfig::suspect_grace`]: the newcomer may be the peer back from a crash, its old
-//!   connection dead without a word, and its next dial must get through;
+//!   the same one ([`dedupe`]) and close the other without reporting a disconnect. A peer back
+//!   from a restart (a new incarnation in its handshake) always replaces its old connection,
+//!   which died with its earlier process. When the one kept is the older, it is probed at once
+//!   and ended if it does not answer within [`PeersConfig::suspect_grace`]: it may have died
+//!   without a word, and the peer's next dial must get through;
 //! - `connect` proves the peer's identity: the dialed side's handshake must show the expected
 //!   [`NodeId`], else [`PeerError::UnexpectedPeer`];
 //! - per peer, [`PeerEvent`]s keep the order things happened: `Connected`, its messages in
@@ -24,16 +33,19 @@
 //! What it is not: it does not reconnect on its own, route messages to channels, or persist
 //! anything; the node's client does that on top of [`PeerEvent`]s.
 //!
-//! Files: [`config`] (settings), [`event`] and [`error`] (what callers see), [`dedupe`] and
-//! [`liveness`] (pure decisions), `driver` (the task), `connection` and `routes` (its
-//! state), [`router`] (splitting the plugins' event stream by section).
+//! Files: [`config`] (settings), [`event`] and [`error`] (what callers see), [`dedupe`],
+//! [`liveness`] and [`budget`] (pure decisions), [`intake`] (admitting the transport's
+//! events), `driver` (the task), `connection` and `routes` (its state), [`router`] (the node's
+//! route for plugin events).
 
+pub mod budget;
 pub mod config;
 mod connection;
 pub mod dedupe;
 mod driver;
 pub mod error;
 pub mod event;
+pub mod intake;
 pub mod liveness;
 pub mod router;
 mod routes;
@@ -43,16 +55,18 @@ mod memory;
 #[cfg(test)]
 mod tests;
 
+pub use budget::{Overdraft, PeerLimits};
 pub use config::PeersConfig;
 pub use error::PeerError;
 pub use event::{DisconnectReason, PeerEvent};
-pub use router::split_transport_events;
+pub use intake::{Inbound, Intake, Ticket};
+pub use router::{route_plugin_events, PluginEventRoute};
 
 use crate::protocol::ChannelMessage;
-use crate::wire::{NodeId, NodeKey, SessionError};
+use crate::wire::{GoodbyeReason, NodeId, NodeKey, Session, SessionError};
 use driver::{Command, Driver, Inputs};
-use parley_plugin_api::model::TransportEvent;
-use parley_plugin_api::{PluginError, Transport};
+use parley_plugin_api::model::ConnectionId;
+use parley_plugin_api::{ErrorKind, PluginError, Transport};
 use routes::{lock, Routes};
 use std::sync::Arc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -74,27 +88,43 @@ struct Inner {
 }
 
 impl Peers {
-    /// Starts the driver task for `transport`, whose events arrive on `transport_events` (for
-    /// a node: [`split_transport_events`] of `NodePlugins.events`). Returns the handle and
-    /// the stream of [`PeerEvent`]s, which the caller must keep draining. Must be called
-    /// inside a tokio runtime.
+    /// Starts the driver task for `transport`, whose events arrive through `intake` (made with
+    /// `config.limits`, and handed to the transport's host as its event route, for a node by
+    /// [`route_plugin_events`]) on `transport_events`. Returns the handle and the stream of
+    /// [`PeerEvent`]s, which the caller must keep draining. Must be called inside a tokio
+    /// runtime, before the transport listens or dials: new connections start limited to
+    /// `config.limits.handshake_frame` from here on (a transport that cannot do this gets one
+    /// warning, and the driver still closes a connection on such a frame once it arrives).
     pub fn start(
         key: NodeKey,
         transport: Arc<dyn Transport>,
-        transport_events: UnboundedReceiver<TransportEvent>,
+        (intake, transport_events): (Intake, UnboundedReceiver<Inbound>),
         config: PeersConfig,
     ) -> (Peers, UnboundedReceiver<PeerEvent>) {
         let (events_tx, events_rx) = unbounded_channel();
         let (commands_tx, commands_rx) = unbounded_channel();
         let (dials_tx, dials_rx) = unbounded_channel();
         let routes = Arc::new(Routes::default());
-        let max_frame_size = config.max_frame_size.min(transport.max_frame_size());
+        let transport_max = transport.max_frame_size();
+        let handshake_frame = config.limits.handshake_frame.min(transport_max);
+        match transport.set_initial_frame_limit(handshake_frame) {
+            Ok(()) => {}
+            Err(error) if error.kind == ErrorKind::Unsupported => tracing::warn!(
+                "the transport cannot hold back large frames from peers that have not \
+                 authenticated ({error}); each such connection can make this node buffer up to \
+                 {transport_max} bytes before it is closed"
+            ),
+            Err(error) => tracing::warn!(
+                "the transport refused the handshake frame limit of {handshake_frame} bytes: \
+                 {error}"
+            ),
+        }
         let own = key.node_id();
         let driver = Driver::new(
             key,
             transport.clone(),
+            intake,
             config,
-            max_frame_size,
             routes.clone(),
             events_tx,
             dials_tx,
@@ -160,26 +190,59 @@ impl Peers {
 
     /// Sends `message` to the connected `peer`. Only queues it on the transport (never
     /// waits); messages to one peer are delivered in the order they were sent, unless the
-    /// connection ends first.
+    /// connection ends first. When the transport's outbox for the peer is full the message is
+    /// not sent and the connection is ended (see the module doc).
     pub async fn send(&self, peer: NodeId, message: &ChannelMessage) -> Result<(), PeerError> {
         let route = self
             .inner
             .routes
             .get(&peer)
             .ok_or(PeerError::NotConnected(peer))?;
-        let frame = lock(&route.session)
-            .encode_channel(message)
-            .map_err(|error| match error {
-                SessionError::OutgoingTooLarge { size, max } => {
-                    PeerError::MessageTooLarge { size, max }
-                }
-                // The driver closed the session after the route was read.
-                _ => PeerError::NotConnected(peer),
-            })?;
+        let connection = route.connection;
+        // Encoded and queued under the session's lock, so that once a send is refused for a
+        // full outbox no later message goes out on the connection: the peer must never see a
+        // gap in the order.
+        let mut session = lock(&route.session);
+        let frame = encode(&session, peer, message)?;
         self.inner
             .transport
-            .send(route.connection, &frame)
-            .map_err(|error| PeerError::Send { peer, error })
+            .send(connection, &frame)
+            .map_err(|error| {
+                if error.kind == ErrorKind::Unavailable {
+                    session.close(GoodbyeReason::Shutdown, "");
+                    tracing::warn!(%peer, connection, "ending the connection: {error}");
+                    let reason = DisconnectReason::SendFailed(error.clone());
+                    let _ = self.command(Command::End { connection, reason });
+                }
+                PeerError::Send { peer, error }
+            })
+    }
+
+    /// The connection that is `peer`'s route, and `message` encoded as a frame for it (for a
+    /// caller that sends it on the transport itself, such as a test tool).
+    pub fn frame_for(
+        &self,
+        peer: NodeId,
+        message: &ChannelMessage,
+    ) -> Result<(ConnectionId, Vec<u8>), PeerError> {
+        let route = self
+            .inner
+            .routes
+            .get(&peer)
+            .ok_or(PeerError::NotConnected(peer))?;
+        let frame = encode(&lock(&route.session), peer, message)?;
+        Ok((route.connection, frame))
+    }
+
+    /// Disconnects `peer` for going over its budget (telling it which limit), if connected.
+    pub fn over_budget(&self, peer: NodeId, overdraft: Overdraft) {
+        if let Some(route) = self.inner.routes.get(&peer) {
+            let reason = DisconnectReason::OverBudget(overdraft);
+            let _ = self.command(Command::End {
+                connection: route.connection,
+                reason,
+            });
+        }
     }
 
     /// Closes the connection to `peer` (with a goodbye) and cancels a connect to it in
@@ -226,4 +289,21 @@ impl Peers {
     ) -> Option<parley_plugin_api::model::ConnectionId> {
         self.inner.routes.get(peer).map(|route| route.connection)
     }
+}
+
+/// `message` as a frame of `session`, whose peer is `peer`.
+fn encode(
+    session: &Session<ChannelMessage>,
+    peer: NodeId,
+    message: &ChannelMessage,
+) -> Result<Vec<u8>, PeerError> {
+    session
+        .encode_channel(message)
+        .map_err(|error| match error {
+            SessionError::OutgoingTooLarge { size, max } => {
+                PeerError::MessageTooLarge { size, max }
+            }
+            // The driver closed the session after the route was read.
+            _ => PeerError::NotConnected(peer),
+        })
 }

@@ -34,12 +34,18 @@ impl Channel {
             }
         }
         let mut fx = Effects::default();
+        self.enter_dispute(&mut fx);
+        Ok(fx.finish())
+    }
+
+    /// `Funding` or `Active` → `Disputed`, dropping the peer's update awaiting our answer (see
+    /// [`Channel::dispute`]).
+    pub(super) fn enter_dispute(&mut self, fx: &mut Effects) {
         if let Some((state, _)) = self.incoming.take() {
             fx.event(ChannelEvent::UpdateDiscarded {
                 version: state.version,
             });
         }
-        self.set_phase(Phase::Disputed, &mut fx);
-        Ok(fx.finish())
+        self.set_phase(Phase::Disputed, fx);
     }
 }

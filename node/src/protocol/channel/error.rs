@@ -50,8 +50,9 @@ pub enum IncomingUpdateError {
     Backend(#[from] BackendError),
 }
 
-/// Why a [`SyncReply`](crate::protocol::SyncReply) was not adopted. The channel keeps its state
-/// and stays in re-synchronisation (updates stay blocked); the peer is faulty or malicious.
+/// Why a [`SyncReply`](crate::protocol::SyncReply) was not adopted. The channel keeps its
+/// state. A proven peer fault ([`SyncError::is_peer_fault`]) ends the re-synchronisation in a
+/// dispute; anything else leaves it under way (updates stay blocked) until the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SyncError {
     /// The peer's state belongs to another channel.
@@ -80,6 +81,16 @@ pub enum SyncError {
     #[error("the peer holds a different fully signed state of version {version}")]
     Fork {
         /// The version.
+        version: u64,
+    },
+    /// The peer answered as if its channel were still opening, though we hold its signature
+    /// on a newer version (which it could only give once the channel was open).
+    #[error(
+        "the peer answered as if its channel were still opening, though it signed version \
+         {version}"
+    )]
+    OpeningAfterSigning {
+        /// Our newest version, which the peer signed.
         version: u64,
     },
     /// The peer's newer state could not follow ours (funds changed, assets changed, ...).

@@ -14,10 +14,11 @@
 //! - an error return leaves the channel unchanged and asks for no effect.
 //!
 //! The methods are split by concern: opening and the life cycle here, updates in `update.rs`,
-//! re-synchronisation in `sync.rs`, disputes in `dispute.rs`.
+//! re-synchronisation in `sync.rs`, disputes in `dispute.rs`, proven peer faults in `fault.rs`.
 
 mod dispute;
 mod error;
+mod fault;
 mod sync;
 mod update;
 
@@ -25,6 +26,7 @@ mod update;
 mod tests;
 
 pub use error::{ChannelError, IncomingUpdateError, OpenError, SyncError};
+pub use fault::FaultResponse;
 pub use update::race_winner;
 
 use super::effect::{ChannelEvent, Effect};
@@ -289,7 +291,8 @@ impl Channel {
     /// The peer's signature on version 0. Completes the opening: version 0 becomes fully
     /// signed and the channel moves to `Funding` (the driver then funds our share). After the
     /// opening, an `OpeningSig` answering our `SyncRequest` (the peer is still opening) ends the
-    /// re-synchronisation; any other repeated `OpeningSig` is ignored.
+    /// re-synchronisation, or, if its signature does not verify, proves the peer faulty (see
+    /// `fault.rs`); any other repeated `OpeningSig` is ignored.
     pub fn on_opening_sig(
         &mut self,
         message: OpeningSig,
@@ -298,9 +301,18 @@ impl Channel {
         self.check_channel(message.channel_id)?;
         if self.phase != Phase::Opening {
             // We already hold version 0 fully signed. If we are re-synchronising, this is the
-            // answer of a peer still opening: it has nothing newer, so the sync is done.
+            // answer of a peer still opening: it has nothing newer, so the sync is done. Past
+            // version 0 it is a lie: we hold the peer's signature on a newer version, which it
+            // could only give once its channel was open.
+            if self.syncing && self.latest.version > 0 {
+                let version = self.latest.version;
+                return Ok(self.peer_fault(SyncError::OpeningAfterSigning { version }));
+            }
             if self.syncing && self.latest.version == 0 {
-                self.check_peer_sig(verifier, &self.latest, &message.sig)?;
+                if !verifier.verify(&self.latest, &message.sig, self.peer())? {
+                    let participant = self.peer_index();
+                    return Ok(self.peer_fault(SyncError::BadSignature { participant }));
+                }
                 self.syncing = false;
                 let mut fx = Effects::default();
                 self.discard_half_done(&mut fx);
@@ -343,6 +355,17 @@ impl Channel {
         }
         let mut fx = Effects::default();
         self.discard_half_done(&mut fx);
+        self.set_phase(Phase::Closed, &mut fx);
+        Ok(fx.finish())
+    }
+
+    /// Gives up an opening that did not complete: `Opening` → `Closed`. Nothing is fully
+    /// signed yet and nothing of ours is deposited (deposits start in `Funding`), so there is
+    /// nothing to settle. A peer that got our signature is in `Funding` and recovers its own
+    /// deposit when its funding times out. Refused in any other phase.
+    pub fn abandon(&mut self) -> Result<Vec<Effect>, ChannelError> {
+        self.require_phase("abandon", Phase::Opening)?;
+        let mut fx = Effects::default();
         self.set_phase(Phase::Closed, &mut fx);
         Ok(fx.finish())
     }

@@ -80,12 +80,15 @@ impl Channel {
     }
 
     /// Handles the peer's answer to our `SyncRequest`. A newer fully signed state is adopted
-    /// once every signature verifies and it could follow ours under every invariant; an equal
-    /// one must be the same state (else someone signed twice: [`SyncError::Fork`]). Any
-    /// half-done update of ours not covered by the adopted state is discarded. The peer's
-    /// `pending` is never adopted: it is half-done, and the peer discards it on our answer.
+    /// once every signature verifies and it could follow ours under every invariant (the same
+    /// [`check_transition`] an update passes); an equal one must be the same state (else
+    /// someone signed twice: [`SyncError::Fork`]). Any half-done update of ours not covered by
+    /// the adopted state is discarded. The peer's `pending` is never adopted: it is half-done,
+    /// and the peer discards it on our answer.
     ///
-    /// On `Err` nothing changes and updates stay blocked: the peer is faulty.
+    /// An answer that proves the peer faulty ([`SyncError::is_peer_fault`]) is not an error:
+    /// the effects end the re-synchronisation, announce the fault and start a dispute (see
+    /// `fault.rs`). On any other `Err` nothing changes and updates stay blocked.
     pub fn on_sync_reply(
         &mut self,
         message: SyncReply,
@@ -95,14 +98,26 @@ impl Channel {
         if !self.syncing {
             return Err(ChannelError::UnexpectedSyncReply);
         }
-        let theirs = message.latest;
+        match self.adopt_reply(message.latest, verifier) {
+            Ok(effects) => Ok(effects),
+            Err(fault) if fault.is_peer_fault() => Ok(self.peer_fault(fault)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// [`Channel::on_sync_reply`] once the reply is known to be expected.
+    fn adopt_reply(
+        &mut self,
+        theirs: FullySignedState,
+        verifier: &(impl StateVerifier + ?Sized),
+    ) -> Result<Vec<Effect>, SyncError> {
         self.check_peer_state(&theirs, verifier)?;
         let mut fx = Effects::default();
         let ours_complete = self.sigs.iter().all(Option::is_some);
         let version = theirs.state.version;
         if version > self.latest.version || (version == self.latest.version && !ours_complete) {
             if version == self.latest.version && theirs.state != self.latest {
-                return Err(SyncError::Fork { version }.into());
+                return Err(SyncError::Fork { version });
             }
             if version > self.latest.version {
                 // Newer by any number of versions: it must still be a legal successor of ours,
@@ -125,7 +140,7 @@ impl Channel {
             self.adopt(theirs.state, theirs.sigs, &mut fx);
         } else {
             if version == self.latest.version && theirs.state != self.latest {
-                return Err(SyncError::Fork { version }.into());
+                return Err(SyncError::Fork { version });
             }
             // The peer is not ahead of us, so it never accepted our pending update.
             self.discard_half_done(&mut fx);

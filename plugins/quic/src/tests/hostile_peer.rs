@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 fn raw_client(server: SocketAddr, misbehave: &[&[u8]]) -> Option<quinn::VarInt> {
     let host = parley_plugin_api::conformance::TestHost::new("wire");
     let settings = QuicSettings::from_table("", &Host::new(host.context())).unwrap();
-    let config = tls::client_config(tls::transport_config(&settings).unwrap()).unwrap();
+    let config = tls::client_config(tls::transport_config(&settings, false).unwrap()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -98,4 +98,150 @@ fn a_stream_ending_inside_a_frame_closes_the_connection() {
         }
         other => panic!("expected Closed, got {other:?}"),
     }
+}
+
+/// A raw client on its own thread that announces one frame of `len` bytes and writes its body,
+/// counting the bytes the QUIC stream has taken. Returns the counter and the thread, which ends
+/// when the whole frame is written or the connection closes.
+fn raw_writer(
+    server: SocketAddr,
+    len: usize,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let written = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = written.clone();
+    let thread = std::thread::spawn(move || {
+        let host = parley_plugin_api::conformance::TestHost::new("wire");
+        let settings = QuicSettings::from_table("", &Host::new(host.context())).unwrap();
+        let config = tls::client_config(tls::transport_config(&settings, false).unwrap()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+            let connection = endpoint
+                .connect_with(config, server, tls::DIAL_SERVER_NAME)
+                .unwrap()
+                .await
+                .unwrap();
+            let mut stream = connection.open_uni().await.unwrap();
+            let _ = stream.write_all(&(len as u32).to_be_bytes()).await;
+            let body = vec![0x5a; 16 * 1024];
+            let mut left = len;
+            while left > 0 {
+                match stream.write(&body[..left.min(body.len())]).await {
+                    Ok(n) => {
+                        left -= n;
+                        counter.fetch_add(n, Ordering::SeqCst);
+                    }
+                    Err(_) => return,
+                }
+            }
+            let _ = stream.finish();
+            let _ = tokio::time::timeout(WAIT, connection.closed()).await;
+        });
+    });
+    (written, thread)
+}
+
+#[test]
+fn a_peer_held_at_its_frame_limit_cannot_make_the_transport_buffer_its_frame() {
+    use std::sync::atomic::Ordering;
+    let server = Node::start("").unwrap();
+    server.transport.set_initial_frame_limit(4096).unwrap();
+    let addr: SocketAddr = server
+        .transport
+        .listen("127.0.0.1:0")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let len = 16 << 20;
+    let (written, writer) = raw_writer(addr, len);
+    let (id, _) = server.connected();
+
+    // Until its limit is raised, the connection takes no more than its receive window: the
+    // stranger's writes stall there instead of filling our memory with 16 MiB.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline && written.load(Ordering::SeqCst) < len {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let taken = written.load(Ordering::SeqCst);
+    assert!(
+        taken <= 4 * crate::link::LIMITED_RECEIVE_WINDOW as usize,
+        "the held connection took {taken} bytes of a {len}-byte frame"
+    );
+    assert!(server.host.next_event(std::time::Duration::ZERO).is_none());
+
+    // Raised, the frame comes through whole.
+    server.transport.set_frame_limit(id, len).unwrap();
+    let (from, frame) = server.frame();
+    assert_eq!((from, frame.len()), (id, len));
+    assert!(frame.iter().all(|byte| *byte == 0x5a));
+    writer.join().unwrap();
+}
+
+#[test]
+fn frame_limits_are_checked_and_name_the_connection() {
+    let (a, b, a_id, _) = super::connected_pair("max_frame_size = 1024");
+    for bad in [0, 1025] {
+        let error = a.transport.set_frame_limit(a_id, bad).unwrap_err();
+        assert_eq!(error.kind, parley_plugin_api::ErrorKind::InvalidArgument);
+        let error = a.transport.set_initial_frame_limit(bad).unwrap_err();
+        assert_eq!(error.kind, parley_plugin_api::ErrorKind::InvalidArgument);
+    }
+    let error = a.transport.set_frame_limit(a_id + 100, 10).unwrap_err();
+    assert_eq!(error.kind, parley_plugin_api::ErrorKind::NotFound);
+    a.transport.close(a_id).unwrap();
+    let error = a.transport.set_frame_limit(a_id, 10).unwrap_err();
+    assert_eq!(error.kind, parley_plugin_api::ErrorKind::NotFound);
+    drop(b);
+}
+
+#[test]
+fn a_full_outbox_refuses_with_unavailable_and_loses_nothing() {
+    let table = "max_frame_size = 1048576\nmax_outbox_bytes = 1048576";
+    let a = Node::start(table).unwrap();
+    let b = Node::start(table).unwrap();
+    // B holds every frame above 1 KiB until it raises the limit, so A's frames pile up.
+    b.transport.set_initial_frame_limit(1024).unwrap();
+    let addr = b.transport.listen("127.0.0.1:0").unwrap();
+    let a_id = a.transport.dial(&addr).unwrap();
+    assert_eq!(a.connected().0, a_id);
+    let (b_id, _) = b.connected();
+
+    let frame = |n: u32| {
+        let mut frame = n.to_be_bytes().to_vec();
+        frame.resize(64 * 1024, n as u8);
+        frame
+    };
+    let mut accepted = 0u32;
+    let refusal = loop {
+        assert!(
+            accepted < 4096,
+            "A queued {accepted} frames of 64 KiB for a peer that reads none"
+        );
+        match a.transport.send(a_id, &frame(accepted)) {
+            Ok(()) => accepted += 1,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(
+        refusal.kind,
+        parley_plugin_api::ErrorKind::Unavailable,
+        "{refusal}"
+    );
+    assert!(refusal.message().contains("max_outbox_bytes"), "{refusal}");
+    // The outbox (1 MiB) and what QUIC has in flight bound what A took.
+    assert!(accepted <= 16 + 4, "A took {accepted} frames of 64 KiB");
+
+    b.transport.set_frame_limit(b_id, 1 << 20).unwrap();
+    for n in 0..accepted {
+        assert_eq!(b.frame(), (b_id, frame(n)), "frame {n} of {accepted}");
+    }
+    a.transport.send(a_id, b"after").unwrap();
+    assert_eq!(b.frame(), (b_id, b"after".to_vec()));
 }

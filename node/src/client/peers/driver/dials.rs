@@ -113,6 +113,7 @@ impl Driver {
                 );
             } else if !self.retired.contains_key(&id) {
                 let _ = self.transport.close(id);
+                self.intake.forget(id);
                 self.retired
                     .insert(id, (Instant::now(), DisconnectReason::Unneeded));
             }

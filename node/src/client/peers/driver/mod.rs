@@ -1,26 +1,29 @@
 //! The driver task: the one owner of every connection's state. It turns transport events into
-//! session steps, runs dials, enforces the handshake deadline and the ping schedule, and keeps
-//! the route table that handles send through.
+//! session steps, runs dials, enforces the handshake deadline, the ping schedule and each
+//! peer's budget (frame size before the handshake, frames per second; the intake reports
+//! frames in flight), and keeps the route table that handles send through.
 //!
 //! Everything happens on one task in the order events arrive, so a peer's `Connected`, its
 //! messages and its `Disconnected` reach the event channel in the order they happened.
 
 mod dials;
 
+use super::budget::{FrameRate, Overdraft};
 use super::connection::{Connection, Stage, MAX_EARLY_FRAMES};
-use super::dedupe::{resolve_duplicate, Keep};
+use super::dedupe::{resolve_duplicate, Candidate, Keep};
 use super::error::PeerError;
 use super::event::{DisconnectReason, PeerEvent};
+use super::intake::{Inbound, Intake, Ticket};
 use super::liveness::{Liveness, Probe};
 use super::routes::{lock, Route, Routes};
 use super::PeersConfig;
 use crate::protocol::ChannelMessage;
 use crate::wire::{
-    encode_frame, fresh_nonce, Goodbye, GoodbyeReason, NodeId, NodeKey, Role, Session,
-    SessionEvent, WireMessage,
+    encode_frame, Goodbye, GoodbyeReason, Incarnation, KeyError, NodeId, NodeKey, Role, Session,
+    SessionError, SessionEvent, WireError, WireMessage,
 };
-use parley_plugin_api::model::{ConnectionId, TransportEvent};
-use parley_plugin_api::Transport;
+use parley_plugin_api::model::ConnectionId;
+use parley_plugin_api::{ErrorKind, Transport};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,6 +50,12 @@ pub(super) enum Command {
     Disconnect {
         peer: NodeId,
         reply: oneshot::Sender<()>,
+    },
+    /// End `connection` (if it is still open) for `reason`: its peer broke a limit, or its
+    /// outbox refused a message.
+    End {
+        connection: ConnectionId,
+        reason: DisconnectReason,
     },
     /// Close everything and stop.
     Shutdown { reply: oneshot::Sender<()> },
@@ -84,7 +93,12 @@ impl Ending {
 /// The driver's state.
 pub(super) struct Driver {
     key: NodeKey,
+    /// This run's incarnation, the first half of every handshake nonce we send; drawn at the
+    /// first connection.
+    incarnation: Option<Incarnation>,
     transport: Arc<dyn Transport>,
+    /// Where frames are admitted; told when a connection ends.
+    intake: Intake,
     config: PeersConfig,
     max_frame_size: usize,
     routes: Arc<Routes>,
@@ -99,7 +113,7 @@ pub(super) struct Driver {
 
 /// The driver's inputs.
 pub(super) struct Inputs {
-    pub transport_events: UnboundedReceiver<TransportEvent>,
+    pub transport_events: UnboundedReceiver<Inbound>,
     pub commands: UnboundedReceiver<Command>,
 }
 
@@ -107,15 +121,18 @@ impl Driver {
     pub(super) fn new(
         key: NodeKey,
         transport: Arc<dyn Transport>,
+        intake: Intake,
         config: PeersConfig,
-        max_frame_size: usize,
         routes: Arc<Routes>,
         events: UnboundedSender<PeerEvent>,
         dials: UnboundedSender<DialDone>,
     ) -> Driver {
+        let max_frame_size = config.max_frame_size.min(transport.max_frame_size());
         Driver {
             key,
+            incarnation: None,
             transport,
+            intake,
             config,
             max_frame_size,
             routes,
@@ -158,15 +175,23 @@ impl Driver {
         self.stop();
     }
 
-    fn on_transport_event(&mut self, event: TransportEvent) {
+    fn on_transport_event(&mut self, event: Inbound) {
         match event {
-            TransportEvent::Connected {
+            Inbound::Connected {
                 connection,
                 remote,
                 inbound,
             } => self.on_connected(connection, remote, inbound),
-            TransportEvent::Frame { connection, frame } => self.on_frame(connection, frame.0),
-            TransportEvent::Closed { connection, reason } => {
+            Inbound::Frame {
+                connection,
+                frame,
+                ticket,
+            } => self.on_frame(connection, frame, ticket),
+            Inbound::OverBudget {
+                connection,
+                overdraft,
+            } => self.over_budget(connection, overdraft),
+            Inbound::Closed { connection, reason } => {
                 if self.connections.contains_key(&connection) {
                     self.end(
                         connection,
@@ -210,9 +235,12 @@ impl Driver {
         remote: String,
         expected: Option<NodeId>,
         opened: Instant,
-        early: Vec<Vec<u8>>,
+        early: Vec<(Vec<u8>, Ticket)>,
     ) {
-        let nonce = match fresh_nonce() {
+        let nonce = match self
+            .incarnation()
+            .and_then(|incarnation| incarnation.nonce())
+        {
             Ok(nonce) => nonce,
             Err(error) => {
                 // No session can start: end it like a connection that never got one.
@@ -251,12 +279,37 @@ impl Driver {
         if !self.send_frames(id, hello) {
             return;
         }
-        for frame in early {
+        for (frame, ticket) in early {
             if !self.connections.contains_key(&id) {
                 break;
             }
-            self.on_frame(id, frame);
+            self.on_frame(id, frame, ticket);
         }
+    }
+
+    /// Ends a connection whose peer broke one of its limits, telling it which.
+    fn over_budget(&mut self, id: ConnectionId, overdraft: Overdraft) {
+        if self.connections.contains_key(&id) {
+            let detail = format!("over this node's budget for a peer: {overdraft}");
+            self.end(
+                id,
+                Ending::with_goodbye(
+                    DisconnectReason::OverBudget(overdraft),
+                    GoodbyeReason::ProtocolViolation,
+                    detail,
+                ),
+            );
+        }
+    }
+
+    /// This run's incarnation (see `Incarnation`), drawn from the OS random source once.
+    fn incarnation(&mut self) -> Result<Incarnation, KeyError> {
+        if let Some(incarnation) = self.incarnation {
+            return Ok(incarnation);
+        }
+        let incarnation = Incarnation::random()?;
+        self.incarnation = Some(incarnation);
+        Ok(incarnation)
     }
 
     /// Sends `frames` in order; on a refusal ends the connection and returns `false`.
@@ -270,13 +323,32 @@ impl Driver {
         true
     }
 
-    fn on_frame(&mut self, id: ConnectionId, frame: Vec<u8>) {
+    fn on_frame(&mut self, id: ConnectionId, frame: Vec<u8>, ticket: Ticket) {
         let Some(connection) = self.connections.get_mut(&id) else {
             return; // a frame that was in flight when we ended the connection
         };
+        let handshake_frame = self.config.limits.handshake_frame;
+        if !connection.is_open() && frame.len() > handshake_frame {
+            // The transport holds such frames until the peer is authenticated; one that
+            // cannot (a transport without frame limits) still gets no further than this.
+            let error = SessionError::Frame(WireError::FrameTooLarge {
+                size: frame.len(),
+                max: handshake_frame,
+            });
+            let goodbye = error.goodbye();
+            let reason = DisconnectReason::Protocol(error);
+            return self.end(
+                id,
+                Ending {
+                    reason,
+                    goodbye,
+                    close: true,
+                },
+            );
+        }
         let session = match &mut connection.stage {
             Stage::Unclaimed { early } => {
-                early.push(frame);
+                early.push((frame, ticket));
                 let count = early.len();
                 if count > MAX_EARLY_FRAMES {
                     self.end(
@@ -290,7 +362,14 @@ impl Driver {
                 }
                 return;
             }
-            Stage::Handshaking { session, .. } | Stage::Open { session, .. } => session.clone(),
+            Stage::Handshaking { session, .. } => session.clone(),
+            Stage::Open { session, rate, .. } => {
+                if !rate.take(Instant::now()) {
+                    let per_second = self.config.limits.frames_per_second;
+                    return self.over_budget(id, Overdraft::Rate { per_second });
+                }
+                session.clone()
+            }
         };
         let step = lock(&session).on_frame(&frame);
         match step {
@@ -303,7 +382,11 @@ impl Driver {
                 }
             }
             Ok(SessionEvent::Channel { from, message }) => {
-                let _ = self.events.send(PeerEvent::Message { from, message });
+                let _ = self.events.send(PeerEvent::Message {
+                    from,
+                    message,
+                    ticket,
+                });
             }
             Ok(SessionEvent::Pong { nonce }) => {
                 if let Some(Connection {
@@ -340,18 +423,32 @@ impl Driver {
             return;
         };
         let session = session.clone();
+        let Some(incarnation) = lock(&session).peer_incarnation() else {
+            return; // a session reports `Authenticated` only once it knows the peer's
+        };
         let role = connection.role;
         let remote = connection.remote.clone();
-        let liveness = Liveness::new(
-            Instant::now(),
-            self.config.ping_interval,
-            self.config.max_missed_pongs,
-        );
+        let now = Instant::now();
+        let liveness = Liveness::new(now, self.config.ping_interval, self.config.max_missed_pongs);
         connection.stage = Stage::Open {
             session: session.clone(),
             peer,
+            incarnation,
             liveness,
+            rate: FrameRate::new(self.config.limits.frames_per_second, now),
         };
+        // The peer has proven who it is: the transport may now take its large frames. Up to
+        // its own maximum, not the session's: a frame above the session's is then read and
+        // refused with a goodbye at once, where a held one would stall the connection.
+        let limit = self.transport.max_frame_size();
+        match self.transport.set_frame_limit(id, limit) {
+            Ok(()) => {}
+            // Warned about once at start; the node's own check above still applies.
+            Err(error) if error.kind == ErrorKind::Unsupported => {}
+            Err(error) => {
+                tracing::debug!(connection = id, "cannot raise the frame limit: {error}")
+            }
+        }
         // Whoever waits to reach `peer` has it now, over whichever connection got there first.
         if let Some(pending) = self.connects.remove(&peer) {
             for waiter in pending.waiters {
@@ -368,25 +465,38 @@ impl Driver {
             let _ = self.events.send(PeerEvent::Connected(peer));
             return;
         };
-        let existing_role = self
-            .connections
-            .get(&existing.connection)
-            .map_or(role, |connection| connection.role);
+        let incoming = Candidate { role, incarnation };
+        let kept = match self.connections.get(&existing.connection) {
+            Some(Connection {
+                role,
+                stage: Stage::Open { incarnation, .. },
+                ..
+            }) => Candidate {
+                role: *role,
+                incarnation: *incarnation,
+            },
+            // The route's connection is gone already: anything replaces it.
+            _ => incoming,
+        };
         let own = self.key.node_id();
-        match resolve_duplicate(own, peer, existing_role, role) {
+        match resolve_duplicate(own, peer, kept, incoming) {
             Keep::Existing => {
                 self.end(
                     id,
                     duplicate("duplicate connection: keeping the earlier one"),
                 );
-                // If the peer restarted, the connection we keep died with its old process and
-                // nothing will tell us so for a long time: probe it now, so that the peer's
-                // next dial gets through soon if it is dead.
+                // The peer did not restart (same incarnation), but the connection we keep may
+                // have died without a word while the peer noticed and dialed again: probe it
+                // now, so that the peer's next dial gets through soon if it is dead.
                 self.suspect(existing.connection);
             }
             Keep::Incoming => {
                 // Re-routed before the old one ends, so its end is not a disconnect.
-                tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
+                if kept.incarnation != incarnation {
+                    tracing::info!(connection = id, %peer, remote, "peer restarted (a new incarnation); its new connection replaces the old one");
+                } else {
+                    tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
+                }
                 self.routes.insert(peer, route);
                 self.end(
                     existing.connection,
@@ -431,6 +541,13 @@ impl Driver {
             Command::Disconnect { peer, reply } => {
                 self.disconnect(peer);
                 let _ = reply.send(());
+            }
+            Command::End { connection, reason } => {
+                if let DisconnectReason::OverBudget(overdraft) = reason {
+                    self.over_budget(connection, overdraft);
+                } else if self.connections.contains_key(&connection) {
+                    self.end(connection, Ending::silent(reason));
+                }
             }
             Command::Shutdown { reply } => {
                 self.stop();
@@ -525,6 +642,7 @@ impl Driver {
             close,
         } = ending;
         log_end(id, &connection, &reason);
+        self.intake.forget(id);
         let frame = match (goodbye, connection.session()) {
             (Some(goodbye), Some(session)) => {
                 Some(lock(session).close(goodbye.reason, goodbye.detail))

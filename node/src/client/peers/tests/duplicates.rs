@@ -173,3 +173,70 @@ async fn simultaneous_connects_between_two_nodes_settle_on_one_shared_connection
         assert_eq!(b.messages(a.id, 1).await, vec![round]);
     }
 }
+
+#[tokio::test]
+async fn a_kept_connection_that_does_not_answer_its_probe_gives_way() {
+    // A (a `Peers`) has the lower id and dials R; then R, the same process (one incarnation),
+    // dials A again as if it had lost the first connection without a word. The first one wins
+    // by the simultaneous-dial rule, so A probes it; R never answers there (that connection is
+    // dead to R), so A ends it after the grace and R's next dial gets through.
+    let (a_key, r_key) = if key(1).node_id() < key(2).node_id() {
+        (1, 2)
+    } else {
+        (2, 1)
+    };
+    let net = MemoryNetwork::new(DEFAULT_MAX_FRAME_SIZE);
+    let mut a = node(&net, a_key, quick()).await;
+    let mut raw = Raw::new(&net, r_key);
+    raw.transport.listen("raw").unwrap();
+    let connect = tokio::spawn({
+        let peers = a.peers.clone();
+        let r = raw.id();
+        async move { peers.connect(r, "raw").await }
+    });
+    let silent = raw.accept().await;
+    raw.handshake(silent, Role::Listener, None).await;
+    connect.await.unwrap().unwrap();
+    assert_eq!(a.next().await, PeerEvent::Connected(raw.id()));
+
+    let refused = raw.dial(&a.addr).await;
+    raw.handshake(refused, Role::Dialer, Some(a.id)).await;
+    // A refuses the newcomer and probes the connection it kept; R does not answer the ping.
+    let mut probed = false;
+    let mut refused_closed = false;
+    while !(probed && refused_closed) {
+        match raw.next().await {
+            TransportEvent::Frame { connection, frame } if connection == silent => {
+                let message =
+                    decode_frame::<ChannelMessage>(&frame, DEFAULT_MAX_FRAME_SIZE).unwrap();
+                assert!(matches!(message, WireMessage::Ping(_)), "{message:?}");
+                probed = true;
+            }
+            TransportEvent::Frame { connection, .. } if connection == refused => {}
+            TransportEvent::Closed { connection, .. } if connection == refused => {
+                refused_closed = true
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        a.next().await,
+        PeerEvent::Disconnected(
+            raw.id(),
+            DisconnectReason::SuspectTimeout(quick().suspect_grace)
+        )
+    );
+    assert_eq!(
+        raw.goodbye_then_closed(silent).await,
+        GoodbyeReason::Timeout
+    );
+    let again = raw.dial(&a.addr).await;
+    let session = raw.handshake(again, Role::Dialer, Some(a.id)).await;
+    assert_eq!(a.next().await, PeerEvent::Connected(raw.id()));
+    assert_eq!(
+        a.peers.connection_of(&raw.id()),
+        net.far_end(raw.transport.endpoint(), again)
+    );
+    raw.send_bytes(again, &session.encode_channel(&message(6)).unwrap());
+    assert_eq!(a.messages(raw.id(), 1).await, vec![6]);
+}

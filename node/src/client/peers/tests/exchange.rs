@@ -16,7 +16,8 @@ async fn handshake_then_messages_flow_both_ways() {
         b.next().await,
         PeerEvent::Message {
             from: a.id,
-            message: message(1)
+            message: message(1),
+            ticket: Ticket::untracked(),
         }
     );
     b.peers.send(a.id, &message(2)).await.unwrap();
@@ -24,7 +25,8 @@ async fn handshake_then_messages_flow_both_ways() {
         a.next().await,
         PeerEvent::Message {
             from: b.id,
-            message: message(2)
+            message: message(2),
+            ticket: Ticket::untracked(),
         }
     );
 

@@ -2,6 +2,7 @@
 //! a hand-driven "raw" peer (a bare transport endpoint plus, where it plays fair, a wire
 //! `Session`) for what a well-behaved node never does.
 
+mod budgets;
 mod duplicates;
 mod exchange;
 mod lifecycle;
@@ -12,7 +13,7 @@ use super::memory::{MemoryNetwork, MemoryTransport};
 use super::*;
 use crate::protocol::{ChannelMessage, SyncRequest};
 use crate::wire::{
-    decode_frame, encode_frame, fresh_nonce, GoodbyeReason, Role, Session, SessionEvent,
+    decode_frame, encode_frame, GoodbyeReason, Incarnation, Role, Session, SessionEvent,
     WireMessage, DEFAULT_MAX_FRAME_SIZE,
 };
 use parley_plugin_api::model::{ChannelId, ConnectionId, TransportEvent};
@@ -62,9 +63,10 @@ struct Node {
 }
 
 async fn node(net: &MemoryNetwork, n: u8, config: PeersConfig) -> Node {
-    let (transport, transport_events) = net.endpoint();
+    let (intake, transport_events) = Intake::new(config.limits);
+    let transport = net.endpoint_into(intake.clone());
     let endpoint = transport.endpoint();
-    let (peers, events) = Peers::start(key(n), transport, transport_events, config);
+    let (peers, events) = Peers::start(key(n), transport, (intake, transport_events), config);
     let addr = peers.listen(&format!("node-{n}")).await.unwrap();
     Node {
         id: peers.node_id(),
@@ -98,6 +100,7 @@ impl Node {
                 PeerEvent::Message {
                     from: sender,
                     message,
+                    ..
                 } => {
                     assert_eq!(sender, from);
                     seqs.push(seq_of(&message));
@@ -119,11 +122,12 @@ async fn pair(net: &MemoryNetwork, config: PeersConfig) -> (Node, Node) {
     (a, b)
 }
 
-/// A bare endpoint the test drives by hand.
+/// A bare endpoint the test drives by hand: one run of a node's process (one incarnation).
 struct Raw {
     transport: Arc<MemoryTransport>,
     events: UnboundedReceiver<TransportEvent>,
     key: NodeKey,
+    incarnation: Incarnation,
 }
 
 type Wire = WireMessage<ChannelMessage>;
@@ -135,6 +139,7 @@ impl Raw {
             transport,
             events,
             key: key(n),
+            incarnation: Incarnation::random().unwrap(),
         }
     }
 
@@ -229,7 +234,7 @@ impl Raw {
         let (mut session, hello) = Session::new(
             role,
             &self.key,
-            fresh_nonce().unwrap(),
+            self.incarnation.nonce().unwrap(),
             expected,
             DEFAULT_MAX_FRAME_SIZE,
         );

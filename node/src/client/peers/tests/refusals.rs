@@ -60,7 +60,7 @@ async fn garbage_before_authentication_closes_the_connection_and_delivers_nothin
         ),
         (
             "an unknown kind",
-            vec![vec![0, 1, 99]],
+            vec![[&PROTOCOL_VERSION.to_be_bytes()[..], &[99]].concat()],
             GoodbyeReason::ProtocolViolation,
         ),
         (

@@ -170,10 +170,13 @@ pub fn proposal(crypto: &FakeCrypto, balances: Vec<Vec<u64>>) -> ChannelProposal
             .into_iter()
             .map(|row| row.into_iter().map(Amount::from).collect())
             .collect(),
+        locked: Vec::new(),
         challenge_duration: 3600,
         nonce_share: [2; 32],
         app: None,
         app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
     }
 }
 

@@ -330,3 +330,39 @@ fn restore_refuses_inconsistent_records() {
     });
     assert_eq!(Channel::restore(covered).unwrap(), pair.a.channel);
 }
+
+#[test]
+fn only_an_opening_can_be_abandoned_and_it_ends_closed() {
+    let crypto = crate::protocol::test_support::FakeCrypto::new(2);
+    let (mut channel, _) = Channel::open(
+        &proposal(&crypto, vec![vec![100, 50]]),
+        &accept(&crypto),
+        &crypto.participant(0),
+        &crypto,
+        &crypto,
+    )
+    .unwrap();
+    let effects = channel.abandon().unwrap();
+    assert_eq!(channel.phase(), Phase::Closed);
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Persist(PersistRecord::Phase(Phase::Closed)),
+            Effect::Event(ChannelEvent::PhaseChanged {
+                from: Phase::Opening,
+                to: Phase::Closed
+            }),
+        ]
+    );
+    // Once a state is fully signed, funds may be deposited: only the chain can end it.
+    let mut pair = Pair::opened(vec![vec![10, 10]]);
+    assert_eq!(
+        pair.a.channel.abandon().unwrap_err(),
+        ChannelError::WrongPhase {
+            action: "abandon",
+            phase: Phase::Funding
+        }
+    );
+    pair.act(true, |c, _| c.funded());
+    assert!(pair.a.channel.abandon().is_err());
+}

@@ -137,7 +137,7 @@ fn every_invariant_violation_is_refused() {
             index_map: vec![0, 1],
         });
     });
-    assert_refused(&mut pair, p, TransitionError::LockedChanged.into());
+    assert_refused(&mut pair, p, TransitionError::Locked { count: 1 }.into());
 
     let p = forged(&pair, |s| s.app_data = Bytes(vec![1, 2, 3]));
     assert_refused(&mut pair, p, TransitionError::AppDataChanged.into());

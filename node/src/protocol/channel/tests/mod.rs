@@ -4,6 +4,7 @@ mod harness;
 
 mod concurrent;
 mod dispute;
+mod faults;
 mod lifecycle;
 mod malicious;
 mod sync;
