@@ -63,5 +63,6 @@ wait_for_phase bob "$channel" active 30
 [ -z "$(channel_of alice "$channel" 'r.get("status") or ""')" ] || fail "the store problem is still shown: $(channel_of alice "$channel" 'r')"
 cli alice channel pay "$channel" 4 >/dev/null || fail "paying on the recovered channel failed"
 [ "$(balances_of alice "$channel")" = "1 6 4" ] || fail "alice's balances: $(balances_of alice "$channel")"
-wait_until 30 test "$(balances_of bob "$channel")" = "1 4 6"
+bob_at_1() { [ "$(balances_of bob "$channel")" = "1 4 6" ]; }
+wait_until 30 bob_at_1
 echo "PASS disk_full"

@@ -102,7 +102,8 @@ rm -f "$control"
 pays() { cli alice channel pay "$channel" 10; }
 wait_until 30 pays
 [ "$(balances_of alice "$channel")" = "1 990 510" ] || fail "alice's balances after paying: $(balances_of alice "$channel")"
-wait_until 30 test "$(balances_of bob "$channel")" = "1 510 990"
+bob_at_1() { [ "$(balances_of bob "$channel")" = "1 510 990" ]; }
+wait_until 30 bob_at_1
 
 step "settle while alice's store panics: the cause at once; it settles once the store works"
 echo panic >"$control"
@@ -116,7 +117,8 @@ settles() { cli alice channel settle "$channel"; }
 wait_until 60 settles
 [ "$(json alice channel list -- 'len(r)')" = 0 ] || fail "alice's closed channel is still among the open ones"
 [ "$(json alice channel list --closed -- 'len(r)')" = 2 ] || fail "alice's closed channels are not listed"
-wait_until 60 test "$(json bob channel list -- 'len(r)')" = 0
+bob_closed() { [ "$(json bob channel list -- 'len(r)')" = 0 ]; }
+wait_until 60 bob_closed
 expect_balance alice "$alice_before" 1000 990
 expect_balance bob "$bob_before" 500 510
 echo "PASS store_failure"
