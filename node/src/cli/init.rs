@@ -182,6 +182,7 @@ frames_per_second = 10000      # a peer's frame rate (bursts of up to one second
 frames_in_flight = 4096        # a peer's frames received and not yet handled
 bytes_in_flight = 16777216     # their bytes (at least 1048576, the largest frame a node takes)
 open_proposals = 16            # a peer's channel proposals waiting for an answer
+pending_handshakes = 64        # inbound connections in their handshake at once, from anyone
 
 [chain]
 plugin = "sim-chain"     # a simulated ledger with the rules of the Perun contracts
@@ -191,6 +192,7 @@ block_time = 1           # chain time advances in steps of this many seconds
 [wire]
 plugin = "quic"          # QUIC with a self-signed certificate kept in the data dir
 listen = {listen}   # where this node accepts peers; port 0 picks a free port
+max_connections = 1024   # connections open at once (and handshakes under way); more are refused
 
 [store]
 plugin = "lmdb"          # every channel step is committed durably before it is revealed

@@ -241,6 +241,7 @@ fn peers_config(limits: &LimitsSection) -> PeersConfig {
             frames_per_second: limits.frames_per_second,
             frames_in_flight: limits.frames_in_flight,
             bytes_in_flight: limits.bytes_in_flight,
+            pending_handshakes: limits.pending_handshakes,
         },
         ..PeersConfig::default()
     }

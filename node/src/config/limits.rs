@@ -20,6 +20,9 @@ pub struct LimitsSection {
     pub bytes_in_flight: usize,
     /// The channel proposals of one peer waiting for this node's answer.
     pub open_proposals: usize,
+    /// Inbound connections still in their handshake at once, from anyone: what bounds the
+    /// memory of connections that never authenticate, however many are opened.
+    pub pending_handshakes: usize,
 }
 
 impl Default for LimitsSection {
@@ -30,6 +33,7 @@ impl Default for LimitsSection {
             frames_in_flight: 4096,
             bytes_in_flight: 16 << 20,
             open_proposals: 16,
+            pending_handshakes: 64,
         }
     }
 }
@@ -45,7 +49,7 @@ struct Key {
 /// The smallest handshake frame limit: a hello is 70 bytes, a goodbye at most 264.
 const MIN_HANDSHAKE_FRAME: u64 = 512;
 
-const KEYS: [Key; 5] = [
+const KEYS: [Key; 6] = [
     Key {
         name: "handshake_frame_bytes",
         min: MIN_HANDSHAKE_FRAME,
@@ -75,6 +79,12 @@ const KEYS: [Key; 5] = [
         min: 1,
         max: 100_000,
         why: "a whole number of proposals",
+    },
+    Key {
+        name: "pending_handshakes",
+        min: 1,
+        max: 100_000,
+        why: "a whole number of connections",
     },
 ];
 
@@ -120,5 +130,6 @@ pub(super) fn limits_section(
         frames_in_flight: value(&KEYS[2], defaults.frames_in_flight as u64)? as usize,
         bytes_in_flight: value(&KEYS[3], defaults.bytes_in_flight as u64)? as usize,
         open_proposals: value(&KEYS[4], defaults.open_proposals as u64)? as usize,
+        pending_handshakes: value(&KEYS[5], defaults.pending_handshakes as u64)? as usize,
     })
 }

@@ -322,7 +322,8 @@ fn limits_default_without_the_section_and_take_each_key() {
     assert_eq!(parse("").unwrap().limits, LimitsSection::default());
     let config = parse(
         "[limits]\nhandshake_frame_bytes = 1024\nframes_per_second = 50\n\
-         frames_in_flight = 64\nbytes_in_flight = 2097152\nopen_proposals = 2\n",
+         frames_in_flight = 64\nbytes_in_flight = 2097152\nopen_proposals = 2\n\
+         pending_handshakes = 8\n",
     )
     .unwrap();
     assert_eq!(
@@ -333,6 +334,7 @@ fn limits_default_without_the_section_and_take_each_key() {
             frames_in_flight: 64,
             bytes_in_flight: 2 << 20,
             open_proposals: 2,
+            pending_handshakes: 8,
         }
     );
 }
@@ -356,6 +358,7 @@ fn every_bad_limit_is_refused_by_name() {
         ("bytes_in_flight = 1000", "limits.bytes_in_flight"),
         ("open_proposals = 0", "limits.open_proposals"),
         ("open_proposals = true", "limits.open_proposals"),
+        ("pending_handshakes = 0", "limits.pending_handshakes"),
         ("frames_per_secnd = 5", "limits.frames_per_secnd"),
     ] {
         let error = parse(&format!("[limits]\n{text}\n")).unwrap_err();

@@ -14,6 +14,10 @@ pub const MAX_FRAME_SIZE_LIMIT: u64 = 1 << 30;
 /// two frames of the default `max_frame_size`, or thousands of channel messages.
 pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 32 << 20;
 
+/// The default most connections open at once, both ways: far more peers than a node talks to,
+/// and at tens of KiB of QUIC state each, a bound on what connections alone can cost.
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 1024;
+
 /// The table as written, every key optional.
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields, default)]
@@ -24,6 +28,7 @@ struct QuicTable {
     connect_timeout_ms: u64,
     idle_timeout_ms: u64,
     keep_alive_ms: u64,
+    max_connections: u64,
     cert_dir: Option<String>,
 }
 
@@ -35,6 +40,7 @@ impl Default for QuicTable {
             connect_timeout_ms: 5_000,
             idle_timeout_ms: 30_000,
             keep_alive_ms: 5_000,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             cert_dir: None,
         }
     }
@@ -54,6 +60,9 @@ pub struct QuicSettings {
     pub idle_timeout: Duration,
     /// How often an idle connection sends a keep-alive packet; `None` disables them.
     pub keep_alive: Option<Duration>,
+    /// The most connections open at once (inbound, outbound and inbound handshakes under
+    /// way): an incoming connection beyond it is refused before its QUIC handshake.
+    pub max_connections: usize,
     /// Where `cert.der` and `key.der` live.
     pub cert_dir: PathBuf,
 }
@@ -90,6 +99,15 @@ impl QuicSettings {
             }
             Some(bytes) => bytes,
         };
+        if table.max_connections == 0 || table.max_connections > 1_000_000 {
+            return Err(bad(
+                "max_connections",
+                format!(
+                    "is {}; it must be between 1 and 1000000",
+                    table.max_connections
+                ),
+            ));
+        }
         if table.connect_timeout_ms == 0 {
             return Err(bad("connect_timeout_ms", "must be above 0".into()));
         }
@@ -124,6 +142,7 @@ impl QuicSettings {
             idle_timeout: Duration::from_millis(table.idle_timeout_ms),
             keep_alive: (table.keep_alive_ms > 0)
                 .then(|| Duration::from_millis(table.keep_alive_ms)),
+            max_connections: table.max_connections as usize,
             cert_dir,
         })
     }

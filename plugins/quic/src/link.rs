@@ -159,6 +159,11 @@ impl Links {
 
     /// Whether new connections start limited below `max_frame_size`, and so with the small
     /// receive window.
+    /// Connections open now.
+    pub fn count(&self) -> usize {
+        lock(&self.table).len()
+    }
+
     pub fn starts_limited(&self) -> bool {
         self.initial_limit.load(Ordering::Relaxed) < self.max_frame_size
     }

@@ -169,11 +169,12 @@ impl Transport for QuicTransport {
         let socket = resolve(addr, "listen")?;
         let server = lock(&self.configs).server.clone();
         let links = self.links.clone();
+        let max_connections = self.settings.max_connections;
         let endpoint = self.run("listen", BIND_LIMIT, async move {
             let endpoint = Endpoint::server(server, socket).map_err(|e| {
                 PluginError::unavailable(format!("cannot listen for QUIC on {socket}: {e}"))
             })?;
-            tokio::spawn(accept_connections(endpoint.clone(), links));
+            tokio::spawn(accept_connections(endpoint.clone(), links, max_connections));
             Ok(endpoint)
         })?;
         let bound = endpoint
@@ -240,8 +241,22 @@ impl Transport for QuicTransport {
 
 /// Accepts connections on a listener until it is closed. Each handshake runs on its own, so
 /// a slow or hostile client does not hold up the others; quinn bounds it by the idle timeout.
-async fn accept_connections(endpoint: Endpoint, links: Arc<Links>) {
+/// Beyond `max_connections` (open ones and handshakes under way) a new one is refused before
+/// its handshake, so that however many a client opens, they cost no more than that many.
+async fn accept_connections(endpoint: Endpoint, links: Arc<Links>, max_connections: usize) {
+    let handshakes = Arc::new(AtomicUsize::new(0));
     while let Some(incoming) = endpoint.accept().await {
+        if links.count() + handshakes.load(Ordering::Relaxed) >= max_connections {
+            tracing::debug!(
+                remote = %incoming.remote_address(),
+                "refused an incoming QUIC connection: {max_connections} are open already \
+                 (max_connections)"
+            );
+            incoming.refuse();
+            continue;
+        }
+        handshakes.fetch_add(1, Ordering::Relaxed);
+        let handshakes = handshakes.clone();
         let links = links.clone();
         tokio::spawn(async move {
             let remote = incoming.remote_address();
@@ -255,6 +270,8 @@ async fn accept_connections(endpoint: Endpoint, links: Arc<Links>) {
                     describe_connection_error(&e)
                 ),
             }
+            // After `start`, so that the connection is counted by one of the two throughout.
+            handshakes.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }

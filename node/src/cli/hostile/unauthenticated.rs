@@ -5,6 +5,7 @@ use super::super::{CliError, CliResult};
 use crate::host::{EventRoute, SectionEvent};
 use clap::Args;
 use parley_plugin_api::model::{ConnectionId, PluginEvent, TransportEvent};
+use parley_plugin_api::ErrorKind;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::mpsc::{channel, Sender};
@@ -53,11 +54,17 @@ pub fn run(args: UnauthenticatedArgs, verbose: bool) -> CliResult {
         let connection = transport
             .dial(&args.addr)
             .map_err(|e| CliError::new(format!("cannot dial {}: {e}", args.addr)))?;
-        transport.send(connection, &frame).map_err(|e| {
-            CliError::new(format!(
-                "cannot queue the frame on connection {connection}: {e}"
-            ))
-        })?;
+        match transport.send(connection, &frame) {
+            Ok(()) => {}
+            // The node closed it already (too many connections in their handshake): its
+            // `Closed` event counts it below.
+            Err(error) if error.kind == ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(CliError::new(format!(
+                    "cannot queue the frame on connection {connection}: {error}"
+                )))
+            }
+        }
         open.push(connection);
     }
     // Everything the node says (its hello, a goodbye) is ignored; only the ends count.
@@ -72,7 +79,11 @@ pub fn run(args: UnauthenticatedArgs, verbose: bool) -> CliResult {
             closed.insert(connection, reason);
         }
     }
-    let reasons: Vec<&String> = closed.values().collect();
+    // How many connections ended for each reason.
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for reason in closed.values() {
+        *reasons.entry(reason.as_str()).or_default() += 1;
+    }
     if args.json {
         println!(
             "{}",
@@ -90,8 +101,8 @@ pub fn run(args: UnauthenticatedArgs, verbose: bool) -> CliResult {
             args.frame_bytes,
             closed.len()
         );
-        for reason in reasons {
-            println!("  closed: {reason}");
+        for (reason, count) in reasons {
+            println!("  closed ({count}): {reason}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -23,6 +23,8 @@ pub struct PeerLimits {
     pub frames_in_flight: usize,
     /// The bytes of those frames.
     pub bytes_in_flight: usize,
+    /// Inbound connections in their handshake at once; one more is closed at once.
+    pub pending_handshakes: usize,
 }
 
 impl Default for PeerLimits {
@@ -32,6 +34,7 @@ impl Default for PeerLimits {
             frames_per_second: 10_000,
             frames_in_flight: 4096,
             bytes_in_flight: 16 << 20,
+            pending_handshakes: 64,
         }
     }
 }
@@ -87,6 +90,12 @@ pub enum Overdraft {
         /// The limit (`open_proposals`).
         max: usize,
     },
+    /// It connected while this many inbound connections (anyone's) were in their handshake,
+    /// the most allowed.
+    PendingHandshakes {
+        /// The limit (`pending_handshakes`).
+        max: usize,
+    },
 }
 
 impl fmt::Display for Overdraft {
@@ -122,6 +131,11 @@ impl fmt::Display for Overdraft {
                 f,
                 "a channel proposal while {max} of its proposals already wait for an answer \
                  ([limits] open_proposals)"
+            ),
+            Overdraft::PendingHandshakes { max } => write!(
+                f,
+                "a new connection while {max} others are in their handshake ([limits] \
+                 pending_handshakes); try again shortly"
             ),
         }
     }

@@ -290,6 +290,7 @@ mod tests {
             frames_per_second: 1000,
             frames_in_flight: 3,
             bytes_in_flight: 1000,
+            pending_handshakes: 64,
         }
     }
 

@@ -245,3 +245,27 @@ fn a_full_outbox_refuses_with_unavailable_and_loses_nothing() {
     a.transport.send(a_id, b"after").unwrap();
     assert_eq!(b.frame(), (b_id, b"after".to_vec()));
 }
+
+#[test]
+fn connections_beyond_max_connections_are_refused_before_their_handshake() {
+    let server = Node::start("max_connections = 2").unwrap();
+    let addr = server.transport.listen("127.0.0.1:0").unwrap();
+    let client = Node::start("").unwrap();
+    let first = client.transport.dial(&addr).unwrap();
+    let _second = client.transport.dial(&addr).unwrap();
+    let (accepted, _) = server.connected();
+    server.connected();
+    // A third is refused by the server before its handshake: the dial fails, and the server
+    // reports nothing.
+    let refused = client.transport.dial(&addr).unwrap_err();
+    assert_eq!(
+        refused.kind,
+        parley_plugin_api::ErrorKind::Unavailable,
+        "{refused}"
+    );
+    // Once one ends, there is room again.
+    client.transport.close(first).unwrap();
+    assert_eq!(server.closed().0, accepted);
+    client.transport.dial(&addr).unwrap();
+    server.connected();
+}

@@ -212,6 +212,10 @@ impl Driver {
             return;
         }
         if inbound {
+            if self.pending_handshakes() >= self.config.limits.pending_handshakes {
+                self.refuse_busy(id, remote);
+                return;
+            }
             self.start_session(id, Role::Listener, remote, None, Instant::now(), vec![]);
         } else {
             // Our own dial, most likely, but which peer it was for is only known when the dial
@@ -285,6 +289,40 @@ impl Driver {
             }
             self.on_frame(id, frame, ticket);
         }
+    }
+
+    /// Inbound connections still in their handshake.
+    fn pending_handshakes(&self) -> usize {
+        self.connections
+            .values()
+            .filter(|c| c.role == Role::Listener && matches!(c.stage, Stage::Handshaking { .. }))
+            .count()
+    }
+
+    /// Closes a new inbound connection at once because too many others are in their
+    /// handshake: nothing of it is held, and the goodbye tells an honest dialer to try again.
+    fn refuse_busy(&mut self, id: ConnectionId, remote: String) {
+        let overdraft = Overdraft::PendingHandshakes {
+            max: self.config.limits.pending_handshakes,
+        };
+        let detail = format!("over this node's budget: {overdraft}");
+        self.connections.insert(
+            id,
+            Connection {
+                role: Role::Listener,
+                remote,
+                opened: Instant::now(),
+                stage: Stage::Unclaimed { early: vec![] },
+            },
+        );
+        self.end(
+            id,
+            Ending::with_goodbye(
+                DisconnectReason::OverBudget(overdraft),
+                GoodbyeReason::Shutdown,
+                detail,
+            ),
+        );
     }
 
     /// Ends a connection whose peer broke one of its limits, telling it which.
@@ -712,7 +750,11 @@ fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason)
     let remote = connection.remote.as_str();
     let authenticated = connection.is_open();
     match reason {
-        DisconnectReason::Duplicate | DisconnectReason::Unneeded => {
+        // A refusal while busy is no fault of this peer, and a flood of them must not flood
+        // the log either.
+        DisconnectReason::Duplicate
+        | DisconnectReason::Unneeded
+        | DisconnectReason::OverBudget(Overdraft::PendingHandshakes { .. }) => {
             tracing::debug!(
                 connection = id,
                 peer,

@@ -163,3 +163,32 @@ async fn a_full_outbox_ends_the_connection_instead_of_dropping_a_message() {
     assert_eq!(a.next().await, PeerEvent::Connected(b.id));
     assert_eq!(b.next().await, PeerEvent::Connected(a.id));
 }
+
+#[tokio::test]
+async fn connections_beyond_the_pending_handshakes_are_closed_at_once() {
+    let net = MemoryNetwork::new(DEFAULT_MAX_FRAME_SIZE);
+    let a = node(&net, 1, limits(|l| l.pending_handshakes = 2)).await;
+    let mut raw = Raw::new(&net, 2);
+    // Two connections that never answer the node's hello hold both places.
+    let first = raw.dial(&a.addr).await;
+    assert!(matches!(raw.frame(first).await, Wire::Hello(_)));
+    let second = raw.dial(&a.addr).await;
+    assert!(matches!(raw.frame(second).await, Wire::Hello(_)));
+    // A third is told why and closed, without a hello: nothing of it is held.
+    let third = raw.dial(&a.addr).await;
+    match raw.frame(third).await {
+        Wire::Goodbye(Goodbye { reason, detail }) => {
+            assert_eq!(reason, GoodbyeReason::Shutdown);
+            assert!(detail.contains("pending_handshakes"), "{detail}");
+        }
+        other => panic!("expected a goodbye, got {other:?}"),
+    }
+    match raw.next().await {
+        TransportEvent::Closed { connection, .. } => assert_eq!(connection, third),
+        other => panic!("expected the close, got {other:?}"),
+    }
+    // Once one of the first ends, a place is free again.
+    raw.transport.close(first).unwrap();
+    let fourth = raw.dial(&a.addr).await;
+    assert!(matches!(raw.frame(fourth).await, Wire::Hello(_)));
+}
