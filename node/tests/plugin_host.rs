@@ -7,7 +7,7 @@
 
 use parley_node::host::{instantiate, node_host_context, LoadFailure, PluginHandle, PluginLibrary};
 use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{ChainBackend, PluginKind, Store};
+use parley_plugin_api::{ChainSigner, PluginKind, Store};
 use std::path::{Path, PathBuf};
 
 fn plugin_dir() -> PathBuf {

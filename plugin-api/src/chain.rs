@@ -1,7 +1,19 @@
 //! The chain backend interface: a ledger that holds channel funds and enforces the newest
 //! fully signed state (DESIGN §3, §8).
+//!
+//! A backend is two halves kept apart in the types: [`ChainSigner`], the fast calls the node
+//! makes on its hot path (ids, signatures), and [`ChainLedger`], the calls that wait for the chain
+//! (transactions, reads of the chain's state), which the node makes only from its worker
+//! threads. A test ledger also offers a [`TestClock`]; that is not part of a production
+//! backend's contract. [`ChainBackend`] is what a plugin implements: both halves, and the
+//! clock if it has one.
 
-use crate::abi::ffi::{FfiChain, FfiChainBox, FfiChain_TO, FfiResult};
+use crate::abi::ffi::{
+    FfiChain, FfiChainBox, FfiChainSigner, FfiChainSignerBox, FfiChainSigner_TO, FfiChain_TO,
+    FfiLedger, FfiLedgerBox, FfiLedger_TO, FfiResult, FfiTestClock, FfiTestClockBox,
+    FfiTestClock_TO,
+};
+use crate::abi::host::Host;
 use crate::codec::{Decode, Encode};
 use crate::error::PluginResult;
 use crate::model::{
@@ -13,54 +25,69 @@ use crate::panic::catch;
 use crate::store::answer_error;
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RSlice, RVec},
+    std_types::{ROption, RSlice, RVec},
 };
+use std::sync::Arc;
 
-/// A ledger backend: signatures, channel ids, funding, disputes and payouts, under the rules of
-/// the Perun contracts (DESIGN §8).
+/// The fast half of a ledger backend: the chain's description, the wallet's accounts, channel
+/// ids and state signatures.
 ///
-/// Contract:
-/// - **Fast calls** (may be called on the hot path, never block on I/O): `info`, `accounts`,
-///   `channel_id`, `sign_state`, `verify_state`.
-/// - **Waiting calls** (the node runs them on long-lived worker threads): everything else.
-///   Transactions return once included with the backend's configured confirmation depth.
-/// - **Errors.** A transaction the ledger refuses under its rules is [`ErrorKind::Rejected`]
-///   with the rule in the message; one that was sent but not confirmed in time is
-///   [`ErrorKind::Timeout`] (it may still take effect); an unreachable ledger is
-///   [`ErrorKind::Unavailable`].
-/// - **Accounts.** Calls that send transactions name the paying wallet account in `from`; it
-///   must be one of [`ChainBackend::accounts`], else [`ErrorKind::InvalidArgument`].
-/// - **Events.** After `watch(id)`, every change of the channel's on-chain record and every
-///   deposit for it is emitted as a [`ChainEvent`](crate::model::ChainEvent) through the host's
-///   event sink, in chain order. `watch` emits the current record at once if there is one, so a
-///   node that restarts sees a registration that happened while it was down.
+/// Contract: every method is **fast**. It is called directly on the node's hot path, from many
+/// threads at once, and must never block on I/O (keys are in memory; ids and signatures are
+/// local computation). An error is [`ErrorKind::InvalidArgument`] for a malformed input or an
+/// account the backend has no key for.
 ///
-/// [`ErrorKind::Rejected`]: crate::ErrorKind::Rejected
-/// [`ErrorKind::Timeout`]: crate::ErrorKind::Timeout
-/// [`ErrorKind::Unavailable`]: crate::ErrorKind::Unavailable
 /// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
-pub trait ChainBackend: Send + Sync + 'static {
-    /// The chain id, backend name and supported assets. Fast.
+pub trait ChainSigner: Send + Sync + 'static {
+    /// The chain id, backend name and supported assets.
     fn info(&self) -> PluginResult<ChainInfo>;
 
-    /// The wallet accounts this instance can sign and pay with. Fast.
+    /// The wallet accounts this instance can sign and pay with.
     fn accounts(&self) -> PluginResult<Vec<Participant>>;
 
-    /// The channel id of `params` (a hash; equal params give equal ids). Fast.
+    /// The channel id of `params` (a hash; equal params give equal ids).
     fn channel_id(&self, params: &Params) -> PluginResult<ChannelId>;
 
-    /// Signs `state` with `account`'s key. Fast.
+    /// Signs `state` with `account`'s key.
     fn sign_state(&self, account: &Participant, state: &State) -> PluginResult<Sig>;
 
     /// Whether `sig` is `participant`'s signature on `state`. A malformed signature is `false`,
-    /// not an error. Fast.
+    /// not an error.
     fn verify_state(
         &self,
         state: &State,
         sig: &Sig,
         participant: &Participant,
     ) -> PluginResult<bool>;
+}
 
+/// The waiting half of a ledger backend: funding, disputes, payouts and reads of the chain's
+/// state, under the rules of the Perun contracts (DESIGN §8).
+///
+/// Contract:
+/// - **Waiting calls.** Every method may block on the chain; the node calls them only from its
+///   long-lived worker threads, several at once. Transactions return once included with the
+///   backend's configured confirmation depth.
+/// - **Errors.** A transaction the ledger refuses under its rules is [`ErrorKind::Rejected`]
+///   with the rule in the message; one that was sent but not confirmed in time is
+///   [`ErrorKind::Timeout`] (it may still take effect); an unreachable ledger is
+///   [`ErrorKind::Unavailable`]. The node retries only `Timeout` and `Unavailable`.
+/// - **Accounts.** Calls that send transactions name the paying wallet account in `from`; it
+///   must be one of [`ChainSigner::accounts`], else [`ErrorKind::InvalidArgument`].
+/// - **Events.** After `watch(id)`, every change of the channel's on-chain record and every
+///   deposit for it is emitted as a [`ChainEvent`](crate::model::ChainEvent) through the host's
+///   event sink, in chain order. `watch` emits the current record at once if there is one, so a
+///   node that restarts sees a registration that happened while it was down. The shared
+///   event poller of `parley_plugin_api::poller` does this for a backend that can read its
+///   chain's log.
+///   Events may still arrive for a short while after `unwatch` or after the instance is
+///   dropped begins; the node ignores them.
+///
+/// [`ErrorKind::Rejected`]: crate::ErrorKind::Rejected
+/// [`ErrorKind::Timeout`]: crate::ErrorKind::Timeout
+/// [`ErrorKind::Unavailable`]: crate::ErrorKind::Unavailable
+/// [`ErrorKind::InvalidArgument`]: crate::ErrorKind::InvalidArgument
+pub trait ChainLedger: Send + Sync + 'static {
     /// The ledger's current time (the latest block's timestamp).
     fn now(&self) -> PluginResult<ChainTime>;
 
@@ -110,13 +137,26 @@ pub trait ChainBackend: Send + Sync + 'static {
 
     /// Stops reporting events for `channel`. Idempotent.
     fn unwatch(&self, channel: &ChannelId) -> PluginResult<()>;
+}
 
-    /// Moves chain time forward by `seconds` and returns the new time: for test ledgers only
-    /// (the sim chain, anvil). Real ledgers answer `Unsupported`.
+/// The clock of a test ledger (the sim chain, anvil): moves chain time forward so that tests
+/// can reach a dispute's timeout. Never part of a production backend; the node reaches it only
+/// through `parley chain advance-time` and the conformance suite.
+pub trait TestClock: Send + Sync + 'static {
+    /// Moves chain time forward by `seconds` and returns the new time. `Unsupported` if the
+    /// connected ledger turns out not to be a test ledger.
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime>;
 }
 
-/// The waiting half of [`ChainBackend::fund`], for backends to share: asks `missing` for the
+/// A ledger backend as a plugin implements it: both halves, and a test clock on test ledgers.
+pub trait ChainBackend: ChainSigner + ChainLedger {
+    /// The test clock, if this backend is a test ledger. `None` (the default) for real ledgers.
+    fn test_clock(&self) -> Option<&dyn TestClock> {
+        None
+    }
+}
+
+/// The waiting half of [`ChainLedger::fund`], for backends to share: asks `missing` for the
 /// `(participant index, asset index)` pairs whose share is not yet held, every `poll`, until
 /// none is missing ([`FundingOutcome::Funded`]) or `deadline` passes
 /// ([`FundingOutcome::TimedOut`] with what is still missing). An error of `missing` ends the
@@ -139,16 +179,44 @@ pub fn await_funding(
     }
 }
 
-/// Wraps a plugin's chain backend for export (used by `export_plugin!`).
-pub fn export_chain<C: ChainBackend>(chain: C) -> FfiChainBox {
-    FfiChain_TO::from_value(ExportedChain(chain), TD_Opaque)
+/// Wraps a plugin's chain backend for export (used by `export_plugin!`); every call runs with
+/// `host` bound to the thread.
+pub fn export_chain<C: ChainBackend>(chain: C, host: Host) -> FfiChainBox {
+    FfiChain_TO::from_value(
+        Exported {
+            backend: Arc::new(chain),
+            host,
+        },
+        TD_Opaque,
+    )
 }
 
-struct ExportedChain<C>(C);
+/// One exported instance; the three tables share it.
+struct Exported<C> {
+    backend: Arc<C>,
+    host: Host,
+}
 
-/// Runs one exported call: catches panics and encodes the answer.
-fn serve<T: Encode>(what: &str, call: impl FnOnce() -> PluginResult<T>) -> FfiResult {
-    catch(what, || call().map(|value| RVec::from(value.encode()))).into()
+impl<C> Clone for Exported<C> {
+    fn clone(&self) -> Self {
+        Exported {
+            backend: Arc::clone(&self.backend),
+            host: self.host.clone(),
+        }
+    }
+}
+
+impl<C> Exported<C> {
+    /// Runs one exported call: binds the instance, catches panics, encodes the answer.
+    fn serve<T: Encode>(&self, what: &str, call: impl FnOnce(&C) -> PluginResult<T>) -> FfiResult {
+        self.host
+            .scope(|| {
+                catch(what, || {
+                    call(&self.backend).map(|value| RVec::from(value.encode()))
+                })
+            })
+            .into()
+    }
 }
 
 fn arg<T: Decode>(bytes: RSlice<'_, u8>) -> PluginResult<T> {
@@ -168,22 +236,39 @@ impl Decode for Unit {
     }
 }
 
-impl<C: ChainBackend> FfiChain for ExportedChain<C> {
+impl<C: ChainBackend> FfiChain for Exported<C> {
+    fn signer(&self) -> FfiChainSignerBox {
+        FfiChainSigner_TO::from_value(self.clone(), TD_Opaque)
+    }
+
+    fn ledger(&self) -> FfiLedgerBox {
+        FfiLedger_TO::from_value(self.clone(), TD_Opaque)
+    }
+
+    fn test_clock(&self) -> ROption<FfiTestClockBox> {
+        match self.backend.test_clock() {
+            Some(_) => ROption::RSome(FfiTestClock_TO::from_value(self.clone(), TD_Opaque)),
+            None => ROption::RNone,
+        }
+    }
+}
+
+impl<C: ChainBackend> FfiChainSigner for Exported<C> {
     fn info(&self) -> FfiResult {
-        serve("chain.info", || self.0.info())
+        self.serve("chain.info", |c| c.info())
     }
 
     fn accounts(&self) -> FfiResult {
-        serve("chain.accounts", || self.0.accounts())
+        self.serve("chain.accounts", |c| c.accounts())
     }
 
     fn channel_id(&self, params: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.channel_id", || self.0.channel_id(&arg(params)?))
+        self.serve("chain.channel_id", |c| c.channel_id(&arg(params)?))
     }
 
     fn sign_state(&self, account: RSlice<'_, u8>, state: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.sign_state", || {
-            self.0.sign_state(&arg(account)?, &arg(state)?)
+        self.serve("chain.sign_state", |c| {
+            c.sign_state(&arg(account)?, &arg(state)?)
         })
     }
 
@@ -193,20 +278,19 @@ impl<C: ChainBackend> FfiChain for ExportedChain<C> {
         sig: RSlice<'_, u8>,
         participant: RSlice<'_, u8>,
     ) -> FfiResult {
-        serve("chain.verify_state", || {
-            self.0
-                .verify_state(&arg(state)?, &arg(sig)?, &arg(participant)?)
+        self.serve("chain.verify_state", |c| {
+            c.verify_state(&arg(state)?, &arg(sig)?, &arg(participant)?)
         })
     }
+}
 
+impl<C: ChainBackend> FfiLedger for Exported<C> {
     fn now(&self) -> FfiResult {
-        serve("chain.now", || self.0.now())
+        self.serve("chain.now", |c| c.now())
     }
 
     fn balance(&self, owner: RSlice<'_, u8>, asset: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.balance", || {
-            self.0.balance(&arg(owner)?, &arg(asset)?)
-        })
+        self.serve("chain.balance", |c| c.balance(&arg(owner)?, &arg(asset)?))
     }
 
     fn holdings(
@@ -215,70 +299,83 @@ impl<C: ChainBackend> FfiChain for ExportedChain<C> {
         participant: RSlice<'_, u8>,
         asset: RSlice<'_, u8>,
     ) -> FfiResult {
-        serve("chain.holdings", || {
-            self.0
-                .holdings(&arg(channel)?, &arg(participant)?, &arg(asset)?)
+        self.serve("chain.holdings", |c| {
+            c.holdings(&arg(channel)?, &arg(participant)?, &arg(asset)?)
         })
     }
 
     fn deposit(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.deposit", || self.0.deposit(&arg(request)?))
+        self.serve("chain.deposit", |c| c.deposit(&arg(request)?))
     }
 
     fn fund(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.fund", || self.0.fund(&arg(request)?))
+        self.serve("chain.fund", |c| c.fund(&arg(request)?))
     }
 
     fn register(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.register", || self.0.register(&arg(request)?))
+        self.serve("chain.register", |c| c.register(&arg(request)?))
     }
 
     fn progress(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.progress", || self.0.progress(&arg(request)?))
+        self.serve("chain.progress", |c| c.progress(&arg(request)?))
     }
 
     fn conclude(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.conclude", || self.0.conclude(&arg(request)?))
+        self.serve("chain.conclude", |c| c.conclude(&arg(request)?))
     }
 
     fn conclude_final(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.conclude_final", || {
-            self.0.conclude_final(&arg(request)?)
-        })
+        self.serve("chain.conclude_final", |c| c.conclude_final(&arg(request)?))
     }
 
     fn withdraw(&self, request: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.withdraw", || self.0.withdraw(&arg(request)?))
+        self.serve("chain.withdraw", |c| c.withdraw(&arg(request)?))
     }
 
     fn dispute(&self, channel: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.dispute", || self.0.dispute(&arg(channel)?))
+        self.serve("chain.dispute", |c| c.dispute(&arg(channel)?))
     }
 
     fn watch(&self, channel: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.watch", || {
-            self.0.watch(&arg(channel)?).map(|()| Unit)
-        })
+        self.serve("chain.watch", |c| c.watch(&arg(channel)?).map(|()| Unit))
     }
 
     fn unwatch(&self, channel: RSlice<'_, u8>) -> FfiResult {
-        serve("chain.unwatch", || {
-            self.0.unwatch(&arg(channel)?).map(|()| Unit)
+        self.serve("chain.unwatch", |c| {
+            c.unwatch(&arg(channel)?).map(|()| Unit)
         })
-    }
-
-    fn advance_time(&self, seconds: u64) -> FfiResult {
-        serve("chain.advance_time", || self.0.advance_time(seconds))
     }
 }
 
-/// A chain backend loaded from a plugin library, usable as a [`ChainBackend`].
-pub struct LoadedChain(FfiChainBox);
+impl<C: ChainBackend> FfiTestClock for Exported<C> {
+    fn advance_time(&self, seconds: u64) -> FfiResult {
+        self.serve("chain.advance_time", |c| match c.test_clock() {
+            Some(clock) => clock.advance_time(seconds),
+            None => Err(crate::PluginError::unsupported(
+                "this chain backend has no test clock",
+            )),
+        })
+    }
+}
+
+/// A chain backend loaded from a plugin library, usable as a [`ChainBackend`]: the signer, the
+/// ledger and the test clock the plugin's instance handed over.
+pub struct LoadedChain {
+    signer: FfiChainSignerBox,
+    ledger: FfiLedgerBox,
+    clock: Option<LoadedTestClock>,
+}
+
+struct LoadedTestClock(FfiTestClockBox);
 
 impl LoadedChain {
-    /// Wraps the instance a plugin's constructor returned.
+    /// Takes the halves of the instance a plugin's constructor returned.
     pub fn new(inner: FfiChainBox) -> Self {
-        LoadedChain(inner)
+        LoadedChain {
+            signer: inner.signer(),
+            ledger: inner.ledger(),
+            clock: inner.test_clock().into_option().map(LoadedTestClock),
+        }
     }
 }
 
@@ -292,22 +389,22 @@ fn slice(bytes: &[u8]) -> RSlice<'_, u8> {
     RSlice::from(bytes)
 }
 
-impl ChainBackend for LoadedChain {
+impl ChainSigner for LoadedChain {
     fn info(&self) -> PluginResult<ChainInfo> {
-        answer(self.0.info())
+        answer(self.signer.info())
     }
 
     fn accounts(&self) -> PluginResult<Vec<Participant>> {
-        answer(self.0.accounts())
+        answer(self.signer.accounts())
     }
 
     fn channel_id(&self, params: &Params) -> PluginResult<ChannelId> {
-        answer(self.0.channel_id(slice(&params.encode())))
+        answer(self.signer.channel_id(slice(&params.encode())))
     }
 
     fn sign_state(&self, account: &Participant, state: &State) -> PluginResult<Sig> {
         answer(
-            self.0
+            self.signer
                 .sign_state(slice(&account.encode()), slice(&state.encode())),
         )
     }
@@ -318,20 +415,22 @@ impl ChainBackend for LoadedChain {
         sig: &Sig,
         participant: &Participant,
     ) -> PluginResult<bool> {
-        answer(self.0.verify_state(
+        answer(self.signer.verify_state(
             slice(&state.encode()),
             slice(&sig.encode()),
             slice(&participant.encode()),
         ))
     }
+}
 
+impl ChainLedger for LoadedChain {
     fn now(&self) -> PluginResult<ChainTime> {
-        answer(self.0.now())
+        answer(self.ledger.now())
     }
 
     fn balance(&self, owner: &Participant, asset: &Asset) -> PluginResult<Amount> {
         answer(
-            self.0
+            self.ledger
                 .balance(slice(&owner.encode()), slice(&asset.encode())),
         )
     }
@@ -342,7 +441,7 @@ impl ChainBackend for LoadedChain {
         participant: &Participant,
         asset: &Asset,
     ) -> PluginResult<Amount> {
-        answer(self.0.holdings(
+        answer(self.ledger.holdings(
             slice(&channel.encode()),
             slice(&participant.encode()),
             slice(&asset.encode()),
@@ -350,47 +449,55 @@ impl ChainBackend for LoadedChain {
     }
 
     fn deposit(&self, request: &DepositRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.deposit(slice(&request.encode())))
+        answer(self.ledger.deposit(slice(&request.encode())))
     }
 
     fn fund(&self, request: &FundingRequest) -> PluginResult<FundingOutcome> {
-        answer(self.0.fund(slice(&request.encode())))
+        answer(self.ledger.fund(slice(&request.encode())))
     }
 
     fn register(&self, request: &RegisterRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.register(slice(&request.encode())))
+        answer(self.ledger.register(slice(&request.encode())))
     }
 
     fn progress(&self, request: &ProgressRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.progress(slice(&request.encode())))
+        answer(self.ledger.progress(slice(&request.encode())))
     }
 
     fn conclude(&self, request: &ConcludeRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.conclude(slice(&request.encode())))
+        answer(self.ledger.conclude(slice(&request.encode())))
     }
 
     fn conclude_final(&self, request: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.conclude_final(slice(&request.encode())))
+        answer(self.ledger.conclude_final(slice(&request.encode())))
     }
 
     fn withdraw(&self, request: &WithdrawRequest) -> PluginResult<TxReceipt> {
-        answer(self.0.withdraw(slice(&request.encode())))
+        answer(self.ledger.withdraw(slice(&request.encode())))
     }
 
     fn dispute(&self, channel: &ChannelId) -> PluginResult<Option<Dispute>> {
-        answer(self.0.dispute(slice(&channel.encode())))
+        answer(self.ledger.dispute(slice(&channel.encode())))
     }
 
     fn watch(&self, channel: &ChannelId) -> PluginResult<()> {
-        answer::<Unit>(self.0.watch(slice(&channel.encode()))).map(|_| ())
+        answer::<Unit>(self.ledger.watch(slice(&channel.encode()))).map(|Unit| ())
     }
 
     fn unwatch(&self, channel: &ChannelId) -> PluginResult<()> {
-        answer::<Unit>(self.0.unwatch(slice(&channel.encode()))).map(|_| ())
+        answer::<Unit>(self.ledger.unwatch(slice(&channel.encode()))).map(|Unit| ())
     }
+}
 
+impl TestClock for LoadedTestClock {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
         answer(self.0.advance_time(seconds))
+    }
+}
+
+impl ChainBackend for LoadedChain {
+    fn test_clock(&self) -> Option<&dyn TestClock> {
+        self.clock.as_ref().map(|clock| clock as &dyn TestClock)
     }
 }
 

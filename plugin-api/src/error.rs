@@ -6,45 +6,85 @@ use std::fmt;
 /// What kind of failure a plugin call had. The node decides how to react by kind: retry
 /// `Unavailable` and `Timeout`, surface `Rejected` and `InvalidArgument` to the user, treat
 /// `Panicked` and `Internal` as a plugin bug.
-#[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
+///
+/// The set of kinds is open: the value crossing the boundary is a byte, and a kind added by a
+/// later revision of this crate reaches an older node or plugin as an unknown code, which
+/// [`ErrorKind::is_known`] reports and which every reader must treat like `Internal` (a failure
+/// it cannot classify; never retried). That is why this is a struct with associated constants
+/// and not an enum: an enum with a variant its reader does not define would be undefined
+/// behaviour. Match on the constants and keep a `_` arm.
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorKind(u8);
+
+#[allow(non_upper_case_globals)]
+impl ErrorKind {
     /// The plugin's TOML table is wrong: unknown key, wrong type, bad value.
-    InvalidConfig,
+    pub const InvalidConfig: ErrorKind = ErrorKind(0);
     /// An argument is malformed (bad encoding, unknown account, wrong length).
-    InvalidArgument,
+    pub const InvalidArgument: ErrorKind = ErrorKind(1);
     /// The thing asked for does not exist (unknown connection, channel never registered).
-    NotFound,
+    pub const NotFound: ErrorKind = ErrorKind(2);
     /// The ledger or the peer refused the operation under its rules (older version, timeout
     /// passed, bad signature, insufficient funds). Retrying the same call fails the same way.
-    Rejected,
+    pub const Rejected: ErrorKind = ErrorKind(3);
     /// The operation did not finish in time; it may or may not still take effect (a
     /// transaction that was sent but not confirmed). Distinct from `Rejected`.
-    Timeout,
+    pub const Timeout: ErrorKind = ErrorKind(4);
     /// A resource is unreachable or failed transiently (RPC down, disk error, connection lost,
     /// a transport's outbox for a peer that does not read is full).
-    Unavailable,
-    /// The plugin does not offer this operation (for example advancing time on a real chain).
-    Unsupported,
+    pub const Unavailable: ErrorKind = ErrorKind(5);
+    /// The plugin does not offer this operation.
+    pub const Unsupported: ErrorKind = ErrorKind(6);
     /// The plugin panicked; the call had no effect the plugin can vouch for.
-    Panicked,
+    pub const Panicked: ErrorKind = ErrorKind(7);
     /// Any other failure inside the plugin.
-    Internal,
+    pub const Internal: ErrorKind = ErrorKind(8);
+
+    const NAMES: [&'static str; 9] = [
+        "invalid_config",
+        "invalid_argument",
+        "not_found",
+        "rejected",
+        "timeout",
+        "unavailable",
+        "unsupported",
+        "panicked",
+        "internal",
+    ];
+
+    /// The kind with wire code `code` (known or not).
+    pub const fn from_code(code: u8) -> ErrorKind {
+        ErrorKind(code)
+    }
+
+    /// The code that crosses the boundary.
+    pub const fn code(self) -> u8 {
+        self.0
+    }
+
+    /// Whether this revision of the crate defines the kind. An unknown kind came from a newer
+    /// peer of the boundary; treat it like [`ErrorKind::Internal`].
+    pub fn is_known(self) -> bool {
+        usize::from(self.0) < Self::NAMES.len()
+    }
+
+    /// A lowercase name for messages and JSON; `unknown` for a kind this revision does not
+    /// define.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("unknown")
+    }
 }
 
-impl ErrorKind {
-    /// A lowercase name for messages and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidConfig => "invalid_config",
-            ErrorKind::InvalidArgument => "invalid_argument",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Rejected => "rejected",
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::Unavailable => "unavailable",
-            ErrorKind::Unsupported => "unsupported",
-            ErrorKind::Panicked => "panicked",
-            ErrorKind::Internal => "internal",
+impl fmt::Debug for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_known() {
+            f.write_str(self.as_str())
+        } else {
+            write!(f, "unknown({})", self.0)
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::abi::host::Host;
 use crate::abi::{
     HostContext, Instantiate, PluginInstance, PluginKind, PluginModule, PluginModuleRef,
+    ABI_REVISION,
 };
 use crate::error::{PluginError, PluginResult};
 use crate::panic::{catch, route_panics_to_host};
@@ -27,7 +28,11 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 /// interface method are caught and returned as errors, and reported (with a backtrace when
 /// `RUST_BACKTRACE` asks) through the node's log rather than on stderr.
 ///
-/// The macro writes the two exported symbols of [`crate::abi`]; a crate calls it exactly once.
+/// The macro writes the two exported symbols of [`crate::abi`], with fixed names: call it once,
+/// in the `cdylib` crate that becomes the plugin, never in a library crate that others link.
+/// A plugin's code can live in an ordinary library crate that several plugin crates share
+/// (each a few lines: `export_plugin!` naming the shared constructor); see
+/// `tests/external-plugins` in the Parley repository for two stores built that way.
 #[macro_export]
 macro_rules! export_plugin {
     (kind: $kind:ident, name: $name:literal, description: $description:literal,
@@ -110,12 +115,13 @@ pub mod __private {
     ) -> PluginModuleRef {
         PluginModule {
             abi_version,
-            kind,
+            kind: kind as u32,
             name: RStr::from_str(name),
             version: RStr::from_str(version),
             description: RStr::from_str(description),
             check_config: RStr::from_str(check_config),
             instantiate,
+            abi_revision: ABI_REVISION,
         }
         .leak_into_prefix()
     }
@@ -124,13 +130,15 @@ pub mod __private {
         config: RStr<'_>,
         host: HostContext,
         new: fn(&str, Host) -> PluginResult<T>,
-        wrap: impl FnOnce(T) -> PluginInstance,
+        wrap: impl FnOnce(T, Host) -> PluginInstance,
     ) -> RResult<PluginInstance, PluginError> {
         let host = Host::new(host);
         // Before the constructor runs, so that its panics are logged through the host too.
-        route_panics_to_host(&host);
-        catch("the plugin's constructor", || {
-            new(config.as_str(), host).map(wrap)
+        route_panics_to_host();
+        host.scope(|| {
+            catch("the plugin's constructor", || {
+                new(config.as_str(), host.clone()).map(|instance| wrap(instance, host.clone()))
+            })
         })
         .into()
     }
@@ -142,8 +150,8 @@ pub mod __private {
         host: HostContext,
         new: fn(&str, Host) -> PluginResult<C>,
     ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |c| {
-            PluginInstance::Chain(crate::chain::export_chain(c))
+        construct(config, host, new, |c, host| {
+            PluginInstance::Chain(crate::chain::export_chain(c, host))
         })
     }
 
@@ -154,8 +162,8 @@ pub mod __private {
         host: HostContext,
         new: fn(&str, Host) -> PluginResult<T>,
     ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |t| {
-            PluginInstance::Transport(crate::transport::export_transport(t))
+        construct(config, host, new, |t, host| {
+            PluginInstance::Transport(crate::transport::export_transport(t, host))
         })
     }
 
@@ -166,8 +174,8 @@ pub mod __private {
         host: HostContext,
         new: fn(&str, Host) -> PluginResult<S>,
     ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |s| {
-            PluginInstance::Store(crate::store::export_store(s))
+        construct(config, host, new, |s, host| {
+            PluginInstance::Store(crate::store::export_store(s, host))
         })
     }
 }

@@ -6,14 +6,22 @@
 //!
 //! - [`model`]: the chain-agnostic data model (channels, states, allocations, requests, events),
 //!   in Perun's vocabulary, with serde and the one canonical binary encoding of [`codec`].
-//! - [`ChainBackend`], [`Transport`], [`Store`]: the three interfaces. Each trait's doc comment is
-//!   the contract an implementation must keep (what blocks, what is atomic, what an error means).
+//! - [`ChainBackend`] (a fast [`ChainSigner`] and a waiting [`ChainLedger`], plus a [`TestClock`] on
+//!   test ledgers), [`Transport`], [`Store`]: the interfaces. Each trait's doc comment is the
+//!   contract an implementation must keep (what blocks, what is atomic, what an error means,
+//!   which threads call it).
 //! - [`export_plugin!`]: turns a `cdylib` crate implementing one of them into a plugin. Panics in
 //!   plugin code are caught at the boundary for you.
-//! - [`conformance`]: the suite that `parley plugin check <file>` runs against any plugin; run it
-//!   in your own tests too.
+//! - [`config::parse_table`] (feature `config`): your table from `node.toml`, with errors that
+//!   name the key.
+//! - `conformance` (feature `conformance`): the suite that `parley plugin check <file>` runs
+//!   against any plugin; run it in your own tests too.
 //! - [`abi`]: the binary interface itself (abi_stable root module, plain-C descriptor, FFI
-//!   trait objects). Plugin authors rarely need it directly.
+//!   trait objects) and how it grows without breaking built plugins. Plugin authors rarely need
+//!   it directly.
+//!
+//! Features: `config` (adds `toml`) and `conformance` (adds `tempfile`, implies `config`) are
+//! off by default, so that a plugin links neither unless it asks.
 //!
 //! What this crate is not: it has no networking, storage or chain code of its own, and it never
 //! depends on the node.
@@ -23,7 +31,9 @@
 pub mod abi;
 pub mod chain;
 pub mod codec;
+#[cfg(feature = "config")]
 pub mod config;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
 mod export;
@@ -34,12 +44,15 @@ pub mod store;
 pub mod transport;
 
 pub use abi::host::{host_context, Host, LogLevel};
-pub use abi::{PluginKind, PLUGIN_ABI_VERSION};
-pub use chain::{ChainBackend, LoadedChain};
+pub use abi::{PluginKind, ABI_REVISION, PLUGIN_ABI_VERSION};
+pub use chain::{ChainBackend, ChainLedger, ChainSigner, LoadedChain, TestClock};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use export::__private;
-pub use store::{LoadedStore, Store};
+pub use store::{Durability, LoadedStore, Store};
 pub use transport::{LoadedTransport, Transport};
+
+/// This crate's version.
+pub const API_CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// This crate's version, NUL-terminated, for the plugin descriptor.
 #[doc(hidden)]

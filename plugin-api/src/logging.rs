@@ -2,7 +2,9 @@
 //!
 //! A plugin library has its own copy of `tracing`'s globals, so its events (and those of the
 //! crates it uses, like quinn) are lost unless something in the plugin forwards them. Call
-//! [`forward_tracing_to_host`] once in the constructor.
+//! [`forward_tracing_to_host`] in the constructor. Each event goes to the log of the instance
+//! bound to the thread that raised it ([`Host::scope`], [`Host::bind_current_thread`]), so two
+//! instances of one library log under their own sections.
 
 use crate::abi::host::{Host, LogLevel};
 use std::fmt::Write as _;
@@ -11,19 +13,19 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-/// Installs a subscriber in this plugin library that writes every `tracing` event at or above
-/// the host's level into the host's log sink. The first instance of a library to call it wins
-/// (the globals are per library); later calls do nothing.
+/// Installs (once per library) a subscriber that writes every `tracing` event at or above the
+/// host's level into the log sink of the instance bound to the current thread, or of the
+/// library's first instance on a thread nobody bound. `host` is this instance; it is
+/// registered already, the argument only says that a host exists to forward to.
 pub fn forward_tracing_to_host(host: &Host) {
+    let _ = host;
     let subscriber = HostSubscriber {
-        host: host.clone(),
         next_span: AtomicU64::new(1),
     };
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 struct HostSubscriber {
-    host: Host,
     next_span: AtomicU64,
 }
 
@@ -39,7 +41,8 @@ fn to_host_level(level: &Level) -> LogLevel {
 
 impl Subscriber for HostSubscriber {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.host.log_enabled(to_host_level(metadata.level()))
+        Host::with_current(|host| host.log_enabled(to_host_level(metadata.level())))
+            .unwrap_or(false)
     }
 
     fn new_span(&self, _: &Attributes<'_>) -> Id {
@@ -54,11 +57,13 @@ impl Subscriber for HostSubscriber {
         let mut line = MessageLine::default();
         event.record(&mut line);
         let metadata = event.metadata();
-        self.host.log(
-            to_host_level(metadata.level()),
-            metadata.target(),
-            &line.text,
-        );
+        Host::with_current(|host| {
+            host.log(
+                to_host_level(metadata.level()),
+                metadata.target(),
+                &line.text,
+            )
+        });
     }
 
     fn enter(&self, _: &Id) {}

@@ -10,7 +10,8 @@
 //! `--log-format json`). [`route_panics_to_host`], which `export_plugin!` calls before the
 //! plugin's constructor runs, replaces it with one that writes the message, where it
 //! happened, and a backtrace when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks for one,
-//! through the host's log sink instead.
+//! through the log sink of the instance bound to the panicking thread (see
+//! [`Host::scope`]), so that two instances of one library each report their own panics.
 
 use crate::abi::host::{Host, LogLevel};
 use crate::error::{ErrorKind, PluginError, PluginResult};
@@ -22,16 +23,23 @@ use std::sync::OnceLock;
 /// The log target of a panic report.
 pub const PANIC_TARGET: &str = "panic";
 
-/// Makes every panic in this plugin library a log line through `host`'s log sink (at
-/// [`LogLevel::Error`], target [`PANIC_TARGET`]) instead of text on stderr; see the module
-/// documentation. The first call in a library wins (the hook is per library); later calls do
-/// nothing. Panics are still caught and returned as errors by [`catch`].
-pub fn route_panics_to_host(host: &Host) {
+/// Makes every panic in this plugin library a log line (at [`LogLevel::Error`], target
+/// [`PANIC_TARGET`]) through the log sink of the instance bound to the panicking thread, or of
+/// the library's first instance on a thread nobody bound, instead of text on stderr; see the
+/// module documentation. Installs the hook once per library; later calls do nothing. Panics are
+/// still caught and returned as errors by [`catch`].
+pub fn route_panics_to_host() {
     static ROUTED: OnceLock<()> = OnceLock::new();
     ROUTED.get_or_init(|| {
-        let host = host.clone();
+        let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            host.log(LogLevel::Error, PANIC_TARGET, &panic_report(info));
+            let report = panic_report(info);
+            let routed = Host::with_current(|host| {
+                host.log(LogLevel::Error, PANIC_TARGET, &report);
+            });
+            if routed.is_none() {
+                default_hook(info);
+            }
         }));
     });
 }
@@ -116,8 +124,9 @@ mod tests {
             },
             |_| {},
         ));
-        route_panics_to_host(&host);
-        let result: PluginResult<()> = catch("test.routed", || panic!("routed boom"));
+        route_panics_to_host();
+        let result: PluginResult<()> =
+            host.scope(|| catch("test.routed", || panic!("routed boom")));
         assert!(result.unwrap_err().message().contains("routed boom"));
         let lines = lines.lock().unwrap();
         let (level, target, message) = lines

@@ -1,6 +1,7 @@
 //! The store interface: a durable, ordered key-value store the node keeps its channels in.
 
 use crate::abi::ffi::{FfiResult, FfiStore, FfiStoreBox, FfiStore_TO};
+use crate::abi::host::Host;
 use crate::codec::{Bytes, Decode, Encode};
 use crate::error::{PluginError, PluginResult};
 use crate::model::WriteOp;
@@ -23,7 +24,16 @@ use abi_stable::{
 ///   that commit; a single `scan` call sees one consistent snapshot.
 /// - **Keys.** Keys are 1 to 511 bytes (LMDB's limit, which the node's schema stays within);
 ///   a store may refuse others with `InvalidArgument`. Values may be empty and up to many MiB.
-/// - **Errors.** An `Err` from `commit` means nothing was written.
+/// - **Threads.** Calls come from many threads at once: reads from the node's tasks, commits
+///   from its one committer thread.
+/// - **Errors.** An `Err` from `commit` means the batch is not known to be durable. Answer
+///   `Unavailable` when the disk or the database failed; that covers a failed `fsync`, after
+///   which the outcome is unknown (the batch may be on disk or not). The node then treats the
+///   store as down: it sends nothing that depends on the batch, keeps the channel's state in
+///   memory, and commits the same batch again until one commit succeeds. Batches are
+///   idempotent (whole values put, keys deleted), so a batch that had in fact landed is
+///   harmless to write twice. A store must therefore never leave a partly applied batch
+///   behind, also not after an `Err`.
 pub trait Store: Send + Sync + 'static {
     /// The value stored under `key`, if any.
     fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>>;
@@ -39,6 +49,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Applies `batch` in order, atomically and durably (see the trait's contract).
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()>;
+
+    /// Whether a returned `commit` is durable (ABI revision 1). A store configured to skip
+    /// syncing (for benchmarks) answers [`Durability::NotDurable`], and the node warns that a
+    /// crash can then lose channel states. The default, [`Durability::Durable`], is what the
+    /// contract above promises.
+    fn durability(&self) -> Durability {
+        Durability::Durable
+    }
 
     /// Every pair under `prefix`, paging through [`Store::scan`].
     fn scan_all(&self, prefix: &[u8]) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
@@ -56,16 +74,27 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// Wraps a plugin's store for export (used by `export_plugin!`).
-pub fn export_store<S: Store>(store: S) -> FfiStoreBox {
-    FfiStore_TO::from_value(ExportedStore(store), TD_Opaque)
+/// Wraps a plugin's store for export (used by `export_plugin!`); every call runs with `host`
+/// bound to the thread.
+pub fn export_store<S: Store>(store: S, host: Host) -> FfiStoreBox {
+    FfiStore_TO::from_value(ExportedStore { store, host }, TD_Opaque)
 }
 
-struct ExportedStore<S>(S);
+struct ExportedStore<S> {
+    store: S,
+    host: Host,
+}
+
+impl<S> ExportedStore<S> {
+    /// Runs one exported call with the instance bound and panics caught.
+    fn serve<R>(&self, what: &str, call: impl FnOnce(&S) -> PluginResult<R>) -> PluginResult<R> {
+        self.host.scope(|| catch(what, || call(&self.store)))
+    }
+}
 
 impl<S: Store> FfiStore for ExportedStore<S> {
     fn get(&self, key: RSlice<'_, u8>) -> RResult<ROption<RVec<u8>>, PluginError> {
-        catch("store.get", || self.0.get(key.as_slice()))
+        self.serve("store.get", |s| s.get(key.as_slice()))
             .map(|value| value.map(RVec::from).into())
             .into()
     }
@@ -76,9 +105,9 @@ impl<S: Store> FfiStore for ExportedStore<S> {
         after: ROption<RSlice<'_, u8>>,
         limit: u32,
     ) -> FfiResult {
-        catch("store.scan", || {
+        self.serve("store.scan", |s| {
             let after = after.as_ref().map(|a| a.as_slice()).into_option();
-            let pairs = self.0.scan(prefix.as_slice(), after, limit as usize)?;
+            let pairs = s.scan(prefix.as_slice(), after, limit as usize)?;
             let pairs: Vec<(Bytes, Bytes)> = pairs
                 .into_iter()
                 .map(|(k, v)| (Bytes(k), Bytes(v)))
@@ -89,11 +118,41 @@ impl<S: Store> FfiStore for ExportedStore<S> {
     }
 
     fn commit(&self, batch: RSlice<'_, u8>) -> RResult<(), PluginError> {
-        catch("store.commit", || {
+        self.serve("store.commit", |s| {
             let batch = Vec::<WriteOp>::decode(batch.as_slice())?;
-            self.0.commit(&batch)
+            s.commit(&batch)
         })
         .into()
+    }
+
+    fn durability(&self) -> u8 {
+        self.serve("store.durability", |s| Ok(s.durability()))
+            .unwrap_or(Durability::Unknown) as u8
+    }
+}
+
+/// What a store says of its commits ([`Store::durability`]). Crosses the boundary as its
+/// number; an unknown number reads as `Unknown`.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// The store did not say: it was built before ABI revision 1. The contract promises
+    /// durable commits.
+    Unknown = 0,
+    /// A returned commit survives a crash (the contract).
+    Durable = 1,
+    /// Commits are not synced: a crash may lose the last ones. For benchmarks only.
+    NotDurable = 2,
+}
+
+impl Durability {
+    /// The durability with code `code`; unknown codes read as `Unknown`.
+    pub fn from_code(code: u8) -> Durability {
+        match code {
+            1 => Durability::Durable,
+            2 => Durability::NotDurable,
+            _ => Durability::Unknown,
+        }
     }
 }
 
@@ -133,6 +192,10 @@ impl Store for LoadedStore {
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
         let encoded = batch.to_vec().encode();
         self.0.commit(encoded.as_slice().into()).into_result()
+    }
+
+    fn durability(&self) -> Durability {
+        Durability::from_code(self.0.durability())
     }
 }
 

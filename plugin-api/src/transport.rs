@@ -1,6 +1,7 @@
 //! The transport interface: connections that carry whole frames between nodes.
 
 use crate::abi::ffi::{FfiTransport, FfiTransportBox, FfiTransport_TO};
+use crate::abi::host::Host;
 use crate::error::{PluginError, PluginResult};
 use crate::model::ConnectionId;
 use crate::panic::catch;
@@ -101,53 +102,65 @@ fn frame_limits_unsupported() -> PluginError {
     PluginError::unsupported("this transport does not implement per-connection frame limits")
 }
 
-/// Wraps a plugin's transport for export (used by `export_plugin!`).
-pub fn export_transport<T: Transport>(transport: T) -> FfiTransportBox {
-    FfiTransport_TO::from_value(ExportedTransport(transport), TD_Opaque)
+/// Wraps a plugin's transport for export (used by `export_plugin!`); every call runs with
+/// `host` bound to the thread.
+pub fn export_transport<T: Transport>(transport: T, host: Host) -> FfiTransportBox {
+    FfiTransport_TO::from_value(ExportedTransport { transport, host }, TD_Opaque)
 }
 
-struct ExportedTransport<T>(T);
+struct ExportedTransport<T> {
+    transport: T,
+    host: Host,
+}
+
+impl<T> ExportedTransport<T> {
+    /// Runs one exported call with the instance bound and panics caught.
+    fn serve<R>(&self, what: &str, call: impl FnOnce(&T) -> PluginResult<R>) -> PluginResult<R> {
+        self.host.scope(|| catch(what, || call(&self.transport)))
+    }
+}
 
 impl<T: Transport> FfiTransport for ExportedTransport<T> {
     fn listen(&self, addr: RStr<'_>) -> RResult<RString, PluginError> {
-        catch("transport.listen", || {
-            self.0.listen(addr.as_str()).map(RString::from)
+        self.serve("transport.listen", |t| {
+            t.listen(addr.as_str()).map(RString::from)
         })
         .into()
     }
 
     fn dial(&self, addr: RStr<'_>) -> RResult<u64, PluginError> {
-        catch("transport.dial", || self.0.dial(addr.as_str())).into()
+        self.serve("transport.dial", |t| t.dial(addr.as_str()))
+            .into()
     }
 
     fn send(&self, connection: u64, frame: RSlice<'_, u8>) -> RResult<(), PluginError> {
-        catch("transport.send", || {
-            self.0.send(connection, frame.as_slice())
-        })
-        .into()
+        self.serve("transport.send", |t| t.send(connection, frame.as_slice()))
+            .into()
     }
 
     fn close(&self, connection: u64) -> RResult<(), PluginError> {
-        catch("transport.close", || self.0.close(connection)).into()
+        self.serve("transport.close", |t| t.close(connection))
+            .into()
     }
 
     fn max_frame_size(&self) -> u64 {
-        catch("transport.max_frame_size", || {
-            Ok(self.0.max_frame_size() as u64)
-        })
+        self.serve(
+            "transport.max_frame_size",
+            |t| Ok(t.max_frame_size() as u64),
+        )
         .unwrap_or(0)
     }
 
     fn set_initial_frame_limit(&self, max_frame: u64) -> RResult<(), PluginError> {
-        catch("transport.set_initial_frame_limit", || {
-            self.0.set_initial_frame_limit(frame_size(max_frame))
+        self.serve("transport.set_initial_frame_limit", |t| {
+            t.set_initial_frame_limit(frame_size(max_frame))
         })
         .into()
     }
 
     fn set_frame_limit(&self, connection: u64, max_frame: u64) -> RResult<(), PluginError> {
-        catch("transport.set_frame_limit", || {
-            self.0.set_frame_limit(connection, frame_size(max_frame))
+        self.serve("transport.set_frame_limit", |t| {
+            t.set_frame_limit(connection, frame_size(max_frame))
         })
         .into()
     }

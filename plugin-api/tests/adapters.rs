@@ -10,6 +10,19 @@ use parley_plugin_api::{
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+/// A host whose log lines and events go nowhere.
+fn test_host() -> parley_plugin_api::Host {
+    let dir = std::env::temp_dir();
+    parley_plugin_api::Host::new(parley_plugin_api::host_context(
+        "test",
+        &dir,
+        &dir,
+        parley_plugin_api::LogLevel::Warn,
+        |_, _, _| {},
+        |_| {},
+    ))
+}
+
 #[derive(Default)]
 struct MapStore(Mutex<BTreeMap<Vec<u8>, Vec<u8>>>);
 
@@ -56,7 +69,7 @@ impl Store for MapStore {
 
 #[test]
 fn store_values_cross_the_boundary_unchanged() {
-    let store = LoadedStore::new(export_store(MapStore::default()));
+    let store = LoadedStore::new(export_store(MapStore::default(), test_host()));
     let batch: Vec<WriteOp> = (0..2500u32)
         .map(|i| WriteOp::put(format!("k/{i:05}").into_bytes(), i.to_be_bytes().to_vec()))
         .chain([WriteOp::delete(b"k/00003".to_vec())])
@@ -82,7 +95,7 @@ fn store_values_cross_the_boundary_unchanged() {
 
 #[test]
 fn a_panic_in_plugin_code_is_an_error_and_the_instance_still_works() {
-    let store = LoadedStore::new(export_store(MapStore::default()));
+    let store = LoadedStore::new(export_store(MapStore::default(), test_host()));
     let error = store.get(b"panic").unwrap_err();
     assert_eq!(error.kind, ErrorKind::Panicked);
     assert!(
@@ -117,7 +130,7 @@ impl Transport for RefusingTransport {
 
 #[test]
 fn transport_errors_keep_their_kind_and_message() {
-    let transport = LoadedTransport::new(export_transport(RefusingTransport));
+    let transport = LoadedTransport::new(export_transport(RefusingTransport, test_host()));
     assert_eq!(transport.listen("x").unwrap(), "bound:x");
     let error = transport.dial("127.0.0.1:1").unwrap_err();
     assert_eq!(error.kind, ErrorKind::Unavailable);

@@ -267,7 +267,13 @@ fn execute(
             out.print(json!({ "now": now }), || now.to_string());
         }
         ChainCommand::Advance { seconds } => {
-            let now = chain
+            let clock = chain.test_clock().ok_or_else(|| {
+                CliError::new(
+                    "advancing chain time: this chain backend has no test clock; only test \
+                     ledgers (the sim chain, anvil) can move time",
+                )
+            })?;
+            let now = clock
                 .advance_time(seconds)
                 .map_err(chain_error("advancing chain time"))?;
             out.print(json!({ "now": now }), || now.to_string());

@@ -5,7 +5,7 @@ use crate::host::{instantiate, LoadFailure, PluginHandle, PluginLibrary};
 use clap::Subcommand;
 use parley_plugin_api::abi::{HostContext, PluginKind};
 use parley_plugin_api::conformance::{self, Report};
-use parley_plugin_api::{ChainBackend, PluginError, PluginResult, Store, Transport};
+use parley_plugin_api::{ChainBackend, Durability, PluginError, PluginResult, Store, Transport};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,10 +47,24 @@ fn print_library(library: &PluginLibrary) {
     println!("file         {}", library.path.display());
     println!("about        {}", library.description);
     println!(
-        "built with   parley-plugin-api {} (ABI {})",
+        "built with   parley-plugin-api {} (ABI {} revision {}; this node: revision {})",
         library.api_crate_version,
-        parley_plugin_api::PLUGIN_ABI_VERSION
+        parley_plugin_api::PLUGIN_ABI_VERSION,
+        library.abi_revision,
+        parley_plugin_api::ABI_REVISION
     );
+}
+
+/// What a store says of its commits, for `plugin check`.
+fn print_durability(store: &dyn Store) {
+    let said = match store.durability() {
+        Durability::Durable => "durable commits",
+        Durability::NotDurable => "commits NOT durable (a crash may lose the last ones)",
+        Durability::Unknown => {
+            "not stated (built before ABI revision 1; the contract promises durable commits)"
+        }
+    };
+    println!("durability   {said}");
 }
 
 fn check(file: &std::path::Path, config: Option<&std::path::Path>, verbose: bool) -> CliResult {
@@ -80,10 +94,17 @@ pub fn run_suite(library: &PluginLibrary, table: &str) -> Report {
         })
     };
     match library.kind {
-        PluginKind::Store => conformance::store::run(&|context| match make(context)? {
-            PluginHandle::Store(store) => Ok(Box::new(unique(store)?) as Box<dyn Store>),
-            _ => Err(PluginError::internal("not a store")),
-        }),
+        PluginKind::Store => {
+            let said = std::sync::Once::new();
+            conformance::store::run(&|context| match make(context)? {
+                PluginHandle::Store(store) => {
+                    let store = unique(store)?;
+                    said.call_once(|| print_durability(&store));
+                    Ok(Box::new(store) as Box<dyn Store>)
+                }
+                _ => Err(PluginError::internal("not a store")),
+            })
+        }
         PluginKind::Transport => conformance::transport::run(&|context| match make(context)? {
             PluginHandle::Transport(t) => Ok(Box::new(unique(t)?) as Box<dyn Transport>),
             _ => Err(PluginError::internal("not a transport")),

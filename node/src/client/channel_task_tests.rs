@@ -15,7 +15,7 @@ use parley_plugin_api::model::{
     WithdrawRequest, WriteOp,
 };
 use parley_plugin_api::model::{Participant, Sig};
-use parley_plugin_api::{PluginError, PluginResult, Store};
+use parley_plugin_api::{ChainLedger, ChainSigner, PluginError, PluginResult, Store};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -52,70 +52,88 @@ fn no<T>() -> PluginResult<T> {
     Err(PluginError::unsupported("not in the test chain"))
 }
 
-impl ChainBackend for TestChain {
+impl ChainSigner for TestChain {
     fn info(&self) -> PluginResult<ChainInfo> {
         no()
     }
+
     fn accounts(&self) -> PluginResult<Vec<Participant>> {
         Ok((0..self.seeds.len()).map(|i| self.participant(i)).collect())
     }
+
     fn channel_id(&self, params: &Params) -> PluginResult<ChannelId> {
         Ok(ChannelId(keccak(&[&params.encode()])))
     }
+
     fn sign_state(&self, account: &Participant, state: &State) -> PluginResult<Sig> {
         let seed = self
             .seed_of(account)
             .ok_or_else(|| PluginError::not_found("no such account"))?;
         Ok(Sig(keccak(&[seed, &state.encode()]).to_vec()))
     }
+
     fn verify_state(&self, state: &State, sig: &Sig, who: &Participant) -> PluginResult<bool> {
         Ok(self
             .seed_of(who)
             .is_some_and(|seed| sig.0 == keccak(&[seed, &state.encode()]).to_vec()))
     }
+}
+
+impl ChainLedger for TestChain {
     fn now(&self) -> PluginResult<ChainTime> {
         no()
     }
+
     fn balance(&self, _: &Participant, _: &Asset) -> PluginResult<Amount> {
         no()
     }
+
     fn holdings(&self, _: &ChannelId, _: &Participant, _: &Asset) -> PluginResult<Amount> {
         no()
     }
+
     fn deposit(&self, _: &DepositRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn fund(&self, _: &FundingRequest) -> PluginResult<FundingOutcome> {
         no()
     }
+
     fn register(&self, _: &RegisterRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn progress(&self, _: &ProgressRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn conclude(&self, _: &ConcludeRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn conclude_final(&self, _: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn withdraw(&self, _: &WithdrawRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn dispute(&self, _: &ChannelId) -> PluginResult<Option<Dispute>> {
         no()
     }
+
     fn watch(&self, _: &ChannelId) -> PluginResult<()> {
         no()
     }
+
     fn unwatch(&self, _: &ChannelId) -> PluginResult<()> {
         no()
     }
-    fn advance_time(&self, _: u64) -> PluginResult<ChainTime> {
-        no()
-    }
 }
+
+impl ChainBackend for TestChain {}
 
 /// A `Store` in a `BTreeMap`; its commits fail (writing nothing) while `failing` is set.
 #[derive(Default)]

@@ -7,7 +7,7 @@ use parley_plugin_api::model::{
     Address, Allocation, Amount, ChainInfo, ChainTime, ConcludeRequest, DepositRequest, Dispute,
     FundingOutcome, FundingRequest, Params, ProgressRequest, RegisterRequest, Sig, State,
 };
-use parley_plugin_api::{PluginError, PluginResult};
+use parley_plugin_api::{ChainLedger, ChainSigner, PluginError, PluginResult};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -48,46 +48,61 @@ fn no<T>() -> PluginResult<T> {
     Err(PluginError::unsupported("not in the scripted chain"))
 }
 
-impl ChainBackend for ScriptedChain {
+impl ChainSigner for ScriptedChain {
     fn info(&self) -> PluginResult<ChainInfo> {
         no()
     }
+
     fn accounts(&self) -> PluginResult<Vec<Participant>> {
         no()
     }
+
     fn channel_id(&self, _: &Params) -> PluginResult<ChannelId> {
         no()
     }
+
     fn sign_state(&self, _: &Participant, _: &State) -> PluginResult<Sig> {
         no()
     }
+
     fn verify_state(&self, _: &State, _: &Sig, _: &Participant) -> PluginResult<bool> {
         no()
     }
+}
+
+impl ChainLedger for ScriptedChain {
     fn now(&self) -> PluginResult<ChainTime> {
         no()
     }
+
     fn balance(&self, _: &Participant, _: &Asset) -> PluginResult<Amount> {
         no()
     }
+
     fn holdings(&self, _: &ChannelId, _: &Participant, _: &Asset) -> PluginResult<Amount> {
         no()
     }
+
     fn deposit(&self, _: &DepositRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn fund(&self, _: &FundingRequest) -> PluginResult<FundingOutcome> {
         no()
     }
+
     fn register(&self, _: &RegisterRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn progress(&self, _: &ProgressRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn conclude(&self, _: &ConcludeRequest) -> PluginResult<TxReceipt> {
         no()
     }
+
     fn conclude_final(&self, _: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
         self.sent.lock().unwrap().push("concludeFinal");
         if self.conclude_final_fails {
@@ -95,6 +110,7 @@ impl ChainBackend for ScriptedChain {
         }
         Ok(TxReceipt::default())
     }
+
     fn withdraw(&self, _: &WithdrawRequest) -> PluginResult<TxReceipt> {
         self.sent.lock().unwrap().push("withdraw");
         Ok(TxReceipt {
@@ -102,6 +118,7 @@ impl ChainBackend for ScriptedChain {
             ..TxReceipt::default()
         })
     }
+
     fn dispute(&self, _: &ChannelId) -> PluginResult<Option<Dispute>> {
         self.records
             .lock()
@@ -109,16 +126,17 @@ impl ChainBackend for ScriptedChain {
             .pop_front()
             .expect("the test scripted fewer record reads than the close made")
     }
+
     fn watch(&self, _: &ChannelId) -> PluginResult<()> {
         no()
     }
+
     fn unwatch(&self, _: &ChannelId) -> PluginResult<()> {
         no()
     }
-    fn advance_time(&self, _: u64) -> PluginResult<ChainTime> {
-        no()
-    }
 }
+
+impl ChainBackend for ScriptedChain {}
 
 /// The close of a two-party channel by participant `my_index`.
 fn close(my_index: u16) -> FinalClose {

@@ -26,6 +26,8 @@ pub struct PluginLibrary {
     pub check_config: String,
     /// The parley-plugin-api version it was built with.
     pub api_crate_version: String,
+    /// The ABI revision it was built at (0 for plugins built before revisions were recorded).
+    pub abi_revision: u32,
     module: PluginModuleRef,
 }
 
@@ -99,7 +101,7 @@ impl PluginLibrary {
             )
         })?;
         // The root module repeats the descriptor; a disagreement means a hand-made export.
-        if module.abi_version() != PLUGIN_ABI_VERSION || module.kind() != info.kind {
+        if module.abi_version() != PLUGIN_ABI_VERSION || module.kind() != info.kind as u32 {
             return Err(fail(
                 LoadFailure::BadDescriptor(
                     "the root module disagrees with the descriptor about ABI version or kind"
@@ -116,6 +118,7 @@ impl PluginLibrary {
             description: module.description().to_string(),
             check_config: module.check_config().to_string(),
             api_crate_version: info.api_crate_version,
+            abi_revision: module.abi_revision().unwrap_or(0),
             module,
         })
     }

@@ -1,7 +1,7 @@
 //! Why a plugin did not load, in one sentence each, with abi_stable's long reports kept aside
 //! for `--verbose`.
 
-use parley_plugin_api::{PluginError, PluginKind, PLUGIN_ABI_VERSION};
+use parley_plugin_api::{PluginError, PluginKind, API_CRATE_VERSION, PLUGIN_ABI_VERSION};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -112,10 +112,8 @@ impl fmt::Display for LoadError {
                 f,
                 "plugin `{name}` {version} ({path}) was built for plugin ABI {found} \
                  (parley-plugin-api {api_crate_version}), this node speaks ABI \
-                 {PLUGIN_ABI_VERSION} (parley-plugin-api {}); rebuild the plugin against \
-                 parley-plugin-api {}",
-                env!("CARGO_PKG_VERSION"),
-                env!("CARGO_PKG_VERSION")
+                 {PLUGIN_ABI_VERSION} (parley-plugin-api {API_CRATE_VERSION}); rebuild the \
+                 plugin against parley-plugin-api {API_CRATE_VERSION}",
             ),
             LoadFailure::Layout { name, summary } => write!(
                 f,

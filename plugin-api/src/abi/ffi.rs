@@ -3,14 +3,14 @@
 //! [`Store`](crate::Store), and [`export_plugin!`](crate::export_plugin) wraps them. Every
 //! composite argument and result is the canonical encoding of the corresponding model type.
 //!
-//! New methods may only be added after the last one (abi_stable prefix types): a plugin with
-//! more methods loads into an older node, never the reverse. abi_stable checks that the node's
-//! method table is a prefix of the plugin's, and since every plugin's root module names all
-//! three tables (through [`PluginInstance`](super::PluginInstance)), a method appended to any
-//! of them makes the node refuse every plugin built before it, of every kind. Such a change
-//! therefore comes with a new [`PLUGIN_ABI_VERSION`](super::PLUGIN_ABI_VERSION), so that the
-//! refusal is one sentence instead of a layout report (ABI 2 added the transport's frame
-//! limits).
+//! **How the tables grow.** Each table is an abi_stable prefix type whose
+//! `#[sabi(last_prefix_field)]` stays where it was when this ABI version
+//! ([`PLUGIN_ABI_VERSION`](super::PLUGIN_ABI_VERSION)) began. A later revision appends methods
+//! after it, each with a default body: abi_stable then loads a plugin built before the method
+//! existed, and calling the method on it runs the default (which answers the way a plugin
+//! without the capability must, typically `Unsupported`). Moving `last_prefix_field`, changing
+//! a method's signature or removing one is a new ABI version. The revision a plugin was built
+//! at is in its root module ([`super::PluginModule`]).
 #![allow(non_local_definitions)]
 
 use crate::error::PluginError;
@@ -22,10 +22,25 @@ use abi_stable::{
 /// An encoded value or an error.
 pub type FfiResult = RResult<RVec<u8>, PluginError>;
 
-/// The chain backend across the boundary. See [`ChainBackend`](crate::ChainBackend) for each
-/// method's contract.
+/// A chain backend instance across the boundary: its two halves, kept apart in the types so
+/// that the fast one is all the node's hot path can reach, and an optional test clock.
 #[sabi_trait]
 pub trait FfiChain: Send + Sync {
+    /// The fast half: called directly on the node's hot path.
+    fn signer(&self) -> FfiChainSignerBox;
+    /// The waiting half: called only from the node's worker threads.
+    fn ledger(&self) -> FfiLedgerBox;
+    /// The test clock, on test ledgers only.
+    #[sabi(last_prefix_field)]
+    fn test_clock(&self) -> ROption<FfiTestClockBox>;
+}
+
+/// A boxed [`FfiChain`].
+pub type FfiChainBox = FfiChain_TO<'static, RBox<()>>;
+
+/// The fast half of a chain backend. See [`ChainSigner`](crate::ChainSigner).
+#[sabi_trait]
+pub trait FfiChainSigner: Send + Sync {
     /// Encoded `ChainInfo`.
     fn info(&self) -> FfiResult;
     /// Encoded `Vec<Participant>`.
@@ -35,12 +50,21 @@ pub trait FfiChain: Send + Sync {
     /// `Participant`, `State` in, `Sig` out.
     fn sign_state(&self, account: RSlice<'_, u8>, state: RSlice<'_, u8>) -> FfiResult;
     /// `State`, `Sig`, `Participant` in, `bool` out.
+    #[sabi(last_prefix_field)]
     fn verify_state(
         &self,
         state: RSlice<'_, u8>,
         sig: RSlice<'_, u8>,
         participant: RSlice<'_, u8>,
     ) -> FfiResult;
+}
+
+/// A boxed [`FfiChainSigner`].
+pub type FfiChainSignerBox = FfiChainSigner_TO<'static, RBox<()>>;
+
+/// The waiting half of a chain backend. See [`ChainLedger`](crate::ChainLedger).
+#[sabi_trait]
+pub trait FfiLedger: Send + Sync {
     /// `u64` out.
     fn now(&self) -> FfiResult;
     /// `Participant`, `Asset` in, `Amount` out.
@@ -71,14 +95,23 @@ pub trait FfiChain: Send + Sync {
     /// `ChannelId` in, `()` (empty) out.
     fn watch(&self, channel: RSlice<'_, u8>) -> FfiResult;
     /// `ChannelId` in, `()` (empty) out.
+    #[sabi(last_prefix_field)]
     fn unwatch(&self, channel: RSlice<'_, u8>) -> FfiResult;
+}
+
+/// A boxed [`FfiLedger`].
+pub type FfiLedgerBox = FfiLedger_TO<'static, RBox<()>>;
+
+/// A test ledger's clock. See [`TestClock`](crate::TestClock).
+#[sabi_trait]
+pub trait FfiTestClock: Send + Sync {
     /// Seconds in, new chain time (`u64`) out.
     #[sabi(last_prefix_field)]
     fn advance_time(&self, seconds: u64) -> FfiResult;
 }
 
-/// A boxed [`FfiChain`].
-pub type FfiChainBox = FfiChain_TO<'static, RBox<()>>;
+/// A boxed [`FfiTestClock`].
+pub type FfiTestClockBox = FfiTestClock_TO<'static, RBox<()>>;
 
 /// The transport across the boundary. See [`Transport`](crate::Transport).
 #[sabi_trait]
@@ -93,9 +126,9 @@ pub trait FfiTransport: Send + Sync {
     fn close(&self, connection: u64) -> RResult<(), PluginError>;
     /// The largest frame accepted.
     fn max_frame_size(&self) -> u64;
-    /// The frame limit new connections start with (ABI 2).
+    /// The frame limit new connections start with.
     fn set_initial_frame_limit(&self, max_frame: u64) -> RResult<(), PluginError>;
-    /// Raises or lowers one connection's frame limit (ABI 2).
+    /// Raises or lowers one connection's frame limit.
     #[sabi(last_prefix_field)]
     fn set_frame_limit(&self, connection: u64, max_frame: u64) -> RResult<(), PluginError>;
 }
@@ -114,6 +147,10 @@ pub trait FfiStore: Send + Sync {
     /// Encoded `Vec<WriteOp>` in; atomic and durable on return.
     #[sabi(last_prefix_field)]
     fn commit(&self, batch: RSlice<'_, u8>) -> RResult<(), PluginError>;
+    /// Revision 1: a `Durability` code. A store built before answers `Unknown` (0).
+    fn durability(&self) -> u8 {
+        0
+    }
 }
 
 /// A boxed [`FfiStore`].

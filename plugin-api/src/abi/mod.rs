@@ -10,7 +10,25 @@
 //!
 //! The instance is one of the FFI trait objects of [`ffi`]; the node never sees plugin types.
 //! Composite values cross as the canonical encoding of [`crate::codec`], which is why the ABI
-//! needs so few types: [`PLUGIN_ABI_VERSION`] guards the encoding, abi_stable the method tables.
+//! needs so few types.
+//!
+//! # Versions and growth
+//! [`PLUGIN_ABI_VERSION`] names a generation of the ABI: a node loads only plugins of its own
+//! generation. Within a generation the ABI grows without breaking built plugins, in both
+//! directions, and [`ABI_REVISION`] counts the additions:
+//! - **Methods** are appended to the FFI trait objects after their fixed prefix, with defaults
+//!   ([`ffi`]); **host capabilities** likewise on [`HostContext`].
+//! - **Root module fields** are appended to [`PluginModule`]: a node reads them as `Option`,
+//!   `None` for a plugin built before them. A **new plugin kind** is a new constructor field
+//!   there, never a new variant of [`PluginInstance`].
+//! - **Enums that cross the boundary** have an unknown-variant path: error kinds and log levels
+//!   are numbers with a defined reading for unknown values ([`crate::ErrorKind`],
+//!   [`LogLevel`]); an event whose variant the node does not know is skipped with a warning;
+//!   a request with a variant an older plugin does not know is refused with
+//!   `InvalidArgument` by the codec.
+//! - abi_stable's own version check compares [`ABI_VERSION_STRINGS`], which changes with the
+//!   generation only, never with this crate's semver: a plugin is not refused for having been
+//!   built against another release of the crate when its ABI did not change.
 
 pub mod ffi;
 pub mod host;
@@ -19,7 +37,6 @@ use crate::error::PluginError;
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RResult, RStr},
     StableAbi,
@@ -27,13 +44,23 @@ use abi_stable::{
 use std::ffi::{c_char, CStr};
 use std::fmt;
 
-pub use host::HostContext;
+pub use host::{HostContext, LogLevel};
 
-/// The version of the plugin ABI this crate defines. A node loads only plugins built against
-/// the same number. It changes whenever an interface, a method's contract or the encoding of a
-/// value that crosses the boundary changes incompatibly, and whenever a method is appended to
-/// one of the interfaces (see [`ffi`]). 2: the transport's frame limits.
-pub const PLUGIN_ABI_VERSION: u32 = 2;
+/// The generation of the plugin ABI this crate defines. A node loads only plugins built
+/// against the same number; it changes only for an incompatible change (a method's signature or
+/// contract, the encoding of a value, a moved prefix). 3: growable tables and host, the chain
+/// split into signer, ledger and test clock.
+pub const PLUGIN_ABI_VERSION: u32 = 3;
+
+/// How many compatible additions this crate has made to generation [`PLUGIN_ABI_VERSION`].
+/// Plugins and nodes of any revision of one generation work together; each side sees the
+/// other's additions only if it knows them. Revision 1: the store's durability answer and this
+/// number in the root module.
+pub const ABI_REVISION: u32 = 1;
+
+/// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision
+/// and every release of this crate within a generation.
+pub const ABI_VERSION_STRINGS: VersionStrings = VersionStrings::new("3.0.0");
 
 /// The exported symbol that holds a library's [`PluginDescriptor`].
 pub const DESCRIPTOR_SYMBOL: &str = "PARLEY_PLUGIN_DESCRIPTOR";
@@ -46,9 +73,10 @@ pub const DESCRIPTOR_MAGIC: [u8; 16] = *b"parley-plugin\0\0\0";
 /// writes it out literally (a unit test keeps the two in step).
 pub const ROOT_MODULE_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
 
-/// Which of the three interfaces a plugin implements.
+/// Which of the interfaces a plugin implements. Crosses the boundary as its number (the
+/// descriptor's and root module's `kind`), so a node reads a kind it does not know as `None`.
 #[repr(u8)]
-#[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PluginKind {
     /// A ledger: [`ChainBackend`](crate::ChainBackend).
     Chain = 1,
@@ -139,16 +167,16 @@ impl PluginDescriptor {
 pub type Instantiate =
     extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<PluginInstance, PluginError>;
 
-/// The root module of a plugin library, checked by abi_stable on load.
+/// The root module of a plugin library, checked by abi_stable on load. A prefix type: fields
+/// after `instantiate` are later revisions' and read as `Option` (see the module docs).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
-#[sabi(missing_field(panic))]
 pub struct PluginModule {
     /// Same as the descriptor's.
     pub abi_version: u32,
-    /// Same as the descriptor's.
-    pub kind: PluginKind,
+    /// Same as the descriptor's: a [`PluginKind`] number.
+    pub kind: u32,
     /// The plugin's name.
     pub name: RStr<'static>,
     /// The plugin's version.
@@ -159,21 +187,25 @@ pub struct PluginModule {
     /// under which the conformance suite can run on this machine without outside services
     /// (for example two funded accounts on a simulated ledger). May be empty.
     pub check_config: RStr<'static>,
-    /// Creates an instance. May be called several times (two instances of one library, each
-    /// with its own table); instances must not share mutable state through statics.
+    /// Creates an instance of one of the first three kinds. May be called several times (two
+    /// instances of one library, each with its own table); instances must not share mutable
+    /// state through statics.
     #[sabi(last_prefix_field)]
     pub instantiate:
         extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<PluginInstance, PluginError>,
+    /// The [`ABI_REVISION`] the plugin was built at (revision 1 on; absent means 0).
+    pub abi_revision: u32,
 }
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}
     const BASE_NAME: &'static str = "parley_plugin";
     const NAME: &'static str = "parley plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = ABI_VERSION_STRINGS;
 }
 
-/// A plugin instance as it crosses the boundary.
+/// A plugin instance as it crosses the boundary. Frozen for the generation: a new kind of
+/// plugin gets its own constructor field in [`PluginModule`], not a variant here.
 #[repr(u8)]
 #[derive(StableAbi)]
 pub enum PluginInstance {

@@ -16,7 +16,9 @@ use parley_plugin_api::model::{
     DepositRequest, Dispute, DisputePhase, FundingOutcome, FundingRequest, Params, Participant,
     ProgressRequest, RegisterRequest, Sig, State, TxReceipt, WithdrawRequest,
 };
-use parley_plugin_api::{ChainBackend, Host, PluginError, PluginResult};
+use parley_plugin_api::{
+    ChainBackend, ChainLedger, ChainSigner, Host, PluginError, PluginResult, TestClock,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,10 @@ impl Ethereum {
             })
             .collect();
         let addresses: Vec<H160> = accounts.iter().map(|a| a.address).collect();
-        let rpc = Arc::new(Rpc::connect(&settings, &addresses)?);
+        let bound = host.clone();
+        let rpc = Arc::new(Rpc::connect(&settings, &addresses, move || {
+            bound.bind_current_thread()
+        })?);
         check_deployment(&rpc, &settings, host.section())?;
         tracing::info!(
             "ethereum: chain {} at {}, {} account(s), {} asset(s), {} confirmation(s)",
@@ -283,7 +288,7 @@ impl Ethereum {
     }
 }
 
-impl ChainBackend for Ethereum {
+impl ChainSigner for Ethereum {
     fn info(&self) -> PluginResult<ChainInfo> {
         Ok(ChainInfo {
             chain_id: self.settings.chain_id,
@@ -325,7 +330,9 @@ impl ChainBackend for Ethereum {
     ) -> PluginResult<bool> {
         Ok(message_signer(abi::state_hash(state)?, sig).as_ref() == Some(participant))
     }
+}
 
+impl ChainLedger for Ethereum {
     fn now(&self) -> PluginResult<ChainTime> {
         self.rpc.latest_timestamp()
     }
@@ -549,9 +556,17 @@ impl ChainBackend for Ethereum {
         self.watcher.unwatch(channel);
         Ok(())
     }
+}
 
+impl TestClock for Ethereum {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
         self.rpc.advance_time(seconds)
+    }
+}
+
+impl ChainBackend for Ethereum {
+    fn test_clock(&self) -> Option<&dyn TestClock> {
+        Some(self)
     }
 }
 

@@ -83,10 +83,17 @@ fn reverted(response: &ethers_providers::JsonRpcError) -> Option<String> {
 
 impl Rpc {
     /// Starts the runtime and checks that the node answers with the configured chain id.
-    pub fn connect(settings: &Settings, accounts: &[H160]) -> PluginResult<Rpc> {
+    /// `on_thread_start` runs first on each of the runtime's threads (the plugin binds its
+    /// instance there, so that the threads' log lines go to its section).
+    pub fn connect(
+        settings: &Settings,
+        accounts: &[H160],
+        on_thread_start: impl Fn() + Send + Sync + 'static,
+    ) -> PluginResult<Rpc> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("parley-eth-rpc")
+            .on_thread_start(on_thread_start)
             .enable_all()
             .build()
             .map_err(|e| PluginError::internal(format!("cannot start the tokio runtime: {e}")))?;

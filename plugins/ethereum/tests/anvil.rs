@@ -16,7 +16,7 @@ use parley_plugin_api::model::{
     Allocation, Amount, Asset, ChannelId, ConcludeFinalRequest, ConcludeRequest, DepositRequest,
     DisputePhase, Params, Participant, RegisterRequest, SignedState, State, WithdrawRequest,
 };
-use parley_plugin_api::{ChainBackend, ErrorKind, Host};
+use parley_plugin_api::{ChainBackend, ChainLedger, ChainSigner, ErrorKind, Host, TestClock};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -274,8 +274,9 @@ fn conformance_suite_passes_through_the_ffi_wrappers() {
     let dir = tempfile::tempdir().unwrap();
     let table = anvil.table(dir.path(), "");
     let report = chain::run(&|context| {
-        let chain = Ethereum::new(&table, Host::new(context))?;
-        let exported = parley_plugin_api::chain::export_chain(chain);
+        let host = Host::new(context);
+        let chain = Ethereum::new(&table, host.clone())?;
+        let exported = parley_plugin_api::chain::export_chain(chain, host);
         Ok(Box::new(parley_plugin_api::LoadedChain::new(exported)) as Box<dyn ChainBackend>)
     });
     assert_passed(&report);

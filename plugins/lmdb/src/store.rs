@@ -5,7 +5,7 @@ use crate::environment::{self, EnvironmentHandle};
 use crate::error::store_error;
 use parley_plugin_api::logging::forward_tracing_to_host;
 use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{Host, PluginError, PluginResult, Store};
+use parley_plugin_api::{Durability, Host, PluginError, PluginResult, Store};
 use std::ops::Bound;
 use std::path::Path;
 
@@ -66,6 +66,14 @@ impl LmdbStore {
 }
 
 impl Store for LmdbStore {
+    fn durability(&self) -> Durability {
+        if self.environment.settings.durable {
+            Durability::Durable
+        } else {
+            Durability::NotDurable
+        }
+    }
+
     fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
         if !self.storable(key) {
             return Ok(None);

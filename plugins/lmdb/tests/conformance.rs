@@ -35,8 +35,9 @@ fn the_store_keeps_the_contract() {
 #[test]
 fn the_store_keeps_the_contract_across_the_ffi_boundary() {
     let report = store::run(&|context| {
-        let store = LmdbStore::new("map_size_mib = 64", Host::new(context))?;
-        Ok(Box::new(LoadedStore::new(export_store(store))) as Box<dyn Store>)
+        let host = Host::new(context);
+        let store = LmdbStore::new("map_size_mib = 64", host.clone())?;
+        Ok(Box::new(LoadedStore::new(export_store(store, host))) as Box<dyn Store>)
     });
     assert_passed(&report);
 }

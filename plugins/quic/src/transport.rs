@@ -70,7 +70,7 @@ impl QuicTransport {
         let transport = tls::transport_config(&settings, false)?;
         let server = tls::server_config(&certificate, transport.clone())?;
         let client = tls::client_config(transport)?;
-        let runtime = build_runtime()?;
+        let runtime = build_runtime(&host)?;
         let links = Links::new(
             host,
             runtime.handle().clone(),
@@ -141,10 +141,13 @@ impl QuicTransport {
 
 /// One worker thread: the transport's work is short and I/O-bound, and on a small machine a
 /// second worker measured no faster while adding cross-thread wake-ups to the tail latency.
-fn build_runtime() -> PluginResult<Runtime> {
+/// Its threads are bound to `host`'s instance, so that quinn's log lines go to its section.
+fn build_runtime(host: &Host) -> PluginResult<Runtime> {
     static THREADS: AtomicUsize = AtomicUsize::new(0);
+    let bound = host.clone();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .on_thread_start(move || bound.bind_current_thread())
         .thread_name_fn(|| format!("parley-quic-{}", THREADS.fetch_add(1, Ordering::Relaxed)))
         .enable_all()
         .build()

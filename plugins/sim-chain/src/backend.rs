@@ -15,7 +15,9 @@ use parley_plugin_api::model::{
     DepositRequest, Dispute, FundingOutcome, FundingRequest, Params, Participant, ProgressRequest,
     RegisterRequest, Sig, State, TxReceipt, WithdrawRequest,
 };
-use parley_plugin_api::{ChainBackend, Host, PluginError, PluginResult};
+use parley_plugin_api::{
+    ChainBackend, ChainLedger, ChainSigner, Host, PluginError, PluginResult, TestClock,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -126,7 +128,7 @@ impl SimChain {
     }
 }
 
-impl ChainBackend for SimChain {
+impl ChainSigner for SimChain {
     fn info(&self) -> PluginResult<ChainInfo> {
         Ok(ChainInfo {
             chain_id: self.settings.chain_id,
@@ -155,7 +157,9 @@ impl ChainBackend for SimChain {
     ) -> PluginResult<bool> {
         Ok(crypto::state_signer(state, sig).as_ref() == Some(participant))
     }
+}
 
+impl ChainLedger for SimChain {
     fn now(&self) -> PluginResult<ChainTime> {
         self.ledger.now()
     }
@@ -318,8 +322,16 @@ impl ChainBackend for SimChain {
         self.watcher.unwatch(channel);
         Ok(())
     }
+}
 
+impl TestClock for SimChain {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
         self.ledger.advance_time(seconds)
+    }
+}
+
+impl ChainBackend for SimChain {
+    fn test_clock(&self) -> Option<&dyn TestClock> {
+        Some(self)
     }
 }

@@ -7,7 +7,7 @@ use parley_plugin_api::model::{
     Allocation, Amount, Asset, ChainEvent, ChannelId, DepositRequest, Dispute, DisputePhase,
     Params, PluginEvent, RegisterRequest, SignedState, State,
 };
-use parley_plugin_api::{ChainBackend, ErrorKind, Host};
+use parley_plugin_api::{ChainBackend, ChainLedger, ChainSigner, ErrorKind, Host, TestClock};
 use std::path::Path;
 use std::time::Duration;
 
@@ -56,8 +56,9 @@ fn conformance_suite_passes_on_a_shared_ledger_with_manual_time() {
 fn conformance_suite_passes_through_the_ffi_wrappers() {
     // The path `parley plugin check` takes: every call encoded across the plugin boundary.
     let report = chain::run(&|context| {
-        let chain = SimChain::new("accounts = 2", Host::new(context))?;
-        let exported = parley_plugin_api::chain::export_chain(chain);
+        let host = Host::new(context);
+        let chain = SimChain::new("accounts = 2", host.clone())?;
+        let exported = parley_plugin_api::chain::export_chain(chain, host);
         Ok(Box::new(parley_plugin_api::LoadedChain::new(exported)) as Box<dyn ChainBackend>)
     });
     print(&report);

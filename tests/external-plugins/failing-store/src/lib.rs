@@ -1,24 +1,20 @@
 //! A store plugin for tests, written against `parley-plugin-api` alone: a real durable store
 //! whose commits fail on demand.
 //!
-//! The map lives in memory and in one snapshot file; a commit writes the new snapshot to a
-//! temporary file, syncs it, renames it over the old one and syncs the directory, so every
-//! commit is atomic and durable (as in the `snapshot-store` example).
+//! The store is the snapshot store of the shared library crate `parley-snapshot-file` (the
+//! example `snapshot-store` plugin links it too): every commit is atomic and durable.
 //!
 //! While the control file named by `fail_while` exists, every commit fails and writes nothing:
 //! with a panic if the file says `panic`, else with an error quoting the file's first line.
 //! Reads always work. A test creates the file to make a chosen step hit a failing store, and
 //! removes it to let the store work again.
 
-use parley_plugin_api::codec::{Bytes, Decode, Encode};
 use parley_plugin_api::config::parse_table;
 use parley_plugin_api::model::WriteOp;
 use parley_plugin_api::{Host, PluginError, PluginResult, Store};
-use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use parley_snapshot_file::SnapshotStore;
+use std::fs;
 use std::path::PathBuf;
-use std::sync::RwLock;
 
 /// The plugin's table in `node.toml`.
 #[derive(serde::Deserialize)]
@@ -32,9 +28,8 @@ struct Config {
 
 /// The store.
 pub struct FailingStore {
-    file: PathBuf,
+    snapshot: SnapshotStore,
     control: PathBuf,
-    map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl FailingStore {
@@ -45,26 +40,9 @@ impl FailingStore {
             Some(path) => host.resolve_path(path),
             None => host.data_dir().join("failing-store.bin"),
         };
-        let map = match fs::read(&file) {
-            Ok(bytes) => Vec::<(Bytes, Bytes)>::decode(&bytes)
-                .map_err(|e| {
-                    PluginError::internal(format!("{} is not a snapshot: {e}", file.display()))
-                })?
-                .into_iter()
-                .map(|(k, v)| (k.0, v.0))
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(PluginError::unavailable(format!(
-                    "cannot read {}: {e}",
-                    file.display()
-                )))
-            }
-        };
         Ok(FailingStore {
-            file,
+            snapshot: SnapshotStore::open(file)?,
             control: host.resolve_path(config.fail_while),
-            map: RwLock::new(map),
         })
     }
 
@@ -85,33 +63,11 @@ impl FailingStore {
             self.control.display()
         )))
     }
-
-    fn write_snapshot(&self, map: &BTreeMap<Vec<u8>, Vec<u8>>) -> std::io::Result<()> {
-        let pairs: Vec<(Bytes, Bytes)> = map
-            .iter()
-            .map(|(k, v)| (Bytes(k.clone()), Bytes(v.clone())))
-            .collect();
-        let dir = self.file.parent().map(PathBuf::from).unwrap_or_default();
-        fs::create_dir_all(&dir)?;
-        let temp = self.file.with_extension("tmp");
-        let mut out = File::create(&temp)?;
-        out.write_all(&pairs.encode())?;
-        out.sync_all()?;
-        fs::rename(&temp, &self.file)?;
-        File::open(&dir)?.sync_all()
-    }
-
-    fn read(&self) -> PluginResult<std::sync::RwLockReadGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>> {
-        // A panic in `commit` never happens while the lock is held for writing.
-        self.map
-            .read()
-            .map_err(|_| PluginError::internal("lock poisoned"))
-    }
 }
 
 impl Store for FailingStore {
     fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
-        Ok(self.read()?.get(key).cloned())
+        self.snapshot.get(key)
     }
 
     fn scan(
@@ -120,43 +76,12 @@ impl Store for FailingStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        use std::ops::Bound;
-        let start = match after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
-        Ok(self
-            .read()?
-            .range((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        self.snapshot.scan(prefix, after, limit)
     }
 
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
         self.check_control()?;
-        let mut map = self
-            .map
-            .write()
-            .map_err(|_| PluginError::internal("lock poisoned"))?;
-        let mut next = map.clone();
-        for op in batch {
-            match op {
-                WriteOp::Put { key, value } => {
-                    next.insert(key.0.clone(), value.0.clone());
-                }
-                WriteOp::Delete { key } => {
-                    next.remove(&key.0);
-                }
-            }
-        }
-        // Only a snapshot that reached the disk becomes visible.
-        self.write_snapshot(&next).map_err(|e| {
-            PluginError::unavailable(format!("cannot write {}: {e}", self.file.display()))
-        })?;
-        *map = next;
-        Ok(())
+        self.snapshot.commit(batch)
     }
 }
 

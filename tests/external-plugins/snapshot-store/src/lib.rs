@@ -1,20 +1,13 @@
 //! An example Parley store plugin written against `parley-plugin-api` alone.
 //!
-//! It keeps the whole map in memory and in one snapshot file. A commit writes the new snapshot
-//! to a temporary file, syncs it, renames it over the old one and syncs the directory: rename is
-//! atomic on POSIX file systems, so after a crash the file holds either the old or the new map,
-//! never a mix. That makes every commit atomic and durable, at the price of rewriting everything
-//! (fine for an example and small data; use the `lmdb` plugin for real nodes).
+//! The store itself is the shared library crate `parley-snapshot-file` (one snapshot file,
+//! rewritten atomically per commit); this crate is the plugin around it: its table in
+//! `node.toml` and the one `export_plugin!` call. The test fixture `failing-store` links the
+//! same library crate and exports a plugin of its own.
 
-use parley_plugin_api::codec::{Bytes, Decode, Encode};
 use parley_plugin_api::config::parse_table;
-use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{Host, PluginError, PluginResult, Store};
-use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::RwLock;
+use parley_plugin_api::{Host, PluginResult};
+use parley_snapshot_file::SnapshotStore;
 
 /// The plugin's table in `node.toml`.
 #[derive(serde::Deserialize, Default)]
@@ -24,114 +17,14 @@ struct Config {
     file: Option<String>,
 }
 
-/// The store.
-pub struct SnapshotStore {
-    file: PathBuf,
-    map: RwLock<BTreeMap<Vec<u8>, Vec<u8>>>,
-}
-
-impl SnapshotStore {
-    /// Opens (or creates) the snapshot named by the table.
-    pub fn new(table: &str, host: Host) -> PluginResult<Self> {
-        let config: Config = parse_table(table, host.section())?;
-        let file = match config.file {
-            Some(path) => host.resolve_path(path),
-            None => host.data_dir().join("snapshot-store.bin"),
-        };
-        let map = match fs::read(&file) {
-            Ok(bytes) => Vec::<(Bytes, Bytes)>::decode(&bytes)
-                .map_err(|e| {
-                    PluginError::internal(format!("{} is not a snapshot: {e}", file.display()))
-                })?
-                .into_iter()
-                .map(|(k, v)| (k.0, v.0))
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(PluginError::unavailable(format!(
-                    "cannot read {}: {e}",
-                    file.display()
-                )))
-            }
-        };
-        Ok(SnapshotStore {
-            file,
-            map: RwLock::new(map),
-        })
-    }
-
-    fn write_snapshot(&self, map: &BTreeMap<Vec<u8>, Vec<u8>>) -> std::io::Result<()> {
-        let pairs: Vec<(Bytes, Bytes)> = map
-            .iter()
-            .map(|(k, v)| (Bytes(k.clone()), Bytes(v.clone())))
-            .collect();
-        let dir = self.file.parent().map(PathBuf::from).unwrap_or_default();
-        fs::create_dir_all(&dir)?;
-        let temp = self.file.with_extension("tmp");
-        let mut out = File::create(&temp)?;
-        out.write_all(&pairs.encode())?;
-        out.sync_all()?;
-        fs::rename(&temp, &self.file)?;
-        File::open(&dir)?.sync_all()
-    }
-}
-
-impl Store for SnapshotStore {
-    fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
-        let map = self
-            .map
-            .read()
-            .map_err(|_| PluginError::internal("lock poisoned"))?;
-        Ok(map.get(key).cloned())
-    }
-
-    fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        use std::ops::Bound;
-        let map = self
-            .map
-            .read()
-            .map_err(|_| PluginError::internal("lock poisoned"))?;
-        let start = match after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
-        Ok(map
-            .range((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
-    }
-
-    fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
-        let mut map = self
-            .map
-            .write()
-            .map_err(|_| PluginError::internal("lock poisoned"))?;
-        let mut next = map.clone();
-        for op in batch {
-            match op {
-                WriteOp::Put { key, value } => {
-                    next.insert(key.0.clone(), value.0.clone());
-                }
-                WriteOp::Delete { key } => {
-                    next.remove(&key.0);
-                }
-            }
-        }
-        // Only a snapshot that reached the disk becomes visible: an error leaves both the file
-        // and the in-memory map as they were.
-        self.write_snapshot(&next).map_err(|e| {
-            PluginError::unavailable(format!("cannot write {}: {e}", self.file.display()))
-        })?;
-        *map = next;
-        Ok(())
-    }
+/// Opens (or creates) the snapshot named by the table.
+pub fn new(table: &str, host: Host) -> PluginResult<SnapshotStore> {
+    let config: Config = parse_table(table, host.section())?;
+    let file = match config.file {
+        Some(path) => host.resolve_path(path),
+        None => host.data_dir().join("snapshot-store.bin"),
+    };
+    SnapshotStore::open(file)
 }
 
 #[cfg(not(feature = "claim-other-abi-version"))]
@@ -139,7 +32,7 @@ parley_plugin_api::export_plugin! {
     kind: Store,
     name: "snapshot-store",
     description: "Example third-party store: one snapshot file, rewritten atomically per commit",
-    new: SnapshotStore::new,
+    new: new,
 }
 
 #[cfg(feature = "claim-other-abi-version")]
@@ -148,5 +41,5 @@ parley_plugin_api::export_plugin! {
     kind: Store,
     name: "snapshot-store",
     description: "Example third-party store built for another plugin ABI version",
-    new: SnapshotStore::new,
+    new: new,
 }
