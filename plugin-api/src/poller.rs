@@ -314,12 +314,7 @@ mod tests {
 
     impl Source {
         fn disputed(&self, channel: u8, version: u64) {
-            let dispute = Dispute {
-                channel_id: ChannelId([channel; 32]),
-                version,
-                phase: DisputePhase::Dispute,
-                timeout: 0,
-            };
+            let dispute = dispute(channel, version);
             let mut memory = lock(&self.0);
             memory.records.insert(dispute.channel_id, dispute.clone());
             memory.log.push(ChainEvent::Disputed(dispute));
@@ -366,13 +361,17 @@ mod tests {
         }
     }
 
-    fn disputed(channel: u8, version: u64) -> ChainEvent {
-        ChainEvent::Disputed(Dispute {
+    fn dispute(channel: u8, version: u64) -> Dispute {
+        Dispute {
             channel_id: ChannelId([channel; 32]),
             version,
             phase: DisputePhase::Dispute,
             timeout: 0,
-        })
+        }
+    }
+
+    fn disputed(channel: u8, version: u64) -> ChainEvent {
+        ChainEvent::Disputed(dispute(channel, version))
     }
 
     fn deposit(channel: u8, total: u64) -> ChainEvent {
