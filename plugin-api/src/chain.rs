@@ -78,7 +78,7 @@ pub trait ChainSigner: Send + Sync + 'static {
 ///   deposit for it is emitted as a [`ChainEvent`](crate::model::ChainEvent) through the host's
 ///   event sink, in chain order. `watch` emits the current record at once if there is one, so a
 ///   node that restarts sees a registration that happened while it was down. The shared
-///   event poller of `parley_plugin_api::poller` does this for a backend that can read its
+///   [`EventPoller`](crate::poller::EventPoller) does this for a backend that can read its
 ///   chain's log.
 ///   Events may still arrive for a short while after `unwatch` or after the instance is
 ///   dropped begins; the node ignores them.

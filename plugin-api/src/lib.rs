@@ -16,6 +16,8 @@
 //!   name the key.
 //! - `conformance` (feature `conformance`): the suite that `parley plugin check <file>` runs
 //!   against any plugin; run it in your own tests too.
+//! - [`poller`]: the event thread a chain backend's `watch` needs, written once: implement
+//!   [`poller::EventSource`] for your ledger and hand it to a [`poller::EventPoller`].
 //! - [`abi`]: the binary interface itself (abi_stable root module, plain-C descriptor, FFI
 //!   trait objects) and how it grows without breaking built plugins. Plugin authors rarely need
 //!   it directly.
@@ -40,6 +42,7 @@ mod export;
 pub mod logging;
 pub mod model;
 pub mod panic;
+pub mod poller;
 pub mod store;
 pub mod transport;
 

@@ -4,7 +4,7 @@
 use crate::abi::{self, functions, DisputeRecord};
 use crate::config::{AssetConfig, AssetKind, Settings};
 use crate::crypto::{address_of, message_signer, sign_message};
-use crate::events::{Channels, Watcher};
+use crate::events::{self, Channels, Watcher};
 use crate::rpc::{Rpc, Sent};
 use ethers_core::abi::Token;
 use ethers_core::types::{H160, U256};
@@ -76,7 +76,7 @@ impl Ethereum {
             .iter()
             .map(|a| (a.holder, a.info.asset.clone()))
             .collect();
-        let watcher = Watcher::new(
+        let watcher = events::watcher(
             Arc::clone(&rpc),
             Arc::clone(&channels),
             host,

@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::crypto::{self, funding_id, WithdrawalAuth};
-use crate::events::Watcher;
+use crate::events::{self, Watcher};
 use crate::ledger::{Ledger, Location, WriteView};
 use crate::rules::{self, LedgerState};
 use crate::wallet::Wallet;
@@ -59,7 +59,7 @@ impl SimChain {
             },
             ledger.place()
         );
-        let watcher = Watcher::new(Arc::clone(&ledger), host, settings.poll_interval);
+        let watcher = events::watcher(Arc::clone(&ledger), host, settings.poll_interval);
         Ok(SimChain {
             settings,
             wallet,
