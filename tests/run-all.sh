@@ -21,6 +21,7 @@ section() { echo; echo "=== $* ($((SECONDS - started)) s)"; }
 section "format"
 cargo fmt --all -- --check
 (cd tests/external-plugins && cargo fmt --all -- --check)
+(cd tests/plugin-template && cargo fmt -- --check)
 (cd fuzz && cargo fmt --all -- --check)
 
 section "build (plugins are cdylibs the tests load)"
@@ -33,9 +34,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 section "plugin-api docs (third parties build against them)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --quiet
 
-section "plugins built outside the workspace"
+section "plugins built outside the workspace (the template against the packaged plugin-api, one against the frozen ABI)"
 tests/lib/build-external-plugins.sh
 (cd tests/external-plugins && cargo clippy --quiet --all-targets -- -D warnings)
+(cd tests/plugin-template && cargo clippy --quiet --all-targets \
+  --config "patch.crates-io.parley-plugin-api.path=\"$CARGO_TARGET_DIR/package/unpacked/parley-plugin-api-$(sed -n 's/^version = "\(.*\)"/\1/p' plugin-api/Cargo.toml | head -n 1)\"" \
+  -- -D warnings)
 
 section "contracts: install the pinned toolchain, check the artifacts, run the forge tests, check the gas table"
 contracts/scripts/install.sh

@@ -20,9 +20,15 @@ use abi_stable::{
 ///   with the same bytes, or the connection closes.
 /// - **Ordered per connection.** Frames sent on one connection arrive in the order sent; there
 ///   is no order across connections.
+/// - **Event order.** For each connection the transport emits `Connected` first, then its
+///   `Frame`s, then at most one `Closed`. For a dialed connection `Connected` is emitted before
+///   `dial` returns its id; for an inbound one before any of its frames. The connection is
+///   usable (`send` works) from the moment `Connected` is emitted, so a node that answers the
+///   event with a `send` finds it.
 /// - **Non-blocking send.** `send` only queues the frame and returns; it is called on the hot
-///   path. It fails at once for an unknown or closed connection (`NotFound`) or a frame above
-///   `max_frame_size` (`InvalidArgument`).
+///   path. It fails at once with `NotFound` for a connection that is closed or was never
+///   issued, and with `InvalidArgument` for a frame above `max_frame_size` (the connection
+///   stays open).
 /// - **Bounded outbox.** What `send` queues for one connection and has not yet handed to the
 ///   network is bounded by the transport's own setting, which is at least `max_frame_size`.
 ///   A `send` that would go above it fails at once with `Unavailable` and queues nothing: the
@@ -46,8 +52,15 @@ use abi_stable::{
 ///   sends to it fail; frames queued before `close` are delivered on a best-effort basis.
 ///   Closing twice is not an error; closing an id that was never issued is `NotFound`. Both
 ///   sides get a `Closed` event for a connection that ends, except the side that called `close`.
+/// - **Backpressure** is the `Unavailable` answer of the bounded outbox above: `send` never
+///   blocks and never queues without bound; there is no separate flow-control call.
+/// - **Threads.** Every method may be called from many threads at once.
 /// - **Drop.** Dropping the instance ends all its connections promptly; peers get `Closed` at
-///   once, not after an idle timeout.
+///   once, not after an idle timeout. Once `drop` returns the instance emits no more events
+///   (events emitted while it runs may still reach the node, which ignores them).
+/// - **Configuration.** The `[wire]` table the constructor receives is the user's without
+///   `listen`: that key is the node's, and the node calls [`listen`](Transport::listen) with
+///   it.
 /// - **Own runtime.** The transport runs its own threads or async runtime; it never needs the
 ///   node's.
 pub trait Transport: Send + Sync + 'static {

@@ -1,7 +1,9 @@
 //! Opening a plugin library: the plain descriptor first, then abi_stable's checked root module.
 
 use super::load_error::{first_line, LoadError, LoadFailure};
-use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::abi_stability::abi_checking::check_layout_compatibility;
+use abi_stable::library::{lib_header_from_path, LibHeader, LibraryError};
+use abi_stable::StableAbi;
 use parley_plugin_api::abi::{
     PluginDescriptor, PluginKind, PluginModuleRef, DESCRIPTOR_MAGIC, DESCRIPTOR_SYMBOL,
     PLUGIN_ABI_VERSION,
@@ -79,27 +81,38 @@ impl PluginLibrary {
                 Some(details),
             )
         })?;
-        let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
-            let details = e.to_string();
-            let summary = match &e {
-                LibraryError::AbiInstability(_) => "the type layouts differ".to_string(),
-                LibraryError::IncompatibleVersionNumber {
-                    expected_version,
-                    actual_version,
-                    ..
-                } => format!(
-                    "parley-plugin-api {actual_version} is not compatible with {expected_version}"
-                ),
-                _ => first_line(&details),
-            };
+        check_layout(&header).map_err(|details| {
             fail(
                 LoadFailure::Layout {
                     name: info.name.clone(),
-                    summary,
+                    summary: "the type layouts differ".to_string(),
                 },
                 Some(details),
             )
         })?;
+        // SAFETY: `check_layout` found the library's root module compatible with
+        // `PluginModuleRef` in the direction of its revision.
+        let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
+            .map_err(|e| {
+                let details = e.to_string();
+                let summary = match &e {
+                    LibraryError::IncompatibleVersionNumber {
+                        expected_version,
+                        actual_version,
+                        ..
+                    } => format!(
+                        "parley-plugin-api {actual_version} is not compatible with {expected_version}"
+                    ),
+                    _ => first_line(&details),
+                };
+                fail(
+                    LoadFailure::Layout {
+                        name: info.name.clone(),
+                        summary,
+                    },
+                    Some(details),
+                )
+            })?;
         // The root module repeats the descriptor; a disagreement means a hand-made export.
         if module.abi_version() != PLUGIN_ABI_VERSION || module.kind() != info.kind as u32 {
             return Err(fail(
@@ -126,6 +139,27 @@ impl PluginLibrary {
     /// The root module, to instantiate from.
     pub(crate) fn module(&self) -> PluginModuleRef {
         self.module
+    }
+}
+
+/// Checks the library's root module against this node's, in the direction its revision needs.
+///
+/// abi_stable's own check (`init_root_module`) lets the expected side have no more methods or
+/// fields than the library's, so it loads plugins as new as the node or newer, but refuses one
+/// built at an older revision of the same generation for lacking the methods added since. A
+/// plugin may be either, so the node compares both ways: the node's tables a prefix of the
+/// plugin's (the plugin is as new or newer), or the plugin's a prefix of the node's (older).
+/// Everything else (every non-extensible type, every method both know) must match exactly
+/// either way. An older plugin's missing methods then answer their defaults, and a newer
+/// plugin's additions go unused. The error is the first direction's report.
+fn check_layout(header: &LibHeader) -> Result<(), String> {
+    let Some(library) = header.layout() else {
+        return Err("the plugin was exported without its type layout".to_string());
+    };
+    let node = <PluginModuleRef as StableAbi>::LAYOUT;
+    match check_layout_compatibility(node, library) {
+        Ok(()) => Ok(()),
+        Err(newer) => check_layout_compatibility(library, node).map_err(|_| newer.to_string()),
     }
 }
 

@@ -1,0 +1,299 @@
+//! What the node hands every plugin instance: where its files go, and where what the plugin has
+//! to say (log lines, events) goes back into the node.
+//!
+//! Across the boundary the host is one FFI trait object, [`HostContext`], so that it can grow:
+//! a capability a later revision adds is a method after the last prefix method, with a default
+//! that a plugin built against the newer crate gets when an older node does not offer it.
+//!
+//! In the plugin, [`Host`] wraps it. Every instance has its own `Host`, and every call the node
+//! makes into an instance runs with that instance's `Host` bound to the calling thread (see
+//! [`Host::scope`]), so log lines and panic reports from code that has no `Host` at hand (a
+//! `tracing` event deep in a dependency, a panic) go to the right instance's section, even when
+//! one library serves two instances. Threads a plugin starts itself call
+//! [`Host::bind_current_thread`] first.
+#![allow(non_local_definitions)]
+
+use crate::codec::Encode;
+use crate::model::PluginEvent;
+use crate::panic::catch_silently;
+use abi_stable::{
+    sabi_trait,
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RStr, RString, RVec},
+};
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Log levels, most severe first. Crosses the boundary as its number; an unknown number (from a
+/// newer peer of the boundary) reads as [`LogLevel::Trace`], the least severe.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Something failed.
+    Error = 1,
+    /// Something is off but work goes on.
+    Warn = 2,
+    /// Normal operation worth a line.
+    Info = 3,
+    /// Detail for debugging.
+    Debug = 4,
+    /// Very fine detail.
+    Trace = 5,
+}
+
+impl LogLevel {
+    /// The level with code `code`; unknown codes read as `Trace`.
+    pub fn from_code(code: u8) -> LogLevel {
+        match code {
+            1 => LogLevel::Error,
+            2 => LogLevel::Warn,
+            3 => LogLevel::Info,
+            4 => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        }
+    }
+}
+
+/// The node's side of an instance, across the boundary. Implemented by the node (and by
+/// [`host_context`] for tests and the conformance suite); plugins use it through [`Host`].
+///
+/// Contract for the host: no method blocks for long or panics; all may be called from any
+/// thread at once. Methods after `emit` are later revisions' capabilities: each has a default
+/// that says "not offered", which is what a plugin sees on an older node.
+#[sabi_trait]
+pub trait FfiHost: Send + Sync + Clone {
+    /// The `node.toml` section this instance was configured in (`chain`, `wire`, `store`).
+    fn section(&self) -> RString;
+    /// The node's data directory (absolute).
+    fn data_dir(&self) -> RString;
+    /// The directory of `node.toml` (absolute).
+    fn config_dir(&self) -> RString;
+    /// The most detailed [`LogLevel`] (as its code) the node prints.
+    fn max_log_level(&self) -> u8;
+    /// One log line at level `level` (a [`LogLevel`] code); `target` is the module path in the
+    /// plugin.
+    fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>);
+    /// One encoded [`PluginEvent`]. Never blocks: the node only queues it. Events emitted from
+    /// one thread arrive in the order emitted.
+    #[sabi(last_prefix_field)]
+    fn emit(&self, event: RVec<u8>);
+}
+
+/// Everything the node gives a plugin instance when creating it.
+pub type HostContext = FfiHost_TO<'static, RArc<()>>;
+
+/// The plugin-side view of a [`HostContext`]: cheap to clone, safe to use from any thread.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+struct HostInner {
+    context: HostContext,
+    section: String,
+    data_dir: PathBuf,
+    config_dir: PathBuf,
+    /// This instance's place in [`INSTANCES`].
+    index: usize,
+}
+
+/// Every instance created in this library (plugin libraries are never unloaded, and a library
+/// makes a handful of instances in its life, so the list only grows and stays small).
+static INSTANCES: RwLock<Vec<Host>> = RwLock::new(Vec::new());
+
+/// No instance bound to the thread.
+const UNBOUND: usize = usize::MAX;
+
+thread_local! {
+    /// The index of the instance whose work the thread does right now.
+    static BOUND: Cell<usize> = const { Cell::new(UNBOUND) };
+}
+
+impl Host {
+    /// Wraps the context handed to the constructor and registers the instance, so that log
+    /// lines and panics on threads bound to it are reported under its section.
+    pub fn new(context: HostContext) -> Self {
+        let mut instances = INSTANCES.write().unwrap_or_else(|p| p.into_inner());
+        let host = Host {
+            inner: Arc::new(HostInner {
+                section: context.section().into_string(),
+                data_dir: PathBuf::from(context.data_dir().as_str()),
+                config_dir: PathBuf::from(context.config_dir().as_str()),
+                context,
+                index: instances.len(),
+            }),
+        };
+        instances.push(host.clone());
+        host
+    }
+
+    /// The `node.toml` section name of this instance.
+    pub fn section(&self) -> &str {
+        &self.inner.section
+    }
+
+    /// The node's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.inner.data_dir.clone()
+    }
+
+    /// Resolves a path from the plugin's table: absolute paths stay, relative ones are taken
+    /// relative to the directory of `node.toml`.
+    pub fn resolve_path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let path = path.as_ref();
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.inner.config_dir.join(path)
+        }
+    }
+
+    /// Sends an event to the node. Never blocks.
+    pub fn emit(&self, event: &PluginEvent) {
+        let bytes = RVec::from(event.encode());
+        catch_silently("the host's event sink", || self.inner.context.emit(bytes));
+    }
+
+    /// Whether lines at `level` would be printed.
+    pub fn log_enabled(&self, level: LogLevel) -> bool {
+        level <= LogLevel::from_code(self.inner.context.max_log_level())
+    }
+
+    /// Writes one log line through the node's logger.
+    pub fn log(&self, level: LogLevel, target: &str, message: &str) {
+        if self.log_enabled(level) {
+            catch_silently("the host's log sink", || {
+                self.inner
+                    .context
+                    .log(level as u8, RStr::from(target), RStr::from(message))
+            });
+        }
+    }
+
+    /// The raw context, to hand on (for example to a second instance in tests).
+    pub fn context(&self) -> &HostContext {
+        &self.inner.context
+    }
+
+    /// Runs `work` with this instance bound to the current thread, then restores what was
+    /// bound before. Every call the node makes into an instance goes through this (the
+    /// adapters of this crate do it), so plugin code never needs to.
+    pub fn scope<T>(&self, work: impl FnOnce() -> T) -> T {
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                BOUND.with(|bound| bound.set(self.0));
+            }
+        }
+        let _restore = Restore(BOUND.with(|bound| bound.replace(self.inner.index)));
+        work()
+    }
+
+    /// Binds this instance to the current thread for good: call it first thing on a thread the
+    /// plugin starts (an event poller, an async runtime's workers via `on_thread_start`), so
+    /// that its log lines and panics are reported under this instance's section.
+    pub fn bind_current_thread(&self) {
+        BOUND.with(|bound| bound.set(self.inner.index));
+    }
+
+    /// Runs `report` with the instance bound to the current thread, or, on a thread nobody
+    /// bound, with the library's first instance; `None` before any instance exists.
+    pub fn with_current<T>(report: impl FnOnce(&Host) -> T) -> Option<T> {
+        let instances = INSTANCES.read().unwrap_or_else(|p| p.into_inner());
+        let index = BOUND.with(Cell::get);
+        instances
+            .get(index)
+            .or_else(|| instances.first())
+            .map(report)
+    }
+}
+
+/// Builds a [`HostContext`] from closures: what the node does, and what tests and the
+/// conformance suite use to host a plugin.
+pub fn host_context(
+    section: &str,
+    data_dir: &Path,
+    config_dir: &Path,
+    max_level: LogLevel,
+    log: impl Fn(LogLevel, &str, &str) + Send + Sync + 'static,
+    events: impl Fn(PluginEvent) + Send + Sync + 'static,
+) -> HostContext {
+    FfiHost_TO::from_ptr(
+        RArc::new(ClosureHost {
+            section: section.to_string(),
+            data_dir: data_dir.to_string_lossy().into_owned(),
+            config_dir: config_dir.to_string_lossy().into_owned(),
+            max_level,
+            log: Arc::new(log),
+            events: Arc::new(events),
+        }),
+        TD_Opaque,
+    )
+}
+
+type LogFn = dyn Fn(LogLevel, &str, &str) + Send + Sync;
+type EventFn = dyn Fn(PluginEvent) + Send + Sync;
+
+#[derive(Clone)]
+struct ClosureHost {
+    section: String,
+    data_dir: String,
+    config_dir: String,
+    max_level: LogLevel,
+    log: Arc<LogFn>,
+    events: Arc<EventFn>,
+}
+
+impl FfiHost for ClosureHost {
+    fn section(&self) -> RString {
+        RString::from(self.section.as_str())
+    }
+
+    fn data_dir(&self) -> RString {
+        RString::from(self.data_dir.as_str())
+    }
+
+    fn config_dir(&self) -> RString {
+        RString::from(self.config_dir.as_str())
+    }
+
+    fn max_log_level(&self) -> u8 {
+        self.max_level as u8
+    }
+
+    fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>) {
+        (self.log)(
+            LogLevel::from_code(level),
+            target.as_str(),
+            message.as_str(),
+        );
+    }
+
+    fn emit(&self, event: RVec<u8>) {
+        use crate::codec::{Decode, DecodeError};
+        match PluginEvent::decode(&event) {
+            Ok(event) => (self.events)(event),
+            // An event kind a later revision added: this host does not know it and skips it.
+            Err(DecodeError::InvalidTag { what, tag }) => (self.log)(
+                LogLevel::Warn,
+                "parley::host",
+                &format!(
+                    "[{}] the plugin emitted an event this node does not know ({what} \
+                     variant {tag}); it is skipped. Is the plugin newer than the node?",
+                    self.section
+                ),
+            ),
+            // Anything else is a broken plugin; it gets a log line, not a crash.
+            Err(error) => (self.log)(
+                LogLevel::Error,
+                "parley::host",
+                &format!(
+                    "[{}] the plugin emitted a malformed event: {error}",
+                    self.section
+                ),
+            ),
+        }
+    }
+}
+
