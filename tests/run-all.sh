@@ -32,7 +32,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 (cd fuzz && cargo clippy --all-targets --quiet -- -D warnings)
 
 section "plugin-api docs (third parties build against them)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --all-features --quiet
 
 section "plugins built outside the workspace (the template against the packaged plugin-api, one against the frozen ABI)"
 tests/lib/build-external-plugins.sh

@@ -81,7 +81,7 @@ impl PluginLibrary {
                 Some(details),
             )
         })?;
-        check_layout(&header).map_err(|details| {
+        check_layout(header).map_err(|details| {
             fail(
                 LoadFailure::Layout {
                     name: info.name.clone(),

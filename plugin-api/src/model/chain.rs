@@ -46,7 +46,7 @@ crate::canonical_struct!(AssetInfo {
 /// Deposit `amount` of `asset` for `participant` in channel `channel_id`, paid by `from`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositRequest {
-    /// The wallet account that pays (one of [`ChainBackend::accounts`](crate::ChainBackend::accounts)).
+    /// The wallet account that pays (one of [`ChainSigner::accounts`](crate::ChainSigner::accounts)).
     pub from: Participant,
     /// The channel.
     pub channel_id: ChannelId,
