@@ -16,6 +16,8 @@
 //!   funding and cooperative settlement.
 //! - [`watcher`]: the watchtower: follows every channel on chain, refutes stale registrations,
 //!   carries disputes through to the withdrawal.
+//! - [`testing`]: every switch that makes a test node misbehave on purpose (never on a real
+//!   node), in one place.
 
 pub mod api;
 pub mod cli;
@@ -28,5 +30,6 @@ pub mod logging;
 pub mod protocol;
 pub mod secret_file;
 pub mod store;
+pub mod testing;
 pub mod watcher;
 pub mod wire;
