@@ -7,7 +7,6 @@
 
 mod channels;
 mod cpu;
-mod pair;
 pub(super) mod summary;
 
 use super::{default_config, CliError, CliResult};

@@ -1,5 +1,5 @@
 //! `parley bench channels`: payments per second and their latency through two real nodes in
-//! this process (see [`super::pair`]), with the store durable.
+//! this process (a [`crate::lab::InProcess`] lab), with the store durable.
 //!
 //! Every payment is one `channel_pay` call on the paying node's API (the same code the
 //! JSON-RPC server calls, without HTTP): the channel task, the state signed and the peer's
@@ -15,12 +15,13 @@
 
 use super::super::{default_config, CliError, CliResult};
 use super::cpu::{CpuUse, ThreadTimes};
-use super::pair::{require_sim_chain, NodePair, PairSettings, ALIASES};
 use super::summary::{group_commits, Summary};
 use crate::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest};
 use crate::api::NodeApi;
 use crate::config::{NodeConfig, PluginRef};
+use crate::lab::{AutoAccept, InProcess, LabError, NodeSettings, Workspace};
 use crate::protocol::Phase;
+use crate::store::CommitStats;
 use clap::{Args, ValueEnum};
 use parley_plugin_api::model::{Amount, ChannelId};
 use std::path::PathBuf;
@@ -123,7 +124,7 @@ impl Direction {
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
     let base = NodeConfig::load(&args.config)?;
-    require_sim_chain(&base)?;
+    crate::lab::config::require_sim_chain(&base).map_err(sim_chain_needed)?;
     crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     if args.direction == Direction::OneWay {
         let most = args.warmup + args.payments.max(args.per_channel);
@@ -134,33 +135,77 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
             )));
         }
     }
-    let temp = tempfile::Builder::new()
-        .prefix("parley-bench-channels-")
-        .tempdir()
+    let workspace = Workspace::create("parley-bench-channels-")
         .map_err(|e| CliError::new(format!("cannot create a temporary directory: {e}")))?;
+    print_setup(&base, &args);
+    let mut lab = InProcess::new(base, workspace)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers as usize)
         .enable_all()
         .thread_name("parley")
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
-    let settings = PairSettings {
-        durable: args.durable,
-        max_auto_deposit: Amount::from(DEPOSIT),
-    };
-    print_setup(&base, &args);
     let result = runtime.block_on(async {
-        let pair = NodePair::start(&base, temp.path(), &settings, verbose).await?;
-        let outcome = tokio::select! {
-            outcome = scenarios(&pair, &args) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(CliError::new("interrupted")),
+        let outcome = match NodePair::start(&mut lab, args.durable).await {
+            Ok(pair) => tokio::select! {
+                outcome = scenarios(&pair, &args) => outcome,
+                _ = tokio::signal::ctrl_c() => Err(CliError::new("interrupted")),
+            },
+            Err(error) => Err(CliError::lab(error, verbose)),
         };
-        pair.shutdown().await;
+        lab.shutdown().await;
         outcome
     });
-    // Plugin threads may still hold files for a moment; the directory goes with `temp` after.
+    // Plugin threads may still hold files for a moment; the directory goes with the lab after.
     drop(runtime);
+    drop(lab);
     result.map(|()| ExitCode::SUCCESS)
+}
+
+/// The bench's words for a base config whose chain is not the sim chain.
+fn sim_chain_needed(error: LabError) -> CliError {
+    match error {
+        LabError::NotSimChain { file, plugin } => CliError::new(format!(
+            "`parley bench channels` funds its channels on the sim chain, but [chain] in {} loads \
+             {plugin}; point --config at a node.toml with `plugin = \"sim-chain\"` in [chain]",
+            file.display()
+        )),
+        other => other.into(),
+    }
+}
+
+/// The alias each node knows the other by.
+const ALIASES: [&str; 2] = ["a", "b"];
+
+/// The bench's two nodes, each a peer of the other, each accepting the other's channels.
+struct NodePair<'a> {
+    lab: &'a InProcess,
+    /// Their APIs, in the order of [`ALIASES`].
+    apis: [Arc<dyn NodeApi>; 2],
+}
+
+impl NodePair<'_> {
+    /// Starts both nodes in `lab` and makes each a peer of the other, so either can
+    /// (re)connect and pay.
+    async fn start(lab: &mut InProcess, durable: bool) -> Result<NodePair<'_>, LabError> {
+        let settings = NodeSettings {
+            auto_accept: Some(AutoAccept::anyone(Amount::from(DEPOSIT))),
+            durable: Some(durable),
+            ..NodeSettings::default()
+        };
+        for alias in ALIASES {
+            lab.start(alias, &settings).await?;
+        }
+        lab.introduce(ALIASES[0], ALIASES[1]).await?;
+        lab.introduce(ALIASES[1], ALIASES[0]).await?;
+        let apis = ALIASES.map(|alias| lab.api(alias));
+        Ok(NodePair { lab, apis })
+    }
+
+    /// Both nodes' store committer counters, in the order of [`ALIASES`].
+    fn store_stats(&self) -> [CommitStats; 2] {
+        ALIASES.map(|alias| self.lab.store_stats(alias))
+    }
 }
 
 fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
@@ -195,7 +240,7 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
     );
 }
 
-async fn scenarios(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
+async fn scenarios(pair: &NodePair<'_>, args: &ChannelBenchArgs) -> Result<(), CliError> {
     if args.scenario != Scenario::Concurrent {
         single(pair, args).await?;
     }
@@ -206,7 +251,7 @@ async fn scenarios(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliEr
 }
 
 /// Scenario (a): one channel, payments one after the other.
-async fn single(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
+async fn single(pair: &NodePair<'_>, args: &ChannelBenchArgs) -> Result<(), CliError> {
     let opened = open_channels(pair, 1).await?;
     let channel = opened[0].clone();
     let mut paid = [0u64; 2];
@@ -253,7 +298,7 @@ async fn single(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError
 }
 
 /// Scenario (b): many channels at once, each paying one payment after the other.
-async fn concurrent(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
+async fn concurrent(pair: &NodePair<'_>, args: &ChannelBenchArgs) -> Result<(), CliError> {
     let count = args.channels as usize;
     let opened = open_channels(pair, count).await?;
     let ready = Arc::new(Barrier::new(count + 1));
@@ -337,7 +382,7 @@ async fn concurrent(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliE
 
 /// Opens `count` channels from node a to node b at once; returns them funded (as node a sees
 /// them), in opening order.
-async fn open_channels(pair: &NodePair, count: usize) -> Result<Vec<ChannelInfo>, CliError> {
+async fn open_channels(pair: &NodePair<'_>, count: usize) -> Result<Vec<ChannelInfo>, CliError> {
     let start = Instant::now();
     let opens = (0..count).map(|_| {
         let api = pair.apis[0].clone();
@@ -449,7 +494,7 @@ async fn pay_run(
 
 /// Checks that both nodes see `channel` at the version and balances its payments make:
 /// `paid[i]` payments by node i since it was opened as `opened`.
-async fn verify(pair: &NodePair, opened: &ChannelInfo, paid: [u64; 2]) -> Result<(), CliError> {
+async fn verify(pair: &NodePair<'_>, opened: &ChannelInfo, paid: [u64; 2]) -> Result<(), CliError> {
     let version = opened.version + paid[0] + paid[1];
     let start = opened
         .balances

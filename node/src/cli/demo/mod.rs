@@ -1,8 +1,9 @@
 //! `parley demo`: two nodes as separate processes on one simulated chain open a channel, pay
 //! each other both ways, settle, and the chain's balances are checked against the channel's.
 //!
-//! - [`lab`]: the temporary directory, the nodes' configs, starting and stopping them.
-//! - [`process`]: one child process that cannot outlive the demo.
+//! The nodes are a [`crate::lab::Processes`] lab: its temporary directory, the nodes' configs,
+//! starting and stopping them.
+//!
 //! - [`scenario`]: the story, told through the nodes' JSON-RPC APIs.
 //! - [`payments`]: the concurrent payment load and its latencies.
 //! - [`progress`]: the progress bar.
@@ -12,16 +13,14 @@
 //! an error, SIGINT (Ctrl-C), SIGTERM or SIGHUP racing the demo, and a panic (the processes
 //! are killed when their owner is dropped). Only SIGKILL of the demo itself leaves them behind.
 
-mod lab;
 mod payments;
-mod process;
 mod progress;
 mod report;
 mod scenario;
 
 use super::{CliError, CliResult};
+use crate::lab::{Processes, Workspace};
 use clap::Args;
-use lab::Lab;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -103,7 +102,7 @@ async fn demo(args: DemoArgs) -> CliResult {
     // Listening before the first node starts: a Ctrl-C at any moment is ours to handle.
     let mut signals = StopSignals::register()?;
     let say = Say { quiet: args.json };
-    let mut lab = Lab::create()?;
+    let mut lab = create_lab()?;
     say.line(&format!(
         "parley demo: workspace {} (logs alice.log, bob.log; {})",
         lab.path().display(),
@@ -148,7 +147,9 @@ async fn demo(args: DemoArgs) -> CliResult {
         }
         Ok(None) => false,
         Err(error) => {
-            eprintln!("warning: {error}");
+            eprintln!(
+                "warning: cannot remove the demo's directory {workspace}: {error}; remove it by hand"
+            );
             false
         }
     };
@@ -180,6 +181,25 @@ async fn demo(args: DemoArgs) -> CliResult {
             }
         }
     }
+}
+
+/// The demo's lab: a fresh temporary directory, nodes that run this binary with the built-in
+/// plugins next to it.
+fn create_lab() -> Result<Processes, CliError> {
+    let workspace = Workspace::create("parley-demo-").map_err(|e| {
+        CliError::new(format!(
+            "cannot create a temporary directory for the demo in {}: {e}; set TMPDIR to a \
+             writable directory",
+            std::env::temp_dir().display()
+        ))
+    })?;
+    let parley = std::env::current_exe().map_err(|e| {
+        CliError::new(format!(
+            "cannot find the parley binary to start the nodes with: {e}"
+        ))
+    })?;
+    let base = crate::lab::config::built_in_plugins(&workspace.path().join("base.toml"), "info")?;
+    Ok(Processes::new(base, workspace, parley)?)
 }
 
 /// SIGINT, SIGTERM and SIGHUP: each ends the demo the same orderly way.

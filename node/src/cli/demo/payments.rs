@@ -8,12 +8,12 @@
 //! it is safe to ask again: the demo does, for as long as [`CONFLICT_PATIENCE`], and counts
 //! each retry. Any other failure ends the run.
 
-use super::lab::StartedNode;
 use super::progress::Progress;
 use crate::api::client::{ApiClient, ClientError};
 use crate::api::types::{ChannelInfo, ChannelPayRequest};
 use crate::api::ErrorCategory;
 use crate::cli::CliError;
+use crate::lab::StartedNode;
 use parley_plugin_api::model::{Amount, ChannelId};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,6 @@
 //! start alice and bob, introduce bob to alice, open a channel, pay both ways, settle, and
 //! check that the chain paid out exactly the final channel balances.
 
-use super::lab::{AutoAccept, Lab, StartedNode};
 use super::payments::{self, Direction};
 use super::progress::per_second;
 use super::report::{
@@ -14,6 +13,7 @@ use crate::api::types::{
     OnChainBalance, PeerAddRequest, PeerInfo,
 };
 use crate::cli::CliError;
+use crate::lab::{AutoAccept, NodeSettings, Processes, StartedNode};
 use crate::protocol::Phase;
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
@@ -108,30 +108,38 @@ impl Plan {
 
 /// Starts both nodes and runs the story; stops with an error as soon as a node dies.
 pub async fn run(
-    lab: &mut Lab,
+    lab: &mut Processes,
     payments: u64,
     in_flight: usize,
     say: &Say,
 ) -> Result<Summary, CliError> {
     say.line("starting two nodes (sim chain, QUIC on loopback, LMDB stores)");
-    let alice = lab.start("alice", None).await?;
+    let alice = lab.start("alice", &NodeSettings::default()).await?;
     say.line(&node_line(&alice));
     let plan = Plan::new(&alice.info, payments, in_flight)?;
     // Bob starts second: his policy names alice's node id and covers exactly his deposit
     // (both known once she answers), so he accepts her proposal without anyone asking him.
-    let accept = AutoAccept {
-        from: alice.info.node_id.to_string(),
-        max_deposit: plan.bob_deposit,
+    let accept = NodeSettings {
+        auto_accept: Some(AutoAccept {
+            from: alice.info.node_id.to_string(),
+            max_deposit: plan.bob_deposit,
+        }),
+        ..NodeSettings::default()
     };
-    let bob = lab.start("bob", Some(&accept)).await?;
+    let bob = lab.start("bob", &accept).await?;
     say.line(&node_line(&bob));
     let result = tokio::select! {
         summary = story(&alice, &bob, &plan, say) => summary,
-        died = lab.watch() => return Err(died),
+        died = lab.watch() => return Err(died.into()),
     };
     match result {
         // A failed call is often the first sign of a node's death: say so if it is.
-        Err(error) => Err(lab.explain(error).await),
+        Err(error) => match lab.death_within(Duration::from_millis(500)).await {
+            Some(death) => Err(CliError::new(format!(
+                "{death}\n(the demo was at: {error})"
+            ))),
+            None => Err(error),
+        },
         ok => ok,
     }
 }
