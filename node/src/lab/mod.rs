@@ -18,9 +18,13 @@
 //! - [`config`]: a lab node's `node.toml`.
 //! - [`in_process`]: nodes in this process.
 //! - [`processes`] and [`child`]: nodes as child processes that cannot outlive the lab.
+//! - [`demo`]: the demo's story on two such processes, and its balance check.
+//! - [`figures`]: rates and latency percentiles, computed one way for every figure.
 
 pub mod child;
 pub mod config;
+pub mod demo;
+pub mod figures;
 pub mod in_process;
 pub mod processes;
 pub mod workspace;

@@ -1,5 +1,6 @@
 //! Latency percentiles and rates of a measured run, computed the same way for every figure.
 
+use crate::lab::figures::percentile;
 use crate::store::CommitStats;
 use std::fmt;
 use std::time::Duration;
@@ -43,16 +44,6 @@ impl Summary {
     pub fn rate(&self) -> f64 {
         self.count as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
     }
-}
-
-/// The nearest-rank `p`-th percentile (0 < p <= 100) of `sorted`: the smallest value that at
-/// least `p` percent of the values are not above; zero when empty. Shared with the demo.
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Milliseconds with three decimals: latencies here range from tenths to tens of ms.
