@@ -19,8 +19,10 @@
 //! - [`in_process`]: nodes in this process.
 //! - [`processes`] and [`child`]: nodes as child processes that cannot outlive the lab.
 //! - [`demo`]: the demo's story on two such processes, and its balance check.
+//! - [`bench`]: the channel bench's runs on two nodes in this process, and what they measure.
 //! - [`figures`]: rates and latency percentiles, computed one way for every figure.
 
+pub mod bench;
 pub mod child;
 pub mod config;
 pub mod demo;
