@@ -96,6 +96,37 @@ pub struct Measurement {
     pub stores_after: [CommitStats; 2],
 }
 
+/// What is read when the measured payments start, to be compared when they end.
+struct Stopwatch {
+    stores: [CommitStats; 2],
+    cpu: ThreadTimes,
+    start: Instant,
+}
+
+impl Stopwatch {
+    /// Starts measuring, with the store counters as they are now.
+    fn start(stores: [CommitStats; 2]) -> Stopwatch {
+        Stopwatch {
+            stores,
+            cpu: ThreadTimes::now(),
+            start: Instant::now(),
+        }
+    }
+
+    /// What the payments with `latencies` measured, the store counters being `stores` now.
+    fn stop(self, latencies: Vec<Duration>, stores: [CommitStats; 2]) -> Measurement {
+        let elapsed = self.start.elapsed();
+        let cpu = ThreadTimes::now().since(&self.cpu);
+        Measurement {
+            latencies: Latencies::of(latencies, elapsed),
+            elapsed,
+            cpu,
+            stores_before: self.stores,
+            stores_after: stores,
+        }
+    }
+}
+
 /// The bench's two nodes, each a peer of the other, each accepting the other's channels.
 pub struct ChannelBench<'a> {
     lab: &'a InProcess,
@@ -148,9 +179,7 @@ impl ChannelBench<'_> {
         )
         .await?;
         let mut latencies = Vec::with_capacity(payments as usize);
-        let stores_before = self.store_stats();
-        let cpu_before = ThreadTimes::now();
-        let start = Instant::now();
+        let stopwatch = Stopwatch::start(self.store_stats());
         pay_run(
             &self.apis,
             channel.id,
@@ -162,17 +191,9 @@ impl ChannelBench<'_> {
             Some(&mut latencies),
         )
         .await?;
-        let elapsed = start.elapsed();
-        let cpu = ThreadTimes::now().since(&cpu_before);
-        let stores_after = self.store_stats();
+        let measured = stopwatch.stop(latencies, self.store_stats());
         self.verify(&channel, paid).await?;
-        Ok(Measurement {
-            latencies: Latencies::of(latencies, elapsed),
-            elapsed,
-            cpu,
-            stores_before,
-            stores_after,
-        })
+        Ok(measured)
     }
 
     /// `count` channels at once, `per_channel` measured payments on each, one after the
@@ -221,9 +242,7 @@ impl ChannelBench<'_> {
             }));
         }
         ready.wait().await;
-        let stores_before = self.store_stats();
-        let cpu_before = ThreadTimes::now();
-        let start = Instant::now();
+        let stopwatch = Stopwatch::start(self.store_stats());
         let _ = go.send(true);
         let mut latencies = Vec::with_capacity(count * per_channel as usize);
         let mut paid = Vec::with_capacity(count);
@@ -242,22 +261,14 @@ impl ChannelBench<'_> {
                 }
             }
         }
-        let elapsed = start.elapsed();
-        let cpu = ThreadTimes::now().since(&cpu_before);
-        let stores_after = self.store_stats();
+        let measured = stopwatch.stop(latencies, self.store_stats());
         if let Some(error) = failure {
             return Err(error);
         }
         for (channel, by) in funded.iter().zip(paid) {
             self.verify(channel, by).await?;
         }
-        Ok(Measurement {
-            latencies: Latencies::of(latencies, elapsed),
-            elapsed,
-            cpu,
-            stores_before,
-            stores_after,
-        })
+        Ok(measured)
     }
 
     /// Opens `count` channels from node a to node b at once; returns them funded (as node a
