@@ -86,7 +86,9 @@ impl DataDirLock {
     }
 }
 
-fn create_private_dir(dir: &Path) -> io::Result<()> {
+/// Creates `dir` (and its parents) readable by the owner only, as a directory that will hold
+/// keys must be; an existing directory is left as it is.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)

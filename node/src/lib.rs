@@ -9,6 +9,8 @@
 //! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
 //! - [`api`]: the JSON-RPC 2.0 API (HTTP and WebSocket subscriptions) and its authentication.
 //! - [`cli`]: the `parley` commands.
+//! - [`lab`]: nodes wired together on one machine, for the demo, the channel bench and the
+//!   integration tests.
 //! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
 //! - [`store`]: the persistence schema over the store plugin, group commit, restore.
@@ -16,6 +18,8 @@
 //!   funding and cooperative settlement.
 //! - [`watcher`]: the watchtower: follows every channel on chain, refutes stale registrations,
 //!   carries disputes through to the withdrawal.
+//! - [`testing`]: every switch that makes a test node misbehave on purpose (never on a real
+//!   node), in one place.
 
 pub mod api;
 pub mod cli;
@@ -24,9 +28,11 @@ pub mod config;
 pub mod data_dir_lock;
 pub mod hash;
 pub mod host;
+pub mod lab;
 pub mod logging;
 pub mod protocol;
 pub mod secret_file;
 pub mod store;
+pub mod testing;
 pub mod watcher;
 pub mod wire;

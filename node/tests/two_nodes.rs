@@ -1,18 +1,19 @@
 //! Two complete nodes in one process (real QUIC on loopback, LMDB stores, one shared sim-chain
-//! ledger) driven through the API methods: the channel life cycle and the refusals the issue
-//! names. The multi-process version of these checks is in `tests/scenarios/`.
+//! ledger: a `parley_node::lab::InProcess` lab) driven through the API methods: the channel life
+//! cycle and the refusals the issue names. The multi-process version of these checks is in
+//! `tests/scenarios/`.
 
 use parley_node::api::types::{
     BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelSettleRequest, PeerAddRequest, ProposalRejectRequest,
+    ChannelSettleRequest, ProposalRejectRequest,
 };
 use parley_node::api::{ApiError, ErrorCategory, NodeApi};
-use parley_node::client::node::{Node, NodeHandle};
 use parley_node::config::NodeConfig;
+use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
 use parley_node::protocol::Phase;
 use parley_plugin_api::model::{Amount, ChannelId, WriteOp};
 use parley_plugin_api::{PluginKind, Store};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,17 +30,14 @@ fn plugin(file: &str) -> String {
     path.display().to_string()
 }
 
-fn config(dir: &Path, ledger: &Path, policy: &str) -> NodeConfig {
+/// The built-in plugins, from beside the test binaries, with small LMDB maps.
+fn base(workspace: &Workspace) -> NodeConfig {
     let text = format!(
         r#"
 [node]
-data_dir = "data"
 log_level = "warn"
-[policy]
-{policy}
 [chain]
 plugin = "{chain}"
-ledger = "{ledger}"
 [wire]
 plugin = "{quic}"
 [store]
@@ -49,66 +47,31 @@ map_size_mib = 64
         chain = plugin("libparley_sim_chain.so"),
         quic = plugin("libparley_quic.so"),
         lmdb = plugin("libparley_lmdb.so"),
-        ledger = ledger.display(),
     );
-    std::fs::create_dir_all(dir).unwrap();
-    let file = dir.join("node.toml");
-    std::fs::write(&file, &text).unwrap();
-    NodeConfig::parse(&text, &file).unwrap()
+    NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
 }
 
-struct Pair {
-    _temp: tempfile::TempDir,
-    alice: NodeHandle,
-    bob: NodeHandle,
-    dirs: [PathBuf; 2],
-    ledger: PathBuf,
-}
-
-impl Pair {
-    /// Alice knows Bob as `bob`; Bob accepts Alice's proposals up to 10,000 units if
-    /// `bob_auto_accepts`, else they wait for his answer.
-    async fn start(bob_auto_accepts: bool) -> Pair {
-        let temp = tempfile::tempdir().unwrap();
-        let ledger = temp.path().join("ledger");
-        let dirs = [temp.path().join("alice"), temp.path().join("bob")];
-        let alice = Node::start(&config(&dirs[0], &ledger, "proposal_timeout_seconds = 10"))
-            .await
-            .unwrap();
-        let bob_policy = if bob_auto_accepts {
-            "auto_accept_from = [\"*\"]\nmax_auto_deposit = \"10000\""
-        } else {
-            "proposal_timeout_seconds = 10"
-        };
-        let bob = Node::start(&config(&dirs[1], &ledger, bob_policy))
-            .await
-            .unwrap();
-        let bob_info = bob.service().node_info().await.unwrap();
-        alice
-            .service()
-            .peer_add(PeerAddRequest {
-                alias: "bob".into(),
-                node_id: bob_info.node_id,
-                transport_address: bob_info.listen_address,
-            })
-            .await
-            .unwrap();
-        Pair {
-            _temp: temp,
-            alice,
-            bob,
-            dirs,
-            ledger,
+/// Alice knows Bob as `bob`; Bob accepts Alice's proposals up to 10,000 units if
+/// `bob_auto_accepts`, else they wait for his answer.
+async fn start(bob_auto_accepts: bool) -> InProcess {
+    let workspace = Workspace::create("parley-two-nodes-").unwrap();
+    let mut lab = InProcess::new(base(&workspace), workspace).unwrap();
+    let asks_within_10_s = NodeSettings {
+        proposal_timeout_seconds: Some(10),
+        ..NodeSettings::default()
+    };
+    lab.start("alice", &asks_within_10_s).await.unwrap();
+    let bob = if bob_auto_accepts {
+        NodeSettings {
+            auto_accept: Some(AutoAccept::anyone(Amount::from(10_000u64))),
+            ..NodeSettings::default()
         }
-    }
-
-    fn a(&self) -> Arc<dyn NodeApi> {
-        self.alice.service()
-    }
-
-    fn b(&self) -> Arc<dyn NodeApi> {
-        self.bob.service()
-    }
+    } else {
+        asks_within_10_s
+    };
+    lab.start("bob", &bob).await.unwrap();
+    lab.introduce("alice", "bob").await.unwrap();
+    lab
 }
 
 fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
@@ -157,8 +120,8 @@ fn category(error: ApiError) -> ErrorCategory {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
-    let pair = Pair::start(true).await;
-    let (a, b) = (pair.a(), pair.b());
+    let mut lab = start(true).await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
     let (a_before, b_before) = (eth(&a).await, eth(&b).await);
 
     let opened = a.channel_open(open_request(1000, 500)).await.unwrap();
@@ -211,40 +174,30 @@ async fn open_pay_both_ways_and_settle_pays_out_the_final_balances_exactly() {
     assert_eq!(eth(&b).await, after(b_before, 500, 625));
 
     // A restarted node restores the channel and knows its peer.
-    let Pair {
-        _temp,
-        alice,
-        bob,
-        dirs,
-        ledger,
-    } = pair;
-    alice.shutdown().await;
-    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
-    let restored = alice.service().channel_get(id).await.unwrap();
+    lab.stop("alice").await;
+    let alice = lab.restart("alice").await.unwrap();
+    let restored = alice.channel_get(id).await.unwrap();
     assert_eq!(restored.phase, Some(Phase::Closed));
     // Closed channels are archived: not restored into the active set, still listed as closed.
     let open = alice
-        .service()
         .channel_list(ChannelListRequest::default())
         .await
         .unwrap();
     assert!(open.is_empty(), "a closed channel was restored: {open:?}");
     let closed = alice
-        .service()
         .channel_list(ChannelListRequest { closed: true })
         .await
         .unwrap();
     assert_eq!(closed.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(restored.peer_alias.as_deref(), Some("bob"));
     assert_eq!(balances(&restored), (Amount::from(875), Amount::from(625)));
-    alice.shutdown().await;
-    bob.shutdown().await;
+    lab.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_clear_and_change_nothing() {
-    let pair = Pair::start(false).await;
-    let (a, b) = (pair.a(), pair.b());
+    let mut lab = start(false).await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
     let before = (eth(&a).await, eth(&b).await);
 
     // Unknown peer, unknown channel, unknown asset, nothing to deposit.
@@ -316,8 +269,7 @@ async fn refusals_are_clear_and_change_nothing() {
         .is_empty());
     assert_eq!((eth(&a).await, eth(&b).await), before);
 
-    pair.alice.shutdown().await;
-    pair.bob.shutdown().await;
+    lab.shutdown().await;
 }
 
 async fn balance_of(node: &Arc<dyn NodeApi>, asset: &str) -> Amount {
@@ -331,8 +283,8 @@ async fn balance_of(node: &Arc<dyn NodeApi>, asset: &str) -> Amount {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
-    let pair = Pair::start(true).await;
-    let (a, b) = (pair.a(), pair.b());
+    let mut lab = start(true).await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
     let a_before = (balance_of(&a, "ETH").await, balance_of(&a, "TOK").await);
     let b_before = (balance_of(&b, "ETH").await, balance_of(&b, "TOK").await);
     let mut request = open_request(300, 100);
@@ -377,33 +329,25 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
     assert_eq!(balance_of(&a, "TOK").await, after(a_before.1, 50, 250));
     assert_eq!(balance_of(&b, "ETH").await, after(b_before.0, 100, 130));
     assert_eq!(balance_of(&b, "TOK").await, after(b_before.1, 700, 500));
-    pair.alice.shutdown().await;
-    pair.bob.shutdown().await;
+    lab.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
-    let pair = Pair::start(true).await;
-    let id = pair
-        .a()
+    let mut lab = start(true).await;
+    let id = lab
+        .api("alice")
         .channel_open(open_request(100, 100))
         .await
         .unwrap()
         .id;
-    pair.a().channel_pay(pay(id, 10)).await.unwrap();
-    let Pair {
-        _temp,
-        alice,
-        bob,
-        dirs,
-        ledger,
-    } = pair;
-    alice.shutdown().await;
+    lab.api("alice").channel_pay(pay(id, 10)).await.unwrap();
+    lab.stop("alice").await;
 
     // Alice comes back: the channel is restored from her store, she redials Bob (known from
     // her stored peer book), both re-synchronise, and payments go on in both directions.
-    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
-    let (a, b) = (alice.service(), bob.service());
+    let a = lab.restart("alice").await.unwrap();
+    let b = lab.api("bob");
     let restored = a.channel_get(id).await.unwrap();
     assert_eq!(restored.phase, Some(Phase::Active));
     assert_eq!(restored.version, 1);
@@ -428,15 +372,14 @@ async fn a_restarted_node_resumes_its_active_channel_and_pays_on() {
         balances(&seen_by_bob),
         (Amount::from(114), Amount::from(86))
     );
-    alice.shutdown().await;
-    bob.shutdown().await;
+    lab.shutdown().await;
 }
 
 /// Moves the shared ledger's chain time forward, as `parley chain advance` does.
-fn advance_chain_time(config_dir: &Path, seconds: u64) {
+fn advance_chain_time(config: &NodeConfig, seconds: u64) {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_parley"))
         .args(["chain", "advance", &seconds.to_string(), "--config"])
-        .arg(config_dir.join("node.toml"))
+        .arg(&config.file)
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -445,25 +388,13 @@ fn advance_chain_time(config_dir: &Path, seconds: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_pays_exactly() {
-    let pair = Pair::start(true).await;
-    let a_before = eth(&pair.a()).await;
-    let id = pair
-        .a()
-        .channel_open(open_request(1000, 500))
-        .await
-        .unwrap()
-        .id;
-    pair.a().channel_pay(pay(id, 100)).await.unwrap();
-    pair.b().channel_pay(pay(id, 30)).await.unwrap();
-    let Pair {
-        _temp,
-        alice,
-        bob,
-        dirs,
-        ledger: _,
-    } = pair;
-    bob.shutdown().await;
-    let a = alice.service();
+    let mut lab = start(true).await;
+    let a = lab.api("alice");
+    let a_before = eth(&a).await;
+    let id = a.channel_open(open_request(1000, 500)).await.unwrap().id;
+    a.channel_pay(pay(id, 100)).await.unwrap();
+    lab.api("bob").channel_pay(pay(id, 30)).await.unwrap();
+    lab.stop("bob").await;
 
     // Bob cannot answer the final update: the cooperative settle turns into a dispute.
     let settle = tokio::spawn({
@@ -492,7 +423,7 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         "the settle waits for the challenge duration"
     );
 
-    advance_chain_time(&dirs[0], 61);
+    advance_chain_time(lab.config("alice"), 61);
     let settled = tokio::time::timeout(Duration::from_secs(60), settle)
         .await
         .expect("the settle ends once the challenge duration passed")
@@ -504,17 +435,21 @@ async fn a_settle_the_vanished_peer_cannot_answer_falls_back_to_a_dispute_that_p
         Some("concluded")
     );
     assert_eq!(eth(&a).await, after(a_before, 1000, 930));
-    alice.shutdown().await;
+    lab.shutdown().await;
 }
 
 /// Alice's LMDB store, opened directly while her node is down (build the plugin first).
-fn alice_store(dir: &Path) -> (parley_node::host::PluginLibrary, Arc<dyn Store>) {
+fn alice_store(config: &NodeConfig) -> (parley_node::host::PluginLibrary, Arc<dyn Store>) {
     use parley_node::host::{instantiate, node_host_context, PluginHandle, PluginLibrary};
     let library = PluginLibrary::open(Path::new(&plugin("libparley_lmdb.so")), None)
         .unwrap_or_else(|e| panic!("{e}"));
-    let data = dir.join("data");
+    let data = &config.node.data_dir;
+    let dir = config
+        .file
+        .parent()
+        .expect("the config is in the node's directory");
     let (sender, _events) = tokio::sync::mpsc::unbounded_channel();
-    let context = node_host_context("store", &data, dir, sender);
+    let context = node_host_context("store", data, dir, sender);
     match instantiate(
         &library,
         "store",
@@ -530,28 +465,21 @@ fn alice_store(dir: &Path) -> (parley_node::host::PluginLibrary, Arc<dyn Store>)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damaged_one_is_listed() {
-    let pair = Pair::start(true).await;
-    let a_before = eth(&pair.a()).await;
-    let id = pair
-        .a()
+    let mut lab = start(true).await;
+    let a_before = eth(&lab.api("alice")).await;
+    let id = lab
+        .api("alice")
         .channel_open(open_request(1000, 500))
         .await
         .unwrap()
         .id;
-    pair.a().channel_pay(pay(id, 100)).await.unwrap();
-    let Pair {
-        _temp,
-        alice,
-        bob,
-        dirs,
-        ledger,
-    } = pair;
-    alice.shutdown().await;
+    lab.api("alice").channel_pay(pay(id, 100)).await.unwrap();
+    lab.stop("alice").await;
 
     // The channel's peer link is lost, and another channel's record is garbage.
     let damaged = ChannelId([0xd4; 32]);
     {
-        let (_library, store) = alice_store(&dirs[0]);
+        let (_library, store) = alice_store(lab.config("alice"));
         let link = [&b"link/"[..], &id.0[..]].concat();
         let mut broken = [&b"ch/"[..], &damaged.0[..], &b"/"[..]].concat();
         broken.push(1);
@@ -560,8 +488,7 @@ async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damag
             .unwrap();
     }
 
-    let alice = Node::start(&config(&dirs[0], &ledger, "")).await.unwrap();
-    let a = alice.service();
+    let a = lab.restart("alice").await.unwrap();
     let listed = a.channel_list(ChannelListRequest::default()).await.unwrap();
     let peerless = listed
         .iter()
@@ -601,7 +528,7 @@ async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damag
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    advance_chain_time(&dirs[0], 61);
+    advance_chain_time(lab.config("alice"), 61);
     let settled = tokio::time::timeout(Duration::from_secs(60), settle)
         .await
         .expect("the settle ends once the challenge duration passed")
@@ -609,6 +536,5 @@ async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damag
         .unwrap();
     assert_eq!(settled.phase, Some(Phase::Closed));
     assert_eq!(eth(&a).await, after(a_before, 1000, 900));
-    alice.shutdown().await;
-    bob.shutdown().await;
+    lab.shutdown().await;
 }

@@ -6,9 +6,7 @@
 //!   real nodes in this process, on one channel and on many at once.
 
 mod channels;
-mod cpu;
-mod pair;
-pub(super) mod summary;
+mod summary;
 
 use super::{default_config, CliError, CliResult};
 use crate::config::NodeConfig;

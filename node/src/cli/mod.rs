@@ -116,6 +116,22 @@ impl CliError {
         }
     }
 
+    /// A lab's error; a plugin that did not load comes with abi_stable's report if `verbose`.
+    pub fn lab(error: crate::lab::LabError, verbose: bool) -> Self {
+        use crate::client::node::NodeError;
+        use crate::lab::LabError;
+        match error {
+            LabError::Start { node, source } => match *source {
+                NodeError::Load(error) => CliError::load(error, verbose),
+                source => CliError::new(LabError::Start {
+                    node,
+                    source: Box::new(source),
+                }),
+            },
+            other => CliError::new(other),
+        }
+    }
+
     /// A plugin load error, with abi_stable's report attached if `verbose`.
     pub fn load(error: crate::host::LoadError, verbose: bool) -> Self {
         let details = if verbose { error.details.clone() } else { None };
@@ -133,6 +149,12 @@ impl std::fmt::Display for CliError {
             write!(f, "\n\ndetails:\n{details}")?;
         }
         Ok(())
+    }
+}
+
+impl From<crate::lab::LabError> for CliError {
+    fn from(error: crate::lab::LabError) -> Self {
+        CliError::lab(error, false)
     }
 }
 

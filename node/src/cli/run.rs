@@ -85,15 +85,10 @@ impl ShutdownSignals {
 
 /// Creates the data directory readable by the owner only (it will hold keys).
 pub(crate) fn create_private_dir(dir: &std::path::Path) -> Result<(), CliError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            CliError::new(format!(
-                "cannot create the data directory {}: {e}",
-                dir.display()
-            ))
-        })
+    crate::data_dir_lock::create_private_dir(dir).map_err(|e| {
+        CliError::new(format!(
+            "cannot create the data directory {}: {e}",
+            dir.display()
+        ))
+    })
 }

@@ -28,7 +28,6 @@
 mod outage;
 
 use super::channel_policy::{Decision, SharedPolicy};
-use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::{PeerError, Peers, Ticket};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
@@ -36,6 +35,7 @@ use crate::protocol::{
     Phase, RejectReason,
 };
 use crate::store::{ArchivedChannel, ChannelStore, StoreError};
+use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 pub use outage::PROBE;
 use parley_plugin_api::model::{

@@ -4,9 +4,9 @@
 
 use super::*;
 use crate::client::channel_policy::{IncomingPolicy, PaymentsToUs, NOT_A_PAYMENT_TO_US};
-use crate::client::misbehaviour::ChannelMisbehaviour;
 use crate::protocol::TransitionError;
 use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, ProposalId};
+use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::{Bytes, Encode};
 use parley_plugin_api::model::{

@@ -164,7 +164,7 @@ impl FinalClose {
         match final_step(record.as_ref(), self.my_index, waited, patience) {
             FinalStep::AwaitPeer { within } => return Ok(CloseStep::AwaitPeer { within }),
             FinalStep::ConcludeFinal if !self.may_conclude => {
-                tracing::warn!(channel = %id, "[testing] withhold_conclude_final: not concluding the channel on chain");
+                crate::testing::withheld_conclude_final(id);
                 return Ok(CloseStep::AwaitPeer { within: POLL });
             }
             FinalStep::ConcludeFinal => self.conclude(chain)?,

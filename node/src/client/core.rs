@@ -8,7 +8,6 @@
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
-use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
@@ -19,6 +18,7 @@ use crate::protocol::{
 };
 use crate::store::node_records::link_op;
 use crate::store::ChannelStore;
+use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{ChainInfo, ChannelId, Participant};
 use parley_plugin_api::ChainBackend;
@@ -139,7 +139,7 @@ impl NodeCore {
             events: self.events.clone(),
             policy: self.incoming_policy.clone(),
             reports: Some(self.reports.clone()),
-            keep_history: self.testing.allow_misbehaviour,
+            keep_history: self.testing.keeps_signed_history(),
             first_writes,
             misbehaviour: ChannelMisbehaviour::from_testing(&self.testing),
         };

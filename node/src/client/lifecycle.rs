@@ -69,9 +69,7 @@ pub fn spawn_lifecycle(
                     tokio::spawn(watch(core.clone(), id, true));
                     if peer_unknown(&core, id) {
                         tokio::spawn(recover_unusable(core, id));
-                    } else if core.testing.withhold_deposits {
-                        tracing::warn!(channel = %id, "[testing] withhold_deposits: not depositing our share");
-                    } else {
+                    } else if !core.testing.withholds_deposit(id) {
                         tokio::spawn(fund(core, id));
                     }
                 }

@@ -9,7 +9,6 @@ pub mod closing;
 pub mod core;
 pub mod dispatch;
 pub mod lifecycle;
-pub mod misbehaviour;
 pub mod node;
 pub mod node_api;
 pub mod peers;

@@ -115,12 +115,7 @@ impl Node {
         let node_id = key.node_id();
         tracing::info!(node_id = %node_id, "node identity");
         let token = load_or_create_token(&token_path(&config.node.data_dir))?;
-        if config.testing.allow_misbehaviour {
-            tracing::warn!(
-                misbehaviours = ?config.testing.misbehaviours(),
-                "[testing] allow_misbehaviour is on: this node can be made to cheat; never use it with real funds"
-            );
-        }
+        config.testing.announce();
 
         let peers_config = peers_config(&config.limits);
         let (intake, transport_events) = Intake::new(peers_config.limits);

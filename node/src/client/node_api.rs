@@ -416,7 +416,7 @@ async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<Channe
     };
     validate_proposal(&proposal).map_err(|e| ApiError::invalid_param("mine", e))?;
     let mut proposal = proposal;
-    super::misbehaviour::tamper_proposal(&core.testing, &mut proposal);
+    crate::testing::tamper_proposal(&core.testing, &mut proposal);
     let id = propose(&core, proposal, peer, &name).await?;
     wait_for_funding(&core, id).await?;
     channel_info(&core, id).await
@@ -714,14 +714,9 @@ async fn misbehave_register(
     request: MisbehaveRegisterRequest,
 ) -> Result<ChannelInfo, ApiError> {
     let id = request.id;
-    if !core.testing.allow_misbehaviour {
-        return Err(ApiError::new(
-            ErrorCategory::Conflict,
-            "misbehaviour is disabled on this node; a test node enables it with \
-             `allow_misbehaviour = true` in a [testing] section of node.toml (never on a node \
-             with real funds)",
-        ));
-    }
+    core.testing
+        .allow_cheating()
+        .map_err(|refused| ApiError::new(ErrorCategory::Conflict, refused.to_string()))?;
     let (handle, _) = entry(&core, id)?;
     let signed = handle
         .signed_version(request.version)
@@ -751,14 +746,8 @@ async fn misbehave_register(
         set_refute(&core, id, true);
         return Err(error);
     }
-    tracing::warn!(channel = %id, version = request.version, "[testing] MISBEHAVING: registered an old state on chain");
-    lock(&core.registry).set_reason(
-        &id,
-        format!(
-            "[testing] this node registered the old version {} to cheat",
-            request.version
-        ),
-    );
+    let note = crate::testing::registered_old_state(id, request.version);
+    lock(&core.registry).set_reason(&id, note);
     let chain = core.chain.clone();
     if let Ok((record, now)) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?))).await {
         lock(&core.registry).set_dispute(&id, record, now);

@@ -4,16 +4,18 @@
 //! (`[chain]`, `[wire]`, `[store]`) hold `plugin = "name or path"`, the node's own keys for that
 //! section, and the plugin's table; the plugin validates its own keys and reports them with the
 //! section name.
+//!
+//! `[testing]` is read here like every section, but defined and checked in
+//! [`crate::testing`], beside every other switch a real node must never have on.
 
 mod limits;
 mod plugin_ref;
 mod policy;
-mod testing;
 
+pub use crate::testing::TestingSection;
 pub use limits::LimitsSection;
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 pub use policy::{PolicySection, MAX_TIMEOUT_SECONDS};
-pub use testing::TestingSection;
 
 use parley_plugin_api::PluginKind;
 use serde::Deserialize;
@@ -40,7 +42,8 @@ pub struct NodeConfig {
     pub policy: PolicySection,
     /// `[limits]`: what one peer may make this node hold or do.
     pub limits: LimitsSection,
-    /// `[testing]`: misbehaviour for tests; off unless the file says otherwise.
+    /// `[testing]`: misbehaviour for tests ([`crate::testing`]); off unless the file says
+    /// otherwise.
     pub testing: TestingSection,
 }
 
@@ -225,7 +228,8 @@ impl NodeConfig {
         let api = api_section(&root, &err)?;
         let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;
         let limits = limits::limits_section(&section_table(&root, "limits", &err)?, &err)?;
-        let testing = testing::testing_section(&section_table(&root, "testing", &err)?, &err)?;
+        let testing =
+            crate::testing::section::parse(&section_table(&root, "testing", &err)?, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
         let store = plugin_section(&root, "store", PluginKind::Store, &[], &base, &err)?;
         let wire_plugin = plugin_section(
@@ -286,7 +290,7 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-fn list(items: &[&str]) -> String {
+pub(crate) fn list(items: &[&str]) -> String {
     items
         .iter()
         .map(|i| format!("`{i}`"))
@@ -294,7 +298,7 @@ fn list(items: &[&str]) -> String {
         .join(", ")
 }
 
-type ErrFn<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
+pub(crate) type ErrFn<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
 
 fn section_table(
     root: &toml::Table,

@@ -266,8 +266,7 @@ impl Step<'_> {
                 ));
                 return Ok(Next::Sleep);
             }
-            FinalStep::ConcludeFinal if self.core.testing.withhold_conclude_final => {
-                tracing::warn!(channel = %self.id, "[testing] withhold_conclude_final: not concluding the channel on chain");
+            FinalStep::ConcludeFinal if self.core.testing.withholds_conclude_final(self.id) => {
                 return Ok(Next::Sleep);
             }
             FinalStep::ConcludeFinal => {}

@@ -1,39 +1,14 @@
-//! `parley bench channels`: payments per second and their latency through two real nodes in
-//! this process (see [`super::pair`]), with the store durable.
-//!
-//! Every payment is one `channel_pay` call on the paying node's API (the same code the
-//! JSON-RPC server calls, without HTTP): the channel task, the state signed and the peer's
-//! signature checked through the chain plugin, each side's write-ahead persist through the
-//! store's group committer, and the messages over QUIC. A call returns once the update is
-//! signed by both and durable, so its duration is the latency a user sees.
-//!
-//! Scenario (a) pays on one channel, one payment after the other. Scenario (b) opens many
-//! channels between the same two nodes and pays on all of them at once, each channel still
-//! one payment after the other, so the store's group commits and both CPU cores are shared.
-//! Warm-up payments on each channel come first and are not measured. After each scenario both
-//! nodes must agree on every channel's version and balances, or the bench fails.
+//! `parley bench channels`: the arguments, the runs they choose and the figures printed for
+//! [`crate::lab::bench`], which measures payments through two real nodes in this process.
 
 use super::super::{default_config, CliError, CliResult};
-use super::cpu::{CpuUse, ThreadTimes};
-use super::pair::{require_sim_chain, NodePair, PairSettings, ALIASES};
-use super::summary::{group_commits, Summary};
-use crate::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest};
-use crate::api::NodeApi;
+use super::summary::{cpu_line, group_commits, latency_line};
 use crate::config::{NodeConfig, PluginRef};
-use crate::protocol::Phase;
+use crate::lab::bench::{ChannelBench, Direction, Load, Measurement, Opened, AMOUNT, DEPOSIT};
+use crate::lab::{InProcess, LabError, Workspace};
 use clap::{Args, ValueEnum};
-use parley_plugin_api::model::{Amount, ChannelId};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{watch, Barrier};
-
-/// What each side deposits into each bench channel, in base units.
-const DEPOSIT: u64 = 1_000_000_000;
-
-/// What one payment moves, in base units.
-const AMOUNT: u64 = 1;
 
 /// How many thread groups the CPU line names.
 const CPU_GROUPS_SHOWN: usize = 6;
@@ -102,28 +77,9 @@ enum Scenario {
     Concurrent,
 }
 
-/// Who pays on a bench channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Direction {
-    /// The payer changes every payment.
-    Alternate,
-    /// Node a always pays.
-    OneWay,
-}
-
-impl Direction {
-    /// The index of the node making payment `n` of a channel whose first payer is `first`.
-    pub fn payer(self, first: usize, n: u64) -> usize {
-        match self {
-            Direction::OneWay => first,
-            Direction::Alternate => (first + (n % 2) as usize) % 2,
-        }
-    }
-}
-
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
     let base = NodeConfig::load(&args.config)?;
-    require_sim_chain(&base)?;
+    crate::lab::config::require_sim_chain(&base).map_err(sim_chain_needed)?;
     crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     if args.direction == Direction::OneWay {
         let most = args.warmup + args.payments.max(args.per_channel);
@@ -134,33 +90,45 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
             )));
         }
     }
-    let temp = tempfile::Builder::new()
-        .prefix("parley-bench-channels-")
-        .tempdir()
+    let workspace = Workspace::create("parley-bench-channels-")
         .map_err(|e| CliError::new(format!("cannot create a temporary directory: {e}")))?;
+    print_setup(&base, &args);
+    let mut lab = InProcess::new(base, workspace)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers as usize)
         .enable_all()
         .thread_name("parley")
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
-    let settings = PairSettings {
-        durable: args.durable,
-        max_auto_deposit: Amount::from(DEPOSIT),
-    };
-    print_setup(&base, &args);
     let result = runtime.block_on(async {
-        let pair = NodePair::start(&base, temp.path(), &settings, verbose).await?;
-        let outcome = tokio::select! {
-            outcome = scenarios(&pair, &args) => outcome,
-            _ = tokio::signal::ctrl_c() => Err(CliError::new("interrupted")),
+        let outcome = match ChannelBench::start(&mut lab, args.durable).await {
+            Ok(bench) => tokio::select! {
+                outcome = runs(&bench, &args) => outcome,
+                _ = tokio::signal::ctrl_c() => Err(LabError::failed("interrupted")),
+            },
+            Err(error) => Err(error),
         };
-        pair.shutdown().await;
+        lab.shutdown().await;
         outcome
     });
-    // Plugin threads may still hold files for a moment; the directory goes with `temp` after.
+    // Plugin threads may still hold files for a moment; the directory goes with the lab after.
     drop(runtime);
-    result.map(|()| ExitCode::SUCCESS)
+    drop(lab);
+    result
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|error| CliError::lab(error, verbose))
+}
+
+/// The bench's words for a base config whose chain is not the sim chain.
+fn sim_chain_needed(error: LabError) -> CliError {
+    match error {
+        LabError::NotSimChain { file, plugin } => CliError::new(format!(
+            "`parley bench channels` funds its channels on the sim chain, but [chain] in {} loads \
+             {plugin}; point --config at a node.toml with `plugin = \"sim-chain\"` in [chain]",
+            file.display()
+        )),
+        other => other.into(),
+    }
 }
 
 fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
@@ -195,333 +163,60 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
     );
 }
 
-async fn scenarios(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
+/// The runs `--scenario` chooses, each reported when it is done.
+async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), LabError> {
+    let load = Load {
+        warmup: args.warmup,
+        direction: args.direction,
+    };
     if args.scenario != Scenario::Concurrent {
-        single(pair, args).await?;
+        let measured = bench.single(load, args.payments, print_opened).await?;
+        report(
+            &format!(
+                "(a) one channel, {} payments one after the other",
+                args.payments
+            ),
+            &measured,
+        );
     }
     if args.scenario != Scenario::Single {
-        concurrent(pair, args).await?;
-    }
-    Ok(())
-}
-
-/// Scenario (a): one channel, payments one after the other.
-async fn single(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
-    let opened = open_channels(pair, 1).await?;
-    let channel = opened[0].clone();
-    let mut paid = [0u64; 2];
-    pay_run(
-        &pair.apis,
-        channel.id,
-        args.warmup,
-        args.direction,
-        0,
-        &mut paid,
-        None,
-    )
-    .await?;
-    let mut latencies = Vec::with_capacity(args.payments as usize);
-    let stores_before = pair.store_stats();
-    let cpu_before = ThreadTimes::now();
-    let start = Instant::now();
-    pay_run(
-        &pair.apis,
-        channel.id,
-        args.payments,
-        args.direction,
-        // Continue the alternation where the warm-up left it.
-        args.direction.payer(0, args.warmup),
-        &mut paid,
-        Some(&mut latencies),
-    )
-    .await?;
-    let elapsed = start.elapsed();
-    let cpu = ThreadTimes::now().since(&cpu_before);
-    let stores = group_commits(&stores_before, &pair.store_stats());
-    verify(pair, &channel, paid).await?;
-    report(
-        &format!(
-            "(a) one channel, {} payments one after the other",
-            args.payments
-        ),
-        latencies,
-        elapsed,
-        &cpu,
-        &stores,
-    );
-    Ok(())
-}
-
-/// Scenario (b): many channels at once, each paying one payment after the other.
-async fn concurrent(pair: &NodePair, args: &ChannelBenchArgs) -> Result<(), CliError> {
-    let count = args.channels as usize;
-    let opened = open_channels(pair, count).await?;
-    let ready = Arc::new(Barrier::new(count + 1));
-    let (go, started) = watch::channel(false);
-    let mut tasks = Vec::with_capacity(count);
-    for (index, channel) in opened.iter().enumerate() {
-        let apis = pair.apis.clone();
-        let (id, ready, mut started) = (channel.id, ready.clone(), started.clone());
-        let (warmup, payments, direction) = (args.warmup, args.per_channel, args.direction);
-        // Half the channels start with b paying, so both nodes propose from the start.
-        let first = if direction == Direction::Alternate {
-            index % 2
-        } else {
-            0
-        };
-        tasks.push(tokio::spawn(async move {
-            let mut paid = [0u64; 2];
-            let warm = pay_run(&apis, id, warmup, direction, first, &mut paid, None).await;
-            // Reach the barrier even after a failure, so the others are not left waiting.
-            ready.wait().await;
-            warm?;
-            let _ = started.wait_for(|go| *go).await;
-            let mut latencies = Vec::with_capacity(payments as usize);
-            let next = direction.payer(first, warmup);
-            pay_run(
-                &apis,
-                id,
-                payments,
-                direction,
-                next,
-                &mut paid,
-                Some(&mut latencies),
-            )
+        let count = args.channels as usize;
+        let measured = bench
+            .concurrent(load, count, args.per_channel, print_opened)
             .await?;
-            Ok::<_, CliError>((latencies, paid))
-        }));
+        report(
+            &format!(
+                "(b) {count} channels at once, {} payments on each, one after the other per channel",
+                args.per_channel
+            ),
+            &measured,
+        );
     }
-    ready.wait().await;
-    let stores_before = pair.store_stats();
-    let cpu_before = ThreadTimes::now();
-    let start = Instant::now();
-    let _ = go.send(true);
-    let mut latencies = Vec::with_capacity(count * args.per_channel as usize);
-    let mut paid = Vec::with_capacity(count);
-    let mut failure = None;
-    for task in tasks {
-        match task.await {
-            Ok(Ok((times, by))) => {
-                latencies.extend(times);
-                paid.push(by);
-            }
-            Ok(Err(error)) => failure = failure.or(Some(error)),
-            Err(error) => {
-                failure = failure.or(Some(CliError::new(format!(
-                    "a payment task failed: {error}"
-                ))))
-            }
-        }
-    }
-    let elapsed = start.elapsed();
-    let cpu = ThreadTimes::now().since(&cpu_before);
-    let stores = group_commits(&stores_before, &pair.store_stats());
-    if let Some(error) = failure {
-        return Err(error);
-    }
-    for (channel, by) in opened.iter().zip(paid) {
-        verify(pair, channel, by).await?;
-    }
-    report(
-        &format!(
-            "(b) {count} channels at once, {} payments on each, one after the other per channel",
-            args.per_channel
-        ),
-        latencies,
-        elapsed,
-        &cpu,
-        &stores,
-    );
     Ok(())
 }
 
-/// Opens `count` channels from node a to node b at once; returns them funded (as node a sees
-/// them), in opening order.
-async fn open_channels(pair: &NodePair, count: usize) -> Result<Vec<ChannelInfo>, CliError> {
-    let start = Instant::now();
-    let opens = (0..count).map(|_| {
-        let api = pair.apis[0].clone();
-        tokio::spawn(async move {
-            api.channel_open(ChannelOpenRequest {
-                peer: ALIASES[1].to_string(),
-                mine: Amount::from(DEPOSIT),
-                theirs: Amount::from(DEPOSIT),
-                asset: None,
-                challenge_seconds: None,
-                more_assets: Vec::new(),
-            })
-            .await
-        })
-    });
-    let opens: Vec<_> = opens.collect();
-    let mut channels = Vec::with_capacity(count);
-    for open in opens {
-        let opened = open
-            .await
-            .map_err(|e| CliError::new(format!("a channel_open task failed: {e}")))?
-            .map_err(|e| CliError::new(format!("node a could not open a channel to b: {e}")))?;
-        channels.push(opened);
-    }
-    // `channel_open` returns once node a sees the channel funded; node b's chain watcher may
-    // see it a moment later, and refuses payments until then.
-    for channel in &channels {
-        wait_until_active(&pair.apis[1], channel.id).await?;
-    }
+fn print_opened(opened: Opened) {
     println!(
-        "opened and funded {count} channel{} in {:.2} s",
-        if count == 1 { "" } else { "s" },
-        start.elapsed().as_secs_f64()
+        "opened and funded {} channel{} in {:.2} s",
+        opened.count,
+        if opened.count == 1 { "" } else { "s" },
+        opened.took.as_secs_f64()
     );
-    Ok(channels)
 }
 
-/// How long node b may take to see a channel funded after node a did.
-const FUNDED_WITHIN: Duration = Duration::from_secs(60);
-
-/// Waits until `api`'s node sees `channel` active.
-async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result<(), CliError> {
-    let deadline = Instant::now() + FUNDED_WITHIN;
-    loop {
-        let info = api.channel_get(channel).await;
-        match info {
-            Ok(info) if info.phase == Some(Phase::Active) => return Ok(()),
-            Ok(info) if info.phase > Some(Phase::Active) => {
-                return Err(CliError::new(format!(
-                    "node b sees channel {channel} {} right after it was opened",
-                    info.phase_name()
-                )))
-            }
-            // Not funded yet, or not even known yet: the accept may still be on its way.
-            Ok(_) | Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(2)).await
-            }
-            Ok(info) => {
-                return Err(CliError::new(format!(
-                    "node b still sees channel {channel} {} {} s after node a saw it funded",
-                    info.phase_name(),
-                    FUNDED_WITHIN.as_secs()
-                )))
-            }
-            Err(error) => {
-                return Err(CliError::new(format!(
-                    "node b cannot read channel {channel} {} s after node a opened it: {error}",
-                    FUNDED_WITHIN.as_secs()
-                )))
-            }
-        }
-    }
-}
-
-/// Makes `count` payments on `channel` one after the other, the n-th paid by
-/// `direction.payer(first, n)`, adding each payer's count to `paid` and, if given, each
-/// payment's latency to `latencies`.
-async fn pay_run(
-    apis: &[Arc<dyn NodeApi>; 2],
-    channel: ChannelId,
-    count: u64,
-    direction: Direction,
-    first: usize,
-    paid: &mut [u64; 2],
-    mut latencies: Option<&mut Vec<Duration>>,
-) -> Result<(), CliError> {
-    for n in 0..count {
-        let payer = direction.payer(first, n);
-        let request = ChannelPayRequest {
-            id: channel,
-            amount: Amount::from(AMOUNT),
-            asset: None,
-        };
-        let start = Instant::now();
-        apis[payer].channel_pay(request).await.map_err(|e| {
-            CliError::new(format!(
-                "node {} could not pay on channel {channel} (payment {} of {count}): {e}",
-                ALIASES[payer],
-                n + 1
-            ))
-        })?;
-        if let Some(latencies) = latencies.as_deref_mut() {
-            latencies.push(start.elapsed());
-        }
-        paid[payer] += 1;
-    }
-    Ok(())
-}
-
-/// Checks that both nodes see `channel` at the version and balances its payments make:
-/// `paid[i]` payments by node i since it was opened as `opened`.
-async fn verify(pair: &NodePair, opened: &ChannelInfo, paid: [u64; 2]) -> Result<(), CliError> {
-    let version = opened.version + paid[0] + paid[1];
-    let start = opened
-        .balances
-        .first()
-        .ok_or_else(|| CliError::new(format!("channel {} has no balances", opened.id)))?;
-    let moved = |from: u64, to: u64| -> Option<Amount> {
-        Amount::from(AMOUNT * to)
-            .checked_add(start.mine)?
-            .checked_sub(Amount::from(AMOUNT * from))
-    };
-    // Node a's balance, then node b's, after every payment.
-    let a = moved(paid[0], paid[1]);
-    let b = start
-        .theirs
-        .checked_add(Amount::from(AMOUNT * paid[0]))
-        .and_then(|x| x.checked_sub(Amount::from(AMOUNT * paid[1])));
-    let (Some(a), Some(b)) = (a, b) else {
-        return Err(CliError::new(format!(
-            "channel {}: the payments made would overdraw it",
-            opened.id
-        )));
-    };
-    for (node, (mine, theirs)) in [(0, (a, b)), (1, (b, a))] {
-        let seen = pair.apis[node].channel_get(opened.id).await.map_err(|e| {
-            CliError::new(format!(
-                "node {}: cannot read channel {}: {e}",
-                ALIASES[node], opened.id
-            ))
-        })?;
-        let balance = seen.balances.first();
-        let as_expected = seen.version == version
-            && balance.is_some_and(|row| row.mine == mine && row.theirs == theirs);
-        if !as_expected {
-            return Err(CliError::new(format!(
-                "node {} sees channel {} at version {} with {:?}, but {} payments make version {version} \
-                 with mine {mine}, theirs {theirs}: the figures are void",
-                ALIASES[node],
-                opened.id,
-                seen.version,
-                seen.balances,
-                paid[0] + paid[1]
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn report(title: &str, latencies: Vec<Duration>, elapsed: Duration, cpu: &CpuUse, stores: &str) {
+fn report(title: &str, measured: &Measurement) {
     println!("{title}:");
-    match Summary::of(latencies, elapsed) {
-        Some(summary) => println!("  {summary}"),
+    match &measured.latencies {
+        Some(latencies) => println!("  {}", latency_line(latencies)),
         None => println!("  nothing was measured"),
     }
-    println!("  {}", cpu.describe(elapsed, CPU_GROUPS_SHOWN));
-    println!("  {stores}");
+    println!(
+        "  {}",
+        cpu_line(&measured.cpu, measured.elapsed, CPU_GROUPS_SHOWN)
+    );
+    println!(
+        "  {}",
+        group_commits(&measured.stores_before, &measured.stores_after)
+    );
     println!("  both nodes agree on every channel's version and balances\n");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alternating_payers_take_turns_from_the_first() {
-        let from_a: Vec<usize> = (0..4).map(|n| Direction::Alternate.payer(0, n)).collect();
-        assert_eq!(from_a, [0, 1, 0, 1]);
-        let from_b: Vec<usize> = (0..4).map(|n| Direction::Alternate.payer(1, n)).collect();
-        assert_eq!(from_b, [1, 0, 1, 0]);
-    }
-
-    #[test]
-    fn one_way_always_pays_from_the_first() {
-        assert!((0..5).all(|n| Direction::OneWay.payer(0, n) == 0));
-    }
 }

@@ -1,59 +1,11 @@
-//! Latency percentiles and rates of a measured run, computed the same way for every figure.
+//! The figures of `parley bench channels` as text: a run's rate and latencies, its CPU time
+//! by thread, and what the store committers did.
 
+use crate::lab::bench::cpu::CpuUse;
+use crate::lab::figures::Latencies;
 use crate::store::CommitStats;
 use std::fmt;
 use std::time::Duration;
-
-/// What a run of timed operations amounts to.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Summary {
-    /// Operations timed.
-    pub count: usize,
-    /// Wall time of the whole run (not the sum of latencies: concurrent operations overlap).
-    pub elapsed: Duration,
-    /// Median latency.
-    pub p50: Duration,
-    /// 90th percentile latency.
-    pub p90: Duration,
-    /// 99th percentile latency.
-    pub p99: Duration,
-    /// The slowest operation.
-    pub max: Duration,
-}
-
-impl Summary {
-    /// Summarises `latencies` (in any order) of operations that took `elapsed` of wall time
-    /// together. `None` when nothing was timed.
-    pub fn of(mut latencies: Vec<Duration>, elapsed: Duration) -> Option<Summary> {
-        if latencies.is_empty() {
-            return None;
-        }
-        latencies.sort_unstable();
-        Some(Summary {
-            count: latencies.len(),
-            elapsed,
-            p50: percentile(&latencies, 50.0),
-            p90: percentile(&latencies, 90.0),
-            p99: percentile(&latencies, 99.0),
-            max: latencies[latencies.len() - 1],
-        })
-    }
-
-    /// Operations per second of wall time.
-    pub fn rate(&self) -> f64 {
-        self.count as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
-    }
-}
-
-/// The nearest-rank `p`-th percentile (0 < p <= 100) of `sorted`: the smallest value that at
-/// least `p` percent of the values are not above; zero when empty. Shared with the demo.
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
 
 /// Milliseconds with three decimals: latencies here range from tenths to tens of ms.
 pub struct Millis(pub Duration);
@@ -64,20 +16,46 @@ impl fmt::Display for Millis {
     }
 }
 
-impl fmt::Display for Summary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:.0} updates/s ({} in {:.2} s); latency p50 {}, p90 {}, p99 {}, max {}",
-            self.rate(),
-            self.count,
-            self.elapsed.as_secs_f64(),
-            Millis(self.p50),
-            Millis(self.p90),
-            Millis(self.p99),
-            Millis(self.max)
-        )
+/// `1480 updates/s (2000 in 1.35 s); latency p50 0.642 ms, p90 ..., p99 ..., max ...`.
+pub fn latency_line(latencies: &Latencies) -> String {
+    format!(
+        "{:.0} updates/s ({} in {:.2} s); latency p50 {}, p90 {}, p99 {}, max {}",
+        latencies.rate(),
+        latencies.count,
+        latencies.elapsed.as_secs_f64(),
+        Millis(latencies.p50),
+        Millis(latencies.p90),
+        Millis(latencies.p99),
+        Millis(latencies.max)
+    )
+}
+
+/// One line: the total CPU time against the wall time, then the `shown` largest thread
+/// groups.
+pub fn cpu_line(cpu: &CpuUse, wall: Duration, shown: usize) -> String {
+    if cpu.groups.is_empty() {
+        return "CPU time not available (no /proc/self/task)".to_string();
     }
+    let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
+    let parts: Vec<String> = cpu
+        .groups
+        .iter()
+        .take(shown)
+        .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
+        .collect();
+    let rest: Duration = cpu.groups.iter().skip(shown).map(|(_, d)| *d).sum();
+    let rest = if rest.is_zero() {
+        String::new()
+    } else {
+        format!(", other {:.2} s", rest.as_secs_f64())
+    };
+    format!(
+        "CPU {:.2} s in {:.2} s wall ({:.2} cores busy): {}{rest}",
+        cpu.total().as_secs_f64(),
+        wall,
+        cpu.total().as_secs_f64() / wall,
+        parts.join(", ")
+    )
 }
 
 /// What the store committers of both nodes did during a run, from their counters before and
@@ -128,67 +106,5 @@ mod tests {
             "group commit: node a 300 persists in 100 commits (3.0 per commit), \
              node b 0 persists in 0 commits (0.0 per commit); largest group since start 7"
         );
-    }
-
-    fn micros(values: impl IntoIterator<Item = u64>) -> Vec<Duration> {
-        values.into_iter().map(Duration::from_micros).collect()
-    }
-
-    #[test]
-    fn nothing_timed_gives_no_summary() {
-        assert_eq!(Summary::of(Vec::new(), Duration::from_secs(1)), None);
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank_whatever_the_input_order() {
-        // 1..=100 µs shuffled: the p-th percentile is exactly p µs.
-        let mut values: Vec<u64> = (1..=100).collect();
-        values.reverse();
-        values.swap(3, 71);
-        let summary = Summary::of(micros(values), Duration::from_secs(1)).unwrap();
-        assert_eq!(summary.count, 100);
-        assert_eq!(summary.p50, Duration::from_micros(50));
-        assert_eq!(summary.p90, Duration::from_micros(90));
-        assert_eq!(summary.p99, Duration::from_micros(99));
-        assert_eq!(summary.max, Duration::from_micros(100));
-    }
-
-    #[test]
-    fn a_single_slow_outlier_shows_in_p99_only_when_it_is_over_one_percent() {
-        // 1,000 values: 989 fast and 11 slow: the slow ones are 1.1% so p99 is slow.
-        let mut values = vec![100u64; 989];
-        values.extend([9_000u64; 11]);
-        let summary = Summary::of(micros(values), Duration::from_secs(1)).unwrap();
-        assert_eq!(summary.p50, Duration::from_micros(100));
-        assert_eq!(summary.p99, Duration::from_micros(9_000));
-        // 991 fast and 9 slow: under 1%, p99 stays fast.
-        let mut values = vec![100u64; 991];
-        values.extend([9_000u64; 9]);
-        let summary = Summary::of(micros(values), Duration::from_secs(1)).unwrap();
-        assert_eq!(summary.p99, Duration::from_micros(100));
-        assert_eq!(summary.max, Duration::from_micros(9_000));
-    }
-
-    #[test]
-    fn small_runs_take_their_own_values() {
-        let summary = Summary::of(micros([7]), Duration::from_millis(1)).unwrap();
-        assert_eq!(
-            (summary.p50, summary.p99, summary.max),
-            (
-                Duration::from_micros(7),
-                Duration::from_micros(7),
-                Duration::from_micros(7)
-            )
-        );
-        let summary = Summary::of(micros([5, 1]), Duration::from_millis(1)).unwrap();
-        assert_eq!(summary.p50, Duration::from_micros(1));
-        assert_eq!(summary.p99, Duration::from_micros(5));
-    }
-
-    #[test]
-    fn the_rate_is_over_wall_time_not_summed_latency() {
-        // 100 operations of 10 ms each that overlapped within 0.5 s: 200/s, not 100/s.
-        let summary = Summary::of(micros([10_000; 100]), Duration::from_millis(500)).unwrap();
-        assert!((summary.rate() - 200.0).abs() < 1e-9, "{}", summary.rate());
     }
 }

@@ -1,27 +1,23 @@
 //! `parley demo`: two nodes as separate processes on one simulated chain open a channel, pay
 //! each other both ways, settle, and the chain's balances are checked against the channel's.
 //!
-//! - [`lab`]: the temporary directory, the nodes' configs, starting and stopping them.
-//! - [`process`]: one child process that cannot outlive the demo.
-//! - [`scenario`]: the story, told through the nodes' JSON-RPC APIs.
-//! - [`payments`]: the concurrent payment load and its latencies.
-//! - [`progress`]: the progress bar.
-//! - [`report`]: figures, the balance check and the `--json` document.
+//! The demo itself is [`crate::lab::demo`], on a [`crate::lab::Processes`] lab; this command
+//! adds its arguments, the signals that end it, and what it prints:
+//!
+//! - [`narrator`]: the story on stdout, as the demo reports its steps.
+//! - [`progress`]: the progress bar of the payments on stderr.
 //!
 //! Every way out stops the nodes and removes the directory (unless `--keep`): the normal end,
 //! an error, SIGINT (Ctrl-C), SIGTERM or SIGHUP racing the demo, and a panic (the processes
 //! are killed when their owner is dropped). Only SIGKILL of the demo itself leaves them behind.
 
-mod lab;
-mod payments;
-mod process;
+mod narrator;
 mod progress;
-mod report;
-mod scenario;
 
 use super::{CliError, CliResult};
+use crate::lab::{Processes, Workspace};
 use clap::Args;
-use lab::Lab;
+use narrator::Narrator;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -67,21 +63,6 @@ pub struct DemoArgs {
     json: bool,
 }
 
-/// Where the story goes: stdout, unless `--json` keeps stdout for the one document.
-pub struct Say {
-    quiet: bool,
-}
-
-impl Say {
-    /// Prints one line of the story. A closed stdout (`parley demo | head`) does not stop
-    /// the demo: the story is commentary, the exit status carries the result.
-    pub fn line(&self, text: &str) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stdout(), "{text}");
-        }
-    }
-}
-
 /// Runs `parley demo`.
 pub fn run(args: DemoArgs) -> CliResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -95,16 +76,16 @@ pub fn run(args: DemoArgs) -> CliResult {
 
 /// How the demo's main part ended.
 enum Ending {
-    Finished(Result<report::Summary, CliError>),
+    Finished(Result<crate::lab::demo::Summary, CliError>),
     Interrupted(&'static str),
 }
 
 async fn demo(args: DemoArgs) -> CliResult {
     // Listening before the first node starts: a Ctrl-C at any moment is ours to handle.
     let mut signals = StopSignals::register()?;
-    let say = Say { quiet: args.json };
-    let mut lab = Lab::create()?;
-    say.line(&format!(
+    let mut narrator = Narrator { quiet: args.json };
+    let mut lab = create_lab()?;
+    narrator.line(&format!(
         "parley demo: workspace {} (logs alice.log, bob.log; {})",
         lab.path().display(),
         if args.keep {
@@ -114,9 +95,12 @@ async fn demo(args: DemoArgs) -> CliResult {
         }
     ));
     let ending = tokio::select! {
-        result = scenario::run(&mut lab, args.payments, usize::from(args.in_flight), &say) => {
-            Ending::Finished(result)
-        }
+        result = crate::lab::demo::run(
+            &mut lab,
+            args.payments,
+            usize::from(args.in_flight),
+            &mut narrator,
+        ) => Ending::Finished(result.map_err(CliError::from)),
         name = signals.received() => Ending::Interrupted(name),
     };
     if let Ending::Interrupted(name) = ending {
@@ -148,7 +132,9 @@ async fn demo(args: DemoArgs) -> CliResult {
         }
         Ok(None) => false,
         Err(error) => {
-            eprintln!("warning: {error}");
+            eprintln!(
+                "warning: cannot remove the demo's directory {workspace}: {error}; remove it by hand"
+            );
             false
         }
     };
@@ -180,6 +166,25 @@ async fn demo(args: DemoArgs) -> CliResult {
             }
         }
     }
+}
+
+/// The demo's lab: a fresh temporary directory, nodes that run this binary with the built-in
+/// plugins next to it.
+fn create_lab() -> Result<Processes, CliError> {
+    let workspace = Workspace::create("parley-demo-").map_err(|e| {
+        CliError::new(format!(
+            "cannot create a temporary directory for the demo in {}: {e}; set TMPDIR to a \
+             writable directory",
+            std::env::temp_dir().display()
+        ))
+    })?;
+    let parley = std::env::current_exe().map_err(|e| {
+        CliError::new(format!(
+            "cannot find the parley binary to start the nodes with: {e}"
+        ))
+    })?;
+    let base = crate::lab::config::built_in_plugins(&workspace.path().join("base.toml"), "info")?;
+    Ok(Processes::new(base, workspace, parley)?)
 }
 
 /// SIGINT, SIGTERM and SIGHUP: each ends the demo the same orderly way.

@@ -2,6 +2,8 @@
 //! plain line per tenth done, so logs and CI output never see control characters. Stdout is
 //! untouched either way (it carries the report, or the `--json` document).
 
+use crate::lab::demo::Meter;
+use crate::lab::figures::per_second;
 use std::io::Write;
 use std::time::Duration;
 
@@ -76,20 +78,17 @@ impl<W: Write> Progress<W> {
     }
 }
 
-impl<W: Write> Drop for Progress<W> {
-    /// An interrupted demo leaves no half bar under its last message.
-    fn drop(&mut self) {
-        self.clear();
+impl<W: Write> Meter for Progress<W> {
+    fn update(&mut self, done: u64, elapsed: Duration) {
+        Progress::update(self, done, elapsed);
     }
 }
 
-/// `count / elapsed`, 0 before any time has passed.
-pub fn per_second(count: u64, elapsed: Duration) -> f64 {
-    let seconds = elapsed.as_secs_f64();
-    if seconds > 0.0 {
-        count as f64 / seconds
-    } else {
-        0.0
+impl<W: Write> Drop for Progress<W> {
+    /// The bar goes when the payments end; an interrupted demo leaves no half bar under its
+    /// last message.
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -173,11 +172,5 @@ mod tests {
         assert!(text.contains("5/10   50%"), "{text:?}");
         assert!(text.ends_with(CLEAR_LINE), "{text:?}");
         assert!(!text.contains('\n'));
-    }
-
-    #[test]
-    fn rates_need_elapsed_time() {
-        assert_eq!(per_second(100, Duration::ZERO), 0.0);
-        assert_eq!(per_second(100, Duration::from_millis(500)), 200.0);
     }
 }

@@ -1,4 +1,4 @@
-//! What a test node does wrong on purpose (`[testing]` in `node.toml`, which needs
+//! What a test node changes in the messages it sends (`[testing]` in `node.toml`, which needs
 //! `allow_misbehaviour = true`), so that multi-node tests can play a malicious peer against an
 //! honest one. Everything here runs after the honest code decided what to send: the protocol
 //! itself never cheats, the node only tampers with the message on its way out, and signs what
@@ -6,7 +6,7 @@
 //!
 //! Every tampering is logged as a warning starting with `[testing] MISBEHAVING`.
 
-use crate::config::TestingSection;
+use super::TestingSection;
 use crate::protocol::{Channel, ChannelMessage, ChannelProposal, StateSigner};
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{Address, Amount, ChannelId, State, SubAlloc};

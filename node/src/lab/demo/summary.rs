@@ -1,52 +1,8 @@
-//! What the demo measured and checked, as figures a person reads (amounts in whole units,
-//! rates, percentiles) and as the `--json` document; and the balance check itself.
+//! What the demo measured and checked: the balance check itself, and the figures and checks as
+//! one document (what `parley demo --json` prints).
 
 use parley_plugin_api::model::Amount;
 use serde::Serialize;
-use std::time::Duration;
-
-/// `amount` base units as whole units with `decimals` decimals, trailing zeros dropped:
-/// `998`, `0.003`, `999.999999999999999945`.
-pub fn format_units(amount: &Amount, decimals: u8) -> String {
-    let digits = amount.to_string();
-    let decimals = usize::from(decimals);
-    if decimals == 0 {
-        return digits;
-    }
-    let padded = format!("{digits:0>width$}", width = decimals + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - decimals);
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.is_empty() {
-        whole.to_owned()
-    } else {
-        format!("{whole}.{fraction}")
-    }
-}
-
-/// The signed change from `before` to `after` in whole units: `+2`, `-2`, `0`.
-pub fn format_change(before: &Amount, after: &Amount, decimals: u8) -> String {
-    match (after.checked_sub(*before), before.checked_sub(*after)) {
-        (Some(up), _) if !up.is_zero() => format!("+{}", format_units(&up, decimals)),
-        (_, Some(down)) if !down.is_zero() => format!("-{}", format_units(&down, decimals)),
-        _ => "0".to_owned(),
-    }
-}
-
-pub(crate) use crate::cli::bench::summary::percentile;
-
-/// `62 ms` under a second, `1.24 s` from there on.
-pub fn took(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        format!("{} ms", duration.as_millis())
-    } else {
-        format!("{:.2} s", duration.as_secs_f64())
-    }
-}
-
-/// Milliseconds with two decimals, for JSON and text.
-pub fn millis(duration: Duration) -> f64 {
-    (duration.as_secs_f64() * 100_000.0).round() / 100.0
-}
 
 /// One party's on-chain account across the channel's life.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -150,49 +106,6 @@ pub struct Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn amount(text: &str) -> Amount {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn amounts_read_in_whole_units() {
-        assert_eq!(format_units(&amount("1000000000000000000000"), 18), "1000");
-        assert_eq!(format_units(&amount("3000000000000000"), 18), "0.003");
-        assert_eq!(
-            format_units(&amount("999999999999999999945"), 18),
-            "999.999999999999999945"
-        );
-        assert_eq!(format_units(&amount("0"), 18), "0");
-        assert_eq!(format_units(&amount("1500"), 3), "1.5");
-        assert_eq!(format_units(&amount("42"), 0), "42");
-    }
-
-    #[test]
-    fn changes_have_a_sign() {
-        let unit = 10u128.pow(18);
-        let a = Amount::from_u128(1000 * unit);
-        let b = Amount::from_u128(998 * unit);
-        assert_eq!(format_change(&a, &b, 18), "-2");
-        assert_eq!(format_change(&b, &a, 18), "+2");
-        assert_eq!(format_change(&a, &a, 18), "0");
-    }
-
-    #[test]
-    fn percentiles_take_the_nearest_rank() {
-        let sorted: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&sorted, 50.0), Duration::from_millis(50));
-        assert_eq!(percentile(&sorted, 99.0), Duration::from_millis(99));
-        assert_eq!(percentile(&sorted, 100.0), Duration::from_millis(100));
-        assert_eq!(
-            percentile(&[Duration::from_millis(7)], 99.0),
-            Duration::from_millis(7)
-        );
-        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
-        assert_eq!(millis(Duration::from_micros(1234)), 1.23);
-        assert_eq!(took(Duration::from_micros(62_900)), "62 ms");
-        assert_eq!(took(Duration::from_millis(1240)), "1.24 s");
-    }
 
     #[test]
     fn the_check_holds_only_to_the_unit() {

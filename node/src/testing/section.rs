@@ -1,8 +1,9 @@
-//! `[testing]`: switches that make a node misbehave, so that multi-node tests can play the
-//! cheating or unreliable peer. `parley init` never writes this section, and every switch needs
-//! `allow_misbehaviour = true` beside it, so a real node cannot cheat by one mistyped key.
+//! `[testing]` of `node.toml`: the switches that make a node misbehave, so that multi-node
+//! tests can play the cheating or unreliable peer. `parley init` never writes this section, and
+//! every switch needs `allow_misbehaviour = true` beside it, so a real node cannot cheat by one
+//! mistyped key. [`crate::config`] parses the file and hands this section to [`parse`].
 
-use super::{list, ConfigError, ErrFn};
+use crate::config::{list, ConfigError, ErrFn};
 
 /// `[testing]` of `node.toml`. The default (no section) allows nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,10 +76,7 @@ impl TestingSection {
 }
 
 /// Parses `[testing]` (absent: nothing allowed).
-pub(super) fn testing_section(
-    table: &toml::Table,
-    err: &ErrFn<'_>,
-) -> Result<TestingSection, ConfigError> {
+pub(crate) fn parse(table: &toml::Table, err: &ErrFn<'_>) -> Result<TestingSection, ConfigError> {
     let mut section = TestingSection::default();
     for (key, value) in table {
         let Some(slot) = section.slot(key) else {

@@ -8,12 +8,11 @@
 //! it is safe to ask again: the demo does, for as long as [`CONFLICT_PATIENCE`], and counts
 //! each retry. Any other failure ends the run.
 
-use super::lab::StartedNode;
-use super::progress::Progress;
+use super::Meter;
 use crate::api::client::{ApiClient, ClientError};
 use crate::api::types::{ChannelInfo, ChannelPayRequest};
 use crate::api::ErrorCategory;
-use crate::cli::CliError;
+use crate::lab::{LabError, StartedNode};
 use parley_plugin_api::model::{Amount, ChannelId};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +25,7 @@ use tokio::task::JoinSet;
 /// this is a time (the winner's queue drains) rather than a count.
 const CONFLICT_PATIENCE: Duration = Duration::from_secs(120);
 
-/// How often the progress display is refreshed.
+/// How often the meter hears of the progress.
 const REFRESH: Duration = Duration::from_millis(100);
 
 /// One direction: who pays, how much each time, how many times.
@@ -73,15 +72,17 @@ struct WorkerReport {
     finished: Instant,
 }
 
-/// Makes every payment of `directions`, concurrently, drawing progress on stderr. Returns the
-/// outcome per direction, in the same order. The first failure ends the run: the calls still
-/// running are abandoned, and the nodes complete or drop those updates on their own.
+/// Makes every payment of `directions`, concurrently, telling `meter` how many are done.
+/// Returns the outcome per direction, in the same order. The first failure ends the run: the
+/// calls still running are abandoned, and the nodes complete or drop those updates on their
+/// own. The meter is dropped when the payments end, however they end.
 pub async fn pay(
     channel: ChannelId,
     asset: &str,
     directions: &[Direction],
     in_flight: usize,
-) -> Result<Vec<Outcome>, CliError> {
+    mut meter: Box<dyn Meter>,
+) -> Result<Vec<Outcome>, LabError> {
     let shared = directions
         .iter()
         .map(|d| {
@@ -91,7 +92,7 @@ pub async fn pay(
                 asset: Some(asset.to_owned()),
             };
             let params = serde_json::to_value(&request).map_err(|e| {
-                CliError::new(format!("cannot encode the channel_pay request: {e}"))
+                LabError::failed(format!("cannot encode the channel_pay request: {e}"))
             })?;
             Ok(Arc::new(Shared {
                 client: d.payer.client.clone(),
@@ -102,9 +103,7 @@ pub async fn pay(
                 done: AtomicU64::new(0),
             }))
         })
-        .collect::<Result<Vec<_>, CliError>>()?;
-    let total: u64 = directions.iter().map(|d| d.count).sum();
-    let mut progress = Progress::stderr(total);
+        .collect::<Result<Vec<_>, LabError>>()?;
     let started = Instant::now();
 
     // Dropping the set (on an error, or when the demo is interrupted) aborts every call.
@@ -131,22 +130,21 @@ pub async fn pay(
             joined = workers.join_next() => {
                 let Some(joined) = joined else { break };
                 let report = joined
-                    .map_err(|e| CliError::new(format!("a payment task failed: {e}")))??;
+                    .map_err(|e| LabError::failed(format!("a payment task failed: {e}")))??;
                 let outcome = &mut outcomes[report.direction];
                 outcome.latencies.extend(report.latencies);
                 outcome.retries += report.retries;
                 outcome.elapsed = outcome.elapsed.max(report.finished - started);
             }
-            _ = refresh.tick() => progress.update(done(), started.elapsed()),
+            _ = refresh.tick() => meter.update(done(), started.elapsed()),
         }
     }
-    progress.update(done(), started.elapsed());
-    progress.clear();
+    meter.update(done(), started.elapsed());
     Ok(outcomes)
 }
 
 /// Takes payments of its direction one at a time until all are handed out.
-async fn worker(direction: usize, shared: Arc<Shared>) -> Result<WorkerReport, CliError> {
+async fn worker(direction: usize, shared: Arc<Shared>) -> Result<WorkerReport, LabError> {
     let mut latencies = Vec::new();
     let mut retries = 0;
     loop {
@@ -169,7 +167,7 @@ async fn worker(direction: usize, shared: Arc<Shared>) -> Result<WorkerReport, C
                     retries += 1;
                 }
                 Err(e) => {
-                    return Err(CliError::new(format!(
+                    return Err(LabError::failed(format!(
                         "payment {} of {} ({}) failed: {e}",
                         number + 1,
                         shared.count,

@@ -78,33 +78,6 @@ impl CpuUse {
     pub fn total(&self) -> Duration {
         self.groups.iter().map(|(_, d)| *d).sum()
     }
-
-    /// One line: the total against the wall time, then the largest groups.
-    pub fn describe(&self, wall: Duration, shown: usize) -> String {
-        if self.groups.is_empty() {
-            return "CPU time not available (no /proc/self/task)".to_string();
-        }
-        let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
-        let parts: Vec<String> = self
-            .groups
-            .iter()
-            .take(shown)
-            .map(|(name, d)| format!("{name} {:.2} s", d.as_secs_f64()))
-            .collect();
-        let rest: Duration = self.groups.iter().skip(shown).map(|(_, d)| *d).sum();
-        let rest = if rest.is_zero() {
-            String::new()
-        } else {
-            format!(", other {:.2} s", rest.as_secs_f64())
-        };
-        format!(
-            "CPU {:.2} s in {:.2} s wall ({:.2} cores busy): {}{rest}",
-            self.total().as_secs_f64(),
-            wall,
-            self.total().as_secs_f64() / wall,
-            parts.join(", ")
-        )
-    }
 }
 
 #[cfg(test)]

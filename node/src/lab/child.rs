@@ -1,4 +1,4 @@
-//! One child process of the demo (a `parley run`), owned so that it cannot outlive the demo:
+//! One child process of a lab (a `parley run`), owned so that it cannot outlive the lab:
 //! stopped politely (SIGTERM, a grace period, then SIGKILL) on the normal path, and killed
 //! outright when the owner is dropped on any other path (an error, a panic, Ctrl-C).
 
@@ -50,7 +50,7 @@ impl ChildProcess {
         })
     }
 
-    /// The name the demo gives this process (`alice`).
+    /// The name the lab gives this process (`alice`).
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -116,7 +116,7 @@ impl ChildProcess {
 }
 
 impl Drop for ChildProcess {
-    /// The last resort: whatever path left the demo, the node does not survive it.
+    /// The last resort: whatever path left the lab, the node does not survive it.
     fn drop(&mut self) {
         self.kill();
     }

@@ -1,0 +1,455 @@
+//! The channel bench: payments per second and their latency through two real nodes in this
+//! process (an [`InProcess`] lab), with the store durable. `parley bench channels` runs it and
+//! prints its figures.
+//!
+//! Every payment is one `channel_pay` call on the paying node's API (the same code the
+//! JSON-RPC server calls, without HTTP): the channel task, the state signed and the peer's
+//! signature checked through the chain plugin, each side's write-ahead persist through the
+//! store's group committer, and the messages over QUIC. A call returns once the update is
+//! signed by both and durable, so its duration is the latency a user sees.
+//!
+//! [`ChannelBench::single`] pays on one channel, one payment after the other.
+//! [`ChannelBench::concurrent`] opens many channels between the same two nodes and pays on all
+//! of them at once, each channel still one payment after the other, so the store's group
+//! commits and both CPU cores are shared. Warm-up payments on each channel come first and are
+//! not measured. After each run both nodes must agree on every channel's version and balances,
+//! or the bench fails.
+//!
+//! - [`cpu`]: CPU time of this process's threads, before and after a run.
+
+pub mod cpu;
+
+use super::figures::Latencies;
+use super::{AutoAccept, InProcess, LabError, NodeSettings};
+use crate::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest};
+use crate::api::NodeApi;
+use crate::protocol::Phase;
+use crate::store::CommitStats;
+use cpu::{CpuUse, ThreadTimes};
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Barrier};
+
+/// What each side deposits into each bench channel, in base units.
+pub const DEPOSIT: u64 = 1_000_000_000;
+
+/// What one payment moves, in base units.
+pub const AMOUNT: u64 = 1;
+
+/// The alias each node knows the other by; node a opens the channels.
+pub const ALIASES: [&str; 2] = ["a", "b"];
+
+/// How long node b may take to see a channel funded after node a did.
+const FUNDED_WITHIN: Duration = Duration::from_secs(60);
+
+/// Who pays on a bench channel (`--direction` of `parley bench channels`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// The payer changes every payment.
+    Alternate,
+    /// Node a always pays.
+    OneWay,
+}
+
+impl Direction {
+    /// The index of the node making payment `n` of a channel whose first payer is `first`.
+    pub fn payer(self, first: usize, n: u64) -> usize {
+        match self {
+            Direction::OneWay => first,
+            Direction::Alternate => (first + (n % 2) as usize) % 2,
+        }
+    }
+}
+
+/// How every channel of a run is paid on.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// Unmeasured payments on each channel before measuring.
+    pub warmup: u64,
+    /// Who pays.
+    pub direction: Direction,
+}
+
+/// Channels just opened and funded, before their payments are measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Opened {
+    /// How many.
+    pub count: usize,
+    /// From the first proposal until node b saw the last one funded.
+    pub took: Duration,
+}
+
+/// What one run measured. Both nodes agreed on every channel's version and balances after it.
+#[derive(Clone, Debug)]
+pub struct Measurement {
+    /// The measured payments' latencies and rate; `None` when nothing was measured.
+    pub latencies: Option<Latencies>,
+    /// Wall time of the measured payments.
+    pub elapsed: Duration,
+    /// CPU time of this process's threads during them.
+    pub cpu: CpuUse,
+    /// Both nodes' store committer counters before the measured payments, in the order of
+    /// [`ALIASES`].
+    pub stores_before: [CommitStats; 2],
+    /// And after them.
+    pub stores_after: [CommitStats; 2],
+}
+
+/// What is read when the measured payments start, to be compared when they end.
+struct Stopwatch {
+    stores: [CommitStats; 2],
+    cpu: ThreadTimes,
+    start: Instant,
+}
+
+impl Stopwatch {
+    /// Starts measuring, with the store counters as they are now.
+    fn start(stores: [CommitStats; 2]) -> Stopwatch {
+        Stopwatch {
+            stores,
+            cpu: ThreadTimes::now(),
+            start: Instant::now(),
+        }
+    }
+
+    /// What the payments with `latencies` measured, the store counters being `stores` now.
+    fn stop(self, latencies: Vec<Duration>, stores: [CommitStats; 2]) -> Measurement {
+        let elapsed = self.start.elapsed();
+        let cpu = ThreadTimes::now().since(&self.cpu);
+        Measurement {
+            latencies: Latencies::of(latencies, elapsed),
+            elapsed,
+            cpu,
+            stores_before: self.stores,
+            stores_after: stores,
+        }
+    }
+}
+
+/// The bench's two nodes, each a peer of the other, each accepting the other's channels.
+pub struct ChannelBench<'a> {
+    lab: &'a InProcess,
+    /// Their APIs, in the order of [`ALIASES`].
+    apis: [Arc<dyn NodeApi>; 2],
+}
+
+impl ChannelBench<'_> {
+    /// Starts both nodes in `lab`, their lmdb stores `durable` or not, and makes each a peer
+    /// of the other, so either can (re)connect and pay.
+    pub async fn start(lab: &mut InProcess, durable: bool) -> Result<ChannelBench<'_>, LabError> {
+        let settings = NodeSettings {
+            auto_accept: Some(AutoAccept::anyone(Amount::from(DEPOSIT))),
+            durable: Some(durable),
+            ..NodeSettings::default()
+        };
+        for alias in ALIASES {
+            lab.start(alias, &settings).await?;
+        }
+        lab.introduce(ALIASES[0], ALIASES[1]).await?;
+        lab.introduce(ALIASES[1], ALIASES[0]).await?;
+        let apis = ALIASES.map(|alias| lab.api(alias));
+        Ok(ChannelBench { lab, apis })
+    }
+
+    /// Both nodes' store committer counters, in the order of [`ALIASES`].
+    fn store_stats(&self) -> [CommitStats; 2] {
+        ALIASES.map(|alias| self.lab.store_stats(alias))
+    }
+
+    /// One channel, `payments` measured payments one after the other; `opened` hears when the
+    /// channel is funded.
+    pub async fn single(
+        &self,
+        load: Load,
+        payments: u64,
+        opened: impl FnOnce(Opened),
+    ) -> Result<Measurement, LabError> {
+        let channels = self.open_channels(1, opened).await?;
+        let channel = channels[0].clone();
+        let mut paid = [0u64; 2];
+        pay_run(
+            &self.apis,
+            channel.id,
+            load.warmup,
+            load.direction,
+            0,
+            &mut paid,
+            None,
+        )
+        .await?;
+        let mut latencies = Vec::with_capacity(payments as usize);
+        let stopwatch = Stopwatch::start(self.store_stats());
+        pay_run(
+            &self.apis,
+            channel.id,
+            payments,
+            load.direction,
+            // Continue the alternation where the warm-up left it.
+            load.direction.payer(0, load.warmup),
+            &mut paid,
+            Some(&mut latencies),
+        )
+        .await?;
+        let measured = stopwatch.stop(latencies, self.store_stats());
+        self.verify(&channel, paid).await?;
+        Ok(measured)
+    }
+
+    /// `count` channels at once, `per_channel` measured payments on each, one after the
+    /// other per channel; `opened` hears when the channels are funded.
+    pub async fn concurrent(
+        &self,
+        load: Load,
+        count: usize,
+        per_channel: u64,
+        opened: impl FnOnce(Opened),
+    ) -> Result<Measurement, LabError> {
+        let funded = self.open_channels(count, opened).await?;
+        let ready = Arc::new(Barrier::new(count + 1));
+        let (go, started) = watch::channel(false);
+        let mut tasks = Vec::with_capacity(count);
+        for (index, channel) in funded.iter().enumerate() {
+            let apis = self.apis.clone();
+            let (id, ready, mut started) = (channel.id, ready.clone(), started.clone());
+            let (warmup, direction) = (load.warmup, load.direction);
+            // Half the channels start with b paying, so both nodes propose from the start.
+            let first = if direction == Direction::Alternate {
+                index % 2
+            } else {
+                0
+            };
+            tasks.push(tokio::spawn(async move {
+                let mut paid = [0u64; 2];
+                let warm = pay_run(&apis, id, warmup, direction, first, &mut paid, None).await;
+                // Reach the barrier even after a failure, so the others are not left waiting.
+                ready.wait().await;
+                warm?;
+                let _ = started.wait_for(|go| *go).await;
+                let mut latencies = Vec::with_capacity(per_channel as usize);
+                let next = direction.payer(first, warmup);
+                pay_run(
+                    &apis,
+                    id,
+                    per_channel,
+                    direction,
+                    next,
+                    &mut paid,
+                    Some(&mut latencies),
+                )
+                .await?;
+                Ok::<_, LabError>((latencies, paid))
+            }));
+        }
+        ready.wait().await;
+        let stopwatch = Stopwatch::start(self.store_stats());
+        let _ = go.send(true);
+        let mut latencies = Vec::with_capacity(count * per_channel as usize);
+        let mut paid = Vec::with_capacity(count);
+        let mut failure = None;
+        for task in tasks {
+            match task.await {
+                Ok(Ok((times, by))) => {
+                    latencies.extend(times);
+                    paid.push(by);
+                }
+                Ok(Err(error)) => failure = failure.or(Some(error)),
+                Err(error) => {
+                    failure = failure.or(Some(LabError::failed(format!(
+                        "a payment task failed: {error}"
+                    ))))
+                }
+            }
+        }
+        let measured = stopwatch.stop(latencies, self.store_stats());
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        for (channel, by) in funded.iter().zip(paid) {
+            self.verify(channel, by).await?;
+        }
+        Ok(measured)
+    }
+
+    /// Opens `count` channels from node a to node b at once; returns them funded (as node a
+    /// sees them), in opening order.
+    async fn open_channels(
+        &self,
+        count: usize,
+        opened: impl FnOnce(Opened),
+    ) -> Result<Vec<ChannelInfo>, LabError> {
+        let start = Instant::now();
+        let opens = (0..count).map(|_| {
+            let api = self.apis[0].clone();
+            tokio::spawn(async move {
+                api.channel_open(ChannelOpenRequest {
+                    peer: ALIASES[1].to_string(),
+                    mine: Amount::from(DEPOSIT),
+                    theirs: Amount::from(DEPOSIT),
+                    asset: None,
+                    challenge_seconds: None,
+                    more_assets: Vec::new(),
+                })
+                .await
+            })
+        });
+        let opens: Vec<_> = opens.collect();
+        let mut channels = Vec::with_capacity(count);
+        for open in opens {
+            let channel = open
+                .await
+                .map_err(|e| LabError::failed(format!("a channel_open task failed: {e}")))?
+                .map_err(|e| {
+                    LabError::failed(format!("node a could not open a channel to b: {e}"))
+                })?;
+            channels.push(channel);
+        }
+        // `channel_open` returns once node a sees the channel funded; node b's chain watcher
+        // may see it a moment later, and refuses payments until then.
+        for channel in &channels {
+            wait_until_active(&self.apis[1], channel.id).await?;
+        }
+        opened(Opened {
+            count,
+            took: start.elapsed(),
+        });
+        Ok(channels)
+    }
+
+    /// Checks that both nodes see `channel` at the version and balances its payments make:
+    /// `paid[i]` payments by node i since it was opened as `opened`.
+    async fn verify(&self, opened: &ChannelInfo, paid: [u64; 2]) -> Result<(), LabError> {
+        let version = opened.version + paid[0] + paid[1];
+        let start = opened
+            .balances
+            .first()
+            .ok_or_else(|| LabError::failed(format!("channel {} has no balances", opened.id)))?;
+        let moved = |from: u64, to: u64| -> Option<Amount> {
+            Amount::from(AMOUNT * to)
+                .checked_add(start.mine)?
+                .checked_sub(Amount::from(AMOUNT * from))
+        };
+        // Node a's balance, then node b's, after every payment.
+        let a = moved(paid[0], paid[1]);
+        let b = start
+            .theirs
+            .checked_add(Amount::from(AMOUNT * paid[0]))
+            .and_then(|x| x.checked_sub(Amount::from(AMOUNT * paid[1])));
+        let (Some(a), Some(b)) = (a, b) else {
+            return Err(LabError::failed(format!(
+                "channel {}: the payments made would overdraw it",
+                opened.id
+            )));
+        };
+        for (node, (mine, theirs)) in [(0, (a, b)), (1, (b, a))] {
+            let seen = self.apis[node].channel_get(opened.id).await.map_err(|e| {
+                LabError::failed(format!(
+                    "node {}: cannot read channel {}: {e}",
+                    ALIASES[node], opened.id
+                ))
+            })?;
+            let balance = seen.balances.first();
+            let as_expected = seen.version == version
+                && balance.is_some_and(|row| row.mine == mine && row.theirs == theirs);
+            if !as_expected {
+                return Err(LabError::failed(format!(
+                    "node {} sees channel {} at version {} with {:?}, but {} payments make version {version} \
+                     with mine {mine}, theirs {theirs}: the figures are void",
+                    ALIASES[node],
+                    opened.id,
+                    seen.version,
+                    seen.balances,
+                    paid[0] + paid[1]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until `api`'s node sees `channel` active.
+async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result<(), LabError> {
+    let deadline = Instant::now() + FUNDED_WITHIN;
+    loop {
+        let info = api.channel_get(channel).await;
+        match info {
+            Ok(info) if info.phase == Some(Phase::Active) => return Ok(()),
+            Ok(info) if info.phase > Some(Phase::Active) => {
+                return Err(LabError::failed(format!(
+                    "node b sees channel {channel} {} right after it was opened",
+                    info.phase_name()
+                )))
+            }
+            // Not funded yet, or not even known yet: the accept may still be on its way.
+            Ok(_) | Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(2)).await
+            }
+            Ok(info) => {
+                return Err(LabError::failed(format!(
+                    "node b still sees channel {channel} {} {} s after node a saw it funded",
+                    info.phase_name(),
+                    FUNDED_WITHIN.as_secs()
+                )))
+            }
+            Err(error) => {
+                return Err(LabError::failed(format!(
+                    "node b cannot read channel {channel} {} s after node a opened it: {error}",
+                    FUNDED_WITHIN.as_secs()
+                )))
+            }
+        }
+    }
+}
+
+/// Makes `count` payments on `channel` one after the other, the n-th paid by
+/// `direction.payer(first, n)`, adding each payer's count to `paid` and, if given, each
+/// payment's latency to `latencies`.
+async fn pay_run(
+    apis: &[Arc<dyn NodeApi>; 2],
+    channel: ChannelId,
+    count: u64,
+    direction: Direction,
+    first: usize,
+    paid: &mut [u64; 2],
+    mut latencies: Option<&mut Vec<Duration>>,
+) -> Result<(), LabError> {
+    for n in 0..count {
+        let payer = direction.payer(first, n);
+        let request = ChannelPayRequest {
+            id: channel,
+            amount: Amount::from(AMOUNT),
+            asset: None,
+        };
+        let start = Instant::now();
+        apis[payer].channel_pay(request).await.map_err(|e| {
+            LabError::failed(format!(
+                "node {} could not pay on channel {channel} (payment {} of {count}): {e}",
+                ALIASES[payer],
+                n + 1
+            ))
+        })?;
+        if let Some(latencies) = latencies.as_deref_mut() {
+            latencies.push(start.elapsed());
+        }
+        paid[payer] += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternating_payers_take_turns_from_the_first() {
+        let from_a: Vec<usize> = (0..4).map(|n| Direction::Alternate.payer(0, n)).collect();
+        assert_eq!(from_a, [0, 1, 0, 1]);
+        let from_b: Vec<usize> = (0..4).map(|n| Direction::Alternate.payer(1, n)).collect();
+        assert_eq!(from_b, [1, 0, 1, 0]);
+    }
+
+    #[test]
+    fn one_way_always_pays_from_the_first() {
+        assert!((0..5).all(|n| Direction::OneWay.payer(0, n) == 0));
+    }
+}
