@@ -147,3 +147,47 @@ fn a_bad_plugin_table_is_reported_with_its_section_and_key() {
         "{message}"
     );
 }
+
+#[test]
+fn two_instances_of_one_library_log_under_their_own_sections() {
+    use parley_plugin_api::{host_context, LogLevel};
+    use std::sync::{Arc, Mutex};
+    let library = PluginLibrary::open(&library("libparley_lmdb.so"), None).unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let lines: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let handles: Vec<_> = ["store-a", "store-b"]
+        .iter()
+        .map(|section| {
+            let dir = temp.path().join(section);
+            let seen = lines.clone();
+            let owner = section.to_string();
+            let context = host_context(
+                section,
+                &dir,
+                &dir,
+                LogLevel::Info,
+                move |_, _, message| {
+                    seen.lock()
+                        .unwrap()
+                        .push((owner.clone(), message.to_string()))
+                },
+                |_| {},
+            );
+            instantiate(&library, section, PluginKind::Store, "", context)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let lines = lines.lock().unwrap();
+    for section in ["store-a", "store-b"] {
+        // Each instance's "opened" line names its own directory and reached its own sink,
+        // not the sink of the library's first instance.
+        let opened: Vec<&String> = lines
+            .iter()
+            .filter(|(owner, message)| owner == section && message.contains("opened"))
+            .map(|(_, message)| message)
+            .collect();
+        assert_eq!(opened.len(), 1, "{section}: {lines:?}");
+        assert!(opened[0].contains(section), "{section}: {}", opened[0]);
+    }
+    drop(handles);
+}
