@@ -20,10 +20,10 @@
 //!   reported to the node ([`ChannelReport`]), which drives the chain side and keeps the
 //!   channel's status.
 //!
-//! Updates of ours are queued and started one at a time, when the channel has no update in
-//! flight, no peer update awaiting an answer and no re-synchronisation under way. An update
-//! that loses a concurrent race (`UpdateSuperseded`) or is dropped by re-synchronisation is
-//! retried once on top of the new state; the second loss fails its command.
+//! The rules stay in the sans-IO protocol: which of our updates starts when (one at a time,
+//! one retry after a lost race or a re-synchronisation) is the [`UpdateQueue`] the task
+//! holds, and which peer message waits for the funding is
+//! [`Channel::holds_until_funded`]. The task executes and answers.
 
 mod outage;
 
@@ -31,8 +31,8 @@ use super::channel_policy::{Decision, SharedPolicy};
 use super::peers::{PeerError, Peers, Ticket};
 use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
-    Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect, PersistRecord,
-    Phase, RejectReason,
+    Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
+    PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent, UpdateQueue,
 };
 use crate::store::{ArchivedChannel, ChannelStore, StoreError};
 use crate::testing::ChannelMisbehaviour;
@@ -42,7 +42,6 @@ use parley_plugin_api::model::{
     Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
 use parley_plugin_api::ChainBackend;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use thiserror::Error;
@@ -422,8 +421,7 @@ pub fn channel_task<L: PeerLink>(
         first_writes: std::mem::take(&mut deps.first_writes),
         channel,
         deps,
-        queue: VecDeque::new(),
-        in_flight: None,
+        updates: UpdateQueue::default(),
         to_decide: None,
         early: None,
         history: Vec::new(),
@@ -441,37 +439,11 @@ struct StoreFailure {
     unsent: Vec<Effect>,
 }
 
-/// An update command of ours.
-#[derive(Debug)]
-enum UpdateKind {
-    Pay { asset: usize, amount: Amount },
-    Final,
-}
-
-#[derive(Debug)]
-struct UpdateRequest {
-    kind: UpdateKind,
-    reply: UpdateReply,
-    /// Whether this is the one retry after a lost race or a re-synchronisation.
-    retried: bool,
-}
-
-/// Our update the peer has not answered.
-#[derive(Debug)]
-struct InFlight {
-    version: u64,
-    request: UpdateRequest,
-    /// Whether its proposal was sent (its persist succeeded): only then can the peer have it.
-    sent: bool,
-}
-
 struct ChannelTask<L> {
     channel: Channel,
     deps: ChannelDeps<L>,
-    /// Our updates waiting for the channel to be free, oldest first.
-    queue: VecDeque<UpdateRequest>,
-    /// Our update the peer has not answered.
-    in_flight: Option<InFlight>,
+    /// Our updates: the one the peer has not answered and those waiting behind it.
+    updates: UpdateQueue<UpdateReply>,
     /// The peer's update the policy has yet to decide.
     to_decide: Option<State>,
     /// The peer's first update, received while we still wait to see the funding on chain: the
@@ -538,10 +510,7 @@ impl<L: PeerLink> ChannelTask<L> {
 
     async fn handle(&mut self, input: ChannelInput) -> Result<(), StoreFailure> {
         match input {
-            ChannelInput::Message(message, ticket)
-                if self.channel.phase() == Phase::Funding
-                    && matches!(*message, ChannelMessage::UpdateProposal(_)) =>
-            {
+            ChannelInput::Message(message, ticket) if self.channel.holds_until_funded(&message) => {
                 tracing::debug!(channel = %self.channel.id(), "holding the peer's update until the funding is seen");
                 self.early = Some((message, ticket));
             }
@@ -571,16 +540,10 @@ impl<L: PeerLink> ChannelTask<L> {
                 asset,
                 amount,
                 reply,
-            } => self.queue.push_back(UpdateRequest {
-                kind: UpdateKind::Pay { asset, amount },
-                reply,
-                retried: false,
-            }),
-            ChannelCommand::ProposeFinal { reply } => self.queue.push_back(UpdateRequest {
-                kind: UpdateKind::Final,
-                reply,
-                retried: false,
-            }),
+            } => self
+                .updates
+                .push(UpdateIntent::Pay { asset, amount }, reply),
+            ChannelCommand::ProposeFinal { reply } => self.updates.push(UpdateIntent::Final, reply),
             ChannelCommand::Accept { reply } => {
                 let result = self.channel.accept_update(&*self.deps.chain);
                 self.answer(result, reply).await?;
@@ -637,7 +600,7 @@ impl<L: PeerLink> ChannelTask<L> {
             snapshot: self.channel.snapshot(),
             awaiting_decision: self.channel.awaiting_decision().cloned(),
             syncing: self.channel.is_syncing(),
-            queued_updates: self.queue.len(),
+            queued_updates: self.updates.waiting(),
             outage: self.outage.as_ref().map(|o| o.error().to_string()),
         }
     }
@@ -689,49 +652,18 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 continue;
             }
-            if self.busy() {
-                return Ok(());
-            }
-            let Some(request) = self.queue.pop_front() else {
-                return Ok(());
-            };
-            let chain = &*self.deps.chain;
-            let proposed = match request.kind {
-                UpdateKind::Pay { asset, amount } => {
-                    let to = self.channel.peer_index();
-                    self.channel.pay(asset, to, amount, chain)
-                }
-                UpdateKind::Final => self.channel.propose_final(chain),
-            };
-            match proposed {
-                Ok(effects) => {
-                    let version = self
-                        .channel
-                        .pending()
-                        .map_or(self.channel.latest().version + 1, |p| p.state.version);
-                    self.in_flight = Some(InFlight {
-                        version,
-                        request,
-                        sent: false,
-                    });
+            match self
+                .updates
+                .start_next(&mut self.channel, &*self.deps.chain)
+            {
+                Started::Nothing => return Ok(()),
+                Started::Effects(effects) => {
                     self.execute(effects).await?;
-                    if let Some(in_flight) = &mut self.in_flight {
-                        in_flight.sent = true;
-                    }
+                    self.updates.mark_sent();
                 }
-                Err(error) => {
-                    let _ = request.reply.send(Err(error.into()));
-                }
+                Started::Refused(answer) => answer_update(answer),
             }
         }
-    }
-
-    /// Whether a new update of ours cannot start now.
-    fn busy(&self) -> bool {
-        self.in_flight.is_some()
-            || self.channel.pending().is_some()
-            || self.channel.awaiting_decision().is_some()
-            || self.channel.is_syncing()
     }
 
     /// Executes `effects` in order, batching consecutive persists into one durable write. A
@@ -822,6 +754,9 @@ impl<L: PeerLink> ChannelTask<L> {
 
     fn event(&mut self, event: ChannelEvent) {
         let channel = self.channel.id();
+        if let Some(answer) = self.updates.on_event(&event) {
+            answer_update(answer);
+        }
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
                 self.report(ChannelReport::Phase(to));
@@ -863,27 +798,11 @@ impl<L: PeerLink> ChannelTask<L> {
                 });
                 self.to_decide = Some(state);
             }
-            ChannelEvent::UpdateAccepted { version } => {
-                if let Some(in_flight) = self.take_in_flight(version) {
-                    let _ = in_flight.request.reply.send(Ok(version));
-                }
-            }
-            ChannelEvent::UpdateRejected { version, reason } => {
-                if reason == RejectReason::Concurrent {
-                    self.retry(version, CommandError::Superseded { version });
-                } else if let Some(in_flight) = self.take_in_flight(version) {
-                    let _ = in_flight
-                        .request
-                        .reply
-                        .send(Err(CommandError::Rejected(reason)));
-                }
-            }
-            ChannelEvent::UpdateSuperseded { version } => {
-                self.retry(version, CommandError::Superseded { version });
-            }
-            ChannelEvent::UpdateDiscarded { version } => {
-                self.retry(version, CommandError::Discarded { version });
-            }
+            // Our update's answers: settled by the queue above.
+            ChannelEvent::UpdateAccepted { .. }
+            | ChannelEvent::UpdateRejected { .. }
+            | ChannelEvent::UpdateSuperseded { .. }
+            | ChannelEvent::UpdateDiscarded { .. } => {}
             ChannelEvent::UpdateRefused { version, error } => {
                 tracing::warn!(%channel, "refused the peer's update {version}: {error}");
             }
@@ -892,24 +811,24 @@ impl<L: PeerLink> ChannelTask<L> {
             }
         }
     }
+}
 
-    fn take_in_flight(&mut self, version: u64) -> Option<InFlight> {
-        match &self.in_flight {
-            Some(in_flight) if in_flight.version == version => self.in_flight.take(),
-            _ => None,
-        }
-    }
+/// Gives an update command its answer.
+fn answer_update(answer: Answer<UpdateReply>) {
+    let (reply, result) = match answer {
+        Answer::Done(reply, version) => (reply, Ok(version)),
+        Answer::Failed(reply, failure) => (reply, Err(CommandError::from(failure))),
+    };
+    let _ = reply.send(result);
+}
 
-    /// Our in-flight update of `version` was dropped: queue it again (first in line) once,
-    /// or fail it with `error` if it was the retry already.
-    fn retry(&mut self, version: u64, error: CommandError) {
-        if let Some(InFlight { mut request, .. }) = self.take_in_flight(version) {
-            if request.retried {
-                let _ = request.reply.send(Err(error));
-            } else {
-                request.retried = true;
-                self.queue.push_front(request);
-            }
+impl From<UpdateFailure> for CommandError {
+    fn from(failure: UpdateFailure) -> Self {
+        match failure {
+            UpdateFailure::Channel(error) => CommandError::Channel(error),
+            UpdateFailure::Rejected(reason) => CommandError::Rejected(reason),
+            UpdateFailure::Superseded { version } => CommandError::Superseded { version },
+            UpdateFailure::Discarded { version } => CommandError::Discarded { version },
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`effect`]: what the state machine asks the driver to do, and the order contract.
 //! - [`record`]: what a channel persists and how it is restored.
 //! - [`signer`]: channel ids, signing and verification, as traits the chain backend implements.
+//! - [`update_queue`]: our updates of a channel, started one at a time and retried once.
 
 pub mod channel;
 pub mod effect;
@@ -20,6 +21,7 @@ pub mod proposal;
 pub mod record;
 pub mod signer;
 pub mod transition;
+pub mod update_queue;
 
 #[cfg(test)]
 mod test_support;
@@ -43,3 +45,4 @@ pub use record::{
 };
 pub use signer::{BackendError, ChannelIdFn, StateSigner, StateVerifier};
 pub use transition::{check_transition, final_state, payment, PaymentError, TransitionError};
+pub use update_queue::{Answer, Started, UpdateFailure, UpdateIntent, UpdateQueue};

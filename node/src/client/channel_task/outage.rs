@@ -24,8 +24,7 @@
 //! [`ChannelReport::StoreRecovered`], and shows it in the channel's status.
 
 use super::{
-    ChannelCommand, ChannelInput, ChannelReport, ChannelTask, CommandError, InFlight, PeerLink,
-    StoreFailure,
+    ChannelCommand, ChannelInput, ChannelReport, ChannelTask, CommandError, PeerLink, StoreFailure,
 };
 use crate::protocol::{Channel, ChannelError, Effect, Phase};
 use std::time::Duration;
@@ -97,21 +96,21 @@ impl<L: PeerLink> ChannelTask<L> {
 
     /// Every command waiting on the channel learns the store's error now.
     fn fail_waiting_commands(&mut self, error: &str) {
-        if let Some(InFlight {
-            version,
-            request,
-            sent,
-        }) = self.in_flight.take()
-        {
+        let (in_flight, waiting) = self.updates.drain();
+        if let Some(in_flight) = in_flight {
             let error = error.to_string();
-            let _ = request.reply.send(Err(if sent {
-                CommandError::Uncertain { version, error }
+            let answer = if in_flight.sent {
+                CommandError::Uncertain {
+                    version: in_flight.version,
+                    error,
+                }
             } else {
                 CommandError::StoreFailed { error }
-            }));
+            };
+            let _ = in_flight.into_reply().send(Err(answer));
         }
-        for request in self.queue.drain(..) {
-            let _ = request.reply.send(Err(CommandError::StoreFailed {
+        for reply in waiting {
+            let _ = reply.send(Err(CommandError::StoreFailed {
                 error: error.to_string(),
             }));
         }

@@ -23,7 +23,7 @@ mod sync;
 mod update;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::{ChannelError, IncomingUpdateError, OpenError, SyncError};
 pub use fault::FaultResponse;
@@ -108,6 +108,14 @@ impl Channel {
         fx.persist(PersistRecord::Phase(Phase::Opening));
         fx.send(ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }));
         Ok((channel, fx.finish()))
+    }
+
+    /// Whether `message` must wait until this side sees the channel funded: the peer saw the
+    /// funding first and already proposes an update, which this side can take only once
+    /// `Active`. The driver holds it (the peer sends one update at a time, so one slot is
+    /// enough) and feeds it after [`Channel::funded`].
+    pub fn holds_until_funded(&self, message: &ChannelMessage) -> bool {
+        self.phase == Phase::Funding && matches!(message, ChannelMessage::UpdateProposal(_))
     }
 
     /// Rebuilds a channel from its durable snapshot after a restart. The driver then calls

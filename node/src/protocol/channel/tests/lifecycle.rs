@@ -366,3 +366,21 @@ fn only_an_opening_can_be_abandoned_and_it_ends_closed() {
     pair.act(true, |c, _| c.funded());
     assert!(pair.a.channel.abandon().is_err());
 }
+
+#[test]
+fn an_update_from_a_peer_that_saw_the_funding_first_waits_for_ours() {
+    let mut pair = Pair::opened(vec![vec![10, 10]]);
+    let fx = pair.a.channel.funded().unwrap();
+    pair.a.run(&pair.crypto, fx);
+    let crypto = pair.crypto.clone();
+    pair.act(true, |channel, _| {
+        channel.pay(0, 1, Amount::from(1u64), &crypto)
+    });
+    let proposal = pair.a.outbox.front().cloned().expect("A proposed");
+    assert!(pair.b.channel.holds_until_funded(&proposal));
+    let fx = pair.b.channel.funded().unwrap();
+    pair.b.run(&pair.crypto, fx);
+    assert!(!pair.b.channel.holds_until_funded(&proposal));
+    pair.pump();
+    pair.assert_agree();
+}

@@ -1,6 +1,6 @@
 //! Tests that drive two channels against each other through their effects.
 
-mod harness;
+pub(crate) mod harness;
 
 mod concurrent;
 mod dispute;

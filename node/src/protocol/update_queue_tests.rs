@@ -1,0 +1,171 @@
+//! The update queue against two real channels (the harness of `channel::tests`).
+
+use super::*;
+use crate::protocol::channel::tests::harness::{balances, Pair};
+
+fn pay(amount: u64) -> UpdateIntent {
+    UpdateIntent::Pay {
+        asset: 0,
+        amount: Amount::from(amount),
+    }
+}
+
+/// Starts A's next update and runs its effects; whether one started.
+fn start(pair: &mut Pair, queue: &mut UpdateQueue<&'static str>) -> Option<Answer<&'static str>> {
+    let crypto = pair.crypto.clone();
+    match queue.start_next(&mut pair.a.channel, &crypto) {
+        Started::Nothing => None,
+        Started::Effects(effects) => {
+            pair.a.run(&crypto, effects);
+            queue.mark_sent();
+            None
+        }
+        Started::Refused(answer) => Some(answer),
+    }
+}
+
+/// Feeds A's events to the queue; the answers it owes.
+fn follow(pair: &mut Pair, queue: &mut UpdateQueue<&'static str>) -> Vec<Answer<&'static str>> {
+    pair.a
+        .take_events()
+        .iter()
+        .filter_map(|event| queue.on_event(event))
+        .collect()
+}
+
+#[test]
+fn updates_start_one_at_a_time_and_each_is_answered_with_its_version() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(1), "first");
+    queue.push(pay(2), "second");
+    assert!(start(&mut pair, &mut queue).is_none());
+    assert!(queue.busy(&pair.a.channel));
+    assert!(matches!(
+        queue.start_next(&mut pair.a.channel, &pair.crypto.clone()),
+        Started::Nothing
+    ));
+    assert_eq!(queue.waiting(), 1);
+
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("first", 1)]
+    );
+    start(&mut pair, &mut queue);
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("second", 2)]
+    );
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![7, 13]);
+}
+
+#[test]
+fn a_refused_start_is_answered_and_the_next_request_can_start() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(11), "overdraft");
+    queue.push(pay(1), "fine");
+    match start(&mut pair, &mut queue) {
+        Some(Answer::Failed("overdraft", UpdateFailure::Channel(_))) => {}
+        other => panic!("expected the overdraft refused, got {other:?}"),
+    }
+    assert!(start(&mut pair, &mut queue).is_none());
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue), vec![Answer::Done("fine", 1)]);
+}
+
+#[test]
+fn a_rejected_update_fails_with_the_peers_reason() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    pair.b.policy = |_| Err("not today".to_string());
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(1), "pay");
+    start(&mut pair, &mut queue);
+    pair.pump();
+    match follow(&mut pair, &mut queue).as_slice() {
+        [Answer::Failed("pay", UpdateFailure::Rejected(RejectReason::Declined(reason)))] => {
+            assert_eq!(reason, "not today")
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert!(!queue.busy(&pair.a.channel));
+}
+
+/// B pays A alone (no race) and both sides settle.
+fn b_pays(pair: &mut Pair) {
+    let crypto = pair.crypto.clone();
+    pair.act(false, |channel, _| {
+        channel.pay(0, 0, Amount::from(1u64), &crypto)
+    });
+    pair.pump();
+}
+
+/// A starts its next queued update while B proposes one at the same time; the answers A's
+/// queue owes afterwards.
+fn race(pair: &mut Pair, queue: &mut UpdateQueue<&'static str>) -> Vec<Answer<&'static str>> {
+    start(pair, queue);
+    let crypto = pair.crypto.clone();
+    pair.act(false, |channel, _| {
+        channel.pay(0, 0, Amount::from(1u64), &crypto)
+    });
+    pair.pump();
+    follow(pair, queue)
+}
+
+#[test]
+fn an_update_that_loses_a_race_is_retried_once_and_wins_its_retry() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    b_pays(&mut pair);
+    queue.push(pay(1), "ours");
+    // Version 2 goes to B, so A's update loses and waits first in line...
+    assert_eq!(crate::protocol::channel::race_winner(2), 1);
+    assert_eq!(race(&mut pair, &mut queue), vec![]);
+    assert_eq!(pair.a.channel.latest().version, 2);
+    assert_eq!(queue.waiting(), 1);
+    // ...then starts again on top of B's state and becomes version 3.
+    start(&mut pair, &mut queue);
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue), vec![Answer::Done("ours", 3)]);
+}
+
+#[test]
+fn a_retried_update_that_loses_again_fails() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    b_pays(&mut pair);
+    queue.push(pay(1), "unlucky");
+    assert_eq!(race(&mut pair, &mut queue), vec![]);
+    // B moves the channel to version 3 alone; the retry then races for version 4, which B
+    // wins again.
+    let retry = queue.waiting();
+    assert_eq!(retry, 1);
+    b_pays(&mut pair);
+    let answers = race(&mut pair, &mut queue);
+    assert_eq!(
+        answers,
+        vec![Answer::Failed(
+            "unlucky",
+            UpdateFailure::Superseded { version: 4 }
+        )]
+    );
+    assert_eq!(queue.waiting(), 0);
+}
+
+#[test]
+fn draining_hands_back_the_update_in_flight_and_the_waiting_ones() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(1), "in flight");
+    queue.push(pay(1), "waiting");
+    start(&mut pair, &mut queue);
+    let (in_flight, waiting) = queue.drain();
+    let in_flight = in_flight.expect("one in flight");
+    assert!(in_flight.sent);
+    assert_eq!(in_flight.version, 1);
+    assert_eq!(in_flight.into_reply(), "in flight");
+    assert_eq!(waiting, vec!["waiting"]);
+    assert!(!queue.busy(&pair.b.channel));
+}
