@@ -59,7 +59,7 @@ async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progre
         .map_err(|e| format!("settling on chain panicked: {e}"))??;
     match step {
         CloseStep::AwaitPeer { within } => {
-            super::core::lock(&core.registry).set_note(
+            core.registry.set_note(
                 &id,
                 format!(
                     "settling: the peer (the channel's proposer) concludes the channel on chain; \
@@ -72,15 +72,11 @@ async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progre
         }
         CloseStep::Withdrawn(receipt) => {
             tracing::info!(channel = %id, amounts = ?receipt.amounts, "the channel concluded on chain; withdrew our share");
-            let ending = {
-                let registry = super::core::lock(&core.registry);
-                registry.set_note(
-                    &id,
-                    "settled: the channel concluded on chain and our share is withdrawn"
-                        .to_string(),
-                );
-                registry.ending(&id)
-            };
+            core.registry.set_note(
+                &id,
+                "settled: the channel concluded on chain and our share is withdrawn".to_string(),
+            );
+            let ending = core.registry.ending(&id);
             handle
                 .concluded(ending)
                 .await

@@ -67,11 +67,11 @@ pub struct NodeCore {
     /// Where channel tasks report phases, store outages and peer faults (to the lifecycle).
     pub reports: UnboundedSender<(ChannelId, ChannelReport)>,
     /// Known peers.
-    pub book: Mutex<PeerBook>,
+    pub book: PeerBook,
     /// Running channels.
-    pub registry: Mutex<Registry>,
+    pub registry: Registry,
     /// Proposals in flight.
-    pub proposals: Mutex<Proposals>,
+    pub proposals: Proposals,
     /// Peers a reconnect loop is running for.
     pub redialing: Mutex<HashSet<NodeId>>,
 }
@@ -144,7 +144,7 @@ impl NodeCore {
             misbehaviour: ChannelMisbehaviour::from_testing(&self.testing),
         };
         let (handle, task) = channel_task(channel, initial, deps);
-        let inserted = lock(&self.registry).insert(handle.clone(), peer, assets, phase);
+        let inserted = self.registry.insert(handle.clone(), peer, assets, phase);
         if !inserted {
             tracing::error!(channel = %id, "a channel with this id is already running");
         }
@@ -176,7 +176,7 @@ impl NodeCore {
         let chain = &*self.chain;
         let (channel, mut effects) = Channel::open(proposal, accept, me, chain, chain)?;
         let id = channel.id();
-        if lock(&self.registry).get(&id).is_some() {
+        if self.registry.contains(&id) {
             return Err(OpenChannelError::AlreadyOpen(id));
         }
         if let Some(first) = first {
@@ -218,13 +218,7 @@ impl NodeCore {
         if self.peers.is_connected(&peer) {
             return Ok(());
         }
-        let (alias, address) = {
-            let book = lock(&self.book);
-            (
-                book.alias_of(&peer).map(str::to_string),
-                book.address_of(&peer).map(str::to_string),
-            )
-        };
+        let (alias, address) = self.book.contact(&peer);
         let name = alias.unwrap_or_else(|| peer.to_string());
         let Some(address) = address else {
             return Err(ApiError::new(
@@ -253,8 +247,8 @@ impl NodeCore {
             let mut pause = Duration::from_millis(200);
             loop {
                 let Some(node) = core.upgrade() else { return };
-                let wanted = !lock(&node.registry).with_peer(&peer).is_empty()
-                    && lock(&node.book).address_of(&peer).is_some();
+                let wanted = !node.registry.with_peer(&peer).is_empty()
+                    && node.book.address_of(&peer).is_some();
                 if !wanted || node.peers.is_connected(&peer) {
                     lock(&node.redialing).remove(&peer);
                     return;

@@ -7,7 +7,7 @@
 //!   channel must be running before the next event is looked at.
 //! - Every other message goes to its channel's task, if it came from that channel's peer.
 
-use super::core::{lock, NodeCore};
+use super::core::NodeCore;
 use super::peers::{Overdraft, PeerEvent, Peers, Ticket};
 use super::proposals::{NotKept, Outgoing, ProposalOutcome};
 use crate::api::types::{AssetBalances, NodeEvent, ProposalInfo};
@@ -37,7 +37,7 @@ pub fn spawn_dispatcher(
 fn dispatch(core: &Arc<NodeCore>, event: PeerEvent) {
     match event {
         PeerEvent::Connected(peer) => {
-            let channels = lock(&core.registry).with_peer(&peer);
+            let channels = core.registry.with_peer(&peer);
             tracing::info!(%peer, channels = channels.len(), "peer connected");
             for handle in channels {
                 let _ = handle.peer_connected();
@@ -70,22 +70,16 @@ fn to_channel(core: &NodeCore, from: NodeId, message: ChannelMessage, ticket: Ti
     let Some(id) = message.channel_id() else {
         return;
     };
-    let handle = {
-        let registry = lock(&core.registry);
-        match registry.get(&id) {
-            Some(entry) if entry.peer == Some(from) => Some(entry.handle.clone()),
-            Some(_) => {
-                tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
-                None
-            }
-            None => {
-                tracing::debug!(channel = %id, %from, "dropped a {} for an unknown channel", message.kind());
-                None
-            }
+    match core.registry.handle_and_peer(&id) {
+        Some((handle, peer)) if peer == Some(from) => {
+            let _ = handle.deliver_held(message, ticket);
         }
-    };
-    if let Some(handle) = handle {
-        let _ = handle.deliver_held(message, ticket);
+        Some(_) => {
+            tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
+        }
+        None => {
+            tracing::debug!(channel = %id, %from, "dropped a {} for an unknown channel", message.kind());
+        }
     }
 }
 
@@ -120,7 +114,7 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
     if let Err(problem) = check_proposal(core, &proposal) {
         return reject(core, from, &proposal, problem);
     }
-    let alias = lock(&core.book).alias_of(&from).map(str::to_string);
+    let alias = core.book.alias_of(&from);
     let ours = our_deposits(&proposal);
     let auto = core
         .policy
@@ -138,8 +132,9 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
     }
     let timeout = core.policy.proposal_timeout;
     let max = core.limits.open_proposals;
-    let added =
-        lock(&core.proposals).add_incoming(proposal.clone(), from, Instant::now(), timeout, max);
+    let added = core
+        .proposals
+        .add_incoming(proposal.clone(), from, Instant::now(), timeout, max);
     let expires_at = match added {
         Ok(expires_at) => expires_at,
         Err(NotKept::Repeated) => {
@@ -230,7 +225,7 @@ pub fn proposal_info(
 fn on_accept(core: &NodeCore, from: NodeId, accept: ProposalAccept) {
     let Some(Outgoing {
         proposal, answer, ..
-    }) = lock(&core.proposals).take_outgoing(&accept.proposal_id, &from)
+    }) = core.proposals.take_outgoing(&accept.proposal_id, &from)
     else {
         tracing::debug!(proposal = %accept.proposal_id, %from, "ignored an accept of no proposal of ours to that peer");
         return;
@@ -249,7 +244,7 @@ fn on_accept(core: &NodeCore, from: NodeId, accept: ProposalAccept) {
 }
 
 fn on_reject(core: &NodeCore, from: NodeId, reject: ProposalReject) {
-    let Some(outgoing) = lock(&core.proposals).take_outgoing(&reject.proposal_id, &from) else {
+    let Some(outgoing) = core.proposals.take_outgoing(&reject.proposal_id, &from) else {
         tracing::debug!(proposal = %reject.proposal_id, %from, "ignored a reject of no proposal of ours to that peer");
         return;
     };

@@ -24,7 +24,7 @@
 //! an error.
 
 use super::channel_task::ChannelReport;
-use super::core::{blocking, lock, NodeCore};
+use super::core::{blocking, NodeCore};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
 use std::sync::{Arc, Weak};
@@ -43,24 +43,24 @@ pub fn spawn_lifecycle(
             let phase = match report {
                 ChannelReport::Phase(phase) => phase,
                 ChannelReport::StoreFailed(outage) => {
-                    lock(&core.registry).set_store(&id, Some(outage));
+                    core.registry.set_store(&id, Some(outage));
                     continue;
                 }
                 ChannelReport::StoreRecovered => {
-                    lock(&core.registry).set_store(&id, None);
+                    core.registry.set_store(&id, None);
                     continue;
                 }
                 ChannelReport::Archived => {
-                    lock(&core.registry).remove(&id);
+                    core.registry.remove(&id);
                     tracing::info!(channel = %id, "channel closed and archived (`parley channel list --closed` shows it)");
                     continue;
                 }
                 ChannelReport::PeerFault(reason) => {
-                    lock(&core.registry).set_reason(&id, reason);
+                    core.registry.set_reason(&id, reason);
                     continue;
                 }
             };
-            lock(&core.registry).set_phase(&id, phase);
+            core.registry.set_phase(&id, phase);
             match phase {
                 Phase::Opening => {
                     tokio::spawn(expire_opening(Arc::downgrade(&core), id));
@@ -117,7 +117,7 @@ async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
         timeout.as_secs()
     );
     tracing::warn!(channel = %id, "{reason}");
-    lock(&core.registry).set_reason(&id, reason.clone());
+    core.registry.set_reason(&id, reason.clone());
     if let Err(error) = handle.abandon(reason).await {
         tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
     }
@@ -125,7 +125,7 @@ async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
 
 /// Whether channel `id` runs without a known peer (its link was lost).
 fn peer_unknown(core: &NodeCore, id: ChannelId) -> bool {
-    lock(&core.registry)
+    core.registry
         .get(&id)
         .is_some_and(|entry| entry.peer.is_none())
 }
@@ -139,7 +139,7 @@ async fn recover_unusable(core: Arc<NodeCore>, id: ChannelId) {
                   through a dispute"
         .to_string();
     tracing::error!(channel = %id, "{reason}");
-    lock(&core.registry).set_reason(&id, reason);
+    core.registry.set_reason(&id, reason);
     let Ok(handle) = channel_handle(&core, id) else {
         return;
     };
@@ -164,7 +164,7 @@ async fn watch(core: Arc<NodeCore>, id: ChannelId, on: bool) {
         // active channel would miss a registration: say so loudly.
         tracing::error!(channel = %id, "cannot {} the channel on chain: {error}", if on { "watch" } else { "unwatch" });
         if on {
-            super::core::lock(&core.registry).set_problem(
+            core.registry.set_problem(
                 &id,
                 format!("the chain backend cannot watch the channel: {error}"),
             );
@@ -213,13 +213,11 @@ where
             Err(problem) => {
                 let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
                 tracing::warn!(channel = %id, "{problem}");
-                super::core::lock(&node.registry).set_problem(&id, problem);
+                node.registry.set_problem(&id, problem);
                 RETRY
             }
         };
-        let nudge = super::core::lock(&node.registry)
-            .get(&id)
-            .map(|entry| entry.nudge.clone());
+        let nudge = node.registry.nudge(&id);
         drop(node);
         match nudge {
             Some(nudge) => {
@@ -228,9 +226,7 @@ where
             None => tokio::time::sleep(pause).await,
         }
         let Some(node) = core.upgrade() else { return };
-        let current = super::core::lock(&node.registry)
-            .get(&id)
-            .map(|entry| entry.status.borrow().phase);
+        let current = node.registry.phase(&id);
         if current != Some(phase) {
             return;
         }
@@ -284,7 +280,7 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
                 missing.join(", ")
             );
             tracing::warn!(channel = %id, "{note}");
-            super::core::lock(&core.registry).set_reason(&id, note);
+            core.registry.set_reason(&id, note);
             match handle.dispute().await {
                 Ok(()) => Ok(()),
                 Err(_) if still_funding(core, id) == Some(false) => Ok(()),
@@ -303,9 +299,7 @@ fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
 
 /// Whether channel `id` is still in `phase` (`None`: not running).
 fn still_in(core: &NodeCore, id: ChannelId, phase: Phase) -> Option<bool> {
-    lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.status.borrow().phase == phase)
+    core.registry.phase(&id).map(|now| now == phase)
 }
 
 /// The task handle of running channel `id`.
@@ -313,8 +307,7 @@ pub fn channel_handle(
     core: &NodeCore,
     id: ChannelId,
 ) -> Result<super::channel_task::ChannelHandle, String> {
-    super::core::lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.handle.clone())
+    core.registry
+        .handle(&id)
         .ok_or_else(|| format!("channel {id} is not running"))
 }

@@ -4,7 +4,7 @@
 
 use super::book::PeerBook;
 use super::channel_policy::PaymentsToUs;
-use super::core::{blocking, lock, NodeCore};
+use super::core::{blocking, NodeCore};
 use super::dispatch::spawn_dispatcher;
 use super::lifecycle::spawn_lifecycle;
 use super::node_api::NodeService;
@@ -193,9 +193,9 @@ impl Node {
             testing: config.testing.clone(),
             incoming_policy: Arc::new(PaymentsToUs),
             reports: reports_tx,
-            book: Mutex::new(book),
-            registry: Mutex::new(Registry::default()),
-            proposals: Mutex::new(Proposals::default()),
+            book,
+            registry: Registry::default(),
+            proposals: Proposals::default(),
             redialing: Mutex::new(HashSet::new()),
         });
         let tasks = vec![
@@ -305,7 +305,7 @@ fn resume_channels(
                      `parley channel settle {id} --force`"
                 );
                 tracing::error!(channel = %id, "{problem}");
-                lock(&core.registry).set_reason(&id, problem);
+                core.registry.set_reason(&id, problem);
             }
         }
     }
@@ -320,7 +320,7 @@ fn resume_channels(
             );
             tracing::error!(channel = %id, "{problem}");
             core.start_channel(channel, Vec::new(), None, false);
-            lock(&core.registry).set_reason(&id, problem);
+            core.registry.set_reason(&id, problem);
             continue;
         }
         let problem = format!(
@@ -328,7 +328,8 @@ fn resume_channels(
              watches it on chain and shows what is registered; restore the store from a backup"
         );
         tracing::error!(channel = %id, "{problem}");
-        lock(&core.registry).insert_damaged(id, links.get(&id).copied(), problem);
+        core.registry
+            .insert_damaged(id, links.get(&id).copied(), problem);
         let chain = core.chain.clone();
         tokio::spawn(async move {
             if let Err(error) = blocking(move || chain.watch(&id)).await {
@@ -431,7 +432,7 @@ impl NodeHandle {
         for task in tasks {
             let _ = task.await;
         }
-        lock(&core.registry).clear();
+        core.registry.clear();
         // Channel tasks and requests still running hold the core; give them a moment to end
         // (the channel tasks end once their handles are gone). The committer thread finishes
         // queued writes before the store goes, when the last core reference is dropped.

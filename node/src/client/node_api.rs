@@ -3,7 +3,7 @@
 //! failure to an [`ApiError`] category. A method that fails leaves nothing half-done.
 
 use super::channel_task::{ChannelView, CommandError};
-use super::core::{blocking, lock, random_32, NodeCore};
+use super::core::{blocking, random_32, NodeCore};
 use super::dispatch::proposal_info;
 use super::proposals::{Outgoing, ProposalOutcome};
 use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
@@ -171,9 +171,7 @@ fn dispute_info((record, now): (Dispute, ChainTime)) -> DisputeInfo {
 
 fn view_to_info(core: &NodeCore, view: &ChannelView, peer: Option<NodeId>) -> ChannelInfo {
     let snapshot = &view.snapshot;
-    let status = lock(&core.registry)
-        .get(&snapshot.channel.channel_id)
-        .map(|entry| entry.status.borrow().clone());
+    let status = core.registry.status(&snapshot.channel.channel_id);
     let (note, dispute) = match status {
         Some(status) => (status.describe(), status.dispute.map(dispute_info)),
         None => (None, None),
@@ -216,8 +214,7 @@ fn snapshot_info(
 }
 
 fn alias(core: &NodeCore, peer: Option<NodeId>) -> Option<String> {
-    let book = lock(&core.book);
-    peer.and_then(|peer| book.alias_of(&peer).map(str::to_string))
+    peer.and_then(|peer| core.book.alias_of(&peer))
 }
 
 /// A channel whose stored record is damaged: only its id, peer, problem and on-chain record
@@ -250,16 +247,13 @@ fn archived_info(core: &NodeCore, archived: &ArchivedChannel) -> ChannelInfo {
 /// The channel `id` as the API shows it: read from its task, or the damaged record, or the
 /// archive of closed channels.
 async fn channel_info(core: &NodeCore, id: ChannelId) -> Result<ChannelInfo, ApiError> {
-    let running = lock(&core.registry)
-        .get(&id)
-        .map(|entry| (entry.handle.clone(), entry.peer));
-    if let Some((handle, peer)) = running {
+    if let Some((handle, peer)) = core.registry.handle_and_peer(&id) {
         // A task that ends meanwhile has just archived its channel.
         if let Ok(view) = handle.snapshot().await {
             return Ok(view_to_info(core, &view, peer));
         }
     }
-    let damaged = lock(&core.registry).damaged(&id).cloned();
+    let damaged = core.registry.damaged(&id);
     if let Some(damaged) = damaged {
         return Ok(damaged_info(core, id, damaged));
     }
@@ -276,9 +270,8 @@ fn entry(
     core: &NodeCore,
     id: ChannelId,
 ) -> Result<(super::channel_task::ChannelHandle, Option<NodeId>), ApiError> {
-    lock(&core.registry)
-        .get(&id)
-        .map(|entry| (entry.handle.clone(), entry.peer))
+    core.registry
+        .handle_and_peer(&id)
         .ok_or_else(|| no_channel(id))
 }
 
@@ -297,9 +290,7 @@ async fn wait_for_phase(
     phase: Phase,
     limit: Duration,
 ) -> Result<ChannelStatus, ApiError> {
-    let status = lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.status.subscribe());
+    let status = core.registry.subscribe(&id);
     let Some(status) = status else {
         // Gone from the registry: it closed and was archived meanwhile.
         return match core.store.archived(&id) {
@@ -376,7 +367,7 @@ fn deposits(
 }
 
 async fn open(core: Arc<NodeCore>, request: ChannelOpenRequest) -> Result<ChannelInfo, ApiError> {
-    let (alias, peer) = lock(&core.book).resolve(&request.peer).ok_or_else(|| {
+    let (alias, peer) = core.book.resolve(&request.peer).ok_or_else(|| {
         ApiError::new(
             ErrorCategory::NotFound,
             format!(
@@ -432,13 +423,13 @@ async fn propose(
     let id = proposal.proposal_id;
     let (answer, outcome) = oneshot::channel();
     let message = ChannelMessage::Proposal(proposal.clone());
-    lock(&core.proposals).add_outgoing(Outgoing {
+    core.proposals.add_outgoing(Outgoing {
         proposal,
         peer,
         answer,
     });
     if let Err(error) = core.peers.send(peer, &message).await {
-        lock(&core.proposals).drop_outgoing(&id);
+        core.proposals.drop_outgoing(&id);
         return Err(ApiError::new(
             ErrorCategory::Unavailable,
             format!("cannot send the proposal to {name}: {error}"),
@@ -449,7 +440,7 @@ async fn propose(
         Ok(Ok(outcome)) => outcome,
         Ok(Err(_)) => return Err(ApiError::internal("the proposal's answer was lost")),
         Err(_) => {
-            lock(&core.proposals).drop_outgoing(&id);
+            core.proposals.drop_outgoing(&id);
             return Err(ApiError::new(
                 ErrorCategory::Unavailable,
                 format!(
@@ -479,7 +470,8 @@ async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiE
             format!("no proposal {id} awaits an answer (it may have expired); `parley proposal list` shows them"),
         )
     };
-    let incoming = lock(&core.proposals)
+    let incoming = core
+        .proposals
         .incoming(Instant::now())
         .into_iter()
         .find(|p| p.proposal.proposal_id == id)
@@ -502,7 +494,8 @@ async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiE
         check_can_deposit(&core, &me, info, ours).await?;
     }
     core.ensure_connected(incoming.peer).await?;
-    let incoming = lock(&core.proposals)
+    let incoming = core
+        .proposals
         .take_incoming(&id, Instant::now())
         .ok_or_else(not_found)?;
     let channel = core.accept_proposal(&incoming.proposal, incoming.peer)?;
@@ -511,18 +504,12 @@ async fn accept(core: Arc<NodeCore>, id: ProposalId) -> Result<ChannelInfo, ApiE
 }
 
 async fn pay(core: Arc<NodeCore>, request: ChannelPayRequest) -> Result<ChannelInfo, ApiError> {
-    let (handle, peer, assets, phase) = lock(&core.registry)
+    let (running, assets) = core
+        .registry
         .get(&request.id)
-        .map(|entry| {
-            let phase = entry.status.borrow().phase;
-            (
-                entry.handle.clone(),
-                entry.peer,
-                entry.assets.clone(),
-                phase,
-            )
-        })
+        .zip(core.registry.assets(&request.id))
         .ok_or_else(|| no_channel(request.id))?;
+    let (handle, peer, phase) = (running.handle, running.peer, running.phase);
     // A quick answer for a channel that is plainly not active (before trying to reach its
     // peer); the channel task checks the phase, the balance and every other rule itself.
     if phase != Phase::Active {
@@ -592,7 +579,7 @@ async fn settle(
         Phase::Opening if request.force => {
             // Nothing is fully signed and nothing of ours deposited: ending it is all there is.
             let reason = "the opening was abandoned (--force); this node deposited nothing";
-            lock(&core.registry).set_reason(&id, reason.to_string());
+            core.registry.set_reason(&id, reason.to_string());
             match handle.abandon(reason.to_string()).await {
                 Ok(()) | Err(CommandError::Channel(ChannelError::WrongPhase { .. })) => {}
                 Err(error) => return Err(command_error(error)),
@@ -619,7 +606,8 @@ async fn settle(
             ))
         }
         Phase::Funding | Phase::Active if request.force => {
-            lock(&core.registry).set_reason(&id, "settling unilaterally (--force)".to_string());
+            core.registry
+                .set_reason(&id, "settling unilaterally (--force)".to_string());
             dispute(&handle, id).await?
         }
         Phase::Active => {
@@ -629,7 +617,7 @@ async fn settle(
                     Cooperation::Unanswered(why) => why,
                 };
                 tracing::warn!(channel = %id, "{}; settling unilaterally instead", why.message);
-                lock(&core.registry).set_reason(
+                core.registry.set_reason(
                     &id,
                     format!("{}; settling unilaterally instead", why.message),
                 );
@@ -752,7 +740,7 @@ async fn misbehave_register(
         return Err(error);
     }
     tracing::warn!(channel = %id, version = request.version, "[testing] MISBEHAVING: registered an old state on chain");
-    lock(&core.registry).set_reason(
+    core.registry.set_reason(
         &id,
         format!(
             "[testing] this node registered the old version {} to cheat",
@@ -761,16 +749,14 @@ async fn misbehave_register(
     );
     let chain = core.chain.clone();
     if let Ok((record, now)) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?))).await {
-        lock(&core.registry).set_dispute(&id, record, now);
+        core.registry.set_dispute(&id, record, now);
     }
     dispute(&handle, id).await?;
     channel_info(&core, id).await
 }
 
 fn set_refute(core: &NodeCore, id: ChannelId, refute: bool) {
-    if let Some(entry) = lock(&core.registry).get_mut(&id) {
-        entry.refute = refute;
-    }
+    core.registry.set_refute(&id, refute);
 }
 
 impl NodeApi for NodeService {
@@ -788,7 +774,7 @@ impl NodeApi for NodeService {
 
     fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
         self.detached(move |core| async move {
-            lock(&core.book).check_add(core.node_id, &request)?;
+            core.book.check_add(&request)?;
             let stored = StoredPeer {
                 alias: request.alias.clone(),
                 node_id: request.node_id,
@@ -798,7 +784,7 @@ impl NodeApi for NodeService {
                 .commit(vec![peer_op(&stored)])
                 .await
                 .map_err(|e| ApiError::internal(format!("cannot store the peer: {e}")))?;
-            lock(&core.book).add(core.node_id, &request)?;
+            core.book.add(&request)?;
             Ok(PeerInfo {
                 connected: core.peers.is_connected(&request.node_id),
                 alias: request.alias,
@@ -811,13 +797,14 @@ impl NodeApi for NodeService {
     fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
         let core = &self.core;
         Box::pin(async move {
-            let book = lock(&core.book);
-            Ok(book
-                .iter()
+            Ok(core
+                .book
+                .all()
+                .into_iter()
                 .map(|(alias, peer)| PeerInfo {
-                    alias: alias.clone(),
+                    alias,
                     node_id: peer.node_id,
-                    transport_address: peer.transport_address.clone(),
+                    transport_address: peer.transport_address,
                     connected: core.peers.is_connected(&peer.node_id),
                 })
                 .collect())
@@ -832,11 +819,11 @@ impl NodeApi for NodeService {
         let core = &self.core;
         Box::pin(async move {
             let now = Instant::now();
-            let incoming = lock(&core.proposals).incoming(now);
+            let incoming = core.proposals.incoming(now);
             Ok(incoming
                 .iter()
                 .map(|p| {
-                    let alias = lock(&core.book).alias_of(&p.peer).map(str::to_string);
+                    let alias = core.book.alias_of(&p.peer);
                     proposal_info(core, &p.proposal, p.peer, alias, p.expires_at)
                 })
                 .collect())
@@ -850,7 +837,8 @@ impl NodeApi for NodeService {
     fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()> {
         let core = &self.core;
         Box::pin(async move {
-            let incoming = lock(&core.proposals)
+            let incoming = core
+                .proposals
                 .take_incoming(&request.id, Instant::now())
                 .ok_or_else(|| {
                     ApiError::new(
@@ -891,13 +879,13 @@ impl NodeApi for NodeService {
                     }
                 }
             } else {
-                let channels = lock(&core.registry).all();
+                let channels = core.registry.all();
                 for (handle, peer) in channels {
                     if let Ok(view) = handle.snapshot().await {
                         infos.push(view_to_info(core, &view, peer));
                     }
                 }
-                let damaged = lock(&core.registry).all_damaged();
+                let damaged = core.registry.all_damaged();
                 for (id, damaged) in damaged {
                     infos.push(damaged_info(core, id, damaged));
                 }

@@ -9,7 +9,7 @@
 use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
 use crate::client::channel_task::ChannelHandle;
-use crate::client::core::{blocking, lock, NodeCore};
+use crate::client::core::{blocking, NodeCore};
 use crate::client::node_api::asset_name;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
@@ -30,26 +30,15 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Starts the driver of channel `id` unless one runs already.
 pub fn spawn_dispute(core: &Arc<NodeCore>, id: ChannelId) {
-    let nudge = {
-        let mut registry = lock(&core.registry);
-        let Some(entry) = registry.get_mut(&id) else {
-            return;
-        };
-        if entry.disputing {
-            entry.nudge.notify_one();
-            return;
-        }
-        entry.disputing = true;
-        entry.nudge.clone()
+    let Some(nudge) = core.registry.start_disputing(&id) else {
+        return;
     };
     tracing::info!(channel = %id, "dispute: following the channel on chain until it is closed");
     let core = Arc::downgrade(core);
     tokio::spawn(async move {
         run(&core, id, &nudge).await;
         if let Some(core) = core.upgrade() {
-            if let Some(entry) = lock(&core.registry).get_mut(&id) {
-                entry.disputing = false;
-            }
+            core.registry.stop_disputing(&id);
         }
     });
 }
@@ -79,7 +68,7 @@ async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
             Err(problem) => {
                 tracing::warn!(channel = %id, "dispute: {problem}");
                 if let Some(node) = core.upgrade() {
-                    lock(&node.registry).set_problem(&id, problem);
+                    node.registry.set_problem(&id, problem);
                 }
                 RETRY
             }
@@ -91,9 +80,10 @@ async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
 
 /// One round: read, decide, act. `waited` is how long this driver has been running.
 async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<Next, String> {
-    let Some((handle, refute)) = lock(&core.registry)
+    let Some((handle, refute)) = core
+        .registry
         .get(&id)
-        .map(|entry| (entry.handle.clone(), entry.refute))
+        .map(|running| (running.handle, running.refute))
     else {
         return Ok(Next::Done);
     };
@@ -108,7 +98,7 @@ async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<
     let (record, now) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?)))
         .await
         .map_err(|e| format!("cannot read the channel's record on chain: {e}"))?;
-    lock(&core.registry).set_dispute(&id, record.clone(), now);
+    core.registry.set_dispute(&id, record.clone(), now);
     let ours = OurSide {
         latest: snapshot.latest.state.version,
         latest_final: snapshot.latest.state.is_final,
@@ -173,7 +163,7 @@ impl Step<'_> {
     }
 
     fn note(&self, note: String) {
-        lock(&self.core.registry).set_note(&self.id, note);
+        self.core.registry.set_note(&self.id, note);
     }
 
     /// Our newest fully signed state with the parameters, as `register` needs it.
@@ -352,7 +342,7 @@ impl Step<'_> {
             "the channel concluded on chain; withdrew our share ({})",
             amounts.join(", ")
         ));
-        let ending = lock(&self.core.registry).ending(&self.id);
+        let ending = self.core.registry.ending(&self.id);
         self.handle
             .concluded(ending)
             .await

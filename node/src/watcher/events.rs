@@ -1,6 +1,6 @@
 //! Routes the chain backend's events to the channels they concern.
 
-use crate::client::core::{blocking, lock, NodeCore};
+use crate::client::core::{blocking, NodeCore};
 use crate::host::SectionEvent;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChainEvent, Dispute, PluginEvent};
@@ -32,8 +32,7 @@ pub fn spawn_chain_events(
 /// follows it on chain (its dispute driver, or its cooperative close).
 fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
     let id = dispute.channel_id;
-    let registry = lock(&core.registry);
-    if let Some(damaged) = registry.damaged(&id) {
+    if let Some(damaged) = core.registry.damaged(&id) {
         tracing::error!(
             channel = %id,
             version = dispute.version,
@@ -44,7 +43,6 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
             dispute.version,
             damaged.problem
         );
-        drop(registry);
         let core = core.clone();
         tokio::spawn(async move {
             let chain = core.chain.clone();
@@ -52,15 +50,14 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
             let now = blocking(move || chain.now())
                 .await
                 .unwrap_or(dispute.timeout);
-            lock(&core.registry).set_damaged_dispute(&id, dispute, now);
+            core.registry.set_damaged_dispute(&id, dispute, now);
         });
         return;
     }
-    let Some(entry) = registry.get(&id) else {
+    let Some(running) = core.registry.get(&id) else {
         tracing::debug!(channel = %id, "a chain event for a channel this node does not run");
         return;
     };
-    let phase = entry.status.borrow().phase;
     tracing::info!(
         channel = %id,
         version = dispute.version,
@@ -68,16 +65,16 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
         timeout = dispute.timeout,
         "the channel's on-chain record changed"
     );
-    match phase {
+    match running.phase {
         Phase::Funding | Phase::Active => {
-            registry.set_reason(
+            core.registry.set_reason(
                 &id,
                 format!(
                     "version {} was registered on chain by the peer (or another party)",
                     dispute.version
                 ),
             );
-            let handle = entry.handle.clone();
+            let handle = running.handle;
             tokio::spawn(async move {
                 // The task moves to `Disputed`; the lifecycle then starts the driver.
                 if let Err(error) = handle.dispute().await {
@@ -87,7 +84,11 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
         }
         // The dispute driver, or the cooperative close, looks at the record again: the peer's
         // `concludeFinal` may have landed, or a registration calls for ours at once.
-        Phase::Disputed | Phase::Closing => entry.nudge.notify_one(),
+        Phase::Disputed | Phase::Closing => {
+            if let Some(nudge) = core.registry.nudge(&id) {
+                nudge.notify_one();
+            }
+        }
         Phase::Opening | Phase::Closed => {}
     }
 }
