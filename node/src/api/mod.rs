@@ -25,6 +25,7 @@ pub mod node_api;
 pub mod params;
 pub mod request_guard;
 pub mod server;
+pub mod service;
 pub mod token;
 pub mod types;
 

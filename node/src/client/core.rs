@@ -8,11 +8,12 @@
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::events::SharedSink;
 use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
-use crate::api::{ApiError, ErrorCategory, EventBus};
+use crate::api::{ApiError, ErrorCategory};
 use crate::config::{LimitsSection, PolicySection, TestingSection};
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
@@ -54,8 +55,8 @@ pub struct NodeCore {
     pub peers: Peers,
     /// Where channels and the node's records are persisted.
     pub store: Arc<ChannelStore>,
-    /// Where API subscribers hear about changes.
-    pub events: EventBus,
+    /// Where followers of the node (the API's subscribers) hear about changes.
+    pub events: SharedSink,
     /// `[policy]`.
     pub policy: PolicySection,
     /// `[limits]` (those on peers' frames are applied by `peers`).

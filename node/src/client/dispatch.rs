@@ -8,9 +8,9 @@
 //! - Every other message goes to its channel's task, if it came from that channel's peer.
 
 use super::core::NodeCore;
+use super::events::Event;
 use super::peers::{Overdraft, PeerEvent, Peers, Ticket};
-use super::proposals::{NotKept, Outgoing, ProposalOutcome};
-use crate::api::types::{AssetBalances, NodeEvent, ProposalInfo};
+use super::proposals::{NotKept, Outgoing, ProposalOutcome, WaitingProposal};
 use crate::protocol::{
     validate_proposal, ChannelMessage, ChannelProposal, ProposalAccept, ProposalReject,
 };
@@ -151,9 +151,13 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
         }
     };
     tracing::info!(proposal = %proposal.proposal_id, %from, "channel proposal awaits `parley proposal accept|reject`");
-    let info = proposal_info(core, &proposal, from, alias, expires_at);
     core.events
-        .publish(NodeEvent::ProposalReceived { proposal: info });
+        .publish(Event::ProposalReceived(Box::new(WaitingProposal {
+            proposal,
+            proposer: from,
+            proposer_alias: alias,
+            expires_at,
+        })));
 }
 
 /// What each side deposits, from the accepter's (our) side: column 1 of each asset's row.
@@ -185,38 +189,6 @@ fn check_proposal(core: &NodeCore, proposal: &ChannelProposal) -> Result<(), Str
             Err("the proposer's chain address is this node's own".to_string())
         }
         Some(_) => Ok(()),
-    }
-}
-
-/// A proposal as the API shows it, from our side (we would be participant 1).
-pub fn proposal_info(
-    core: &NodeCore,
-    proposal: &ChannelProposal,
-    proposer: NodeId,
-    proposer_alias: Option<String>,
-    expires_at: u64,
-) -> ProposalInfo {
-    ProposalInfo {
-        id: proposal.proposal_id,
-        proposer,
-        proposer_alias,
-        balances: proposal
-            .assets
-            .iter()
-            .zip(&proposal.balances)
-            .map(|(asset, row)| AssetBalances {
-                asset: super::node_api::asset_name(&core.chain_info, asset),
-                mine: row.get(1).copied().unwrap_or(Amount::ZERO),
-                theirs: row.first().copied().unwrap_or(Amount::ZERO),
-            })
-            .collect(),
-        challenge_seconds: proposal.challenge_duration,
-        expires_at,
-        app: proposal.app.clone(),
-        app_data: proposal.app_data.clone(),
-        locked: proposal.locked.clone(),
-        ledger_channel: proposal.ledger_channel,
-        virtual_channel: proposal.virtual_channel,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod channel_task;
 pub mod closing;
 pub mod core;
 pub mod dispatch;
+pub mod events;
 pub mod lifecycle;
 pub mod misbehaviour;
 pub mod node;

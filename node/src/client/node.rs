@@ -11,6 +11,7 @@ use super::node_api::NodeService;
 use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::api::client::api_addr_path;
+use crate::api::service::events::ApiEvents;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
@@ -179,6 +180,7 @@ impl Node {
 
         let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
+        let sink = Arc::new(ApiEvents::new(events.clone(), chain_info.clone()));
         let core = Arc::new(NodeCore {
             node_id,
             chain_info,
@@ -187,7 +189,7 @@ impl Node {
             listen_address,
             peers,
             store: channel_store,
-            events: events.clone(),
+            events: sink,
             policy: config.policy.clone(),
             limits: config.limits,
             testing: config.testing.clone(),

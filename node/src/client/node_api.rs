@@ -4,9 +4,9 @@
 
 use super::channel_task::{ChannelView, CommandError};
 use super::core::{blocking, random_32, NodeCore};
-use super::dispatch::proposal_info;
-use super::proposals::{Outgoing, ProposalOutcome};
+use super::proposals::{Outgoing, ProposalOutcome, WaitingProposal};
 use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
+use crate::api::service::views::proposal_info;
 use crate::api::types::{
     AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
     ChannelPayRequest, ChannelSettleRequest, DisputeInfo, MisbehaveRegisterRequest, NodeInfo,
@@ -821,10 +821,15 @@ impl NodeApi for NodeService {
             let now = Instant::now();
             let incoming = core.proposals.incoming(now);
             Ok(incoming
-                .iter()
+                .into_iter()
                 .map(|p| {
-                    let alias = core.book.alias_of(&p.peer);
-                    proposal_info(core, &p.proposal, p.peer, alias, p.expires_at)
+                    let waiting = WaitingProposal {
+                        proposer_alias: core.book.alias_of(&p.peer),
+                        proposal: p.proposal,
+                        proposer: p.peer,
+                        expires_at: p.expires_at,
+                    };
+                    proposal_info(&core.chain_info, &waiting)
                 })
                 .collect())
         })

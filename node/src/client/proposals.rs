@@ -44,6 +44,19 @@ pub struct Incoming {
     pub expires_at: u64,
 }
 
+/// A peer's proposal waiting for our answer, as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingProposal {
+    /// The proposal (we would be participant 1).
+    pub proposal: ChannelProposal,
+    /// Who sent it (the authenticated peer).
+    pub proposer: NodeId,
+    /// The proposer's alias, if it is a known peer.
+    pub proposer_alias: Option<String>,
+    /// When it lapses unanswered, in Unix seconds.
+    pub expires_at: u64,
+}
+
 /// Why a peer's proposal was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotKept {
