@@ -1,11 +1,21 @@
 //! The peers the user named with `peer add`, by alias; kept in the store across restarts.
 
-use crate::api::types::PeerAddRequest;
-use crate::api::{ApiError, ErrorCategory};
+use super::error::Error;
 use crate::store::StoredPeer;
 use crate::wire::NodeId;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
+
+/// A peer the user named, with its name: what `peer add` gives and `peer list` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPeer {
+    /// The user's name for it.
+    pub alias: String,
+    /// Its identity.
+    pub node_id: NodeId,
+    /// Where to reach it, in the transport plugin's format.
+    pub transport_address: String,
+}
 
 /// A peer the user named.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,13 +49,13 @@ impl PeerBook {
     pub fn from_stored(own: NodeId, stored: Vec<StoredPeer>) -> PeerBook {
         let book = PeerBook::new(own);
         for peer in stored {
-            let request = PeerAddRequest {
+            let peer = NamedPeer {
                 alias: peer.alias,
                 node_id: peer.node_id,
                 transport_address: peer.transport_address,
             };
-            if let Err(error) = book.add(&request) {
-                tracing::warn!(alias = %request.alias, "skipping a stored peer: {}", error.message);
+            if let Err(error) = book.add(&peer) {
+                tracing::warn!(alias = %peer.alias, "skipping a stored peer: {error}");
             }
         }
         book
@@ -61,7 +71,7 @@ impl PeerBook {
 
     /// Adds or updates `alias`. Refuses our own id, an alias held by another node, and a node
     /// already known under another alias; nothing changes when it refuses.
-    pub fn add(&self, request: &PeerAddRequest) -> Result<(), ApiError> {
+    pub fn add(&self, request: &NamedPeer) -> Result<(), Error> {
         let mut by_alias = self.by_alias();
         check_add(self.own, &by_alias, request)?;
         by_alias.insert(
@@ -75,7 +85,7 @@ impl PeerBook {
     }
 
     /// Whether [`PeerBook::add`] would accept `request`, without changing anything.
-    pub fn check_add(&self, request: &PeerAddRequest) -> Result<(), ApiError> {
+    pub fn check_add(&self, request: &NamedPeer) -> Result<(), Error> {
         check_add(self.own, &self.by_alias(), request)
     }
 
@@ -118,10 +128,14 @@ impl PeerBook {
     }
 
     /// Every known peer, by alias.
-    pub fn all(&self) -> Vec<(String, KnownPeer)> {
+    pub fn all(&self) -> Vec<NamedPeer> {
         self.by_alias()
             .iter()
-            .map(|(alias, peer)| (alias.clone(), peer.clone()))
+            .map(|(alias, peer)| NamedPeer {
+                alias: alias.clone(),
+                node_id: peer.node_id,
+                transport_address: peer.transport_address.clone(),
+            })
             .collect()
     }
 }
@@ -137,29 +151,26 @@ fn alias_in(by_alias: &BTreeMap<String, KnownPeer>, node_id: &NodeId) -> Option<
 fn check_add(
     own: NodeId,
     by_alias: &BTreeMap<String, KnownPeer>,
-    request: &PeerAddRequest,
-) -> Result<(), ApiError> {
+    request: &NamedPeer,
+) -> Result<(), Error> {
     if request.node_id == own {
-        return Err(ApiError::invalid_param(
+        return Err(Error::invalid(
             "node_id",
             "that is this node's own id; a node cannot be its own peer",
         ));
     }
     if let Some(existing) = by_alias.get(&request.alias) {
         if existing.node_id != request.node_id {
-            return Err(ApiError::new(
-                ErrorCategory::Conflict,
-                format!(
-                    "the alias `{}` already names node {}; pick another alias",
-                    request.alias, existing.node_id
-                ),
-            ));
+            return Err(Error::conflict(format!(
+                "the alias `{}` already names node {}; pick another alias",
+                request.alias, existing.node_id
+            )));
         }
     } else if let Some(alias) = alias_in(by_alias, &request.node_id) {
-        return Err(ApiError::new(
-            ErrorCategory::Conflict,
-            format!("node {} is already known as `{alias}`", request.node_id),
-        ));
+        return Err(Error::conflict(format!(
+            "node {} is already known as `{alias}`",
+            request.node_id
+        )));
     }
     Ok(())
 }
@@ -167,14 +178,15 @@ fn check_add(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::error::ErrorKind;
     use crate::wire::NodeKey;
 
     fn id() -> NodeId {
         NodeKey::generate().unwrap().node_id()
     }
 
-    fn request(alias: &str, node_id: NodeId, addr: &str) -> PeerAddRequest {
-        PeerAddRequest {
+    fn request(alias: &str, node_id: NodeId, addr: &str) -> NamedPeer {
+        NamedPeer {
             alias: alias.into(),
             node_id,
             transport_address: addr.into(),
@@ -204,7 +216,7 @@ mod tests {
         let book = PeerBook::new(own);
         book.add(&request("bob", bob, "127.0.0.1:1")).unwrap();
         let error = book.add(&request("bob", carol, "127.0.0.1:3")).unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
+        assert_eq!(error.kind(), ErrorKind::Conflict);
         assert_eq!(book.get("bob").unwrap().node_id, bob);
         assert_eq!(book.address_of(&bob).as_deref(), Some("127.0.0.1:1"));
     }
@@ -217,7 +229,7 @@ mod tests {
         let error = book
             .add(&request("robert", bob, "127.0.0.1:1"))
             .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
+        assert_eq!(error.kind(), ErrorKind::Conflict);
         assert!(book.get("robert").is_none());
     }
 
@@ -226,7 +238,7 @@ mod tests {
         let (own, bob) = (id(), id());
         let book = PeerBook::new(own);
         let error = book.add(&request("me", own, "127.0.0.1:1")).unwrap_err();
-        assert_eq!(error.category, ErrorCategory::InvalidArgument);
+        assert_eq!(error.kind(), ErrorKind::Invalid);
         assert_eq!(book.all().len(), 0);
         let stored = |alias: &str, node_id| StoredPeer {
             alias: alias.into(),

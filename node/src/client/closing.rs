@@ -49,7 +49,7 @@ async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progre
         .snapshot;
     let me = core
         .account()
-        .map_err(|e| format!("cannot settle: {}", e.message))?
+        .map_err(|e| format!("cannot settle: {}", e.message()))?
         .clone();
     let close = FinalClose::new(snapshot, me, !core.testing.withhold_conclude_final)?;
     let chain = core.chain.clone();

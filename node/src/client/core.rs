@@ -8,12 +8,12 @@
 use super::book::PeerBook;
 use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::error::Error;
 use super::events::SharedSink;
 use super::misbehaviour::ChannelMisbehaviour;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
-use crate::api::{ApiError, ErrorCategory};
 use crate::config::{LimitsSection, PolicySection, TestingSection};
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
@@ -97,19 +97,18 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 /// 32 random bytes (proposal ids, nonce shares).
-pub fn random_32() -> Result<[u8; 32], ApiError> {
+pub fn random_32() -> Result<[u8; 32], Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::internal(format!("the OS random source failed: {e}")))?;
+        .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
     Ok(bytes)
 }
 
 impl NodeCore {
     /// The account, or the error every chain-side method gives without one.
-    pub fn account(&self) -> Result<&Participant, ApiError> {
+    pub fn account(&self) -> Result<&Participant, Error> {
         self.account.as_ref().ok_or_else(|| {
-            ApiError::new(
-                ErrorCategory::Unavailable,
+            Error::unavailable(
                 "the chain backend has no account for this node; configure one in [chain]",
             )
         })
@@ -197,7 +196,7 @@ impl NodeCore {
         &self,
         proposal: &ChannelProposal,
         peer: NodeId,
-    ) -> Result<ChannelId, ApiError> {
+    ) -> Result<ChannelId, Error> {
         let me = self.account()?.clone();
         let accept = ProposalAccept {
             proposal_id: proposal.proposal_id,
@@ -206,35 +205,25 @@ impl NodeCore {
         };
         let first = ChannelMessage::ProposalAccept(accept.clone());
         self.open_channel(proposal, &accept, &me, peer, Some(first))
-            .map_err(|e| {
-                ApiError::new(
-                    ErrorCategory::InvalidArgument,
-                    format!("cannot open the proposed channel: {e}"),
-                )
-            })
+            .map_err(|e| Error::invalid_request(format!("cannot open the proposed channel: {e}")))
     }
 
     /// Connects to `peer` unless it is connected, at the address the peer book has for it.
-    pub async fn ensure_connected(&self, peer: NodeId) -> Result<(), ApiError> {
+    pub async fn ensure_connected(&self, peer: NodeId) -> Result<(), Error> {
         if self.peers.is_connected(&peer) {
             return Ok(());
         }
         let (alias, address) = self.book.contact(&peer);
         let name = alias.unwrap_or_else(|| peer.to_string());
         let Some(address) = address else {
-            return Err(ApiError::new(
-                ErrorCategory::Unavailable,
-                format!(
-                    "peer {name} is not connected and its address is unknown; add it with `parley peer add <alias> {peer} <address>`"
-                ),
-            ));
+            return Err(Error::unavailable(format!(
+                "peer {name} is not connected and its address is unknown; add it with `parley peer add <alias> {peer} <address>`"
+            )));
         };
-        self.peers.connect(peer, &address).await.map_err(|e| {
-            ApiError::new(
-                ErrorCategory::Unavailable,
-                format!("cannot reach peer {name} at {address}: {e}"),
-            )
-        })
+        self.peers
+            .connect(peer, &address)
+            .await
+            .map_err(|e| Error::unavailable(format!("cannot reach peer {name} at {address}: {e}")))
     }
 
     /// Keeps dialing `peer` with growing pauses until it is connected, while it has channels
@@ -259,7 +248,7 @@ impl NodeCore {
                         lock(&node.redialing).remove(&peer);
                         return;
                     }
-                    Err(error) => tracing::debug!(%peer, "reconnect failed: {}", error.message),
+                    Err(error) => tracing::debug!(%peer, "reconnect failed: {}", error.message()),
                 }
                 drop(node);
                 tokio::time::sleep(pause).await;

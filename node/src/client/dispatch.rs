@@ -126,7 +126,7 @@ fn on_proposal(core: &Arc<NodeCore>, from: NodeId, proposal: ChannelProposal) {
         tracing::info!(proposal = %proposal.proposal_id, %from, "accepting a channel proposal by [policy]");
         match core.accept_proposal(&proposal, from) {
             Ok(id) => tracing::info!(channel = %id, "channel opened with {from}"),
-            Err(error) => reject(core, from, &proposal, error.message),
+            Err(error) => reject(core, from, &proposal, error.message().to_string()),
         }
         return;
     }
@@ -203,7 +203,7 @@ fn on_accept(core: &NodeCore, from: NodeId, accept: ProposalAccept) {
         return;
     };
     let outcome = match core.account() {
-        Err(error) => ProposalOutcome::Failed(error.message),
+        Err(error) => ProposalOutcome::Failed(error.message().to_string()),
         Ok(me) => match core.open_channel(&proposal, &accept, me, from, None) {
             Ok(id) => ProposalOutcome::Opened(id),
             Err(error) => ProposalOutcome::Failed(error.to_string()),

@@ -242,7 +242,7 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         .snapshot;
     let from = core
         .account()
-        .map_err(|e| format!("cannot fund: {}", e.message))?
+        .map_err(|e| format!("cannot fund: {}", e.message()))?
         .clone();
     let timeout = core.policy.funding_timeout.as_secs();
     let request = FundingRequest {

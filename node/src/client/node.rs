@@ -6,12 +6,13 @@ use super::book::PeerBook;
 use super::channel_policy::PaymentsToUs;
 use super::core::{blocking, NodeCore};
 use super::dispatch::spawn_dispatcher;
+use super::driver::Driver;
 use super::lifecycle::spawn_lifecycle;
-use super::node_api::NodeService;
 use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::api::client::api_addr_path;
 use crate::api::service::events::ApiEvents;
+use crate::api::service::NodeService;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
@@ -207,7 +208,7 @@ impl Node {
         ];
         resume_channels(&core, snapshots, damaged, &links);
 
-        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
+        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(Driver::new(core.clone())));
         let api =
             ApiServer::start(&config.api.server_config(), token, service.clone(), events).await?;
         let addr_file = api_addr_path(&config.node.data_dir);

@@ -10,7 +10,7 @@ use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
 use crate::client::channel_task::ChannelHandle;
 use crate::client::core::{blocking, NodeCore};
-use crate::client::node_api::asset_name;
+use crate::client::driver::asset_name;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
@@ -107,7 +107,7 @@ async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<
     };
     let me = core
         .account()
-        .map_err(|e| format!("cannot act on chain: {}", e.message))?
+        .map_err(|e| format!("cannot act on chain: {}", e.message()))?
         .clone();
     let action = decide(&ours, record.as_ref(), now);
     let step = Step {

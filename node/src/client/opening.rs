@@ -1,0 +1,281 @@
+//! Opening channels: proposing one to a peer, and answering the peers' proposals (accept,
+//! reject, list those waiting). Both sides return once the channel is funded.
+
+use super::driver::{asset_by_name, chain_call, Driver};
+use super::error::Error;
+use super::overview::ChannelOverview;
+use super::proposals::{Outgoing, ProposalOutcome, WaitingProposal};
+use crate::protocol::{
+    validate_proposal, ChannelMessage, ChannelProposal, Phase, ProposalId, ProposalReject,
+    MAX_CHALLENGE_DURATION,
+};
+use crate::wire::NodeId;
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Amount, AssetInfo, ChainInfo, ChannelId, Participant};
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// Extra time an opening waits beyond the funding timeout before it gives up on its own.
+const CHAIN_SLACK: Duration = Duration::from_secs(30);
+
+/// A channel to propose: with whom, what each side deposits, and the challenge duration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenRequest {
+    /// The peer, by alias or node id.
+    pub peer: String,
+    /// The main asset by name (the chain's first asset when `None`), and what this node and
+    /// the peer deposit of it.
+    pub asset: Option<String>,
+    /// What this node deposits of the main asset.
+    pub mine: Amount,
+    /// What the peer deposits of the main asset.
+    pub theirs: Amount,
+    /// Further assets, each by name with both deposits.
+    pub more_assets: Vec<(String, Amount, Amount)>,
+    /// The challenge duration in seconds; `[policy] challenge_seconds` when `None`.
+    pub challenge_seconds: Option<u64>,
+}
+
+impl Driver {
+    /// Proposes the channel of `request` to its peer; returns once the peer accepted and the
+    /// channel is funded.
+    pub async fn open(&self, request: OpenRequest) -> Result<ChannelOverview, Error> {
+        let core = &self.core;
+        let (alias, peer) = core.book.resolve(&request.peer).ok_or_else(|| {
+            Error::not_found(format!(
+                "unknown peer `{}`; add it first with `parley peer add <alias> <node-id> <address>`",
+                request.peer
+            ))
+        })?;
+        let name = alias.unwrap_or_else(|| peer.to_string());
+        let deposits = deposits(&core.chain_info, &request)?;
+        let challenge = request
+            .challenge_seconds
+            .unwrap_or(core.policy.challenge_seconds);
+        if challenge == 0 || challenge > MAX_CHALLENGE_DURATION {
+            return Err(Error::invalid(
+                "challenge_seconds",
+                format!("must be between 1 and {MAX_CHALLENGE_DURATION} seconds"),
+            ));
+        }
+        let me = core.account()?.clone();
+        for (asset, mine, _) in &deposits {
+            self.check_can_deposit(&me, asset, *mine).await?;
+        }
+        core.ensure_connected(peer).await?;
+        let proposal = ChannelProposal {
+            proposal_id: ProposalId(super::core::random_32()?),
+            proposer: me,
+            assets: deposits.iter().map(|(a, _, _)| a.asset.clone()).collect(),
+            balances: deposits.iter().map(|(_, m, t)| vec![*m, *t]).collect(),
+            locked: Vec::new(),
+            challenge_duration: challenge,
+            nonce_share: super::core::random_32()?,
+            app: None,
+            app_data: Bytes::default(),
+            ledger_channel: true,
+            virtual_channel: false,
+        };
+        validate_proposal(&proposal).map_err(|e| Error::invalid("mine", e))?;
+        let mut proposal = proposal;
+        self.tamper(&mut proposal);
+        let id = self.propose(proposal, peer, &name).await?;
+        self.wait_for_funding(id).await?;
+        self.channel(id).await
+    }
+
+    /// Sends `proposal` to `peer` and waits for its answer; the channel is running on `Ok`.
+    async fn propose(
+        &self,
+        proposal: ChannelProposal,
+        peer: NodeId,
+        name: &str,
+    ) -> Result<ChannelId, Error> {
+        let core = &self.core;
+        let id = proposal.proposal_id;
+        let (answer, outcome) = oneshot::channel();
+        let message = ChannelMessage::Proposal(proposal.clone());
+        core.proposals.add_outgoing(Outgoing {
+            proposal,
+            peer,
+            answer,
+        });
+        if let Err(error) = core.peers.send(peer, &message).await {
+            core.proposals.drop_outgoing(&id);
+            return Err(Error::unavailable(format!(
+                "cannot send the proposal to {name}: {error}"
+            )));
+        }
+        let limit = core.policy.proposal_timeout;
+        let outcome = match tokio::time::timeout(limit, outcome).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => return Err(Error::internal("the proposal's answer was lost")),
+            Err(_) => {
+                core.proposals.drop_outgoing(&id);
+                return Err(Error::unavailable(format!(
+                    "{name} did not answer the proposal within {} s ([policy] proposal_timeout_seconds)",
+                    limit.as_secs()
+                )));
+            }
+        };
+        match outcome {
+            ProposalOutcome::Opened(channel) => Ok(channel),
+            ProposalOutcome::Rejected(reason) => Err(Error::refused_by_peer(format!(
+                "{name} rejected the proposal: {reason}"
+            ))),
+            ProposalOutcome::Failed(reason) => Err(Error::conflict(format!(
+                "{name} accepted, but the channel could not be opened: {reason}"
+            ))),
+        }
+    }
+
+    /// The peers' proposals waiting for an answer, in id order.
+    pub fn waiting_proposals(&self) -> Vec<WaitingProposal> {
+        let core = &self.core;
+        core.proposals
+            .incoming(Instant::now())
+            .into_iter()
+            .map(|incoming| WaitingProposal {
+                proposer_alias: core.book.alias_of(&incoming.peer),
+                proposal: incoming.proposal,
+                proposer: incoming.peer,
+                expires_at: incoming.expires_at,
+            })
+            .collect()
+    }
+
+    /// Accepts the peer's proposal `id`; returns once the channel is funded.
+    pub async fn accept(&self, id: ProposalId) -> Result<ChannelOverview, Error> {
+        let core = &self.core;
+        let not_found = || {
+            Error::not_found(format!(
+                "no proposal {id} awaits an answer (it may have expired); `parley proposal list` shows them"
+            ))
+        };
+        let incoming = core
+            .proposals
+            .incoming(Instant::now())
+            .into_iter()
+            .find(|p| p.proposal.proposal_id == id)
+            .ok_or_else(not_found)?;
+        // Check everything before taking the proposal, so a refusal leaves it answerable.
+        let me = core.account()?.clone();
+        for (asset, row) in incoming
+            .proposal
+            .assets
+            .iter()
+            .zip(&incoming.proposal.balances)
+        {
+            let info = core
+                .chain_info
+                .assets
+                .iter()
+                .find(|a| a.asset == *asset)
+                .ok_or_else(|| Error::internal("a proposal with an unknown asset was kept"))?;
+            let ours = row.get(1).copied().unwrap_or(Amount::ZERO);
+            self.check_can_deposit(&me, info, ours).await?;
+        }
+        core.ensure_connected(incoming.peer).await?;
+        let incoming = core
+            .proposals
+            .take_incoming(&id, Instant::now())
+            .ok_or_else(not_found)?;
+        let channel = core.accept_proposal(&incoming.proposal, incoming.peer)?;
+        self.wait_for_funding(channel).await?;
+        self.channel(channel).await
+    }
+
+    /// Rejects the peer's proposal `id`, telling the proposer `reason` (or that the user
+    /// rejected it).
+    pub async fn reject(&self, id: ProposalId, reason: Option<String>) -> Result<(), Error> {
+        let core = &self.core;
+        let incoming = core
+            .proposals
+            .take_incoming(&id, Instant::now())
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "no proposal {id} awaits an answer (it may have expired)"
+                ))
+            })?;
+        let reason = reason.unwrap_or_else(|| "rejected by the peer's user".to_string());
+        let message = ChannelMessage::ProposalReject(ProposalReject {
+            proposal_id: id,
+            reason,
+        });
+        if let Err(error) = core.peers.send(incoming.peer, &message).await {
+            // The proposal is answered here either way; the proposer times out.
+            tracing::info!(proposal = %id, "the reject could not be sent: {error}");
+        }
+        Ok(())
+    }
+
+    /// Refuses, as `insufficient_funds`, a deposit larger than what `owner` holds on chain.
+    async fn check_can_deposit(
+        &self,
+        owner: &Participant,
+        asset: &AssetInfo,
+        deposit: Amount,
+    ) -> Result<(), Error> {
+        if deposit.is_zero() {
+            return Ok(());
+        }
+        let chain = self.core.chain.clone();
+        let (owner, holding) = (owner.clone(), asset.asset.clone());
+        let balance =
+            chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
+        if balance < deposit {
+            return Err(Error::insufficient_funds(format!(
+                "this node's account holds {balance} {name} on chain, but the channel needs a deposit of {deposit} {name}",
+                name = asset.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Waits until a channel being opened is funded. A channel that went to a dispute instead
+    /// (its funding timed out, or the peer gave up on it) is an error that says what happens
+    /// to the deposits.
+    async fn wait_for_funding(&self, id: ChannelId) -> Result<(), Error> {
+        let limit = self.core.policy.funding_timeout + CHAIN_SLACK;
+        let status = self.wait_for_phase(id, Phase::Active, limit).await?;
+        if matches!(status.phase, Phase::Active | Phase::Closing) {
+            return Ok(());
+        }
+        let why = status
+            .describe()
+            .unwrap_or_else(|| "a dispute started before the funding completed".to_string());
+        Err(Error::unavailable(format!(
+            "channel {id} was not funded: {why} (`parley channel show {id}` follows it)"
+        )))
+    }
+}
+
+/// The assets of a channel being opened with both deposits each, in request order: the main
+/// asset, then `more_assets`. Refuses unknown and repeated assets and a channel without funds.
+fn deposits(
+    chain: &ChainInfo,
+    request: &OpenRequest,
+) -> Result<Vec<(AssetInfo, Amount, Amount)>, Error> {
+    let mut deposits = vec![(
+        asset_by_name(chain, request.asset.as_deref())?.clone(),
+        request.mine,
+        request.theirs,
+    )];
+    for (name, mine, theirs) in &request.more_assets {
+        let asset = asset_by_name(chain, Some(name))?.clone();
+        if deposits.iter().any(|(a, _, _)| a.asset == asset.asset) {
+            return Err(Error::invalid(
+                "more_assets",
+                format!("asset `{name}` appears twice"),
+            ));
+        }
+        deposits.push((asset, *mine, *theirs));
+    }
+    if deposits.iter().all(|(_, m, t)| m.is_zero() && t.is_zero()) {
+        return Err(Error::invalid(
+            "mine",
+            "a channel needs a deposit from at least one side",
+        ));
+    }
+    Ok(deposits)
+}
