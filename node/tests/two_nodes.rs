@@ -7,7 +7,7 @@ use parley_node::api::types::{
     ChannelSettleRequest, PeerAddRequest, ProposalRejectRequest,
 };
 use parley_node::api::{ApiError, ErrorCategory, NodeApi};
-use parley_node::client::node::{Node, NodeHandle};
+use parley_node::assembly::{Node, NodeHandle};
 use parley_node::config::NodeConfig;
 use parley_node::protocol::Phase;
 use parley_plugin_api::model::{Amount, ChannelId, WriteOp};

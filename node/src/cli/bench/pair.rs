@@ -9,7 +9,7 @@
 use super::super::CliError;
 use crate::api::types::{PeerAddRequest, PeerInfo};
 use crate::api::NodeApi;
-use crate::client::node::{Node, NodeError, NodeHandle};
+use crate::assembly::{Node, NodeError, NodeHandle};
 use crate::config::{NodeConfig, PluginRef, PluginSection};
 use crate::store::CommitStats;
 use parley_plugin_api::model::Amount;

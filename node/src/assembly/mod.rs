@@ -2,33 +2,32 @@
 //! restored channels, peers over the transport, the peer-event dispatcher, the chain-side
 //! lifecycle, and the JSON-RPC API served over all of it.
 
-use super::book::PeerBook;
-use super::channel_policy::PaymentsToUs;
-use super::core::{blocking, NodeCore};
-use super::dispatch::spawn_dispatcher;
-use super::driver::Driver;
-use super::lifecycle::spawn_lifecycle;
-use super::proposals::Proposals;
-use super::registry::Registry;
+mod restore;
+
 use crate::api::client::api_addr_path;
 use crate::api::service::events::ApiEvents;
 use crate::api::service::NodeService;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
+use crate::client::channel_policy::PaymentsToUs;
+use crate::client::core::NodeCore;
+use crate::client::dispatch::spawn_dispatcher;
+use crate::client::driver::Driver;
+use crate::client::lifecycle::spawn_lifecycle;
 use crate::client::peers::{
     route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
 };
+use crate::client::proposals::Proposals;
+use crate::client::registry::Registry;
 use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
-use crate::protocol::{Channel, ChannelSnapshot};
-use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{schema, ChannelStore, StoreError};
+use crate::store::{ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
-use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
-use std::collections::{BTreeMap, HashSet};
+use restore::{read_book, read_links, restore_channels, resume_channels};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -248,136 +247,6 @@ fn peers_config(limits: &LimitsSection) -> PeersConfig {
         },
         ..PeersConfig::default()
     }
-}
-
-/// Which peer each stored channel is with.
-fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
-    let (links, broken) = decode_links(&store.scan_prefix(LINK_PREFIX)?);
-    for problem in broken {
-        tracing::warn!("ignoring a stored record: {problem}");
-    }
-    Ok(links)
-}
-
-/// The peers the user added before.
-fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> {
-    let (peers, broken) = decode_peers(&store.scan_prefix(PEER_PREFIX)?);
-    for problem in broken {
-        tracing::warn!("ignoring a stored record: {problem}");
-    }
-    Ok(PeerBook::from_stored(own, peers))
-}
-
-/// Starts the task of every restored channel; each re-synchronises when its peer connects,
-/// and the lifecycle resumes its chain side. Peers with channels are dialed.
-///
-/// Every channel with funds on chain stays watched, whatever is wrong with its record:
-/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
-///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
-///   once active), never used for payments;
-/// - a channel whose record does not restore runs like one without a peer if a fully signed
-///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
-///   chain by its id and listed with the problem, and every registration seen for it is
-///   logged loudly.
-fn resume_channels(
-    core: &Arc<NodeCore>,
-    snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
-    mut damaged: Vec<(ChannelId, String)>,
-    links: &BTreeMap<ChannelId, NodeId>,
-) {
-    let mut peers = HashSet::new();
-    for (id, snapshot) in snapshots {
-        let channel = match Channel::restore(snapshot) {
-            Ok(channel) => channel,
-            Err(error) => {
-                damaged.push((id, format!("the stored record does not restore: {error}")));
-                continue;
-            }
-        };
-        let peer = links.get(&id).copied();
-        tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-        core.start_channel(channel, Vec::new(), peer, false);
-        match peer {
-            Some(peer) => {
-                peers.insert(peer);
-            }
-            None => {
-                let problem = format!(
-                    "this node has no record of the channel's peer, so it cannot use the \
-                     channel: it watches it on chain and refutes stale states; settle it with \
-                     `parley channel settle {id} --force`"
-                );
-                tracing::error!(channel = %id, "{problem}");
-                core.registry.set_reason(&id, problem);
-            }
-        }
-    }
-    for (id, problem) in damaged {
-        if let Some(channel) = salvage(core, &id) {
-            // A fully signed state survived: the channel is defended like one without a peer.
-            let problem = format!(
-                "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
-                 channel without its peer: it watches it on chain and refutes stale states, \
-                 but cannot use it; settle it with `parley channel settle {id} --force`",
-                channel.latest().version
-            );
-            tracing::error!(channel = %id, "{problem}");
-            core.start_channel(channel, Vec::new(), None, false);
-            core.registry.set_reason(&id, problem);
-            continue;
-        }
-        let problem = format!(
-            "DAMAGED RECORD: {problem}; this node cannot use, refute or settle the channel; it \
-             watches it on chain and shows what is registered; restore the store from a backup"
-        );
-        tracing::error!(channel = %id, "{problem}");
-        core.registry
-            .insert_damaged(id, links.get(&id).copied(), problem);
-        let chain = core.chain.clone();
-        tokio::spawn(async move {
-            if let Err(error) = blocking(move || chain.watch(&id)).await {
-                tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");
-            }
-        });
-    }
-    for peer in peers {
-        core.redial(peer);
-    }
-}
-
-/// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
-fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
-    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
-    Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
-}
-
-/// A stored channel that cannot be restored, and why.
-type Damaged = (ChannelId, String);
-
-/// Restores every stored channel; those whose records do not decode are returned with why.
-fn restore_channels(
-    store: &ChannelStore,
-) -> Result<(BTreeMap<ChannelId, ChannelSnapshot>, Vec<Damaged>), StoreError> {
-    let restored = store.restore_all()?;
-    let damaged = restored
-        .broken
-        .iter()
-        .map(|broken| (broken.channel_id, broken.error.to_string()))
-        .collect();
-    for key in &restored.stray_keys {
-        tracing::warn!(key, "a stored key names no channel; ignoring it");
-    }
-    tracing::info!(
-        channels = restored.channels.len(),
-        broken = restored.broken.len(),
-        "channels restored"
-    );
-    let channels = restored
-        .channels
-        .into_iter()
-        .map(|snapshot| (snapshot.channel.channel_id, snapshot))
-        .collect();
-    Ok((channels, damaged))
 }
 
 impl NodeHandle {
