@@ -10,26 +10,29 @@ use crate::api::service::NodeService;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
+use crate::client::chain::ChainAccess;
 use crate::client::channel_policy::PaymentsToUs;
-use crate::client::core::NodeCore;
-use crate::client::dispatch::spawn_dispatcher;
+use crate::client::dialer::Dialer;
+use crate::client::dispatch::{spawn_dispatcher, Dispatcher};
 use crate::client::driver::Driver;
-use crate::client::lifecycle::spawn_lifecycle;
+use crate::client::events::SharedSink;
+use crate::client::lifecycle::{spawn_lifecycle, ChainSide};
 use crate::client::peers::{
     route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
 };
 use crate::client::proposals::Proposals;
 use crate::client::registry::Registry;
+use crate::client::start::ChannelStarter;
 use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::store::{ChannelStore, StoreError};
+use crate::watcher::events::spawn_chain_events;
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
 use restore::{read_book, read_links, restore_channels, resume_channels};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use thiserror::Error;
 use tokio::task::JoinHandle;
 
@@ -92,7 +95,8 @@ pub struct NodeHandle {
     api: ApiServer,
     addr_file: PathBuf,
     service: Arc<dyn NodeApi>,
-    core: Arc<NodeCore>,
+    driver: Arc<Driver>,
+    chain_side: Arc<ChainSide>,
     tasks: Vec<JoinHandle<()>>,
     transport: Arc<dyn Transport>,
     chain: Arc<dyn ChainBackend>,
@@ -178,36 +182,76 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
+        // The driver's services, each owning its state, and the parts that work with them.
         let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
-        let sink = Arc::new(ApiEvents::new(events.clone(), chain_info.clone()));
-        let core = Arc::new(NodeCore {
-            node_id,
-            chain_info,
-            chain: chain.clone(),
+        let chain_access = Arc::new(ChainAccess {
+            backend: chain.clone(),
+            info: chain_info,
             account,
-            listen_address,
-            peers,
-            store: channel_store,
-            events: sink,
-            policy: config.policy.clone(),
-            limits: config.limits,
-            testing: config.testing.clone(),
-            incoming_policy: Arc::new(PaymentsToUs),
-            reports: reports_tx,
-            book,
-            registry: Registry::default(),
-            proposals: Proposals::default(),
-            redialing: Mutex::new(HashSet::new()),
         });
-        let tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&core), reports_rx),
-            spawn_dispatcher(Arc::downgrade(&core), peer_events),
-            crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
+        let sink: SharedSink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
+        let registry = Arc::new(Registry::default());
+        let proposals = Arc::new(Proposals::default());
+        let book = Arc::new(book);
+        let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
+        let starter = Arc::new(ChannelStarter::new(
+            registry.clone(),
+            peers.clone(),
+            chain_access.clone(),
+            channel_store.clone(),
+            sink.clone(),
+            Arc::new(PaymentsToUs),
+            reports_tx,
+            &config.testing,
+        ));
+        let chain_side = Arc::new(ChainSide {
+            registry: registry.clone(),
+            chain: chain_access.clone(),
+            policy: config.policy.clone(),
+            testing: config.testing.clone(),
+        });
+        let dispatcher = Dispatcher {
+            registry: registry.clone(),
+            proposals: proposals.clone(),
+            book: book.clone(),
+            peers: peers.clone(),
+            dialer: dialer.clone(),
+            starter: starter.clone(),
+            chain: chain_access.clone(),
+            policy: config.policy.clone(),
+            open_proposals: config.limits.open_proposals,
+            events: sink,
+        };
+        let driver = Arc::new(Driver {
+            node_id,
+            listen_address,
+            registry,
+            proposals,
+            book,
+            peers,
+            dialer,
+            starter: starter.clone(),
+            chain: chain_access,
+            store: channel_store.clone(),
+            policy: config.policy.clone(),
+            testing: config.testing.clone(),
+        });
+        let mut tasks = vec![
+            spawn_lifecycle(Arc::downgrade(&chain_side), reports_rx),
+            spawn_chain_events(Arc::downgrade(&chain_side), other_events),
         ];
-        resume_channels(&core, snapshots, damaged, &links);
+        let redial = resume_channels(
+            &starter,
+            &chain_side,
+            &channel_store,
+            snapshots,
+            damaged,
+            &links,
+        );
+        tasks.push(spawn_dispatcher(dispatcher, peer_events, redial));
 
-        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(Driver::new(core.clone())));
+        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(driver.clone()));
         let api =
             ApiServer::start(&config.api.server_config(), token, service.clone(), events).await?;
         let addr_file = api_addr_path(&config.node.data_dir);
@@ -215,7 +259,8 @@ impl Node {
             api,
             addr_file,
             service,
-            core,
+            driver,
+            chain_side,
             tasks,
             transport,
             chain,
@@ -252,7 +297,7 @@ fn peers_config(limits: &LimitsSection) -> PeersConfig {
 impl NodeHandle {
     /// This node's id.
     pub fn node_id(&self) -> NodeId {
-        self.core.node_id
+        self.driver.node_id
     }
 
     /// The bound API address.
@@ -264,7 +309,7 @@ impl NodeHandle {
     /// commits, the largest group): how far group commit shares the disk's syncs, for
     /// benchmarks and status.
     pub fn store_stats(&self) -> crate::store::CommitStats {
-        self.core.store.stats()
+        self.driver.store.stats()
     }
 
     /// The API methods, for callers in the same process (benchmarks, tests): the same code
@@ -281,7 +326,8 @@ impl NodeHandle {
             api,
             addr_file,
             service,
-            core,
+            driver,
+            chain_side,
             tasks,
             transport,
             chain,
@@ -297,24 +343,26 @@ impl NodeHandle {
                 tracing::warn!(path = %addr_file.display(), %error, "cannot remove the API address file");
             }
         }
-        core.peers.shutdown().await;
+        driver.peers.shutdown().await;
         for task in &tasks {
             task.abort();
         }
         for task in tasks {
             let _ = task.await;
         }
-        core.registry.clear();
-        // Channel tasks and requests still running hold the core; give them a moment to end
-        // (the channel tasks end once their handles are gone). The committer thread finishes
-        // queued writes before the store goes, when the last core reference is dropped.
+        driver.registry.clear();
+        // Requests and chain-side steps still running hold the driver or the chain side; give
+        // them a moment to end (the channel tasks end once their handles are gone). The
+        // committer thread finishes queued writes before the store goes, when the last
+        // reference to the channel store is dropped.
         for _ in 0..100 {
-            if Arc::strong_count(&core) == 1 {
+            if Arc::strong_count(&driver) == 1 && Arc::strong_count(&chain_side) == 1 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        drop(core);
+        drop(driver);
+        drop(chain_side);
         // A chain call still running on a blocking thread (a deposit waiting for the peer's)
         // keeps its own reference; unloading the library under it would crash the process, so
         // the libraries then stay loaded until the process exits.

@@ -3,14 +3,15 @@
 //! funds on chain stays watched, whatever is wrong with its record.
 
 use crate::client::book::PeerBook;
-use crate::client::core::{blocking, NodeCore};
+use crate::client::chain::blocking;
+use crate::client::lifecycle::ChainSide;
+use crate::client::start::ChannelStarter;
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
 use crate::store::{schema, ChannelStore, StoreError};
 use crate::wire::NodeId;
 use parley_plugin_api::model::ChannelId;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 /// Which peer each stored channel is with.
 pub(super) fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
@@ -30,8 +31,9 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
     Ok(PeerBook::from_stored(own, peers))
 }
 
-/// Starts the task of every restored channel; each re-synchronises when its peer connects,
-/// and the lifecycle resumes its chain side. Peers with channels are dialed.
+/// Starts the task of every restored channel with `starter`; each re-synchronises when its
+/// peer connects, and the lifecycle resumes its chain side. Returns the peers with channels,
+/// which are to be dialed.
 ///
 /// Every channel with funds on chain stays watched, whatever is wrong with its record:
 /// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
@@ -42,11 +44,13 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 ///   chain by its id and listed with the problem, and every registration seen for it is
 ///   logged loudly.
 pub(super) fn resume_channels(
-    core: &Arc<NodeCore>,
+    starter: &ChannelStarter,
+    side: &ChainSide,
+    store: &ChannelStore,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
     mut damaged: Vec<(ChannelId, String)>,
     links: &BTreeMap<ChannelId, NodeId>,
-) {
+) -> HashSet<NodeId> {
     let mut peers = HashSet::new();
     for (id, snapshot) in snapshots {
         let channel = match Channel::restore(snapshot) {
@@ -58,7 +62,7 @@ pub(super) fn resume_channels(
         };
         let peer = links.get(&id).copied();
         tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-        core.start_channel(channel, Vec::new(), peer, false);
+        starter.start_channel(channel, Vec::new(), peer, false);
         match peer {
             Some(peer) => {
                 peers.insert(peer);
@@ -70,12 +74,12 @@ pub(super) fn resume_channels(
                      `parley channel settle {id} --force`"
                 );
                 tracing::error!(channel = %id, "{problem}");
-                core.registry.set_reason(&id, problem);
+                side.registry.set_reason(&id, problem);
             }
         }
     }
     for (id, problem) in damaged {
-        if let Some(channel) = salvage(core, &id) {
+        if let Some(channel) = salvage(store, &id) {
             // A fully signed state survived: the channel is defended like one without a peer.
             let problem = format!(
                 "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
@@ -84,8 +88,8 @@ pub(super) fn resume_channels(
                 channel.latest().version
             );
             tracing::error!(channel = %id, "{problem}");
-            core.start_channel(channel, Vec::new(), None, false);
-            core.registry.set_reason(&id, problem);
+            starter.start_channel(channel, Vec::new(), None, false);
+            side.registry.set_reason(&id, problem);
             continue;
         }
         let problem = format!(
@@ -93,23 +97,21 @@ pub(super) fn resume_channels(
              watches it on chain and shows what is registered; restore the store from a backup"
         );
         tracing::error!(channel = %id, "{problem}");
-        core.registry
+        side.registry
             .insert_damaged(id, links.get(&id).copied(), problem);
-        let chain = core.chain.clone();
+        let chain = side.chain.backend.clone();
         tokio::spawn(async move {
             if let Err(error) = blocking(move || chain.watch(&id)).await {
                 tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");
             }
         });
     }
-    for peer in peers {
-        core.redial(peer);
-    }
+    peers
 }
 
 /// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
-fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
-    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
+fn salvage(store: &ChannelStore, id: &ChannelId) -> Option<Channel> {
+    let pairs = store.scan_prefix(&schema::channel_prefix(id)).ok()?;
     Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
 }
 

@@ -7,70 +7,82 @@
 //! [`super::opening`], paying in [`super::payment`], settling in [`super::settling`], reading
 //! channels in [`super::overview`].
 
-use super::book::NamedPeer;
-use super::core::{blocking, NodeCore};
+use super::book::{NamedPeer, PeerBook};
+use super::chain::{chain_call, ChainAccess};
+use super::dialer::Dialer;
 use super::error::Error;
 use super::misbehaviour::tamper_proposal;
+use super::peers::Peers;
+use super::proposals::Proposals;
+use super::registry::Registry;
+use super::start::ChannelStarter;
+use crate::config::{PolicySection, TestingSection};
 use crate::protocol::ChannelProposal;
 use crate::store::node_records::peer_op;
-use crate::store::StoredPeer;
+use crate::store::{ChannelStore, StoredPeer};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, Asset, AssetInfo, ChainInfo};
+use parley_plugin_api::model::{Amount, AssetInfo, ChainInfo};
 use std::sync::Arc;
 
-/// The driver as a front end sees it; cheap to clone.
-#[derive(Clone)]
+/// The driver as a front end sees it: the services its operations work with, each owning its
+/// own state. Shared behind an `Arc`; nothing in it is locked by the driver itself.
 pub struct Driver {
-    pub(super) core: Arc<NodeCore>,
+    /// This node's identity.
+    pub node_id: NodeId,
+    /// Where this node accepts peers.
+    pub listen_address: String,
+    /// The running channels.
+    pub registry: Arc<Registry>,
+    /// Proposals in flight.
+    pub proposals: Arc<Proposals>,
+    /// The peers the user named.
+    pub book: Arc<PeerBook>,
+    /// The connections to peers.
+    pub peers: Peers,
+    /// Connects to known peers.
+    pub dialer: Arc<Dialer>,
+    /// Starts the channels of accepted proposals.
+    pub starter: Arc<ChannelStarter>,
+    /// The chain, and our account on it.
+    pub chain: Arc<ChainAccess>,
+    /// Where the peers and the archive of closed channels are kept.
+    pub store: Arc<ChannelStore>,
+    /// `[policy]`: default challenge, timeouts.
+    pub policy: PolicySection,
+    /// `[testing]`: what a test node does wrong (all off on real nodes).
+    pub testing: TestingSection,
 }
 
 impl Driver {
-    /// The driver over `core`.
-    pub fn new(core: Arc<NodeCore>) -> Driver {
-        Driver { core }
-    }
-
-    /// This node's identity.
-    pub fn node_id(&self) -> NodeId {
-        self.core.node_id
-    }
-
     /// The chain backend's description.
     pub fn chain_info(&self) -> &ChainInfo {
-        &self.core.chain_info
-    }
-
-    /// Where this node accepts peers.
-    pub fn listen_address(&self) -> &str {
-        &self.core.listen_address
+        &self.chain.info
     }
 
     /// Remembers `peer` (durably, then in the book); returns whether it is connected now.
     pub async fn add_peer(&self, peer: NamedPeer) -> Result<(NamedPeer, bool), Error> {
-        let core = &self.core;
-        core.book.check_add(&peer)?;
+        self.book.check_add(&peer)?;
         let stored = StoredPeer {
             alias: peer.alias.clone(),
             node_id: peer.node_id,
             transport_address: peer.transport_address.clone(),
         };
-        core.store
+        self.store
             .commit(vec![peer_op(&stored)])
             .await
             .map_err(|e| Error::internal(format!("cannot store the peer: {e}")))?;
-        core.book.add(&peer)?;
-        let connected = core.peers.is_connected(&peer.node_id);
+        self.book.add(&peer)?;
+        let connected = self.peers.is_connected(&peer.node_id);
         Ok((peer, connected))
     }
 
     /// Every known peer, by alias, with whether it is connected now.
-    pub fn peers(&self) -> Vec<(NamedPeer, bool)> {
-        self.core
-            .book
+    pub fn known_peers(&self) -> Vec<(NamedPeer, bool)> {
+        self.book
             .all()
             .into_iter()
             .map(|peer| {
-                let connected = self.core.peers.is_connected(&peer.node_id);
+                let connected = self.peers.is_connected(&peer.node_id);
                 (peer, connected)
             })
             .collect()
@@ -78,15 +90,14 @@ impl Driver {
 
     /// This node's on-chain balance of `asset` (by name), or of every asset of the chain.
     pub async fn balances(&self, asset: Option<&str>) -> Result<Vec<(String, Amount)>, Error> {
-        let core = &self.core;
-        let account = core.account()?.clone();
+        let account = self.chain.account()?.clone();
         let assets: Vec<AssetInfo> = match asset {
-            None => core.chain_info.assets.clone(),
-            Some(name) => vec![asset_by_name(&core.chain_info, Some(name))?.clone()],
+            None => self.chain.info.assets.clone(),
+            Some(name) => vec![self.chain.asset_by_name(Some(name))?.clone()],
         };
         let mut balances = Vec::with_capacity(assets.len());
         for asset in assets {
-            let chain = core.chain.clone();
+            let chain = self.chain.backend.clone();
             let (owner, holding) = (account.clone(), asset.asset.clone());
             let amount =
                 chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
@@ -97,52 +108,6 @@ impl Driver {
 
     /// What `[testing]` makes this node do to a proposal of its own before it is sent.
     pub(super) fn tamper(&self, proposal: &mut ChannelProposal) {
-        tamper_proposal(&self.core.testing, proposal);
+        tamper_proposal(&self.testing, proposal);
     }
-}
-
-/// The name a chain gives `asset`, or its `chain/holder` form if the chain does not know it.
-pub fn asset_name(chain: &ChainInfo, asset: &Asset) -> String {
-    chain
-        .assets
-        .iter()
-        .find(|info| info.asset == *asset)
-        .map_or_else(|| asset.to_string(), |info| info.name.clone())
-}
-
-/// The asset the chain calls `name`, or the chain's first asset without a name.
-pub(super) fn asset_by_name<'a>(
-    chain: &'a ChainInfo,
-    name: Option<&str>,
-) -> Result<&'a AssetInfo, Error> {
-    let known = || {
-        chain
-            .assets
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match name {
-        None => chain
-            .assets
-            .first()
-            .ok_or_else(|| Error::unavailable("the chain backend offers no assets")),
-        Some(name) => chain.assets.iter().find(|a| a.name == name).ok_or_else(|| {
-            Error::invalid(
-                "asset",
-                format!("unknown asset `{name}`; this chain has {}", known()),
-            )
-        }),
-    }
-}
-
-/// Runs a waiting chain call on a blocking thread; its failure is `unavailable`.
-pub(super) async fn chain_call<T: Send + 'static>(
-    what: &'static str,
-    call: impl FnOnce() -> Result<T, parley_plugin_api::PluginError> + Send + 'static,
-) -> Result<T, Error> {
-    blocking(call)
-        .await
-        .map_err(|error| Error::unavailable(format!("cannot {what} on the chain: {error}")))
 }

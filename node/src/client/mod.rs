@@ -8,10 +8,11 @@
 //! the node is put together outside it ([`crate::assembly`]).
 
 pub mod book;
+pub mod chain;
 pub mod channel_policy;
 pub mod channel_task;
 pub mod closing;
-pub mod core;
+pub mod dialer;
 pub mod dispatch;
 pub mod driver;
 pub mod error;
@@ -25,3 +26,4 @@ pub mod peers;
 pub mod proposals;
 pub mod registry;
 pub mod settling;
+pub mod start;

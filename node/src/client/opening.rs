@@ -1,17 +1,19 @@
 //! Opening channels: proposing one to a peer, and answering the peers' proposals (accept,
 //! reject, list those waiting). Both sides return once the channel is funded.
 
-use super::driver::{asset_by_name, chain_call, Driver};
+use super::chain::{chain_call, ChainAccess};
+use super::driver::Driver;
 use super::error::Error;
 use super::overview::ChannelOverview;
 use super::proposals::{Outgoing, ProposalOutcome, WaitingProposal};
+use super::start::random_32;
 use crate::protocol::{
     validate_proposal, ChannelMessage, ChannelProposal, Phase, ProposalId, ProposalReject,
     MAX_CHALLENGE_DURATION,
 };
 use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Amount, AssetInfo, ChainInfo, ChannelId, Participant};
+use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -40,37 +42,36 @@ impl Driver {
     /// Proposes the channel of `request` to its peer; returns once the peer accepted and the
     /// channel is funded.
     pub async fn open(&self, request: OpenRequest) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
-        let (alias, peer) = core.book.resolve(&request.peer).ok_or_else(|| {
+        let (alias, peer) = self.book.resolve(&request.peer).ok_or_else(|| {
             Error::not_found(format!(
                 "unknown peer `{}`; add it first with `parley peer add <alias> <node-id> <address>`",
                 request.peer
             ))
         })?;
         let name = alias.unwrap_or_else(|| peer.to_string());
-        let deposits = deposits(&core.chain_info, &request)?;
+        let deposits = deposits(&self.chain, &request)?;
         let challenge = request
             .challenge_seconds
-            .unwrap_or(core.policy.challenge_seconds);
+            .unwrap_or(self.policy.challenge_seconds);
         if challenge == 0 || challenge > MAX_CHALLENGE_DURATION {
             return Err(Error::invalid(
                 "challenge_seconds",
                 format!("must be between 1 and {MAX_CHALLENGE_DURATION} seconds"),
             ));
         }
-        let me = core.account()?.clone();
+        let me = self.chain.account()?.clone();
         for (asset, mine, _) in &deposits {
             self.check_can_deposit(&me, asset, *mine).await?;
         }
-        core.ensure_connected(peer).await?;
+        self.dialer.ensure_connected(peer).await?;
         let proposal = ChannelProposal {
-            proposal_id: ProposalId(super::core::random_32()?),
+            proposal_id: ProposalId(random_32()?),
             proposer: me,
             assets: deposits.iter().map(|(a, _, _)| a.asset.clone()).collect(),
             balances: deposits.iter().map(|(_, m, t)| vec![*m, *t]).collect(),
             locked: Vec::new(),
             challenge_duration: challenge,
-            nonce_share: super::core::random_32()?,
+            nonce_share: random_32()?,
             app: None,
             app_data: Bytes::default(),
             ledger_channel: true,
@@ -91,27 +92,26 @@ impl Driver {
         peer: NodeId,
         name: &str,
     ) -> Result<ChannelId, Error> {
-        let core = &self.core;
         let id = proposal.proposal_id;
         let (answer, outcome) = oneshot::channel();
         let message = ChannelMessage::Proposal(proposal.clone());
-        core.proposals.add_outgoing(Outgoing {
+        self.proposals.add_outgoing(Outgoing {
             proposal,
             peer,
             answer,
         });
-        if let Err(error) = core.peers.send(peer, &message).await {
-            core.proposals.drop_outgoing(&id);
+        if let Err(error) = self.peers.send(peer, &message).await {
+            self.proposals.drop_outgoing(&id);
             return Err(Error::unavailable(format!(
                 "cannot send the proposal to {name}: {error}"
             )));
         }
-        let limit = core.policy.proposal_timeout;
+        let limit = self.policy.proposal_timeout;
         let outcome = match tokio::time::timeout(limit, outcome).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => return Err(Error::internal("the proposal's answer was lost")),
             Err(_) => {
-                core.proposals.drop_outgoing(&id);
+                self.proposals.drop_outgoing(&id);
                 return Err(Error::unavailable(format!(
                     "{name} did not answer the proposal within {} s ([policy] proposal_timeout_seconds)",
                     limit.as_secs()
@@ -131,12 +131,11 @@ impl Driver {
 
     /// The peers' proposals waiting for an answer, in id order.
     pub fn waiting_proposals(&self) -> Vec<WaitingProposal> {
-        let core = &self.core;
-        core.proposals
+        self.proposals
             .incoming(Instant::now())
             .into_iter()
             .map(|incoming| WaitingProposal {
-                proposer_alias: core.book.alias_of(&incoming.peer),
+                proposer_alias: self.book.alias_of(&incoming.peer),
                 proposal: incoming.proposal,
                 proposer: incoming.peer,
                 expires_at: incoming.expires_at,
@@ -146,28 +145,28 @@ impl Driver {
 
     /// Accepts the peer's proposal `id`; returns once the channel is funded.
     pub async fn accept(&self, id: ProposalId) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
         let not_found = || {
             Error::not_found(format!(
                 "no proposal {id} awaits an answer (it may have expired); `parley proposal list` shows them"
             ))
         };
-        let incoming = core
+        let incoming = self
             .proposals
             .incoming(Instant::now())
             .into_iter()
             .find(|p| p.proposal.proposal_id == id)
             .ok_or_else(not_found)?;
         // Check everything before taking the proposal, so a refusal leaves it answerable.
-        let me = core.account()?.clone();
+        let me = self.chain.account()?.clone();
         for (asset, row) in incoming
             .proposal
             .assets
             .iter()
             .zip(&incoming.proposal.balances)
         {
-            let info = core
-                .chain_info
+            let info = self
+                .chain
+                .info
                 .assets
                 .iter()
                 .find(|a| a.asset == *asset)
@@ -175,12 +174,14 @@ impl Driver {
             let ours = row.get(1).copied().unwrap_or(Amount::ZERO);
             self.check_can_deposit(&me, info, ours).await?;
         }
-        core.ensure_connected(incoming.peer).await?;
-        let incoming = core
+        self.dialer.ensure_connected(incoming.peer).await?;
+        let incoming = self
             .proposals
             .take_incoming(&id, Instant::now())
             .ok_or_else(not_found)?;
-        let channel = core.accept_proposal(&incoming.proposal, incoming.peer)?;
+        let channel = self
+            .starter
+            .accept_proposal(&incoming.proposal, incoming.peer)?;
         self.wait_for_funding(channel).await?;
         self.channel(channel).await
     }
@@ -188,8 +189,7 @@ impl Driver {
     /// Rejects the peer's proposal `id`, telling the proposer `reason` (or that the user
     /// rejected it).
     pub async fn reject(&self, id: ProposalId, reason: Option<String>) -> Result<(), Error> {
-        let core = &self.core;
-        let incoming = core
+        let incoming = self
             .proposals
             .take_incoming(&id, Instant::now())
             .ok_or_else(|| {
@@ -202,7 +202,7 @@ impl Driver {
             proposal_id: id,
             reason,
         });
-        if let Err(error) = core.peers.send(incoming.peer, &message).await {
+        if let Err(error) = self.peers.send(incoming.peer, &message).await {
             // The proposal is answered here either way; the proposer times out.
             tracing::info!(proposal = %id, "the reject could not be sent: {error}");
         }
@@ -219,7 +219,7 @@ impl Driver {
         if deposit.is_zero() {
             return Ok(());
         }
-        let chain = self.core.chain.clone();
+        let chain = self.chain.backend.clone();
         let (owner, holding) = (owner.clone(), asset.asset.clone());
         let balance =
             chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
@@ -236,7 +236,7 @@ impl Driver {
     /// (its funding timed out, or the peer gave up on it) is an error that says what happens
     /// to the deposits.
     async fn wait_for_funding(&self, id: ChannelId) -> Result<(), Error> {
-        let limit = self.core.policy.funding_timeout + CHAIN_SLACK;
+        let limit = self.policy.funding_timeout + CHAIN_SLACK;
         let status = self.wait_for_phase(id, Phase::Active, limit).await?;
         if matches!(status.phase, Phase::Active | Phase::Closing) {
             return Ok(());
@@ -253,16 +253,16 @@ impl Driver {
 /// The assets of a channel being opened with both deposits each, in request order: the main
 /// asset, then `more_assets`. Refuses unknown and repeated assets and a channel without funds.
 fn deposits(
-    chain: &ChainInfo,
+    chain: &ChainAccess,
     request: &OpenRequest,
 ) -> Result<Vec<(AssetInfo, Amount, Amount)>, Error> {
     let mut deposits = vec![(
-        asset_by_name(chain, request.asset.as_deref())?.clone(),
+        chain.asset_by_name(request.asset.as_deref())?.clone(),
         request.mine,
         request.theirs,
     )];
     for (name, mine, theirs) in &request.more_assets {
-        let asset = asset_by_name(chain, Some(name))?.clone();
+        let asset = chain.asset_by_name(Some(name))?.clone();
         if deposits.iter().any(|(a, _, _)| a.asset == asset.asset) {
             return Err(Error::invalid(
                 "more_assets",

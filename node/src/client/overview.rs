@@ -32,14 +32,13 @@ impl Driver {
     /// The channel `id`: read from its task, or the damaged record, or the archive of closed
     /// channels.
     pub async fn channel(&self, id: ChannelId) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
-        if let Some((handle, peer)) = core.registry.handle_and_peer(&id) {
+        if let Some((handle, peer)) = self.registry.handle_and_peer(&id) {
             // A task that ends meanwhile has just archived its channel.
             if let Some(overview) = self.running(&handle, peer).await {
                 return Ok(overview);
             }
         }
-        if let Some(damaged) = core.registry.damaged(&id) {
+        if let Some(damaged) = self.registry.damaged(&id) {
             return Ok(ChannelOverview {
                 id,
                 peer: damaged.peer,
@@ -49,7 +48,7 @@ impl Driver {
                 dispute: damaged.dispute,
             });
         }
-        match core.store.archived(&id) {
+        match self.store.archived(&id) {
             Ok(Some(archived)) => Ok(self.archived(archived)),
             Ok(None) => Err(no_channel(id)),
             Err(error) => Err(Error::internal(format!(
@@ -61,10 +60,9 @@ impl Driver {
     /// Every open channel (those that cannot be used too, with why in their status), or with
     /// `closed` every closed one, in id order.
     pub async fn channels(&self, closed: bool) -> Result<Vec<ChannelOverview>, Error> {
-        let core = &self.core;
         let mut overviews = Vec::new();
         if closed {
-            let archived = core.store.archived_all().map_err(|e| {
+            let archived = self.store.archived_all().map_err(|e| {
                 Error::internal(format!("cannot read the archive of closed channels: {e}"))
             })?;
             for archived in archived {
@@ -74,12 +72,12 @@ impl Driver {
                 }
             }
         } else {
-            for (handle, peer) in core.registry.all() {
+            for (handle, peer) in self.registry.all() {
                 if let Some(overview) = self.running(&handle, peer).await {
                     overviews.push(overview);
                 }
             }
-            for (id, damaged) in core.registry.all_damaged() {
+            for (id, damaged) in self.registry.all_damaged() {
                 overviews.push(ChannelOverview {
                     id,
                     peer: damaged.peer,
@@ -102,7 +100,7 @@ impl Driver {
     ) -> Option<ChannelOverview> {
         let snapshot = handle.snapshot().await.ok()?.snapshot;
         let id = snapshot.channel.channel_id;
-        let (status, dispute) = match self.core.registry.status(&id) {
+        let (status, dispute) = match self.registry.status(&id) {
             Some(status) => (status.describe(), status.dispute),
             None => (None, None),
         };
@@ -129,13 +127,12 @@ impl Driver {
     }
 
     fn alias(&self, peer: Option<NodeId>) -> Option<String> {
-        peer.and_then(|peer| self.core.book.alias_of(&peer))
+        peer.and_then(|peer| self.book.alias_of(&peer))
     }
 
     /// The task handle and peer of running channel `id`.
     pub(super) fn entry(&self, id: ChannelId) -> Result<(ChannelHandle, Option<NodeId>), Error> {
-        self.core
-            .registry
+        self.registry
             .handle_and_peer(&id)
             .ok_or_else(|| no_channel(id))
     }
@@ -148,10 +145,9 @@ impl Driver {
         phase: Phase,
         limit: Duration,
     ) -> Result<ChannelStatus, Error> {
-        let core = &self.core;
-        let Some(status) = core.registry.subscribe(&id) else {
+        let Some(status) = self.registry.subscribe(&id) else {
             // Gone from the registry: it closed and was archived meanwhile.
-            return match core.store.archived(&id) {
+            return match self.store.archived(&id) {
                 Ok(Some(_)) => Ok(ChannelStatus::new(Phase::Closed)),
                 _ => Err(Error::internal(format!("channel {id} vanished"))),
             };

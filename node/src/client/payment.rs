@@ -1,6 +1,6 @@
 //! Paying the peer over a channel.
 
-use super::driver::{asset_name, Driver};
+use super::driver::Driver;
 use super::error::Error;
 use super::overview::{no_channel, ChannelOverview};
 use crate::protocol::Phase;
@@ -15,11 +15,10 @@ impl Driver {
         amount: Amount,
         asset: Option<&str>,
     ) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
-        let (running, assets) = core
+        let (running, assets) = self
             .registry
             .get(&id)
-            .zip(core.registry.assets(&id))
+            .zip(self.registry.assets(&id))
             .ok_or_else(|| no_channel(id))?;
         let (handle, peer, phase) = (running.handle, running.peer, running.phase);
         // A quick answer for a channel that is plainly not active (before trying to reach its
@@ -39,7 +38,7 @@ impl Driver {
             }
             Some(name) => assets
                 .iter()
-                .position(|a| asset_name(&core.chain_info, a) == name)
+                .position(|a| self.chain.asset_name(a) == name)
                 .ok_or_else(|| {
                     Error::invalid("asset", format!("the channel holds no asset `{name}`"))
                 })?,
@@ -49,10 +48,10 @@ impl Driver {
                 "channel {id} cannot be used: this node has no record of its peer; settle it with `parley channel settle {id} --force`"
             )));
         };
-        if !core.peers.is_connected(&peer) {
-            core.ensure_connected(peer).await?;
+        if !self.peers.is_connected(&peer) {
+            self.dialer.ensure_connected(peer).await?;
         }
-        let limit = core.policy.update_timeout;
+        let limit = self.policy.update_timeout;
         match tokio::time::timeout(limit, handle.pay(index, amount)).await {
             Ok(Ok(_version)) => {}
             Ok(Err(error)) => return Err(error.into()),

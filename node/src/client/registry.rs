@@ -276,6 +276,14 @@ impl Registry {
             .collect()
     }
 
+    /// Whether any channel runs with `peer`.
+    pub fn has_peer(&self, peer: &NodeId) -> bool {
+        self.entries()
+            .channels
+            .values()
+            .any(|entry| entry.peer == Some(*peer))
+    }
+
     /// Every channel's handle and peer, in no particular order.
     pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {
         self.entries()

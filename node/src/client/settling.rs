@@ -2,9 +2,9 @@
 //! chain), or unilaterally through a dispute when forced or when the peer does not answer; and,
 //! on test nodes only, registering an old state as a cheating peer would.
 
+use super::chain::{blocking, chain_call};
 use super::channel_task::{ChannelHandle, CommandError};
-use super::core::blocking;
-use super::driver::{chain_call, Driver};
+use super::driver::Driver;
 use super::error::Error;
 use super::overview::ChannelOverview;
 use crate::protocol::{ChannelError, Phase};
@@ -28,7 +28,6 @@ impl Driver {
     /// `force` (or when the peer does not answer) settles unilaterally through a dispute;
     /// returns once the chain has paid out.
     pub async fn settle(&self, id: ChannelId, force: bool) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
         let (handle, peer) = self.entry(id)?;
         let view = handle.snapshot().await?;
         let phase = view.snapshot.phase;
@@ -38,7 +37,7 @@ impl Driver {
                 // Nothing is fully signed and nothing of ours deposited: ending it is all
                 // there is.
                 let reason = "the opening was abandoned (--force); this node deposited nothing";
-                core.registry.set_reason(&id, reason.to_string());
+                self.registry.set_reason(&id, reason.to_string());
                 match handle.abandon(reason.to_string()).await {
                     Ok(()) | Err(CommandError::Channel(ChannelError::WrongPhase { .. })) => {}
                     Err(error) => return Err(error.into()),
@@ -59,7 +58,7 @@ impl Driver {
                 )))
             }
             Phase::Funding | Phase::Active if force => {
-                core.registry
+                self.registry
                     .set_reason(&id, "settling unilaterally (--force)".to_string());
                 dispute(&handle, id).await?
             }
@@ -70,7 +69,7 @@ impl Driver {
                         Cooperation::Unanswered(why) => why,
                     };
                     tracing::warn!(channel = %id, "{}; settling unilaterally instead", why.message());
-                    core.registry.set_reason(
+                    self.registry.set_reason(
                         &id,
                         format!("{}; settling unilaterally instead", why.message()),
                     );
@@ -105,11 +104,11 @@ impl Driver {
                 "this node has no record of the channel's peer",
             )));
         };
-        self.core
+        self.dialer
             .ensure_connected(peer)
             .await
             .map_err(Cooperation::Unanswered)?;
-        let limit = self.core.policy.update_timeout;
+        let limit = self.policy.update_timeout;
         match tokio::time::timeout(limit, handle.propose_final()).await {
             Ok(Ok(_)) => Ok(()),
             // A store that fails is no reason to go on chain: it says nothing about the peer.
@@ -128,8 +127,7 @@ impl Driver {
         id: ChannelId,
         version: u64,
     ) -> Result<ChannelOverview, Error> {
-        let core = &self.core;
-        if !core.testing.allow_misbehaviour {
+        if !self.testing.allow_misbehaviour {
             return Err(Error::conflict(
                 "misbehaviour is disabled on this node; a test node enables it with \
                  `allow_misbehaviour = true` in a [testing] section of node.toml (never on a node \
@@ -146,28 +144,28 @@ impl Driver {
                 ),
             )
         })?;
-        let me = core.account()?.clone();
-        core.registry.set_refute(&id, false);
+        let me = self.chain.account()?.clone();
+        self.registry.set_refute(&id, false);
         let register = RegisterRequest {
             from: me,
             channel: signed,
             sub_channels: Vec::new(),
         };
-        let chain = core.chain.clone();
+        let chain = self.chain.backend.clone();
         if let Err(error) =
             chain_call("register the old state", move || chain.register(&register)).await
         {
-            core.registry.set_refute(&id, true);
+            self.registry.set_refute(&id, true);
             return Err(error);
         }
         tracing::warn!(channel = %id, version, "[testing] MISBEHAVING: registered an old state on chain");
-        core.registry.set_reason(
+        self.registry.set_reason(
             &id,
             format!("[testing] this node registered the old version {version} to cheat"),
         );
-        let chain = core.chain.clone();
+        let chain = self.chain.backend.clone();
         if let Ok((record, now)) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?))).await {
-            core.registry.set_dispute(&id, record, now);
+            self.registry.set_dispute(&id, record, now);
         }
         dispute(&handle, id).await?;
         self.channel(id).await

@@ -24,22 +24,23 @@ use crate::client::overview::ChannelOverview;
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
+use std::sync::Arc;
 use views::{channel_info, peer_info, proposal_info};
 
 /// The API of a running node, served by its driver.
 pub struct NodeService {
-    driver: Driver,
+    driver: Arc<Driver>,
 }
 
 impl NodeService {
     /// Serves the API over `driver`.
-    pub fn new(driver: Driver) -> NodeService {
+    pub fn new(driver: Arc<Driver>) -> NodeService {
         NodeService { driver }
     }
 
     /// Runs `work` on its own task, so that a client hanging up does not abandon a channel
     /// half-way (an accepted proposal still gets funded; a settle still withdraws).
-    fn detached<T, F>(&self, work: impl FnOnce(Driver) -> F) -> ApiFuture<'_, T>
+    fn detached<T, F>(&self, work: impl FnOnce(Arc<Driver>) -> F) -> ApiFuture<'_, T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, Error>> + Send + 'static,
@@ -53,7 +54,7 @@ impl NodeService {
     }
 
     /// [`NodeService::detached`] for an operation that ends with a channel.
-    fn detached_channel<F>(&self, work: impl FnOnce(Driver) -> F) -> ApiFuture<'_, ChannelInfo>
+    fn detached_channel<F>(&self, work: impl FnOnce(Arc<Driver>) -> F) -> ApiFuture<'_, ChannelInfo>
     where
         F: Future<Output = Result<ChannelOverview, Error>> + Send + 'static,
     {
@@ -68,10 +69,10 @@ impl NodeApi for NodeService {
         let driver = &self.driver;
         Box::pin(async move {
             Ok(NodeInfo {
-                node_id: driver.node_id(),
+                node_id: driver.node_id,
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 chain: driver.chain_info().clone(),
-                listen_address: driver.listen_address().to_string(),
+                listen_address: driver.listen_address.clone(),
             })
         })
     }
@@ -87,7 +88,12 @@ impl NodeApi for NodeService {
     }
 
     fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
-        let peers = self.driver.peers().into_iter().map(peer_info).collect();
+        let peers = self
+            .driver
+            .known_peers()
+            .into_iter()
+            .map(peer_info)
+            .collect();
         Box::pin(std::future::ready(Ok(peers)))
     }
 

@@ -2,7 +2,7 @@
 
 use crate::api::types::{AssetBalances, ChannelInfo, DisputeInfo, PeerInfo, ProposalInfo};
 use crate::client::book::NamedPeer;
-use crate::client::driver::asset_name;
+use crate::client::chain::asset_name;
 use crate::client::overview::ChannelOverview;
 use crate::client::proposals::WaitingProposal;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
