@@ -192,7 +192,6 @@ impl Node {
         });
         let sink: SharedSink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
         let registry = Arc::new(Registry::default());
-        let proposals = Arc::new(Proposals::default());
         let book = Arc::new(book);
         let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
         let starter = Arc::new(ChannelStarter::new(
@@ -211,17 +210,19 @@ impl Node {
             policy: config.policy.clone(),
             testing: config.testing.clone(),
         });
+        let proposals = Arc::new(Proposals::new(
+            peers.clone(),
+            book.clone(),
+            starter.clone(),
+            chain_access.clone(),
+            config.policy.clone(),
+            config.limits.open_proposals,
+            sink,
+        ));
         let dispatcher = Dispatcher {
             registry: registry.clone(),
             proposals: proposals.clone(),
-            book: book.clone(),
-            peers: peers.clone(),
             dialer: dialer.clone(),
-            starter: starter.clone(),
-            chain: chain_access.clone(),
-            policy: config.policy.clone(),
-            open_proposals: config.limits.open_proposals,
-            events: sink,
         };
         let driver = Arc::new(Driver {
             node_id,
@@ -231,7 +232,6 @@ impl Node {
             book,
             peers,
             dialer,
-            starter: starter.clone(),
             chain: chain_access,
             store: channel_store.clone(),
             policy: config.policy.clone(),

@@ -15,7 +15,6 @@ use super::misbehaviour::tamper_proposal;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
-use super::start::ChannelStarter;
 use crate::config::{PolicySection, TestingSection};
 use crate::protocol::ChannelProposal;
 use crate::store::node_records::peer_op;
@@ -33,7 +32,7 @@ pub struct Driver {
     pub listen_address: String,
     /// The running channels.
     pub registry: Arc<Registry>,
-    /// Proposals in flight.
+    /// Channel proposals, both ways.
     pub proposals: Arc<Proposals>,
     /// The peers the user named.
     pub book: Arc<PeerBook>,
@@ -41,8 +40,6 @@ pub struct Driver {
     pub peers: Peers,
     /// Connects to known peers.
     pub dialer: Arc<Dialer>,
-    /// Starts the channels of accepted proposals.
-    pub starter: Arc<ChannelStarter>,
     /// The chain, and our account on it.
     pub chain: Arc<ChainAccess>,
     /// Where the peers and the archive of closed channels are kept.

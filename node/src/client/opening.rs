@@ -5,17 +5,14 @@ use super::chain::{chain_call, ChainAccess};
 use super::driver::Driver;
 use super::error::Error;
 use super::overview::ChannelOverview;
-use super::proposals::{Outgoing, ProposalOutcome, WaitingProposal};
+use super::proposals::WaitingProposal;
 use super::start::random_32;
 use crate::protocol::{
-    validate_proposal, ChannelMessage, ChannelProposal, Phase, ProposalId, ProposalReject,
-    MAX_CHALLENGE_DURATION,
+    validate_proposal, ChannelProposal, Phase, ProposalId, MAX_CHALLENGE_DURATION,
 };
-use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
-use std::time::{Duration, Instant};
-use tokio::sync::oneshot;
+use std::time::Duration;
 
 /// Extra time an opening waits beyond the funding timeout before it gives up on its own.
 const CHAIN_SLACK: Duration = Duration::from_secs(30);
@@ -80,67 +77,14 @@ impl Driver {
         validate_proposal(&proposal).map_err(|e| Error::invalid("mine", e))?;
         let mut proposal = proposal;
         self.tamper(&mut proposal);
-        let id = self.propose(proposal, peer, &name).await?;
+        let id = self.proposals.propose(proposal, peer, &name).await?;
         self.wait_for_funding(id).await?;
         self.channel(id).await
     }
 
-    /// Sends `proposal` to `peer` and waits for its answer; the channel is running on `Ok`.
-    async fn propose(
-        &self,
-        proposal: ChannelProposal,
-        peer: NodeId,
-        name: &str,
-    ) -> Result<ChannelId, Error> {
-        let id = proposal.proposal_id;
-        let (answer, outcome) = oneshot::channel();
-        let message = ChannelMessage::Proposal(proposal.clone());
-        self.proposals.add_outgoing(Outgoing {
-            proposal,
-            peer,
-            answer,
-        });
-        if let Err(error) = self.peers.send(peer, &message).await {
-            self.proposals.drop_outgoing(&id);
-            return Err(Error::unavailable(format!(
-                "cannot send the proposal to {name}: {error}"
-            )));
-        }
-        let limit = self.policy.proposal_timeout;
-        let outcome = match tokio::time::timeout(limit, outcome).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => return Err(Error::internal("the proposal's answer was lost")),
-            Err(_) => {
-                self.proposals.drop_outgoing(&id);
-                return Err(Error::unavailable(format!(
-                    "{name} did not answer the proposal within {} s ([policy] proposal_timeout_seconds)",
-                    limit.as_secs()
-                )));
-            }
-        };
-        match outcome {
-            ProposalOutcome::Opened(channel) => Ok(channel),
-            ProposalOutcome::Rejected(reason) => Err(Error::refused_by_peer(format!(
-                "{name} rejected the proposal: {reason}"
-            ))),
-            ProposalOutcome::Failed(reason) => Err(Error::conflict(format!(
-                "{name} accepted, but the channel could not be opened: {reason}"
-            ))),
-        }
-    }
-
     /// The peers' proposals waiting for an answer, in id order.
     pub fn waiting_proposals(&self) -> Vec<WaitingProposal> {
-        self.proposals
-            .incoming(Instant::now())
-            .into_iter()
-            .map(|incoming| WaitingProposal {
-                proposer_alias: self.book.alias_of(&incoming.peer),
-                proposal: incoming.proposal,
-                proposer: incoming.peer,
-                expires_at: incoming.expires_at,
-            })
-            .collect()
+        self.proposals.waiting()
     }
 
     /// Accepts the peer's proposal `id`; returns once the channel is funded.
@@ -150,12 +94,7 @@ impl Driver {
                 "no proposal {id} awaits an answer (it may have expired); `parley proposal list` shows them"
             ))
         };
-        let incoming = self
-            .proposals
-            .incoming(Instant::now())
-            .into_iter()
-            .find(|p| p.proposal.proposal_id == id)
-            .ok_or_else(not_found)?;
+        let incoming = self.proposals.waiting_for(&id).ok_or_else(not_found)?;
         // Check everything before taking the proposal, so a refusal leaves it answerable.
         let me = self.chain.account()?.clone();
         for (asset, row) in incoming
@@ -175,13 +114,7 @@ impl Driver {
             self.check_can_deposit(&me, info, ours).await?;
         }
         self.dialer.ensure_connected(incoming.peer).await?;
-        let incoming = self
-            .proposals
-            .take_incoming(&id, Instant::now())
-            .ok_or_else(not_found)?;
-        let channel = self
-            .starter
-            .accept_proposal(&incoming.proposal, incoming.peer)?;
+        let channel = self.proposals.accept(&id).ok_or_else(not_found)??;
         self.wait_for_funding(channel).await?;
         self.channel(channel).await
     }
@@ -189,24 +122,7 @@ impl Driver {
     /// Rejects the peer's proposal `id`, telling the proposer `reason` (or that the user
     /// rejected it).
     pub async fn reject(&self, id: ProposalId, reason: Option<String>) -> Result<(), Error> {
-        let incoming = self
-            .proposals
-            .take_incoming(&id, Instant::now())
-            .ok_or_else(|| {
-                Error::not_found(format!(
-                    "no proposal {id} awaits an answer (it may have expired)"
-                ))
-            })?;
-        let reason = reason.unwrap_or_else(|| "rejected by the peer's user".to_string());
-        let message = ChannelMessage::ProposalReject(ProposalReject {
-            proposal_id: id,
-            reason,
-        });
-        if let Err(error) = self.peers.send(incoming.peer, &message).await {
-            // The proposal is answered here either way; the proposer times out.
-            tracing::info!(proposal = %id, "the reject could not be sent: {error}");
-        }
-        Ok(())
+        self.proposals.reject(id, reason).await
     }
 
     /// Refuses, as `insufficient_funds`, a deposit larger than what `owner` holds on chain.

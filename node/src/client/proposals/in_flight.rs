@@ -1,5 +1,5 @@
-//! Channel proposals in flight: ours waiting for the peer's answer, and the peers' waiting for
-//! ours (the policy's or the user's) until they expire.
+//! Channel proposals in flight ([`InFlight`]): ours waiting for the peer's answer, and the
+//! peers' waiting for ours (the policy's or the user's) until they expire.
 
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
@@ -44,19 +44,6 @@ pub struct Incoming {
     pub expires_at: u64,
 }
 
-/// A peer's proposal waiting for our answer, as the user sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WaitingProposal {
-    /// The proposal (we would be participant 1).
-    pub proposal: ChannelProposal,
-    /// Who sent it (the authenticated peer).
-    pub proposer: NodeId,
-    /// The proposer's alias, if it is a known peer.
-    pub proposer_alias: Option<String>,
-    /// When it lapses unanswered, in Unix seconds.
-    pub expires_at: u64,
-}
-
 /// Why a peer's proposal was not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotKept {
@@ -69,31 +56,31 @@ pub enum NotKept {
     },
 }
 
-/// Every proposal in flight: the one service that owns them. Its lock is taken only inside
-/// its methods, for one change each, so no caller holds it across an `await`.
+/// Every proposal in flight. Its lock is taken only inside its methods, for one change each,
+/// so no caller holds it across an `await`.
 #[derive(Debug, Default)]
-pub struct Proposals {
-    in_flight: Mutex<InFlight>,
+pub struct InFlight {
+    maps: Mutex<Maps>,
 }
 
 #[derive(Debug, Default)]
-struct InFlight {
+struct Maps {
     outgoing: HashMap<ProposalId, Outgoing>,
     incoming: BTreeMap<ProposalId, Incoming>,
 }
 
-impl Proposals {
+impl InFlight {
     /// Every change is a single map operation, so a panic while holding the lock cannot leave
     /// the maps half-changed and a poisoned lock is still usable.
-    fn in_flight(&self) -> MutexGuard<'_, InFlight> {
-        self.in_flight
+    fn maps(&self) -> MutexGuard<'_, Maps> {
+        self.maps
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Remembers our proposal until its answer arrives.
     pub fn add_outgoing(&self, outgoing: Outgoing) {
-        self.in_flight()
+        self.maps()
             .outgoing
             .insert(outgoing.proposal.proposal_id, outgoing);
     }
@@ -101,16 +88,16 @@ impl Proposals {
     /// Takes our proposal `id` if `from` is the peer it went to; `None` otherwise (an answer
     /// from anyone else is ignored and leaves it waiting).
     pub fn take_outgoing(&self, id: &ProposalId, from: &NodeId) -> Option<Outgoing> {
-        let mut in_flight = self.in_flight();
-        match in_flight.outgoing.get(id) {
-            Some(outgoing) if outgoing.peer == *from => in_flight.outgoing.remove(id),
+        let mut maps = self.maps();
+        match maps.outgoing.get(id) {
+            Some(outgoing) if outgoing.peer == *from => maps.outgoing.remove(id),
             _ => None,
         }
     }
 
     /// Forgets our proposal `id` (its caller gave up waiting).
     pub fn drop_outgoing(&self, id: &ProposalId) {
-        self.in_flight().outgoing.remove(id);
+        self.maps().outgoing.remove(id);
     }
 
     /// Keeps a peer's proposal for `timeout` and returns when it expires (Unix seconds);
@@ -125,17 +112,13 @@ impl Proposals {
         timeout: Duration,
         max_per_peer: usize,
     ) -> Result<u64, NotKept> {
-        let mut in_flight = self.in_flight();
+        let mut maps = self.maps();
         let id = proposal.proposal_id;
-        if in_flight.incoming.contains_key(&id) || in_flight.outgoing.contains_key(&id) {
+        if maps.incoming.contains_key(&id) || maps.outgoing.contains_key(&id) {
             return Err(NotKept::Repeated);
         }
-        in_flight.expire(now);
-        let waiting = in_flight
-            .incoming
-            .values()
-            .filter(|i| i.peer == peer)
-            .count();
+        maps.expire(now);
+        let waiting = maps.incoming.values().filter(|i| i.peer == peer).count();
         if waiting >= max_per_peer {
             return Err(NotKept::TooMany { max: max_per_peer });
         }
@@ -143,7 +126,7 @@ impl Proposals {
             .checked_add(timeout)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(u64::MAX, |d| d.as_secs());
-        in_flight.incoming.insert(
+        maps.incoming.insert(
             id,
             Incoming {
                 proposal,
@@ -157,20 +140,20 @@ impl Proposals {
 
     /// Takes the peer's proposal `id` if it has not expired at `now`.
     pub fn take_incoming(&self, id: &ProposalId, now: Instant) -> Option<Incoming> {
-        let mut in_flight = self.in_flight();
-        in_flight.expire(now);
-        in_flight.incoming.remove(id)
+        let mut maps = self.maps();
+        maps.expire(now);
+        maps.incoming.remove(id)
     }
 
     /// The peers' proposals still waiting at `now`, in id order (expired ones are dropped).
     pub fn incoming(&self, now: Instant) -> Vec<Incoming> {
-        let mut in_flight = self.in_flight();
-        in_flight.expire(now);
-        in_flight.incoming.values().cloned().collect()
+        let mut maps = self.maps();
+        maps.expire(now);
+        maps.incoming.values().cloned().collect()
     }
 }
 
-impl InFlight {
+impl Maps {
     fn expire(&mut self, now: Instant) {
         self.incoming.retain(|id, incoming| {
             let alive = incoming.deadline > now;
@@ -212,7 +195,7 @@ mod tests {
     #[test]
     fn only_the_addressed_peer_can_answer_our_proposal() {
         let (bob, mallory) = (node(), node());
-        let proposals = Proposals::default();
+        let proposals = InFlight::default();
         let (answer, _) = oneshot::channel();
         proposals.add_outgoing(Outgoing {
             proposal: proposal(1),
@@ -233,7 +216,7 @@ mod tests {
     #[test]
     fn incoming_proposals_expire_and_duplicates_are_refused() {
         let bob = node();
-        let proposals = Proposals::default();
+        let proposals = InFlight::default();
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
         assert!(proposals
@@ -257,7 +240,7 @@ mod tests {
     #[test]
     fn a_peer_can_have_only_so_many_proposals_waiting() {
         let (bob, carol) = (node(), node());
-        let proposals = Proposals::default();
+        let proposals = InFlight::default();
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
         for n in 1..=3 {
