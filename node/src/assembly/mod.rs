@@ -1,8 +1,12 @@
 //! The node assembled (DESIGN §1): key, API token, plugins, the channel store and its
 //! restored channels, peers over the transport, the peer-event dispatcher, the chain-side
 //! lifecycle, and the JSON-RPC API served over all of it.
+//!
+//! [`wiring`] makes the driver's services and hands each part the ones it works with;
+//! [`restore`] reads what the store holds and resumes the stored channels.
 
 mod restore;
+mod wiring;
 
 use crate::api::client::api_addr_path;
 use crate::api::service::events::ApiEvents;
@@ -11,18 +15,12 @@ use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
 use crate::client::chain::ChainAccess;
-use crate::client::channel_policy::PaymentsToUs;
-use crate::client::dialer::Dialer;
-use crate::client::dispatch::{spawn_dispatcher, Dispatcher};
+use crate::client::dispatch::spawn_dispatcher;
 use crate::client::driver::Driver;
-use crate::client::events::SharedSink;
 use crate::client::lifecycle::{spawn_lifecycle, ChainSide};
 use crate::client::peers::{
     route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
 };
-use crate::client::proposals::Proposals;
-use crate::client::registry::Registry;
-use crate::client::start::ChannelStarter;
 use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
@@ -35,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::task::JoinHandle;
+use wiring::{wire, Identity, Wired};
 
 /// Why the node did not start.
 #[derive(Debug, Error)]
@@ -182,61 +181,31 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
-        // The driver's services, each owning its state, and the parts that work with them.
-        let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
-        let chain_access = Arc::new(ChainAccess {
+        let chain_access = ChainAccess {
             backend: chain.clone(),
             info: chain_info,
             account,
-        });
-        let sink: SharedSink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
-        let registry = Arc::new(Registry::default());
-        let book = Arc::new(book);
-        let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
-        let starter = Arc::new(ChannelStarter::new(
-            registry.clone(),
-            peers.clone(),
-            chain_access.clone(),
-            channel_store.clone(),
-            sink.clone(),
-            Arc::new(PaymentsToUs),
-            reports_tx,
-            &config.testing,
-        ));
-        let chain_side = Arc::new(ChainSide {
-            registry: registry.clone(),
-            chain: chain_access.clone(),
-            policy: config.policy.clone(),
-            testing: config.testing.clone(),
-        });
-        let proposals = Arc::new(Proposals::new(
-            peers.clone(),
-            book.clone(),
-            starter.clone(),
-            chain_access.clone(),
-            config.policy.clone(),
-            config.limits.open_proposals,
-            sink,
-        ));
-        let dispatcher = Dispatcher {
-            registry: registry.clone(),
-            proposals: proposals.clone(),
-            dialer: dialer.clone(),
         };
-        let driver = Arc::new(Driver {
-            node_id,
-            listen_address,
-            registry,
-            proposals,
-            book,
+        let sink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
+        let Wired {
+            driver,
+            chain_side,
+            dispatcher,
+            starter,
+            reports: reports_rx,
+        } = wire(
+            config,
+            Identity {
+                node_id,
+                listen_address,
+            },
+            chain_access,
             peers,
-            dialer,
-            chain: chain_access,
-            store: channel_store.clone(),
-            policy: config.policy.clone(),
-            testing: config.testing.clone(),
-        });
+            channel_store.clone(),
+            book,
+            sink,
+        );
         let mut tasks = vec![
             spawn_lifecycle(Arc::downgrade(&chain_side), reports_rx),
             spawn_chain_events(Arc::downgrade(&chain_side), other_events),
