@@ -2,8 +2,8 @@
 //! restored channels, peers over the transport, the peer-event dispatcher, the chain-side
 //! lifecycle, and the JSON-RPC API served over all of it.
 //!
-//! [`wiring`] makes the driver's services and hands each part the ones it works with;
-//! [`restore`] reads what the store holds and resumes the stored channels.
+//! `wiring` makes the driver's services and hands each part the ones it works with;
+//! `restore` reads what the store holds and resumes the stored channels.
 
 mod restore;
 mod wiring;

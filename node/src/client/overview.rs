@@ -4,7 +4,7 @@
 use super::channel_task::ChannelHandle;
 use super::driver::Driver;
 use super::error::Error;
-use super::registry::{wait_for_status, ChannelStatus};
+use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
 use crate::protocol::{ChannelSnapshot, Phase};
 use crate::store::ArchivedChannel;
 use crate::wire::NodeId;
@@ -39,14 +39,7 @@ impl Driver {
             }
         }
         if let Some(damaged) = self.registry.damaged(&id) {
-            return Ok(ChannelOverview {
-                id,
-                peer: damaged.peer,
-                peer_alias: self.alias(damaged.peer),
-                snapshot: None,
-                status: Some(damaged.problem),
-                dispute: damaged.dispute,
-            });
+            return Ok(self.damaged(id, damaged));
         }
         match self.store.archived(&id) {
             Ok(Some(archived)) => Ok(self.archived(archived)),
@@ -78,14 +71,7 @@ impl Driver {
                 }
             }
             for (id, damaged) in self.registry.all_damaged() {
-                overviews.push(ChannelOverview {
-                    id,
-                    peer: damaged.peer,
-                    peer_alias: self.alias(damaged.peer),
-                    snapshot: None,
-                    status: Some(damaged.problem),
-                    dispute: damaged.dispute,
-                });
+                overviews.push(self.damaged(id, damaged));
             }
         }
         overviews.sort_by_key(|overview| overview.id);
@@ -112,6 +98,19 @@ impl Driver {
             status,
             dispute,
         })
+    }
+
+    /// A channel whose stored record is damaged: only its id, peer, problem and on-chain
+    /// record are known.
+    fn damaged(&self, id: ChannelId, damaged: DamagedChannel) -> ChannelOverview {
+        ChannelOverview {
+            id,
+            peer: damaged.peer,
+            peer_alias: self.alias(damaged.peer),
+            snapshot: None,
+            status: Some(damaged.problem),
+            dispute: damaged.dispute,
+        }
     }
 
     /// A closed channel from the archive.
