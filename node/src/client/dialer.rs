@@ -96,6 +96,11 @@ async fn redial(dialer: Weak<Dialer>, peer: NodeId) {
         }
         match dialer.ensure_connected(peer).await {
             Ok(()) => return,
+            // Only a failure that may pass is worth another dial.
+            Err(error) if !error.is_transient() => {
+                tracing::warn!(%peer, "not reconnecting: {error}");
+                return;
+            }
             Err(error) => tracing::debug!(%peer, "reconnect failed: {}", error.message()),
         }
         drop(dialer);
