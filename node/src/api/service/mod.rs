@@ -54,13 +54,17 @@ impl NodeService {
     }
 
     /// [`NodeService::detached`] for an operation that ends with a channel.
-    fn detached_channel<F>(&self, work: impl FnOnce(Arc<Driver>) -> F) -> ApiFuture<'_, ChannelInfo>
+    fn detached_channel<F>(
+        &self,
+        work: impl FnOnce(Arc<Driver>) -> F + Send + 'static,
+    ) -> ApiFuture<'_, ChannelInfo>
     where
         F: Future<Output = Result<ChannelOverview, Error>> + Send + 'static,
     {
-        let chain = self.driver.chain_info().clone();
-        let channel = self.detached(work);
-        Box::pin(async move { Ok(channel_info(&chain, channel.await?)) })
+        self.detached(move |driver| async move {
+            let overview = work(driver.clone()).await?;
+            Ok(channel_info(driver.chain_info(), overview))
+        })
     }
 }
 
