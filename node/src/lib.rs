@@ -4,6 +4,8 @@
 //! (chain backends, transports, stores) loaded at run time through the stable ABI of
 //! `parley-plugin-api`, and never depends on a plugin crate.
 //!
+//! - [`assembly`]: the node put together from its config (key, plugins, store, peers, the
+//!   driver's tasks, the API server), started and shut down.
 //! - [`config`]: `node.toml`, parsed and validated in one place.
 //! - [`data_dir_lock`]: one node process per data directory.
 //! - [`host`]: loads plugin libraries, checks kind and ABI version, instantiates them.
@@ -15,13 +17,15 @@
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
 //! - [`store`]: the persistence schema over the store plugin, group commit, restore.
 //! - [`client`]: the async driver: peer connections, routing, channel tasks, the chain side of
-//!   funding and cooperative settlement.
+//!   funding and cooperative settlement, and the operations front ends ask of it, in domain
+//!   types, errors and events.
 //! - [`watcher`]: the watchtower: follows every channel on chain, refutes stale registrations,
 //!   carries disputes through to the withdrawal.
 //! - [`testing`]: every switch that makes a test node misbehave on purpose (never on a real
 //!   node), in one place.
 
 pub mod api;
+pub mod assembly;
 pub mod cli;
 pub mod client;
 pub mod config;

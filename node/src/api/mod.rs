@@ -1,8 +1,10 @@
 //! The JSON-RPC 2.0 API (DESIGN §6): HTTP POST and WebSocket subscriptions on one loopback port,
 //! every call authenticated by the bearer token in `<data_dir>/api.token`.
 //!
-//! - [`node_api`]: the [`NodeApi`] trait the channel driver implements, and the [`EventBus`]
-//!   it publishes [`NodeEvent`]s on.
+//! - [`node_api`]: the [`NodeApi`] trait the server calls, and the [`EventBus`] its
+//!   subscribers hear [`NodeEvent`]s on.
+//! - [`service`]: the [`NodeApi`] over the driver ([`crate::client`]): its operations, domain
+//!   errors and events in the API's terms.
 //! - [`types`]: requests, results and events as JSON.
 //! - [`params`]: pure parsing and checking of method parameters.
 //! - [`error`]: stable error codes and categories.
@@ -25,6 +27,7 @@ pub mod node_api;
 pub mod params;
 pub mod request_guard;
 pub mod server;
+pub mod service;
 pub mod token;
 pub mod types;
 

@@ -1,5 +1,6 @@
-//! The boundary between the API server and the node: the [`NodeApi`] trait the channel driver
-//! implements, and the [`EventBus`] it publishes [`NodeEvent`]s on.
+//! The boundary between the API server and the node: the [`NodeApi`] trait that
+//! [`NodeService`](super::service::NodeService) implements over the driver, and the
+//! [`EventBus`] the node's events reach subscribers on as [`NodeEvent`]s.
 
 use super::error::ApiError;
 use super::types::{
@@ -16,7 +17,8 @@ use tokio::sync::broadcast;
 /// A boxed future an API method returns.
 pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
-/// What the API can ask of the node. Implemented by the channel driver.
+/// What the API can ask of the node. Implemented over the driver by
+/// [`NodeService`](super::service::NodeService), and by an in-memory node in tests.
 ///
 /// Contract for implementers:
 /// - Requests arrive already checked for form (ids parse, amounts are non-zero where required,
@@ -69,7 +71,8 @@ pub trait NodeApi: Send + Sync + 'static {
 /// how many it missed, and should re-read the state with `channel_list`).
 pub const EVENT_BACKLOG: usize = 1024;
 
-/// Where the node publishes [`NodeEvent`]s for WebSocket subscribers. Cheap to clone; every
+/// Where [`NodeEvent`]s are published for WebSocket subscribers (the node's through
+/// [`ApiEvents`](super::service::events::ApiEvents)). Cheap to clone; every
 /// clone publishes to the same subscribers.
 #[derive(Clone, Debug)]
 pub struct EventBus {

@@ -118,7 +118,7 @@ impl CliError {
 
     /// A lab's error; a plugin that did not load comes with abi_stable's report if `verbose`.
     pub fn lab(error: crate::lab::LabError, verbose: bool) -> Self {
-        use crate::client::node::NodeError;
+        use crate::assembly::NodeError;
         use crate::lab::LabError;
         match error {
             LabError::Start { node, source } => match *source {

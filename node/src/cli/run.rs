@@ -1,7 +1,7 @@
 //! `parley run`: start the node (plugins, peers, API) and serve until told to stop.
 
 use super::{default_config, CliError, CliResult};
-use crate::client::node::{Node, NodeError};
+use crate::assembly::{Node, NodeError};
 use crate::config::{LogFormat, NodeConfig};
 use clap::Args;
 use std::path::PathBuf;

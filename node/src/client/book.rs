@@ -1,10 +1,21 @@
 //! The peers the user named with `peer add`, by alias; kept in the store across restarts.
 
-use crate::api::types::PeerAddRequest;
-use crate::api::{ApiError, ErrorCategory};
+use super::error::Error;
 use crate::store::StoredPeer;
 use crate::wire::NodeId;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+/// A peer the user named, with its name: what `peer add` gives and `peer list` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedPeer {
+    /// The user's name for it.
+    pub alias: String,
+    /// Its identity.
+    pub node_id: NodeId,
+    /// Where to reach it, in the transport plugin's format.
+    pub transport_address: String,
+}
 
 /// A peer the user named.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,35 +26,55 @@ pub struct KnownPeer {
     pub transport_address: String,
 }
 
-/// The known peers by alias. Invariant: one alias per node id, one node id per alias.
-#[derive(Debug, Default)]
+/// The known peers by alias: the one service that owns them. Invariant: one alias per node
+/// id, one node id per alias, and never this node's own id. Its lock is taken only inside its
+/// methods, so no caller holds it across an `await`; lookups return copies.
+#[derive(Debug)]
 pub struct PeerBook {
-    by_alias: BTreeMap<String, KnownPeer>,
+    own: NodeId,
+    by_alias: Mutex<BTreeMap<String, KnownPeer>>,
 }
 
 impl PeerBook {
+    /// An empty book of the node `own`.
+    pub fn new(own: NodeId) -> PeerBook {
+        PeerBook {
+            own,
+            by_alias: Mutex::new(BTreeMap::new()),
+        }
+    }
+
     /// The book of the stored peers; a stored peer that breaks the invariant is skipped with
     /// a warning (the store was written by this code, so that means it was edited by hand).
     pub fn from_stored(own: NodeId, stored: Vec<StoredPeer>) -> PeerBook {
-        let mut book = PeerBook::default();
+        let book = PeerBook::new(own);
         for peer in stored {
-            let request = PeerAddRequest {
+            let peer = NamedPeer {
                 alias: peer.alias,
                 node_id: peer.node_id,
                 transport_address: peer.transport_address,
             };
-            if let Err(error) = book.add(own, &request) {
-                tracing::warn!(alias = %request.alias, "skipping a stored peer: {}", error.message);
+            if let Err(error) = book.add(&peer) {
+                tracing::warn!(alias = %peer.alias, "skipping a stored peer: {error}");
             }
         }
         book
     }
 
+    /// Every change is one map operation, so a panic while holding the lock cannot leave the
+    /// map half-changed and a poisoned lock is still usable.
+    fn by_alias(&self) -> MutexGuard<'_, BTreeMap<String, KnownPeer>> {
+        self.by_alias
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Adds or updates `alias`. Refuses our own id, an alias held by another node, and a node
     /// already known under another alias; nothing changes when it refuses.
-    pub fn add(&mut self, own: NodeId, request: &PeerAddRequest) -> Result<(), ApiError> {
-        self.check_add(own, request)?;
-        self.by_alias.insert(
+    pub fn add(&self, request: &NamedPeer) -> Result<(), Error> {
+        let mut by_alias = self.by_alias();
+        check_add(self.own, &by_alias, request)?;
+        by_alias.insert(
             request.alias.clone(),
             KnownPeer {
                 node_id: request.node_id,
@@ -54,79 +85,108 @@ impl PeerBook {
     }
 
     /// Whether [`PeerBook::add`] would accept `request`, without changing anything.
-    pub fn check_add(&self, own: NodeId, request: &PeerAddRequest) -> Result<(), ApiError> {
-        if request.node_id == own {
-            return Err(ApiError::invalid_param(
-                "node_id",
-                "that is this node's own id; a node cannot be its own peer",
-            ));
-        }
-        if let Some(existing) = self.by_alias.get(&request.alias) {
-            if existing.node_id != request.node_id {
-                return Err(ApiError::new(
-                    ErrorCategory::Conflict,
-                    format!(
-                        "the alias `{}` already names node {}; pick another alias",
-                        request.alias, existing.node_id
-                    ),
-                ));
-            }
-        } else if let Some(alias) = self.alias_of(&request.node_id) {
-            return Err(ApiError::new(
-                ErrorCategory::Conflict,
-                format!("node {} is already known as `{alias}`", request.node_id),
-            ));
-        }
-        Ok(())
+    pub fn check_add(&self, request: &NamedPeer) -> Result<(), Error> {
+        check_add(self.own, &self.by_alias(), request)
     }
 
     /// The peer known as `alias`.
-    pub fn get(&self, alias: &str) -> Option<&KnownPeer> {
-        self.by_alias.get(alias)
+    pub fn get(&self, alias: &str) -> Option<KnownPeer> {
+        self.by_alias().get(alias).cloned()
     }
 
     /// The alias of `node_id`, if it is known.
-    pub fn alias_of(&self, node_id: &NodeId) -> Option<&str> {
-        self.by_alias
-            .iter()
-            .find(|(_, peer)| peer.node_id == *node_id)
-            .map(|(alias, _)| alias.as_str())
+    pub fn alias_of(&self, node_id: &NodeId) -> Option<String> {
+        alias_in(&self.by_alias(), node_id)
     }
 
     /// Where `node_id` is reached, if it is known.
-    pub fn address_of(&self, node_id: &NodeId) -> Option<&str> {
-        self.by_alias
+    pub fn address_of(&self, node_id: &NodeId) -> Option<String> {
+        self.by_alias()
             .values()
             .find(|peer| peer.node_id == *node_id)
-            .map(|peer| peer.transport_address.as_str())
+            .map(|peer| peer.transport_address.clone())
+    }
+
+    /// The peer's alias (if known) and its address (if known): how to name and reach it.
+    pub fn contact(&self, node_id: &NodeId) -> (Option<String>, Option<String>) {
+        let by_alias = self.by_alias();
+        let known = by_alias.iter().find(|(_, peer)| peer.node_id == *node_id);
+        (
+            known.map(|(alias, _)| alias.clone()),
+            known.map(|(_, peer)| peer.transport_address.clone()),
+        )
     }
 
     /// The peer `text` names: an alias, or a node id (known or not: then without address).
     pub fn resolve(&self, text: &str) -> Option<(Option<String>, NodeId)> {
-        if let Some(peer) = self.by_alias.get(text) {
+        let by_alias = self.by_alias();
+        if let Some(peer) = by_alias.get(text) {
             return Some((Some(text.to_string()), peer.node_id));
         }
         let node_id: NodeId = text.parse().ok()?;
-        Some((self.alias_of(&node_id).map(str::to_string), node_id))
+        Some((alias_in(&by_alias, &node_id), node_id))
     }
 
     /// Every known peer, by alias.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &KnownPeer)> {
-        self.by_alias.iter()
+    pub fn all(&self) -> Vec<NamedPeer> {
+        self.by_alias()
+            .iter()
+            .map(|(alias, peer)| NamedPeer {
+                alias: alias.clone(),
+                node_id: peer.node_id,
+                transport_address: peer.transport_address.clone(),
+            })
+            .collect()
     }
+}
+
+fn alias_in(by_alias: &BTreeMap<String, KnownPeer>, node_id: &NodeId) -> Option<String> {
+    by_alias
+        .iter()
+        .find(|(_, peer)| peer.node_id == *node_id)
+        .map(|(alias, _)| alias.clone())
+}
+
+/// Whether `request` keeps the book's invariant.
+fn check_add(
+    own: NodeId,
+    by_alias: &BTreeMap<String, KnownPeer>,
+    request: &NamedPeer,
+) -> Result<(), Error> {
+    if request.node_id == own {
+        return Err(Error::invalid(
+            "node_id",
+            "that is this node's own id; a node cannot be its own peer",
+        ));
+    }
+    if let Some(existing) = by_alias.get(&request.alias) {
+        if existing.node_id != request.node_id {
+            return Err(Error::conflict(format!(
+                "the alias `{}` already names node {}; pick another alias",
+                request.alias, existing.node_id
+            )));
+        }
+    } else if let Some(alias) = alias_in(by_alias, &request.node_id) {
+        return Err(Error::conflict(format!(
+            "node {} is already known as `{alias}`",
+            request.node_id
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::error::ErrorKind;
     use crate::wire::NodeKey;
 
     fn id() -> NodeId {
         NodeKey::generate().unwrap().node_id()
     }
 
-    fn request(alias: &str, node_id: NodeId, addr: &str) -> PeerAddRequest {
-        PeerAddRequest {
+    fn request(alias: &str, node_id: NodeId, addr: &str) -> NamedPeer {
+        NamedPeer {
             alias: alias.into(),
             node_id,
             transport_address: addr.into(),
@@ -136,12 +196,12 @@ mod tests {
     #[test]
     fn adding_a_peer_makes_it_known_and_re_adding_updates_the_address() {
         let (own, bob) = (id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
-        book.add(own, &request("bob", bob, "127.0.0.1:2")).unwrap();
-        assert_eq!(book.iter().count(), 1);
+        let book = PeerBook::new(own);
+        book.add(&request("bob", bob, "127.0.0.1:1")).unwrap();
+        book.add(&request("bob", bob, "127.0.0.1:2")).unwrap();
+        assert_eq!(book.all().len(), 1);
         assert_eq!(book.get("bob").unwrap().node_id, bob);
-        assert_eq!(book.address_of(&bob), Some("127.0.0.1:2"));
+        assert_eq!(book.address_of(&bob).as_deref(), Some("127.0.0.1:2"));
         assert_eq!(book.resolve("bob"), Some((Some("bob".into()), bob)));
         assert_eq!(
             book.resolve(&bob.to_string()),
@@ -153,44 +213,40 @@ mod tests {
     #[test]
     fn an_alias_of_another_node_is_a_conflict_and_changes_nothing() {
         let (own, bob, carol) = (id(), id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
-        let error = book
-            .add(own, &request("bob", carol, "127.0.0.1:3"))
-            .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
+        let book = PeerBook::new(own);
+        book.add(&request("bob", bob, "127.0.0.1:1")).unwrap();
+        let error = book.add(&request("bob", carol, "127.0.0.1:3")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Conflict);
         assert_eq!(book.get("bob").unwrap().node_id, bob);
-        assert_eq!(book.address_of(&bob), Some("127.0.0.1:1"));
+        assert_eq!(book.address_of(&bob).as_deref(), Some("127.0.0.1:1"));
     }
 
     #[test]
     fn a_node_under_a_second_alias_is_a_conflict() {
         let (own, bob) = (id(), id());
-        let mut book = PeerBook::default();
-        book.add(own, &request("bob", bob, "127.0.0.1:1")).unwrap();
+        let book = PeerBook::new(own);
+        book.add(&request("bob", bob, "127.0.0.1:1")).unwrap();
         let error = book
-            .add(own, &request("robert", bob, "127.0.0.1:1"))
+            .add(&request("robert", bob, "127.0.0.1:1"))
             .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::Conflict);
+        assert_eq!(error.kind(), ErrorKind::Conflict);
         assert!(book.get("robert").is_none());
     }
 
     #[test]
     fn our_own_id_is_not_a_peer_and_stored_conflicts_are_skipped() {
         let (own, bob) = (id(), id());
-        let mut book = PeerBook::default();
-        let error = book
-            .add(own, &request("me", own, "127.0.0.1:1"))
-            .unwrap_err();
-        assert_eq!(error.category, ErrorCategory::InvalidArgument);
-        assert_eq!(book.iter().count(), 0);
+        let book = PeerBook::new(own);
+        let error = book.add(&request("me", own, "127.0.0.1:1")).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Invalid);
+        assert_eq!(book.all().len(), 0);
         let stored = |alias: &str, node_id| StoredPeer {
             alias: alias.into(),
             node_id,
             transport_address: "127.0.0.1:1".into(),
         };
         let book = PeerBook::from_stored(own, vec![stored("bob", bob), stored("robert", bob)]);
-        assert_eq!(book.iter().count(), 1);
-        assert_eq!(book.alias_of(&bob), Some("bob"));
+        assert_eq!(book.all().len(), 1);
+        assert_eq!(book.alias_of(&bob).as_deref(), Some("bob"));
     }
 }

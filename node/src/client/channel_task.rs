@@ -15,7 +15,7 @@
 //!   then re-synchronises with the peer;
 //! - `Send` goes to the peer through a [`PeerLink`]; if the peer is not connected the message
 //!   is dropped (debug log): the re-synchronisation on reconnect covers it;
-//! - `Event` is published on the [`EventBus`] where a [`NodeEvent`] fits, and settles the
+//! - `Event` is published on the [`EventSink`](super::events::EventSink) where a domain [`Event`] fits, and settles the
 //!   update a `Pay`/`ProposeFinal` command waits on; phases and proven peer faults are also
 //!   reported to the node ([`ChannelReport`]), which drives the chain side and keeps the
 //!   channel's status.
@@ -28,8 +28,8 @@
 mod outage;
 
 use super::channel_policy::{Decision, SharedPolicy};
+use super::events::{Event, SharedSink};
 use super::peers::{PeerError, Peers, Ticket};
-use crate::api::{EventBus, NodeEvent};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
     PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent, UpdateQueue,
@@ -376,7 +376,7 @@ pub struct ChannelDeps<L> {
     /// Where the channel's records go.
     pub store: Arc<ChannelStore>,
     /// Where events are published.
-    pub events: EventBus,
+    pub events: SharedSink,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
     /// Told every phase the channel enters (after it is durable), every store outage and
@@ -762,7 +762,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.report(ChannelReport::Phase(to));
                 self.deps
                     .events
-                    .publish(NodeEvent::PhaseChanged { channel, from, to });
+                    .publish(Event::PhaseChanged { channel, from, to });
             }
             ChannelEvent::PeerFault { fault, response } => {
                 let reason = format!(
@@ -774,7 +774,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.report(ChannelReport::PeerFault(reason.clone()));
                 self.deps
                     .events
-                    .publish(NodeEvent::PeerFault { channel, reason });
+                    .publish(Event::PeerFault { channel, reason });
             }
             ChannelEvent::StateChanged { state } => {
                 if self.deps.keep_history {
@@ -785,14 +785,14 @@ impl<L: PeerLink> ChannelTask<L> {
                     }
                 }
                 if state.version > 0 {
-                    self.deps.events.publish(NodeEvent::UpdateAccepted {
+                    self.deps.events.publish(Event::UpdateAccepted {
                         channel,
                         version: state.version,
                     });
                 }
             }
             ChannelEvent::UpdateRequested { state } => {
-                self.deps.events.publish(NodeEvent::UpdateReceived {
+                self.deps.events.publish(Event::UpdateReceived {
                     channel,
                     version: state.version,
                 });

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::client::channel_policy::{IncomingPolicy, PaymentsToUs, NOT_A_PAYMENT_TO_US};
+use crate::client::events::EventSink;
 use crate::protocol::TransitionError;
 use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, ProposalId};
 use crate::testing::ChannelMisbehaviour;
@@ -250,6 +251,26 @@ fn node_id(n: u8) -> NodeId {
     NodeKey::from_secret_bytes(&[n; 32]).unwrap().node_id()
 }
 
+/// Events a test subscribes to.
+#[derive(Clone)]
+struct TestEvents(tokio::sync::broadcast::Sender<Event>);
+
+impl TestEvents {
+    fn new() -> TestEvents {
+        TestEvents(tokio::sync::broadcast::channel(1024).0)
+    }
+
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.0.subscribe()
+    }
+}
+
+impl EventSink for TestEvents {
+    fn publish(&self, event: Event) {
+        let _ = self.0.send(event);
+    }
+}
+
 /// One side: its task, its store and the link its messages leave by.
 struct Side {
     handle: ChannelHandle,
@@ -257,7 +278,7 @@ struct Side {
     store: Arc<ChannelStore>,
     /// The store plugin under `store`, to make its commits fail.
     raw: Arc<MapStore>,
-    events: EventBus,
+    events: TestEvents,
     /// What the task reports to the node.
     reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
     /// Where this side's messages go (to the other side's handle).
@@ -331,14 +352,14 @@ fn spawn_misbehaving(
     policy: SharedPolicy,
     misbehaviour: ChannelMisbehaviour,
 ) -> Side {
-    let events = EventBus::new();
+    let events = TestEvents::new();
     let (reports_tx, reports) = unbounded_channel();
     let deps = ChannelDeps {
         peer: Some(peer),
         link: out.clone(),
         chain: chain.clone(),
         store: store.clone(),
-        events: events.clone(),
+        events: Arc::new(events.clone()),
         policy,
         reports: Some(reports_tx),
         keep_history: false,
@@ -573,7 +594,7 @@ async fn every_reply_follows_the_durable_state_and_is_published() {
     }
     let mut accepted = Vec::new();
     while let Ok(event) = events.try_recv() {
-        if let NodeEvent::UpdateAccepted { version, .. } = event {
+        if let Event::UpdateAccepted { version, .. } = event {
             accepted.push(version);
         }
     }
@@ -903,7 +924,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             link: sink,
             chain: chain.clone(),
             store: stores().1,
-            events: EventBus::new(),
+            events: Arc::new(TestEvents::new()),
             policy: default_policy(),
             reports: None,
             keep_history: false,
@@ -922,7 +943,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             link: out.clone(),
             chain: chain.clone(),
             store: store.clone(),
-            events: EventBus::new(),
+            events: Arc::new(TestEvents::new()),
             policy: default_policy(),
             reports: Some(reports),
             keep_history: false,
@@ -1030,7 +1051,7 @@ async fn a_peer_that_answers_resync_with_a_fork_is_disputed_with_the_reason_repo
     );
     let mut published = None;
     while let Ok(event) = events.try_recv() {
-        if let NodeEvent::PeerFault { channel, reason } = event {
+        if let Event::PeerFault { channel, reason } = event {
             published = Some((channel, reason));
         }
     }

@@ -10,8 +10,7 @@
 //! Restarting is safe at any point: the record tells whether the channel concluded, and
 //! withdrawing a zero holding pays nothing.
 
-use super::core::NodeCore;
-use super::lifecycle::{channel_handle, retrying, Progress};
+use super::lifecycle::{channel_handle, retrying, ChainSide, Progress};
 use crate::protocol::{ChannelSnapshot, Phase};
 use crate::watcher::conclude_final::{final_step, FinalStep};
 use parley_plugin_api::model::{
@@ -28,38 +27,39 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// Settles channel `id` on chain; then tells its task the channel is closed. Runs while the
 /// channel is `Closing`, retrying failed steps.
-pub async fn close(core: Arc<NodeCore>, id: ChannelId) {
+pub async fn close(side: Arc<ChainSide>, id: ChannelId) {
     let started = Instant::now();
     retrying(
-        Arc::downgrade(&core),
+        Arc::downgrade(&side),
         id,
         Phase::Closing,
-        move |core| async move { look(&core, id, started.elapsed()).await },
+        move |side| async move { look(&side, id, started.elapsed()).await },
     )
     .await;
 }
 
 /// One look at the chain: read the record, then wait for the peer, or conclude and withdraw.
-async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progress, String> {
-    let handle = channel_handle(core, id)?;
+async fn look(side: &ChainSide, id: ChannelId, waited: Duration) -> Result<Progress, String> {
+    let handle = channel_handle(side, id)?;
     let snapshot = handle
         .snapshot()
         .await
         .map_err(|e| format!("cannot settle: {e}"))?
         .snapshot;
-    let me = core
+    let me = side
+        .chain
         .account()
-        .map_err(|e| format!("cannot settle: {}", e.message))?
+        .map_err(|e| format!("cannot settle: {}", e.message()))?
         .clone();
-    let close = FinalClose::new(snapshot, me, !core.testing.withhold_conclude_final)?;
-    let chain = core.chain.clone();
-    let patience = core.policy.peer_conclude_timeout;
+    let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
+    let chain = side.chain.backend.clone();
+    let patience = side.policy.peer_conclude_timeout;
     let step = tokio::task::spawn_blocking(move || close.step(&*chain, waited, patience))
         .await
         .map_err(|e| format!("settling on chain panicked: {e}"))??;
     match step {
         CloseStep::AwaitPeer { within } => {
-            super::core::lock(&core.registry).set_note(
+            side.registry.set_note(
                 &id,
                 format!(
                     "settling: the peer (the channel's proposer) concludes the channel on chain; \
@@ -72,15 +72,11 @@ async fn look(core: &NodeCore, id: ChannelId, waited: Duration) -> Result<Progre
         }
         CloseStep::Withdrawn(receipt) => {
             tracing::info!(channel = %id, amounts = ?receipt.amounts, "the channel concluded on chain; withdrew our share");
-            let ending = {
-                let registry = super::core::lock(&core.registry);
-                registry.set_note(
-                    &id,
-                    "settled: the channel concluded on chain and our share is withdrawn"
-                        .to_string(),
-                );
-                registry.ending(&id)
-            };
+            side.registry.set_note(
+                &id,
+                "settled: the channel concluded on chain and our share is withdrawn".to_string(),
+            );
+            let ending = side.registry.ending(&id);
             handle
                 .concluded(ending)
                 .await

@@ -23,8 +23,10 @@
 //! first reads whether the channel concluded already, and withdrawing a zero holding is not
 //! an error.
 
-use super::channel_task::ChannelReport;
-use super::core::{blocking, lock, NodeCore};
+use super::chain::{blocking, ChainAccess};
+use super::channel_task::{ChannelHandle, ChannelReport};
+use super::registry::Registry;
+use crate::config::{PolicySection, TestingSection};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
 use std::sync::{Arc, Weak};
@@ -32,60 +34,73 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
+/// The chain side of the channels: what funding, the cooperative close and the watchtower's
+/// dispute driver ([`crate::watcher`]) work with.
+pub struct ChainSide {
+    /// The running channels, whose status the chain side keeps.
+    pub registry: Arc<Registry>,
+    /// The chain, and our account on it.
+    pub chain: Arc<ChainAccess>,
+    /// `[policy]`: the funding timeout and the patience with a peer that should conclude.
+    pub policy: PolicySection,
+    /// `[testing]`: what a test node withholds on chain (all off on real nodes).
+    pub testing: TestingSection,
+}
+
 /// Runs the lifecycle for every report on `reports` until the node is gone.
 pub fn spawn_lifecycle(
-    core: Weak<NodeCore>,
+    side: Weak<ChainSide>,
     mut reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some((id, report)) = reports.recv().await {
-            let Some(core) = core.upgrade() else { return };
+            let Some(side) = side.upgrade() else { return };
             let phase = match report {
                 ChannelReport::Phase(phase) => phase,
                 ChannelReport::StoreFailed(outage) => {
-                    lock(&core.registry).set_store(&id, Some(outage));
+                    side.registry.set_store(&id, Some(outage));
                     continue;
                 }
                 ChannelReport::StoreRecovered => {
-                    lock(&core.registry).set_store(&id, None);
+                    side.registry.set_store(&id, None);
                     continue;
                 }
                 ChannelReport::Archived => {
-                    lock(&core.registry).remove(&id);
+                    side.registry.remove(&id);
                     tracing::info!(channel = %id, "channel closed and archived (`parley channel list --closed` shows it)");
                     continue;
                 }
                 ChannelReport::PeerFault(reason) => {
-                    lock(&core.registry).set_reason(&id, reason);
+                    side.registry.set_reason(&id, reason);
                     continue;
                 }
             };
-            lock(&core.registry).set_phase(&id, phase);
+            side.registry.set_phase(&id, phase);
             match phase {
                 Phase::Opening => {
-                    tokio::spawn(expire_opening(Arc::downgrade(&core), id));
+                    tokio::spawn(expire_opening(Arc::downgrade(&side), id));
                 }
                 Phase::Funding => {
-                    tokio::spawn(watch(core.clone(), id, true));
-                    if peer_unknown(&core, id) {
-                        tokio::spawn(recover_unusable(core, id));
-                    } else if !core.testing.withholds_deposit(id) {
-                        tokio::spawn(fund(core, id));
+                    tokio::spawn(watch(side.clone(), id, true));
+                    if peer_unknown(&side, id) {
+                        tokio::spawn(recover_unusable(side, id));
+                    } else if !side.testing.withholds_deposit(id) {
+                        tokio::spawn(fund(side, id));
                     }
                 }
                 Phase::Active => {
-                    tokio::spawn(watch(core, id, true));
+                    tokio::spawn(watch(side, id, true));
                 }
                 Phase::Closing => {
-                    tokio::spawn(watch(core.clone(), id, true));
-                    tokio::spawn(super::closing::close(core, id));
+                    tokio::spawn(watch(side.clone(), id, true));
+                    tokio::spawn(super::closing::close(side, id));
                 }
                 Phase::Disputed => {
-                    tokio::spawn(watch(core.clone(), id, true));
-                    crate::watcher::driver::spawn_dispute(&core, id);
+                    tokio::spawn(watch(side.clone(), id, true));
+                    crate::watcher::driver::spawn_dispute(&side, id);
                 }
                 Phase::Closed => {
-                    tokio::spawn(watch(core, id, false));
+                    tokio::spawn(watch(side, id, false));
                 }
             }
         }
@@ -96,16 +111,16 @@ pub fn spawn_lifecycle(
 /// Nothing of ours is deposited before `Funding`, so nothing is lost; a peer that reached
 /// `Funding` and deposited recovers its deposit through its own funding timeout. (After a
 /// restart the time counts again from the start, so an opening never ends early.)
-async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
-    let Some(timeout) = core.upgrade().map(|node| node.policy.funding_timeout) else {
+async fn expire_opening(side: Weak<ChainSide>, id: ChannelId) {
+    let Some(timeout) = side.upgrade().map(|node| node.policy.funding_timeout) else {
         return;
     };
     tokio::time::sleep(timeout).await;
-    let Some(core) = core.upgrade() else { return };
-    if still_in(&core, id, Phase::Opening) != Some(true) {
+    let Some(side) = side.upgrade() else { return };
+    if still_in(&side, id, Phase::Opening) != Some(true) {
         return;
     }
-    let Ok(handle) = channel_handle(&core, id) else {
+    let Ok(handle) = channel_handle(&side, id) else {
         return;
     };
     let reason = format!(
@@ -115,15 +130,15 @@ async fn expire_opening(core: Weak<NodeCore>, id: ChannelId) {
         timeout.as_secs()
     );
     tracing::warn!(channel = %id, "{reason}");
-    lock(&core.registry).set_reason(&id, reason.clone());
+    side.registry.set_reason(&id, reason.clone());
     if let Err(error) = handle.abandon(reason).await {
         tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
     }
 }
 
 /// Whether channel `id` runs without a known peer (its link was lost).
-fn peer_unknown(core: &NodeCore, id: ChannelId) -> bool {
-    lock(&core.registry)
+fn peer_unknown(side: &ChainSide, id: ChannelId) -> bool {
+    side.registry
         .get(&id)
         .is_some_and(|entry| entry.peer.is_none())
 }
@@ -131,14 +146,14 @@ fn peer_unknown(core: &NodeCore, id: ChannelId) -> bool {
 /// A channel in `Funding` whose peer is unknown can never be used: it is not funded, and what
 /// either side deposited is recovered through a dispute (version 0 registered, then the
 /// deposits withdrawn).
-async fn recover_unusable(core: Arc<NodeCore>, id: ChannelId) {
+async fn recover_unusable(side: Arc<ChainSide>, id: ChannelId) {
     let reason = "this node does not know the channel's peer (its record was lost), so the \
                   channel cannot be used: not depositing, and recovering what was deposited \
                   through a dispute"
         .to_string();
     tracing::error!(channel = %id, "{reason}");
-    lock(&core.registry).set_reason(&id, reason);
-    let Ok(handle) = channel_handle(&core, id) else {
+    side.registry.set_reason(&id, reason);
+    let Ok(handle) = channel_handle(&side, id) else {
         return;
     };
     if let Err(error) = handle.dispute().await {
@@ -147,8 +162,8 @@ async fn recover_unusable(core: Arc<NodeCore>, id: ChannelId) {
 }
 
 /// Starts (`on`) or stops following channel `id`'s events on chain. Idempotent.
-async fn watch(core: Arc<NodeCore>, id: ChannelId, on: bool) {
-    let chain = core.chain.clone();
+async fn watch(side: Arc<ChainSide>, id: ChannelId, on: bool) {
+    let chain = side.chain.backend.clone();
     let result = blocking(move || {
         if on {
             chain.watch(&id)
@@ -162,7 +177,7 @@ async fn watch(core: Arc<NodeCore>, id: ChannelId, on: bool) {
         // active channel would miss a registration: say so loudly.
         tracing::error!(channel = %id, "cannot {} the channel on chain: {error}", if on { "watch" } else { "unwatch" });
         if on {
-            super::core::lock(&core.registry).set_problem(
+            side.registry.set_problem(
                 &id,
                 format!("the chain backend cannot watch the channel: {error}"),
             );
@@ -176,12 +191,12 @@ const RETRY: Duration = Duration::from_secs(5);
 /// Deposits our share and waits for the peer's; then tells the task the channel is funded.
 /// A failure (the chain unreachable, a transaction refused) is retried while the channel is
 /// still funding: depositing skips what is already held, so a retry never pays twice.
-async fn fund(core: Arc<NodeCore>, id: ChannelId) {
+async fn fund(side: Arc<ChainSide>, id: ChannelId) {
     retrying(
-        Arc::downgrade(&core),
+        Arc::downgrade(&side),
         id,
         Phase::Funding,
-        |core| async move { try_fund(&core, id).await.map(|()| Progress::Done) },
+        |side| async move { try_fund(&side, id).await.map(|()| Progress::Done) },
     )
     .await;
 }
@@ -198,26 +213,24 @@ pub enum Progress {
 /// Runs `step` until it is done, the channel leaves `phase`, or the node is gone. Each failure
 /// goes into the channel's status (and the log) and is tried again after [`RETRY`]. The node
 /// is only borrowed for one step, so a shutdown never waits on a pause.
-pub async fn retrying<F, Fut>(core: Weak<NodeCore>, id: ChannelId, phase: Phase, step: F)
+pub async fn retrying<F, Fut>(side: Weak<ChainSide>, id: ChannelId, phase: Phase, step: F)
 where
-    F: Fn(Arc<NodeCore>) -> Fut,
+    F: Fn(Arc<ChainSide>) -> Fut,
     Fut: std::future::Future<Output = Result<Progress, String>>,
 {
     loop {
-        let Some(node) = core.upgrade() else { return };
+        let Some(node) = side.upgrade() else { return };
         let pause = match step(node.clone()).await {
             Ok(Progress::Done) => return,
             Ok(Progress::Later(pause)) => pause,
             Err(problem) => {
                 let problem = format!("{problem} (trying again in {} s)", RETRY.as_secs());
                 tracing::warn!(channel = %id, "{problem}");
-                super::core::lock(&node.registry).set_problem(&id, problem);
+                node.registry.set_problem(&id, problem);
                 RETRY
             }
         };
-        let nudge = super::core::lock(&node.registry)
-            .get(&id)
-            .map(|entry| entry.nudge.clone());
+        let nudge = node.registry.nudge(&id);
         drop(node);
         match nudge {
             Some(nudge) => {
@@ -225,28 +238,27 @@ where
             }
             None => tokio::time::sleep(pause).await,
         }
-        let Some(node) = core.upgrade() else { return };
-        let current = super::core::lock(&node.registry)
-            .get(&id)
-            .map(|entry| entry.status.borrow().phase);
+        let Some(node) = side.upgrade() else { return };
+        let current = node.registry.phase(&id);
         if current != Some(phase) {
             return;
         }
     }
 }
 
-async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
-    let handle = channel_handle(core, id)?;
+async fn try_fund(side: &ChainSide, id: ChannelId) -> Result<(), String> {
+    let handle = channel_handle(side, id)?;
     let snapshot = handle
         .snapshot()
         .await
         .map_err(|e| format!("cannot fund: {e}"))?
         .snapshot;
-    let from = core
+    let from = side
+        .chain
         .account()
-        .map_err(|e| format!("cannot fund: {}", e.message))?
+        .map_err(|e| format!("cannot fund: {}", e.message()))?
         .clone();
-    let timeout = core.policy.funding_timeout.as_secs();
+    let timeout = side.policy.funding_timeout.as_secs();
     let request = FundingRequest {
         params: snapshot.channel.params,
         state: snapshot.latest.state,
@@ -255,7 +267,7 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
         timeout_secs: timeout,
     };
     tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");
-    let chain = core.chain.clone();
+    let chain = side.chain.backend.clone();
     let outcome = blocking(move || chain.fund(&request))
         .await
         .map_err(|e| format!("funding failed: {e}"))?;
@@ -267,7 +279,7 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
             }
             // A dispute started meanwhile (the peer gave up on the funding first): the
             // dispute driver settles the channel.
-            Err(_) if still_funding(core, id) == Some(false) => Ok(()),
+            Err(_) if still_funding(side, id) == Some(false) => Ok(()),
             Err(e) => Err(format!("funded on chain, but the channel refused it: {e}")),
         },
         FundingOutcome::TimedOut { missing } => {
@@ -282,10 +294,10 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
                 missing.join(", ")
             );
             tracing::warn!(channel = %id, "{note}");
-            super::core::lock(&core.registry).set_reason(&id, note);
+            side.registry.set_reason(&id, note);
             match handle.dispute().await {
                 Ok(()) => Ok(()),
-                Err(_) if still_funding(core, id) == Some(false) => Ok(()),
+                Err(_) if still_funding(side, id) == Some(false) => Ok(()),
                 Err(e) => Err(format!(
                     "funding timed out, and the channel refused the dispute that recovers our deposit: {e}"
                 )),
@@ -295,24 +307,18 @@ async fn try_fund(core: &NodeCore, id: ChannelId) -> Result<(), String> {
 }
 
 /// Whether channel `id` is still in `Funding` (`None`: not running).
-fn still_funding(core: &NodeCore, id: ChannelId) -> Option<bool> {
-    still_in(core, id, Phase::Funding)
+fn still_funding(side: &ChainSide, id: ChannelId) -> Option<bool> {
+    still_in(side, id, Phase::Funding)
 }
 
 /// Whether channel `id` is still in `phase` (`None`: not running).
-fn still_in(core: &NodeCore, id: ChannelId, phase: Phase) -> Option<bool> {
-    lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.status.borrow().phase == phase)
+fn still_in(side: &ChainSide, id: ChannelId, phase: Phase) -> Option<bool> {
+    side.registry.phase(&id).map(|now| now == phase)
 }
 
 /// The task handle of running channel `id`.
-pub fn channel_handle(
-    core: &NodeCore,
-    id: ChannelId,
-) -> Result<super::channel_task::ChannelHandle, String> {
-    super::core::lock(&core.registry)
-        .get(&id)
-        .map(|entry| entry.handle.clone())
+pub fn channel_handle(side: &ChainSide, id: ChannelId) -> Result<ChannelHandle, String> {
+    side.registry
+        .handle(&id)
         .ok_or_else(|| format!("channel {id} is not running"))
 }

@@ -1,16 +1,41 @@
 //! The async driver of the node (DESIGN §1 `client/`): peers over the transport plugin,
 //! message routing, one task per channel, timeouts. The channel logic itself is the sans-IO
 //! [`crate::protocol`]; this module only feeds it and executes its effects.
+//!
+//! It speaks domain types only: its operations ([`driver::Driver`]) return domain values and
+//! fail with [`error::Error`], and it tells followers what happens through the
+//! [`events::EventSink`] it is handed. It knows nothing of the API, which adapts all three,
+//! nor of how the node is put together: both live outside it and depend on it, never the
+//! reverse.
+//!
+//! Services, each owning its state behind a lock only its own methods take (none is held
+//! across an `await`): [`registry`] (the running channels), [`proposals`] (channel proposals
+//! both ways), [`book`] (the peers the user named). Handles without state of their own:
+//! [`chain`] (the backend and our account), [`dialer`] (reaching known peers), [`start`]
+//! (starting channel tasks), [`peers`] (the connections).
+//!
+//! The parts that work with them, each handed only the services it needs: [`channel_task`]
+//! (one per channel), [`dispatch`] (routes the peers' events), [`lifecycle`] and [`closing`]
+//! (the chain side: funding, the cooperative close; disputes are the watcher's), and
+//! [`driver`] with [`opening`], [`payment`], [`settling`] and [`overview`] (the operations
+//! front ends call). [`error`] and [`events`] are what the driver says back.
 
 pub mod book;
+pub mod chain;
 pub mod channel_policy;
 pub mod channel_task;
 pub mod closing;
-pub mod core;
+pub mod dialer;
 pub mod dispatch;
+pub mod driver;
+pub mod error;
+pub mod events;
 pub mod lifecycle;
-pub mod node;
-pub mod node_api;
+pub mod opening;
+pub mod overview;
+pub mod payment;
 pub mod peers;
 pub mod proposals;
 pub mod registry;
+pub mod settling;
+pub mod start;

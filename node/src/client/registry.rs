@@ -1,12 +1,13 @@
 //! The node's running channels: each one's task handle, its peer, and its status as the node
-//! drives it on chain (funding, settling), which API calls wait on.
+//! drives it on chain (funding, settling), which API calls wait on. [`Registry`] is the one
+//! service that owns them.
 
 use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{watch, Notify};
 
 /// Where a channel is, as API calls wait on it.
@@ -62,23 +63,36 @@ impl ChannelStatus {
 
 /// One running channel.
 #[derive(Debug)]
-pub struct ChannelEntry {
+struct ChannelEntry {
     /// Its task.
-    pub handle: ChannelHandle,
+    handle: ChannelHandle,
     /// The node on the other side; `None` if its link was lost (the channel is watched and
     /// can be settled on chain, but not used).
-    pub peer: Option<NodeId>,
+    peer: Option<NodeId>,
     /// The channel's assets, in allocation order (fixed for the channel's life): what a
     /// payment's asset name resolves against without asking the task.
-    pub assets: Vec<Asset>,
+    assets: Vec<Asset>,
     /// Its status; API calls subscribe to it.
-    pub status: watch::Sender<ChannelStatus>,
-    /// Wakes the channel's dispute driver early (a chain event arrived).
-    pub nudge: Arc<Notify>,
+    status: watch::Sender<ChannelStatus>,
+    /// Wakes what follows the channel on chain early (a chain event arrived).
+    nudge: Arc<Notify>,
     /// Whether a dispute driver runs for the channel (at most one does).
-    pub disputing: bool,
+    disputing: bool,
     /// Whether the watcher refutes an older registration. Cleared only on test nodes that
     /// registered an old state themselves to cheat.
+    refute: bool,
+}
+
+/// A running channel as one lookup saw it: copies, so that no lock outlives the lookup.
+#[derive(Clone, Debug)]
+pub struct RunningChannel {
+    /// Its task.
+    pub handle: ChannelHandle,
+    /// The node on the other side; `None` if its link was lost.
+    pub peer: Option<NodeId>,
+    /// The phase the channel task last reported.
+    pub phase: Phase,
+    /// Whether the watcher refutes an older registration.
     pub refute: bool,
 }
 
@@ -94,28 +108,52 @@ pub struct DamagedChannel {
     pub dispute: Option<(Dispute, ChainTime)>,
 }
 
-/// Every running channel, by id, and the damaged ones that cannot run.
 #[derive(Debug, Default)]
-pub struct Registry {
+struct Entries {
     channels: HashMap<ChannelId, ChannelEntry>,
     damaged: HashMap<ChannelId, DamagedChannel>,
 }
 
+/// The channel registry: every running channel by id, and the damaged ones that cannot run.
+///
+/// It owns its map behind a lock that only its own methods take, each for one lookup or
+/// change, so no caller can hold it across an `await`; what a lookup returns is a copy.
+#[derive(Debug, Default)]
+pub struct Registry {
+    entries: Mutex<Entries>,
+}
+
 impl Registry {
+    /// Every critical section is a single map operation, so a panic while holding the lock
+    /// cannot leave the map half-changed and a poisoned lock is still usable.
+    fn entries(&self) -> MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `change` on the status of channel `id`, if it runs.
+    fn with_status(&self, id: &ChannelId, change: impl FnOnce(&watch::Sender<ChannelStatus>)) {
+        if let Some(entry) = self.entries().channels.get(id) {
+            change(&entry.status);
+        }
+    }
+
     /// Adds a channel in `phase`; replaces nothing (`false` if the id is taken).
     pub fn insert(
-        &mut self,
+        &self,
         handle: ChannelHandle,
         peer: Option<NodeId>,
         assets: Vec<Asset>,
         phase: Phase,
     ) -> bool {
         let id = handle.id();
-        if self.channels.contains_key(&id) {
+        let mut entries = self.entries();
+        if entries.channels.contains_key(&id) {
             return false;
         }
         let status = watch::Sender::new(ChannelStatus::new(phase));
-        self.channels.insert(
+        entries.channels.insert(
             id,
             ChannelEntry {
                 handle,
@@ -130,28 +168,126 @@ impl Registry {
         true
     }
 
-    /// The channel `id`.
-    pub fn get(&self, id: &ChannelId) -> Option<&ChannelEntry> {
-        self.channels.get(id)
+    /// Whether channel `id` runs.
+    pub fn contains(&self, id: &ChannelId) -> bool {
+        self.entries().channels.contains_key(id)
     }
 
-    /// The channel `id`, to change its flags.
-    pub fn get_mut(&mut self, id: &ChannelId) -> Option<&mut ChannelEntry> {
-        self.channels.get_mut(id)
+    /// The channel `id`, if it runs.
+    pub fn get(&self, id: &ChannelId) -> Option<RunningChannel> {
+        self.entries().channels.get(id).map(|entry| RunningChannel {
+            handle: entry.handle.clone(),
+            peer: entry.peer,
+            phase: entry.status.borrow().phase,
+            refute: entry.refute,
+        })
+    }
+
+    /// The phase channel `id` last reported, if it runs.
+    pub fn phase(&self, id: &ChannelId) -> Option<Phase> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.status.borrow().phase)
+    }
+
+    /// The task handle and the peer of channel `id`, if it runs.
+    pub fn handle_and_peer(&self, id: &ChannelId) -> Option<(ChannelHandle, Option<NodeId>)> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| (entry.handle.clone(), entry.peer))
+    }
+
+    /// The task handle of channel `id`, if it runs.
+    pub fn handle(&self, id: &ChannelId) -> Option<ChannelHandle> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.handle.clone())
+    }
+
+    /// The assets of channel `id`, in allocation order, if it runs.
+    pub fn assets(&self, id: &ChannelId) -> Option<Vec<Asset>> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.assets.clone())
+    }
+
+    /// The status of channel `id` now, if it runs.
+    pub fn status(&self, id: &ChannelId) -> Option<ChannelStatus> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.status.borrow().clone())
+    }
+
+    /// Follows the status of channel `id`, if it runs.
+    pub fn subscribe(&self, id: &ChannelId) -> Option<watch::Receiver<ChannelStatus>> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.status.subscribe())
+    }
+
+    /// What wakes the chain side of channel `id` early (its dispute driver or its close).
+    pub fn nudge(&self, id: &ChannelId) -> Option<Arc<Notify>> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| entry.nudge.clone())
+    }
+
+    /// Marks channel `id` as having a dispute driver and returns its nudge; `None` if it does
+    /// not run, or if a driver runs already (that one is woken instead).
+    pub fn start_disputing(&self, id: &ChannelId) -> Option<Arc<Notify>> {
+        let mut entries = self.entries();
+        let entry = entries.channels.get_mut(id)?;
+        if entry.disputing {
+            entry.nudge.notify_one();
+            return None;
+        }
+        entry.disputing = true;
+        Some(entry.nudge.clone())
+    }
+
+    /// The dispute driver of channel `id` has ended.
+    pub fn stop_disputing(&self, id: &ChannelId) {
+        if let Some(entry) = self.entries().channels.get_mut(id) {
+            entry.disputing = false;
+        }
+    }
+
+    /// Sets whether the watcher refutes an older registration of channel `id`.
+    pub fn set_refute(&self, id: &ChannelId, refute: bool) {
+        if let Some(entry) = self.entries().channels.get_mut(id) {
+            entry.refute = refute;
+        }
     }
 
     /// The handles of every channel with `peer`.
     pub fn with_peer(&self, peer: &NodeId) -> Vec<ChannelHandle> {
-        self.channels
+        self.entries()
+            .channels
             .values()
             .filter(|entry| entry.peer == Some(*peer))
             .map(|entry| entry.handle.clone())
             .collect()
     }
 
+    /// Whether any channel runs with `peer`.
+    pub fn has_peer(&self, peer: &NodeId) -> bool {
+        self.entries()
+            .channels
+            .values()
+            .any(|entry| entry.peer == Some(*peer))
+    }
+
     /// Every channel's handle and peer, in no particular order.
     pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {
-        self.channels
+        self.entries()
+            .channels
             .values()
             .map(|entry| (entry.handle.clone(), entry.peer))
             .collect()
@@ -159,85 +295,79 @@ impl Registry {
 
     /// Records the phase the channel task reported; clears an old problem.
     pub fn set_phase(&self, id: &ChannelId, phase: Phase) {
-        if let Some(entry) = self.channels.get(id) {
-            entry.status.send_modify(|status| {
+        self.with_status(id, |status| {
+            status.send_modify(|status| {
                 if status.phase != phase {
                     status.phase = phase;
                     status.problem = None;
                 }
-            });
-        }
+            })
+        });
     }
 
     /// Records a failure of the chain side of channel `id`.
     pub fn set_problem(&self, id: &ChannelId, problem: String) {
-        if let Some(entry) = self.channels.get(id) {
-            entry
-                .status
-                .send_modify(|status| status.problem = Some(problem));
-        }
+        self.with_status(id, |status| {
+            status.send_modify(|status| status.problem = Some(problem))
+        });
     }
 
     /// Records what the node is doing on chain for channel `id`; clears an old problem.
     pub fn set_note(&self, id: &ChannelId, note: String) {
-        if let Some(entry) = self.channels.get(id) {
-            entry.status.send_modify(|status| {
+        self.with_status(id, |status| {
+            status.send_modify(|status| {
                 status.note = Some(note);
                 status.problem = None;
-            });
-        }
+            })
+        });
     }
 
     /// Records why channel `id` left its normal course (the first reason stays).
     pub fn set_reason(&self, id: &ChannelId, reason: String) {
-        if let Some(entry) = self.channels.get(id) {
-            entry.status.send_modify(|status| {
+        self.with_status(id, |status| {
+            status.send_modify(|status| {
                 status.reason.get_or_insert(reason);
-            });
-        }
+            })
+        });
     }
 
     /// How channel `id` ended, as its status tells it now (for its archive record).
     pub fn ending(&self, id: &ChannelId) -> Ending {
-        self.channels
-            .get(id)
-            .map(|entry| {
-                let status = entry.status.borrow();
-                Ending {
-                    note: status.describe(),
-                    dispute: status.dispute.clone(),
-                }
+        self.status(id)
+            .map(|status| Ending {
+                note: status.describe(),
+                dispute: status.dispute,
             })
             .unwrap_or_default()
     }
 
     /// Records the channel's on-chain record as read at chain time `now`.
     pub fn set_dispute(&self, id: &ChannelId, dispute: Option<Dispute>, now: ChainTime) {
-        if let Some(entry) = self.channels.get(id) {
-            entry.status.send_if_modified(|status| {
+        self.with_status(id, |status| {
+            status.send_if_modified(|status| {
                 let new = dispute.map(|d| (d, now));
                 let changed = status.dispute != new;
                 status.dispute = new;
                 changed
             });
-        }
+        });
     }
 
     /// Records a store outage of channel `id` (`None`: the store works again).
     pub fn set_store(&self, id: &ChannelId, outage: Option<String>) {
-        if let Some(entry) = self.channels.get(id) {
-            entry.status.send_modify(|status| status.store = outage);
-        }
+        self.with_status(id, |status| {
+            status.send_modify(|status| status.store = outage)
+        });
     }
 
     /// Drops channel `id` (archived: its task has ended); waiters see the channel closed.
-    pub fn remove(&mut self, id: &ChannelId) {
-        self.channels.remove(id);
+    pub fn remove(&self, id: &ChannelId) {
+        self.entries().channels.remove(id);
     }
 
     /// Adds a channel whose record cannot be restored.
-    pub fn insert_damaged(&mut self, id: ChannelId, peer: Option<NodeId>, problem: String) {
-        self.damaged.insert(
+    pub fn insert_damaged(&self, id: ChannelId, peer: Option<NodeId>, problem: String) {
+        self.entries().damaged.insert(
             id,
             DamagedChannel {
                 peer,
@@ -248,29 +378,31 @@ impl Registry {
     }
 
     /// The damaged channel `id`, if it is one.
-    pub fn damaged(&self, id: &ChannelId) -> Option<&DamagedChannel> {
-        self.damaged.get(id)
+    pub fn damaged(&self, id: &ChannelId) -> Option<DamagedChannel> {
+        self.entries().damaged.get(id).cloned()
     }
 
     /// Every damaged channel.
     pub fn all_damaged(&self) -> Vec<(ChannelId, DamagedChannel)> {
-        self.damaged
+        self.entries()
+            .damaged
             .iter()
             .map(|(id, damaged)| (*id, damaged.clone()))
             .collect()
     }
 
     /// Records what the chain shows for damaged channel `id`.
-    pub fn set_damaged_dispute(&mut self, id: &ChannelId, dispute: Dispute, now: ChainTime) {
-        if let Some(damaged) = self.damaged.get_mut(id) {
+    pub fn set_damaged_dispute(&self, id: &ChannelId, dispute: Dispute, now: ChainTime) {
+        if let Some(damaged) = self.entries().damaged.get_mut(id) {
             damaged.dispute = Some((dispute, now));
         }
     }
 
     /// Drops every entry (their tasks stop once the last handle is gone).
-    pub fn clear(&mut self) {
-        self.channels.clear();
-        self.damaged.clear();
+    pub fn clear(&self) {
+        let mut entries = self.entries();
+        entries.channels.clear();
+        entries.damaged.clear();
     }
 }
 

@@ -5,7 +5,7 @@
 use super::{LabError, NodeSettings, Workspace};
 use crate::api::types::{PeerAddRequest, PeerInfo};
 use crate::api::NodeApi;
-use crate::client::node::{Node, NodeHandle};
+use crate::assembly::{Node, NodeHandle};
 use crate::config::NodeConfig;
 use crate::store::CommitStats;
 use std::sync::Arc;

@@ -36,7 +36,7 @@ pub use in_process::InProcess;
 pub use processes::{Processes, StartedNode};
 pub use workspace::Workspace;
 
-use crate::client::node::NodeError;
+use crate::assembly::NodeError;
 use std::path::PathBuf;
 use thiserror::Error;
 

@@ -8,9 +8,9 @@
 
 use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
+use crate::client::chain::blocking;
 use crate::client::channel_task::ChannelHandle;
-use crate::client::core::{blocking, lock, NodeCore};
-use crate::client::node_api::asset_name;
+use crate::client::lifecycle::ChainSide;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
@@ -29,27 +29,16 @@ pub const POLL: Duration = Duration::from_millis(500);
 const RETRY: Duration = Duration::from_secs(2);
 
 /// Starts the driver of channel `id` unless one runs already.
-pub fn spawn_dispute(core: &Arc<NodeCore>, id: ChannelId) {
-    let nudge = {
-        let mut registry = lock(&core.registry);
-        let Some(entry) = registry.get_mut(&id) else {
-            return;
-        };
-        if entry.disputing {
-            entry.nudge.notify_one();
-            return;
-        }
-        entry.disputing = true;
-        entry.nudge.clone()
+pub fn spawn_dispute(side: &Arc<ChainSide>, id: ChannelId) {
+    let Some(nudge) = side.registry.start_disputing(&id) else {
+        return;
     };
     tracing::info!(channel = %id, "dispute: following the channel on chain until it is closed");
-    let core = Arc::downgrade(core);
+    let side = Arc::downgrade(side);
     tokio::spawn(async move {
-        run(&core, id, &nudge).await;
-        if let Some(core) = core.upgrade() {
-            if let Some(entry) = lock(&core.registry).get_mut(&id) {
-                entry.disputing = false;
-            }
+        run(&side, id, &nudge).await;
+        if let Some(side) = side.upgrade() {
+            side.registry.stop_disputing(&id);
         }
     });
 }
@@ -64,11 +53,11 @@ enum Next {
     Done,
 }
 
-async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
+async fn run(side: &Weak<ChainSide>, id: ChannelId, nudge: &Notify) {
     let started = Instant::now();
     loop {
         // The node is only borrowed for one round, so a shutdown never waits on a dispute.
-        let next = match core.upgrade() {
+        let next = match side.upgrade() {
             Some(node) => round(&node, id, started.elapsed()).await,
             None => return,
         };
@@ -78,8 +67,8 @@ async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
             Ok(Next::Done) => return,
             Err(problem) => {
                 tracing::warn!(channel = %id, "dispute: {problem}");
-                if let Some(node) = core.upgrade() {
-                    lock(&node.registry).set_problem(&id, problem);
+                if let Some(node) = side.upgrade() {
+                    node.registry.set_problem(&id, problem);
                 }
                 RETRY
             }
@@ -90,10 +79,11 @@ async fn run(core: &Weak<NodeCore>, id: ChannelId, nudge: &Notify) {
 }
 
 /// One round: read, decide, act. `waited` is how long this driver has been running.
-async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<Next, String> {
-    let Some((handle, refute)) = lock(&core.registry)
+async fn round(side: &Arc<ChainSide>, id: ChannelId, waited: Duration) -> Result<Next, String> {
+    let Some((handle, refute)) = side
+        .registry
         .get(&id)
-        .map(|entry| (entry.handle.clone(), entry.refute))
+        .map(|running| (running.handle, running.refute))
     else {
         return Ok(Next::Done);
     };
@@ -104,24 +94,25 @@ async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<
     if snapshot.phase == Phase::Closed {
         return Ok(Next::Done);
     }
-    let chain = core.chain.clone();
+    let chain = side.chain.backend.clone();
     let (record, now) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?)))
         .await
         .map_err(|e| format!("cannot read the channel's record on chain: {e}"))?;
-    lock(&core.registry).set_dispute(&id, record.clone(), now);
+    side.registry.set_dispute(&id, record.clone(), now);
     let ours = OurSide {
         latest: snapshot.latest.state.version,
         latest_final: snapshot.latest.state.is_final,
         pending: snapshot.pending.as_ref().map(|p| p.state.version),
         refute,
     };
-    let me = core
+    let me = side
+        .chain
         .account()
-        .map_err(|e| format!("cannot act on chain: {}", e.message))?
+        .map_err(|e| format!("cannot act on chain: {}", e.message()))?
         .clone();
     let action = decide(&ours, record.as_ref(), now);
     let step = Step {
-        core,
+        side,
         id,
         handle: &handle,
         snapshot: &snapshot,
@@ -160,7 +151,7 @@ async fn round(core: &Arc<NodeCore>, id: ChannelId, waited: Duration) -> Result<
 
 /// The context of one action.
 struct Step<'a> {
-    core: &'a NodeCore,
+    side: &'a ChainSide,
     id: ChannelId,
     handle: &'a ChannelHandle,
     snapshot: &'a ChannelSnapshot,
@@ -169,11 +160,11 @@ struct Step<'a> {
 
 impl Step<'_> {
     fn chain(&self) -> Arc<dyn ChainBackend> {
-        self.core.chain.clone()
+        self.side.chain.backend.clone()
     }
 
     fn note(&self, note: String) {
-        lock(&self.core.registry).set_note(&self.id, note);
+        self.side.registry.set_note(&self.id, note);
     }
 
     /// Our newest fully signed state with the parameters, as `register` needs it.
@@ -254,7 +245,7 @@ impl Step<'_> {
         record: Option<&Dispute>,
         waited: Duration,
     ) -> Result<Next, String> {
-        let patience = self.core.policy.peer_conclude_timeout;
+        let patience = self.side.policy.peer_conclude_timeout;
         match final_step(record, self.snapshot.channel.my_index, waited, patience) {
             FinalStep::Withdraw => return self.withdraw().await,
             FinalStep::AwaitPeer { within } => {
@@ -266,7 +257,7 @@ impl Step<'_> {
                 ));
                 return Ok(Next::Sleep);
             }
-            FinalStep::ConcludeFinal if self.core.testing.withholds_conclude_final(self.id) => {
+            FinalStep::ConcludeFinal if self.side.testing.withholds_conclude_final(self.id) => {
                 return Ok(Next::Sleep);
             }
             FinalStep::ConcludeFinal => {}
@@ -344,14 +335,14 @@ impl Step<'_> {
         let amounts: Vec<String> = assets
             .iter()
             .zip(&receipt.amounts)
-            .map(|(asset, amount)| format!("{amount} {}", asset_name(&self.core.chain_info, asset)))
+            .map(|(asset, amount)| format!("{amount} {}", self.side.chain.asset_name(asset)))
             .collect();
         tracing::info!(channel = %self.id, amounts = ?amounts, "withdrew our share after the dispute");
         self.note(format!(
             "the channel concluded on chain; withdrew our share ({})",
             amounts.join(", ")
         ));
-        let ending = lock(&self.core.registry).ending(&self.id);
+        let ending = self.side.registry.ending(&self.id);
         self.handle
             .concluded(ending)
             .await

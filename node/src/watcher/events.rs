@@ -1,6 +1,7 @@
 //! Routes the chain backend's events to the channels they concern.
 
-use crate::client::core::{blocking, lock, NodeCore};
+use crate::client::chain::blocking;
+use crate::client::lifecycle::ChainSide;
 use crate::host::SectionEvent;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChainEvent, Dispute, PluginEvent};
@@ -10,15 +11,15 @@ use tokio::task::JoinHandle;
 
 /// Follows the plugins' events (other than the transport's) until the node is gone.
 pub fn spawn_chain_events(
-    core: Weak<NodeCore>,
+    side: Weak<ChainSide>,
     mut events: UnboundedReceiver<SectionEvent>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
             match event.event {
                 PluginEvent::Chain(ChainEvent::Disputed(dispute)) => {
-                    let Some(core) = core.upgrade() else { return };
-                    on_record(&core, dispute);
+                    let Some(side) = side.upgrade() else { return };
+                    on_record(&side, dispute);
                 }
                 other => {
                     tracing::debug!(section = event.section, event = ?other, "plugin event")
@@ -30,10 +31,9 @@ pub fn spawn_chain_events(
 
 /// A channel's on-chain record changed: stop its updates if a dispute started, or wake what
 /// follows it on chain (its dispute driver, or its cooperative close).
-fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
+fn on_record(side: &Arc<ChainSide>, dispute: Dispute) {
     let id = dispute.channel_id;
-    let registry = lock(&core.registry);
-    if let Some(damaged) = registry.damaged(&id) {
+    if let Some(damaged) = side.registry.damaged(&id) {
         tracing::error!(
             channel = %id,
             version = dispute.version,
@@ -44,23 +44,21 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
             dispute.version,
             damaged.problem
         );
-        drop(registry);
-        let core = core.clone();
+        let side = side.clone();
         tokio::spawn(async move {
-            let chain = core.chain.clone();
+            let chain = side.chain.backend.clone();
             // Without the chain's time, the record still says when its phase ends.
             let now = blocking(move || chain.now())
                 .await
                 .unwrap_or(dispute.timeout);
-            lock(&core.registry).set_damaged_dispute(&id, dispute, now);
+            side.registry.set_damaged_dispute(&id, dispute, now);
         });
         return;
     }
-    let Some(entry) = registry.get(&id) else {
+    let Some(running) = side.registry.get(&id) else {
         tracing::debug!(channel = %id, "a chain event for a channel this node does not run");
         return;
     };
-    let phase = entry.status.borrow().phase;
     tracing::info!(
         channel = %id,
         version = dispute.version,
@@ -68,16 +66,16 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
         timeout = dispute.timeout,
         "the channel's on-chain record changed"
     );
-    match phase {
+    match running.phase {
         Phase::Funding | Phase::Active => {
-            registry.set_reason(
+            side.registry.set_reason(
                 &id,
                 format!(
                     "version {} was registered on chain by the peer (or another party)",
                     dispute.version
                 ),
             );
-            let handle = entry.handle.clone();
+            let handle = running.handle;
             tokio::spawn(async move {
                 // The task moves to `Disputed`; the lifecycle then starts the driver.
                 if let Err(error) = handle.dispute().await {
@@ -87,7 +85,11 @@ fn on_record(core: &Arc<NodeCore>, dispute: Dispute) {
         }
         // The dispute driver, or the cooperative close, looks at the record again: the peer's
         // `concludeFinal` may have landed, or a registration calls for ours at once.
-        Phase::Disputed | Phase::Closing => entry.nudge.notify_one(),
+        Phase::Disputed | Phase::Closing => {
+            if let Some(nudge) = side.registry.nudge(&id) {
+                nudge.notify_one();
+            }
+        }
         Phase::Opening | Phase::Closed => {}
     }
 }

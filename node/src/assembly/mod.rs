@@ -1,36 +1,39 @@
 //! The node assembled (DESIGN §1): key, API token, plugins, the channel store and its
 //! restored channels, peers over the transport, the peer-event dispatcher, the chain-side
 //! lifecycle, and the JSON-RPC API served over all of it.
+//!
+//! `wiring` makes the driver's services and hands each part the ones it works with;
+//! `restore` reads what the store holds and resumes the stored channels.
 
-use super::book::PeerBook;
-use super::channel_policy::PaymentsToUs;
-use super::core::{blocking, lock, NodeCore};
-use super::dispatch::spawn_dispatcher;
-use super::lifecycle::spawn_lifecycle;
-use super::node_api::NodeService;
-use super::proposals::Proposals;
-use super::registry::Registry;
+mod restore;
+mod wiring;
+
 use crate::api::client::api_addr_path;
+use crate::api::service::events::ApiEvents;
+use crate::api::service::NodeService;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
+use crate::client::chain::ChainAccess;
+use crate::client::dispatch::spawn_dispatcher;
+use crate::client::driver::Driver;
+use crate::client::lifecycle::{spawn_lifecycle, ChainSide};
 use crate::client::peers::{
     route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
 };
 use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
-use crate::protocol::{Channel, ChannelSnapshot};
-use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{schema, ChannelStore, StoreError};
+use crate::store::{ChannelStore, StoreError};
+use crate::watcher::events::spawn_chain_events;
 use crate::wire::{KeyError, NodeId, NodeKey};
-use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
-use std::collections::{BTreeMap, HashSet};
+use restore::{read_book, read_links, restore_channels, resume_channels};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use thiserror::Error;
 use tokio::task::JoinHandle;
+use wiring::{wire, Identity, Wired};
 
 /// Why the node did not start.
 #[derive(Debug, Error)]
@@ -91,7 +94,8 @@ pub struct NodeHandle {
     api: ApiServer,
     addr_file: PathBuf,
     service: Arc<dyn NodeApi>,
-    core: Arc<NodeCore>,
+    driver: Arc<Driver>,
+    chain_side: Arc<ChainSide>,
     tasks: Vec<JoinHandle<()>>,
     transport: Arc<dyn Transport>,
     chain: Arc<dyn ChainBackend>,
@@ -172,35 +176,46 @@ impl Node {
                 })?;
         tracing::info!(address = %listen_address, "listening");
 
-        let (reports_tx, reports_rx) = tokio::sync::mpsc::unbounded_channel();
         let events = EventBus::new();
-        let core = Arc::new(NodeCore {
-            node_id,
-            chain_info,
-            chain: chain.clone(),
+        let chain_access = ChainAccess {
+            backend: chain.clone(),
+            info: chain_info,
             account,
-            listen_address,
+        };
+        let sink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
+        let Wired {
+            driver,
+            chain_side,
+            dispatcher,
+            starter,
+            reports: reports_rx,
+        } = wire(
+            config,
+            Identity {
+                node_id,
+                listen_address,
+            },
+            chain_access,
             peers,
-            store: channel_store,
-            events: events.clone(),
-            policy: config.policy.clone(),
-            limits: config.limits,
-            testing: config.testing.clone(),
-            incoming_policy: Arc::new(PaymentsToUs),
-            reports: reports_tx,
-            book: Mutex::new(book),
-            registry: Mutex::new(Registry::default()),
-            proposals: Mutex::new(Proposals::default()),
-            redialing: Mutex::new(HashSet::new()),
-        });
-        let tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&core), reports_rx),
-            spawn_dispatcher(Arc::downgrade(&core), peer_events),
-            crate::watcher::events::spawn_chain_events(Arc::downgrade(&core), other_events),
+            channel_store.clone(),
+            book,
+            sink,
+        );
+        let mut tasks = vec![
+            spawn_lifecycle(Arc::downgrade(&chain_side), reports_rx),
+            spawn_chain_events(Arc::downgrade(&chain_side), other_events),
         ];
-        resume_channels(&core, snapshots, damaged, &links);
+        let redial = resume_channels(
+            &starter,
+            &chain_side,
+            &channel_store,
+            snapshots,
+            damaged,
+            &links,
+        );
+        tasks.push(spawn_dispatcher(dispatcher, peer_events, redial));
 
-        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(core.clone()));
+        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(driver.clone()));
         let api =
             ApiServer::start(&config.api.server_config(), token, service.clone(), events).await?;
         let addr_file = api_addr_path(&config.node.data_dir);
@@ -208,7 +223,8 @@ impl Node {
             api,
             addr_file,
             service,
-            core,
+            driver,
+            chain_side,
             tasks,
             transport,
             chain,
@@ -242,139 +258,10 @@ fn peers_config(limits: &LimitsSection) -> PeersConfig {
     }
 }
 
-/// Which peer each stored channel is with.
-fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
-    let (links, broken) = decode_links(&store.scan_prefix(LINK_PREFIX)?);
-    for problem in broken {
-        tracing::warn!("ignoring a stored record: {problem}");
-    }
-    Ok(links)
-}
-
-/// The peers the user added before.
-fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> {
-    let (peers, broken) = decode_peers(&store.scan_prefix(PEER_PREFIX)?);
-    for problem in broken {
-        tracing::warn!("ignoring a stored record: {problem}");
-    }
-    Ok(PeerBook::from_stored(own, peers))
-}
-
-/// Starts the task of every restored channel; each re-synchronises when its peer connects,
-/// and the lifecycle resumes its chain side. Peers with channels are dialed.
-///
-/// Every channel with funds on chain stays watched, whatever is wrong with its record:
-/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
-///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
-///   once active), never used for payments;
-/// - a channel whose record does not restore runs like one without a peer if a fully signed
-///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
-///   chain by its id and listed with the problem, and every registration seen for it is
-///   logged loudly.
-fn resume_channels(
-    core: &Arc<NodeCore>,
-    snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
-    mut damaged: Vec<(ChannelId, String)>,
-    links: &BTreeMap<ChannelId, NodeId>,
-) {
-    let mut peers = HashSet::new();
-    for (id, snapshot) in snapshots {
-        let channel = match Channel::restore(snapshot) {
-            Ok(channel) => channel,
-            Err(error) => {
-                damaged.push((id, format!("the stored record does not restore: {error}")));
-                continue;
-            }
-        };
-        let peer = links.get(&id).copied();
-        tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-        core.start_channel(channel, Vec::new(), peer, false);
-        match peer {
-            Some(peer) => {
-                peers.insert(peer);
-            }
-            None => {
-                let problem = format!(
-                    "this node has no record of the channel's peer, so it cannot use the \
-                     channel: it watches it on chain and refutes stale states; settle it with \
-                     `parley channel settle {id} --force`"
-                );
-                tracing::error!(channel = %id, "{problem}");
-                lock(&core.registry).set_reason(&id, problem);
-            }
-        }
-    }
-    for (id, problem) in damaged {
-        if let Some(channel) = salvage(core, &id) {
-            // A fully signed state survived: the channel is defended like one without a peer.
-            let problem = format!(
-                "DAMAGED RECORD: {problem}; this node salvaged version {} from it and runs the \
-                 channel without its peer: it watches it on chain and refutes stale states, \
-                 but cannot use it; settle it with `parley channel settle {id} --force`",
-                channel.latest().version
-            );
-            tracing::error!(channel = %id, "{problem}");
-            core.start_channel(channel, Vec::new(), None, false);
-            lock(&core.registry).set_reason(&id, problem);
-            continue;
-        }
-        let problem = format!(
-            "DAMAGED RECORD: {problem}; this node cannot use, refute or settle the channel; it \
-             watches it on chain and shows what is registered; restore the store from a backup"
-        );
-        tracing::error!(channel = %id, "{problem}");
-        lock(&core.registry).insert_damaged(id, links.get(&id).copied(), problem);
-        let chain = core.chain.clone();
-        tokio::spawn(async move {
-            if let Err(error) = blocking(move || chain.watch(&id)).await {
-                tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");
-            }
-        });
-    }
-    for peer in peers {
-        core.redial(peer);
-    }
-}
-
-/// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
-fn salvage(core: &NodeCore, id: &ChannelId) -> Option<Channel> {
-    let pairs = core.store.scan_prefix(&schema::channel_prefix(id)).ok()?;
-    Channel::restore(schema::salvage_channel(id, &pairs)?).ok()
-}
-
-/// A stored channel that cannot be restored, and why.
-type Damaged = (ChannelId, String);
-
-/// Restores every stored channel; those whose records do not decode are returned with why.
-fn restore_channels(
-    store: &ChannelStore,
-) -> Result<(BTreeMap<ChannelId, ChannelSnapshot>, Vec<Damaged>), StoreError> {
-    let restored = store.restore_all()?;
-    let damaged = restored
-        .broken
-        .iter()
-        .map(|broken| (broken.channel_id, broken.error.to_string()))
-        .collect();
-    for key in &restored.stray_keys {
-        tracing::warn!(key, "a stored key names no channel; ignoring it");
-    }
-    tracing::info!(
-        channels = restored.channels.len(),
-        broken = restored.broken.len(),
-        "channels restored"
-    );
-    let channels = restored
-        .channels
-        .into_iter()
-        .map(|snapshot| (snapshot.channel.channel_id, snapshot))
-        .collect();
-    Ok((channels, damaged))
-}
-
 impl NodeHandle {
     /// This node's id.
     pub fn node_id(&self) -> NodeId {
-        self.core.node_id
+        self.driver.node_id
     }
 
     /// The bound API address.
@@ -386,7 +273,7 @@ impl NodeHandle {
     /// commits, the largest group): how far group commit shares the disk's syncs, for
     /// benchmarks and status.
     pub fn store_stats(&self) -> crate::store::CommitStats {
-        self.core.store.stats()
+        self.driver.store.stats()
     }
 
     /// The API methods, for callers in the same process (benchmarks, tests): the same code
@@ -403,7 +290,8 @@ impl NodeHandle {
             api,
             addr_file,
             service,
-            core,
+            driver,
+            chain_side,
             tasks,
             transport,
             chain,
@@ -419,24 +307,26 @@ impl NodeHandle {
                 tracing::warn!(path = %addr_file.display(), %error, "cannot remove the API address file");
             }
         }
-        core.peers.shutdown().await;
+        driver.peers.shutdown().await;
         for task in &tasks {
             task.abort();
         }
         for task in tasks {
             let _ = task.await;
         }
-        lock(&core.registry).clear();
-        // Channel tasks and requests still running hold the core; give them a moment to end
-        // (the channel tasks end once their handles are gone). The committer thread finishes
-        // queued writes before the store goes, when the last core reference is dropped.
+        driver.registry.clear();
+        // Requests and chain-side steps still running hold the driver or the chain side; give
+        // them a moment to end (the channel tasks end once their handles are gone). The
+        // committer thread finishes queued writes before the store goes, when the last
+        // reference to the channel store is dropped.
         for _ in 0..100 {
-            if Arc::strong_count(&core) == 1 {
+            if Arc::strong_count(&driver) == 1 && Arc::strong_count(&chain_side) == 1 {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        drop(core);
+        drop(driver);
+        drop(chain_side);
         // A chain call still running on a blocking thread (a deposit waiting for the peer's)
         // keeps its own reference; unloading the library under it would crash the process, so
         // the libraries then stay loaded until the process exits.

@@ -1,10 +1,11 @@
-//! Channel proposals in flight: ours waiting for the peer's answer, and the peers' waiting for
-//! ours (the policy's or the user's) until they expire.
+//! Channel proposals in flight ([`InFlight`]): ours waiting for the peer's answer, and the
+//! peers' waiting for ours (the policy's or the user's) until they expire.
 
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
 use parley_plugin_api::model::ChannelId;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
@@ -55,32 +56,48 @@ pub enum NotKept {
     },
 }
 
-/// Every proposal in flight.
+/// Every proposal in flight. Its lock is taken only inside its methods, for one change each,
+/// so no caller holds it across an `await`.
 #[derive(Debug, Default)]
-pub struct Proposals {
+pub struct InFlight {
+    maps: Mutex<Maps>,
+}
+
+#[derive(Debug, Default)]
+struct Maps {
     outgoing: HashMap<ProposalId, Outgoing>,
     incoming: BTreeMap<ProposalId, Incoming>,
 }
 
-impl Proposals {
+impl InFlight {
+    /// Every change is a single map operation, so a panic while holding the lock cannot leave
+    /// the maps half-changed and a poisoned lock is still usable.
+    fn maps(&self) -> MutexGuard<'_, Maps> {
+        self.maps
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Remembers our proposal until its answer arrives.
-    pub fn add_outgoing(&mut self, outgoing: Outgoing) {
-        self.outgoing
+    pub fn add_outgoing(&self, outgoing: Outgoing) {
+        self.maps()
+            .outgoing
             .insert(outgoing.proposal.proposal_id, outgoing);
     }
 
     /// Takes our proposal `id` if `from` is the peer it went to; `None` otherwise (an answer
     /// from anyone else is ignored and leaves it waiting).
-    pub fn take_outgoing(&mut self, id: &ProposalId, from: &NodeId) -> Option<Outgoing> {
-        match self.outgoing.get(id) {
-            Some(outgoing) if outgoing.peer == *from => self.outgoing.remove(id),
+    pub fn take_outgoing(&self, id: &ProposalId, from: &NodeId) -> Option<Outgoing> {
+        let mut maps = self.maps();
+        match maps.outgoing.get(id) {
+            Some(outgoing) if outgoing.peer == *from => maps.outgoing.remove(id),
             _ => None,
         }
     }
 
     /// Forgets our proposal `id` (its caller gave up waiting).
-    pub fn drop_outgoing(&mut self, id: &ProposalId) {
-        self.outgoing.remove(id);
+    pub fn drop_outgoing(&self, id: &ProposalId) {
+        self.maps().outgoing.remove(id);
     }
 
     /// Keeps a peer's proposal for `timeout` and returns when it expires (Unix seconds);
@@ -88,19 +105,20 @@ impl Proposals {
     /// the peer's proposals are (unexpired at `now`): what peers can make this node hold is
     /// bounded per peer.
     pub fn add_incoming(
-        &mut self,
+        &self,
         proposal: ChannelProposal,
         peer: NodeId,
         now: Instant,
         timeout: Duration,
         max_per_peer: usize,
     ) -> Result<u64, NotKept> {
+        let mut maps = self.maps();
         let id = proposal.proposal_id;
-        if self.incoming.contains_key(&id) || self.outgoing.contains_key(&id) {
+        if maps.incoming.contains_key(&id) || maps.outgoing.contains_key(&id) {
             return Err(NotKept::Repeated);
         }
-        self.expire(now);
-        let waiting = self.incoming.values().filter(|i| i.peer == peer).count();
+        maps.expire(now);
+        let waiting = maps.incoming.values().filter(|i| i.peer == peer).count();
         if waiting >= max_per_peer {
             return Err(NotKept::TooMany { max: max_per_peer });
         }
@@ -108,7 +126,7 @@ impl Proposals {
             .checked_add(timeout)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(u64::MAX, |d| d.as_secs());
-        self.incoming.insert(
+        maps.incoming.insert(
             id,
             Incoming {
                 proposal,
@@ -121,17 +139,21 @@ impl Proposals {
     }
 
     /// Takes the peer's proposal `id` if it has not expired at `now`.
-    pub fn take_incoming(&mut self, id: &ProposalId, now: Instant) -> Option<Incoming> {
-        self.expire(now);
-        self.incoming.remove(id)
+    pub fn take_incoming(&self, id: &ProposalId, now: Instant) -> Option<Incoming> {
+        let mut maps = self.maps();
+        maps.expire(now);
+        maps.incoming.remove(id)
     }
 
     /// The peers' proposals still waiting at `now`, in id order (expired ones are dropped).
-    pub fn incoming(&mut self, now: Instant) -> Vec<Incoming> {
-        self.expire(now);
-        self.incoming.values().cloned().collect()
+    pub fn incoming(&self, now: Instant) -> Vec<Incoming> {
+        let mut maps = self.maps();
+        maps.expire(now);
+        maps.incoming.values().cloned().collect()
     }
+}
 
+impl Maps {
     fn expire(&mut self, now: Instant) {
         self.incoming.retain(|id, incoming| {
             let alive = incoming.deadline > now;
@@ -173,7 +195,7 @@ mod tests {
     #[test]
     fn only_the_addressed_peer_can_answer_our_proposal() {
         let (bob, mallory) = (node(), node());
-        let mut proposals = Proposals::default();
+        let proposals = InFlight::default();
         let (answer, _) = oneshot::channel();
         proposals.add_outgoing(Outgoing {
             proposal: proposal(1),
@@ -194,7 +216,7 @@ mod tests {
     #[test]
     fn incoming_proposals_expire_and_duplicates_are_refused() {
         let bob = node();
-        let mut proposals = Proposals::default();
+        let proposals = InFlight::default();
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
         assert!(proposals
@@ -218,7 +240,7 @@ mod tests {
     #[test]
     fn a_peer_can_have_only_so_many_proposals_waiting() {
         let (bob, carol) = (node(), node());
-        let mut proposals = Proposals::default();
+        let proposals = InFlight::default();
         let now = Instant::now();
         let timeout = Duration::from_secs(10);
         for n in 1..=3 {

@@ -1,0 +1,133 @@
+//! The driver's [`Event`]s, published to the API's subscribers as [`NodeEvent`]s.
+
+use super::views::proposal_info;
+use crate::api::{EventBus, NodeEvent};
+use crate::client::events::{Event, EventSink};
+use parley_plugin_api::model::ChainInfo;
+
+/// The [`EventSink`] the node is handed when it serves the API: each event goes to every
+/// current subscriber of the [`EventBus`], in the API's form.
+pub struct ApiEvents {
+    bus: EventBus,
+    /// What names the assets of a proposal.
+    chain: ChainInfo,
+}
+
+impl ApiEvents {
+    /// Publishes on `bus`, naming assets as `chain` does.
+    pub fn new(bus: EventBus, chain: ChainInfo) -> ApiEvents {
+        ApiEvents { bus, chain }
+    }
+}
+
+impl EventSink for ApiEvents {
+    fn publish(&self, event: Event) {
+        self.bus.publish(node_event(&self.chain, event));
+    }
+}
+
+/// `event` as the API's subscribers read it.
+pub fn node_event(chain: &ChainInfo, event: Event) -> NodeEvent {
+    match event {
+        Event::ProposalReceived(waiting) => NodeEvent::ProposalReceived {
+            proposal: proposal_info(chain, &waiting),
+        },
+        Event::UpdateReceived { channel, version } => {
+            NodeEvent::UpdateReceived { channel, version }
+        }
+        Event::UpdateAccepted { channel, version } => {
+            NodeEvent::UpdateAccepted { channel, version }
+        }
+        Event::PhaseChanged { channel, from, to } => NodeEvent::PhaseChanged { channel, from, to },
+        Event::PeerFault { channel, reason } => NodeEvent::PeerFault { channel, reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::proposals::WaitingProposal;
+    use crate::protocol::{ChannelProposal, Phase, ProposalId};
+    use crate::wire::NodeKey;
+    use parley_plugin_api::codec::Bytes;
+    use parley_plugin_api::model::{Address, Amount, Asset, AssetInfo, ChannelId, Participant};
+
+    fn chain() -> ChainInfo {
+        ChainInfo {
+            chain_id: 1337,
+            backend: "sim-chain".into(),
+            assets: vec![AssetInfo {
+                name: "ETH".into(),
+                decimals: 18,
+                asset: Asset {
+                    chain_id: 1337,
+                    holder: Address(vec![1; 20]),
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn a_waiting_proposal_is_shown_from_our_side_with_asset_names() {
+        let chain = chain();
+        let proposer = NodeKey::from_secret_bytes(&[3; 32]).unwrap().node_id();
+        let waiting = WaitingProposal {
+            proposal: ChannelProposal {
+                proposal_id: ProposalId([5; 32]),
+                proposer: Participant(vec![2; 20]),
+                assets: vec![chain.assets[0].asset.clone()],
+                balances: vec![vec![Amount::from(70u64), Amount::from(30u64)]],
+                locked: Vec::new(),
+                challenge_duration: 60,
+                nonce_share: [6; 32],
+                app: None,
+                app_data: Bytes::default(),
+                ledger_channel: true,
+                virtual_channel: false,
+            },
+            proposer,
+            proposer_alias: Some("alice".into()),
+            expires_at: 99,
+        };
+        let event = node_event(&chain, Event::ProposalReceived(Box::new(waiting)));
+        let NodeEvent::ProposalReceived { proposal } = event else {
+            panic!("{event:?}");
+        };
+        assert_eq!(proposal.id, ProposalId([5; 32]));
+        assert_eq!(proposal.proposer, proposer);
+        assert_eq!(proposal.proposer_alias.as_deref(), Some("alice"));
+        assert_eq!(proposal.balances[0].asset, "ETH");
+        assert_eq!(proposal.balances[0].mine, Amount::from(30u64));
+        assert_eq!(proposal.balances[0].theirs, Amount::from(70u64));
+        assert_eq!((proposal.challenge_seconds, proposal.expires_at), (60, 99));
+    }
+
+    #[test]
+    fn channel_events_keep_their_fields() {
+        let channel = ChannelId([7; 32]);
+        let event = Event::PhaseChanged {
+            channel,
+            from: Phase::Funding,
+            to: Phase::Active,
+        };
+        assert_eq!(
+            node_event(&chain(), event),
+            NodeEvent::PhaseChanged {
+                channel,
+                from: Phase::Funding,
+                to: Phase::Active
+            }
+        );
+        let event = Event::PeerFault {
+            channel,
+            reason: "forked".into(),
+        };
+        assert_eq!(
+            node_event(&chain(), event),
+            NodeEvent::PeerFault {
+                channel,
+                reason: "forked".into()
+            }
+        );
+    }
+}

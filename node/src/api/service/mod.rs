@@ -1,0 +1,188 @@
+//! The API served by the driver: the layer between [`crate::client`], which speaks domain
+//! types, errors and events, and the JSON-RPC server, which speaks the API's.
+//!
+//! - [`NodeService`]: the [`NodeApi`] over the driver's operations.
+//! - [`errors`]: the driver's errors as API errors, with their categories.
+//! - [`events`]: the driver's events as the API's [`NodeEvent`](super::NodeEvent)s.
+//! - [`views`]: the driver's channels, proposals and peers as the API shows them.
+
+pub mod errors;
+pub mod events;
+pub mod views;
+
+use super::types::{
+    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
+    PeerInfo, ProposalInfo, ProposalRejectRequest,
+};
+use super::{ApiError, ApiFuture, NodeApi};
+use crate::client::book::NamedPeer;
+use crate::client::driver::Driver;
+use crate::client::error::Error;
+use crate::client::opening::OpenRequest;
+use crate::client::overview::ChannelOverview;
+use crate::protocol::ProposalId;
+use parley_plugin_api::model::ChannelId;
+use std::future::Future;
+use std::sync::Arc;
+use views::{channel_info, peer_info, proposal_info};
+
+/// The API of a running node, served by its driver.
+pub struct NodeService {
+    driver: Arc<Driver>,
+}
+
+impl NodeService {
+    /// Serves the API over `driver`.
+    pub fn new(driver: Arc<Driver>) -> NodeService {
+        NodeService { driver }
+    }
+
+    /// Runs `work` on its own task, so that a client hanging up does not abandon a channel
+    /// half-way (an accepted proposal still gets funded; a settle still withdraws).
+    fn detached<T, F>(&self, work: impl FnOnce(Arc<Driver>) -> F) -> ApiFuture<'_, T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, Error>> + Send + 'static,
+    {
+        let task = tokio::spawn(work(self.driver.clone()));
+        Box::pin(async move {
+            task.await
+                .map_err(|e| ApiError::internal(format!("the request's task failed: {e}")))?
+                .map_err(ApiError::from)
+        })
+    }
+
+    /// [`NodeService::detached`] for an operation that ends with a channel.
+    fn detached_channel<F>(
+        &self,
+        work: impl FnOnce(Arc<Driver>) -> F + Send + 'static,
+    ) -> ApiFuture<'_, ChannelInfo>
+    where
+        F: Future<Output = Result<ChannelOverview, Error>> + Send + 'static,
+    {
+        self.detached(move |driver| async move {
+            let overview = work(driver.clone()).await?;
+            Ok(channel_info(driver.chain_info(), overview))
+        })
+    }
+}
+
+impl NodeApi for NodeService {
+    fn node_info(&self) -> ApiFuture<'_, NodeInfo> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            Ok(NodeInfo {
+                node_id: driver.node_id,
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                chain: driver.chain_info().clone(),
+                listen_address: driver.listen_address.clone(),
+            })
+        })
+    }
+
+    fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
+        let peer = NamedPeer {
+            alias: request.alias,
+            node_id: request.node_id,
+            transport_address: request.transport_address,
+        };
+        let added = self.detached(move |driver| async move { driver.add_peer(peer).await });
+        Box::pin(async move { Ok(peer_info(added.await?)) })
+    }
+
+    fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
+        let peers = self
+            .driver
+            .known_peers()
+            .into_iter()
+            .map(peer_info)
+            .collect();
+        Box::pin(std::future::ready(Ok(peers)))
+    }
+
+    fn channel_open(&self, request: ChannelOpenRequest) -> ApiFuture<'_, ChannelInfo> {
+        let request = OpenRequest {
+            peer: request.peer,
+            asset: request.asset,
+            mine: request.mine,
+            theirs: request.theirs,
+            more_assets: request
+                .more_assets
+                .into_iter()
+                .map(|extra| (extra.asset, extra.mine, extra.theirs))
+                .collect(),
+            challenge_seconds: request.challenge_seconds,
+        };
+        self.detached_channel(move |driver| async move { driver.open(request).await })
+    }
+
+    fn proposal_list(&self) -> ApiFuture<'_, Vec<ProposalInfo>> {
+        let chain = self.driver.chain_info();
+        let proposals = self
+            .driver
+            .waiting_proposals()
+            .iter()
+            .map(|waiting| proposal_info(chain, waiting))
+            .collect();
+        Box::pin(std::future::ready(Ok(proposals)))
+    }
+
+    fn proposal_accept(&self, id: ProposalId) -> ApiFuture<'_, ChannelInfo> {
+        self.detached_channel(move |driver| async move { driver.accept(id).await })
+    }
+
+    fn proposal_reject(&self, request: ProposalRejectRequest) -> ApiFuture<'_, ()> {
+        let driver = &self.driver;
+        Box::pin(async move { Ok(driver.reject(request.id, request.reason).await?) })
+    }
+
+    fn channel_list(&self, request: ChannelListRequest) -> ApiFuture<'_, Vec<ChannelInfo>> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let chain = driver.chain_info();
+            Ok(driver
+                .channels(request.closed)
+                .await?
+                .into_iter()
+                .map(|overview| channel_info(chain, overview))
+                .collect())
+        })
+    }
+
+    fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
+        let driver = &self.driver;
+        Box::pin(async move { Ok(channel_info(driver.chain_info(), driver.channel(id).await?)) })
+    }
+
+    fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached_channel(move |driver| async move {
+            let asset = request.asset.as_deref();
+            driver.pay(request.id, request.amount, asset).await
+        })
+    }
+
+    fn channel_settle(&self, request: ChannelSettleRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached_channel(move |driver| async move {
+            driver.settle(request.id, request.force).await
+        })
+    }
+
+    fn misbehave_register(&self, request: MisbehaveRegisterRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached_channel(move |driver| async move {
+            driver.misbehave_register(request.id, request.version).await
+        })
+    }
+
+    fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>> {
+        let balances = self
+            .detached(move |driver| async move { driver.balances(request.asset.as_deref()).await });
+        Box::pin(async move {
+            Ok(balances
+                .await?
+                .into_iter()
+                .map(|(asset, amount)| OnChainBalance { asset, amount })
+                .collect())
+        })
+    }
+}

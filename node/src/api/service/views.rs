@@ -1,0 +1,111 @@
+//! The driver's channels, proposals and peers as the API shows them.
+
+use crate::api::types::{AssetBalances, ChannelInfo, DisputeInfo, PeerInfo, ProposalInfo};
+use crate::client::book::NamedPeer;
+use crate::client::chain::asset_name;
+use crate::client::overview::ChannelOverview;
+use crate::client::proposals::WaitingProposal;
+use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
+
+/// A channel as the API shows it, from our side. A damaged record (no snapshot) shows no
+/// phase, version 0 and no balances.
+pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo {
+    let ChannelOverview {
+        id,
+        peer,
+        peer_alias,
+        snapshot,
+        status,
+        dispute,
+    } = overview;
+    let dispute = dispute.map(dispute_info);
+    let Some(snapshot) = snapshot else {
+        return ChannelInfo {
+            id,
+            peer,
+            peer_alias,
+            phase: None,
+            version: 0,
+            challenge_seconds: 0,
+            balances: Vec::new(),
+            status,
+            dispute,
+        };
+    };
+    let state = &snapshot.latest.state;
+    let me = usize::from(snapshot.channel.my_index);
+    let them = 1 - me.min(1);
+    ChannelInfo {
+        id,
+        peer,
+        peer_alias,
+        phase: Some(snapshot.phase),
+        version: state.version,
+        challenge_seconds: snapshot.channel.params.challenge_duration,
+        balances: state
+            .allocation
+            .assets
+            .iter()
+            .zip(&state.allocation.balances)
+            .map(|(asset, row)| AssetBalances {
+                asset: asset_name(chain, asset),
+                mine: row.get(me).copied().unwrap_or(Amount::ZERO),
+                theirs: row.get(them).copied().unwrap_or(Amount::ZERO),
+            })
+            .collect(),
+        status,
+        dispute,
+    }
+}
+
+/// An on-chain record as the API shows it.
+pub fn dispute_info((record, now): (Dispute, ChainTime)) -> DisputeInfo {
+    DisputeInfo {
+        version: record.version,
+        phase: match record.phase {
+            DisputePhase::Dispute => "dispute",
+            DisputePhase::ForceExec => "force_exec",
+            DisputePhase::Concluded => "concluded",
+        }
+        .to_string(),
+        timeout: record.timeout,
+        chain_time: now,
+    }
+}
+
+/// A known peer as the API shows it.
+pub fn peer_info((peer, connected): (NamedPeer, bool)) -> PeerInfo {
+    PeerInfo {
+        alias: peer.alias,
+        node_id: peer.node_id,
+        transport_address: peer.transport_address,
+        connected,
+    }
+}
+
+/// A peer's proposal as the API shows it, from our side (we would be participant 1).
+pub fn proposal_info(chain: &ChainInfo, waiting: &WaitingProposal) -> ProposalInfo {
+    let proposal = &waiting.proposal;
+    ProposalInfo {
+        id: proposal.proposal_id,
+        proposer: waiting.proposer,
+        proposer_alias: waiting.proposer_alias.clone(),
+        balances: proposal
+            .assets
+            .iter()
+            .zip(&proposal.balances)
+            .map(|(asset, row)| AssetBalances {
+                asset: asset_name(chain, asset),
+                mine: row.get(1).copied().unwrap_or(Amount::ZERO),
+                theirs: row.first().copied().unwrap_or(Amount::ZERO),
+            })
+            .collect(),
+        challenge_seconds: proposal.challenge_duration,
+        expires_at: waiting.expires_at,
+        app: proposal.app.clone(),
+        app_data: proposal.app_data.clone(),
+        locked: proposal.locked.clone(),
+        ledger_channel: proposal.ledger_channel,
+        virtual_channel: proposal.virtual_channel,
+    }
+}

@@ -1,0 +1,113 @@
+//! Which part of the driver gets which service: the services are made here, each owning its
+//! own state, and handed to the parts that work with them (the driver's operations, the chain
+//! side, the peer-event dispatcher, the channel starter). Nothing else holds them.
+
+use crate::client::book::PeerBook;
+use crate::client::chain::ChainAccess;
+use crate::client::channel_policy::PaymentsToUs;
+use crate::client::channel_task::ChannelReport;
+use crate::client::dialer::Dialer;
+use crate::client::dispatch::Dispatcher;
+use crate::client::driver::Driver;
+use crate::client::events::SharedSink;
+use crate::client::lifecycle::ChainSide;
+use crate::client::peers::Peers;
+use crate::client::proposals::Proposals;
+use crate::client::registry::Registry;
+use crate::client::start::ChannelStarter;
+use crate::config::NodeConfig;
+use crate::store::ChannelStore;
+use crate::wire::NodeId;
+use parley_plugin_api::model::ChannelId;
+use std::sync::Arc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+/// Who this node is to its peers.
+pub struct Identity {
+    /// Its node id.
+    pub node_id: NodeId,
+    /// Where it accepts peers.
+    pub listen_address: String,
+}
+
+/// The driver's parts, wired.
+pub struct Wired {
+    /// What the API calls.
+    pub driver: Arc<Driver>,
+    /// Funding, closing and disputes on chain.
+    pub chain_side: Arc<ChainSide>,
+    /// Routes the peers' events (to be spawned).
+    pub dispatcher: Dispatcher,
+    /// Starts channel tasks (the restored ones first).
+    pub starter: Arc<ChannelStarter>,
+    /// What the channel tasks report, for the chain side's lifecycle.
+    pub reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
+}
+
+/// Wires the driver of the node of `config`: it reaches peers through `peers` and those named
+/// in `book`, acts on `chain`, persists to `store`, and publishes its events on `events`.
+pub fn wire(
+    config: &NodeConfig,
+    identity: Identity,
+    chain: ChainAccess,
+    peers: Peers,
+    store: Arc<ChannelStore>,
+    book: PeerBook,
+    events: SharedSink,
+) -> Wired {
+    let (reports_tx, reports) = unbounded_channel();
+    let chain = Arc::new(chain);
+    let registry = Arc::new(Registry::default());
+    let book = Arc::new(book);
+    let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
+    let starter = Arc::new(ChannelStarter::new(
+        registry.clone(),
+        peers.clone(),
+        chain.clone(),
+        store.clone(),
+        events.clone(),
+        Arc::new(PaymentsToUs),
+        reports_tx,
+        &config.testing,
+    ));
+    let chain_side = Arc::new(ChainSide {
+        registry: registry.clone(),
+        chain: chain.clone(),
+        policy: config.policy.clone(),
+        testing: config.testing.clone(),
+    });
+    let proposals = Arc::new(Proposals::new(
+        peers.clone(),
+        book.clone(),
+        starter.clone(),
+        chain.clone(),
+        config.policy.clone(),
+        config.limits.open_proposals,
+        events,
+    ));
+    let dispatcher = Dispatcher {
+        registry: registry.clone(),
+        proposals: proposals.clone(),
+        dialer: dialer.clone(),
+    };
+    let driver = Arc::new(Driver {
+        node_id: identity.node_id,
+        listen_address: identity.listen_address,
+        registry,
+        proposals,
+        book,
+        peers,
+        dialer,
+        chain,
+        store,
+        policy: config.policy.clone(),
+        testing: config.testing.clone(),
+    });
+    Wired {
+        driver,
+        chain_side,
+        dispatcher,
+        starter,
+        reports,
+    }
+}

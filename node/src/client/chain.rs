@@ -1,0 +1,84 @@
+//! The chain as the driver sees it ([`ChainAccess`]): the backend plugin, its description, and
+//! the account this node pays from and signs states with; and how its waiting calls are run.
+
+use super::error::Error;
+use parley_plugin_api::model::{Asset, AssetInfo, ChainInfo, Participant};
+use parley_plugin_api::{ChainBackend, PluginError};
+use std::sync::Arc;
+
+/// The chain backend with what the node learnt of it at start. Never changes.
+pub struct ChainAccess {
+    /// Signs, verifies, funds and settles.
+    pub backend: Arc<dyn ChainBackend>,
+    /// The backend's description: chain id and assets.
+    pub info: ChainInfo,
+    /// The account this node pays from and signs states with; `None` if the backend has none
+    /// (the node then runs, but every chain-side operation fails).
+    pub account: Option<Participant>,
+}
+
+impl ChainAccess {
+    /// The account, or the error every chain-side operation gives without one.
+    pub fn account(&self) -> Result<&Participant, Error> {
+        self.account.as_ref().ok_or_else(|| {
+            Error::unavailable(
+                "the chain backend has no account for this node; configure one in [chain]",
+            )
+        })
+    }
+
+    /// The name the chain gives `asset`.
+    pub fn asset_name(&self, asset: &Asset) -> String {
+        asset_name(&self.info, asset)
+    }
+
+    /// The asset the chain calls `name`, or the chain's first asset without a name.
+    pub fn asset_by_name(&self, name: Option<&str>) -> Result<&AssetInfo, Error> {
+        let assets = &self.info.assets;
+        match name {
+            None => assets
+                .first()
+                .ok_or_else(|| Error::unavailable("the chain backend offers no assets")),
+            Some(name) => assets.iter().find(|a| a.name == name).ok_or_else(|| {
+                let known: Vec<&str> = assets.iter().map(|a| a.name.as_str()).collect();
+                Error::invalid(
+                    "asset",
+                    format!(
+                        "unknown asset `{name}`; this chain has {}",
+                        known.join(", ")
+                    ),
+                )
+            }),
+        }
+    }
+}
+
+/// The name a chain gives `asset`, or its `chain/holder` form if the chain does not know it.
+pub fn asset_name(chain: &ChainInfo, asset: &Asset) -> String {
+    chain
+        .assets
+        .iter()
+        .find(|info| info.asset == *asset)
+        .map_or_else(|| asset.to_string(), |info| info.name.clone())
+}
+
+/// Runs one of the chain backend's waiting calls on a blocking thread, keeping the async
+/// runtime free; the plugin's error (or a panic) becomes its message.
+pub async fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(call).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(error) => Err(format!("the chain call panicked: {error}")),
+    }
+}
+
+/// [`blocking`] for an operation: a failure is `unavailable`, saying what could not be done.
+pub async fn chain_call<T: Send + 'static>(
+    what: &'static str,
+    call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
+) -> Result<T, Error> {
+    blocking(call)
+        .await
+        .map_err(|error| Error::unavailable(format!("cannot {what} on the chain: {error}")))
+}

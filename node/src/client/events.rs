@@ -1,0 +1,60 @@
+//! What the driver tells whoever follows the node: domain events, published through an
+//! [`EventSink`] the node is handed. The API layer is one such follower; it turns each event
+//! into what its subscribers read.
+
+use super::proposals::WaitingProposal;
+use crate::protocol::Phase;
+use parley_plugin_api::model::ChannelId;
+use std::sync::Arc;
+
+/// Something that happened in the node that a follower may want to hear about at once. Events
+/// are notifications: what they say is also in the channels' and proposals' state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A peer proposed a channel that waits for the user's answer (the policy did not accept
+    /// it on its own). Boxed: proposals are large, the other events small.
+    ProposalReceived(Box<WaitingProposal>),
+    /// The peer proposed an update to a channel.
+    UpdateReceived {
+        /// The channel.
+        channel: ChannelId,
+        /// The proposed version.
+        version: u64,
+    },
+    /// An update is fully signed and durable: `version` is the channel's state now.
+    UpdateAccepted {
+        /// The channel.
+        channel: ChannelId,
+        /// The new version.
+        version: u64,
+    },
+    /// A channel moved to another phase (durably).
+    PhaseChanged {
+        /// The channel.
+        channel: ChannelId,
+        /// The phase it left.
+        from: Phase,
+        /// The phase it entered.
+        to: Phase,
+    },
+    /// The peer proved itself faulty on a channel; the node protects the funds on chain.
+    PeerFault {
+        /// The channel.
+        channel: ChannelId,
+        /// What the peer sent and what the node does about it.
+        reason: String,
+    },
+}
+
+/// Where the driver publishes its [`Event`]s.
+///
+/// Contract for implementers: `publish` is called on channel tasks and on the peer-event
+/// dispatcher, in the order things happened on each; it must not block and must not fail (a
+/// follower that cannot keep up drops events, it never slows the channels down).
+pub trait EventSink: Send + Sync + 'static {
+    /// Hands `event` to the followers.
+    fn publish(&self, event: Event);
+}
+
+/// A shareable sink, as the driver's tasks take it.
+pub type SharedSink = Arc<dyn EventSink>;

@@ -1,0 +1,328 @@
+//! Channel proposals, both ways: the one service that owns them ([`Proposals`]). It sends
+//! ours and hands the peer's answer to whoever waits for it; it checks the peers' proposals,
+//! accepts them by `[policy]` or keeps them for the user until they expire, and answers them
+//! when the user does. Their state is [`in_flight::InFlight`].
+//!
+//! The peer's side ([`Proposals::on_proposal`], [`Proposals::on_accept`],
+//! [`Proposals::on_reject`]) is called by the peer-event dispatcher in arrival order; the
+//! user's side by the driver's operations.
+
+pub mod in_flight;
+
+pub use in_flight::{InFlight, Incoming, NotKept, Outgoing, ProposalOutcome};
+
+use super::book::PeerBook;
+use super::chain::ChainAccess;
+use super::error::Error;
+use super::events::{Event, SharedSink};
+use super::peers::{Overdraft, Peers};
+use super::start::ChannelStarter;
+use crate::config::PolicySection;
+use crate::protocol::{
+    validate_proposal, ChannelMessage, ChannelProposal, ProposalAccept, ProposalId, ProposalReject,
+};
+use crate::wire::NodeId;
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+/// A peer's proposal waiting for our answer, as the user sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitingProposal {
+    /// The proposal (we would be participant 1).
+    pub proposal: ChannelProposal,
+    /// Who sent it (the authenticated peer).
+    pub proposer: NodeId,
+    /// The proposer's alias, if it is a known peer.
+    pub proposer_alias: Option<String>,
+    /// When it lapses unanswered, in Unix seconds.
+    pub expires_at: u64,
+}
+
+/// The channel proposals service.
+pub struct Proposals {
+    in_flight: InFlight,
+    peers: Peers,
+    book: Arc<PeerBook>,
+    starter: Arc<ChannelStarter>,
+    chain: Arc<ChainAccess>,
+    policy: PolicySection,
+    open_proposals: usize,
+    events: SharedSink,
+}
+
+impl Proposals {
+    /// Proposals sent and answered through `peers`, named by `book`, whose channels `starter`
+    /// starts, checked against `chain`; `policy` accepts some on its own and bounds how long
+    /// they wait, `open_proposals` how many of one peer may wait at once; a proposal that
+    /// waits for the user is announced on `events`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        peers: Peers,
+        book: Arc<PeerBook>,
+        starter: Arc<ChannelStarter>,
+        chain: Arc<ChainAccess>,
+        policy: PolicySection,
+        open_proposals: usize,
+        events: SharedSink,
+    ) -> Proposals {
+        Proposals {
+            in_flight: InFlight::default(),
+            peers,
+            book,
+            starter,
+            chain,
+            policy,
+            open_proposals,
+            events,
+        }
+    }
+
+    /// Sends `proposal` to `peer` (called `name` for the user) and waits for its answer; the
+    /// channel is running on `Ok`.
+    pub async fn propose(
+        &self,
+        proposal: ChannelProposal,
+        peer: NodeId,
+        name: &str,
+    ) -> Result<ChannelId, Error> {
+        let id = proposal.proposal_id;
+        let (answer, outcome) = oneshot::channel();
+        let message = ChannelMessage::Proposal(proposal.clone());
+        self.in_flight.add_outgoing(Outgoing {
+            proposal,
+            peer,
+            answer,
+        });
+        if let Err(error) = self.peers.send(peer, &message).await {
+            self.in_flight.drop_outgoing(&id);
+            return Err(Error::unavailable(format!(
+                "cannot send the proposal to {name}: {error}"
+            )));
+        }
+        let limit = self.policy.proposal_timeout;
+        let outcome = match tokio::time::timeout(limit, outcome).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => return Err(Error::internal("the proposal's answer was lost")),
+            Err(_) => {
+                self.in_flight.drop_outgoing(&id);
+                return Err(Error::unavailable(format!(
+                    "{name} did not answer the proposal within {} s ([policy] proposal_timeout_seconds)",
+                    limit.as_secs()
+                )));
+            }
+        };
+        match outcome {
+            ProposalOutcome::Opened(channel) => Ok(channel),
+            ProposalOutcome::Rejected(reason) => Err(Error::refused_by_peer(format!(
+                "{name} rejected the proposal: {reason}"
+            ))),
+            ProposalOutcome::Failed(reason) => Err(Error::conflict(format!(
+                "{name} accepted, but the channel could not be opened: {reason}"
+            ))),
+        }
+    }
+
+    /// The peers' proposals waiting for an answer, in id order.
+    pub fn waiting(&self) -> Vec<WaitingProposal> {
+        self.in_flight
+            .incoming(Instant::now())
+            .into_iter()
+            .map(|incoming| WaitingProposal {
+                proposer_alias: self.book.alias_of(&incoming.peer),
+                proposal: incoming.proposal,
+                proposer: incoming.peer,
+                expires_at: incoming.expires_at,
+            })
+            .collect()
+    }
+
+    /// The peer's proposal `id`, if it still waits for an answer (it keeps waiting).
+    pub fn waiting_for(&self, id: &ProposalId) -> Option<Incoming> {
+        self.in_flight
+            .incoming(Instant::now())
+            .into_iter()
+            .find(|incoming| incoming.proposal.proposal_id == *id)
+    }
+
+    /// Accepts the peer's proposal `id` if it still waits: its channel starts, and the accept
+    /// goes to the peer ahead of our opening signature. `None` if it no longer waits.
+    pub fn accept(&self, id: &ProposalId) -> Option<Result<ChannelId, Error>> {
+        let incoming = self.in_flight.take_incoming(id, Instant::now())?;
+        Some(
+            self.starter
+                .accept_proposal(&incoming.proposal, incoming.peer),
+        )
+    }
+
+    /// Rejects the peer's proposal `id`, telling the proposer `reason` (or that the user
+    /// rejected it).
+    pub async fn reject(&self, id: ProposalId, reason: Option<String>) -> Result<(), Error> {
+        let incoming = self
+            .in_flight
+            .take_incoming(&id, Instant::now())
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "no proposal {id} awaits an answer (it may have expired)"
+                ))
+            })?;
+        let reason = reason.unwrap_or_else(|| "rejected by the peer's user".to_string());
+        let message = ChannelMessage::ProposalReject(ProposalReject {
+            proposal_id: id,
+            reason,
+        });
+        if let Err(error) = self.peers.send(incoming.peer, &message).await {
+            // The proposal is answered here either way; the proposer times out.
+            tracing::info!(proposal = %id, "the reject could not be sent: {error}");
+        }
+        Ok(())
+    }
+
+    /// Rejects the peer's `proposal` before anyone was asked.
+    fn refuse(&self, to: NodeId, proposal: &ChannelProposal, reason: String) {
+        self.refuse_then(to, proposal, reason, |_| {})
+    }
+
+    /// Rejects `proposal`, then (once the reject is queued) runs `after` on the peers.
+    fn refuse_then(
+        &self,
+        to: NodeId,
+        proposal: &ChannelProposal,
+        reason: String,
+        after: impl FnOnce(&Peers) + Send + 'static,
+    ) {
+        tracing::info!(proposal = %proposal.proposal_id, %to, "rejecting a channel proposal: {reason}");
+        let message = ChannelMessage::ProposalReject(ProposalReject {
+            proposal_id: proposal.proposal_id,
+            reason,
+        });
+        let peers = self.peers.clone();
+        tokio::spawn(async move {
+            if let Err(error) = peers.send(to, &message).await {
+                tracing::debug!(%to, "could not send a proposal reject: {error}");
+            }
+            after(&peers);
+        });
+    }
+
+    /// A peer proposes a channel: check it, then accept by policy or keep it for the user.
+    pub fn on_proposal(&self, from: NodeId, proposal: ChannelProposal) {
+        if let Err(problem) = self.check_proposal(&proposal) {
+            return self.refuse(from, &proposal, problem);
+        }
+        let alias = self.book.alias_of(&from);
+        let ours = our_deposits(&proposal);
+        let auto = self
+            .policy
+            .auto_accepts(alias.as_deref(), &from.to_string())
+            && ours
+                .iter()
+                .all(|amount| *amount <= self.policy.max_auto_deposit);
+        if auto {
+            tracing::info!(proposal = %proposal.proposal_id, %from, "accepting a channel proposal by [policy]");
+            match self.starter.accept_proposal(&proposal, from) {
+                Ok(id) => tracing::info!(channel = %id, "channel opened with {from}"),
+                Err(error) => self.refuse(from, &proposal, error.message().to_string()),
+            }
+            return;
+        }
+        let timeout = self.policy.proposal_timeout;
+        let max = self.open_proposals;
+        let added =
+            self.in_flight
+                .add_incoming(proposal.clone(), from, Instant::now(), timeout, max);
+        let expires_at = match added {
+            Ok(expires_at) => expires_at,
+            Err(NotKept::Repeated) => {
+                tracing::debug!(proposal = %proposal.proposal_id, "ignored a repeated proposal");
+                return;
+            }
+            Err(NotKept::TooMany { max }) => {
+                // The peer is told why (the reject, then the goodbye) and disconnected.
+                let overdraft = Overdraft::Proposals { max };
+                let reason = format!("refused: {overdraft}");
+                return self.refuse_then(from, &proposal, reason, move |peers| {
+                    peers.over_budget(from, overdraft)
+                });
+            }
+        };
+        tracing::info!(proposal = %proposal.proposal_id, %from, "channel proposal awaits `parley proposal accept|reject`");
+        self.events
+            .publish(Event::ProposalReceived(Box::new(WaitingProposal {
+                proposal,
+                proposer: from,
+                proposer_alias: alias,
+                expires_at,
+            })));
+    }
+
+    /// The rules a proposal must meet before anyone is asked: the protocol's (which refuse what
+    /// this node cannot enforce: an app, app data, locked funds, anything but a ledger channel),
+    /// assets this chain holds, and a chain account of ours that is not the proposer's. The
+    /// reason goes back to the proposer in the reject.
+    fn check_proposal(&self, proposal: &ChannelProposal) -> Result<(), String> {
+        validate_proposal(proposal).map_err(|e| format!("invalid proposal: {e}"))?;
+        for asset in &proposal.assets {
+            if !self.chain.info.assets.iter().any(|a| a.asset == *asset) {
+                return Err(format!(
+                    "asset {}/{} is not held on this node's chain ({})",
+                    asset.chain_id, asset.holder, self.chain.info.backend
+                ));
+            }
+        }
+        match &self.chain.account {
+            None => Err("this node has no chain account".to_string()),
+            Some(me) if *me == proposal.proposer => {
+                Err("the proposer's chain address is this node's own".to_string())
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The peer accepted our proposal: open the channel now, before the next event (its opening
+    /// signature) is dispatched.
+    pub fn on_accept(&self, from: NodeId, accept: ProposalAccept) {
+        let Some(Outgoing {
+            proposal, answer, ..
+        }) = self.in_flight.take_outgoing(&accept.proposal_id, &from)
+        else {
+            tracing::debug!(proposal = %accept.proposal_id, %from, "ignored an accept of no proposal of ours to that peer");
+            return;
+        };
+        let outcome = match self.chain.account() {
+            Err(error) => ProposalOutcome::Failed(error.message().to_string()),
+            Ok(me) => match self
+                .starter
+                .open_channel(&proposal, &accept, me, from, None)
+            {
+                Ok(id) => ProposalOutcome::Opened(id),
+                Err(error) => ProposalOutcome::Failed(error.to_string()),
+            },
+        };
+        if let ProposalOutcome::Failed(reason) = &outcome {
+            tracing::warn!(proposal = %accept.proposal_id, "the peer's accept did not open a channel: {reason}");
+        }
+        let _ = answer.send(outcome);
+    }
+
+    /// The peer rejected our proposal: its caller hears why.
+    pub fn on_reject(&self, from: NodeId, reject: ProposalReject) {
+        let Some(outgoing) = self.in_flight.take_outgoing(&reject.proposal_id, &from) else {
+            tracing::debug!(proposal = %reject.proposal_id, %from, "ignored a reject of no proposal of ours to that peer");
+            return;
+        };
+        let _ = outgoing
+            .answer
+            .send(ProposalOutcome::Rejected(reject.reason));
+    }
+}
+
+/// What each side deposits, from the accepter's (our) side: column 1 of each asset's row.
+fn our_deposits(proposal: &ChannelProposal) -> Vec<Amount> {
+    proposal
+        .balances
+        .iter()
+        .map(|row| row.get(1).copied().unwrap_or(Amount::ZERO))
+        .collect()
+}

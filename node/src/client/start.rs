@@ -1,0 +1,178 @@
+//! [`ChannelStarter`]: the one way a channel comes to run, whether just opened (ours or the
+//! peer's proposal) or restored: its task is spawned with everything it works with, registered,
+//! and its phase reported to the chain side before the task takes its first step.
+
+use super::chain::ChainAccess;
+use super::channel_policy::SharedPolicy;
+use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::error::Error;
+use super::events::SharedSink;
+use super::peers::Peers;
+use super::registry::Registry;
+use crate::config::TestingSection;
+use crate::protocol::{
+    Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
+};
+use crate::store::node_records::link_op;
+use crate::store::ChannelStore;
+use crate::testing::ChannelMisbehaviour;
+use crate::wire::NodeId;
+use parley_plugin_api::model::{ChannelId, Participant};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Why an accepted proposal did not become a running channel.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenChannelError {
+    /// The protocol refused the proposal or the accept, or could not sign.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A channel with the same id already runs (a replayed proposal and accept).
+    #[error("channel {0} is already open")]
+    AlreadyOpen(ChannelId),
+}
+
+/// 32 random bytes (proposal ids, nonce shares).
+pub fn random_32() -> Result<[u8; 32], Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::internal(format!("the OS random source failed: {e}")))?;
+    Ok(bytes)
+}
+
+/// Starts channel tasks: what every channel task works with besides its channel, and the
+/// registry it enters.
+pub struct ChannelStarter {
+    registry: Arc<Registry>,
+    peers: Peers,
+    chain: Arc<ChainAccess>,
+    store: Arc<ChannelStore>,
+    events: SharedSink,
+    policy: SharedPolicy,
+    reports: UnboundedSender<(ChannelId, ChannelReport)>,
+    keep_history: bool,
+    misbehaviour: ChannelMisbehaviour,
+}
+
+impl ChannelStarter {
+    /// Starts channels that send through `peers`, sign and verify with `chain`, persist to
+    /// `store`, publish on `events`, answer the peer's updates by `policy`, report to the chain
+    /// side on `reports` and enter `registry`; `testing` says what a test node does wrong.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        registry: Arc<Registry>,
+        peers: Peers,
+        chain: Arc<ChainAccess>,
+        store: Arc<ChannelStore>,
+        events: SharedSink,
+        policy: SharedPolicy,
+        reports: UnboundedSender<(ChannelId, ChannelReport)>,
+        testing: &TestingSection,
+    ) -> ChannelStarter {
+        ChannelStarter {
+            registry,
+            peers,
+            chain,
+            store,
+            events,
+            policy,
+            reports,
+            keep_history: testing.keeps_signed_history(),
+            misbehaviour: ChannelMisbehaviour::from_testing(testing),
+        }
+    }
+
+    /// Starts the task of a channel and registers it: one just opened with `peer` (`initial`
+    /// are the effects of its opening; its first batch also records its peer link), or one
+    /// restored (`initial` empty; `peer` is `None` if its link was lost).
+    pub fn start_channel(
+        &self,
+        channel: Channel,
+        initial: Vec<Effect>,
+        peer: Option<NodeId>,
+        opened: bool,
+    ) -> ChannelHandle {
+        let id = channel.id();
+        let phase = channel.phase();
+        let assets = channel.latest().allocation.assets.clone();
+        let first_writes = match peer {
+            Some(peer) if opened => vec![link_op(&id, &peer)],
+            _ => Vec::new(),
+        };
+        let deps = ChannelDeps {
+            peer,
+            link: self.peers.clone(),
+            chain: self.chain.backend.clone(),
+            store: self.store.clone(),
+            events: self.events.clone(),
+            policy: self.policy.clone(),
+            reports: Some(self.reports.clone()),
+            keep_history: self.keep_history,
+            first_writes,
+            misbehaviour: self.misbehaviour,
+        };
+        let (handle, task) = channel_task(channel, initial, deps);
+        let inserted = self.registry.insert(handle.clone(), peer, assets, phase);
+        if !inserted {
+            tracing::error!(channel = %id, "a channel with this id is already running");
+        }
+        // The lifecycle starts the chain side of the phase: a restored channel resumes funding
+        // or settling, and an opening is given until its funding timeout. Registered and
+        // reported before the task runs, so that its own reports (a failed first write) follow.
+        let _ = self.reports.send((id, ChannelReport::Phase(phase)));
+        let task = tokio::spawn(task);
+        tokio::spawn(async move {
+            match task.await {
+                Ok(()) => tracing::debug!(channel = %id, "channel task ended"),
+                Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
+            }
+        });
+        handle
+    }
+
+    /// Opens the channel of `proposal` accepted by `accept`, as participant `me`, with
+    /// `peer`: the protocol signs version 0, and the task persists it and sends our
+    /// signature (preceded by `first`, if given: the accepter's `ProposalAccept`).
+    pub fn open_channel(
+        &self,
+        proposal: &ChannelProposal,
+        accept: &ProposalAccept,
+        me: &Participant,
+        peer: NodeId,
+        first: Option<ChannelMessage>,
+    ) -> Result<ChannelId, OpenChannelError> {
+        let chain = &*self.chain.backend;
+        let (channel, mut effects) = Channel::open(proposal, accept, me, chain, chain)?;
+        let id = channel.id();
+        if self.registry.contains(&id) {
+            return Err(OpenChannelError::AlreadyOpen(id));
+        }
+        if let Some(first) = first {
+            let at = effects
+                .iter()
+                .position(|e| matches!(e, Effect::Send(_)))
+                .unwrap_or(effects.len());
+            effects.insert(at, Effect::Send(first));
+        }
+        self.start_channel(channel, effects, Some(peer), true);
+        Ok(id)
+    }
+
+    /// Accepts the peer's `proposal`: opens the channel with our own address and a fresh nonce
+    /// share, and sends the accept ahead of our opening signature.
+    pub fn accept_proposal(
+        &self,
+        proposal: &ChannelProposal,
+        peer: NodeId,
+    ) -> Result<ChannelId, Error> {
+        let me = self.chain.account()?.clone();
+        let accept = ProposalAccept {
+            proposal_id: proposal.proposal_id,
+            nonce_share: random_32()?,
+            participant: me.clone(),
+        };
+        let first = ChannelMessage::ProposalAccept(accept.clone());
+        self.open_channel(proposal, &accept, &me, peer, Some(first))
+            .map_err(|e| Error::invalid_request(format!("cannot open the proposed channel: {e}")))
+    }
+}
