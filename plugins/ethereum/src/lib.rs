@@ -1,9 +1,9 @@
-//! # parley-plugin-ethereum
+//! # parley-ethereum
 //!
-//! Parley's Ethereum ledger: a [`ChainBackend`](parley_plugin_api::ChainBackend) over the
-//! Perun-compatible contracts of `contracts/` (Adjudicator, AssetHolderETH, AssetHolderERC20),
-//! or any deployment with the Perun v1.0.0 ABI (DESIGN §8, contracts/README.md), reached over
-//! JSON-RPC with ethers. At start every configured contract must have code, and the
+//! Parley's Ethereum ledger as a library: a [`ChainBackend`](parley_plugin_api::ChainBackend)
+//! over the Perun-compatible contracts of `contracts/` (Adjudicator, AssetHolderETH,
+//! AssetHolderERC20), or any deployment with the Perun v1.0.0 ABI (DESIGN §8,
+//! contracts/README.md), reached over JSON-RPC with ethers. At start every configured contract must have code, and the
 //! Adjudicator and holders must use v1.0.0's `setOutcome(bytes32,(address,bytes)[],uint256[])`
 //! (an older Perun deployment could never pay a concluded channel out, so it is refused).
 //!
@@ -25,8 +25,10 @@
 //!   Ethereum mainnet without finality checks). On an automining dev chain keep it at 1: no
 //!   further blocks come unless something sends transactions.
 //!
-//! What it is not: it deploys nothing (the contracts must be deployed and named in the table),
-//! and it keeps no state on disk.
+//! What it is not: a plugin by itself (the thin crate in `plugin/` exports [`Ethereum`] as
+//! `libparley_ethereum.so`; the node links this library for `parley eth deploy`, which must not
+//! carry the plugin's exported symbols); the backend deploys nothing (the contracts must be
+//! deployed and named in the table), and it keeps no state on disk.
 //!
 //! ## Configuration (`[chain]` table)
 //!
@@ -57,10 +59,3 @@ mod events;
 mod rpc;
 
 pub use backend::Ethereum;
-
-parley_plugin_api::export_plugin! {
-    kind: Chain,
-    name: "ethereum",
-    description: "Ethereum over JSON-RPC (ethers) with the Perun-compatible contracts of contracts/",
-    new: Ethereum::new,
-}
