@@ -11,14 +11,17 @@
 //!   the state digest exactly as the contracts compute them. Signatures ([`crypto`]) are k256
 //!   0.14 (fast: `sign_state`/`verify_state` are on the update path), 65 bytes `r ‖ s ‖ v`
 //!   over the "Ethereum Signed Message" prefix.
-//! - **Threads.** The plugin owns a tokio runtime (one worker, `parley-eth-rpc`); waiting calls
-//!   block the node's worker thread on it. Events come from one plugin thread
-//!   (`parley-eth-events`) that polls `eth_getLogs` while any channel is watched.
-//! - **Transactions** are estimated first (a call the contract would revert is `Rejected` with
-//!   the revert reason and never sent), priced (EIP-1559 or legacy), signed locally, sent, and
+//! - **Threads.** A connection ([`rpc::Rpc`]) owns a tokio runtime (one worker,
+//!   `parley-eth-rpc`); waiting calls block the caller's thread (for the plugin, the node's
+//!   worker thread) on it. Events come from one plugin thread (`parley-eth-events`) that polls
+//!   `eth_getLogs` while any channel is watched.
+//! - **Transactions** go one way ([`tx::Sender`], also `parley eth deploy`'s way to create
+//!   the contracts): estimated first (a call the contract would revert is `Rejected` with the
+//!   revert reason and never sent), priced (EIP-1559 or legacy), signed locally, sent, and
 //!   awaited until their block has `confirmations` blocks (itself included). Not confirmed
 //!   within `tx_timeout_seconds`: `Timeout` naming the hash (it may still be included). A node
-//!   that cannot be reached: `Unavailable`.
+//!   that cannot be reached, or does not answer a request within 30 s: `Unavailable`. The
+//!   library's errors are [`RpcError`]s, which the backend maps onto these kinds.
 //! - **Reorgs.** Transactions, holdings read by `fund`, dispute records and events count only
 //!   from blocks `confirmations` deep. 1 (the default) suits a dev chain such as anvil, whose
 //!   blocks are final; on a public chain use the depth its finality needs (e.g. 12 or more on
@@ -55,7 +58,10 @@ pub mod abi;
 mod backend;
 mod config;
 pub mod crypto;
+mod error;
 mod events;
-mod rpc;
+pub mod rpc;
+pub mod tx;
 
 pub use backend::Ethereum;
+pub use error::RpcError;
