@@ -156,7 +156,6 @@ impl Ethereum {
         }
     }
 
-    /// Reads a `uint256` answer.
     /// Sends a transaction to the Adjudicator (no value) and reports it.
     fn call_adjudicator(
         &self,
@@ -168,6 +167,7 @@ impl Ethereum {
         Ok(Self::receipt(&sent))
     }
 
+    /// Reads a `uint256` answer.
     fn read_uint(&self, to: H160, data: Vec<u8>, block: Option<u64>) -> PluginResult<U256> {
         let answer = self.rpc.call(to, data, block)?;
         if answer.len() < 32 {

@@ -5,9 +5,9 @@
 //! boundary. Every request has [`REQUEST_TIMEOUT`] to be answered.
 
 use crate::error::RpcError;
+use ethers_core::types::transaction::eip2718::TypedTransaction;
 use ethers_core::types::{
-    transaction::eip2718::TypedTransaction, Address as H160, BlockId, BlockNumber, Filter, Log,
-    TransactionRequest, U256,
+    Address as H160, Block, BlockId, BlockNumber, Filter, Log, TransactionRequest, H256, U256,
 };
 use ethers_providers::{Http, Middleware, Provider, ProviderError};
 use std::future::Future;
@@ -73,7 +73,7 @@ impl Rpc {
             runtime,
             provider,
             url: url.to_owned(),
-            chain_id: 0,
+            chain_id: 0, // read next: every request goes through the connection's `ask`
             confirmations: confirmations.max(1),
         };
         let chain_id = rpc.block_on(rpc.ask("reading the chain id", rpc.provider.get_chainid()))?;
@@ -136,10 +136,7 @@ impl Rpc {
         Ok(self.latest_block("reading the base fee")?.base_fee_per_gas)
     }
 
-    fn latest_block(
-        &self,
-        what: &str,
-    ) -> Result<ethers_core::types::Block<ethers_core::types::H256>, RpcError> {
+    fn latest_block(&self, what: &str) -> Result<Block<H256>, RpcError> {
         self.block_on(self.ask(what, self.provider.get_block(BlockNumber::Latest)))?
             .ok_or_else(|| RpcError::BadResponse {
                 what: what.to_owned(),
