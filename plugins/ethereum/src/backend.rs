@@ -4,8 +4,10 @@
 use crate::abi::{self, functions, DisputeRecord};
 use crate::config::{AssetConfig, AssetKind, Settings};
 use crate::crypto::{address_of, message_signer, sign_message};
+use crate::error::RpcError;
 use crate::events::{self, Channels, Watcher};
-use crate::rpc::{Rpc, Sent};
+use crate::rpc::Rpc;
+use crate::tx::{Call, Sender, Sent};
 use ethers_core::abi::Token;
 use ethers_core::types::{H160, U256};
 use k256::ecdsa::SigningKey;
@@ -34,6 +36,7 @@ pub struct Ethereum {
     settings: Settings,
     accounts: Vec<Account>,
     rpc: Arc<Rpc>,
+    sender: Sender,
     channels: Arc<Channels>,
     watcher: Watcher,
 }
@@ -56,11 +59,25 @@ impl Ethereum {
                 }
             })
             .collect();
-        let addresses: Vec<H160> = accounts.iter().map(|a| a.address).collect();
         let bound = host.clone();
-        let rpc = Arc::new(Rpc::connect(&settings, &addresses, move || {
+        let rpc = Rpc::connect(&settings.rpc_url, settings.confirmations, move || {
             bound.bind_current_thread()
-        })?);
+        })
+        .map_err(|e| match e {
+            RpcError::BadUrl { .. } => {
+                PluginError::config(format!("[{}] in node.toml: `rpc_url` {e}", host.section()))
+            }
+            other => other.into(),
+        })?;
+        if rpc.chain_id() != settings.chain_id {
+            return Err(PluginError::config(format!(
+                "`chain_id` is {} but the node at {} serves chain {}",
+                settings.chain_id,
+                settings.rpc_url,
+                rpc.chain_id()
+            )));
+        }
+        let rpc = Arc::new(rpc);
         check_deployment(&rpc, &settings, host.section())?;
         tracing::info!(
             "ethereum: chain {} at {}, {} account(s), {} asset(s), {} confirmation(s)",
@@ -84,10 +101,12 @@ impl Ethereum {
             holders,
             settings.poll_interval,
         );
+        let sender = Sender::new(Arc::clone(&rpc), settings.tx_settings());
         Ok(Ethereum {
             settings,
             accounts,
             rpc,
+            sender,
             channels,
             watcher,
         })
@@ -120,8 +139,13 @@ impl Ethereum {
         what: &str,
     ) -> PluginResult<Sent> {
         let account = self.account(from)?;
-        self.rpc
-            .send(&account.key, account.address, to, data, value, what)
+        let call = Call {
+            from: account.address,
+            to: Some(to),
+            data,
+            value,
+        };
+        Ok(self.sender.send(&account.key, call, what)?)
     }
 
     fn receipt(sent: &Sent) -> TxReceipt {
@@ -132,7 +156,6 @@ impl Ethereum {
         }
     }
 
-    /// Reads a `uint256` answer.
     /// Sends a transaction to the Adjudicator (no value) and reports it.
     fn call_adjudicator(
         &self,
@@ -144,6 +167,7 @@ impl Ethereum {
         Ok(Self::receipt(&sent))
     }
 
+    /// Reads a `uint256` answer.
     fn read_uint(&self, to: H160, data: Vec<u8>, block: Option<u64>) -> PluginResult<U256> {
         let answer = self.rpc.call(to, data, block)?;
         if answer.len() < 32 {
@@ -334,7 +358,7 @@ impl ChainSigner for Ethereum {
 
 impl ChainLedger for Ethereum {
     fn now(&self) -> PluginResult<ChainTime> {
-        self.rpc.latest_timestamp()
+        Ok(self.rpc.latest_timestamp()?)
     }
 
     fn balance(&self, owner: &Participant, asset: &Asset) -> PluginResult<Amount> {
@@ -560,7 +584,13 @@ impl ChainLedger for Ethereum {
 
 impl TestClock for Ethereum {
     fn advance_time(&self, seconds: u64) -> PluginResult<ChainTime> {
-        self.rpc.advance_time(seconds)
+        self.rpc.advance_time(seconds).map_err(|e| match e {
+            RpcError::Node { message, .. } => PluginError::unsupported(format!(
+                "advance_time needs a test chain (anvil) that offers evm_increaseTime and \
+                 evm_mine; this node answered: {message}"
+            )),
+            other => other.into(),
+        })
     }
 }
 

@@ -2,13 +2,16 @@
 //! and the key; no error or log line ever contains key material.
 
 use crate::abi::{eth_address, model_address};
+use crate::crypto::read_key_file;
+use crate::rpc::check_url;
+use crate::tx::{GasPricing, TxSettings};
 use ethers_core::types::H160;
 use k256::ecdsa::SigningKey;
 use parley_plugin_api::config::parse_table;
 use parley_plugin_api::model::{Amount, Asset, AssetInfo};
 use parley_plugin_api::{Host, PluginError, PluginResult};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The keys of the table, as written (see the crate doc for their meaning).
@@ -88,20 +91,6 @@ pub struct AssetConfig {
     pub kind: AssetKind,
 }
 
-/// How transactions are priced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GasPricing {
-    /// EIP-1559 fees; a `None` field is asked from the node for each transaction.
-    Eip1559 {
-        /// Most wei per gas paid in total.
-        max_fee: Option<Amount>,
-        /// Most wei per gas paid to the block producer.
-        priority_fee: Option<Amount>,
-    },
-    /// A legacy (pre-1559) transaction at this gas price in wei.
-    Legacy(Amount),
-}
-
 /// The validated configuration.
 pub struct Settings {
     /// The JSON-RPC endpoint.
@@ -163,21 +152,7 @@ impl Settings {
         };
 
         let url = config.rpc_url.trim().to_string();
-        if url.starts_with("https://") && !cfg!(feature = "tls") {
-            return Err(bad(
-                "rpc_url",
-                format!(
-                    "is `{url}`, but this build of the plugin speaks plain HTTP only; build it \
-                     with the `tls` feature for HTTPS endpoints"
-                ),
-            ));
-        }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(bad(
-                "rpc_url",
-                format!("must be an http:// or https:// JSON-RPC endpoint, got `{url}`"),
-            ));
-        }
+        check_url(&url).map_err(|why| bad("rpc_url", format!("`{url}` {why}")))?;
         if config.chain_id == 0 {
             return Err(bad("chain_id", "must not be 0".into()));
         }
@@ -273,7 +248,7 @@ impl Settings {
                         .into(),
                 ))
             }
-            (Some(price), None, None) => GasPricing::Legacy(price),
+            (Some(price), None, None) => GasPricing::Legacy(Some(price)),
             (None, max_fee, priority_fee) => {
                 if let (Some(max), Some(tip)) = (max_fee, priority_fee) {
                     if tip > max {
@@ -320,6 +295,16 @@ impl Settings {
         })
     }
 
+    /// How the wallet's transactions are priced and awaited.
+    pub fn tx_settings(&self) -> TxSettings {
+        TxSettings {
+            gas: self.gas.clone(),
+            gas_limit_multiplier: self.gas_limit_multiplier,
+            timeout: self.tx_timeout,
+            poll_interval: self.poll_interval,
+        }
+    }
+
     /// The configured asset equal to `asset`, or `InvalidArgument` listing the known ones.
     pub fn asset(&self, asset: &Asset) -> PluginResult<&AssetConfig> {
         self.assets
@@ -354,39 +339,12 @@ fn asset(chain_id: u64, name: &str, decimals: u8, holder: H160, kind: AssetKind)
     }
 }
 
-/// Reads a secret key file: 64 hex digits (optionally `0x`), readable by its owner only. The
-/// error says what is wrong with the file, never what is in it.
-pub fn read_key_file(path: &Path) -> Result<SigningKey, String> {
-    let shown = path.display();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|e| format!("names {shown}: {e}"))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "names {shown}, which other users can access (mode {mode:o}); a secret key \
-                 must be readable by its owner only: run `chmod 600 {shown}`"
-            ));
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("names {shown}: {e}"))?;
-    let digits = text.trim();
-    let digits = digits.strip_prefix("0x").unwrap_or(digits);
-    hex::decode(digits)
-        .ok()
-        .filter(|bytes| bytes.len() == 32)
-        .and_then(|bytes| SigningKey::from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            format!("names {shown}, which does not hold a secp256k1 secret key as 64 hex digits")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use parley_plugin_api::conformance::TestHost;
     use parley_plugin_api::ErrorKind;
+    use std::path::Path;
 
     const SECRET: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
     const ADJ: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -518,7 +476,7 @@ mod tests {
         let settings = parse_in(&host, &table("gas_price = \"2000000000\"\n")).unwrap();
         assert_eq!(
             settings.gas,
-            GasPricing::Legacy(Amount::from(2_000_000_000u64))
+            GasPricing::Legacy(Some(Amount::from(2_000_000_000u64)))
         );
     }
 }

@@ -1,12 +1,15 @@
 //! Signatures as the contracts check them: secp256k1 (k256 0.14, the fast one; ethers' own
 //! signer uses 0.13, 2-3x slower on this path), 65 bytes `r ‖ s ‖ v` over
-//! keccak256("\x19Ethereum Signed Message:\n32" ‖ hash), `v` in {27, 28}, low `s`.
+//! keccak256("\x19Ethereum Signed Message:\n32" ‖ hash), `v` in {27, 28}, low `s`; and the
+//! key files the keys come from.
 
 use crate::abi::keccak256;
+use ethers_core::types::H160;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use k256::elliptic_curve::scalar::IsHigh;
 use k256::elliptic_curve::sec1::ToSec1Point;
 use parley_plugin_api::model::{Participant, Sig};
+use std::path::Path;
 
 /// keccak256("\x19Ethereum Signed Message:\n32" ‖ hash), as OpenZeppelin's
 /// `toEthSignedMessageHash` and `eth_sign`.
@@ -14,11 +17,57 @@ pub fn eth_signed(hash: [u8; 32]) -> [u8; 32] {
     keccak256(&[b"\x19Ethereum Signed Message:\n32", &hash])
 }
 
-/// The address of a public key: the last 20 bytes of keccak256 of the uncompressed point
-/// without its 0x04 tag.
-pub fn address_of(key: &VerifyingKey) -> Participant {
+/// The account address of a public key: the last 20 bytes of keccak256 of the uncompressed
+/// point without its 0x04 tag.
+pub fn account_address(key: &VerifyingKey) -> H160 {
     let point = key.as_affine().to_sec1_point(false);
-    Participant(keccak256(&[&point.as_bytes()[1..]])[12..].to_vec())
+    H160::from_slice(&keccak256(&[&point.as_bytes()[1..]])[12..])
+}
+
+/// The account address of a public key as a channel participant.
+pub fn address_of(key: &VerifyingKey) -> Participant {
+    Participant(account_address(key).as_bytes().to_vec())
+}
+
+/// Reads a secret key file: 64 hex digits (optionally `0x`, surrounded by whitespace),
+/// readable by its owner only. The error is a sentence that starts with the path and says
+/// what is wrong with the file and how to fix it, never what is in it.
+pub fn read_key_file(path: &Path) -> Result<SigningKey, String> {
+    let shown = path.display();
+    let unreadable = |e: std::io::Error| {
+        format!(
+            "{shown}: cannot read it ({e}); name a file holding a secret key as 64 hex digits, \
+             mode 0600"
+        )
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(unreadable)?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{shown} can be read by other users (mode {mode:o}); a secret key must be \
+                 readable by its owner only: run `chmod 600 {shown}`"
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0x").unwrap_or(digits);
+    hex::decode(digits)
+        .ok()
+        .filter(|bytes| bytes.len() == 32)
+        .and_then(|bytes| SigningKey::from_slice(&bytes).ok())
+        .ok_or_else(|| {
+            format!(
+                "{shown} does not hold a secp256k1 secret key as 64 hex digits (it must contain \
+                 only the key, optionally with 0x)"
+            )
+        })
 }
 
 /// Signs a raw 32-byte digest: `(r ‖ s, recovery id 0/1)`, `s` low (k256 normalises it).
@@ -108,6 +157,49 @@ mod tests {
         let mut bytes = high.to_bytes().to_vec();
         bytes.push(if sig.as_bytes()[64] == 27 { 28 } else { 27 });
         assert_eq!(message_signer(hash, &Sig(bytes)), None);
+    }
+
+    fn write(dir: &Path, text: &str, mode: u32) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("deployer.key");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_key_file_gives_its_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+        let key = read_key_file(&write(dir.path(), &format!(" 0x{secret}\n"), 0o600)).unwrap();
+        assert_eq!(
+            format!("{:?}", account_address(key.verifying_key())),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+    }
+
+    #[test]
+    fn bad_key_files_are_explained_without_their_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = "ab".repeat(32);
+        let missing = read_key_file(&dir.path().join("nope")).unwrap_err();
+        assert!(missing.contains("nope: cannot read it"), "{missing}");
+
+        let open = read_key_file(&write(dir.path(), &secret, 0o644)).unwrap_err();
+        assert!(
+            open.contains("can be read by other users (mode 644)"),
+            "{open}"
+        );
+        assert!(open.contains("chmod 600"), "{open}");
+        assert!(!open.contains(&secret[..12]), "{open}");
+
+        let short = read_key_file(&write(dir.path(), "0xdeadbeefsecretish", 0o600)).unwrap_err();
+        assert!(short.contains("64 hex digits"), "{short}");
+        assert!(!short.contains("secretish"), "{short}");
+
+        // The zero scalar is not a key.
+        let zero = read_key_file(&write(dir.path(), &"0".repeat(64), 0o600)).unwrap_err();
+        assert!(zero.contains("64 hex digits"), "{zero}");
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! The plugin against a real local chain: anvil (from contracts/node_modules) with the
 //! committed contract artifacts deployed. Runs the plugin-api chain conformance suite (directly
 //! and through the plugin boundary's FFI wrappers, the path `parley plugin check` takes), checks
-//! the Rust encoding against the contracts' own `channelID`/`hashState`, and prints the gas of
-//! each operation.
+//! the Rust encoding against the contracts' own `channelID`/`hashState`, prints the gas of
+//! each operation, and sends contract creations through the one transaction path (`tx`), the
+//! way `parley eth deploy` does.
 //!
 //! Skipped, with a message, only when the contract artifacts have not been built yet.
 
 use ethers_core::abi::{Abi, Token};
 use ethers_core::types::{Address as H160, TransactionRequest, U256};
 use ethers_providers::{Http, Middleware, Provider};
+use k256::ecdsa::SigningKey;
 use parley_ethereum::abi::{self as eth_abi, functions, selector};
-use parley_ethereum::Ethereum;
+use parley_ethereum::crypto::account_address;
+use parley_ethereum::rpc::Rpc;
+use parley_ethereum::tx::{Call, GasPricing, Sender, TxSettings};
+use parley_ethereum::{Ethereum, RpcError};
 use parley_plugin_api::conformance::{chain, Report, TestHost};
 use parley_plugin_api::model::{
     Allocation, Amount, Asset, ChannelId, ConcludeFinalRequest, ConcludeRequest, DepositRequest,
@@ -20,6 +25,8 @@ use parley_plugin_api::{ChainBackend, ChainLedger, ChainSigner, ErrorKind, Host,
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -29,6 +36,15 @@ fn artifact(name: &str) -> Option<serde_json::Value> {
     let path = repo_root().join(format!("contracts/artifacts/{name}.json"));
     let text = std::fs::read_to_string(path).ok()?;
     Some(serde_json::from_str(&text).expect("an artifact is not JSON"))
+}
+
+/// An artifact's bytecode followed by the ABI-encoded constructor `args`.
+fn creation_code(name: &str, args: &[Token]) -> Vec<u8> {
+    let artifact = artifact(name).unwrap();
+    let code = artifact["bytecode"].as_str().unwrap();
+    let mut data = hex::decode(code.trim_start_matches("0x")).unwrap();
+    data.extend(ethers_core::abi::encode(args));
+    data
 }
 
 fn artifacts_present() -> bool {
@@ -148,14 +164,10 @@ impl Anvil {
     /// Deploys one artifact from anvil's first (unlocked) account, mining explicitly so that
     /// it works with `--no-mining` too.
     fn deploy(&self, name: &str, args: &[Token]) -> H160 {
-        let artifact = artifact(name).unwrap();
-        let code = artifact["bytecode"].as_str().unwrap();
-        let mut data = hex::decode(code.trim_start_matches("0x")).unwrap();
-        data.extend(ethers_core::abi::encode(args));
         let from = self.accounts()[0];
         let tx = TransactionRequest::new()
             .from(from)
-            .data(data)
+            .data(creation_code(name, args))
             .gas(15_000_000u64);
         let hash = self
             .runtime
@@ -578,4 +590,80 @@ fn a_contract_without_the_v1_set_outcome_is_refused_by_name() {
         );
         assert!(message.contains("0x295482ce"), "{message}");
     }
+}
+
+/// The path `parley eth deploy` takes: a contract creation is estimated, priced (EIP-1559 as
+/// anvil offers, or legacy at the node's gas price), signed, sent and confirmed, and the new
+/// address holds code; a creation whose constructor reverts is refused before anything is
+/// sent, and a sender without ether is refused by the node.
+#[test]
+fn creations_go_through_the_one_send_path() {
+    if !artifacts_present() {
+        return;
+    }
+    let anvil = Anvil::start(&[]);
+    let rpc = Arc::new(Rpc::connect(&anvil.url, 1, || {}).unwrap());
+    assert_eq!(rpc.chain_id(), 31337);
+    let offered = GasPricing::offered_by(&rpc).unwrap();
+    assert_eq!(offered.to_string(), "EIP-1559 fees");
+    let sender = |gas| {
+        let settings = TxSettings {
+            gas,
+            gas_limit_multiplier: 1.2,
+            timeout: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(50),
+        };
+        Sender::new(Arc::clone(&rpc), settings)
+    };
+    let key = SigningKey::from_slice(&hex::decode(&anvil.keys[0][2..]).unwrap()).unwrap();
+    let from = account_address(key.verifying_key());
+    let create = |from, data| Call {
+        from,
+        to: None,
+        data,
+        value: U256::zero(),
+    };
+    let holder = creation_code("AssetHolderETH", &[Token::Address(anvil.adjudicator)]);
+    for gas in [offered, GasPricing::Legacy(None)] {
+        let sender = sender(gas.clone());
+        let prepared = sender
+            .prepare(create(from, holder.clone()), "deploying")
+            .unwrap();
+        assert!(prepared.max_cost() > prepared.gas_limit(), "{gas:?}");
+        let sent = sender.send_prepared(&key, prepared, "deploying").unwrap();
+        let address = sent.contract.expect("a creation names its contract");
+        assert!(!rpc.code(address).unwrap().is_empty(), "{gas:?}");
+        assert!(sent.gas_used > 21_000 && sent.block > 0, "{sent:?}");
+    }
+
+    let sender = sender(GasPricing::offered_by(&rpc).unwrap());
+    // Two accounts of 2^255 tokens each overflow PerunToken's total supply.
+    let accounts = anvil.accounts();
+    let overflow = creation_code(
+        "PerunToken",
+        &[
+            Token::Array(vec![
+                Token::Address(accounts[0]),
+                Token::Address(accounts[1]),
+            ]),
+            Token::Uint(U256::one() << 255),
+        ],
+    );
+    let error = sender
+        .prepare(create(from, overflow), "deploying PerunToken")
+        .unwrap_err();
+    assert!(
+        matches!(&error, RpcError::Reverts { reason, .. } if reason == "panic 0x11"),
+        "{error:?}"
+    );
+
+    let poor = SigningKey::from_slice(&[0x11; 32]).unwrap();
+    let error = sender
+        .send(
+            &poor,
+            create(account_address(poor.verifying_key()), holder),
+            "deploying",
+        )
+        .unwrap_err();
+    assert!(matches!(error, RpcError::CannotPay { .. }), "{error:?}");
 }

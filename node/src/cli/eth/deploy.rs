@@ -1,46 +1,26 @@
-//! One contract creation, start to end: estimate the gas, price it (EIP-1559 where the chain
-//! has a base fee, legacy otherwise), check that the deployer can pay, sign locally (k256),
-//! send, wait for the receipt and the confirmations, and check the status and the code at the
-//! new address. Errors are one sentence for the user: what failed, where, and what to do.
+//! One contract creation, start to end, through the Ethereum library's one send path
+//! ([`parley_ethereum::tx`]): estimate and price it, check that the deployer can pay, sign,
+//! send, wait for the confirmations, and check the status and the code at the new address.
+//! What is the deployment's own is here: that balance check, and errors as one sentence for
+//! the operator (what failed, where, and what to do), made from the library's typed errors.
 
 use super::artifacts::Artifact;
-use super::rpc::{Rpc, RpcError};
 use super::table::address;
 use ethers_core::abi::Token;
-use ethers_core::types::transaction::eip2718::TypedTransaction;
-use ethers_core::types::{
-    Eip1559TransactionRequest, Signature, TransactionRequest, H160, H256, U256,
-};
+use ethers_core::types::{H160, H256, U256};
 use k256::ecdsa::SigningKey;
-use serde_json::json;
-use std::time::{Duration, Instant};
+use parley_ethereum::crypto::account_address;
+use parley_ethereum::rpc::Rpc;
+use parley_ethereum::tx::{Call, GasPricing, Prepared, Sender, TxSettings};
+use parley_ethereum::RpcError;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How often the receipt and the head block are polled.
 const POLL: Duration = Duration::from_millis(200);
 
-/// The margin on the node's gas estimate, in percent.
-const GAS_MARGIN_PERCENT: u64 = 20;
-
-/// The priority fee used when the node does not offer `eth_maxPriorityFeePerGas`: 1 gwei.
-const FALLBACK_TIP_WEI: u64 = 1_000_000_000;
-
-/// How transactions are priced, decided once from the latest block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pricing {
-    /// The chain has a base fee: type-2 transactions.
-    Eip1559,
-    /// No base fee: legacy transactions at `eth_gasPrice`.
-    Legacy,
-}
-
-impl std::fmt::Display for Pricing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Pricing::Eip1559 => "EIP-1559 fees",
-            Pricing::Legacy => "legacy gas price",
-        })
-    }
-}
+/// The margin on the node's gas estimate: 20 %.
+const GAS_LIMIT_MULTIPLIER: f64 = 1.2;
 
 /// A contract on chain.
 #[derive(Debug, Clone)]
@@ -58,215 +38,235 @@ pub struct Deployed {
 }
 
 /// Sends creations from one account.
-pub struct Deployer<'a> {
-    /// The node.
-    pub rpc: &'a Rpc,
-    /// The deployer's key.
-    pub key: &'a SigningKey,
-    /// Its address.
+pub struct Deployer {
+    rpc: Arc<Rpc>,
+    sender: Sender,
+    key: SigningKey,
+    /// The deployer's address.
     pub from: H160,
-    /// The chain (signed into every transaction, EIP-155).
-    pub chain_id: u64,
-    /// How transactions are priced.
-    pub pricing: Pricing,
-    /// Blocks the creation's block must have on top of it, itself included.
-    pub confirmations: u64,
-    /// How long to wait for them.
-    pub timeout: Duration,
+    /// How transactions are priced: what the chain offers.
+    pub pricing: GasPricing,
 }
 
-impl Deployer<'_> {
-    /// Deploys `artifact` with constructor `args`.
-    pub async fn deploy(&self, artifact: &Artifact, args: &[Token]) -> Result<Deployed, String> {
-        let name = artifact.name;
-        let code = artifact.creation_code(args)?;
-        let estimate = self
-            .rpc
-            .quantity(
-                "eth_estimateGas",
-                json!([{"from": self.from, "data": format!("0x{}", hex::encode(&code))}]),
-            )
-            .await
-            .map_err(|e| self.refused(name, "estimating its gas", e))?;
-        let limit = estimate + estimate * GAS_MARGIN_PERCENT / 100;
-        let (mut tx, max_fee) = self.priced(code, limit).await?;
-
-        let balance = self
-            .rpc
-            .balance(self.from)
-            .await
-            .map_err(|e| e.to_string())?;
-        let most = limit.saturating_mul(max_fee);
-        if balance < most {
-            return Err(self.no_funds(name, balance, limit, max_fee));
-        }
-
-        let nonce = self
-            .rpc
-            .next_nonce(self.from)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.set_nonce(nonce);
-        let signed = tx.rlp_signed(&self.sign(tx.sighash()));
-        let hash = self
-            .rpc
-            .send_raw(&signed)
-            .await
-            .map_err(|e| self.refused(name, "sending it", e))?;
-        self.confirmed(name, hash, limit).await
-    }
-
-    /// The unsigned creation with its gas limit and fees, and the most it pays per gas.
-    async fn priced(&self, code: Vec<u8>, limit: U256) -> Result<(TypedTransaction, U256), String> {
-        let rpc = self.rpc;
-        match self.pricing {
-            Pricing::Legacy => {
-                let price = rpc
-                    .quantity("eth_gasPrice", json!([]))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let tx = TransactionRequest::new()
-                    .from(self.from)
-                    .data(code)
-                    .gas(limit)
-                    .gas_price(price)
-                    .chain_id(self.chain_id);
-                Ok((tx.into(), price))
-            }
-            Pricing::Eip1559 => {
-                let base = rpc
-                    .base_fee()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .unwrap_or_default();
-                let tip = match rpc.quantity("eth_maxPriorityFeePerGas", json!([])).await {
-                    Ok(tip) => tip,
-                    // Not every node offers it; a small tip is enough where it is missing.
-                    Err(RpcError::Node { .. }) => U256::from(FALLBACK_TIP_WEI),
-                    Err(e) => return Err(e.to_string()),
-                };
-                // Twice the base fee rides out six full blocks of base-fee increases.
-                let max_fee = base * 2 + tip;
-                let tx = Eip1559TransactionRequest::new()
-                    .from(self.from)
-                    .data(code)
-                    .gas(limit)
-                    .max_fee_per_gas(max_fee)
-                    .max_priority_fee_per_gas(tip)
-                    .chain_id(self.chain_id);
-                Ok((tx.into(), max_fee))
-            }
-        }
-    }
-
-    /// Signs a transaction digest; `v` in the EIP-155 form, which ethers turns into the y
-    /// parity for typed transactions.
-    fn sign(&self, digest: H256) -> Signature {
-        let (signature, recovery) = self.key.sign_prehash_recoverable(digest.as_bytes());
-        let rs = signature.to_bytes();
-        Signature {
-            r: U256::from_big_endian(&rs[..32]),
-            s: U256::from_big_endian(&rs[32..]),
-            v: u64::from(recovery.is_y_odd()) + 35 + 2 * self.chain_id,
-        }
-    }
-
-    /// Waits for `hash` to have its confirmations, then checks what it did.
-    async fn confirmed(
-        &self,
-        name: &'static str,
-        hash: H256,
-        limit: U256,
-    ) -> Result<Deployed, String> {
-        let rpc = self.rpc;
-        let deadline = Instant::now() + self.timeout;
-        let receipt = loop {
-            // A receipt can vanish again in a reorg; the loop then waits for the re-inclusion.
-            if let Some(receipt) = rpc.receipt(hash).await.map_err(|e| e.to_string())? {
-                let head = rpc.block_number().await.map_err(|e| e.to_string())?;
-                if head + 1 >= receipt.block + self.confirmations {
-                    break receipt;
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "deploying {name}: transaction {hash:?} was sent but did not get {} \
-                     confirmation(s) within {} s; it may still be included: look it up \
-                     (eth_getTransactionReceipt) before deploying again, raise --tx-timeout, or \
-                     on a dev chain that mines only on demand use --confirmations 1",
-                    self.confirmations,
-                    self.timeout.as_secs()
-                ));
-            }
-            tokio::time::sleep(POLL).await;
+impl Deployer {
+    /// Connects to the node at `url` as the account of `key`; every creation waits up to
+    /// `timeout` for `confirmations`. The error is one sentence for the operator.
+    pub fn connect(
+        url: &str,
+        key: SigningKey,
+        confirmations: u64,
+        timeout: Duration,
+    ) -> Result<Deployer, String> {
+        let rpc = Arc::new(Rpc::connect(url, confirmations, || {}).map_err(explain)?);
+        let pricing = GasPricing::offered_by(&rpc).map_err(explain)?;
+        let settings = TxSettings {
+            gas: pricing.clone(),
+            gas_limit_multiplier: GAS_LIMIT_MULTIPLIER,
+            timeout,
+            poll_interval: POLL,
         };
-        if !receipt.success {
-            let out_of_gas = if U256::from(receipt.gas_used) >= limit {
-                " (all of its gas limit: it ran out of gas)"
-            } else {
-                ""
-            };
-            return Err(format!(
-                "deploying {name} reverted: transaction {hash:?} in block {} used {} gas{out_of_gas}",
-                receipt.block, receipt.gas_used
-            ));
-        }
-        let contract = receipt.contract_address.ok_or_else(|| {
-            format!(
-                "deploying {name}: the receipt of {hash:?} names no contract address; is {} an \
-                 Ethereum node?",
-                rpc.url()
-            )
-        })?;
-        let has_code = rpc.has_code(contract).await.map_err(|e| e.to_string())?;
-        if !has_code {
-            return Err(format!(
-                "deploying {name}: transaction {hash:?} succeeded but there is no code at \
-                 {}; the node at {} may have reorganised the chain: deploy again",
-                address(contract),
-                rpc.url()
-            ));
-        }
-        Ok(Deployed {
-            name,
-            address: contract,
-            transaction: hash,
-            block: receipt.block,
-            gas_used: receipt.gas_used,
+        Ok(Deployer {
+            sender: Sender::new(Arc::clone(&rpc), settings),
+            rpc,
+            from: account_address(key.verifying_key()),
+            key,
+            pricing,
         })
     }
 
-    /// The error for a node that refused to estimate or take a creation.
-    fn refused(&self, name: &str, doing: &str, error: RpcError) -> String {
-        let Some(message) = error.node_message() else {
-            return format!("deploying {name}: {error}");
+    /// The endpoint, as given.
+    pub fn url(&self) -> &str {
+        self.rpc.url()
+    }
+
+    /// The chain the node serves.
+    pub fn chain_id(&self) -> u64 {
+        self.rpc.chain_id()
+    }
+
+    /// Deploys `artifact` with constructor `args`.
+    pub fn deploy(&self, artifact: &Artifact, args: &[Token]) -> Result<Deployed, String> {
+        let name = artifact.name;
+        let what = format!("deploying {name}");
+        let creation = Call {
+            from: self.from,
+            to: None,
+            data: artifact.creation_code(args)?,
+            value: U256::zero(),
         };
-        let lower = message.to_lowercase();
-        if lower.contains("insufficient funds") || lower.contains("exceeds balance") {
-            return format!(
+        let prepared = self
+            .sender
+            .prepare(creation, &what)
+            .map_err(|e| self.failed(name, "estimating its gas", e))?;
+        self.check_funds(name, &prepared)?;
+        let sent = self
+            .sender
+            .send_prepared(&self.key, prepared, &what)
+            .map_err(|e| self.failed(name, "sending it", e))?;
+        Ok(Deployed {
+            name,
+            address: sent
+                .contract
+                .expect("a confirmed creation names its contract"),
+            transaction: sent.hash,
+            block: sent.block,
+            gas_used: sent.gas_used,
+        })
+    }
+
+    /// Refuses a creation the deployer cannot pay for at the most it may cost, before it is
+    /// signed (the node would refuse it with less to go on).
+    fn check_funds(&self, name: &str, prepared: &Prepared) -> Result<(), String> {
+        let balance = self.rpc.eth_balance(self.from).map_err(explain)?;
+        if balance >= prepared.max_cost() {
+            return Ok(());
+        }
+        Err(format!(
+            "the deployer {} has {balance} wei on chain {}, but deploying {name} may cost up to \
+             {} wei ({} gas at {} wei per gas): send it ether, or use the key of a funded \
+             account (on anvil: one of the keys it prints at start)",
+            address(self.from),
+            self.chain_id(),
+            prepared.max_cost(),
+            prepared.gas_limit(),
+            prepared.max_fee_per_gas()
+        ))
+    }
+
+    /// The sentence for a creation that failed while `doing` (estimating or sending it).
+    fn failed(&self, name: &str, doing: &str, error: RpcError) -> String {
+        let url = self.url();
+        match error {
+            RpcError::CannotPay { message, .. } => format!(
                 "deploying {name}: the node says the deployer {} cannot pay ({message}): send \
                  it ether on chain {}, or use the key of a funded account",
                 address(self.from),
-                self.chain_id
-            );
+                self.chain_id()
+            ),
+            RpcError::Reverts {
+                message, reason, ..
+            } => {
+                // The node's words; the reason decoded from its data where they give none.
+                let bare = message.trim_end().ends_with("revert")
+                    || message.trim_end().ends_with("reverted");
+                let said = if bare && reason != message {
+                    format!("{message}: {reason}")
+                } else {
+                    message
+                };
+                would_fail(name, doing, &said)
+            }
+            RpcError::Node { message, .. } if !older_evm(&message).is_empty() => {
+                would_fail(name, doing, &message)
+            }
+            RpcError::Reverted {
+                hash,
+                block,
+                gas_used,
+                gas_limit,
+                reason,
+                ..
+            } => {
+                let why = if gas_used >= gas_limit {
+                    " (all of its gas limit: it ran out of gas)".to_owned()
+                } else {
+                    format!(": {reason}")
+                };
+                format!(
+                    "deploying {name} reverted: transaction {hash:?} in block {block} used \
+                     {gas_used} gas{why}"
+                )
+            }
+            RpcError::NotConfirmed {
+                hash,
+                confirmations,
+                waited,
+                ..
+            } => format!(
+                "deploying {name}: transaction {hash:?} was sent but did not get {confirmations} \
+                 confirmation(s) within {} s; it may still be included: look it up \
+                 (eth_getTransactionReceipt) before deploying again, raise --tx-timeout, or on a \
+                 dev chain that mines only on demand use --confirmations 1",
+                waited.as_secs()
+            ),
+            RpcError::NoContract {
+                hash,
+                address: None,
+                ..
+            } => format!(
+                "deploying {name}: the receipt of {hash:?} names no contract address; is {url} \
+                 an Ethereum node?"
+            ),
+            RpcError::NoContract {
+                hash,
+                address: Some(contract),
+                ..
+            } => format!(
+                "deploying {name}: transaction {hash:?} succeeded but there is no code at {}; \
+                 the node at {url} may have reorganised the chain: deploy again",
+                address(contract)
+            ),
+            other => explain(other),
         }
-        let hint = if lower.contains("notactivated") || lower.contains("invalid opcode") {
-            " (the contracts are compiled for the Cancun EVM; this chain seems to run an older \
-             one)"
-        } else {
-            ""
-        };
-        format!("deploying {name} would fail: the node refused {doing}: {message}{hint}")
+    }
+}
+
+fn would_fail(name: &str, doing: &str, said: &str) -> String {
+    format!(
+        "deploying {name} would fail: the node refused {doing}: {said}{}",
+        older_evm(said)
+    )
+}
+
+/// A hint when the node's message says that the EVM lacks an instruction the contracts use.
+fn older_evm(message: &str) -> &'static str {
+    let lower = message.to_lowercase();
+    if lower.contains("notactivated") || lower.contains("invalid opcode") {
+        " (the contracts are compiled for the Cancun EVM; this chain seems to run an older one)"
+    } else {
+        ""
+    }
+}
+
+/// The sentence for an error that is not about one creation: the library's, with advice
+/// where the operator can act.
+pub fn explain(error: RpcError) -> String {
+    match error {
+        RpcError::BadUrl { .. } => format!("--rpc {error}"),
+        RpcError::Unreachable { .. } => format!(
+            "{error}; is it running and is --rpc right? (for a local test chain, start `anvil`)"
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_that_are_not_about_a_creation_say_what_to_do() {
+        let unreachable = explain(RpcError::Unreachable {
+            what: "reading the chain id".into(),
+            url: "http://127.0.0.1:9".into(),
+            cause: "Connection refused (os error 111)".into(),
+        });
+        assert!(
+            unreachable.contains("cannot reach the Ethereum node at http://127.0.0.1:9"),
+            "{unreachable}"
+        );
+        assert!(unreachable.contains("is --rpc right?"), "{unreachable}");
+        let url = explain(RpcError::BadUrl {
+            url: "ftp://x".into(),
+            why: "is not an http:// or https:// JSON-RPC endpoint".into(),
+        });
+        assert!(url.starts_with("--rpc `ftp://x` is not"), "{url}");
     }
 
-    fn no_funds(&self, name: &str, balance: U256, limit: U256, max_fee: U256) -> String {
-        format!(
-            "the deployer {} has {balance} wei on chain {}, but deploying {name} may cost up to \
-             {} wei ({limit} gas at {max_fee} wei per gas): send it ether, or use the key of a \
-             funded account (on anvil: one of the keys it prints at start)",
-            address(self.from),
-            self.chain_id,
-            limit.saturating_mul(max_fee)
-        )
+    #[test]
+    fn an_older_evm_is_named() {
+        let text = would_fail("Adjudicator", "estimating its gas", "invalid opcode: PUSH0");
+        assert!(text.contains("Cancun"), "{text}");
+        assert!(older_evm("execution reverted").is_empty());
     }
 }

@@ -2,27 +2,25 @@
 //!
 //! `parley eth deploy` puts the project's contracts (the artifacts of `contracts/`, compiled
 //! into this binary) on a chain and prints the `[chain]` table that makes the Ethereum plugin
-//! use them. It speaks JSON-RPC itself (it must work where no plugin is installed):
+//! use them. It works where no plugin is installed: it links the plugin's library,
+//! `parley-ethereum`, and sends through its connection and transaction path (the one the
+//! plugin's own transactions take), with the same key file format:
 //!
-//! - [`rpc`]: the JSON-RPC client over plain HTTP.
-//! - [`key`]: the deployer's key file.
 //! - [`artifacts`]: the embedded artifacts and creation code.
-//! - [`deploy`]: one creation: estimate, price, sign, send, confirm, check.
+//! - [`deploy`]: one creation through the library, and the operator's error sentences.
 //! - [`table`]: what is printed.
 
 mod artifacts;
 mod deploy;
-mod key;
-mod rpc;
 mod table;
 
 use super::{CliError, CliResult};
 use artifacts::{ADJUDICATOR, ASSET_HOLDER_ERC20, ASSET_HOLDER_ETH, PERUN_TOKEN};
 use clap::{Args, Subcommand};
-use deploy::{Deployed, Deployer, Pricing};
+use deploy::{Deployed, Deployer};
 use ethers_core::abi::Token;
 use ethers_core::types::{H160, U256};
-use rpc::{Endpoint, Rpc};
+use parley_ethereum::crypto::read_key_file;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -106,14 +104,16 @@ pub fn run(args: EthArgs) -> CliResult {
 }
 
 fn deploy_command(args: DeployArgs) -> CliResult {
-    let key = key::read_key_file(&args.key).map_err(CliError::new)?;
-    let endpoint = Endpoint::parse(args.rpc.trim()).map_err(CliError::new)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
-    let rpc = Rpc::new(endpoint);
-    match runtime.block_on(deploy_all(&rpc, &key, &args))? {
+    // The key is checked before anything is sent.
+    let key = read_key_file(&args.key).map_err(|why| CliError::new(format!("--key {why}")))?;
+    let deployer = Deployer::connect(
+        args.rpc.trim(),
+        key,
+        args.confirmations,
+        Duration::from_secs(args.tx_timeout),
+    )
+    .map_err(CliError::new)?;
+    match deploy_all(&deployer, &args)? {
         Output::Toml(text) => print!("{text}"),
         Output::Json(value) => println!("{value:#}"),
     }
@@ -126,30 +126,14 @@ enum Output {
     Json(serde_json::Value),
 }
 
-async fn deploy_all(
-    rpc: &Rpc,
-    key: &k256::ecdsa::SigningKey,
-    args: &DeployArgs,
-) -> Result<Output, CliError> {
-    let chain_id = rpc.chain_id().await.map_err(CliError::new)?;
-    let pricing = match rpc.base_fee().await.map_err(CliError::new)? {
-        Some(_) => Pricing::Eip1559,
-        None => Pricing::Legacy,
-    };
-    let from = key::address_of(key);
-    let deployer = Deployer {
-        rpc,
-        key,
-        from,
-        chain_id,
-        pricing,
-        confirmations: args.confirmations,
-        timeout: Duration::from_secs(args.tx_timeout),
-    };
+fn deploy_all(deployer: &Deployer, args: &DeployArgs) -> Result<Output, CliError> {
+    let from = deployer.from;
+    let chain_id = deployer.chain_id();
     eprintln!(
-        "deploying from {} to chain {chain_id} at {} ({pricing})",
+        "deploying from {} to chain {chain_id} at {} ({})",
         address(from),
-        rpc.url()
+        deployer.url(),
+        deployer.pricing
     );
 
     let mut supplied = vec![from];
@@ -160,30 +144,26 @@ async fn deploy_all(
     }
     let mut done: Vec<Deployed> = Vec::new();
 
-    let adjudicator = record(deployer.deploy(&ADJUDICATOR, &[]).await, &mut done)?;
+    let adjudicator = record(deployer.deploy(&ADJUDICATOR, &[]), &mut done)?;
     let eth_holder = record(
-        deployer
-            .deploy(&ASSET_HOLDER_ETH, &[Token::Address(adjudicator)])
-            .await,
+        deployer.deploy(&ASSET_HOLDER_ETH, &[Token::Address(adjudicator)]),
         &mut done,
     )?;
     let token_args = [
         Token::Array(supplied.iter().map(|a| Token::Address(*a)).collect()),
         Token::Uint(args.token_amount),
     ];
-    let token = record(deployer.deploy(&PERUN_TOKEN, &token_args).await, &mut done)?;
+    let token = record(deployer.deploy(&PERUN_TOKEN, &token_args), &mut done)?;
     let token_holder = record(
-        deployer
-            .deploy(
-                &ASSET_HOLDER_ERC20,
-                &[Token::Address(adjudicator), Token::Address(token)],
-            )
-            .await,
+        deployer.deploy(
+            &ASSET_HOLDER_ERC20,
+            &[Token::Address(adjudicator), Token::Address(token)],
+        ),
         &mut done,
     )?;
 
     let table = ChainTable {
-        rpc_url: rpc.url().to_owned(),
+        rpc_url: deployer.url().to_owned(),
         chain_id,
         adjudicator,
         eth_holder,
