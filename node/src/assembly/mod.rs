@@ -27,7 +27,7 @@ use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::store::{ChannelStore, StoreError};
 use crate::watcher::events::spawn_chain_events;
 use crate::wire::{KeyError, NodeId, NodeKey};
-use parley_plugin_api::{ChainBackend, PluginError, Store, Transport};
+use parley_plugin_api::{ChainSigner, LoadedChain, PluginError, Store, Transport};
 use restore::{read_book, read_links, restore_channels, resume_channels};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -98,7 +98,7 @@ pub struct NodeHandle {
     chain_side: Arc<ChainSide>,
     tasks: Vec<JoinHandle<()>>,
     transport: Arc<dyn Transport>,
-    chain: Arc<dyn ChainBackend>,
+    chain: Arc<LoadedChain>,
     store: Arc<dyn Store>,
     libraries: Vec<(&'static str, PluginLibrary)>,
     data_dir_lock: DataDirLock,
@@ -178,7 +178,8 @@ impl Node {
 
         let events = EventBus::new();
         let chain_access = ChainAccess {
-            backend: chain.clone(),
+            signer: chain.clone(),
+            ledger: chain.clone(),
             info: chain_info,
             account,
         };

@@ -99,7 +99,7 @@ pub(super) fn resume_channels(
         tracing::error!(channel = %id, "{problem}");
         side.registry
             .insert_damaged(id, links.get(&id).copied(), problem);
-        let chain = side.chain.backend.clone();
+        let chain = side.chain.ledger.clone();
         tokio::spawn(async move {
             if let Err(error) = blocking(move || chain.watch(&id)).await {
                 tracing::error!(channel = %id, "cannot watch the damaged channel on chain: {error}");

@@ -13,6 +13,7 @@ use crate::config::NodeConfig;
 use crate::host::NodePlugins;
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Allocation, Amount, ChannelId, State, WriteOp};
+use parley_plugin_api::ChainSigner;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

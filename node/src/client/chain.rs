@@ -1,15 +1,19 @@
-//! The chain as the driver sees it ([`ChainAccess`]): the backend plugin, its description, and
-//! the account this node pays from and signs states with; and how its waiting calls are run.
+//! The chain as the driver sees it ([`ChainAccess`]): the backend plugin's two halves, its
+//! description, and the account this node pays from and signs states with; and how its waiting
+//! calls are run.
 
 use super::error::Error;
 use parley_plugin_api::model::{Asset, AssetInfo, ChainInfo, Participant};
-use parley_plugin_api::{ChainBackend, PluginError};
+use parley_plugin_api::{ChainLedger, ChainSigner, PluginError};
 use std::sync::Arc;
 
 /// The chain backend with what the node learnt of it at start. Never changes.
 pub struct ChainAccess {
-    /// Signs, verifies, funds and settles.
-    pub backend: Arc<dyn ChainBackend>,
+    /// The fast half: channel ids, signatures. Channel tasks hold only this.
+    pub signer: Arc<dyn ChainSigner>,
+    /// The waiting half: funding, disputes, payouts, reads of the chain. Called only through
+    /// [`blocking`] or [`chain_call`], never on a channel task.
+    pub ledger: Arc<dyn ChainLedger>,
     /// The backend's description: chain id and assets.
     pub info: ChainInfo,
     /// The account this node pays from and signs states with; `None` if the backend has none

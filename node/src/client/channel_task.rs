@@ -41,7 +41,7 @@ pub use outage::PROBE;
 use parley_plugin_api::model::{
     Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
-use parley_plugin_api::ChainBackend;
+use parley_plugin_api::ChainSigner;
 use std::future::Future;
 use std::sync::Arc;
 use thiserror::Error;
@@ -372,7 +372,7 @@ pub struct ChannelDeps<L> {
     /// The connection to peers.
     pub link: L,
     /// Signs our states and verifies the peer's.
-    pub chain: Arc<dyn ChainBackend>,
+    pub chain: Arc<dyn ChainSigner>,
     /// Where the channel's records go.
     pub store: Arc<ChannelStore>,
     /// Where events are published.

@@ -10,13 +10,9 @@ use crate::protocol::{ChannelProposal, PaymentError, Phase, ProposalAccept, Prop
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::{Bytes, Encode};
-use parley_plugin_api::model::{
-    Address, Asset, ChainInfo, ChainTime, ConcludeFinalRequest, ConcludeRequest, DepositRequest,
-    Dispute, FundingOutcome, FundingRequest, Params, ProgressRequest, RegisterRequest, TxReceipt,
-    WithdrawRequest, WriteOp,
-};
+use parley_plugin_api::model::{Address, Asset, ChainInfo, Params, WriteOp};
 use parley_plugin_api::model::{Participant, Sig};
-use parley_plugin_api::{ChainLedger, ChainSigner, PluginError, PluginResult, Store};
+use parley_plugin_api::{ChainSigner, PluginError, PluginResult, Store};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -79,62 +75,6 @@ impl ChainSigner for TestChain {
             .is_some_and(|seed| sig.0 == keccak(&[seed, &state.encode()]).to_vec()))
     }
 }
-
-impl ChainLedger for TestChain {
-    fn now(&self) -> PluginResult<ChainTime> {
-        no()
-    }
-
-    fn balance(&self, _: &Participant, _: &Asset) -> PluginResult<Amount> {
-        no()
-    }
-
-    fn holdings(&self, _: &ChannelId, _: &Participant, _: &Asset) -> PluginResult<Amount> {
-        no()
-    }
-
-    fn deposit(&self, _: &DepositRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn fund(&self, _: &FundingRequest) -> PluginResult<FundingOutcome> {
-        no()
-    }
-
-    fn register(&self, _: &RegisterRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn progress(&self, _: &ProgressRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn conclude(&self, _: &ConcludeRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn conclude_final(&self, _: &ConcludeFinalRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn withdraw(&self, _: &WithdrawRequest) -> PluginResult<TxReceipt> {
-        no()
-    }
-
-    fn dispute(&self, _: &ChannelId) -> PluginResult<Option<Dispute>> {
-        no()
-    }
-
-    fn watch(&self, _: &ChannelId) -> PluginResult<()> {
-        no()
-    }
-
-    fn unwatch(&self, _: &ChannelId) -> PluginResult<()> {
-        no()
-    }
-}
-
-impl ChainBackend for TestChain {}
 
 /// A `Store` in a `BTreeMap`; its commits fail (writing nothing) while `failing` is set.
 #[derive(Default)]

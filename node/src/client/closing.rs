@@ -17,7 +17,7 @@ use parley_plugin_api::model::{
     Asset, ChannelId, ConcludeFinalRequest, DisputePhase, Participant, SignedState, TxReceipt,
     WithdrawRequest,
 };
-use parley_plugin_api::ChainBackend;
+use parley_plugin_api::ChainLedger;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,7 +52,7 @@ async fn look(side: &ChainSide, id: ChannelId, waited: Duration) -> Result<Progr
         .map_err(|e| format!("cannot settle: {}", e.message()))?
         .clone();
     let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
-    let chain = side.chain.backend.clone();
+    let chain = side.chain.ledger.clone();
     let patience = side.policy.peer_conclude_timeout;
     let step = tokio::task::spawn_blocking(move || close.step(&*chain, waited, patience))
         .await
@@ -149,7 +149,7 @@ impl FinalClose {
     /// this node has been settling the channel.
     pub fn step(
         &self,
-        chain: &dyn ChainBackend,
+        chain: &dyn ChainLedger,
         waited: Duration,
         patience: Duration,
     ) -> Result<CloseStep, String> {
@@ -180,7 +180,7 @@ impl FinalClose {
 
     /// Sends `concludeFinal`. A refusal is fine if the channel concluded anyway (the peer's
     /// transaction landed first); the record, read again, decides.
-    fn conclude(&self, chain: &dyn ChainBackend) -> Result<(), String> {
+    fn conclude(&self, chain: &dyn ChainLedger) -> Result<(), String> {
         let request = ConcludeFinalRequest {
             from: self.me.clone(),
             channel: self.signed.clone(),

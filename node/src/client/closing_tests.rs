@@ -4,10 +4,10 @@
 use super::*;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{
-    Address, Allocation, Amount, ChainInfo, ChainTime, ConcludeRequest, DepositRequest, Dispute,
+    Address, Allocation, Amount, ChainTime, ConcludeRequest, DepositRequest, Dispute,
     FundingOutcome, FundingRequest, Params, ProgressRequest, RegisterRequest, Sig, State,
 };
-use parley_plugin_api::{ChainLedger, ChainSigner, PluginError, PluginResult};
+use parley_plugin_api::{ChainLedger, PluginError, PluginResult};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
@@ -46,28 +46,6 @@ fn concluded() -> Option<Dispute> {
 
 fn no<T>() -> PluginResult<T> {
     Err(PluginError::unsupported("not in the scripted chain"))
-}
-
-impl ChainSigner for ScriptedChain {
-    fn info(&self) -> PluginResult<ChainInfo> {
-        no()
-    }
-
-    fn accounts(&self) -> PluginResult<Vec<Participant>> {
-        no()
-    }
-
-    fn channel_id(&self, _: &Params) -> PluginResult<ChannelId> {
-        no()
-    }
-
-    fn sign_state(&self, _: &Participant, _: &State) -> PluginResult<Sig> {
-        no()
-    }
-
-    fn verify_state(&self, _: &State, _: &Sig, _: &Participant) -> PluginResult<bool> {
-        no()
-    }
 }
 
 impl ChainLedger for ScriptedChain {
@@ -135,8 +113,6 @@ impl ChainLedger for ScriptedChain {
         no()
     }
 }
-
-impl ChainBackend for ScriptedChain {}
 
 /// The close of a two-party channel by participant `my_index`.
 fn close(my_index: u16) -> FinalClose {

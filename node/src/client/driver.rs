@@ -94,7 +94,7 @@ impl Driver {
         };
         let mut balances = Vec::with_capacity(assets.len());
         for asset in assets {
-            let chain = self.chain.backend.clone();
+            let chain = self.chain.ledger.clone();
             let (owner, holding) = (account.clone(), asset.asset.clone());
             let amount =
                 chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;

@@ -163,7 +163,7 @@ async fn recover_unusable(side: Arc<ChainSide>, id: ChannelId) {
 
 /// Starts (`on`) or stops following channel `id`'s events on chain. Idempotent.
 async fn watch(side: Arc<ChainSide>, id: ChannelId, on: bool) {
-    let chain = side.chain.backend.clone();
+    let chain = side.chain.ledger.clone();
     let result = blocking(move || {
         if on {
             chain.watch(&id)
@@ -267,7 +267,7 @@ async fn try_fund(side: &ChainSide, id: ChannelId) -> Result<(), String> {
         timeout_secs: timeout,
     };
     tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");
-    let chain = side.chain.backend.clone();
+    let chain = side.chain.ledger.clone();
     let outcome = blocking(move || chain.fund(&request))
         .await
         .map_err(|e| format!("funding failed: {e}"))?;

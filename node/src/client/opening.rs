@@ -135,7 +135,7 @@ impl Driver {
         if deposit.is_zero() {
             return Ok(());
         }
-        let chain = self.chain.backend.clone();
+        let chain = self.chain.ledger.clone();
         let (owner, holding) = (owner.clone(), asset.asset.clone());
         let balance =
             chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;

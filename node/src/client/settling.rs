@@ -147,7 +147,7 @@ impl Driver {
             channel: signed,
             sub_channels: Vec::new(),
         };
-        let chain = self.chain.backend.clone();
+        let chain = self.chain.ledger.clone();
         if let Err(error) =
             chain_call("register the old state", move || chain.register(&register)).await
         {
@@ -156,7 +156,7 @@ impl Driver {
         }
         let note = crate::testing::registered_old_state(id, version);
         self.registry.set_reason(&id, note);
-        let chain = self.chain.backend.clone();
+        let chain = self.chain.ledger.clone();
         if let Ok((record, now)) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?))).await {
             self.registry.set_dispute(&id, record, now);
         }

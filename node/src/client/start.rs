@@ -102,7 +102,7 @@ impl ChannelStarter {
         let deps = ChannelDeps {
             peer,
             link: self.peers.clone(),
-            chain: self.chain.backend.clone(),
+            chain: self.chain.signer.clone(),
             store: self.store.clone(),
             events: self.events.clone(),
             policy: self.policy.clone(),
@@ -141,7 +141,7 @@ impl ChannelStarter {
         peer: NodeId,
         first: Option<ChannelMessage>,
     ) -> Result<ChannelId, OpenChannelError> {
-        let chain = &*self.chain.backend;
+        let chain = &*self.chain.signer;
         let (channel, mut effects) = Channel::open(proposal, accept, me, chain, chain)?;
         let id = channel.id();
         if self.registry.contains(&id) {

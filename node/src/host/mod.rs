@@ -18,7 +18,7 @@ pub use load_error::{LoadError, LoadFailure};
 pub use sinks::{node_host_context, DiscardEvents, EventRoute, SectionEvent};
 
 use crate::config::{NodeConfig, PluginRef, PluginSection};
-use parley_plugin_api::{ChainBackend, Store, Transport};
+use parley_plugin_api::{LoadedChain, Store, Transport};
 use std::sync::Arc;
 
 /// Opens the library a section names.
@@ -32,8 +32,8 @@ pub fn open(plugin: &PluginRef) -> Result<PluginLibrary, LoadError> {
 
 /// The node's three plugins, instantiated.
 pub struct NodePlugins {
-    /// The chain backend from `[chain]`.
-    pub chain: Arc<dyn ChainBackend>,
+    /// The chain backend from `[chain]`; the node hands out its halves separately.
+    pub chain: Arc<LoadedChain>,
     /// The transport from `[wire]`.
     pub transport: Arc<dyn Transport>,
     /// The store from `[store]`.
@@ -61,7 +61,7 @@ impl NodePlugins {
         let mut store = None;
         for handle in handles {
             match handle {
-                PluginHandle::Chain(c) => chain = Some(c as Arc<dyn ChainBackend>),
+                PluginHandle::Chain(c) => chain = Some(c),
                 PluginHandle::Transport(t) => transport = Some(t as Arc<dyn Transport>),
                 PluginHandle::Store(s) => store = Some(s as Arc<dyn Store>),
             }

@@ -1,12 +1,12 @@
 //! What the protocol needs from the chain backend, as traits it is handed: channel ids,
 //! signing our states and verifying the peer's signatures.
 //!
-//! All three are *fast* calls of [`ChainBackend`] (no I/O, never blocking), which is why the
-//! sans-IO state machine may call them directly. Every [`ChainBackend`] implements them; tests
-//! use in-memory fakes.
+//! All three are calls of the chain backend's fast half, [`ChainSigner`] (no I/O, never
+//! blocking), which is why the sans-IO state machine may call them directly. Every
+//! [`ChainSigner`] implements them; tests use in-memory fakes.
 
 use parley_plugin_api::model::{ChannelId, Params, Participant, Sig, State};
-use parley_plugin_api::ChainBackend;
+use parley_plugin_api::ChainSigner;
 use thiserror::Error;
 
 /// The backend could not answer (a plugin error, an unknown account). Not a verdict on a
@@ -39,21 +39,21 @@ pub trait StateVerifier {
     ) -> Result<bool, BackendError>;
 }
 
-impl<C: ChainBackend + ?Sized> ChannelIdFn for C {
+impl<C: ChainSigner + ?Sized> ChannelIdFn for C {
     fn derive_channel_id(&self, params: &Params) -> Result<ChannelId, BackendError> {
         self.channel_id(params)
             .map_err(|e| BackendError(e.to_string()))
     }
 }
 
-impl<C: ChainBackend + ?Sized> StateSigner for C {
+impl<C: ChainSigner + ?Sized> StateSigner for C {
     fn sign(&self, account: &Participant, state: &State) -> Result<Sig, BackendError> {
         self.sign_state(account, state)
             .map_err(|e| BackendError(e.to_string()))
     }
 }
 
-impl<C: ChainBackend + ?Sized> StateVerifier for C {
+impl<C: ChainSigner + ?Sized> StateVerifier for C {
     fn verify(
         &self,
         state: &State,

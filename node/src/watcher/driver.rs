@@ -16,7 +16,7 @@ use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
     RegisterRequest, SignedState, State, WithdrawRequest,
 };
-use parley_plugin_api::ChainBackend;
+use parley_plugin_api::ChainLedger;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -94,7 +94,7 @@ async fn round(side: &Arc<ChainSide>, id: ChannelId, waited: Duration) -> Result
     if snapshot.phase == Phase::Closed {
         return Ok(Next::Done);
     }
-    let chain = side.chain.backend.clone();
+    let chain = side.chain.ledger.clone();
     let (record, now) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?)))
         .await
         .map_err(|e| format!("cannot read the channel's record on chain: {e}"))?;
@@ -159,8 +159,8 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
-    fn chain(&self) -> Arc<dyn ChainBackend> {
-        self.side.chain.backend.clone()
+    fn chain(&self) -> Arc<dyn ChainLedger> {
+        self.side.chain.ledger.clone()
     }
 
     fn note(&self, note: String) {

@@ -46,7 +46,7 @@ fn on_record(side: &Arc<ChainSide>, dispute: Dispute) {
         );
         let side = side.clone();
         tokio::spawn(async move {
-            let chain = side.chain.backend.clone();
+            let chain = side.chain.ledger.clone();
             // Without the chain's time, the record still says when its phase ends.
             let now = blocking(move || chain.now())
                 .await
