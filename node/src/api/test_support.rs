@@ -48,7 +48,9 @@ impl FakeNode {
                 asset: "ETH".into(),
                 mine: Amount::from(mine),
                 theirs: Amount::from(150 - mine),
+                by_participant: Vec::new(),
             }],
+            participants: Vec::new(),
             status: None,
             dispute: None,
         }

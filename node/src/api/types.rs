@@ -7,7 +7,7 @@
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Address, Amount, ChainInfo, ChannelId, SubAlloc};
+use parley_plugin_api::model::{Address, Amount, ChainInfo, ChannelId, Participant, SubAlloc};
 use serde::{Deserialize, Serialize};
 
 /// `node_info`: who this node is.
@@ -124,6 +124,10 @@ pub struct ProposalInfo {
 }
 
 /// What each party holds (or deposits) of one asset, seen from this node.
+///
+/// `mine` and `theirs` are the two-party view; `by_participant` is the whole row, one amount
+/// per participant in the channel's order (see [`ChannelInfo::participants`]), which is what
+/// a channel of more than two parties shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetBalances {
     /// The asset's name.
@@ -132,6 +136,20 @@ pub struct AssetBalances {
     pub mine: Amount,
     /// The peer's part.
     pub theirs: Amount,
+    /// Every participant's part, in the channel's participant order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_participant: Vec<Amount>,
+}
+
+/// One participant of a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    /// Its place in the channel's parameters (and in every balance row).
+    pub index: u16,
+    /// Its chain address.
+    pub address: Participant,
+    /// Whether it is this node.
+    pub me: bool,
 }
 
 /// `channel_get`, `channel_settle`: one channel, by id.
@@ -203,6 +221,10 @@ pub struct ChannelInfo {
     pub challenge_seconds: u64,
     /// The balances in that state.
     pub balances: Vec<AssetBalances>,
+    /// The channel's participants, in the order of its parameters (empty for a damaged
+    /// record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<ParticipantInfo>,
     /// What the node is doing on chain for the channel, or what failed: a store outage, a
     /// problem on chain, a lost peer or a damaged record (absent when there is nothing to
     /// say).

@@ -680,7 +680,7 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             match effect {
                 Effect::Persist(record) => batch.push(record),
-                Effect::Send(message) => self.send(message).await,
+                Effect::Send { to, message } => self.send(to, message).await,
                 Effect::Event(event) => self.event(event),
             }
         }
@@ -734,7 +734,13 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
-    async fn send(&self, message: ChannelMessage) {
+    /// Sends `message` to participant `to`. A two-party channel knows one other node, its
+    /// peer; a message addressed to anyone else has nowhere to go.
+    async fn send(&self, to: u16, message: ChannelMessage) {
+        if usize::from(to) != self.channel.peer_index() {
+            tracing::error!(channel = %self.channel.id(), "{} addressed to participant {to}, which is not this channel's peer; not sent", message.kind());
+            return;
+        }
         let Some(peer) = self.deps.peer else {
             tracing::debug!(channel = %self.channel.id(), "{} not sent: the channel's peer is unknown", message.kind());
             return;

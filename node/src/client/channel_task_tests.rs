@@ -421,7 +421,7 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
     let a_side = spawn(a, a_fx, &chain, stores(), to_b, node_id(2), policy_a);
     to_a.set(Some(a_side.handle.clone()));
     for effect in b_fx {
-        if let Effect::Send(message) = effect {
+        if let Effect::Send { message, .. } = effect {
             a_side.handle.deliver(message).unwrap();
         }
     }

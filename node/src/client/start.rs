@@ -150,9 +150,10 @@ impl ChannelStarter {
         if let Some(first) = first {
             let at = effects
                 .iter()
-                .position(|e| matches!(e, Effect::Send(_)))
+                .position(|e| matches!(e, Effect::Send { .. }))
                 .unwrap_or(effects.len());
-            effects.insert(at, Effect::Send(first));
+            let to = channel.peer_index() as u16;
+            effects.insert(at, Effect::Send { to, message: first });
         }
         self.start_channel(channel, effects, Some(peer), true);
         Ok(id)

@@ -4,7 +4,7 @@
 //! - [`Effect::Persist`]: make the record durable before executing any later effect of the list.
 //!   Consecutive `Persist` effects may be committed together in one atomic batch (and batches of
 //!   several channels may share one group commit), but never after a later `Send`.
-//! - [`Effect::Send`]: hand the message to the peer's connection.
+//! - [`Effect::Send`]: hand the message to the addressed participant's connection.
 //! - [`Effect::Event`]: publish to the API's subscribers and the log.
 //!
 //! This order is what makes the protocol write-ahead (DESIGN §4): a `Send` that reveals our
@@ -21,8 +21,14 @@ use parley_plugin_api::model::State;
 pub enum Effect {
     /// Make this record durable before continuing.
     Persist(PersistRecord),
-    /// Send this message to the channel's peer.
-    Send(ChannelMessage),
+    /// Send `message` to participant `to` of the channel (an index into its parameters'
+    /// participants; never our own). The driver knows which node each participant is.
+    Send {
+        /// The addressee's participant index.
+        to: u16,
+        /// The message.
+        message: ChannelMessage,
+    },
     /// Tell the API and the log.
     Event(ChannelEvent),
 }

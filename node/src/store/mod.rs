@@ -27,7 +27,7 @@ pub mod proposal;
 pub mod schema;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use archive::ArchivedChannel;
 pub use channels::{BrokenChannel, ChannelStore, Restored};

@@ -1,6 +1,8 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
-use crate::api::types::{AssetBalances, ChannelInfo, DisputeInfo, PeerInfo, ProposalInfo};
+use crate::api::types::{
+    AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
+};
 use crate::client::book::NamedPeer;
 use crate::client::chain::asset_name;
 use crate::client::overview::ChannelOverview;
@@ -28,6 +30,7 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
             version: 0,
             challenge_seconds: 0,
             balances: Vec::new(),
+            participants: Vec::new(),
             status,
             dispute,
         };
@@ -51,6 +54,19 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
                 asset: asset_name(chain, asset),
                 mine: row.get(me).copied().unwrap_or(Amount::ZERO),
                 theirs: row.get(them).copied().unwrap_or(Amount::ZERO),
+                by_participant: row.clone(),
+            })
+            .collect(),
+        participants: snapshot
+            .channel
+            .params
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(index, address)| ParticipantInfo {
+                index: index as u16,
+                address: address.clone(),
+                me: index == me,
             })
             .collect(),
         status,
@@ -98,6 +114,7 @@ pub fn proposal_info(chain: &ChainInfo, waiting: &WaitingProposal) -> ProposalIn
                 asset: asset_name(chain, asset),
                 mine: row.get(1).copied().unwrap_or(Amount::ZERO),
                 theirs: row.first().copied().unwrap_or(Amount::ZERO),
+                by_participant: row.clone(),
             })
             .collect(),
         challenge_seconds: proposal.challenge_duration,
@@ -107,5 +124,43 @@ pub fn proposal_info(chain: &ChainInfo, waiting: &WaitingProposal) -> ProposalIn
         locked: proposal.locked.clone(),
         ledger_channel: proposal.ledger_channel,
         virtual_channel: proposal.virtual_channel,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::snapshot;
+
+    #[test]
+    fn a_channel_shows_every_participant_and_each_ones_balance_beside_the_two_party_view() {
+        let snapshot = snapshot(3, 4, false);
+        let me = usize::from(snapshot.channel.my_index);
+        let row = snapshot.latest.state.allocation.balances[0].clone();
+        let participants = snapshot.channel.params.participants.clone();
+        let info = channel_info(
+            &ChainInfo {
+                chain_id: 1,
+                backend: "test".into(),
+                assets: Vec::new(),
+            },
+            ChannelOverview {
+                id: snapshot.channel.channel_id,
+                peer: None,
+                peer_alias: None,
+                snapshot: Some(snapshot),
+                status: None,
+                dispute: None,
+            },
+        );
+        assert_eq!(info.participants.len(), participants.len());
+        for (index, participant) in info.participants.iter().enumerate() {
+            assert_eq!(usize::from(participant.index), index);
+            assert_eq!(participant.address, participants[index]);
+            assert_eq!(participant.me, index == me);
+        }
+        assert_eq!(info.balances[0].by_participant, row);
+        assert_eq!(info.balances[0].mine, row[me]);
+        assert_eq!(info.balances[0].theirs, row[1 - me]);
     }
 }

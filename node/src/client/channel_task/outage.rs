@@ -218,7 +218,7 @@ impl<L: PeerLink> ChannelTask<L> {
         for effect in effects {
             match effect {
                 Effect::Persist(_) => {}
-                Effect::Send(message) => tracing::debug!(
+                Effect::Send { message, .. } => tracing::debug!(
                     channel = %self.channel.id(),
                     "{} not sent while the store fails", message.kind()
                 ),

@@ -334,7 +334,9 @@ mod tests {
                 asset: "ETH".into(),
                 mine: mine.into(),
                 theirs: theirs.into(),
+                by_participant: Vec::new(),
             }],
+            participants: Vec::new(),
             status: None,
             dispute: None,
         }

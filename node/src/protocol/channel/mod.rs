@@ -106,7 +106,10 @@ impl Channel {
         fx.persist(PersistRecord::Opened(channel.record.clone()));
         fx.persist(PersistRecord::Latest(channel.signed_record()));
         fx.persist(PersistRecord::Phase(Phase::Opening));
-        fx.send(ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }));
+        fx.send(
+            1 - my_index,
+            ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }),
+        );
         Ok((channel, fx.finish()))
     }
 
@@ -491,8 +494,12 @@ impl Effects {
         self.persists.push(Effect::Persist(record));
     }
 
-    fn send(&mut self, message: ChannelMessage) {
-        self.sends.push(Effect::Send(message));
+    fn send(&mut self, to: usize, message: ChannelMessage) {
+        // A participant index fits u16: proposals are checked to have a handful of them.
+        self.sends.push(Effect::Send {
+            to: to as u16,
+            message,
+        });
     }
 
     fn event(&mut self, event: ChannelEvent) {

@@ -37,10 +37,13 @@ impl Channel {
             });
         }
         self.syncing = true;
-        fx.send(ChannelMessage::SyncRequest(SyncRequest {
-            channel_id: self.record.channel_id,
-            latest_version: self.latest.version,
-        }));
+        fx.send(
+            self.peer_index(),
+            ChannelMessage::SyncRequest(SyncRequest {
+                channel_id: self.record.channel_id,
+                latest_version: self.latest.version,
+            }),
+        );
         fx.finish()
     }
 
@@ -57,20 +60,26 @@ impl Channel {
         let ask_back = self.pending.is_some() && !self.syncing;
         let mut fx = Effects::default();
         match self.fully_signed() {
-            Some(latest) => fx.send(ChannelMessage::SyncReply(SyncReply {
-                channel_id: self.record.channel_id,
-                latest,
-                pending: self
-                    .pending
-                    .as_ref()
-                    .map(|p| (p.state.clone(), p.sig.clone())),
-            })),
-            None => fx.send(ChannelMessage::OpeningSig(OpeningSig {
-                channel_id: self.record.channel_id,
-                sig: self.sigs[self.my_index()]
-                    .clone()
-                    .expect("our own signature is always present"),
-            })),
+            Some(latest) => fx.send(
+                self.peer_index(),
+                ChannelMessage::SyncReply(SyncReply {
+                    channel_id: self.record.channel_id,
+                    latest,
+                    pending: self
+                        .pending
+                        .as_ref()
+                        .map(|p| (p.state.clone(), p.sig.clone())),
+                }),
+            ),
+            None => fx.send(
+                self.peer_index(),
+                ChannelMessage::OpeningSig(OpeningSig {
+                    channel_id: self.record.channel_id,
+                    sig: self.sigs[self.my_index()]
+                        .clone()
+                        .expect("our own signature is always present"),
+                }),
+            ),
         }
         let mut effects = fx.finish();
         if ask_back {

@@ -58,11 +58,14 @@ impl Channel {
         self.pending = Some(pending.clone());
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Pending(Some(pending)));
-        fx.send(ChannelMessage::UpdateProposal(UpdateProposal {
-            channel_id: self.record.channel_id,
-            state,
-            sig,
-        }));
+        fx.send(
+            self.peer_index(),
+            ChannelMessage::UpdateProposal(UpdateProposal {
+                channel_id: self.record.channel_id,
+                state,
+                sig,
+            }),
+        );
         Ok(fx.finish())
     }
 
@@ -115,7 +118,10 @@ impl Channel {
             if pending.state.version == version {
                 if self.my_index() == race_winner(version) {
                     // We win the race: keep ours, tell the peer to drop its proposal.
-                    fx.send(self.reject(version, RejectReason::Concurrent));
+                    fx.send(
+                        self.peer_index(),
+                        self.reject(version, RejectReason::Concurrent),
+                    );
                     return Ok(fx.finish());
                 }
                 // We lose: drop ours and treat the peer's like any proposal.
@@ -133,7 +139,10 @@ impl Channel {
                 self.incoming = Some((message.state, message.sig));
             }
             Err(error) => {
-                fx.send(self.reject(version, RejectReason::Invalid(error.to_string())));
+                fx.send(
+                    self.peer_index(),
+                    self.reject(version, RejectReason::Invalid(error.to_string())),
+                );
                 fx.event(ChannelEvent::UpdateRefused { version, error });
             }
         }
@@ -180,11 +189,14 @@ impl Channel {
         let mut fx = Effects::default();
         let sigs = self.both_sigs(sig.clone(), peer_sig);
         self.adopt(state, sigs, &mut fx);
-        fx.send(ChannelMessage::UpdateAccept(UpdateAccept {
-            channel_id: self.record.channel_id,
-            version,
-            sig,
-        }));
+        fx.send(
+            self.peer_index(),
+            ChannelMessage::UpdateAccept(UpdateAccept {
+                channel_id: self.record.channel_id,
+                version,
+                sig,
+            }),
+        );
         Ok(fx.finish())
     }
 
@@ -196,7 +208,10 @@ impl Channel {
     ) -> Result<Vec<Effect>, ChannelError> {
         let (state, _) = self.incoming.take().ok_or(ChannelError::NoUpdateAwaiting)?;
         let mut fx = Effects::default();
-        fx.send(self.reject(state.version, RejectReason::Declined(reason.into())));
+        fx.send(
+            self.peer_index(),
+            self.reject(state.version, RejectReason::Declined(reason.into())),
+        );
         Ok(fx.finish())
     }
 

@@ -51,7 +51,12 @@ impl Node {
                     let bytes = record.encode();
                     self.store.push(PersistRecord::decode(&bytes).unwrap());
                 }
-                Effect::Send(message) => {
+                Effect::Send { to, message } => {
+                    assert_eq!(
+                        usize::from(to),
+                        self.channel.peer_index(),
+                        "addressed to the peer"
+                    );
                     self.assert_write_ahead(&message);
                     self.outbox.push_back(message);
                 }

@@ -30,7 +30,10 @@ fn opening_persists_before_sending_and_ends_in_funding() {
             Effect::Persist(PersistRecord::Opened(_)),
             Effect::Persist(PersistRecord::Latest(_)),
             Effect::Persist(PersistRecord::Phase(Phase::Opening)),
-            Effect::Send(ChannelMessage::OpeningSig(_)),
+            Effect::Send {
+                to: 1,
+                message: ChannelMessage::OpeningSig(_)
+            },
         ]
     ));
 

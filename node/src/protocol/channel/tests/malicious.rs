@@ -37,11 +37,14 @@ fn assert_refused(pair: &mut Pair, proposal: UpdateProposal, expected: IncomingU
     assert_eq!(
         effects,
         vec![
-            Effect::Send(ChannelMessage::UpdateReject(UpdateReject {
-                channel_id: before.id(),
-                version,
-                reason: RejectReason::Invalid(expected.to_string()),
-            })),
+            Effect::Send {
+                to: 0,
+                message: ChannelMessage::UpdateReject(UpdateReject {
+                    channel_id: before.id(),
+                    version,
+                    reason: RejectReason::Invalid(expected.to_string()),
+                }),
+            },
             Effect::Event(ChannelEvent::UpdateRefused {
                 version,
                 error: expected,
