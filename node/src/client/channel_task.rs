@@ -517,7 +517,9 @@ impl<L: PeerLink> ChannelTask<L> {
             // The ticket goes when the message has been handled, effects and all.
             ChannelInput::Message(message, _ticket) => {
                 let kind = message.kind();
-                match self.channel.on_message(*message, &*self.deps.chain) {
+                // The dispatcher delivers only what came from the channel's peer's node.
+                let from = self.channel.peer_index();
+                match self.channel.on_message(from, *message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,
                     Err(error) => tracing::warn!(
                         channel = %self.channel.id(),

@@ -117,6 +117,13 @@ pub enum ChannelError {
     /// A proposal message was handed to a channel; proposals precede channels.
     #[error("a {0} message is not for an open channel")]
     NotAChannelMessage(&'static str),
+    /// A message came from a participant who takes no part in this step (ourselves, or
+    /// someone who is not a participant): the driver routed it wrongly.
+    #[error("a message from participant {from}, who is not this channel's other party")]
+    UnexpectedSender {
+        /// The sender's participant index, as the driver gave it.
+        from: usize,
+    },
     /// The call needs another phase.
     #[error("cannot {action} while the channel is {phase}")]
     WrongPhase {

@@ -278,12 +278,19 @@ impl Channel {
         self.syncing
     }
 
-    /// Handles any message from the peer by dispatching to the matching `on_*` method.
+    /// Handles a message from participant `from` (the driver maps the sending node to its
+    /// participant index) by dispatching to the matching `on_*` method. In a two-party
+    /// channel only the other party may send; anyone else is `UnexpectedSender` and changes
+    /// nothing.
     pub fn on_message(
         &mut self,
+        from: usize,
         message: ChannelMessage,
         verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
+        if from != self.peer_index() {
+            return Err(ChannelError::UnexpectedSender { from });
+        }
         match message {
             ChannelMessage::OpeningSig(m) => self.on_opening_sig(m, verifier),
             ChannelMessage::UpdateProposal(m) => self.on_update_proposal(m, verifier),

@@ -89,7 +89,11 @@ fn the_peers_unanswered_update_is_dropped_and_our_pending_one_is_kept() {
     pair.a.policy = |_| Err("never".into());
     pay(&mut pair, false, 4);
     let proposal = pair.b.outbox.pop_front().unwrap();
-    let effects = pair.a.channel.on_message(proposal, &pair.crypto).unwrap();
+    let effects = pair
+        .a
+        .channel
+        .on_message(1, proposal, &pair.crypto)
+        .unwrap();
     // Run without the policy answering: keep the update awaiting.
     for effect in effects {
         if let crate::protocol::effect::Effect::Event(event) = effect {

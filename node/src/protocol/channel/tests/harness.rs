@@ -86,7 +86,8 @@ impl Node {
 
     /// Feeds one message from the peer.
     pub fn receive(&mut self, crypto: &FakeCrypto, message: ChannelMessage) {
-        match self.channel.on_message(message, crypto) {
+        let from = self.channel.peer_index();
+        match self.channel.on_message(from, message, crypto) {
             Ok(effects) => self.run(crypto, effects),
             Err(e) => self.errors.push(e),
         }

@@ -167,7 +167,7 @@ fn the_peer_decides_later() {
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(5u64), s));
     let proposal = pair.a.outbox.pop_front().unwrap();
     // Deliver without the bench's auto-policy: the channel asks for a decision.
-    let effects = pair.b.channel.on_message(proposal, &crypto).unwrap();
+    let effects = pair.b.channel.on_message(0, proposal, &crypto).unwrap();
     assert!(matches!(
         effects.as_slice(),
         [Effect::Event(ChannelEvent::UpdateRequested { state })] if state.version == 1

@@ -298,7 +298,31 @@ fn unanswerable_messages_are_errors_without_effects() {
 
     let proposal = ChannelMessage::Proposal(proposal(&crypto, vec![vec![1, 1]]));
     assert_eq!(
-        pair.a.channel.on_message(proposal, &crypto).unwrap_err(),
+        pair.a.channel.on_message(1, proposal, &crypto).unwrap_err(),
         ChannelError::NotAChannelMessage("proposal")
     );
+}
+
+#[test]
+fn a_message_from_anyone_but_the_other_party_is_refused_and_changes_nothing() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let crypto = pair.crypto.clone();
+    pair.act(true, |channel, _| {
+        channel.pay(0, 1, Amount::from(1u64), &crypto)
+    });
+    let proposal = pair.a.outbox.pop_front().expect("A proposed");
+    let before = pair.b.channel.clone();
+    for from in [1, 2] {
+        assert_eq!(
+            pair.b
+                .channel
+                .on_message(from, proposal.clone(), &crypto)
+                .unwrap_err(),
+            ChannelError::UnexpectedSender { from }
+        );
+        assert_eq!(pair.b.channel, before);
+    }
+    pair.b.receive(&crypto, proposal);
+    pair.pump();
+    pair.assert_agree();
 }

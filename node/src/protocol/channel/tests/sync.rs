@@ -92,7 +92,7 @@ fn a_receiver_that_crashed_before_answering_makes_the_proposer_discard() {
     // B receives the proposal but crashes before deciding (the policy is never reached).
     let proposal = pair.a.outbox.pop_front().unwrap();
     let crypto = pair.crypto.clone();
-    pair.b.channel.on_message(proposal, &crypto).unwrap();
+    pair.b.channel.on_message(0, proposal, &crypto).unwrap();
     assert!(pair.b.channel.awaiting_decision().is_some());
     pair.b.crash_and_restore();
     assert!(pair.b.channel.awaiting_decision().is_none());
@@ -111,7 +111,7 @@ fn an_undecided_proposal_is_dropped_on_both_sides_after_a_reconnect() {
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
     let proposal = pair.a.outbox.pop_front().unwrap();
     let crypto = pair.crypto.clone();
-    pair.b.channel.on_message(proposal, &crypto).unwrap();
+    pair.b.channel.on_message(0, proposal, &crypto).unwrap();
     // The connection drops; nobody crashed.
     resync(&mut pair);
     pair.assert_agree();
