@@ -10,6 +10,7 @@ use crate::abi::host::{Host, LogLevel};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
@@ -40,6 +41,20 @@ fn to_host_level(level: &Level) -> LogLevel {
 }
 
 impl Subscriber for HostSubscriber {
+    /// Events more detailed than every instance prints are filtered by `tracing` itself, with
+    /// one atomic load per callsite (quinn's per-packet traces on the send path never get to
+    /// [`Subscriber::enabled`]).
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(match Host::most_detailed_level() {
+            None => LevelFilter::OFF,
+            Some(LogLevel::Error) => LevelFilter::ERROR,
+            Some(LogLevel::Warn) => LevelFilter::WARN,
+            Some(LogLevel::Info) => LevelFilter::INFO,
+            Some(LogLevel::Debug) => LevelFilter::DEBUG,
+            Some(LogLevel::Trace) => LevelFilter::TRACE,
+        })
+    }
+
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         Host::with_current(|host| host.log_enabled(to_host_level(metadata.level())))
             .unwrap_or(false)

@@ -23,6 +23,7 @@ use abi_stable::{
 };
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Log levels, most severe first. Crosses the boundary as its number; an unknown number (from a
@@ -94,6 +95,8 @@ struct HostInner {
     section: String,
     data_dir: PathBuf,
     config_dir: PathBuf,
+    /// The most detailed level the node prints for this instance (fixed when it is created).
+    max_level: LogLevel,
     /// This instance's place in [`INSTANCES`].
     index: usize,
 }
@@ -101,6 +104,11 @@ struct HostInner {
 /// Every instance created in this library (plugin libraries are never unloaded, and a library
 /// makes a handful of instances in its life, so the list only grows and stays small).
 static INSTANCES: RwLock<Vec<Host>> = RwLock::new(Vec::new());
+
+/// The most detailed level any instance of this library prints, as a [`LogLevel`] code (0:
+/// no instance yet). Read on every `tracing` callsite check, so that events no instance
+/// prints cost one atomic load instead of a lookup of the bound instance.
+static MOST_DETAILED: AtomicU8 = AtomicU8::new(0);
 
 /// No instance bound to the thread.
 const UNBOUND: usize = usize::MAX;
@@ -114,18 +122,35 @@ impl Host {
     /// Wraps the context handed to the constructor and registers the instance, so that log
     /// lines and panics on threads bound to it are reported under its section.
     pub fn new(context: HostContext) -> Self {
+        let max_level = LogLevel::from_code(context.max_log_level());
         let mut instances = INSTANCES.write().unwrap_or_else(|p| p.into_inner());
         let host = Host {
             inner: Arc::new(HostInner {
                 section: context.section().into_string(),
                 data_dir: PathBuf::from(context.data_dir().as_str()),
                 config_dir: PathBuf::from(context.config_dir().as_str()),
+                max_level,
                 context,
                 index: instances.len(),
             }),
         };
         instances.push(host.clone());
+        drop(instances);
+        if MOST_DETAILED.fetch_max(max_level as u8, Ordering::Relaxed) < max_level as u8 {
+            // `tracing` caches per callsite whether anyone listens; a more detailed instance
+            // changes the answer.
+            tracing::callsite::rebuild_interest_cache();
+        }
         host
+    }
+
+    /// The most detailed level any instance of this library prints; `None` before the first
+    /// instance.
+    pub fn most_detailed_level() -> Option<LogLevel> {
+        match MOST_DETAILED.load(Ordering::Relaxed) {
+            0 => None,
+            code => Some(LogLevel::from_code(code)),
+        }
     }
 
     /// The `node.toml` section name of this instance.
@@ -157,7 +182,7 @@ impl Host {
 
     /// Whether lines at `level` would be printed.
     pub fn log_enabled(&self, level: LogLevel) -> bool {
-        level <= LogLevel::from_code(self.inner.context.max_log_level())
+        level <= self.inner.max_level
     }
 
     /// Writes one log line through the node's logger.
@@ -348,6 +373,14 @@ mod tests {
         assert_eq!(owner("nested").as_deref(), Some("first"));
         assert_eq!(owner("second again").as_deref(), Some("second"));
         assert_eq!(owner("own thread").as_deref(), Some("first"));
+    }
+
+    #[test]
+    fn the_most_detailed_level_of_any_instance_is_known_without_a_lookup() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let host = recording_host("detailed", &lines);
+        assert!(host.log_enabled(LogLevel::Trace));
+        assert_eq!(Host::most_detailed_level(), Some(LogLevel::Trace));
     }
 
     #[test]
