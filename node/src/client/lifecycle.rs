@@ -319,6 +319,7 @@ fn still_in(side: &ChainSide, id: ChannelId, phase: Phase) -> Option<bool> {
 /// The task handle of running channel `id`.
 pub fn channel_handle(side: &ChainSide, id: ChannelId) -> Result<ChannelHandle, String> {
     side.registry
-        .handle(&id)
+        .handle_and_peer(&id)
+        .map(|(handle, _)| handle)
         .ok_or_else(|| format!("channel {id} is not running"))
 }

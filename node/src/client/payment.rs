@@ -15,12 +15,9 @@ impl Driver {
         amount: Amount,
         asset: Option<&str>,
     ) -> Result<ChannelOverview, Error> {
-        let (running, assets) = self
-            .registry
-            .get(&id)
-            .zip(self.registry.assets(&id))
-            .ok_or_else(|| no_channel(id))?;
-        let (handle, peer, phase) = (running.handle, running.peer, running.phase);
+        let running = self.registry.get(&id).ok_or_else(|| no_channel(id))?;
+        let (handle, peer, phase, assets) =
+            (running.handle, running.peer, running.phase, running.assets);
         // A quick answer for a channel that is plainly not active (before trying to reach its
         // peer); the channel task checks the phase, the balance and every other rule itself.
         if phase != Phase::Active {

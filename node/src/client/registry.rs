@@ -94,6 +94,8 @@ pub struct RunningChannel {
     pub phase: Phase,
     /// Whether the watcher refutes an older registration.
     pub refute: bool,
+    /// Its assets, in allocation order.
+    pub assets: Vec<Asset>,
 }
 
 /// A stored channel whose record cannot be restored: no task runs for it, but it is watched
@@ -180,6 +182,7 @@ impl Registry {
             peer: entry.peer,
             phase: entry.status.borrow().phase,
             refute: entry.refute,
+            assets: entry.assets.clone(),
         })
     }
 
@@ -197,22 +200,6 @@ impl Registry {
             .channels
             .get(id)
             .map(|entry| (entry.handle.clone(), entry.peer))
-    }
-
-    /// The task handle of channel `id`, if it runs.
-    pub fn handle(&self, id: &ChannelId) -> Option<ChannelHandle> {
-        self.entries()
-            .channels
-            .get(id)
-            .map(|entry| entry.handle.clone())
-    }
-
-    /// The assets of channel `id`, in allocation order, if it runs.
-    pub fn assets(&self, id: &ChannelId) -> Option<Vec<Asset>> {
-        self.entries()
-            .channels
-            .get(id)
-            .map(|entry| entry.assets.clone())
     }
 
     /// The status of channel `id` now, if it runs.
