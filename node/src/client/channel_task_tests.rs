@@ -376,9 +376,8 @@ async fn active_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Share
     pair
 }
 
-/// Opens a channel like [`active_pair`], but leaves both sides in `Funding`.
-async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: SharedPolicy) -> Pair {
-    let chain = TestChain::new();
+/// The proposal and accept of a one-asset channel between participants 0 and 1 of `chain`.
+fn opening(chain: &TestChain, balances: [u64; 2]) -> (ChannelProposal, ProposalAccept) {
     let proposal = ChannelProposal {
         proposal_id: ProposalId([1; 32]),
         proposer: chain.participant(0),
@@ -397,6 +396,13 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
         nonce_share: [3; 32],
         participant: chain.participant(1),
     };
+    (proposal, accept)
+}
+
+/// Opens a channel like [`active_pair`], but leaves both sides in `Funding`.
+async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: SharedPolicy) -> Pair {
+    let chain = TestChain::new();
+    let (proposal, accept) = opening(&chain, balances);
     let crypto: &TestChain = &chain;
     let (a, a_fx) =
         Channel::open(&proposal, &accept, &chain.participant(0), crypto, crypto).unwrap();
@@ -827,24 +833,7 @@ async fn a_chain_fact_goes_on_while_the_store_fails_and_is_written_later() {
 async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_with_its_link() {
     use crate::store::node_records::{link_key, link_op};
     let chain = TestChain::new();
-    let proposal = ChannelProposal {
-        proposal_id: ProposalId([1; 32]),
-        proposer: chain.participant(0),
-        assets: vec![asset(0)],
-        balances: vec![vec![Amount::from(5u64), Amount::from(5u64)]],
-        locked: Vec::new(),
-        challenge_duration: 3600,
-        nonce_share: [2; 32],
-        app: None,
-        app_data: Bytes::default(),
-        ledger_channel: true,
-        virtual_channel: false,
-    };
-    let accept = ProposalAccept {
-        proposal_id: ProposalId([1; 32]),
-        nonce_share: [3; 32],
-        participant: chain.participant(1),
-    };
+    let (proposal, accept) = opening(&chain, [5, 5]);
     let crypto: &TestChain = &chain;
     let (a, a_fx) =
         Channel::open(&proposal, &accept, &chain.participant(0), crypto, crypto).unwrap();
