@@ -16,11 +16,10 @@
 //! - [`protocol`]: the sans-IO channel state machine (no network, disk or clock).
 //! - [`wire`]: wire messages, framing and the peer authentication handshake.
 //! - [`store`]: the persistence schema over the store plugin, group commit, restore.
-//! - [`client`]: the async driver: peer connections, routing, channel tasks, the chain side of
-//!   funding and cooperative settlement, and the operations front ends ask of it, in domain
-//!   types, errors and events.
-//! - [`watcher`]: the watchtower: follows every channel on chain, refutes stale registrations,
-//!   carries disputes through to the withdrawal.
+//! - [`client`]: the async driver: peer connections, routing, channel tasks, one owner per
+//!   channel of its chain side (funding, cooperative settlement, disputes: the watchtower that
+//!   follows every channel on chain and refutes stale registrations), and the operations front
+//!   ends ask of it, in domain types, errors and events.
 //! - [`testing`]: every switch that makes a test node misbehave on purpose (never on a real
 //!   node), in one place.
 
@@ -38,5 +37,4 @@ pub mod protocol;
 pub mod secret_file;
 pub mod store;
 pub mod testing;
-pub mod watcher;
 pub mod wire;

@@ -17,7 +17,7 @@ use crate::api::{
 use crate::client::chain::ChainAccess;
 use crate::client::dispatch::spawn_dispatcher;
 use crate::client::driver::Driver;
-use crate::client::lifecycle::{spawn_lifecycle, ChainSide};
+use crate::client::onchain::{spawn_chain_side, ChainSide};
 use crate::client::peers::{
     route_plugin_events, Intake, PeerError, PeerLimits, Peers, PeersConfig,
 };
@@ -25,7 +25,6 @@ use crate::config::{LimitsSection, NodeConfig};
 use crate::data_dir_lock::{DataDirLock, LockError};
 use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::store::{ChannelStore, StoreError};
-use crate::watcher::events::spawn_chain_events;
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::{ChainSigner, LoadedChain, PluginError, Store, Transport};
 use restore::{read_book, read_links, restore_channels, resume_channels};
@@ -202,10 +201,11 @@ impl Node {
             book,
             sink,
         );
-        let mut tasks = vec![
-            spawn_lifecycle(Arc::downgrade(&chain_side), reports_rx),
-            spawn_chain_events(Arc::downgrade(&chain_side), other_events),
-        ];
+        let mut tasks = vec![spawn_chain_side(
+            Arc::downgrade(&chain_side),
+            reports_rx,
+            other_events,
+        )];
         let redial = resume_channels(
             &starter,
             &chain_side,

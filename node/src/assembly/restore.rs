@@ -4,7 +4,7 @@
 
 use crate::client::book::PeerBook;
 use crate::client::chain::blocking;
-use crate::client::lifecycle::ChainSide;
+use crate::client::onchain::ChainSide;
 use crate::client::start::ChannelStarter;
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
@@ -32,7 +32,7 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 }
 
 /// Starts the task of every restored channel with `starter`; each re-synchronises when its
-/// peer connects, and the lifecycle resumes its chain side. Returns the peers with channels,
+/// peer connects, and its chain-side owner resumes what it does on chain. Returns the peers with channels,
 /// which are to be dialed.
 ///
 /// Every channel with funds on chain stays watched, whatever is wrong with its record:

@@ -10,7 +10,7 @@ use crate::client::dialer::Dialer;
 use crate::client::dispatch::Dispatcher;
 use crate::client::driver::Driver;
 use crate::client::events::SharedSink;
-use crate::client::lifecycle::ChainSide;
+use crate::client::onchain::ChainSide;
 use crate::client::peers::Peers;
 use crate::client::proposals::Proposals;
 use crate::client::registry::Registry;
@@ -40,7 +40,7 @@ pub struct Wired {
     pub dispatcher: Dispatcher,
     /// Starts channel tasks (the restored ones first).
     pub starter: Arc<ChannelStarter>,
-    /// What the channel tasks report, for the chain side's lifecycle.
+    /// What the channel tasks report, for the owners of the channels' chain side.
     pub reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 }
 

@@ -30,6 +30,7 @@ mod outage;
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
 use super::peers::{PeerError, Peers, Ticket};
+use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
     PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent, UpdateQueue,
@@ -379,6 +380,10 @@ pub struct ChannelDeps<L> {
     pub events: SharedSink,
     /// Decides the peer's updates.
     pub policy: SharedPolicy,
+    /// The channel's status in the registry: the task writes each phase into it the moment
+    /// the channel enters it (before reporting it), so API calls never see a lagging phase.
+    /// `None` when nothing is registered (tests).
+    pub status: Option<StatusCell>,
     /// Told every phase the channel enters (after it is durable), every store outage and
     /// every proven peer fault, so the node can fund, conclude, dispute and withdraw and show
     /// why; `None` when nobody drives the chain side (tests).
@@ -729,6 +734,9 @@ impl<L: PeerLink> ChannelTask<L> {
     fn report(&mut self, report: ChannelReport) {
         if let ChannelReport::Phase(phase) = report {
             self.reported = phase;
+            if let Some(status) = &self.deps.status {
+                enter_phase(status, phase);
+            }
         }
         if let Some(reports) = &self.deps.reports {
             // The receiver is gone only while the node shuts down.

@@ -295,6 +295,7 @@ fn spawn_misbehaving(
     let events = TestEvents::new();
     let (reports_tx, reports) = unbounded_channel();
     let deps = ChannelDeps {
+        status: None,
         peer: Some(peer),
         link: out.clone(),
         chain: chain.clone(),
@@ -849,6 +850,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             .0,
         Vec::new(),
         ChannelDeps {
+            status: None,
             peer: Some(node_id(2)),
             link: sink,
             chain: chain.clone(),
@@ -868,6 +870,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
         a,
         a_fx,
         ChannelDeps {
+            status: None,
             peer: Some(node_id(1)),
             link: out.clone(),
             chain: chain.clone(),

@@ -15,8 +15,9 @@
 //! (starting channel tasks), [`peers`] (the connections).
 //!
 //! The parts that work with them, each handed only the services it needs: [`channel_task`]
-//! (one per channel), [`dispatch`] (routes the peers' events), [`lifecycle`] and [`closing`]
-//! (the chain side: funding, the cooperative close; disputes are the watcher's), and
+//! (one per channel), [`dispatch`] (routes the peers' events), [`onchain`] (one owner per
+//! channel of everything it does on chain: funding, the cooperative close, disputes; the
+//! watchtower), and
 //! [`driver`] with [`opening`], [`payment`], [`settling`] and [`overview`] (the operations
 //! front ends call). [`error`] and [`events`] are what the driver says back.
 
@@ -24,13 +25,12 @@ pub mod book;
 pub mod chain;
 pub mod channel_policy;
 pub mod channel_task;
-pub mod closing;
 pub mod dialer;
 pub mod dispatch;
 pub mod driver;
 pub mod error;
 pub mod events;
-pub mod lifecycle;
+pub mod onchain;
 pub mod opening;
 pub mod overview;
 pub mod payment;

@@ -1,6 +1,9 @@
-//! The node's running channels: each one's task handle, its peer, and its status as the node
-//! drives it on chain (funding, settling), which API calls wait on. [`Registry`] is the one
-//! service that owns them.
+//! The node's running channels: each one's task handle, its peer, and its status, which API
+//! calls wait on. [`Registry`] is the one service that owns them.
+//!
+//! A channel's status has two writers, each for its own fields: the channel task writes the
+//! phase the moment the channel enters it (through its [`StatusCell`]), and the channel's
+//! chain-side owner (`client::onchain`) writes what it does on chain.
 
 use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
@@ -8,12 +11,12 @@ use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// Where a channel is, as API calls wait on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelStatus {
-    /// The phase the channel task last reported.
+    /// The channel's phase, written by its task as it enters it.
     pub phase: Phase,
     /// The last failure of the chain side (funding timed out, conclude refused, ...), cleared
     /// when the channel moves on.
@@ -61,6 +64,28 @@ impl ChannelStatus {
     }
 }
 
+/// A channel's status as its task and the registry share it: the task writes the phase into
+/// it the moment the phase changes, so nobody reads a phase that lags behind the channel.
+pub type StatusCell = Arc<watch::Sender<ChannelStatus>>;
+
+/// A fresh status for a channel in `phase`, to hand to its task and to [`Registry::insert`].
+pub fn status_cell(phase: Phase) -> StatusCell {
+    Arc::new(watch::Sender::new(ChannelStatus::new(phase)))
+}
+
+/// Records that the channel entered `phase`; clears an old problem (it belonged to the
+/// phase before).
+pub fn enter_phase(status: &StatusCell, phase: Phase) {
+    status.send_if_modified(|status| {
+        let changed = status.phase != phase;
+        if changed {
+            status.phase = phase;
+            status.problem = None;
+        }
+        changed
+    });
+}
+
 /// One running channel.
 #[derive(Debug)]
 struct ChannelEntry {
@@ -72,12 +97,8 @@ struct ChannelEntry {
     /// The channel's assets, in allocation order (fixed for the channel's life): what a
     /// payment's asset name resolves against without asking the task.
     assets: Vec<Asset>,
-    /// Its status; API calls subscribe to it.
-    status: watch::Sender<ChannelStatus>,
-    /// Wakes what follows the channel on chain early (a chain event arrived).
-    nudge: Arc<Notify>,
-    /// Whether a dispute driver runs for the channel (at most one does).
-    disputing: bool,
+    /// Its status, shared with its task; API calls subscribe to it.
+    status: StatusCell,
     /// Whether the watcher refutes an older registration. Cleared only on test nodes that
     /// registered an old state themselves to cheat.
     refute: bool,
@@ -90,7 +111,7 @@ pub struct RunningChannel {
     pub handle: ChannelHandle,
     /// The node on the other side; `None` if its link was lost.
     pub peer: Option<NodeId>,
-    /// The phase the channel task last reported.
+    /// Its phase.
     pub phase: Phase,
     /// Whether the watcher refutes an older registration.
     pub refute: bool,
@@ -135,26 +156,26 @@ impl Registry {
     }
 
     /// Runs `change` on the status of channel `id`, if it runs.
-    fn with_status(&self, id: &ChannelId, change: impl FnOnce(&watch::Sender<ChannelStatus>)) {
+    fn with_status(&self, id: &ChannelId, change: impl FnOnce(&StatusCell)) {
         if let Some(entry) = self.entries().channels.get(id) {
             change(&entry.status);
         }
     }
 
-    /// Adds a channel in `phase`; replaces nothing (`false` if the id is taken).
+    /// Adds a channel with its `status` (shared with its task); replaces nothing (`false` if
+    /// the id is taken).
     pub fn insert(
         &self,
         handle: ChannelHandle,
         peer: Option<NodeId>,
         assets: Vec<Asset>,
-        phase: Phase,
+        status: StatusCell,
     ) -> bool {
         let id = handle.id();
         let mut entries = self.entries();
         if entries.channels.contains_key(&id) {
             return false;
         }
-        let status = watch::Sender::new(ChannelStatus::new(phase));
         entries.channels.insert(
             id,
             ChannelEntry {
@@ -162,8 +183,6 @@ impl Registry {
                 peer,
                 assets,
                 status,
-                nudge: Arc::new(Notify::new()),
-                disputing: false,
                 refute: true,
             },
         );
@@ -186,7 +205,7 @@ impl Registry {
         })
     }
 
-    /// The phase channel `id` last reported, if it runs.
+    /// The phase of channel `id`, if it runs.
     pub fn phase(&self, id: &ChannelId) -> Option<Phase> {
         self.entries()
             .channels
@@ -216,34 +235,6 @@ impl Registry {
             .channels
             .get(id)
             .map(|entry| entry.status.subscribe())
-    }
-
-    /// What wakes the chain side of channel `id` early (its dispute driver or its close).
-    pub fn nudge(&self, id: &ChannelId) -> Option<Arc<Notify>> {
-        self.entries()
-            .channels
-            .get(id)
-            .map(|entry| entry.nudge.clone())
-    }
-
-    /// Marks channel `id` as having a dispute driver and returns its nudge; `None` if it does
-    /// not run, or if a driver runs already (that one is woken instead).
-    pub fn start_disputing(&self, id: &ChannelId) -> Option<Arc<Notify>> {
-        let mut entries = self.entries();
-        let entry = entries.channels.get_mut(id)?;
-        if entry.disputing {
-            entry.nudge.notify_one();
-            return None;
-        }
-        entry.disputing = true;
-        Some(entry.nudge.clone())
-    }
-
-    /// The dispute driver of channel `id` has ended.
-    pub fn stop_disputing(&self, id: &ChannelId) {
-        if let Some(entry) = self.entries().channels.get_mut(id) {
-            entry.disputing = false;
-        }
     }
 
     /// Sets whether the watcher refutes an older registration of channel `id`.
@@ -278,18 +269,6 @@ impl Registry {
             .values()
             .map(|entry| (entry.handle.clone(), entry.peer))
             .collect()
-    }
-
-    /// Records the phase the channel task reported; clears an old problem.
-    pub fn set_phase(&self, id: &ChannelId, phase: Phase) {
-        self.with_status(id, |status| {
-            status.send_modify(|status| {
-                if status.phase != phase {
-                    status.phase = phase;
-                    status.problem = None;
-                }
-            })
-        });
     }
 
     /// Records a failure of the chain side of channel `id`.

@@ -8,7 +8,7 @@ use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelRepor
 use super::error::Error;
 use super::events::SharedSink;
 use super::peers::Peers;
-use super::registry::Registry;
+use super::registry::{status_cell, Registry};
 use crate::config::TestingSection;
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
@@ -99,7 +99,9 @@ impl ChannelStarter {
             Some(peer) if opened => vec![link_op(&id, &peer)],
             _ => Vec::new(),
         };
+        let status = status_cell(phase);
         let deps = ChannelDeps {
+            status: Some(status.clone()),
             peer,
             link: self.peers.clone(),
             chain: self.chain.signer.clone(),
@@ -112,11 +114,11 @@ impl ChannelStarter {
             misbehaviour: self.misbehaviour,
         };
         let (handle, task) = channel_task(channel, initial, deps);
-        let inserted = self.registry.insert(handle.clone(), peer, assets, phase);
+        let inserted = self.registry.insert(handle.clone(), peer, assets, status);
         if !inserted {
             tracing::error!(channel = %id, "a channel with this id is already running");
         }
-        // The lifecycle starts the chain side of the phase: a restored channel resumes funding
+        // The channel's chain-side owner starts with this report: a restored channel resumes funding
         // or settling, and an opening is given until its funding timeout. Registered and
         // reported before the task runs, so that its own reports (a failed first write) follow.
         let _ = self.reports.send((id, ChannelReport::Phase(phase)));

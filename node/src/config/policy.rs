@@ -23,7 +23,7 @@ pub struct PolicySection {
     /// How long a payment waits for the peer's answer.
     pub update_timeout: Duration,
     /// In a cooperative settle, how long the side that does not conclude first (see
-    /// `watcher::conclude_final`) waits for the peer's `concludeFinal` before sending its own.
+    /// `client::onchain::conclude_final`) waits for the peer's `concludeFinal` before sending its own.
     pub peer_conclude_timeout: Duration,
 }
 

@@ -1,103 +1,56 @@
-//! The dispute driver: one task per channel in `Disputed`. Each round it reads the channel
-//! (from its task) and the chain (record and time), asks [`decide`] and carries out the
-//! answer, until our share is withdrawn and the channel is `Closed`.
+//! One round of a dispute (a channel in `Disputed`): read the channel (from its task) and the
+//! chain (record and time), ask [`decide`] and carry out the answer. The owner runs rounds
+//! until our share is withdrawn and the channel is `Closed`.
 //!
 //! Every step is safe to repeat, so a node killed at any point resumes the dispute where the
-//! chain stands when it restarts: a `Disputed` channel restarts its driver, which reads the
-//! record afresh. A failed step is reported in the channel's status and tried again.
+//! chain stands when it restarts: a `Disputed` channel's owner reads the record afresh.
 
 use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
-use crate::client::chain::blocking;
+use super::failure::{chain_step, ChainFailure};
+use super::life::Outcome;
+use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
-use crate::client::lifecycle::ChainSide;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
     RegisterRequest, SignedState, State, WithdrawRequest,
 };
-use parley_plugin_api::ChainLedger;
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use parley_plugin_api::{ChainLedger, ErrorKind};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How often the chain is read while a dispute waits for its timeout (chain time may also jump,
-/// on test ledgers). A chain event wakes the driver earlier.
+/// on test ledgers). A chain event about the channel ends the pause earlier.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// The pause after a failed step before it is tried again.
-const RETRY: Duration = Duration::from_secs(2);
-
-/// Starts the driver of channel `id` unless one runs already.
-pub fn spawn_dispute(side: &Arc<ChainSide>, id: ChannelId) {
-    let Some(nudge) = side.registry.start_disputing(&id) else {
-        return;
-    };
-    tracing::info!(channel = %id, "dispute: following the channel on chain until it is closed");
-    let side = Arc::downgrade(side);
-    tokio::spawn(async move {
-        run(&side, id, &nudge).await;
-        if let Some(side) = side.upgrade() {
-            side.registry.stop_disputing(&id);
-        }
-    });
-}
-
-/// What to do after a step.
-enum Next {
-    /// Decide again at once (the step changed the chain).
-    Again,
-    /// Nothing to do before chain time moves on or the record changes.
-    Sleep,
-    /// The channel is closed (or gone): the driver ends.
-    Done,
-}
-
-async fn run(side: &Weak<ChainSide>, id: ChannelId, nudge: &Notify) {
-    let started = Instant::now();
-    loop {
-        // The node is only borrowed for one round, so a shutdown never waits on a dispute.
-        let next = match side.upgrade() {
-            Some(node) => round(&node, id, started.elapsed()).await,
-            None => return,
-        };
-        let pause = match next {
-            Ok(Next::Again) => continue,
-            Ok(Next::Sleep) => POLL,
-            Ok(Next::Done) => return,
-            Err(problem) => {
-                tracing::warn!(channel = %id, "dispute: {problem}");
-                if let Some(node) = side.upgrade() {
-                    node.registry.set_problem(&id, problem);
-                }
-                RETRY
-            }
-        };
-        // A chain event cuts the pause short.
-        let _ = tokio::time::timeout(pause, nudge.notified()).await;
-    }
-}
-
-/// One round: read, decide, act. `waited` is how long this driver has been running.
-async fn round(side: &Arc<ChainSide>, id: ChannelId, waited: Duration) -> Result<Next, String> {
+/// One round for channel `id`: read, decide, act. `waited` is how long this run has been
+/// disputing it. `Done` once the channel is closed (or gone); `Again` after a step that changed
+/// the chain; `Later` while chain time must move on.
+pub async fn round(
+    side: &Arc<ChainSide>,
+    id: ChannelId,
+    waited: Duration,
+) -> Result<Outcome, ChainFailure> {
     let Some((handle, refute)) = side
         .registry
         .get(&id)
         .map(|running| (running.handle, running.refute))
     else {
-        return Ok(Next::Done);
+        return Ok(Outcome::Done);
     };
     let Ok(view) = handle.snapshot().await else {
-        return Ok(Next::Done);
+        return Ok(Outcome::Done);
     };
     let snapshot = view.snapshot;
     if snapshot.phase == Phase::Closed {
-        return Ok(Next::Done);
+        return Ok(Outcome::Done);
     }
     let chain = side.chain.ledger.clone();
-    let (record, now) = blocking(move || Ok((chain.dispute(&id)?, chain.now()?)))
-        .await
-        .map_err(|e| format!("cannot read the channel's record on chain: {e}"))?;
+    let (record, now) = chain_step("reading the channel's record on chain", move || {
+        Ok((chain.dispute(&id)?, chain.now()?))
+    })
+    .await?;
     side.registry.set_dispute(&id, record.clone(), now);
     let ours = OurSide {
         latest: snapshot.latest.state.version,
@@ -108,7 +61,12 @@ async fn round(side: &Arc<ChainSide>, id: ChannelId, waited: Duration) -> Result
     let me = side
         .chain
         .account()
-        .map_err(|e| format!("cannot act on chain: {}", e.message()))?
+        .map_err(|e| {
+            ChainFailure::new(
+                ErrorKind::InvalidConfig,
+                format!("cannot act on chain: {e}"),
+            )
+        })?
         .clone();
     let action = decide(&ours, record.as_ref(), now);
     let step = Step {
@@ -128,7 +86,7 @@ async fn round(side: &Arc<ChainSide>, id: ChannelId, waited: Duration) -> Result
                  time {until} ({} s from now), then the channel concludes",
                 until.saturating_sub(now)
             ));
-            Ok(Next::Sleep)
+            Ok(Outcome::Later(POLL))
         }
         Action::Conclude {
             version,
@@ -168,7 +126,7 @@ impl Step<'_> {
     }
 
     /// Our newest fully signed state with the parameters, as `register` needs it.
-    fn newest(&self) -> Result<SignedState, String> {
+    fn newest(&self) -> Result<SignedState, ChainFailure> {
         let sigs = self
             .snapshot
             .latest
@@ -176,7 +134,11 @@ impl Step<'_> {
             .iter()
             .cloned()
             .collect::<Option<Vec<_>>>()
-            .ok_or("our newest state lacks a signature; nothing can be registered")?;
+            .ok_or_else(|| {
+                ChainFailure::internal(
+                    "our newest state lacks a signature; nothing can be registered",
+                )
+            })?;
         Ok(SignedState {
             params: self.snapshot.channel.params.clone(),
             state: self.snapshot.latest.state.clone(),
@@ -186,30 +148,28 @@ impl Step<'_> {
 
     /// Whether the chain says the channel concluded (after a call that may have lost a race).
     /// A failed read is an error, not a "no".
-    async fn concluded(&self) -> Result<bool, String> {
+    async fn concluded(&self) -> Result<bool, ChainFailure> {
         let chain = self.chain();
         let id = self.id;
-        blocking(move || chain.dispute(&id))
-            .await
-            .map(|record| record.is_some_and(|d| d.phase == DisputePhase::Concluded))
-            .map_err(|e| {
-                format!(
-                    "the channel's record cannot be read to see whether it concluded anyway: {e}"
-                )
-            })
+        chain_step(
+            "reading the channel's record to see whether it concluded anyway",
+            move || chain.dispute(&id),
+        )
+        .await
+        .map(|record| record.is_some_and(|d| d.phase == DisputePhase::Concluded))
     }
 
     /// Whether the chain says the channel concluded after `call` failed with `error`: `Ok` if it
     /// did (the call lost a race, which is what we wanted), else the error.
-    async fn concluded_anyway(&self, call: &str, error: String) -> Result<(), String> {
+    async fn concluded_anyway(&self, error: ChainFailure) -> Result<(), ChainFailure> {
         match self.concluded().await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(format!("{call} failed: {error}")),
-            Err(read) => Err(format!("{call} failed ({error}), and {read}")),
+            Ok(false) => Err(error),
+            Err(read) => Err(read.context(error.message())),
         }
     }
 
-    async fn register(&self, registered: Option<u64>) -> Result<Next, String> {
+    async fn register(&self, registered: Option<u64>) -> Result<Outcome, ChainFailure> {
         let signed = self.newest()?;
         let version = signed.state.version;
         let request = RegisterRequest {
@@ -218,9 +178,11 @@ impl Step<'_> {
             sub_channels: Vec::new(),
         };
         let chain = self.chain();
-        blocking(move || chain.register(&request))
-            .await
-            .map_err(|e| format!("registering version {version} on chain failed: {e}"))?;
+        chain_step(
+            format!("registering version {version} on chain"),
+            move || chain.register(&request),
+        )
+        .await?;
         match registered {
             Some(old) => {
                 tracing::info!(channel = %self.id, refuted = old, version, "refuted an older registered state with our newest");
@@ -235,7 +197,7 @@ impl Step<'_> {
                 ));
             }
         }
-        Ok(Next::Again)
+        Ok(Outcome::Again)
     }
 
     /// Concludes with our final state, if it is our turn (see `conclude_final`): without a
@@ -244,7 +206,7 @@ impl Step<'_> {
         &self,
         record: Option<&Dispute>,
         waited: Duration,
-    ) -> Result<Next, String> {
+    ) -> Result<Outcome, ChainFailure> {
         let patience = self.side.policy.peer_conclude_timeout;
         match final_step(record, self.snapshot.channel.my_index, waited, patience) {
             FinalStep::Withdraw => return self.withdraw().await,
@@ -255,10 +217,10 @@ impl Step<'_> {
                      ([policy] peer_conclude_timeout_seconds)",
                     within.as_secs_f64().ceil()
                 ));
-                return Ok(Next::Sleep);
+                return Ok(Outcome::Later(within.min(POLL)));
             }
             FinalStep::ConcludeFinal if self.side.testing.withholds_conclude_final(self.id) => {
-                return Ok(Next::Sleep);
+                return Ok(Outcome::Later(POLL));
             }
             FinalStep::ConcludeFinal => {}
         }
@@ -267,15 +229,18 @@ impl Step<'_> {
             channel: self.newest()?,
         };
         let chain = self.chain();
-        if let Err(error) = blocking(move || chain.conclude_final(&request)).await {
-            self.concluded_anyway("concluding with the final state", error)
-                .await?;
+        if let Err(error) = chain_step("concluding with the final state", move || {
+            chain.conclude_final(&request)
+        })
+        .await
+        {
+            self.concluded_anyway(error).await?;
         }
-        Ok(Next::Again)
+        Ok(Outcome::Again)
     }
 
     /// The state of `version`: our newest, our pending update, or (test nodes) an older one.
-    async fn state_of(&self, version: u64) -> Result<Option<State>, String> {
+    async fn state_of(&self, version: u64) -> Result<Option<State>, ChainFailure> {
         if self.snapshot.latest.state.version == version {
             return Ok(Some(self.snapshot.latest.state.clone()));
         }
@@ -291,18 +256,18 @@ impl Step<'_> {
             .handle
             .signed_version(version)
             .await
-            .map_err(|e| format!("cannot read the channel: {e}"))?;
+            .map_err(|e| ChainFailure::channel("cannot read the channel", &e))?;
         Ok(older.map(|signed| signed.state))
     }
 
-    async fn conclude(&self, version: u64) -> Result<Next, String> {
+    async fn conclude(&self, version: u64) -> Result<Outcome, ChainFailure> {
         let Some(state) = self.state_of(version).await? else {
             // Only the peer can conclude it; the record tells when it did.
             self.note(format!(
                 "dispute: version {version} is registered, a state this node does not hold; \
                  waiting for the peer to conclude"
             ));
-            return Ok(Next::Sleep);
+            return Ok(Outcome::Later(POLL));
         };
         let request = ConcludeRequest {
             from: self.me.clone(),
@@ -311,15 +276,18 @@ impl Step<'_> {
             sub_states: Vec::new(),
         };
         let chain = self.chain();
-        if let Err(error) = blocking(move || chain.conclude(&request)).await {
-            self.concluded_anyway(&format!("concluding version {version}"), error)
-                .await?;
+        if let Err(error) = chain_step(format!("concluding version {version}"), move || {
+            chain.conclude(&request)
+        })
+        .await
+        {
+            self.concluded_anyway(error).await?;
         }
         tracing::info!(channel = %self.id, version, "the channel concluded on chain");
-        Ok(Next::Again)
+        Ok(Outcome::Again)
     }
 
-    async fn withdraw(&self) -> Result<Next, String> {
+    async fn withdraw(&self) -> Result<Outcome, ChainFailure> {
         let request = WithdrawRequest {
             from: self.me.clone(),
             channel_id: self.id,
@@ -328,9 +296,7 @@ impl Step<'_> {
             assets: self.snapshot.latest.state.allocation.assets.clone(),
         };
         let chain = self.chain();
-        let receipt = blocking(move || chain.withdraw(&request))
-            .await
-            .map_err(|e| format!("withdrawing our share failed: {e}"))?;
+        let receipt = chain_step("withdrawing our share", move || chain.withdraw(&request)).await?;
         let assets = &self.snapshot.latest.state.allocation.assets;
         let amounts: Vec<String> = assets
             .iter()
@@ -346,7 +312,7 @@ impl Step<'_> {
         self.handle
             .concluded(ending)
             .await
-            .map_err(|e| format!("withdrew, but the channel refused to close: {e}"))?;
-        Ok(Next::Done)
+            .map_err(|e| ChainFailure::channel("withdrew, but the channel refused to close", &e))?;
+        Ok(Outcome::Done)
     }
 }

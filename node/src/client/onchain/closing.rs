@@ -1,6 +1,6 @@
 //! The chain side of a cooperative close (`Closing`): conclude with the final state, unless the
-//! peer does (only one side sends `concludeFinal`: [`crate::watcher::conclude_final`]), then
-//! withdraw our share and close the channel.
+//! peer does (only one side sends `concludeFinal`: [`super::conclude_final`]), then withdraw
+//! our share and close the channel.
 //!
 //! Every look at the chain reads the channel's record first, and a concluded channel is only
 //! withdrawn from. A failed read is an error (shown in the channel's status and tried again),
@@ -10,53 +10,55 @@
 //! Restarting is safe at any point: the record tells whether the channel concluded, and
 //! withdrawing a zero holding pays nothing.
 
-use super::lifecycle::{channel_handle, retrying, ChainSide, Progress};
-use crate::protocol::{ChannelSnapshot, Phase};
-use crate::watcher::conclude_final::{final_step, FinalStep};
+use super::conclude_final::{final_step, FinalStep};
+use super::failure::ChainFailure;
+use super::life::Outcome;
+use super::ChainSide;
+use crate::protocol::ChannelSnapshot;
 use parley_plugin_api::model::{
     Asset, ChannelId, ConcludeFinalRequest, DisputePhase, Participant, SignedState, TxReceipt,
     WithdrawRequest,
 };
-use parley_plugin_api::ChainLedger;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use parley_plugin_api::{ChainLedger, ErrorKind};
+use std::time::Duration;
 
 /// How often the record is read while the peer is expected to conclude (a chain event about the
 /// channel wakes the close earlier).
 const POLL: Duration = Duration::from_millis(500);
 
-/// Settles channel `id` on chain; then tells its task the channel is closed. Runs while the
-/// channel is `Closing`, retrying failed steps.
-pub async fn close(side: Arc<ChainSide>, id: ChannelId) {
-    let started = Instant::now();
-    retrying(
-        Arc::downgrade(&side),
-        id,
-        Phase::Closing,
-        move |side| async move { look(&side, id, started.elapsed()).await },
-    )
-    .await;
-}
-
-/// One look at the chain: read the record, then wait for the peer, or conclude and withdraw.
-async fn look(side: &ChainSide, id: ChannelId, waited: Duration) -> Result<Progress, String> {
-    let handle = channel_handle(side, id)?;
+/// One look at the chain for channel `id`, which this run has been settling for `waited`: read
+/// the record, then wait for the peer, or conclude and withdraw; once withdrawn, the channel
+/// task is told the channel is closed.
+pub async fn settle(
+    side: &ChainSide,
+    id: ChannelId,
+    waited: Duration,
+) -> Result<Outcome, ChainFailure> {
+    let Some(running) = side.registry.get(&id) else {
+        return Ok(Outcome::Done);
+    };
+    let handle = running.handle;
     let snapshot = handle
         .snapshot()
         .await
-        .map_err(|e| format!("cannot settle: {e}"))?
+        .map_err(|e| ChainFailure::channel("cannot settle: reading the channel failed", &e))?
         .snapshot;
     let me = side
         .chain
         .account()
-        .map_err(|e| format!("cannot settle: {}", e.message()))?
+        .map_err(|e| ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot settle: {e}")))?
         .clone();
     let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
     let chain = side.chain.ledger.clone();
     let patience = side.policy.peer_conclude_timeout;
     let step = tokio::task::spawn_blocking(move || close.step(&*chain, waited, patience))
         .await
-        .map_err(|e| format!("settling on chain panicked: {e}"))??;
+        .map_err(|e| {
+            ChainFailure::new(
+                ErrorKind::Panicked,
+                format!("settling on chain panicked: {e}"),
+            )
+        })??;
     match step {
         CloseStep::AwaitPeer { within } => {
             side.registry.set_note(
@@ -68,7 +70,7 @@ async fn look(side: &ChainSide, id: ChannelId, waited: Duration) -> Result<Progr
                     within.as_secs_f64().ceil()
                 ),
             );
-            Ok(Progress::Later(within.min(POLL)))
+            Ok(Outcome::Later(within.min(POLL)))
         }
         CloseStep::Withdrawn(receipt) => {
             tracing::info!(channel = %id, amounts = ?receipt.amounts, "the channel concluded on chain; withdrew our share");
@@ -77,11 +79,10 @@ async fn look(side: &ChainSide, id: ChannelId, waited: Duration) -> Result<Progr
                 "settled: the channel concluded on chain and our share is withdrawn".to_string(),
             );
             let ending = side.registry.ending(&id);
-            handle
-                .concluded(ending)
-                .await
-                .map_err(|e| format!("settled on chain, but the channel refused it: {e}"))?;
-            Ok(Progress::Done)
+            handle.concluded(ending).await.map_err(|e| {
+                ChainFailure::channel("settled on chain, but the channel refused it", &e)
+            })?;
+            Ok(Outcome::Done)
         }
     }
 }
@@ -119,14 +120,16 @@ impl FinalClose {
         snapshot: ChannelSnapshot,
         me: Participant,
         may_conclude: bool,
-    ) -> Result<FinalClose, String> {
+    ) -> Result<FinalClose, ChainFailure> {
         let sigs = snapshot
             .latest
             .sigs
             .iter()
             .cloned()
             .collect::<Option<Vec<_>>>()
-            .ok_or("cannot settle: the final state lacks a signature")?;
+            .ok_or_else(|| {
+                ChainFailure::internal("cannot settle: the final state lacks a signature")
+            })?;
         Ok(FinalClose {
             assets: snapshot.latest.state.allocation.assets.clone(),
             signed: SignedState {
@@ -152,10 +155,17 @@ impl FinalClose {
         chain: &dyn ChainLedger,
         waited: Duration,
         patience: Duration,
-    ) -> Result<CloseStep, String> {
+    ) -> Result<CloseStep, ChainFailure> {
         let id = self.id();
         let record = chain.dispute(&id).map_err(|e| {
-            format!("cannot read the channel's record on chain, so cannot tell whether it concluded already: {e}")
+            ChainFailure::new(
+                e.kind,
+                format!(
+                    "cannot read the channel's record on chain, so cannot tell whether it \
+                     concluded already: {}",
+                    e.message()
+                ),
+            )
         })?;
         match final_step(record.as_ref(), self.my_index, waited, patience) {
             FinalStep::AwaitPeer { within } => return Ok(CloseStep::AwaitPeer { within }),
@@ -174,13 +184,13 @@ impl FinalClose {
                 receiver: self.me.clone(),
                 assets: self.assets.clone(),
             })
-            .map_err(|e| format!("withdrawing our share failed: {e}"))?;
+            .map_err(|e| ChainFailure::plugin("withdrawing our share", &e))?;
         Ok(CloseStep::Withdrawn(receipt))
     }
 
     /// Sends `concludeFinal`. A refusal is fine if the channel concluded anyway (the peer's
     /// transaction landed first); the record, read again, decides.
-    fn conclude(&self, chain: &dyn ChainLedger) -> Result<(), String> {
+    fn conclude(&self, chain: &dyn ChainLedger) -> Result<(), ChainFailure> {
         let request = ConcludeFinalRequest {
             from: self.me.clone(),
             channel: self.signed.clone(),
@@ -191,10 +201,16 @@ impl FinalClose {
         };
         match chain.dispute(&self.id()) {
             Ok(Some(record)) if record.phase == DisputePhase::Concluded => Ok(()),
-            Ok(_) => Err(format!("concluding with the final state failed: {error}")),
-            Err(read) => Err(format!(
-                "concluding with the final state failed ({error}), and the channel's record \
-                 cannot be read to see whether it concluded anyway: {read}"
+            Ok(_) => Err(ChainFailure::plugin(
+                "concluding with the final state",
+                &error,
+            )),
+            Err(read) => Err(ChainFailure::plugin(
+                format!(
+                    "concluding with the final state failed ({error}), and reading the \
+                     channel's record to see whether it concluded anyway"
+                ),
+                &read,
             )),
         }
     }

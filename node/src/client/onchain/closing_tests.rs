@@ -197,6 +197,11 @@ fn a_failed_record_read_is_an_error_and_sends_nothing() {
         ))]);
         let error = close(index).step(&chain, PATIENCE, PATIENCE).unwrap_err();
         assert!(
+            error.is_transient(),
+            "an unreachable chain is retried: {error}"
+        );
+        let error = error.to_string();
+        assert!(
             error.contains("cannot read the channel's record"),
             "{error}"
         );
@@ -223,6 +228,11 @@ fn a_refused_conclude_with_an_unreadable_record_is_an_error_naming_both() {
         ..ScriptedChain::answering(vec![Ok(None), Err(PluginError::internal("garbled record"))])
     };
     let error = close(0).step(&chain, Duration::ZERO, PATIENCE).unwrap_err();
+    assert!(
+        !error.is_transient(),
+        "a garbled record is not retried as is: {error}"
+    );
+    let error = error.to_string();
     assert!(error.contains("already concluded"), "{error}");
     assert!(error.contains("garbled record"), "{error}");
     assert_eq!(chain.sent(), ["concludeFinal"]);

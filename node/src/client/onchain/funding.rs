@@ -1,0 +1,84 @@
+//! The funding duty of a channel in `Funding`: deposit our share and wait for the peer's; then
+//! tell the channel task it is funded. If the peer's deposit never comes, our deposit is
+//! recovered through a dispute (the channel moves to `Disputed`).
+//!
+//! Safe to repeat: depositing skips what is already held, so a retry never pays twice.
+
+use super::failure::{chain_step, ChainFailure};
+use super::life::Outcome;
+use super::ChainSide;
+use crate::protocol::Phase;
+use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
+use parley_plugin_api::ErrorKind;
+
+/// Funds channel `id` (see the module documentation).
+pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailure> {
+    let Some(running) = side.registry.get(&id) else {
+        return Ok(Outcome::Done);
+    };
+    let handle = running.handle;
+    let snapshot = handle
+        .snapshot()
+        .await
+        .map_err(|e| ChainFailure::channel("cannot fund: reading the channel failed", &e))?
+        .snapshot;
+    let from = side
+        .chain
+        .account()
+        .map_err(|e| ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot fund: {e}")))?
+        .clone();
+    let timeout = side.policy.funding_timeout.as_secs();
+    let request = FundingRequest {
+        params: snapshot.channel.params,
+        state: snapshot.latest.state,
+        index: snapshot.channel.my_index,
+        from,
+        timeout_secs: timeout,
+    };
+    tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");
+    let chain = side.chain.ledger.clone();
+    let outcome = chain_step("funding", move || chain.fund(&request)).await?;
+    match outcome {
+        FundingOutcome::Funded => match handle.funded().await {
+            Ok(()) => {
+                tracing::info!(channel = %id, "funded");
+                Ok(Outcome::Done)
+            }
+            // A dispute started meanwhile (the peer gave up on the funding first): the
+            // dispute settles the channel.
+            Err(_) if !still_funding(side, id) => Ok(Outcome::Done),
+            Err(e) => Err(ChainFailure::channel(
+                "funded on chain, but the channel refused it",
+                &e,
+            )),
+        },
+        FundingOutcome::TimedOut { missing } => {
+            let missing: Vec<String> = missing
+                .iter()
+                .map(|(participant, asset)| format!("participant {participant} asset {asset}"))
+                .collect();
+            let note = format!(
+                "funding timed out after {timeout} s ([policy] funding_timeout_seconds); missing \
+                 deposits: {}; recovering our deposit through a dispute (register version 0, \
+                 wait the challenge duration, conclude, withdraw)",
+                missing.join(", ")
+            );
+            tracing::warn!(channel = %id, "{note}");
+            side.registry.set_reason(&id, note);
+            match handle.dispute().await {
+                Ok(()) => Ok(Outcome::Done),
+                Err(_) if !still_funding(side, id) => Ok(Outcome::Done),
+                Err(e) => Err(ChainFailure::channel(
+                    "funding timed out, and the channel refused the dispute that recovers our \
+                     deposit",
+                    &e,
+                )),
+            }
+        }
+    }
+}
+
+/// Whether channel `id` still runs and is in `Funding`.
+fn still_funding(side: &ChainSide, id: ChannelId) -> bool {
+    side.registry.phase(&id) == Some(Phase::Funding)
+}

@@ -1,0 +1,50 @@
+//! The chain side of every channel, and the watchtower (DESIGN §4, Fund and Watch): one owner
+//! per channel from its opening to its archive, which alone acts on chain for it.
+//!
+//! - [`router`] starts a channel's owner at the channel's first report and routes to it the
+//!   channel task's reports and the chain backend's events about it.
+//! - [`owner`] is that task: it feeds [`life`] what happens and carries out the duty it answers.
+//! - [`life`] holds the rules, sans-IO with time as an input: which duty is due in which phase
+//!   (watch, abandon an opening at the funding timeout, fund, stop for a dispute, settle,
+//!   dispute rounds), and after a failure whether and when to try again, by the failure's kind
+//!   ([`failure`]).
+//! - The duties: [`funding`] (deposit and wait for the peer's), [`closing`] (the cooperative
+//!   close: conclude with the final state, withdraw), [`dispute`] (register, refute, wait,
+//!   conclude, withdraw), with their pure decisions [`decide`] and [`conclude_final`].
+//!
+//! Every channel is watched on chain from `Funding` on (so that a peer recovering its deposit
+//! is seen too), again after every restart, and until it is closed.
+//!
+//! The phase itself lives with the channel task, which writes it into the channel's status in
+//! the registry the moment it changes (API calls read it there) and reports it to the owner.
+//! The owner writes the rest of the status: what it is doing (note), why the channel left its
+//! normal course (reason), the last failure (problem) and the on-chain record.
+
+pub mod closing;
+pub mod conclude_final;
+pub mod decide;
+pub mod dispute;
+pub mod failure;
+pub mod funding;
+pub mod life;
+pub mod owner;
+pub mod router;
+
+use super::chain::ChainAccess;
+use super::registry::Registry;
+use crate::config::{PolicySection, TestingSection};
+use std::sync::Arc;
+
+pub use router::spawn_chain_side;
+
+/// What the owners of the channels' chain side work with.
+pub struct ChainSide {
+    /// The running channels, whose status the chain side keeps.
+    pub registry: Arc<Registry>,
+    /// The chain, and our account on it.
+    pub chain: Arc<ChainAccess>,
+    /// `[policy]`: the funding timeout and the patience with a peer that should conclude.
+    pub policy: PolicySection,
+    /// `[testing]`: what a test node withholds on chain (all off on real nodes).
+    pub testing: TestingSection,
+}
