@@ -16,7 +16,8 @@
 //!
 //! The parts that work with them, each handed only the services it needs: [`channel_task`]
 //! (one per channel), [`dispatch`] (routes the peers' events), [`lifecycle`] and [`closing`]
-//! (the chain side: funding, the cooperative close; disputes are the watcher's), and
+//! (the chain side: funding, the cooperative close; disputes are the watcher's), [`funding`]
+//! (how a channel is funded, for the chain side: the `Funder`), and
 //! [`driver`] with [`opening`], [`payment`], [`settling`] and [`overview`] (the operations
 //! front ends call). [`error`] and [`events`] are what the driver says back.
 
@@ -30,6 +31,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod funding;
 pub mod lifecycle;
 pub mod opening;
 pub mod overview;
