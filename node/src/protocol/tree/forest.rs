@@ -7,11 +7,12 @@
 //! more: its outcome was merged back and it waits to be archived) is *detached*: it holds no
 //! funds of the tree, so it is listed apart. Everything else is an error: a lock of a channel
 //! the node does not have (it could not register the tree), a lock of a channel that names
-//! another parent, a funding record naming a parent the node does not have (an orphan), or
-//! parents that fund each other (a cycle).
+//! another parent, a funding record naming a parent the node does not have (an orphan), a
+//! funding record contradicting the channel's parameters, or parents that fund each other (a
+//! cycle).
 
 use super::{ChannelTree, TreeError};
-use crate::protocol::funding::Funding;
+use crate::protocol::funding::{Funding, FundingError};
 use crate::protocol::record::ChannelSnapshot;
 use parley_plugin_api::model::{ChannelId, Sig, SignedState};
 use std::collections::{HashMap, HashSet};
@@ -49,6 +50,14 @@ pub enum ForestError {
         child: ChannelId,
         /// The missing parent.
         parent: ChannelId,
+    },
+    /// A channel's funding contradicts its parameters.
+    #[error("channel {channel}: {source}")]
+    Funding {
+        /// The channel.
+        channel: ChannelId,
+        /// What is wrong.
+        source: FundingError,
     },
     /// Channels fund each other in a circle.
     #[error("channels fund each other in a cycle: {0:?}")]
@@ -88,6 +97,13 @@ pub fn build_forest(snapshots: &[ChannelSnapshot]) -> Result<Forest, ForestError
     let by_id = index(snapshots)?;
     for snapshot in snapshots {
         let child = snapshot.channel.channel_id;
+        snapshot
+            .funding
+            .check_params(&snapshot.channel.params)
+            .map_err(|source| ForestError::Funding {
+                channel: child,
+                source,
+            })?;
         if let Some(parent) = snapshot
             .funding
             .parents()

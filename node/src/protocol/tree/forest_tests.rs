@@ -5,7 +5,8 @@ use crate::protocol::phase::Phase;
 use crate::protocol::record::{ChannelRecord, SignedRecord};
 use crate::protocol::tree::lock_child;
 use crate::protocol::tree::tests::{params, party, signed, state};
-use parley_plugin_api::model::{Params, State};
+use crate::protocol::tree::LockError;
+use parley_plugin_api::model::{Amount, Params, State, SubAlloc};
 
 fn snapshot(params: Params, state: State, funding: Funding) -> ChannelSnapshot {
     let signed = signed(params, state);
@@ -178,32 +179,42 @@ fn orphans_cycles_unknown_children_and_disowned_children_are_errors() {
     }
 }
 
+/// `state` of channel `n` locking `locked` for channel 3 with `index_map`.
+fn locking(mut state: State, locked: Vec<u64>, index_map: Vec<u16>) -> State {
+    state.allocation.locked.push(SubAlloc {
+        id: id(3),
+        balances: locked.into_iter().map(Amount::from).collect(),
+        index_map,
+    });
+    state
+}
+
 #[test]
 fn a_virtual_channel_locked_in_two_parents_is_under_both() {
-    let root_params = params(&[0, 1], true, 1);
+    // At the intermediary (party 1): its channel with end 0 and its channel with end 2 each
+    // lock the virtual channel between 0 and 2; in each, the far end's share is the
+    // intermediary's (the index map goes by role).
     let virtual_params = Params {
         virtual_channel: true,
-        ..params(&[0, 1], false, 3)
+        ..params(&[0, 2], false, 3)
     };
     let v = state(3, 0, vec![vec![2, 2], vec![0, 0]]);
-    let left = lock_child(
-        &root_params,
-        &state(1, 0, vec![vec![5, 5], vec![0, 0]]),
-        &virtual_params,
-        &v,
+    let left = locking(
+        state(1, 1, vec![vec![3, 3], vec![0, 0]]),
+        vec![4, 0],
+        vec![0, 1],
     );
-    let right = lock_child(
-        &root_params,
-        &state(2, 0, vec![vec![5, 5], vec![0, 0]]),
-        &virtual_params,
-        &v,
+    let right = locking(
+        state(2, 1, vec![vec![3, 3], vec![0, 0]]),
+        vec![4, 0],
+        vec![1, 0],
     );
     let snapshots = vec![
-        snapshot(root_params.clone(), left.unwrap(), Funding::Ledger),
-        snapshot(root_params, right.unwrap(), Funding::Ledger),
+        snapshot(params(&[0, 1], true, 1), left, Funding::Ledger),
+        snapshot(params(&[1, 2], true, 2), right, Funding::Ledger),
         snapshot(
-            virtual_params,
-            v,
+            virtual_params.clone(),
+            v.clone(),
             Funding::Virtual {
                 parents: vec![id(1), id(2)],
             },
@@ -219,4 +230,27 @@ fn a_virtual_channel_locked_in_two_parents_is_under_both() {
             }
         );
     }
+    // Its lock rules arrive with #14: no tree with it is built, no lock of it is signed.
+    assert!(matches!(
+        signed_tree(&forest.roots[0], &snapshots),
+        Err(ForestError::Tree(TreeError::Lock {
+            source: LockError::VirtualChild { .. },
+            ..
+        }))
+    ));
+    let parent = state(4, 0, vec![vec![5, 5], vec![0, 0]]);
+    assert!(matches!(
+        lock_child(&params(&[0, 2], true, 4), &parent, &virtual_params, &v),
+        Err(LockError::VirtualChild { .. })
+    ));
+}
+
+#[test]
+fn a_funding_record_that_contradicts_the_parameters_is_an_error() {
+    let mut snapshots = stored();
+    snapshots[4].funding = sub_of(1);
+    assert!(matches!(
+        build_forest(&snapshots),
+        Err(ForestError::Funding { channel, .. }) if channel == id(5)
+    ));
 }

@@ -12,6 +12,11 @@
 //!   `index_map[p]` whoever that is, so each entry must name the parent participant with the
 //!   same address, no two entries the same one, and the child must not be a ledger channel
 //!   (its funds would be deposited and locked, counted twice).
+//!
+//! These are the rules of a sub-channel, whose participants are among its parent's. A virtual
+//! channel's lock maps by role instead (in an end's channel with the intermediary, the far end's
+//! share comes from the intermediary), so its rule arrives with virtual channels (#14); until
+//! then [`check_lock`] refuses a virtual child.
 
 use crate::protocol::transition::{check_conservation, check_succession, TransitionError};
 use parley_plugin_api::model::{
@@ -90,6 +95,15 @@ pub enum LockError {
     /// The child is a ledger channel: funded by deposits, so it cannot also be locked.
     #[error("child {child} is a ledger channel; a channel funded by deposits is never locked")]
     ChildIsLedgerChannel {
+        /// The child.
+        child: ChannelId,
+    },
+    /// The child is a virtual channel, whose lock rules are not implemented yet.
+    #[error(
+        "child {child} is a virtual channel; locks for virtual channels arrive with virtual \
+         channels and the hub (#14)"
+    )]
+    VirtualChild {
         /// The child.
         child: ChannelId,
     },
@@ -178,6 +192,9 @@ pub fn check_lock(
     check_lock_on_chain(parent, sub, child_params.participants.len(), child)?;
     if child_params.ledger_channel {
         return Err(LockError::ChildIsLedgerChannel { child: sub.id });
+    }
+    if child_params.virtual_channel {
+        return Err(LockError::VirtualChild { child: sub.id });
     }
     let expected = index_map(parent_params, child_params, sub.id)?;
     if let Some(index) = (0..expected.len()).find(|&p| expected[p] != sub.index_map[p]) {

@@ -83,6 +83,10 @@ pub enum TreeError {
         /// What is wrong.
         source: lock::LockError,
     },
+    /// A channel appears twice in one tree: the Adjudicator would pay it out once and then
+    /// refuse to conclude the tree (the sim chain's `fold_sub_channels`).
+    #[error("channel {0} appears twice in one tree")]
+    Repeated(ChannelId),
     /// Only a ledger channel can be registered or concluded with its tree.
     #[error("channel {0} is not a ledger channel; only a tree's root goes on chain")]
     NotLedgerRoot(ChannelId),
@@ -98,7 +102,8 @@ pub enum TreeError {
 
 impl ChannelTree {
     /// The tree of `channel` with `children`, which must be the trees of the channels its state
-    /// locks, in the order of `locked`, each matching its lock ([`check_lock`]). Every state
+    /// locks, in the order of `locked`, each matching its lock ([`check_lock`]), no channel
+    /// twice in the whole tree. Every state
     /// must carry one signature per participant (signatures are verified where a state is
     /// adopted, not here).
     pub fn new(channel: SignedState, children: Vec<ChannelTree>) -> Result<Self, TreeError> {
@@ -128,6 +133,16 @@ impl ChannelTree {
                 locked: locked.iter().map(|s| s.id).collect(),
                 children: children.iter().map(ChannelTree::id).collect(),
             });
+        }
+        let mut seen = vec![id];
+        for tree in children
+            .iter()
+            .flat_map(|c| std::iter::once(c).chain(c.descendants()))
+        {
+            if seen.contains(&tree.id()) {
+                return Err(TreeError::Repeated(tree.id()));
+            }
+            seen.push(tree.id());
         }
         for (sub, child) in locked.iter().zip(&children) {
             check_lock(

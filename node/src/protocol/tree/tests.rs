@@ -415,3 +415,25 @@ proptest! {
         prop_assert_eq!(merged.version, parent.version + 2);
     }
 }
+
+#[test]
+fn a_channel_twice_in_one_tree_is_refused() {
+    // Root 1 locks child 2, which locks a channel with the root's own id.
+    let root_params = params(&[0, 1], true, 1);
+    let sub_params = params(&[0, 1], false, 2);
+    let a0 = state(2, 0, vec![vec![4, 4], vec![0, 0]]);
+    let again = state(1, 0, vec![vec![1, 1], vec![0, 0]]);
+    let root = lock_child(
+        &root_params,
+        &state(1, 0, vec![vec![9, 9], vec![0, 0]]),
+        &sub_params,
+        &a0,
+    );
+    let a1 = lock_child(&sub_params, &a0, &sub_params, &again).unwrap();
+    let inner = ChannelTree::leaf(signed(sub_params.clone(), again)).unwrap();
+    let a_tree = ChannelTree::new(signed(sub_params, a1), vec![inner]).unwrap();
+    assert_eq!(
+        ChannelTree::new(signed(root_params, root.unwrap()), vec![a_tree]),
+        Err(TreeError::Repeated(ChannelId([1; 32])))
+    );
+}
