@@ -147,9 +147,9 @@ pub enum FundingStep {
     Deposit(FundingRequest),
 }
 
-/// Why a channel cannot be funded now. Each variant says whose problem it is: the first three
-/// are the caller's (wrong channel, wrong moment, wrong account), the last two are features
-/// that do not exist yet.
+/// Why a channel cannot be funded now. Each variant says whose problem it is: the last two are
+/// features that do not exist yet (retrying will not help until they do); every other is the
+/// caller's (wrong channel, wrong moment, wrong account, inconsistent records).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FundingError {
     /// The channel is not waiting for funding.
@@ -167,6 +167,14 @@ pub enum FundingError {
         channel: ChannelId,
         /// The newest state's version.
         version: u64,
+    },
+    /// Our stored index names no participant of the channel.
+    #[error("our index {index} names no participant of channel {channel}")]
+    NotAParticipant {
+        /// The channel.
+        channel: ChannelId,
+        /// Our stored index.
+        index: u16,
     },
     /// The account that would pay is not our participant in the channel.
     #[error(
@@ -268,12 +276,15 @@ pub fn ledger_request(
     }
     let params = &snapshot.channel.params;
     let index = snapshot.channel.my_index;
-    let ours = params.participants.get(usize::from(index));
-    if ours != Some(account) {
+    let ours = params
+        .participants
+        .get(usize::from(index))
+        .ok_or(FundingError::NotAParticipant { channel, index })?;
+    if ours != account {
         return Err(FundingError::AccountMismatch {
             channel,
             account: account.clone(),
-            ours: ours.cloned().unwrap_or_else(|| Participant(Vec::new())),
+            ours: ours.clone(),
         });
     }
     Ok(FundingRequest {

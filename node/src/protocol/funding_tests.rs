@@ -147,6 +147,12 @@ fn funding_is_planned_only_for_a_funding_channel_at_version_0_from_our_account()
         plan(&funding_snapshot(Funding::Ledger), &party(1), 30),
         Err(FundingError::AccountMismatch { .. })
     ));
+    let mut stranger = funding_snapshot(Funding::Ledger);
+    stranger.channel.my_index = 2;
+    assert!(matches!(
+        plan(&stranger, &party(2), 30),
+        Err(FundingError::NotAParticipant { index: 2, .. })
+    ));
 }
 
 #[test]
