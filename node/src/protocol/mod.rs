@@ -10,17 +10,23 @@
 //! - [`phase`]: a channel's life cycle.
 //! - [`effect`]: what the state machine asks the driver to do, and the order contract.
 //! - [`record`]: what a channel persists and how it is restored.
+//! - [`funding`]: how a channel gets its funds (ledger, sub-channel, virtual) and what funding
+//!   step it takes next.
+//! - [`tree`]: the channel tree: a ledger channel and the channels it funds, with the rules for
+//!   locking, merging, registering and paying out a tree.
 //! - [`signer`]: channel ids, signing and verification, as traits the chain backend implements.
 //! - [`update_queue`]: our updates of a channel, started one at a time and retried once.
 
 pub mod channel;
 pub mod effect;
+pub mod funding;
 pub mod messages;
 pub mod phase;
 pub mod proposal;
 pub mod record;
 pub mod signer;
 pub mod transition;
+pub mod tree;
 pub mod update_queue;
 
 #[cfg(test)]
@@ -30,6 +36,7 @@ pub use channel::{
     Channel, ChannelError, FaultResponse, IncomingUpdateError, OpenError, SyncError,
 };
 pub use effect::{ChannelEvent, Effect};
+pub use funding::{Funding, FundingError, FundingStep};
 pub use messages::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept, ProposalId,
     ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
@@ -44,5 +51,8 @@ pub use record::{
     ChannelRecord, ChannelSnapshot, PendingUpdate, PersistRecord, RestoreError, SignedRecord,
 };
 pub use signer::{BackendError, ChannelIdFn, StateSigner, StateVerifier};
-pub use transition::{check_transition, final_state, payment, PaymentError, TransitionError};
+pub use transition::{
+    check_conservation, check_succession, check_transition, final_state, payment, PaymentError,
+    TransitionError,
+};
 pub use update_queue::{Answer, Started, UpdateFailure, UpdateIntent, UpdateQueue};

@@ -1,12 +1,15 @@
 //! What a channel persists, and how it is read back (DESIGN §4, write-ahead and restore).
 //!
-//! A channel's durable record has four slots, and each [`PersistRecord`] replaces one of them:
+//! A channel's durable record has five slots, and each [`PersistRecord`] replaces one of them:
 //! the channel itself (written once), the newest state with the signatures we hold on it, our
-//! pending update, and the phase. A store may keep the records as a log and replay them with
+//! pending update, the phase, and how the channel is funded (written once, and only for a
+//! channel that is not ledger-funded: an absent funding slot is [`Funding::Ledger`], so records
+//! written before the slot existed restore unchanged). A store may keep the records as a log and replay them with
 //! [`ChannelSnapshot::from_records`], or keep one value per slot (the newest record of each
 //! kind) and replay those in any order, or keep a [`ChannelSnapshot`] and
 //! [`apply`](ChannelSnapshot::apply) each record to it: all three give the same snapshot.
 
+use super::funding::Funding;
 use super::phase::Phase;
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
@@ -65,6 +68,9 @@ pub enum PersistRecord {
     Pending(Option<PendingUpdate>),
     /// The phase (tag 3).
     Phase(Phase),
+    /// How the channel is funded (tag 4). Written once, when the channel opens; a store keeps
+    /// [`Funding::Ledger`] as no record at all, which is what every older store holds.
+    Funding(Funding),
 }
 
 impl Encode for PersistRecord {
@@ -86,6 +92,10 @@ impl Encode for PersistRecord {
                 out.push(3);
                 r.encode_to(out);
             }
+            PersistRecord::Funding(r) => {
+                out.push(4);
+                r.encode_to(out);
+            }
         }
     }
 }
@@ -97,6 +107,7 @@ impl Decode for PersistRecord {
             1 => PersistRecord::Latest(Decode::decode_from(reader)?),
             2 => PersistRecord::Pending(Decode::decode_from(reader)?),
             3 => PersistRecord::Phase(Decode::decode_from(reader)?),
+            4 => PersistRecord::Funding(Decode::decode_from(reader)?),
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "persist record",
@@ -120,13 +131,16 @@ pub struct ChannelSnapshot {
     pub latest: SignedRecord,
     /// Our pending update, if any.
     pub pending: Option<PendingUpdate>,
+    /// How the channel is funded ([`Funding::Ledger`] when no funding record was written).
+    pub funding: Funding,
 }
 
 canonical_struct!(ChannelSnapshot {
     channel,
     phase,
     latest,
-    pending
+    pending,
+    funding
 });
 
 /// Why persisted records do not make a channel.
@@ -141,6 +155,14 @@ pub enum RestoreError {
     /// Two `Opened` records disagree.
     #[error("two `Opened` records disagree")]
     ConflictingChannel,
+    /// Two `Funding` records disagree (a channel's funding never changes).
+    #[error("two funding records disagree: {first} and then {second}")]
+    ConflictingFunding {
+        /// The funding recorded first.
+        first: Funding,
+        /// The funding that contradicts it.
+        second: Funding,
+    },
     /// The channel does not have exactly two participants (only two-party channels exist).
     #[error("the stored channel has {found} participants; only two-party channels are supported")]
     UnsupportedParticipants {
@@ -196,6 +218,7 @@ impl ChannelSnapshot {
         let mut latest = None;
         let mut pending = None;
         let mut phase = Phase::Opening;
+        let mut funding: Option<Funding> = None;
         for record in records {
             match record {
                 PersistRecord::Opened(r) => {
@@ -207,6 +230,15 @@ impl ChannelSnapshot {
                 PersistRecord::Latest(r) => latest = Some(r.clone()),
                 PersistRecord::Pending(r) => pending = r.clone(),
                 PersistRecord::Phase(p) => phase = *p,
+                PersistRecord::Funding(f) => {
+                    if let Some(first) = funding.as_ref().filter(|first| *first != f) {
+                        return Err(RestoreError::ConflictingFunding {
+                            first: first.clone(),
+                            second: f.clone(),
+                        });
+                    }
+                    funding = Some(f.clone());
+                }
             }
         }
         Ok(ChannelSnapshot {
@@ -214,6 +246,7 @@ impl ChannelSnapshot {
             phase,
             latest: latest.ok_or(RestoreError::MissingLatest)?,
             pending,
+            funding: funding.unwrap_or_default(),
         })
     }
 
@@ -227,6 +260,13 @@ impl ChannelSnapshot {
             PersistRecord::Latest(r) => self.latest = r.clone(),
             PersistRecord::Pending(r) => self.pending = r.clone(),
             PersistRecord::Phase(p) => self.phase = *p,
+            PersistRecord::Funding(f) if *f != self.funding => {
+                return Err(RestoreError::ConflictingFunding {
+                    first: self.funding.clone(),
+                    second: f.clone(),
+                })
+            }
+            PersistRecord::Funding(_) => {}
         }
         Ok(())
     }
@@ -238,6 +278,7 @@ impl ChannelSnapshot {
             PersistRecord::Latest(self.latest.clone()),
             PersistRecord::Pending(self.pending.clone()),
             PersistRecord::Phase(self.phase),
+            PersistRecord::Funding(self.funding.clone()),
         ]
     }
 }
@@ -246,7 +287,7 @@ impl ChannelSnapshot {
 mod tests {
     use super::*;
     use crate::protocol::test_support::strategies::{channel_id, sig, state};
-    use parley_plugin_api::model::Participant;
+    use parley_plugin_api::model::{ChannelId, Participant};
     use proptest::collection::vec;
     use proptest::prelude::*;
 
@@ -280,6 +321,8 @@ mod tests {
                 p.map(|(state, sig)| PendingUpdate { state, sig })
             )),
             phase.prop_map(PersistRecord::Phase),
+            channel_id().prop_map(|parent| PersistRecord::Funding(Funding::SubChannel { parent })),
+            Just(PersistRecord::Funding(Funding::Ledger)),
         ]
     }
 
@@ -299,6 +342,82 @@ mod tests {
         }
     }
 
+    fn opened() -> ChannelRecord {
+        ChannelRecord {
+            params: Params {
+                participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
+                challenge_duration: 60,
+                nonce: [0; 32],
+                app: None,
+                ledger_channel: true,
+                virtual_channel: false,
+            },
+            channel_id: ChannelId([1; 32]),
+            my_index: 0,
+        }
+    }
+
+    fn latest() -> SignedRecord {
+        let state = State {
+            channel_id: ChannelId([1; 32]),
+            version: 0,
+            allocation: Default::default(),
+            app_data: Default::default(),
+            is_final: false,
+        };
+        SignedRecord {
+            state,
+            sigs: vec![None, None],
+        }
+    }
+
+    #[test]
+    fn records_without_a_funding_record_restore_as_ledger_funded() {
+        let records = [
+            PersistRecord::Opened(opened()),
+            PersistRecord::Latest(latest()),
+            PersistRecord::Phase(Phase::Funding),
+        ];
+        let snapshot = ChannelSnapshot::from_records(&records).unwrap();
+        assert_eq!(snapshot.funding, Funding::Ledger);
+        assert_eq!(
+            ChannelSnapshot::from_records(&snapshot.to_records()),
+            Ok(snapshot)
+        );
+    }
+
+    #[test]
+    fn a_funding_record_restores_and_never_changes() {
+        let sub = Funding::SubChannel {
+            parent: ChannelId([9; 32]),
+        };
+        let records = [
+            PersistRecord::Opened(opened()),
+            PersistRecord::Funding(sub.clone()),
+            PersistRecord::Latest(latest()),
+        ];
+        let mut snapshot = ChannelSnapshot::from_records(&records).unwrap();
+        assert_eq!(snapshot.funding, sub);
+        assert_eq!(
+            ChannelSnapshot::from_records(&snapshot.to_records()).as_ref(),
+            Ok(&snapshot)
+        );
+        let other = PersistRecord::Funding(Funding::Ledger);
+        assert!(matches!(
+            snapshot.apply(&other),
+            Err(RestoreError::ConflictingFunding { .. })
+        ));
+        snapshot
+            .apply(&PersistRecord::Funding(sub.clone()))
+            .unwrap();
+        let mut twice = records.to_vec();
+        twice.push(other);
+        assert!(matches!(
+            ChannelSnapshot::from_records(&twice),
+            Err(RestoreError::ConflictingFunding { .. })
+        ));
+    }
+
     #[test]
     fn records_need_a_channel_and_a_state() {
         assert_eq!(
@@ -306,10 +425,10 @@ mod tests {
             Err(RestoreError::MissingChannel)
         );
         assert_eq!(
-            PersistRecord::decode(&[4]),
+            PersistRecord::decode(&[5]),
             Err(DecodeError::InvalidTag {
                 what: "persist record",
-                tag: 4
+                tag: 5
             })
         );
         assert_eq!(

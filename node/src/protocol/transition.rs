@@ -94,6 +94,30 @@ pub enum TransitionError {
 ///
 /// `old` is trusted (it is the newest fully signed state, which passed this check itself).
 pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(), TransitionError> {
+    check_succession(params, old, new)?;
+    if !new.allocation.locked.is_empty() {
+        return Err(TransitionError::Locked {
+            count: new.allocation.locked.len(),
+        });
+    }
+    if let Some(app) = &params.app {
+        // A channel opened with an app before apps were refused: closing it cooperatively as
+        // it stands is the one step whose outcome does not depend on the app's rules (a final
+        // state concludes at once; nothing can `progress` it).
+        let closes_as_is =
+            new.is_final && new.allocation == old.allocation && new.app_data == old.app_data;
+        if !closes_as_is {
+            return Err(TransitionError::AppChannel { app: app.clone() });
+        }
+    }
+    check_conservation(old, new)
+}
+
+/// The rules of [`check_transition`] that hold for every update whatever it does with locked
+/// funds or apps: same channel, `old` not final, version exactly `old.version + 1`, same assets
+/// in the same order, and a well-formed allocation for the channel's participants. The channel
+/// tree's lock and merge ([`super::tree`]) build on this and [`check_conservation`].
+pub fn check_succession(params: &Params, old: &State, new: &State) -> Result<(), TransitionError> {
     if new.channel_id != old.channel_id {
         return Err(TransitionError::ChannelId {
             expected: old.channel_id,
@@ -121,22 +145,13 @@ pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(),
     }
     new.allocation
         .check_shape(params.participants.len())
-        .map_err(TransitionError::Shape)?;
-    if !new.allocation.locked.is_empty() {
-        return Err(TransitionError::Locked {
-            count: new.allocation.locked.len(),
-        });
-    }
-    if let Some(app) = &params.app {
-        // A channel opened with an app before apps were refused: closing it cooperatively as
-        // it stands is the one step whose outcome does not depend on the app's rules (a final
-        // state concludes at once; nothing can `progress` it).
-        let closes_as_is =
-            new.is_final && new.allocation == old.allocation && new.app_data == old.app_data;
-        if !closes_as_is {
-            return Err(TransitionError::AppChannel { app: app.clone() });
-        }
-    }
+        .map_err(TransitionError::Shape)
+}
+
+/// The conservation rules of [`check_transition`]: per asset, the total of balances and locked
+/// amounts is unchanged (no funds created or destroyed), and the app data is unchanged (nothing
+/// in this node interprets it). `new` must have passed [`check_succession`].
+pub fn check_conservation(old: &State, new: &State) -> Result<(), TransitionError> {
     let before = old.allocation.totals().map_err(TransitionError::Shape)?;
     let after = new.allocation.totals().map_err(TransitionError::Shape)?;
     if let Some((asset, (b, a))) = before

@@ -13,10 +13,9 @@
 use super::error::StoreError;
 use super::node_records::{decode_links, link_delete_op};
 use super::schema::{decode_channel, describe_key, group_channels, remove_ops, schema_op, Pairs};
-use crate::protocol::{ChannelSnapshot, Phase};
+use crate::protocol::{ChannelSnapshot, Funding, Phase};
 use crate::wire::NodeId;
-use parley_plugin_api::canonical_struct;
-use parley_plugin_api::codec::{Decode, Encode};
+use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
 use parley_plugin_api::model::{ChainTime, ChannelId, Dispute, WriteOp};
 
 /// The prefix of every archived channel.
@@ -36,12 +35,65 @@ pub struct ArchivedChannel {
     pub dispute: Option<(Dispute, ChainTime)>,
 }
 
-canonical_struct!(ArchivedChannel {
-    snapshot,
-    peer,
-    note,
-    dispute
-});
+/// The archive's encoding keeps the layout archives had before channels recorded their funding:
+/// the snapshot's channel, phase, newest state and pending update, then the peer, the note and
+/// the dispute, and last, only for a channel that is not ledger-funded, its [`Funding`]. An
+/// archive written before the funding slot existed therefore reads as ledger funding, and a
+/// ledger-funded channel is archived byte for byte as before. The funding is optional at the
+/// end, so an archived channel is always a whole store value, never part of a larger encoding.
+impl Encode for ArchivedChannel {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        let snapshot = &self.snapshot;
+        snapshot.channel.encode_to(out);
+        snapshot.phase.encode_to(out);
+        snapshot.latest.encode_to(out);
+        snapshot.pending.encode_to(out);
+        self.peer.encode_to(out);
+        self.note.encode_to(out);
+        self.dispute.encode_to(out);
+        if snapshot.funding != Funding::Ledger {
+            snapshot.funding.encode_to(out);
+        }
+    }
+}
+
+impl Decode for ArchivedChannel {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let channel = Decode::decode_from(reader)?;
+        let phase = Decode::decode_from(reader)?;
+        let latest = Decode::decode_from(reader)?;
+        let pending = Decode::decode_from(reader)?;
+        let peer = Decode::decode_from(reader)?;
+        let note = Decode::decode_from(reader)?;
+        let dispute = Decode::decode_from(reader)?;
+        let funding = if reader.remaining() == 0 {
+            Funding::Ledger
+        } else {
+            match Funding::decode_from(reader)? {
+                // Ledger funding is written as nothing: one encoding per value.
+                Funding::Ledger => {
+                    return Err(DecodeError::Invalid {
+                        what: "archived channel",
+                        reason: "ledger funding is stored as no funding record".to_string(),
+                    })
+                }
+                funding => funding,
+            }
+        };
+        Ok(ArchivedChannel {
+            snapshot: ChannelSnapshot {
+                channel,
+                phase,
+                latest,
+                pending,
+                funding,
+            },
+            peer,
+            note,
+            dispute,
+        })
+    }
+}
 
 /// The key of an archived channel.
 pub fn archive_key(channel_id: &ChannelId) -> Vec<u8> {
@@ -140,6 +192,50 @@ mod tests {
             assert!(deleted.contains(&channel_key(&id, slot)), "{slot} kept");
         }
         assert!(deleted.contains(&crate::store::node_records::link_key(&id)));
+    }
+
+    fn closed_archive(funding: Funding) -> ArchivedChannel {
+        let mut snapshot = snapshot(7, 3, false);
+        snapshot.phase = Phase::Closed;
+        snapshot.funding = funding;
+        ArchivedChannel {
+            snapshot,
+            peer: None,
+            note: Some("settled".to_string()),
+            dispute: None,
+        }
+    }
+
+    #[test]
+    fn a_ledger_funded_archive_keeps_the_layout_from_before_the_funding_slot() {
+        let archived = closed_archive(Funding::Ledger);
+        let s = &archived.snapshot;
+        // The encoding archives had before: the four snapshot fields, peer, note, dispute.
+        let mut before = Vec::new();
+        s.channel.encode_to(&mut before);
+        s.phase.encode_to(&mut before);
+        s.latest.encode_to(&mut before);
+        s.pending.encode_to(&mut before);
+        archived.peer.encode_to(&mut before);
+        archived.note.encode_to(&mut before);
+        archived.dispute.encode_to(&mut before);
+        assert_eq!(archived.encode(), before);
+        let key = archive_key(&s.channel.channel_id);
+        assert_eq!(decode_archived(&key, &before).unwrap(), archived);
+    }
+
+    #[test]
+    fn a_sub_channel_archive_keeps_its_funding_and_ledger_funding_has_one_encoding() {
+        let archived = closed_archive(Funding::SubChannel {
+            parent: ChannelId([3; 32]),
+        });
+        let key = archive_key(&archived.snapshot.channel.channel_id);
+        assert_eq!(decode_archived(&key, &archived.encode()).unwrap(), archived);
+
+        let ledger = closed_archive(Funding::Ledger);
+        let mut explicit = ledger.encode();
+        Funding::Ledger.encode_to(&mut explicit);
+        assert!(ArchivedChannel::decode(&explicit).is_err());
     }
 
     #[test]

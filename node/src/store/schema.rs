@@ -11,11 +11,13 @@
 //! | `link/`, `peer/`                      | the node's own records ([`super::node_records`]) |
 //! | `arch/` ‖ channel id (32)             | a closed channel ([`super::archive`])          |
 //!
-//! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase;
-//! the slot byte equals the record's tag), so each `Persist` effect is one put that replaces its
-//! slot, and an update writes about a hundred bytes instead of the whole channel. An empty pending
-//! slot is stored as no key at all (the put of `Pending(None)` is a delete), so a restore reads
-//! only what exists. All keys of a channel share the prefix `ch/` ‖ id ‖ `/`, and all channels
+//! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase,
+//! 4 funding; the slot byte equals the record's tag), so each `Persist` effect is one put that
+//! replaces its slot, and an update writes about a hundred bytes instead of the whole channel.
+//! An empty pending slot is stored as no key at all (the put of `Pending(None)` is a delete), so
+//! a restore reads only what exists; likewise ledger funding is no funding key (the put of
+//! `Funding(Ledger)` is a delete), so a store written before slot 4 existed holds exactly what
+//! this layout gives its ledger-funded channels, and reads unchanged. All keys of a channel share the prefix `ch/` ‖ id ‖ `/`, and all channels
 //! the prefix `ch/`: a restore is one ordered scan, and the keys of one channel arrive together.
 //! Keys are at most 37 bytes, far below the store's 511-byte limit.
 //!
@@ -33,7 +35,7 @@
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
-use crate::protocol::{ChannelSnapshot, PersistRecord, ProposalId};
+use crate::protocol::{ChannelSnapshot, Funding, PersistRecord, ProposalId};
 use parley_plugin_api::codec::{Decode, Encode};
 use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
@@ -72,11 +74,19 @@ pub enum Slot {
     Pending = 2,
     /// The phase ([`PersistRecord::Phase`]).
     Phase = 3,
+    /// How the channel is funded ([`PersistRecord::Funding`]); absent for ledger funding.
+    Funding = 4,
 }
 
 impl Slot {
     /// Every slot, in key order.
-    pub const ALL: [Slot; 4] = [Slot::Channel, Slot::Latest, Slot::Pending, Slot::Phase];
+    pub const ALL: [Slot; 5] = [
+        Slot::Channel,
+        Slot::Latest,
+        Slot::Pending,
+        Slot::Phase,
+        Slot::Funding,
+    ];
 
     /// The slot a record replaces.
     pub fn of(record: &PersistRecord) -> Slot {
@@ -85,6 +95,7 @@ impl Slot {
             PersistRecord::Latest(_) => Slot::Latest,
             PersistRecord::Pending(_) => Slot::Pending,
             PersistRecord::Phase(_) => Slot::Phase,
+            PersistRecord::Funding(_) => Slot::Funding,
         }
     }
 
@@ -100,6 +111,7 @@ impl Slot {
             Slot::Latest => "latest",
             Slot::Pending => "pending",
             Slot::Phase => "phase",
+            Slot::Funding => "funding",
         }
     }
 }
@@ -203,11 +215,13 @@ pub fn check_schema(value: &[u8]) -> Result<u32, StoreError> {
 }
 
 /// The write that replaces one record's slot: a put of its encoding, or a delete for an empty
-/// pending slot.
+/// pending slot and for ledger funding (both are stored as no key).
 pub fn record_op(channel_id: &ChannelId, record: &PersistRecord) -> WriteOp {
     let key = channel_key(channel_id, Slot::of(record));
     match record {
-        PersistRecord::Pending(None) => WriteOp::delete(key),
+        PersistRecord::Pending(None) | PersistRecord::Funding(Funding::Ledger) => {
+            WriteOp::delete(key)
+        }
         record => WriteOp::put(key, record.encode()),
     }
 }
@@ -216,7 +230,7 @@ pub fn record_op(channel_id: &ChannelId, record: &PersistRecord) -> WriteOp {
 /// atomically, so only the last record of each slot can ever be observed: the others are
 /// left out. (The protocol writes the channel record once, so no two differ.)
 pub fn ops_for(channel_id: &ChannelId, records: &[PersistRecord]) -> Vec<WriteOp> {
-    let mut newest: [Option<&PersistRecord>; 4] = [None; 4];
+    let mut newest: [Option<&PersistRecord>; Slot::ALL.len()] = [None; Slot::ALL.len()];
     for record in records {
         newest[Slot::of(record) as usize] = Some(record);
     }
@@ -314,6 +328,11 @@ pub fn decode_channel(
 /// but it is never needed to refute); an unreadable phase becomes `Closing` for a final state
 /// and `Active` otherwise (the channel is then only watched and settled on chain, never used).
 /// `None` if no fully signed state of this channel is readable.
+///
+/// The funding is read from its slot; with no funding key the channel is ledger-funded. A
+/// funding key that does not decode leaves only the parameters to go by: a ledger channel is
+/// salvaged as ledger-funded, any other is not salvaged (its parent is unknown, and guessing
+/// one would register the wrong tree).
 pub fn salvage_channel(
     channel_id: &ChannelId,
     pairs: &[(Vec<u8>, Vec<u8>)],
@@ -337,11 +356,19 @@ pub fn salvage_channel(
         _ if latest.state.is_final => crate::protocol::Phase::Closing,
         _ => crate::protocol::Phase::Active,
     };
+    let funding_key = channel_key(channel_id, Slot::Funding);
+    let funding = match record_in(Slot::Funding) {
+        Some(PersistRecord::Funding(funding)) => funding,
+        _ if !pairs.iter().any(|(k, _)| *k == funding_key) => Funding::Ledger,
+        _ if channel.params.ledger_channel && !channel.params.virtual_channel => Funding::Ledger,
+        _ => return None,
+    };
     Some(ChannelSnapshot {
         channel,
         phase,
         latest,
         pending: None,
+        funding,
     })
 }
 

@@ -71,7 +71,7 @@ fn slots_match_record_tags() {
         assert_eq!(record.encode()[0], slot as u8, "{slot}");
         assert_eq!(Slot::from_byte(slot as u8), Some(slot));
     }
-    assert_eq!(Slot::from_byte(4), None);
+    assert_eq!(Slot::from_byte(5), None);
 }
 
 #[test]
@@ -147,7 +147,64 @@ fn an_empty_pending_slot_is_a_delete() {
     let without = stored(&snapshot(1, 3, false).to_records());
     assert_eq!(with.len(), 4);
     assert_eq!(without.len(), 3, "no key for an empty pending slot");
-    assert_eq!(remove_ops(&id).len(), 4);
+    assert_eq!(remove_ops(&id).len(), Slot::ALL.len());
+}
+
+#[test]
+fn ledger_funding_is_no_key_so_older_stores_read_unchanged() {
+    let id = channel_id(1);
+    assert_eq!(
+        ops_for(&id, &[PersistRecord::Funding(Funding::Ledger)]),
+        vec![WriteOp::delete(channel_key(&id, Slot::Funding))]
+    );
+    // What a store written before the funding slot holds: no funding key at all.
+    let ledger = snapshot(1, 3, true);
+    let pairs = stored(&ledger.to_records());
+    assert!(pairs
+        .iter()
+        .all(|(key, _)| *key != channel_key(&id, Slot::Funding)));
+    assert_eq!(
+        decode_channel(&id, &pairs).unwrap().funding,
+        Funding::Ledger
+    );
+}
+
+#[test]
+fn a_sub_channel_restores_with_its_funding_from_its_own_slot() {
+    let id = channel_id(1);
+    let mut sub = snapshot(1, 3, false);
+    sub.funding = Funding::SubChannel {
+        parent: channel_id(2),
+    };
+    let pairs = stored(&sub.to_records());
+    assert!(pairs
+        .iter()
+        .any(|(key, _)| *key == channel_key(&id, Slot::Funding)));
+    assert_eq!(decode_channel(&id, &pairs).unwrap(), sub);
+    assert_eq!(salvage_channel(&id, &pairs).unwrap().funding, sub.funding);
+
+    // An unreadable funding slot: a ledger channel is salvaged as ledger-funded, a
+    // sub-channel is not salvaged at all (its parent is unknown).
+    let mut broken = pairs.clone();
+    for (key, value) in broken.iter_mut() {
+        if *key == channel_key(&id, Slot::Funding) {
+            *value = vec![4, 9];
+        }
+    }
+    assert!(decode_channel(&id, &broken).is_err());
+    assert_eq!(
+        salvage_channel(&id, &broken).unwrap().funding,
+        Funding::Ledger
+    );
+    let mut sub_params = broken.clone();
+    let mut record = sub.channel.clone();
+    record.params.ledger_channel = false;
+    for (key, value) in sub_params.iter_mut() {
+        if *key == channel_key(&id, Slot::Channel) {
+            *value = PersistRecord::Opened(record.clone()).encode();
+        }
+    }
+    assert_eq!(salvage_channel(&id, &sub_params), None);
 }
 
 #[test]

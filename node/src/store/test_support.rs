@@ -2,7 +2,8 @@
 
 use super::proposal::{Proposer, StoredProposal};
 use crate::protocol::{
-    ChannelProposal, ChannelRecord, ChannelSnapshot, PendingUpdate, Phase, ProposalId, SignedRecord,
+    ChannelProposal, ChannelRecord, ChannelSnapshot, Funding, PendingUpdate, Phase, ProposalId,
+    SignedRecord,
 };
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::Bytes;
@@ -271,6 +272,7 @@ pub fn snapshot(n: u32, version: u64, with_pending: bool) -> ChannelSnapshot {
         phase: Phase::Active,
         latest: signed(n, version),
         pending: with_pending.then(|| pending(n, version)),
+        funding: Funding::Ledger,
     }
 }
 

@@ -1,5 +1,7 @@
-//! The funding duty of a channel in `Funding`: deposit our share and wait for the peer's; then
-//! tell the channel task it is funded. If the peer's deposit never comes, our deposit is
+//! The funding duty of a channel in `Funding`: ask the [`Funder`] how the channel is funded
+//! (ledger funding: deposit our share and wait for the peer's); then tell the channel task it
+//! is funded. Funding the node cannot do yet (by a parent's lock) is refused without touching
+//! the chain, and not retried as is. If the peer's deposit never comes, our deposit is
 //! recovered through a dispute (the channel moves to `Disputed`).
 //!
 //! Safe to repeat: depositing skips what is already held, so a retry never pays twice.
@@ -8,7 +10,9 @@ use super::failure::{chain_step, ChainFailure};
 use super::life::Outcome;
 use super::ChainSide;
 use crate::protocol::Phase;
-use parley_plugin_api::model::{ChannelId, FundingOutcome, FundingRequest};
+use super::funder::{FundError, Funder};
+use crate::protocol::funding::FundingError;
+use parley_plugin_api::model::{ChannelId, FundingOutcome};
 use parley_plugin_api::ErrorKind;
 
 /// Funds channel `id` (see the module documentation).
@@ -22,22 +26,27 @@ pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailu
         .await
         .map_err(|e| ChainFailure::channel("cannot fund: reading the channel failed", &e))?
         .snapshot;
-    let from = side
+    let account = side
         .chain
         .account()
         .map_err(|e| ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot fund: {e}")))?
         .clone();
     let timeout = side.policy.funding_timeout.as_secs();
-    let request = FundingRequest {
-        params: snapshot.channel.params,
-        state: snapshot.latest.state,
-        index: snapshot.channel.my_index,
-        from,
-        timeout_secs: timeout,
-    };
+    let funder = Funder::new(account, side.policy.funding_timeout);
     tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");
     let chain = side.chain.ledger.clone();
-    let outcome = chain_step("funding", move || chain.fund(&request)).await?;
+    let outcome = match chain_step("funding", move || Ok(funder.fund(&*chain, &snapshot))).await? {
+        Ok(outcome) => outcome,
+        // The channel left `Funding` meanwhile: nothing to do.
+        Err(FundError::Refused(FundingError::NotFunding { .. })) => return Ok(Outcome::Done),
+        Err(FundError::Refused(refused)) => {
+            return Err(ChainFailure::new(
+                ErrorKind::Unsupported,
+                format!("cannot fund: {refused}"),
+            ))
+        }
+        Err(FundError::Chain(error)) => return Err(ChainFailure::plugin("funding", &error)),
+    };
     match outcome {
         FundingOutcome::Funded => match handle.funded().await {
             Ok(()) => {

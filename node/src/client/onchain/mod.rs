@@ -25,6 +25,7 @@ pub mod conclude_final;
 pub mod decide;
 pub mod dispute;
 pub mod failure;
+pub mod funder;
 pub mod funding;
 pub mod life;
 pub mod owner;

@@ -30,6 +30,7 @@ pub use fault::FaultResponse;
 pub use update::race_winner;
 
 use super::effect::{ChannelEvent, Effect};
+use super::funding::Funding;
 use super::messages::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept,
 };
@@ -60,6 +61,8 @@ pub struct Channel {
     superseded: Option<u64>,
     /// Between `sync_request` and the peer's answer: updates are blocked.
     syncing: bool,
+    /// Where the channel's funds come from; fixed, persisted once (ledger funding: never).
+    funding: Funding,
 }
 
 impl Channel {
@@ -101,6 +104,7 @@ impl Channel {
             incoming: None,
             superseded: None,
             syncing: false,
+            funding: Funding::Ledger,
         };
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Opened(channel.record.clone()));
@@ -130,6 +134,7 @@ impl Channel {
             phase,
             latest,
             pending,
+            funding,
         } = snapshot;
         let participants = record.params.participants.len();
         let my_index = usize::from(record.my_index);
@@ -184,6 +189,7 @@ impl Channel {
             incoming: None,
             superseded: None,
             syncing: false,
+            funding,
         })
     }
 
@@ -201,7 +207,13 @@ impl Channel {
             phase: self.phase,
             latest: self.signed_record(),
             pending: self.pending.clone(),
+            funding: self.funding.clone(),
         }
+    }
+
+    /// Where the channel's funds come from.
+    pub fn funding(&self) -> &Funding {
+        &self.funding
     }
 
     /// The channel id.

@@ -3,12 +3,13 @@
 use super::harness::*;
 use crate::protocol::channel::{Channel, ChannelError};
 use crate::protocol::effect::{ChannelEvent, Effect};
+use crate::protocol::funding::Funding;
 use crate::protocol::messages::{ChannelMessage, RejectReason};
 use crate::protocol::phase::Phase;
 use crate::protocol::record::{ChannelSnapshot, PersistRecord};
 use crate::protocol::transition::PaymentError;
 use parley_plugin_api::codec::{Decode, Encode};
-use parley_plugin_api::model::Amount;
+use parley_plugin_api::model::{Amount, ChannelId};
 
 #[test]
 fn opening_persists_before_sending_and_ends_in_funding() {
@@ -257,6 +258,23 @@ fn restore_rebuilds_the_same_channel() {
         assert_eq!(Channel::restore_from_records(&slots).unwrap(), node.channel);
     }
     assert_eq!(pair.a.channel.pending().unwrap().state.version, 21);
+}
+
+#[test]
+fn restore_keeps_the_funding_of_each_kind() {
+    let pair = Pair::active(vec![vec![1000, 1000]]);
+    let ledger = pair.a.channel.snapshot();
+    assert_eq!(ledger.funding, Funding::Ledger);
+    assert_eq!(pair.a.channel.funding(), &Funding::Ledger);
+    let mut sub = ledger.clone();
+    sub.funding = Funding::SubChannel {
+        parent: ChannelId([5; 32]),
+    };
+    for snapshot in [ledger, sub] {
+        let restored = Channel::restore_from_records(&snapshot.to_records()).unwrap();
+        assert_eq!(restored.funding(), &snapshot.funding);
+        assert_eq!(restored.snapshot(), snapshot);
+    }
 }
 
 #[test]
