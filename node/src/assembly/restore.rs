@@ -7,19 +7,22 @@ use crate::client::chain::blocking;
 use crate::client::lifecycle::ChainSide;
 use crate::client::start::ChannelStarter;
 use crate::protocol::{Channel, ChannelSnapshot};
-use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{schema, ChannelStore, StoreError};
+use crate::store::members::{decode_members, MEMBERS_PREFIX};
+use crate::store::node_records::{decode_peers, PEER_PREFIX};
+use crate::store::{schema, ChannelMembers, ChannelStore, StoreError};
 use crate::wire::NodeId;
 use parley_plugin_api::model::ChannelId;
 use std::collections::{BTreeMap, HashSet};
 
-/// Which peer each stored channel is with.
-pub(super) fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
-    let (links, broken) = decode_links(&store.scan_prefix(LINK_PREFIX)?);
+/// Which node holds each participant of each stored channel.
+pub(super) fn read_members(
+    store: &ChannelStore,
+) -> Result<BTreeMap<ChannelId, ChannelMembers>, StoreError> {
+    let (members, broken) = decode_members(&store.scan_prefix(MEMBERS_PREFIX)?);
     for problem in broken {
         tracing::warn!("ignoring a stored record: {problem}");
     }
-    Ok(links)
+    Ok(members)
 }
 
 /// The peers the user added before.
@@ -49,7 +52,7 @@ pub(super) fn resume_channels(
     store: &ChannelStore,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
     mut damaged: Vec<(ChannelId, String)>,
-    links: &BTreeMap<ChannelId, NodeId>,
+    members: &BTreeMap<ChannelId, ChannelMembers>,
 ) -> HashSet<NodeId> {
     let mut peers = HashSet::new();
     for (id, snapshot) in snapshots {
@@ -60,7 +63,7 @@ pub(super) fn resume_channels(
                 continue;
             }
         };
-        let peer = links.get(&id).copied();
+        let peer = members.get(&id).and_then(ChannelMembers::peer);
         tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
         starter.start_channel(channel, Vec::new(), peer, false);
         match peer {
@@ -98,7 +101,7 @@ pub(super) fn resume_channels(
         );
         tracing::error!(channel = %id, "{problem}");
         side.registry
-            .insert_damaged(id, links.get(&id).copied(), problem);
+            .insert_damaged(id, members.get(&id).and_then(ChannelMembers::peer), problem);
         let chain = side.chain.ledger.clone();
         tokio::spawn(async move {
             if let Err(error) = blocking(move || chain.watch(&id)).await {

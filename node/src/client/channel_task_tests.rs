@@ -831,7 +831,7 @@ async fn a_chain_fact_goes_on_while_the_store_fails_and_is_written_later() {
 
 #[tokio::test]
 async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_with_its_link() {
-    use crate::store::node_records::{link_key, link_op};
+    use crate::store::members::{members_key, members_op, ChannelMembers};
     let chain = TestChain::new();
     let (proposal, accept) = opening(&chain, [5, 5]);
     let crypto: &TestChain = &chain;
@@ -876,7 +876,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             policy: default_policy(),
             reports: Some(reports),
             keep_history: false,
-            first_writes: vec![link_op(&id, &node_id(1))],
+            first_writes: vec![members_op(&id, &ChannelMembers::two_party(0, node_id(1)))],
             misbehaviour: ChannelMisbehaviour::default(),
         },
     );
@@ -900,7 +900,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
     assert_eq!(report, ChannelReport::StoreRecovered);
     // The channel and its peer link became durable together, then the opening went out.
     assert!(store.restore_channel(&id).unwrap().is_some());
-    assert!(raw.0.lock().unwrap().contains_key(&link_key(&id)));
+    assert!(raw.0.lock().unwrap().contains_key(&members_key(&id)));
     let kinds: Vec<&str> = out.held().iter().map(ChannelMessage::kind).collect();
     assert_eq!(kinds, vec!["opening_sig", "sync_request"]);
 }

@@ -13,7 +13,7 @@ use crate::config::TestingSection;
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
 };
-use crate::store::node_records::link_op;
+use crate::store::members::{members_op, ChannelMembers};
 use crate::store::ChannelStore;
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
@@ -96,7 +96,10 @@ impl ChannelStarter {
         let phase = channel.phase();
         let assets = channel.latest().allocation.assets.clone();
         let first_writes = match peer {
-            Some(peer) if opened => vec![link_op(&id, &peer)],
+            Some(peer) if opened => vec![members_op(
+                &id,
+                &ChannelMembers::two_party(channel.my_index(), peer),
+            )],
             _ => Vec::new(),
         };
         let deps = ChannelDeps {
