@@ -1,6 +1,6 @@
-//! What the node finds in its store when it starts: the peer book, which peer each channel is
-//! with, and the channels themselves; and how each stored channel is resumed: every channel with
-//! funds on chain stays watched, whatever is wrong with its record.
+//! What the node finds in its store when it starts: the peer book, which node holds each
+//! participant of each channel, and the channels themselves; and how each stored channel is
+//! resumed: every channel with funds on chain stays watched, whatever is wrong with its record.
 
 use crate::client::book::PeerBook;
 use crate::client::chain::blocking;
@@ -39,7 +39,7 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 /// which are to be dialed.
 ///
 /// Every channel with funds on chain stays watched, whatever is wrong with its record:
-/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
+/// - a channel whose members record is lost runs without a peer: watched, its stale registrations
 ///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
 ///   once active), never used for payments;
 /// - a channel whose record does not restore runs like one without a peer if a fully signed
@@ -63,22 +63,20 @@ pub(super) fn resume_channels(
                 continue;
             }
         };
-        let peer = members.get(&id).and_then(ChannelMembers::peer);
+        let members = members.get(&id).cloned().unwrap_or_default();
         tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-        starter.start_channel(channel, Vec::new(), peer, false);
-        match peer {
-            Some(peer) => {
-                peers.insert(peer);
-            }
-            None => {
-                let problem = format!(
-                    "this node has no record of the channel's peer, so it cannot use the \
-                     channel: it watches it on chain and refutes stale states; settle it with \
-                     `parley channel settle {id} --force`"
-                );
-                tracing::error!(channel = %id, "{problem}");
-                side.registry.set_reason(&id, problem);
-            }
+        let known: Vec<NodeId> = members.known().collect();
+        starter.start_channel(channel, Vec::new(), members, false);
+        if known.is_empty() {
+            let problem = format!(
+                "this node has no record of the channel's peer, so it cannot use the \
+                 channel: it watches it on chain and refutes stale states; settle it with \
+                 `parley channel settle {id} --force`"
+            );
+            tracing::error!(channel = %id, "{problem}");
+            side.registry.set_reason(&id, problem);
+        } else {
+            peers.extend(known);
         }
     }
     for (id, problem) in damaged {
@@ -91,7 +89,7 @@ pub(super) fn resume_channels(
                 channel.latest().version
             );
             tracing::error!(channel = %id, "{problem}");
-            starter.start_channel(channel, Vec::new(), None, false);
+            starter.start_channel(channel, Vec::new(), ChannelMembers::default(), false);
             side.registry.set_reason(&id, problem);
             continue;
         }

@@ -1,9 +1,11 @@
-//! The node's running channels: each one's task handle, its peer, and its status as the node
+//! The node's running channels: each one's task handle, its members (the node of each
+//! participant), and its status as the node
 //! drives it on chain (funding, settling), which API calls wait on. [`Registry`] is the one
 //! service that owns them.
 
 use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
+use crate::store::ChannelMembers;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
 use std::collections::HashMap;
@@ -66,9 +68,9 @@ impl ChannelStatus {
 struct ChannelEntry {
     /// Its task.
     handle: ChannelHandle,
-    /// The node on the other side; `None` if its link was lost (the channel is watched and
-    /// can be settled on chain, but not used).
-    peer: Option<NodeId>,
+    /// The node of each other participant; none known if the record was lost (the channel is
+    /// watched and can be settled on chain, but not used).
+    members: ChannelMembers,
     /// The channel's assets, in allocation order (fixed for the channel's life): what a
     /// payment's asset name resolves against without asking the task.
     assets: Vec<Asset>,
@@ -88,8 +90,11 @@ struct ChannelEntry {
 pub struct RunningChannel {
     /// Its task.
     pub handle: ChannelHandle,
-    /// The node on the other side; `None` if its link was lost.
+    /// The two-party view of its members: the one other node; `None` if its members record was
+    /// lost (or, in a channel of more than two, always: read `members` there).
     pub peer: Option<NodeId>,
+    /// The node of each participant.
+    pub members: ChannelMembers,
     /// The phase the channel task last reported.
     pub phase: Phase,
     /// Whether the watcher refutes an older registration.
@@ -141,11 +146,11 @@ impl Registry {
         }
     }
 
-    /// Adds a channel in `phase`; replaces nothing (`false` if the id is taken).
+    /// Adds a channel with `members` in `phase`; replaces nothing (`false` if the id is taken).
     pub fn insert(
         &self,
         handle: ChannelHandle,
-        peer: Option<NodeId>,
+        members: ChannelMembers,
         assets: Vec<Asset>,
         phase: Phase,
     ) -> bool {
@@ -159,7 +164,7 @@ impl Registry {
             id,
             ChannelEntry {
                 handle,
-                peer,
+                members,
                 assets,
                 status,
                 nudge: Arc::new(Notify::new()),
@@ -179,7 +184,8 @@ impl Registry {
     pub fn get(&self, id: &ChannelId) -> Option<RunningChannel> {
         self.entries().channels.get(id).map(|entry| RunningChannel {
             handle: entry.handle.clone(),
-            peer: entry.peer,
+            peer: entry.members.peer(),
+            members: entry.members.clone(),
             phase: entry.status.borrow().phase,
             refute: entry.refute,
             assets: entry.assets.clone(),
@@ -194,12 +200,26 @@ impl Registry {
             .map(|entry| entry.status.borrow().phase)
     }
 
-    /// The task handle and the peer of channel `id`, if it runs.
+    /// The task handle and the peer (the two-party view of the members) of channel `id`, if
+    /// it runs.
     pub fn handle_and_peer(&self, id: &ChannelId) -> Option<(ChannelHandle, Option<NodeId>)> {
         self.entries()
             .channels
             .get(id)
-            .map(|entry| (entry.handle.clone(), entry.peer))
+            .map(|entry| (entry.handle.clone(), entry.members.peer()))
+    }
+
+    /// The task handle of channel `id`, if it runs, and the participant index `node` holds in
+    /// it (`None` if `node` is not a member).
+    pub fn handle_and_index(
+        &self,
+        id: &ChannelId,
+        node: &NodeId,
+    ) -> Option<(ChannelHandle, Option<usize>)> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| (entry.handle.clone(), entry.members.index_of(node)))
     }
 
     /// The status of channel `id` now, if it runs.
@@ -253,30 +273,31 @@ impl Registry {
         }
     }
 
-    /// The handles of every channel with `peer`.
+    /// The handles of every channel `peer` is a member of.
     pub fn with_peer(&self, peer: &NodeId) -> Vec<ChannelHandle> {
         self.entries()
             .channels
             .values()
-            .filter(|entry| entry.peer == Some(*peer))
+            .filter(|entry| entry.members.contains(peer))
             .map(|entry| entry.handle.clone())
             .collect()
     }
 
-    /// Whether any channel runs with `peer`.
+    /// Whether any channel runs that `peer` is a member of.
     pub fn has_peer(&self, peer: &NodeId) -> bool {
         self.entries()
             .channels
             .values()
-            .any(|entry| entry.peer == Some(*peer))
+            .any(|entry| entry.members.contains(peer))
     }
 
-    /// Every channel's handle and peer, in no particular order.
+    /// Every channel's handle and peer (the two-party view of its members), in no particular
+    /// order.
     pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {
         self.entries()
             .channels
             .values()
-            .map(|entry| (entry.handle.clone(), entry.peer))
+            .map(|entry| (entry.handle.clone(), entry.members.peer()))
             .collect()
     }
 
@@ -417,5 +438,72 @@ pub async fn wait_for_status(
         if status.changed().await.is_err() {
             return Err("the node is shutting down".to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::NodeKey;
+
+    fn node(n: u8) -> NodeId {
+        NodeKey::from_secret_bytes(&[n; 32]).unwrap().node_id()
+    }
+
+    fn register(registry: &Registry, n: u8, members: ChannelMembers) -> ChannelId {
+        let id = ChannelId([n; 32]);
+        let (handle, _inbox) = ChannelHandle::detached(id);
+        assert!(registry.insert(handle, members, Vec::new(), Phase::Active));
+        id
+    }
+
+    #[test]
+    fn a_channel_is_with_every_node_that_holds_one_of_its_participants() {
+        let registry = Registry::default();
+        let three = register(
+            &registry,
+            1,
+            ChannelMembers {
+                nodes: vec![None, Some(node(2)), Some(node(3))],
+            },
+        );
+        let two = register(&registry, 2, ChannelMembers::two_party(1, node(3)));
+        let ids = |peer: u8| {
+            let mut ids: Vec<ChannelId> = registry
+                .with_peer(&node(peer))
+                .iter()
+                .map(|h| h.id())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(2), vec![three]);
+        assert_eq!(ids(3), vec![three, two]);
+        assert!(registry.has_peer(&node(2)) && registry.has_peer(&node(3)));
+        assert!(!registry.has_peer(&node(4)));
+    }
+
+    #[test]
+    fn a_sender_resolves_to_its_participant_index_and_the_peer_view_is_two_party_only() {
+        let registry = Registry::default();
+        let members = ChannelMembers {
+            nodes: vec![Some(node(1)), None, Some(node(3))],
+        };
+        let three = register(&registry, 1, members.clone());
+        let two = register(&registry, 2, ChannelMembers::two_party(0, node(5)));
+        let index = |id, n| registry.handle_and_index(&id, &node(n)).map(|(_, i)| i);
+        assert_eq!(index(three, 1), Some(Some(0)));
+        assert_eq!(index(three, 3), Some(Some(2)));
+        assert_eq!(index(three, 5), Some(None), "not a member");
+        assert_eq!(index(two, 5), Some(Some(1)));
+        assert!(registry
+            .handle_and_index(&ChannelId([9; 32]), &node(1))
+            .is_none());
+
+        let running = registry.get(&three).unwrap();
+        assert_eq!(running.members, members);
+        assert_eq!(running.peer, None, "three parties have no single peer");
+        assert_eq!(registry.get(&two).unwrap().peer, Some(node(5)));
+        assert_eq!(registry.handle_and_peer(&two).unwrap().1, Some(node(5)));
     }
 }
