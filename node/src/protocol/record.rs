@@ -141,8 +141,8 @@ pub enum RestoreError {
     /// Two `Opened` records disagree.
     #[error("two `Opened` records disagree")]
     ConflictingChannel,
-    /// The channel does not have exactly two participants (only two-party channels exist).
-    #[error("the stored channel has {found} participants; only two-party channels are supported")]
+    /// The channel has fewer than two participants.
+    #[error("the stored channel has {found} participants; a channel needs at least two")]
     UnsupportedParticipants {
         /// Participants stored.
         found: usize,
