@@ -12,7 +12,7 @@ use crate::protocol::record::{ChannelRecord, ChannelSnapshot, PersistRecord, Sig
 use crate::protocol::signer::ChannelIdFn;
 use crate::protocol::test_support::FakeCrypto;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Allocation, Amount, Params, State};
+use parley_plugin_api::model::{Allocation, Amount, Params, Sig, State};
 
 /// A, B and C: participants 0, 1 and 2, each with its own store.
 struct Group {
@@ -24,6 +24,12 @@ impl Group {
     /// An active channel of three, at a fully signed version 0 with `funds` of one asset,
     /// every side restored from its own durable records.
     fn active(funds: [u64; 3]) -> Group {
+        Group::restored(funds, Phase::Active, |_, sig| Some(sig))
+    }
+
+    /// Every side restored in `phase` at version 0 with `funds`, holding the signatures
+    /// `keep(holder, signer)` lets it keep (each always keeps its own).
+    fn restored(funds: [u64; 3], phase: Phase, keep: impl Fn(usize, Sig) -> Option<Sig>) -> Group {
         let crypto = FakeCrypto::new(3);
         let params = Params {
             participants: (0..3).map(|i| crypto.participant(i)).collect(),
@@ -45,19 +51,31 @@ impl Group {
             app_data: Bytes::default(),
             is_final: false,
         };
-        let sigs = (0..3).map(|i| Some(crypto.sign_as(i, &state))).collect();
+        let sigs: Vec<_> = (0..3).map(|i| crypto.sign_as(i, &state)).collect();
         let nodes = (0..3u16)
             .map(|my_index| {
+                let holder = usize::from(my_index);
+                let sigs = sigs
+                    .iter()
+                    .enumerate()
+                    .map(|(signer, sig)| {
+                        if signer == holder {
+                            Some(sig.clone())
+                        } else {
+                            keep(holder, sig.clone())
+                        }
+                    })
+                    .collect();
                 let snapshot = ChannelSnapshot {
                     channel: ChannelRecord {
                         params: params.clone(),
                         channel_id,
                         my_index,
                     },
-                    phase: Phase::Active,
+                    phase,
                     latest: SignedRecord {
                         state: state.clone(),
-                        sigs: Vec::clone(&sigs),
+                        sigs,
                     },
                     pending: None,
                 };
@@ -302,4 +320,37 @@ fn a_three_party_record_restores_and_a_crash_after_accepting_keeps_our_signature
         Channel::restore_from_records(&records).unwrap(),
         group.nodes[2].channel
     );
+}
+
+#[test]
+fn an_opening_completes_only_with_every_participants_signature() {
+    // Each side holds only its own signature on version 0, as right after opening.
+    let mut group = Group::restored([5, 5, 5], Phase::Opening, |_, _| None);
+    let crypto = group.crypto.clone();
+    let state = group.nodes[0].channel.latest().clone();
+    let opening_sig = |signer: usize| {
+        ChannelMessage::OpeningSig(crate::protocol::messages::OpeningSig {
+            channel_id: state.channel_id,
+            sig: crypto.sign_as(signer, &state),
+        })
+    };
+    let a = &mut group.nodes[0];
+    a.receive_from(1, &crypto, opening_sig(1));
+    assert_eq!(a.channel.phase(), Phase::Opening, "C has not signed yet");
+    assert!(a.channel.fully_signed().is_none());
+    assert_eq!(
+        a.durable().latest.sigs[1],
+        Some(crypto.sign_as(1, &state)),
+        "each signature is kept as it arrives"
+    );
+    // C's signature sent by B is not B's: refused, nothing changes.
+    a.receive_from(1, &crypto, opening_sig(2));
+    assert!(matches!(
+        a.errors.pop(),
+        Some(ChannelError::BadSignature { participant: 1, .. })
+    ));
+    a.receive_from(2, &crypto, opening_sig(2));
+    assert_eq!(a.channel.phase(), Phase::Funding);
+    assert!(a.channel.fully_signed().is_some());
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
 }
