@@ -27,8 +27,8 @@ impl Group {
         Group::restored(funds, Phase::Active, |_, sig| Some(sig))
     }
 
-    /// Every side restored in `phase` at version 0 with `funds`, holding the signatures
-    /// `keep(holder, signer)` lets it keep (each always keeps its own).
+    /// Every side restored in `phase` at version 0 with `funds`. Each keeps its own signature;
+    /// `keep(holder, sig)` says what participant `holder` holds in another's slot.
     fn restored(funds: [u64; 3], phase: Phase, keep: impl Fn(usize, Sig) -> Option<Sig>) -> Group {
         let crypto = FakeCrypto::new(3);
         let params = Params {
