@@ -476,15 +476,18 @@ async fn a_channel_that_lost_its_peer_link_stays_watched_and_settles_and_a_damag
     lab.api("alice").channel_pay(pay(id, 100)).await.unwrap();
     lab.stop("alice").await;
 
-    // The channel's peer link is lost, and another channel's record is garbage.
+    // The channel's members record is lost, and another channel's record is garbage.
     let damaged = ChannelId([0xd4; 32]);
     {
         let (_library, store) = alice_store(lab.config("alice"));
-        let link = [&b"link/"[..], &id.0[..]].concat();
+        let members = [&b"memb/"[..], &id.0[..]].concat();
         let mut broken = [&b"ch/"[..], &damaged.0[..], &b"/"[..]].concat();
         broken.push(1);
         store
-            .commit(&[WriteOp::delete(link), WriteOp::put(broken, vec![0xff; 7])])
+            .commit(&[
+                WriteOp::delete(members),
+                WriteOp::put(broken, vec![0xff; 7]),
+            ])
             .unwrap();
     }
 

@@ -27,7 +27,7 @@ use crate::host::{LoadError, NodePlugins, PluginLibrary};
 use crate::store::{ChannelStore, StoreError};
 use crate::wire::{KeyError, NodeId, NodeKey};
 use parley_plugin_api::{ChainSigner, LoadedChain, PluginError, Store, Transport};
-use restore::{read_book, read_links, restore_channels, resume_channels};
+use restore::{read_book, read_members, restore_channels, resume_channels};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
@@ -155,7 +155,7 @@ impl Node {
 
         let channel_store = Arc::new(ChannelStore::open(store.clone()).map_err(NodeError::Store)?);
         let (snapshots, damaged) = restore_channels(&channel_store).map_err(NodeError::Store)?;
-        let links = read_links(&channel_store).map_err(NodeError::Store)?;
+        let members = read_members(&channel_store).map_err(NodeError::Store)?;
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
         let (peers, peer_events) = Peers::start(
@@ -212,7 +212,7 @@ impl Node {
             &channel_store,
             snapshots,
             damaged,
-            &links,
+            &members,
         );
         tasks.push(spawn_dispatcher(dispatcher, peer_events, redial));
 

@@ -1,25 +1,28 @@
-//! What the node finds in its store when it starts: the peer book, which peer each channel is
-//! with, and the channels themselves; and how each stored channel is resumed: every channel with
-//! funds on chain stays watched, whatever is wrong with its record.
+//! What the node finds in its store when it starts: the peer book, which node holds each
+//! participant of each channel, and the channels themselves; and how each stored channel is
+//! resumed: every channel with funds on chain stays watched, whatever is wrong with its record.
 
 use crate::client::book::PeerBook;
 use crate::client::chain::blocking;
 use crate::client::onchain::ChainSide;
 use crate::client::start::ChannelStarter;
 use crate::protocol::{Channel, ChannelSnapshot};
-use crate::store::node_records::{decode_links, decode_peers, LINK_PREFIX, PEER_PREFIX};
-use crate::store::{schema, ChannelStore, StoreError};
+use crate::store::members::{decode_members, MEMBERS_PREFIX};
+use crate::store::node_records::{decode_peers, PEER_PREFIX};
+use crate::store::{schema, ChannelMembers, ChannelStore, StoreError};
 use crate::wire::NodeId;
 use parley_plugin_api::model::ChannelId;
 use std::collections::{BTreeMap, HashSet};
 
-/// Which peer each stored channel is with.
-pub(super) fn read_links(store: &ChannelStore) -> Result<BTreeMap<ChannelId, NodeId>, StoreError> {
-    let (links, broken) = decode_links(&store.scan_prefix(LINK_PREFIX)?);
+/// Which node holds each participant of each stored channel.
+pub(super) fn read_members(
+    store: &ChannelStore,
+) -> Result<BTreeMap<ChannelId, ChannelMembers>, StoreError> {
+    let (members, broken) = decode_members(&store.scan_prefix(MEMBERS_PREFIX)?);
     for problem in broken {
         tracing::warn!("ignoring a stored record: {problem}");
     }
-    Ok(links)
+    Ok(members)
 }
 
 /// The peers the user added before.
@@ -36,7 +39,7 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 /// which are to be dialed.
 ///
 /// Every channel with funds on chain stays watched, whatever is wrong with its record:
-/// - a channel whose peer link is lost runs without a peer: watched, its stale registrations
+/// - a channel whose members record is lost runs without a peer: watched, its stale registrations
 ///   refuted, settled on chain (its deposits recovered at once while funding, `settle --force`
 ///   once active), never used for payments;
 /// - a channel whose record does not restore runs like one without a peer if a fully signed
@@ -49,7 +52,7 @@ pub(super) fn resume_channels(
     store: &ChannelStore,
     snapshots: BTreeMap<ChannelId, ChannelSnapshot>,
     mut damaged: Vec<(ChannelId, String)>,
-    links: &BTreeMap<ChannelId, NodeId>,
+    members: &BTreeMap<ChannelId, ChannelMembers>,
 ) -> HashSet<NodeId> {
     let mut peers = HashSet::new();
     for (id, snapshot) in snapshots {
@@ -60,22 +63,20 @@ pub(super) fn resume_channels(
                 continue;
             }
         };
-        let peer = links.get(&id).copied();
+        let members = members.get(&id).cloned().unwrap_or_default();
         tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
-        starter.start_channel(channel, Vec::new(), peer, false);
-        match peer {
-            Some(peer) => {
-                peers.insert(peer);
-            }
-            None => {
-                let problem = format!(
-                    "this node has no record of the channel's peer, so it cannot use the \
-                     channel: it watches it on chain and refutes stale states; settle it with \
-                     `parley channel settle {id} --force`"
-                );
-                tracing::error!(channel = %id, "{problem}");
-                side.registry.set_reason(&id, problem);
-            }
+        let known: Vec<NodeId> = members.known().collect();
+        starter.start_channel(channel, Vec::new(), members, false);
+        if known.is_empty() {
+            let problem = format!(
+                "this node has no record of the channel's peer, so it cannot use the \
+                 channel: it watches it on chain and refutes stale states; settle it with \
+                 `parley channel settle {id} --force`"
+            );
+            tracing::error!(channel = %id, "{problem}");
+            side.registry.set_reason(&id, problem);
+        } else {
+            peers.extend(known);
         }
     }
     for (id, problem) in damaged {
@@ -88,7 +89,7 @@ pub(super) fn resume_channels(
                 channel.latest().version
             );
             tracing::error!(channel = %id, "{problem}");
-            starter.start_channel(channel, Vec::new(), None, false);
+            starter.start_channel(channel, Vec::new(), ChannelMembers::default(), false);
             side.registry.set_reason(&id, problem);
             continue;
         }
@@ -98,7 +99,7 @@ pub(super) fn resume_channels(
         );
         tracing::error!(channel = %id, "{problem}");
         side.registry
-            .insert_damaged(id, links.get(&id).copied(), problem);
+            .insert_damaged(id, members.get(&id).and_then(ChannelMembers::peer), problem);
         let chain = side.chain.ledger.clone();
         tokio::spawn(async move {
             if let Err(error) = blocking(move || chain.watch(&id)).await {

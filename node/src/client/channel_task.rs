@@ -35,7 +35,7 @@ use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
     PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent, UpdateQueue,
 };
-use crate::store::{ArchivedChannel, ChannelStore, StoreError};
+use crate::store::{ArchivedChannel, ChannelMembers, ChannelStore, StoreError};
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 pub use outage::PROBE;
@@ -241,9 +241,10 @@ pub struct Ending {
 /// One input of a channel task.
 #[derive(Debug)]
 pub enum ChannelInput {
-    /// A message for this channel from its authenticated peer (boxed: messages are large,
-    /// the other inputs small), and its place in the peer's budget.
-    Message(Box<ChannelMessage>, Ticket),
+    /// A message for this channel from the participant with this index (the dispatcher maps
+    /// the authenticated sending node to it through the channel's members; boxed: messages
+    /// are large, the other inputs small), and its place in the sender's budget.
+    Message(usize, Box<ChannelMessage>, Ticket),
     /// The peer (re)connected: re-synchronise.
     PeerConnected,
     /// A command.
@@ -263,23 +264,33 @@ impl ChannelHandle {
         self.id
     }
 
+    /// A handle with no task behind it: its inputs go to the returned receiver (tests of the
+    /// services that only keep handles).
+    #[cfg(test)]
+    pub(crate) fn detached(id: ChannelId) -> (ChannelHandle, UnboundedReceiver<ChannelInput>) {
+        let (inputs, inbox) = unbounded_channel();
+        (ChannelHandle { id, inputs }, inbox)
+    }
+
     /// Queues `input`; `Err(Stopped)` if the task is gone.
     pub fn input(&self, input: ChannelInput) -> Result<(), CommandError> {
         self.inputs.send(input).map_err(|_| CommandError::Stopped)
     }
 
-    /// Delivers a message from the peer that no budget holds (tests, replays).
-    pub fn deliver(&self, message: ChannelMessage) -> Result<(), CommandError> {
-        self.deliver_held(message, Ticket::untracked())
+    /// Delivers a message from participant `from` that no budget holds (tests, replays).
+    pub fn deliver(&self, from: usize, message: ChannelMessage) -> Result<(), CommandError> {
+        self.deliver_held(from, message, Ticket::untracked())
     }
 
-    /// Delivers a message from the peer; `ticket` is given back once the task handled it.
+    /// Delivers a message from participant `from`; `ticket` is given back once the task
+    /// handled it.
     pub fn deliver_held(
         &self,
+        from: usize,
         message: ChannelMessage,
         ticket: Ticket,
     ) -> Result<(), CommandError> {
-        self.input(ChannelInput::Message(Box::new(message), ticket))
+        self.input(ChannelInput::Message(from, Box::new(message), ticket))
     }
 
     /// Tells the task the peer (re)connected.
@@ -367,9 +378,10 @@ impl ChannelHandle {
 
 /// What a channel task works with besides its channel.
 pub struct ChannelDeps<L> {
-    /// The peer's node id (where `Send` effects go); `None` for a channel whose peer is not
-    /// known (its link was lost): it is watched and can be settled on chain, but sends nothing.
-    pub peer: Option<NodeId>,
+    /// The node of each participant (where `Send { to, .. }` effects go); none known for a
+    /// channel whose members record was lost: it is watched and can be settled on chain, but
+    /// sends nothing.
+    pub members: ChannelMembers,
     /// The connection to peers.
     pub link: L,
     /// Signs our states and verifies the peer's.
@@ -389,7 +401,7 @@ pub struct ChannelDeps<L> {
     /// why; `None` when nobody drives the chain side (tests).
     pub reports: Option<UnboundedSender<(ChannelId, ChannelReport)>>,
     /// Writes that go into the channel's first persist batch, atomically with its first
-    /// records: the peer link of a channel just opened. Empty for a restored channel.
+    /// records: the members of a channel just opened. Empty for a restored channel.
     pub first_writes: Vec<WriteOp>,
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
@@ -453,10 +465,10 @@ struct ChannelTask<L> {
     to_decide: Option<State>,
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
-    early: Option<(Box<ChannelMessage>, Ticket)>,
+    early: Option<(usize, Box<ChannelMessage>, Ticket)>,
     /// Every older fully signed state, when `deps.keep_history` is on.
     history: Vec<SignedState>,
-    /// Writes still to go with the channel's first successful persist (its peer link).
+    /// Writes still to go with the channel's first successful persist (its members).
     first_writes: Vec<WriteOp>,
     /// The last phase reported to the node.
     reported: Phase,
@@ -505,8 +517,9 @@ impl<L: PeerLink> ChannelTask<L> {
         self.handle(input).await?;
         self.settle().await?;
         if self.channel.phase() != Phase::Funding {
-            if let Some((message, ticket)) = self.early.take() {
-                self.handle(ChannelInput::Message(message, ticket)).await?;
+            if let Some((from, message, ticket)) = self.early.take() {
+                self.handle(ChannelInput::Message(from, message, ticket))
+                    .await?;
                 self.settle().await?;
             }
         }
@@ -515,20 +528,20 @@ impl<L: PeerLink> ChannelTask<L> {
 
     async fn handle(&mut self, input: ChannelInput) -> Result<(), StoreFailure> {
         match input {
-            ChannelInput::Message(message, ticket) if self.channel.holds_until_funded(&message) => {
+            ChannelInput::Message(from, message, ticket)
+                if self.channel.holds_until_funded(&message) =>
+            {
                 tracing::debug!(channel = %self.channel.id(), "holding the peer's update until the funding is seen");
-                self.early = Some((message, ticket));
+                self.early = Some((from, message, ticket));
             }
             // The ticket goes when the message has been handled, effects and all.
-            ChannelInput::Message(message, _ticket) => {
+            ChannelInput::Message(from, message, _ticket) => {
                 let kind = message.kind();
-                // The dispatcher delivers only what came from the channel's peer's node.
-                let from = self.channel.peer_index();
                 match self.channel.on_message(from, *message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,
                     Err(error) => tracing::warn!(
                         channel = %self.channel.id(),
-                        "ignored a {kind} message from the peer: {error}"
+                        "ignored a {kind} message from participant {from}: {error}"
                     ),
                 }
             }
@@ -699,7 +712,7 @@ impl<L: PeerLink> ChannelTask<L> {
             })
     }
 
-    /// Makes `batch` durable: with the first writes still due (the peer link), or as the move
+    /// Makes `batch` durable: with the first writes still due (the members), or as the move
     /// to the archive if it closes the channel.
     async fn persist(&mut self, batch: &mut Vec<PersistRecord>) -> Result<(), StoreError> {
         if batch.is_empty() {
@@ -725,7 +738,7 @@ impl<L: PeerLink> ChannelTask<L> {
     fn archive_record(&self) -> ArchivedChannel {
         ArchivedChannel {
             snapshot: self.channel.snapshot(),
-            peer: self.deps.peer,
+            peer: self.deps.members.peer(),
             note: self.ending.note.clone(),
             dispute: self.ending.dispute.clone(),
         }
@@ -744,15 +757,16 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
-    /// Sends `message` to participant `to`. A two-party channel knows one other node, its
-    /// peer; a message addressed to anyone else has nowhere to go.
+    /// Sends `message` to participant `to`, at the node its members record names; a
+    /// participant without a known node (ourselves, or a lost record) has nowhere to go.
     async fn send(&self, to: u16, message: ChannelMessage) {
-        if usize::from(to) != self.channel.peer_index() {
-            tracing::error!(channel = %self.channel.id(), "{} addressed to participant {to}, which is not this channel's peer; not sent", message.kind());
+        let to = usize::from(to);
+        if to == self.channel.my_index() {
+            tracing::error!(channel = %self.channel.id(), "{} addressed to ourselves (participant {to}); not sent", message.kind());
             return;
         }
-        let Some(peer) = self.deps.peer else {
-            tracing::debug!(channel = %self.channel.id(), "{} not sent: the channel's peer is unknown", message.kind());
+        let Some(peer) = self.deps.members.node_of(to) else {
+            tracing::debug!(channel = %self.channel.id(), "{} not sent: the node of participant {to} is unknown", message.kind());
             return;
         };
         let message = self
@@ -763,7 +777,7 @@ impl<L: PeerLink> ChannelTask<L> {
             // Re-synchronisation on reconnect delivers whatever this message carried.
             tracing::debug!(
                 channel = %self.channel.id(),
-                "{} not sent to the peer: {error}", message.kind()
+                "{} not sent to participant {to}: {error}", message.kind()
             );
         }
     }

@@ -139,9 +139,16 @@ struct TestLink(Arc<Mutex<LinkState>>);
 struct LinkState {
     target: Option<ChannelHandle>,
     held: Option<Vec<ChannelMessage>>,
+    /// The participant index of the channel that sends through this link.
+    from: usize,
 }
 
 impl TestLink {
+    /// Marks the link as the one participant `from` sends through.
+    fn set_sender(&self, from: usize) {
+        self.0.lock().unwrap().from = from;
+    }
+
     fn set(&self, handle: Option<ChannelHandle>) {
         self.0.lock().unwrap().target = handle;
     }
@@ -160,7 +167,7 @@ impl TestLink {
         let held = state.held.take().unwrap_or_default();
         let target = state.target.as_ref().expect("a connected peer");
         for message in held {
-            target.deliver(message).unwrap();
+            target.deliver(state.from, message).unwrap();
         }
     }
 }
@@ -179,7 +186,7 @@ impl PeerLink for TestLink {
                 Ok(())
             }
             (None, Some(handle)) => handle
-                .deliver(message.clone())
+                .deliver(state.from, message.clone())
                 .map_err(|_| PeerError::NotConnected(peer)),
             (_, None) => Err(PeerError::NotConnected(peer)),
         };
@@ -294,9 +301,10 @@ fn spawn_misbehaving(
 ) -> Side {
     let events = TestEvents::new();
     let (reports_tx, reports) = unbounded_channel();
+    out.set_sender(channel.my_index());
     let deps = ChannelDeps {
         status: None,
-        peer: Some(peer),
+        members: ChannelMembers::two_party(channel.my_index(), peer),
         link: out.clone(),
         chain: chain.clone(),
         store: store.clone(),
@@ -429,7 +437,8 @@ async fn funding_pair(balances: [u64; 2], policy_a: SharedPolicy, policy_b: Shar
     to_a.set(Some(a_side.handle.clone()));
     for effect in b_fx {
         if let Effect::Send { message, .. } = effect {
-            a_side.handle.deliver(message).unwrap();
+            // From B, participant 1.
+            a_side.handle.deliver(1, message).unwrap();
         }
     }
     let pair = Pair {
@@ -832,7 +841,7 @@ async fn a_chain_fact_goes_on_while_the_store_fails_and_is_written_later() {
 
 #[tokio::test]
 async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_with_its_link() {
-    use crate::store::node_records::{link_key, link_op};
+    use crate::store::members::{members_key, members_op};
     let chain = TestChain::new();
     let (proposal, accept) = opening(&chain, [5, 5]);
     let crypto: &TestChain = &chain;
@@ -851,7 +860,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
         Vec::new(),
         ChannelDeps {
             status: None,
-            peer: Some(node_id(2)),
+            members: ChannelMembers::two_party(1, node_id(2)),
             link: sink,
             chain: chain.clone(),
             store: stores().1,
@@ -871,7 +880,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
         a_fx,
         ChannelDeps {
             status: None,
-            peer: Some(node_id(1)),
+            members: ChannelMembers::two_party(0, node_id(1)),
             link: out.clone(),
             chain: chain.clone(),
             store: store.clone(),
@@ -879,7 +888,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             policy: default_policy(),
             reports: Some(reports),
             keep_history: false,
-            first_writes: vec![link_op(&id, &node_id(1))],
+            first_writes: vec![members_op(&id, &ChannelMembers::two_party(0, node_id(1)))],
             misbehaviour: ChannelMisbehaviour::default(),
         },
     );
@@ -903,7 +912,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
     assert_eq!(report, ChannelReport::StoreRecovered);
     // The channel and its peer link became durable together, then the opening went out.
     assert!(store.restore_channel(&id).unwrap().is_some());
-    assert!(raw.0.lock().unwrap().contains_key(&link_key(&id)));
+    assert!(raw.0.lock().unwrap().contains_key(&members_key(&id)));
     let kinds: Vec<&str> = out.held().iter().map(ChannelMessage::kind).collect();
     assert_eq!(kinds, vec!["opening_sig", "sync_request"]);
 }
@@ -1081,7 +1090,7 @@ async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handl
             _ => None,
         })
         .expect("the frame was admitted");
-    pair.b.handle.deliver_held(update, ticket).unwrap();
+    pair.b.handle.deliver_held(0, update, ticket).unwrap();
     assert_eq!(pair.b.view().await.snapshot.phase, Phase::Funding);
     assert_eq!(
         intake.in_flight(1),

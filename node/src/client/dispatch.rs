@@ -83,12 +83,14 @@ impl Dispatcher {
         let Some(id) = message.channel_id() else {
             return;
         };
-        match self.registry.handle_and_peer(&id) {
-            Some((handle, peer)) if peer == Some(from) => {
-                let _ = handle.deliver_held(message, ticket);
+        // The sender is the participant whose key the sending node holds in this channel; the
+        // protocol then checks that this participant may send this message.
+        match self.registry.handle_and_index(&id, &from) {
+            Some((handle, Some(index))) => {
+                let _ = handle.deliver_held(index, message, ticket);
             }
-            Some(_) => {
-                tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not the channel's peer", message.kind());
+            Some((_, None)) => {
+                tracing::warn!(channel = %id, %from, "dropped a {} from a node that is not a member of the channel", message.kind());
             }
             None => {
                 tracing::debug!(channel = %id, %from, "dropped a {} for an unknown channel", message.kind());

@@ -1,5 +1,6 @@
-//! The node's running channels: each one's task handle, its peer, and its status, which API
-//! calls wait on. [`Registry`] is the one service that owns them.
+//! The node's running channels: each one's task handle, its members (the node of each
+//! participant), and its status, which API calls wait on. [`Registry`] is the one service
+//! that owns them.
 //!
 //! A channel's status has two writers, each for its own fields: the channel task writes the
 //! phase the moment the channel enters it (through its [`StatusCell`]), and the channel's
@@ -7,6 +8,7 @@
 
 use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
+use crate::store::ChannelMembers;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
 use std::collections::HashMap;
@@ -91,9 +93,9 @@ pub fn enter_phase(status: &StatusCell, phase: Phase) {
 struct ChannelEntry {
     /// Its task.
     handle: ChannelHandle,
-    /// The node on the other side; `None` if its link was lost (the channel is watched and
-    /// can be settled on chain, but not used).
-    peer: Option<NodeId>,
+    /// The node of each other participant; none known if the record was lost (the channel is
+    /// watched and can be settled on chain, but not used).
+    members: ChannelMembers,
     /// The channel's assets, in allocation order (fixed for the channel's life): what a
     /// payment's asset name resolves against without asking the task.
     assets: Vec<Asset>,
@@ -109,8 +111,11 @@ struct ChannelEntry {
 pub struct RunningChannel {
     /// Its task.
     pub handle: ChannelHandle,
-    /// The node on the other side; `None` if its link was lost.
+    /// The two-party view of its members: the one other node; `None` if its members record was
+    /// lost (or, in a channel of more than two, always: read `members` there).
     pub peer: Option<NodeId>,
+    /// The node of each participant.
+    pub members: ChannelMembers,
     /// Its phase.
     pub phase: Phase,
     /// Whether the watcher refutes an older registration.
@@ -162,12 +167,12 @@ impl Registry {
         }
     }
 
-    /// Adds a channel with its `status` (shared with its task); replaces nothing (`false` if
-    /// the id is taken).
+    /// Adds a channel with `members` and its `status` (shared with its task); replaces
+    /// nothing (`false` if the id is taken).
     pub fn insert(
         &self,
         handle: ChannelHandle,
-        peer: Option<NodeId>,
+        members: ChannelMembers,
         assets: Vec<Asset>,
         status: StatusCell,
     ) -> bool {
@@ -180,7 +185,7 @@ impl Registry {
             id,
             ChannelEntry {
                 handle,
-                peer,
+                members,
                 assets,
                 status,
                 refute: true,
@@ -198,7 +203,8 @@ impl Registry {
     pub fn get(&self, id: &ChannelId) -> Option<RunningChannel> {
         self.entries().channels.get(id).map(|entry| RunningChannel {
             handle: entry.handle.clone(),
-            peer: entry.peer,
+            peer: entry.members.peer(),
+            members: entry.members.clone(),
             phase: entry.status.borrow().phase,
             refute: entry.refute,
             assets: entry.assets.clone(),
@@ -213,12 +219,26 @@ impl Registry {
             .map(|entry| entry.status.borrow().phase)
     }
 
-    /// The task handle and the peer of channel `id`, if it runs.
+    /// The task handle and the peer (the two-party view of the members) of channel `id`, if
+    /// it runs.
     pub fn handle_and_peer(&self, id: &ChannelId) -> Option<(ChannelHandle, Option<NodeId>)> {
         self.entries()
             .channels
             .get(id)
-            .map(|entry| (entry.handle.clone(), entry.peer))
+            .map(|entry| (entry.handle.clone(), entry.members.peer()))
+    }
+
+    /// The task handle of channel `id`, if it runs, and the participant index `node` holds in
+    /// it (`None` if `node` is not a member).
+    pub fn handle_and_index(
+        &self,
+        id: &ChannelId,
+        node: &NodeId,
+    ) -> Option<(ChannelHandle, Option<usize>)> {
+        self.entries()
+            .channels
+            .get(id)
+            .map(|entry| (entry.handle.clone(), entry.members.index_of(node)))
     }
 
     /// The status of channel `id` now, if it runs.
@@ -244,30 +264,31 @@ impl Registry {
         }
     }
 
-    /// The handles of every channel with `peer`.
+    /// The handles of every channel `peer` is a member of.
     pub fn with_peer(&self, peer: &NodeId) -> Vec<ChannelHandle> {
         self.entries()
             .channels
             .values()
-            .filter(|entry| entry.peer == Some(*peer))
+            .filter(|entry| entry.members.contains(peer))
             .map(|entry| entry.handle.clone())
             .collect()
     }
 
-    /// Whether any channel runs with `peer`.
+    /// Whether any channel runs that `peer` is a member of.
     pub fn has_peer(&self, peer: &NodeId) -> bool {
         self.entries()
             .channels
             .values()
-            .any(|entry| entry.peer == Some(*peer))
+            .any(|entry| entry.members.contains(peer))
     }
 
-    /// Every channel's handle and peer, in no particular order.
+    /// Every channel's handle and peer (the two-party view of its members), in no particular
+    /// order.
     pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {
         self.entries()
             .channels
             .values()
-            .map(|entry| (entry.handle.clone(), entry.peer))
+            .map(|entry| (entry.handle.clone(), entry.members.peer()))
             .collect()
     }
 
@@ -396,5 +417,72 @@ pub async fn wait_for_status(
         if status.changed().await.is_err() {
             return Err("the node is shutting down".to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::NodeKey;
+
+    fn node(n: u8) -> NodeId {
+        NodeKey::from_secret_bytes(&[n; 32]).unwrap().node_id()
+    }
+
+    fn register(registry: &Registry, n: u8, members: ChannelMembers) -> ChannelId {
+        let id = ChannelId([n; 32]);
+        let (handle, _inbox) = ChannelHandle::detached(id);
+        assert!(registry.insert(handle, members, Vec::new(), status_cell(Phase::Active)));
+        id
+    }
+
+    #[test]
+    fn a_channel_is_with_every_node_that_holds_one_of_its_participants() {
+        let registry = Registry::default();
+        let three = register(
+            &registry,
+            1,
+            ChannelMembers {
+                nodes: vec![None, Some(node(2)), Some(node(3))],
+            },
+        );
+        let two = register(&registry, 2, ChannelMembers::two_party(1, node(3)));
+        let ids = |peer: u8| {
+            let mut ids: Vec<ChannelId> = registry
+                .with_peer(&node(peer))
+                .iter()
+                .map(|h| h.id())
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(2), vec![three]);
+        assert_eq!(ids(3), vec![three, two]);
+        assert!(registry.has_peer(&node(2)) && registry.has_peer(&node(3)));
+        assert!(!registry.has_peer(&node(4)));
+    }
+
+    #[test]
+    fn a_sender_resolves_to_its_participant_index_and_the_peer_view_is_two_party_only() {
+        let registry = Registry::default();
+        let members = ChannelMembers {
+            nodes: vec![Some(node(1)), None, Some(node(3))],
+        };
+        let three = register(&registry, 1, members.clone());
+        let two = register(&registry, 2, ChannelMembers::two_party(0, node(5)));
+        let index = |id, n| registry.handle_and_index(&id, &node(n)).map(|(_, i)| i);
+        assert_eq!(index(three, 1), Some(Some(0)));
+        assert_eq!(index(three, 3), Some(Some(2)));
+        assert_eq!(index(three, 5), Some(None), "not a member");
+        assert_eq!(index(two, 5), Some(Some(1)));
+        assert!(registry
+            .handle_and_index(&ChannelId([9; 32]), &node(1))
+            .is_none());
+
+        let running = registry.get(&three).unwrap();
+        assert_eq!(running.members, members);
+        assert_eq!(running.peer, None, "three parties have no single peer");
+        assert_eq!(registry.get(&two).unwrap().peer, Some(node(5)));
+        assert_eq!(registry.handle_and_peer(&two).unwrap().1, Some(node(5)));
     }
 }

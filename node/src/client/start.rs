@@ -13,7 +13,7 @@ use crate::config::TestingSection;
 use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
 };
-use crate::store::node_records::link_op;
+use crate::store::members::{members_op, ChannelMembers};
 use crate::store::ChannelStore;
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
@@ -82,27 +82,28 @@ impl ChannelStarter {
         }
     }
 
-    /// Starts the task of a channel and registers it: one just opened with `peer` (`initial`
-    /// are the effects of its opening; its first batch also records its peer link), or one
-    /// restored (`initial` empty; `peer` is `None` if its link was lost).
+    /// Starts the task of a channel and registers it: one just opened with `members`
+    /// (`initial` are the effects of its opening; its first batch also records its members),
+    /// or one restored (`initial` empty; no member known if its members record was lost).
     pub fn start_channel(
         &self,
         channel: Channel,
         initial: Vec<Effect>,
-        peer: Option<NodeId>,
+        members: ChannelMembers,
         opened: bool,
     ) -> ChannelHandle {
         let id = channel.id();
         let phase = channel.phase();
         let assets = channel.latest().allocation.assets.clone();
-        let first_writes = match peer {
-            Some(peer) if opened => vec![link_op(&id, &peer)],
-            _ => Vec::new(),
+        let first_writes = if opened {
+            vec![members_op(&id, &members)]
+        } else {
+            Vec::new()
         };
         let status = status_cell(phase);
         let deps = ChannelDeps {
             status: Some(status.clone()),
-            peer,
+            members: members.clone(),
             link: self.peers.clone(),
             chain: self.chain.signer.clone(),
             store: self.store.clone(),
@@ -114,7 +115,9 @@ impl ChannelStarter {
             misbehaviour: self.misbehaviour,
         };
         let (handle, task) = channel_task(channel, initial, deps);
-        let inserted = self.registry.insert(handle.clone(), peer, assets, status);
+        let inserted = self
+            .registry
+            .insert(handle.clone(), members, assets, status);
         if !inserted {
             tracing::error!(channel = %id, "a channel with this id is already running");
         }
@@ -154,10 +157,12 @@ impl ChannelStarter {
                 .iter()
                 .position(|e| matches!(e, Effect::Send { .. }))
                 .unwrap_or(effects.len());
+            // Proposals are two-party: the accept goes to the proposer, the other one.
             let to = channel.peer_index() as u16;
             effects.insert(at, Effect::Send { to, message: first });
         }
-        self.start_channel(channel, effects, Some(peer), true);
+        let members = ChannelMembers::two_party(channel.my_index(), peer);
+        self.start_channel(channel, effects, members, true);
         Ok(id)
     }
 

@@ -15,7 +15,12 @@ use super::messages::{ChannelProposal, ProposalAccept};
 use parley_plugin_api::model::{Address, Allocation, AllocationError, ChannelId, Params, State};
 use thiserror::Error;
 
-/// The number of participants of the channels this protocol opens: two-party ledger channels.
+/// The number of participants of the channels a proposal opens: the proposal and accept
+/// messages carry one proposer and one accepter, so they open two-party ledger channels. This
+/// is the wire format's limit, not the channel's: [`Channel`](super::Channel) runs any number
+/// from [`MIN_PARTICIPANTS`](super::channel::MIN_PARTICIPANTS) up. It is checked in one place,
+/// [`validate_proposal`] (one balance per participant, else
+/// [`ProposalError::BalanceColumns`]), and [`build_params`] then names exactly these two.
 pub const PARTICIPANTS: usize = 2;
 
 /// The longest challenge duration a proposal may ask for: one year. A longer one would lock the

@@ -163,8 +163,8 @@ pub enum RestoreError {
         /// The funding that contradicts it.
         second: Funding,
     },
-    /// The channel does not have exactly two participants (only two-party channels exist).
-    #[error("the stored channel has {found} participants; only two-party channels are supported")]
+    /// The channel has fewer than two participants.
+    #[error("the stored channel has {found} participants; a channel needs at least two")]
     UnsupportedParticipants {
         /// Participants stored.
         found: usize,

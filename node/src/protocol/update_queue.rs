@@ -151,6 +151,8 @@ impl<R> UpdateQueue<R> {
         };
         let proposed = match &request.intent {
             UpdateIntent::Pay { asset, amount } => {
+                // A payment request names no recipient: it pays the other party of a
+                // two-party channel.
                 let to = channel.peer_index();
                 channel.pay(*asset, to, *amount, signer)
             }

@@ -7,12 +7,15 @@
 //! |----------------------------|------------------------------------------------|
 //! | `arch/` ‖ channel id (32)  | the canonical encoding of an [`ArchivedChannel`] |
 //!
-//! Archiving writes the archive record and deletes the channel's slots and its link, all in
-//! one batch: a crash leaves the channel either active or archived, never both or neither.
+//! Archiving writes the archive record and deletes the channel's slots and its members, all
+//! in one batch: a crash leaves the channel either active or archived, never both or neither.
 
 use super::error::StoreError;
+use super::members::members_delete_op;
 use super::node_records::{decode_links, link_delete_op};
-use super::schema::{decode_channel, describe_key, group_channels, remove_ops, schema_op, Pairs};
+use super::schema::{
+    decode_channel, describe_key, group_channels, remove_ops, schema_op_of, Pairs,
+};
 use crate::protocol::{ChannelSnapshot, Funding, Phase};
 use crate::wire::NodeId;
 use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
@@ -26,7 +29,7 @@ pub const ARCHIVE_PREFIX: &[u8] = b"arch/";
 pub struct ArchivedChannel {
     /// Everything durable about the channel at its close (phase `Closed`).
     pub snapshot: ChannelSnapshot,
-    /// The peer it was with, if the node knew it.
+    /// The peer it was with, if the node knew exactly one (the two-party view of its members).
     pub peer: Option<NodeId>,
     /// How it ended (what the node did on chain, or why an opening was abandoned), for
     /// `channel show`.
@@ -105,7 +108,7 @@ pub fn archive_ops(archived: &ArchivedChannel) -> Vec<WriteOp> {
     let id = archived.snapshot.channel.channel_id;
     let mut ops = vec![WriteOp::put(archive_key(&id), archived.encode())];
     ops.extend(remove_ops(&id));
-    ops.push(link_delete_op(&id));
+    ops.push(members_delete_op(&id));
     ops
 }
 
@@ -137,7 +140,7 @@ pub fn decode_archived(key: &[u8], value: &[u8]) -> Result<ArchivedChannel, Stor
 
 /// The writes that bring a version-1 store to version 2: every closed channel among `channels`
 /// (a scan of `ch/`) is archived with its peer from `links` (a scan of `link/`), and the schema
-/// version becomes 2. Channels that do not decode stay where they are (the node reports them
+/// version becomes 2 (the links of the archived channels go with them). Channels that do not decode stay where they are (the node reports them
 /// when it restores). The caller commits the writes as one batch.
 pub fn migrate_from_v1(channels: Pairs, links: &Pairs) -> Vec<WriteOp> {
     let (links, _) = decode_links(links);
@@ -151,10 +154,11 @@ pub fn migrate_from_v1(channels: Pairs, links: &Pairs) -> Vec<WriteOp> {
                     note: None,
                     dispute: None,
                 }));
+                ops.push(link_delete_op(&id));
             }
         }
     }
-    ops.push(schema_op());
+    ops.push(schema_op_of(2));
     ops
 }
 
@@ -165,7 +169,7 @@ mod tests {
     use crate::store::test_support::snapshot;
 
     #[test]
-    fn archiving_puts_the_record_and_removes_the_slots_and_the_link_in_one_batch() {
+    fn archiving_puts_the_record_and_removes_the_slots_and_the_members_in_one_batch() {
         let mut closed = snapshot(7, 3, false);
         closed.phase = Phase::Closed;
         let archived = ArchivedChannel {
@@ -191,7 +195,7 @@ mod tests {
         for slot in Slot::ALL {
             assert!(deleted.contains(&channel_key(&id, slot)), "{slot} kept");
         }
-        assert!(deleted.contains(&crate::store::node_records::link_key(&id)));
+        assert!(deleted.contains(&crate::store::members::members_key(&id)));
     }
 
     fn closed_archive(funding: Funding) -> ArchivedChannel {

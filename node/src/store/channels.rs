@@ -3,6 +3,7 @@
 use super::archive::{self, ArchivedChannel};
 use super::committer::{CommitStats, Committer, CommitterLimits};
 use super::error::{StoreError, WriteTarget};
+use super::members;
 use super::node_records::LINK_PREFIX;
 use super::proposal::StoredProposal;
 use super::schema::{self, describe_key};
@@ -64,45 +65,41 @@ impl ChannelStore {
                 key: describe_key(schema::SCHEMA_KEY),
                 source,
             })?;
-        let mut migration = None;
-        if let Some(value) = &found {
-            if schema::check_schema(value)? < schema::SCHEMA_VERSION {
-                let scan = |prefix: &[u8]| {
-                    store.scan_all(prefix).map_err(|source| StoreError::Scan {
-                        prefix: describe_key(prefix),
-                        source,
-                    })
-                };
-                migration = Some(archive::migrate_from_v1(
-                    scan(schema::CHANNEL_PREFIX)?,
-                    &scan(LINK_PREFIX)?,
-                ));
+        let stored_version = found.as_deref().map(schema::check_schema).transpose()?;
+        if stored_version.is_none() {
+            if let Some((key, _)) = store
+                .scan(b"", None, 1)
+                .map_err(|source| StoreError::Scan {
+                    prefix: "the whole store".to_string(),
+                    source,
+                })?
+                .first()
+            {
+                return Err(StoreError::NotAParleyStore {
+                    key: describe_key(key),
+                });
             }
-        } else if let Some((key, _)) = store
-            .scan(b"", None, 1)
-            .map_err(|source| StoreError::Scan {
-                prefix: "the whole store".to_string(),
-                source,
-            })?
-            .first()
-        {
-            return Err(StoreError::NotAParleyStore {
-                key: describe_key(key),
-            });
         }
         let committer = Committer::with_limits(Arc::clone(&store), limits)
             .map_err(StoreError::StartCommitter)?;
-        let setup = match (found, migration) {
-            (None, _) => Some(vec![schema::schema_op()]),
-            (Some(_), migration) => migration,
-        };
-        if let Some(ops) = setup {
+        let commit = |ops: Vec<WriteOp>| {
             committer
                 .commit_blocking(ops)
                 .map_err(|source| StoreError::Write {
                     target: WriteTarget::Schema,
                     source,
-                })?;
+                })
+        };
+        match stored_version {
+            None => commit(vec![schema::schema_op()])?,
+            // One commit per step, each read from what the step before left: a crash between
+            // steps leaves a store of the version in between, which opens like any other.
+            Some(mut version) => {
+                while version < schema::SCHEMA_VERSION {
+                    commit(migration_step(&*store, version)?)?;
+                    version += 1;
+                }
+            }
         }
         Ok(ChannelStore { store, committer })
     }
@@ -308,6 +305,20 @@ async fn write(
     queued?
         .await
         .map_err(|source| StoreError::Write { target, source })
+}
+
+/// The writes that bring a store of schema `version` to `version + 1`, read from the store.
+fn migration_step(store: &dyn Store, version: u32) -> Result<Vec<WriteOp>, StoreError> {
+    let scan = |prefix: &[u8]| {
+        store.scan_all(prefix).map_err(|source| StoreError::Scan {
+            prefix: describe_key(prefix),
+            source,
+        })
+    };
+    Ok(match version {
+        1 => archive::migrate_from_v1(scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
+        _ => members::migrate_from_v2(&scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
+    })
 }
 
 #[cfg(test)]

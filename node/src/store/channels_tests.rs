@@ -34,14 +34,14 @@ fn open_writes_the_schema_version_once() {
 #[test]
 fn open_refuses_a_newer_schema_and_foreign_data() {
     let store = Arc::new(MemStore::default());
-    store.plant(SCHEMA_KEY, &3u32.to_be_bytes());
+    store.plant(SCHEMA_KEY, &4u32.to_be_bytes());
     let error = open_err(&store);
     assert!(
         matches!(
             error,
             StoreError::NewerSchema {
-                found: 3,
-                supported: 2
+                found: 4,
+                supported: 3
             }
         ),
         "{error}"
@@ -358,36 +358,54 @@ async fn proposals_are_stored_listed_and_deleted() {
     );
 }
 
-#[tokio::test]
-async fn opening_a_version_1_store_archives_its_closed_channels_in_one_commit() {
-    use crate::store::node_records::{link_key, link_op};
-    use crate::wire::NodeKey;
-    use parley_plugin_api::codec::Encode;
-    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
-    let store = Arc::new(MemStore::default());
-    // A version-1 store as an older node left it: one active and one closed channel, each with
-    // its link, all in the active set.
-    store.plant(SCHEMA_KEY, &1u32.to_be_bytes());
-    let active = snapshot(1, 4, false);
-    let mut closed = snapshot(2, 9, false);
-    closed.phase = Phase::Closed;
-    for channel in [&active, &closed] {
+/// Plants `channels` with their version-2 peer links (all with `peer`) and schema `version`,
+/// as an older node left them.
+fn plant_old_store(
+    store: &MemStore,
+    version: u32,
+    channels: &[&ChannelSnapshot],
+    peer: &crate::wire::NodeId,
+) {
+    use crate::store::node_records::link_op;
+    store.plant(SCHEMA_KEY, &version.to_be_bytes());
+    for channel in channels {
         let id = channel.channel.channel_id;
         for record in channel.to_records() {
             if let Some(WriteOp::Put { key, value }) = schema::ops_for(&id, &[record]).pop() {
                 store.plant(&key.0, &value.0);
             }
         }
-        if let WriteOp::Put { key, value } = link_op(&id, &peer) {
+        if let WriteOp::Put { key, value } = link_op(&id, peer) {
             store.plant(&key.0, &value.0);
         }
     }
+}
+
+#[tokio::test]
+async fn opening_a_version_1_store_archives_its_closed_channels_then_migrates_its_links() {
+    use crate::store::members::{decode_members, MEMBERS_PREFIX};
+    use crate::store::node_records::{link_key, LINK_PREFIX};
+    use crate::wire::NodeKey;
+    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let store = Arc::new(MemStore::default());
+    // A version-1 store as an older node left it: one active and one closed channel, each with
+    // its link, all in the active set.
+    let active = snapshot(1, 4, false);
+    let mut closed = snapshot(2, 9, false);
+    closed.phase = Phase::Closed;
+    plant_old_store(&store, 1, &[&active, &closed], &peer);
 
     let channels = open(&store);
     assert_eq!(
         store.commit_count(),
-        1,
-        "the migration is one atomic commit"
+        2,
+        "each migration step is one atomic commit (1 to 2, then 2 to 3)"
+    );
+    let commits = store.commits();
+    assert!(
+        commits[0].iter().any(|op| op.key() == SCHEMA_KEY
+            && matches!(op, WriteOp::Put { value, .. } if value.0 == 2u32.to_be_bytes())),
+        "the first step writes version 2"
     );
     assert_eq!(
         store.contents().get(SCHEMA_KEY),
@@ -400,41 +418,90 @@ async fn opening_a_version_1_store_archives_its_closed_channels_in_one_commit() 
     assert_eq!(archived.snapshot, closed);
     assert_eq!(archived.peer, Some(peer));
     assert!(!store.contents().contains_key(&link_key(&closed_id)));
-    assert_eq!(
-        store.contents().get(&link_key(&active.channel.channel_id)),
-        Some(&peer.encode())
-    );
+    assert!(channels.scan_prefix(LINK_PREFIX).unwrap().is_empty());
+    let (members, _) = decode_members(&channels.scan_prefix(MEMBERS_PREFIX).unwrap());
+    assert_eq!(members.len(), 1, "only the active channel has members");
+    assert_eq!(members[&active.channel.channel_id].peer(), Some(peer));
     assert_eq!(channels.archived_all().unwrap().len(), 1);
 
     // Opening it again changes nothing.
     drop(channels);
     drop(open(&store));
-    assert_eq!(store.commit_count(), 1);
+    assert_eq!(store.commit_count(), 2);
 }
 
 #[tokio::test]
-async fn a_channel_and_its_link_share_one_commit() {
-    use crate::store::node_records::{link_key, link_op};
+async fn opening_a_version_2_store_turns_its_links_into_members_in_one_commit() {
+    use crate::store::members::{decode_members, MEMBERS_PREFIX};
+    use crate::store::node_records::LINK_PREFIX;
     use crate::wire::NodeKey;
     let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let store = Arc::new(MemStore::default());
+    let mut mine_first = snapshot(1, 4, false);
+    mine_first.channel.my_index = 0;
+    let mut mine_second = snapshot(2, 7, false);
+    mine_second.channel.my_index = 1;
+    plant_old_store(&store, 2, &[&mine_first, &mine_second], &peer);
+
+    let channels = open(&store);
+    assert_eq!(
+        store.commit_count(),
+        1,
+        "the migration is one atomic commit"
+    );
+    assert_eq!(
+        store.contents().get(SCHEMA_KEY),
+        Some(&SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    assert!(channels.scan_prefix(LINK_PREFIX).unwrap().is_empty());
+    let (members, broken) = decode_members(&channels.scan_prefix(MEMBERS_PREFIX).unwrap());
+    assert!(broken.is_empty());
+    assert_eq!(
+        members[&mine_first.channel.channel_id].nodes,
+        vec![None, Some(peer)]
+    );
+    assert_eq!(
+        members[&mine_second.channel.channel_id].nodes,
+        vec![Some(peer), None]
+    );
+    let restored = channels.restore_all().unwrap();
+    assert_eq!(
+        restored.channels.len(),
+        2,
+        "the channels themselves are untouched"
+    );
+
+    drop(channels);
+    drop(open(&store));
+    assert_eq!(store.commit_count(), 1, "a second open writes nothing");
+}
+
+#[tokio::test]
+async fn a_channel_and_its_members_share_one_commit() {
+    use crate::store::members::{members_key, members_op, ChannelMembers};
+    use crate::wire::NodeKey;
+    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let members = ChannelMembers::two_party(0, peer);
     let store = Arc::new(MemStore::default());
     let channels = open(&store);
     let first = snapshot(3, 0, false);
     let id = first.channel.channel_id;
     store.fail_commits(true);
     let failed = channels
-        .persist_with(id, &first.to_records(), vec![link_op(&id, &peer)])
+        .persist_with(id, &first.to_records(), vec![members_op(&id, &members)])
         .await;
     assert!(failed.is_err());
-    assert!(!store.contents().contains_key(&link_key(&id)));
+    assert!(!store.contents().contains_key(&members_key(&id)));
     assert_eq!(channels.restore_channel(&id).unwrap(), None);
     store.fail_commits(false);
     channels
-        .persist_with(id, &first.to_records(), vec![link_op(&id, &peer)])
+        .persist_with(id, &first.to_records(), vec![members_op(&id, &members)])
         .await
         .unwrap();
     let last = store.commits().pop().unwrap();
-    assert!(last.iter().any(|op| op.key() == link_key(&id).as_slice()));
+    assert!(last
+        .iter()
+        .any(|op| op.key() == members_key(&id).as_slice()));
     assert!(last
         .iter()
         .any(|op| op.key() == channel_key(&id, Slot::Channel).as_slice()));

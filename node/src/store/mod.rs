@@ -10,7 +10,8 @@
 //!   into one durable `Store::commit`.
 //! - [`channels`]: [`ChannelStore`], the facade the client uses: open (schema check),
 //!   `persist` (resolves once durable), restore, remove, proposals.
-//! - [`node_records`]: which peer each channel is with, and the peers the user added.
+//! - [`members`]: which node holds each participant of a channel.
+//! - [`node_records`]: the peers the user added (and version 2's peer links).
 //! - [`archive`]: closed channels, moved out of the active set when they close.
 //! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
 //! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
@@ -22,6 +23,7 @@ pub mod archive;
 pub mod channels;
 pub mod committer;
 pub mod error;
+pub mod members;
 pub mod node_records;
 pub mod proposal;
 pub mod schema;
@@ -33,6 +35,7 @@ pub use archive::ArchivedChannel;
 pub use channels::{BrokenChannel, ChannelStore, Restored};
 pub use committer::{CommitError, CommitStats, Committer, CommitterLimits};
 pub use error::{StoreError, WriteTarget};
+pub use members::ChannelMembers;
 pub use node_records::StoredPeer;
 pub use proposal::{Proposer, StoredProposal};
 pub use schema::{decode_channel, ops_for, Slot, SCHEMA_VERSION};

@@ -1,14 +1,15 @@
-//! The node's records beside its channels: which peer each channel is with, and the peers the
-//! user added. Pure functions from records to writes and from scanned pairs back; no I/O.
+//! The node's records beside its channels: the peers the user added, and version 2's peer
+//! links. Pure functions from records to writes and from scanned pairs back; no I/O. Which node
+//! holds each participant of a channel is [`super::members`].
 //!
 //! | key                          | value                                      |
 //! |------------------------------|--------------------------------------------|
-//! | `link/` ‖ channel id (32)    | the peer's [`NodeId`] (33 bytes)           |
 //! | `peer/` ‖ alias (UTF-8)      | the canonical encoding of a [`StoredPeer`] |
+//! | `link/` ‖ channel id (32)    | version 2 only: the peer's [`NodeId`]      |
 //!
-//! A channel's link is written before (or in the same batch as) its first records, so a
-//! restored channel always knows whom to re-synchronise with. A link without a channel (a
-//! crash between the two writes, or a channel removed after settlement) is ignored.
+//! Schema version 2 kept one peer per channel under `link/`; version 3 replaced it with the
+//! channel's members, and the links are read only to migrate them
+//! ([`super::members::migrate_from_v2`]).
 
 use super::schema::{describe_key, Pairs};
 use crate::wire::NodeId;
@@ -17,7 +18,7 @@ use parley_plugin_api::codec::{Decode, Encode};
 use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::collections::BTreeMap;
 
-/// The prefix of every channel-to-peer link.
+/// The prefix of every channel-to-peer link (schema version 2).
 pub const LINK_PREFIX: &[u8] = b"link/";
 
 /// The prefix of every known peer.
@@ -40,17 +41,19 @@ canonical_struct!(StoredPeer {
     transport_address
 });
 
-/// The key of a channel's link.
+/// The key of a channel's link (schema version 2).
 pub fn link_key(channel_id: &ChannelId) -> Vec<u8> {
     [LINK_PREFIX, &channel_id.0[..]].concat()
 }
 
-/// The write that records `peer` as the other party of `channel_id`.
+/// The write that records `peer` as the other party of `channel_id`, as a version-2 node
+/// did: only tests of the migration write links now.
+#[cfg(test)]
 pub fn link_op(channel_id: &ChannelId, peer: &NodeId) -> WriteOp {
     WriteOp::put(link_key(channel_id), peer.encode())
 }
 
-/// The write that removes a channel's link.
+/// The write that removes a channel's link (a version-1 store's archived channel).
 pub fn link_delete_op(channel_id: &ChannelId) -> WriteOp {
     WriteOp::delete(link_key(channel_id))
 }
@@ -129,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn links_round_trip_and_garbage_is_reported_not_fatal() {
+    fn version_2_links_round_trip_and_garbage_is_reported_not_fatal() {
         let (a, b) = (ChannelId([1; 32]), ChannelId([2; 32]));
         let mut pairs = vec![pair(link_op(&a, &node(1))), pair(link_op(&b, &node(2)))];
         pairs.push((b"link/short".to_vec(), node(3).encode()));

@@ -1,14 +1,15 @@
 //! The node's key layout over the store plugin: pure functions from records to writes and from
 //! scanned pairs back to snapshots. No I/O here.
 //!
-//! # Layout (schema version 2)
+//! # Layout (schema version 3)
 //!
 //! | key                                   | value                                         |
 //! |---------------------------------------|-----------------------------------------------|
 //! | `meta/schema`                         | the schema version, `u32` big-endian          |
 //! | `ch/` ‖ channel id (32) ‖ `/` ‖ slot  | the canonical encoding of a [`PersistRecord`] |
 //! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
-//! | `link/`, `peer/`                      | the node's own records ([`super::node_records`]) |
+//! | `memb/` ‖ channel id (32)             | its members ([`super::members`])               |
+//! | `peer/`                               | the peers the user added ([`super::node_records`]) |
 //! | `arch/` ‖ channel id (32)             | a closed channel ([`super::archive`])          |
 //!
 //! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase,
@@ -17,8 +18,9 @@
 //! An empty pending slot is stored as no key at all (the put of `Pending(None)` is a delete), so
 //! a restore reads only what exists; likewise ledger funding is no funding key (the put of
 //! `Funding(Ledger)` is a delete), so a store written before slot 4 existed holds exactly what
-//! this layout gives its ledger-funded channels, and reads unchanged. All keys of a channel share the prefix `ch/` ‖ id ‖ `/`, and all channels
-//! the prefix `ch/`: a restore is one ordered scan, and the keys of one channel arrive together.
+//! this layout gives its ledger-funded channels, and reads unchanged. All keys of a channel
+//! share the prefix `ch/` ‖ id ‖ `/`, and all channels the prefix `ch/`: a restore is one
+//! ordered scan, and the keys of one channel arrive together.
 //! Keys are at most 37 bytes, far below the store's 511-byte limit.
 //!
 //! Ids are raw bytes, not hex, to keep keys short; [`describe_key`] renders them for messages.
@@ -32,6 +34,14 @@
 //! were restored, given a task and their peers redialled forever. Opening a version-1 store
 //! archives its closed channels and writes version 2 in one commit
 //! ([`super::archive::migrate_from_v1`]).
+//!
+//! Version 3 replaced the one peer of each channel (`link/` ‖ channel id → a node id) with its
+//! members (`memb/` ‖ channel id → the node of each participant index), so that a channel is
+//! not assumed to have exactly one other party; it also admits the funding slot (4), which
+//! only a channel funded by a parent writes (a node of version 2 would refuse it). Opening a version-2 store turns each link into
+//! the members of its two-party channel and writes version 3 in one commit
+//! ([`super::members::migrate_from_v2`]). A version-1 store takes both steps, each its own
+//! commit, so a crash between them leaves a version-2 store that opens like any other.
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
@@ -41,7 +51,7 @@ use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
 
 /// The version of the layout this node writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest version this node migrates from (to [`SCHEMA_VERSION`]) when it opens a store.
 pub const OLDEST_MIGRATED: u32 = 1;
@@ -189,7 +199,13 @@ pub fn describe_key(key: &[u8]) -> String {
 
 /// The write that stores the current schema version.
 pub fn schema_op() -> WriteOp {
-    WriteOp::put(SCHEMA_KEY.to_vec(), SCHEMA_VERSION.to_be_bytes().to_vec())
+    schema_op_of(SCHEMA_VERSION)
+}
+
+/// The write that stores schema version `version` (a migration step writes the version it
+/// reaches, which need not be the current one).
+pub fn schema_op_of(version: u32) -> WriteOp {
+    WriteOp::put(SCHEMA_KEY.to_vec(), version.to_be_bytes().to_vec())
 }
 
 /// The schema version in the value of [`SCHEMA_KEY`], checked against this node's: this

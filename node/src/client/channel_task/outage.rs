@@ -124,7 +124,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 .map_or_else(String::new, |o| o.error.clone()),
         };
         match input {
-            ChannelInput::Message(message, _ticket) => tracing::debug!(
+            ChannelInput::Message(_, message, _ticket) => tracing::debug!(
                 channel = %self.channel.id(),
                 "dropped a {} from the peer while the store fails; re-synchronisation covers it",
                 message.kind()

@@ -7,11 +7,11 @@
 //! Safe to repeat: depositing skips what is already held, so a retry never pays twice.
 
 use super::failure::{chain_step, ChainFailure};
+use super::funder::{FundError, Funder};
 use super::life::Outcome;
 use super::ChainSide;
-use crate::protocol::Phase;
-use super::funder::{FundError, Funder};
 use crate::protocol::funding::FundingError;
+use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome};
 use parley_plugin_api::ErrorKind;
 

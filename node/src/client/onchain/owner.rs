@@ -51,7 +51,7 @@ pub async fn own(
         peer_known: side
             .registry
             .get(&id)
-            .is_some_and(|running| running.peer.is_some()),
+            .is_some_and(|running| running.members.complete()),
         withhold_deposit: side.testing.withholds_deposit(id),
     }) else {
         return;

@@ -4,7 +4,7 @@
 //! phase moves and half-done updates are sorted out.
 
 use super::{Channel, ChannelError, Effects};
-use crate::protocol::effect::{ChannelEvent, Effect};
+use crate::protocol::effect::Effect;
 use crate::protocol::phase::Phase;
 
 impl Channel {
@@ -41,11 +41,7 @@ impl Channel {
     /// `Funding` or `Active` → `Disputed`, dropping the peer's update awaiting our answer (see
     /// [`Channel::dispute`]).
     pub(super) fn enter_dispute(&mut self, fx: &mut Effects) {
-        if let Some((state, _)) = self.incoming.take() {
-            fx.event(ChannelEvent::UpdateDiscarded {
-                version: state.version,
-            });
-        }
+        self.drop_incoming(fx);
         self.set_phase(Phase::Disputed, fx);
     }
 }

@@ -119,7 +119,7 @@ pub enum ChannelError {
     NotAChannelMessage(&'static str),
     /// A message came from a participant who takes no part in this step (ourselves, or
     /// someone who is not a participant): the driver routed it wrongly.
-    #[error("a message from participant {from}, who is not this channel's other party")]
+    #[error("a message from participant {from}, who is not another participant of this channel")]
     UnexpectedSender {
         /// The sender's participant index, as the driver gave it.
         from: usize,

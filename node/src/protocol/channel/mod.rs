@@ -1,10 +1,17 @@
-//! The state machine of one two-party ledger channel (DESIGN §4).
+//! The state machine of one ledger channel of two or more participants (DESIGN §4).
 //!
 //! A [`Channel`] owns one channel's state: its parameters, our index, its [`Phase`], the newest
-//! state with its signatures, at most one pending update of ours and at most one update of the
-//! peer awaiting our answer. Inputs are method calls (a message from the peer, a decision of the
+//! state with its signatures (one slot per participant), at most one pending update of ours and
+//! at most one update of another participant awaiting our answer (or, with three or more,
+//! awaiting the signatures of the others after ours). Inputs are method calls (a message from the peer, a decision of the
 //! user or policy, a chain observation such as "funded"); outputs are `Vec<Effect>` the driver
 //! executes in order (see [`crate::protocol::effect`]). Nothing here does I/O or reads a clock.
+//!
+//! Every message is addressed to a participant index and taken with its sender's index; the
+//! driver maps indices to nodes. Two-party channels are the case the proposal messages open
+//! today (see [`PARTICIPANTS`](super::proposal::PARTICIPANTS)); with more participants an update is sent to every other one,
+//! each accept goes to every other participant too (go-perun's model: every signature ends up
+//! with everyone), and an update completes only once every slot is signed.
 //!
 //! Invariants kept by every method:
 //! - the newest state is fully signed from `Funding` on, and every newer state passed
@@ -35,12 +42,31 @@ use super::messages::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept,
 };
 use super::phase::Phase;
-use super::proposal::{build_params, opening_state, PARTICIPANTS};
+pub use super::proposal::PARTICIPANTS;
+use super::proposal::{build_params, opening_state};
 use super::record::{
     ChannelRecord, ChannelSnapshot, PendingUpdate, PersistRecord, RestoreError, SignedRecord,
 };
 use super::signer::{ChannelIdFn, StateSigner, StateVerifier};
 use parley_plugin_api::model::{ChannelId, Params, Participant, Sig, SignedState, State};
+use std::collections::BTreeMap;
+
+/// The fewest participants a channel can have.
+pub const MIN_PARTICIPANTS: usize = 2;
+
+/// Another participant's update: valid and awaiting our answer, or (with three or more
+/// participants) accepted by us and waiting for the remaining signatures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Incoming {
+    state: State,
+    /// Who proposed it.
+    proposer: usize,
+    /// One slot per participant: the proposer's from its proposal, ours once we accept, the
+    /// others' from their accepts.
+    sigs: Vec<Option<Sig>>,
+    /// Whether we signed it: our signature is then persisted (in the pending slot) and sent.
+    accepted: bool,
+}
 
 /// One channel's protocol state. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,13 +75,21 @@ pub struct Channel {
     phase: Phase,
     /// The newest state; fully signed from `Funding` on.
     latest: State,
-    /// One slot per participant; only the peer's may be empty, and only while `Opening`.
+    /// One slot per participant; only the others' may be empty, and only while `Opening`.
     sigs: Vec<Option<Sig>>,
-    /// Our update, signed and persisted, that the peer has not answered.
+    /// Our update, signed and persisted, that not every other participant has accepted.
     pending: Option<PendingUpdate>,
-    /// The peer's valid update (state and its signature) awaiting our accept or reject. Not
-    /// persisted: nothing of ours is signed on it, and re-synchronisation discards it.
-    incoming: Option<(State, Sig)>,
+    /// The other participants' verified signatures on `pending` so far (three or more
+    /// participants; in a two-party channel the one accept completes the update at once). Not
+    /// persisted: re-synchronisation recovers them.
+    pending_accepts: BTreeMap<usize, Sig>,
+    /// Another participant's valid update. Persisted (in the pending slot) only once accepted
+    /// with others still to sign; until then nothing of ours is signed on it, and
+    /// re-synchronisation discards it.
+    incoming: Option<Incoming>,
+    /// Accepts that overtook the proposal they answer (three or more participants: they come
+    /// over different connections), by sender; checked once the proposal arrives.
+    early_accepts: BTreeMap<usize, (u64, Sig)>,
     /// The version of our update that lost a concurrent race: the peer's `Concurrent` reject
     /// of it may still be in flight and is expected, not an error.
     superseded: Option<u64>,
@@ -88,20 +122,23 @@ impl Channel {
         let channel_id = ids.derive_channel_id(&params)?;
         let state = opening_state(proposal, channel_id);
         let sig = signer.sign(me, &state)?;
-        let mut sigs = vec![None; params.participants.len()];
+        let participants = params.participants.len();
+        let mut sigs = vec![None; participants];
         sigs[my_index] = Some(sig.clone());
         let channel = Channel {
             record: ChannelRecord {
                 params,
                 channel_id,
-                // Validated: a proposal has exactly PARTICIPANTS participants.
+                // A participant index fits u16: a proposal names PARTICIPANTS of them.
                 my_index: my_index as u16,
             },
             phase: Phase::Opening,
             latest: state,
             sigs,
             pending: None,
+            pending_accepts: BTreeMap::new(),
             incoming: None,
+            early_accepts: BTreeMap::new(),
             superseded: None,
             syncing: false,
             funding: Funding::Ledger,
@@ -110,10 +147,15 @@ impl Channel {
         fx.persist(PersistRecord::Opened(channel.record.clone()));
         fx.persist(PersistRecord::Latest(channel.signed_record()));
         fx.persist(PersistRecord::Phase(Phase::Opening));
-        fx.send(
-            1 - my_index,
-            ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }),
-        );
+        for to in channel.others() {
+            fx.send(
+                to,
+                ChannelMessage::OpeningSig(OpeningSig {
+                    channel_id,
+                    sig: sig.clone(),
+                }),
+            );
+        }
         Ok((channel, fx.finish()))
     }
 
@@ -125,9 +167,11 @@ impl Channel {
         self.phase == Phase::Funding && matches!(message, ChannelMessage::UpdateProposal(_))
     }
 
-    /// Rebuilds a channel from its durable snapshot after a restart. The driver then calls
-    /// [`Channel::sync_request`] once the peer is connected. A pending update that the newest
-    /// state already covers (or that could not follow it) is dropped.
+    /// Rebuilds a channel of two or more participants from its durable snapshot after a
+    /// restart. The driver then calls [`Channel::sync_request`] once the others are connected.
+    /// A pending update that the newest state already covers (or that could not follow it) is
+    /// dropped. A pending update comes back as ours, also one we accepted (three or more
+    /// participants) and persisted: either way it is a state we signed and must not contradict.
     pub fn restore(snapshot: ChannelSnapshot) -> Result<Channel, RestoreError> {
         let ChannelSnapshot {
             channel: record,
@@ -138,7 +182,7 @@ impl Channel {
         } = snapshot;
         let participants = record.params.participants.len();
         let my_index = usize::from(record.my_index);
-        if participants != PARTICIPANTS {
+        if participants < MIN_PARTICIPANTS {
             return Err(RestoreError::UnsupportedParticipants {
                 found: participants,
             });
@@ -186,7 +230,9 @@ impl Channel {
             latest: latest.state,
             sigs: latest.sigs,
             pending,
+            pending_accepts: BTreeMap::new(),
             incoming: None,
+            early_accepts: BTreeMap::new(),
             superseded: None,
             syncing: false,
             funding,
@@ -206,7 +252,7 @@ impl Channel {
             channel: self.record.clone(),
             phase: self.phase,
             latest: self.signed_record(),
-            pending: self.pending.clone(),
+            pending: self.signed_in_flight(),
             funding: self.funding.clone(),
         }
     }
@@ -214,6 +260,18 @@ impl Channel {
     /// Where the channel's funds come from.
     pub fn funding(&self) -> &Funding {
         &self.funding
+    }
+
+    /// The update in flight that carries our signature, as persisted: ours, or (three or more
+    /// participants) another's that we accepted while others have yet to sign it.
+    fn signed_in_flight(&self) -> Option<PendingUpdate> {
+        self.pending.clone().or_else(|| {
+            let incoming = self.incoming.as_ref().filter(|i| i.accepted)?;
+            Some(PendingUpdate {
+                state: incoming.state.clone(),
+                sig: incoming.sigs[self.my_index()].clone()?,
+            })
+        })
     }
 
     /// The channel id.
@@ -231,8 +289,26 @@ impl Channel {
         usize::from(self.record.my_index)
     }
 
-    /// The peer's index (two-party channels).
+    /// The number of participants.
+    pub fn participants(&self) -> usize {
+        self.record.params.participants.len()
+    }
+
+    /// Every participant's index but ours, in order: where a message for everyone goes.
+    pub fn others(&self) -> impl Iterator<Item = usize> {
+        let me = self.my_index();
+        (0..self.participants()).filter(move |&i| i != me)
+    }
+
+    /// The other party's index in a two-party channel (what a payment "to the peer" pays, and
+    /// where a proposal's accept goes). With more participants there is no one other party:
+    /// address each one by its index instead.
     pub fn peer_index(&self) -> usize {
+        debug_assert_eq!(
+            self.participants(),
+            2,
+            "a two-party view of an n-party channel"
+        );
         1 - self.my_index()
     }
 
@@ -241,9 +317,9 @@ impl Channel {
         &self.record.params.participants[self.my_index()]
     }
 
-    /// The peer's chain address.
-    pub fn peer(&self) -> &Participant {
-        &self.record.params.participants[self.peer_index()]
+    /// The chain address of participant `index`.
+    fn participant(&self, index: usize) -> &Participant {
+        &self.record.params.participants[index]
     }
 
     /// The phase.
@@ -280,9 +356,12 @@ impl Channel {
         self.pending.as_ref()
     }
 
-    /// The peer's update awaiting our answer, if any.
+    /// Another participant's update awaiting our answer, if any.
     pub fn awaiting_decision(&self) -> Option<&State> {
-        self.incoming.as_ref().map(|(state, _)| state)
+        self.incoming
+            .as_ref()
+            .filter(|incoming| !incoming.accepted)
+            .map(|incoming| &incoming.state)
     }
 
     /// Whether re-synchronisation with the peer is under way.
@@ -291,25 +370,25 @@ impl Channel {
     }
 
     /// Handles a message from participant `from` (the driver maps the sending node to its
-    /// participant index) by dispatching to the matching `on_*` method. In a two-party
-    /// channel only the other party may send; anyone else is `UnexpectedSender` and changes
-    /// nothing.
+    /// participant index) by dispatching to the matching `on_*` method. Only another
+    /// participant may send; ourselves or an index that is no participant is
+    /// `UnexpectedSender` and changes nothing.
     pub fn on_message(
         &mut self,
         from: usize,
         message: ChannelMessage,
         verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
-        if from != self.peer_index() {
+        if from == self.my_index() || from >= self.participants() {
             return Err(ChannelError::UnexpectedSender { from });
         }
         match message {
-            ChannelMessage::OpeningSig(m) => self.on_opening_sig(m, verifier),
-            ChannelMessage::UpdateProposal(m) => self.on_update_proposal(m, verifier),
-            ChannelMessage::UpdateAccept(m) => self.on_update_accept(m, verifier),
-            ChannelMessage::UpdateReject(m) => self.on_update_reject(m),
-            ChannelMessage::SyncRequest(m) => self.on_sync_request(m),
-            ChannelMessage::SyncReply(m) => self.on_sync_reply(m, verifier),
+            ChannelMessage::OpeningSig(m) => self.on_opening_sig(from, m, verifier),
+            ChannelMessage::UpdateProposal(m) => self.on_update_proposal(from, m, verifier),
+            ChannelMessage::UpdateAccept(m) => self.on_update_accept(from, m, verifier),
+            ChannelMessage::UpdateReject(m) => self.on_update_reject(from, m),
+            ChannelMessage::SyncRequest(m) => self.on_sync_request(from, m),
+            ChannelMessage::SyncReply(m) => self.on_sync_reply(from, m, verifier),
             other @ (ChannelMessage::Proposal(_)
             | ChannelMessage::ProposalAccept(_)
             | ChannelMessage::ProposalReject(_)) => {
@@ -318,13 +397,15 @@ impl Channel {
         }
     }
 
-    /// The peer's signature on version 0. Completes the opening: version 0 becomes fully
-    /// signed and the channel moves to `Funding` (the driver then funds our share). After the
+    /// Participant `from`'s signature on version 0. The last one missing completes the
+    /// opening: version 0 becomes fully signed and the channel moves to `Funding` (the driver
+    /// then funds our share). After the
     /// opening, an `OpeningSig` answering our `SyncRequest` (the peer is still opening) ends the
     /// re-synchronisation, or, if its signature does not verify, proves the peer faulty (see
     /// `fault.rs`); any other repeated `OpeningSig` is ignored.
     pub fn on_opening_sig(
         &mut self,
+        from: usize,
         message: OpeningSig,
         verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
@@ -339,8 +420,8 @@ impl Channel {
                 return Ok(self.peer_fault(SyncError::OpeningAfterSigning { version }));
             }
             if self.syncing && self.latest.version == 0 {
-                if !verifier.verify(&self.latest, &message.sig, self.peer())? {
-                    let participant = self.peer_index();
+                if !verifier.verify(&self.latest, &message.sig, self.participant(from))? {
+                    let participant = from;
                     return Ok(self.peer_fault(SyncError::BadSignature { participant }));
                 }
                 self.syncing = false;
@@ -351,11 +432,14 @@ impl Channel {
             }
             return Ok(Vec::new());
         }
-        self.check_peer_sig(verifier, &self.latest, &message.sig)?;
-        let peer = self.peer_index();
-        self.sigs[peer] = Some(message.sig);
+        self.check_sig_of(from, verifier, &self.latest, &message.sig)?;
+        self.sigs[from] = Some(message.sig);
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Latest(self.signed_record()));
+        if self.sigs.iter().any(Option::is_none) {
+            // Others have yet to sign version 0.
+            return Ok(fx.finish());
+        }
         fx.event(ChannelEvent::StateChanged {
             state: self.latest.clone(),
         });
@@ -429,18 +513,19 @@ impl Channel {
         }
     }
 
-    /// Checks that `sig` is the peer's signature on `state`.
-    fn check_peer_sig(
+    /// Checks that `sig` is participant `index`'s signature on `state`.
+    fn check_sig_of(
         &self,
+        index: usize,
         verifier: &(impl StateVerifier + ?Sized),
         state: &State,
         sig: &Sig,
     ) -> Result<(), ChannelError> {
-        if verifier.verify(state, sig, self.peer())? {
+        if verifier.verify(state, sig, self.participant(index))? {
             Ok(())
         } else {
             Err(ChannelError::BadSignature {
-                participant: self.peer_index(),
+                participant: index,
                 version: state.version,
             })
         }
@@ -455,7 +540,7 @@ impl Channel {
         }
     }
 
-    /// Drops our unanswered update and the peer's unanswered one (re-synchronisation, or the
+    /// Drops our unanswered update and the others' unanswered one (re-synchronisation, or the
     /// channel concluded): neither can complete any more.
     fn discard_half_done(&mut self, fx: &mut Effects) {
         if let Some(pending) = self.pending.take() {
@@ -464,18 +549,28 @@ impl Channel {
                 version: pending.state.version,
             });
         }
-        if let Some((state, _)) = self.incoming.take() {
+        self.drop_incoming(fx);
+    }
+
+    /// Drops another participant's update, awaiting our answer or accepted by us (whose
+    /// persisted signature then goes too).
+    fn drop_incoming(&mut self, fx: &mut Effects) {
+        if let Some(incoming) = self.incoming.take() {
+            if incoming.accepted {
+                fx.persist(PersistRecord::Pending(None));
+            }
             fx.event(ChannelEvent::UpdateDiscarded {
-                version: state.version,
+                version: incoming.state.version,
             });
         }
     }
 
-    /// Makes `state` (which passed every check) the newest fully signed state, with both
-    /// signatures; a final state moves the channel to `Closing`.
+    /// Makes `state` (which passed every check) the newest fully signed state, with every
+    /// participant's signature; a final state moves the channel to `Closing`.
     fn adopt(&mut self, state: State, sigs: Vec<Sig>, fx: &mut Effects) {
         self.latest = state;
         self.sigs = sigs.into_iter().map(Some).collect();
+        self.early_accepts.clear();
         fx.persist(PersistRecord::Latest(self.signed_record()));
         fx.event(ChannelEvent::StateChanged {
             state: self.latest.clone(),
@@ -485,15 +580,6 @@ impl Channel {
         }
         if self.latest.is_final && matches!(self.phase, Phase::Funding | Phase::Active) {
             self.set_phase(Phase::Closing, fx);
-        }
-    }
-
-    /// Both signatures in participant order, from ours and the peer's.
-    fn both_sigs(&self, mine: Sig, peer: Sig) -> Vec<Sig> {
-        if self.my_index() == 0 {
-            vec![mine, peer]
-        } else {
-            vec![peer, mine]
         }
     }
 }

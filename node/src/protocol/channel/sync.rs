@@ -2,6 +2,10 @@
 //! exchange their newest fully signed state, adopt the higher one after checking every
 //! signature, and discard any half-done update.
 //!
+//! Re-synchronisation is still two-party at heart: the request goes to every other participant
+//! and each answers it, but the first answer ends it. With three or more participants a state
+//! that only some hold fully signed is learnt from whoever answers first.
+//!
 //! **Driver contract.** On every (re)connection *both* sides call [`Channel::sync_request`]
 //! before anything else and answer the peer's `SyncRequest` with [`Channel::on_sync_request`].
 //! Updates are refused from `sync_request` until the peer's answer is handled. Because both
@@ -27,52 +31,54 @@ use crate::protocol::signer::StateVerifier;
 use crate::protocol::transition::check_transition;
 
 impl Channel {
-    /// Starts re-synchronisation: discards the peer's update awaiting our answer (the peer
-    /// discards it too when our answer reaches it) and asks the peer for its newest state.
+    /// Starts re-synchronisation: discards the update awaiting our answer (its proposer
+    /// discards it too when our answer reaches it) and asks every other participant for its
+    /// newest state. An update we already accepted (three or more participants) is kept: it
+    /// carries our signature, and the answers settle it.
     pub fn sync_request(&mut self) -> Vec<Effect> {
         let mut fx = Effects::default();
-        if let Some((state, _)) = self.incoming.take() {
-            fx.event(ChannelEvent::UpdateDiscarded {
-                version: state.version,
-            });
+        if self.awaiting_decision().is_some() {
+            self.drop_incoming(&mut fx);
         }
         self.syncing = true;
-        fx.send(
-            self.peer_index(),
-            ChannelMessage::SyncRequest(SyncRequest {
-                channel_id: self.record.channel_id,
-                latest_version: self.latest.version,
-            }),
-        );
+        let request = SyncRequest {
+            channel_id: self.record.channel_id,
+            latest_version: self.latest.version,
+        };
+        for to in self.others() {
+            fx.send(to, ChannelMessage::SyncRequest(request.clone()));
+        }
         fx.finish()
     }
 
-    /// Answers the peer's `SyncRequest` with our newest fully signed state and our pending
-    /// update (both already persisted), or while opening with our version-0 signature.
+    /// Answers participant `from`'s `SyncRequest` with our newest fully signed state and the
+    /// update in flight that carries our signature (both already persisted), or while opening
+    /// with our version-0 signature.
     ///
     /// Our own half-done update is settled by the peer's answer to our own request. If we have
     /// one and are not re-synchronising already, the peer's request starts our own sync too:
     /// the peer may have accepted our update and its accept may have been lost with the old
     /// connection (only one side may notice a reconnect), and only our own sync adopts it. A
     /// side without a pending update does not ask back, so two syncs never ping-pong.
-    pub fn on_sync_request(&mut self, message: SyncRequest) -> Result<Vec<Effect>, ChannelError> {
+    pub fn on_sync_request(
+        &mut self,
+        from: usize,
+        message: SyncRequest,
+    ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         let ask_back = self.pending.is_some() && !self.syncing;
         let mut fx = Effects::default();
         match self.fully_signed() {
             Some(latest) => fx.send(
-                self.peer_index(),
+                from,
                 ChannelMessage::SyncReply(SyncReply {
                     channel_id: self.record.channel_id,
                     latest,
-                    pending: self
-                        .pending
-                        .as_ref()
-                        .map(|p| (p.state.clone(), p.sig.clone())),
+                    pending: self.signed_in_flight().map(|p| (p.state, p.sig)),
                 }),
             ),
             None => fx.send(
-                self.peer_index(),
+                from,
                 ChannelMessage::OpeningSig(OpeningSig {
                     channel_id: self.record.channel_id,
                     sig: self.sigs[self.my_index()]
@@ -100,6 +106,7 @@ impl Channel {
     /// `fault.rs`). On any other `Err` nothing changes and updates stay blocked.
     pub fn on_sync_reply(
         &mut self,
+        _from: usize,
         message: SyncReply,
         verifier: &(impl StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
@@ -146,6 +153,8 @@ impl Channel {
                     }
                 });
             }
+            // An update of another's that we accepted is covered (or lost) the same way.
+            self.drop_incoming(&mut fx);
             self.adopt(theirs.state, theirs.sigs, &mut fx);
         } else {
             if version == self.latest.version && theirs.state != self.latest {

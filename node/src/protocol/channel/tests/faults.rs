@@ -96,7 +96,7 @@ fn every_proof_of_a_faulty_peer_ends_the_sync_in_a_dispute() {
         let before = pair.a.channel.clone();
         let crypto = pair.crypto.clone();
         let message = reply(&pair, latest);
-        let effects = pair.a.channel.on_sync_reply(message, &crypto).unwrap();
+        let effects = pair.a.channel.on_sync_reply(1, message, &crypto).unwrap();
         assert_eq!(
             effects,
             vec![
@@ -135,7 +135,7 @@ fn a_fault_while_funding_disputes_too_and_drops_nothing_of_ours() {
     let mut forged = pair.b.channel.fully_signed().unwrap();
     forged.sigs[1] = Sig(vec![2; 65]);
     let message = reply(&pair, forged);
-    let effects = pair.a.channel.on_sync_reply(message, &crypto).unwrap();
+    let effects = pair.a.channel.on_sync_reply(1, message, &crypto).unwrap();
     pair.a.run(&crypto, effects);
     assert_eq!(pair.a.channel.phase(), Phase::Disputed);
     assert!(pair.a.events.contains(&ChannelEvent::PhaseChanged {
@@ -207,7 +207,11 @@ fn where_funds_are_settled_already_or_not_yet_at_stake_the_fault_changes_no_phas
     let mut forged = closing.b.channel.fully_signed().unwrap();
     forged.sigs[0] = Sig(vec![4; 65]);
     let message = reply(&closing, forged);
-    let effects = closing.a.channel.on_sync_reply(message, &crypto).unwrap();
+    let effects = closing
+        .a
+        .channel
+        .on_sync_reply(1, message, &crypto)
+        .unwrap();
     assert_eq!(
         effects,
         vec![Effect::Event(ChannelEvent::PeerFault {
@@ -239,6 +243,7 @@ fn where_funds_are_settled_already_or_not_yet_at_stake_the_fault_changes_no_phas
     };
     let effects = a
         .on_sync_reply(
+            1,
             SyncReply {
                 channel_id: a.id(),
                 latest: forged,

@@ -1,5 +1,7 @@
 //! A two-party test bench: two [`Channel`]s, each with an in-memory store that checks the
-//! write-ahead rule, connected by a message pump that delivers in order per direction.
+//! write-ahead rule, connected by a message pump that delivers in order per direction. A
+//! [`Node`] also serves the three-party bench (`three_party.rs`): there its messages queue per
+//! addressee.
 
 use crate::protocol::channel::{Channel, ChannelError};
 use crate::protocol::effect::{ChannelEvent, Effect};
@@ -22,7 +24,10 @@ pub fn accept_all(_: &State) -> Result<(), String> {
 pub struct Node {
     pub channel: Channel,
     pub store: Vec<PersistRecord>,
+    /// What it sent to the other party (two-party channels).
     pub outbox: VecDeque<ChannelMessage>,
+    /// What it sent, by addressee (channels of three or more).
+    pub outboxes: Vec<VecDeque<ChannelMessage>>,
     pub events: Vec<ChannelEvent>,
     pub errors: Vec<ChannelError>,
     pub policy: Policy,
@@ -31,6 +36,7 @@ pub struct Node {
 impl Node {
     pub fn new(channel: Channel) -> Self {
         Node {
+            outboxes: vec![VecDeque::new(); channel.participants()],
             channel,
             store: Vec::new(),
             outbox: VecDeque::new(),
@@ -52,13 +58,17 @@ impl Node {
                     self.store.push(PersistRecord::decode(&bytes).unwrap());
                 }
                 Effect::Send { to, message } => {
-                    assert_eq!(
-                        usize::from(to),
-                        self.channel.peer_index(),
-                        "addressed to the peer"
+                    let to = usize::from(to);
+                    assert!(
+                        to != self.channel.my_index() && to < self.channel.participants(),
+                        "addressed to another participant, not {to}"
                     );
                     self.assert_write_ahead(&message);
-                    self.outbox.push_back(message);
+                    if self.channel.participants() == 2 {
+                        self.outbox.push_back(message);
+                    } else {
+                        self.outboxes[to].push_back(message);
+                    }
                 }
                 Effect::Event(event) => {
                     if let ChannelEvent::UpdateRequested { state } = &event {
@@ -87,6 +97,11 @@ impl Node {
     /// Feeds one message from the peer.
     pub fn receive(&mut self, crypto: &FakeCrypto, message: ChannelMessage) {
         let from = self.channel.peer_index();
+        self.receive_from(from, crypto, message);
+    }
+
+    /// Feeds one message from participant `from`.
+    pub fn receive_from(&mut self, from: usize, crypto: &FakeCrypto, message: ChannelMessage) {
         match self.channel.on_message(from, message, crypto) {
             Ok(effects) => self.run(crypto, effects),
             Err(e) => self.errors.push(e),
@@ -120,7 +135,7 @@ impl Node {
                     .expect("proposal sent before persisted");
                 assert_eq!((&pending.state, &pending.sig), (&m.state, &m.sig));
             }
-            ChannelMessage::UpdateAccept(m) => {
+            ChannelMessage::UpdateAccept(m) if self.channel.participants() == 2 => {
                 assert_eq!(
                     durable.latest.state.version, m.version,
                     "accept sent before persisted"
@@ -128,6 +143,20 @@ impl Node {
                 assert_eq!(my_sig_on_latest, Some(&m.sig));
                 assert!(durable.latest.sigs.iter().all(Option::is_some));
             }
+            // With others still to sign, our signature waits in the pending slot; if the
+            // accept completed the update, it is in the newest state.
+            ChannelMessage::UpdateAccept(m) => match &durable.pending {
+                Some(pending) if pending.state.version == m.version => {
+                    assert_eq!(pending.sig, m.sig, "accept sent before persisted")
+                }
+                _ => {
+                    assert_eq!(
+                        durable.latest.state.version, m.version,
+                        "accept sent before persisted"
+                    );
+                    assert_eq!(my_sig_on_latest, Some(&m.sig));
+                }
+            },
             ChannelMessage::SyncReply(m) => {
                 assert_eq!(durable.latest.state, m.latest.state);
                 assert_eq!(my_sig_on_latest, Some(&m.latest.sigs[me]));
@@ -145,6 +174,7 @@ impl Node {
     /// Simulates a crash and restart: everything not in the store is lost.
     pub fn crash_and_restore(&mut self) {
         self.outbox.clear();
+        self.outboxes.iter_mut().for_each(VecDeque::clear);
         self.channel = Channel::restore_from_records(&self.store).expect("restore");
     }
 

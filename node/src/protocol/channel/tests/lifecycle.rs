@@ -291,9 +291,20 @@ fn restore_refuses_inconsistent_records() {
         change(&mut snapshot);
         Channel::restore(snapshot).unwrap_err()
     };
+    // A third participant is allowed, but then every state needs its signature slot.
     assert_eq!(
         refused(&|s| s.channel.params.participants.push(Participant(vec![9; 20]))),
-        RestoreError::UnsupportedParticipants { found: 3 }
+        RestoreError::SignatureSlots {
+            found: 2,
+            expected: 3
+        }
+    );
+    assert_eq!(
+        refused(&|s| {
+            s.channel.params.participants.pop();
+            s.channel.my_index = 0;
+        }),
+        RestoreError::UnsupportedParticipants { found: 1 }
     );
     assert_eq!(
         refused(&|s| s.channel.my_index = 2),

@@ -32,7 +32,7 @@ fn assert_refused(pair: &mut Pair, proposal: UpdateProposal, expected: IncomingU
     let effects = pair
         .b
         .channel
-        .on_update_proposal(proposal, &pair.crypto)
+        .on_update_proposal(0, proposal, &pair.crypto)
         .unwrap();
     assert_eq!(
         effects,
@@ -180,7 +180,7 @@ fn bad_signatures_are_refused() {
     assert_eq!(
         pair.a
             .channel
-            .on_update_accept(forged_accept, &pair.crypto)
+            .on_update_accept(1, forged_accept, &pair.crypto)
             .unwrap_err(),
         ChannelError::BadSignature {
             participant: 1,
@@ -270,7 +270,10 @@ fn unanswerable_messages_are_errors_without_effects() {
     let mut p = forged(&pair, |_| {});
     p.channel_id = ChannelId([0xaa; 32]);
     assert_eq!(
-        pair.b.channel.on_update_proposal(p, &crypto).unwrap_err(),
+        pair.b
+            .channel
+            .on_update_proposal(0, p, &crypto)
+            .unwrap_err(),
         ChannelError::WrongChannel {
             expected: pair.b.channel.id(),
             found: ChannelId([0xaa; 32])
@@ -279,7 +282,11 @@ fn unanswerable_messages_are_errors_without_effects() {
 
     // A second proposal while the first awaits our answer breaks the one-at-a-time rule.
     let first = forged(&pair, |_| {});
-    let effects = pair.b.channel.on_update_proposal(first, &crypto).unwrap();
+    let effects = pair
+        .b
+        .channel
+        .on_update_proposal(0, first, &crypto)
+        .unwrap();
     assert!(matches!(
         effects.as_slice(),
         [Effect::Event(ChannelEvent::UpdateRequested { .. })]
@@ -288,7 +295,7 @@ fn unanswerable_messages_are_errors_without_effects() {
     assert_eq!(
         pair.b
             .channel
-            .on_update_proposal(second, &crypto)
+            .on_update_proposal(0, second, &crypto)
             .unwrap_err(),
         ChannelError::SecondProposal {
             version: 1,

@@ -1,4 +1,4 @@
-//! Tests that drive two channels against each other through their effects.
+//! Tests that drive channels against each other through their effects.
 
 pub(crate) mod harness;
 
@@ -8,3 +8,4 @@ mod faults;
 mod lifecycle;
 mod malicious;
 mod sync;
+mod three_party;

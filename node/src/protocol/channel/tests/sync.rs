@@ -175,7 +175,7 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
     assert_eq!(
         pair.a
             .channel
-            .on_sync_reply(reply(good.clone()), &crypto)
+            .on_sync_reply(1, reply(good.clone()), &crypto)
             .unwrap_err(),
         ChannelError::UnexpectedSyncReply
     );
@@ -228,7 +228,7 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
         assert_eq!(
             pair.a
                 .channel
-                .on_sync_reply(reply(latest), &crypto)
+                .on_sync_reply(1, reply(latest), &crypto)
                 .unwrap_err(),
             ChannelError::Sync(error)
         );
@@ -243,7 +243,11 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
         ChannelError::Syncing
     );
     // The honest answer completes the sync.
-    let effects = pair.a.channel.on_sync_reply(reply(good), &crypto).unwrap();
+    let effects = pair
+        .a
+        .channel
+        .on_sync_reply(1, reply(good), &crypto)
+        .unwrap();
     pair.a.run(&crypto, effects);
     assert!(!pair.a.channel.is_syncing());
 }
