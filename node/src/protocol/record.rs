@@ -13,7 +13,7 @@ use super::funding::Funding;
 use super::phase::Phase;
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
-use parley_plugin_api::model::{ChannelId, Params, Sig, State};
+use parley_plugin_api::model::{ChannelId, Params, Sig, SignedState, State};
 use thiserror::Error;
 
 /// The fixed facts of a channel: written once when it opens.
@@ -210,6 +210,23 @@ pub enum RestoreError {
 }
 
 impl ChannelSnapshot {
+    /// The newest state with the parameters and every signature: what `register`,
+    /// `conclude_final` and a tree's registration need. `None` if a signature is missing
+    /// (only while opening).
+    pub fn signed_latest(&self) -> Option<SignedState> {
+        let sigs = self
+            .latest
+            .sigs
+            .iter()
+            .cloned()
+            .collect::<Option<Vec<_>>>()?;
+        Some(SignedState {
+            params: self.channel.params.clone(),
+            state: self.latest.state.clone(),
+            sigs,
+        })
+    }
+
     /// Replays `records` in order (or the newest record of each kind, in any order).
     pub fn from_records<'a>(
         records: impl IntoIterator<Item = &'a PersistRecord>,

@@ -13,7 +13,7 @@
 use super::conclude_final::{final_step, FinalStep};
 use super::failure::ChainFailure;
 use super::life::Outcome;
-use super::ChainSide;
+use super::{Acting, ChainSide};
 use crate::protocol::ChannelSnapshot;
 use parley_plugin_api::model::{
     Asset, ChannelId, ConcludeFinalRequest, DisputePhase, Participant, SignedState, TxReceipt,
@@ -34,20 +34,14 @@ pub async fn settle(
     id: ChannelId,
     waited: Duration,
 ) -> Result<Outcome, ChainFailure> {
-    let Some(running) = side.registry.get(&id) else {
+    let Some(Acting {
+        handle,
+        snapshot,
+        me,
+    }) = side.acting(id, "settle").await?
+    else {
         return Ok(Outcome::Done);
     };
-    let handle = running.handle;
-    let snapshot = handle
-        .snapshot()
-        .await
-        .map_err(|e| ChainFailure::channel("cannot settle: reading the channel failed", &e))?
-        .snapshot;
-    let me = side
-        .chain
-        .account()
-        .map_err(|e| ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot settle: {e}")))?
-        .clone();
     let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
     let chain = side.chain.ledger.clone();
     let patience = side.policy.peer_conclude_timeout;
@@ -121,22 +115,12 @@ impl FinalClose {
         me: Participant,
         may_conclude: bool,
     ) -> Result<FinalClose, ChainFailure> {
-        let sigs = snapshot
-            .latest
-            .sigs
-            .iter()
-            .cloned()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                ChainFailure::internal("cannot settle: the final state lacks a signature")
-            })?;
+        let signed = snapshot.signed_latest().ok_or_else(|| {
+            ChainFailure::internal("cannot settle: the final state lacks a signature")
+        })?;
         Ok(FinalClose {
             assets: snapshot.latest.state.allocation.assets.clone(),
-            signed: SignedState {
-                params: snapshot.channel.params,
-                state: snapshot.latest.state,
-                sigs,
-            },
+            signed,
             my_index: snapshot.channel.my_index,
             me,
             may_conclude,

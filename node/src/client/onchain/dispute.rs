@@ -127,22 +127,8 @@ impl Step<'_> {
 
     /// Our newest fully signed state with the parameters, as `register` needs it.
     fn newest(&self) -> Result<SignedState, ChainFailure> {
-        let sigs = self
-            .snapshot
-            .latest
-            .sigs
-            .iter()
-            .cloned()
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                ChainFailure::internal(
-                    "our newest state lacks a signature; nothing can be registered",
-                )
-            })?;
-        Ok(SignedState {
-            params: self.snapshot.channel.params.clone(),
-            state: self.snapshot.latest.state.clone(),
-            sigs,
+        self.snapshot.signed_latest().ok_or_else(|| {
+            ChainFailure::internal("our newest state lacks a signature; nothing can be registered")
         })
     }
 

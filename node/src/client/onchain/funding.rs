@@ -9,7 +9,7 @@
 use super::failure::{chain_step, ChainFailure};
 use super::funder::{FundError, Funder};
 use super::life::Outcome;
-use super::ChainSide;
+use super::{Acting, ChainSide};
 use crate::protocol::funding::FundingError;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome};
@@ -17,20 +17,14 @@ use parley_plugin_api::ErrorKind;
 
 /// Funds channel `id` (see the module documentation).
 pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailure> {
-    let Some(running) = side.registry.get(&id) else {
+    let Some(Acting {
+        handle,
+        snapshot,
+        me: account,
+    }) = side.acting(id, "fund").await?
+    else {
         return Ok(Outcome::Done);
     };
-    let handle = running.handle;
-    let snapshot = handle
-        .snapshot()
-        .await
-        .map_err(|e| ChainFailure::channel("cannot fund: reading the channel failed", &e))?
-        .snapshot;
-    let account = side
-        .chain
-        .account()
-        .map_err(|e| ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot fund: {e}")))?
-        .clone();
     let timeout = side.policy.funding_timeout.as_secs();
     let funder = Funder::new(account, side.policy.funding_timeout);
     tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");

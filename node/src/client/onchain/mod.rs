@@ -32,8 +32,13 @@ pub mod owner;
 pub mod router;
 
 use super::chain::ChainAccess;
+use super::channel_task::ChannelHandle;
 use super::registry::Registry;
 use crate::config::{PolicySection, TestingSection};
+use crate::protocol::ChannelSnapshot;
+use failure::ChainFailure;
+use parley_plugin_api::model::{ChannelId, Participant};
+use parley_plugin_api::ErrorKind;
 use std::sync::Arc;
 
 pub use router::spawn_chain_side;
@@ -48,4 +53,45 @@ pub struct ChainSide {
     pub policy: PolicySection,
     /// `[testing]`: what a test node withholds on chain (all off on real nodes).
     pub testing: TestingSection,
+}
+
+/// What a duty acts with: the channel's task, the channel as it is now, and our account.
+pub struct Acting {
+    /// The channel's task.
+    pub handle: ChannelHandle,
+    /// The channel as its task holds it now.
+    pub snapshot: ChannelSnapshot,
+    /// The account that sends our transactions and is paid.
+    pub me: Participant,
+}
+
+impl ChainSide {
+    /// What a duty to `what` ("fund", "settle") on channel `id` acts with; `None` if the
+    /// channel no longer runs. Failing to read the channel or to find our account is a failure
+    /// of the duty.
+    pub async fn acting(&self, id: ChannelId, what: &str) -> Result<Option<Acting>, ChainFailure> {
+        let Some(running) = self.registry.get(&id) else {
+            return Ok(None);
+        };
+        let snapshot = running
+            .handle
+            .snapshot()
+            .await
+            .map_err(|e| {
+                ChainFailure::channel(format!("cannot {what}: reading the channel failed"), &e)
+            })?
+            .snapshot;
+        let me = self
+            .chain
+            .account()
+            .map_err(|e| {
+                ChainFailure::new(ErrorKind::InvalidConfig, format!("cannot {what}: {e}"))
+            })?
+            .clone();
+        Ok(Some(Acting {
+            handle: running.handle,
+            snapshot,
+            me,
+        }))
+    }
 }

@@ -14,7 +14,7 @@
 use super::{ChannelTree, TreeError};
 use crate::protocol::funding::{Funding, FundingError};
 use crate::protocol::record::ChannelSnapshot;
-use parley_plugin_api::model::{ChannelId, Sig, SignedState};
+use parley_plugin_api::model::ChannelId;
 use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
@@ -163,18 +163,9 @@ fn tree_of(
     by_id: &HashMap<ChannelId, &ChannelSnapshot>,
 ) -> Result<ChannelTree, ForestError> {
     let snapshot = by_id.get(&node.id).ok_or(ForestError::Missing(node.id))?;
-    let sigs = snapshot
-        .latest
-        .sigs
-        .iter()
-        .cloned()
-        .collect::<Option<Vec<Sig>>>()
+    let channel = snapshot
+        .signed_latest()
         .ok_or(ForestError::NotFullySigned(node.id))?;
-    let channel = SignedState {
-        params: snapshot.channel.params.clone(),
-        state: snapshot.latest.state.clone(),
-        sigs,
-    };
     let children = node
         .children
         .iter()
