@@ -1,20 +1,21 @@
 //! `export_plugin!`: what turns a crate into a loadable Parley plugin.
 
+use crate::abi::ffi::FfiAppBox;
 use crate::abi::host::Host;
 use crate::abi::{
-    HostContext, Instantiate, PluginInstance, PluginKind, PluginModule, PluginModuleRef,
-    ABI_REVISION,
+    HostContext, Instantiate, InstantiateApp, PluginInstance, PluginKind, PluginModule,
+    PluginModuleRef, ABI_REVISION,
 };
 use crate::error::{PluginError, PluginResult};
 use crate::panic::{catch, route_panics_to_host};
-use crate::{ChainBackend, Store, Transport};
+use crate::ChainBackend;
 use abi_stable::prefix_type::PrefixTypeTrait;
 
 /// Exports a plugin from a `cdylib` crate.
 ///
 /// ```ignore
 /// parley_plugin_api::export_plugin! {
-///     kind: Store,                       // Chain, Transport or Store
+///     kind: Store,                       // Chain, Transport, Store or App
 ///     name: "memory",                    // what `node.toml` and logs call it
 ///     description: "An in-memory store",
 ///     check_config: "",                  // optional: the table `parley plugin check` uses
@@ -66,7 +67,13 @@ macro_rules! export_plugin {
                 config: $crate::__private::RStr<'_>,
                 host: $crate::abi::HostContext,
             ) -> $crate::__private::RResult<$crate::abi::PluginInstance, $crate::PluginError> {
-                $crate::__private::$kind(config, host, $new)
+                $crate::__private::$kind::instance(config, host, $new)
+            }
+            extern "C" fn instantiate_app(
+                config: $crate::__private::RStr<'_>,
+                host: $crate::abi::HostContext,
+            ) -> $crate::__private::RResult<$crate::abi::ffi::FfiAppBox, $crate::PluginError> {
+                $crate::__private::$kind::app(config, host, $new)
             }
             fn root_module() -> $crate::abi::PluginModuleRef {
                 $crate::__private::root_module(
@@ -77,6 +84,7 @@ macro_rules! export_plugin {
                     $description,
                     concat!("" $(, $check)?),
                     instantiate,
+                    instantiate_app,
                 )
             }
             extern "C" fn erased() -> $crate::__private::RootModuleResult {
@@ -103,7 +111,9 @@ pub mod __private {
     };
     pub use abi_stable::std_types::{RResult, RStr};
 
-    /// Builds the root module (leaked once per library, as abi_stable expects).
+    /// Builds the root module (leaked once per library, as abi_stable expects). Called only by
+    /// the macro, which names every argument.
+    #[allow(clippy::too_many_arguments)]
     pub fn root_module(
         abi_version: u32,
         kind: PluginKind,
@@ -112,6 +122,7 @@ pub mod __private {
         description: &'static str,
         check_config: &'static str,
         instantiate: Instantiate,
+        instantiate_app: InstantiateApp,
     ) -> PluginModuleRef {
         PluginModule {
             abi_version,
@@ -122,16 +133,17 @@ pub mod __private {
             check_config: RStr::from_str(check_config),
             instantiate,
             abi_revision: ABI_REVISION,
+            instantiate_app,
         }
         .leak_into_prefix()
     }
 
-    fn construct<T>(
+    fn construct<T, I>(
         config: RStr<'_>,
         host: HostContext,
         new: fn(&str, Host) -> PluginResult<T>,
-        wrap: impl FnOnce(T, Host) -> PluginInstance,
-    ) -> RResult<PluginInstance, PluginError> {
+        wrap: impl FnOnce(T, Host) -> I,
+    ) -> RResult<I, PluginError> {
         let host = Host::new(host);
         // Before the constructor runs, so that its panics are logged through the host too.
         route_panics_to_host();
@@ -143,39 +155,117 @@ pub mod __private {
         .into()
     }
 
-    /// Instantiates a chain backend.
-    #[allow(non_snake_case)]
-    pub fn Chain<C: ChainBackend>(
-        config: RStr<'_>,
-        host: HostContext,
-        new: fn(&str, Host) -> PluginResult<C>,
-    ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |c, host| {
-            PluginInstance::Chain(crate::chain::export_chain(c, host))
-        })
+    /// What a constructor of the wrong kind answers.
+    fn wrong_kind<I>(asked: PluginKind, actual: PluginKind) -> RResult<I, PluginError> {
+        RResult::RErr(PluginError::unsupported(format!(
+            "this plugin is a {actual} plugin, not a{} {asked} plugin",
+            if asked == PluginKind::App { "n" } else { "" }
+        )))
     }
 
-    /// Instantiates a transport.
+    /// The constructors of a chain backend.
     #[allow(non_snake_case)]
-    pub fn Transport<T: Transport>(
-        config: RStr<'_>,
-        host: HostContext,
-        new: fn(&str, Host) -> PluginResult<T>,
-    ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |t, host| {
-            PluginInstance::Transport(crate::transport::export_transport(t, host))
-        })
+    pub mod Chain {
+        use super::*;
+
+        /// Instantiates a chain backend.
+        pub fn instance<C: ChainBackend>(
+            config: RStr<'_>,
+            host: HostContext,
+            new: fn(&str, Host) -> PluginResult<C>,
+        ) -> RResult<PluginInstance, PluginError> {
+            construct(config, host, new, |c, host| {
+                PluginInstance::Chain(crate::chain::export_chain(c, host))
+            })
+        }
+
+        /// A chain backend is not an app.
+        pub fn app<C>(
+            _: RStr<'_>,
+            _: HostContext,
+            _: fn(&str, Host) -> PluginResult<C>,
+        ) -> RResult<FfiAppBox, PluginError> {
+            wrong_kind(PluginKind::App, PluginKind::Chain)
+        }
     }
 
-    /// Instantiates a store.
+    /// The constructors of a transport.
     #[allow(non_snake_case)]
-    pub fn Store<S: Store>(
-        config: RStr<'_>,
-        host: HostContext,
-        new: fn(&str, Host) -> PluginResult<S>,
-    ) -> RResult<PluginInstance, PluginError> {
-        construct(config, host, new, |s, host| {
-            PluginInstance::Store(crate::store::export_store(s, host))
-        })
+    pub mod Transport {
+        use super::*;
+
+        /// Instantiates a transport.
+        pub fn instance<T: crate::Transport>(
+            config: RStr<'_>,
+            host: HostContext,
+            new: fn(&str, Host) -> PluginResult<T>,
+        ) -> RResult<PluginInstance, PluginError> {
+            construct(config, host, new, |t, host| {
+                PluginInstance::Transport(crate::transport::export_transport(t, host))
+            })
+        }
+
+        /// A transport is not an app.
+        pub fn app<T>(
+            _: RStr<'_>,
+            _: HostContext,
+            _: fn(&str, Host) -> PluginResult<T>,
+        ) -> RResult<FfiAppBox, PluginError> {
+            wrong_kind(PluginKind::App, PluginKind::Transport)
+        }
+    }
+
+    /// The constructors of a store.
+    #[allow(non_snake_case)]
+    pub mod Store {
+        use super::*;
+
+        /// Instantiates a store.
+        pub fn instance<S: crate::Store>(
+            config: RStr<'_>,
+            host: HostContext,
+            new: fn(&str, Host) -> PluginResult<S>,
+        ) -> RResult<PluginInstance, PluginError> {
+            construct(config, host, new, |s, host| {
+                PluginInstance::Store(crate::store::export_store(s, host))
+            })
+        }
+
+        /// A store is not an app.
+        pub fn app<S>(
+            _: RStr<'_>,
+            _: HostContext,
+            _: fn(&str, Host) -> PluginResult<S>,
+        ) -> RResult<FfiAppBox, PluginError> {
+            wrong_kind(PluginKind::App, PluginKind::Store)
+        }
+    }
+
+    /// The constructors of an app.
+    #[allow(non_snake_case)]
+    pub mod App {
+        use super::*;
+
+        /// An app is made by [`app`], never as a [`PluginInstance`] (that enum is frozen for
+        /// the generation).
+        pub fn instance<A>(
+            _: RStr<'_>,
+            _: HostContext,
+            _: fn(&str, Host) -> PluginResult<A>,
+        ) -> RResult<PluginInstance, PluginError> {
+            RResult::RErr(PluginError::unsupported(
+                "this plugin is an app plugin: instantiate it through the root module's \
+                 `instantiate_app` (a node of ABI revision 2 or later does)",
+            ))
+        }
+
+        /// Instantiates an app.
+        pub fn app<A: crate::App>(
+            config: RStr<'_>,
+            host: HostContext,
+            new: fn(&str, Host) -> PluginResult<A>,
+        ) -> RResult<FfiAppBox, PluginError> {
+            construct(config, host, new, crate::app::export_app)
+        }
     }
 }

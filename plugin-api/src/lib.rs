@@ -7,7 +7,7 @@
 //! - [`model`]: the chain-agnostic data model (channels, states, allocations, requests, events),
 //!   in Perun's vocabulary, with serde and the one canonical binary encoding of [`codec`].
 //! - [`ChainBackend`] (a fast [`ChainSigner`] and a waiting [`ChainLedger`], plus a [`TestClock`] on
-//!   test ledgers), [`Transport`], [`Store`]: the interfaces. Each trait's doc comment is the
+//!   test ledgers), [`Transport`], [`Store`], [`App`] (an app channel's rules): the interfaces. Each trait's doc comment is the
 //!   contract an implementation must keep (what blocks, what is atomic, what an error means,
 //!   which threads call it).
 //! - [`export_plugin!`]: turns a `cdylib` crate implementing one of them into a plugin. Panics in
@@ -31,6 +31,7 @@
 #![allow(non_local_definitions)]
 
 pub mod abi;
+pub mod app;
 pub mod chain;
 pub mod codec;
 #[cfg(feature = "config")]
@@ -48,6 +49,7 @@ pub mod transport;
 
 pub use abi::host::{host_context, Host, LogLevel};
 pub use abi::{PluginKind, ABI_REVISION, PLUGIN_ABI_VERSION};
+pub use app::{App, AppSamples, LoadedApp, SampleMove};
 pub use chain::{ChainBackend, ChainLedger, ChainSigner, LoadedChain, TestClock};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use export::__private;

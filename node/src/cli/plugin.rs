@@ -5,7 +5,9 @@ use crate::host::{instantiate, LoadFailure, PluginHandle, PluginLibrary};
 use clap::Subcommand;
 use parley_plugin_api::abi::{HostContext, PluginKind};
 use parley_plugin_api::conformance::{self, Report};
-use parley_plugin_api::{ChainBackend, Durability, PluginError, PluginResult, Store, Transport};
+use parley_plugin_api::{
+    App, ChainBackend, Durability, PluginError, PluginResult, Store, Transport,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -112,6 +114,10 @@ pub fn run_suite(library: &PluginLibrary, table: &str) -> Report {
         PluginKind::Chain => conformance::chain::run(&|context| match make(context)? {
             PluginHandle::Chain(c) => Ok(Box::new(unique(c)?) as Box<dyn ChainBackend>),
             _ => Err(PluginError::internal("not a chain backend")),
+        }),
+        PluginKind::App => conformance::app::run(&|context| match make(context)? {
+            PluginHandle::App(a) => Ok(Box::new(unique(a)?) as Box<dyn App>),
+            _ => Err(PluginError::internal("not an app")),
         }),
     }
 }

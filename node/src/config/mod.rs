@@ -379,6 +379,7 @@ fn default_plugin(kind: PluginKind) -> &'static str {
         PluginKind::Chain => "sim-chain",
         PluginKind::Transport => "quic",
         PluginKind::Store => "lmdb",
+        PluginKind::App => "tictactoe",
     }
 }
 

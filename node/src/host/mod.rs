@@ -64,6 +64,8 @@ impl NodePlugins {
                 PluginHandle::Chain(c) => chain = Some(c),
                 PluginHandle::Transport(t) => transport = Some(t as Arc<dyn Transport>),
                 PluginHandle::Store(s) => store = Some(s as Arc<dyn Store>),
+                // `instantiate` checked each section's kind: none of the three is an app.
+                PluginHandle::App(_) => {}
             }
         }
         Ok(NodePlugins {

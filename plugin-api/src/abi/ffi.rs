@@ -1,6 +1,6 @@
 //! The FFI trait objects that cross the boundary. Plugin authors never implement these: they
-//! implement [`ChainBackend`](crate::ChainBackend), [`Transport`](crate::Transport) or
-//! [`Store`](crate::Store), and [`export_plugin!`](crate::export_plugin) wraps them. Every
+//! implement [`ChainBackend`](crate::ChainBackend), [`Transport`](crate::Transport),
+//! [`Store`](crate::Store) or [`App`](crate::App), and [`export_plugin!`](crate::export_plugin) wraps them. Every
 //! composite argument and result is the canonical encoding of the corresponding model type.
 //!
 //! **How the tables grow.** Each table is an abi_stable prefix type whose
@@ -155,3 +155,42 @@ pub trait FfiStore: Send + Sync {
 
 /// A boxed [`FfiStore`].
 pub type FfiStoreBox = FfiStore_TO<'static, RBox<()>>;
+
+/// An app across the boundary (revision 2). See [`App`](crate::App). `Params` and `State`
+/// cross encoded; JSON crosses as text.
+#[sabi_trait]
+pub trait FfiApp: Send + Sync {
+    /// `Params` and the setup JSON in, encoded `Bytes` (the app data) out.
+    fn init(&self, params: RSlice<'_, u8>, setup: RStr<'_>) -> FfiResult;
+    /// `Params`, `State` in.
+    fn valid_init(&self, params: RSlice<'_, u8>, state: RSlice<'_, u8>)
+        -> RResult<(), PluginError>;
+    /// `Params`, two `State`s and the actor's index in.
+    fn valid_transition(
+        &self,
+        params: RSlice<'_, u8>,
+        from: RSlice<'_, u8>,
+        to: RSlice<'_, u8>,
+        actor: u16,
+    ) -> RResult<(), PluginError>;
+    /// `Params`, `State` in, JSON out.
+    fn describe(
+        &self,
+        params: RSlice<'_, u8>,
+        state: RSlice<'_, u8>,
+    ) -> RResult<RString, PluginError>;
+    /// `Params`, `State`, the action JSON and the actor's index in, the next `State` out.
+    fn apply(
+        &self,
+        params: RSlice<'_, u8>,
+        state: RSlice<'_, u8>,
+        action: RStr<'_>,
+        actor: u16,
+    ) -> FfiResult;
+    /// Encoded `AppSamples` out.
+    #[sabi(last_prefix_field)]
+    fn samples(&self) -> FfiResult;
+}
+
+/// A boxed [`FfiApp`].
+pub type FfiAppBox = FfiApp_TO<'static, RBox<()>>;

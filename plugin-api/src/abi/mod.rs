@@ -29,6 +29,10 @@
 //! - abi_stable's own version check compares [`ABI_VERSION_STRINGS`], which changes with the
 //!   generation only, never with this crate's semver: a plugin is not refused for having been
 //!   built against another release of the crate when its ABI did not change.
+//! - abi_stable also records this crate's version in every type layout and refuses layouts
+//!   of semver-incompatible releases (for a `0.x` crate, another minor version). So the
+//!   crate's minor version is tied to the generation: every revision of generation 3 is a
+//!   `0.2.x` release (revision 2 is 0.2.1), and only a new generation may move to `0.3`.
 
 pub mod ffi;
 pub mod host;
@@ -55,8 +59,9 @@ pub const PLUGIN_ABI_VERSION: u32 = 3;
 /// How many compatible additions this crate has made to generation [`PLUGIN_ABI_VERSION`].
 /// Plugins and nodes of any revision of one generation work together; each side sees the
 /// other's additions only if it knows them. Revision 1: the store's durability answer and this
-/// number in the root module.
-pub const ABI_REVISION: u32 = 1;
+/// number in the root module. Revision 2: the app kind ([`PluginKind::App`], constructed by
+/// [`PluginModule::instantiate_app`]).
+pub const ABI_REVISION: u32 = 2;
 
 /// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision
 /// and every release of this crate within a generation.
@@ -84,6 +89,8 @@ pub enum PluginKind {
     Transport = 2,
     /// A key-value store: [`Store`](crate::Store).
     Store = 3,
+    /// An app's rules: [`App`](crate::App) (revision 2).
+    App = 4,
 }
 
 impl PluginKind {
@@ -93,16 +100,19 @@ impl PluginKind {
             1 => Some(PluginKind::Chain),
             2 => Some(PluginKind::Transport),
             3 => Some(PluginKind::Store),
+            4 => Some(PluginKind::App),
             _ => None,
         }
     }
 
-    /// The name used in `node.toml` sections and messages: `chain`, `transport`, `store`.
+    /// The name used in `node.toml` sections and messages: `chain`, `transport`, `store`,
+    /// `app`.
     pub fn as_str(self) -> &'static str {
         match self {
             PluginKind::Chain => "chain",
             PluginKind::Transport => "transport",
             PluginKind::Store => "store",
+            PluginKind::App => "app",
         }
     }
 }
@@ -187,7 +197,8 @@ pub struct PluginModule {
     /// under which the conformance suite can run on this machine without outside services
     /// (for example two funded accounts on a simulated ledger). May be empty.
     pub check_config: RStr<'static>,
-    /// Creates an instance of one of the first three kinds. May be called several times (two
+    /// Creates an instance of one of the first three kinds (an app plugin answers
+    /// `Unsupported`: apps are made by `instantiate_app`). May be called several times (two
     /// instances of one library, each with its own table); instances must not share mutable
     /// state through statics.
     #[sabi(last_prefix_field)]
@@ -195,7 +206,16 @@ pub struct PluginModule {
         extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<PluginInstance, PluginError>,
     /// The [`ABI_REVISION`] the plugin was built at (revision 1 on; absent means 0).
     pub abi_revision: u32,
+    /// Creates an app instance (revision 2 on; absent on older plugins, which are never
+    /// apps). A plugin of another kind answers `Unsupported`; an app plugin's `instantiate`
+    /// does.
+    pub instantiate_app:
+        extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<ffi::FfiAppBox, PluginError>,
 }
+
+/// The constructor of an app instance: like [`Instantiate`], for [`PluginKind::App`].
+pub type InstantiateApp =
+    extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<ffi::FfiAppBox, PluginError>;
 
 impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}

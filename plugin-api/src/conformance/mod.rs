@@ -1,5 +1,5 @@
 //! The conformance suite: checks that a plugin keeps the contracts written on [`Store`],
-//! [`Transport`] and [`ChainBackend`]. `parley plugin check <file>` runs it against any plugin
+//! [`Transport`], [`ChainBackend`] and [`App`]. `parley plugin check <file>` runs it against any plugin
 //! library; plugin authors can run it in their own tests against their type directly.
 //!
 //! Each suite takes a factory that creates a fresh instance from a [`HostContext`], because
@@ -9,7 +9,9 @@
 //! [`Store`]: crate::Store
 //! [`Transport`]: crate::Transport
 //! [`ChainBackend`]: crate::ChainBackend
+//! [`App`]: crate::App
 
+pub mod app;
 pub mod chain;
 pub mod store;
 pub mod transport;
