@@ -20,7 +20,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 
 /** The contracts that get an artifact (the rest are libraries, interfaces, abstract bases). */
-const DEPLOYABLE = ["Adjudicator", "AssetHolderETH", "AssetHolderERC20", "TicTacToeApp", "PerunToken"];
+const DEPLOYABLE = [
+  "Adjudicator", "AssetHolderETH", "AssetHolderERC20", "TicTacToeApp", "HashLockApp", "PerunToken",
+];
 /** EIP-170: the largest runtime bytecode a chain accepts. */
 const MAX_RUNTIME = 24_576;
 /** EIP-3860: the largest creation bytecode. */

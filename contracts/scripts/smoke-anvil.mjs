@@ -29,8 +29,8 @@ async function main() {
     const ethHolder = await deploy(carol, "AssetHolderETH", [adj.address]);
     const token = await deploy(carol, "PerunToken", [[alice, bob], 1000n * ether]);
     const tokenHolder = await deploy(carol, "AssetHolderERC20", [adj.address, token.address]);
-    const app = await deploy(carol, "TicTacToeApp");
-    for (const c of [adj, ethHolder, token, tokenHolder, app]) {
+    const apps = [await deploy(carol, "TicTacToeApp"), await deploy(carol, "HashLockApp")];
+    for (const c of [adj, ethHolder, token, tokenHolder, ...apps]) {
       console.log(`deployed ${c.name.padEnd(17)} at ${c.address}, gas ${c.gas}`);
     }
     check(BigInt(await call(ethHolder, "adjudicator")) === BigInt(adj.address), "AssetHolderETH.adjudicator() is the Adjudicator");

@@ -10,6 +10,7 @@ import {Adjudicator} from "../src/Adjudicator.sol";
 import {AssetHolderETH} from "../src/AssetHolderETH.sol";
 import {AssetHolderERC20} from "../src/AssetHolderERC20.sol";
 import {TicTacToeApp} from "../src/TicTacToeApp.sol";
+import {HashLockApp} from "../src/HashLockApp.sol";
 import {PerunToken} from "../src/PerunToken.sol";
 
 /// The forge cheatcodes used by the tests (the subset of forge-std's Vm interface).
@@ -20,6 +21,9 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address);
     function deal(address account, uint256 newBalance) external;
     function expectRevert() external;
+    /// Expects the next call to revert with exactly this data; `bytes("reason")` matches a
+    /// `require(..., "reason")`.
+    function expectRevert(bytes calldata revertData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
     function expectCall(address callee, bytes calldata data) external;
@@ -159,6 +163,7 @@ abstract contract TestBase {
     IAssetHolder internal tokenHolder;
     IERC20 internal token;
     address internal ttt;
+    address internal hashLock;
 
     uint256 private nonceCounter;
 
@@ -178,6 +183,7 @@ abstract contract TestBase {
         token = IERC20(address(new PerunToken(holders, TOKEN_SUPPLY)));
         tokenHolder = IAssetHolder(address(new AssetHolderERC20(address(adj), address(token))));
         ttt = address(new TicTacToeApp());
+        hashLock = address(new HashLockApp());
     }
 
     // ---- assertions (forge treats a revert in a test function as a failure) ----
@@ -372,6 +378,19 @@ abstract contract TestBase {
     }
 
     function _emptyGrid() internal pure returns (uint8[9] memory g) {}
+
+    // ---- hash lock ----
+
+    /// HashLockApp appData without a preimage (33 bytes): the lock, then the status (0 open,
+    /// 2 released).
+    function _lockData(bytes32 lock, uint8 status) internal pure returns (bytes memory) {
+        return abi.encodePacked(lock, status);
+    }
+
+    /// HashLockApp appData of a claim (65 bytes): the lock, status 1, the preimage.
+    function _claimData(bytes32 lock, bytes32 preimage) internal pure returns (bytes memory) {
+        return abi.encodePacked(lock, uint8(1), preimage);
+    }
 
     // ---- withdrawals ----
 
