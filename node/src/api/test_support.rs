@@ -81,6 +81,7 @@ impl NodeApi for FakeNode {
                 assets: vec![],
             },
             listen_address: "127.0.0.1:4000".into(),
+            apps: Vec::new(),
         }))
     }
 

@@ -21,6 +21,19 @@ pub struct NodeInfo {
     pub chain: ChainInfo,
     /// Where this node accepts peers (the transport address to give to `peer_add`).
     pub listen_address: String,
+    /// The apps this node can run channels of (`[[apps]]` in its `node.toml`).
+    #[serde(default)]
+    pub apps: Vec<AppInfo>,
+}
+
+/// One app a node can run channels of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// What users call it (`channel_open`'s `app`).
+    pub name: String,
+    /// Its contract's address on the node's chain; `None` if it has none there (then no
+    /// channel can use it).
+    pub address: Option<Address>,
 }
 
 /// `peer_add`: remember a peer under an alias.

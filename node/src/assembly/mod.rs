@@ -14,6 +14,7 @@ use crate::api::service::NodeService;
 use crate::api::{
     load_or_create_token, token_path, ApiServer, ApiServerError, EventBus, NodeApi, TokenError,
 };
+use crate::client::apps::Apps;
 use crate::client::chain::ChainAccess;
 use crate::client::dispatch::spawn_dispatcher;
 use crate::client::driver::Driver;
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::task::JoinHandle;
-use wiring::{wire, Identity, Wired};
+use wiring::{wire, Identity, Ledger, Wired};
 
 /// Why the node did not start.
 #[derive(Debug, Error)]
@@ -99,7 +100,7 @@ pub struct NodeHandle {
     transport: Arc<dyn Transport>,
     chain: Arc<LoadedChain>,
     store: Arc<dyn Store>,
-    libraries: Vec<(&'static str, PluginLibrary)>,
+    libraries: Vec<(String, PluginLibrary)>,
     data_dir_lock: DataDirLock,
 }
 
@@ -140,9 +141,20 @@ impl Node {
             chain,
             transport,
             store,
+            apps,
             libraries,
         } = plugins;
         let chain_info = chain.info().map_err(NodeError::ChainInfo)?;
+        let apps = Apps::new(
+            apps.into_iter().map(|a| (a.name, a.addresses, a.app)),
+            chain_info.chain_id,
+        );
+        for app in apps.all() {
+            match &app.address {
+                Some(address) => tracing::info!(app = %app.name, %address, "app ready"),
+                None => tracing::info!(app = %app.name, "app loaded (no address on this chain)"),
+            }
+        }
         let assets: Vec<&str> = chain_info.assets.iter().map(|a| a.name.as_str()).collect();
         tracing::info!(chain_id = chain_info.chain_id, backend = %chain_info.backend, assets = ?assets, "chain ready");
         let account = match chain.accounts() {
@@ -195,7 +207,10 @@ impl Node {
                 node_id,
                 listen_address,
             },
-            chain_access,
+            Ledger {
+                chain: chain_access,
+                apps,
+            },
             peers,
             channel_store.clone(),
             book,

@@ -2,6 +2,7 @@
 //! own state, and handed to the parts that work with them (the driver's operations, the chain
 //! side, the peer-event dispatcher, the channel starter). Nothing else holds them.
 
+use crate::client::apps::Apps;
 use crate::client::book::PeerBook;
 use crate::client::chain::ChainAccess;
 use crate::client::channel_policy::PaymentsToUs;
@@ -44,12 +45,21 @@ pub struct Wired {
     pub reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
 }
 
+/// What the node's channels run on: the chain, and the apps whose rules it checks.
+pub struct Ledger {
+    /// The chain backend with our account.
+    pub chain: ChainAccess,
+    /// The apps of `[[apps]]`.
+    pub apps: Apps,
+}
+
 /// Wires the driver of the node of `config`: it reaches peers through `peers` and those named
-/// in `book`, acts on `chain`, persists to `store`, and publishes its events on `events`.
+/// in `book`, acts on the `ledger`'s chain with its apps, persists to `store`, and publishes
+/// its events on `events`.
 pub fn wire(
     config: &NodeConfig,
     identity: Identity,
-    chain: ChainAccess,
+    Ledger { chain, apps }: Ledger,
     peers: Peers,
     store: Arc<ChannelStore>,
     book: PeerBook,
@@ -99,6 +109,7 @@ pub fn wire(
         peers,
         dialer,
         chain,
+        apps: Arc::new(apps),
         store,
         policy: config.policy.clone(),
         testing: config.testing.clone(),

@@ -7,6 +7,7 @@
 //! [`super::opening`], paying in [`super::payment`], settling in [`super::settling`], reading
 //! channels in [`super::overview`].
 
+use super::apps::Apps;
 use super::book::{NamedPeer, PeerBook};
 use super::chain::{chain_call, ChainAccess};
 use super::dialer::Dialer;
@@ -42,6 +43,8 @@ pub struct Driver {
     pub dialer: Arc<Dialer>,
     /// The chain, and our account on it.
     pub chain: Arc<ChainAccess>,
+    /// The apps this node can run channels of.
+    pub apps: Arc<Apps>,
     /// Where the peers and the archive of closed channels are kept.
     pub store: Arc<ChannelStore>,
     /// `[policy]`: default challenge, timeouts.

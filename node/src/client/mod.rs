@@ -10,7 +10,8 @@
 //!
 //! Services, each owning its state behind a lock only its own methods take (none is held
 //! across an `await`): [`registry`] (the running channels), [`proposals`] (channel proposals
-//! both ways), [`book`] (the peers the user named). Handles without state of their own:
+//! both ways), [`book`] (the peers the user named), [`apps`] (the apps of `[[apps]]`, fixed
+//! at start). Handles without state of their own:
 //! [`chain`] (the backend and our account), [`dialer`] (reaching known peers), [`start`]
 //! (starting channel tasks), [`peers`] (the connections).
 //!
@@ -21,6 +22,7 @@
 //! [`driver`] with [`opening`], [`payment`], [`settling`] and [`overview`] (the operations
 //! front ends call). [`error`] and [`events`] are what the driver says back.
 
+pub mod apps;
 pub mod book;
 pub mod chain;
 pub mod channel_policy;

@@ -8,11 +8,13 @@
 //! `[testing]` is read here like every section, but defined and checked in
 //! [`crate::testing`], beside every other switch a real node must never have on.
 
+mod apps;
 mod limits;
 mod plugin_ref;
 mod policy;
 
 pub use crate::testing::TestingSection;
+pub use apps::AppSection;
 pub use limits::LimitsSection;
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 pub use policy::{PolicySection, MAX_TIMEOUT_SECONDS};
@@ -36,6 +38,8 @@ pub struct NodeConfig {
     pub wire: WireSection,
     /// `[store]`.
     pub store: PluginSection,
+    /// `[[apps]]`: the apps this node can run channels of.
+    pub apps: Vec<AppSection>,
     /// `[api]`.
     pub api: ApiSection,
     /// `[policy]`.
@@ -147,7 +151,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 const TOP_LEVEL_SECTIONS: &[&str] = &[
-    "node", "api", "policy", "limits", "chain", "wire", "store", "testing",
+    "node", "api", "policy", "limits", "chain", "wire", "store", "apps", "testing",
 ];
 const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
 const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
@@ -240,6 +244,7 @@ impl NodeConfig {
             &base,
             &err,
         )?;
+        let apps = apps::apps_sections(&root, &base, &err)?;
         let wire_table = section_table(&root, "wire", &err)?;
         let listen = optional_str(&wire_table, "wire", "listen", &err)?
             .unwrap_or_else(|| "127.0.0.1:0".into());
@@ -261,6 +266,7 @@ impl NodeConfig {
                 listen,
             },
             store,
+            apps,
             api,
             policy,
             limits,

@@ -17,8 +17,11 @@ pub use library::PluginLibrary;
 pub use load_error::{LoadError, LoadFailure};
 pub use sinks::{node_host_context, DiscardEvents, EventRoute, SectionEvent};
 
-use crate::config::{NodeConfig, PluginRef, PluginSection};
-use parley_plugin_api::{LoadedChain, Store, Transport};
+use crate::config::{AppSection, NodeConfig, PluginRef, PluginSection};
+use parley_plugin_api::abi::PluginKind;
+use parley_plugin_api::model::Address;
+use parley_plugin_api::{App, LoadedChain, Store, Transport};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Opens the library a section names.
@@ -30,7 +33,20 @@ pub fn open(plugin: &PluginRef) -> Result<PluginLibrary, LoadError> {
     PluginLibrary::open(&plugin.resolve(), bare)
 }
 
-/// The node's three plugins, instantiated.
+/// An app plugin of `[[apps]]`, instantiated.
+#[derive(Clone)]
+pub struct NodeApp {
+    /// What users call it: the entry's `name`, or the plugin's own.
+    pub name: String,
+    /// Its entry in `node.toml` (`apps[0]`).
+    pub section: String,
+    /// The app contract's address per chain id.
+    pub addresses: BTreeMap<u64, Address>,
+    /// The rules.
+    pub app: Arc<dyn App>,
+}
+
+/// The node's three plugins and its apps, instantiated.
 pub struct NodePlugins {
     /// The chain backend from `[chain]`; the node hands out its halves separately.
     pub chain: Arc<LoadedChain>,
@@ -38,8 +54,10 @@ pub struct NodePlugins {
     pub transport: Arc<dyn Transport>,
     /// The store from `[store]`.
     pub store: Arc<dyn Store>,
+    /// The apps of `[[apps]]`, in order.
+    pub apps: Vec<NodeApp>,
     /// The libraries, in load order, with their sections.
-    pub libraries: Vec<(&'static str, PluginLibrary)>,
+    pub libraries: Vec<(String, PluginLibrary)>,
 }
 
 impl NodePlugins {
@@ -53,8 +71,19 @@ impl NodePlugins {
         let mut handles = Vec::new();
         for section in config.plugin_sections() {
             let (library, handle) = load_section(config, section, events.clone())?;
-            libraries.push((section.section, library));
+            libraries.push((section.section.to_string(), library));
             handles.push(handle);
+        }
+        let mut apps = Vec::new();
+        for section in &config.apps {
+            let (library, app) = load_app(config, section, events.clone())?;
+            apps.push(NodeApp {
+                name: section.name.clone().unwrap_or_else(|| library.name.clone()),
+                section: section.section.clone(),
+                addresses: section.addresses.clone(),
+                app,
+            });
+            libraries.push((section.section.clone(), library));
         }
         let mut chain = None;
         let mut transport = None;
@@ -72,8 +101,34 @@ impl NodePlugins {
             chain: chain.expect("[chain] is checked to be a chain plugin"),
             transport: transport.expect("[wire] is checked to be a transport plugin"),
             store: store.expect("[store] is checked to be a store plugin"),
+            apps,
             libraries,
         })
+    }
+}
+
+/// Opens and instantiates an `[[apps]]` entry's plugin.
+pub fn load_app(
+    config: &NodeConfig,
+    section: &AppSection,
+    events: impl EventRoute,
+) -> Result<(PluginLibrary, Arc<dyn App>), LoadError> {
+    let library = open(&section.plugin)?;
+    let context = node_host_context(
+        &section.section,
+        &config.node.data_dir,
+        &config.dir(),
+        events,
+    );
+    match instantiate(
+        &library,
+        &section.section,
+        PluginKind::App,
+        &section.table,
+        context,
+    )? {
+        PluginHandle::App(app) => Ok((library, app as Arc<dyn App>)),
+        _ => unreachable!("instantiate checked the kind"),
     }
 }
 

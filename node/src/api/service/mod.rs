@@ -11,9 +11,9 @@ pub mod events;
 pub mod views;
 
 use super::types::{
-    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
-    PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AppInfo, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
+    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use super::{ApiError, ApiFuture, NodeApi};
 use crate::client::book::NamedPeer;
@@ -77,6 +77,15 @@ impl NodeApi for NodeService {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 chain: driver.chain_info().clone(),
                 listen_address: driver.listen_address.clone(),
+                apps: driver
+                    .apps
+                    .all()
+                    .iter()
+                    .map(|app| AppInfo {
+                        name: app.name.clone(),
+                        address: app.address.clone(),
+                    })
+                    .collect(),
             })
         })
     }

@@ -102,19 +102,29 @@ pub fn node_info(info: &NodeInfo) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    block(
-        &format!("node {}", info.node_id),
-        &[
-            ("version".into(), info.version.clone()),
-            (
-                "chain".into(),
-                format!("{} (chain id {})", info.chain.backend, info.chain.chain_id),
-            ),
-            ("assets".into(), assets),
-            // What peers pass as <transport-address> to `parley peer add`.
-            ("transport".into(), info.listen_address.clone()),
-        ],
-    )
+    let mut lines = vec![
+        ("version".into(), info.version.clone()),
+        (
+            "chain".into(),
+            format!("{} (chain id {})", info.chain.backend, info.chain.chain_id),
+        ),
+        ("assets".into(), assets),
+        // What peers pass as <transport-address> to `parley peer add`.
+        ("transport".into(), info.listen_address.clone()),
+    ];
+    if !info.apps.is_empty() {
+        let apps = info
+            .apps
+            .iter()
+            .map(|app| match &app.address {
+                Some(address) => format!("{} ({address})", app.name),
+                None => format!("{} (no address on this chain)", app.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        lines.push(("apps".into(), apps));
+    }
+    block(&format!("node {}", info.node_id), &lines)
 }
 
 /// `parley peer add`: the peer as the node now knows it.

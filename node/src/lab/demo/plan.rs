@@ -101,6 +101,7 @@ pub(crate) fn info(decimals: u8) -> NodeInfo {
             }],
         },
         listen_address: "127.0.0.1:1".into(),
+        apps: Vec::new(),
     }
 }
 
