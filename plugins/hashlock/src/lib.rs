@@ -36,3 +36,6 @@ parley_plugin_api::export_plugin! {
     description: "A hash-locked conditional payment: the payee claims the payer's balances with the preimage of a keccak256 lock, or releases them (contracts/src/HashLockApp.sol)",
     new: HashLockApp::new,
 }
+
+#[cfg(test)]
+mod tests;
