@@ -66,14 +66,14 @@ impl Status {
 }
 
 /// A refusal by the rules: `Rejected`, with the contract's reason.
-pub fn refuse(reason: &str) -> PluginError {
+pub(crate) fn refuse(reason: &str) -> PluginError {
     PluginError::rejected(format!("hash-lock: {reason}"))
 }
 
 /// Input that does not follow the layout (app data of the wrong length, a status byte the
 /// layout does not define, JSON of another form): `InvalidArgument`, with the contract's reason
 /// where the contract has one.
-pub fn malformed(reason: &str) -> PluginError {
+pub(crate) fn malformed(reason: &str) -> PluginError {
     PluginError::invalid(format!("hash-lock: {reason}"))
 }
 
@@ -141,7 +141,7 @@ impl HashLock {
 }
 
 /// The first 32 bytes of `bytes` (which holds at least 32).
-pub fn bytes32(bytes: &[u8]) -> Bytes32 {
+pub(crate) fn bytes32(bytes: &[u8]) -> Bytes32 {
     let mut out = [0; 32];
     out.copy_from_slice(&bytes[..32]);
     out
