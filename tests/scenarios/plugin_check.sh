@@ -3,7 +3,7 @@
 # a plugin and a plugin built for another ABI version, each with one clear sentence.
 source "$(dirname "$0")/../lib/common.sh"
 
-for name in lmdb quic sim_chain; do
+for name in lmdb quic sim_chain hashlock; do
   step "plugin check passes on libparley_$name.so"
   "$PARLEY" plugin check "$PROFILE_DIR/libparley_$name.so" >"$SCRATCH/check-$name.log" 2>&1 \
     || { cat "$SCRATCH/check-$name.log"; fail "plugin check failed on $name"; }
