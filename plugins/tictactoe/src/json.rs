@@ -91,7 +91,19 @@ impl Reader<'_> {
                     self.at += 1;
                     return Ok(members);
                 }
-                _ => return self.expect(b'}', "`,` or `}`").map(|_| members),
+                Some(found) => {
+                    return Err(format!(
+                        "expected `,` or `}}` at byte {}, found `{}`",
+                        self.at,
+                        char::from(found).escape_default()
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "expected `,` or `}}` at byte {}, found the end",
+                        self.at
+                    ))
+                }
             }
         }
     }
@@ -184,7 +196,12 @@ impl Reader<'_> {
         std::str::from_utf8(digits)
             .expect("ASCII digits")
             .parse()
-            .map_err(|_| not_integer())
+            .map_err(|_| {
+                format!(
+                    "the value of \"{}\" at byte {start} is too large",
+                    key.escape_default()
+                )
+            })
     }
 }
 
@@ -265,5 +282,9 @@ mod tests {
         assert!(error.contains("byte 9"), "{error}");
         let error = parse_object("{\"cell\":4,\"cell\":5}").unwrap_err();
         assert!(error.contains("twice"), "{error}");
+        let error = parse_object("{\"cell\":4;}").unwrap_err();
+        assert!(error.contains("expected `,` or `}` at byte 9"), "{error}");
+        let error = parse_object("{\"cell\":99999999999999999999}").unwrap_err();
+        assert!(error.contains("too large"), "{error}");
     }
 }

@@ -5,7 +5,7 @@
 //! contract would revert on as malformed (a length other than ten, a turn byte above 1, a cell
 //! value above 2) is `InvalidArgument`; every other refusal is `Rejected`.
 
-use crate::grid::{self, Position, DATA_LENGTH, EMPTY};
+use crate::grid::{self, Position, EMPTY};
 use parley_plugin_api::model::{Amount, Params, State};
 use parley_plugin_api::{PluginError, PluginResult};
 
@@ -183,7 +183,6 @@ pub fn play(params: &Params, state: &State, cell: usize, actor: u16) -> PluginRe
         .checked_add(1)
         .ok_or_else(|| reject("the channel has no version after this one"))?;
     next.app_data.0 = position.encode();
-    debug_assert_eq!(next.app_data.0.len(), DATA_LENGTH);
     if let Some(winner) = position.winner() {
         next.is_final = true;
         let (winner, loser) = (usize::from(winner), usize::from(1 - winner));
