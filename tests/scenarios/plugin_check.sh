@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `parley plugin check` passes on every built-in plugin, and refuses a shared library that is not
-# a plugin and a plugin built for another ABI version, each with one clear sentence.
+# `parley plugin check` passes on every built-in plugin (the apps `hashlock` and `tictactoe`
+# included), and
+# refuses a shared library that is not a plugin and a plugin built for another ABI version, each
+# with one clear sentence.
 source "$(dirname "$0")/../lib/common.sh"
 
-for name in lmdb quic sim_chain hashlock; do
+for name in lmdb quic sim_chain hashlock tictactoe; do
   step "plugin check passes on libparley_$name.so"
   "$PARLEY" plugin check "$PROFILE_DIR/libparley_$name.so" >"$SCRATCH/check-$name.log" 2>&1 \
     || { cat "$SCRATCH/check-$name.log"; fail "plugin check failed on $name"; }
