@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # `parley plugin check` passes on every built-in plugin (the apps `hashlock` and `tictactoe`
-# included), and
-# refuses a shared library that is not a plugin and a plugin built for another ABI version, each
-# with one clear sentence.
+# included), and refuses a shared library that is not a plugin and a plugin built for another
+# ABI version, each with one clear sentence.
 source "$(dirname "$0")/../lib/common.sh"
 
 for name in lmdb quic sim_chain hashlock tictactoe; do
