@@ -82,6 +82,8 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         asset: None,
         challenge_seconds: Some(60),
         more_assets: Vec::new(),
+        app: None,
+        app_setup: None,
     }
 }
 

@@ -4,9 +4,9 @@
 
 use super::error::ApiError;
 use super::types::{
-    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, NodeInfo, OnChainBalance,
-    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, NodeInfo,
+    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
@@ -56,6 +56,9 @@ pub trait NodeApi: Send + Sync + 'static {
     fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo>;
     /// `channel_pay`: pay the peer; returns the channel after the update is fully signed.
     fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo>;
+    /// `channel_move`: make a move in an app channel; returns the channel after the update is
+    /// fully signed, or the app's or the peer's refusal.
+    fn channel_move(&self, request: ChannelMoveRequest) -> ApiFuture<'_, ChannelInfo>;
     /// `channel_settle`: agree a final state with the peer and conclude on chain, or with
     /// `force` (or when the peer does not answer) settle unilaterally through a dispute;
     /// returns the channel once the chain has paid out.

@@ -12,9 +12,9 @@
 use super::error::ApiError;
 use super::types::AssetDeposit;
 use super::types::{
-    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
-    ChannelSettleRequest, MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest,
-    ProposalRejectRequest,
+    BalanceRequest, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest, PeerAddRequest,
+    ProposalAcceptRequest, ProposalRejectRequest,
 };
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
@@ -30,6 +30,9 @@ const NODE_ID: &str = "a node id (0x and 66 hex digits, a compressed public key)
 const AMOUNT: &str = "an amount as a decimal string, e.g. \"1000\"";
 const ASSET: &str = "an asset name, e.g. \"ETH\"";
 const MORE_ASSETS: &str = "a list of {\"asset\": name, \"mine\": amount, \"theirs\": amount}";
+const APP: &str = "an app name from the node's [[apps]], e.g. \"tictactoe\"";
+const APP_SETUP: &str = "a JSON object, the app's setup, e.g. {\"first\": 1}";
+const ACTION: &str = "a move as the channel's app takes it, e.g. {\"cell\": 4}";
 
 /// The parameters of one call, by name, after the positional form is mapped to names.
 #[derive(Debug, Default)]
@@ -296,6 +299,8 @@ impl FromParams for ChannelOpenRequest {
         "asset",
         "challenge_seconds",
         "more_assets",
+        "app",
+        "app_setup",
     ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
@@ -305,7 +310,23 @@ impl FromParams for ChannelOpenRequest {
             asset: optional_text("asset", p.optional("asset", ASSET)?)?,
             challenge_seconds: p.optional("challenge_seconds", "a number of seconds")?,
             more_assets: more_assets(p)?,
+            app: optional_text("app", p.optional("app", APP)?)?,
+            app_setup: p.optional::<Value>("app_setup", APP_SETUP)?,
         };
+        if let Some(setup) = &request.app_setup {
+            if !setup.is_object() {
+                return Err(ApiError::invalid_param(
+                    "app_setup",
+                    format!("expected {APP_SETUP}"),
+                ));
+            }
+            if request.app.is_none() {
+                return Err(ApiError::invalid_param(
+                    "app_setup",
+                    "an app setup needs an app (`app`)",
+                ));
+            }
+        }
         let unfunded = |m: &Amount, t: &Amount| m.is_zero() && t.is_zero();
         if unfunded(&request.mine, &request.theirs)
             && request
@@ -422,6 +443,23 @@ impl FromParams for ChannelPayRequest {
             return Err(ApiError::invalid_param("amount", "must be more than zero"));
         }
         Ok(request)
+    }
+}
+
+impl FromParams for ChannelMoveRequest {
+    const NAMES: &'static [&'static str] = &["id", "action"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let action: Value = p.required("action", ACTION)?;
+        if action.is_null() {
+            return Err(ApiError::invalid_param(
+                "action",
+                format!("expected {ACTION}"),
+            ));
+        }
+        Ok(ChannelMoveRequest {
+            id: p.required("id", CHANNEL_ID)?,
+            action,
+        })
     }
 }
 

@@ -13,8 +13,8 @@ use super::params::{parse_params, FromParams};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
-    BalanceRequest, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef,
-    ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, PeerAddRequest,
+    BalanceRequest, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, PeerAddRequest,
     ProposalAcceptRequest, ProposalRejectRequest,
 };
 use jsonrpsee::server::{
@@ -233,6 +233,9 @@ fn methods(
     })?;
     register(&mut module, "channel_get", |n, r: ChannelRef| {
         n.channel_get(r.id)
+    })?;
+    register(&mut module, "channel_move", |n, r: ChannelMoveRequest| {
+        n.channel_move(r)
     })?;
     register(&mut module, "channel_pay", |n, r: ChannelPayRequest| {
         n.channel_pay(r)

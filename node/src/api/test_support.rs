@@ -4,9 +4,9 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, NodeApi};
 use super::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
-    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
-    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest,
+    NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::{NodeId, NodeKey};
@@ -53,6 +53,7 @@ impl FakeNode {
             participants: Vec::new(),
             status: None,
             dispute: None,
+            app: None,
         }
     }
 
@@ -128,6 +129,14 @@ impl NodeApi for FakeNode {
     fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
         self.record("channel_get");
         ready(self.find(id))
+    }
+
+    fn channel_move(&self, _request: ChannelMoveRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_move");
+        Box::pin(std::future::ready(Err(ApiError::invalid_param(
+            "id",
+            "the fake node's channel is a payment channel",
+        ))))
     }
 
     fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {

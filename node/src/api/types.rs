@@ -76,6 +76,13 @@ pub struct ChannelOpenRequest {
     /// Further assets in the same channel, each with both deposits (multi-asset channels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_assets: Vec<AssetDeposit>,
+    /// The app the channel runs, by the name in the node's `[[apps]]` (`node_info` lists
+    /// them); a payment channel when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The app's setup (a JSON object, e.g. `{"first": 1}` for tic-tac-toe); `{}` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_setup: Option<serde_json::Value>,
 }
 
 /// One more asset of a channel being opened, with what each side deposits.
@@ -206,6 +213,32 @@ pub struct ChannelPayRequest {
     pub asset: Option<String>,
 }
 
+/// `channel_move`: a move in an app channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelMoveRequest {
+    /// The channel.
+    pub id: ChannelId,
+    /// The move, as the channel's app takes it (tic-tac-toe: `{"cell": 4}`).
+    pub action: serde_json::Value,
+}
+
+/// An app channel's app and its newest state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppStateInfo {
+    /// The app's contract address (from the channel's parameters).
+    pub address: Address,
+    /// What this node calls the app; absent if it does not have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The newest state as the app describes it (tic-tac-toe: the grid, whose turn, the
+    /// winner); absent without the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<serde_json::Value>,
+    /// Why the state cannot be described, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
 /// `channel_list`: which channels.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelListRequest {
@@ -246,6 +279,9 @@ pub struct ChannelInfo {
     /// The channel's record on chain, once a state was registered or it concluded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<DisputeInfo>,
+    /// The app the channel runs and its state; absent for a payment channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppStateInfo>,
 }
 
 impl ChannelInfo {

@@ -70,10 +70,12 @@ pub fn wire(
     let registry = Arc::new(Registry::default());
     let book = Arc::new(book);
     let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
+    let apps = Arc::new(apps);
     let starter = Arc::new(ChannelStarter::new(
         registry.clone(),
         peers.clone(),
         chain.clone(),
+        apps.clone(),
         store.clone(),
         events.clone(),
         Arc::new(PaymentsToUs),
@@ -109,7 +111,7 @@ pub fn wire(
         peers,
         dialer,
         chain,
-        apps: Arc::new(apps),
+        apps,
         store,
         policy: config.policy.clone(),
         testing: config.testing.clone(),

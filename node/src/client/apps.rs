@@ -4,6 +4,7 @@
 //! here: no channel can name it. Fixed at start; no lock.
 
 use super::error::Error;
+use crate::protocol::AppLookup;
 use parley_plugin_api::model::Address;
 use parley_plugin_api::App;
 use std::collections::BTreeMap;
@@ -98,5 +99,11 @@ impl Apps {
         self.apps
             .iter()
             .find(|app| app.address.as_ref() == Some(address))
+    }
+}
+
+impl AppLookup for Apps {
+    fn rules(&self, address: &Address) -> Option<Arc<dyn App>> {
+        self.by_address(address).map(|known| known.app.clone())
     }
 }

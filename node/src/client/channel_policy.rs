@@ -40,19 +40,22 @@ where
 pub type SharedPolicy = Arc<dyn IncomingPolicy>;
 
 /// The default policy: accepts an update that only moves funds to us (no balance of ours
-/// decreases, at least one grows, the app data stays and the state is not final), and the
-/// final state of a cooperative settle (the newest state's allocation and app data, marked
-/// final), and declines everything else.
+/// decreases, at least one grows, the app data stays and the state is not final), a move of
+/// the channel's app (the app data changes: only an app channel's update can change it, and
+/// the protocol let it through only because the app's rules allow it; refusing a valid move
+/// would only send the game on chain, where the app allows it too), and the final state of a
+/// cooperative settle (the newest state's allocation and app data, marked final), and declines
+/// everything else.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PaymentsToUs;
 
 /// The reason [`PaymentsToUs`] gives the peer when it declines.
 pub const NOT_A_PAYMENT_TO_US: &str =
-    "only payments to this node and cooperative settlement are accepted automatically";
+    "only payments to this node, app moves and cooperative settlement are accepted automatically";
 
 impl IncomingPolicy for PaymentsToUs {
     fn decide(&self, me: usize, old: &State, new: &State) -> Decision {
-        if is_payment_to(me, old, new) || is_settlement(old, new) {
+        if is_payment_to(me, old, new) || is_app_move(old, new) || is_settlement(old, new) {
             Decision::Accept
         } else {
             Decision::Reject(NOT_A_PAYMENT_TO_US.to_string())
@@ -83,6 +86,13 @@ pub fn is_payment_to(me: usize, old: &State, new: &State) -> bool {
     before.len() == after.len()
         && before.iter().zip(&after).all(|(b, a)| a >= b)
         && before.iter().zip(&after).any(|(b, a)| a > b)
+}
+
+/// Whether `new` is a move of the channel's app: its app data changed. The protocol refuses
+/// any change of the app data in a channel without an app, and in an app channel every change
+/// the app's rules refuse, so a valid update that changes it is a legal move.
+pub fn is_app_move(old: &State, new: &State) -> bool {
+    new.app_data != old.app_data
 }
 
 /// Whether `new` only closes `old`: the same allocation and app data, marked final.

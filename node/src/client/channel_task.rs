@@ -178,6 +178,13 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: UpdateReply,
     },
+    /// Make a move in an app channel (`action` as JSON). Answers like `Pay`.
+    Move {
+        /// The action, as the app takes it.
+        action: String,
+        /// Where the outcome goes.
+        reply: UpdateReply,
+    },
     /// Accept the peer's update awaiting an answer.
     Accept {
         /// Where the outcome goes.
@@ -307,6 +314,13 @@ impl ChannelHandle {
             reply,
         })
         .await?
+    }
+
+    /// Makes the move `action` (JSON) in an app channel; resolves with the new version once
+    /// the others accepted it, like [`ChannelHandle::pay`].
+    pub async fn app_move(&self, action: String) -> Result<u64, CommandError> {
+        self.ask(|reply| ChannelCommand::Move { action, reply })
+            .await?
     }
 
     /// Proposes the final state; resolves with its version once the peer accepted.
@@ -564,6 +578,9 @@ impl<L: PeerLink> ChannelTask<L> {
                 .updates
                 .push(UpdateIntent::Pay { asset, amount }, reply),
             ChannelCommand::ProposeFinal { reply } => self.updates.push(UpdateIntent::Final, reply),
+            ChannelCommand::Move { action, reply } => {
+                self.updates.push(UpdateIntent::Move { action }, reply)
+            }
             ChannelCommand::Accept { reply } => {
                 let result = self.channel.accept_update(&*self.deps.chain);
                 self.answer(result, reply).await?;

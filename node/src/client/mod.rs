@@ -19,7 +19,7 @@
 //! (one per channel), [`dispatch`] (routes the peers' events), [`onchain`] (one owner per
 //! channel of everything it does on chain: funding, the cooperative close, disputes; the
 //! watchtower), and
-//! [`driver`] with [`opening`], [`payment`], [`settling`] and [`overview`] (the operations
+//! [`driver`] with [`opening`], [`payment`], [`moves`], [`settling`] and [`overview`] (the operations
 //! front ends call). [`error`] and [`events`] are what the driver says back.
 
 pub mod apps;
@@ -32,6 +32,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod moves;
 pub mod onchain;
 pub mod opening;
 pub mod overview;

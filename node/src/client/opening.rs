@@ -8,10 +8,10 @@ use super::overview::ChannelOverview;
 use super::proposals::WaitingProposal;
 use super::start::random_32;
 use crate::protocol::{
-    validate_proposal, ChannelProposal, Phase, ProposalId, MAX_CHALLENGE_DURATION,
+    validate_proposal_with_apps, ChannelProposal, Phase, ProposalId, MAX_CHALLENGE_DURATION,
 };
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
+use parley_plugin_api::model::{Address, Amount, AssetInfo, ChannelId, Params, Participant};
 use std::time::Duration;
 
 /// Extra time an opening waits beyond the funding timeout before it gives up on its own.
@@ -33,6 +33,9 @@ pub struct OpenRequest {
     pub more_assets: Vec<(String, Amount, Amount)>,
     /// The challenge duration in seconds; `[policy] challenge_seconds` when `None`.
     pub challenge_seconds: Option<u64>,
+    /// The app the channel runs (by the name in `[[apps]]`) with its setup (JSON; `{}` when
+    /// `None`); a payment channel when `None`.
+    pub app: Option<(String, Option<String>)>,
 }
 
 impl Driver {
@@ -57,6 +60,10 @@ impl Driver {
             ));
         }
         let me = self.chain.account()?.clone();
+        let (app, app_data) = match &request.app {
+            None => (None, Bytes::default()),
+            Some((name, setup)) => self.app_opening(name, setup.as_deref(), &me, challenge)?,
+        };
         for (asset, mine, _) in &deposits {
             self.check_can_deposit(&me, asset, *mine).await?;
         }
@@ -69,17 +76,53 @@ impl Driver {
             locked: Vec::new(),
             challenge_duration: challenge,
             nonce_share: random_32()?,
-            app: None,
-            app_data: Bytes::default(),
+            app,
+            app_data,
             ledger_channel: true,
             virtual_channel: false,
         };
-        validate_proposal(&proposal).map_err(|e| Error::invalid("mine", e))?;
+        validate_proposal_with_apps(&proposal, &*self.apps)
+            .map_err(|e| Error::invalid("mine", e))?;
         let mut proposal = proposal;
         self.tamper(&mut proposal);
         let id = self.proposals.propose(proposal, peer, &name).await?;
         self.wait_for_funding(id).await?;
         self.channel(id).await
+    }
+
+    /// The app `name` and the app data its `setup` gives a channel proposed by `me`. The
+    /// accepter's address and the nonce are not known yet: the app sees the parameters as far
+    /// as they are (two participants, ours first, a placeholder for the other).
+    fn app_opening(
+        &self,
+        name: &str,
+        setup: Option<&str>,
+        me: &Participant,
+        challenge: u64,
+    ) -> Result<(Option<Address>, Bytes), Error> {
+        let known = self.apps.by_name(name)?;
+        let address = known
+            .address
+            .clone()
+            .ok_or_else(|| Error::internal("by_name returned an app without an address"))?;
+        let params = Params {
+            participants: vec![me.clone(), Participant::default()],
+            challenge_duration: challenge,
+            nonce: [0; 32],
+            app: Some(address.clone()),
+            ledger_channel: true,
+            virtual_channel: false,
+        };
+        let data = known
+            .app
+            .init(&params, setup.unwrap_or("{}"))
+            .map_err(|e| {
+                Error::invalid(
+                    "app_setup",
+                    format!("the app `{name}` refuses the setup: {}", e.message()),
+                )
+            })?;
+        Ok((Some(address), Bytes(data)))
     }
 
     /// The peers' proposals waiting for an answer, in id order.

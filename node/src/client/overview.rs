@@ -8,7 +8,7 @@ use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
 use crate::protocol::{ChannelSnapshot, Phase};
 use crate::store::ArchivedChannel;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChainTime, ChannelId, Dispute};
+use parley_plugin_api::model::{Address, ChainTime, ChannelId, Dispute};
 use std::time::Duration;
 
 /// A channel with what the node says about it: running, damaged or closed.
@@ -26,6 +26,21 @@ pub struct ChannelOverview {
     pub status: Option<String>,
     /// The channel's on-chain record as last read, and the chain time of that reading.
     pub dispute: Option<(Dispute, ChainTime)>,
+    /// The app the channel runs, with its newest state as the app describes it; `None` for a
+    /// payment channel.
+    pub app: Option<AppView>,
+}
+
+/// An app channel's app and state, for people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppView {
+    /// The app's contract address (from the channel's parameters).
+    pub address: Address,
+    /// What this node calls it; `None` if the node does not have the app.
+    pub name: Option<String>,
+    /// The newest state as the app describes it (JSON), or why it cannot; `None` without the
+    /// app.
+    pub state: Option<Result<String, String>>,
 }
 
 impl Driver {
@@ -94,6 +109,7 @@ impl Driver {
             id,
             peer,
             peer_alias: self.alias(peer),
+            app: self.app_view(&snapshot),
             snapshot: Some(snapshot),
             status,
             dispute,
@@ -110,6 +126,7 @@ impl Driver {
             snapshot: None,
             status: Some(damaged.problem),
             dispute: damaged.dispute,
+            app: None,
         }
     }
 
@@ -119,10 +136,27 @@ impl Driver {
             id: archived.snapshot.channel.channel_id,
             peer: archived.peer,
             peer_alias: self.alias(archived.peer),
+            app: self.app_view(&archived.snapshot),
             snapshot: Some(archived.snapshot),
             status: archived.note,
             dispute: archived.dispute,
         }
+    }
+
+    /// The app of `snapshot`'s channel and its newest state, as this node's apps describe it.
+    fn app_view(&self, snapshot: &ChannelSnapshot) -> Option<AppView> {
+        let params = &snapshot.channel.params;
+        let address = params.app.clone()?;
+        let known = self.apps.by_address(&address);
+        Some(AppView {
+            name: known.map(|k| k.name.clone()),
+            state: known.map(|k| {
+                k.app
+                    .describe(params, &snapshot.latest.state)
+                    .map_err(|e| e.message().to_string())
+            }),
+            address,
+        })
     }
 
     fn alias(&self, peer: Option<NodeId>) -> Option<String> {

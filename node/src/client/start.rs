@@ -2,6 +2,7 @@
 //! peer's proposal) or restored: its task is spawned with everything it works with, registered,
 //! and its phase reported to the chain side before the task takes its first step.
 
+use super::apps::Apps;
 use super::chain::ChainAccess;
 use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
@@ -46,6 +47,7 @@ pub struct ChannelStarter {
     registry: Arc<Registry>,
     peers: Peers,
     chain: Arc<ChainAccess>,
+    apps: Arc<Apps>,
     store: Arc<ChannelStore>,
     events: SharedSink,
     policy: SharedPolicy,
@@ -55,7 +57,8 @@ pub struct ChannelStarter {
 }
 
 impl ChannelStarter {
-    /// Starts channels that send through `peers`, sign and verify with `chain`, persist to
+    /// Starts channels that send through `peers`, sign and verify with `chain`, check app
+    /// channels by `apps`, persist to
     /// `store`, publish on `events`, answer the peer's updates by `policy`, report to the chain
     /// side on `reports` and enter `registry`; `testing` says what a test node does wrong.
     #[allow(clippy::too_many_arguments)]
@@ -63,6 +66,7 @@ impl ChannelStarter {
         registry: Arc<Registry>,
         peers: Peers,
         chain: Arc<ChainAccess>,
+        apps: Arc<Apps>,
         store: Arc<ChannelStore>,
         events: SharedSink,
         policy: SharedPolicy,
@@ -73,6 +77,7 @@ impl ChannelStarter {
             registry,
             peers,
             chain,
+            apps,
             store,
             events,
             policy,
@@ -80,6 +85,11 @@ impl ChannelStarter {
             keep_history: testing.keeps_signed_history(),
             misbehaviour: ChannelMisbehaviour::from_testing(testing),
         }
+    }
+
+    /// The apps this node checks app channels by.
+    pub fn apps(&self) -> &Apps {
+        &self.apps
     }
 
     /// Starts the task of a channel and registers it: one just opened with `members`
@@ -92,6 +102,9 @@ impl ChannelStarter {
         members: ChannelMembers,
         opened: bool,
     ) -> ChannelHandle {
+        let mut channel = channel;
+        // A restored app channel gets its app's rules here (an opened one has them already).
+        channel.attach_app(&*self.apps);
         let id = channel.id();
         let phase = channel.phase();
         let assets = channel.latest().allocation.assets.clone();
@@ -147,7 +160,8 @@ impl ChannelStarter {
         first: Option<ChannelMessage>,
     ) -> Result<ChannelId, OpenChannelError> {
         let chain = &*self.chain.signer;
-        let (channel, mut effects) = Channel::open(proposal, accept, me, chain, chain)?;
+        let (channel, mut effects) =
+            Channel::open_with_apps(proposal, accept, me, chain, chain, &*self.apps)?;
         let id = channel.id();
         if self.registry.contains(&id) {
             return Err(OpenChannelError::AlreadyOpen(id));

@@ -17,6 +17,7 @@
 //! - [`signer`]: channel ids, signing and verification, as traits the chain backend implements.
 //! - [`update_queue`]: our updates of a channel, started one at a time and retried once.
 
+pub mod app_rules;
 pub mod channel;
 pub mod effect;
 pub mod funding;
@@ -32,6 +33,7 @@ pub mod update_queue;
 #[cfg(test)]
 mod test_support;
 
+pub use app_rules::{AppLookup, AppRules, NoApps};
 pub use channel::{
     Channel, ChannelError, FaultResponse, IncomingUpdateError, OpenError, SyncError,
 };
@@ -44,15 +46,15 @@ pub use messages::{
 };
 pub use phase::Phase;
 pub use proposal::{
-    build_params, channel_nonce, opening_state, validate_accept, validate_proposal, ProposalError,
-    MAX_CHALLENGE_DURATION,
+    build_params, channel_nonce, opening_state, validate_accept, validate_proposal,
+    validate_proposal_with_apps, ProposalError, MAX_CHALLENGE_DURATION,
 };
 pub use record::{
     ChannelRecord, ChannelSnapshot, PendingUpdate, PersistRecord, RestoreError, SignedRecord,
 };
 pub use signer::{BackendError, ChannelIdFn, StateSigner, StateVerifier};
 pub use transition::{
-    check_conservation, check_succession, check_transition, final_state, payment, PaymentError,
-    TransitionError,
+    check_agreed_transition, check_app_transition, check_conservation, check_succession,
+    check_transition, final_state, payment, PaymentError, TransitionError,
 };
 pub use update_queue::{Answer, Started, UpdateFailure, UpdateIntent, UpdateQueue};

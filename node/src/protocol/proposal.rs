@@ -5,12 +5,14 @@
 //! former, the chain backend computes the latter from the [`Params`] built here.
 //!
 //! Funds first: a proposal is refused unless the node can enforce every rule of the channel it
-//! opens. It runs two-party ledger payment channels, so a proposal naming an app (whose
-//! `progress` on chain could move every deposit by rules the node never checked), locking
+//! opens. It runs two-party ledger channels, payment channels and app channels of the apps it
+//! has (`[[apps]]`), so a proposal naming an app it does not have (whose `progress` on chain
+//! could move every deposit by rules the node never checked), locking
 //! funds in sub-channels (which the node would have to hold and register to get them back) or
 //! flagged virtual (funded through an intermediary the node does not track) is refused, with a
 //! reason that goes back to the proposer.
 
+use super::app_rules::{AppLookup, NoApps};
 use super::messages::{ChannelProposal, ProposalAccept};
 use parley_plugin_api::model::{Address, Allocation, AllocationError, ChannelId, Params, State};
 use thiserror::Error;
@@ -86,11 +88,12 @@ pub enum ProposalError {
         /// The maximum.
         max: u64,
     },
-    /// The proposal names an app. Until app channels exist, no app's rules can be checked, and
-    /// on chain an app decides how `progress` may move the deposits.
+    /// The proposal names an app this node does not have: it could not check the app's rules,
+    /// and on chain an app decides how `progress` may move the deposits.
     #[error(
-        "the proposal names app {app}; this node runs payment channels only and cannot check an \
-         app's rules (on chain the app could move every deposit); propose a channel without an app"
+        "the proposal names app {app}, which this node does not have ([[apps]] in its node.toml), \
+         so it cannot check the app's rules (on chain the app could move every deposit); propose \
+         a channel without an app, or with one the node has"
     )]
     App {
         /// The app's address.
@@ -140,10 +143,18 @@ pub enum ProposalError {
 /// the proposal came from an authenticated peer; the accepter's address arrives with its
 /// [`ProposalAccept`] (as in go-perun), so a proposer need not know it beforehand.
 pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError> {
+    validate_proposal_with_apps(proposal, &NoApps)
+}
+
+/// [`validate_proposal`] for a node with `apps`: a proposal may name one of them.
+pub fn validate_proposal_with_apps(
+    proposal: &ChannelProposal,
+    apps: &dyn AppLookup,
+) -> Result<(), ProposalError> {
     if proposal.proposer.as_bytes().is_empty() {
         return Err(ProposalError::EmptyParticipant { index: 0 });
     }
-    check_enforceable(proposal)?;
+    check_enforceable(proposal, apps)?;
     opening_allocation(proposal)
         .check_shape(PARTICIPANTS)
         .map_err(|e| match e {
@@ -180,8 +191,12 @@ pub fn validate_proposal(proposal: &ChannelProposal) -> Result<(), ProposalError
 }
 
 /// The rules that keep a channel within what this node can enforce (module documentation):
-/// a ledger channel, not virtual, no app, no app data, nothing locked.
-fn check_enforceable(proposal: &ChannelProposal) -> Result<(), ProposalError> {
+/// a ledger channel, not virtual, an app only if `apps` has it (app data only with an app),
+/// nothing locked.
+fn check_enforceable(
+    proposal: &ChannelProposal,
+    apps: &dyn AppLookup,
+) -> Result<(), ProposalError> {
     if proposal.virtual_channel {
         return Err(ProposalError::Virtual);
     }
@@ -189,9 +204,10 @@ fn check_enforceable(proposal: &ChannelProposal) -> Result<(), ProposalError> {
         return Err(ProposalError::NotLedger);
     }
     if let Some(app) = &proposal.app {
-        return Err(ProposalError::App { app: app.clone() });
-    }
-    if !proposal.app_data.0.is_empty() {
+        if apps.rules(app).is_none() {
+            return Err(ProposalError::App { app: app.clone() });
+        }
+    } else if !proposal.app_data.0.is_empty() {
         return Err(ProposalError::AppData {
             len: proposal.app_data.0.len(),
         });
@@ -236,8 +252,9 @@ pub fn channel_nonce(proposer_share: &[u8; 32], accepter_share: &[u8; 32]) -> [u
 pub fn build_params(
     proposal: &ChannelProposal,
     accept: &ProposalAccept,
+    apps: &dyn AppLookup,
 ) -> Result<Params, ProposalError> {
-    validate_proposal(proposal)?;
+    validate_proposal_with_apps(proposal, apps)?;
     validate_accept(proposal, accept)?;
     Ok(Params {
         participants: vec![proposal.proposer.clone(), accept.participant.clone()],
@@ -425,7 +442,7 @@ mod tests {
         // fails on both sides and nothing is signed.
         let mut with_app = proposal();
         with_app.app = Some(app);
-        assert!(build_params(&with_app, &accept()).is_err());
+        assert!(build_params(&with_app, &accept(), &NoApps).is_err());
         // The reason names what to change.
         let text = ProposalError::Locked { count: 1 }.to_string();
         assert!(text.contains("without locked funds"), "{text}");
@@ -445,7 +462,7 @@ mod tests {
             validate_accept(&proposal(), &same_party),
             Err(ProposalError::DuplicateParticipant)
         );
-        assert!(build_params(&proposal(), &same_party).is_err());
+        assert!(build_params(&proposal(), &same_party, &NoApps).is_err());
         let mut empty = accept();
         empty.participant = Participant(vec![]);
         assert_eq!(
@@ -456,7 +473,7 @@ mod tests {
 
     #[test]
     fn params_and_opening_state_follow_the_proposal() {
-        let params = build_params(&proposal(), &accept()).unwrap();
+        let params = build_params(&proposal(), &accept(), &NoApps).unwrap();
         assert_eq!(
             params.participants,
             vec![Participant(vec![1; 20]), Participant(vec![2; 20])]

@@ -10,6 +10,7 @@
 //! closes such a channel as it stands.
 
 use parley_plugin_api::model::{Address, AllocationError, Amount, ChannelId, Params, State};
+use parley_plugin_api::App;
 use thiserror::Error;
 
 /// Why `new` may not follow `old`. One variant per rule.
@@ -81,6 +82,12 @@ pub enum TransitionError {
     /// The app data changed: this node runs no apps, so nothing could interpret the new data.
     #[error("the app data cannot change; this node runs no apps and cannot interpret it")]
     AppDataChanged,
+    /// The channel's app refused the move.
+    #[error("the app refuses the move: {reason}")]
+    AppRefused {
+        /// The app's reason.
+        reason: String,
+    },
 }
 
 /// Checks every rule of DESIGN §2 for `new` following `old` in the channel of `params`:
@@ -148,10 +155,70 @@ pub fn check_succession(params: &Params, old: &State, new: &State) -> Result<(),
         .map_err(TransitionError::Shape)
 }
 
+/// Checks `new` following `old` in an app channel whose rules are `app`, moved by participant
+/// `actor`: every app-independent rule the Adjudicator checks (the same as
+/// [`check_transition`]'s, but the app data may change), nothing locked, then the app's own
+/// rule. The final state that closes the channel as it stands needs no move of the app: every
+/// participant signs it, and on chain `concludeFinal` asks no app.
+pub fn check_app_transition(
+    params: &Params,
+    old: &State,
+    new: &State,
+    app: &dyn App,
+    actor: u16,
+) -> Result<(), TransitionError> {
+    check_succession(params, old, new)?;
+    if !new.allocation.locked.is_empty() {
+        return Err(TransitionError::Locked {
+            count: new.allocation.locked.len(),
+        });
+    }
+    check_totals(old, new)?;
+    let closes_as_is =
+        new.is_final && new.allocation == old.allocation && new.app_data == old.app_data;
+    if closes_as_is {
+        return Ok(());
+    }
+    app.valid_transition(params, old, new, actor)
+        .map_err(|error| TransitionError::AppRefused {
+            reason: error.message().to_string(),
+        })
+}
+
+/// The rules a state every participant signed must keep after `old` (re-synchronisation adopts
+/// such a state without replaying the moves in between): those of [`check_transition`] in a
+/// payment channel; in an app channel the app-independent ones (the app data may have changed,
+/// by moves each participant checked when it signed them).
+pub fn check_agreed_transition(
+    params: &Params,
+    old: &State,
+    new: &State,
+) -> Result<(), TransitionError> {
+    if params.app.is_none() {
+        return check_transition(params, old, new);
+    }
+    check_succession(params, old, new)?;
+    if !new.allocation.locked.is_empty() {
+        return Err(TransitionError::Locked {
+            count: new.allocation.locked.len(),
+        });
+    }
+    check_totals(old, new)
+}
+
 /// The conservation rules of [`check_transition`]: per asset, the total of balances and locked
 /// amounts is unchanged (no funds created or destroyed), and the app data is unchanged (nothing
 /// in this node interprets it). `new` must have passed [`check_succession`].
 pub fn check_conservation(old: &State, new: &State) -> Result<(), TransitionError> {
+    check_totals(old, new)?;
+    if new.app_data != old.app_data {
+        return Err(TransitionError::AppDataChanged);
+    }
+    Ok(())
+}
+
+/// Per asset, the total of balances and locked amounts is unchanged.
+fn check_totals(old: &State, new: &State) -> Result<(), TransitionError> {
     let before = old.allocation.totals().map_err(TransitionError::Shape)?;
     let after = new.allocation.totals().map_err(TransitionError::Shape)?;
     if let Some((asset, (b, a))) = before
@@ -165,9 +232,6 @@ pub fn check_conservation(old: &State, new: &State) -> Result<(), TransitionErro
             before: *b,
             after: *a,
         });
-    }
-    if new.app_data != old.app_data {
-        return Err(TransitionError::AppDataChanged);
     }
     Ok(())
 }

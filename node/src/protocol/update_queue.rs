@@ -31,6 +31,11 @@ pub enum UpdateIntent {
     },
     /// Propose the final state.
     Final,
+    /// Make a move in an app channel (the action as JSON, as the app takes it).
+    Move {
+        /// The action.
+        action: String,
+    },
 }
 
 /// Why one of our updates did not become a state.
@@ -157,6 +162,7 @@ impl<R> UpdateQueue<R> {
                 channel.pay(*asset, to, *amount, signer)
             }
             UpdateIntent::Final => channel.propose_final(signer),
+            UpdateIntent::Move { action } => channel.app_move(action, signer),
         };
         match proposed {
             Ok(effects) => {

@@ -11,9 +11,9 @@ pub mod events;
 pub mod views;
 
 use super::types::{
-    AppInfo, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest,
-    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance,
-    PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AppInfo, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest,
+    NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
 };
 use super::{ApiError, ApiFuture, NodeApi};
 use crate::client::book::NamedPeer;
@@ -122,6 +122,9 @@ impl NodeApi for NodeService {
                 .map(|extra| (extra.asset, extra.mine, extra.theirs))
                 .collect(),
             challenge_seconds: request.challenge_seconds,
+            app: request
+                .app
+                .map(|name| (name, request.app_setup.map(|setup| setup.to_string()))),
         };
         self.detached_channel(move |driver| async move { driver.open(request).await })
     }
@@ -168,6 +171,14 @@ impl NodeApi for NodeService {
         self.detached_channel(move |driver| async move {
             let asset = request.asset.as_deref();
             driver.pay(request.id, request.amount, asset).await
+        })
+    }
+
+    fn channel_move(&self, request: ChannelMoveRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.detached_channel(move |driver| async move {
+            driver
+                .app_move(request.id, request.action.to_string())
+                .await
         })
     }
 

@@ -1,11 +1,11 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
 use crate::api::types::{
-    AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
+    AppStateInfo, AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
 };
 use crate::client::book::NamedPeer;
 use crate::client::chain::asset_name;
-use crate::client::overview::ChannelOverview;
+use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
 
@@ -19,7 +19,9 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
         snapshot,
         status,
         dispute,
+        app,
     } = overview;
+    let app = app.map(app_state_info);
     let dispute = dispute.map(dispute_info);
     let Some(snapshot) = snapshot else {
         return ChannelInfo {
@@ -33,6 +35,7 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
             participants: Vec::new(),
             status,
             dispute,
+            app,
         };
     };
     let state = &snapshot.latest.state;
@@ -71,6 +74,33 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
             .collect(),
         status,
         dispute,
+        app,
+    }
+}
+
+/// An app channel's app and state as the API shows it: the app's description parsed as JSON.
+fn app_state_info(view: AppView) -> AppStateInfo {
+    let (state, problem) = match view.state {
+        None => (None, None),
+        Some(Ok(text)) => match serde_json::from_str(&text) {
+            Ok(value) => (Some(value), None),
+            Err(error) => (
+                None,
+                Some(format!(
+                    "the app described the state as invalid JSON: {error}"
+                )),
+            ),
+        },
+        Some(Err(reason)) => (
+            None,
+            Some(format!("the app cannot describe the state: {reason}")),
+        ),
+    };
+    AppStateInfo {
+        address: view.address,
+        name: view.name,
+        state,
+        problem,
     }
 }
 
@@ -151,6 +181,7 @@ mod tests {
                 snapshot: Some(snapshot),
                 status: None,
                 dispute: None,
+                app: None,
             },
         );
         assert_eq!(info.participants.len(), participants.len());

@@ -99,6 +99,25 @@ pub fn text(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// A JSON value (`channel move`'s action): whatever the channel's app takes.
+pub fn json_value(text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!("`{text}` is not JSON ({e}); quote it for the shell, e.g. '{{\"cell\": 4}}'")
+    })
+}
+
+/// A JSON object (`channel open --app-setup`).
+pub fn json_object(text: &str) -> Result<serde_json::Value, String> {
+    let value = json_value(text)?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "`{text}` is not a JSON object; an app's setup looks like '{{\"first\": 1}}'"
+        ))
+    }
+}
+
 /// A peer's transport address: `host:port` with a port from 1 to 65535, by the same check
 /// `peer_add` makes.
 pub fn transport_address(value: &str) -> Result<String, String> {

@@ -1,9 +1,9 @@
-//! `parley channel open|list|show|pay|settle`: the node's channels.
+//! `parley channel open|list|show|pay|move|settle`: the node's channels.
 
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
-    AssetDeposit, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelRef, ChannelSettleRequest,
+    AssetDeposit, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelRef, ChannelSettleRequest,
 };
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -28,7 +28,9 @@ enum ChannelCommand {
 Example:
   parley channel open bob --mine 1000 --theirs 500 --config alice/node.toml
   parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml
-  parley channel open bob --mine 1000 --theirs 500 --with TOK:200:100 --config alice/node.toml")]
+  parley channel open bob --mine 1000 --theirs 500 --with TOK:200:100 --config alice/node.toml
+  parley channel open bob --mine 10 --theirs 10 --app tictactoe --config alice/node.toml
+  parley channel open bob --mine 10 --theirs 10 --app tictactoe --app-setup '{\"first\": 1}' --config alice/node.toml")]
     // Own options from 10 on: listed after the global --verbose, before --config and --json.
     #[command(next_display_order = 10)]
     Open {
@@ -52,6 +54,14 @@ Example:
         /// `--with TOK:200:100`.
         #[arg(long = "with", value_name = "NAME:MINE:THEIRS", value_parser = args::asset_deposit)]
         more_assets: Vec<AssetDeposit>,
+        /// Run an app in the channel, by the name in the node's [[apps]] (`parley info` lists
+        /// them), e.g. `tictactoe`: its moves then move the funds (`parley channel move`).
+        #[arg(long, value_name = "NAME", value_parser = args::text)]
+        app: Option<String>,
+        /// The app's setup as a JSON object (tic-tac-toe: `{"first": 1}` lets the peer move
+        /// first); `{}` when absent.
+        #[arg(long, value_name = "JSON", requires = "app", value_parser = args::json_object)]
+        app_setup: Option<serde_json::Value>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -90,6 +100,24 @@ Example:
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
     },
+    /// Make a move in an app channel: returns once both sides signed the new state, with the
+    /// app's view of it (for tic-tac-toe the grid and whose turn it is).
+    ///
+    /// The move is checked by the app's rules before it is signed, here and by the peer. A
+    /// move that ends the app (a win, a draw) makes the state final: settle the channel to
+    /// pay out what the app says.
+    #[command(after_help = "\
+Example (tic-tac-toe: cells 0..8, row by row):
+  parley channel move 0x9f86...(64 hex digits) '{\"cell\": 4}' --config alice/node.toml")]
+    #[command(next_display_order = 10)]
+    Move {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+        /// The move as a JSON value, as the channel's app takes it.
+        #[arg(value_parser = args::json_value)]
+        action: serde_json::Value,
+    },
     /// Close a channel and wait until the chain has paid out our share.
     ///
     /// Cooperatively by default: both sides sign a final state, which is concluded on chain at
@@ -125,6 +153,8 @@ impl ChannelArgs {
                 asset,
                 challenge,
                 more_assets,
+                app,
+                app_setup,
             } => {
                 args::check_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
                 let request = ChannelOpenRequest {
@@ -134,6 +164,8 @@ impl ChannelArgs {
                     asset: asset.clone(),
                     challenge_seconds: *challenge,
                     more_assets: more_assets.clone(),
+                    app: app.clone(),
+                    app_setup: app_setup.clone(),
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",
@@ -152,6 +184,13 @@ impl ChannelArgs {
                     id: *id,
                     amount: *amount,
                     asset: asset.clone(),
+                },
+            ),
+            ChannelCommand::Move { id, action } => Call::with(
+                "channel_move",
+                &ChannelMoveRequest {
+                    id: *id,
+                    action: action.clone(),
                 },
             ),
             ChannelCommand::Settle { id, force } => {
@@ -190,6 +229,9 @@ impl ChannelArgs {
                     output::channel(&paid(&amount, asset.as_deref(), &channel), &channel)
                 })
             }
+            ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
+                output::channel("moved; the peer signed the new state", &channel)
+            }),
             ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
                 let title = if channel.dispute.is_some() {
                     "settled through a dispute: the chain paid out the registered balances"

@@ -177,6 +177,18 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
             .iter()
             .map(|b| (b.asset.clone(), format!("{} (mine / theirs)", split(b)))),
     );
+    if let Some(app) = &channel.app {
+        let name = app
+            .name
+            .clone()
+            .unwrap_or_else(|| "an app this node does not have".into());
+        rows.push(("app".to_owned(), format!("{name} ({})", app.address)));
+        match (&app.state, &app.problem) {
+            (Some(state), _) => rows.push(("app state".to_owned(), state.to_string())),
+            (None, Some(problem)) => rows.push(("app state".to_owned(), problem.clone())),
+            (None, None) => {}
+        }
+    }
     if let Some(dispute) = &channel.dispute {
         let record = match dispute.phase.as_str() {
             "concluded" => format!("concluded at version {}", dispute.version),

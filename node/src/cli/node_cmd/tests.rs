@@ -84,6 +84,8 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             asset: None,
             challenge_seconds: None,
             more_assets: Vec::new(),
+            app: None,
+            app_setup: None,
         },
     );
     assert_reads(
@@ -108,6 +110,8 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             asset: Some("TOK".into()),
             challenge_seconds: Some(600),
             more_assets: Vec::new(),
+            app: None,
+            app_setup: None,
         },
     );
     assert_reads(
@@ -359,7 +363,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        13,
+        14,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

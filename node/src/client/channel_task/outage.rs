@@ -132,7 +132,9 @@ impl<L: PeerLink> ChannelTask<L> {
             // The outage ends with a re-synchronisation anyway.
             ChannelInput::PeerConnected => {}
             ChannelInput::Command(command) => match command {
-                ChannelCommand::Pay { reply, .. } | ChannelCommand::ProposeFinal { reply } => {
+                ChannelCommand::Pay { reply, .. }
+                | ChannelCommand::Move { reply, .. }
+                | ChannelCommand::ProposeFinal { reply } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
                 ChannelCommand::Accept { reply } | ChannelCommand::Reject { reply, .. } => {

@@ -19,7 +19,8 @@ use super::peers::{Overdraft, Peers};
 use super::start::ChannelStarter;
 use crate::config::PolicySection;
 use crate::protocol::{
-    validate_proposal, ChannelMessage, ChannelProposal, ProposalAccept, ProposalId, ProposalReject,
+    validate_proposal_with_apps, ChannelMessage, ChannelProposal, ProposalAccept, ProposalId,
+    ProposalReject,
 };
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -258,11 +259,13 @@ impl Proposals {
     }
 
     /// The rules a proposal must meet before anyone is asked: the protocol's (which refuse what
-    /// this node cannot enforce: an app, app data, locked funds, anything but a ledger channel),
+    /// this node cannot enforce: an app it does not have, app data without an app, locked
+    /// funds, anything but a ledger channel),
     /// assets this chain holds, and a chain account of ours that is not the proposer's. The
     /// reason goes back to the proposer in the reject.
     fn check_proposal(&self, proposal: &ChannelProposal) -> Result<(), String> {
-        validate_proposal(proposal).map_err(|e| format!("invalid proposal: {e}"))?;
+        validate_proposal_with_apps(proposal, self.starter.apps())
+            .map_err(|e| format!("invalid proposal: {e}"))?;
         for asset in &proposal.assets {
             if !self.chain.info.assets.iter().any(|a| a.asset == *asset) {
                 return Err(format!(

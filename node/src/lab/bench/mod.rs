@@ -289,6 +289,8 @@ impl ChannelBench<'_> {
                     asset: None,
                     challenge_seconds: None,
                     more_assets: Vec::new(),
+                    app: None,
+                    app_setup: None,
                 })
                 .await
             })

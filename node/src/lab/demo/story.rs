@@ -59,6 +59,8 @@ pub async fn tell(
             asset: Some(plan.asset.clone()),
             challenge_seconds: None,
             more_assets: Vec::new(),
+            app: None,
+            app_setup: None,
         },
     )
     .await?;
@@ -339,6 +341,7 @@ mod tests {
             participants: Vec::new(),
             status: None,
             dispute: None,
+            app: None,
         }
     }
 

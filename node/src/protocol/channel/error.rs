@@ -4,7 +4,7 @@ use crate::protocol::phase::Phase;
 use crate::protocol::proposal::ProposalError;
 use crate::protocol::signer::BackendError;
 use crate::protocol::transition::{PaymentError, TransitionError};
-use parley_plugin_api::model::{ChannelId, Participant};
+use parley_plugin_api::model::{Address, ChannelId, Participant};
 use thiserror::Error;
 
 /// Why a channel could not be opened from an accepted proposal.
@@ -19,6 +19,14 @@ pub enum OpenError {
     /// The backend could not compute the channel id or sign version 0.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The channel's app refuses the opening state.
+    #[error("the app {app} refuses the opening state: {reason}")]
+    AppInit {
+        /// The app's address.
+        app: Address,
+        /// Its reason.
+        reason: String,
+    },
 }
 
 /// Why we refused the peer's update proposal. Carried by [`ChannelEvent::UpdateRefused`]; its
@@ -156,6 +164,38 @@ pub enum ChannelError {
     /// The payment cannot be made.
     #[error(transparent)]
     Payment(#[from] PaymentError),
+    /// A payment was asked of an app channel, whose funds move only by its app's moves.
+    #[error(
+        "channel {channel} runs an app, whose funds move only by the app's moves; make a move \
+         (`parley channel move`) instead of a payment"
+    )]
+    PaymentInAppChannel {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// A move was asked of a channel without an app.
+    #[error("channel {channel} is a payment channel; it has no app to make a move in")]
+    NotAnAppChannel {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The channel runs an app this node does not have (any more): no move can be checked.
+    #[error(
+        "channel {channel} runs app {app}, which this node does not have ([[apps]] in \
+         node.toml); it can only be settled as it stands"
+    )]
+    AppUnavailable {
+        /// The channel.
+        channel: ChannelId,
+        /// The app's address.
+        app: parley_plugin_api::model::Address,
+    },
+    /// The app refused the move (not the actor's turn, a taken cell, malformed JSON).
+    #[error("the app refuses the move: {reason}")]
+    MoveRefused {
+        /// The app's reason.
+        reason: String,
+    },
     /// The backend could not sign or verify.
     #[error(transparent)]
     Backend(#[from] BackendError),

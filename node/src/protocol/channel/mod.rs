@@ -23,6 +23,7 @@
 //! The methods are split by concern: opening and the life cycle here, updates in `update.rs`,
 //! re-synchronisation in `sync.rs`, disputes in `dispute.rs`, proven peer faults in `fault.rs`.
 
+mod app;
 mod dispute;
 mod error;
 mod fault;
@@ -36,6 +37,7 @@ pub use error::{ChannelError, IncomingUpdateError, OpenError, SyncError};
 pub use fault::FaultResponse;
 pub use update::race_winner;
 
+use super::app_rules::{AppLookup, AppRules, NoApps};
 use super::effect::{ChannelEvent, Effect};
 use super::funding::Funding;
 use super::messages::{
@@ -97,6 +99,9 @@ pub struct Channel {
     syncing: bool,
     /// Where the channel's funds come from; fixed, persisted once (ledger funding: never).
     funding: Funding,
+    /// The rules of the channel's app, if it has one and this node has them (not persisted:
+    /// the driver attaches them by the app's address).
+    app: AppRules,
 }
 
 impl Channel {
@@ -113,7 +118,20 @@ impl Channel {
         ids: &(impl ChannelIdFn + ?Sized),
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<(Channel, Vec<Effect>), OpenError> {
-        let params = build_params(proposal, accept)?;
+        Self::open_with_apps(proposal, accept, me, ids, signer, &NoApps)
+    }
+
+    /// [`Channel::open`] with the apps this node has: an app channel opens only if `apps` has
+    /// its app and the app takes the opening state (`valid_init`).
+    pub fn open_with_apps(
+        proposal: &ChannelProposal,
+        accept: &ProposalAccept,
+        me: &Participant,
+        ids: &(impl ChannelIdFn + ?Sized),
+        signer: &(impl StateSigner + ?Sized),
+        apps: &dyn AppLookup,
+    ) -> Result<(Channel, Vec<Effect>), OpenError> {
+        let params = build_params(proposal, accept, apps)?;
         let my_index = params
             .participants
             .iter()
@@ -121,6 +139,15 @@ impl Channel {
             .ok_or_else(|| OpenError::NotAParticipant(me.clone()))?;
         let channel_id = ids.derive_channel_id(&params)?;
         let state = opening_state(proposal, channel_id);
+        let app = AppRules::new(params.app.as_ref().and_then(|address| apps.rules(address)));
+        if let (Some(address), Some(rules)) = (&params.app, app.app()) {
+            rules
+                .valid_init(&params, &state)
+                .map_err(|error| OpenError::AppInit {
+                    app: address.clone(),
+                    reason: error.message().to_string(),
+                })?;
+        }
         let sig = signer.sign(me, &state)?;
         let participants = params.participants.len();
         let mut sigs = vec![None; participants];
@@ -142,6 +169,7 @@ impl Channel {
             superseded: None,
             syncing: false,
             funding: Funding::Ledger,
+            app,
         };
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Opened(channel.record.clone()));
@@ -236,6 +264,7 @@ impl Channel {
             superseded: None,
             syncing: false,
             funding,
+            app: AppRules::default(),
         })
     }
 

@@ -28,7 +28,7 @@ use crate::protocol::messages::{
 };
 use crate::protocol::record::PersistRecord;
 use crate::protocol::signer::StateVerifier;
-use crate::protocol::transition::check_transition;
+use crate::protocol::transition::check_agreed_transition;
 
 impl Channel {
     /// Starts re-synchronisation: discards the update awaiting our answer (its proposer
@@ -140,7 +140,7 @@ impl Channel {
                 // so compare it with ours as if ours were its direct predecessor.
                 let mut base = self.latest.clone();
                 base.version = version - 1;
-                check_transition(&self.record.params, &base, &theirs.state)
+                check_agreed_transition(&self.record.params, &base, &theirs.state)
                     .map_err(SyncError::Transition)?;
             }
             if let Some(pending) = self.pending.take() {

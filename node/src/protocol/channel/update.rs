@@ -26,7 +26,7 @@ use crate::protocol::messages::{
 use crate::protocol::phase::Phase;
 use crate::protocol::record::{PendingUpdate, PersistRecord};
 use crate::protocol::signer::{StateSigner, StateVerifier};
-use crate::protocol::transition::{check_transition, final_state, payment};
+use crate::protocol::transition::{final_state, payment};
 use parley_plugin_api::model::{Amount, Sig, State};
 
 /// The participant whose proposal wins when both propose `version` at once: alternating, so
@@ -58,7 +58,7 @@ impl Channel {
                 version: incoming.state.version,
             });
         }
-        check_transition(&self.record.params, &self.latest, &state)?;
+        self.check_next(&state, self.my_index())?;
         let sig = signer.sign(self.me(), &state)?;
         let pending = PendingUpdate {
             state: state.clone(),
@@ -87,6 +87,7 @@ impl Channel {
         amount: Amount,
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
+        self.refuse_payment_in_app()?;
         let next = payment(&self.latest, asset, self.my_index(), to, amount)?;
         self.propose_update(next, signer)
     }
@@ -207,7 +208,7 @@ impl Channel {
             }
             phase => return Err(IncomingUpdateError::NotActive { phase }),
         }
-        check_transition(&self.record.params, &self.latest, &message.state)?;
+        self.check_next(&message.state, from)?;
         if verifier.verify(&message.state, &message.sig, self.participant(from))? {
             Ok(())
         } else {
