@@ -214,13 +214,15 @@ balances_of() {
   channel_of "$1" "$2" '"%s %s %s" % (r["version"], r["balances"][0]["mine"], r["balances"][0]["theirs"])'
 }
 
-# open_channel A B MINE THEIRS CHALLENGE: A proposes a channel holding ETH and B accepts it
-# by hand (B's [policy] must not accept it by itself). Sets CHANNEL to the id once both see it
-# active. (Not meant for $(...): bash drops `set -e` there.)
+# open_channel A B MINE THEIRS CHALLENGE [ARGS...]: A proposes a channel holding ETH (with
+# ARGS added to `channel open`, e.g. --app tictactoe) and B accepts it by hand (B's [policy]
+# must not accept it by itself). Sets CHANNEL to the id once both see it active. (Not meant
+# for $(...): bash drops `set -e` there.)
 open_channel() {
   local a=$1 b=$2 mine=$3 theirs=$4 challenge=$5 out="$SCRATCH/open-$1-$2"
+  shift 5
   cli "$a" channel open "$b" --mine "$mine" --theirs "$theirs" --asset ETH --challenge "$challenge" \
-    --json >"$out.json" 2>"$out.err" &
+    "$@" --json >"$out.json" 2>"$out.err" &
   local open_pid=$! proposal="" deadline=$((SECONDS + 30))
   BG_PIDS+=("$open_pid")
   while [ -z "$proposal" ] && kill -0 "$open_pid" 2>/dev/null; do

@@ -197,15 +197,50 @@ max_connections = 1024   # connections open at once (and handshakes under way); 
 [store]
 plugin = "lmdb"          # every channel step is committed durably before it is revealed
 map_size_mib = 1024
-"#,
+{apps}"#,
         api_listen = quoted(api_listen),
         listen = quoted(listen),
+        apps = apps_text(),
     )
+}
+
+/// The built-in apps, as `[[apps]]` entries for the sim chain (chain id 1337).
+fn apps_text() -> String {
+    let mut text = String::from(
+        "
+# The apps channels can run (`parley channel open --app NAME`, then `parley channel move`):
+# each names its plugin and where its contract lives on each chain (chain id = address). On
+# the sim chain an app's address is a name, not a contract: the chain asks this node's apps for
+# the rules (`parley eth deploy` prints the entries for an Ethereum chain).
+",
+    );
+    for name in BUILT_IN_APPS {
+        text.push_str(&format!(
+            "[[apps]]\nplugin = \"{name}\"\n[apps.addresses]\n{SIM_CHAIN_ID} = \"{}\"\n",
+            sim_app_address(name)
+        ));
+    }
+    text
+}
+
+/// The app plugins that come with Parley.
+const BUILT_IN_APPS: [&str; 2] = ["tictactoe", "hashlock"];
+
+/// The sim chain's id in the config `init` writes.
+const SIM_CHAIN_ID: u64 = 1337;
+
+/// The address app `name` has on the sim chain: the first 20 bytes of
+/// keccak256("parley-sim-app:" ‖ name), the derivation the sim chain gives its own built-in
+/// apps, so that every node that runs `init` names an app by the same address.
+fn sim_app_address(name: &str) -> String {
+    let hash = crate::hash::keccak256(&[b"parley-sim-app:", name.as_bytes()]);
+    format!("0x{}", hex::encode(&hash[..20]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PluginRef;
     use std::os::unix::fs::PermissionsExt;
 
     fn args(dir: &Path) -> InitArgs {
@@ -221,6 +256,28 @@ mod tests {
 
     fn mode(path: &Path) -> u32 {
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn the_config_lists_the_built_in_apps_at_their_sim_chain_addresses() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("n");
+        init(&args(&dir)).unwrap();
+        let config = NodeConfig::load(&dir.join("node.toml")).unwrap();
+        let apps: Vec<_> = config.apps.iter().map(|a| a.plugin.clone()).collect();
+        assert_eq!(
+            apps,
+            [
+                PluginRef::Name("tictactoe".into()),
+                PluginRef::Name("hashlock".into())
+            ]
+        );
+        for (app, name) in config.apps.iter().zip(BUILT_IN_APPS) {
+            let address = &app.addresses[&SIM_CHAIN_ID];
+            assert_eq!(address.to_string(), sim_app_address(name));
+            assert_eq!(address.0.len(), 20);
+        }
+        assert_ne!(config.apps[0].addresses, config.apps[1].addresses);
     }
 
     #[test]
