@@ -2,6 +2,7 @@
 
 pub(crate) mod harness;
 
+mod app_channels;
 mod concurrent;
 mod dispute;
 mod faults;
