@@ -191,3 +191,116 @@ fn two_instances_of_one_library_log_under_their_own_sections() {
     }
     drop(handles);
 }
+
+/// The sim chain enforces an app channel by the app plugin the node offers it through the host
+/// (`Host::app`), across three libraries: the sim chain asks the node, the node calls the app.
+#[test]
+fn the_sim_chain_enforces_the_app_the_node_offers() {
+    use parley_node::host::{node_host_context_with_apps, OfferedApps};
+    use parley_plugin_api::codec::Bytes;
+    use parley_plugin_api::model::{
+        Address, Allocation, ChannelId, Params, ProgressRequest, RegisterRequest, SignedState,
+        State,
+    };
+    use parley_plugin_api::{App, ChainBackend, ChainLedger, ErrorKind};
+    use std::sync::Arc;
+
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let hashlock = PluginLibrary::open(&library("libparley_hashlock.so"), None).unwrap();
+    let app: Arc<dyn App> = match instance(&hashlock, PluginKind::App, "", dir) {
+        PluginHandle::App(app) => app,
+        _ => panic!("expected an app"),
+    };
+    let address = Address(vec![0xaa; 20]);
+    let chain_library = PluginLibrary::open(&library("libparley_sim_chain.so"), None).unwrap();
+    // Two instances with the same wallet, each on its own embedded ledger.
+    let chain = |offered: OfferedApps| {
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let context = node_host_context_with_apps("chain", dir, dir, sender, offered);
+        let table = "accounts = 2\nblock_time = 0";
+        match instantiate(&chain_library, "chain", PluginKind::Chain, table, context) {
+            Ok(PluginHandle::Chain(chain)) => chain,
+            _ => panic!("expected a chain"),
+        }
+    };
+    let offered = OfferedApps::new();
+    let enforcing = chain(offered.clone());
+    offered.fill([(address.clone(), app.clone())]);
+    let unaware = chain(OfferedApps::new());
+
+    // The hash-lock's sample game: the opening state, registered, and its first move.
+    let samples = app.samples().unwrap();
+    let accounts = enforcing.accounts().unwrap();
+    let params = Params {
+        participants: accounts.clone(),
+        challenge_duration: 60,
+        nonce: [5; 32],
+        app: Some(address.clone()),
+        ledger_channel: true,
+        virtual_channel: false,
+    };
+    let opening = State {
+        channel_id: enforcing.channel_id(&params).unwrap(),
+        version: 0,
+        allocation: Allocation {
+            assets: vec![enforcing.info().unwrap().assets[0].asset.clone()],
+            balances: vec![samples.balances.clone()],
+            locked: vec![],
+        },
+        app_data: Bytes(app.init(&params, &samples.setup).unwrap()),
+        is_final: false,
+    };
+    let sigs = accounts
+        .iter()
+        .map(|account| enforcing.sign_state(account, &opening).unwrap())
+        .collect();
+    enforcing
+        .register(&RegisterRequest {
+            from: accounts[0].clone(),
+            channel: SignedState {
+                params: params.clone(),
+                state: opening.clone(),
+                sigs,
+            },
+            sub_channels: vec![],
+        })
+        .unwrap();
+    enforcing.test_clock().unwrap().advance_time(60).unwrap();
+    let first = &samples.moves[0];
+    let moved = app
+        .apply(&params, &opening, &first.action, first.actor)
+        .unwrap();
+    let progress = |chain: &dyn ChainBackend, to: &State| {
+        let actor = &accounts[usize::from(first.actor)];
+        chain.progress(&ProgressRequest {
+            from: accounts[0].clone(),
+            params: params.clone(),
+            old_state: opening.clone(),
+            new_state: to.clone(),
+            actor: first.actor,
+            sig: enforcing.sign_state(actor, to).unwrap(),
+        })
+    };
+
+    // The same version without the move's payout: the totals hold, the app refuses.
+    let mut unpaid = moved.clone();
+    unpaid.allocation = opening.allocation.clone();
+    let refusal = progress(enforcing.as_ref(), &unpaid).unwrap_err();
+    assert_eq!(refusal.kind, ErrorKind::Rejected, "{refusal}");
+    assert!(
+        refusal
+            .message()
+            .contains(&format!("progress refused by the node's app at {address}")),
+        "{refusal}"
+    );
+    let unknown = progress(unaware.as_ref(), &moved).unwrap_err();
+    assert!(
+        unknown.message().contains("the node has no app there"),
+        "{unknown}"
+    );
+
+    progress(enforcing.as_ref(), &moved).unwrap();
+    let channel: ChannelId = opening.channel_id;
+    assert_eq!(enforcing.dispute(&channel).unwrap().unwrap().version, 1);
+}

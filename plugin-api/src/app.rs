@@ -33,6 +33,7 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RResult, RSlice, RStr, RString, RVec},
 };
+use std::sync::Arc;
 
 /// The rules of an app (see the module documentation for the contract).
 pub trait App: Send + Sync + 'static {
@@ -108,19 +109,82 @@ crate::canonical_struct!(AppSamples {
     refused
 });
 
-/// Wraps an [`App`] for the boundary; used by [`crate::export_plugin!`].
+/// Wraps an [`App`] for the boundary; used by [`crate::export_plugin!`]. Every call runs with
+/// `host` bound to the calling thread ([`Host::scope`]), so the app's log lines and panics
+/// are reported under its own section.
 pub fn export_app<A: App>(app: A, host: Host) -> FfiAppBox {
-    FfiApp_TO::from_value(ExportedApp { app, host }, TD_Opaque)
+    FfiApp_TO::from_value(
+        ExportedApp {
+            app,
+            host: Some(host),
+        },
+        TD_Opaque,
+    )
+}
+
+/// Wraps an app the host already holds for the boundary, to hand it to another plugin: the
+/// node's answer to [`Host::app`] (through [`host_context_with_apps`](crate::abi::host::host_context_with_apps)).
+///
+/// Unlike [`export_app`] it binds no [`Host`]: the code behind it is the host's, not a plugin
+/// instance's, so there is no section to report under; when the app is itself a plugin (a
+/// [`LoadedApp`]), the call binds that plugin's own instance as it crosses into its library.
+/// Panics are still caught and answered as `Panicked` errors, so none unwinds into the
+/// plugin that asked.
+pub fn share_app(app: Arc<dyn App>) -> FfiAppBox {
+    FfiApp_TO::from_value(ExportedApp { app, host: None }, TD_Opaque)
 }
 
 struct ExportedApp<A> {
     app: A,
-    host: Host,
+    /// The instance to bind during calls; `None` for an app the host shares ([`share_app`]).
+    host: Option<Host>,
 }
 
 impl<A> ExportedApp<A> {
     fn serve<R>(&self, what: &str, call: impl FnOnce(&A) -> PluginResult<R>) -> PluginResult<R> {
-        self.host.scope(|| catch(what, || call(&self.app)))
+        match &self.host {
+            Some(host) => host.scope(|| catch(what, || call(&self.app))),
+            None => catch(what, || call(&self.app)),
+        }
+    }
+}
+
+/// An app shared behind an [`Arc`] (the node keeps its apps this way) is an app.
+impl<A: App + ?Sized> App for Arc<A> {
+    fn init(&self, params: &Params, setup: &str) -> PluginResult<Vec<u8>> {
+        (**self).init(params, setup)
+    }
+
+    fn valid_init(&self, params: &Params, state: &State) -> PluginResult<()> {
+        (**self).valid_init(params, state)
+    }
+
+    fn valid_transition(
+        &self,
+        params: &Params,
+        from: &State,
+        to: &State,
+        actor: u16,
+    ) -> PluginResult<()> {
+        (**self).valid_transition(params, from, to, actor)
+    }
+
+    fn describe(&self, params: &Params, state: &State) -> PluginResult<String> {
+        (**self).describe(params, state)
+    }
+
+    fn apply(
+        &self,
+        params: &Params,
+        state: &State,
+        action: &str,
+        actor: u16,
+    ) -> PluginResult<State> {
+        (**self).apply(params, state, action, actor)
+    }
+
+    fn samples(&self) -> PluginResult<AppSamples> {
+        (**self).samples()
     }
 }
 
@@ -198,11 +262,13 @@ impl<A: App> FfiApp for ExportedApp<A> {
     }
 }
 
-/// An app loaded from a plugin library, usable through [`App`].
+/// An app loaded from a plugin library, usable through [`App`]; also what [`Host::app`]
+/// answers with, an app the node shares.
 pub struct LoadedApp(FfiAppBox);
 
 impl LoadedApp {
-    /// Wraps an instance returned by a library's app constructor.
+    /// Wraps an instance returned by a library's app constructor (or by the host's
+    /// `app_rules`).
     pub fn new(inner: FfiAppBox) -> Self {
         LoadedApp(inner)
     }

@@ -143,11 +143,19 @@ impl Node {
             store,
             apps,
             libraries,
+            offered_apps,
         } = plugins;
         let chain_info = chain.info().map_err(NodeError::ChainInfo)?;
         let apps = Apps::new(
             apps.into_iter().map(|a| (a.name, a.addresses, a.app)),
             chain_info.chain_id,
+        );
+        // From here the plugins' hosts offer the apps with an address on this chain: the
+        // chain backend enforces an app channel's moves by the app the node runs (`progress`).
+        offered_apps.fill(
+            apps.all()
+                .iter()
+                .filter_map(|app| Some((app.address.clone()?, app.app.clone()))),
         );
         for app in apps.all() {
             match &app.address {

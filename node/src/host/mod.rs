@@ -9,13 +9,17 @@
 mod instance;
 mod library;
 mod load_error;
+mod offered_apps;
 mod sinks;
 pub mod worker;
 
 pub use instance::{instantiate, PluginHandle};
 pub use library::PluginLibrary;
 pub use load_error::{LoadError, LoadFailure};
-pub use sinks::{node_host_context, DiscardEvents, EventRoute, SectionEvent};
+pub use offered_apps::OfferedApps;
+pub use sinks::{
+    node_host_context, node_host_context_with_apps, DiscardEvents, EventRoute, SectionEvent,
+};
 
 use crate::config::{AppSection, NodeConfig, PluginRef, PluginSection};
 use parley_plugin_api::abi::PluginKind;
@@ -58,25 +62,32 @@ pub struct NodePlugins {
     pub apps: Vec<NodeApp>,
     /// The libraries, in load order, with their sections.
     pub libraries: Vec<(String, PluginLibrary)>,
+    /// The apps every instance's host offers (the chain backend enforces them); empty until
+    /// the node fills it with the apps' addresses on its chain, once the chain is known.
+    pub offered_apps: OfferedApps,
 }
 
 impl NodePlugins {
-    /// Loads and instantiates the plugins of `config`, in the order store, chain, wire; the
-    /// events of all three go to `events`.
+    /// Loads and instantiates the plugins of `config`, in the order store, chain, wire, then
+    /// the apps; the events of all go to `events`. Every instance's host offers the apps of
+    /// [`NodePlugins::offered_apps`], once the caller fills it.
     pub fn load(
         config: &NodeConfig,
         events: Arc<dyn EventRoute>,
     ) -> Result<NodePlugins, LoadError> {
+        let offered_apps = OfferedApps::new();
         let mut libraries = Vec::new();
         let mut handles = Vec::new();
         for section in config.plugin_sections() {
-            let (library, handle) = load_section(config, section, events.clone())?;
+            let (library, handle) =
+                load_section_offering(config, section, events.clone(), offered_apps.clone())?;
             libraries.push((section.section.to_string(), library));
             handles.push(handle);
         }
         let mut apps = Vec::new();
         for section in &config.apps {
-            let (library, app) = load_app(config, section, events.clone())?;
+            let (library, app) =
+                load_app_offering(config, section, events.clone(), offered_apps.clone())?;
             apps.push(NodeApp {
                 name: section.name.clone().unwrap_or_else(|| library.name.clone()),
                 section: section.section.clone(),
@@ -103,22 +114,34 @@ impl NodePlugins {
             store: store.expect("[store] is checked to be a store plugin"),
             apps,
             libraries,
+            offered_apps,
         })
     }
 }
 
-/// Opens and instantiates an `[[apps]]` entry's plugin.
+/// Opens and instantiates an `[[apps]]` entry's plugin; its host offers no apps.
 pub fn load_app(
     config: &NodeConfig,
     section: &AppSection,
     events: impl EventRoute,
 ) -> Result<(PluginLibrary, Arc<dyn App>), LoadError> {
+    load_app_offering(config, section, events, OfferedApps::new())
+}
+
+/// Like [`load_app`], with a host that offers `apps`.
+pub fn load_app_offering(
+    config: &NodeConfig,
+    section: &AppSection,
+    events: impl EventRoute,
+    apps: OfferedApps,
+) -> Result<(PluginLibrary, Arc<dyn App>), LoadError> {
     let library = open(&section.plugin)?;
-    let context = node_host_context(
+    let context = node_host_context_with_apps(
         &section.section,
         &config.node.data_dir,
         &config.dir(),
         events,
+        apps,
     );
     match instantiate(
         &library,
@@ -132,18 +155,29 @@ pub fn load_app(
     }
 }
 
-/// Opens and instantiates one section's plugin.
+/// Opens and instantiates one section's plugin; its host offers no apps.
 pub fn load_section(
     config: &NodeConfig,
     section: &PluginSection,
     events: impl EventRoute,
 ) -> Result<(PluginLibrary, PluginHandle), LoadError> {
+    load_section_offering(config, section, events, OfferedApps::new())
+}
+
+/// Like [`load_section`], with a host that offers `apps`.
+pub fn load_section_offering(
+    config: &NodeConfig,
+    section: &PluginSection,
+    events: impl EventRoute,
+    apps: OfferedApps,
+) -> Result<(PluginLibrary, PluginHandle), LoadError> {
     let library = open(&section.plugin)?;
-    let context = node_host_context(
+    let context = node_host_context_with_apps(
         section.section,
         &config.node.data_dir,
         &config.dir(),
         events,
+        apps,
     );
     let handle = instantiate(
         &library,

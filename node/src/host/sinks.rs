@@ -1,8 +1,10 @@
-//! The host's side of the log and event sinks handed to every plugin instance.
+//! The host's side of the log and event sinks handed to every plugin instance, and of the apps
+//! it offers them.
 
+use super::offered_apps::OfferedApps;
 use parley_plugin_api::abi::HostContext;
 use parley_plugin_api::model::PluginEvent;
-use parley_plugin_api::{host_context, LogLevel};
+use parley_plugin_api::{host_context_with_apps, LogLevel};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
@@ -58,16 +60,34 @@ fn current_max_level() -> LogLevel {
 
 /// A context whose log lines go to the node's `tracing` logger (target `plugin`, with the
 /// section and the plugin's module path as fields) and whose events go to `events`, tagged
-/// with the section.
+/// with the section. It offers no apps: [`node_host_context_with_apps`] does.
 pub fn node_host_context(
     section: &str,
     data_dir: &Path,
     config_dir: &Path,
     events: impl EventRoute,
 ) -> HostContext {
+    node_host_context_with_apps(section, data_dir, config_dir, events, OfferedApps::new())
+}
+
+/// Like [`node_host_context`], and the plugin's `Host::app` answers from `apps`, as filled at
+/// the time it asks.
+///
+/// The app crosses back into the plugin through `share_app`, which binds no plugin instance
+/// while it runs: the code behind it is the node's `Arc<dyn App>` (a `LoadedApp`), which binds
+/// the app plugin's own instance as it crosses into that library. `export_app` would need a
+/// `Host` of its own, that is a second registered instance of plugin-api in the node with a
+/// section to report under, for code that has nothing to report.
+pub fn node_host_context_with_apps(
+    section: &str,
+    data_dir: &Path,
+    config_dir: &Path,
+    events: impl EventRoute,
+    apps: OfferedApps,
+) -> HostContext {
     let log_section = section.to_string();
     let event_section = section.to_string();
-    host_context(
+    host_context_with_apps(
         section,
         data_dir,
         config_dir,
@@ -98,5 +118,6 @@ pub fn node_host_context(
                 event,
             })
         },
+        move |address| apps.get(address),
     )
 }

@@ -1,9 +1,12 @@
-//! What the node hands every plugin instance: where its files go, and where what the plugin has
-//! to say (log lines, events) goes back into the node.
+//! What the node hands every plugin instance: where its files go, where what the plugin has
+//! to say (log lines, events) goes back into the node, and (revision 2) the rules of the
+//! node's apps, by contract address ([`Host::app`]).
 //!
 //! Across the boundary the host is one FFI trait object, [`HostContext`], so that it can grow:
 //! a capability a later revision adds is a method after the last prefix method, with a default
 //! that a plugin built against the newer crate gets when an older node does not offer it.
+//! The first such capability is `app_rules` (revision 2): a chain backend asks it for an app's
+//! rules so that it enforces the app on chain exactly as the node does off chain.
 //!
 //! In the plugin, [`Host`] wraps it. Every instance has its own `Host`, and every call the node
 //! makes into an instance runs with that instance's `Host` bound to the calling thread (see
@@ -13,13 +16,15 @@
 //! [`Host::bind_current_thread`] first.
 #![allow(non_local_definitions)]
 
-use crate::codec::Encode;
-use crate::model::PluginEvent;
+use crate::abi::ffi::FfiAppBox;
+use crate::app::{share_app, App, LoadedApp};
+use crate::codec::{Decode, Encode};
+use crate::model::{Address, PluginEvent};
 use crate::panic::catch_silently;
 use abi_stable::{
     sabi_trait,
     sabi_trait::TD_Opaque,
-    std_types::{RArc, RStr, RString, RVec},
+    std_types::{RArc, ROption, RSlice, RStr, RString, RVec},
 };
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -79,6 +84,14 @@ pub trait FfiHost: Send + Sync + Clone {
     /// one thread arrive in the order emitted.
     #[sabi(last_prefix_field)]
     fn emit(&self, event: RVec<u8>);
+    /// The rules of the app whose contract is at `address` (an encoded [`Address`]) on the
+    /// node's chain, if the node has that app (revision 2). The answer is callable from the
+    /// plugin's side like an app instance, for as long as the plugin keeps it. The default,
+    /// what a plugin sees on a node without the capability, is none.
+    fn app_rules(&self, address: RSlice<'_, u8>) -> ROption<FfiAppBox> {
+        let _ = address;
+        ROption::RNone
+    }
 }
 
 /// Everything the node gives a plugin instance when creating it.
@@ -196,6 +209,28 @@ impl Host {
         }
     }
 
+    /// The rules of the app whose contract is at `address` on the node's chain, if the node
+    /// has that app (an `[[apps]]` entry of its `node.toml` with an address for this chain);
+    /// `None` when it has none there, and always on a node older than this capability.
+    ///
+    /// A chain backend uses it to enforce an app the way the app's contract does on chain
+    /// (the sim chain's `progress`), so that the backend and the node judge a move by the same
+    /// rules. The answer runs the node's copy of the rules: each call crosses into the node
+    /// and from there into the app's plugin, and follows the [`App`] contract (pure, fast,
+    /// any thread). Look it up again when needed rather than keeping it for long: the node
+    /// may learn its apps after the instance was created.
+    pub fn app(&self, address: &Address) -> Option<LoadedApp> {
+        let encoded = address.encode();
+        match self
+            .inner
+            .context
+            .app_rules(RSlice::from(encoded.as_slice()))
+        {
+            ROption::RSome(app) => Some(LoadedApp::new(app)),
+            ROption::RNone => None,
+        }
+    }
+
     /// The raw context, to hand on (for example to a second instance in tests).
     pub fn context(&self) -> &HostContext {
         &self.inner.context
@@ -235,7 +270,8 @@ impl Host {
 }
 
 /// Builds a [`HostContext`] from closures: what the node does, and what tests and the
-/// conformance suite use to host a plugin.
+/// conformance suite use to host a plugin. It offers no apps ([`Host::app`] answers `None`);
+/// [`host_context_with_apps`] does.
 pub fn host_context(
     section: &str,
     data_dir: &Path,
@@ -244,21 +280,48 @@ pub fn host_context(
     log: impl Fn(LogLevel, &str, &str) + Send + Sync + 'static,
     events: impl Fn(PluginEvent) + Send + Sync + 'static,
 ) -> HostContext {
-    FfiHost_TO::from_ptr(
-        RArc::new(ClosureHost {
-            section: section.to_string(),
-            data_dir: data_dir.to_string_lossy().into_owned(),
-            config_dir: config_dir.to_string_lossy().into_owned(),
-            max_level,
-            log: Arc::new(log),
-            events: Arc::new(events),
-        }),
-        TD_Opaque,
-    )
+    closure_context(ClosureHost {
+        section: section.to_string(),
+        data_dir: data_dir.to_string_lossy().into_owned(),
+        config_dir: config_dir.to_string_lossy().into_owned(),
+        max_level,
+        log: Arc::new(log),
+        events: Arc::new(events),
+        apps: None,
+    })
+}
+
+/// Like [`host_context`], and the context also offers apps: [`Host::app`] answers with
+/// `apps(address)`, asked at every lookup (so `apps` may learn its answers after the context
+/// was handed out, as the node's does). Each answer crosses the boundary through
+/// [`share_app`](crate::app::share_app).
+pub fn host_context_with_apps(
+    section: &str,
+    data_dir: &Path,
+    config_dir: &Path,
+    max_level: LogLevel,
+    log: impl Fn(LogLevel, &str, &str) + Send + Sync + 'static,
+    events: impl Fn(PluginEvent) + Send + Sync + 'static,
+    apps: impl Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync + 'static,
+) -> HostContext {
+    closure_context(ClosureHost {
+        section: section.to_string(),
+        data_dir: data_dir.to_string_lossy().into_owned(),
+        config_dir: config_dir.to_string_lossy().into_owned(),
+        max_level,
+        log: Arc::new(log),
+        events: Arc::new(events),
+        apps: Some(Arc::new(apps)),
+    })
+}
+
+fn closure_context(host: ClosureHost) -> HostContext {
+    FfiHost_TO::from_ptr(RArc::new(host), TD_Opaque)
 }
 
 type LogFn = dyn Fn(LogLevel, &str, &str) + Send + Sync;
 type EventFn = dyn Fn(PluginEvent) + Send + Sync;
+type AppsFn = dyn Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync;
 
 #[derive(Clone)]
 struct ClosureHost {
@@ -268,6 +331,8 @@ struct ClosureHost {
     max_level: LogLevel,
     log: Arc<LogFn>,
     events: Arc<EventFn>,
+    /// `None`: no apps offered.
+    apps: Option<Arc<AppsFn>>,
 }
 
 impl FfiHost for ClosureHost {
@@ -296,7 +361,7 @@ impl FfiHost for ClosureHost {
     }
 
     fn emit(&self, event: RVec<u8>) {
-        use crate::codec::{Decode, DecodeError};
+        use crate::codec::DecodeError;
         match PluginEvent::decode(&event) {
             Ok(event) => (self.events)(event),
             // An event kind a later revision added: this host does not know it and skips it.
@@ -320,11 +385,39 @@ impl FfiHost for ClosureHost {
             ),
         }
     }
+
+    fn app_rules(&self, address: RSlice<'_, u8>) -> ROption<FfiAppBox> {
+        let Some(apps) = &self.apps else {
+            return ROption::RNone;
+        };
+        // A malformed address names no app.
+        let Ok(address) = Address::decode(address.as_slice()) else {
+            return ROption::RNone;
+        };
+        // A panic must not unwind into the plugin (it would abort the process): the lookup
+        // then answers none, and the node's log says why.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apps(&address))) {
+            Ok(app) => app.map(share_app).into(),
+            Err(payload) => {
+                (self.log)(
+                    LogLevel::Error,
+                    "parley::host",
+                    &format!(
+                        "[{}] the lookup of the app at {address} panicked: {}",
+                        self.section,
+                        crate::panic::panic_message(&payload)
+                    ),
+                );
+                ROption::RNone
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Allocation, ChannelId, Params, Participant, State};
     use std::sync::Mutex;
 
     fn recording_host(section: &str, lines: &Arc<Mutex<Vec<(String, String)>>>) -> Host {
@@ -404,5 +497,160 @@ mod tests {
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].0, LogLevel::Warn);
         assert!(lines[0].1.contains("does not know"), "{}", lines[0].1);
+    }
+
+    /// The rules of a tiny test app: only participant 0 may move, and a move to version 13
+    /// panics.
+    struct OnlyFirst;
+
+    impl App for OnlyFirst {
+        fn init(&self, _: &Params, _: &str) -> crate::PluginResult<Vec<u8>> {
+            Ok(Vec::new())
+        }
+        fn valid_init(&self, _: &Params, _: &State) -> crate::PluginResult<()> {
+            Ok(())
+        }
+        fn valid_transition(
+            &self,
+            _: &Params,
+            _: &State,
+            to: &State,
+            actor: u16,
+        ) -> crate::PluginResult<()> {
+            assert_ne!(to.version, 13, "unlucky version");
+            match actor {
+                0 => Ok(()),
+                _ => Err(crate::PluginError::rejected(format!(
+                    "only participant 0 moves, not {actor}"
+                ))),
+            }
+        }
+        fn describe(&self, _: &Params, _: &State) -> crate::PluginResult<String> {
+            Ok("{}".into())
+        }
+        fn apply(&self, _: &Params, state: &State, _: &str, _: u16) -> crate::PluginResult<State> {
+            Ok(state.clone())
+        }
+        fn samples(&self) -> crate::PluginResult<crate::AppSamples> {
+            Err(crate::PluginError::unsupported("no samples"))
+        }
+    }
+
+    fn params() -> Params {
+        Params {
+            participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
+            challenge_duration: 60,
+            nonce: [7; 32],
+            app: Some(Address(vec![0xaa; 20])),
+            ledger_channel: false,
+            virtual_channel: false,
+        }
+    }
+
+    fn state(version: u64) -> State {
+        State {
+            channel_id: ChannelId([9; 32]),
+            version,
+            allocation: Allocation::default(),
+            app_data: crate::codec::Bytes(Vec::new()),
+            is_final: false,
+        }
+    }
+
+    fn host_with(apps: impl Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync + 'static) -> Host {
+        let dir = std::env::temp_dir();
+        Host::new(host_context_with_apps(
+            "chain",
+            &dir,
+            &dir,
+            LogLevel::Warn,
+            |_, _, _| {},
+            |_| {},
+            apps,
+        ))
+    }
+
+    #[test]
+    fn a_host_offering_apps_hands_out_their_rules_by_address() {
+        let known = Address(vec![0xaa; 20]);
+        let offered = known.clone();
+        let host = host_with(move |address| {
+            (*address == offered).then(|| Arc::new(OnlyFirst) as Arc<dyn App>)
+        });
+        let app = host
+            .app(&known)
+            .expect("the host offers the app at its address");
+        let (p, from, to) = (params(), state(1), state(2));
+        assert_eq!(app.valid_transition(&p, &from, &to, 0), Ok(()));
+        let refusal = app.valid_transition(&p, &from, &to, 1).unwrap_err();
+        assert_eq!(refusal.kind, crate::ErrorKind::Rejected);
+        assert_eq!(refusal.message(), "only participant 0 moves, not 1");
+        // A panic in the shared rules comes back as an error, not an unwinding.
+        let panicked = app.valid_transition(&p, &from, &state(13), 0).unwrap_err();
+        assert_eq!(panicked.kind, crate::ErrorKind::Panicked);
+        assert!(panicked.message().contains("unlucky version"), "{panicked}");
+        assert!(host.app(&Address(vec![0xbb; 20])).is_none());
+    }
+
+    #[test]
+    fn a_host_without_apps_and_an_older_host_offer_none() {
+        let dir = std::env::temp_dir();
+        let plain = Host::new(host_context(
+            "chain",
+            &dir,
+            &dir,
+            LogLevel::Warn,
+            |_, _, _| {},
+            |_| {},
+        ));
+        assert!(plain.app(&Address(vec![0xaa; 20])).is_none());
+
+        // A host that implements only the prefix, as a node before the capability did: the
+        // method's default answers (the same body a plugin runs when the node's table lacks
+        // the method).
+        #[derive(Clone)]
+        struct PrefixOnly;
+        impl FfiHost for PrefixOnly {
+            fn section(&self) -> RString {
+                "chain".into()
+            }
+            fn data_dir(&self) -> RString {
+                "/".into()
+            }
+            fn config_dir(&self) -> RString {
+                "/".into()
+            }
+            fn max_log_level(&self) -> u8 {
+                LogLevel::Warn as u8
+            }
+            fn log(&self, _: u8, _: RStr<'_>, _: RStr<'_>) {}
+            fn emit(&self, _: RVec<u8>) {}
+        }
+        let older = Host::new(FfiHost_TO::from_ptr(RArc::new(PrefixOnly), TD_Opaque));
+        assert!(older.app(&Address(vec![0xaa; 20])).is_none());
+    }
+
+    #[test]
+    fn a_panicking_app_lookup_answers_none_and_says_so() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        let dir = std::env::temp_dir();
+        let host = Host::new(host_context_with_apps(
+            "chain",
+            &dir,
+            &dir,
+            LogLevel::Warn,
+            move |level, _, message| seen.lock().unwrap().push((level, message.to_string())),
+            |_| {},
+            |_| panic!("lookup broke"),
+        ));
+        assert!(host.app(&Address(vec![0xaa; 20])).is_none());
+        let lines = lines.lock().unwrap();
+        assert!(
+            lines
+                .iter()
+                .any(|(level, line)| *level == LogLevel::Error && line.contains("lookup broke")),
+            "{lines:?}"
+        );
     }
 }

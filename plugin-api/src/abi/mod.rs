@@ -60,7 +60,9 @@ pub const PLUGIN_ABI_VERSION: u32 = 3;
 /// Plugins and nodes of any revision of one generation work together; each side sees the
 /// other's additions only if it knows them. Revision 1: the store's durability answer and this
 /// number in the root module. Revision 2: the app kind ([`PluginKind::App`], constructed by
-/// [`PluginModule::instantiate_app`]).
+/// [`PluginModule::instantiate_app`]), and the host's capability to hand a plugin the rules of
+/// one of the node's apps ([`host::FfiHost::app_rules`], used through
+/// [`Host::app`](crate::Host::app)).
 pub const ABI_REVISION: u32 = 2;
 
 /// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision

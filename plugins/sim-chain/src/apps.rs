@@ -1,8 +1,12 @@
-//! The sim chain's built-in apps: what an app contract is on Ethereum (`validTransition`),
-//! found by address. `progress` refuses an address with no app.
+//! The apps the sim chain enforces: what an app contract is on Ethereum (`validTransition`),
+//! found by address. First its built-in apps (the turn counter), then the node's own apps,
+//! which the node hands over through the host ([`Host::app`]): an app channel's moves are then
+//! judged on the sim chain by the same plugin that judges them off chain, as the app's
+//! contract does on Ethereum. `progress` refuses an address with neither.
 
 use crate::crypto::app_address;
 use parley_plugin_api::model::{Address, Params, State};
+use parley_plugin_api::{App as AppRules, ErrorKind, Host, LoadedApp};
 use std::sync::OnceLock;
 
 /// An app's rules for one on-chain move.
@@ -107,6 +111,93 @@ pub fn describe() -> String {
         .map(|(address, app)| format!("{} at {address}", app.name()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Where the rules find an app by address: the built-in apps, then the node's through the
+/// host, if there is one.
+#[derive(Clone, Default)]
+pub struct Apps {
+    /// The host asked for the node's apps; `None`: only the built-ins.
+    host: Option<Host>,
+}
+
+impl Apps {
+    /// Only the built-in apps.
+    pub fn built_in() -> Apps {
+        Apps { host: None }
+    }
+
+    /// The built-in apps, then the apps the node offers through `host`.
+    pub fn with_host(host: Host) -> Apps {
+        Apps { host: Some(host) }
+    }
+
+    /// The app at `address`: a built-in one first (the node cannot replace it), else the
+    /// node's. The node's is asked afresh on every lookup, since the node learns its apps after
+    /// the chain is created.
+    pub fn lookup(&self, address: &Address) -> Option<FoundApp> {
+        if let Some(app) = lookup(address) {
+            return Some(FoundApp::BuiltIn(app));
+        }
+        let rules = self.host.as_ref()?.app(address)?;
+        Some(FoundApp::Node {
+            address: address.clone(),
+            rules,
+        })
+    }
+
+    /// Why there is no app at `address`, for the refusal.
+    pub fn missing(&self, address: &Address) -> String {
+        format!(
+            "no app at {address}: the sim chain's built-in apps are: {}, and the node has no app \
+             there (an [[apps]] entry of node.toml with this address for this chain)",
+            describe()
+        )
+    }
+}
+
+/// An app found by address.
+pub enum FoundApp {
+    /// One of the sim chain's own.
+    BuiltIn(&'static dyn App),
+    /// One of the node's, through the host.
+    Node {
+        /// Its contract's address.
+        address: Address,
+        /// Its rules (the node's copy).
+        rules: LoadedApp,
+    },
+}
+
+impl FoundApp {
+    /// The app, for messages: "the counter app", "the node's app at 0x…".
+    pub fn name(&self) -> String {
+        match self {
+            FoundApp::BuiltIn(app) => format!("the {} app", app.name()),
+            FoundApp::Node { address, .. } => format!("the node's app at {address}"),
+        }
+    }
+
+    /// Whether participant `actor` may move the channel from `from` to `to`; `Err` says why
+    /// not. The node's app refuses with its own reason; any other failure of it (it panicked,
+    /// the state is malformed for it) is a refusal too, as a revert is on chain.
+    pub fn valid_transition(
+        &self,
+        params: &Params,
+        from: &State,
+        to: &State,
+        actor: u16,
+    ) -> Result<(), String> {
+        match self {
+            FoundApp::BuiltIn(app) => app.valid_transition(params, from, to, usize::from(actor)),
+            FoundApp::Node { rules, .. } => rules
+                .valid_transition(params, from, to, actor)
+                .map_err(|error| match error.kind {
+                    ErrorKind::Rejected => error.message().to_string(),
+                    _ => error.to_string(),
+                }),
+        }
+    }
 }
 
 #[cfg(test)]

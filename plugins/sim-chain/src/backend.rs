@@ -2,6 +2,7 @@
 //! backend: the client (wallet, signatures, the funding loop) and, inside one ledger
 //! transaction per call, the chain (the [`rules`](crate::rules)).
 
+use crate::apps::Apps;
 use crate::config::Settings;
 use crate::crypto::{self, funding_id, WithdrawalAuth};
 use crate::events::{self, Watcher};
@@ -30,6 +31,8 @@ pub struct SimChain {
     wallet: Wallet,
     ledger: Arc<Ledger>,
     watcher: Watcher,
+    /// The apps `progress` enforces: the built-ins, then the node's through the host.
+    apps: Apps,
 }
 
 impl SimChain {
@@ -59,12 +62,14 @@ impl SimChain {
             },
             ledger.place()
         );
+        let apps = Apps::with_host(host.clone());
         let watcher = events::watcher(Arc::clone(&ledger), host, settings.poll_interval);
         Ok(SimChain {
             settings,
             wallet,
             ledger,
             watcher,
+            apps,
         })
     }
 
@@ -245,6 +250,7 @@ impl ChainLedger for SimChain {
         let ((), tx_id) = self.transact(|ledger| {
             rules::progress(
                 ledger,
+                &self.apps,
                 &request.params,
                 &request.old_state,
                 &request.new_state,

@@ -26,7 +26,10 @@
 //!
 //! Asset holder address of asset `NAME`: the first 20 bytes of keccak256("parley-sim-asset:NAME").
 //! Built-in app: the turn counter ([`apps::TurnCounter`]) at the first 20 bytes of
-//! keccak256("parley-sim-app:counter").
+//! keccak256("parley-sim-app:counter"). Every other app is the node's: `progress` asks the host
+//! for the rules of the app at the channel's app address (`Host::app`, the `[[apps]]` of
+//! `node.toml`) and enforces the same plugin the node runs off chain, as the app's contract
+//! does on Ethereum.
 //!
 //! What it is not: a blockchain. There are no blocks, gas, mempool or reorgs; every call is one
 //! atomic ledger transaction that is "confirmed" when it returns.
@@ -52,5 +55,7 @@ parley_plugin_api::export_plugin! {
     new: SimChain::new,
 }
 
+#[cfg(test)]
+mod test_apps;
 #[cfg(test)]
 mod tests;

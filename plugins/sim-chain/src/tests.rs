@@ -362,3 +362,85 @@ fn the_embedded_ledger_is_private_and_removed_on_drop() {
         "the embedded ledger's directory must be removed"
     );
 }
+
+#[test]
+fn progress_enforces_the_app_the_node_offers_through_the_host() {
+    use crate::test_apps::{offering_none, offering_tally, Tally};
+    use parley_plugin_api::codec::Bytes;
+    use parley_plugin_api::model::ProgressRequest;
+
+    let chain = SimChain::new("accounts = 2\nblock_time = 0", Host::new(offering_tally())).unwrap();
+    let accounts = chain.accounts().unwrap();
+    let params = Params {
+        participants: accounts[..2].to_vec(),
+        challenge_duration: 60,
+        nonce: [33; 32],
+        app: Some(Tally::address()),
+        ledger_channel: true,
+        virtual_channel: false,
+    };
+    let tally = |version: u64, value: u8| State {
+        channel_id: chain.channel_id(&params).unwrap(),
+        version,
+        allocation: Allocation {
+            assets: vec![eth(&chain)],
+            balances: vec![vec![Amount::ZERO, Amount::ZERO]],
+            locked: vec![],
+        },
+        app_data: Bytes(vec![value]),
+        is_final: false,
+    };
+    let v0 = tally(0, 0);
+    let sigs = accounts[..2]
+        .iter()
+        .map(|account| chain.sign_state(account, &v0).unwrap())
+        .collect();
+    chain
+        .register(&RegisterRequest {
+            from: accounts[0].clone(),
+            channel: SignedState {
+                params: params.clone(),
+                state: v0.clone(),
+                sigs,
+            },
+            sub_channels: vec![],
+        })
+        .unwrap();
+    chain.advance_time(60).unwrap();
+    let progress = |chain: &SimChain, to: &State| {
+        chain.progress(&ProgressRequest {
+            from: accounts[0].clone(),
+            params: params.clone(),
+            old_state: v0.clone(),
+            new_state: to.clone(),
+            actor: 0,
+            sig: chain.sign_state(&accounts[0], to).unwrap(),
+        })
+    };
+
+    let refusal = progress(&chain, &tally(1, 3)).unwrap_err();
+    assert_eq!(refusal.kind, ErrorKind::Rejected, "{refusal}");
+    assert!(
+        refusal
+            .message()
+            .contains("the tally must grow by 2, from 0, not to 3"),
+        "{refusal}"
+    );
+
+    // An instance whose node offers no app refuses the same move for want of the app.
+    let unaware =
+        SimChain::new("accounts = 2\nblock_time = 0", Host::new(offering_none())).unwrap();
+    let refusal = progress(&unaware, &tally(1, 2)).unwrap_err();
+    assert_eq!(refusal.kind, ErrorKind::Rejected, "{refusal}");
+    assert!(
+        refusal.message().contains("the node has no app there"),
+        "{refusal}"
+    );
+
+    progress(&chain, &tally(1, 2)).unwrap();
+    let dispute = chain.dispute(&v0.channel_id).unwrap().unwrap();
+    assert_eq!(
+        (dispute.version, dispute.phase),
+        (1, DisputePhase::ForceExec)
+    );
+}

@@ -6,7 +6,7 @@ use super::{
     check_channel, check_ledger_channel, check_params, check_signed, conclusion_time, reject,
     store_record, ChannelRecord, LedgerState,
 };
-use crate::apps;
+use crate::apps::Apps;
 use crate::crypto::state_signer;
 use parley_plugin_api::model::{
     Amount, ChainTime, ChannelId, DisputePhase, Params, SignedState, State, SubAlloc,
@@ -187,9 +187,12 @@ fn check_sub_state(
 /// The first move is allowed once the dispute timeout passed and opens the force-execution
 /// phase; every move must come before that phase's timeout. Each move restarts the timeout at
 /// now + challenge duration, so the others always have a full challenge duration to answer;
-/// a final state ends the game, so its timeout is now (it can be concluded at once).
+/// a final state ends the game, so its timeout is now (it can be concluded at once). The app's
+/// rules come from `apps` (built-in, else the node's); the move must pass its
+/// `valid_transition`, and its refusal's reason is the error's.
 pub fn progress(
     ledger: &mut impl LedgerState,
+    apps: &Apps,
     params: &Params,
     old: &State,
     new: &State,
@@ -203,12 +206,9 @@ pub fn progress(
             "progress refused: channel {id} has no app, so it cannot be progressed"
         ))
     })?;
-    let app = apps::lookup(address).ok_or_else(|| {
-        reject(format!(
-            "progress refused: no app at {address}; the sim chain's built-in apps are: {}",
-            apps::describe()
-        ))
-    })?;
+    let app = apps
+        .lookup(address)
+        .ok_or_else(|| reject(format!("progress refused: {}", apps.missing(address))))?;
     let record = registered(ledger, &id)?;
     if record.state != *old {
         return Err(reject(format!(
@@ -252,13 +252,8 @@ pub fn progress(
             "progress refused: the new state is not signed by actor {actor} ({participant})"
         )));
     }
-    app.valid_transition(params, old, new, usize::from(actor))
-        .map_err(|reason| {
-            reject(format!(
-                "progress refused by the {} app: {reason}",
-                app.name()
-            ))
-        })?;
+    app.valid_transition(params, old, new, actor)
+        .map_err(|reason| reject(format!("progress refused by {}: {reason}", app.name())))?;
     let timeout = if new.is_final {
         now
     } else {

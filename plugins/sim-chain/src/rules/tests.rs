@@ -2,7 +2,7 @@
 
 use super::memory::MemoryLedger;
 use super::*;
-use crate::apps::TurnCounter;
+use crate::apps::{Apps, TurnCounter};
 use crate::crypto::{
     address_of, app_address, asset_holder, funding_id, sign_state, WithdrawalAuth,
 };
@@ -417,37 +417,69 @@ fn the_counter_app_accepts_valid_moves_only() {
     // Version 4: participant 4 % 2 = 0 moves.
     let sig0 = sign_state(&key(0), &v1);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &v1, 0, &sig0)),
+        ledger.run(|l| progress(l, &Apps::built_in(), &p, &v0, &v1, 0, &sig0)),
         "can be refuted until",
     );
 
     ledger.now += CHALLENGE;
     let sig1 = sign_state(&key(1), &v1);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &v1, 1, &sig1)),
+        ledger.run(|l| progress(l, &Apps::built_in(), &p, &v0, &v1, 1, &sig1)),
         "participant 0's turn",
     );
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &v1, 0, &sig1)),
+        ledger.run(|l| progress(l, &Apps::built_in(), &p, &v0, &v1, 0, &sig1)),
         "not signed by actor 0",
     );
     let skip = counter_state(&p, 5, 9, &[5, 5]);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &skip, 0, &sign_state(&key(0), &skip))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v0,
+                &skip,
+                0,
+                &sign_state(&key(0), &skip),
+            )
+        }),
         "from 7 to 8",
     );
     let steal = counter_state(&p, 5, 8, &[10, 0]);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &steal, 0, &sign_state(&key(0), &steal))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v0,
+                &steal,
+                0,
+                &sign_state(&key(0), &steal),
+            )
+        }),
         "must not change the balances",
     );
     let inflate = counter_state(&p, 5, 8, &[6, 5]);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &inflate, 0, &sign_state(&key(0), &inflate))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v0,
+                &inflate,
+                0,
+                &sign_state(&key(0), &inflate),
+            )
+        }),
         "conserved",
     );
 
-    ledger.run(|l| progress(l, &p, &v0, &v1, 0, &sig0)).unwrap();
+    ledger
+        .run(|l| progress(l, &Apps::built_in(), &p, &v0, &v1, 0, &sig0))
+        .unwrap();
     let record = &ledger.records[&id];
     assert_eq!(
         (record.phase, record.state.version),
@@ -456,11 +488,31 @@ fn the_counter_app_accepts_valid_moves_only() {
     assert_eq!(record.timeout, ledger.now + CHALLENGE);
     let v2 = counter_state(&p, 6, 9, &[5, 5]);
     rejected(
-        ledger.run(|l| progress(l, &p, &v0, &v2, 1, &sign_state(&key(1), &v2))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v0,
+                &v2,
+                1,
+                &sign_state(&key(1), &v2),
+            )
+        }),
         "not the one registered",
     );
     ledger
-        .run(|l| progress(l, &p, &v1, &v2, 1, &sign_state(&key(1), &v2)))
+        .run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v1,
+                &v2,
+                1,
+                &sign_state(&key(1), &v2),
+            )
+        })
         .unwrap();
     rejected(
         ledger.run(|l| conclude(l, &p, &v2, &[])),
@@ -469,7 +521,17 @@ fn the_counter_app_accepts_valid_moves_only() {
     ledger.now += CHALLENGE;
     let v3 = counter_state(&p, 7, 10, &[5, 5]);
     rejected(
-        ledger.run(|l| progress(l, &p, &v2, &v3, 0, &sign_state(&key(0), &v3))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v2,
+                &v3,
+                0,
+                &sign_state(&key(0), &v3),
+            )
+        }),
         "force-execution",
     );
     ledger.run(|l| conclude(l, &p, &v2, &[])).unwrap();
@@ -503,17 +565,40 @@ fn progress_refuses_unknown_apps_and_payment_channels() {
     ledger.now += CHALLENGE;
     let v1 = counter_state(&unknown, 1, 1, &[5, 5]);
     rejected(
-        ledger.run(|l| progress(l, &unknown, &v0, &v1, 0, &sign_state(&key(0), &v1))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &unknown,
+                &v0,
+                &v1,
+                0,
+                &sign_state(&key(0), &v1),
+            )
+        }),
         "built-in apps are: counter at 0x",
     );
     let payment = params(&[0, 1], None, 11);
     let p0 = state(&payment, 0, &[5, 5]);
     let p1 = state(&payment, 1, &[5, 5]);
     rejected(
-        ledger.run(|l| progress(l, &payment, &p0, &p1, 0, &sign_state(&key(0), &p1))),
+        ledger.run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &payment,
+                &p0,
+                &p1,
+                0,
+                &sign_state(&key(0), &p1),
+            )
+        }),
         "has no app",
     );
 }
+
+/// The node's apps, which the sim chain asks its host for.
+mod node_apps;
 
 /// The rules where the sim chain follows the project's contracts (contracts/src) rather than
 /// an earlier reading of Perun's.

@@ -38,14 +38,34 @@ fn every_progress_move_restarts_the_timeout() {
     ledger.now = 1_060;
     let v1 = counter_state(&p, 1, 1, &[5, 5]);
     ledger
-        .run(|l| progress(l, &p, &v0, &v1, 0, &sign_state(&key(0), &v1)))
+        .run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v0,
+                &v1,
+                0,
+                &sign_state(&key(0), &v1),
+            )
+        })
         .unwrap();
     assert_eq!(ledger.records[&id].timeout, 1_120);
 
     ledger.now = 1_100;
     let v2 = counter_state(&p, 2, 2, &[5, 5]);
     ledger
-        .run(|l| progress(l, &p, &v1, &v2, 1, &sign_state(&key(1), &v2)))
+        .run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v1,
+                &v2,
+                1,
+                &sign_state(&key(1), &v2),
+            )
+        })
         .unwrap();
     assert_eq!(ledger.records[&id].timeout, 1_100 + CHALLENGE);
 
@@ -53,7 +73,17 @@ fn every_progress_move_restarts_the_timeout() {
     ledger.now = 1_130;
     let v3 = counter_state(&p, 3, 3, &[5, 5]);
     ledger
-        .run(|l| progress(l, &p, &v2, &v3, 0, &sign_state(&key(0), &v3)))
+        .run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &p,
+                &v2,
+                &v3,
+                0,
+                &sign_state(&key(0), &v3),
+            )
+        })
         .unwrap();
     assert_eq!(ledger.records[&id].timeout, 1_130 + CHALLENGE);
     rejected(
@@ -107,7 +137,17 @@ fn a_final_state_gets_timeout_now() {
     let mut v1 = counter_state(&app, 1, 1, &[5, 5]);
     v1.is_final = true;
     ledger
-        .run(|l| progress(l, &app, &v0, &v1, 0, &sign_state(&key(0), &v1)))
+        .run(|l| {
+            progress(
+                l,
+                &Apps::built_in(),
+                &app,
+                &v0,
+                &v1,
+                0,
+                &sign_state(&key(0), &v1),
+            )
+        })
         .unwrap();
     assert_eq!(
         (
