@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
 /// Installs (once per library) a subscriber that writes every `tracing` event at or above the
@@ -53,6 +54,15 @@ impl Subscriber for HostSubscriber {
             Some(LogLevel::Debug) => LevelFilter::DEBUG,
             Some(LogLevel::Trace) => LevelFilter::TRACE,
         })
+    }
+
+    /// Whether an event is printed depends on the instance bound to the thread that raises it,
+    /// so `tracing` must not cache one answer per callsite (it would keep the answer of
+    /// whichever instance's thread first reached the callsite, and drop another instance's
+    /// lines): `sometimes` makes it ask [`Subscriber::enabled`] each time, after the level
+    /// hint has filtered what no instance prints.
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
