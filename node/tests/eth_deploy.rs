@@ -1,5 +1,6 @@
 //! `parley eth deploy` against a real anvil (from contracts/node_modules): the printed `[chain]`
-//! table names contracts that exist, a node.toml made of it loads the Ethereum plugin as-is
+//! table and `[[apps]]` entries name contracts that exist, a node.toml made of them loads the
+//! Ethereum plugin as-is
 //! (`parley chain info|accounts|balance`), the token went to the right accounts; and the
 //! failures an operator meets (unreachable node, exposed or malformed key file, unfunded
 //! deployer, a constructor that reverts) are explained, with nothing on stdout.
@@ -223,7 +224,9 @@ fn the_printed_table_loads_the_plugin_and_the_token_is_minted() {
             "Adjudicator",
             "AssetHolderETH",
             "PerunToken",
-            "AssetHolderERC20"
+            "AssetHolderERC20",
+            "TicTacToeApp",
+            "HashLockApp"
         ],
         "{stderr}"
     );
@@ -242,18 +245,30 @@ fn the_printed_table_loads_the_plugin_and_the_token_is_minted() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0]["name"].as_str(), Some("TOK"));
     assert_eq!(tokens[0]["decimals"].as_integer(), Some(18));
+    // After the table, one [[apps]] entry per app contract, its address under the chain id.
+    let apps = parsed["apps"].as_array().expect("[[apps]] entries");
+    let app = |index: usize, plugin: &str| {
+        assert_eq!(apps[index]["plugin"].as_str(), Some(plugin), "{stdout}");
+        let addresses = apps[index]["addresses"].as_table().unwrap();
+        assert_eq!(addresses.len(), 1, "{stdout}");
+        addresses["31337"].as_str().expect("an address string")
+    };
+    assert_eq!(apps.len(), 2, "{stdout}");
     let addresses = [
         chain["adjudicator"].as_str().unwrap(),
         chain["eth_holder"].as_str().unwrap(),
         tokens[0]["token"].as_str().unwrap(),
         tokens[0]["holder"].as_str().unwrap(),
+        app(0, "tictactoe"),
+        app(1, "hashlock"),
     ];
+    assert_eq!(addresses.len(), progress.len());
     for (address, line) in addresses.iter().zip(&progress) {
         assert!(anvil.has_code(address), "no code at {address}");
         assert!(line.contains(address), "{line} does not name {address}");
     }
 
-    // node.toml = a [node] section and the table exactly as printed.
+    // node.toml = a [node] section and the output exactly as printed (table and apps).
     let config = format!("[node]\ndata_dir = \"data\"\nlog_level = \"warn\"\n\n{stdout}");
     std::fs::write(dir.path().join("node.toml"), config).unwrap();
     let config = ["--config", "node.toml"];
@@ -323,7 +338,15 @@ fn json_states_the_same_facts_and_the_contracts() {
         ("AssetHolderETH", &chain["eth_holder"]),
         ("PerunToken", &chain["erc20"][0]["token"]),
         ("AssetHolderERC20", &chain["erc20"][0]["holder"]),
+        ("TicTacToeApp", &report["apps"][0]["address"]),
+        ("HashLockApp", &report["apps"][1]["address"]),
     ];
+    let apps = report["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 2, "{stdout}");
+    assert_eq!(apps[0]["name"], "TicTacToeApp");
+    assert_eq!(apps[0]["plugin"], "tictactoe");
+    assert_eq!(apps[1]["name"], "HashLockApp");
+    assert_eq!(apps[1]["plugin"], "hashlock");
     assert_eq!(contracts.len(), expected.len());
     for (contract, (name, address)) in contracts.iter().zip(expected) {
         assert_eq!(contract["name"], name);

@@ -4,15 +4,17 @@
 #                            contracts once with `parley eth deploy`; the first node's init
 #                            calls it
 #   anvil_configure NAME     give NAME the next dev account (key file in its dir, mode 0600)
-#                            and replace its node.toml's [chain] with the ethereum table
+#                            and replace its node.toml's [chain] with the ethereum table and
+#                            its [[apps]] (`parley init`'s are for the sim chain) with the
+#                            deployed app contracts' entries, at the end of the file
 #   anvil_stop               kill anvil (the exit trap calls it)
 #   anvil_plus_gas NAME CMD...  CMD prints an ETH amount of NAME's account; prints it plus the
 #                            fees that account paid up to the same block
 #   anvil_transactions NAME  the transactions NAME's account sent, oldest first, by function
 #                            ("deposit concludeFinal withdraw"; "(reverted)" marks a revert)
 #
-# State lives in $SCRATCH/anvil/ (url, pid, the deployed table, the next account's index), so
-# that the helpers also work from subshells.
+# State lives in $SCRATCH/anvil/ (url, pid, the deployed table and apps, the next account's
+# index), so that the helpers also work from subshells.
 
 ANVIL_DIR="$SCRATCH/anvil"
 ANVIL_PY="$REPO/tests/lib/anvil.py"
@@ -50,7 +52,7 @@ anvil_start() {
     >"$ANVIL_DIR/deployed.toml" 2>"$ANVIL_DIR/deploy.err" \
     || { cat "$ANVIL_DIR/deploy.err" >&2; fail "parley eth deploy failed"; }
   python3 "$ANVIL_PY" adapt "$ANVIL_DIR/deployed.toml" "$ANVIL_DIR/chain.toml" \
-    || fail "cannot use the table parley eth deploy printed (see $ANVIL_DIR/deployed.toml)"
+    "$ANVIL_DIR/apps.toml" || fail "cannot use what parley eth deploy printed (see $ANVIL_DIR/deployed.toml)"
   echo 1 >"$ANVIL_DIR/next-account"
   echo "$url" >"$ANVIL_DIR/url"
 }
@@ -80,16 +82,13 @@ os.close(fd)
 open(sys.argv[4], "w").write(accounts["available_accounts"][index] + "\n")
 PY
   python3 "$ANVIL_PY" node-table "$ANVIL_DIR/chain.toml" "$key_file" "$SCRATCH/$name/chain.toml"
-  # Replace the [chain] section `parley init` wrote with the ethereum one.
-  python3 - "$SCRATCH/$name/node.toml" "$SCRATCH/$name/chain.toml" <<'PY'
-import re, sys
-path, table = sys.argv[1], open(sys.argv[2]).read()
-text = open(path).read()
-section = re.search(r"(?ms)^\[chain\]\n.*?(?=^\[|\Z)", text)
-if not section:
-    sys.exit(f"no [chain] section in {path}")
-open(path, "w").write(text[: section.start()] + table + "\n" + text[section.end():])
-PY
+  # Replace the [chain] table and the [[apps]] entries `parley init` wrote (for the sim chain)
+  # with the deployed ones; then check the file as the node will read it.
+  python3 "$ANVIL_PY" node-config "$SCRATCH/$name/node.toml" "$SCRATCH/$name/chain.toml" \
+    "$ANVIL_DIR/apps.toml" || fail "cannot put the anvil chain and apps into $name's node.toml"
+  python3 "$ANVIL_PY" check-node "$SCRATCH/$name/node.toml" "$SCRATCH/$name/chain.toml" \
+    "$ANVIL_DIR/apps.toml" \
+    || fail "$name's node.toml lacks the deployed [chain] table or [[apps]] entries"
 }
 
 anvil_plus_gas() {

@@ -1,7 +1,8 @@
 //! The committed contract artifacts (`contracts/artifacts/<Name>.json`: `contractName`, `abi`,
 //! `bytecode`), compiled into the binary so that `parley eth deploy` works from anywhere, and
 //! the creation code of a deployment (bytecode followed by the ABI-encoded constructor
-//! arguments).
+//! arguments). The app contracts come with the name of the built-in App plugin that is their
+//! off-chain twin ([`APPS`]).
 
 use ethers_core::abi::{self, Token};
 use serde_json::Value;
@@ -37,6 +38,40 @@ pub const ASSET_HOLDER_ERC20: Artifact = Artifact {
     name: "AssetHolderERC20",
     json: include_str!("../../../../contracts/artifacts/AssetHolderERC20.json"),
 };
+
+/// TicTacToeApp; no constructor arguments.
+pub const TICTACTOE_APP: Artifact = Artifact {
+    name: "TicTacToeApp",
+    json: include_str!("../../../../contracts/artifacts/TicTacToeApp.json"),
+};
+
+/// HashLockApp; no constructor arguments.
+pub const HASHLOCK_APP: Artifact = Artifact {
+    name: "HashLockApp",
+    json: include_str!("../../../../contracts/artifacts/HashLockApp.json"),
+};
+
+/// An app contract and the built-in App plugin that checks the same rules off chain (the
+/// `plugin` of its `[[apps]]` entry).
+#[derive(Debug, Clone, Copy)]
+pub struct AppArtifact {
+    /// The contract.
+    pub artifact: Artifact,
+    /// The plugin's built-in name.
+    pub plugin: &'static str,
+}
+
+/// The app contracts `parley eth deploy` puts on chain, in deployment order.
+pub const APPS: [AppArtifact; 2] = [
+    AppArtifact {
+        artifact: TICTACTOE_APP,
+        plugin: "tictactoe",
+    },
+    AppArtifact {
+        artifact: HASHLOCK_APP,
+        plugin: "hashlock",
+    },
+];
 
 /// PerunToken's `decimals()` (a constant of the contract).
 pub const PERUN_TOKEN_DECIMALS: u8 = 18;
@@ -100,6 +135,8 @@ mod tests {
             (ASSET_HOLDER_ETH, vec!["address"]),
             (PERUN_TOKEN, vec!["address[]", "uint256"]),
             (ASSET_HOLDER_ERC20, vec!["address", "address"]),
+            (TICTACTOE_APP, vec![]),
+            (HASHLOCK_APP, vec![]),
         ] {
             let json = artifact.parsed().unwrap();
             assert_eq!(json["contractName"], artifact.name);
@@ -110,6 +147,26 @@ mod tests {
                 artifact.name
             );
             assert!(artifact.creation_code(&[]).unwrap().len() > 1000);
+        }
+    }
+
+    #[test]
+    fn every_app_contract_is_paired_with_the_built_in_plugin_of_its_rules() {
+        let pairs: Vec<(&str, &str)> = APPS
+            .iter()
+            .map(|app| (app.artifact.name, app.plugin))
+            .collect();
+        assert_eq!(
+            pairs,
+            [("TicTacToeApp", "tictactoe"), ("HashLockApp", "hashlock")]
+        );
+        // A bare plugin name is the library `libparley_<name>.so` the workspace builds.
+        let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+        for app in APPS {
+            let manifest = std::fs::read_to_string(plugins.join(app.plugin).join("Cargo.toml"))
+                .unwrap_or_else(|e| panic!("no built-in plugin {}: {e}", app.plugin));
+            let library = format!("name = \"parley_{}\"", app.plugin);
+            assert!(manifest.contains(&library), "{}: {library}", app.plugin);
         }
     }
 

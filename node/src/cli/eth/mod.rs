@@ -2,7 +2,7 @@
 //!
 //! `parley eth deploy` puts the project's contracts (the artifacts of `contracts/`, compiled
 //! into this binary) on a chain and prints the `[chain]` table that makes the Ethereum plugin
-//! use them. It works where no plugin is installed: it links the plugin's library,
+//! use them, and the `[[apps]]` entries that name the app contracts for the App plugins. It works where no plugin is installed: it links the plugin's library,
 //! `parley-ethereum`, and sends through its connection and transaction path (the one the
 //! plugin's own transactions take), with the same key file format:
 //!
@@ -15,7 +15,7 @@ mod deploy;
 mod table;
 
 use super::{CliError, CliResult};
-use artifacts::{ADJUDICATOR, ASSET_HOLDER_ERC20, ASSET_HOLDER_ETH, PERUN_TOKEN};
+use artifacts::{ADJUDICATOR, APPS, ASSET_HOLDER_ERC20, ASSET_HOLDER_ETH, PERUN_TOKEN};
 use clap::{Args, Subcommand};
 use deploy::{Deployed, Deployer};
 use ethers_core::abi::Token;
@@ -24,7 +24,7 @@ use parley_ethereum::crypto::read_key_file;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use table::{address, ChainTable, Erc20};
+use table::{address, AppEntry, ChainTable, Erc20};
 
 /// Arguments of `parley eth`.
 #[derive(Debug, Args)]
@@ -35,15 +35,18 @@ pub struct EthArgs {
 
 #[derive(Debug, Subcommand)]
 enum EthCommand {
-    /// Deploy the Adjudicator, the asset holders and a test token; print node.toml's `[chain]`.
+    /// Deploy the Adjudicator, the asset holders, a test token and the app contracts; print
+    /// node.toml's `[chain]` and `[[apps]]`.
     ///
     /// Deploys, from the account of --key and in this order: Adjudicator,
     /// AssetHolderETH(adjudicator), PerunToken (a test ERC20 that mints --token-amount to the
-    /// deployer and to every --token-supply-to address), and AssetHolderERC20(adjudicator,
-    /// token). Each creation is estimated, priced (EIP-1559 where the chain has a base fee,
-    /// else legacy), signed locally, and awaited until it has --confirmations; its status and
-    /// the code at the new address are checked. Progress goes to stderr, one line per
-    /// contract; stdout gets only the `[chain]` table (or, with --json, one JSON document).
+    /// deployer and to every --token-supply-to address), AssetHolderERC20(adjudicator, token),
+    /// and the app contracts TicTacToeApp and HashLockApp. Each creation is estimated, priced
+    /// (EIP-1559 where the chain has a base fee, else legacy), signed locally, and awaited
+    /// until it has --confirmations; its status and the code at the new address are checked.
+    /// Progress goes to stderr, one line per contract; stdout gets only the `[chain]` table
+    /// followed by one `[[apps]]` entry per app contract (plugin "tictactoe" and "hashlock",
+    /// each with its address under the chain id), or, with --json, one JSON document.
     #[command(after_help = "\
 Example (a local anvil; its first dev account deploys, its second is alice's):
   (umask 077; echo ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 > deployer.key)
@@ -51,10 +54,11 @@ Example (a local anvil; its first dev account deploys, its second is alice's):
       --token-supply-to 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --node-key-file eth.key \\
       > chain.toml
 
-Put the table in alice/node.toml in place of its [chain] section. Its `key_file` is the
-node's own account key (64 hex digits, mode 0600; relative paths are taken from node.toml's
-directory), usually not the deployer's: without --node-key-file a placeholder is printed
-there, to be replaced.")]
+Put the table in alice/node.toml in place of its [chain] section, and the [[apps]] entries
+after it in place of any [[apps]] there (keep them after [chain]'s keys and sub-tables). Its
+`key_file` is the node's own account key (64 hex digits, mode 0600; relative paths are taken
+from node.toml's directory), usually not the deployer's: without --node-key-file a
+placeholder is printed there, to be replaced.")]
     #[command(next_display_order = 10)]
     Deploy(DeployArgs),
 }
@@ -90,8 +94,9 @@ pub struct DeployArgs {
     /// placeholder to replace).
     #[arg(long, value_name = "FILE")]
     node_key_file: Option<PathBuf>,
-    /// Print one JSON document (the table under `chain`, the deployer, each contract's
-    /// address, transaction and gas, the token supply) instead of the TOML table.
+    /// Print one JSON document (the table under `chain`, the app contracts under `apps` with
+    /// name, plugin and address, the deployer, each contract's address, transaction and gas,
+    /// the token supply) instead of the TOML.
     #[arg(long)]
     json: bool,
 }
@@ -161,6 +166,14 @@ fn deploy_all(deployer: &Deployer, args: &DeployArgs) -> Result<Output, CliError
         ),
         &mut done,
     )?;
+    let mut apps = Vec::new();
+    for app in APPS {
+        apps.push(AppEntry {
+            contract: app.artifact.name,
+            plugin: app.plugin,
+            address: record(deployer.deploy(&app.artifact, &[]), &mut done)?,
+        });
+    }
 
     let table = ChainTable {
         rpc_url: deployer.url().to_owned(),
@@ -179,13 +192,14 @@ fn deploy_all(deployer: &Deployer, args: &DeployArgs) -> Result<Output, CliError
     Ok(if args.json {
         Output::Json(table::report_json(
             &table,
+            &apps,
             from,
             &done,
             &supplied,
             args.token_amount,
         ))
     } else {
-        Output::Toml(table.to_toml())
+        Output::Toml(table::to_toml(&table, &apps))
     })
 }
 

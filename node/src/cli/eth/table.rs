@@ -1,6 +1,10 @@
 //! What `parley eth deploy` prints: the `[chain]` table of node.toml for the Ethereum plugin
-//! (its key names and nesting, see `plugins/ethereum/src/config.rs`), or with `--json` one
-//! document with the same facts and the deployment's details.
+//! (its key names and nesting, see `plugins/ethereum/src/config.rs`) followed by one `[[apps]]`
+//! entry per app contract (see `node/src/config/apps.rs`), or with `--json` one document with
+//! the same facts and the deployment's details.
+//!
+//! The `[[apps]]` entries come after the whole `[chain]` table: a table header ends the one
+//! before it, so the operator pastes both and every key lands where it belongs.
 
 use super::deploy::Deployed;
 use ethers_core::types::{H160, U256};
@@ -42,6 +46,51 @@ pub struct Erc20 {
     pub holder: H160,
     /// The token's decimals.
     pub decimals: u8,
+}
+
+/// One app contract on chain: its `[[apps]]` entry.
+#[derive(Debug, Clone)]
+pub struct AppEntry {
+    /// The contract's name (`TicTacToeApp`).
+    pub contract: &'static str,
+    /// The built-in App plugin with its rules (`tictactoe`).
+    pub plugin: &'static str,
+    /// The contract's address.
+    pub address: H160,
+}
+
+impl AppEntry {
+    /// The `[[apps]]` entry naming the contract's address on chain `chain_id`.
+    pub fn to_toml(&self, chain_id: u64) -> String {
+        format!(
+            "[[apps]]\n\
+             plugin = {}\n\
+             [apps.addresses]\n\
+             {chain_id} = \"{}\"\n",
+            quoted(self.plugin),
+            address(self.address),
+        )
+    }
+
+    /// The entry in `--json`'s `apps` list.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.contract,
+            "plugin": self.plugin,
+            "address": address(self.address),
+        })
+    }
+}
+
+/// What goes to stdout without `--json`: the `[chain]` table, then each app's entry, each
+/// after a blank line.
+pub fn to_toml(table: &ChainTable, apps: &[AppEntry]) -> String {
+    let mut text = table.to_toml();
+    for app in apps {
+        text.push('\n');
+        text.push_str(&app.to_toml(table.chain_id));
+    }
+    text
 }
 
 /// An address as EIP-55 mixed-case hex.
@@ -110,10 +159,11 @@ impl ChainTable {
     }
 }
 
-/// The `--json` document: the table under `chain`, then who deployed what and the token
-/// supply.
+/// The `--json` document: the table under `chain`, the app contracts under `apps`, then who
+/// deployed what and the token supply.
 pub fn report_json(
     table: &ChainTable,
+    apps: &[AppEntry],
     deployer: H160,
     deployed: &[Deployed],
     supplied: &[H160],
@@ -121,6 +171,7 @@ pub fn report_json(
 ) -> Value {
     json!({
         "chain": table.to_json(),
+        "apps": apps.iter().map(AppEntry::to_json).collect::<Vec<_>>(),
         "deployer": address(deployer),
         "contracts": deployed.iter().map(|d| json!({
             "name": d.name,
@@ -139,6 +190,8 @@ pub fn report_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PluginRef;
+    use std::path::Path;
 
     fn table(key_file: Option<&str>) -> ChainTable {
         ChainTable {
@@ -202,5 +255,88 @@ mod tests {
             token["holder"].as_str().unwrap()
         );
         assert_eq!(table(None).to_json()["key_file"], Value::Null);
+    }
+
+    fn apps() -> Vec<AppEntry> {
+        vec![
+            AppEntry {
+                contract: "TicTacToeApp",
+                plugin: "tictactoe",
+                address: H160::repeat_byte(5),
+            },
+            AppEntry {
+                contract: "HashLockApp",
+                plugin: "hashlock",
+                address: H160::repeat_byte(6),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_apps_follow_the_chain_table_and_each_key_lands_where_it_belongs() {
+        let text = to_toml(&table(None), &apps());
+        assert!(
+            text.contains(
+                "\n\n[[apps]]\nplugin = \"tictactoe\"\n[apps.addresses]\n\
+                 31337 = \"0x0505050505050505050505050505050505050505\"\n"
+            ),
+            "{text}"
+        );
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        // The [chain] table kept its keys and its one token; no app key leaked into it.
+        let chain = parsed["chain"].as_table().unwrap();
+        assert_eq!(chain.len(), 8, "{chain:?}");
+        assert_eq!(chain["erc20"].as_array().unwrap().len(), 1);
+        let entries = parsed["apps"].as_array().unwrap();
+        let read: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| {
+                assert_eq!(e.as_table().unwrap().len(), 2, "{e:?}");
+                let addresses = e["addresses"].as_table().unwrap();
+                assert_eq!(addresses.len(), 1, "{e:?}");
+                (
+                    e["plugin"].as_str().unwrap(),
+                    addresses["31337"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("tictactoe", "0x0505050505050505050505050505050505050505"),
+                ("hashlock", "0x0606060606060606060606060606060606060606"),
+            ]
+        );
+
+        // The node's own parser takes the output, pasted under a [node] section, as it is.
+        let config = format!("[node]\ndata_dir = \"data\"\n\n{text}");
+        let config = crate::config::NodeConfig::parse(&config, Path::new("/n/node.toml")).unwrap();
+        let plugins: Vec<_> = config.apps.iter().map(|a| a.plugin.clone()).collect();
+        assert_eq!(
+            plugins,
+            [
+                PluginRef::Name("tictactoe".into()),
+                PluginRef::Name("hashlock".into())
+            ]
+        );
+        assert_eq!(config.apps[1].addresses[&31337].0, vec![6; 20]);
+
+        // No apps: the table alone.
+        assert_eq!(to_toml(&table(None), &[]), table(None).to_toml());
+    }
+
+    #[test]
+    fn the_json_report_lists_the_apps_by_contract_plugin_and_address() {
+        let report = report_json(&table(None), &apps(), H160::zero(), &[], &[], U256::one());
+        assert_eq!(
+            report["apps"],
+            json!([
+                {"name": "TicTacToeApp", "plugin": "tictactoe",
+                 "address": "0x0505050505050505050505050505050505050505"},
+                {"name": "HashLockApp", "plugin": "hashlock",
+                 "address": "0x0606060606060606060606060606060606060606"},
+            ])
+        );
+        assert_eq!(report["chain"]["chain_id"], 31337);
     }
 }
