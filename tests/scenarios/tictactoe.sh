@@ -16,8 +16,9 @@ python3 - "$SCRATCH/carol/node.toml" <<'PY'
 import re, sys
 path = sys.argv[1]
 text = open(path).read()
-# Everything from the first [[apps]] entry (and its comment) on goes.
-text = text[: text.index("\n# The apps channels")] + "\n"
+# The [[apps]] entries come last (`parley init` writes them there, and so does the anvil
+# setup); everything from the first one on goes.
+text = text[: text.index("\n[[apps]]")] + "\n"
 open(path, "w").write(text)
 PY
 start_node carol
