@@ -4,10 +4,11 @@
 //! Amounts are unsigned, so "no negative balance" holds by construction; what remains to check
 //! is that no sum overflows and that each asset's total is conserved.
 //!
-//! Funds first: the node signs and accepts only states whose every part it can check. It runs
-//! payment channels, so no state may lock funds in sub-channels, change the app data (nothing
-//! here interprets it), or follow a state of a channel with an app, except the final state that
-//! closes such a channel as it stands.
+//! Funds first: the node signs and accepts only states whose every part it can check. No state
+//! may lock funds in sub-channels yet. In a payment channel the app data never changes (nothing
+//! interprets it); in an app channel every change must pass the app's rules
+//! ([`check_app_transition`]), and without the rules only the final state that closes the
+//! channel as it stands may follow.
 
 use parley_plugin_api::model::{Address, AllocationError, Amount, ChannelId, Params, State};
 use parley_plugin_api::App;
