@@ -52,6 +52,23 @@ impl Report {
         self.checks.iter().all(|c| c.result.is_ok())
     }
 
+    /// For a plugin's own tests: prints every outcome to stderr, then panics unless every
+    /// check passed and at least `at_least` ran (a suite that stopped early is no pass).
+    pub fn assert_passed(&self, at_least: usize) {
+        for check in &self.checks {
+            match &check.result {
+                Ok(()) => eprintln!("ok   {} ({:?})", check.contract, check.elapsed),
+                Err(why) => eprintln!("FAIL {}: {why}", check.contract),
+            }
+        }
+        assert!(self.passed(), "the conformance suite failed (see above)");
+        assert!(
+            self.checks.len() >= at_least,
+            "only {} checks ran, expected at least {at_least}",
+            self.checks.len()
+        );
+    }
+
     /// Runs one check, catching panics so that one broken contract does not hide the others.
     pub fn check(&mut self, contract: &str, body: impl FnOnce() -> Result<(), String>) {
         let start = Instant::now();

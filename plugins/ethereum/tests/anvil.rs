@@ -16,7 +16,7 @@ use parley_ethereum::crypto::account_address;
 use parley_ethereum::rpc::Rpc;
 use parley_ethereum::tx::{Call, GasPricing, Sender, TxSettings};
 use parley_ethereum::{Ethereum, RpcError};
-use parley_plugin_api::conformance::{chain, Report, TestHost};
+use parley_plugin_api::conformance::{chain, TestHost};
 use parley_plugin_api::model::{
     Allocation, Amount, Asset, ChannelId, ConcludeFinalRequest, ConcludeRequest, DepositRequest,
     DisputePhase, Params, Participant, RegisterRequest, SignedState, State, WithdrawRequest,
@@ -241,28 +241,6 @@ impl Anvil {
     }
 }
 
-fn print(report: &Report) {
-    for check in &report.checks {
-        match &check.result {
-            Ok(()) => println!("ok   {}", check.contract),
-            Err(why) => println!("FAIL {}: {why}", check.contract),
-        }
-    }
-}
-
-fn assert_passed(report: &Report) {
-    print(report);
-    assert!(
-        report.passed(),
-        "the chain conformance suite failed (see above)"
-    );
-    assert!(
-        report.checks.len() >= 15,
-        "only {} checks ran",
-        report.checks.len()
-    );
-}
-
 #[test]
 fn conformance_suite_passes_on_anvil() {
     if !artifacts_present() {
@@ -274,7 +252,7 @@ fn conformance_suite_passes_on_anvil() {
     let report = chain::run(&|context| {
         Ok(Box::new(Ethereum::new(&table, Host::new(context))?) as Box<dyn ChainBackend>)
     });
-    assert_passed(&report);
+    report.assert_passed(15);
 }
 
 #[test]
@@ -291,7 +269,7 @@ fn conformance_suite_passes_through_the_ffi_wrappers() {
         let exported = parley_plugin_api::chain::export_chain(chain, host);
         Ok(Box::new(parley_plugin_api::LoadedChain::new(exported)) as Box<dyn ChainBackend>)
     });
-    assert_passed(&report);
+    report.assert_passed(15);
 }
 
 #[test]

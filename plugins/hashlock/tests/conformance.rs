@@ -3,26 +3,8 @@
 
 use parley_hashlock::HashLockApp;
 use parley_plugin_api::app::export_app;
-use parley_plugin_api::conformance::{app, Report};
+use parley_plugin_api::conformance::app;
 use parley_plugin_api::{App, Host, LoadedApp};
-
-fn assert_passed(report: &Report) {
-    for check in &report.checks {
-        match &check.result {
-            Ok(()) => eprintln!("ok   {} ({:?})", check.contract, check.elapsed),
-            Err(why) => eprintln!("FAIL {}: {why}", check.contract),
-        }
-    }
-    assert!(
-        report.passed(),
-        "the app conformance suite failed (see above)"
-    );
-    assert!(
-        report.checks.len() >= 8,
-        "only {} checks ran",
-        report.checks.len()
-    );
-}
 
 #[test]
 fn the_app_keeps_the_contract() {
@@ -30,7 +12,7 @@ fn the_app_keeps_the_contract() {
         app::run(
             &|context| Ok(Box::new(HashLockApp::new("", Host::new(context))?) as Box<dyn App>),
         );
-    assert_passed(&report);
+    report.assert_passed(8);
 }
 
 #[test]
@@ -40,5 +22,5 @@ fn the_app_keeps_the_contract_across_the_ffi_boundary() {
         let app = HashLockApp::new("", host.clone())?;
         Ok(Box::new(LoadedApp::new(export_app(app, host))) as Box<dyn App>)
     });
-    assert_passed(&report);
+    report.assert_passed(8);
 }
