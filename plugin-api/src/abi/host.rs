@@ -294,7 +294,7 @@ pub fn host_context(
 /// Like [`host_context`], and the context also offers apps: [`Host::app`] answers with
 /// `apps(address)`, asked at every lookup (so `apps` may learn its answers after the context
 /// was handed out, as the node's does). Each answer crosses the boundary through
-/// [`share_app`](crate::app::share_app).
+/// [`share_app`].
 pub fn host_context_with_apps(
     section: &str,
     data_dir: &Path,
