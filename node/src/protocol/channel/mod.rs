@@ -175,15 +175,10 @@ impl Channel {
         fx.persist(PersistRecord::Opened(channel.record.clone()));
         fx.persist(PersistRecord::Latest(channel.signed_record()));
         fx.persist(PersistRecord::Phase(Phase::Opening));
-        for to in channel.others() {
-            fx.send(
-                to,
-                ChannelMessage::OpeningSig(OpeningSig {
-                    channel_id,
-                    sig: sig.clone(),
-                }),
-            );
-        }
+        fx.send_to_each(
+            channel.others(),
+            ChannelMessage::OpeningSig(OpeningSig { channel_id, sig }),
+        );
         Ok((channel, fx.finish()))
     }
 
@@ -634,6 +629,19 @@ impl Effects {
             to: to as u16,
             message,
         });
+    }
+
+    /// Sends `message` to each participant of `to`: a copy to all but the last, which gets
+    /// the message itself (a two-party channel's one peer costs no copy).
+    fn send_to_each(&mut self, to: impl Iterator<Item = usize>, message: ChannelMessage) {
+        let mut to = to.peekable();
+        while let Some(index) = to.next() {
+            if to.peek().is_none() {
+                self.send(index, message);
+                return;
+            }
+            self.send(index, message.clone());
+        }
     }
 
     fn event(&mut self, event: ChannelEvent) {

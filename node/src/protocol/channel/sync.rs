@@ -45,9 +45,7 @@ impl Channel {
             channel_id: self.record.channel_id,
             latest_version: self.latest.version,
         };
-        for to in self.others() {
-            fx.send(to, ChannelMessage::SyncRequest(request.clone()));
-        }
+        fx.send_to_each(self.others(), ChannelMessage::SyncRequest(request));
         fx.finish()
     }
 

@@ -73,9 +73,7 @@ impl Channel {
             state,
             sig,
         };
-        for to in self.others() {
-            fx.send(to, ChannelMessage::UpdateProposal(proposal.clone()));
-        }
+        fx.send_to_each(self.others(), ChannelMessage::UpdateProposal(proposal));
         Ok(fx.finish())
     }
 
@@ -157,9 +155,7 @@ impl Channel {
             }
             Err(error) => {
                 let reject = self.reject(version, RejectReason::Invalid(error.to_string()));
-                for to in self.others() {
-                    fx.send(to, reject.clone());
-                }
+                fx.send_to_each(self.others(), reject);
                 fx.event(ChannelEvent::UpdateRefused { version, error });
             }
         }
@@ -236,24 +232,22 @@ impl Channel {
         incoming.accepted = true;
         let version = incoming.state.version;
         let mut fx = Effects::default();
-        match incoming.sigs.iter().cloned().collect::<Option<Vec<Sig>>>() {
-            Some(sigs) => self.adopt(incoming.state, sigs, &mut fx),
-            None => {
-                fx.persist(PersistRecord::Pending(Some(PendingUpdate {
-                    state: incoming.state.clone(),
-                    sig: sig.clone(),
-                })));
-                self.incoming = Some(incoming);
-            }
+        if incoming.sigs.iter().all(Option::is_some) {
+            let sigs = incoming.sigs.into_iter().flatten().collect();
+            self.adopt(incoming.state, sigs, &mut fx)
+        } else {
+            fx.persist(PersistRecord::Pending(Some(PendingUpdate {
+                state: incoming.state.clone(),
+                sig: sig.clone(),
+            })));
+            self.incoming = Some(incoming);
         }
         let accept = UpdateAccept {
             channel_id: self.record.channel_id,
             version,
             sig,
         };
-        for to in self.others() {
-            fx.send(to, ChannelMessage::UpdateAccept(accept.clone()));
-        }
+        fx.send_to_each(self.others(), ChannelMessage::UpdateAccept(accept));
         Ok(fx.finish())
     }
 
@@ -271,9 +265,7 @@ impl Channel {
         self.incoming = None;
         let reject = self.reject(version, RejectReason::Declined(reason.into()));
         let mut fx = Effects::default();
-        for to in self.others() {
-            fx.send(to, reject.clone());
-        }
+        fx.send_to_each(self.others(), reject);
         Ok(fx.finish())
     }
 
@@ -318,24 +310,26 @@ impl Channel {
 
     /// Adopts our pending update if every other participant's accept is in.
     fn complete_pending(&mut self) -> Vec<Effect> {
-        let Some(pending) = &self.pending else {
+        if self.pending.is_none() {
             return Vec::new();
-        };
+        }
         let me = self.my_index();
-        let sigs: Option<Vec<Sig>> = (0..self.participants())
+        let complete = self.others().all(|i| self.pending_accepts.contains_key(&i));
+        if !complete {
+            return Vec::new();
+        }
+        let pending = self.pending.take().expect("matched above");
+        let mut accepts = std::mem::take(&mut self.pending_accepts);
+        let mut own = Some(pending.sig);
+        let sigs = (0..self.participants())
             .map(|i| {
                 if i == me {
-                    Some(pending.sig.clone())
+                    own.take().expect("our slot comes once")
                 } else {
-                    self.pending_accepts.get(&i).cloned()
+                    accepts.remove(&i).expect("checked complete")
                 }
             })
             .collect();
-        let Some(sigs) = sigs else {
-            return Vec::new();
-        };
-        let pending = self.pending.take().expect("matched above");
-        self.pending_accepts.clear();
         let version = pending.state.version;
         let mut fx = Effects::default();
         self.adopt(pending.state, sigs, &mut fx);
