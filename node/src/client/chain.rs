@@ -4,7 +4,7 @@
 
 use super::error::Error;
 use parley_plugin_api::model::{Asset, AssetInfo, ChainInfo, Participant};
-use parley_plugin_api::{ChainLedger, ChainSigner, PluginError};
+use parley_plugin_api::{ChainLedger, ChainSigner, ErrorKind, PluginError};
 use std::sync::Arc;
 
 /// The chain backend with what the node learnt of it at start. Never changes.
@@ -67,13 +67,16 @@ pub fn asset_name(chain: &ChainInfo, asset: &Asset) -> String {
 }
 
 /// Runs one of the chain backend's waiting calls on a blocking thread, keeping the async
-/// runtime free; the plugin's error (or a panic) becomes its message.
+/// runtime free. The plugin's error keeps its kind; a panic on the thread is `Panicked`.
 pub async fn blocking<T: Send + 'static>(
     call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, PluginError> {
     match tokio::task::spawn_blocking(call).await {
-        Ok(result) => result.map_err(|e| e.to_string()),
-        Err(error) => Err(format!("the chain call panicked: {error}")),
+        Ok(result) => result,
+        Err(error) => Err(PluginError::new(
+            ErrorKind::Panicked,
+            format!("the chain call panicked: {error}"),
+        )),
     }
 }
 

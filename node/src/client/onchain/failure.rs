@@ -88,13 +88,9 @@ pub async fn chain_step<T: Send + 'static>(
     what: impl fmt::Display,
     call: impl FnOnce() -> Result<T, PluginError> + Send + 'static,
 ) -> Result<T, ChainFailure> {
-    match tokio::task::spawn_blocking(call).await {
-        Ok(result) => result.map_err(|error| ChainFailure::plugin(what, &error)),
-        Err(error) => Err(ChainFailure::new(
-            ErrorKind::Panicked,
-            format!("{what} failed: the chain call panicked: {error}"),
-        )),
-    }
+    crate::client::chain::blocking(call)
+        .await
+        .map_err(|error| ChainFailure::plugin(what, &error))
 }
 
 #[cfg(test)]
