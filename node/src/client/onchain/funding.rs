@@ -68,15 +68,11 @@ pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailu
             );
             tracing::warn!(channel = %id, "{note}");
             side.registry.set_reason(&id, note);
-            match handle.dispute().await {
-                Ok(()) => Ok(Outcome::Done),
-                Err(_) if !still_funding(side, id) => Ok(Outcome::Done),
-                Err(e) => Err(ChainFailure::channel(
-                    "funding timed out, and the channel refused the dispute that recovers our \
-                     deposit",
-                    &e,
-                )),
-            }
+            side.stop_for_dispute(
+                id,
+                "funding timed out, and the channel refused the dispute that recovers our deposit",
+            )
+            .await
         }
     }
 }

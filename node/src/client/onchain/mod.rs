@@ -35,8 +35,9 @@ use super::chain::ChainAccess;
 use super::channel_task::ChannelHandle;
 use super::registry::Registry;
 use crate::config::{PolicySection, TestingSection};
-use crate::protocol::ChannelSnapshot;
+use crate::protocol::{ChannelSnapshot, Phase};
 use failure::ChainFailure;
+use life::Outcome;
 use parley_plugin_api::model::{ChannelId, Participant};
 use parley_plugin_api::ErrorKind;
 use std::sync::Arc;
@@ -66,6 +67,31 @@ pub struct Acting {
 }
 
 impl ChainSide {
+    /// Moves channel `id` to `Disputed` (no more updates; its task reports the phase, and the
+    /// owner then runs dispute rounds). A refusal because the channel left `Funding`/`Active`
+    /// meanwhile (closed, or disputed already) is no failure; any other is, described as `what`.
+    pub async fn stop_for_dispute(
+        &self,
+        id: ChannelId,
+        what: &str,
+    ) -> Result<Outcome, ChainFailure> {
+        let Some(running) = self.registry.get(&id) else {
+            return Ok(Outcome::Done);
+        };
+        match running.handle.dispute().await {
+            Ok(()) => Ok(Outcome::Done),
+            Err(_)
+                if !matches!(
+                    self.registry.phase(&id),
+                    Some(Phase::Funding | Phase::Active)
+                ) =>
+            {
+                Ok(Outcome::Done)
+            }
+            Err(error) => Err(ChainFailure::channel(what, &error)),
+        }
+    }
+
     /// What a duty to `what` ("fund", "settle") on channel `id` acts with; `None` if the
     /// channel no longer runs. Failing to read the channel or to find our account is a failure
     /// of the duty.

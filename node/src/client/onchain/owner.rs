@@ -187,9 +187,16 @@ async fn perform(
                           deposited through a dispute";
             tracing::error!(channel = %id, "{reason}");
             side.registry.set_reason(&id, reason.to_string());
-            stop_for_dispute(side, id).await
+            side.stop_for_dispute(
+                id,
+                "cannot stop the channel's updates to recover the deposits",
+            )
+            .await
         }
-        Duty::StopForDispute { .. } => stop_for_dispute(side, id).await,
+        Duty::StopForDispute { .. } => {
+            side.stop_for_dispute(id, "cannot stop the channel's updates for the dispute")
+                .await
+        }
         Duty::Settle { waited } => settle(side, id, waited).await,
         Duty::DisputeRound { waited } => round(side, id, waited).await,
     }
@@ -212,28 +219,5 @@ async fn abandon(side: &ChainSide, id: ChannelId, after: std::time::Duration) {
     side.registry.set_reason(&id, reason.clone());
     if let Err(error) = running.handle.abandon(reason).await {
         tracing::debug!(channel = %id, "the opening ended meanwhile: {error}");
-    }
-}
-
-/// Moves the channel to `Disputed` (no more updates); the task reports the phase.
-async fn stop_for_dispute(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailure> {
-    let Some(running) = side.registry.get(&id) else {
-        return Ok(Outcome::Done);
-    };
-    match running.handle.dispute().await {
-        Ok(()) => Ok(Outcome::Done),
-        // The channel left `Funding`/`Active` meanwhile (closed, or disputed already).
-        Err(_)
-            if !matches!(
-                side.registry.phase(&id),
-                Some(Phase::Funding | Phase::Active)
-            ) =>
-        {
-            Ok(Outcome::Done)
-        }
-        Err(error) => Err(ChainFailure::channel(
-            "cannot stop the channel's updates for the dispute",
-            &error,
-        )),
     }
 }
