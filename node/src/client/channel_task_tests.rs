@@ -399,6 +399,7 @@ fn opening(chain: &TestChain, balances: [u64; 2]) -> (ChannelProposal, ProposalA
         app_data: Bytes::default(),
         ledger_channel: true,
         virtual_channel: false,
+        parent: None,
     };
     let accept = ProposalAccept {
         proposal_id: ProposalId([1; 32]),
@@ -1016,7 +1017,10 @@ async fn an_update_that_breaks_a_rule_is_refused_and_the_proposer_hears_why() {
                 update_locked: true,
                 ..ChannelMisbehaviour::default()
             },
-            TransitionError::Locked { count: 1 },
+            TransitionError::TreeChange {
+                child: crate::testing::tamper::testing_sub_channel(),
+                reason: "this node holds no fully signed opening state of it".to_string(),
+            },
         ),
         (
             ChannelMisbehaviour {

@@ -80,6 +80,7 @@ impl Driver {
             app_data,
             ledger_channel: true,
             virtual_channel: false,
+            parent: None,
         };
         validate_proposal_with_apps(&proposal, &*self.apps)
             .map_err(|e| Error::invalid("mine", e))?;

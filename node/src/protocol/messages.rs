@@ -85,6 +85,23 @@ mod hex32 {
     }
 }
 
+/// The canonical encoding of a struct's fields in declaration order, leaving out `parent`
+/// (which the enclosing encodings carry; see [`ChannelProposal::parent`]).
+macro_rules! legacy_struct {
+    ($name:ident { $($field:ident),* $(,)? }) => {
+        impl Encode for $name {
+            fn encode_to(&self, out: &mut Vec<u8>) {
+                $( Encode::encode_to(&self.$field, out); )*
+            }
+        }
+        impl Decode for $name {
+            fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok($name { $( $field: Decode::decode_from(reader)?, )* parent: None })
+            }
+        }
+    };
+}
+
 /// A proposal to open a two-party channel. The proposer is participant 0; the accepter names
 /// its own address (participant 1) in its [`ProposalAccept`].
 ///
@@ -119,9 +136,16 @@ pub struct ChannelProposal {
     /// Whether the channel is a virtual channel funded through an intermediary
     /// (`Params::virtual_channel`).
     pub virtual_channel: bool,
+    /// The channel of both parties whose state will lock this channel's funds (a sub-channel,
+    /// `ledger_channel` clear), or `None` for a channel funded on chain. Not part of the
+    /// struct's own encoding: [`ChannelMessage`] carries it by tag (a proposal without a
+    /// parent keeps tag 0 and its bytes from before sub-channels existed) and the store after
+    /// the proposal's other fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ChannelId>,
 }
 
-canonical_struct!(ChannelProposal {
+legacy_struct!(ChannelProposal {
     proposal_id,
     proposer,
     assets,
@@ -352,6 +376,11 @@ pub enum ChannelMessage {
     SyncReply(SyncReply),
 }
 
+/// The tag of a [`ChannelMessage::Proposal`] that names a parent channel: the proposal's
+/// fields, then the parent's id (a node that predates sub-channels refuses the unknown tag
+/// instead of misreading it).
+const SUB_CHANNEL_PROPOSAL_TAG: u8 = 9;
+
 impl ChannelMessage {
     /// The channel a message is about, for routing to its channel task; `None` for the
     /// proposal messages, which precede the channel (route those by [`ChannelMessage::proposal_id`]).
@@ -398,10 +427,17 @@ impl ChannelMessage {
 impl Encode for ChannelMessage {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
-            ChannelMessage::Proposal(m) => {
-                out.push(0);
-                m.encode_to(out);
-            }
+            ChannelMessage::Proposal(m) => match &m.parent {
+                None => {
+                    out.push(0);
+                    m.encode_to(out);
+                }
+                Some(parent) => {
+                    out.push(SUB_CHANNEL_PROPOSAL_TAG);
+                    m.encode_to(out);
+                    parent.encode_to(out);
+                }
+            },
             ChannelMessage::ProposalAccept(m) => {
                 out.push(1);
                 m.encode_to(out);
@@ -450,6 +486,11 @@ impl Decode for ChannelMessage {
             6 => ChannelMessage::UpdateReject(Decode::decode_from(reader)?),
             7 => ChannelMessage::SyncRequest(Decode::decode_from(reader)?),
             8 => ChannelMessage::SyncReply(Decode::decode_from(reader)?),
+            SUB_CHANNEL_PROPOSAL_TAG => {
+                let mut proposal = ChannelProposal::decode_from(reader)?;
+                proposal.parent = Some(ChannelId::decode_from(reader)?);
+                ChannelMessage::Proposal(proposal)
+            }
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "channel message",

@@ -46,6 +46,7 @@ fn proposal() -> impl Strategy<Value = ChannelProposal> {
                 app_data: Bytes(data),
                 ledger_channel,
                 virtual_channel,
+                parent: None,
             },
         )
 }
@@ -154,10 +155,10 @@ proptest! {
 #[test]
 fn unknown_tags_are_refused() {
     assert_eq!(
-        ChannelMessage::decode(&[9]),
+        ChannelMessage::decode(&[10]),
         Err(DecodeError::InvalidTag {
             what: "channel message",
-            tag: 9
+            tag: 10
         })
     );
     let reject = UpdateReject {

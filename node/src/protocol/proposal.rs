@@ -123,12 +123,22 @@ pub enum ProposalError {
          directly on chain"
     )]
     Virtual,
-    /// The proposal is not for a ledger channel (and not virtual either: a sub-channel).
+    /// The proposal is not for a ledger channel but names no parent channel to fund it.
     #[error(
-        "the proposal is not for a ledger channel; this node opens ledger channels only, funded \
-         directly on chain"
+        "the proposal is not for a ledger channel and names no parent channel; a channel is \
+         funded on chain (a ledger channel) or locked in a parent (a sub-channel)"
     )]
     NotLedger,
+    /// The proposal names a parent channel but is for a ledger channel: its funds would be
+    /// deposited on chain and locked in the parent, counted twice.
+    #[error(
+        "the proposal names parent channel {parent} but is for a ledger channel; a sub-channel \
+         is funded by its parent only"
+    )]
+    LedgerWithParent {
+        /// The parent it names.
+        parent: ChannelId,
+    },
     /// The accept names another proposal.
     #[error("the accept answers proposal {found}, not {expected}")]
     ProposalIdMismatch {
@@ -200,8 +210,10 @@ fn check_enforceable(
     if proposal.virtual_channel {
         return Err(ProposalError::Virtual);
     }
-    if !proposal.ledger_channel {
-        return Err(ProposalError::NotLedger);
+    match (&proposal.parent, proposal.ledger_channel) {
+        (None, false) => return Err(ProposalError::NotLedger),
+        (Some(parent), true) => return Err(ProposalError::LedgerWithParent { parent: *parent }),
+        _ => {}
     }
     if let Some(app) = &proposal.app {
         if apps.rules(app).is_none() {
@@ -316,6 +328,7 @@ mod tests {
             app_data: Bytes::default(),
             ledger_channel: true,
             virtual_channel: false,
+            parent: None,
         }
     }
 

@@ -50,15 +50,33 @@ pub enum TransitionError {
     /// The new allocation is malformed (rows, columns, sub-allocations, a total overflows).
     #[error("malformed allocation: {0}")]
     Shape(AllocationError),
-    /// The state locks funds in sub-channels, which this node cannot enforce (it would have to
-    /// hold and register each sub-channel's states to get them back).
+    /// The state changes the funds locked in sub-channels outside a lock or merge this node
+    /// checked (see [`super::tree`]): it could not enforce the new locks on chain.
     #[error(
-        "the state locks funds in {count} sub-channel(s); this node runs no sub-channels and \
-         cannot enforce locked funds"
+        "the state changes the funds locked in sub-channels ({count} lock(s) after it); only \
+         locking a new sub-channel this node holds, or merging back a closed one, may change them"
     )]
     Locked {
-        /// How many sub-allocations the state has.
+        /// How many sub-allocations the new state has.
         count: usize,
+    },
+    /// A final state that still locks funds in sub-channels: `concludeFinal` refuses it, so
+    /// it could never settle.
+    #[error(
+        "a final state may not lock funds in sub-channels ({count} still locked); they are \
+         settled and merged back first"
+    )]
+    FinalWithLocks {
+        /// How many locks it has.
+        count: usize,
+    },
+    /// A lock or merge of a sub-channel that does not match what this node holds of it.
+    #[error("the change of sub-channel {child}'s lock is refused: {reason}")]
+    TreeChange {
+        /// The sub-channel.
+        child: ChannelId,
+        /// What does not match.
+        reason: String,
     },
     /// The channel names an app, whose rules this node cannot check: only the final state
     /// that closes the channel as it stands may follow.
@@ -93,7 +111,7 @@ pub enum TransitionError {
 
 /// Checks every rule of DESIGN §2 for `new` following `old` in the channel of `params`:
 /// same channel, `old` not final, version exactly `old.version + 1`, same assets in the same
-/// order, a well-formed allocation, nothing locked in sub-channels, only the closing final
+/// order, a well-formed allocation, the same funds locked in sub-channels, only the closing final
 /// state in a channel with an app, each asset's total conserved, and unchanged app data.
 ///
 /// Signatures are not checked here (see [`super::StateVerifier`]). Every path that signs a
@@ -103,11 +121,7 @@ pub enum TransitionError {
 /// `old` is trusted (it is the newest fully signed state, which passed this check itself).
 pub fn check_transition(params: &Params, old: &State, new: &State) -> Result<(), TransitionError> {
     check_succession(params, old, new)?;
-    if !new.allocation.locked.is_empty() {
-        return Err(TransitionError::Locked {
-            count: new.allocation.locked.len(),
-        });
-    }
+    check_locks_kept(old, new)?;
     if let Some(app) = &params.app {
         // A channel opened with an app before apps were refused: closing it cooperatively as
         // it stands is the one step whose outcome does not depend on the app's rules (a final
@@ -158,7 +172,7 @@ pub fn check_succession(params: &Params, old: &State, new: &State) -> Result<(),
 
 /// Checks `new` following `old` in an app channel whose rules are `app`, moved by participant
 /// `actor`: every app-independent rule the Adjudicator checks (the same as
-/// [`check_transition`]'s, but the app data may change), nothing locked, then the app's own
+/// [`check_transition`]'s, but the app data may change), the same locks, then the app's own
 /// rule. The final state that closes the channel as it stands needs no move of the app: every
 /// participant signs it, and on chain `concludeFinal` asks no app.
 pub fn check_app_transition(
@@ -169,11 +183,7 @@ pub fn check_app_transition(
     actor: u16,
 ) -> Result<(), TransitionError> {
     check_succession(params, old, new)?;
-    if !new.allocation.locked.is_empty() {
-        return Err(TransitionError::Locked {
-            count: new.allocation.locked.len(),
-        });
-    }
+    check_locks_kept(old, new)?;
     check_totals(old, new)?;
     let closes_as_is =
         new.is_final && new.allocation == old.allocation && new.app_data == old.app_data;
@@ -195,16 +205,38 @@ pub fn check_agreed_transition(
     old: &State,
     new: &State,
 ) -> Result<(), TransitionError> {
-    if params.app.is_none() {
-        return check_transition(params, old, new);
-    }
     check_succession(params, old, new)?;
-    if !new.allocation.locked.is_empty() {
-        return Err(TransitionError::Locked {
+    if params.app.is_none() {
+        // Locks may have changed: a state with our signature passed our own check of its
+        // lock or merge when we signed it. A final one must still lock nothing.
+        check_no_final_locks(new)?;
+        return check_conservation(old, new);
+    }
+    check_locks_kept(old, new)?;
+    check_totals(old, new)
+}
+
+/// A final state locks nothing: `concludeFinal` refuses locked funds, so it could never settle.
+pub fn check_no_final_locks(new: &State) -> Result<(), TransitionError> {
+    if new.is_final && !new.allocation.locked.is_empty() {
+        return Err(TransitionError::FinalWithLocks {
             count: new.allocation.locked.len(),
         });
     }
-    check_totals(old, new)
+    Ok(())
+}
+
+/// The funds locked in sub-channels are the same as before (a payment or a move keeps them;
+/// only a lock or merge changes them, checked against the child by the channel).
+pub fn check_locks_kept(old: &State, new: &State) -> Result<(), TransitionError> {
+    check_no_final_locks(new)?;
+    if new.allocation.locked == old.allocation.locked {
+        Ok(())
+    } else {
+        Err(TransitionError::Locked {
+            count: new.allocation.locked.len(),
+        })
+    }
 }
 
 /// The conservation rules of [`check_transition`]: per asset, the total of balances and locked

@@ -204,7 +204,7 @@ proptest! {
     }
 
     #[test]
-    fn locked_funds_are_refused(old in valid_state(), amounts in vec(0u64..1000, 3)) {
+    fn locked_funds_change_only_by_a_checked_lock_or_merge(old in valid_state(), amounts in vec(0u64..1000, 3)) {
         let new = locking(&old, &amounts);
         prop_assume!(new.is_some());
         let new = new.unwrap();
@@ -213,13 +213,16 @@ proptest! {
             check_transition(&params(None), &old, &new),
             Err(TransitionError::Locked { count: 1 })
         );
-        // A state that locked funds before this rule cannot be followed either, not even by
-        // itself: nothing here could enforce the sub-channel.
-        let mut legacy = new.clone();
-        legacy.version = old.version;
+        // A state that keeps its locks may follow one with the same locks (a payment in a
+        // parent beside its sub-channel), but never a final one: it could not be concluded.
+        let mut parent = new.clone();
+        parent.version = old.version;
+        prop_assert_eq!(check_transition(&params(None), &parent, &next(&parent)), Ok(()));
+        let mut closing = next(&parent);
+        closing.is_final = true;
         prop_assert_eq!(
-            check_transition(&params(None), &legacy, &next(&legacy)),
-            Err(TransitionError::Locked { count: 1 })
+            check_transition(&params(None), &parent, &closing),
+            Err(TransitionError::FinalWithLocks { count: 1 })
         );
     }
 

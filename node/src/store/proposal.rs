@@ -3,7 +3,7 @@
 
 use crate::protocol::ChannelProposal;
 use crate::wire::NodeId;
-use parley_plugin_api::canonical_struct;
+use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
 
 /// Which side made a proposal.
@@ -48,8 +48,31 @@ pub struct StoredProposal {
     pub proposer: Proposer,
 }
 
-canonical_struct!(StoredProposal {
-    proposal,
-    peer,
-    proposer
-});
+/// The proposal's fields, the peer, who proposed, then (only for a sub-channel) the parent's
+/// id: a record written before sub-channels existed reads as a proposal without a parent.
+impl Encode for StoredProposal {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.proposal.encode_to(out);
+        self.peer.encode_to(out);
+        self.proposer.encode_to(out);
+        if let Some(parent) = &self.proposal.parent {
+            parent.encode_to(out);
+        }
+    }
+}
+
+impl Decode for StoredProposal {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let mut proposal = ChannelProposal::decode_from(reader)?;
+        let peer = NodeId::decode_from(reader)?;
+        let proposer = Proposer::decode_from(reader)?;
+        if reader.remaining() > 0 {
+            proposal.parent = Some(ChannelId::decode_from(reader)?);
+        }
+        Ok(StoredProposal {
+            proposal,
+            peer,
+            proposer,
+        })
+    }
+}

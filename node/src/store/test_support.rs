@@ -297,6 +297,7 @@ pub fn stored_proposal(n: u8, proposer: Proposer) -> StoredProposal {
             app_data: Bytes::default(),
             ledger_channel: true,
             virtual_channel: false,
+            parent: None,
         },
         peer,
         proposer,

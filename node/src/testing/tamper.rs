@@ -20,7 +20,8 @@ fn testing_app() -> Address {
 const TESTING_APP_DATA: &[u8] = b"parley-testing: app data no node can check";
 
 /// The sub-channel a misbehaving node locks funds in: none that exists.
-fn testing_sub_channel() -> ChannelId {
+/// The id of the sub-channel a misbehaving node's states lock funds in (no such channel).
+pub(crate) fn testing_sub_channel() -> ChannelId {
     ChannelId(crate::hash::keccak256(&[b"parley-testing-sub-channel"]))
 }
 
@@ -173,6 +174,7 @@ mod tests {
             app_data: Bytes::default(),
             ledger_channel: true,
             virtual_channel: false,
+            parent: None,
         }
     }
 

@@ -117,6 +117,7 @@ fn proposal(assets: Vec<Asset>, balances: Vec<Vec<Amount>>) -> ChannelProposal {
         app_data: Bytes::default(),
         ledger_channel: true,
         virtual_channel: false,
+        parent: None,
     }
 }
 
@@ -154,6 +155,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
             ChannelMessage::Proposal(ChannelProposal {
                 ledger_channel: false,
                 virtual_channel: true,
+                parent: None,
                 ..proposal(vec![eth()], vec![vec![amount(10), amount(10)]])
             }),
         ),

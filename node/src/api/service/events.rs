@@ -84,6 +84,7 @@ mod tests {
                 app_data: Bytes::default(),
                 ledger_channel: true,
                 virtual_channel: false,
+                parent: None,
             },
             proposer,
             proposer_alias: Some("alice".into()),

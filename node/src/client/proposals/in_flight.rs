@@ -185,6 +185,7 @@ mod tests {
             app_data: Bytes::default(),
             ledger_channel: true,
             virtual_channel: false,
+            parent: None,
         }
     }
 

@@ -29,6 +29,12 @@ impl Channel {
     /// Whether `next` may follow the newest state when participant `actor` proposes it: the
     /// payment rules, or for an app channel the app's.
     pub(super) fn check_next(&self, next: &State, actor: usize) -> Result<(), TransitionError> {
+        if next.allocation.locked != self.latest.allocation.locked {
+            // A lock or merge of a sub-channel (`children.rs`), after the rules every update
+            // keeps.
+            crate::protocol::transition::check_succession(&self.record.params, &self.latest, next)?;
+            return self.check_tree_change(next);
+        }
         let params = &self.record.params;
         match self.app.app() {
             // Without an app, or without its rules: only what needs no app (for an app

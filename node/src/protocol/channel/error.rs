@@ -190,6 +190,24 @@ pub enum ChannelError {
         /// The app's address.
         app: parley_plugin_api::model::Address,
     },
+    /// A sub-channel cannot be locked in this channel or merged back (see `children.rs`).
+    #[error("sub-channel {child}: {reason}")]
+    Child {
+        /// The sub-channel.
+        child: ChannelId,
+        /// Why.
+        reason: String,
+    },
+    /// The channel still locks funds in sub-channels: its final state could not be concluded
+    /// on chain (`concludeFinal` refuses locked funds), so those close first.
+    #[error(
+        "the channel still locks funds in {count} sub-channel(s); settle them first (their \
+         outcome merges back into this channel)"
+    )]
+    ChildrenOpen {
+        /// How many.
+        count: usize,
+    },
     /// The app refused the move (not the actor's turn, a taken cell, malformed JSON).
     #[error("the app refuses the move: {reason}")]
     MoveRefused {

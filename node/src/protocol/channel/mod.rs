@@ -24,6 +24,7 @@
 //! re-synchronisation in `sync.rs`, disputes in `dispute.rs`, proven peer faults in `fault.rs`.
 
 mod app;
+mod children;
 mod dispute;
 mod error;
 mod fault;
@@ -102,6 +103,11 @@ pub struct Channel {
     /// The rules of the channel's app, if it has one and this node has them (not persisted:
     /// the driver attaches them by the app's address).
     app: AppRules,
+    /// The fully signed states of sub-channels this channel is about to lock (their opening
+    /// state) or to merge back (their final state), by id: what a lock or merge update is
+    /// checked against. Given by the driver ([`Channel::know_child`]) from this node's own
+    /// channel tasks; not persisted (the children give them again after a restart).
+    children: BTreeMap<ChannelId, SignedState>,
 }
 
 impl Channel {
@@ -168,11 +174,18 @@ impl Channel {
             early_accepts: BTreeMap::new(),
             superseded: None,
             syncing: false,
-            funding: Funding::Ledger,
+            funding: match proposal.parent {
+                None => Funding::Ledger,
+                Some(parent) => Funding::SubChannel { parent },
+            },
             app,
+            children: BTreeMap::new(),
         };
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Opened(channel.record.clone()));
+        if channel.funding != Funding::Ledger {
+            fx.persist(PersistRecord::Funding(channel.funding.clone()));
+        }
         fx.persist(PersistRecord::Latest(channel.signed_record()));
         fx.persist(PersistRecord::Phase(Phase::Opening));
         fx.send_to_each(
@@ -260,6 +273,7 @@ impl Channel {
             syncing: false,
             funding,
             app: AppRules::default(),
+            children: BTreeMap::new(),
         })
     }
 
@@ -595,6 +609,17 @@ impl Channel {
         self.latest = state;
         self.sigs = sigs.into_iter().map(Some).collect();
         self.early_accepts.clear();
+        // A child's opening state is needed until its lock is in, its final state until its
+        // lock is gone.
+        let locked = &self.latest.allocation.locked;
+        self.children.retain(|id, child| {
+            let is_locked = locked.iter().any(|s| s.id == *id);
+            if child.state.is_final {
+                is_locked
+            } else {
+                !is_locked
+            }
+        });
         fx.persist(PersistRecord::Latest(self.signed_record()));
         fx.event(ChannelEvent::StateChanged {
             state: self.latest.clone(),

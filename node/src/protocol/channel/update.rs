@@ -96,6 +96,11 @@ impl Channel {
         &mut self,
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
+        if !self.latest.allocation.locked.is_empty() {
+            return Err(ChannelError::ChildrenOpen {
+                count: self.latest.allocation.locked.len(),
+            });
+        }
         let next = final_state(&self.latest)?;
         self.propose_update(next, signer)
     }

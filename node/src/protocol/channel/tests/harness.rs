@@ -213,6 +213,7 @@ pub fn proposal(crypto: &FakeCrypto, balances: Vec<Vec<u64>>) -> ChannelProposal
         app_data: Bytes::default(),
         ledger_channel: true,
         virtual_channel: false,
+        parent: None,
     }
 }
 

@@ -140,7 +140,16 @@ fn every_invariant_violation_is_refused() {
             index_map: vec![0, 1],
         });
     });
-    assert_refused(&mut pair, p, TransitionError::Locked { count: 1 }.into());
+    // A lock of a sub-channel B never opened: nothing to enforce it with.
+    assert_refused(
+        &mut pair,
+        p,
+        TransitionError::TreeChange {
+            child: ChannelId([5; 32]),
+            reason: "this node holds no fully signed opening state of it".to_string(),
+        }
+        .into(),
+    );
 
     let p = forged(&pair, |s| s.app_data = Bytes(vec![1, 2, 3]));
     assert_refused(&mut pair, p, TransitionError::AppDataChanged.into());

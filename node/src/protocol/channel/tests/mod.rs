@@ -8,5 +8,6 @@ mod dispute;
 mod faults;
 mod lifecycle;
 mod malicious;
+mod sub_channels;
 mod sync;
 mod three_party;

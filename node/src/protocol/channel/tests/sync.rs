@@ -196,7 +196,10 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
         }
     };
     let inflated = signed_by_both(&|s| s.allocation.balances[0][1] = Amount::from(1_000u64));
+    // A lock both signed was checked by us when we signed it, but a final state with a lock
+    // could never settle.
     let locked = signed_by_both(&|s| {
+        s.is_final = true;
         s.allocation.balances[0][0] = Amount::from(0u64);
         s.allocation
             .locked
@@ -218,7 +221,7 @@ fn a_reply_that_breaks_a_rule_but_proves_nothing_is_refused_and_keeps_us_syncing
         ),
         (
             locked,
-            crate::protocol::TransitionError::Locked { count: 1 },
+            crate::protocol::TransitionError::FinalWithLocks { count: 1 },
         ),
         (app_data, crate::protocol::TransitionError::AppDataChanged),
     ];

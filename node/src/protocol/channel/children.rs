@@ -1,0 +1,113 @@
+//! The channel's side of the channel tree: locking a sub-channel's funds in this channel's
+//! state and merging a closed sub-channel's outcome back, each one update of this channel,
+//! checked against the sub-channel's fully signed state this node holds.
+//!
+//! The driver hands over a child's state ([`Channel::know_child`]) from the child's own task:
+//! its opening state once every participant signed it (before a lock), its final state once
+//! every participant signed that (before a merge). A lock or merge update, ours or another
+//! participant's, is accepted only if it is exactly what [`lock_child`] or [`merge_child`]
+//! build from that state; any other change of the locked funds is refused. So this node never
+//! signs a lock it does not hold the child of, and never lets a child's funds go back other
+//! than as the child's final outcome says.
+//!
+//! Only payment channels hold sub-channels here: an app's rules know nothing of locks.
+
+use super::{Channel, ChannelError, Effect};
+use crate::protocol::signer::StateSigner;
+use crate::protocol::transition::TransitionError;
+use crate::protocol::tree::{lock_child, merge_child};
+use parley_plugin_api::model::{ChannelId, SignedState, State};
+
+impl Channel {
+    /// Remembers `child`'s fully signed state (its opening state before a lock, its final
+    /// state before a merge), replacing what was known of that child.
+    pub fn know_child(&mut self, child: SignedState) {
+        self.children.insert(child.state.channel_id, child);
+    }
+
+    /// The sub-channels the newest state locks funds in, in lock order.
+    pub fn locked_children(&self) -> Vec<ChannelId> {
+        self.latest.allocation.locked.iter().map(|s| s.id).collect()
+    }
+
+    /// Proposes the update that locks the funds of `child` (whose opening state was given with
+    /// [`Channel::know_child`]) in this channel.
+    pub fn lock_child(
+        &mut self,
+        child: ChannelId,
+        signer: &(impl StateSigner + ?Sized),
+    ) -> Result<Vec<Effect>, ChannelError> {
+        let next = self.lock_of(child).map_err(|reason| ChannelError::Child { child, reason })?;
+        self.propose_update(next, signer)
+    }
+
+    /// Proposes the update that merges the final outcome of `child` (given with
+    /// [`Channel::know_child`]) back into this channel and removes its lock.
+    pub fn merge_child(
+        &mut self,
+        child: ChannelId,
+        signer: &(impl StateSigner + ?Sized),
+    ) -> Result<Vec<Effect>, ChannelError> {
+        let next = self.merge_of(child).map_err(|reason| ChannelError::Child { child, reason })?;
+        self.propose_update(next, signer)
+    }
+
+    /// Whether `next`, whose locked funds differ from the newest state's, is exactly the lock
+    /// of one known child's opening state or the merge of one known child's final state.
+    pub(super) fn check_tree_change(&self, next: &State) -> Result<(), TransitionError> {
+        let before = &self.latest.allocation.locked;
+        let after = &next.allocation.locked;
+        let refused = || TransitionError::Locked { count: after.len() };
+        if self.record.params.app.is_some() {
+            return Err(refused());
+        }
+        let added: Vec<ChannelId> = after
+            .iter()
+            .filter(|s| !before.iter().any(|b| b.id == s.id))
+            .map(|s| s.id)
+            .collect();
+        let removed: Vec<ChannelId> = before
+            .iter()
+            .filter(|s| !after.iter().any(|a| a.id == s.id))
+            .map(|s| s.id)
+            .collect();
+        let (child, expected) = match (added.as_slice(), removed.as_slice()) {
+            ([child], []) => (*child, self.lock_of(*child)),
+            ([], [child]) => (*child, self.merge_of(*child)),
+            _ => return Err(refused()),
+        };
+        let expected = expected.map_err(|reason| TransitionError::TreeChange { child, reason })?;
+        if expected == *next {
+            Ok(())
+        } else {
+            Err(TransitionError::TreeChange {
+                child,
+                reason: "the new state is not the exact lock or merge of the sub-channel's \
+                         state this node holds"
+                    .to_string(),
+            })
+        }
+    }
+
+    /// The next state with `child`'s opening state locked.
+    fn lock_of(&self, child: ChannelId) -> Result<State, String> {
+        let known = self
+            .children
+            .get(&child)
+            .filter(|c| c.state.version == 0)
+            .ok_or_else(|| "this node holds no fully signed opening state of it".to_string())?;
+        lock_child(&self.record.params, &self.latest, &known.params, &known.state)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The next state with `child`'s final outcome merged back.
+    fn merge_of(&self, child: ChannelId) -> Result<State, String> {
+        let known = self
+            .children
+            .get(&child)
+            .filter(|c| c.state.is_final)
+            .ok_or_else(|| "this node holds no fully signed final state of it".to_string())?;
+        merge_child(&self.record.params, &self.latest, &known.params, &known.state)
+            .map_err(|e| e.to_string())
+    }
+}
