@@ -84,6 +84,7 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         more_assets: Vec::new(),
         app: None,
         app_setup: None,
+        parent: None,
     }
 }
 

@@ -95,7 +95,7 @@ update_refused() {
   [ "$(balances_of bob "$channel")" = "1 110 90" ] || fail "bob sees '$(balances_of bob "$channel")' after the refused update"
   [ "$(balances_of mallory "$channel")" = "1 90 110" ] || fail "mallory sees '$(balances_of mallory "$channel")' after the refused update"
 }
-update_refused update_locked "the state locks funds in 1 sub-channel(s)"
+update_refused update_locked "this node holds no fully signed opening state of it"
 update_refused update_app_data "the app data cannot change"
 
 step "bob settles cooperatively; the chain pays out version 1 exactly"

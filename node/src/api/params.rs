@@ -301,6 +301,7 @@ impl FromParams for ChannelOpenRequest {
         "more_assets",
         "app",
         "app_setup",
+        "parent",
     ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
@@ -312,6 +313,7 @@ impl FromParams for ChannelOpenRequest {
             more_assets: more_assets(p)?,
             app: optional_text("app", p.optional("app", APP)?)?,
             app_setup: p.optional::<Value>("app_setup", APP_SETUP)?,
+            parent: p.optional("parent", CHANNEL_ID)?,
         };
         if let Some(setup) = &request.app_setup {
             if !setup.is_object() {

@@ -83,6 +83,10 @@ pub struct ChannelOpenRequest {
     /// The app's setup (a JSON object, e.g. `{"first": 1}` for tic-tac-toe); `{}` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_setup: Option<serde_json::Value>,
+    /// Open a sub-channel of this channel (with the same peer) instead of a channel funded on
+    /// chain: the parent's balances lock `mine` and `theirs`, no transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ChannelId>,
 }
 
 /// One more asset of a channel being opened, with what each side deposits.

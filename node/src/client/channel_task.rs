@@ -185,6 +185,27 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: UpdateReply,
     },
+    /// Lock the funds of sub-channel `child` (see `Channel::lock_child`). Answers like `Pay`.
+    LockChild {
+        /// The sub-channel.
+        child: ChannelId,
+        /// Where the outcome goes.
+        reply: UpdateReply,
+    },
+    /// Merge sub-channel `child`'s final outcome back (see `Channel::merge_child`). Answers
+    /// like `Pay`.
+    MergeChild {
+        /// The sub-channel.
+        child: ChannelId,
+        /// Where the outcome goes.
+        reply: UpdateReply,
+    },
+    /// A sub-channel's fully signed state (its opening state before its lock, its final state
+    /// before its merge), from the sub-channel's own task.
+    KnowChild {
+        /// The state.
+        state: Box<SignedState>,
+    },
     /// Accept the peer's update awaiting an answer.
     Accept {
         /// Where the outcome goes.
@@ -321,6 +342,26 @@ impl ChannelHandle {
     pub async fn app_move(&self, action: String) -> Result<u64, CommandError> {
         self.ask(|reply| ChannelCommand::Move { action, reply })
             .await?
+    }
+
+    /// Locks the funds of sub-channel `child`; resolves with the parent's new version once
+    /// every participant signed it.
+    pub async fn lock_child(&self, child: ChannelId) -> Result<u64, CommandError> {
+        self.ask(|reply| ChannelCommand::LockChild { child, reply })
+            .await?
+    }
+
+    /// Merges sub-channel `child`'s final outcome back; resolves like [`ChannelHandle::lock_child`].
+    pub async fn merge_child(&self, child: ChannelId) -> Result<u64, CommandError> {
+        self.ask(|reply| ChannelCommand::MergeChild { child, reply })
+            .await?
+    }
+
+    /// Hands this (parent) channel a sub-channel's fully signed state.
+    pub fn know_child(&self, state: SignedState) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+            state: Box::new(state),
+        }))
     }
 
     /// Proposes the final state; resolves with its version once the peer accepted.
@@ -581,6 +622,13 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::Move { action, reply } => {
                 self.updates.push(UpdateIntent::Move { action }, reply)
             }
+            ChannelCommand::LockChild { child, reply } => {
+                self.updates.push(UpdateIntent::LockChild { child }, reply)
+            }
+            ChannelCommand::MergeChild { child, reply } => {
+                self.updates.push(UpdateIntent::MergeChild { child }, reply)
+            }
+            ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
             ChannelCommand::Accept { reply } => {
                 let result = self.channel.accept_update(&*self.deps.chain);
                 self.answer(result, reply).await?;

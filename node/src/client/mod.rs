@@ -42,3 +42,4 @@ pub mod proposals;
 pub mod registry;
 pub mod settling;
 pub mod start;
+pub mod sub_channels;

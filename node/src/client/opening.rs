@@ -36,6 +36,9 @@ pub struct OpenRequest {
     /// The app the channel runs (by the name in `[[apps]]`) with its setup (JSON; `{}` when
     /// `None`); a payment channel when `None`.
     pub app: Option<(String, Option<String>)>,
+    /// The channel whose state funds this one (a sub-channel, no transaction), or `None` for
+    /// a channel funded on chain.
+    pub parent: Option<ChannelId>,
 }
 
 impl Driver {
@@ -58,6 +61,11 @@ impl Driver {
                 "challenge_seconds",
                 format!("must be between 1 and {MAX_CHALLENGE_DURATION} seconds"),
             ));
+        }
+        if let Some(parent) = request.parent {
+            return self
+                .open_sub_channel(request, parent, peer, name, challenge)
+                .await;
         }
         let me = self.chain.account()?.clone();
         let (app, app_data) = match &request.app {
@@ -94,7 +102,7 @@ impl Driver {
     /// The app `name` and the app data its `setup` gives a channel proposed by `me`. The
     /// accepter's address and the nonce are not known yet: the app sees the parameters as far
     /// as they are (two participants, ours first, a placeholder for the other).
-    fn app_opening(
+    pub(super) fn app_opening(
         &self,
         name: &str,
         setup: Option<&str>,
@@ -141,11 +149,13 @@ impl Driver {
         let incoming = self.proposals.waiting_for(&id).ok_or_else(not_found)?;
         // Check everything before taking the proposal, so a refusal leaves it answerable.
         let me = self.chain.account()?.clone();
+        let from_chain = incoming.proposal.parent.is_none();
         for (asset, row) in incoming
             .proposal
             .assets
             .iter()
             .zip(&incoming.proposal.balances)
+            .filter(|_| from_chain)
         {
             let info = self
                 .chain
@@ -195,7 +205,7 @@ impl Driver {
     /// Waits until a channel being opened is funded. A channel that went to a dispute instead
     /// (its funding timed out, or the peer gave up on it) is an error that says what happens
     /// to the deposits.
-    async fn wait_for_funding(&self, id: ChannelId) -> Result<(), Error> {
+    pub(super) async fn wait_for_funding(&self, id: ChannelId) -> Result<(), Error> {
         let limit = self.policy.funding_timeout + CHAIN_SLACK;
         let status = self.wait_for_phase(id, Phase::Active, limit).await?;
         if matches!(status.phase, Phase::Active | Phase::Closing) {

@@ -63,6 +63,20 @@ impl Driver {
                 dispute(&handle, id).await?
             }
             Phase::Active => {
+                // A parent's final state may lock nothing: its sub-channels settle first, each
+                // merging its outcome back into it (deepest first, by recursion).
+                for child in &view.snapshot.latest.state.allocation.locked {
+                    if self.registry.contains(&child.id) {
+                        Box::pin(self.settle(child.id, false)).await.map_err(|e| {
+                            Error::conflict(format!(
+                                "channel {id} locks funds in sub-channel {}, which did not \
+                                 settle: {}",
+                                child.id,
+                                e.message()
+                            ))
+                        })?;
+                    }
+                }
                 if let Err(failure) = self.settle_cooperatively(&handle, peer).await {
                     let why = match failure {
                         Cooperation::Failed(why) => return Err(why),

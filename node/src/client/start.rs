@@ -57,6 +57,11 @@ pub struct ChannelStarter {
 }
 
 impl ChannelStarter {
+    /// The running channels this starter enters new channels into.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// Starts channels that send through `peers`, sign and verify with `chain`, check app
     /// channels by `apps`, persist to
     /// `store`, publish on `events`, answer the peer's updates by `policy`, report to the chain

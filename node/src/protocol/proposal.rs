@@ -110,8 +110,8 @@ pub enum ProposalError {
     },
     /// The opening state locks funds in sub-channels, which this node cannot enforce.
     #[error(
-        "the proposal locks funds in {count} sub-channel(s); this node runs no sub-channels and \
-         could not get those funds back on chain; propose a channel without locked funds"
+        "the proposal locks funds in {count} sub-channel(s); a new channel locks nothing (its \
+         sub-channels are opened inside it once it is funded); propose it without locked funds"
     )]
     Locked {
         /// How many sub-allocations it has.

@@ -16,7 +16,7 @@ use super::channel::{Channel, ChannelError};
 use super::effect::{ChannelEvent, Effect};
 use super::messages::RejectReason;
 use super::signer::StateSigner;
-use parley_plugin_api::model::Amount;
+use parley_plugin_api::model::{Amount, ChannelId};
 use std::collections::VecDeque;
 
 /// An update this node starts on its own.
@@ -35,6 +35,16 @@ pub enum UpdateIntent {
     Move {
         /// The action.
         action: String,
+    },
+    /// Lock the funds of sub-channel `child` (whose opening state the channel holds).
+    LockChild {
+        /// The sub-channel.
+        child: ChannelId,
+    },
+    /// Merge the final outcome of sub-channel `child` back.
+    MergeChild {
+        /// The sub-channel.
+        child: ChannelId,
     },
 }
 
@@ -163,6 +173,8 @@ impl<R> UpdateQueue<R> {
             }
             UpdateIntent::Final => channel.propose_final(signer),
             UpdateIntent::Move { action } => channel.app_move(action, signer),
+            UpdateIntent::LockChild { child } => channel.lock_child(*child, signer),
+            UpdateIntent::MergeChild { child } => channel.merge_child(*child, signer),
         };
         match proposed {
             Ok(effects) => {

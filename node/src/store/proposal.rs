@@ -3,8 +3,8 @@
 
 use crate::protocol::ChannelProposal;
 use crate::wire::NodeId;
-use parley_plugin_api::model::ChannelId;
 use parley_plugin_api::codec::{Decode, DecodeError, Encode, Reader};
+use parley_plugin_api::model::ChannelId;
 
 /// Which side made a proposal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -125,6 +125,7 @@ impl NodeApi for NodeService {
             app: request
                 .app
                 .map(|name| (name, request.app_setup.map(|setup| setup.to_string()))),
+            parent: request.parent,
         };
         self.detached_channel(move |driver| async move { driver.open(request).await })
     }

@@ -62,6 +62,11 @@ Example:
         /// first); `{}` when absent.
         #[arg(long, value_name = "JSON", requires = "app", value_parser = args::json_object)]
         app_setup: Option<serde_json::Value>,
+        /// Open a sub-channel inside this channel with the same peer instead of a channel on
+        /// chain: no transaction; the parent's balances lock --mine and --theirs (of the
+        /// parent's assets) until the sub-channel is settled and its outcome merged back.
+        #[arg(long, value_name = "CHANNEL_ID", value_parser = args::channel_id)]
+        parent: Option<ChannelId>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -155,6 +160,7 @@ impl ChannelArgs {
                 more_assets,
                 app,
                 app_setup,
+                parent,
             } => {
                 args::check_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
                 let request = ChannelOpenRequest {
@@ -166,6 +172,7 @@ impl ChannelArgs {
                     more_assets: more_assets.clone(),
                     app: app.clone(),
                     app_setup: app_setup.clone(),
+                    parent: *parent,
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",

@@ -86,6 +86,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             more_assets: Vec::new(),
             app: None,
             app_setup: None,
+            parent: None,
         },
     );
     assert_reads(
@@ -112,6 +113,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             more_assets: Vec::new(),
             app: None,
             app_setup: None,
+            parent: None,
         },
     );
     assert_reads(

@@ -134,12 +134,15 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelInput::Command(command) => match command {
                 ChannelCommand::Pay { reply, .. }
                 | ChannelCommand::Move { reply, .. }
+                | ChannelCommand::LockChild { reply, .. }
+                | ChannelCommand::MergeChild { reply, .. }
                 | ChannelCommand::ProposeFinal { reply } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
                 ChannelCommand::Accept { reply } | ChannelCommand::Reject { reply, .. } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
+                ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
                 ChannelCommand::Funded { reply } => {
                     let result = self.channel.funded();
                     self.apply_in_memory(result, reply);

@@ -14,6 +14,7 @@ use super::conclude_final::{final_step, FinalStep};
 use super::failure::ChainFailure;
 use super::life::Outcome;
 use super::{Acting, ChainSide};
+use crate::protocol::funding::Funding;
 use crate::protocol::ChannelSnapshot;
 use parley_plugin_api::model::{
     Asset, ChannelId, ConcludeFinalRequest, DisputePhase, Participant, SignedState, TxReceipt,
@@ -34,14 +35,17 @@ pub async fn settle(
     id: ChannelId,
     waited: Duration,
 ) -> Result<Outcome, ChainFailure> {
-    let Some(Acting {
+    let Some(acting) = side.acting(id, "settle").await? else {
+        return Ok(Outcome::Done);
+    };
+    if let Funding::SubChannel { parent } = acting.snapshot.funding {
+        return super::tree::merge_into_parent(side, id, parent, acting).await;
+    }
+    let Acting {
         handle,
         snapshot,
         me,
-    }) = side.acting(id, "settle").await?
-    else {
-        return Ok(Outcome::Done);
-    };
+    } = acting;
     let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
     let chain = side.chain.ledger.clone();
     let patience = side.policy.peer_conclude_timeout;

@@ -11,6 +11,7 @@ use super::failure::{chain_step, ChainFailure};
 use super::life::Outcome;
 use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
+use crate::protocol::funding::Funding;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
     ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
@@ -46,6 +47,18 @@ pub async fn round(
     if snapshot.phase == Phase::Closed {
         return Ok(Outcome::Done);
     }
+    if let Funding::SubChannel { parent } = snapshot.funding {
+        let acting = side.acting(id, "dispute").await?;
+        return match acting {
+            Some(acting) => super::tree::dispute_round(side, id, parent, acting).await,
+            None => Ok(Outcome::Done),
+        };
+    }
+    let subs = if snapshot.latest.state.allocation.locked.is_empty() {
+        Vec::new()
+    } else {
+        super::tree::descendants(side, &snapshot.latest.state).await?
+    };
     let chain = side.chain.ledger.clone();
     let (record, now) = chain_step("reading the channel's record on chain", move || {
         Ok((chain.dispute(&id)?, chain.now()?))
@@ -75,6 +88,7 @@ pub async fn round(
         handle: &handle,
         snapshot: &snapshot,
         me,
+        subs,
     };
     match action {
         Action::Register => step.register(record.map(|r| r.version)).await,
@@ -114,6 +128,8 @@ struct Step<'a> {
     handle: &'a ChannelHandle,
     snapshot: &'a ChannelSnapshot,
     me: Participant,
+    /// The newest states of the sub-channels our newest state locks, depth first.
+    subs: Vec<SignedState>,
 }
 
 impl Step<'_> {
@@ -161,7 +177,7 @@ impl Step<'_> {
         let request = RegisterRequest {
             from: self.me.clone(),
             channel: signed,
-            sub_channels: Vec::new(),
+            sub_channels: self.subs.clone(),
         };
         let chain = self.chain();
         chain_step(
@@ -246,6 +262,15 @@ impl Step<'_> {
         Ok(older.map(|signed| signed.state))
     }
 
+    /// The sub-channels' states to conclude `state` with: those of our tree when `state` is
+    /// our newest (an older registered state locked other funds, or none).
+    fn sub_states_for(&self, state: &State) -> Vec<State> {
+        if state.allocation.locked.is_empty() {
+            return Vec::new();
+        }
+        self.subs.iter().map(|s| s.state.clone()).collect()
+    }
+
     async fn conclude(&self, version: u64) -> Result<Outcome, ChainFailure> {
         let Some(state) = self.state_of(version).await? else {
             // Only the peer can conclude it; the record tells when it did.
@@ -258,8 +283,8 @@ impl Step<'_> {
         let request = ConcludeRequest {
             from: self.me.clone(),
             params: self.snapshot.channel.params.clone(),
+            sub_states: self.sub_states_for(&state),
             state,
-            sub_states: Vec::new(),
         };
         let chain = self.chain();
         if let Err(error) = chain_step(format!("concluding version {version}"), move || {

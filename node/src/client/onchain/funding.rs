@@ -10,21 +10,24 @@ use super::failure::{chain_step, ChainFailure};
 use super::funder::{FundError, Funder};
 use super::life::Outcome;
 use super::{Acting, ChainSide};
-use crate::protocol::funding::FundingError;
+use crate::protocol::funding::{Funding, FundingError};
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome};
 use parley_plugin_api::ErrorKind;
 
 /// Funds channel `id` (see the module documentation).
 pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailure> {
-    let Some(Acting {
+    let Some(acting) = side.acting(id, "fund").await? else {
+        return Ok(Outcome::Done);
+    };
+    if let Funding::SubChannel { parent } = acting.snapshot.funding {
+        return super::tree::fund_by_parent(side, id, parent, acting).await;
+    }
+    let Acting {
         handle,
         snapshot,
         me: account,
-    }) = side.acting(id, "fund").await?
-    else {
-        return Ok(Outcome::Done);
-    };
+    } = acting;
     let timeout = side.policy.funding_timeout.as_secs();
     let funder = Funder::new(account, side.policy.funding_timeout);
     tracing::info!(channel = %id, "funding: depositing our share and waiting for the peer's");

@@ -30,6 +30,7 @@ pub mod funding;
 pub mod life;
 pub mod owner;
 pub mod router;
+pub mod tree;
 
 use super::chain::ChainAccess;
 use super::channel_task::ChannelHandle;

@@ -18,6 +18,7 @@ use super::events::{Event, SharedSink};
 use super::peers::{Overdraft, Peers};
 use super::start::ChannelStarter;
 use crate::config::PolicySection;
+use crate::protocol::tree::check_sub_channel_proposal;
 use crate::protocol::{
     validate_proposal_with_apps, ChannelMessage, ChannelProposal, ProposalAccept, ProposalId,
     ProposalReject,
@@ -207,8 +208,48 @@ impl Proposals {
         });
     }
 
-    /// A peer proposes a channel: check it, then accept by policy or keep it for the user.
-    pub fn on_proposal(&self, from: NodeId, proposal: ChannelProposal) {
+    /// A peer proposes a channel: check it, then accept by policy or keep it for the user. A
+    /// sub-channel's parent is checked first (reading it takes an await, so on a task).
+    pub fn on_proposal(self: &Arc<Self>, from: NodeId, proposal: ChannelProposal) {
+        if let Some(parent) = proposal.parent {
+            let this = self.clone();
+            tokio::spawn(async move {
+                match this.check_parent(from, parent, &proposal).await {
+                    Ok(()) => this.on_checked_proposal(from, proposal),
+                    Err(problem) => this.refuse(from, &proposal, problem),
+                }
+            });
+            return;
+        }
+        self.on_checked_proposal(from, proposal)
+    }
+
+    /// Whether `parent` is our channel with `from` and can fund the sub-channel `proposal`.
+    async fn check_parent(
+        &self,
+        from: NodeId,
+        parent: ChannelId,
+        proposal: &ChannelProposal,
+    ) -> Result<(), String> {
+        let running = self
+            .starter
+            .registry()
+            .get(&parent)
+            .filter(|running| running.peer == Some(from))
+            .ok_or_else(|| {
+                format!("this node has no running channel {parent} with the proposer")
+            })?;
+        let view = running
+            .handle
+            .snapshot()
+            .await
+            .map_err(|e| format!("parent channel {parent} cannot be read: {e}"))?;
+        let me = self.chain.account().map_err(|e| e.message().to_string())?;
+        check_sub_channel_proposal(&view.snapshot, proposal, me)
+    }
+
+    /// [`Proposals::on_proposal`] once a sub-channel's parent passed its checks.
+    fn on_checked_proposal(&self, from: NodeId, proposal: ChannelProposal) {
         if let Err(problem) = self.check_proposal(&proposal) {
             return self.refuse(from, &proposal, problem);
         }

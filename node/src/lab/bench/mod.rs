@@ -291,6 +291,7 @@ impl ChannelBench<'_> {
                     more_assets: Vec::new(),
                     app: None,
                     app_setup: None,
+                    parent: None,
                 })
                 .await
             })

@@ -61,6 +61,7 @@ pub async fn tell(
             more_assets: Vec::new(),
             app: None,
             app_setup: None,
+            parent: None,
         },
     )
     .await?;

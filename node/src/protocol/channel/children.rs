@@ -37,7 +37,9 @@ impl Channel {
         child: ChannelId,
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
-        let next = self.lock_of(child).map_err(|reason| ChannelError::Child { child, reason })?;
+        let next = self
+            .lock_of(child)
+            .map_err(|reason| ChannelError::Child { child, reason })?;
         self.propose_update(next, signer)
     }
 
@@ -48,7 +50,9 @@ impl Channel {
         child: ChannelId,
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
-        let next = self.merge_of(child).map_err(|reason| ChannelError::Child { child, reason })?;
+        let next = self
+            .merge_of(child)
+            .map_err(|reason| ChannelError::Child { child, reason })?;
         self.propose_update(next, signer)
     }
 
@@ -96,8 +100,13 @@ impl Channel {
             .get(&child)
             .filter(|c| c.state.version == 0)
             .ok_or_else(|| "this node holds no fully signed opening state of it".to_string())?;
-        lock_child(&self.record.params, &self.latest, &known.params, &known.state)
-            .map_err(|e| e.to_string())
+        lock_child(
+            &self.record.params,
+            &self.latest,
+            &known.params,
+            &known.state,
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The next state with `child`'s final outcome merged back.
@@ -107,7 +116,12 @@ impl Channel {
             .get(&child)
             .filter(|c| c.state.is_final)
             .ok_or_else(|| "this node holds no fully signed final state of it".to_string())?;
-        merge_child(&self.record.params, &self.latest, &known.params, &known.state)
-            .map_err(|e| e.to_string())
+        merge_child(
+            &self.record.params,
+            &self.latest,
+            &known.params,
+            &known.state,
+        )
+        .map_err(|e| e.to_string())
     }
 }

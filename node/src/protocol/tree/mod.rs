@@ -24,10 +24,12 @@
 pub mod forest;
 pub mod lock;
 pub mod merge;
+pub mod proposal;
 
 pub use forest::{build_forest, signed_tree, Forest, ForestError, ForestNode};
 pub use lock::{check_lock, check_lock_on_chain, index_map, lock_child, LockError};
 pub use merge::{merge_child, MergeError};
+pub use proposal::check_sub_channel_proposal;
 
 use parley_plugin_api::model::{
     AllocationError, Amount, ChannelId, ConcludeRequest, Participant, RegisterRequest, SignedState,

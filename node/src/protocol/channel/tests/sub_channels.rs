@@ -20,7 +20,14 @@ fn child_of(parent: &Pair, balances: [u64; 2], nonce: u8) -> Pair {
     let mut accept = accept(&crypto);
     accept.proposal_id = proposal.proposal_id;
     let open = |me: usize| {
-        Channel::open(&proposal, &accept, &crypto.participant(me), &crypto, &crypto).unwrap()
+        Channel::open(
+            &proposal,
+            &accept,
+            &crypto.participant(me),
+            &crypto,
+            &crypto,
+        )
+        .unwrap()
     };
     let ((a, a_fx), (b, b_fx)) = (open(0), open(1));
     let mut child = Pair {
@@ -70,7 +77,9 @@ fn a_child_is_funded_by_one_parent_update_and_merged_back_at_its_final_outcome()
     assert_eq!(parent.b.durable().latest.state, state);
 
     // Payments in the parent go on beside the child; the lock stays as it is.
-    parent.act(false, |channel, crypto| channel.pay(0, 0, Amount::from(1u64), crypto));
+    parent.act(false, |channel, crypto| {
+        channel.pay(0, 0, Amount::from(1u64), crypto)
+    });
     parent.pump();
     parent.assert_agree();
     assert_eq!(balances(parent.a.channel.latest(), 0), vec![8, 7]);
@@ -79,7 +88,9 @@ fn a_child_is_funded_by_one_parent_update_and_merged_back_at_its_final_outcome()
     for side in [true, false] {
         child.act(side, |channel, _| channel.funded());
     }
-    child.act(false, |channel, crypto| channel.pay(0, 0, Amount::from(1u64), crypto));
+    child.act(false, |channel, crypto| {
+        channel.pay(0, 0, Amount::from(1u64), crypto)
+    });
     child.pump();
     child.act(true, |channel, crypto| channel.propose_final(crypto));
     child.pump();
@@ -94,7 +105,10 @@ fn a_child_is_funded_by_one_parent_update_and_merged_back_at_its_final_outcome()
     assert_eq!(balances(merged, 0), vec![12, 8]);
     assert!(merged.allocation.locked.is_empty());
     // Conservation across the whole life: 20 in, 20 out.
-    assert_eq!(merged.allocation.totals().unwrap(), vec![Amount::from(20u64)]);
+    assert_eq!(
+        merged.allocation.totals().unwrap(),
+        vec![Amount::from(20u64)]
+    );
 }
 
 #[test]
@@ -113,7 +127,10 @@ fn a_lock_of_a_child_the_node_does_not_hold_is_refused_with_the_reason() {
         _ => None,
     });
     let refused = refused.expect("B refuses the lock");
-    assert!(refused.contains("holds no fully signed opening state"), "{refused}");
+    assert!(
+        refused.contains("holds no fully signed opening state"),
+        "{refused}"
+    );
     assert_eq!(parent.b.channel.latest().version, 0);
     assert!(parent.b.channel.latest().allocation.locked.is_empty());
 }
@@ -124,11 +141,7 @@ fn a_lock_the_parent_cannot_cover_is_refused_before_anything_is_signed() {
     let child = child_of(&parent, [3, 2], 7);
     let id = child.a.channel.id();
     tell_parents(&mut parent, &child);
-    let error = parent
-        .a
-        .channel
-        .lock_child(id, &parent.crypto)
-        .unwrap_err();
+    let error = parent.a.channel.lock_child(id, &parent.crypto).unwrap_err();
     assert!(
         matches!(&error, ChannelError::Child { reason, .. } if reason.contains("has 2")),
         "{error}"
@@ -150,7 +163,11 @@ fn a_merge_needs_the_final_state_and_a_parent_with_locks_cannot_be_finalised() {
         child.act(side, |channel, _| channel.funded());
     }
     tell_parents(&mut parent, &child);
-    let error = parent.a.channel.merge_child(id, &parent.crypto).unwrap_err();
+    let error = parent
+        .a
+        .channel
+        .merge_child(id, &parent.crypto)
+        .unwrap_err();
     assert!(
         matches!(&error, ChannelError::Child { reason, .. } if reason.contains("final")),
         "{error}"

@@ -1,0 +1,258 @@
+//! The chain side of a sub-channel, which never sends a transaction of its own: it is funded
+//! by a lock in its parent's state and closed by a merge into it (both off-chain updates of
+//! the parent), and in a dispute its states go on chain with its root's registration.
+//!
+//! - **Funding** ([`fund_by_parent`]): the child hands its fully signed opening state to the
+//!   parent's task; participant 0 of the child proposes the parent's lock update, the others
+//!   wait for it (their parent accepts it only once it holds that same opening state, so a
+//!   lock that arrives first is refused and proposed again shortly). The child is funded once
+//!   the parent's newest fully signed state locks it.
+//! - **Closing** ([`merge_into_parent`]): once the child's final state is fully signed, the
+//!   same with the merge; the child is closed once the parent's newest state no longer locks
+//!   it. No chain call, no withdrawal: the funds are back in the parent.
+//! - **Dispute** ([`dispute_round`]): the child stops its parent (and so, up the tree, the
+//!   root), whose owner registers the whole tree; the child waits until the chain concluded
+//!   it with the root (the root's withdrawal pays out what the tree says).
+//!
+//! Every step reads the parent afresh and is safe to repeat after a restart.
+
+use super::failure::ChainFailure;
+use super::life::Outcome;
+use super::{Acting, ChainSide};
+use crate::client::channel_task::ChannelHandle;
+use crate::protocol::{ChannelSnapshot, Phase};
+use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState};
+use parley_plugin_api::ErrorKind;
+use std::time::Duration;
+
+/// How soon a child looks at its parent again while a lock or merge is under way.
+const STEP: Duration = Duration::from_millis(40);
+
+/// The child's newest state with every signature, as its parent checks it.
+pub fn signed_child(snapshot: &ChannelSnapshot) -> Option<SignedState> {
+    let sigs = snapshot
+        .latest
+        .sigs
+        .iter()
+        .cloned()
+        .collect::<Option<Vec<_>>>()?;
+    Some(SignedState {
+        params: snapshot.channel.params.clone(),
+        state: snapshot.latest.state.clone(),
+        sigs,
+    })
+}
+
+/// The parent's task and whether its newest state locks `child`.
+async fn parent_locks(
+    side: &ChainSide,
+    parent: ChannelId,
+    child: ChannelId,
+) -> Result<(ChannelHandle, Phase, bool), ChainFailure> {
+    let running = side.registry.get(&parent).ok_or_else(|| {
+        // Transient: after a restart the parent's task may not be running yet.
+        ChainFailure::new(
+            ErrorKind::Unavailable,
+            format!("the parent channel {parent} is not running on this node"),
+        )
+    })?;
+    let view = running.handle.snapshot().await.map_err(|e| {
+        ChainFailure::channel(format!("reading the parent channel {parent} failed"), &e)
+    })?;
+    let locks = view
+        .snapshot
+        .latest
+        .state
+        .allocation
+        .locked
+        .iter()
+        .any(|sub| sub.id == child);
+    Ok((running.handle, view.snapshot.phase, locks))
+}
+
+/// One step of funding sub-channel `id` from `parent` (module documentation).
+pub async fn fund_by_parent(
+    side: &ChainSide,
+    id: ChannelId,
+    parent: ChannelId,
+    acting: Acting,
+) -> Result<Outcome, ChainFailure> {
+    let (parent_handle, parent_phase, locked) = parent_locks(side, parent, id).await?;
+    if locked {
+        acting.handle.funded().await.map_err(|e| {
+            ChainFailure::channel("the parent locks it, but the channel refused", &e)
+        })?;
+        tracing::info!(channel = %id, %parent, "sub-channel funded by its parent's lock");
+        return Ok(Outcome::Done);
+    }
+    if parent_phase != Phase::Active {
+        return Err(ChainFailure::new(
+            ErrorKind::Rejected,
+            format!(
+                "the parent channel {parent} is {parent_phase}, so it cannot lock this \
+                 sub-channel's funds"
+            ),
+        ));
+    }
+    let Some(opening) = signed_child(&acting.snapshot) else {
+        return Ok(Outcome::Later(STEP));
+    };
+    parent_handle
+        .know_child(opening)
+        .map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
+    if acting.snapshot.channel.my_index != 0 {
+        side.registry.set_note(
+            &id,
+            format!("funding: waiting for the peer to lock the funds in parent {parent}"),
+        );
+        return Ok(Outcome::Later(STEP));
+    }
+    side.registry.set_note(
+        &id,
+        format!("funding: locking the funds in parent {parent}"),
+    );
+    match parent_handle.lock_child(id).await {
+        Ok(version) => {
+            tracing::info!(channel = %id, %parent, version, "the parent locked the sub-channel's funds");
+            Ok(Outcome::Again)
+        }
+        // The peer's parent may not hold the opening state yet: propose again shortly.
+        Err(error) => {
+            tracing::debug!(channel = %id, "locking in the parent did not complete yet: {error}");
+            Ok(Outcome::Later(STEP))
+        }
+    }
+}
+
+/// One step of closing sub-channel `id` into `parent` (module documentation).
+pub async fn merge_into_parent(
+    side: &ChainSide,
+    id: ChannelId,
+    parent: ChannelId,
+    acting: Acting,
+) -> Result<Outcome, ChainFailure> {
+    let (parent_handle, parent_phase, locked) = parent_locks(side, parent, id).await?;
+    if !locked {
+        let note = format!("closed: its final outcome is merged back into parent {parent}");
+        side.registry.set_note(&id, note.clone());
+        let mut ending = side.registry.ending(&id);
+        ending.note = Some(note);
+        acting
+            .handle
+            .concluded(ending)
+            .await
+            .map_err(|e| ChainFailure::channel("merged, but the channel refused to close", &e))?;
+        tracing::info!(channel = %id, %parent, "sub-channel merged back into its parent");
+        return Ok(Outcome::Done);
+    }
+    if parent_phase == Phase::Disputed {
+        // The tree is on chain: this child's final state goes there with its root.
+        return side
+            .stop_for_dispute(id, "cannot stop the sub-channel for its parent's dispute")
+            .await;
+    }
+    let Some(last) = signed_child(&acting.snapshot).filter(|s| s.state.is_final) else {
+        return Ok(Outcome::Later(STEP));
+    };
+    parent_handle
+        .know_child(last)
+        .map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
+    if acting.snapshot.channel.my_index != 0 {
+        side.registry.set_note(
+            &id,
+            format!("closing: waiting for the peer to merge the outcome into parent {parent}"),
+        );
+        return Ok(Outcome::Later(STEP));
+    }
+    side.registry.set_note(
+        &id,
+        format!("closing: merging the outcome into parent {parent}"),
+    );
+    match parent_handle.merge_child(id).await {
+        Ok(_) => Ok(Outcome::Again),
+        Err(error) => {
+            tracing::debug!(channel = %id, "merging into the parent did not complete yet: {error}");
+            Ok(Outcome::Later(STEP))
+        }
+    }
+}
+
+/// One round of a disputed sub-channel `id` of `parent` (module documentation).
+pub async fn dispute_round(
+    side: &ChainSide,
+    id: ChannelId,
+    parent: ChannelId,
+    acting: Acting,
+) -> Result<Outcome, ChainFailure> {
+    if let Some(running) = side.registry.get(&parent) {
+        if running.phase < Phase::Disputed {
+            side.stop_for_dispute(parent, "cannot stop the parent channel for the dispute")
+                .await?;
+        }
+    }
+    let chain = side.chain.ledger.clone();
+    let record =
+        super::failure::chain_step("reading the sub-channel's record on chain", move || {
+            chain.dispute(&id)
+        })
+        .await?;
+    if record.as_ref().map(|r| r.phase) == Some(DisputePhase::Concluded) {
+        let note = format!(
+            "closed on chain with its tree: its outcome is paid out through the root of parent \
+             {parent}"
+        );
+        side.registry.set_note(&id, note.clone());
+        let mut ending = side.registry.ending(&id);
+        ending.note = Some(note);
+        acting.handle.concluded(ending).await.map_err(|e| {
+            ChainFailure::channel("concluded on chain, but the channel refused to close", &e)
+        })?;
+        return Ok(Outcome::Done);
+    }
+    side.registry.set_note(
+        &id,
+        format!(
+            "dispute: this sub-channel goes on chain with its tree, registered from its root \
+             (through parent {parent})"
+        ),
+    );
+    Ok(Outcome::Later(super::dispute::POLL))
+}
+
+/// The fully signed newest states of every sub-channel `state` locks, depth first (each child
+/// followed by its own sub-channels), as `register` and `conclude` take them; each one still
+/// updating is stopped first (moved to `Disputed`), since the tree goes on chain as it stands.
+pub async fn descendants(
+    side: &ChainSide,
+    state: &parley_plugin_api::model::State,
+) -> Result<Vec<SignedState>, ChainFailure> {
+    let mut out = Vec::new();
+    let mut stack: Vec<ChannelId> = state.allocation.locked.iter().rev().map(|s| s.id).collect();
+    while let Some(child) = stack.pop() {
+        let running = side.registry.get(&child).ok_or_else(|| {
+            ChainFailure::new(
+                ErrorKind::NotFound,
+                format!(
+                    "sub-channel {child} is locked in the tree but not running on this node; \
+                     its state cannot go on chain"
+                ),
+            )
+        })?;
+        if running.phase < Phase::Disputed {
+            let _ = side
+                .stop_for_dispute(child, "cannot stop a sub-channel for its root's dispute")
+                .await;
+        }
+        let view = running.handle.snapshot().await.map_err(|e| {
+            ChainFailure::channel(format!("reading sub-channel {child} failed"), &e)
+        })?;
+        let signed = signed_child(&view.snapshot).ok_or_else(|| {
+            ChainFailure::internal(format!(
+                "sub-channel {child}'s newest state lacks a signature"
+            ))
+        })?;
+        stack.extend(signed.state.allocation.locked.iter().rev().map(|s| s.id));
+        out.push(signed);
+    }
+    Ok(out)
+}

@@ -1,0 +1,63 @@
+//! Whether a proposed sub-channel fits its parent: what both sides check before a sub-channel
+//! is opened, so that the parent's lock of it can only fail if the parent's balances changed
+//! in between.
+
+use super::lock::lock_child;
+use crate::protocol::messages::ChannelProposal;
+use crate::protocol::phase::Phase;
+use crate::protocol::proposal::opening_state;
+use crate::protocol::record::ChannelSnapshot;
+use parley_plugin_api::model::{ChannelId, Params, Participant};
+
+/// Checks that `parent` (this node's channel, as its task holds it) can fund the sub-channel
+/// `proposal` opens between its proposer and `accepter`: the parent is active, runs no app,
+/// has exactly these two participants, the child holds the parent's assets in the parent's
+/// order, and the parent's newest balances cover what each side puts in. The reason is for
+/// the person (or the proposer, in the reject).
+pub fn check_sub_channel_proposal(
+    parent: &ChannelSnapshot,
+    proposal: &ChannelProposal,
+    accepter: &Participant,
+) -> Result<(), String> {
+    let id = parent.channel.channel_id;
+    if parent.phase != Phase::Active {
+        return Err(format!(
+            "parent channel {id} is {}; only an active channel funds sub-channels",
+            parent.phase
+        ));
+    }
+    let params = &parent.channel.params;
+    if params.app.is_some() {
+        return Err(format!(
+            "parent channel {id} runs an app; only a payment channel holds sub-channels"
+        ));
+    }
+    let ours = [&proposal.proposer, accepter];
+    if params.participants.len() != 2 || !ours.iter().all(|p| params.participants.contains(p)) {
+        return Err(format!(
+            "parent channel {id} is not a channel between the proposer and the accepter"
+        ));
+    }
+    let latest = &parent.latest.state;
+    if proposal.assets != latest.allocation.assets {
+        return Err(format!(
+            "a sub-channel holds its parent's assets in the parent's order ({} asset(s) in \
+             parent {id})",
+            latest.allocation.assets.len()
+        ));
+    }
+    let child_params = Params {
+        participants: vec![proposal.proposer.clone(), accepter.clone()],
+        challenge_duration: proposal.challenge_duration,
+        nonce: proposal.nonce_share,
+        app: proposal.app.clone(),
+        ledger_channel: false,
+        virtual_channel: false,
+    };
+    // Any id but the parent's: the channel id is only known once both nonce shares are.
+    let placeholder = ChannelId(crate::hash::keccak256(&[&id.0, b"parley-proposed-child"]));
+    let child = opening_state(proposal, placeholder);
+    lock_child(params, latest, &child_params, &child)
+        .map(|_| ())
+        .map_err(|e| format!("parent channel {id} cannot fund it: {e}"))
+}
