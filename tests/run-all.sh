@@ -37,6 +37,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p parley-plugin-api --no-deps --all-featur
 section "plugins built outside the workspace (the template against the packaged plugin-api, one against the frozen ABI)"
 tests/lib/build-external-plugins.sh
 (cd tests/external-plugins && cargo clippy --quiet --all-targets -- -D warnings)
+(cd tests/external-plugins && cargo test --quiet)
 api_version=$(sed -n 's/^version = "\(.*\)"/\1/p' plugin-api/Cargo.toml | head -n 1)
 (cd tests/plugin-template && cargo clippy --quiet --all-targets \
   --config "patch.crates-io.parley-plugin-api.path=\"$CARGO_TARGET_DIR/package/unpacked/parley-plugin-api-$api_version\"" \
