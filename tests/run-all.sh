@@ -63,8 +63,10 @@ section "multi-process scenarios"
 # or exercise sim-chain features by design: shared_ledger (the sim chain's shared ledger file),
 # demo (`parley demo` runs its own sim-chain nodes), init and node_run (what `parley init`
 # writes and config errors), api and cli_basics (one node's API and CLI), plugin_check and
-# external_plugin (plugin loading). ethereum_plugin_check runs `parley plugin check` on the
-# Ethereum plugin against anvil in the first pass already.
+# external_plugin (plugin loading), external_app (an app plugin with no Ethereum contract: it
+# sets PARLEY_CHAIN=sim on the line that sources nodes.sh, so the grep below leaves it out).
+# ethereum_plugin_check runs `parley plugin check` on the Ethereum plugin against anvil in the
+# first pass already.
 passed_sim=0
 passed_anvil=0
 failed=0
