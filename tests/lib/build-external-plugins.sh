@@ -5,6 +5,7 @@
 #   libparley_snapshot_store_other_abi.so  the same, claiming another plugin ABI version
 #   libparley_panicking_store.so           a store that panics on purpose
 #   libparley_failing_store.so             a durable store whose commits fail on demand
+#   libparley_counter_race.so              an app (race a counter to a goal), sim chain only
 #   libparley_frozen_abi_store.so          a store built against the frozen copy of plugin-api
 #                                          at ABI 3 revision 0 (tests/frozen-abi)
 #   libparley_plugin_template.so           the plugin template (tests/plugin-template), built
@@ -22,6 +23,7 @@ cargo build --quiet
 cp "$TARGET_DIR/debug/libparley_snapshot_store.so" "$OUT/libparley_snapshot_store.so"
 cp "$TARGET_DIR/debug/libparley_panicking_store.so" "$OUT/libparley_panicking_store.so"
 cp "$TARGET_DIR/debug/libparley_failing_store.so" "$OUT/libparley_failing_store.so"
+cp "$TARGET_DIR/debug/libparley_counter_race.so" "$OUT/libparley_counter_race.so"
 
 # The frozen ABI: a plugin built before the ABI's later revisions.
 (cd "$REPO/tests/frozen-abi" && cargo build --quiet)
