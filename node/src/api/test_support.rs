@@ -54,6 +54,8 @@ impl FakeNode {
             status: None,
             dispute: None,
             app: None,
+            funding: None,
+            sub_channels: Vec::new(),
         }
     }
 

@@ -286,6 +286,13 @@ pub struct ChannelInfo {
     /// The app the channel runs and its state; absent for a payment channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<AppStateInfo>,
+    /// Where the channel's funds come from: "ledger" (deposits on chain) or "sub-channel of
+    /// <parent id>" (locked in the parent's state); absent when the record is damaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<String>,
+    /// The sub-channels whose funds the newest state locks, in lock order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_channels: Vec<ChannelId>,
 }
 
 impl ChannelInfo {

@@ -1,5 +1,6 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
+use crate::protocol::Funding;
 use crate::api::types::{
     AppStateInfo, AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
 };
@@ -36,6 +37,8 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
             status,
             dispute,
             app,
+            funding: None,
+            sub_channels: Vec::new(),
         };
     };
     let state = &snapshot.latest.state;
@@ -75,6 +78,11 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
         status,
         dispute,
         app,
+        funding: Some(match &snapshot.funding {
+            Funding::Ledger => "ledger".to_string(),
+            other => other.to_string(),
+        }),
+        sub_channels: state.allocation.locked.iter().map(|s| s.id).collect(),
     }
 }
 

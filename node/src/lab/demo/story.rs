@@ -343,6 +343,8 @@ mod tests {
             status: None,
             dispute: None,
             app: None,
+            funding: None,
+            sub_channels: Vec::new(),
         }
     }
 
