@@ -338,6 +338,17 @@ pub enum NodeEvent {
         /// The proposed version.
         version: u64,
     },
+    /// The peer's update waits for this node's user (`[policy]` asks for its kind): see it
+    /// with `channel_pending` and answer with `channel_answer` before `expires_at` (Unix
+    /// seconds), or the node declines it as not answered in time.
+    UpdateAwaitsAnswer {
+        /// The channel.
+        channel: ChannelId,
+        /// The proposed version.
+        version: u64,
+        /// When it is declined unanswered, in Unix seconds.
+        expires_at: u64,
+    },
     /// An update is fully signed: `version` is the channel's state now.
     UpdateAccepted {
         /// The channel.
