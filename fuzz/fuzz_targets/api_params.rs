@@ -12,8 +12,9 @@
 use libfuzzer_sys::fuzz_target;
 use parley_node::api::params::{parse_params, FromParams};
 use parley_node::api::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelAnswerRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelPendingRequest, ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest,
+    PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
 };
 use parley_node::api::ErrorCategory;
 use serde::Serialize;
@@ -38,6 +39,8 @@ fuzz_target!(|input: &[u8]| {
         "channel_get" => check::<ChannelRef>(params),
         "channel_pay" => check::<ChannelPayRequest>(params),
         "channel_settle" => check::<ChannelSettleRequest>(params),
+        "channel_pending" => check::<ChannelPendingRequest>(params),
+        "channel_answer" => check::<ChannelAnswerRequest>(params),
         "misbehave_register" => check::<MisbehaveRegisterRequest>(params),
         "balance" => check::<BalanceRequest>(params),
         _ => {}

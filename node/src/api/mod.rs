@@ -17,8 +17,9 @@
 //!
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
-//! `channel_settle`, `balance`; subscription `subscribe_events` (notifications `node_event`,
-//! ended by `unsubscribe_events`).
+//! `channel_move`, `channel_pending`, `channel_answer`, `channel_settle`, `balance`;
+//! subscription `subscribe_events` (notifications `node_event`, ended by
+//! `unsubscribe_events`).
 
 pub mod client;
 pub mod error;

@@ -4,9 +4,10 @@
 
 use super::error::ApiError;
 use super::types::{
-    BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
-    ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, NodeInfo,
-    OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelSettleRequest,
+    MisbehaveRegisterRequest, NodeEvent, NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo,
+    PendingUpdateInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
@@ -59,6 +60,16 @@ pub trait NodeApi: Send + Sync + 'static {
     /// `channel_move`: make a move in an app channel; returns the channel after the update is
     /// fully signed, or the app's or the peer's refusal.
     fn channel_move(&self, request: ChannelMoveRequest) -> ApiFuture<'_, ChannelInfo>;
+    /// `channel_pending`: the peer's updates awaiting this node's answer (those `[policy]`
+    /// leaves to the user), in one channel (`not_found` if it is not open) or in all.
+    fn channel_pending(
+        &self,
+        request: ChannelPendingRequest,
+    ) -> ApiFuture<'_, Vec<PendingUpdateInfo>>;
+    /// `channel_answer`: accept or reject the peer's update awaiting an answer; returns the
+    /// channel after it (an accepted update signed and durable). `not_found` if none awaits,
+    /// `conflict` if the version named is not the one that awaits or was already answered.
+    fn channel_answer(&self, request: ChannelAnswerRequest) -> ApiFuture<'_, ChannelInfo>;
     /// `channel_settle`: agree a final state with the peer and conclude on chain, or with
     /// `force` (or when the peer does not answer) settle unilaterally through a dispute;
     /// returns the channel once the chain has paid out.

@@ -12,9 +12,9 @@
 use super::error::ApiError;
 use super::types::AssetDeposit;
 use super::types::{
-    BalanceRequest, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest, PeerAddRequest,
-    ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelAnswerRequest, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
+    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
 };
 use parley_plugin_api::model::Amount;
 use serde::de::DeserializeOwned;
@@ -401,6 +401,34 @@ impl FromParams for ChannelRef {
         Ok(ChannelRef {
             id: p.required("id", CHANNEL_ID)?,
         })
+    }
+}
+
+impl FromParams for ChannelPendingRequest {
+    const NAMES: &'static [&'static str] = &["id"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        Ok(ChannelPendingRequest {
+            id: p.optional("id", CHANNEL_ID)?,
+        })
+    }
+}
+
+impl FromParams for ChannelAnswerRequest {
+    const NAMES: &'static [&'static str] = &["id", "version", "accept", "reason"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let request = ChannelAnswerRequest {
+            id: p.required("id", CHANNEL_ID)?,
+            version: p.optional("version", "the proposed version (a whole number)")?,
+            accept: p.required("accept", "true (accept the update) or false (reject it)")?,
+            reason: optional_text("reason", p.optional("reason", "a short text")?)?,
+        };
+        if request.accept && request.reason.is_some() {
+            return Err(ApiError::invalid_param(
+                "reason",
+                "only a rejection carries a reason (told to the peer); drop it, or set accept to false",
+            ));
+        }
+        Ok(request)
     }
 }
 

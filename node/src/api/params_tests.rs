@@ -264,3 +264,29 @@ fn peer_add_needs_a_host_and_port_to_dial() {
         assert_eq!(ok.transport_address, address);
     }
 }
+
+#[test]
+fn an_answer_names_its_channel_and_only_a_rejection_carries_a_reason() {
+    let id = channel_hex();
+    let raw = format!(r#"{{"id":"{id}","version":3,"accept":false,"reason":"not now"}}"#);
+    let reject: ChannelAnswerRequest = parse_params(Some(&raw)).unwrap();
+    assert_eq!(
+        (reject.version, reject.accept, reject.reason.as_deref()),
+        (Some(3), false, Some("not now"))
+    );
+    let accept: ChannelAnswerRequest =
+        parse_params(Some(&format!(r#"["{id}",null,true]"#))).unwrap();
+    assert_eq!((accept.version, accept.accept), (None, true));
+    let raw = format!(r#"{{"id":"{id}","accept":true,"reason":"why not"}}"#);
+    assert_names(
+        parse_params::<ChannelAnswerRequest>(Some(&raw)).unwrap_err(),
+        "reason",
+    );
+    let raw = format!(r#"{{"id":"{id}"}}"#);
+    assert_names(
+        parse_params::<ChannelAnswerRequest>(Some(&raw)).unwrap_err(),
+        "accept",
+    );
+    let all: ChannelPendingRequest = parse_params(None).unwrap();
+    assert_eq!(all.id, None);
+}

@@ -13,9 +13,10 @@ use super::params::{parse_params, FromParams};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
-    BalanceRequest, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest,
-    ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest, NodeEvent, PeerAddRequest,
-    ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelAnswerRequest, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
+    MisbehaveRegisterRequest, NodeEvent, PeerAddRequest, ProposalAcceptRequest,
+    ProposalRejectRequest,
 };
 use jsonrpsee::server::{
     HttpBody, HttpRequest, HttpResponse, PendingSubscriptionSink, RpcModule, ServerBuilder,
@@ -240,6 +241,16 @@ fn methods(
     register(&mut module, "channel_pay", |n, r: ChannelPayRequest| {
         n.channel_pay(r)
     })?;
+    register(
+        &mut module,
+        "channel_pending",
+        |n, r: ChannelPendingRequest| n.channel_pending(r),
+    )?;
+    register(
+        &mut module,
+        "channel_answer",
+        |n, r: ChannelAnswerRequest| n.channel_answer(r),
+    )?;
     register(
         &mut module,
         "channel_settle",

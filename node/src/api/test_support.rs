@@ -4,9 +4,10 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, NodeApi};
 use super::types::{
-    AssetBalances, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
-    ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest,
-    NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AssetBalances, BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest,
+    ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
+    PeerInfo, PendingUpdateInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::{Phase, ProposalId};
 use crate::wire::{NodeId, NodeKey};
@@ -131,6 +132,27 @@ impl NodeApi for FakeNode {
     fn channel_get(&self, id: ChannelId) -> ApiFuture<'_, ChannelInfo> {
         self.record("channel_get");
         ready(self.find(id))
+    }
+
+    fn channel_pending(
+        &self,
+        request: ChannelPendingRequest,
+    ) -> ApiFuture<'_, Vec<PendingUpdateInfo>> {
+        self.record("channel_pending");
+        ready(match request.id {
+            Some(id) => self.find(id).map(|_| Vec::new()),
+            None => Ok(Vec::new()),
+        })
+    }
+
+    fn channel_answer(&self, request: ChannelAnswerRequest) -> ApiFuture<'_, ChannelInfo> {
+        self.record("channel_answer");
+        ready(self.find(request.id).and_then(|_| {
+            Err(ApiError::not_found(
+                "pending update",
+                format!("of channel {}", request.id),
+            ))
+        }))
     }
 
     fn channel_move(&self, _request: ChannelMoveRequest) -> ApiFuture<'_, ChannelInfo> {

@@ -226,6 +226,93 @@ pub struct ChannelMoveRequest {
     pub action: serde_json::Value,
 }
 
+/// `channel_pending`: the peer's updates awaiting this node's answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPendingRequest {
+    /// Only this channel's; every open channel's when absent.
+    pub id: Option<ChannelId>,
+}
+
+/// `channel_answer`: accept or reject the peer's update awaiting this node's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelAnswerRequest {
+    /// The channel.
+    pub id: ChannelId,
+    /// The proposed version the answer is for (as `channel_pending` lists it); whichever
+    /// awaits when absent.
+    pub version: Option<u64>,
+    /// Accept (sign) it, or reject it.
+    pub accept: bool,
+    /// Why it is rejected, told to the peer (only with `accept: false`).
+    pub reason: Option<String>,
+}
+
+/// One asset's balances before and after the peer's update, seen from this node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceChange {
+    /// The asset's name.
+    pub asset: String,
+    /// This node's part now.
+    pub mine_before: Amount,
+    /// This node's part if the update is accepted.
+    pub mine_after: Amount,
+    /// The peer's part now.
+    pub theirs_before: Amount,
+    /// The peer's part if the update is accepted.
+    pub theirs_after: Amount,
+}
+
+/// The app's view of the peer's move (`channel_pending`, app channels only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppMoveInfo {
+    /// The app's contract address.
+    pub address: Address,
+    /// What this node calls the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The participant index of the one who moves (the proposer of the update).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<u16>,
+    /// The current state as the app describes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
+    /// The proposed state as the app describes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<serde_json::Value>,
+    /// Why a state cannot be described, if one cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The peer's update awaiting this node's answer (`channel_pending`): what accepting it
+/// changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpdateInfo {
+    /// The channel.
+    pub id: ChannelId,
+    /// The peer; `null` if this node lost its record of it.
+    pub peer: Option<NodeId>,
+    /// The peer's alias, if known.
+    pub peer_alias: Option<String>,
+    /// The proposed version (what `channel_answer` names).
+    pub version: u64,
+    /// The channel's version now.
+    pub current_version: u64,
+    /// What the update is: `payment_to_us`, `app_move`, `settle` (the final state of a
+    /// cooperative close) or `other` (such as a payment to the peer).
+    pub kind: String,
+    /// Per asset, the balances now and after the update, in base units.
+    pub balances: Vec<BalanceChange>,
+    /// Whether the proposed state is final (no update can follow it).
+    pub is_final: bool,
+    /// When the node rejects it unanswered ("not answered in time"), in Unix seconds; `null`
+    /// if the node answers it by itself.
+    pub answer_by: Option<u64>,
+    /// For an app channel, the app's view of the move.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppMoveInfo>,
+}
+
 /// An app channel's app and its newest state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppStateInfo {
@@ -348,6 +435,17 @@ pub enum NodeEvent {
         channel: ChannelId,
         /// The proposed version.
         version: u64,
+    },
+    /// The peer's update waits for this node's user (`[policy]` asks for its kind): see it
+    /// with `channel_pending` and answer with `channel_answer` before `expires_at` (Unix
+    /// seconds), or the node declines it as not answered in time.
+    UpdateAwaitsAnswer {
+        /// The channel.
+        channel: ChannelId,
+        /// The proposed version.
+        version: u64,
+        /// When it is declined unanswered, in Unix seconds.
+        expires_at: u64,
     },
     /// An update is fully signed: `version` is the channel's state now.
     UpdateAccepted {

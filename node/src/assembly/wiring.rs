@@ -5,7 +5,7 @@
 use crate::client::apps::Apps;
 use crate::client::book::PeerBook;
 use crate::client::chain::ChainAccess;
-use crate::client::channel_policy::PaymentsToUs;
+use crate::client::channel_policy::NodePolicy;
 use crate::client::channel_task::ChannelReport;
 use crate::client::dialer::Dialer;
 use crate::client::dispatch::Dispatcher;
@@ -78,7 +78,10 @@ pub fn wire(
         apps.clone(),
         store.clone(),
         events.clone(),
-        Arc::new(PaymentsToUs),
+        Arc::new(NodePolicy {
+            incoming: config.policy.incoming,
+            ask_within: config.policy.update_timeout,
+        }),
         reports_tx,
         &config.testing,
     ));

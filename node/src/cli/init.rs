@@ -164,14 +164,19 @@ allow_non_loopback = false
 
 [policy]
 # How this node answers peers on its own. Proposals it does not accept by itself wait for
-# `parley proposal accept|reject <id>` until they expire. Payments to this node and the final
-# state of a cooperative settle are always accepted; anything else is declined.
+# `parley proposal accept|reject <id>` until they expire. The peer's updates are answered by
+# the node ("accept"/"reject") or wait for `parley channel accept|reject <id>` ("ask") for
+# update_timeout_seconds, then are rejected as not answered in time. The final state of a
+# cooperative settle is always accepted.
 auto_accept_from = []          # peers (aliases or node ids) whose proposals are accepted; ["*"]: any
 max_auto_deposit = "0"         # the most this node deposits per asset into such a channel (base units)
 proposal_timeout_seconds = 120 # how long proposals wait for an answer, both ways
 challenge_seconds = 600        # the challenge duration `channel open` proposes by default
 funding_timeout_seconds = 300  # how long funding may take before the open fails
-update_timeout_seconds = 30    # how long a payment waits for the peer's answer
+update_timeout_seconds = 30    # how long a payment waits for the peer's answer, and you for yours ("ask")
+incoming_payments = "accept"   # updates that only pay this node: "accept" or "ask"
+incoming_moves = "accept"      # the peer's moves in app channels (the app's rules checked): "accept" or "ask"
+incoming_other = "reject"      # any other update of the peer (one that pays it, ...): "reject" or "ask"
 peer_conclude_timeout_seconds = 120 # settling: how long the accepting side waits for the proposer to conclude on chain
 
 [limits]

@@ -25,6 +25,7 @@
 //! holds, and which peer message waits for the funding is
 //! [`Channel::holds_until_funded`]. The task executes and answers.
 
+mod asked;
 mod outage;
 
 use super::channel_policy::{Decision, SharedPolicy};
@@ -38,6 +39,7 @@ use crate::protocol::{
 use crate::store::{ArchivedChannel, ChannelMembers, ChannelStore, StoreError};
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
+pub use asked::{AnswerError, Answered, NOT_ANSWERED};
 pub use outage::PROBE;
 use parley_plugin_api::model::{
     Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
@@ -119,6 +121,9 @@ pub enum CommandError {
         /// The store's error.
         error: String,
     },
+    /// The user's answer to the peer's update does not fit the update that awaits one.
+    #[error(transparent)]
+    Answer(#[from] AnswerError),
     /// The task is gone (the node is shutting down, or the channel was archived).
     #[error("the channel task has stopped")]
     Stopped,
@@ -149,6 +154,9 @@ pub struct ChannelView {
     pub snapshot: ChannelSnapshot,
     /// The peer's update awaiting an `Accept` or `Reject` command, if any.
     pub awaiting_decision: Option<State>,
+    /// When (Unix seconds) the update awaiting a decision is declined unanswered, if the user
+    /// was asked about it.
+    pub answer_by: Option<u64>,
     /// Whether re-synchronisation with the peer is under way.
     pub syncing: bool,
     /// Updates of ours queued behind the one in flight.
@@ -208,11 +216,15 @@ pub enum ChannelCommand {
     },
     /// Accept the peer's update awaiting an answer.
     Accept {
+        /// The version the answer is for; `None`: whichever awaits.
+        version: Option<u64>,
         /// Where the outcome goes.
         reply: oneshot::Sender<Result<(), CommandError>>,
     },
     /// Decline the peer's update awaiting an answer.
     Reject {
+        /// The version the answer is for; `None`: whichever awaits.
+        version: Option<u64>,
         /// The reason told to the peer.
         reason: String,
         /// Where the outcome goes.
@@ -370,16 +382,27 @@ impl ChannelHandle {
             .await?
     }
 
-    /// Accepts the peer's update awaiting an answer.
-    pub async fn accept(&self) -> Result<(), CommandError> {
-        self.ask(|reply| ChannelCommand::Accept { reply }).await?
+    /// Accepts the peer's update awaiting an answer (if `version` is given, only the update
+    /// to that version).
+    pub async fn accept(&self, version: Option<u64>) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Accept { version, reply })
+            .await?
     }
 
-    /// Declines the peer's update awaiting an answer.
-    pub async fn reject(&self, reason: impl Into<String>) -> Result<(), CommandError> {
+    /// Declines the peer's update awaiting an answer (if `version` is given, only the update
+    /// to that version), telling the peer `reason`.
+    pub async fn reject(
+        &self,
+        version: Option<u64>,
+        reason: impl Into<String>,
+    ) -> Result<(), CommandError> {
         let reason = reason.into();
-        self.ask(|reply| ChannelCommand::Reject { reason, reply })
-            .await?
+        self.ask(|reply| ChannelCommand::Reject {
+            version,
+            reason,
+            reply,
+        })
+        .await?
     }
 
     /// Reports the channel funded (`Funding` → `Active`).
@@ -495,6 +518,7 @@ pub fn channel_task<L: PeerLink>(
         deps,
         updates: UpdateQueue::default(),
         to_decide: None,
+        asked: asked::Asked::default(),
         early: None,
         history: Vec::new(),
         outage: None,
@@ -518,6 +542,8 @@ struct ChannelTask<L> {
     updates: UpdateQueue<UpdateReply>,
     /// The peer's update the policy has yet to decide.
     to_decide: Option<State>,
+    /// The peer's update the policy left to the user, with its deadline.
+    asked: asked::Asked,
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
     early: Option<(usize, Box<ChannelMessage>, Ticket)>,
@@ -547,7 +573,18 @@ impl<L: PeerLink> ChannelTask<L> {
                 return;
             }
             let input = match self.outage.as_ref().map(|o| o.next_probe) {
-                None => inbox.recv().await,
+                None => match self.asked.deadline() {
+                    None => inbox.recv().await,
+                    Some(at) => tokio::select! {
+                        input = inbox.recv() => input,
+                        () = tokio::time::sleep_until(at) => {
+                            if let Err(failure) = self.lapse(tokio::time::Instant::now()).await {
+                                self.enter_outage(failure);
+                            }
+                            continue;
+                        }
+                    },
+                },
                 Some(at) => tokio::select! {
                     input = inbox.recv() => input,
                     () = tokio::time::sleep_until(at) => {
@@ -629,12 +666,20 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.updates.push(UpdateIntent::MergeChild { child }, reply)
             }
             ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
-            ChannelCommand::Accept { reply } => {
-                let result = self.channel.accept_update(&*self.deps.chain);
+            ChannelCommand::Accept { version, reply } => {
+                let result = self.user_answer(version, Answered::Accepted, |channel, chain| {
+                    channel.accept_update(chain)
+                });
                 self.answer(result, reply).await?;
             }
-            ChannelCommand::Reject { reason, reply } => {
-                let result = self.channel.reject_update(reason);
+            ChannelCommand::Reject {
+                version,
+                reason,
+                reply,
+            } => {
+                let result = self.user_answer(version, Answered::Rejected, |channel, _| {
+                    channel.reject_update(reason)
+                });
                 self.answer(result, reply).await?;
             }
             ChannelCommand::Dispute { reply } => {
@@ -680,10 +725,51 @@ impl<L: PeerLink> ChannelTask<L> {
         })
     }
 
+    /// The user's answer to the peer's update of `version` (`None`: whichever awaits), made
+    /// with `apply` if it fits the update that awaits.
+    fn user_answer(
+        &mut self,
+        version: Option<u64>,
+        how: Answered,
+        apply: impl FnOnce(&mut Channel, &dyn ChainSigner) -> Result<Vec<Effect>, ChannelError>,
+    ) -> Result<Vec<Effect>, CommandError> {
+        let version = self
+            .asked
+            .check(self.channel.awaiting_decision(), version)?;
+        let effects = apply(&mut self.channel, &*self.deps.chain)?;
+        self.asked.answered(version, how);
+        Ok(effects)
+    }
+
+    /// At `now`: declines the asked update whose deadline passed, if it still awaits an
+    /// answer, so that the peer is not left waiting.
+    async fn lapse(&mut self, now: tokio::time::Instant) -> Result<(), StoreFailure> {
+        let Some(state) = self.asked.lapsed(now) else {
+            return Ok(());
+        };
+        if self.channel.awaiting_decision() != Some(&state) {
+            return Ok(());
+        }
+        tracing::info!(channel = %self.channel.id(), "declining the peer's update {}: {NOT_ANSWERED}", state.version);
+        match self.channel.reject_update(NOT_ANSWERED) {
+            Ok(effects) => {
+                self.asked.answered(state.version, Answered::Lapsed);
+                self.execute(effects).await?;
+            }
+            Err(error) => tracing::warn!(
+                channel = %self.channel.id(),
+                "could not decline the peer's update {}: {error}", state.version
+            ),
+        }
+        self.settle().await
+    }
+
     fn view(&self) -> ChannelView {
+        let awaiting = self.channel.awaiting_decision();
         ChannelView {
             snapshot: self.channel.snapshot(),
-            awaiting_decision: self.channel.awaiting_decision().cloned(),
+            awaiting_decision: awaiting.cloned(),
+            answer_by: self.asked.expires_at(awaiting),
             syncing: self.channel.is_syncing(),
             queued_updates: self.updates.waiting(),
             outage: self.outage.as_ref().map(|o| o.error().to_string()),
@@ -694,7 +780,7 @@ impl<L: PeerLink> ChannelTask<L> {
     /// persist of what the command changed.
     async fn answer(
         &mut self,
-        result: Result<Vec<Effect>, ChannelError>,
+        result: Result<Vec<Effect>, impl Into<CommandError>>,
         reply: oneshot::Sender<Result<(), CommandError>>,
     ) -> Result<(), StoreFailure> {
         match result {
@@ -722,16 +808,20 @@ impl<L: PeerLink> ChannelTask<L> {
                 // Only if it is still the update awaiting us (re-sync may have dropped it).
                 if self.channel.awaiting_decision() == Some(&new) {
                     let me = self.channel.my_index();
+                    let version = new.version;
                     let effects = match self.deps.policy.decide(me, self.channel.latest(), &new) {
                         Decision::Accept => self.channel.accept_update(&*self.deps.chain),
                         Decision::Reject(reason) => self.channel.reject_update(reason),
-                        Decision::Ask => Ok(Vec::new()),
+                        Decision::Ask { within } => {
+                            self.ask_user(new, within);
+                            Ok(Vec::new())
+                        }
                     };
                     match effects {
                         Ok(effects) => self.execute(effects).await?,
                         Err(error) => tracing::warn!(
                             channel = %self.channel.id(),
-                            "could not answer the peer's update {}: {error}", new.version
+                            "could not answer the peer's update {version}: {error}"
                         ),
                     }
                 }
@@ -749,6 +839,24 @@ impl<L: PeerLink> ChannelTask<L> {
                 Started::Refused(answer) => answer_update(answer),
             }
         }
+    }
+
+    /// Leaves the peer's update `new` to the user, who has `within` to answer, and says so.
+    fn ask_user(&mut self, new: State, within: std::time::Duration) {
+        let channel = self.channel.id();
+        let version = new.version;
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let expires_at = self
+            .asked
+            .ask(new, tokio::time::Instant::now(), now_unix, within);
+        tracing::info!(%channel, "the peer's update {version} awaits `parley channel accept|reject` for {} s", within.as_secs());
+        self.deps.events.publish(Event::UpdateAwaitsAnswer {
+            channel,
+            version,
+            expires_at,
+        });
     }
 
     /// Executes `effects` in order, batching consecutive persists into one durable write. A

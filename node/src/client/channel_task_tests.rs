@@ -600,17 +600,96 @@ async fn a_declined_update_fails_the_proposers_payment_with_the_reason() {
 
 #[tokio::test]
 async fn an_update_can_wait_for_the_apis_decision() {
-    let ask: SharedPolicy = Arc::new(|_: usize, _: &State, _: &State| Decision::Ask);
+    let ask: SharedPolicy = Arc::new(|_: usize, _: &State, _: &State| Decision::Ask {
+        within: Duration::from_secs(60),
+    });
     let pair = active_pair([10, 10], default_policy(), ask).await;
     let handle = pair.a.handle.clone();
     let payment = tokio::spawn(async move { handle.pay(0, Amount::from(2)).await });
     let view = wait_for(&pair.b, |v| v.awaiting_decision.is_some()).await;
     assert_eq!(view.awaiting_decision.unwrap().version, 1);
-    pair.b.handle.accept().await.unwrap();
+    pair.b.handle.accept(None).await.unwrap();
     assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
     assert_eq!(
-        pair.b.handle.accept().await,
-        Err(CommandError::Channel(ChannelError::NoUpdateAwaiting))
+        pair.b.handle.accept(None).await,
+        Err(CommandError::Answer(AnswerError::NothingAwaits))
+    );
+}
+
+fn asking(within: Duration) -> SharedPolicy {
+    Arc::new(move |_: usize, _: &State, _: &State| Decision::Ask { within })
+}
+
+#[tokio::test]
+async fn the_users_rejection_reaches_the_proposer_with_its_reason() {
+    let pair = active_pair([10, 10], default_policy(), asking(Duration::from_secs(60))).await;
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(2)).await });
+    let view = wait_for(&pair.b, |v| v.awaiting_decision.is_some()).await;
+    assert!(
+        view.answer_by.is_some(),
+        "the user was asked, with a deadline"
+    );
+    assert_eq!(
+        pair.b.handle.accept(Some(2)).await,
+        Err(CommandError::Answer(AnswerError::OtherVersion {
+            awaiting: 1,
+            given: 2
+        }))
+    );
+    pair.b.handle.reject(Some(1), "too much").await.unwrap();
+    assert_eq!(
+        timeout(WAIT, payment).await.unwrap().unwrap(),
+        Err(CommandError::Rejected(RejectReason::Declined(
+            "too much".into()
+        )))
+    );
+    assert_eq!(
+        pair.b.handle.accept(Some(1)).await,
+        Err(CommandError::Answer(AnswerError::AlreadyAnswered {
+            version: 1,
+            how: Answered::Rejected
+        }))
+    );
+    let view = pair.b.view().await;
+    assert_eq!(view.snapshot.latest.state.version, 0);
+    assert_eq!((view.awaiting_decision, view.answer_by), (None, None));
+}
+
+#[tokio::test]
+async fn an_update_nobody_answers_is_declined_at_its_deadline() {
+    let pair = active_pair(
+        [10, 10],
+        default_policy(),
+        asking(Duration::from_millis(300)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let payment = pair.a.handle.pay(0, Amount::from(2));
+    assert_eq!(
+        timeout(WAIT, payment).await.unwrap(),
+        Err(CommandError::Rejected(RejectReason::Declined(
+            NOT_ANSWERED.into()
+        )))
+    );
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(
+        pair.b.handle.reject(Some(1), "late").await,
+        Err(CommandError::Answer(AnswerError::AlreadyAnswered {
+            version: 1,
+            how: Answered::Lapsed
+        }))
+    );
+    // The channel goes on: the next update is asked about afresh.
+    let handle = pair.a.handle.clone();
+    let payment = tokio::spawn(async move { handle.pay(0, Amount::from(3)).await });
+    wait_for(&pair.b, |v| v.awaiting_decision.is_some()).await;
+    pair.b.handle.accept(Some(1)).await.unwrap();
+    assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
+    let view = pair.b.view().await;
+    assert_eq!(
+        view.snapshot.latest.state.allocation.balances[0],
+        vec![Amount::from(7), Amount::from(13)]
     );
 }
 

@@ -6,7 +6,7 @@
 //! category, whose code is its contract); only [`ErrorKind::Unavailable`] is worth the same
 //! request again.
 
-use super::channel_task::CommandError;
+use super::channel_task::{AnswerError, CommandError};
 use crate::protocol::{ChannelError, PaymentError};
 use std::fmt;
 
@@ -168,6 +168,8 @@ impl From<CommandError> for Error {
             | CommandError::Superseded { .. }
             | CommandError::Discarded { .. } => ErrorKind::Conflict,
             CommandError::Rejected(_) => ErrorKind::RefusedByPeer,
+            CommandError::Answer(AnswerError::NothingAwaits) => ErrorKind::NotFound,
+            CommandError::Answer(_) => ErrorKind::Conflict,
             CommandError::StoreFailed { .. } | CommandError::Uncertain { .. } => {
                 ErrorKind::Unavailable
             }

@@ -21,6 +21,16 @@ pub enum Event {
         /// The proposed version.
         version: u64,
     },
+    /// The peer's update waits for the user's answer (`[policy]` asks for its kind): accept
+    /// or reject it before `expires_at` (Unix seconds), or it is declined.
+    UpdateAwaitsAnswer {
+        /// The channel.
+        channel: ChannelId,
+        /// The proposed version.
+        version: u64,
+        /// When it is declined unanswered, in Unix seconds.
+        expires_at: u64,
+    },
     /// An update is fully signed and durable: `version` is the channel's state now.
     UpdateAccepted {
         /// The channel.

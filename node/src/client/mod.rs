@@ -19,9 +19,10 @@
 //! (one per channel), [`dispatch`] (routes the peers' events), [`onchain`] (one owner per
 //! channel of everything it does on chain: funding, the cooperative close, disputes; the
 //! watchtower), and
-//! [`driver`] with [`opening`], [`payment`], [`moves`], [`settling`] and [`overview`] (the operations
-//! front ends call). [`error`] and [`events`] are what the driver says back.
+//! [`driver`] with [`opening`], [`payment`], [`moves`], [`settling`], [`overview`] and
+//! [`answers`] (the operations front ends call). [`error`] and [`events`] are what the driver says back.
 
+pub mod answers;
 pub mod apps;
 pub mod book;
 pub mod chain;

@@ -8,7 +8,7 @@ use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
 use crate::protocol::{ChannelSnapshot, Phase};
 use crate::store::ArchivedChannel;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Address, ChainTime, ChannelId, Dispute};
+use parley_plugin_api::model::{Address, ChainTime, ChannelId, Dispute, Params, State};
 use std::time::Duration;
 
 /// A channel with what the node says about it: running, damaged or closed.
@@ -145,14 +145,19 @@ impl Driver {
 
     /// The app of `snapshot`'s channel and its newest state, as this node's apps describe it.
     fn app_view(&self, snapshot: &ChannelSnapshot) -> Option<AppView> {
-        let params = &snapshot.channel.params;
+        self.describe_app(&snapshot.channel.params, &snapshot.latest.state)
+    }
+
+    /// The app of the channel of `params` and `state` as this node's apps describe it; `None`
+    /// for a payment channel.
+    pub(super) fn describe_app(&self, params: &Params, state: &State) -> Option<AppView> {
         let address = params.app.clone()?;
         let known = self.apps.by_address(&address);
         Some(AppView {
             name: known.map(|k| k.name.clone()),
             state: known.map(|k| {
                 k.app
-                    .describe(params, &snapshot.latest.state)
+                    .describe(params, state)
                     .map_err(|e| e.message().to_string())
             }),
             address,

@@ -17,7 +17,7 @@ pub use crate::testing::TestingSection;
 pub use apps::AppSection;
 pub use limits::LimitsSection;
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
-pub use policy::{PolicySection, MAX_TIMEOUT_SECONDS};
+pub use policy::{Answerer, IncomingUpdates, PolicySection, MAX_TIMEOUT_SECONDS};
 
 use parley_plugin_api::PluginKind;
 use serde::Deserialize;

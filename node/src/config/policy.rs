@@ -25,6 +25,35 @@ pub struct PolicySection {
     /// In a cooperative settle, how long the side that does not conclude first (see
     /// `client::onchain::conclude_final`) waits for the peer's `concludeFinal` before sending its own.
     pub peer_conclude_timeout: Duration,
+    /// Who answers the peer's updates of each kind: the node by itself, or the user through
+    /// the API (`channel_answer`) within [`PolicySection::update_timeout`].
+    pub incoming: IncomingUpdates,
+}
+
+/// Who answers a kind of the peer's updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Answerer {
+    /// The node, by itself, at once (accepting payments to us and app moves, refusing the
+    /// rest).
+    #[default]
+    Node,
+    /// The user: the update waits for `parley channel accept|reject` until its deadline.
+    User,
+}
+
+/// `[policy] incoming_payments`, `incoming_moves`, `incoming_other`: who answers each kind of
+/// the peer's valid updates. The final state of a cooperative settle is always accepted by
+/// the node (refusing it only sends the channel on chain, with the same outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IncomingUpdates {
+    /// Updates that only pay this node (`"accept"`: the node accepts them; `"ask"`).
+    pub payments: Answerer,
+    /// Moves of an app channel's app (`"accept"`: the node accepts every move the app's rules
+    /// allow; `"ask"`).
+    pub moves: Answerer,
+    /// Every other update, such as one that pays the peer (`"reject"`: the node declines
+    /// them; `"ask"`).
+    pub other: Answerer,
 }
 
 impl Default for PolicySection {
@@ -39,6 +68,7 @@ impl Default for PolicySection {
             // Long enough for the peer's transaction to be mined and confirmed on a busy chain;
             // waiting longer only delays our withdrawal, never risks it.
             peer_conclude_timeout: Duration::from_secs(120),
+            incoming: IncomingUpdates::default(),
         }
     }
 }
@@ -65,6 +95,9 @@ const POLICY_KEYS: &[&str] = &[
     "funding_timeout_seconds",
     "update_timeout_seconds",
     "peer_conclude_timeout_seconds",
+    "incoming_payments",
+    "incoming_moves",
+    "incoming_other",
 ];
 
 /// Parses `[policy]` (absent: the defaults).
@@ -166,6 +199,26 @@ pub(super) fn policy_section(
         "peer_conclude_timeout_seconds",
         defaults.peer_conclude_timeout,
     )?;
+    let answerer = |name: &str, by_node: &str| -> Result<Answerer, ConfigError> {
+        match table.get(name) {
+            None => Ok(Answerer::Node),
+            Some(toml::Value::String(text)) if text == by_node => Ok(Answerer::Node),
+            Some(toml::Value::String(text)) if text == "ask" => Ok(Answerer::User),
+            Some(other) => Err(err(
+                &format!("policy.{name}"),
+                format!(
+                    "expected \"{by_node}\" (the node answers by itself) or \"ask\" (the user \
+                     answers with `parley channel accept|reject`), found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    };
+    policy.incoming = IncomingUpdates {
+        payments: answerer("incoming_payments", "accept")?,
+        moves: answerer("incoming_moves", "accept")?,
+        other: answerer("incoming_other", "reject")?,
+    };
     Ok(policy)
 }
 

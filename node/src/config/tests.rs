@@ -143,6 +143,30 @@ fn policy_defaults_and_values() {
 }
 
 #[test]
+fn incoming_updates_are_answered_by_the_node_unless_the_user_is_asked() {
+    let default = parse("").unwrap();
+    assert_eq!(default.policy.incoming, IncomingUpdates::default());
+    assert_eq!(default.policy.incoming.payments, Answerer::Node);
+    let by_node = "[policy]\nincoming_payments = \"accept\"\nincoming_moves = \"accept\"\nincoming_other = \"reject\"\n";
+    assert_eq!(
+        parse(by_node).unwrap().policy.incoming,
+        IncomingUpdates::default()
+    );
+    let asking = parse("[policy]\nincoming_moves = \"ask\"\nincoming_other = \"ask\"\n").unwrap();
+    assert_eq!(
+        asking.policy.incoming,
+        IncomingUpdates {
+            payments: Answerer::Node,
+            moves: Answerer::User,
+            other: Answerer::User,
+        }
+    );
+    let error = parse("[policy]\nincoming_other = \"accept\"\n").unwrap_err();
+    assert!(error.message.contains("\"reject\""), "{error}");
+    assert!(error.message.contains("\"ask\""), "{error}");
+}
+
+#[test]
 fn policy_errors_name_the_key() {
     for (text, key) in [
         ("[policy]\nauto_accept = []\n", "policy.auto_accept"),
@@ -177,6 +201,15 @@ fn policy_errors_name_the_key() {
         (
             "[policy]\npeer_conclude_timeout_seconds = 0\n",
             "policy.peer_conclude_timeout_seconds",
+        ),
+        (
+            "[policy]\nincoming_payments = \"reject\"\n",
+            "policy.incoming_payments",
+        ),
+        ("[policy]\nincoming_moves = true\n", "policy.incoming_moves"),
+        (
+            "[policy]\nincoming_other = \"accept\"\n",
+            "policy.incoming_other",
         ),
     ] {
         let error = parse(text).unwrap_err();

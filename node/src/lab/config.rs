@@ -22,6 +22,8 @@ pub struct NodeSettings {
     pub proposal_timeout_seconds: Option<u64>,
     /// Whether an lmdb store syncs every commit (`[store] durable`), when not the base's.
     pub durable: Option<bool>,
+    /// More `[policy]` keys, as they are written (`("incoming_payments", "ask")`).
+    pub more_policy: Vec<(&'static str, toml::Value)>,
 }
 
 /// Which peer a node accepts channel proposals from on its own, and up to what deposit.
@@ -165,6 +167,9 @@ fn policy_table(settings: &NodeSettings) -> toml::Table {
             "proposal_timeout_seconds".into(),
             toml::Value::Integer(seconds),
         );
+    }
+    for (key, value) in &settings.more_policy {
+        policy.insert((*key).into(), value.clone());
     }
     policy
 }

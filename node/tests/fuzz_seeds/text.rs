@@ -106,6 +106,18 @@ fn api_calls() -> Vec<(&'static str, &'static str, Option<String>)> {
             Some(format!(r#"{{"id":"{channel}","force":true}}"#)),
         ),
         (
+            "channel_pending",
+            "channel_pending",
+            Some(format!(r#"{{"id":"{channel}"}}"#)),
+        ),
+        (
+            "channel_answer",
+            "channel_answer",
+            Some(format!(
+                r#"{{"id":"{channel}","version":4,"accept":false,"reason":"not now"}}"#
+            )),
+        ),
+        (
             "misbehave_register",
             "misbehave_register",
             Some(format!(r#"{{"id":"{channel}","version":3}}"#)),

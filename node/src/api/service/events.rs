@@ -35,6 +35,15 @@ pub fn node_event(chain: &ChainInfo, event: Event) -> NodeEvent {
         Event::UpdateReceived { channel, version } => {
             NodeEvent::UpdateReceived { channel, version }
         }
+        Event::UpdateAwaitsAnswer {
+            channel,
+            version,
+            expires_at,
+        } => NodeEvent::UpdateAwaitsAnswer {
+            channel,
+            version,
+            expires_at,
+        },
         Event::UpdateAccepted { channel, version } => {
             NodeEvent::UpdateAccepted { channel, version }
         }

@@ -11,11 +11,13 @@ pub mod events;
 pub mod views;
 
 use super::types::{
-    AppInfo, BalanceRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
-    ChannelOpenRequest, ChannelPayRequest, ChannelSettleRequest, MisbehaveRegisterRequest,
-    NodeInfo, OnChainBalance, PeerAddRequest, PeerInfo, ProposalInfo, ProposalRejectRequest,
+    AppInfo, BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest,
+    ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest,
+    ChannelSettleRequest, MisbehaveRegisterRequest, NodeInfo, OnChainBalance, PeerAddRequest,
+    PeerInfo, PendingUpdateInfo, ProposalInfo, ProposalRejectRequest,
 };
 use super::{ApiError, ApiFuture, NodeApi};
+use crate::client::answers::Verdict;
 use crate::client::book::NamedPeer;
 use crate::client::driver::Driver;
 use crate::client::error::Error;
@@ -25,7 +27,7 @@ use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
 use std::sync::Arc;
-use views::{channel_info, peer_info, proposal_info};
+use views::{channel_info, peer_info, pending_update_info, proposal_info};
 
 /// The API of a running node, served by its driver.
 pub struct NodeService {
@@ -179,6 +181,35 @@ impl NodeApi for NodeService {
         self.detached_channel(move |driver| async move {
             driver
                 .app_move(request.id, request.action.to_string())
+                .await
+        })
+    }
+
+    fn channel_pending(
+        &self,
+        request: ChannelPendingRequest,
+    ) -> ApiFuture<'_, Vec<PendingUpdateInfo>> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let chain = driver.chain_info();
+            Ok(driver
+                .waiting_updates(request.id)
+                .await?
+                .into_iter()
+                .map(|waiting| pending_update_info(chain, waiting))
+                .collect())
+        })
+    }
+
+    fn channel_answer(&self, request: ChannelAnswerRequest) -> ApiFuture<'_, ChannelInfo> {
+        let verdict = if request.accept {
+            Verdict::Accept
+        } else {
+            Verdict::Reject(request.reason)
+        };
+        self.detached_channel(move |driver| async move {
+            driver
+                .answer_update(request.id, request.version, verdict)
                 .await
         })
     }

@@ -2,10 +2,13 @@
 
 use crate::protocol::Funding;
 use crate::api::types::{
-    AppStateInfo, AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
+    AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
+    ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
 };
+use crate::client::answers::WaitingUpdate;
 use crate::client::book::NamedPeer;
 use crate::client::chain::asset_name;
+use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
 use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
@@ -83,6 +86,73 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
             other => other.to_string(),
         }),
         sub_channels: state.allocation.locked.iter().map(|s| s.id).collect(),
+    }
+}
+
+/// The peer's update awaiting our answer as the API shows it, from our side.
+pub fn pending_update_info(chain: &ChainInfo, waiting: WaitingUpdate) -> PendingUpdateInfo {
+    let WaitingUpdate {
+        channel,
+        peer,
+        peer_alias,
+        me,
+        proposer,
+        current,
+        proposed,
+        answer_by,
+        app_current,
+        app_proposed,
+    } = waiting;
+    let them = 1 - me.min(1);
+    let part = |row: &Vec<Amount>, index: usize| row.get(index).copied().unwrap_or(Amount::ZERO);
+    let kind = if is_settlement(&current, &proposed) {
+        "settle"
+    } else if is_payment_to(me, &current, &proposed) {
+        "payment_to_us"
+    } else if is_app_move(&current, &proposed) {
+        "app_move"
+    } else {
+        "other"
+    };
+    let balances = current
+        .allocation
+        .assets
+        .iter()
+        .zip(&current.allocation.balances)
+        .zip(&proposed.allocation.balances)
+        .map(|((asset, before), after)| BalanceChange {
+            asset: asset_name(chain, asset),
+            mine_before: part(before, me),
+            mine_after: part(after, me),
+            theirs_before: part(before, them),
+            theirs_after: part(after, them),
+        })
+        .collect();
+    let app = app_current.map(|view| {
+        let current = app_state_info(view);
+        let proposed = app_proposed.map(app_state_info);
+        AppMoveInfo {
+            address: current.address,
+            name: current.name,
+            actor: proposer.map(|p| p as u16),
+            problem: current
+                .problem
+                .or_else(|| proposed.as_ref().and_then(|p| p.problem.clone())),
+            current: current.state,
+            proposed: proposed.and_then(|p| p.state),
+        }
+    });
+    PendingUpdateInfo {
+        id: channel,
+        peer,
+        peer_alias,
+        version: proposed.version,
+        current_version: current.version,
+        kind: kind.to_string(),
+        balances,
+        is_final: proposed.is_final,
+        answer_by,
+        app,
     }
 }
 

@@ -1,9 +1,10 @@
-//! `parley channel open|list|show|pay|move|settle`: the node's channels.
+//! `parley channel open|list|show|pay|move|pending|accept|reject|settle`: the node's channels.
 
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
-    AssetDeposit, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
-    ChannelPayRequest, ChannelRef, ChannelSettleRequest,
+    AssetDeposit, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
+    ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
+    PendingUpdateInfo,
 };
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -123,6 +124,54 @@ Example (tic-tac-toe: cells 0..8, row by row):
         #[arg(value_parser = args::json_value)]
         action: serde_json::Value,
     },
+    /// List the peers' updates waiting for your answer: what each changes (balances now and
+    /// after, mine / theirs; for an app channel the app's view of both states) and how long is
+    /// left to answer.
+    ///
+    /// Only updates [policy] leaves to you wait here (incoming_payments, incoming_moves,
+    /// incoming_other = "ask"); one not answered within [policy] update_timeout_seconds is
+    /// rejected as "not answered in time".
+    #[command(after_help = "\
+Example:
+  parley channel pending --config bob/node.toml
+  parley channel pending 0x9f86...(64 hex digits) --config bob/node.toml --json")]
+    Pending {
+        /// Only this channel's (0x and 64 hex digits); every channel's when absent.
+        #[arg(value_parser = args::channel_id)]
+        id: Option<ChannelId>,
+    },
+    /// Accept the peer's update waiting in a channel: this node signs it; returns once it is
+    /// signed by both and durable.
+    #[command(after_help = "\
+Example (the id is what `parley channel pending` prints):
+  parley channel accept 0x9f86...(64 hex digits) --version 3 --config bob/node.toml")]
+    // `--version` names the update's version here, not the program's.
+    #[command(next_display_order = 10, disable_version_flag = true)]
+    Accept {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+        /// Only if the waiting update is this version (as `parley channel pending` shows it).
+        #[arg(long, value_name = "N")]
+        version: Option<u64>,
+    },
+    /// Reject the peer's update waiting in a channel; the peer is told, with the reason if one
+    /// is given. The channel stays at its current state.
+    #[command(after_help = "\
+Example:
+  parley channel reject 0x9f86...(64 hex digits) --reason \"not for coffee\" --config bob/node.toml")]
+    #[command(next_display_order = 10, disable_version_flag = true)]
+    Reject {
+        /// The channel id: 0x and 64 hex digits.
+        #[arg(value_parser = args::channel_id)]
+        id: ChannelId,
+        /// Only if the waiting update is this version (as `parley channel pending` shows it).
+        #[arg(long, value_name = "N")]
+        version: Option<u64>,
+        /// Why, told to the peer.
+        #[arg(long, value_name = "TEXT", value_parser = args::text)]
+        reason: Option<String>,
+    },
     /// Close a channel and wait until the chain has paid out our share.
     ///
     /// Cooperatively by default: both sides sign a final state, which is concluded on chain at
@@ -200,6 +249,31 @@ impl ChannelArgs {
                     action: action.clone(),
                 },
             ),
+            ChannelCommand::Pending { id } => {
+                Call::with("channel_pending", &ChannelPendingRequest { id: *id })
+            }
+            ChannelCommand::Accept { id, version } => Call::with(
+                "channel_answer",
+                &ChannelAnswerRequest {
+                    id: *id,
+                    version: *version,
+                    accept: true,
+                    reason: None,
+                },
+            ),
+            ChannelCommand::Reject {
+                id,
+                version,
+                reason,
+            } => Call::with(
+                "channel_answer",
+                &ChannelAnswerRequest {
+                    id: *id,
+                    version: *version,
+                    accept: false,
+                    reason: reason.clone(),
+                },
+            ),
             ChannelCommand::Settle { id, force } => {
                 let label = format!(
                     "settling {}: waiting for the chain to pay out",
@@ -239,6 +313,15 @@ impl ChannelArgs {
             ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
                 output::channel("moved; the peer signed the new state", &channel)
             }),
+            ChannelCommand::Pending { .. } => options.run(call, |list: Vec<PendingUpdateInfo>| {
+                output::pending_updates(&list, unix_now())
+            }),
+            ChannelCommand::Accept { .. } => options.run(call, |channel: ChannelInfo| {
+                output::channel("accepted the peer's update", &channel)
+            }),
+            ChannelCommand::Reject { .. } => options.run(call, |channel: ChannelInfo| {
+                output::channel("rejected the peer's update; the peer was told", &channel)
+            }),
             ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
                 let title = if channel.dispute.is_some() {
                     "settled through a dispute: the chain paid out the registered balances"
@@ -249,6 +332,13 @@ impl ChannelArgs {
             }),
         }
     }
+}
+
+/// The current Unix time, for "answer in ..."; a clock before 1970 reads as 0.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// The peer by alias if known, else by node id.

@@ -80,6 +80,11 @@ fn human(event: &NodeEvent) -> String {
         NodeEvent::UpdateReceived { channel, version } => {
             format!("channel {channel}: the peer proposes version {version}")
         }
+        NodeEvent::UpdateAwaitsAnswer {
+            channel, version, ..
+        } => {
+            format!("channel {channel}: the peer's version {version} awaits your answer (`parley channel pending {channel}`, then `parley channel accept|reject {channel}`)")
+        }
         NodeEvent::UpdateAccepted { channel, version } => {
             format!("channel {channel}: version {version} signed by both")
         }

@@ -5,7 +5,7 @@
 //! units, exactly as the API gives them; balances read `mine / theirs`, seen from this node.
 
 use crate::api::types::{
-    AssetBalances, ChannelInfo, NodeInfo, OnChainBalance, PeerInfo, ProposalInfo,
+    AssetBalances, ChannelInfo, NodeInfo, OnChainBalance, PeerInfo, PendingUpdateInfo, ProposalInfo,
 };
 use serde_json::Value;
 
@@ -311,6 +311,51 @@ pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
         ],
         &rows,
     )
+}
+
+/// `parley channel pending`: per update, its channel, peer, version, kind and deadline, each
+/// asset's balances now and after it (mine / theirs), and for an app channel the app's view of
+/// both states.
+pub fn pending_updates(updates: &[PendingUpdateInfo], now: u64) -> String {
+    if updates.is_empty() {
+        return "no update of a peer waits for an answer".into();
+    }
+    let mut out = Vec::new();
+    for u in updates {
+        let answer = match u.answer_by {
+            Some(at) => format!("answer {}", expiry(at, now)),
+            None => "answered by the node's policy".into(),
+        };
+        let peer = match &u.peer {
+            Some(peer) => peer_name(&u.peer_alias, peer),
+            None => "an unknown peer".into(),
+        };
+        let last = if u.is_final { ", final" } else { "" };
+        out.push(format!(
+            "channel {} from {peer}: version {} -> {} ({}{last}), {answer}",
+            u.id, u.current_version, u.version, u.kind
+        ));
+        for b in &u.balances {
+            out.push(format!(
+                "  {}  {} / {}  ->  {} / {}",
+                b.asset, b.mine_before, b.theirs_before, b.mine_after, b.theirs_after
+            ));
+        }
+        if let Some(app) = &u.app {
+            let name = app.name.clone().unwrap_or_else(|| app.address.to_string());
+            let actor = app
+                .actor
+                .map_or(String::new(), |a| format!(", moved by participant {a}"));
+            out.push(format!("  app {name}{actor}"));
+            let show = |v: &Option<Value>| v.as_ref().map_or("-".to_string(), Value::to_string);
+            out.push(format!("    now:      {}", show(&app.current)));
+            out.push(format!("    proposed: {}", show(&app.proposed)));
+            if let Some(problem) = &app.problem {
+                out.push(format!("    {problem}"));
+            }
+        }
+    }
+    out.join("\n")
 }
 
 /// `parley balance`: one line per asset, amounts right-aligned so digits line up.

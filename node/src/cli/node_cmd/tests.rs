@@ -4,8 +4,9 @@
 use super::*;
 use crate::api::params::{parse_params, FromParams};
 use crate::api::types::{
-    BalanceRequest, ChannelOpenRequest, ChannelPayRequest, ChannelRef, ChannelSettleRequest,
-    MisbehaveRegisterRequest, PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
+    BalanceRequest, ChannelAnswerRequest, ChannelOpenRequest, ChannelPayRequest,
+    ChannelPendingRequest, ChannelRef, ChannelSettleRequest, MisbehaveRegisterRequest,
+    PeerAddRequest, ProposalAcceptRequest, ProposalRejectRequest,
 };
 use crate::cli::{Cli, Command};
 use crate::protocol::ProposalId;
@@ -146,6 +147,38 @@ fn every_call_is_parsed_by_the_server_as_meant() {
         ChannelSettleRequest {
             id: ChannelId([0xab; 32]),
             force: true,
+        },
+    );
+    assert_reads(
+        &["channel", "pending", &id("ab")],
+        "channel_pending",
+        ChannelPendingRequest {
+            id: Some(ChannelId([0xab; 32])),
+        },
+    );
+    assert_reads(
+        &["channel", "pending"],
+        "channel_pending",
+        ChannelPendingRequest { id: None },
+    );
+    assert_reads(
+        &["channel", "accept", &id("ab"), "--version", "3"],
+        "channel_answer",
+        ChannelAnswerRequest {
+            id: ChannelId([0xab; 32]),
+            version: Some(3),
+            accept: true,
+            reason: None,
+        },
+    );
+    assert_reads(
+        &["channel", "reject", &id("ab"), "--reason", "not now"],
+        "channel_answer",
+        ChannelAnswerRequest {
+            id: ChannelId([0xab; 32]),
+            version: None,
+            accept: false,
+            reason: Some("not now".into()),
         },
     );
     assert_reads(
@@ -365,7 +398,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        14,
+        17,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

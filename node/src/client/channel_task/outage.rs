@@ -139,7 +139,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 | ChannelCommand::ProposeFinal { reply } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
-                ChannelCommand::Accept { reply } | ChannelCommand::Reject { reply, .. } => {
+                ChannelCommand::Accept { reply, .. } | ChannelCommand::Reject { reply, .. } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
                 ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
