@@ -90,6 +90,7 @@ pub fn wire(
         chain: chain.clone(),
         policy: config.policy.clone(),
         testing: config.testing.clone(),
+        store: store.clone(),
     });
     let proposals = Arc::new(Proposals::new(
         peers.clone(),

@@ -1,6 +1,5 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
-use crate::protocol::Funding;
 use crate::api::types::{
     AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
     ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
@@ -11,6 +10,7 @@ use crate::client::chain::asset_name;
 use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
 use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
+use crate::protocol::Funding;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
 
 /// A channel as the API shows it, from our side. A damaged record (no snapshot) shows no

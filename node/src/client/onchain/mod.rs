@@ -55,6 +55,8 @@ pub struct ChainSide {
     pub policy: PolicySection,
     /// `[testing]`: what a test node withholds on chain (all off on real nodes).
     pub testing: TestingSection,
+    /// The store, for the archive: a sub-channel whose parent closed reads it there.
+    pub store: Arc<crate::store::ChannelStore>,
 }
 
 /// What a duty acts with: the channel's task, the channel as it is now, and our account.

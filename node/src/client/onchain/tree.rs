@@ -43,19 +43,39 @@ pub fn signed_child(snapshot: &ChannelSnapshot) -> Option<SignedState> {
     })
 }
 
-/// The parent's task and whether its newest state locks `child`.
+/// The parent's task (`None` once the parent is closed and archived), its phase, and whether
+/// its newest state locks `child`.
 async fn parent_locks(
     side: &ChainSide,
     parent: ChannelId,
     child: ChannelId,
-) -> Result<(ChannelHandle, Phase, bool), ChainFailure> {
-    let running = side.registry.get(&parent).ok_or_else(|| {
-        // Transient: after a restart the parent's task may not be running yet.
-        ChainFailure::new(
-            ErrorKind::Unavailable,
-            format!("the parent channel {parent} is not running on this node"),
-        )
-    })?;
+) -> Result<(Option<ChannelHandle>, Phase, bool), ChainFailure> {
+    let Some(running) = side.registry.get(&parent) else {
+        let archived = side.store.archived(&parent).map_err(|e| {
+            ChainFailure::new(
+                ErrorKind::Unavailable,
+                format!("reading the archive for the parent channel {parent} failed: {e}"),
+            )
+        })?;
+        return match archived {
+            Some(closed) => {
+                let locks = closed
+                    .snapshot
+                    .latest
+                    .state
+                    .allocation
+                    .locked
+                    .iter()
+                    .any(|s| s.id == child);
+                Ok((None, Phase::Closed, locks))
+            }
+            // Transient: after a restart the parent's task may not be running yet.
+            None => Err(ChainFailure::new(
+                ErrorKind::Unavailable,
+                format!("the parent channel {parent} is not running on this node"),
+            )),
+        };
+    };
     let view = running.handle.snapshot().await.map_err(|e| {
         ChainFailure::channel(format!("reading the parent channel {parent} failed"), &e)
     })?;
@@ -67,7 +87,7 @@ async fn parent_locks(
         .locked
         .iter()
         .any(|sub| sub.id == child);
-    Ok((running.handle, view.snapshot.phase, locks))
+    Ok((Some(running.handle), view.snapshot.phase, locks))
 }
 
 /// One step of funding sub-channel `id` from `parent` (module documentation).
@@ -78,14 +98,14 @@ pub async fn fund_by_parent(
     acting: Acting,
 ) -> Result<Outcome, ChainFailure> {
     let (parent_handle, parent_phase, locked) = parent_locks(side, parent, id).await?;
-    if locked {
+    if locked && parent_handle.is_some() {
         acting.handle.funded().await.map_err(|e| {
             ChainFailure::channel("the parent locks it, but the channel refused", &e)
         })?;
         tracing::info!(channel = %id, %parent, "sub-channel funded by its parent's lock");
         return Ok(Outcome::Done);
     }
-    if parent_phase != Phase::Active {
+    let Some(parent_handle) = parent_handle.filter(|_| parent_phase == Phase::Active) else {
         return Err(ChainFailure::new(
             ErrorKind::Rejected,
             format!(
@@ -93,7 +113,7 @@ pub async fn fund_by_parent(
                  sub-channel's funds"
             ),
         ));
-    }
+    };
     let Some(opening) = signed_child(&acting.snapshot) else {
         return Ok(Outcome::Later(STEP));
     };
@@ -132,18 +152,19 @@ pub async fn merge_into_parent(
     acting: Acting,
 ) -> Result<Outcome, ChainFailure> {
     let (parent_handle, parent_phase, locked) = parent_locks(side, parent, id).await?;
+    let Some(parent_handle) = parent_handle else {
+        // The parent closed: with a final state, which locks nothing (so this child was
+        // merged), or through a dispute that paid out the whole tree.
+        let note = if locked {
+            format!("closed on chain with its parent {parent}'s tree")
+        } else {
+            format!("closed: its final outcome is merged back into parent {parent}")
+        };
+        return close_child(side, id, &acting, note).await;
+    };
     if !locked {
         let note = format!("closed: its final outcome is merged back into parent {parent}");
-        side.registry.set_note(&id, note.clone());
-        let mut ending = side.registry.ending(&id);
-        ending.note = Some(note);
-        acting
-            .handle
-            .concluded(ending)
-            .await
-            .map_err(|e| ChainFailure::channel("merged, but the channel refused to close", &e))?;
-        tracing::info!(channel = %id, %parent, "sub-channel merged back into its parent");
-        return Ok(Outcome::Done);
+        return close_child(side, id, &acting, note).await;
     }
     if parent_phase == Phase::Disputed {
         // The tree is on chain: this child's final state goes there with its root.
@@ -177,6 +198,26 @@ pub async fn merge_into_parent(
     }
 }
 
+/// Closes sub-channel `id` (its funds are back in its parent, or paid out on chain with its
+/// tree), keeping `note` as how it ended.
+async fn close_child(
+    side: &ChainSide,
+    id: ChannelId,
+    acting: &Acting,
+    note: String,
+) -> Result<Outcome, ChainFailure> {
+    side.registry.set_note(&id, note.clone());
+    let mut ending = side.registry.ending(&id);
+    ending.note = Some(note);
+    acting
+        .handle
+        .concluded(ending)
+        .await
+        .map_err(|e| ChainFailure::channel("the sub-channel refused to close", &e))?;
+    tracing::info!(channel = %id, "sub-channel closed");
+    Ok(Outcome::Done)
+}
+
 /// One round of a disputed sub-channel `id` of `parent` (module documentation).
 pub async fn dispute_round(
     side: &ChainSide,
@@ -201,13 +242,7 @@ pub async fn dispute_round(
             "closed on chain with its tree: its outcome is paid out through the root of parent \
              {parent}"
         );
-        side.registry.set_note(&id, note.clone());
-        let mut ending = side.registry.ending(&id);
-        ending.note = Some(note);
-        acting.handle.concluded(ending).await.map_err(|e| {
-            ChainFailure::channel("concluded on chain, but the channel refused to close", &e)
-        })?;
-        return Ok(Outcome::Done);
+        return close_child(side, id, &acting, note).await;
     }
     side.registry.set_note(
         &id,
