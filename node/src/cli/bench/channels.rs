@@ -25,7 +25,9 @@ signatures through the chain plugin, group-committed persistence, QUIC); its lat
 time until both parties signed it and it is durable.
 
 (a) one channel, --payments payments one after the other;
-(b) --channels channels at once, --per-channel payments on each, one after the other per channel.
+(b) --channels channels at once, --per-channel payments on each, one after the other per channel;
+(c) only with --scenario sub-channels: --sub-channels sub-channels opened one after the other \
+inside one channel, each timed until both nodes see it active (its latency line counts openings).
 
 Prints updates per second, latency p50/p90/p99/max, and CPU time by thread. After each scenario \
 both nodes must agree on every channel's version and balances, or the bench fails. Nothing is kept: the \
@@ -61,6 +63,9 @@ pub struct ChannelBenchArgs {
     /// costs.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     durable: bool,
+    /// Sub-channels opened one after the other inside one channel in scenario (c).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    sub_channels: u64,
     /// Worker threads of the async runtime both nodes share (`parley run` uses 2 per node).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
@@ -75,6 +80,8 @@ enum Scenario {
     Single,
     /// (b) only: many channels at once.
     Concurrent,
+    /// (c) only: sub-channels opened one after the other inside one channel (no chain).
+    SubChannels,
 }
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
@@ -169,6 +176,23 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
         warmup: args.warmup,
         direction: args.direction,
     };
+    if args.scenario == Scenario::SubChannels {
+        let count = args.sub_channels as usize;
+        let measured = bench.sub_channel_opens(count, print_opened).await?;
+        println!(
+            "(c) {count} sub-channels opened one after the other inside one channel (no \
+             transaction), each until both nodes see it active:"
+        );
+        if let Some(latencies) = &measured.latencies {
+            println!("  {}", latency_line(latencies));
+        }
+        println!(
+            "  {}",
+            group_commits(&measured.stores_before, &measured.stores_after)
+        );
+        println!("  both nodes see the parent lock every sub-channel\n");
+        return Ok(());
+    }
     if args.scenario != Scenario::Concurrent {
         let measured = bench.single(load, args.payments, print_opened).await?;
         report(

@@ -26,7 +26,7 @@ use parley_plugin_api::ErrorKind;
 use std::time::Duration;
 
 /// How soon a child looks at its parent again while a lock or merge is under way.
-const STEP: Duration = Duration::from_millis(40);
+const STEP: Duration = Duration::from_millis(5);
 
 /// The child's newest state with every signature, as its parent checks it.
 pub fn signed_child(snapshot: &ChannelSnapshot) -> Option<SignedState> {

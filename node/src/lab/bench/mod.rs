@@ -271,6 +271,55 @@ impl ChannelBench<'_> {
         Ok(measured)
     }
 
+    /// One ledger channel, then `count` sub-channels opened inside it one after the other
+    /// (each locks one unit of each side's balance; no transaction): the latency of each
+    /// opening, from the proposal until both nodes see the sub-channel active.
+    pub async fn sub_channel_opens(
+        &self,
+        count: usize,
+        opened: impl FnOnce(Opened),
+    ) -> Result<Measurement, LabError> {
+        let parent = self.open_channels(1, opened).await?[0].id;
+        let mut latencies = Vec::with_capacity(count);
+        let stopwatch = Stopwatch::start(self.store_stats());
+        for _ in 0..count {
+            let begun = Instant::now();
+            let child = self.apis[0]
+                .channel_open(ChannelOpenRequest {
+                    peer: ALIASES[1].to_string(),
+                    mine: Amount::from(AMOUNT),
+                    theirs: Amount::from(AMOUNT),
+                    asset: None,
+                    challenge_seconds: None,
+                    more_assets: Vec::new(),
+                    app: None,
+                    app_setup: None,
+                    parent: Some(parent),
+                })
+                .await
+                .map_err(|e| {
+                    LabError::failed(format!("node a could not open a sub-channel: {e}"))
+                })?;
+            wait_until_active(&self.apis[1], child.id).await?;
+            latencies.push(begun.elapsed());
+        }
+        let measured = stopwatch.stop(latencies, self.store_stats());
+        for api in &self.apis {
+            let locks = api
+                .channel_get(parent)
+                .await
+                .map_err(|e| LabError::failed(format!("cannot read the parent channel: {e}")))?
+                .sub_channels
+                .len();
+            if locks != count {
+                return Err(LabError::failed(format!(
+                    "the parent locks {locks} sub-channels, expected {count}"
+                )));
+            }
+        }
+        Ok(measured)
+    }
+
     /// Opens `count` channels from node a to node b at once; returns them funded (as node a
     /// sees them), in opening order.
     async fn open_channels(
