@@ -97,6 +97,15 @@ pub trait FfiLedger: Send + Sync {
     /// `ChannelId` in, `()` (empty) out.
     #[sabi(last_prefix_field)]
     fn unwatch(&self, channel: RSlice<'_, u8>) -> FfiResult;
+    /// Revision 3: `ChannelId` in, `Option<State>` out (the state on record). A backend built
+    /// before answers `Unsupported`.
+    fn registered_state(&self, channel: RSlice<'_, u8>) -> FfiResult {
+        let _ = channel;
+        RResult::RErr(PluginError::unsupported(
+            "this chain plugin was built before ABI revision 3 and cannot read the state on \
+             record (rebuild it against plugin-api 0.2.2 or newer)",
+        ))
+    }
 }
 
 /// A boxed [`FfiLedger`].

@@ -32,7 +32,7 @@
 //! - abi_stable also records this crate's version in every type layout and refuses layouts
 //!   of semver-incompatible releases (for a `0.x` crate, another minor version). So the
 //!   crate's minor version is tied to the generation: every revision of generation 3 is a
-//!   `0.2.x` release (revision 2 is 0.2.1), and only a new generation may move to `0.3`.
+//!   `0.2.x` release (revision 2 is 0.2.1, revision 3 is 0.2.2), and only a new generation may move to `0.3`.
 
 pub mod ffi;
 pub mod host;
@@ -62,8 +62,10 @@ pub const PLUGIN_ABI_VERSION: u32 = 3;
 /// number in the root module. Revision 2: the app kind ([`PluginKind::App`], constructed by
 /// [`PluginModule::instantiate_app`]), and the host's capability to hand a plugin the rules of
 /// one of the node's apps ([`host::FfiHost::app_rules`], used through
-/// [`Host::app`](crate::Host::app)).
-pub const ABI_REVISION: u32 = 2;
+/// [`Host::app`](crate::Host::app)). Revision 3: the chain ledger reads the state on record
+/// ([`ChainLedger::registered_state`](crate::ChainLedger::registered_state), appended to
+/// [`ffi::FfiLedger`]), so that a node can follow an app channel's force execution.
+pub const ABI_REVISION: u32 = 3;
 
 /// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision
 /// and every release of this crate within a generation.
