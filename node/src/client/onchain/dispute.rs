@@ -9,12 +9,13 @@ use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
 use super::failure::{chain_step, ChainFailure};
 use super::life::Outcome;
+use super::on_record;
 use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
-    ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
-    RegisterRequest, SignedState, State, WithdrawRequest,
+    ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase,
+    Participant, RegisterRequest, SignedState, State, WithdrawRequest,
 };
 use parley_plugin_api::{ChainLedger, ErrorKind};
 use std::sync::Arc;
@@ -46,17 +47,23 @@ pub async fn round(
     if snapshot.phase == Phase::Closed {
         return Ok(Outcome::Done);
     }
-    let chain = side.chain.ledger.clone();
-    let (record, now) = chain_step("reading the channel's record on chain", move || {
-        Ok((chain.dispute(&id)?, chain.now()?))
-    })
-    .await?;
-    side.registry.set_dispute(&id, record.clone(), now);
+    let params = &snapshot.channel.params;
+    let app = params.app.is_some();
+    let on_chain = on_record::read(side, id, app).await?;
+    let now = on_chain.now;
+    let record = on_chain.record.clone();
     let ours = OurSide {
         latest: snapshot.latest.state.version,
         latest_final: snapshot.latest.state.is_final,
         pending: snapshot.pending.as_ref().map(|p| p.state.version),
         refute,
+        app_challenge: app.then_some(params.challenge_duration),
+        record_final: on_chain.state_final().unwrap_or_else(|| {
+            record
+                .as_ref()
+                .is_some_and(|r| r.version == snapshot.latest.state.version)
+                && snapshot.latest.state.is_final
+        }),
     };
     let me = side
         .chain
@@ -75,17 +82,20 @@ pub async fn round(
         handle: &handle,
         snapshot: &snapshot,
         me,
+        on_record: on_chain.state.as_ref(),
     };
     match action {
         Action::Register => step.register(record.map(|r| r.version)).await,
         Action::ConcludeFinal => step.conclude_final(record.as_ref(), waited).await,
         Action::Wait { until } => {
-            let version = record.map_or(ours.latest, |r| r.version);
-            step.note(format!(
-                "dispute: version {version} is registered on chain; the challenge ends at chain \
-                 time {until} ({} s from now), then the channel concludes",
-                until.saturating_sub(now)
-            ));
+            let mut note = match &record {
+                Some(record) => wait_note(record, &ours, until, now),
+                None => format!("dispute: waiting until chain time {until}"),
+            };
+            if let Some(why) = &on_chain.unreadable {
+                note = format!("{note}; {why}");
+            }
+            step.note(note);
             Ok(Outcome::Later(POLL))
         }
         Action::Conclude {
@@ -107,6 +117,40 @@ pub async fn round(
     }
 }
 
+/// What the status says while a dispute waits for chain time `until`.
+fn wait_note(record: &Dispute, ours: &OurSide, until: ChainTime, now: ChainTime) -> String {
+    let version = record.version;
+    let left = until.saturating_sub(now);
+    match (record.phase, ours.app_challenge) {
+        (DisputePhase::ForceExec, _) => format!(
+            "force execution: version {version} is on record after a move on chain; moves on \
+             chain (`parley channel move`) are possible until chain time {until} ({left} s \
+             from now), then the channel concludes with the state on record"
+        ),
+        (DisputePhase::Dispute, Some(_)) if until > record.timeout => {
+            if now < record.timeout {
+                format!(
+                    "dispute: version {version} is registered on chain; refutable until chain \
+                     time {}, then moves on chain (`parley channel move`) are possible until \
+                     chain time {until} ({left} s from now, when force execution ends and the \
+                     channel concludes)",
+                    record.timeout
+                )
+            } else {
+                format!(
+                    "force execution: version {version} is registered and the challenge is \
+                     over; moves on chain (`parley channel move`) are possible until chain time \
+                     {until} ({left} s from now), then the channel concludes"
+                )
+            }
+        }
+        _ => format!(
+            "dispute: version {version} is registered on chain; the challenge ends at chain \
+             time {until} ({left} s from now), then the channel concludes"
+        ),
+    }
+}
+
 /// The context of one action.
 struct Step<'a> {
     side: &'a ChainSide,
@@ -114,6 +158,8 @@ struct Step<'a> {
     handle: &'a ChannelHandle,
     snapshot: &'a ChannelSnapshot,
     me: Participant,
+    /// The state on record, as read from the chain (app channels).
+    on_record: Option<&'a State>,
 }
 
 impl Step<'_> {
@@ -225,8 +271,13 @@ impl Step<'_> {
         Ok(Outcome::Again)
     }
 
-    /// The state of `version`: our newest, our pending update, or (test nodes) an older one.
+    /// The state of `version`: our newest, our pending update, (test nodes) an older one, or
+    /// the state on record read from the chain (after moves on chain, a state only its actor
+    /// signed: fine for `conclude`, which takes the state the record commits to).
     async fn state_of(&self, version: u64) -> Result<Option<State>, ChainFailure> {
+        if let Some(state) = self.on_record.filter(|s| s.version == version) {
+            return Ok(Some(state.clone()));
+        }
         if self.snapshot.latest.state.version == version {
             return Ok(Some(self.snapshot.latest.state.clone()));
         }

@@ -28,6 +28,7 @@ pub mod failure;
 pub mod funder;
 pub mod funding;
 pub mod life;
+pub mod on_record;
 pub mod owner;
 pub mod router;
 
