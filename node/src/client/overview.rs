@@ -8,7 +8,7 @@ use super::registry::{wait_for_status, ChannelStatus, DamagedChannel};
 use crate::protocol::{ChannelSnapshot, Phase};
 use crate::store::ArchivedChannel;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Address, ChainTime, ChannelId, Dispute};
+use parley_plugin_api::model::{Address, ChainTime, ChannelId, Dispute, State};
 use std::time::Duration;
 
 /// A channel with what the node says about it: running, damaged or closed.
@@ -41,6 +41,10 @@ pub struct AppView {
     /// The newest state as the app describes it (JSON), or why it cannot; `None` without the
     /// app.
     pub state: Option<Result<String, String>>,
+    /// In a dispute, the state on record on chain (its version, and as the app describes it),
+    /// when it differs from the newest state above: moves on chain advanced it. `None`
+    /// otherwise.
+    pub on_record: Option<(u64, Result<String, String>)>,
 }
 
 impl Driver {
@@ -101,15 +105,15 @@ impl Driver {
     ) -> Option<ChannelOverview> {
         let snapshot = handle.snapshot().await.ok()?.snapshot;
         let id = snapshot.channel.channel_id;
-        let (status, dispute) = match self.registry.status(&id) {
-            Some(status) => (status.describe(), status.dispute),
-            None => (None, None),
+        let (status, dispute, on_record) = match self.registry.status(&id) {
+            Some(status) => (status.describe(), status.dispute, status.on_record),
+            None => (None, None, None),
         };
         Some(ChannelOverview {
             id,
             peer,
             peer_alias: self.alias(peer),
-            app: self.app_view(&snapshot),
+            app: self.app_view(&snapshot, on_record.as_ref()),
             snapshot: Some(snapshot),
             status,
             dispute,
@@ -136,19 +140,30 @@ impl Driver {
             id: archived.snapshot.channel.channel_id,
             peer: archived.peer,
             peer_alias: self.alias(archived.peer),
-            app: self.app_view(&archived.snapshot),
+            app: self.app_view(&archived.snapshot, None),
             snapshot: Some(archived.snapshot),
             status: archived.note,
             dispute: archived.dispute,
         }
     }
 
-    /// The app of `snapshot`'s channel and its newest state, as this node's apps describe it.
-    fn app_view(&self, snapshot: &ChannelSnapshot) -> Option<AppView> {
+    /// The app of `snapshot`'s channel and its newest state (and the state `on_record` on
+    /// chain, if it differs), as this node's apps describe them.
+    fn app_view(&self, snapshot: &ChannelSnapshot, on_record: Option<&State>) -> Option<AppView> {
         let params = &snapshot.channel.params;
         let address = params.app.clone()?;
         let known = self.apps.by_address(&address);
+        let on_record = on_record
+            .filter(|state| **state != snapshot.latest.state)
+            .and_then(|state| {
+                let described = known?
+                    .app
+                    .describe(params, state)
+                    .map_err(|e| e.message().to_string());
+                Some((state.version, described))
+            });
         Some(AppView {
+            on_record,
             name: known.map(|k| k.name.clone()),
             state: known.map(|k| {
                 k.app

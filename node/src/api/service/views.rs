@@ -1,7 +1,8 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
 use crate::api::types::{
-    AppStateInfo, AssetBalances, ChannelInfo, DisputeInfo, ParticipantInfo, PeerInfo, ProposalInfo,
+    AppStateInfo, AssetBalances, ChannelInfo, DisputeInfo, OnRecordInfo, ParticipantInfo, PeerInfo,
+    ProposalInfo,
 };
 use crate::client::book::NamedPeer;
 use crate::client::chain::asset_name;
@@ -78,9 +79,11 @@ pub fn channel_info(chain: &ChainInfo, overview: ChannelOverview) -> ChannelInfo
     }
 }
 
-/// An app channel's app and state as the API shows it: the app's description parsed as JSON.
-fn app_state_info(view: AppView) -> AppStateInfo {
-    let (state, problem) = match view.state {
+/// An app's description of a state as JSON, or why there is none.
+fn described(
+    description: Option<Result<String, String>>,
+) -> (Option<serde_json::Value>, Option<String>) {
+    match description {
         None => (None, None),
         Some(Ok(text)) => match serde_json::from_str(&text) {
             Ok(value) => (Some(value), None),
@@ -95,12 +98,32 @@ fn app_state_info(view: AppView) -> AppStateInfo {
             None,
             Some(format!("the app cannot describe the state: {reason}")),
         ),
-    };
+    }
+}
+
+/// An app channel's app and state as the API shows it: the app's description parsed as JSON.
+fn app_state_info(view: AppView) -> AppStateInfo {
+    let (state, problem) = described(view.state);
+    let on_record = view.on_record.map(|(version, description)| {
+        let (state, problem) = described(Some(description));
+        let turn = state
+            .as_ref()
+            .and_then(|s| s.get("turn"))
+            .and_then(|t| t.as_u64())
+            .and_then(|t| u16::try_from(t).ok());
+        OnRecordInfo {
+            version,
+            state,
+            turn,
+            problem,
+        }
+    });
     AppStateInfo {
         address: view.address,
         name: view.name,
         state,
         problem,
+        on_record,
     }
 }
 

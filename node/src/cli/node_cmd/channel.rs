@@ -230,7 +230,13 @@ impl ChannelArgs {
                 })
             }
             ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
-                output::channel("moved; the peer signed the new state", &channel)
+                let title = if channel.phase == Some(crate::protocol::Phase::Disputed) {
+                    "moved on chain (progress): the channel is in dispute, so the move went to \
+                     the chain, signed by us alone"
+                } else {
+                    "moved; the peer signed the new state"
+                };
+                output::channel(title, &channel)
             }),
             ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
                 let title = if channel.dispute.is_some() {

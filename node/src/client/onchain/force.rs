@@ -161,6 +161,7 @@ pub async fn progress(side: &Arc<ChainSide>, id: ChannelId, action: &str) -> Res
         .sign_state(&account, &next)
         .map_err(|e| Error::internal(format!("cannot sign the move: {}", e.message())))?;
     let version = next.version;
+    let moved = next.clone();
     let request = ProgressRequest {
         from: account,
         params,
@@ -176,6 +177,10 @@ pub async fn progress(side: &Arc<ChainSide>, id: ChannelId, action: &str) -> Res
     .await
     .map_err(failed)?;
     tracing::info!(channel = %id, version, gas = receipt.fee_units, "moved on chain (progress)");
+    // The chain holds it now; reading the record again shows the move at once (the next
+    // round reads it anyway, so a failed read is no failure of the move).
+    side.registry.set_on_record(&id, Some(moved));
+    let _ = on_record::read(side, id, true).await;
     side.registry.set_note(
         &id,
         format!(
