@@ -268,6 +268,12 @@ impl<C: ChainBackend> FfiChain for Exported<C> {
             None => ROption::RNone,
         }
     }
+
+    fn registered_state(&self, channel: RSlice<'_, u8>) -> FfiResult {
+        self.serve("chain.registered_state", |c| {
+            c.registered_state(&arg(channel)?)
+        })
+    }
 }
 
 impl<C: ChainBackend> FfiChainSigner for Exported<C> {
@@ -353,12 +359,6 @@ impl<C: ChainBackend> FfiLedger for Exported<C> {
         self.serve("chain.dispute", |c| c.dispute(&arg(channel)?))
     }
 
-    fn registered_state(&self, channel: RSlice<'_, u8>) -> FfiResult {
-        self.serve("chain.registered_state", |c| {
-            c.registered_state(&arg(channel)?)
-        })
-    }
-
     fn watch(&self, channel: RSlice<'_, u8>) -> FfiResult {
         self.serve("chain.watch", |c| c.watch(&arg(channel)?).map(|()| Unit))
     }
@@ -384,6 +384,8 @@ impl<C: ChainBackend> FfiTestClock for Exported<C> {
 /// A chain backend loaded from a plugin library, usable as a [`ChainBackend`]: the signer, the
 /// ledger and the test clock the plugin's instance handed over.
 pub struct LoadedChain {
+    /// The instance's own table, for the calls appended to it (revision 3 on).
+    instance: FfiChainBox,
     signer: FfiChainSignerBox,
     ledger: FfiLedgerBox,
     clock: Option<LoadedTestClock>,
@@ -398,6 +400,7 @@ impl LoadedChain {
             signer: inner.signer(),
             ledger: inner.ledger(),
             clock: inner.test_clock().into_option().map(LoadedTestClock),
+            instance: inner,
         }
     }
 }
@@ -504,7 +507,7 @@ impl ChainLedger for LoadedChain {
     }
 
     fn registered_state(&self, channel: &ChannelId) -> PluginResult<Option<State>> {
-        answer(self.ledger.registered_state(slice(&channel.encode())))
+        answer(self.instance.registered_state(slice(&channel.encode())))
     }
 
     fn watch(&self, channel: &ChannelId) -> PluginResult<()> {
