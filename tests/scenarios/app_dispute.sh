@@ -110,4 +110,12 @@ wait_for_phase bob "$game" closed 60
 step "both are paid exactly what the app says: alice 20, bob 0"
 expect_balance alice "$alice_before" 10 20
 expect_balance bob "$bob_before" 10 0
+if [ "$PARLEY_CHAIN" = anvil ]; then
+  # Two moves on chain by alice, one by bob, each its own `progress` transaction.
+  for who in alice:2 bob:1; do
+    sent=$(anvil_transactions "${who%%:*}") || fail "cannot list ${who%%:*}'s transactions"
+    moves=$(echo "$sent" | tr ' ' '\n' | grep -c '^progress$' || true)
+    [ "$moves" = "${who##*:}" ] || fail "${who%%:*} sent [$sent], expected ${who##*:} progress"
+  done
+fi
 echo "PASS app_dispute"
