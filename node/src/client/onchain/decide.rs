@@ -465,7 +465,7 @@ mod tests {
             }
             if let Action::Wait { until } = action {
                 prop_assert!(until > now);
-                prop_assert!(until == ready || until == timeout);
+                prop_assert_eq!(until, ready);
             }
         }
     }

@@ -353,3 +353,60 @@ impl Step<'_> {
         Ok(Outcome::Done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(phase: DisputePhase, timeout: ChainTime) -> Dispute {
+        Dispute {
+            channel_id: ChannelId([1; 32]),
+            version: 7,
+            phase,
+            timeout,
+        }
+    }
+
+    fn app() -> OurSide {
+        OurSide {
+            latest: 7,
+            latest_final: false,
+            pending: None,
+            refute: true,
+            app_challenge: Some(60),
+            record_final: false,
+        }
+    }
+
+    #[test]
+    fn the_note_says_when_moves_on_chain_are_possible_and_when_force_execution_ends() {
+        let registered = record(DisputePhase::Dispute, 200);
+        let before = wait_note(&registered, &app(), 260, 150);
+        assert!(
+            before.contains("refutable until chain time 200"),
+            "{before}"
+        );
+        assert!(before.contains("possible until chain time 260"), "{before}");
+        let after = wait_note(&registered, &app(), 260, 230);
+        assert!(after.starts_with("force execution:"), "{after}");
+        assert!(
+            after.contains("until chain time 260 (30 s from now)"),
+            "{after}"
+        );
+        let progressed = wait_note(&record(DisputePhase::ForceExec, 400), &app(), 400, 390);
+        assert!(progressed.starts_with("force execution:"), "{progressed}");
+        assert!(
+            progressed.contains("chain time 400 (10 s from now)"),
+            "{progressed}"
+        );
+        let payment = OurSide {
+            app_challenge: None,
+            ..app()
+        };
+        let plain = wait_note(&registered, &payment, 200, 150);
+        assert!(
+            plain.contains("the challenge ends at chain time 200"),
+            "{plain}"
+        );
+    }
+}

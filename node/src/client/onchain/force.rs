@@ -13,9 +13,9 @@ use super::decide::{may_move, NoMove};
 use super::failure::{chain_step, ChainFailure};
 use super::on_record;
 use super::ChainSide;
-use crate::client::error::Error;
+use crate::client::error::{Error, ErrorKind};
 use parley_plugin_api::model::{ChannelId, ProgressRequest};
-use parley_plugin_api::ErrorKind;
+use parley_plugin_api::ErrorKind as PluginKind;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -85,11 +85,13 @@ fn refused(id: ChannelId, no: NoMove, now: u64) -> Error {
     })
 }
 
+/// A failed chain step as the person's error: the chain down is transient, a refusal by the
+/// ledger is a conflict with the state on chain, anything else the node's.
 fn failed(failure: ChainFailure) -> Error {
     let kind = match failure.kind() {
-        ErrorKind::Unavailable | ErrorKind::Timeout => crate::client::error::ErrorKind::Unavailable,
-        ErrorKind::Rejected => crate::client::error::ErrorKind::Conflict,
-        _ => crate::client::error::ErrorKind::Internal,
+        PluginKind::Unavailable | PluginKind::Timeout => ErrorKind::Unavailable,
+        PluginKind::Rejected => ErrorKind::Conflict,
+        _ => ErrorKind::Internal,
     };
     Error::new(kind, failure.to_string())
 }

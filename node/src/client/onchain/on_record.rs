@@ -22,7 +22,8 @@ pub struct OnChain {
     pub now: ChainTime,
     /// The state on record (app channels with a record only), if the backend can read it.
     pub state: Option<State>,
-    /// Why the state on record could not be read (a chain plugin built before revision 3).
+    /// Why the state on record could not be read (a chain plugin built before revision 3, or
+    /// a backend that cannot rebuild it).
     pub unreadable: Option<String>,
 }
 
@@ -35,9 +36,13 @@ impl OnChain {
 
 /// Why a node cannot follow force execution with `error` from the backend.
 fn unreadable(error: &ChainFailure) -> String {
+    let why = if error.kind() == ErrorKind::Unsupported {
+        "the chain plugin cannot read the state on record"
+    } else {
+        "reading the state on record failed"
+    };
     format!(
-        "this node cannot follow force execution: the chain plugin cannot read the state on \
-         record ({})",
+        "this node cannot follow force execution: {why} ({})",
         error.message()
     )
 }
@@ -90,10 +95,10 @@ pub async fn read(
         }
         // The record moved on between the two reads: the next round reads again.
         Ok(_) => {}
-        Err(error) if error.kind() == ErrorKind::Unsupported => {
-            on_chain.unreadable = Some(unreadable(&error));
-        }
-        Err(error) => return Err(error),
+        // An unreachable chain fails the round (tried again shortly); any other failure to
+        // read the state leaves the dispute to go on without it, and says why.
+        Err(error) if error.is_transient() => return Err(error),
+        Err(error) => on_chain.unreadable = Some(unreadable(&error)),
     }
     Ok(on_chain)
 }
