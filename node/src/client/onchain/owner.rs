@@ -131,14 +131,19 @@ fn take_in(
 ) -> Flow {
     match input {
         OwnerInput::Move(request) => {
-            if life.phase() == Phase::Disputed {
-                moves.push_back(request);
-                life.on_move_requested();
-            } else {
-                let _ = request.reply.send(Err(Error::conflict(format!(
-                    "channel {id} is {}, not in dispute: moves go to the peer off chain",
-                    life.phase()
-                ))));
+            // The registry has the phase the moment the task enters it; its report to us may
+            // still be on its way, and the move is made once it arrives.
+            match side.registry.phase(&id) {
+                Some(Phase::Disputed) => {
+                    moves.push_back(request);
+                    life.on_move_requested();
+                }
+                phase => {
+                    let phase = phase.map_or_else(|| "gone".to_string(), |p| p.to_string());
+                    let _ = request.reply.send(Err(Error::conflict(format!(
+                        "channel {id} is {phase}, not in dispute: moves go to the peer off chain"
+                    ))));
+                }
             }
         }
         OwnerInput::Report(ChannelReport::Phase(phase)) => life.on_phase(phase, Instant::now()),
