@@ -183,12 +183,13 @@ pub async fn progress(side: &Arc<ChainSide>, id: ChannelId, action: &str) -> Res
     // round reads it anyway, so a failed read is no failure of the move).
     side.registry.set_on_record(&id, Some(moved));
     let _ = on_record::read(side, id, true).await;
+    let fee = match receipt.fee_units {
+        0 => String::new(),
+        units => format!(" ({units} fee units)"),
+    };
     side.registry.set_note(
         &id,
-        format!(
-            "force execution: our move reached version {version} on chain ({} fee units)",
-            receipt.fee_units
-        ),
+        format!("force execution: our move reached version {version} on chain{fee}"),
     );
     Ok(version)
 }
