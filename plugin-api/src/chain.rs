@@ -132,6 +132,23 @@ pub trait ChainLedger: Send + Sync + 'static {
     /// The channel's on-chain record, if any state was ever registered or concluded.
     fn dispute(&self, channel: &ChannelId) -> PluginResult<Option<Dispute>>;
 
+    /// The state on record for `channel`: the one registered, progressed to or concluded with
+    /// (the version of [`ChainLedger::dispute`]'s record), or `None` without a record. The
+    /// node needs it to follow an app channel's force execution, where the state on record
+    /// carries only the actor's signature and may be one it never saw. A backend must return
+    /// exactly the state the ledger holds (a backend that reconstructs it checks it against
+    /// the ledger's commitment, e.g. its hash); it must never guess.
+    ///
+    /// Revision 3; the default (and a plugin built before) answers
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported): the node then cannot follow
+    /// force execution, and says so.
+    fn registered_state(&self, channel: &ChannelId) -> PluginResult<Option<State>> {
+        let _ = channel;
+        Err(crate::PluginError::unsupported(
+            "this chain backend cannot read the state on record",
+        ))
+    }
+
     /// Starts reporting events for `channel` (see the trait's contract). Idempotent.
     fn watch(&self, channel: &ChannelId) -> PluginResult<()>;
 
@@ -251,6 +268,12 @@ impl<C: ChainBackend> FfiChain for Exported<C> {
             None => ROption::RNone,
         }
     }
+
+    fn registered_state(&self, channel: RSlice<'_, u8>) -> FfiResult {
+        self.serve("chain.registered_state", |c| {
+            c.registered_state(&arg(channel)?)
+        })
+    }
 }
 
 impl<C: ChainBackend> FfiChainSigner for Exported<C> {
@@ -361,6 +384,8 @@ impl<C: ChainBackend> FfiTestClock for Exported<C> {
 /// A chain backend loaded from a plugin library, usable as a [`ChainBackend`]: the signer, the
 /// ledger and the test clock the plugin's instance handed over.
 pub struct LoadedChain {
+    /// The instance's own table, for the calls appended to it (revision 3 on).
+    instance: FfiChainBox,
     signer: FfiChainSignerBox,
     ledger: FfiLedgerBox,
     clock: Option<LoadedTestClock>,
@@ -375,6 +400,7 @@ impl LoadedChain {
             signer: inner.signer(),
             ledger: inner.ledger(),
             clock: inner.test_clock().into_option().map(LoadedTestClock),
+            instance: inner,
         }
     }
 }
@@ -478,6 +504,10 @@ impl ChainLedger for LoadedChain {
 
     fn dispute(&self, channel: &ChannelId) -> PluginResult<Option<Dispute>> {
         answer(self.ledger.dispute(slice(&channel.encode())))
+    }
+
+    fn registered_state(&self, channel: &ChannelId) -> PluginResult<Option<State>> {
+        answer(self.instance.registered_state(slice(&channel.encode())))
     }
 
     fn watch(&self, channel: &ChannelId) -> PluginResult<()> {

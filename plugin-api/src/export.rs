@@ -134,6 +134,7 @@ pub mod __private {
             instantiate,
             abi_revision: ABI_REVISION,
             instantiate_app,
+            grown_at: ABI_REVISION,
         }
         .leak_into_prefix()
     }

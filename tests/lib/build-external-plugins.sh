@@ -37,6 +37,9 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO/plugin-api/Cargo.toml" | he
 rm -rf "$PACKAGE_DIR/unpacked"
 mkdir -p "$PACKAGE_DIR/unpacked"
 tar xzf "$PACKAGE_DIR/parley-plugin-api-$version.crate" -C "$PACKAGE_DIR/unpacked"
+# The packaged files carry a fixed old mtime, so cargo would keep a template built against an
+# earlier package of the same version: mark them new.
+find "$PACKAGE_DIR/unpacked" -type f -exec touch {} +
 (cd "$REPO/tests/plugin-template" && cargo build --quiet \
   --config "patch.crates-io.parley-plugin-api.path=\"$PACKAGE_DIR/unpacked/parley-plugin-api-$version\"")
 cp "$TARGET_DIR/debug/libparley_plugin_template.so" "$OUT/libparley_plugin_template.so"

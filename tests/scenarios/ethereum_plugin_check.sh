@@ -42,6 +42,8 @@ step "plugin check passes against anvil"
   >"$SCRATCH/check.log" 2>&1 || { cat "$SCRATCH/check.log"; fail "plugin check failed on the Ethereum plugin"; }
 assert_contains "$SCRATCH/check.log" " 0 failed"
 grep -q '^ok ' "$SCRATCH/check.log" || fail "no contract lines in the check"
+# The state on record, read back from the call data of the register behind the record.
+assert_contains "$SCRATCH/check.log" "ok    chain: registered_state is exactly the state on record"
 ! grep -q '^FAIL' "$SCRATCH/check.log" || fail "a FAIL line in the check"
 
 step "an unreachable RPC endpoint is refused, naming the endpoint"

@@ -328,6 +328,27 @@ pub struct AppStateInfo {
     /// Why the state cannot be described, if it cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// In a dispute whose moves on chain advanced the app (force execution): the state on
+    /// record. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_record: Option<OnRecordInfo>,
+}
+
+/// The state on record of an app channel advanced on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnRecordInfo {
+    /// Its version.
+    pub version: u64,
+    /// As the app describes it; absent if it cannot (then `problem` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<serde_json::Value>,
+    /// Whose move it is on chain (a participant index), if the app's description says
+    /// (a `turn` field, as tic-tac-toe's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u16>,
+    /// Why the state cannot be described, if it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// `channel_list`: which channels.

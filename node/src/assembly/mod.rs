@@ -209,6 +209,7 @@ impl Node {
             dispatcher,
             starter,
             reports: reports_rx,
+            moves,
         } = wire(
             config,
             Identity {
@@ -228,6 +229,7 @@ impl Node {
             Arc::downgrade(&chain_side),
             reports_rx,
             other_events,
+            moves,
         )];
         let redial = resume_channels(
             &starter,

@@ -11,6 +11,7 @@ use crate::client::dialer::Dialer;
 use crate::client::dispatch::Dispatcher;
 use crate::client::driver::Driver;
 use crate::client::events::SharedSink;
+use crate::client::onchain::force::{ForceMove, ForceMoves};
 use crate::client::onchain::ChainSide;
 use crate::client::peers::Peers;
 use crate::client::proposals::Proposals;
@@ -43,6 +44,8 @@ pub struct Wired {
     pub starter: Arc<ChannelStarter>,
     /// What the channel tasks report, for the owners of the channels' chain side.
     pub reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
+    /// The moves on chain people ask for, for the owners of the channels' chain side.
+    pub moves: UnboundedReceiver<ForceMove>,
 }
 
 /// What the node's channels run on: the chain, and the apps whose rules it checks.
@@ -66,6 +69,7 @@ pub fn wire(
     events: SharedSink,
 ) -> Wired {
     let (reports_tx, reports) = unbounded_channel();
+    let (force_moves, moves) = ForceMoves::channel();
     let chain = Arc::new(chain);
     let registry = Arc::new(Registry::default());
     let book = Arc::new(book);
@@ -91,6 +95,7 @@ pub fn wire(
         policy: config.policy.clone(),
         testing: config.testing.clone(),
         store: store.clone(),
+        apps: apps.clone(),
     });
     let proposals = Arc::new(Proposals::new(
         peers.clone(),
@@ -119,6 +124,7 @@ pub fn wire(
         store,
         policy: config.policy.clone(),
         testing: config.testing.clone(),
+        force_moves,
     });
     Wired {
         driver,
@@ -126,5 +132,6 @@ pub fn wire(
         dispatcher,
         starter,
         reports,
+        moves,
     }
 }

@@ -12,6 +12,7 @@ use super::book::{NamedPeer, PeerBook};
 use super::chain::{chain_call, ChainAccess};
 use super::dialer::Dialer;
 use super::error::Error;
+use super::onchain::force::ForceMoves;
 use super::peers::Peers;
 use super::proposals::Proposals;
 use super::registry::Registry;
@@ -51,6 +52,8 @@ pub struct Driver {
     pub policy: PolicySection,
     /// `[testing]`: what a test node does wrong (all off on real nodes).
     pub testing: TestingSection,
+    /// The way to the channels' chain side, for moves on chain in a dispute.
+    pub force_moves: ForceMoves,
 }
 
 impl Driver {

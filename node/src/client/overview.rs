@@ -41,6 +41,10 @@ pub struct AppView {
     /// The newest state as the app describes it (JSON), or why it cannot; `None` without the
     /// app.
     pub state: Option<Result<String, String>>,
+    /// In a dispute, the state on record on chain (its version, and as the app describes it),
+    /// when it differs from the newest state above: moves on chain advanced it. `None`
+    /// otherwise.
+    pub on_record: Option<(u64, Result<String, String>)>,
 }
 
 impl Driver {
@@ -101,15 +105,15 @@ impl Driver {
     ) -> Option<ChannelOverview> {
         let snapshot = handle.snapshot().await.ok()?.snapshot;
         let id = snapshot.channel.channel_id;
-        let (status, dispute) = match self.registry.status(&id) {
-            Some(status) => (status.describe(), status.dispute),
-            None => (None, None),
+        let (status, dispute, on_record) = match self.registry.status(&id) {
+            Some(status) => (status.describe(), status.dispute, status.on_record),
+            None => (None, None, None),
         };
         Some(ChannelOverview {
             id,
             peer,
             peer_alias: self.alias(peer),
-            app: self.app_view(&snapshot),
+            app: self.app_view(&snapshot, on_record.as_ref()),
             snapshot: Some(snapshot),
             status,
             dispute,
@@ -136,24 +140,45 @@ impl Driver {
             id: archived.snapshot.channel.channel_id,
             peer: archived.peer,
             peer_alias: self.alias(archived.peer),
-            app: self.app_view(&archived.snapshot),
+            app: self.app_view(&archived.snapshot, None),
             snapshot: Some(archived.snapshot),
             status: archived.note,
             dispute: archived.dispute,
         }
     }
 
-    /// The app of `snapshot`'s channel and its newest state, as this node's apps describe it.
-    fn app_view(&self, snapshot: &ChannelSnapshot) -> Option<AppView> {
-        self.describe_app(&snapshot.channel.params, &snapshot.latest.state)
+    /// The app of `snapshot`'s channel and its newest state (and the state `on_record` on
+    /// chain, if it differs), as this node's apps describe them.
+    fn app_view(&self, snapshot: &ChannelSnapshot, on_record: Option<&State>) -> Option<AppView> {
+        self.describe_app_with(&snapshot.channel.params, &snapshot.latest.state, on_record)
     }
 
     /// The app of the channel of `params` and `state` as this node's apps describe it; `None`
     /// for a payment channel.
     pub(super) fn describe_app(&self, params: &Params, state: &State) -> Option<AppView> {
+        self.describe_app_with(params, state, None)
+    }
+
+    /// [`Driver::describe_app`], with the state `on_record` on chain if it differs.
+    fn describe_app_with(
+        &self,
+        params: &Params,
+        state: &State,
+        on_record: Option<&State>,
+    ) -> Option<AppView> {
         let address = params.app.clone()?;
         let known = self.apps.by_address(&address);
+        let on_record = on_record
+            .filter(|recorded| *recorded != state)
+            .and_then(|recorded| {
+                let described = known?
+                    .app
+                    .describe(params, recorded)
+                    .map_err(|e| e.message().to_string());
+                Some((recorded.version, described))
+            });
         Some(AppView {
+            on_record,
             name: known.map(|k| k.name.clone()),
             state: known.map(|k| {
                 k.app

@@ -10,7 +10,7 @@ use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
 use crate::store::ChannelMembers;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute};
+use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute, State};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
@@ -30,6 +30,9 @@ pub struct ChannelStatus {
     pub note: Option<String>,
     /// The channel's on-chain record as last read, and the chain time of that reading.
     pub dispute: Option<(Dispute, ChainTime)>,
+    /// The state on record of an app channel in dispute, as the chain returned it (for moves
+    /// on chain it may be signed by its actor only: never a signed state of the channel).
+    pub on_record: Option<State>,
     /// Why the channel's state cannot be written (a store outage), until the store works
     /// again. Ends every wait on the channel: nothing moves off chain meanwhile.
     pub store: Option<String>,
@@ -61,6 +64,7 @@ impl ChannelStatus {
             reason: None,
             note: None,
             dispute: None,
+            on_record: None,
             store: None,
         }
     }
@@ -335,6 +339,17 @@ impl Registry {
                 let new = dispute.map(|d| (d, now));
                 let changed = status.dispute != new;
                 status.dispute = new;
+                changed
+            });
+        });
+    }
+
+    /// Records the state on record of channel `id` as read from the chain.
+    pub fn set_on_record(&self, id: &ChannelId, state: Option<State>) {
+        self.with_status(id, |status| {
+            status.send_if_modified(|status| {
+                let changed = status.on_record != state;
+                status.on_record = state;
                 changed
             });
         });

@@ -33,6 +33,23 @@ pub trait FfiChain: Send + Sync {
     /// The test clock, on test ledgers only.
     #[sabi(last_prefix_field)]
     fn test_clock(&self) -> ROption<FfiTestClockBox>;
+    /// Revision 3, a waiting call of the ledger: `ChannelId` in, `Option<State>` out (the
+    /// state on record, see [`ChainLedger::registered_state`](crate::ChainLedger::registered_state)).
+    /// A backend built before answers `Unsupported`.
+    ///
+    /// Appended here rather than to [`FfiLedger`]: abi_stable merges the layouts of a prefix
+    /// table from every library loaded into one process and checks nested tables through the
+    /// merged layout of the table around them, so a nested table can grow only where every
+    /// table around it grows too. The ledger table sits inside this one, which an older
+    /// plugin has at the same length: a revision-0 plugin loaded first would pin the shorter
+    /// ledger table, and every up-to-date chain plugin after it would be refused.
+    fn registered_state(&self, channel: RSlice<'_, u8>) -> FfiResult {
+        let _ = channel;
+        RResult::RErr(PluginError::unsupported(
+            "this chain plugin was built before ABI revision 3 and cannot read the state on \
+             record (rebuild it against plugin-api 0.2.2 or newer)",
+        ))
+    }
 }
 
 /// A boxed [`FfiChain`].

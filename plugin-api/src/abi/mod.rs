@@ -21,6 +21,14 @@
 //! - **Root module fields** are appended to [`PluginModule`]: a node reads them as `Option`,
 //!   `None` for a plugin built before them. A **new plugin kind** is a new constructor field
 //!   there, never a new variant of [`PluginInstance`].
+//! - **A nested table grows only with every table around it.** abi_stable merges the layout
+//!   of each prefix table across all libraries loaded into the process, and checks the tables
+//!   nested in it through the merged layout; where an outer table has the same length in an
+//!   older plugin as in the node, the older plugin's nested tables can win the merge, and
+//!   every up-to-date plugin loaded after it is refused. So a revision that appends to a
+//!   table also appends to each table on the way to it from the root module: revision 3 adds
+//!   [`ffi::FfiChain::registered_state`] to the instance table (not to the ledger table
+//!   inside it) and [`PluginModule::grown_at`] to the root module.
 //! - **Enums that cross the boundary** have an unknown-variant path: error kinds and log levels
 //!   are numbers with a defined reading for unknown values ([`crate::ErrorKind`],
 //!   [`LogLevel`]); an event whose variant the node does not know is skipped with a warning;
@@ -32,7 +40,7 @@
 //! - abi_stable also records this crate's version in every type layout and refuses layouts
 //!   of semver-incompatible releases (for a `0.x` crate, another minor version). So the
 //!   crate's minor version is tied to the generation: every revision of generation 3 is a
-//!   `0.2.x` release (revision 2 is 0.2.1), and only a new generation may move to `0.3`.
+//!   `0.2.x` release (revision 2 is 0.2.1, revision 3 is 0.2.2), and only a new generation may move to `0.3`.
 
 pub mod ffi;
 pub mod host;
@@ -62,8 +70,11 @@ pub const PLUGIN_ABI_VERSION: u32 = 3;
 /// number in the root module. Revision 2: the app kind ([`PluginKind::App`], constructed by
 /// [`PluginModule::instantiate_app`]), and the host's capability to hand a plugin the rules of
 /// one of the node's apps ([`host::FfiHost::app_rules`], used through
-/// [`Host::app`](crate::Host::app)).
-pub const ABI_REVISION: u32 = 2;
+/// [`Host::app`](crate::Host::app)). Revision 3: the chain ledger reads the state on record
+/// ([`ChainLedger::registered_state`](crate::ChainLedger::registered_state), appended to
+/// [`ffi::FfiChain`], see there why not to the ledger's table), so that a node can follow an
+/// app channel's force execution.
+pub const ABI_REVISION: u32 = 3;
 
 /// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision
 /// and every release of this crate within a generation.
@@ -213,6 +224,10 @@ pub struct PluginModule {
     /// does.
     pub instantiate_app:
         extern "C" fn(config: RStr<'_>, host: HostContext) -> RResult<ffi::FfiAppBox, PluginError>,
+    /// Revision 3 on: the revision again (as `abi_revision`). It carries nothing new; it is
+    /// there so that the root module grows with every revision that grows a table reached
+    /// from it (see the module docs on growth).
+    pub grown_at: u32,
 }
 
 /// The constructor of an app instance: like [`Instantiate`], for [`PluginKind::App`].

@@ -202,6 +202,10 @@ impl<'a> Suite<'a> {
         let v2 = self.state(channel, 2, &[[120, 180]], false);
         let mut registered: Option<Dispute> = None;
         report.check(
+            "chain: registered_state is none before anything is registered (revision 3)",
+            || self.expect_on_record(channel, None),
+        );
+        report.check(
             "chain: register starts a dispute ending a challenge duration later, reported to watchers",
             || {
                 registered = Some(self.register_starts_dispute(channel, &v1)?);
@@ -254,6 +258,10 @@ impl<'a> Suite<'a> {
                 );
                 Ok(())
             },
+        );
+        report.check(
+            "chain: registered_state is exactly the state on record (revision 3)",
+            || self.expect_on_record(channel, Some(&v2)),
         );
         report.check("chain: conclude before the timeout is rejected", || {
             expect_rejected("concluding before the timeout", self.conclude(channel, &v2))
@@ -595,6 +603,22 @@ impl<'a> Suite<'a> {
             state: state.clone(),
             sigs,
         })
+    }
+
+    /// The state on record is `expected`. A backend without the capability (its default,
+    /// `Unsupported`) passes: a node then says it cannot follow force execution.
+    fn expect_on_record(&self, channel: &Channel, expected: Option<&State>) -> Result<(), String> {
+        match self.chain.registered_state(&channel.id) {
+            Err(error) if error.kind == ErrorKind::Unsupported => Ok(()),
+            Err(error) => Err(format!("registered_state failed: {error}")),
+            Ok(found) => {
+                ensure!(
+                    found.as_ref() == expected,
+                    "registered_state is {found:?}, expected {expected:?}"
+                );
+                Ok(())
+            }
+        }
     }
 
     fn register(&self, channel: &Channel, state: &State) -> PluginResult<TxReceipt> {

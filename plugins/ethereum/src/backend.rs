@@ -572,6 +572,10 @@ impl ChainLedger for Ethereum {
         read_dispute(&self.rpc, self.settings.adjudicator, channel, block)
     }
 
+    fn registered_state(&self, channel: &ChannelId) -> PluginResult<Option<State>> {
+        crate::on_record::read_state_on_record(&self.rpc, self.settings.adjudicator, channel)
+    }
+
     fn watch(&self, channel: &ChannelId) -> PluginResult<()> {
         self.watcher.watch(channel)
     }

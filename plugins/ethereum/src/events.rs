@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Most blocks one `eth_getLogs` spans (public nodes refuse wider ranges).
-const MAX_RANGE: u64 = 2_000;
+pub(crate) const MAX_RANGE: u64 = 2_000;
 
 /// The participants of every channel this instance has seen the parameters of.
 #[derive(Default)]
@@ -88,7 +88,7 @@ pub struct Logs {
     holders: Vec<(H160, Asset)>,
 }
 
-fn topic(signature: &str) -> H256 {
+pub(crate) fn topic(signature: &str) -> H256 {
     H256(keccak256(&[signature.as_bytes()]))
 }
 

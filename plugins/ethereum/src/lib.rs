@@ -56,10 +56,12 @@
 
 pub mod abi;
 mod backend;
+pub mod calldata;
 mod config;
 pub mod crypto;
 mod error;
 mod events;
+mod on_record;
 pub mod rpc;
 pub mod tx;
 

@@ -169,6 +169,12 @@ impl Rpc {
             .map(|bytes| bytes.to_vec())
     }
 
+    /// The call data of transaction `hash`; `None` if the node does not know it.
+    pub fn transaction_input(&self, hash: H256) -> Result<Option<Vec<u8>>, RpcError> {
+        self.block_on(self.ask("reading a transaction", self.provider.get_transaction(hash)))
+            .map(|tx| tx.map(|tx| tx.input.to_vec()))
+    }
+
     /// The logs matching `filter`.
     pub fn logs(&self, filter: &Filter) -> Result<Vec<Log>, RpcError> {
         self.block_on(self.ask("reading event logs", self.provider.get_logs(filter)))

@@ -320,6 +320,11 @@ impl ChainLedger for SimChain {
         Ok(self.ledger.record(channel)?.map(|record| record.dispute()))
     }
 
+    /// The record keeps the whole state, so the state on record is read, never rebuilt.
+    fn registered_state(&self, channel: &ChannelId) -> PluginResult<Option<State>> {
+        Ok(self.ledger.record(channel)?.map(|record| record.state))
+    }
+
     fn watch(&self, channel: &ChannelId) -> PluginResult<()> {
         self.watcher.watch(channel)
     }

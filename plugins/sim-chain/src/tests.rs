@@ -391,6 +391,7 @@ fn progress_enforces_the_app_the_node_offers_through_the_host() {
         is_final: false,
     };
     let v0 = tally(0, 0);
+    assert_eq!(chain.registered_state(&v0.channel_id).unwrap(), None);
     let sigs = accounts[..2]
         .iter()
         .map(|account| chain.sign_state(account, &v0).unwrap())
@@ -406,6 +407,10 @@ fn progress_enforces_the_app_the_node_offers_through_the_host() {
             sub_channels: vec![],
         })
         .unwrap();
+    assert_eq!(
+        chain.registered_state(&v0.channel_id).unwrap(),
+        Some(v0.clone())
+    );
     chain.advance_time(60).unwrap();
     let progress = |chain: &SimChain, to: &State| {
         chain.progress(&ProgressRequest {
@@ -442,5 +447,10 @@ fn progress_enforces_the_app_the_node_offers_through_the_host() {
     assert_eq!(
         (dispute.version, dispute.phase),
         (1, DisputePhase::ForceExec)
+    );
+    // The state progressed to, signed by its actor only, is the state on record.
+    assert_eq!(
+        chain.registered_state(&v0.channel_id).unwrap(),
+        Some(tally(1, 2))
     );
 }

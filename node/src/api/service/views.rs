@@ -2,7 +2,7 @@
 
 use crate::api::types::{
     AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
-    ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
+    OnRecordInfo, ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
 };
 use crate::client::answers::WaitingUpdate;
 use crate::client::book::NamedPeer;
@@ -156,9 +156,11 @@ pub fn pending_update_info(chain: &ChainInfo, waiting: WaitingUpdate) -> Pending
     }
 }
 
-/// An app channel's app and state as the API shows it: the app's description parsed as JSON.
-fn app_state_info(view: AppView) -> AppStateInfo {
-    let (state, problem) = match view.state {
+/// An app's description of a state as JSON, or why there is none.
+fn described(
+    description: Option<Result<String, String>>,
+) -> (Option<serde_json::Value>, Option<String>) {
+    match description {
         None => (None, None),
         Some(Ok(text)) => match serde_json::from_str(&text) {
             Ok(value) => (Some(value), None),
@@ -173,12 +175,32 @@ fn app_state_info(view: AppView) -> AppStateInfo {
             None,
             Some(format!("the app cannot describe the state: {reason}")),
         ),
-    };
+    }
+}
+
+/// An app channel's app and state as the API shows it: the app's description parsed as JSON.
+fn app_state_info(view: AppView) -> AppStateInfo {
+    let (state, problem) = described(view.state);
+    let on_record = view.on_record.map(|(version, description)| {
+        let (state, problem) = described(Some(description));
+        let turn = state
+            .as_ref()
+            .and_then(|s| s.get("turn"))
+            .and_then(|t| t.as_u64())
+            .and_then(|t| u16::try_from(t).ok());
+        OnRecordInfo {
+            version,
+            state,
+            turn,
+            problem,
+        }
+    });
     AppStateInfo {
         address: view.address,
         name: view.name,
         state,
         problem,
+        on_record,
     }
 }
 

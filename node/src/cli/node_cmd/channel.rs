@@ -311,7 +311,13 @@ impl ChannelArgs {
                 })
             }
             ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
-                output::channel("moved; the peer signed the new state", &channel)
+                let title = if channel.phase == Some(crate::protocol::Phase::Disputed) {
+                    "moved on chain (progress): the channel is in dispute, so the move went to \
+                     the chain, signed by us alone"
+                } else {
+                    "moved; the peer signed the new state"
+                };
+                output::channel(title, &channel)
             }),
             ChannelCommand::Pending { .. } => options.run(call, |list: Vec<PendingUpdateInfo>| {
                 output::pending_updates(&list, unix_now())

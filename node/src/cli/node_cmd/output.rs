@@ -188,10 +188,39 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
             (None, Some(problem)) => rows.push(("app state".to_owned(), problem.clone())),
             (None, None) => {}
         }
+        if let Some(record) = &app.on_record {
+            let described = match (&record.state, &record.problem) {
+                (Some(state), _) => state.to_string(),
+                (None, Some(problem)) => problem.clone(),
+                (None, None) => "not described".to_owned(),
+            };
+            rows.push((
+                "on record".to_owned(),
+                format!("version {}: {described}", record.version),
+            ));
+            if let Some(turn) = record.turn {
+                let whose = channel
+                    .participants
+                    .iter()
+                    .find(|p| p.index == turn)
+                    .map_or("", |p| if p.me { " (yours)" } else { " (the peer's)" });
+                rows.push((
+                    "next move".to_owned(),
+                    format!("participant {turn}'s{whose}, on chain"),
+                ));
+            }
+        }
     }
     if let Some(dispute) = &channel.dispute {
         let record = match dispute.phase.as_str() {
             "concluded" => format!("concluded at version {}", dispute.version),
+            "force_exec" => format!(
+                "version {} (force execution: moves on chain); ends at chain time {} ({} s from \
+                 now)",
+                dispute.version,
+                dispute.timeout,
+                dispute.timeout.saturating_sub(dispute.chain_time)
+            ),
             phase => format!(
                 "version {} registered ({phase}); ends at chain time {} ({} s from now)",
                 dispute.version,

@@ -9,13 +9,14 @@ use super::conclude_final::{final_step, FinalStep};
 use super::decide::{decide, Action, OurSide};
 use super::failure::{chain_step, ChainFailure};
 use super::life::Outcome;
+use super::on_record;
 use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
 use crate::protocol::funding::Funding;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
-    ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase, Participant,
-    RegisterRequest, SignedState, State, WithdrawRequest,
+    ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase,
+    Participant, RegisterRequest, SignedState, State, WithdrawRequest,
 };
 use parley_plugin_api::{ChainLedger, ErrorKind};
 use std::sync::Arc;
@@ -59,17 +60,23 @@ pub async fn round(
     } else {
         super::tree::descendants(side, &snapshot.latest.state).await?
     };
-    let chain = side.chain.ledger.clone();
-    let (record, now) = chain_step("reading the channel's record on chain", move || {
-        Ok((chain.dispute(&id)?, chain.now()?))
-    })
-    .await?;
-    side.registry.set_dispute(&id, record.clone(), now);
+    let params = &snapshot.channel.params;
+    let app = params.app.is_some();
+    let on_chain = on_record::read(side, id, app).await?;
+    let now = on_chain.now;
+    let record = on_chain.record.clone();
     let ours = OurSide {
         latest: snapshot.latest.state.version,
         latest_final: snapshot.latest.state.is_final,
         pending: snapshot.pending.as_ref().map(|p| p.state.version),
         refute,
+        app_challenge: app.then_some(params.challenge_duration),
+        record_final: on_chain.state_final().unwrap_or_else(|| {
+            record
+                .as_ref()
+                .is_some_and(|r| r.version == snapshot.latest.state.version)
+                && snapshot.latest.state.is_final
+        }),
     };
     let me = side
         .chain
@@ -89,17 +96,20 @@ pub async fn round(
         snapshot: &snapshot,
         me,
         subs,
+        on_record: on_chain.state.as_ref(),
     };
     match action {
         Action::Register => step.register(record.map(|r| r.version)).await,
         Action::ConcludeFinal => step.conclude_final(record.as_ref(), waited).await,
         Action::Wait { until } => {
-            let version = record.map_or(ours.latest, |r| r.version);
-            step.note(format!(
-                "dispute: version {version} is registered on chain; the challenge ends at chain \
-                 time {until} ({} s from now), then the channel concludes",
-                until.saturating_sub(now)
-            ));
+            let mut note = match &record {
+                Some(record) => wait_note(record, &ours, until, now),
+                None => format!("dispute: waiting until chain time {until}"),
+            };
+            if let Some(why) = &on_chain.unreadable {
+                note = format!("{note}; {why}");
+            }
+            step.note(note);
             Ok(Outcome::Later(POLL))
         }
         Action::Conclude {
@@ -121,6 +131,40 @@ pub async fn round(
     }
 }
 
+/// What the status says while a dispute waits for chain time `until`.
+fn wait_note(record: &Dispute, ours: &OurSide, until: ChainTime, now: ChainTime) -> String {
+    let version = record.version;
+    let left = until.saturating_sub(now);
+    match (record.phase, ours.app_challenge) {
+        (DisputePhase::ForceExec, _) => format!(
+            "force execution: version {version} is on record after a move on chain; moves on \
+             chain (`parley channel move`) are possible until chain time {until} ({left} s \
+             from now), then the channel concludes with the state on record"
+        ),
+        (DisputePhase::Dispute, Some(_)) if until > record.timeout => {
+            if now < record.timeout {
+                format!(
+                    "dispute: version {version} is registered on chain; refutable until chain \
+                     time {}, then moves on chain (`parley channel move`) are possible until \
+                     chain time {until} ({left} s from now, when force execution ends and the \
+                     channel concludes)",
+                    record.timeout
+                )
+            } else {
+                format!(
+                    "force execution: version {version} is registered and the challenge is \
+                     over; moves on chain (`parley channel move`) are possible until chain time \
+                     {until} ({left} s from now), then the channel concludes"
+                )
+            }
+        }
+        _ => format!(
+            "dispute: version {version} is registered on chain; the challenge ends at chain \
+             time {until} ({left} s from now), then the channel concludes"
+        ),
+    }
+}
+
 /// The context of one action.
 struct Step<'a> {
     side: &'a ChainSide,
@@ -130,6 +174,8 @@ struct Step<'a> {
     me: Participant,
     /// The newest states of the sub-channels our newest state locks, depth first.
     subs: Vec<SignedState>,
+    /// The state on record, as read from the chain (app channels).
+    on_record: Option<&'a State>,
 }
 
 impl Step<'_> {
@@ -241,8 +287,13 @@ impl Step<'_> {
         Ok(Outcome::Again)
     }
 
-    /// The state of `version`: our newest, our pending update, or (test nodes) an older one.
+    /// The state of `version`: our newest, our pending update, (test nodes) an older one, or
+    /// the state on record read from the chain (after moves on chain, a state only its actor
+    /// signed: fine for `conclude`, which takes the state the record commits to).
     async fn state_of(&self, version: u64) -> Result<Option<State>, ChainFailure> {
+        if let Some(state) = self.on_record.filter(|s| s.version == version) {
+            return Ok(Some(state.clone()));
+        }
         if self.snapshot.latest.state.version == version {
             return Ok(Some(self.snapshot.latest.state.clone()));
         }
@@ -325,5 +376,62 @@ impl Step<'_> {
             .await
             .map_err(|e| ChainFailure::channel("withdrew, but the channel refused to close", &e))?;
         Ok(Outcome::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(phase: DisputePhase, timeout: ChainTime) -> Dispute {
+        Dispute {
+            channel_id: ChannelId([1; 32]),
+            version: 7,
+            phase,
+            timeout,
+        }
+    }
+
+    fn app() -> OurSide {
+        OurSide {
+            latest: 7,
+            latest_final: false,
+            pending: None,
+            refute: true,
+            app_challenge: Some(60),
+            record_final: false,
+        }
+    }
+
+    #[test]
+    fn the_note_says_when_moves_on_chain_are_possible_and_when_force_execution_ends() {
+        let registered = record(DisputePhase::Dispute, 200);
+        let before = wait_note(&registered, &app(), 260, 150);
+        assert!(
+            before.contains("refutable until chain time 200"),
+            "{before}"
+        );
+        assert!(before.contains("possible until chain time 260"), "{before}");
+        let after = wait_note(&registered, &app(), 260, 230);
+        assert!(after.starts_with("force execution:"), "{after}");
+        assert!(
+            after.contains("until chain time 260 (30 s from now)"),
+            "{after}"
+        );
+        let progressed = wait_note(&record(DisputePhase::ForceExec, 400), &app(), 400, 390);
+        assert!(progressed.starts_with("force execution:"), "{progressed}");
+        assert!(
+            progressed.contains("chain time 400 (10 s from now)"),
+            "{progressed}"
+        );
+        let payment = OurSide {
+            app_challenge: None,
+            ..app()
+        };
+        let plain = wait_note(&registered, &payment, 200, 150);
+        assert!(
+            plain.contains("the challenge ends at chain time 200"),
+            "{plain}"
+        );
     }
 }

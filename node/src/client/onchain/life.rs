@@ -17,7 +17,8 @@
 //! - `Funding` or `Active` with a registration seen on chain: stop the channel's updates (the
 //!   channel task then moves to `Disputed`). This preempts a funding in progress;
 //! - `Closing`: settle (look at the record; conclude and withdraw, or wait for the peer);
-//! - `Disputed`: dispute rounds until the channel is closed;
+//! - `Disputed`: dispute rounds until the channel is closed, and before the next round each
+//!   move on chain a person asked for (force execution of an app channel);
 //! - a failed duty is taken again after [`RETRY`] if the failure is transient; otherwise the
 //!   failure stays in the status and the duty is decided afresh on the next chain event about
 //!   the channel, or after [`REEXAMINE`].
@@ -71,6 +72,8 @@ pub enum Duty {
         /// How long this run has been settling the channel.
         waited: Duration,
     },
+    /// A move on chain a person asked for (force execution of an app channel).
+    Progress,
     /// One round of the dispute.
     DisputeRound {
         /// How long this run has been disputing the channel.
@@ -137,6 +140,8 @@ pub struct ChainLife {
     running: Option<(Duty, Phase)>,
     /// The last failure, while it stands.
     problem: Option<ChainFailure>,
+    /// Moves on chain asked for and not yet made.
+    moves: usize,
 }
 
 impl ChainLife {
@@ -153,6 +158,7 @@ impl ChainLife {
             registered: None,
             running: None,
             problem: None,
+            moves: 0,
         }
     }
 
@@ -202,6 +208,12 @@ impl ChainLife {
             }
             Phase::Opening | Phase::Closed => {}
         }
+    }
+
+    /// A person asked for a move on chain (the owner queues it): it is made before the next
+    /// dispute round, one at a time, while the channel is `Disputed`.
+    pub fn on_move_requested(&mut self) {
+        self.moves += 1;
     }
 
     /// Whether the duty in progress must give way (it was handed out in another phase, or a
@@ -264,6 +276,7 @@ impl ChainLife {
             Phase::Funding if due && !self.rules.peer_known => Some(Duty::RecoverUnusable),
             Phase::Funding if due && !self.rules.withhold_deposit => Some(Duty::Fund),
             Phase::Closing if due => Some(Duty::Settle { waited }),
+            Phase::Disputed if self.moves > 0 => Some(Duty::Progress),
             Phase::Disputed if due => Some(Duty::DisputeRound { waited }),
             _ => None,
         }
@@ -304,6 +317,14 @@ impl ChainLife {
                             Watching::No
                         };
                     }
+                }
+                return;
+            }
+            Duty::Progress => {
+                // The move's answer went to the person; the record changed or not: look.
+                self.moves = self.moves.saturating_sub(1);
+                if self.due != Due::Never {
+                    self.due = Due::Now;
                 }
                 return;
             }

@@ -295,3 +295,35 @@ fn the_retry_note_says_which_failures_wait_for_news() {
     assert!(ChainLife::retry_note(&unreachable()).contains("trying again in 2 s"));
     assert!(ChainLife::retry_note(&refused()).contains("next chain event"));
 }
+
+#[test]
+fn a_move_on_chain_is_made_before_the_next_round_and_the_round_follows_at_once() {
+    let t0 = Instant::now();
+    let mut life = watched(Phase::Disputed, t0);
+    take(
+        &mut life,
+        t0,
+        Duty::DisputeRound { waited: secs(0) },
+        Outcome::Later(secs(30)),
+    );
+    assert_eq!(life.poll(t0 + secs(1)), None, "the round waits");
+    life.on_move_requested();
+    life.on_move_requested();
+    take(&mut life, t0 + secs(1), Duty::Progress, Outcome::Again);
+    take(&mut life, t0 + secs(1), Duty::Progress, Outcome::Again);
+    // Each move changed the record: the next round reads it at once.
+    assert_eq!(
+        life.poll(t0 + secs(1)),
+        Some(Duty::DisputeRound { waited: secs(1) })
+    );
+}
+
+#[test]
+fn moves_on_chain_are_made_only_in_a_dispute() {
+    let t0 = Instant::now();
+    let mut life = watched(Phase::Active, t0);
+    life.on_move_requested();
+    assert_eq!(life.poll(t0), None, "an active channel moves off chain");
+    life.on_phase(Phase::Disputed, t0);
+    assert_eq!(life.poll(t0), Some(Duty::Progress));
+}

@@ -10,7 +10,9 @@
 //!   ([`failure`]).
 //! - The duties: [`funding`] (deposit and wait for the peer's), [`closing`] (the cooperative
 //!   close: conclude with the final state, withdraw), [`dispute`] (register, refute, wait,
-//!   conclude, withdraw), with their pure decisions [`decide`] and [`conclude_final`].
+//!   conclude, withdraw), with their pure decisions [`decide`] and [`conclude_final`], what
+//!   the chain holds for a disputed channel ([`on_record`]), and moves on chain in an app
+//!   channel's force execution ([`force`], asked for by people through [`force::ForceMoves`]).
 //!
 //! Every channel is watched on chain from `Funding` on (so that a peer recovering its deposit
 //! is seen too), again after every restart, and until it is closed.
@@ -25,13 +27,16 @@ pub mod conclude_final;
 pub mod decide;
 pub mod dispute;
 pub mod failure;
+pub mod force;
 pub mod funder;
 pub mod funding;
 pub mod life;
+pub mod on_record;
 pub mod owner;
 pub mod router;
 pub mod tree;
 
+use super::apps::Apps;
 use super::chain::ChainAccess;
 use super::channel_task::ChannelHandle;
 use super::registry::Registry;
@@ -57,6 +62,8 @@ pub struct ChainSide {
     pub testing: TestingSection,
     /// The store, for the archive: a sub-channel whose parent closed reads it there.
     pub store: Arc<crate::store::ChannelStore>,
+    /// The apps of `[[apps]]`, whose rules a move on chain follows.
+    pub apps: Arc<Apps>,
 }
 
 /// What a duty acts with: the channel's task, the channel as it is now, and our account.

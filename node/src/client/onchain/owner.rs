@@ -12,12 +12,15 @@
 use super::closing::settle;
 use super::dispute::round;
 use super::failure::{chain_step, ChainFailure};
+use super::force::{self, ForceMove};
 use super::funding::fund;
 use super::life::{ChainLife, Duty, LifeRules, Outcome};
 use super::ChainSide;
 use crate::client::channel_task::ChannelReport;
+use crate::client::error::Error;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, Dispute};
+use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -29,6 +32,8 @@ pub enum OwnerInput {
     Report(ChannelReport),
     /// The chain backend reports a change of the channel's record.
     Chain(Dispute),
+    /// A person asks for a move on chain (force execution of an app channel).
+    Move(ForceMove),
 }
 
 /// Whether the owner goes on after an input.
@@ -57,18 +62,24 @@ pub async fn own(
         return;
     };
     let mut life = ChainLife::new(rules, phase, Instant::now());
+    // Moves on chain asked for, made one per `Duty::Progress` in order.
+    let mut moves = VecDeque::new();
     loop {
         while let Some(duty) = life.poll(Instant::now()) {
             // The node is only borrowed for one duty, so a shutdown never waits on a pause.
             let Some(node) = side.upgrade() else { return };
-            let work = perform(&node, id, duty);
+            let asked = match duty {
+                Duty::Progress => moves.pop_front(),
+                _ => None,
+            };
+            let work = perform(&node, id, duty, asked);
             tokio::pin!(work);
             let outcome = loop {
                 tokio::select! {
                     outcome = &mut work => break Some(outcome),
                     input = inbox.recv() => {
                         let Some(input) = input else { return };
-                        if take_in(&node, id, &mut life, input) == Flow::End {
+                        if take_in(&node, id, &mut life, input, &mut moves) == Flow::End {
                             return;
                         }
                         if life.preempts_running() {
@@ -104,15 +115,37 @@ pub async fn own(
         };
         let Some(input) = input else { return };
         let Some(node) = side.upgrade() else { return };
-        if take_in(&node, id, &mut life, input) == Flow::End {
+        if take_in(&node, id, &mut life, input, &mut moves) == Flow::End {
             return;
         }
     }
 }
 
-/// Applies one input to the rules and the channel's status.
-fn take_in(side: &ChainSide, id: ChannelId, life: &mut ChainLife, input: OwnerInput) -> Flow {
+/// Applies one input to the rules and the channel's status; a move on chain joins `moves`.
+fn take_in(
+    side: &ChainSide,
+    id: ChannelId,
+    life: &mut ChainLife,
+    input: OwnerInput,
+    moves: &mut VecDeque<ForceMove>,
+) -> Flow {
     match input {
+        OwnerInput::Move(request) => {
+            // The registry has the phase the moment the task enters it; its report to us may
+            // still be on its way, and the move is made once it arrives.
+            match side.registry.phase(&id) {
+                Some(Phase::Disputed) => {
+                    moves.push_back(request);
+                    life.on_move_requested();
+                }
+                phase => {
+                    let phase = phase.map_or_else(|| "gone".to_string(), |p| p.to_string());
+                    let _ = request.reply.send(Err(Error::conflict(format!(
+                        "channel {id} is {phase}, not in dispute: moves go to the peer off chain"
+                    ))));
+                }
+            }
+        }
         OwnerInput::Report(ChannelReport::Phase(phase)) => life.on_phase(phase, Instant::now()),
         OwnerInput::Report(ChannelReport::StoreFailed(outage)) => {
             side.registry.set_store(&id, Some(outage));
@@ -149,13 +182,21 @@ fn take_in(side: &ChainSide, id: ChannelId, life: &mut ChainLife, input: OwnerIn
     Flow::Continue
 }
 
-/// Carries out `duty` for channel `id`.
+/// Carries out `duty` for channel `id` (`asked`: the move on chain of a `Progress`).
 async fn perform(
     side: &Arc<ChainSide>,
     id: ChannelId,
     duty: Duty,
+    asked: Option<ForceMove>,
 ) -> Result<Outcome, ChainFailure> {
     match duty {
+        Duty::Progress => {
+            if let Some(request) = asked {
+                let result = force::progress(side, id, &request.action).await;
+                let _ = request.reply.send(result);
+            }
+            Ok(Outcome::Again)
+        }
         Duty::Watch => {
             let chain = side.chain.ledger.clone();
             chain_step("watching the channel on chain", move || chain.watch(&id))

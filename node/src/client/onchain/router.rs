@@ -1,11 +1,13 @@
 //! Routes what concerns a channel's chain side to its owner: the channel tasks' reports and
-//! the chain backend's events. The first report of a channel starts its owner
+//! the chain backend's events, and the moves on chain people ask for. The first report of a channel starts its owner
 //! ([`super::owner`]); the owner ends when the channel is archived. A chain event for a
 //! channel whose record is damaged (no task, no owner) is logged loudly and shown.
 
+use super::force::ForceMove;
 use super::owner::{own, OwnerInput};
 use super::ChainSide;
 use crate::client::channel_task::ChannelReport;
+use crate::client::error::Error;
 use crate::host::SectionEvent;
 use parley_plugin_api::model::{ChainEvent, ChannelId, Dispute, PluginEvent};
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ pub fn spawn_chain_side(
     side: Weak<ChainSide>,
     mut reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
     mut events: UnboundedReceiver<SectionEvent>,
+    mut moves: UnboundedReceiver<ForceMove>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut owners = Owners::default();
@@ -27,6 +30,10 @@ pub fn spawn_chain_side(
                 report = reports.recv() => {
                     let Some((id, report)) = report else { return };
                     owners.report(&side, id, report);
+                }
+                request = moves.recv() => {
+                    let Some(request) = request else { return };
+                    owners.force_move(request);
                 }
                 event = events.recv() => {
                     let Some(event) = event else { return };
@@ -72,6 +79,25 @@ impl Owners {
         let (inbox, input) = unbounded_channel();
         self.inboxes.insert(id, inbox);
         tokio::spawn(own(side.clone(), id, phase, input));
+    }
+
+    /// Hands a move on chain to its channel's owner (it alone acts on chain for the channel).
+    fn force_move(&mut self, request: ForceMove) {
+        let id = request.channel;
+        let Some(inbox) = self.inboxes.get(&id) else {
+            let _ = request.reply.send(Err(Error::not_found(format!(
+                "channel {id} has no chain side running on this node"
+            ))));
+            return;
+        };
+        if let Err(returned) = inbox.send(OwnerInput::Move(request)) {
+            self.inboxes.remove(&id);
+            if let OwnerInput::Move(request) = returned.0 {
+                let _ = request.reply.send(Err(Error::not_found(format!(
+                    "channel {id} closed meanwhile"
+                ))));
+            }
+        }
     }
 
     fn chain_event(&mut self, side: &Arc<ChainSide>, dispute: Dispute) {
