@@ -478,7 +478,7 @@ pub enum NodeEvent {
     /// A channel's state changed (balances, version or phase); carries the new view.
     ChannelChanged {
         /// The channel as it is now.
-        channel: ChannelInfo,
+        channel: Box<ChannelInfo>,
     },
     /// A channel moved to another phase.
     PhaseChanged {

@@ -160,6 +160,14 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
             }),
         ),
         (
+            "proposal-sub-channel",
+            ChannelMessage::Proposal(ChannelProposal {
+                ledger_channel: false,
+                parent: Some(ChannelId([0x5c; 32])),
+                ..proposal(vec![eth()], vec![vec![amount(3), amount(2)]])
+            }),
+        ),
+        (
             "proposal_accept",
             ChannelMessage::ProposalAccept(ProposalAccept {
                 proposal_id: ProposalId([0x9a; 32]),
