@@ -113,7 +113,10 @@ pub trait ChainLedger: Send + Sync + 'static {
 
     /// Registers a fully signed state: starts a dispute, or refutes a registered older version
     /// before the dispute's timeout. Refused if the version is not newer, the timeout passed, a
-    /// signature is wrong or the channel concluded.
+    /// signature is wrong or the channel concluded. One exception, the Adjudicator's: the very
+    /// state already on record, given again with sub-channel states, leaves the ledger
+    /// channel's record as it is and registers (or refutes) its sub-channels, so that a stale
+    /// sub-channel can be refuted under an unchanged parent.
     fn register(&self, request: &RegisterRequest) -> PluginResult<TxReceipt>;
 
     /// Advances a registered app channel by one valid move after the dispute timeout.

@@ -7,7 +7,8 @@ use super::channel_task::{ChannelHandle, CommandError};
 use super::driver::Driver;
 use super::error::Error;
 use super::overview::ChannelOverview;
-use crate::protocol::{ChannelError, Phase};
+use super::onchain::tree::newest_tree;
+use crate::protocol::{ChannelError, Funding, Phase};
 use crate::wire::NodeId;
 use parley_plugin_api::model::{ChannelId, RegisterRequest};
 use std::time::Duration;
@@ -155,17 +156,38 @@ impl Driver {
             )
         })?;
         let me = self.chain.account()?.clone();
-        self.registry.set_refute(&id, false);
-        let register = RegisterRequest {
-            from: me,
-            channel: signed,
-            sub_channels: Vec::new(),
+        // A sub-channel goes on chain with its whole tree, from the root: our newest states,
+        // but the old one for this sub-channel.
+        let (root, register) = if handle.snapshot().await?.snapshot.funding == Funding::Ledger {
+            let register = RegisterRequest {
+                from: me,
+                channel: signed,
+                sub_channels: Vec::new(),
+            };
+            (id, register)
+        } else {
+            let (root, mut subs) = newest_tree(&self.registry, id)
+                .await
+                .map_err(Error::conflict)?;
+            for sub in subs.iter_mut().filter(|s| s.state.channel_id == id) {
+                *sub = signed.clone();
+            }
+            let root_id = root.state.channel_id;
+            let register = RegisterRequest {
+                from: me,
+                channel: root,
+                sub_channels: subs,
+            };
+            (root_id, register)
         };
+        self.registry.set_refute(&id, false);
+        self.registry.set_refute(&root, false);
         let chain = self.chain.ledger.clone();
         if let Err(error) =
             chain_call("register the old state", move || chain.register(&register)).await
         {
             self.registry.set_refute(&id, true);
+            self.registry.set_refute(&root, true);
             return Err(error);
         }
         let note = crate::testing::registered_old_state(id, version);

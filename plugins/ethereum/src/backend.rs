@@ -429,11 +429,14 @@ impl ChainLedger for Ethereum {
     fn register(&self, request: &RegisterRequest) -> PluginResult<TxReceipt> {
         self.remember(&request.channel.params);
         let state = &request.channel.state;
-        // The trait refuses a version that is not newer than the registered one. The
-        // contracts of contracts/ accept re-registering the identical state as a no-op (so a
-        // tree can be registered again with new sub-channels), so this is checked here.
+        // The trait refuses a version that is not newer than the registered one, except the
+        // very state on record given again with sub-channel states (the contract's no-op for
+        // it, which refutes a sub-channel under an unchanged parent; a different state of the
+        // same version is reverted by the contract as not newer).
         if let Some(record) = self.dispute(&state.channel_id)? {
-            if record.version >= state.version {
+            let same_with_subs =
+                record.version == state.version && !request.sub_channels.is_empty();
+            if record.version >= state.version && !same_with_subs {
                 return Err(PluginError::rejected(format!(
                     "registering version {} of channel {}: version {} is already registered \
                      ({:?}); a refutation needs a newer version",

@@ -55,16 +55,21 @@ pub async fn round(
             None => Ok(Outcome::Done),
         };
     }
-    let subs = if snapshot.latest.state.allocation.locked.is_empty() {
-        Vec::new()
-    } else {
-        super::tree::descendants(side, &snapshot.latest.state).await?
-    };
     let params = &snapshot.channel.params;
     let app = params.app.is_some();
     let on_chain = on_record::read(side, id, app).await?;
     let now = on_chain.now;
     let record = on_chain.record.clone();
+    // The tree below: stopped and read while it can still go on chain. Once the root concluded
+    // only our withdrawal is left (and the sub-channels close by themselves).
+    let concluded = record
+        .as_ref()
+        .is_some_and(|r| r.phase == DisputePhase::Concluded);
+    let subs = if snapshot.latest.state.allocation.locked.is_empty() || concluded {
+        Vec::new()
+    } else {
+        super::tree::descendants(side, &snapshot.latest.state).await?
+    };
     let ours = OurSide {
         latest: snapshot.latest.state.version,
         latest_final: snapshot.latest.state.is_final,
@@ -88,7 +93,24 @@ pub async fn round(
             )
         })?
         .clone();
-    let action = decide(&ours, record.as_ref(), now);
+    let sub_records = super::tree::sub_records(side, &subs).await?;
+    let action = super::tree::decide_tree(
+        decide(&ours, record.as_ref(), now),
+        &subs,
+        &sub_records,
+        refute,
+        now,
+    );
+    if action == Action::Register && refute {
+        for (sub, registered, ours) in super::tree::stale_subs(&subs, &sub_records, now) {
+            tracing::info!(channel = %id, sub_channel = %sub, refuted = registered, version = ours, "refuting a sub-channel's older registered state with the tree's newest");
+            side.registry.set_note(
+                &sub,
+                format!("refuting the registered version {registered} with our newest, version {ours}, through the root {id}"),
+            );
+        }
+    }
+    let sub_on_record = sub_records.into_iter().map(|r| r.state).collect();
     let step = Step {
         side,
         id,
@@ -96,6 +118,7 @@ pub async fn round(
         snapshot: &snapshot,
         me,
         subs,
+        sub_on_record,
         on_record: on_chain.state.as_ref(),
     };
     match action {
@@ -174,6 +197,9 @@ struct Step<'a> {
     me: Participant,
     /// The newest states of the sub-channels our newest state locks, depth first.
     subs: Vec<SignedState>,
+    /// For each of `subs`, the state on record on chain when it was read (app sub-channels,
+    /// which moves on chain may have advanced).
+    sub_on_record: Vec<Option<State>>,
     /// The state on record, as read from the chain (app channels).
     on_record: Option<&'a State>,
 }
@@ -319,7 +345,11 @@ impl Step<'_> {
         if state.allocation.locked.is_empty() {
             return Vec::new();
         }
-        self.subs.iter().map(|s| s.state.clone()).collect()
+        self.subs
+            .iter()
+            .zip(&self.sub_on_record)
+            .map(|(sub, on_record)| on_record.clone().unwrap_or_else(|| sub.state.clone()))
+            .collect()
     }
 
     async fn conclude(&self, version: u64) -> Result<Outcome, ChainFailure> {

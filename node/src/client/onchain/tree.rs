@@ -291,3 +291,120 @@ pub async fn descendants(
     }
     Ok(out)
 }
+
+/// What the chain holds for each sub-channel of a tree in dispute (in the order of
+/// [`descendants`]), read as for any channel in dispute.
+pub async fn sub_records(
+    side: &std::sync::Arc<ChainSide>,
+    subs: &[SignedState],
+) -> Result<Vec<super::on_record::OnChain>, ChainFailure> {
+    let mut records = Vec::with_capacity(subs.len());
+    for sub in subs {
+        let app = sub.params.app.is_some();
+        records.push(super::on_record::read(side, sub.state.channel_id, app).await?);
+    }
+    Ok(records)
+}
+
+/// The sub-channels registered with an older state than our newest while their record can
+/// still be refuted: `(id, registered version, our version)`.
+pub fn stale_subs(
+    subs: &[SignedState],
+    records: &[super::on_record::OnChain],
+    now: parley_plugin_api::model::ChainTime,
+) -> Vec<(ChannelId, u64, u64)> {
+    subs.iter()
+        .zip(records)
+        .filter_map(|(sub, chain)| {
+            let r = chain.record.as_ref()?;
+            (r.phase == DisputePhase::Dispute && r.version < sub.state.version && now < r.timeout)
+                .then_some((sub.state.channel_id, r.version, sub.state.version))
+        })
+        .collect()
+}
+
+/// The root's next step (`action`, decided for the root alone) adjusted for its tree: a
+/// sub-channel registered with an older state than ours is refuted (registering the tree
+/// again: the root's own record, unchanged, is left as it is) while its record can still be
+/// refuted, and the tree concludes only once every sub-channel can (an app sub-channel in its
+/// dispute phase gets the force-execution window after its timeout, as the Adjudicator
+/// requires). Pure: `subs` are our newest states, `records` what the chain holds of each.
+pub fn decide_tree(
+    action: super::decide::Action,
+    subs: &[SignedState],
+    records: &[super::on_record::OnChain],
+    refute: bool,
+    now: parley_plugin_api::model::ChainTime,
+) -> super::decide::Action {
+    use super::decide::Action;
+    if !matches!(action, Action::Wait { .. } | Action::Conclude { .. }) {
+        return action;
+    }
+    if refute && !stale_subs(subs, records, now).is_empty() {
+        return Action::Register;
+    }
+    if let Action::Conclude { .. } = action {
+        let ready = subs
+            .iter()
+            .zip(records)
+            .filter_map(|(sub, chain)| {
+                let record = chain.record.as_ref()?;
+                let final_on_record = chain
+                    .state
+                    .as_ref()
+                    .map_or(sub.state.is_final && record.version == sub.state.version, |s| {
+                        s.is_final
+                    });
+                let window = sub.params.app.is_some()
+                    && record.phase == DisputePhase::Dispute
+                    && !final_on_record;
+                Some(if window {
+                    record.timeout.saturating_add(sub.params.challenge_duration)
+                } else {
+                    record.timeout
+                })
+            })
+            .max();
+        if let Some(until) = ready.filter(|until| *until > now) {
+            return Action::Wait { until };
+        }
+    }
+    action
+}
+
+/// The root of the tree `id` belongs to (`id` itself for a ledger channel), and the newest
+/// fully signed states of the root and of every sub-channel below it, depth first, as this
+/// node's tasks hold them now (nothing is stopped). For a test node that registers an old
+/// state of one sub-channel (`misbehave register`).
+pub async fn newest_tree(
+    registry: &crate::client::registry::Registry,
+    id: ChannelId,
+) -> Result<(SignedState, Vec<SignedState>), String> {
+    let read = |id: ChannelId| async move {
+        let running = registry
+            .get(&id)
+            .ok_or_else(|| format!("channel {id} is not running on this node"))?;
+        let view = running
+            .handle
+            .snapshot()
+            .await
+            .map_err(|e| format!("channel {id} cannot be read: {e}"))?;
+        Ok::<_, String>(view.snapshot)
+    };
+    let mut root = read(id).await?;
+    while let crate::protocol::Funding::SubChannel { parent } = root.funding {
+        root = read(parent).await?;
+    }
+    let root_signed =
+        signed_child(&root).ok_or_else(|| "the root's newest state lacks a signature".to_string())?;
+    let mut out = Vec::new();
+    let mut stack: Vec<ChannelId> = root.latest.state.allocation.locked.iter().rev().map(|s| s.id).collect();
+    while let Some(child) = stack.pop() {
+        let snapshot = read(child).await?;
+        let signed = signed_child(&snapshot)
+            .ok_or_else(|| format!("sub-channel {child}'s newest state lacks a signature"))?;
+        stack.extend(signed.state.allocation.locked.iter().rev().map(|s| s.id));
+        out.push(signed);
+    }
+    Ok((root_signed, out))
+}

@@ -24,11 +24,11 @@ use parley_plugin_api::PluginResult;
 /// - a final state cannot be refuted, so its timeout is now (it can be concluded at once).
 ///
 /// A sub-channel whose record already holds the very state given is left as it is, whatever
-/// its phase (a sub-channel shared by two parents, or named twice in one tree). The ledger
-/// channel itself is not: registering its recorded state again is refused as "not newer", as
-/// the [`ChainBackend`](parley_plugin_api::ChainBackend) contract says (the Adjudicator would
-/// take it as a no-op, which lets a sub-channel be refuted under an unchanged parent; the
-/// trait offers no such call).
+/// its phase (a sub-channel shared by two parents, or named twice in one tree). So is the
+/// ledger channel when sub-channel states come with it (the Adjudicator's no-op, which lets a
+/// sub-channel be refuted under an unchanged parent); alone, its recorded state registered
+/// again is refused as "not newer", as the [`ChainBackend`](parley_plugin_api::ChainBackend)
+/// contract says.
 ///
 /// Records are written parent first, then the sub-channels in the order given, as the
 /// contract emits its `ChannelUpdate` events.
@@ -42,7 +42,12 @@ pub fn register(
         .now()
         .saturating_add(channel.params.challenge_duration);
     let id = check_signed(channel)?;
-    let timeout = register_one(ledger, id, channel, fresh, Recorded::Refuse)?;
+    let recorded = if subs.is_empty() {
+        Recorded::Refuse
+    } else {
+        Recorded::Skip
+    };
+    let timeout = register_one(ledger, id, channel, fresh, recorded)?;
     let mut rest = subs.iter();
     register_sub_channels(ledger, &channel.state, &mut rest, timeout)?;
     if rest.next().is_some() {
