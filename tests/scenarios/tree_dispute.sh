@@ -85,6 +85,10 @@ fi
 grep -q "chain time" "$SCRATCH/early.out" || { cat "$SCRATCH/early.out"; fail "the early move's refusal does not say when moves become possible"; }
 cli alice chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
 cli alice channel move "$game" '{"cell": 2}' >"$SCRATCH/win.out" 2>&1 || { cat "$SCRATCH/win.out"; fail "alice's winning move on chain failed"; }
+if [ "$PARLEY_CHAIN" = anvil ]; then
+  gas=$(grep "moved on chain (progress)" "$SCRATCH/alice.log" | tail -n 1 | sed -n 's/.*gas=\([0-9]*\).*/\1/p')
+  echo "    gas of progress (alice's winning move in the sub-channel, to version 5): $gas"
+fi
 wait_bounded "$settle_pid" 60 "settle --force" || { cat "$SCRATCH/settle.err" >&2; fail "settle --force failed"; }
 wait_for_phase alice "$ledger" closed 60
 [ "$(json alice chain dispute --channel "$game" -- 'r["phase"]')" = Concluded ] || fail "the game is not concluded on chain"

@@ -238,6 +238,11 @@ fn methods(
     register(&mut module, "channel_move", |n, r: ChannelMoveRequest| {
         n.channel_move(r)
     })?;
+    // The generic name of an app channel's update (issue #12's `channel_update`): the same
+    // request and answer as `channel_move`.
+    register(&mut module, "channel_update", |n, r: ChannelMoveRequest| {
+        n.channel_move(r)
+    })?;
     register(&mut module, "channel_pay", |n, r: ChannelPayRequest| {
         n.channel_pay(r)
     })?;

@@ -206,3 +206,35 @@ fn ids_show_as_hex_in_json() {
         "a proposal id has 32 bytes, `0x0101` has 2"
     );
 }
+
+#[test]
+fn a_sub_channel_proposal_carries_its_parent_under_its_own_tag() {
+    let base = ChannelProposal {
+        proposal_id: ProposalId([1; 32]),
+        proposer: Participant(vec![1; 20]),
+        assets: Vec::new(),
+        balances: Vec::new(),
+        locked: Vec::new(),
+        challenge_duration: 60,
+        nonce_share: [2; 32],
+        app: None,
+        app_data: Bytes::default(),
+        ledger_channel: true,
+        virtual_channel: false,
+        parent: None,
+    };
+    let ledger = ChannelMessage::Proposal(base.clone()).encode();
+    assert_eq!(
+        ledger[0], 0,
+        "a proposal without a parent keeps tag 0 and its bytes"
+    );
+    let sub = ChannelMessage::Proposal(ChannelProposal {
+        ledger_channel: false,
+        parent: Some(ChannelId([9; 32])),
+        ..base
+    });
+    let bytes = sub.encode();
+    assert_eq!(bytes[0], 9);
+    assert_eq!(bytes.len(), ledger.len() + 32);
+    assert_eq!(ChannelMessage::decode(&bytes), Ok(sub));
+}

@@ -76,3 +76,21 @@ impl Decode for StoredProposal {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::stored_proposal;
+
+    #[test]
+    fn a_parent_is_kept_after_the_other_fields_and_old_records_read_without_one() {
+        let ledger = stored_proposal(3, Proposer::Peer);
+        let old_bytes = ledger.encode();
+        assert_eq!(StoredProposal::decode(&old_bytes), Ok(ledger.clone()));
+        let mut sub = ledger;
+        sub.proposal.parent = Some(ChannelId([8; 32]));
+        let bytes = sub.encode();
+        assert_eq!(bytes.len(), old_bytes.len() + 32);
+        assert_eq!(StoredProposal::decode(&bytes), Ok(sub));
+    }
+}

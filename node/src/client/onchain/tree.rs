@@ -349,12 +349,10 @@ pub fn decide_tree(
             .zip(records)
             .filter_map(|(sub, chain)| {
                 let record = chain.record.as_ref()?;
-                let final_on_record = chain
-                    .state
-                    .as_ref()
-                    .map_or(sub.state.is_final && record.version == sub.state.version, |s| {
-                        s.is_final
-                    });
+                let final_on_record = chain.state.as_ref().map_or(
+                    sub.state.is_final && record.version == sub.state.version,
+                    |s| s.is_final,
+                );
                 let window = sub.params.app.is_some()
                     && record.phase == DisputePhase::Dispute
                     && !final_on_record;
@@ -395,10 +393,18 @@ pub async fn newest_tree(
     while let crate::protocol::Funding::SubChannel { parent } = root.funding {
         root = read(parent).await?;
     }
-    let root_signed =
-        signed_child(&root).ok_or_else(|| "the root's newest state lacks a signature".to_string())?;
+    let root_signed = signed_child(&root)
+        .ok_or_else(|| "the root's newest state lacks a signature".to_string())?;
     let mut out = Vec::new();
-    let mut stack: Vec<ChannelId> = root.latest.state.allocation.locked.iter().rev().map(|s| s.id).collect();
+    let mut stack: Vec<ChannelId> = root
+        .latest
+        .state
+        .allocation
+        .locked
+        .iter()
+        .rev()
+        .map(|s| s.id)
+        .collect();
     while let Some(child) = stack.pop() {
         let snapshot = read(child).await?;
         let signed = signed_child(&snapshot)
@@ -407,4 +413,104 @@ pub async fn newest_tree(
         out.push(signed);
     }
     Ok((root_signed, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decide::Action;
+    use super::super::on_record::OnChain;
+    use super::*;
+    use parley_plugin_api::model::{Address, Allocation, Dispute, Params, Participant, Sig, State};
+
+    fn sub(version: u64, app: bool) -> SignedState {
+        SignedState {
+            params: Params {
+                participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
+                challenge_duration: 100,
+                nonce: [7; 32],
+                app: app.then(|| Address(vec![9; 20])),
+                ledger_channel: false,
+                virtual_channel: false,
+            },
+            state: State {
+                channel_id: ChannelId([5; 32]),
+                version,
+                allocation: Allocation::default(),
+                app_data: Default::default(),
+                is_final: false,
+            },
+            sigs: vec![Sig(vec![1; 65]), Sig(vec![2; 65])],
+        }
+    }
+
+    fn chain(version: u64, phase: DisputePhase, timeout: u64) -> OnChain {
+        OnChain {
+            record: Some(Dispute {
+                channel_id: ChannelId([5; 32]),
+                version,
+                phase,
+                timeout,
+            }),
+            now: 0,
+            state: None,
+            unreadable: None,
+        }
+    }
+
+    const CONCLUDE: Action = Action::Conclude {
+        version: 3,
+        refutation_missed: false,
+    };
+
+    #[test]
+    fn a_stale_sub_channel_is_refuted_while_its_record_can_be() {
+        let subs = [sub(5, false)];
+        let stale = [chain(2, DisputePhase::Dispute, 200)];
+        let wait = Action::Wait { until: 200 };
+        assert_eq!(
+            decide_tree(wait, &subs, &stale, true, 100),
+            Action::Register
+        );
+        assert_eq!(
+            stale_subs(&subs, &stale, 100),
+            vec![(ChannelId([5; 32]), 2, 5)]
+        );
+        // A cheater does not refute its own registration; after the timeout nobody can.
+        assert_eq!(decide_tree(wait, &subs, &stale, false, 100), wait);
+        assert!(stale_subs(&subs, &stale, 200).is_empty());
+        // Our own state on record is nothing to refute.
+        let current = [chain(5, DisputePhase::Dispute, 200)];
+        assert_eq!(decide_tree(wait, &subs, &current, true, 100), wait);
+    }
+
+    #[test]
+    fn the_tree_concludes_once_every_sub_channel_can() {
+        let payment = [sub(5, false)];
+        let registered = [chain(5, DisputePhase::Dispute, 200)];
+        assert_eq!(
+            decide_tree(CONCLUDE, &payment, &registered, true, 200),
+            CONCLUDE
+        );
+        // An app sub-channel in its dispute phase gets the force-execution window.
+        let game = [sub(5, true)];
+        assert_eq!(
+            decide_tree(CONCLUDE, &game, &registered, true, 200),
+            Action::Wait { until: 300 }
+        );
+        assert_eq!(
+            decide_tree(CONCLUDE, &game, &registered, true, 300),
+            CONCLUDE
+        );
+        // Moved on chain: its own timeout counts.
+        let forced = [chain(6, DisputePhase::ForceExec, 250)];
+        assert_eq!(
+            decide_tree(CONCLUDE, &game, &forced, true, 200),
+            Action::Wait { until: 250 }
+        );
+        // Other steps are the root's alone.
+        assert_eq!(
+            decide_tree(Action::Withdraw, &game, &registered, true, 0),
+            Action::Withdraw
+        );
+    }
 }

@@ -61,3 +61,100 @@ pub fn check_sub_channel_proposal(
         .map(|_| ())
         .map_err(|e| format!("parent channel {id} cannot fund it: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::messages::ProposalId;
+    use crate::protocol::record::{ChannelRecord, SignedRecord};
+    use parley_plugin_api::codec::Bytes;
+    use parley_plugin_api::model::{Address, Allocation, Amount, Asset, Sig, State};
+
+    fn who(n: u8) -> Participant {
+        Participant(vec![n; 20])
+    }
+
+    fn asset() -> Asset {
+        Asset {
+            chain_id: 1,
+            holder: Address(vec![7; 20]),
+        }
+    }
+
+    fn parent(phase: Phase, balances: [u64; 2]) -> ChannelSnapshot {
+        let channel_id = ChannelId([3; 32]);
+        ChannelSnapshot {
+            channel: ChannelRecord {
+                params: Params {
+                    participants: vec![who(1), who(2)],
+                    challenge_duration: 60,
+                    nonce: [0; 32],
+                    app: None,
+                    ledger_channel: true,
+                    virtual_channel: false,
+                },
+                channel_id,
+                my_index: 1,
+            },
+            phase,
+            latest: SignedRecord {
+                state: State {
+                    channel_id,
+                    version: 4,
+                    allocation: Allocation {
+                        assets: vec![asset()],
+                        balances: vec![balances.map(Amount::from).to_vec()],
+                        locked: Vec::new(),
+                    },
+                    app_data: Bytes::default(),
+                    is_final: false,
+                },
+                sigs: vec![Some(Sig(vec![1; 65])), Some(Sig(vec![2; 65]))],
+            },
+            pending: None,
+            funding: Default::default(),
+        }
+    }
+
+    fn proposal(mine: u64, theirs: u64) -> ChannelProposal {
+        ChannelProposal {
+            proposal_id: ProposalId([1; 32]),
+            proposer: who(1),
+            assets: vec![asset()],
+            balances: vec![vec![Amount::from(mine), Amount::from(theirs)]],
+            locked: Vec::new(),
+            challenge_duration: 60,
+            nonce_share: [4; 32],
+            app: None,
+            app_data: Bytes::default(),
+            ledger_channel: false,
+            virtual_channel: false,
+            parent: Some(ChannelId([3; 32])),
+        }
+    }
+
+    #[test]
+    fn a_parent_that_covers_it_funds_a_sub_channel() {
+        assert_eq!(
+            check_sub_channel_proposal(&parent(Phase::Active, [10, 10]), &proposal(10, 3), &who(2)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn every_reason_a_parent_cannot_fund_it_is_named() {
+        let refused = |snapshot: ChannelSnapshot, proposal: ChannelProposal, accepter: u8| {
+            check_sub_channel_proposal(&snapshot, &proposal, &who(accepter)).unwrap_err()
+        };
+        assert!(refused(parent(Phase::Funding, [10, 10]), proposal(1, 1), 2).contains("funding"));
+        assert!(refused(parent(Phase::Active, [10, 10]), proposal(1, 1), 9)
+            .contains("not a channel between"));
+        assert!(refused(parent(Phase::Active, [10, 2]), proposal(1, 3), 2).contains("cannot fund"));
+        let mut other_assets = proposal(1, 1);
+        other_assets.assets[0].chain_id = 2;
+        assert!(refused(parent(Phase::Active, [10, 10]), other_assets, 2).contains("assets"));
+        let mut game = parent(Phase::Active, [10, 10]);
+        game.channel.params.app = Some(Address(vec![9; 20]));
+        assert!(refused(game, proposal(1, 1), 2).contains("runs an app"));
+    }
+}

@@ -603,3 +603,36 @@ mod node_apps;
 /// The rules where the sim chain follows the project's contracts (contracts/src) rather than
 /// an earlier reading of Perun's.
 mod contracts;
+
+#[test]
+fn a_stale_sub_channel_is_refuted_under_its_unchanged_parent() {
+    let mut ledger = ledger();
+    let (p, s, sub_signed, sub_params, sub_state) = parent_with_sub_channel();
+    let id = channel_id(&p);
+    fund(&mut ledger, &id, 0, 50);
+    fund(&mut ledger, &id, 1, 50);
+    let parent_signed = signed(&p, &[0, 1], &s);
+    // A cheater registers the tree with an older state of the sub-channel (same totals).
+    let mut old = sub_state.clone();
+    old.version = 1;
+    old.allocation.balances = vec![amounts(&[25, 5])];
+    let old_signed = signed(&sub_params, &[1, 0], &old);
+    ledger
+        .run(|l| register(l, &parent_signed, std::slice::from_ref(&old_signed)))
+        .unwrap();
+    assert_eq!(ledger.records[&sub_state.channel_id].state.version, 1);
+    // The parent's own state again, alone, is no refutation.
+    rejected(
+        ledger.run(|l| register(l, &parent_signed, &[])),
+        "newer version",
+    );
+    // With the newer sub-channel state, the parent's record stays and the sub-channel's is
+    // refuted, keeping its timeout.
+    let timeout = ledger.records[&sub_state.channel_id].timeout;
+    ledger
+        .run(|l| register(l, &parent_signed, std::slice::from_ref(&sub_signed)))
+        .unwrap();
+    assert_eq!(ledger.records[&sub_state.channel_id].state, sub_state);
+    assert_eq!(ledger.records[&sub_state.channel_id].timeout, timeout);
+    assert_eq!(ledger.records[&id].state, s);
+}
