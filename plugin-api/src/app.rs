@@ -37,9 +37,15 @@ use std::sync::Arc;
 
 /// The rules of an app (see the module documentation for the contract).
 pub trait App: Send + Sync + 'static {
-    /// The app data of a new channel with `params`, from the user's `setup` (JSON; `{}` when
-    /// the user gave none). The node puts it in version 0 and then checks that state with
-    /// [`App::valid_init`].
+    /// The app data of a new channel, from the user's `setup` (JSON; `{}` when the user gave
+    /// none). The node puts it in version 0 and then checks that state with
+    /// [`App::valid_init`] on both sides, with the channel's real parameters.
+    ///
+    /// `params` are the parameters as far as the proposer knows them: its own address as
+    /// participant 0, an empty placeholder for the accepter (whose address comes with its
+    /// accept), a zero nonce (the accepter adds its share), the app and the challenge
+    /// duration. App data must therefore not depend on the accepter's address or the nonce;
+    /// [`App::valid_init`] sees the final ones.
     fn init(&self, params: &Params, setup: &str) -> PluginResult<Vec<u8>>;
 
     /// Whether `state` (version 0) may open a channel with `params`: the app data, the number
