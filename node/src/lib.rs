@@ -20,6 +20,8 @@
 //!   channel of its chain side (funding, cooperative settlement, disputes: the watchtower that
 //!   follows every channel on chain and refutes stale registrations), and the operations front
 //!   ends ask of it, in domain types, errors and events.
+//! - [`units`]: amounts as people read and write them (`0.01 ETH`), exactly; everything else
+//!   keeps base units.
 //! - [`testing`]: every switch that makes a test node misbehave on purpose (never on a real
 //!   node), in one place.
 
@@ -37,4 +39,5 @@ pub mod protocol;
 pub mod secret_file;
 pub mod store;
 pub mod testing;
+pub mod units;
 pub mod wire;

@@ -5,6 +5,7 @@ use super::progress::Progress;
 use crate::lab::demo::{Meter, Observer, PaymentRun, Plan, Step};
 use crate::lab::figures::millis;
 use crate::lab::StartedNode;
+use crate::units::format_units;
 use parley_plugin_api::model::Amount;
 use std::io::Write;
 use std::time::Duration;
@@ -209,24 +210,6 @@ fn units(plan: &Plan, amount: &Amount) -> String {
     format!("{} {}", format_units(amount, plan.decimals), plan.asset)
 }
 
-/// `amount` base units as whole units with `decimals` decimals, trailing zeros dropped:
-/// `998`, `0.003`, `999.999999999999999945`.
-pub fn format_units(amount: &Amount, decimals: u8) -> String {
-    let digits = amount.to_string();
-    let decimals = usize::from(decimals);
-    if decimals == 0 {
-        return digits;
-    }
-    let padded = format!("{digits:0>width$}", width = decimals + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - decimals);
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.is_empty() {
-        whole.to_owned()
-    } else {
-        format!("{whole}.{fraction}")
-    }
-}
-
 /// The signed change from `before` to `after` in whole units: `+2`, `-2`, `0`.
 pub fn format_change(before: &Amount, after: &Amount, decimals: u8) -> String {
     match (after.checked_sub(*before), before.checked_sub(*after)) {
@@ -250,10 +233,6 @@ mod tests {
     use super::*;
     use crate::lab::demo::plan::info;
 
-    fn amount(text: &str) -> Amount {
-        text.parse().unwrap()
-    }
-
     #[test]
     fn the_plan_reads_in_round_units() {
         let plan = Plan::new(&info(18), 1000, 8).unwrap();
@@ -264,19 +243,6 @@ mod tests {
         let (alice, bob) = plan.expected_final().unwrap();
         assert_eq!(units(&plan, &alice), "1 ETH");
         assert_eq!(units(&plan, &bob), "3 ETH");
-    }
-
-    #[test]
-    fn amounts_read_in_whole_units() {
-        assert_eq!(format_units(&amount("1000000000000000000000"), 18), "1000");
-        assert_eq!(format_units(&amount("3000000000000000"), 18), "0.003");
-        assert_eq!(
-            format_units(&amount("999999999999999999945"), 18),
-            "999.999999999999999945"
-        );
-        assert_eq!(format_units(&amount("0"), 18), "0");
-        assert_eq!(format_units(&amount("1500"), 3), "1.5");
-        assert_eq!(format_units(&amount("42"), 0), "42");
     }
 
     #[test]

@@ -7,35 +7,36 @@
 
 use crate::api::params::{check_transport_address, MAX_TEXT_LEN};
 use crate::protocol::ProposalId;
+use crate::units::{AmountText, HOW_TO_WRITE};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Amount, ChannelId};
-use std::str::FromStr;
+use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
 
 /// Hex digits in a channel or proposal id (32 bytes).
 const ID_DIGITS: usize = 64;
 /// Hex digits in a node id (a 33-byte compressed public key).
 const NODE_ID_DIGITS: usize = 66;
 
-/// An amount in base units: a whole decimal number, zero allowed (one side of a channel may
-/// deposit nothing).
-pub fn amount(text: &str) -> Result<Amount, String> {
-    Amount::from_str(text).map_err(|_| {
-        format!(
-            "`{text}` is not an amount: expected a whole number of base units, digits only \
-             (e.g. 1000)"
-        )
-    })
+/// An amount as a person writes it (`1.5ETH`, `1.5 ETH`, `10wei`, `1000base`, or a bare whole
+/// number of base units), zero allowed (one side of a channel may deposit nothing). Only its
+/// form is checked here: the decimals its unit means are the node's chain's (`units.rs`).
+pub fn amount(text: &str) -> Result<AmountText, String> {
+    text.parse()
 }
 
-/// An amount in base units that must be more than zero (a payment).
-pub fn positive_amount(text: &str) -> Result<Amount, String> {
-    let value = amount(text)?;
-    if value.is_zero() {
-        return Err(
-            "the amount must be more than zero (a whole number of base units, e.g. 1000)".into(),
-        );
+/// `value`, if it is more than zero.
+fn positive(value: AmountText) -> Result<AmountText, String> {
+    if value.number.chars().all(|c| matches!(c, '0' | '.' | '_')) {
+        return Err(format!(
+            "the amount must be more than zero (e.g. 0.01ETH, or 1000 base units); {HOW_TO_WRITE}"
+        ));
     }
     Ok(value)
+}
+
+/// `channel pay`'s amount: as [`amount`] reads it, more than zero, except that a number with
+/// a decimal point may wait for its unit in the next word (`1.5 TOK`).
+pub fn payment_amount(text: &str) -> Result<AmountText, String> {
+    positive(AmountText::number_alone(text)?)
 }
 
 /// A challenge duration in seconds: at least 1.
@@ -168,15 +169,78 @@ pub fn check_deposits(
     Ok(())
 }
 
+/// `--with NAME:MINE:THEIRS` as written: one more asset of a channel being opened, its amounts
+/// not yet in base units.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepositText {
+    /// The asset's name.
+    pub asset: String,
+    /// What this node deposits.
+    pub mine: AmountText,
+    /// What the peer deposits.
+    pub theirs: AmountText,
+}
+
+impl DepositText {
+    /// The deposit in base units on a chain with `assets`; an amount's unit, if it names an
+    /// asset, must name this one.
+    pub fn resolve(&self, assets: &[AssetInfo]) -> Result<crate::api::types::AssetDeposit, String> {
+        let mine = self.mine.resolve(assets)?;
+        let theirs = self.theirs.resolve(assets)?;
+        for (text, amount) in [(&self.mine, &mine), (&self.theirs, &theirs)] {
+            match &amount.asset {
+                Some(named) if !named.eq_ignore_ascii_case(&self.asset) => {
+                    return Err(format!(
+                        "--with {}:{}:{}: `{text}` is an amount of {named}, not of {}",
+                        self.asset, self.mine, self.theirs, self.asset
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(crate::api::types::AssetDeposit {
+            asset: self.asset.clone(),
+            mine: mine.amount,
+            theirs: theirs.amount,
+        })
+    }
+}
+
+/// The asset a command's amounts are of: the one `--asset` names, else the one their units
+/// name (`1.5TOK`), else none (the node's default). `named` pairs each amount as written
+/// (`--mine 1.5TOK`) with the asset its unit names; they must not contradict each other.
+pub fn one_asset(
+    flag: Option<&str>,
+    named: &[(String, Option<String>)],
+) -> Result<Option<String>, String> {
+    let mut chosen: Option<(String, String)> =
+        flag.map(|name| (format!("--asset {name}"), name.to_owned()));
+    for (written, asset) in named {
+        let Some(asset) = asset else { continue };
+        match &chosen {
+            Some((first, name)) if !name.eq_ignore_ascii_case(asset) => {
+                return Err(format!(
+                    "`{written}` is an amount of {asset}, but `{first}` is of {name}; write \
+                     both in the same asset"
+                ))
+            }
+            Some(_) => {}
+            None => chosen = Some((written.clone(), asset.clone())),
+        }
+    }
+    Ok(chosen.map(|(_, name)| name))
+}
+
 /// `--with NAME:MINE:THEIRS`: one more asset of a channel being opened.
-pub fn asset_deposit(value: &str) -> Result<crate::api::types::AssetDeposit, String> {
+pub fn asset_deposit(value: &str) -> Result<DepositText, String> {
     let parts: Vec<&str> = value.split(':').collect();
     let [name, mine, theirs] = parts.as_slice() else {
         return Err(format!(
-            "`{value}` is not NAME:MINE:THEIRS; expected an asset name and two amounts, e.g. TOK:200:100"
+            "`{value}` is not NAME:MINE:THEIRS; expected an asset name and two amounts, e.g. \
+             TOK:2TOK:1TOK (whole units) or TOK:200:100 (base units)"
         ));
     };
-    Ok(crate::api::types::AssetDeposit {
+    Ok(DepositText {
         asset: text(name)?,
         mine: amount(mine)?,
         theirs: amount(theirs)?,
@@ -189,13 +253,45 @@ mod tests {
 
     const NODE: &str = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
 
+    fn chain() -> Vec<AssetInfo> {
+        let asset = |name: &str, decimals| AssetInfo {
+            name: name.into(),
+            decimals,
+            asset: Default::default(),
+        };
+        vec![asset("ETH", 18), asset("TOK", 6)]
+    }
+
     #[test]
     fn more_assets_are_name_mine_theirs() {
-        let deposit = asset_deposit("TOK:200:100").unwrap();
+        let deposit = asset_deposit("TOK:200:100")
+            .unwrap()
+            .resolve(&chain())
+            .unwrap();
         assert_eq!(deposit.asset, "TOK");
         assert_eq!(deposit.mine, Amount::from(200u64));
         assert_eq!(deposit.theirs, Amount::from(100u64));
-        for bad in ["TOK", "TOK:1", "TOK:1:2:3", ":1:2", "TOK:x:2", "TOK:1:-2"] {
+        let whole = asset_deposit("TOK:1.5TOK:0.25 tok").unwrap();
+        let whole = whole.resolve(&chain()).unwrap();
+        assert_eq!(whole.mine, Amount::from(1_500_000u64));
+        assert_eq!(whole.theirs, Amount::from(250_000u64));
+        let error = asset_deposit("TOK:1ETH:0")
+            .unwrap()
+            .resolve(&chain())
+            .unwrap_err();
+        assert!(
+            error.contains("`1ETH` is an amount of ETH, not of TOK"),
+            "{error}"
+        );
+        for bad in [
+            "TOK",
+            "TOK:1",
+            "TOK:1:2:3",
+            ":1:2",
+            "TOK:x:2",
+            "TOK:1:-2",
+            "TOK:1.5:2",
+        ] {
             assert!(asset_deposit(bad).is_err(), "{bad} was accepted");
         }
         let more = [deposit];
@@ -204,16 +300,69 @@ mod tests {
     }
 
     #[test]
-    fn amounts_are_whole_decimal_numbers() {
-        assert_eq!(amount("1000").unwrap(), Amount::from(1000u64));
-        assert_eq!(amount("0").unwrap(), Amount::ZERO);
-        for bad in ["abc", "-5", "1.5", "", "1e3", "0x10"] {
+    fn amounts_have_a_unit_or_are_whole_base_units() {
+        let base = |text: &str| amount(text).unwrap().resolve(&chain()).unwrap().amount;
+        assert_eq!(base("1000"), Amount::from(1000u64));
+        assert_eq!(base("0"), Amount::ZERO);
+        assert_eq!(base("0.5TOK"), Amount::from(500_000u64));
+        for bad in ["abc", "-5", "1.5", "", "x10", "ETH", "1 ETH!"] {
             let error = amount(bad).unwrap_err();
-            assert!(error.contains("is not an amount"), "{bad}: {error}");
-            assert!(error.contains("digits only"), "{bad}: {error}");
+            assert!(error.contains("e.g. 1.5ETH"), "{bad}: {error}");
         }
-        assert!(positive_amount("0").unwrap_err().contains("more than zero"));
-        assert_eq!(positive_amount("7").unwrap(), Amount::from(7u64));
+        // A number with a unit this chain does not have passes the form, not the chain.
+        let error = amount("1e3").unwrap().resolve(&chain()).unwrap_err();
+        assert!(
+            error.contains("`e3` is not a unit of this chain"),
+            "{error}"
+        );
+        // A payment's unit may follow as a word of its own.
+        let alone = payment_amount("1.5").unwrap();
+        assert_eq!(alone.with_unit(Some("TOK")), amount("1.5TOK"));
+        assert!(alone.with_unit(None).unwrap_err().contains("no unit"));
+        assert!(payment_amount("0.0")
+            .unwrap_err()
+            .contains("more than zero"));
+        for zero in ["0", "0.0ETH", "0wei"] {
+            let error = payment_amount(zero).unwrap_err();
+            assert!(error.contains("more than zero"), "{zero}: {error}");
+        }
+        assert_eq!(payment_amount("7").unwrap(), amount("7").unwrap());
+    }
+
+    #[test]
+    fn the_units_of_a_command_name_one_asset() {
+        let named =
+            |written: &str, asset: Option<&str>| (written.to_owned(), asset.map(str::to_owned));
+        assert_eq!(one_asset(None, &[]), Ok(None));
+        assert_eq!(
+            one_asset(Some("ETH"), &[named("1", None)]),
+            Ok(Some("ETH".into()))
+        );
+        assert_eq!(
+            one_asset(
+                None,
+                &[named("--mine 1", None), named("--theirs 1TOK", Some("TOK"))]
+            ),
+            Ok(Some("TOK".into()))
+        );
+        assert_eq!(
+            one_asset(Some("eth"), &[named("1ETH", Some("ETH"))]),
+            Ok(Some("eth".into()))
+        );
+        let error = one_asset(Some("ETH"), &[named("1TOK", Some("TOK"))]).unwrap_err();
+        assert!(
+            error.contains("`1TOK` is an amount of TOK, but `--asset ETH` is of ETH"),
+            "{error}"
+        );
+        let error = one_asset(
+            None,
+            &[
+                named("--mine 1ETH", Some("ETH")),
+                named("--theirs 1TOK", Some("TOK")),
+            ],
+        )
+        .unwrap_err();
+        assert!(error.contains("but `--mine 1ETH` is of ETH"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,8 @@ use clap::Args;
 #[command(
     next_display_order = 10,
     after_help = "\
-Amounts are in the asset's base units (wei for ETH).
+Amounts are in whole units of each asset (its decimals as the chain gives them); --json gives
+base units (wei for ETH).
 
 Example:
   parley balance --config alice/node.toml
@@ -36,8 +37,10 @@ impl BalanceArgs {
 
     /// Asks the node for its on-chain balances and prints them.
     pub fn run(self) -> CliResult {
-        self.options.run(self.call()?, |list: Vec<OnChainBalance>| {
-            output::balances(&list)
-        })
+        let call = self.call()?;
+        self.options.run_with_assets(
+            |_| Ok(call),
+            |list: Vec<OnChainBalance>, assets| output::balances(&list, assets),
+        )
     }
 }

@@ -1,13 +1,15 @@
 //! `parley channel open|list|show|pay|move|pending|accept|reject|settle`: the node's channels.
 
+use super::args::DepositText;
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
-    AssetDeposit, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
-    ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
-    PendingUpdateInfo,
+    ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
+    ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest, PendingUpdateInfo,
 };
+use crate::units::{AmountText, Resolved};
 use clap::{Args, Subcommand};
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
+use std::cell::OnceCell;
 
 /// Arguments of `parley channel`.
 #[derive(Debug, Args)]
@@ -24,12 +26,16 @@ enum ChannelCommand {
     ///
     /// The peer accepts (by its policy or with `parley proposal accept`), both sides deposit on
     /// chain, and the command prints the funded channel; a spinner shows the time on a
-    /// terminal. Amounts are whole numbers in the asset's base units (wei for ETH).
+    /// terminal.
+    ///
+    /// An amount is whole units with the asset's name (`1.5ETH`, "1.5 ETH"), or base units:
+    /// a whole number (`1000`, as the API and --json write them), `1000base`, or for ETH
+    /// `1000wei` and `2gwei`. A unit names the asset, so --asset is then optional.
     #[command(after_help = "\
 Example:
-  parley channel open bob --mine 1000 --theirs 500 --config alice/node.toml
+  parley channel open bob --mine 1ETH --theirs 0.5ETH --config alice/node.toml
   parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml
-  parley channel open bob --mine 1000 --theirs 500 --with TOK:200:100 --config alice/node.toml
+  parley channel open bob --mine 1ETH --theirs 0.5ETH --with TOK:2TOK:1TOK --config alice/node.toml
   parley channel open bob --mine 10 --theirs 10 --app tictactoe --config alice/node.toml
   parley channel open bob --mine 10 --theirs 10 --app tictactoe --app-setup '{\"first\": 1}' --config alice/node.toml")]
     // Own options from 10 on: listed after the global --verbose, before --config and --json.
@@ -38,13 +44,14 @@ Example:
         /// The peer, by alias (see `parley peer list`) or node id (0x and 66 hex digits).
         #[arg(value_parser = args::peer)]
         peer: String,
-        /// What this node deposits, in base units.
+        /// What this node deposits: `1.5ETH`, or base units (`1000`, `1000wei`).
         #[arg(long, value_name = "AMOUNT", value_parser = args::amount, allow_negative_numbers = true)]
-        mine: Amount,
-        /// What the peer deposits, in base units.
+        mine: AmountText,
+        /// What the peer deposits: `1.5ETH`, or base units (`1000`, `1000wei`).
         #[arg(long, value_name = "AMOUNT", value_parser = args::amount, allow_negative_numbers = true)]
-        theirs: Amount,
-        /// The asset by name (e.g. ETH); the chain's first asset when absent.
+        theirs: AmountText,
+        /// The asset by name (e.g. ETH); the one the amounts' unit names, else the chain's
+        /// first asset, when absent.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
         /// How long, in seconds, either side has to answer a dispute on chain; the node's
@@ -52,9 +59,9 @@ Example:
         #[arg(long, value_name = "SECONDS", value_parser = args::challenge_seconds, allow_negative_numbers = true)]
         challenge: Option<u64>,
         /// One more asset in the same channel, as NAME:MINE:THEIRS (repeatable), e.g.
-        /// `--with TOK:200:100`.
+        /// `--with TOK:2TOK:1TOK` (whole units) or `--with TOK:200:100` (base units).
         #[arg(long = "with", value_name = "NAME:MINE:THEIRS", value_parser = args::asset_deposit)]
-        more_assets: Vec<AssetDeposit>,
+        more_assets: Vec<DepositText>,
         /// Run an app in the channel, by the name in the node's [[apps]] (`parley info` lists
         /// them), e.g. `tictactoe`: its moves then move the funds (`parley channel move`).
         #[arg(long, value_name = "NAME", value_parser = args::text)]
@@ -91,18 +98,27 @@ Example (the id is what `parley channel list` prints):
         id: ChannelId,
     },
     /// Pay the peer off chain: returns once both sides signed the new balances.
+    ///
+    /// The amount is whole units with the asset's name (`0.01ETH`, `0.01 ETH`), or base units:
+    /// a whole number, `250base`, or for ETH `250wei`.
     #[command(after_help = "\
 Example:
-  parley channel pay 0x9f86...(64 hex digits) 250 --config alice/node.toml")]
+  parley channel pay 0x9f86...(64 hex digits) 0.01ETH --config alice/node.toml
+  parley channel pay 0x9f86...(64 hex digits) 1.5 TOK --config alice/node.toml
+  parley channel pay 0x9f86...(64 hex digits) 250 --asset ETH --config alice/node.toml")]
     #[command(next_display_order = 10)]
     Pay {
         /// The channel id: 0x and 64 hex digits.
         #[arg(value_parser = args::channel_id)]
         id: ChannelId,
-        /// How much to pay, in base units; more than zero.
-        #[arg(value_parser = args::positive_amount, allow_negative_numbers = true)]
-        amount: Amount,
-        /// The asset by name; needed only when the channel holds several.
+        /// How much to pay, more than zero: `0.01ETH`, or base units (`250`, `250wei`).
+        #[arg(value_parser = args::payment_amount, allow_negative_numbers = true)]
+        amount: AmountText,
+        /// The amount's unit, when written as a word of its own (`1.5 TOK`).
+        #[arg(value_name = "UNIT", value_parser = args::text)]
+        unit: Option<String>,
+        /// The asset by name; needed only when the channel holds several and the amount's unit
+        /// does not name one.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
     },
@@ -197,8 +213,9 @@ Example:
 }
 
 impl ChannelArgs {
-    /// The call these arguments make, after the checks clap cannot make argument by argument.
-    pub(super) fn call(&self) -> Result<Call, CliError> {
+    /// The call these arguments make on a chain with `assets` (which say what the amounts'
+    /// units mean), after the checks clap cannot make argument by argument.
+    pub(super) fn call(&self, assets: &[AssetInfo]) -> Result<Call, CliError> {
         match &self.command {
             ChannelCommand::Open {
                 peer,
@@ -211,14 +228,29 @@ impl ChannelArgs {
                 app_setup,
                 parent,
             } => {
-                args::check_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
+                let (mine, theirs) = (resolve(mine, assets)?, resolve(theirs, assets)?);
+                let asset = args::one_asset(
+                    asset.as_deref(),
+                    &[
+                        (format!("--mine {}", mine.0), mine.1.asset),
+                        (format!("--theirs {}", theirs.0), theirs.1.asset),
+                    ],
+                )
+                .map_err(CliError::new)?;
+                let more_assets = more_assets
+                    .iter()
+                    .map(|deposit| deposit.resolve(assets))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(CliError::new)?;
+                let (mine, theirs) = (mine.1.amount, theirs.1.amount);
+                args::check_deposits(&mine, &theirs, &more_assets).map_err(CliError::new)?;
                 let request = ChannelOpenRequest {
                     peer: peer.clone(),
-                    mine: *mine,
-                    theirs: *theirs,
-                    asset: asset.clone(),
+                    mine,
+                    theirs,
+                    asset,
                     challenge_seconds: *challenge,
-                    more_assets: more_assets.clone(),
+                    more_assets,
                     app: app.clone(),
                     app_setup: app_setup.clone(),
                     parent: *parent,
@@ -234,14 +266,27 @@ impl ChannelArgs {
                 Call::with("channel_list", &ChannelListRequest { closed: true })
             }
             ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: *id }),
-            ChannelCommand::Pay { id, amount, asset } => Call::with(
-                "channel_pay",
-                &ChannelPayRequest {
-                    id: *id,
-                    amount: *amount,
-                    asset: asset.clone(),
-                },
-            ),
+            ChannelCommand::Pay {
+                id,
+                amount,
+                unit,
+                asset,
+            } => {
+                let (written, amount) = resolve(
+                    &amount.with_unit(unit.as_deref()).map_err(CliError::new)?,
+                    assets,
+                )?;
+                let asset = args::one_asset(asset.as_deref(), &[(written, amount.asset)])
+                    .map_err(CliError::new)?;
+                Call::with(
+                    "channel_pay",
+                    &ChannelPayRequest {
+                        id: *id,
+                        amount: amount.amount,
+                        asset,
+                    },
+                )
+            }
             ChannelCommand::Move { id, action } => Call::with(
                 "channel_move",
                 &ChannelMoveRequest {
@@ -292,52 +337,91 @@ impl ChannelArgs {
 
     /// Runs `parley channel ...`.
     pub fn run(self) -> CliResult {
-        let call = self.call()?;
         let options = &self.options;
-        match self.command {
-            ChannelCommand::Open { .. } => options.run(call, |channel: ChannelInfo| {
-                let title = format!("opened a channel with {}", peer_of(&channel));
-                output::channel(&title, &channel)
-            }),
-            ChannelCommand::List { .. } => {
-                options.run(call, |list: Vec<ChannelInfo>| output::channels(&list))
+        // What `channel pay` asked for in base units, for the line that says what was paid.
+        let payment = OnceCell::new();
+        let call = |assets: &[AssetInfo]| {
+            let call = self.call(assets)?;
+            if call.method == "channel_pay" {
+                let _ = payment
+                    .set(serde_json::from_value::<ChannelPayRequest>(call.params.clone()).ok());
             }
-            ChannelCommand::Show { .. } => {
-                options.run(call, |channel: ChannelInfo| output::channel("", &channel))
-            }
-            ChannelCommand::Pay { amount, asset, .. } => {
-                options.run(call, |channel: ChannelInfo| {
-                    output::channel(&paid(&amount, asset.as_deref(), &channel), &channel)
+            Ok(call)
+        };
+        match &self.command {
+            ChannelCommand::Open { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    let title = format!("opened a channel with {}", peer_of(&channel));
+                    output::channel(&title, &channel, assets)
                 })
             }
-            ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
-                let title = if channel.phase == Some(crate::protocol::Phase::Disputed) {
-                    "moved on chain (progress): the channel is in dispute, so the move went to \
-                     the chain, signed by us alone"
-                } else {
-                    "moved; the peer signed the new state"
-                };
-                output::channel(title, &channel)
-            }),
-            ChannelCommand::Pending { .. } => options.run(call, |list: Vec<PendingUpdateInfo>| {
-                output::pending_updates(&list, unix_now())
-            }),
-            ChannelCommand::Accept { .. } => options.run(call, |channel: ChannelInfo| {
-                output::channel("accepted the peer's update", &channel)
-            }),
-            ChannelCommand::Reject { .. } => options.run(call, |channel: ChannelInfo| {
-                output::channel("rejected the peer's update; the peer was told", &channel)
-            }),
-            ChannelCommand::Settle { .. } => options.run(call, |channel: ChannelInfo| {
-                let title = if channel.dispute.is_some() {
-                    "settled through a dispute: the chain paid out the registered balances"
-                } else {
-                    "settled: the chain paid out the final balances"
-                };
-                output::channel(title, &channel)
-            }),
+            ChannelCommand::List { .. } => options
+                .run_with_assets(call, |list: Vec<ChannelInfo>, assets| {
+                    output::channels(&list, assets)
+                }),
+            ChannelCommand::Show { .. } => options
+                .run_with_assets(call, |channel: ChannelInfo, assets| {
+                    output::channel("", &channel, assets)
+                }),
+            ChannelCommand::Pay { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    let title = match payment.get() {
+                        Some(Some(request)) => {
+                            paid(&request.amount, request.asset.as_deref(), &channel, assets)
+                        }
+                        _ => format!("paid {}", peer_of(&channel)),
+                    };
+                    output::channel(&title, &channel, assets)
+                })
+            }
+            ChannelCommand::Move { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    let title = if channel.phase == Some(crate::protocol::Phase::Disputed) {
+                        "moved on chain (progress): the channel is in dispute, so the move went \
+                         to the chain, signed by us alone"
+                    } else {
+                        "moved; the peer signed the new state"
+                    };
+                    output::channel(title, &channel, assets)
+                })
+            }
+            ChannelCommand::Pending { .. } => {
+                options.run_with_assets(call, |list: Vec<PendingUpdateInfo>, assets| {
+                    output::pending_updates(&list, unix_now(), assets)
+                })
+            }
+            ChannelCommand::Accept { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    output::channel("accepted the peer's update", &channel, assets)
+                })
+            }
+            ChannelCommand::Reject { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    output::channel(
+                        "rejected the peer's update; the peer was told",
+                        &channel,
+                        assets,
+                    )
+                })
+            }
+            ChannelCommand::Settle { .. } => {
+                options.run_with_assets(call, |channel: ChannelInfo, assets| {
+                    let title = if channel.dispute.is_some() {
+                        "settled through a dispute: the chain paid out the registered balances"
+                    } else {
+                        "settled: the chain paid out the final balances"
+                    };
+                    output::channel(title, &channel, assets)
+                })
+            }
         }
     }
+}
+
+/// `amount` as written, and what it means on a chain with `assets`.
+fn resolve(amount: &AmountText, assets: &[AssetInfo]) -> Result<(String, Resolved), CliError> {
+    let resolved = amount.resolve(assets).map_err(CliError::new)?;
+    Ok((amount.to_string(), resolved))
 }
 
 /// The current Unix time, for "answer in ..."; a clock before 1970 reads as 0.
@@ -356,15 +440,24 @@ fn peer_of(channel: &ChannelInfo) -> String {
     })
 }
 
-/// `paid 250 ETH to bob`; the asset is the one asked for, or the channel's only one.
-fn paid(amount: &Amount, asset: Option<&str>, channel: &ChannelInfo) -> String {
+/// `paid 0.01 ETH to bob`; the asset is the one asked for, or the channel's only one.
+fn paid(
+    amount: &Amount,
+    asset: Option<&str>,
+    channel: &ChannelInfo,
+    assets: &[AssetInfo],
+) -> String {
     let asset = asset.or(match channel.balances.as_slice() {
         [only] => Some(only.asset.as_str()),
         _ => None,
     });
     match asset {
-        Some(asset) => format!("paid {amount} {asset} to {}", peer_of(channel)),
-        None => format!("paid {amount} to {}", peer_of(channel)),
+        Some(asset) => format!(
+            "paid {} to {}",
+            output::amount(assets, asset, amount),
+            peer_of(channel)
+        ),
+        None => format!("paid {amount} base units to {}", peer_of(channel)),
     }
 }
 
@@ -392,15 +485,30 @@ mod tests {
     #[test]
     fn a_payment_names_the_asset_when_it_is_known() {
         let amount = Amount::from(250u64);
+        let assets = [AssetInfo {
+            name: "ETH".into(),
+            decimals: 18,
+            asset: Default::default(),
+        }];
         let single = channel(Some("bob"), &["ETH"]);
-        assert_eq!(paid(&amount, None, &single), "paid 250 ETH to bob");
+        assert_eq!(
+            paid(&amount, None, &single, &assets),
+            "paid 0.00000000000000025 ETH to bob"
+        );
         let several = channel(Some("bob"), &["ETH", "TOK"]);
-        assert_eq!(paid(&amount, Some("TOK"), &several), "paid 250 TOK to bob");
-        assert_eq!(paid(&amount, None, &several), "paid 250 to bob");
+        assert_eq!(
+            paid(&amount, Some("ETH"), &several, &assets),
+            "paid 0.00000000000000025 ETH to bob"
+        );
+        assert_eq!(
+            paid(&amount, None, &several, &assets),
+            "paid 250 base units to bob"
+        );
         let unnamed = channel(None, &["ETH"]);
         assert_eq!(
-            paid(&amount, None, &unnamed),
-            "paid 250 ETH to 0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5"
+            paid(&amount, None, &unnamed, &assets),
+            "paid 0.00000000000000025 ETH to \
+             0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5"
         );
     }
 }

@@ -58,8 +58,9 @@ impl MisbehaveArgs {
         let call = self.call()?;
         let MisbehaveCommand::Register { version, .. } = &self.command;
         let title = format!("registered the old version {version} on chain (cheating)");
-        self.options.run(call, |channel: ChannelInfo| {
-            output::channel(&title, &channel)
-        })
+        self.options.run_with_assets(
+            |_| Ok(call),
+            |channel: ChannelInfo, assets| output::channel(&title, &channel, assets),
+        )
     }
 }

@@ -37,8 +37,10 @@ pub use proposal::ProposalArgs;
 
 use super::{default_config, CliError, CliResult};
 use crate::api::client::ApiClient;
+use crate::api::types::NodeInfo;
 use crate::config::NodeConfig;
 use clap::Args;
+use parley_plugin_api::model::AssetInfo;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -113,20 +115,52 @@ impl NodeOptions {
         let config = NodeConfig::load(&self.config)?;
         let method = call.method;
         let result = call_node(&config, call)?;
-        if self.json {
-            println!("{}", output::json(&result));
-        } else {
-            let typed: T = serde_json::from_value(result).map_err(|e| {
-                CliError::new(format!(
-                    "the node's answer to {method} does not have the expected shape ({e}); are \
-                     the node and this CLI the same version? (this CLI is {})",
-                    env!("CARGO_PKG_VERSION")
-                ))
-            })?;
-            println!("{}", human(typed));
-        }
-        Ok(ExitCode::SUCCESS)
+        print_result(self.json, method, result, human)
     }
+
+    /// [`run`](Self::run) for a command with amounts: it first asks the node for its chain's
+    /// assets, which say what an amount's unit means (`1.5ETH`) and how to show the amounts of
+    /// the result (in whole units, with each asset's decimals), then makes `call(assets)`.
+    fn run_with_assets<T: DeserializeOwned>(
+        &self,
+        call: impl FnOnce(&[AssetInfo]) -> Result<Call, CliError>,
+        human: impl FnOnce(T, &[AssetInfo]) -> String,
+    ) -> CliResult {
+        let config = NodeConfig::load(&self.config)?;
+        let info = call_node(&config, Call::bare("node_info"))?;
+        let info: NodeInfo = typed("node_info", info)?;
+        let assets = info.chain.assets;
+        let call = call(&assets)?;
+        let method = call.method;
+        let result = call_node(&config, call)?;
+        print_result(self.json, method, result, |result| human(result, &assets))
+    }
+}
+
+/// Prints `result`: as-is with `json`, else `human(result)`.
+fn print_result<T: DeserializeOwned>(
+    json: bool,
+    method: &str,
+    result: Value,
+    human: impl FnOnce(T) -> String,
+) -> CliResult {
+    if json {
+        println!("{}", output::json(&result));
+    } else {
+        println!("{}", human(typed(method, result)?));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The node's answer to `method` as the type this CLI expects.
+fn typed<T: DeserializeOwned>(method: &str, result: Value) -> Result<T, CliError> {
+    serde_json::from_value(result).map_err(|e| {
+        CliError::new(format!(
+            "the node's answer to {method} does not have the expected shape ({e}); are the \
+             node and this CLI the same version? (this CLI is {})",
+            env!("CARGO_PKG_VERSION")
+        ))
+    })
 }
 
 /// Calls the node `config` describes and returns the raw result.

@@ -1,12 +1,15 @@
 //! Human output of the node commands, as pure functions from API results to text (so tests can
 //! pin the layout from fixed values), and the one JSON document `--json` prints.
 //!
-//! Ids are always printed in full: scripts copy them into the next command. Amounts are in base
-//! units, exactly as the API gives them; balances read `mine / theirs`, seen from this node.
+//! Ids are always printed in full: scripts copy them into the next command. Amounts are in
+//! each asset's whole units with its decimals (`units.rs`), exact; the API and `--json` keep
+//! base units. Balances read `mine / theirs`, seen from this node.
 
 use crate::api::types::{
     AssetBalances, ChannelInfo, NodeInfo, OnChainBalance, PeerInfo, PendingUpdateInfo, ProposalInfo,
 };
+use crate::units::{format_units, show};
+use parley_plugin_api::model::{Amount, AssetInfo};
 use serde_json::Value;
 
 /// The `--json` form of a result: the API result as-is, pretty-printed, one document.
@@ -68,19 +71,38 @@ fn yes_no(value: bool) -> &'static str {
     }
 }
 
-/// `70 / 30` for one asset.
-fn split(balance: &AssetBalances) -> String {
-    format!("{} / {}", balance.mine, balance.theirs)
+/// `0.01 ETH`: `amount` base units of the asset named `asset` on a chain with `assets`; an
+/// asset the chain does not name (it should not happen) keeps its base units, and says so.
+pub fn amount(assets: &[AssetInfo], asset: &str, amount: &Amount) -> String {
+    match assets.iter().find(|a| a.name == asset) {
+        Some(info) => show(amount, info),
+        None => format!("{amount} base units of {asset}"),
+    }
 }
 
-/// `ETH 70 / 30, TOK 5 / 0`: every asset on one line, for tables.
-fn splits(balances: &[AssetBalances]) -> String {
+/// `0.01`: `amount` of `asset` in whole units, for where the asset's name is already written;
+/// `70 base units` for an asset the chain does not name.
+fn number(assets: &[AssetInfo], asset: &str, amount: &Amount) -> String {
+    match assets.iter().find(|a| a.name == asset) {
+        Some(info) => format_units(amount, info.decimals),
+        None => format!("{amount} base units"),
+    }
+}
+
+/// `0.7 / 0.3` for one asset.
+fn split(balance: &AssetBalances, assets: &[AssetInfo]) -> String {
+    let number = |amount| number(assets, &balance.asset, amount);
+    format!("{} / {}", number(&balance.mine), number(&balance.theirs))
+}
+
+/// `ETH 0.7 / 0.3, TOK 5 / 0`: every asset on one line, for tables.
+fn splits(balances: &[AssetBalances], assets: &[AssetInfo]) -> String {
     if balances.is_empty() {
         return "-".into();
     }
     balances
         .iter()
-        .map(|b| format!("{} {}", b.asset, split(b)))
+        .map(|b| format!("{} {}", b.asset, split(b, assets)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -160,7 +182,7 @@ pub fn peers(peers: &[PeerInfo]) -> String {
 }
 
 /// One channel, under a `title` line that says what just happened to it.
-pub fn channel(title: &str, channel: &ChannelInfo) -> String {
+pub fn channel(title: &str, channel: &ChannelInfo, assets: &[AssetInfo]) -> String {
     let peer = match (&channel.peer_alias, &channel.peer) {
         (Some(alias), Some(peer)) => format!("{alias} ({peer})"),
         (None, Some(peer)) => peer.to_string(),
@@ -171,12 +193,12 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
         ("phase".to_owned(), channel.phase_name().to_owned()),
         ("version".to_owned(), channel.version.to_string()),
     ];
-    rows.extend(
-        channel
-            .balances
-            .iter()
-            .map(|b| (b.asset.clone(), format!("{} (mine / theirs)", split(b)))),
-    );
+    rows.extend(channel.balances.iter().map(|b| {
+        (
+            b.asset.clone(),
+            format!("{} (mine / theirs)", split(b, assets)),
+        )
+    }));
     if let Some(app) = &channel.app {
         let name = app
             .name
@@ -246,7 +268,7 @@ pub fn channel(title: &str, channel: &ChannelInfo) -> String {
 const UNKNOWN: &str = "unknown";
 
 /// `parley channel list`.
-pub fn channels(channels: &[ChannelInfo]) -> String {
+pub fn channels(channels: &[ChannelInfo], assets: &[AssetInfo]) -> String {
     if channels.is_empty() {
         return "no channels; open one with `parley channel open <peer> --mine <amount> --theirs <amount>`".into();
     }
@@ -260,7 +282,7 @@ pub fn channels(channels: &[ChannelInfo]) -> String {
                     .map_or_else(|| UNKNOWN.to_owned(), |p| peer_name(&c.peer_alias, p)),
                 c.phase_name().to_owned(),
                 c.version.to_string(),
-                splits(&c.balances),
+                splits(&c.balances, assets),
             ]
         })
         .collect();
@@ -312,7 +334,7 @@ fn kind(p: &ProposalInfo) -> String {
 }
 
 /// `parley proposal list`; `now` is the current Unix time, for the expiry column.
-pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
+pub fn proposals(proposals: &[ProposalInfo], now: u64, assets: &[AssetInfo]) -> String {
     if proposals.is_empty() {
         return "no proposals waiting for an answer".into();
     }
@@ -322,7 +344,7 @@ pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
             vec![
                 p.id.to_string(),
                 peer_name(&p.proposer_alias, &p.proposer),
-                splits(&p.balances),
+                splits(&p.balances, assets),
                 format!("{}s", p.challenge_seconds),
                 kind(p),
                 expiry(p.expires_at, now),
@@ -345,7 +367,7 @@ pub fn proposals(proposals: &[ProposalInfo], now: u64) -> String {
 /// `parley channel pending`: per update, its channel, peer, version, kind and deadline, each
 /// asset's balances now and after it (mine / theirs), and for an app channel the app's view of
 /// both states.
-pub fn pending_updates(updates: &[PendingUpdateInfo], now: u64) -> String {
+pub fn pending_updates(updates: &[PendingUpdateInfo], now: u64, assets: &[AssetInfo]) -> String {
     if updates.is_empty() {
         return "no update of a peer waits for an answer".into();
     }
@@ -365,9 +387,14 @@ pub fn pending_updates(updates: &[PendingUpdateInfo], now: u64) -> String {
             u.id, u.current_version, u.version, u.kind
         ));
         for b in &u.balances {
+            let number = |amount| number(assets, &b.asset, amount);
             out.push(format!(
                 "  {}  {} / {}  ->  {} / {}",
-                b.asset, b.mine_before, b.theirs_before, b.mine_after, b.theirs_after
+                b.asset,
+                number(&b.mine_before),
+                number(&b.theirs_before),
+                number(&b.mine_after),
+                number(&b.theirs_after)
             ));
         }
         if let Some(app) = &u.app {
@@ -387,8 +414,9 @@ pub fn pending_updates(updates: &[PendingUpdateInfo], now: u64) -> String {
     out.join("\n")
 }
 
-/// `parley balance`: one line per asset, amounts right-aligned so digits line up.
-pub fn balances(balances: &[OnChainBalance]) -> String {
+/// `parley balance`: one line per asset in whole units, aligned on the decimal point so that
+/// digits of the same weight line up.
+pub fn balances(balances: &[OnChainBalance], assets: &[AssetInfo]) -> String {
     if balances.is_empty() {
         return "no assets on this chain".into();
     }
@@ -397,12 +425,22 @@ pub fn balances(balances: &[OnChainBalance]) -> String {
         .map(|b| b.asset.chars().count())
         .max()
         .unwrap_or(0);
-    let amounts: Vec<String> = balances.iter().map(|b| b.amount.to_string()).collect();
-    let amount_width = amounts.iter().map(String::len).max().unwrap_or(0);
+    let numbers: Vec<String> = balances
+        .iter()
+        .map(|b| number(assets, &b.asset, &b.amount))
+        .collect();
+    // Split at the point: the whole part right-aligned, the fraction left-aligned after it.
+    let parts: Vec<(&str, &str)> = numbers
+        .iter()
+        .map(|n| n.find('.').map_or((n.as_str(), ""), |at| n.split_at(at)))
+        .collect();
+    let whole_width = parts.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
     balances
         .iter()
-        .zip(&amounts)
-        .map(|(b, amount)| format!("{:<name_width$}  {amount:>amount_width$}", b.asset))
+        .zip(&parts)
+        .map(|(b, (whole, fraction))| {
+            format!("{:<name_width$}  {whole:>whole_width$}{fraction}", b.asset)
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

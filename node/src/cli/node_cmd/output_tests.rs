@@ -15,6 +15,16 @@ fn id(byte: &str) -> String {
     format!("0x{}", byte.repeat(32))
 }
 
+/// The chain's assets: what the amounts' decimals are.
+fn assets() -> Vec<AssetInfo> {
+    let asset = |name: &str, decimals| AssetInfo {
+        name: name.into(),
+        decimals,
+        asset: Default::default(),
+    };
+    vec![asset("ETH", 18), asset("TOK", 6), asset("USDC", 6)]
+}
+
 fn channel_json(peer_alias: Option<&str>) -> Value {
     json!({
         "id": id("ab"),
@@ -23,8 +33,8 @@ fn channel_json(peer_alias: Option<&str>) -> Value {
         "phase": "active",
         "version": 3,
         "balances": [
-            {"asset": "ETH", "mine": "70", "theirs": "30"},
-            {"asset": "TOK", "mine": "5", "theirs": "0"},
+            {"asset": "ETH", "mine": "700000000000000000", "theirs": "300000000000000000"},
+            {"asset": "TOK", "mine": "5000000", "theirs": "0"},
         ],
     })
 }
@@ -89,21 +99,21 @@ fn an_added_peer_is_confirmed_with_its_details() {
 fn a_channel_shows_mine_over_theirs_per_asset() {
     let info: ChannelInfo = from(channel_json(Some("bob")));
     assert_eq!(
-        channel("", &info),
+        channel("", &info, &assets()),
         format!(
             "channel {}\n  \
              peer     bob ({BOB})\n  \
              phase    active\n  \
              version  3\n  \
-             ETH      70 / 30 (mine / theirs)\n  \
+             ETH      0.7 / 0.3 (mine / theirs)\n  \
              TOK      5 / 0 (mine / theirs)",
             id("ab")
         )
     );
     let info: ChannelInfo = from(channel_json(None));
-    let text = channel("paid 10 ETH", &info);
+    let text = channel("paid 0.01 ETH", &info, &assets());
     assert!(
-        text.starts_with(&format!("paid 10 ETH\nchannel {}\n", id("ab"))),
+        text.starts_with(&format!("paid 0.01 ETH\nchannel {}\n", id("ab"))),
         "{text}"
     );
     assert!(text.contains(&format!("  peer     {BOB}\n")), "{text}");
@@ -112,7 +122,7 @@ fn a_channel_shows_mine_over_theirs_per_asset() {
 #[test]
 fn channels_are_one_row_each_with_every_asset() {
     let list: Vec<ChannelInfo> = from(json!([channel_json(Some("bob")), channel_json(None)]));
-    let text = channels(&list);
+    let text = channels(&list, &assets());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     let id_pad = " ".repeat(id("ab").len() - "CHANNEL".len());
@@ -125,18 +135,18 @@ fn channels_are_one_row_each_with_every_asset() {
     assert_eq!(
         lines[1],
         format!(
-            "{}  bob{bob_pad}  active  3        ETH 70 / 30, TOK 5 / 0",
+            "{}  bob{bob_pad}  active  3        ETH 0.7 / 0.3, TOK 5 / 0",
             id("ab")
         )
     );
     assert_eq!(
         lines[2],
         format!(
-            "{}  {BOB}  active  3        ETH 70 / 30, TOK 5 / 0",
+            "{}  {BOB}  active  3        ETH 0.7 / 0.3, TOK 5 / 0",
             id("ab")
         )
     );
-    assert!(channels(&[]).starts_with("no channels; open one with `parley channel open"));
+    assert!(channels(&[], &assets()).starts_with("no channels; open one with `parley channel open"));
 }
 
 #[test]
@@ -160,7 +170,7 @@ fn proposals_show_who_what_and_when_they_lapse() {
                 "id": id("cd"),
                 "proposer": BOB,
                 "proposer_alias": "bob",
-                "balances": [{"asset": "ETH", "mine": "0", "theirs": "500"}],
+                "balances": [{"asset": "ETH", "mine": "0", "theirs": "500000000000000000000"}],
                 "challenge_seconds": 60,
                 "expires_at": 1_000_045,
             }),
@@ -171,14 +181,14 @@ fn proposals_show_who_what_and_when_they_lapse() {
                 "id": id("ef"),
                 "proposer": ALICE,
                 "proposer_alias": null,
-                "balances": [{"asset": "ETH", "mine": "1", "theirs": "1"}],
+                "balances": [{"asset": "ETH", "mine": "1000000000000000000", "theirs": "1000000000000000000"}],
                 "challenge_seconds": 3600,
                 "expires_at": 999_999,
             }),
             &plain
         ),
     ]));
-    let text = proposals(&list, 1_000_000);
+    let text = proposals(&list, 1_000_000, &assets());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("PROPOSAL "), "{text}");
@@ -202,7 +212,10 @@ fn proposals_show_who_what_and_when_they_lapse() {
         lines[2].ends_with("ETH 1 / 1      3600s      payment  expired"),
         "{text}"
     );
-    assert_eq!(proposals(&[], 0), "no proposals waiting for an answer");
+    assert_eq!(
+        proposals(&[], 0, &assets()),
+        "no proposals waiting for an answer"
+    );
 }
 
 #[test]
@@ -221,7 +234,7 @@ fn a_proposal_that_is_no_plain_payment_channel_says_how() {
         "ledger_channel": false,
         "virtual_channel": true,
     }]));
-    let text = proposals(&list, 1_000_000);
+    let text = proposals(&list, 1_000_000, &assets());
     assert!(
         text.lines().nth(1).unwrap().ends_with(&format!(
             "app {app}, 2 bytes of app data, 1 locked, virtual, not ledger  in 45s"
@@ -231,15 +244,45 @@ fn a_proposal_that_is_no_plain_payment_channel_says_how() {
 }
 
 #[test]
-fn balances_line_up_the_digits() {
+fn balances_are_whole_units_lined_up_at_the_point() {
     let list: Vec<OnChainBalance> = from(json!([
-        {"asset": "ETH", "amount": "1000000000000000000000"},
+        {"asset": "ETH", "amount": "1000500000000000000000"},
         {"asset": "USDC", "amount": "42"},
     ]));
     assert_eq!(
-        balances(&list),
-        "ETH   1000000000000000000000\nUSDC                      42"
+        balances(&list, &assets()),
+        "ETH   1000.5\nUSDC     0.000042"
     );
+}
+
+#[test]
+fn amounts_are_exact_whole_units_with_the_asset_name() {
+    let assets = assets();
+    let wei = Amount::from(10u64);
+    assert_eq!(amount(&assets, "ETH", &wei), "0.00000000000000001 ETH");
+    assert_eq!(
+        amount(&assets, "TOK", &Amount::from(1_500_000u64)),
+        "1.5 TOK"
+    );
+    // An asset the chain does not name keeps its base units, and says so.
+    assert_eq!(amount(&assets, "XYZ", &wei), "10 base units of XYZ");
+    let update: Vec<PendingUpdateInfo> = from(json!([{
+        "id": id("ab"),
+        "peer": BOB,
+        "peer_alias": "bob",
+        "current_version": 3,
+        "version": 4,
+        "kind": "payment",
+        "is_final": false,
+        "answer_by": null,
+        "balances": [{
+            "asset": "TOK",
+            "mine_before": "1000000", "theirs_before": "0",
+            "mine_after": "1500000", "theirs_after": "0",
+        }],
+    }]));
+    let text = pending_updates(&update, 0, &assets);
+    assert!(text.contains("\n  TOK  1 / 0  ->  1.5 / 0"), "{text}");
 }
 
 #[test]

@@ -76,12 +76,16 @@ impl ProposalArgs {
     pub fn run(self) -> CliResult {
         let call = self.call()?;
         match self.command {
-            ProposalCommand::List => self.options.run(call, |list: Vec<ProposalInfo>| {
-                output::proposals(&list, unix_now())
-            }),
-            ProposalCommand::Accept { id } => self.options.run(call, |channel: ChannelInfo| {
-                output::channel(&format!("accepted proposal {id}"), &channel)
-            }),
+            ProposalCommand::List => self.options.run_with_assets(
+                |_| Ok(call),
+                |list: Vec<ProposalInfo>, assets| output::proposals(&list, unix_now(), assets),
+            ),
+            ProposalCommand::Accept { id } => self.options.run_with_assets(
+                |_| Ok(call),
+                |channel: ChannelInfo, assets| {
+                    output::channel(&format!("accepted proposal {id}"), &channel, assets)
+                },
+            ),
             // The result is `null`: there is nothing to show but that it worked.
             ProposalCommand::Reject { id, .. } => self
                 .options

@@ -12,7 +12,7 @@ use crate::cli::{Cli, Command};
 use crate::protocol::ProposalId;
 use clap::error::ErrorKind;
 use clap::Parser;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
 use std::fmt::Debug;
 
 const NODE: &str = "0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798";
@@ -33,13 +33,23 @@ fn call(line: &[&str]) -> Result<Call, String> {
     let result = match command {
         Command::Info(_) => Ok(Call::bare("node_info")),
         Command::Peer(args) => args.call(),
-        Command::Channel(args) => args.call(),
+        Command::Channel(args) => args.call(&assets()),
         Command::Proposal(args) => args.call(),
         Command::Balance(args) => args.call(),
         Command::Misbehave(args) => args.call(),
         other => panic!("not a node command: {other:?}"),
     };
     result.map_err(|e| e.to_string())
+}
+
+/// The chain's assets, as the node names them: what the amounts' units mean.
+fn assets() -> Vec<AssetInfo> {
+    let asset = |name: &str, decimals| AssetInfo {
+        name: name.into(),
+        decimals,
+        asset: Default::default(),
+    };
+    vec![asset("ETH", 18), asset("TOK", 6)]
 }
 
 /// The request the server parses from the call's parameters.
@@ -131,6 +141,71 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             id: ChannelId([0xab; 32]),
             amount: Amount::from(250u64),
             asset: Some("ETH".into()),
+        },
+    );
+    // A unit names the asset and the decimals; base units stay whole numbers.
+    for (line, amount, asset) in [
+        (
+            &["channel", "pay", &id("ab"), "0.01ETH"][..],
+            "10000000000000000",
+            Some("ETH"),
+        ),
+        (
+            &["channel", "pay", &id("ab"), "0.01 ETH"],
+            "10000000000000000",
+            Some("ETH"),
+        ),
+        (
+            &["channel", "pay", &id("ab"), "1.5", "TOK"],
+            "1500000",
+            Some("TOK"),
+        ),
+        (&["channel", "pay", &id("ab"), "10wei"], "10", Some("ETH")),
+        (&["channel", "pay", &id("ab"), "10base"], "10", None),
+        (&["channel", "pay", &id("ab"), "10"], "10", None),
+        (
+            &["channel", "pay", &id("ab"), "2TOK", "--asset", "tok"],
+            "2000000",
+            Some("tok"),
+        ),
+    ] {
+        assert_reads(
+            line,
+            "channel_pay",
+            ChannelPayRequest {
+                id: ChannelId([0xab; 32]),
+                amount: amount.parse().unwrap(),
+                asset: asset.map(str::to_owned),
+            },
+        );
+    }
+    assert_reads(
+        &[
+            "channel",
+            "open",
+            "bob",
+            "--mine",
+            "1ETH",
+            "--theirs",
+            "0.5 eth",
+            "--with",
+            "TOK:2TOK:100",
+        ],
+        "channel_open",
+        ChannelOpenRequest {
+            peer: "bob".into(),
+            mine: "1000000000000000000".parse().unwrap(),
+            theirs: "500000000000000000".parse().unwrap(),
+            asset: Some("ETH".into()),
+            challenge_seconds: None,
+            more_assets: vec![crate::api::types::AssetDeposit {
+                asset: "TOK".into(),
+                mine: Amount::from(2_000_000u64),
+                theirs: Amount::from(100u64),
+            }],
+            app: None,
+            app_setup: None,
+            parent: None,
         },
     );
     assert_reads(
@@ -277,18 +352,21 @@ fn config_and_json_go_anywhere_on_the_line() {
 fn bad_amounts_are_refused_with_the_expected_form() {
     refused(
         &["channel", "pay", &id("ab"), "ten"],
-        &["`ten` is not an amount", "digits only"],
+        &["`ten` does not start with a number", "1.5ETH", "1000wei"],
     );
+    let error = call(&["channel", "pay", &id("ab"), "1.5"]).unwrap_err();
+    assert!(error.contains("decimal point but no unit"), "{error}");
+    assert!(error.contains("1.5ETH"), "{error}");
     refused(&["channel", "pay", &id("ab"), "0"], &["more than zero"]);
     // Negative numbers reach the parser, which says why they are wrong, instead of clap
     // reading them as unknown flags.
     refused(
         &["channel", "pay", &id("ab"), "-5"],
-        &["`-5` is not an amount"],
+        &["`-5` does not start with a number"],
     );
     refused(
         &["channel", "open", "bob", "--mine", "-1", "--theirs", "1"],
-        &["`-1` is not an amount"],
+        &["`-1` does not start with a number"],
     );
     refused(
         &[
@@ -306,7 +384,7 @@ fn bad_amounts_are_refused_with_the_expected_form() {
     );
     refused(
         &["channel", "open", "bob", "--mine", "1.5", "--theirs", "1"],
-        &["--mine <AMOUNT>", "`1.5` is not an amount"],
+        &["--mine <AMOUNT>", "`1.5` has a decimal point but no unit"],
     );
     refused(
         &[
@@ -324,6 +402,34 @@ fn bad_amounts_are_refused_with_the_expected_form() {
     );
     let error = call(&["channel", "open", "bob", "--mine", "0", "--theirs", "0"]).unwrap_err();
     assert!(error.contains("both zero"), "{error}");
+    // What only the chain's assets can tell: units that contradict, or that it does not have.
+    for (line, says) in [
+        (
+            &[
+                "channel", "open", "bob", "--mine", "1ETH", "--theirs", "1TOK",
+            ][..],
+            "`--theirs 1TOK` is an amount of TOK, but `--mine 1ETH` is of ETH",
+        ),
+        (
+            &["channel", "pay", &id("ab"), "1TOK", "--asset", "ETH"],
+            "`1TOK` is an amount of TOK, but `--asset ETH` is of ETH",
+        ),
+        (
+            &["channel", "pay", &id("ab"), "1", "DOGE"],
+            "`DOGE` is not a unit of this chain",
+        ),
+        (
+            &["channel", "pay", &id("ab"), "1ETH", "TOK"],
+            "the amount has a unit already",
+        ),
+        (
+            &["channel", "pay", &id("ab"), "0.0000001TOK"],
+            "only 6 decimals",
+        ),
+    ] {
+        let error = call(line).unwrap_err();
+        assert!(error.contains(says), "{line:?}: {error}");
+    }
 }
 
 #[test]
