@@ -134,13 +134,13 @@ impl FromStr for AmountText {
         let unit = unit.trim();
         if number.is_empty() {
             return Err(format!(
-                "`{text}` does not start with a number; {HOW_TO_WRITE}"
+                "`{text}` is not an amount: it does not start with a number; {HOW_TO_WRITE}"
             ));
         }
         if unit.is_empty() && number.contains('.') {
             return Err(format!(
-                "`{text}` has a decimal point but no unit, so it is not clear which asset's \
-                 whole units it counts; {HOW_TO_WRITE}"
+                "`{text}` is not an amount without a unit: a number with a decimal point counts \
+                 whole units, and only a unit says which asset's; {HOW_TO_WRITE}"
             ));
         }
         if !unit
@@ -179,6 +179,11 @@ impl AmountText {
             number: amount.to_string(),
             unit: None,
         }
+    }
+
+    /// Whether this is zero, whatever its unit means.
+    pub fn is_zero(&self) -> bool {
+        self.number.chars().all(|c| matches!(c, '0' | '.' | '_'))
     }
 
     /// A number whose unit, if any, is still to come as a word of its own (`1.5` of `1.5 TOK`):

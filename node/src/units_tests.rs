@@ -104,7 +104,7 @@ fn a_unit_says_which_asset_and_how_many_decimals() {
 #[test]
 fn an_unclear_amount_is_refused_with_how_to_write_it() {
     let error = resolve("1.5").unwrap_err();
-    assert!(error.contains("decimal point but no unit"), "{error}");
+    assert!(error.contains("is not an amount without a unit"), "{error}");
     assert!(error.contains("1.5ETH"), "{error}");
     let error = resolve("1.5base").unwrap_err();
     assert!(error.contains("base units are whole"), "{error}");

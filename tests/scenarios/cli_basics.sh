@@ -63,7 +63,8 @@ grep -qE "^bob +$PEER_ID +127\.0\.0\.1:4999 " "$SCRATCH/peers.out" \
 
 step "balance prints the prefunded amount"
 "$PARLEY" balance --config "$CONFIG" >"$SCRATCH/balance.out" || fail "parley balance failed"
-grep -qE "^ETH +$PREFUND$" "$SCRATCH/balance.out" || { cat "$SCRATCH/balance.out" >&2; fail "balance does not show ETH $PREFUND"; }
+# In whole ETH (18 decimals on the sim chain), exactly: 4242000 wei.
+grep -qE "^ETH +0\.000000000004242$" "$SCRATCH/balance.out" || { cat "$SCRATCH/balance.out" >&2; fail "balance does not show ETH 0.000000000004242"; }
 "$PARLEY" balance --asset ETH --json --config "$CONFIG" >"$SCRATCH/balance.json" || fail "parley balance --json failed"
 [ "$(json_eval "$SCRATCH/balance.json" 'r == [{"asset": "ETH", "amount": "'"$PREFUND"'"}]')" = "True" ] \
   || { cat "$SCRATCH/balance.json" >&2; fail "balance --json is not [ETH $PREFUND]"; }
@@ -98,7 +99,8 @@ SPY="$SCRATCH/spy/node.toml"
 expect_usage_error amount "\`ten\` is not an amount" channel pay "$ID_AB" ten --config "$SPY"
 expect_usage_error negative "\`-5\` is not an amount" channel pay "$ID_AB" -5 --config "$SPY"
 expect_usage_error zero "more than zero" channel pay "$ID_AB" 0 --config "$SPY"
-expect_usage_error mine "\`1.5\` is not an amount" channel open bob --mine 1.5 --theirs 1 --config "$SPY"
+expect_usage_error mine "\`1.5\` is not an amount without a unit" channel open bob --mine 1.5 --theirs 1 --config "$SPY"
+expect_usage_error mine_zero "both zero" channel open bob --mine 0ETH --theirs 0 --config "$SPY"
 expect_usage_error both "both zero" channel open bob --mine 0 --theirs 0 --config "$SPY"
 expect_usage_error challenge "at least 1 second" channel open bob --mine 1 --theirs 1 --challenge 0 --config "$SPY"
 expect_usage_error short_id "0x followed by 64 hex digits" channel show 0x1234 --config "$SPY"

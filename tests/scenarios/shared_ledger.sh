@@ -23,17 +23,26 @@ addr_b=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" --json accounts | pytho
 [ "$addr_a" != "$addr_b" ] || fail "both nodes have the same account"
 channel=0x$(printf 'ab%.0s' $(seq 32))
 
-step "A deposits 12345 ETH units; B sees A's holding and A's balance"
-before=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" balance --address "$addr_a" --asset ETH)
-"$PARLEY" chain --config "$SCRATCH/a/node.toml" deposit --channel "$channel" --amount 12345 --asset ETH >/dev/null
-seen=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" holdings --channel "$channel" --participant "$addr_a" --asset ETH)
+# chain_amount CONFIG ARGS...: the base-unit amount a `parley chain` read gives in --json.
+chain_amount() {
+  local config=$1; shift
+  "$PARLEY" chain --config "$config" --json "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["amount"])'
+}
+
+step "A deposits 12345 wei; B sees A's holding and A's balance"
+before=$(chain_amount "$SCRATCH/b/node.toml" balance --address "$addr_a" --asset ETH)
+"$PARLEY" chain --config "$SCRATCH/a/node.toml" deposit --channel "$channel" --amount 12345wei >"$SCRATCH/deposit.out"
+assert_contains "$SCRATCH/deposit.out" "deposited 0.000000000000012345 ETH for"
+seen=$(chain_amount "$SCRATCH/b/node.toml" holdings --channel "$channel" --participant "$addr_a" --asset ETH)
 [ "$seen" = "12345" ] || fail "B sees holding $seen, expected 12345"
-after=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" balance --address "$addr_a" --asset ETH)
+seen=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" holdings --channel "$channel" --participant "$addr_a" --asset ETH)
+[ "$seen" = "0.000000000000012345 ETH" ] || fail "B shows holding $seen, expected 0.000000000000012345 ETH"
+after=$(chain_amount "$SCRATCH/b/node.toml" balance --address "$addr_a" --asset ETH)
 python3 -c "import sys; sys.exit(0 if $before - $after == 12345 else 1)" || fail "A's balance went $before -> $after"
 
 step "B deposits too; A sees it"
 "$PARLEY" chain --config "$SCRATCH/b/node.toml" deposit --channel "$channel" --amount 7 --asset TOK >/dev/null
-seen=$("$PARLEY" chain --config "$SCRATCH/a/node.toml" holdings --channel "$channel" --participant "$addr_b" --asset TOK)
+seen=$(chain_amount "$SCRATCH/a/node.toml" holdings --channel "$channel" --participant "$addr_b" --asset TOK)
 [ "$seen" = "7" ] || fail "A sees holding $seen, expected 7"
 
 step "chain time advanced through one process is seen by the other"
@@ -45,7 +54,7 @@ t1=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" now)
 step "an overdraft is refused with a clear error and changes nothing"
 expect_fail "$SCRATCH/overdraft.err" "$PARLEY" chain --config "$SCRATCH/a/node.toml" deposit --channel "$channel" --amount 999999999999999999999999999999 --asset ETH
 assert_contains "$SCRATCH/overdraft.err" "deposit"
-seen=$("$PARLEY" chain --config "$SCRATCH/b/node.toml" holdings --channel "$channel" --participant "$addr_a" --asset ETH)
+seen=$(chain_amount "$SCRATCH/b/node.toml" holdings --channel "$channel" --participant "$addr_a" --asset ETH)
 [ "$seen" = "12345" ] || fail "holding changed to $seen after a refused deposit"
 
 kill -TERM "$pid_a" "$pid_b"

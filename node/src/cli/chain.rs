@@ -4,8 +4,9 @@
 use super::{default_config, CliError, CliResult};
 use crate::config::NodeConfig;
 use crate::host::{load_section, PluginHandle};
+use crate::units::{show, AmountText};
 use clap::{Args, Subcommand};
-use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, DepositRequest, Participant};
+use parley_plugin_api::model::{AssetInfo, ChannelId, DepositRequest, Participant};
 use parley_plugin_api::ChainBackend;
 use serde_json::json;
 use std::path::PathBuf;
@@ -45,12 +46,13 @@ enum ChainCommand {
         /// The channel id (32 bytes hex).
         #[arg(long)]
         channel: ChannelId,
-        /// The amount in the asset's smallest unit.
+        /// The amount: whole units with the asset's name (`0.5ETH`), or base units (`1000`,
+        /// `1000base`, `1000wei`).
+        #[arg(long, value_parser = crate::cli::node_cmd::args::amount)]
+        amount: AmountText,
+        /// The asset's name (default: the one the amount's unit names, else ETH).
         #[arg(long)]
-        amount: Amount,
-        /// The asset's name.
-        #[arg(long, default_value = "ETH")]
-        asset: String,
+        asset: Option<String>,
         /// Which of our accounts pays (index into `parley chain accounts`).
         #[arg(long, default_value_t = 0)]
         account: usize,
@@ -168,6 +170,8 @@ fn execute(
             let info = chain.info().map_err(chain_error("chain info"))?;
             let accounts = chain.accounts().map_err(chain_error("listing accounts"))?;
             let mut rows = Vec::new();
+            // Per row, each asset's balance as people read it (`1000 ETH`).
+            let mut shown = Vec::new();
             for account in &accounts {
                 let mut balances = serde_json::Map::new();
                 for asset in &info.assets {
@@ -175,6 +179,7 @@ fn execute(
                         .balance(account, &asset.asset)
                         .map_err(chain_error("balance"))?;
                     balances.insert(asset.name.clone(), json!(amount));
+                    shown.push((rows.len(), show(&amount, asset)));
                 }
                 rows.push(json!({ "address": account, "balances": balances }));
             }
@@ -182,14 +187,11 @@ fn execute(
                 rows.iter()
                     .enumerate()
                     .map(|(i, r)| {
-                        let balances: Vec<String> = r["balances"]
-                            .as_object()
-                            .map(|m| {
-                                m.iter()
-                                    .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or("")))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
+                        let balances: Vec<&str> = shown
+                            .iter()
+                            .filter(|(row, _)| *row == i)
+                            .map(|(_, text)| text.as_str())
+                            .collect();
                         format!(
                             "{i}  {}  {}",
                             r["address"].as_str().unwrap_or(""),
@@ -211,7 +213,7 @@ fn execute(
                 .map_err(chain_error("balance"))?;
             out.print(
                 json!({ "address": address, "asset": asset.name, "amount": amount }),
-                || amount.to_string(),
+                || show(&amount, &asset),
             );
         }
         ChainCommand::Deposit {
@@ -220,7 +222,15 @@ fn execute(
             asset,
             account,
         } => {
-            let asset = find_asset(chain, &asset)?;
+            let assets = chain.info().map_err(chain_error("chain info"))?.assets;
+            let resolved = amount.resolve(&assets).map_err(CliError::new)?;
+            let named = crate::cli::node_cmd::args::one_asset(
+                asset.as_deref(),
+                &[(format!("--amount {amount}"), resolved.asset)],
+            )
+            .map_err(CliError::new)?;
+            let asset = find_asset(chain, named.as_deref().unwrap_or("ETH"))?;
+            let amount = resolved.amount;
             let from = our_account(chain, account)?;
             let request = DepositRequest {
                 from: from.clone(),
@@ -235,7 +245,13 @@ fn execute(
                 .map_err(chain_error("holdings"))?;
             out.print(
                 json!({ "channel": channel, "participant": from, "asset": asset.name, "deposited": amount, "holdings": total }),
-                || format!("deposited {amount} {} for {from} in {channel}; holdings now {total}", asset.name),
+                || {
+                    format!(
+                        "deposited {} for {from} in {channel}; holdings now {}",
+                        show(&amount, &asset),
+                        show(&total, &asset)
+                    )
+                },
             );
         }
         ChainCommand::Holdings {
@@ -247,7 +263,7 @@ fn execute(
             let amount = chain
                 .holdings(&channel, &participant, &asset.asset)
                 .map_err(chain_error("holdings"))?;
-            out.print(json!({ "channel": channel, "participant": participant, "asset": asset.name, "amount": amount }), || amount.to_string());
+            out.print(json!({ "channel": channel, "participant": participant, "asset": asset.name, "amount": amount }), || show(&amount, &asset));
         }
         ChainCommand::Dispute { channel } => {
             let dispute = chain.dispute(&channel).map_err(chain_error("dispute"))?;

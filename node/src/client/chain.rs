@@ -3,7 +3,7 @@
 //! calls are run.
 
 use super::error::Error;
-use parley_plugin_api::model::{Asset, AssetInfo, ChainInfo, Participant};
+use parley_plugin_api::model::{Amount, Asset, AssetInfo, ChainInfo, Participant};
 use parley_plugin_api::{ChainLedger, ChainSigner, ErrorKind, PluginError};
 use std::sync::Arc;
 
@@ -34,6 +34,14 @@ impl ChainAccess {
     /// The name the chain gives `asset`.
     pub fn asset_name(&self, asset: &Asset) -> String {
         asset_name(&self.info, asset)
+    }
+
+    /// `0.01 ETH`: `amount` of `asset` in its whole units, for messages and logs people read.
+    pub fn show(&self, asset: &Asset, amount: &Amount) -> String {
+        match self.info.assets.iter().find(|info| info.asset == *asset) {
+            Some(info) => crate::units::show(amount, info),
+            None => format!("{amount} base units of {asset}"),
+        }
     }
 
     /// The asset the chain calls `name`, or the chain's first asset without a name.

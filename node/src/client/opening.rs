@@ -195,8 +195,9 @@ impl Driver {
             chain_call("read the balance", move || chain.balance(&owner, &holding)).await?;
         if balance < deposit {
             return Err(Error::insufficient_funds(format!(
-                "this node's account holds {balance} {name} on chain, but the channel needs a deposit of {deposit} {name}",
-                name = asset.name
+                "this node's account holds {} on chain, but the channel needs a deposit of {}",
+                crate::units::show(&balance, asset),
+                crate::units::show(&deposit, asset),
             )));
         }
         Ok(())

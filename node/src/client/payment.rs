@@ -1,9 +1,10 @@
 //! Paying the peer over a channel.
 
+use super::channel_task::CommandError;
 use super::driver::Driver;
 use super::error::Error;
 use super::overview::{no_channel, ChannelOverview};
-use crate::protocol::Phase;
+use crate::protocol::{ChannelError, PaymentError, Phase};
 use parley_plugin_api::model::{Amount, ChannelId};
 
 impl Driver {
@@ -51,6 +52,18 @@ impl Driver {
         let limit = self.policy.update_timeout;
         match tokio::time::timeout(limit, handle.pay(index, amount)).await {
             Ok(Ok(_version)) => {}
+            Ok(Err(CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft {
+                available,
+                requested,
+            })))) => {
+                // The protocol's error knows no asset; the user reads it in the asset's units.
+                let show = |amount| self.chain.show(&assets[index], amount);
+                return Err(Error::insufficient_funds(format!(
+                    "the payment of {} exceeds the available balance of {}",
+                    show(&requested),
+                    show(&available)
+                )));
+            }
             Ok(Err(error)) => return Err(error.into()),
             Err(_) => {
                 return Err(Error::unavailable(format!(

@@ -25,7 +25,7 @@ pub fn amount(text: &str) -> Result<AmountText, String> {
 
 /// `value`, if it is more than zero.
 fn positive(value: AmountText) -> Result<AmountText, String> {
-    if value.number.chars().all(|c| matches!(c, '0' | '.' | '_')) {
+    if value.is_zero() {
         return Err(format!(
             "the amount must be more than zero (e.g. 0.01ETH, or 1000 base units); {HOW_TO_WRITE}"
         ));
@@ -153,6 +153,10 @@ pub fn peer(value: &str) -> Result<String, String> {
     }
 }
 
+/// Why a channel cannot open with no funds at all.
+const UNFUNDED: &str =
+    "--mine and --theirs are both zero; a channel needs funds from at least one side";
+
 /// Checks what clap cannot see argument by argument: a channel needs funds from someone.
 pub fn check_deposits(
     mine: &Amount,
@@ -161,10 +165,21 @@ pub fn check_deposits(
 ) -> Result<(), String> {
     let unfunded = |m: &Amount, t: &Amount| m.is_zero() && t.is_zero();
     if unfunded(mine, theirs) && more.iter().all(|d| unfunded(&d.mine, &d.theirs)) {
-        return Err(
-            "--mine and --theirs are both zero; a channel needs funds from at least one side"
-                .into(),
-        );
+        return Err(UNFUNDED.into());
+    }
+    Ok(())
+}
+
+/// [`check_deposits`] on the amounts as written, before the node is asked what their units
+/// mean: zero is zero in any unit.
+pub fn check_written_deposits(
+    mine: &AmountText,
+    theirs: &AmountText,
+    more: &[DepositText],
+) -> Result<(), String> {
+    let unfunded = |m: &AmountText, t: &AmountText| m.is_zero() && t.is_zero();
+    if unfunded(mine, theirs) && more.iter().all(|d| unfunded(&d.mine, &d.theirs)) {
+        return Err(UNFUNDED.into());
     }
     Ok(())
 }
@@ -318,7 +333,10 @@ mod tests {
         // A payment's unit may follow as a word of its own.
         let alone = payment_amount("1.5").unwrap();
         assert_eq!(alone.with_unit(Some("TOK")), amount("1.5TOK"));
-        assert!(alone.with_unit(None).unwrap_err().contains("no unit"));
+        assert!(alone
+            .with_unit(None)
+            .unwrap_err()
+            .contains("without a unit"));
         assert!(payment_amount("0.0")
             .unwrap_err()
             .contains("more than zero"));

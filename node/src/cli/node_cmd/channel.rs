@@ -337,6 +337,16 @@ impl ChannelArgs {
 
     /// Runs `parley channel ...`.
     pub fn run(self) -> CliResult {
+        // What can be refused without the node is refused before it is contacted.
+        if let ChannelCommand::Open {
+            mine,
+            theirs,
+            more_assets,
+            ..
+        } = &self.command
+        {
+            args::check_written_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
+        }
         let options = &self.options;
         // What `channel pay` asked for in base units, for the line that says what was paid.
         let payment = OnceCell::new();

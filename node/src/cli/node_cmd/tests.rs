@@ -352,21 +352,21 @@ fn config_and_json_go_anywhere_on_the_line() {
 fn bad_amounts_are_refused_with_the_expected_form() {
     refused(
         &["channel", "pay", &id("ab"), "ten"],
-        &["`ten` does not start with a number", "1.5ETH", "1000wei"],
+        &["`ten` is not an amount", "1.5ETH", "1000wei"],
     );
     let error = call(&["channel", "pay", &id("ab"), "1.5"]).unwrap_err();
-    assert!(error.contains("decimal point but no unit"), "{error}");
+    assert!(error.contains("is not an amount without a unit"), "{error}");
     assert!(error.contains("1.5ETH"), "{error}");
     refused(&["channel", "pay", &id("ab"), "0"], &["more than zero"]);
     // Negative numbers reach the parser, which says why they are wrong, instead of clap
     // reading them as unknown flags.
     refused(
         &["channel", "pay", &id("ab"), "-5"],
-        &["`-5` does not start with a number"],
+        &["`-5` is not an amount"],
     );
     refused(
         &["channel", "open", "bob", "--mine", "-1", "--theirs", "1"],
-        &["`-1` does not start with a number"],
+        &["`-1` is not an amount"],
     );
     refused(
         &[
@@ -384,7 +384,7 @@ fn bad_amounts_are_refused_with_the_expected_form() {
     );
     refused(
         &["channel", "open", "bob", "--mine", "1.5", "--theirs", "1"],
-        &["--mine <AMOUNT>", "`1.5` has a decimal point but no unit"],
+        &["--mine <AMOUNT>", "`1.5` is not an amount without a unit"],
     );
     refused(
         &[

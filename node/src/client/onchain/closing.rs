@@ -46,6 +46,8 @@ pub async fn settle(
         snapshot,
         me,
     } = acting;
+    // For the log line of the withdrawal, which names what it paid in each asset's units.
+    let assets = snapshot.latest.state.allocation.assets.clone();
     let close = FinalClose::new(snapshot, me, !side.testing.withhold_conclude_final)?;
     let chain = side.chain.ledger.clone();
     let patience = side.policy.peer_conclude_timeout;
@@ -71,7 +73,12 @@ pub async fn settle(
             Ok(Outcome::Later(within.min(POLL)))
         }
         CloseStep::Withdrawn(receipt) => {
-            tracing::info!(channel = %id, amounts = ?receipt.amounts, "the channel concluded on chain; withdrew our share");
+            let amounts: Vec<String> = assets
+                .iter()
+                .zip(&receipt.amounts)
+                .map(|(asset, amount)| side.chain.show(asset, amount))
+                .collect();
+            tracing::info!(channel = %id, amounts = ?amounts, "the channel concluded on chain; withdrew our share");
             side.registry.set_note(
                 &id,
                 "settled: the channel concluded on chain and our share is withdrawn".to_string(),

@@ -393,7 +393,7 @@ impl Step<'_> {
         let amounts: Vec<String> = assets
             .iter()
             .zip(&receipt.amounts)
-            .map(|(asset, amount)| format!("{amount} {}", self.side.chain.asset_name(asset)))
+            .map(|(asset, amount)| self.side.chain.show(asset, amount))
             .collect();
         tracing::info!(channel = %self.id, amounts = ?amounts, "withdrew our share after the dispute");
         self.note(format!(
