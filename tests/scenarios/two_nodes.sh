@@ -43,10 +43,15 @@ expect_balance bob "$bob_before" 500 0
 
 step "20 payments each way in ETH, one in TOK"
 for _ in $(seq 20); do
-  cli alice channel pay "$channel" 10 --asset ETH >/dev/null || fail "alice's payment failed"
+  # Base units written three ways: with the unit wei (which names ETH), bare with --asset.
+  cli alice channel pay "$channel" 10wei >/dev/null || fail "alice's payment failed"
   cli bob channel pay "$channel" 3 --asset ETH >/dev/null || fail "bob's payment failed"
 done
-cli bob channel pay "$channel" 60 --asset TOK >/dev/null || fail "bob's TOK payment failed"
+# And whole units, the unit as a word of its own: 60 base units of the 18-decimal TOK.
+cli bob channel pay "$channel" 0.00000000000000006 TOK >"$SCRATCH/tok.out" || fail "bob's TOK payment failed"
+assert_contains "$SCRATCH/tok.out" "paid 0.00000000000000006 TOK to"
+cli alice channel show "$channel" >"$SCRATCH/show.out"
+assert_contains "$SCRATCH/show.out" "ETH      0.00000000000000086 / 0.00000000000000064 (mine / theirs)"
 expect_fail "$SCRATCH/ambiguous.err" cli alice channel pay "$channel" 1
 assert_contains "$SCRATCH/ambiguous.err" "asset"
 [ "$(json alice channel show "$channel" -- 'r["version"]')" = "41" ] || fail "alice is not at version 41"
