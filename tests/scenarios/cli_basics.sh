@@ -48,6 +48,9 @@ assert_contains "$SCRATCH/info.out" "transport"
 [ ! -s "$SCRATCH/info.err" ] || { cat "$SCRATCH/info.err" >&2; fail "parley info wrote to stderr"; }
 "$PARLEY" info --config "$CONFIG" --json >"$SCRATCH/info.json" || fail "parley info --json failed"
 [ "$(json_eval "$SCRATCH/info.json" 'r["node_id"]')" = "$node_id" ] || { cat "$SCRATCH/info.json" >&2; fail "info --json has another node id"; }
+# PARLEY_CONFIG names the config instead of --config (from any directory).
+(cd / && PARLEY_CONFIG="$CONFIG" "$PARLEY" info --json) >"$SCRATCH/info-env.json" || fail "parley info with PARLEY_CONFIG failed"
+[ "$(json_eval "$SCRATCH/info-env.json" 'r["node_id"]')" = "$node_id" ] || fail "PARLEY_CONFIG did not name the node's config"
 
 step "peer add, then peer list shows the alias (text and JSON)"
 "$PARLEY" peer add bob "$PEER_ID" 127.0.0.1:4999 --config "$CONFIG" >"$SCRATCH/add.out" \

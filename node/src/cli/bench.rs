@@ -49,7 +49,7 @@ enum BenchCommand {
 #[derive(Debug, Args)]
 struct PluginBenchArgs {
     /// The config whose plugins are measured (their data goes to a temporary directory).
-    #[arg(long, short, default_value_os_t = default_config())]
+    #[arg(long, short, env = "PARLEY_CONFIG", default_value_os_t = default_config())]
     config: PathBuf,
     /// Durable commits to time (each with one 200-byte put).
     #[arg(long, default_value_t = 500)]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 #[derive(Debug, Args)]
 pub struct ChainArgs {
     /// The node's config file (its `[chain]` section is used).
-    #[arg(long, short, default_value_os_t = default_config(), global = true)]
+    #[arg(long, short, env = "PARLEY_CONFIG", default_value_os_t = default_config(), global = true)]
     config: PathBuf,
     /// Print JSON instead of text.
     #[arg(long, global = true)]

@@ -66,9 +66,18 @@ enum Command {
     Hostile(hostile::HostileArgs),
 }
 
-/// The default config file: `./node.toml`.
+/// The config file when neither `--config` nor `PARLEY_CONFIG` names one: `./node.toml` if it
+/// exists, else `~/.parley/node.toml` if that exists (a node set up with `parley init
+/// ~/.parley`), else `./node.toml` (whose absence the command then reports).
 pub(crate) fn default_config() -> PathBuf {
-    PathBuf::from("node.toml")
+    let here = PathBuf::from("node.toml");
+    if here.exists() {
+        return here;
+    }
+    match std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".parley/node.toml")) {
+        Some(home) if home.exists() => home,
+        _ => here,
+    }
 }
 
 /// Parses the command line and runs the command; the exit code says whether it worked.

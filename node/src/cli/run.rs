@@ -12,7 +12,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The node's config file.
-    #[arg(long, short, default_value_os_t = default_config())]
+    #[arg(long, short, env = "PARLEY_CONFIG", default_value_os_t = default_config())]
     config: PathBuf,
     /// Log format, overriding `[node] log_format`.
     #[arg(long, value_parser = ["text", "json"])]

@@ -37,7 +37,7 @@ Example: parley bench channels --config node.toml --channels 100 --payments 2000
 pub struct ChannelBenchArgs {
     /// The config whose [chain], [wire] and [store] plugins and settings the two nodes use
     /// ([chain] must be the sim chain).
-    #[arg(long, short, default_value_os_t = default_config())]
+    #[arg(long, short, env = "PARLEY_CONFIG", default_value_os_t = default_config())]
     config: PathBuf,
     /// Which scenarios to run.
     #[arg(long, value_enum, default_value_t = Scenario::Both)]

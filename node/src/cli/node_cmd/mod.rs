@@ -53,7 +53,7 @@ pub struct NodeOptions {
     /// The node's config file; the CLI finds the running node through its data directory.
     // Listed after each command's own options (display_order), which are what the reader of
     // `--help` looks for first.
-    #[arg(long, short, value_name = "FILE", default_value_os_t = default_config(), global = true, display_order = 900)]
+    #[arg(long, short, value_name = "FILE", env = "PARLEY_CONFIG", default_value_os_t = default_config(), global = true, display_order = 900)]
     config: PathBuf,
     /// Print the API result as one JSON document on stdout (errors still go to stderr, and
     /// stdout stays empty then).
