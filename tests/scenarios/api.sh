@@ -150,6 +150,20 @@ raw "$SCRATCH/objectid.out" object_id || fail "the call with an object id did no
 raw "$SCRATCH/chunked.out" chunked_oversized || fail "the oversized chunked call did not complete"
 [ "$(head -n 1 "$SCRATCH/chunked.out")" = "413" ] || { cat "$SCRATCH/chunked.out" >&2; fail "an oversized chunked body is not 413"; }
 
+step "GET /health answers without the token; nothing else does"
+python3 - "$data" >"$SCRATCH/health.out" <<'PY' || fail "GET /health failed"
+import json, sys, urllib.request
+addr = open(sys.argv[1] + "/api.addr").read().strip()
+with urllib.request.urlopen("http://" + addr + "/health", timeout=10) as response:
+    body = json.loads(response.read())
+    assert response.status == 200, response.status
+    assert body["status"] == "ok", body
+    assert set(body) == {"status", "version"}, body
+print("ok")
+PY
+rpc "$SCRATCH/health-rpc" node_info "" noauth
+[ "$(head -n 1 "$SCRATCH/health-rpc")" = 401 ] || fail "a call without the token was not refused: $(cat "$SCRATCH/health-rpc")"
+
 step "SIGTERM stops it with exit 0 and removes api.addr; the token is in no output"
 kill -TERM "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGTERM"

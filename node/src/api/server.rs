@@ -313,6 +313,23 @@ async fn forward_events(pending: PendingSubscriptionSink, events: EventBus) {
     }
 }
 
+/// Where `GET` answers whether the node is up, without the token.
+pub const HEALTH_PATH: &str = "/health";
+
+/// The answer of [`HEALTH_PATH`]: 200 and `{"status": "ok", "version": ...}`.
+pub fn health_response() -> HttpResponse {
+    let body = serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let mut response = HttpResponse::new(HttpBody::from(body.to_string()));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The HTTP answer to a request without the right token: 401 and a JSON-RPC error.
 pub fn unauthorized_response() -> HttpResponse {
     let body = serde_json::json!({
@@ -373,6 +390,11 @@ where
     }
 
     fn call(&mut self, request: HttpRequest) -> Self::Future {
+        if request.method() == http::Method::GET && request.uri().path() == HEALTH_PATH {
+            // Liveness for supervisors and load balancers: no token, and nothing but that the
+            // node answers and which version it is.
+            return Box::pin(std::future::ready(Ok(health_response())));
+        }
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)
