@@ -144,6 +144,11 @@ impl PeerBook {
         self.announced().remove(node).is_some()
     }
 
+    /// Every node that announced where it listens (named or not).
+    pub fn announcers(&self) -> Vec<NodeId> {
+        self.announced().keys().copied().collect()
+    }
+
     /// The address `node` announced when it last connected, if any.
     pub fn announced_address(&self, node: &NodeId) -> Option<String> {
         self.announced().get(node).cloned()

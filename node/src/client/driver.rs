@@ -88,10 +88,11 @@ impl Driver {
         Ok(view)
     }
 
-    /// The peers the user named and every peer connected now (named or not, whoever dialed),
-    /// in node id order.
+    /// The peers the user named, those whose announced address the node keeps, and every
+    /// peer connected now (named or not, whoever dialed), in node id order.
     pub fn peer_list(&self) -> Vec<PeerView> {
         let mut nodes: Vec<NodeId> = self.book.all().iter().map(|p| p.node_id).collect();
+        nodes.extend(self.book.announcers());
         nodes.extend(self.peers.connected());
         nodes.sort();
         nodes.dedup();
