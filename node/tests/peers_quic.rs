@@ -268,18 +268,17 @@ async fn a_node_that_cannot_prove_the_expected_id_is_refused() {
     let mut impostor = Raw::new(&library);
     let connection = impostor.dial(&a.addr).await;
     let nonce = [9; 32];
-    impostor.send(
-        connection,
-        &WireMessage::Hello(Hello {
-            node_id: c.id,
-            nonce,
-            protocol_version: PROTOCOL_VERSION,
-        }),
-    );
+    let ours = Hello {
+        node_id: c.id,
+        nonce,
+        protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
+    };
+    impostor.send(connection, &WireMessage::Hello(ours.clone()));
     let Some(WireMessage::Hello(theirs)) = impostor.receive(connection).await else {
         panic!("A starts with its hello");
     };
-    let digest = auth_digest(&nonce, &theirs.nonce, &c.id, &a.id);
+    let digest = auth_digest(&ours, &theirs);
     impostor.send(
         connection,
         &WireMessage::Auth(Auth {
@@ -311,18 +310,17 @@ async fn a_frame_above_the_message_limit_from_an_authenticated_peer_is_refused_a
     let mut raw = Raw::new(&library);
     let connection = raw.dial(&a.addr).await;
     let nonce = [7; 32];
-    raw.send(
-        connection,
-        &WireMessage::Hello(Hello {
-            node_id: key.node_id(),
-            nonce,
-            protocol_version: PROTOCOL_VERSION,
-        }),
-    );
+    let ours = Hello {
+        node_id: key.node_id(),
+        nonce,
+        protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
+    };
+    raw.send(connection, &WireMessage::Hello(ours.clone()));
     let Some(WireMessage::Hello(theirs)) = raw.receive(connection).await else {
         panic!("A starts with its hello");
     };
-    let digest = auth_digest(&nonce, &theirs.nonce, &key.node_id(), &a.id);
+    let digest = auth_digest(&ours, &theirs);
     raw.send(
         connection,
         &WireMessage::Auth(Auth {

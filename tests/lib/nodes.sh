@@ -6,6 +6,7 @@
 # that ETH balances on anvil include the fees the account paid (see asset_balance).
 #
 #   new_node NAME [POLICY_TOML]   parley init $SCRATCH/NAME on the shared ledger, start it
+#                                 (listen port 0 unless INIT_LISTEN says otherwise)
 #   cli NAME ARGS...              parley ARGS --config <NAME's config>
 #   json NAME ARGS... -- EXPR     parley ARGS --json, then EXPR on the result (bound as `r`)
 #   eth_balance NAME              the node's on-chain ETH balance (base units; + fees on anvil)
@@ -38,7 +39,10 @@ new_node() {
 # init_node NAME [POLICY_TOML]: new_node without the start (see start_node).
 init_node() {
   local name=$1 policy=${2:-}
-  "$PARLEY" init "$SCRATCH/$name" --ledger "$LEDGER" >"$SCRATCH/$name-init.out" 2>&1 \
+  # Port 0 by default: several scenarios' nodes share this machine, and some count on a node
+  # coming back on a new port. INIT_LISTEN=127.0.0.1 lets init fix a port (its default).
+  "$PARLEY" init "$SCRATCH/$name" --ledger "$LEDGER" --listen "${INIT_LISTEN:-127.0.0.1:0}" \
+    >"$SCRATCH/$name-init.out" 2>&1 \
     || { cat "$SCRATCH/$name-init.out" >&2; fail "parley init $name failed"; }
   if [ -n "$policy" ]; then
     # Replace the [policy] keys init wrote with the given ones.
@@ -110,7 +114,7 @@ wait_until() {
 # The pid of each node's `parley run` is kept in $SCRATCH/NAME.pid, so that kill_node and
 # restart_node also work from a background subshell (whose BG_PIDS the exit trap never sees).
 
-# pin_listen NAME: `parley init` lets the transport pick a free port at each start; a node that
+# pin_listen NAME: init_node lets the transport pick a free port at each start; a node that
 # is restarted must come back at the address its peer knows, so write the address it bound
 # into the [wire] section's `listen` key. Call it before the first kill.
 pin_listen() {

@@ -7,19 +7,25 @@ source "$(dirname "$0")/../lib/common.sh"
 ledger="$SCRATCH/ledger"
 
 step "parley init writes two nodes sharing a ledger"
+# alice gets a fixed port (9740 if free); init only checks a port free when it runs, so bob,
+# initialised before alice runs, would get the same one: he asks for a new port at each start.
 "$PARLEY" init "$SCRATCH/alice" --ledger "$ledger" >"$SCRATCH/init-alice.out" 2>&1 \
   || { cat "$SCRATCH/init-alice.out" >&2; fail "parley init alice failed"; }
-"$PARLEY" init "$SCRATCH/bob" --ledger "$ledger" --json >"$SCRATCH/init-bob.out" 2>"$SCRATCH/init-bob.err" \
+"$PARLEY" init "$SCRATCH/bob" --ledger "$ledger" --listen 127.0.0.1:0 --json >"$SCRATCH/init-bob.out" 2>"$SCRATCH/init-bob.err" \
   || { cat "$SCRATCH/init-bob.err" >&2; fail "parley init bob failed"; }
 assert_contains "$SCRATCH/init-alice.out" "parley run --config $SCRATCH/alice/node.toml"
 id_alice=$(grep -o 'node id: *0x[0-9a-f]*' "$SCRATCH/init-alice.out" | grep -o '0x[0-9a-f]*')
 [ -n "$id_alice" ] || fail "parley init does not print the node id"
+listen_alice=$(grep -o 'listen: *127.0.0.1:[0-9]*' "$SCRATCH/init-alice.out" | grep -o '127.0.0.1:[0-9]*')
+case "$listen_alice" in ""|*:0) fail "parley init did not fix a listen port (printed '$listen_alice')";; esac
+assert_contains "$SCRATCH/alice/node.toml" "listen = \"$listen_alice\""
 id_bob=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["node_id"])' <"$SCRATCH/init-bob.out") \
   || fail "parley init --json is not JSON with node_id"
 python3 - "$SCRATCH/init-bob.out" "$SCRATCH/bob" <<'PY' || fail "parley init --json has the wrong fields"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert sorted(d) == ["config", "data_dir", "node_id"], d
+assert sorted(d) == ["config", "data_dir", "listen", "node_id"], d
+assert d["listen"] == "127.0.0.1:0", d
 assert d["config"] == sys.argv[2] + "/node.toml", d
 assert d["data_dir"] == sys.argv[2] + "/data", d
 PY

@@ -85,6 +85,11 @@ impl NodeApi for FakeNode {
                 assets: vec![],
             },
             listen_address: "127.0.0.1:4000".into(),
+            node_address: "fake@127.0.0.1:4000".into(),
+            account: None,
+            channels: 0,
+            peers: 0,
+            api_address: None,
             apps: Vec::new(),
         }))
     }
@@ -92,10 +97,12 @@ impl NodeApi for FakeNode {
     fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
         self.record("peer_add");
         ready(Ok(PeerInfo {
-            alias: request.alias,
+            alias: Some(request.alias),
             node_id: request.node_id,
-            transport_address: request.transport_address,
+            transport_address: Some(request.transport_address),
             connected: false,
+            direction: None,
+            connect_error: None,
         }))
     }
 

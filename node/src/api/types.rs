@@ -21,6 +21,21 @@ pub struct NodeInfo {
     pub chain: ChainInfo,
     /// Where this node accepts peers (the transport address to give to `peer_add`).
     pub listen_address: String,
+    /// `<node id>@<listen address>`: what a peer pastes into `parley peer add <alias>`.
+    #[serde(default)]
+    pub node_address: String,
+    /// The chain account this node pays from and signs states with, if the backend has one.
+    #[serde(default)]
+    pub account: Option<Participant>,
+    /// How many channels the node runs now (closed ones are archived and not counted).
+    #[serde(default)]
+    pub channels: usize,
+    /// How many peers are connected now.
+    #[serde(default)]
+    pub peers: usize,
+    /// Where this API listens, once it does.
+    #[serde(default)]
+    pub api_address: Option<String>,
     /// The apps this node can run channels of (`[[apps]]` in its `node.toml`).
     #[serde(default)]
     pub apps: Vec<AppInfo>,
@@ -47,17 +62,25 @@ pub struct PeerAddRequest {
     pub transport_address: String,
 }
 
-/// One known peer (`peer_list`, and the result of `peer_add`).
+/// One peer (`peer_list`: every named peer and every connected one; the result of
+/// `peer_add`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerInfo {
-    /// The local alias.
-    pub alias: String,
+    /// The local alias; `None` for a peer that connected but was never added.
+    pub alias: Option<String>,
     /// The peer's identity.
     pub node_id: NodeId,
-    /// Where it is reached.
-    pub transport_address: String,
+    /// Where it is dialed: the address it announced when it last connected, unless
+    /// `peer_add` gave one since; `None` if unknown.
+    pub transport_address: Option<String>,
     /// Whether an authenticated connection is open now.
     pub connected: bool,
+    /// While connected: who dialed, `"inbound"` (the peer) or `"outbound"` (this node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// `peer_add` only: why connecting to the peer failed (it is remembered anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_error: Option<String>,
 }
 
 /// `channel_open`: propose a two-party ledger channel to a peer.

@@ -241,9 +241,12 @@ impl Node {
         );
         tasks.push(spawn_dispatcher(dispatcher, peer_events, redial));
 
-        let service: Arc<dyn NodeApi> = Arc::new(NodeService::new(driver.clone()));
+        let node_service = NodeService::new(driver.clone());
+        let api_address = node_service.api_address_cell();
+        let service: Arc<dyn NodeApi> = Arc::new(node_service);
         let api =
             ApiServer::start(&config.api.server_config(), token, service.clone(), events).await?;
+        let _ = api_address.set(api.local_addr().to_string());
         let addr_file = api_addr_path(&config.node.data_dir);
         let handle = NodeHandle {
             api,

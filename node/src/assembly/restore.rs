@@ -8,7 +8,7 @@ use crate::client::onchain::ChainSide;
 use crate::client::start::ChannelStarter;
 use crate::protocol::{Channel, ChannelSnapshot};
 use crate::store::members::{decode_members, MEMBERS_PREFIX};
-use crate::store::node_records::{decode_peers, PEER_PREFIX};
+use crate::store::node_records::{decode_announced, decode_peers, ANNOUNCED_PREFIX, PEER_PREFIX};
 use crate::store::{schema, ChannelMembers, ChannelStore, StoreError};
 use crate::wire::NodeId;
 use parley_plugin_api::model::ChannelId;
@@ -25,13 +25,14 @@ pub(super) fn read_members(
     Ok(members)
 }
 
-/// The peers the user added before.
+/// The peers the user added before, and the addresses peers announced.
 pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, StoreError> {
     let (peers, broken) = decode_peers(&store.scan_prefix(PEER_PREFIX)?);
-    for problem in broken {
+    let (announced, broken_too) = decode_announced(&store.scan_prefix(ANNOUNCED_PREFIX)?);
+    for problem in broken.into_iter().chain(broken_too) {
         tracing::warn!("ignoring a stored record: {problem}");
     }
-    Ok(PeerBook::from_stored(own, peers))
+    Ok(PeerBook::from_stored(own, peers, announced))
 }
 
 /// Starts the task of every restored channel with `starter`; each re-synchronises when its

@@ -73,7 +73,12 @@ pub fn wire(
     let chain = Arc::new(chain);
     let registry = Arc::new(Registry::default());
     let book = Arc::new(book);
-    let dialer = Arc::new(Dialer::new(peers.clone(), book.clone(), registry.clone()));
+    let dialer = Arc::new(Dialer::new(
+        peers.clone(),
+        book.clone(),
+        registry.clone(),
+        store.clone(),
+    ));
     let apps = Arc::new(apps);
     let starter = Arc::new(ChannelStarter::new(
         registry.clone(),

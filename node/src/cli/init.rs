@@ -19,6 +19,30 @@ use std::process::ExitCode;
 /// The config file's name inside the node directory.
 pub const CONFIG_FILE: &str = "node.toml";
 
+/// Parley's default port for peers (QUIC over UDP), written by `parley init` when it is free.
+pub const DEFAULT_PEER_PORT: u16 = 9740;
+
+/// The host `parley init` listens on when `--listen` is not given.
+const DEFAULT_PEER_HOST: &str = "127.0.0.1";
+
+/// The listen address to write for `listen`: as given when it has a port (0 included); a
+/// bare host gets `preferred` if a UDP socket can bind it there now, else a port the OS finds
+/// free. The port is fixed in `node.toml` from then on, so the node keeps its address across
+/// restarts (it is only checked free here: another program may still take it before the
+/// node starts, which `parley run` then reports).
+pub fn concrete_listen(listen: &str, preferred: u16) -> Result<String, CliError> {
+    let bare = listen.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = bare.parse::<std::net::IpAddr>() else {
+        // With a port (or a form only the transport judges): written as given.
+        return Ok(listen.to_owned());
+    };
+    let bound = std::net::UdpSocket::bind((ip, preferred))
+        .or_else(|_| std::net::UdpSocket::bind((ip, 0)))
+        .and_then(|socket| socket.local_addr())
+        .map_err(|e| CliError::new(format!("cannot find a free port on {ip}: {e}")))?;
+    Ok(bound.to_string())
+}
+
 /// Arguments of `parley init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -30,8 +54,10 @@ pub struct InitArgs {
     /// Share the sim chain's ledger with other nodes on this machine: a directory path.
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
-    /// Where the node accepts peers (port 0 picks a free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    /// Where the node accepts peers. Without a port (the default, `127.0.0.1`) init writes
+    /// a fixed one: 9740 if it is free now, else a free one; port 0 picks a new free port at
+    /// every start (then peers cannot find the node after a restart).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_PEER_HOST)]
     listen: String,
     /// Where the JSON-RPC API listens (loopback; port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = ApiSection::DEFAULT_LISTEN)]
@@ -50,6 +76,8 @@ pub struct Initialized {
     pub config: PathBuf,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// Where the node will accept peers (`[wire] listen`).
+    pub listen: String,
 }
 
 pub fn run(args: InitArgs) -> CliResult {
@@ -65,6 +93,7 @@ pub fn run(args: InitArgs) -> CliResult {
             done.config.parent().unwrap_or(Path::new("")).display()
         );
         println!("  node id:  {}", done.node_id);
+        println!("  listen:   {}", done.listen);
         println!("  config:   {}", done.config.display());
         println!("  data dir: {}", done.data_dir.display());
         println!();
@@ -87,7 +116,8 @@ pub fn init(args: &InitArgs) -> Result<Initialized, CliError> {
         )));
     }
     let ledger = args.ledger.as_ref().map(|l| cwd.join(l));
-    let text = config_text(&args.listen, &args.api_listen, ledger.as_deref());
+    let listen = concrete_listen(&args.listen, DEFAULT_PEER_PORT)?;
+    let text = config_text(&listen, &args.api_listen, ledger.as_deref());
     let config = NodeConfig::parse(&text, &file)?;
 
     std::fs::create_dir_all(&dir).map_err(|e| {
@@ -110,6 +140,7 @@ pub fn init(args: &InitArgs) -> Result<Initialized, CliError> {
         node_id: key.node_id().to_string(),
         config: file,
         data_dir: config.node.data_dir,
+        listen,
     })
 }
 
@@ -196,7 +227,7 @@ block_time = 1           # chain time advances in steps of this many seconds
 {ledger}
 [wire]
 plugin = "quic"          # QUIC with a self-signed certificate kept in the data dir
-listen = {listen}   # where this node accepts peers; port 0 picks a free port
+listen = {listen}   # where this node accepts peers; keep the port fixed so peers find it after a restart (0 picks a new one at every start)
 max_connections = 1024   # connections open at once (and handshakes under way); more are refused
 
 [store]
@@ -283,6 +314,29 @@ mod tests {
             assert_eq!(address.0.len(), 20);
         }
         assert_ne!(config.apps[0].addresses, config.apps[1].addresses);
+    }
+
+    #[test]
+    fn a_bare_host_gets_the_preferred_port_if_free_else_another_fixed_one() {
+        assert_eq!(concrete_listen("127.0.0.1:0", 1).unwrap(), "127.0.0.1:0");
+        assert_eq!(
+            concrete_listen("127.0.0.1:9100", 1).unwrap(),
+            "127.0.0.1:9100"
+        );
+        assert_eq!(concrete_listen("[::1]:9100", 1).unwrap(), "[::1]:9100");
+        // A port we hold is taken: init finds another one, and writes it.
+        let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = held.local_addr().unwrap().port();
+        let chosen: std::net::SocketAddr =
+            concrete_listen("127.0.0.1", port).unwrap().parse().unwrap();
+        assert_ne!(chosen.port(), port);
+        assert_ne!(chosen.port(), 0);
+        // Freed, it is the one init writes.
+        drop(held);
+        assert_eq!(
+            concrete_listen("127.0.0.1", port).unwrap(),
+            format!("127.0.0.1:{port}")
+        );
     }
 
     #[test]

@@ -1,6 +1,13 @@
-//! The peers the user named with `peer add`, by alias; kept in the store across restarts.
+//! The peers the user named with `peer add`, by alias, and the addresses peers announced in
+//! their handshakes; both kept in the store across restarts.
+//!
+//! Where a peer is dialed is the newest word on it: the address it announced when it last
+//! connected, unless the user gave one with `peer add` since (which forgets the announced
+//! one). So a peer that moved is found where it says it is now, and a user who knows better
+//! can always correct it.
 
 use super::error::Error;
+use super::peers::ConnectedPeer;
 use crate::store::StoredPeer;
 use crate::wire::NodeId;
 use std::collections::BTreeMap;
@@ -15,6 +22,21 @@ pub struct NamedPeer {
     pub node_id: NodeId,
     /// Where to reach it, in the transport plugin's format.
     pub transport_address: String,
+}
+
+/// A peer as the node sees it now: what `peer list` and `peer add` show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerView {
+    /// The user's name for it, if the user named it.
+    pub alias: Option<String>,
+    /// Its identity.
+    pub node_id: NodeId,
+    /// Where it is dialed, if known (see the module doc).
+    pub address: Option<String>,
+    /// Its connection, while it is connected.
+    pub connection: Option<ConnectedPeer>,
+    /// Why connecting failed (`peer add` only).
+    pub connect_error: Option<String>,
 }
 
 /// A peer the user named.
@@ -33,6 +55,21 @@ pub struct KnownPeer {
 pub struct PeerBook {
     own: NodeId,
     by_alias: Mutex<BTreeMap<String, KnownPeer>>,
+    /// Where each peer last said it listens (named or not).
+    announced: Mutex<BTreeMap<NodeId, String>>,
+}
+
+/// What a peer's announcement changed in the book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Learned {
+    /// The book had this address for the peer already: nothing to store.
+    Known,
+    /// A new address for the peer, to store; `given` is the address the user gave with
+    /// `peer add` when it differs (the announced one is dialed from now on).
+    New {
+        /// The user's address, if the user named this peer and gave another one.
+        given: Option<String>,
+    },
 }
 
 impl PeerBook {
@@ -41,13 +78,19 @@ impl PeerBook {
         PeerBook {
             own,
             by_alias: Mutex::new(BTreeMap::new()),
+            announced: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// The book of the stored peers; a stored peer that breaks the invariant is skipped with
     /// a warning (the store was written by this code, so that means it was edited by hand).
-    pub fn from_stored(own: NodeId, stored: Vec<StoredPeer>) -> PeerBook {
+    pub fn from_stored(
+        own: NodeId,
+        stored: Vec<StoredPeer>,
+        announced: BTreeMap<NodeId, String>,
+    ) -> PeerBook {
         let book = PeerBook::new(own);
+        *book.announced() = announced;
         for peer in stored {
             let peer = NamedPeer {
                 alias: peer.alias,
@@ -67,6 +110,48 @@ impl PeerBook {
         self.by_alias
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn announced(&self) -> MutexGuard<'_, BTreeMap<NodeId, String>> {
+        self.announced
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes `address` as where `node` listens now (its handshake said so); says whether that
+    /// is news to store, and the user's differing address if there is one.
+    pub fn learn(&self, node: NodeId, address: &str) -> Learned {
+        if node == self.own {
+            return Learned::Known;
+        }
+        let mut announced = self.announced();
+        if announced.get(&node).map(String::as_str) == Some(address) {
+            return Learned::Known;
+        }
+        let given = self
+            .by_alias()
+            .values()
+            .find(|peer| peer.node_id == node)
+            .map(|peer| peer.transport_address.clone())
+            .filter(|given| given != address);
+        announced.insert(node, address.to_owned());
+        Learned::New { given }
+    }
+
+    /// Forgets the address `node` announced (the user just gave one); returns whether there
+    /// was one.
+    pub fn forget_announced(&self, node: &NodeId) -> bool {
+        self.announced().remove(node).is_some()
+    }
+
+    /// Every node that announced where it listens (named or not).
+    pub fn announcers(&self) -> Vec<NodeId> {
+        self.announced().keys().copied().collect()
+    }
+
+    /// The address `node` announced when it last connected, if any.
+    pub fn announced_address(&self, node: &NodeId) -> Option<String> {
+        self.announced().get(node).cloned()
     }
 
     /// Adds or updates `alias`. Refuses our own id, an alias held by another node, and a node
@@ -99,21 +184,21 @@ impl PeerBook {
         alias_in(&self.by_alias(), node_id)
     }
 
-    /// Where `node_id` is reached, if it is known.
+    /// Where `node_id` is dialed, if that is known: the newest word on it (see the module
+    /// doc).
     pub fn address_of(&self, node_id: &NodeId) -> Option<String> {
-        self.by_alias()
-            .values()
-            .find(|peer| peer.node_id == *node_id)
-            .map(|peer| peer.transport_address.clone())
+        self.contact(node_id).1
     }
 
-    /// The peer's alias (if known) and its address (if known): how to name and reach it.
+    /// The peer's alias (if known) and where it is dialed (if known): how to name and reach
+    /// it.
     pub fn contact(&self, node_id: &NodeId) -> (Option<String>, Option<String>) {
+        let announced = self.announced_address(node_id);
         let by_alias = self.by_alias();
         let known = by_alias.iter().find(|(_, peer)| peer.node_id == *node_id);
         (
             known.map(|(alias, _)| alias.clone()),
-            known.map(|(_, peer)| peer.transport_address.clone()),
+            announced.or_else(|| known.map(|(_, peer)| peer.transport_address.clone())),
         )
     }
 
@@ -245,8 +330,47 @@ mod tests {
             node_id,
             transport_address: "127.0.0.1:1".into(),
         };
-        let book = PeerBook::from_stored(own, vec![stored("bob", bob), stored("robert", bob)]);
+        let book = PeerBook::from_stored(
+            own,
+            vec![stored("bob", bob), stored("robert", bob)],
+            BTreeMap::new(),
+        );
         assert_eq!(book.all().len(), 1);
         assert_eq!(book.alias_of(&bob).as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn an_announced_address_is_dialed_until_the_user_gives_another() {
+        let (own, bob, carol) = (id(), id(), id());
+        let book = PeerBook::new(own);
+        book.add(&request("bob", bob, "127.0.0.1:4000")).unwrap();
+        assert_eq!(
+            book.learn(bob, "127.0.0.1:4000"),
+            Learned::New { given: None }
+        );
+        assert_eq!(book.learn(bob, "127.0.0.1:4000"), Learned::Known);
+        assert_eq!(
+            book.learn(bob, "127.0.0.1:9740"),
+            Learned::New {
+                given: Some("127.0.0.1:4000".into())
+            }
+        );
+        assert_eq!(book.address_of(&bob).as_deref(), Some("127.0.0.1:9740"));
+        assert!(book.forget_announced(&bob));
+        assert_eq!(book.address_of(&bob).as_deref(), Some("127.0.0.1:4000"));
+        // A peer nobody named is reached where it said, without an alias.
+        assert_eq!(
+            book.learn(carol, "127.0.0.1:9741"),
+            Learned::New { given: None }
+        );
+        assert_eq!(
+            book.contact(&carol),
+            (None, Some("127.0.0.1:9741".to_string()))
+        );
+        assert_eq!(
+            book.learn(own, "127.0.0.1:1"),
+            Learned::Known,
+            "never ourselves"
+        );
     }
 }

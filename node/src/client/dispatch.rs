@@ -1,6 +1,7 @@
 //! The peer-event dispatcher: one task that takes every [`PeerEvent`] in order and routes it.
 //!
-//! - `Connected`: every channel with that peer re-synchronises.
+//! - `Connected`: every channel with that peer re-synchronises, and where the peer says it
+//!   listens is learned (so a peer that only dialed us can be dialed back).
 //! - `Disconnected`: a reconnect loop starts if channels with the peer remain.
 //! - Proposals and their answers go to [`Proposals`] here and now, in arrival order. This
 //!   matters: the accepter sends its accept and then at once its opening signature, so the
@@ -52,6 +53,7 @@ impl Dispatcher {
             PeerEvent::Connected(peer) => {
                 let channels = self.registry.with_peer(&peer);
                 tracing::info!(%peer, channels = channels.len(), "peer connected");
+                self.dialer.learn_address(peer);
                 for handle in channels {
                     let _ = handle.peer_connected();
                 }

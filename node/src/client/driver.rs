@@ -8,7 +8,7 @@
 //! channels in [`super::overview`].
 
 use super::apps::Apps;
-use super::book::{NamedPeer, PeerBook};
+use super::book::{NamedPeer, PeerBook, PeerView};
 use super::chain::{chain_call, ChainAccess};
 use super::dialer::Dialer;
 use super::error::Error;
@@ -18,7 +18,7 @@ use super::proposals::Proposals;
 use super::registry::Registry;
 use crate::config::{PolicySection, TestingSection};
 use crate::protocol::ChannelProposal;
-use crate::store::node_records::peer_op;
+use crate::store::node_records::{announced_delete_op, peer_op};
 use crate::store::{ChannelStore, StoredPeer};
 use crate::testing::tamper_proposal;
 use crate::wire::NodeId;
@@ -62,8 +62,11 @@ impl Driver {
         &self.chain.info
     }
 
-    /// Remembers `peer` (durably, then in the book); returns whether it is connected now.
-    pub async fn add_peer(&self, peer: NamedPeer) -> Result<(NamedPeer, bool), Error> {
+    /// Remembers `peer` (durably, then in the book), then connects to it at once unless it
+    /// is connected; the peer stays remembered whether or not that works, and the view says
+    /// which (with the precise failure). The user's address is the newest word on the peer, so
+    /// the address the peer announced before is forgotten in the same commit.
+    pub async fn add_peer(&self, peer: NamedPeer) -> Result<PeerView, Error> {
         self.book.check_add(&peer)?;
         let stored = StoredPeer {
             alias: peer.alias.clone(),
@@ -71,24 +74,46 @@ impl Driver {
             transport_address: peer.transport_address.clone(),
         };
         self.store
-            .commit(vec![peer_op(&stored)])
+            .commit(vec![peer_op(&stored), announced_delete_op(&peer.node_id)])
             .await
             .map_err(|e| Error::internal(format!("cannot store the peer: {e}")))?;
         self.book.add(&peer)?;
-        let connected = self.peers.is_connected(&peer.node_id);
-        Ok((peer, connected))
+        self.book.forget_announced(&peer.node_id);
+        let connect_error = match self.dialer.ensure_connected(peer.node_id).await {
+            Ok(()) => None,
+            Err(error) => Some(error.message().to_owned()),
+        };
+        let mut view = self.peer_view(peer.node_id);
+        view.connect_error = connect_error;
+        Ok(view)
     }
 
-    /// Every known peer, by alias, with whether it is connected now.
-    pub fn known_peers(&self) -> Vec<(NamedPeer, bool)> {
-        self.book
-            .all()
-            .into_iter()
-            .map(|peer| {
-                let connected = self.peers.is_connected(&peer.node_id);
-                (peer, connected)
-            })
-            .collect()
+    /// The peers the user named, those whose announced address the node keeps, and every
+    /// peer connected now (named or not, whoever dialed), in node id order.
+    pub fn peer_list(&self) -> Vec<PeerView> {
+        let mut nodes: Vec<NodeId> = self.book.all().iter().map(|p| p.node_id).collect();
+        nodes.extend(self.book.announcers());
+        nodes.extend(self.peers.connected());
+        nodes.sort();
+        nodes.dedup();
+        nodes.into_iter().map(|node| self.peer_view(node)).collect()
+    }
+
+    /// What the node knows of `node` now.
+    fn peer_view(&self, node: NodeId) -> PeerView {
+        let (alias, address) = self.book.contact(&node);
+        PeerView {
+            alias,
+            node_id: node,
+            address,
+            connection: self.peers.connection(&node),
+            connect_error: None,
+        }
+    }
+
+    /// How many peers are connected now.
+    pub fn connected_peers(&self) -> usize {
+        self.peers.connected().len()
     }
 
     /// This node's on-chain balance of `asset` (by name), or of every asset of the chain.

@@ -111,7 +111,7 @@ impl InProcess {
             })
             .await
             .map_err(|e| LabError::failed(format!("node {from}: cannot add peer {to}: {e}")))?;
-        tracing::debug!(node = from, peer = %added.alias, "peer added");
+        tracing::debug!(node = from, peer = ?added.alias, "peer added");
         Ok(added)
     }
 

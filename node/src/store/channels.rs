@@ -317,7 +317,8 @@ fn migration_step(store: &dyn Store, version: u32) -> Result<Vec<WriteOp>, Store
     };
     Ok(match version {
         1 => archive::migrate_from_v1(scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
-        _ => members::migrate_from_v2(&scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
+        2 => members::migrate_from_v2(&scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
+        _ => super::node_records::migrate_from_v3(),
     })
 }
 

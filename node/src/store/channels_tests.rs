@@ -34,14 +34,14 @@ fn open_writes_the_schema_version_once() {
 #[test]
 fn open_refuses_a_newer_schema_and_foreign_data() {
     let store = Arc::new(MemStore::default());
-    store.plant(SCHEMA_KEY, &4u32.to_be_bytes());
+    store.plant(SCHEMA_KEY, &5u32.to_be_bytes());
     let error = open_err(&store);
     assert!(
         matches!(
             error,
             StoreError::NewerSchema {
-                found: 4,
-                supported: 3
+                found: 5,
+                supported: 4
             }
         ),
         "{error}"
@@ -398,8 +398,8 @@ async fn opening_a_version_1_store_archives_its_closed_channels_then_migrates_it
     let channels = open(&store);
     assert_eq!(
         store.commit_count(),
-        2,
-        "each migration step is one atomic commit (1 to 2, then 2 to 3)"
+        3,
+        "each migration step is one atomic commit (1 to 2, 2 to 3, then 3 to 4)"
     );
     let commits = store.commits();
     assert!(
@@ -427,7 +427,7 @@ async fn opening_a_version_1_store_archives_its_closed_channels_then_migrates_it
     // Opening it again changes nothing.
     drop(channels);
     drop(open(&store));
-    assert_eq!(store.commit_count(), 2);
+    assert_eq!(store.commit_count(), 3);
 }
 
 #[tokio::test]
@@ -446,8 +446,8 @@ async fn opening_a_version_2_store_turns_its_links_into_members_in_one_commit() 
     let channels = open(&store);
     assert_eq!(
         store.commit_count(),
-        1,
-        "the migration is one atomic commit"
+        2,
+        "each step is one atomic commit (2 to 3, then 3 to 4)"
     );
     assert_eq!(
         store.contents().get(SCHEMA_KEY),
@@ -473,7 +473,54 @@ async fn opening_a_version_2_store_turns_its_links_into_members_in_one_commit() 
 
     drop(channels);
     drop(open(&store));
-    assert_eq!(store.commit_count(), 1, "a second open writes nothing");
+    assert_eq!(store.commit_count(), 2, "a second open writes nothing");
+}
+
+#[tokio::test]
+async fn opening_a_version_3_store_writes_version_4_alone_and_survives_a_failed_attempt() {
+    use crate::store::node_records::{decode_peers, peer_op, StoredPeer, PEER_PREFIX};
+    use crate::wire::NodeKey;
+    let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
+    let store = Arc::new(MemStore::default());
+    let channel = snapshot(1, 4, false);
+    let id = channel.channel.channel_id;
+    store.plant(SCHEMA_KEY, &3u32.to_be_bytes());
+    for op in schema::ops_for(&id, &channel.to_records()) {
+        if let WriteOp::Put { key, value } = op {
+            store.plant(&key.0, &value.0);
+        }
+    }
+    let bob = StoredPeer {
+        alias: "bob".into(),
+        node_id: peer,
+        transport_address: "127.0.0.1:9740".into(),
+    };
+    if let WriteOp::Put { key, value } = peer_op(&bob) {
+        store.plant(&key.0, &value.0);
+    }
+    let before = store.contents();
+
+    // A crash during the step (here: its commit fails) leaves the version-3 store as it was.
+    store.fail_commits(true);
+    assert!(ChannelStore::open(store.clone()).is_err());
+    assert_eq!(store.contents(), before);
+    store.fail_commits(false);
+
+    let attempts = store.commit_count();
+    let channels = open(&store);
+    assert_eq!(store.commit_count(), attempts + 1, "one commit");
+    let mut after = store.contents();
+    assert_eq!(
+        after.remove(SCHEMA_KEY),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    let mut unchanged = before.clone();
+    unchanged.remove(SCHEMA_KEY);
+    assert_eq!(after, unchanged, "only the version changes");
+    let (peers, broken) = decode_peers(&channels.scan_prefix(PEER_PREFIX).unwrap());
+    assert!(broken.is_empty());
+    assert_eq!(peers, vec![bob]);
+    assert_eq!(channels.restore_all().unwrap().channels, vec![channel]);
 }
 
 #[tokio::test]

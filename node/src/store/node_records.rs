@@ -6,6 +6,13 @@
 //! |------------------------------|--------------------------------------------|
 //! | `peer/` ‖ alias (UTF-8)      | the canonical encoding of a [`StoredPeer`] |
 //! | `link/` ‖ channel id (32)    | version 2 only: the peer's [`NodeId`]      |
+//! | `addr/` ‖ node id (33)       | where that peer last said it listens (UTF-8), schema 4 |
+//!
+//! An announced address is kept beside the user's `peer/` record, never written over it: the
+//! user's address stays what `peer add` said, and the node dials whichever of the two is newer
+//! (`peer add` removes the announced one; a later announcement is kept again). A peer that was
+//! never added has only its announced address, which is how a node that was only dialed can
+//! dial back after a restart.
 //!
 //! Schema version 2 kept one peer per channel under `link/`; version 3 replaced it with the
 //! channel's members, and the links are read only to migrate them
@@ -23,6 +30,56 @@ pub const LINK_PREFIX: &[u8] = b"link/";
 
 /// The prefix of every known peer.
 pub const PEER_PREFIX: &[u8] = b"peer/";
+
+/// The prefix of every address a peer announced (schema version 4).
+pub const ANNOUNCED_PREFIX: &[u8] = b"addr/";
+
+/// The key of the address `node` announced.
+pub fn announced_key(node: &NodeId) -> Vec<u8> {
+    [ANNOUNCED_PREFIX, node.as_bytes()].concat()
+}
+
+/// The write that keeps `address` as where `node` listens.
+pub fn announced_op(node: &NodeId, address: &str) -> WriteOp {
+    WriteOp::put(announced_key(node), address.as_bytes().to_vec())
+}
+
+/// The write that forgets the address `node` announced.
+pub fn announced_delete_op(node: &NodeId) -> WriteOp {
+    WriteOp::delete(announced_key(node))
+}
+
+/// The announced addresses in a scan of [`ANNOUNCED_PREFIX`], and a readable reason for each
+/// pair that is not one.
+pub fn decode_announced(pairs: &Pairs) -> (BTreeMap<NodeId, String>, Vec<String>) {
+    let mut addresses = BTreeMap::new();
+    let mut broken = Vec::new();
+    for (key, value) in pairs {
+        let node = key
+            .strip_prefix(ANNOUNCED_PREFIX)
+            .and_then(|rest| NodeId::decode(rest).ok());
+        let address = String::from_utf8(value.clone()).ok();
+        match (node, address) {
+            (Some(node), Some(address)) => {
+                addresses.insert(node, address);
+            }
+            (None, _) => broken.push(format!(
+                "`{}` is not an announced address key",
+                describe_key(key)
+            )),
+            (Some(node), None) => broken.push(format!("the address {node} announced is not UTF-8")),
+        }
+    }
+    (addresses, broken)
+}
+
+/// The writes that bring a store of schema version 3 to 4: version 4 only adds
+/// [`ANNOUNCED_PREFIX`], so there is nothing to rewrite, and the step is the version alone
+/// (one write, so a crash leaves version 3 or 4, never between). The bump keeps a version-3
+/// node from opening a store whose announced addresses it would silently drop.
+pub fn migrate_from_v3() -> Vec<WriteOp> {
+    vec![super::schema::schema_op_of(4)]
+}
 
 /// A peer the user added (`peer add`), kept across restarts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,6 +199,25 @@ mod tests {
         assert_eq!(links[&a], node(1));
         assert_eq!(links[&b], node(2));
         assert_eq!(broken.len(), 2, "{broken:?}");
+    }
+
+    #[test]
+    fn announced_addresses_round_trip_and_garbage_is_reported_not_fatal() {
+        let mut pairs = vec![
+            pair(announced_op(&node(1), "127.0.0.1:9740")),
+            pair(announced_op(&node(2), "[::1]:9741")),
+        ];
+        pairs.push((b"addr/short".to_vec(), b"127.0.0.1:1".to_vec()));
+        pairs.push((announced_key(&node(3)), vec![0xff, 0xfe]));
+        let (addresses, broken) = decode_announced(&pairs);
+        assert_eq!(addresses.len(), 2);
+        assert_eq!(addresses[&node(1)], "127.0.0.1:9740");
+        assert_eq!(addresses[&node(2)], "[::1]:9741");
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert_eq!(
+            announced_delete_op(&node(1)),
+            WriteOp::delete(announced_key(&node(1)))
+        );
     }
 
     #[test]

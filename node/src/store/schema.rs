@@ -1,7 +1,7 @@
 //! The node's key layout over the store plugin: pure functions from records to writes and from
 //! scanned pairs back to snapshots. No I/O here.
 //!
-//! # Layout (schema version 3)
+//! # Layout (schema version 4)
 //!
 //! | key                                   | value                                         |
 //! |---------------------------------------|-----------------------------------------------|
@@ -10,6 +10,7 @@
 //! | `prop/` ‖ proposal id (32)            | the canonical encoding of a [`StoredProposal`] |
 //! | `memb/` ‖ channel id (32)             | its members ([`super::members`])               |
 //! | `peer/`                               | the peers the user added ([`super::node_records`]) |
+//! | `addr/` ‖ node id (33)                | where a peer said it listens ([`super::node_records`]) |
 //! | `arch/` ‖ channel id (32)             | a closed channel ([`super::archive`])          |
 //!
 //! A channel has one key per record slot ([`Slot`]: 0 channel, 1 latest, 2 pending, 3 phase,
@@ -42,6 +43,11 @@
 //! the members of its two-party channel and writes version 3 in one commit
 //! ([`super::members::migrate_from_v2`]). A version-1 store takes both steps, each its own
 //! commit, so a crash between them leaves a version-2 store that opens like any other.
+//!
+//! Version 4 added the addresses peers announce in their handshake (`addr/` ‖ node id). Nothing
+//! older changes, so opening a version-3 store writes version 4 alone
+//! ([`super::node_records::migrate_from_v3`]); the bump keeps a version-3 node from running on
+//! a store whose announced addresses it would drop without a word.
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
@@ -51,7 +57,7 @@ use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
 
 /// The version of the layout this node writes and reads.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest version this node migrates from (to [`SCHEMA_VERSION`]) when it opens a store.
 pub const OLDEST_MIGRATED: u32 = 1;

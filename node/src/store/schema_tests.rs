@@ -90,26 +90,27 @@ fn proposal_keys_round_trip() {
 #[test]
 fn the_schema_version_is_checked() {
     assert_eq!(schema_op().key(), SCHEMA_KEY);
-    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 3);
+    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 4);
     // Versions 1 and 2 are migrated by the caller (version 1's closed channels go to the
     // archive, version 2's peer links become members).
     assert_eq!(check_schema(&1u32.to_be_bytes()).unwrap(), 1);
     assert_eq!(check_schema(&2u32.to_be_bytes()).unwrap(), 2);
+    assert_eq!(check_schema(&3u32.to_be_bytes()).unwrap(), 3);
     assert_eq!(schema_op_of(2).key(), SCHEMA_KEY);
-    let newer = check_schema(&4u32.to_be_bytes()).unwrap_err();
+    let newer = check_schema(&5u32.to_be_bytes()).unwrap_err();
     assert!(matches!(
         newer,
         StoreError::NewerSchema {
-            found: 4,
-            supported: 3
+            found: 5,
+            supported: 4
         }
     ));
-    assert!(newer.to_string().contains("version 4") && newer.to_string().contains("version 3"));
+    assert!(newer.to_string().contains("version 5") && newer.to_string().contains("version 4"));
     assert!(matches!(
         check_schema(&0u32.to_be_bytes()),
         Err(StoreError::OlderSchema {
             found: 0,
-            supported: 3
+            supported: 4
         })
     ));
     assert!(matches!(

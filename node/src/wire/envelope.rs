@@ -12,8 +12,16 @@ use std::fmt;
 /// The wire protocol version this node speaks. A peer that speaks another one is refused (no
 /// negotiation yet: there is only one version). Version 2: a channel proposal carries the
 /// locked funds and the ledger/virtual flags of the channel it proposes, so that a node can
-/// refuse what it cannot enforce.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// refuse what it cannot enforce. Version 3: a [`Hello`] announces where its sender listens,
+/// and the handshake signs both hellos whole. A version-2 node could not have taken the new
+/// field in any form (its decoder refuses trailing bytes and unknown kinds, and the envelope
+/// version must match), so the bump is the honest way to say it: a node of version 3 refuses
+/// one of version 2 with `unsupported protocol version`, and both must be upgraded together.
+pub const PROTOCOL_VERSION: u16 = 3;
+
+/// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport
+/// address is a host and a port; anything longer is not one.
+pub const MAX_LISTEN_ADDRESS: usize = 256;
 
 /// The longest [`Goodbye::detail`] that [`Goodbye::new`] keeps, in bytes: a reason is for a log
 /// line, and a peer that is being dropped should not be sent much.
@@ -87,12 +95,20 @@ pub struct Hello {
     pub nonce: [u8; 32],
     /// The protocol version the sender speaks.
     pub protocol_version: u16,
+    /// Where the sender accepts connections, in the transport's format (`host:port` for QUIC),
+    /// or empty when it does not listen. A connection's remote address is the dialer's
+    /// ephemeral source port, never its listener, so this is how a node that was dialed learns
+    /// where to dial back. The handshake signs it, but it is only the peer's word: a node
+    /// checks its form before keeping it, and the peer's identity is proven again by whoever
+    /// dials it there.
+    pub listen_address: String,
 }
 
 parley_plugin_api::canonical_struct!(Hello {
     node_id,
     nonce,
-    protocol_version
+    protocol_version,
+    listen_address
 });
 
 /// Handshake: the sender's node-key signature over both nonces and both identities.

@@ -2,16 +2,17 @@
 //!
 //! ```text
 //! dialer                                   listener
-//!   Hello { node_id: D, nonce: nD, v } ──►
-//!                                      ◄── Hello { node_id: L, nonce: nL, v }
+//!   Hello { node_id: D, nonce: nD, v, listen: aD } ──►
+//!                                      ◄── Hello { node_id: L, nonce: nL, v, listen: aL }
 //!   Auth { sig_D(t) }                  ──►          (each side sends Auth once it has
 //!                                      ◄── Auth { sig_L(t) }  both hellos; order is free)
 //!
-//!   t = keccak256("parley-handshake-v1" ‖ nD ‖ nL ‖ D ‖ L)
+//!   t = keccak256("parley-handshake-v2" ‖ hello_D ‖ hello_L)   (each hello canonically encoded)
 //! ```
 //!
-//! Both sides sign the same transcript `t`, which binds both fresh nonces, both identities and
-//! which of them dialed. Each side verifies the peer's signature against the `node_id` the peer
+//! Both sides sign the same transcript `t`, which binds both hellos whole (fresh nonces,
+//! identities, versions and the addresses each announces) and which of them dialed: an address
+//! changed on the way fails the handshake instead of being remembered. Each side verifies the peer's signature against the `node_id` the peer
 //! claimed in its `Hello`, so an `Auth` proves that the claimed key signed *this* connection's
 //! nonces: an `Auth` from another connection (other nonces), a reflected `Auth` (our own
 //! signature, which does not verify for a peer that is not us) and a tampered one all fail.
@@ -30,14 +31,15 @@
 //! end: a driver that still holds a connection of another incarnation of the same peer knows
 //! that connection is dead (see `client::peers::dedupe`).
 
-use super::envelope::PROTOCOL_VERSION;
 use super::envelope::{Auth, Goodbye, GoodbyeReason, Hello, MessageKind, WireMessage};
+use super::envelope::{MAX_LISTEN_ADDRESS, PROTOCOL_VERSION};
 use super::identity::{keccak256, Incarnation, NodeId, NodeKey};
+use parley_plugin_api::codec::Encode;
 use thiserror::Error;
 
 /// The domain tag that starts every signed handshake transcript, so that a handshake signature
 /// can never be mistaken for a node-key signature on anything else.
-pub const HANDSHAKE_DOMAIN: &[u8] = b"parley-handshake-v1";
+pub const HANDSHAKE_DOMAIN: &[u8] = b"parley-handshake-v2";
 
 /// Which end of the connection this side is: the transport tells (`Connected { inbound }`:
 /// inbound means listener).
@@ -114,6 +116,12 @@ pub enum HandshakeError {
         /// The id the peer claimed.
         peer: NodeId,
     },
+    /// The peer's `Hello` announces a listen address longer than any transport address.
+    #[error("peer announces a listen address of {len} bytes (at most {MAX_LISTEN_ADDRESS})")]
+    ListenAddressTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
     /// `Auth` arrived before the peer's `Hello`.
     #[error("peer sent auth before hello")]
     AuthBeforeHello,
@@ -153,6 +161,7 @@ impl HandshakeError {
             | HandshakeError::UnexpectedPeer { .. }
             | HandshakeError::BadSignature { .. } => GoodbyeReason::AuthenticationFailed,
             HandshakeError::AuthBeforeHello
+            | HandshakeError::ListenAddressTooLong { .. }
             | HandshakeError::DuplicateHello
             | HandshakeError::UnexpectedMessage { .. }
             | HandshakeError::AlreadyAuthenticated
@@ -162,21 +171,11 @@ impl HandshakeError {
     }
 }
 
-/// The transcript every handshake signature covers: keccak256(`HANDSHAKE_DOMAIN` ‖ dialer nonce
-/// ‖ listener nonce ‖ dialer id ‖ listener id).
-pub fn auth_digest(
-    dialer_nonce: &[u8; 32],
-    listener_nonce: &[u8; 32],
-    dialer: &NodeId,
-    listener: &NodeId,
-) -> [u8; 32] {
-    keccak256(&[
-        HANDSHAKE_DOMAIN,
-        dialer_nonce,
-        listener_nonce,
-        dialer.as_bytes(),
-        listener.as_bytes(),
-    ])
+/// The transcript every handshake signature covers: keccak256(`HANDSHAKE_DOMAIN` ‖ the dialer's
+/// hello ‖ the listener's hello), each hello in its canonical encoding (which is
+/// self-delimiting, so no two pairs of hellos give the same bytes).
+pub fn auth_digest(dialer: &Hello, listener: &Hello) -> [u8; 32] {
+    keccak256(&[HANDSHAKE_DOMAIN, &dialer.encode(), &listener.encode()])
 }
 
 #[derive(Debug)]
@@ -184,16 +183,18 @@ enum State {
     /// Our `Hello` is out; the peer's has not arrived.
     AwaitingHello,
     /// Both hellos seen and our `Auth` is out; the peer's `Auth` must sign `digest` as `peer`,
-    /// whose hello named `incarnation`.
+    /// whose hello named `incarnation` and announced `listen_address`.
     AwaitingAuth {
         peer: NodeId,
         digest: [u8; 32],
         incarnation: Incarnation,
+        listen_address: String,
     },
-    /// The peer proved it is `peer`, in `incarnation`.
+    /// The peer proved it is `peer`, in `incarnation`, listening at `listen_address`.
     Authenticated {
         peer: NodeId,
         incarnation: Incarnation,
+        listen_address: String,
     },
     /// A rule was broken; nothing more is accepted.
     Failed,
@@ -204,7 +205,8 @@ enum State {
 pub struct Handshake {
     role: Role,
     key: NodeKey,
-    nonce: [u8; 32],
+    /// Our hello, which the transcript covers.
+    hello: Hello,
     expected_peer: Option<NodeId>,
     state: State,
 }
@@ -215,6 +217,7 @@ impl Handshake {
     /// `nonce` must be fresh random bytes for every connection ([`fresh_nonce`]); it is an input
     /// so that tests are deterministic. `expected_peer` is the node we meant to reach when
     /// dialing a known peer (`None` accepts any authenticated peer, as a listener usually does).
+    /// Announces no listen address; [`Handshake::announcing`] does.
     ///
     /// [`fresh_nonce`]: super::identity::fresh_nonce
     pub fn new(
@@ -223,19 +226,32 @@ impl Handshake {
         nonce: [u8; 32],
         expected_peer: Option<NodeId>,
     ) -> (Handshake, Vec<HandshakeMessage>) {
-        let hello = HandshakeMessage::Hello(Hello {
+        Handshake::announcing(role, key, nonce, expected_peer, String::new())
+    }
+
+    /// [`Handshake::new`], with our `Hello` announcing `listen_address` (where this node
+    /// accepts connections, in the transport's format; empty for none).
+    pub fn announcing(
+        role: Role,
+        key: &NodeKey,
+        nonce: [u8; 32],
+        expected_peer: Option<NodeId>,
+        listen_address: String,
+    ) -> (Handshake, Vec<HandshakeMessage>) {
+        let hello = Hello {
             node_id: key.node_id(),
             nonce,
             protocol_version: PROTOCOL_VERSION,
-        });
+            listen_address,
+        };
         let handshake = Handshake {
             role,
             key: key.clone(),
-            nonce,
+            hello: hello.clone(),
             expected_peer,
             state: State::AwaitingHello,
         };
-        (handshake, vec![hello])
+        (handshake, vec![HandshakeMessage::Hello(hello)])
     }
 
     /// This side's role.
@@ -256,6 +272,15 @@ impl Handshake {
     pub fn peer_incarnation(&self) -> Option<Incarnation> {
         match self.state {
             State::Authenticated { incarnation, .. } => Some(incarnation),
+            _ => None,
+        }
+    }
+
+    /// Where the authenticated peer says it accepts connections (its hello's signed
+    /// announcement; empty if it announced none), once the handshake is done.
+    pub fn peer_listen_address(&self) -> Option<&str> {
+        match &self.state {
+            State::Authenticated { listen_address, .. } => Some(listen_address),
             _ => None,
         }
     }
@@ -287,17 +312,23 @@ impl Handshake {
             }
             (State::AwaitingHello, WireMessage::Auth(_)) => Err(HandshakeError::AuthBeforeHello),
             (
-                &State::AwaitingAuth {
+                State::AwaitingAuth {
                     peer,
                     digest,
                     incarnation,
+                    listen_address,
                 },
                 WireMessage::Auth(auth),
             ) => {
-                if !peer.verify(&digest, &auth.sig) {
+                let peer = *peer;
+                if !peer.verify(digest, &auth.sig) {
                     return Err(HandshakeError::BadSignature { peer });
                 }
-                self.state = State::Authenticated { peer, incarnation };
+                self.state = State::Authenticated {
+                    peer,
+                    incarnation: *incarnation,
+                    listen_address: listen_address.clone(),
+                };
                 Ok(HandshakeStep::Done { peer, send: vec![] })
             }
             (_, other) => Err(HandshakeError::UnexpectedMessage { kind: other.kind() }),
@@ -316,8 +347,13 @@ impl Handshake {
         if peer == me {
             return Err(HandshakeError::ReflectedIdentity);
         }
-        if hello.nonce == self.nonce {
+        if hello.nonce == self.hello.nonce {
             return Err(HandshakeError::ReflectedNonce);
+        }
+        if hello.listen_address.len() > MAX_LISTEN_ADDRESS {
+            return Err(HandshakeError::ListenAddressTooLong {
+                len: hello.listen_address.len(),
+            });
         }
         if let Some(expected) = self.expected_peer {
             if expected != peer {
@@ -328,8 +364,8 @@ impl Handshake {
             }
         }
         let digest = match self.role {
-            Role::Dialer => auth_digest(&self.nonce, &hello.nonce, &me, &peer),
-            Role::Listener => auth_digest(&hello.nonce, &self.nonce, &peer, &me),
+            Role::Dialer => auth_digest(&self.hello, &hello),
+            Role::Listener => auth_digest(&hello, &self.hello),
         };
         let auth = HandshakeMessage::Auth(Auth {
             sig: self.key.sign(&digest),
@@ -338,6 +374,7 @@ impl Handshake {
             peer,
             digest,
             incarnation: Incarnation::of_nonce(&hello.nonce),
+            listen_address: hello.listen_address,
         };
         Ok(HandshakeStep::Send(vec![auth]))
     }

@@ -1,10 +1,12 @@
 //! Handshake tests: honest runs in every interleaving, and each attack refused with its error.
 
 use super::*;
+use crate::wire::envelope::MAX_LISTEN_ADDRESS;
 use crate::wire::envelope::{Ping, Pong};
 use crate::wire::frame::{decode_frame, encode_frame, DEFAULT_MAX_FRAME_SIZE};
 use crate::wire::identity::NodeSig;
 use crate::wire::test_support::{key, TestBody};
+use parley_plugin_api::codec::Encode;
 use proptest::prelude::*;
 use std::collections::VecDeque;
 
@@ -210,6 +212,7 @@ fn auth_replayed_from_another_session_is_refused() {
         node_id: bob.node_id(),
         nonce: [4; 32],
         protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
     }))
     .unwrap();
     assert_eq!(
@@ -343,6 +346,7 @@ fn version_mismatch_is_refused_with_both_versions() {
         node_id: bob.node_id(),
         nonce: [2; 32],
         protocol_version: 7,
+        listen_address: String::new(),
     }));
     assert_eq!(
         result,
@@ -399,19 +403,119 @@ fn authentication_failures_say_so_in_the_goodbye() {
     );
 }
 
+fn plain_hello(n: u8, nonce: u8) -> Hello {
+    Hello {
+        node_id: key(n).node_id(),
+        nonce: [nonce; 32],
+        protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
+    }
+}
+
 #[test]
 fn transcript_binds_every_input() {
-    let (a, b) = (key(1).node_id(), key(2).node_id());
-    let base = auth_digest(&[1; 32], &[2; 32], &a, &b);
-    assert_ne!(base, auth_digest(&[2; 32], &[1; 32], &a, &b));
-    assert_ne!(base, auth_digest(&[1; 32], &[3; 32], &a, &b));
-    assert_ne!(base, auth_digest(&[1; 32], &[2; 32], &b, &a));
+    let (a, b) = (plain_hello(1, 1), plain_hello(2, 2));
+    let base = auth_digest(&a, &b);
+    assert_ne!(base, auth_digest(&b, &a), "which side dialed");
+    let changed = [
+        Hello {
+            nonce: [3; 32],
+            ..a.clone()
+        },
+        Hello {
+            node_id: key(3).node_id(),
+            ..a.clone()
+        },
+        Hello {
+            protocol_version: 9,
+            ..a.clone()
+        },
+        Hello {
+            listen_address: "127.0.0.1:9740".into(),
+            ..a.clone()
+        },
+    ];
+    for hello in changed {
+        assert_ne!(base, auth_digest(&hello, &b), "dialer's {hello:?}");
+        let theirs = Hello {
+            node_id: b.node_id,
+            ..hello
+        };
+        assert_ne!(base, auth_digest(&a, &theirs), "listener's {theirs:?}");
+    }
     let mut tagged = Vec::from(HANDSHAKE_DOMAIN);
-    tagged.extend_from_slice(&[1; 32]);
-    tagged.extend_from_slice(&[2; 32]);
-    tagged.extend_from_slice(a.as_bytes());
-    tagged.extend_from_slice(b.as_bytes());
+    tagged.extend_from_slice(&a.encode());
+    tagged.extend_from_slice(&b.encode());
     assert_eq!(base, keccak256(&[&tagged]));
+}
+
+#[test]
+fn each_side_learns_the_listen_address_the_other_signed() {
+    let (alice, bob) = (key(1), key(2));
+    let (mut d, d_out) =
+        Handshake::announcing(Role::Dialer, &alice, [1; 32], None, "10.0.0.1:9740".into());
+    let (mut l, l_out) =
+        Handshake::announcing(Role::Listener, &bob, [2; 32], None, "10.0.0.2:9740".into());
+    let d_auth = auth_of(d.on_message(carry(l_out[0].clone())).unwrap());
+    let l_auth = auth_of(l.on_message(carry(d_out[0].clone())).unwrap());
+    assert_eq!(
+        l.peer_listen_address(),
+        None,
+        "not before the peer proved who it is"
+    );
+    d.on_message(carry(HandshakeMessage::Auth(l_auth))).unwrap();
+    l.on_message(carry(HandshakeMessage::Auth(d_auth))).unwrap();
+    assert_eq!(d.peer_listen_address(), Some("10.0.0.2:9740"));
+    assert_eq!(l.peer_listen_address(), Some("10.0.0.1:9740"));
+}
+
+#[test]
+fn an_address_changed_on_the_way_fails_the_handshake() {
+    let (alice, bob) = (key(1), key(2));
+    let (mut d, d_out) =
+        Handshake::announcing(Role::Dialer, &alice, [1; 32], None, "10.0.0.1:9740".into());
+    let (mut l, l_out) = Handshake::new(Role::Listener, &bob, [2; 32], None);
+    let mut forged = hello_of(&d_out);
+    forged.listen_address = "10.6.6.6:9740".into();
+    let l_auth = auth_of(
+        l.on_message(carry(HandshakeMessage::Hello(forged)))
+            .unwrap(),
+    );
+    let d_auth = auth_of(d.on_message(carry(l_out[0].clone())).unwrap());
+    assert_eq!(
+        l.on_message(carry(HandshakeMessage::Auth(d_auth))),
+        Err(HandshakeError::BadSignature {
+            peer: alice.node_id()
+        })
+    );
+    assert!(matches!(
+        d.on_message(carry(HandshakeMessage::Auth(l_auth))),
+        Err(HandshakeError::BadSignature { .. })
+    ));
+}
+
+#[test]
+fn an_overlong_listen_address_is_refused() {
+    let (alice, bob) = (key(1), key(2));
+    let (mut d, _) = Handshake::new(Role::Dialer, &alice, [1; 32], None);
+    let (_, l_out) = Handshake::announcing(
+        Role::Listener,
+        &bob,
+        [2; 32],
+        None,
+        "x".repeat(MAX_LISTEN_ADDRESS + 1),
+    );
+    let error = d.on_message(carry(l_out[0].clone())).unwrap_err();
+    assert_eq!(
+        error,
+        HandshakeError::ListenAddressTooLong {
+            len: MAX_LISTEN_ADDRESS + 1
+        }
+    );
+    assert_eq!(
+        error.goodbye().unwrap().reason,
+        GoodbyeReason::ProtocolViolation
+    );
 }
 
 #[test]

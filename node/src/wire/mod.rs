@@ -22,7 +22,7 @@ mod test_support;
 
 pub use envelope::{
     Auth, Goodbye, GoodbyeReason, Hello, MessageKind, Ping, Pong, WireMessage, MAX_GOODBYE_DETAIL,
-    PROTOCOL_VERSION,
+    MAX_LISTEN_ADDRESS, PROTOCOL_VERSION,
 };
 pub use frame::{decode_frame, encode_frame, WireError, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN};
 pub use handshake::{

@@ -141,7 +141,28 @@ impl<B: Encode + Decode> Session<B> {
         expected_peer: Option<NodeId>,
         max_frame_size: usize,
     ) -> (Session<B>, Vec<Vec<u8>>) {
-        let (handshake, messages) = Handshake::new(role, key, nonce, expected_peer);
+        Session::announcing(
+            role,
+            key,
+            nonce,
+            expected_peer,
+            String::new(),
+            max_frame_size,
+        )
+    }
+
+    /// [`Session::new`], with our `Hello` announcing `listen_address`, where this node accepts
+    /// connections (see [`Handshake::announcing`]).
+    pub fn announcing(
+        role: Role,
+        key: &NodeKey,
+        nonce: [u8; 32],
+        expected_peer: Option<NodeId>,
+        listen_address: String,
+        max_frame_size: usize,
+    ) -> (Session<B>, Vec<Vec<u8>>) {
+        let (handshake, messages) =
+            Handshake::announcing(role, key, nonce, expected_peer, listen_address);
         let session = Session {
             handshake,
             max_frame_size,
@@ -163,6 +184,12 @@ impl<B: Encode + Decode> Session<B> {
     /// [`Handshake::peer_incarnation`]), once the handshake is done.
     pub fn peer_incarnation(&self) -> Option<Incarnation> {
         self.handshake.peer_incarnation()
+    }
+
+    /// Where the authenticated peer says it accepts connections (empty if it announced none),
+    /// once the handshake is done.
+    pub fn peer_listen_address(&self) -> Option<&str> {
+        self.handshake.peer_listen_address()
     }
 
     /// Whether the session has ended (after a fatal error, a peer's goodbye, or our own).

@@ -184,6 +184,7 @@ fn handshake_messages_after_authentication_are_refused() {
         node_id: key(3).node_id(),
         nonce: [3; 32],
         protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
     }));
     assert_eq!(
         a.on_frame(&hello),

@@ -46,12 +46,14 @@ pub(crate) fn arb_message() -> impl Strategy<Value = WireMessage<TestBody>> {
             any::<[u8; 32]>(),
             // Mostly the right version, so that a forged hello gets as far as the signature.
             prop_oneof![3 => Just(PROTOCOL_VERSION), 1 => any::<u16>()],
+            "[a-z0-9.:]{0,24}",
         )
-            .prop_map(|(n, nonce, protocol_version)| {
+            .prop_map(|(n, nonce, protocol_version, listen_address)| {
                 WireMessage::Hello(Hello {
                     node_id: key(n).node_id(),
                     nonce,
                     protocol_version,
+                    listen_address,
                 })
             }),
         sig.prop_map(|sig| WireMessage::Auth(Auth { sig })),

@@ -14,12 +14,24 @@ pub fn key(tag: u8) -> NodeKey {
     NodeKey::from_secret_bytes(&[tag; 32]).unwrap()
 }
 
-fn hello(key: &NodeKey, nonce: [u8; 32]) -> Frame {
-    WireMessage::Hello(Hello {
+/// The hello of `key`; the fuzz target's own side announces no listen address, the peer
+/// announces one.
+fn hello_of(key: &NodeKey, nonce: [u8; 32]) -> Hello {
+    let listen_address = if key.node_id() == self::key(OUR_SECRET[0]).node_id() {
+        String::new()
+    } else {
+        "127.0.0.1:9741".into()
+    };
+    Hello {
         node_id: key.node_id(),
         nonce,
         protocol_version: PROTOCOL_VERSION,
-    })
+        listen_address,
+    }
+}
+
+fn hello(key: &NodeKey, nonce: [u8; 32]) -> Frame {
+    WireMessage::Hello(hello_of(key, nonce))
 }
 
 pub fn frame_seeds() -> BTreeMap<String, Vec<u8>> {
@@ -84,10 +96,11 @@ fn handshake_input(listener: bool, expected: Option<NodeId>, frames: &[Frame]) -
 /// dialer is `us` (when we dial) or the peer (when we listen).
 fn peer_auth(we_listen: bool) -> Frame {
     let (us, peer) = (key(OUR_SECRET[0]), key(PEER_SECRET[0]));
+    let (ours, theirs) = (hello_of(&us, OUR_NONCE), hello_of(&peer, PEER_NONCE));
     let digest = if we_listen {
-        auth_digest(&PEER_NONCE, &OUR_NONCE, &peer.node_id(), &us.node_id())
+        auth_digest(&theirs, &ours)
     } else {
-        auth_digest(&OUR_NONCE, &PEER_NONCE, &us.node_id(), &peer.node_id())
+        auth_digest(&ours, &theirs)
     };
     WireMessage::Auth(Auth {
         sig: peer.sign(&digest),
@@ -199,8 +212,8 @@ fn handshake_cases() -> Vec<HandshakeCase> {
         None,
         vec![WireMessage::Hello(Hello {
             node_id: peer.node_id(),
-            nonce: PEER_NONCE,
             protocol_version: PROTOCOL_VERSION + 1,
+            ..hello_of(&peer, PEER_NONCE)
         })],
         false,
     );

@@ -26,18 +26,29 @@ use crate::client::overview::ChannelOverview;
 use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use views::{channel_info, peer_info, pending_update_info, proposal_info};
 
 /// The API of a running node, served by its driver.
 pub struct NodeService {
     driver: Arc<Driver>,
+    /// Where the API server listens: known only once it started, which is after the service
+    /// it serves was made.
+    api_address: Arc<OnceLock<String>>,
 }
 
 impl NodeService {
     /// Serves the API over `driver`.
     pub fn new(driver: Arc<Driver>) -> NodeService {
-        NodeService { driver }
+        NodeService {
+            driver,
+            api_address: Arc::default(),
+        }
+    }
+
+    /// Where `node_info` will say the API listens, once it is set.
+    pub fn api_address_cell(&self) -> Arc<OnceLock<String>> {
+        self.api_address.clone()
     }
 
     /// Runs `work` on its own task, so that a client hanging up does not abandon a channel
@@ -79,6 +90,11 @@ impl NodeApi for NodeService {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 chain: driver.chain_info().clone(),
                 listen_address: driver.listen_address.clone(),
+                node_address: format!("{}@{}", driver.node_id, driver.listen_address),
+                account: driver.chain.account.clone(),
+                channels: driver.registry.all().len(),
+                peers: driver.connected_peers(),
+                api_address: self.api_address.get().cloned(),
                 apps: driver
                     .apps
                     .all()
@@ -103,12 +119,7 @@ impl NodeApi for NodeService {
     }
 
     fn peer_list(&self) -> ApiFuture<'_, Vec<PeerInfo>> {
-        let peers = self
-            .driver
-            .known_peers()
-            .into_iter()
-            .map(peer_info)
-            .collect();
+        let peers = self.driver.peer_list().into_iter().map(peer_info).collect();
         Box::pin(std::future::ready(Ok(peers)))
     }
 

@@ -5,7 +5,7 @@ use crate::api::types::{
     OnRecordInfo, ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
 };
 use crate::client::answers::WaitingUpdate;
-use crate::client::book::NamedPeer;
+use crate::client::book::PeerView;
 use crate::client::chain::asset_name;
 use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
 use crate::client::overview::{AppView, ChannelOverview};
@@ -219,13 +219,23 @@ pub fn dispute_info((record, now): (Dispute, ChainTime)) -> DisputeInfo {
     }
 }
 
-/// A known peer as the API shows it.
-pub fn peer_info((peer, connected): (NamedPeer, bool)) -> PeerInfo {
+/// A peer as the API shows it.
+pub fn peer_info(peer: PeerView) -> PeerInfo {
+    let direction = peer.connection.as_ref().map(|connection| {
+        if connection.inbound {
+            "inbound"
+        } else {
+            "outbound"
+        }
+        .to_owned()
+    });
     PeerInfo {
         alias: peer.alias,
         node_id: peer.node_id,
-        transport_address: peer.transport_address,
-        connected,
+        transport_address: peer.address,
+        connected: peer.connection.is_some(),
+        direction,
+        connect_error: peer.connect_error,
     }
 }
 

@@ -86,6 +86,15 @@ pub fn node_id(text: &str) -> Result<NodeId, String> {
         .map_err(|e| format!("`{text}` is not a node id: {e}"))
 }
 
+/// A peer's node id, alone or as `<node id>@<host:port>` (what `parley info` prints as its
+/// `address`).
+pub fn node_address(text: &str) -> Result<(NodeId, Option<String>), String> {
+    match text.split_once('@') {
+        Some((id, address)) => Ok((node_id(id)?, Some(transport_address(address)?))),
+        None => Ok((node_id(text)?, None)),
+    }
+}
+
 /// A short human text (reason, asset name): not blank, not too long.
 pub fn text(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {

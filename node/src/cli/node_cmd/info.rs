@@ -11,8 +11,8 @@ Example:
   parley info --config alice/node.toml
   parley info --config alice/node.toml --json
 
-Give a peer the `node` id and the `transport` address: they are what its
-`parley peer add <alias> <node-address> <transport-address>` takes.")]
+Give a peer the `address` line (`<node id>@<host:port>`): it is what its
+`parley peer add <alias> <address>` takes.")]
 pub struct InfoArgs {
     #[command(flatten)]
     pub(super) options: NodeOptions,

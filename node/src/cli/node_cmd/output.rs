@@ -133,6 +133,22 @@ pub fn node_info(info: &NodeInfo) -> String {
         ("assets".into(), assets),
         // What peers pass as <transport-address> to `parley peer add`.
         ("transport".into(), info.listen_address.clone()),
+        // Or all in one, `parley peer add <alias> <this>`.
+        ("address".into(), info.node_address.clone()),
+        (
+            "account".into(),
+            info.account
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), ToString::to_string),
+        ),
+        ("channels".into(), info.channels.to_string()),
+        ("peers".into(), format!("{} connected", info.peers)),
+        (
+            "api".into(),
+            info.api_address
+                .clone()
+                .unwrap_or_else(|| UNKNOWN.to_owned()),
+        ),
     ];
     if !info.apps.is_empty() {
         let apps = info
@@ -149,14 +165,23 @@ pub fn node_info(info: &NodeInfo) -> String {
     block(&format!("node {}", info.node_id), &lines)
 }
 
-/// `parley peer add`: the peer as the node now knows it.
+/// `parley peer add`: the peer as the node now knows it, and whether connecting worked.
 pub fn peer_added(peer: &PeerInfo) -> String {
+    let connected = match &peer.connect_error {
+        Some(error) => format!("no: {error}"),
+        None => yes_no(peer.connected).into(),
+    };
     block(
-        &format!("added peer {}", peer.alias),
+        &format!("added peer {}", peer.alias.as_deref().unwrap_or(UNKNOWN)),
         &[
             ("node id".into(), peer.node_id.to_string()),
-            ("transport".into(), peer.transport_address.clone()),
-            ("connected".into(), yes_no(peer.connected).into()),
+            (
+                "transport".into(),
+                peer.transport_address
+                    .clone()
+                    .unwrap_or_else(|| UNKNOWN.to_owned()),
+            ),
+            ("connected".into(), connected),
         ],
     )
 }
@@ -164,21 +189,26 @@ pub fn peer_added(peer: &PeerInfo) -> String {
 /// `parley peer list`.
 pub fn peers(peers: &[PeerInfo]) -> String {
     if peers.is_empty() {
-        return "no peers; add one with `parley peer add <alias> <node-address> <transport-address>`"
-            .into();
+        return "no peers; add one with `parley peer add <alias> <node-id>@<host:port>`".into();
     }
     let rows: Vec<Vec<String>> = peers
         .iter()
         .map(|p| {
             vec![
-                p.alias.clone(),
+                p.alias.clone().unwrap_or_else(|| "-".to_owned()),
                 p.node_id.to_string(),
-                p.transport_address.clone(),
+                p.transport_address
+                    .clone()
+                    .unwrap_or_else(|| UNKNOWN.to_owned()),
                 yes_no(p.connected).into(),
+                p.direction.clone().unwrap_or_else(|| "-".to_owned()),
             ]
         })
         .collect();
-    table(&["ALIAS", "NODE ID", "TRANSPORT", "CONNECTED"], &rows)
+    table(
+        &["ALIAS", "NODE ID", "TRANSPORT", "CONNECTED", "DIRECTION"],
+        &rows,
+    )
 }
 
 /// One channel, under a `title` line that says what just happened to it.

@@ -53,6 +53,10 @@ fn info_shows_the_full_node_id_and_the_transport_address() {
             ],
         },
         "listen_address": "127.0.0.1:4000",
+        "node_address": format!("{ALICE}@127.0.0.1:4000"),
+        "channels": 2,
+        "peers": 1,
+        "api_address": "127.0.0.1:7150",
     }));
     assert_eq!(
         node_info(&info),
@@ -61,7 +65,12 @@ fn info_shows_the_full_node_id_and_the_transport_address() {
              version    0.1.0\n  \
              chain      sim-chain (chain id 1337)\n  \
              assets     ETH, TOK\n  \
-             transport  127.0.0.1:4000"
+             transport  127.0.0.1:4000\n  \
+             address    {ALICE}@127.0.0.1:4000\n  \
+             account    none\n  \
+             channels   2\n  \
+             peers      1 connected\n  \
+             api        127.0.0.1:7150"
         )
     );
 }
@@ -69,16 +78,16 @@ fn info_shows_the_full_node_id_and_the_transport_address() {
 #[test]
 fn peers_are_an_aligned_table() {
     let list: Vec<PeerInfo> = from(json!([
-        {"alias": "bob", "node_id": BOB, "transport_address": "127.0.0.1:4999", "connected": true},
-        {"alias": "carolyn", "node_id": ALICE, "transport_address": "10.0.0.7:4000", "connected": false},
+        {"alias": "bob", "node_id": BOB, "transport_address": "127.0.0.1:4999", "connected": true, "direction": "inbound"},
+        {"alias": null, "node_id": ALICE, "transport_address": "10.0.0.7:4000", "connected": false},
     ]));
     let pad = " ".repeat(BOB.len() - "NODE ID".len());
     assert_eq!(
         peers(&list),
         format!(
-            "ALIAS    NODE ID{pad}  TRANSPORT       CONNECTED\n\
-             bob      {BOB}  127.0.0.1:4999  yes\n\
-             carolyn  {ALICE}  10.0.0.7:4000   no"
+            "ALIAS  NODE ID{pad}  TRANSPORT       CONNECTED  DIRECTION\n\
+             bob    {BOB}  127.0.0.1:4999  yes        inbound\n\
+             -      {ALICE}  10.0.0.7:4000   no         -"
         )
     );
     assert!(peers(&[]).starts_with("no peers; add one with `parley peer add"));
@@ -92,6 +101,16 @@ fn an_added_peer_is_confirmed_with_its_details() {
     assert_eq!(
         peer_added(&peer),
         format!("added peer bob\n  node id    {BOB}\n  transport  127.0.0.1:4999\n  connected  no")
+    );
+    let failed: PeerInfo = from(json!(
+        {"alias": "bob", "node_id": BOB, "transport_address": "127.0.0.1:4999", "connected": false,
+         "connect_error": "cannot reach peer bob at 127.0.0.1:4999: timed out"}
+    ));
+    assert!(
+        peer_added(&failed)
+            .ends_with("connected  no: cannot reach peer bob at 127.0.0.1:4999: timed out"),
+        "{}",
+        peer_added(&failed)
     );
 }
 

@@ -16,28 +16,33 @@ pub struct PeerArgs {
 
 #[derive(Debug, Subcommand)]
 enum PeerCommand {
-    /// Remember a peer under an alias; the node connects to it when a channel needs it.
+    /// Remember a peer under an alias and connect to it now; says whether that worked (the
+    /// peer is remembered either way, and the node dials it again when a channel needs it).
     ///
     /// Re-adding an alias with the same node id updates its transport address; an alias
     /// already used for another node is refused.
     #[command(after_help = "\
-Example (the node id and address are what the peer's `parley info` prints):
-  parley peer add bob 0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5 \\
-      127.0.0.1:4000 --config alice/node.toml")]
+Example (the address is what the peer's `parley info` prints as `address`):
+  parley peer add bob 0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5@127.0.0.1:9740 \\
+      --config alice/node.toml
+The node id and the transport address may also come apart:
+  parley peer add bob 0x02c6…9ee5 127.0.0.1:9740 --config alice/node.toml")]
     Add {
         /// A short name for the peer, used by `parley channel open` (one word, not starting
         /// with 0x).
         #[arg(value_parser = args::alias)]
         alias: String,
-        /// The peer's node id as its `parley info` prints it: 0x and 66 hex digits.
-        #[arg(value_parser = args::node_id)]
-        node_address: NodeId,
+        /// The peer's `<node id>@<host:port>` as its `parley info` prints it under `address`,
+        /// or its node id alone (0x and 66 hex digits) followed by the transport address.
+        #[arg(value_parser = args::node_address)]
+        node_address: (NodeId, Option<String>),
         /// Where the peer accepts connections, as its `parley info` prints it under
-        /// `transport`: host:port (e.g. 127.0.0.1:4000).
+        /// `transport`: host:port (e.g. 127.0.0.1:9740). Only without `@` in the node address.
         #[arg(value_parser = args::transport_address)]
-        transport_address: String,
+        transport_address: Option<String>,
     },
-    /// List the known peers and whether each is connected now.
+    /// List the peers the node knows and every peer connected now (added or not, whoever
+    /// dialed): alias, node id, where it is dialed, whether it is connected and who dialed.
     #[command(after_help = "\
 Example:
   parley peer list --config alice/node.toml
@@ -51,16 +56,34 @@ impl PeerArgs {
         match &self.command {
             PeerCommand::Add {
                 alias,
-                node_address,
+                node_address: (node_id, in_address),
                 transport_address,
-            } => Call::with(
-                "peer_add",
-                &PeerAddRequest {
-                    alias: alias.clone(),
-                    node_id: *node_address,
-                    transport_address: transport_address.clone(),
-                },
-            ),
+            } => {
+                let transport_address = match (in_address, transport_address) {
+                    (Some(address), None) | (None, Some(address)) => address.clone(),
+                    (Some(_), Some(_)) => {
+                        return Err(CliError::new(
+                            "the transport address is given twice: after `@` in the node \
+                             address and on its own; give it once",
+                        ))
+                    }
+                    (None, None) => {
+                        return Err(CliError::new(
+                            "where does the peer listen? give `<node id>@<host:port>` (the \
+                             `address` its `parley info` prints) or the node id and then \
+                             host:port",
+                        ))
+                    }
+                };
+                Call::with(
+                    "peer_add",
+                    &PeerAddRequest {
+                        alias: alias.clone(),
+                        node_id: *node_id,
+                        transport_address,
+                    },
+                )
+            }
             PeerCommand::List => Ok(Call::bare("peer_list")),
         }
     }

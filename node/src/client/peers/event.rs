@@ -39,6 +39,22 @@ pub enum PeerEvent {
     },
 }
 
+/// A peer with an authenticated connection now, as [`Peers::connections`] shows it.
+///
+/// [`Peers::connections`]: super::Peers::connections
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedPeer {
+    /// The authenticated peer.
+    pub node_id: NodeId,
+    /// Whether the peer dialed us.
+    pub inbound: bool,
+    /// The connection's remote address: for an inbound connection the peer's source port,
+    /// which is not where it listens.
+    pub remote: String,
+    /// Where the peer says it listens (its signed hello); `None` if it announced nothing.
+    pub listen_address: Option<String>,
+}
+
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DisconnectReason {

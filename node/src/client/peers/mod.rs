@@ -58,7 +58,7 @@ mod tests;
 pub use budget::{Overdraft, PeerLimits};
 pub use config::PeersConfig;
 pub use error::PeerError;
-pub use event::{DisconnectReason, PeerEvent};
+pub use event::{ConnectedPeer, DisconnectReason, PeerEvent};
 pub use intake::{Inbound, Intake, Ticket};
 pub use router::{route_plugin_events, PluginEventRoute};
 
@@ -67,7 +67,7 @@ use crate::wire::{GoodbyeReason, NodeId, NodeKey, Session, SessionError};
 use driver::{Command, Driver, Inputs};
 use parley_plugin_api::model::ConnectionId;
 use parley_plugin_api::{ErrorKind, PluginError, Transport};
-use routes::{lock, Routes};
+use routes::{lock, Announced, Routes};
 use std::sync::Arc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
@@ -84,6 +84,7 @@ struct Inner {
     own: NodeId,
     transport: Arc<dyn Transport>,
     routes: Arc<Routes>,
+    announced: Announced,
     commands: UnboundedSender<Command>,
 }
 
@@ -120,12 +121,14 @@ impl Peers {
             ),
         }
         let own = key.node_id();
+        let announced = Announced::default();
         let driver = Driver::new(
             key,
             transport.clone(),
             intake,
             config,
             routes.clone(),
+            announced.clone(),
             events_tx,
             dials_tx,
         );
@@ -138,6 +141,7 @@ impl Peers {
             own,
             transport,
             routes,
+            announced,
             commands: commands_tx,
         };
         (
@@ -153,12 +157,13 @@ impl Peers {
         self.inner.own
     }
 
-    /// Starts accepting connections on `addr`; returns the address bound. Runs the transport's
-    /// blocking `listen` off the async threads.
+    /// Starts accepting connections on `addr`; returns the address bound, which every later
+    /// handshake announces to the peer (so that a peer we dial, or that dials us, learns where
+    /// to dial back). Runs the transport's blocking `listen` off the async threads.
     pub async fn listen(&self, addr: &str) -> Result<String, PeerError> {
         let transport = self.inner.transport.clone();
         let target = addr.to_string();
-        tokio::task::spawn_blocking(move || transport.listen(&target))
+        let bound = tokio::task::spawn_blocking(move || transport.listen(&target))
             .await
             .unwrap_or_else(|error| {
                 Err(PluginError::internal(format!(
@@ -168,7 +173,9 @@ impl Peers {
             .map_err(|error| PeerError::Listen {
                 addr: addr.to_string(),
                 error,
-            })
+            })?;
+        self.inner.announced.set(bound.clone());
+        Ok(bound)
     }
 
     /// Connects to `peer` at transport address `addr` and returns once the handshake proved
@@ -257,6 +264,32 @@ impl Peers {
     /// The authenticated peers, in id order.
     pub fn connected(&self) -> Vec<NodeId> {
         self.inner.routes.peers()
+    }
+
+    /// The authenticated peers with their connections, in id order.
+    pub fn connections(&self) -> Vec<ConnectedPeer> {
+        self.inner
+            .routes
+            .all()
+            .into_iter()
+            .map(|(node_id, route)| ConnectedPeer {
+                node_id,
+                inbound: route.inbound,
+                remote: route.remote,
+                listen_address: Some(route.listen_address).filter(|a| !a.is_empty()),
+            })
+            .collect()
+    }
+
+    /// The connection of `peer`, if it is connected.
+    pub fn connection(&self, peer: &NodeId) -> Option<ConnectedPeer> {
+        let route = self.inner.routes.get(peer)?;
+        Some(ConnectedPeer {
+            node_id: *peer,
+            inbound: route.inbound,
+            remote: route.remote,
+            listen_address: Some(route.listen_address).filter(|a| !a.is_empty()),
+        })
     }
 
     /// Whether `peer` has an authenticated connection.

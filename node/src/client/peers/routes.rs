@@ -28,6 +28,13 @@ pub(super) struct Route {
     pub connection: ConnectionId,
     /// Its session.
     pub session: SharedSession,
+    /// Whether the peer dialed us.
+    pub inbound: bool,
+    /// The connection's remote transport address (for an inbound one, the peer's source
+    /// port, not where it listens).
+    pub remote: String,
+    /// Where the peer says it listens (its signed hello; empty if it announced none).
+    pub listen_address: String,
 }
 
 /// Authenticated peers by node id.
@@ -70,10 +77,44 @@ impl Routes {
         false
     }
 
+    /// Every connected peer with its route, in id order.
+    pub fn all(&self) -> Vec<(NodeId, Route)> {
+        let mut all: Vec<(NodeId, Route)> = self
+            .read()
+            .iter()
+            .map(|(peer, route)| (*peer, route.clone()))
+            .collect();
+        all.sort_by_key(|(peer, _)| *peer);
+        all
+    }
+
     /// Every connected peer, in id order.
     pub fn peers(&self) -> Vec<NodeId> {
         let mut peers: Vec<NodeId> = self.read().keys().copied().collect();
         peers.sort();
         peers
+    }
+}
+
+/// Where this node's hellos say it listens: set once the transport has bound (empty before,
+/// and in a node that never listens), read by the driver for every new session.
+#[derive(Clone, Default)]
+pub(super) struct Announced(Arc<RwLock<String>>);
+
+impl Announced {
+    /// The address to announce now.
+    pub fn current(&self) -> String {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Announces `address` from the next connection on.
+    pub fn set(&self, address: String) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = address;
     }
 }

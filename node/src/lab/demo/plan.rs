@@ -101,6 +101,11 @@ pub(crate) fn info(decimals: u8) -> NodeInfo {
             }],
         },
         listen_address: "127.0.0.1:1".into(),
+        node_address: String::new(),
+        account: None,
+        channels: 0,
+        peers: 0,
+        api_address: None,
         apps: Vec::new(),
     }
 }

@@ -15,7 +15,7 @@ use super::error::PeerError;
 use super::event::{DisconnectReason, PeerEvent};
 use super::intake::{Inbound, Intake, Ticket};
 use super::liveness::{Liveness, Probe};
-use super::routes::{lock, Route, Routes};
+use super::routes::{lock, Announced, Route, Routes};
 use super::PeersConfig;
 use crate::protocol::ChannelMessage;
 use crate::wire::{
@@ -102,6 +102,8 @@ pub(super) struct Driver {
     config: PeersConfig,
     max_frame_size: usize,
     routes: Arc<Routes>,
+    /// Where our hellos say we listen.
+    announced: Announced,
     connections: HashMap<ConnectionId, Connection>,
     connects: HashMap<NodeId, PendingConnect>,
     /// Ended connections: when, and why (a late dial result for one fails its connect).
@@ -118,12 +120,16 @@ pub(super) struct Inputs {
 }
 
 impl Driver {
+    // Each argument is one distinct part the driver owns or shares; a struct bundling them
+    // would only be this list again, built in the one place that calls it.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new(
         key: NodeKey,
         transport: Arc<dyn Transport>,
         intake: Intake,
         config: PeersConfig,
         routes: Arc<Routes>,
+        announced: Announced,
         events: UnboundedSender<PeerEvent>,
         dials: UnboundedSender<DialDone>,
     ) -> Driver {
@@ -136,6 +142,7 @@ impl Driver {
             config,
             max_frame_size,
             routes,
+            announced,
             connections: HashMap::new(),
             connects: HashMap::new(),
             retired: HashMap::new(),
@@ -267,8 +274,14 @@ impl Driver {
                 return;
             }
         };
-        let (session, hello) =
-            Session::<ChannelMessage>::new(role, &self.key, nonce, expected, self.max_frame_size);
+        let (session, hello) = Session::<ChannelMessage>::announcing(
+            role,
+            &self.key,
+            nonce,
+            expected,
+            self.announced.current(),
+            self.max_frame_size,
+        );
         let stage = Stage::Handshaking {
             session: Arc::new(Mutex::new(session)),
             expected,
@@ -493,9 +506,16 @@ impl Driver {
                 let _ = waiter.send(Ok(()));
             }
         }
+        let listen_address = lock(&session)
+            .peer_listen_address()
+            .unwrap_or_default()
+            .to_owned();
         let route = Route {
             connection: id,
             session,
+            inbound: role == Role::Listener,
+            remote: remote.clone(),
+            listen_address,
         };
         let Some(existing) = self.routes.get(&peer) else {
             tracing::info!(connection = id, %peer, remote, "peer connected");

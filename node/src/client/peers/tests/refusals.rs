@@ -49,6 +49,7 @@ async fn garbage_before_authentication_closes_the_connection_and_delivers_nothin
             node_id: raw.id(),
             nonce: [5; 32],
             protocol_version: PROTOCOL_VERSION,
+            listen_address: String::new(),
         }))
     };
     let channel = encode_frame(&Wire::Channel(message(1)));
@@ -94,19 +95,18 @@ async fn an_impostor_claiming_another_nodes_id_is_refused() {
     let mut impostor = Raw::new(&net, 3);
     let connection = impostor.dial(&a.addr).await;
     let nonce = [6; 32];
-    impostor.send(
-        connection,
-        &Wire::Hello(Hello {
-            node_id: victim,
-            nonce,
-            protocol_version: PROTOCOL_VERSION,
-        }),
-    );
+    let ours = Hello {
+        node_id: victim,
+        nonce,
+        protocol_version: PROTOCOL_VERSION,
+        listen_address: String::new(),
+    };
+    impostor.send(connection, &Wire::Hello(ours.clone()));
     let Wire::Hello(theirs) = impostor.frame(connection).await else {
         panic!("A speaks first with its hello");
     };
     // The impostor can sign the right transcript, but only with its own key.
-    let digest = auth_digest(&nonce, &theirs.nonce, &victim, &a.id);
+    let digest = auth_digest(&ours, &theirs);
     impostor.send(
         connection,
         &Wire::Auth(Auth {
