@@ -86,6 +86,23 @@ impl DataDirLock {
     }
 }
 
+/// Who holds the lock of data directory `dir`, without taking it for more than a moment and
+/// without writing anything: `None` if no process holds it (no node runs there), else
+/// `Some(pid)` with the pid the holder wrote (`None` inside if it could not be read).
+pub fn holder(dir: &Path) -> io::Result<Option<Option<u32>>> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    if try_lock_exclusive(&file)? {
+        // Free: nobody runs here. Closing the file releases the lock at once.
+        return Ok(None);
+    }
+    Ok(Some(holder_pid(&mut file)))
+}
+
 /// Creates `dir` (and its parents) readable by the owner only, as a directory that will hold
 /// keys must be; an existing directory is left as it is.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -174,6 +191,22 @@ mod tests {
         assert!(text.contains(&data.display().to_string()), "{text}");
         drop(first);
         DataDirLock::acquire(&data).expect("the lock is free once its holder is gone");
+    }
+
+    #[test]
+    fn the_holder_is_read_without_taking_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            holder(dir.path()).unwrap(),
+            None,
+            "no lock file: nobody runs"
+        );
+        let lock = DataDirLock::acquire(dir.path()).unwrap();
+        assert_eq!(holder(dir.path()).unwrap(), Some(Some(std::process::id())));
+        drop(lock);
+        assert_eq!(holder(dir.path()).unwrap(), None, "released: nobody runs");
+        // Looking did not take it: a node can start.
+        DataDirLock::acquire(dir.path()).unwrap();
     }
 
     #[test]

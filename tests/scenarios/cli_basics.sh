@@ -131,9 +131,15 @@ assert_contains "$SCRATCH/token.err" "error: unauthorized (1000):"
 assert_contains "$SCRATCH/token.err" "$SCRATCH/mallory/data/api.token"
 assert_one_line "$SCRATCH/token.err"
 
+step "parley stop stops it cleanly (exit 0, api.addr gone); stopping it again says it is not running"
+"$PARLEY" stop --config "$CONFIG" >"$SCRATCH/stop.out" 2>&1 || { cat "$SCRATCH/stop.out" >&2; fail "parley stop failed"; }
+assert_contains "$SCRATCH/stop.out" "stopped (pid $node_pid)"
+wait "$node_pid" || fail "parley run exited with $? after parley stop"
+[ ! -e "$SCRATCH/alice/data/api.addr" ] || fail "api.addr is still there after parley stop"
+"$PARLEY" stop --config "$CONFIG" >"$SCRATCH/stop-again.out" 2>&1 || fail "parley stop of a stopped node failed"
+assert_contains "$SCRATCH/stop-again.out" "not running"
+
 step "a stopped node is reported with how to start it"
-kill -TERM "$node_pid"
-wait "$node_pid" || fail "parley run exited with $? after SIGTERM"
 expect_fail "$SCRATCH/stopped.err" "$PARLEY" info --config "$CONFIG"
 assert_contains "$SCRATCH/stopped.err" "the node is not running"
 assert_contains "$SCRATCH/stopped.err" "start it with \`parley run --config $CONFIG\`"

@@ -58,6 +58,9 @@ enum Command {
     Balance(node_cmd::BalanceArgs),
     /// Follow the running node's events (proposals, updates, phase changes), one per line.
     Events(node_cmd::EventsArgs),
+    /// Stop the running node (SIGTERM to the process holding its data directory) and wait
+    /// until it has exited.
+    Stop(node_cmd::StopArgs),
     /// Make a TEST node cheat (needs `[testing] allow_misbehaviour = true`), for scenarios.
     Misbehave(node_cmd::MisbehaveArgs),
     /// TEST tool: play a hostile peer (a flood, connections that never authenticate) against
@@ -97,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Proposal(args) => args.run(),
         Command::Balance(args) => args.run(),
         Command::Events(args) => args.run(),
+        Command::Stop(args) => args.run(),
         Command::Misbehave(args) => args.run(),
         Command::Hostile(args) => hostile::run(args, cli.verbose),
     };

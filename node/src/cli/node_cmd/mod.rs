@@ -26,6 +26,7 @@ mod peer;
 mod progress;
 mod proposal;
 mod spinner;
+mod stop;
 
 pub use balance::BalanceArgs;
 pub use channel::ChannelArgs;
@@ -34,6 +35,7 @@ pub use info::InfoArgs;
 pub use misbehave::MisbehaveArgs;
 pub use peer::PeerArgs;
 pub use proposal::ProposalArgs;
+pub use stop::StopArgs;
 
 use super::{default_config, CliError, CliResult};
 use crate::api::client::ApiClient;

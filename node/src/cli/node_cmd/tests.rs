@@ -491,6 +491,7 @@ fn every_command_has_help_with_an_example() {
         "proposal",
         "balance",
         "misbehave",
+        "stop",
     ] {
         let command = cli.find_subcommand(top).expect("registered");
         if command.has_subcommands() {
@@ -504,7 +505,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        17,
+        18,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );
