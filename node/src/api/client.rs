@@ -80,6 +80,17 @@ pub enum ClientError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The node closed the connection before answering: it stopped (or crashed) while the
+    /// call ran, which may or may not have taken effect.
+    #[error(
+        "the node stopped while answering (the connection to {addr} closed before its answer); \
+         the call may or may not have taken effect: look before repeating it (for example \
+         `parley channel show <id>`), after starting the node again"
+    )]
+    NodeStopped {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// The answer is not a JSON-RPC response.
     #[error("the node's API answered something unexpected: {0}")]
     BadResponse(String),
@@ -169,7 +180,15 @@ impl ApiClient {
     /// whatever the status.
     async fn post(&self, body: &str) -> Result<(u16, String), ClientError> {
         let addr = self.addr;
-        let io = |source| ClientError::Io { addr, source };
+        let io = |source: std::io::Error| {
+            use std::io::ErrorKind::*;
+            match source.kind() {
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                    ClientError::NodeStopped { addr }
+                }
+                _ => ClientError::Io { addr, source },
+            }
+        };
         let mut stream = TcpStream::connect(addr)
             .await
             .map_err(|source| ClientError::Connect { addr, source })?;
@@ -186,6 +205,10 @@ impl ApiClient {
             .read_to_end(&mut response)
             .await
             .map_err(io)?;
+        if !response.windows(4).any(|w| w == b"\r\n\r\n") {
+            // Nothing, or headers cut off: the node went away mid-answer.
+            return Err(ClientError::NodeStopped { addr });
+        }
         parse_http_response(&response)
     }
 }
@@ -287,6 +310,33 @@ mod tests {
 
     fn config_in(dir: &Path) -> NodeConfig {
         NodeConfig::parse("[node]\ndata_dir = \"data\"\n", &dir.join("node.toml")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_node_that_closes_the_connection_before_answering_stopped_while_answering() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            // Read the request, then go away without a word (or with half a header).
+            for partial in [&b""[..], b"HTTP/1.1 200 OK\r\nContent-"] {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let _ = stream.write_all(partial).await;
+            }
+        });
+        let client = ApiClient::new(addr, ApiToken::generate().unwrap());
+        for _ in 0..2 {
+            let error = client
+                .call::<Value>("node_info", Value::Null)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, ClientError::NodeStopped { .. }),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains("stopped while answering"));
+        }
     }
 
     #[tokio::test]
