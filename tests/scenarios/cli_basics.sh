@@ -72,11 +72,14 @@ grep -qE "^ETH +0\.000000000004242$" "$SCRATCH/balance.out" || { cat "$SCRATCH/b
 [ "$(json_eval "$SCRATCH/balance.json" 'r == [{"asset": "ETH", "amount": "'"$PREFUND"'"}]')" = "True" ] \
   || { cat "$SCRATCH/balance.json" >&2; fail "balance --json is not [ETH $PREFUND]"; }
 
-step "a node error keeps its category and code; with --json stdout stays empty"
+step "a node error keeps its category and code; with --json it is one JSON document on stderr"
 expect_fail "$SCRATCH/nope.err" "$PARLEY" balance --asset NOPE --json --config "$CONFIG"
 [ ! -s "$SCRATCH/nope.err.stdout" ] || fail "an error printed on stdout with --json"
-assert_contains "$SCRATCH/nope.err" "error: invalid_argument (1001):"
 assert_one_line "$SCRATCH/nope.err"
+[ "$(json_eval "$SCRATCH/nope.err" '(r["error"]["category"], r["error"]["code"], r["error"]["message"].startswith("invalid_argument (1001): "))')" = "('invalid_argument', 1001, True)" ] \
+  || { cat "$SCRATCH/nope.err" >&2; fail "the --json error is not {error: {category, code, message}}"; }
+expect_fail "$SCRATCH/nope-text.err" "$PARLEY" balance --asset NOPE --config "$CONFIG"
+assert_contains "$SCRATCH/nope-text.err" "error: invalid_argument (1001):"
 expect_fail "$SCRATCH/notfound.err" "$PARLEY" channel show "$ID_AB" --config "$CONFIG"
 assert_contains "$SCRATCH/notfound.err" "error: not_found (1002):"
 assert_one_line "$SCRATCH/notfound.err"
@@ -127,7 +130,7 @@ step "a wrong token is refused with unauthorized"
 cp "$SCRATCH/alice/data/api.addr" "$SCRATCH/mallory/data/api.addr"
 expect_fail "$SCRATCH/token.err" "$PARLEY" info --json --config "$SCRATCH/mallory/node.toml"
 [ ! -s "$SCRATCH/token.err.stdout" ] || fail "an unauthorized call printed on stdout"
-assert_contains "$SCRATCH/token.err" "error: unauthorized (1000):"
+assert_contains "$SCRATCH/token.err" '"category":"unauthorized","code":1000'
 assert_contains "$SCRATCH/token.err" "$SCRATCH/mallory/data/api.token"
 assert_one_line "$SCRATCH/token.err"
 

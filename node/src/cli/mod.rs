@@ -106,6 +106,10 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(error) if json_requested() => {
+            eprintln!("{}", error.to_json());
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
@@ -113,11 +117,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Whether the command line asks for JSON (`--json`): its errors are then one JSON document
+/// on stderr too.
+fn json_requested() -> bool {
+    std::env::args_os().skip(1).any(|arg| arg == "--json")
+}
+
 /// An error for the user: one sentence, and optional details shown with `--verbose`.
 #[derive(Debug)]
 pub struct CliError {
     message: String,
     details: Option<String>,
+    /// The node's error category and code, for an error the node returned.
+    category: Option<(String, i64)>,
 }
 
 impl CliError {
@@ -126,7 +138,27 @@ impl CliError {
         CliError {
             message: message.to_string(),
             details: None,
+            category: None,
         }
+    }
+
+    /// An error the node returned, with its category and code.
+    pub fn from_node(message: impl std::fmt::Display, category: String, code: i64) -> Self {
+        CliError {
+            category: Some((category, code)),
+            ..CliError::new(message)
+        }
+    }
+
+    /// The error as one JSON document: `{"error": {"message", "category", "code"}}`
+    /// (category and code only for an error the node returned).
+    pub fn to_json(&self) -> String {
+        let mut error = serde_json::json!({ "message": self.to_string() });
+        if let Some((category, code)) = &self.category {
+            error["category"] = serde_json::json!(category);
+            error["code"] = serde_json::json!(code);
+        }
+        serde_json::json!({ "error": error }).to_string()
     }
 
     /// A lab's error; a plugin that did not load comes with abi_stable's report if `verbose`.
@@ -151,6 +183,7 @@ impl CliError {
         CliError {
             message: error.to_string(),
             details,
+            category: None,
         }
     }
 }

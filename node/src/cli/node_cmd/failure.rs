@@ -30,7 +30,11 @@ pub fn api_error(error: &ApiError, config: &NodeConfig) -> String {
 /// The [`CliError`] for a failed call to the node `config` describes.
 pub fn client_error(error: ClientError, config: &NodeConfig) -> CliError {
     match error {
-        ClientError::Api(api) => CliError::new(api_error(&api, config)),
+        ClientError::Api(api) => CliError::from_node(
+            api_error(&api, config),
+            api.category.to_string(),
+            i64::from(api.category.code()),
+        ),
         // The client's own text cannot name the config file here; this one can.
         ClientError::Connect { addr, source } => CliError::new(format!(
             "cannot reach the node's API at {addr} ({source}): the node is not running (it \
