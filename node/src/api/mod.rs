@@ -19,12 +19,14 @@
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
 //! `channel_move` (also as `channel_update`), `channel_pending`, `channel_answer`, `channel_settle`, `balance`;
 //! subscription `subscribe_events` (notifications `node_event`, ended by
-//! `unsubscribe_events`).
+//! `unsubscribe_events`); `rpc.discover` answers the OpenRPC document of all of them
+//! ([`openrpc`]).
 
 pub mod client;
 pub mod error;
 pub mod events_client;
 pub mod node_api;
+pub mod openrpc;
 pub mod params;
 pub mod request_guard;
 pub mod server;

@@ -268,6 +268,12 @@ fn methods(
     )?;
     register(&mut module, "balance", |n, r: BalanceRequest| n.balance(r))?;
     module
+        .register_method(super::openrpc::DISCOVER, |params, _, _| {
+            parse_params::<()>(params.as_str()).map_err(ErrorObjectOwned::from)?;
+            Ok::<_, ErrorObjectOwned>(super::openrpc::document())
+        })
+        .map_err(|e| ApiServerError::Register(e.to_string()))?;
+    module
         .register_subscription(
             SUBSCRIBE_EVENTS,
             EVENT_NOTIFICATION,
