@@ -10,6 +10,7 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
+use super::payments::{PaymentListRequest, PaymentRef};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
@@ -267,6 +268,12 @@ fn methods(
         |n, r: MisbehaveRegisterRequest| n.misbehave_register(r),
     )?;
     register(&mut module, "balance", |n, r: BalanceRequest| n.balance(r))?;
+    register(&mut module, "payment_list", |n, r: PaymentListRequest| {
+        n.payment_list(r)
+    })?;
+    register(&mut module, "payment_get", |n, r: PaymentRef| {
+        n.payment_get(r.id)
+    })?;
     module
         .register_subscription(
             SUBSCRIBE_EVENTS,

@@ -56,7 +56,12 @@ enum Command {
     Proposal(node_cmd::ProposalArgs),
     /// Show the on-chain balance of the running node's account, per asset.
     Balance(node_cmd::BalanceArgs),
-    /// Follow the running node's events (proposals, updates, phase changes), one per line.
+    /// List the running node's payments, newest first (sent and received, with their status).
+    Payments(node_cmd::PaymentsArgs),
+    /// Show one payment by id, also one whose `channel pay` call timed out.
+    Payment(node_cmd::PaymentArgs),
+    /// Follow the running node's events (proposals, payments, updates, phase changes), one per
+    /// line; reconnects when the node restarts.
     Events(node_cmd::EventsArgs),
     /// Make a TEST node cheat (needs `[testing] allow_misbehaviour = true`), for scenarios.
     Misbehave(node_cmd::MisbehaveArgs),
@@ -87,6 +92,8 @@ pub fn main() -> ExitCode {
         Command::Channel(args) => args.run(),
         Command::Proposal(args) => args.run(),
         Command::Balance(args) => args.run(),
+        Command::Payments(args) => args.run(),
+        Command::Payment(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Misbehave(args) => args.run(),
         Command::Hostile(args) => hostile::run(args, cli.verbose),

@@ -1,5 +1,6 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
+use crate::api::payments::PaymentInfo;
 use crate::api::types::{
     AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
     OnRecordInfo, ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
@@ -11,7 +12,27 @@ use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
 use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
 use crate::protocol::Funding;
+use crate::store::PaymentRecord;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
+
+/// A payment record as the API shows it.
+pub fn payment_info(chain: &ChainInfo, record: &PaymentRecord) -> PaymentInfo {
+    PaymentInfo {
+        id: record.id,
+        channel: record.channel,
+        direction: record.direction.as_str().to_string(),
+        asset: asset_name(chain, &record.asset),
+        amount: record.amount,
+        version: record.version,
+        status: record.status.as_str().to_string(),
+        reason: record.status.reason().map(str::to_string),
+        mine: record.mine,
+        theirs: record.theirs,
+        time: record.created_ms / 1000,
+        updated: record.updated_ms / 1000,
+        memo: record.memo.clone(),
+    }
+}
 
 /// A channel as the API shows it, from our side. A damaged record (no snapshot) shows no
 /// phase, version 0 and no balances.

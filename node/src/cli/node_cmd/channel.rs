@@ -6,6 +6,7 @@ use crate::api::types::{
     ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
     PendingUpdateInfo,
 };
+use crate::store::PaymentId;
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, ChannelId};
 
@@ -105,6 +106,10 @@ Example:
         /// The asset by name; needed only when the channel holds several.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
+        /// The payment's id (32 hex digits), to look it up with `parley payment` whatever
+        /// becomes of this call; repeating it does not pay twice. A fresh one when absent.
+        #[arg(long = "id", value_name = "PAYMENT", value_parser = super::payment::payment_id)]
+        payment: Option<PaymentId>,
     },
     /// Make a move in an app channel: returns once both sides signed the new state, with the
     /// app's view of it (for tic-tac-toe the grid and whose turn it is).
@@ -234,12 +239,18 @@ impl ChannelArgs {
                 Call::with("channel_list", &ChannelListRequest { closed: true })
             }
             ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: *id }),
-            ChannelCommand::Pay { id, amount, asset } => Call::with(
+            ChannelCommand::Pay {
+                id,
+                amount,
+                asset,
+                payment,
+            } => Call::with(
                 "channel_pay",
                 &ChannelPayRequest {
                     id: *id,
                     amount: *amount,
                     asset: asset.clone(),
+                    payment: *payment,
                 },
             ),
             ChannelCommand::Move { id, action } => Call::with(
@@ -291,7 +302,12 @@ impl ChannelArgs {
     }
 
     /// Runs `parley channel ...`.
-    pub fn run(self) -> CliResult {
+    pub fn run(mut self) -> CliResult {
+        // The payment's id is chosen here, so that even a call that never returns left one to
+        // look up (the node names it in a timeout, and the output below names it).
+        if let ChannelCommand::Pay { payment, .. } = &mut self.command {
+            payment.get_or_insert_with(PaymentId::random);
+        }
         let call = self.call()?;
         let options = &self.options;
         match self.command {
@@ -305,11 +321,18 @@ impl ChannelArgs {
             ChannelCommand::Show { .. } => {
                 options.run(call, |channel: ChannelInfo| output::channel("", &channel))
             }
-            ChannelCommand::Pay { amount, asset, .. } => {
-                options.run(call, |channel: ChannelInfo| {
-                    output::channel(&paid(&amount, asset.as_deref(), &channel), &channel)
-                })
-            }
+            ChannelCommand::Pay {
+                amount,
+                asset,
+                payment,
+                ..
+            } => options.run(call, |channel: ChannelInfo| {
+                let mut title = paid(&amount, asset.as_deref(), &channel);
+                if let Some(payment) = payment {
+                    title.push_str(&format!(" (payment {payment})"));
+                }
+                output::channel(&title, &channel)
+            }),
             ChannelCommand::Move { .. } => options.run(call, |channel: ChannelInfo| {
                 let title = if channel.phase == Some(crate::protocol::Phase::Disputed) {
                     "moved on chain (progress): the channel is in dispute, so the move went to \

@@ -99,6 +99,29 @@ fn human(event: &NodeEvent) -> String {
         NodeEvent::PhaseChanged { channel, from, to } => {
             format!("channel {channel}: {from} -> {to}")
         }
+        NodeEvent::PaymentSent { payment } => format!(
+            "payment {}: sent {} {} on channel {} (version {}; mine {}, theirs {})",
+            payment.id,
+            payment.amount,
+            payment.asset,
+            payment.channel,
+            payment.version,
+            payment.mine,
+            payment.theirs
+        ),
+        NodeEvent::PaymentReceived { payment } => format!(
+            "payment {}: received {} {} on channel {} (version {}; mine {}, theirs {})",
+            payment.id,
+            payment.amount,
+            payment.asset,
+            payment.channel,
+            payment.version,
+            payment.mine,
+            payment.theirs
+        ),
+        NodeEvent::ChannelSettling { channel, version } => {
+            format!("channel {channel}: final state {version} signed by both; settling on chain")
+        }
         NodeEvent::PeerFault { channel, reason } => {
             format!("channel {channel}: PEER FAULT: {reason}")
         }

@@ -22,6 +22,7 @@ mod failure;
 mod info;
 mod misbehave;
 mod output;
+mod payment;
 mod peer;
 mod progress;
 mod proposal;
@@ -32,6 +33,7 @@ pub use channel::ChannelArgs;
 pub use events::EventsArgs;
 pub use info::InfoArgs;
 pub use misbehave::MisbehaveArgs;
+pub use payment::{PaymentArgs, PaymentsArgs};
 pub use peer::PeerArgs;
 pub use proposal::ProposalArgs;
 

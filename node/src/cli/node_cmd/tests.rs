@@ -131,6 +131,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             id: ChannelId([0xab; 32]),
             amount: Amount::from(250u64),
             asset: Some("ETH".into()),
+            payment: None,
         },
     );
     assert_reads(
@@ -384,6 +385,8 @@ fn every_command_has_help_with_an_example() {
         "channel",
         "proposal",
         "balance",
+        "payments",
+        "payment",
         "misbehave",
     ] {
         let command = cli.find_subcommand(top).expect("registered");
@@ -398,7 +401,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        17,
+        19,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

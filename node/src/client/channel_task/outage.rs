@@ -107,10 +107,10 @@ impl<L: PeerLink> ChannelTask<L> {
             } else {
                 CommandError::StoreFailed { error }
             };
-            let _ = in_flight.into_reply().send(Err(answer));
+            let _ = in_flight.into_reply().reply.send(Err(answer));
         }
-        for reply in waiting {
-            let _ = reply.send(Err(CommandError::StoreFailed {
+        for request in waiting {
+            let _ = request.reply.send(Err(CommandError::StoreFailed {
                 error: error.to_string(),
             }));
         }
