@@ -18,7 +18,7 @@
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
 //! `channel_move` (also as `channel_update`), `channel_pending`, `channel_answer`, `channel_settle`, `balance`,
-//! `payment_list`, `payment_get`;
+//! `payment_list`, `payment_get`, `invoice_create`, `invoice_pay`, `invoice_list`;
 //! subscription `subscribe_events` (notifications `node_event`, ended by
 //! `unsubscribe_events`).
 

@@ -3,7 +3,9 @@
 //! [`EventBus`] the node's events reach subscribers on as [`NodeEvent`]s.
 
 use super::error::ApiError;
-use super::payments::{PaymentInfo, PaymentListRequest};
+use super::payments::{
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
+};
 use super::types::{
     BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
     ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelSettleRequest,
@@ -90,6 +92,22 @@ pub trait NodeApi: Send + Sync + 'static {
     /// for an id the node has no record of.
     fn payment_get(&self, id: PaymentId) -> ApiFuture<'_, PaymentInfo> {
         Box::pin(async move { Err(ApiError::not_found("payment", id)) })
+    }
+    /// `invoice_create`: issue an invoice signed by this node's key; returns it with its text
+    /// for the payer.
+    fn invoice_create(&self, request: InvoiceCreateRequest) -> ApiFuture<'_, InvoiceInfo> {
+        let _ = request;
+        Box::pin(async { Err(ApiError::internal("this node issues no invoices")) })
+    }
+    /// `invoice_pay`: check an invoice (signature, expiry, asset) and pay it through a channel
+    /// with its payee that holds enough; returns the payment once the payee signed it.
+    fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
+        let _ = request;
+        Box::pin(async { Err(ApiError::internal("this node pays no invoices")) })
+    }
+    /// `invoice_list`: the invoices this node issued, newest first, with their status.
+    fn invoice_list(&self) -> ApiFuture<'_, Vec<InvoiceInfo>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 }
 

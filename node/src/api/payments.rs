@@ -1,5 +1,5 @@
-//! The API's payments: requests and results of `payment_list` and `payment_get`, as JSON, and
-//! their parameter checks.
+//! The API's payments and invoices: requests and results of `payment_list`, `payment_get`,
+//! `invoice_create`, `invoice_pay` and `invoice_list`, as JSON, and their parameter checks.
 
 use super::error::ApiError;
 use super::params::{FromParams, ParamObject};
@@ -68,6 +68,101 @@ pub struct PaymentRef {
 }
 
 const PAYMENT_ID: &str = "a payment id (32 hex digits)";
+
+/// How long an invoice is valid when `expiry_seconds` is absent.
+pub const DEFAULT_EXPIRY_SECONDS: u64 = 3600;
+
+/// The longest an invoice may be valid (a year).
+pub const MAX_EXPIRY_SECONDS: u64 = 365 * 24 * 3600;
+
+/// `invoice_create`: ask to be paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceCreateRequest {
+    /// How much; more than zero.
+    pub amount: Amount,
+    /// The asset by name; the chain's only asset when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// What it is for (at most 256 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// How long it can be paid, in seconds (default 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_seconds: Option<u64>,
+}
+
+/// `invoice_pay`: pay an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoicePayRequest {
+    /// The invoice's text (`parley1…`).
+    pub invoice: String,
+}
+
+/// An invoice this node issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceInfo {
+    /// The text to hand the payer (`parley1…`).
+    pub invoice: String,
+    /// Its id: the id of the payment that pays it, on both nodes.
+    pub id: PaymentId,
+    /// The payee: this node.
+    pub payee: crate::wire::NodeId,
+    /// The asset's name.
+    pub asset: String,
+    /// How much.
+    pub amount: Amount,
+    /// Until when it can be paid, in Unix seconds.
+    pub expires_at: u64,
+    /// What it is for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub memo: String,
+    /// `open`, `paid` or `expired`.
+    pub status: String,
+    /// The payment that paid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentInfo>,
+}
+
+impl FromParams for InvoiceCreateRequest {
+    const NAMES: &'static [&'static str] = &["amount", "asset", "memo", "expiry_seconds"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let request = InvoiceCreateRequest {
+            amount: p.amount("amount")?,
+            asset: p.optional("asset", "an asset name, e.g. \"ETH\"")?,
+            memo: p.optional("memo", "a text")?,
+            expiry_seconds: p.optional("expiry_seconds", "a whole number of seconds")?,
+        };
+        if request.amount.is_zero() {
+            return Err(ApiError::invalid_param("amount", "must be more than zero"));
+        }
+        if request.memo.as_ref().is_some_and(|m| m.len() > 256) {
+            return Err(ApiError::invalid_param("memo", "at most 256 bytes"));
+        }
+        if matches!(request.expiry_seconds, Some(0))
+            || request.expiry_seconds > Some(MAX_EXPIRY_SECONDS)
+        {
+            return Err(ApiError::invalid_param(
+                "expiry_seconds",
+                format!("must be from 1 to {MAX_EXPIRY_SECONDS}"),
+            ));
+        }
+        Ok(request)
+    }
+}
+
+impl FromParams for InvoicePayRequest {
+    const NAMES: &'static [&'static str] = &["invoice"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let invoice: String = p.required("invoice", "an invoice (parley1…)")?;
+        if invoice.len() > 4096 {
+            return Err(ApiError::invalid_param(
+                "invoice",
+                "longer than any invoice",
+            ));
+        }
+        Ok(InvoicePayRequest { invoice })
+    }
+}
 
 impl FromParams for PaymentListRequest {
     const NAMES: &'static [&'static str] = &["channel", "limit", "offset"];

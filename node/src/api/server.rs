@@ -10,7 +10,7 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
-use super::payments::{PaymentListRequest, PaymentRef};
+use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
@@ -274,6 +274,15 @@ fn methods(
     register(&mut module, "payment_get", |n, r: PaymentRef| {
         n.payment_get(r.id)
     })?;
+    register(
+        &mut module,
+        "invoice_create",
+        |n, r: InvoiceCreateRequest| n.invoice_create(r),
+    )?;
+    register(&mut module, "invoice_pay", |n, r: InvoicePayRequest| {
+        n.invoice_pay(r)
+    })?;
+    register(&mut module, "invoice_list", |n, ()| n.invoice_list())?;
     module
         .register_subscription(
             SUBSCRIBE_EVENTS,

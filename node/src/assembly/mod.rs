@@ -184,7 +184,7 @@ impl Node {
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
         let (peers, peer_events) = Peers::start(
-            key,
+            key.clone(),
             transport.clone(),
             (intake, transport_events),
             peers_config,
@@ -220,6 +220,7 @@ impl Node {
             Identity {
                 node_id,
                 listen_address,
+                key,
             },
             Ledger {
                 chain: chain_access,

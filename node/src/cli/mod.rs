@@ -60,6 +60,8 @@ enum Command {
     Payments(node_cmd::PaymentsArgs),
     /// Show one payment by id, also one whose `channel pay` call timed out.
     Payment(node_cmd::PaymentArgs),
+    /// Ask to be paid (create an invoice), pay an invoice, list the invoices issued.
+    Invoice(node_cmd::InvoiceArgs),
     /// Follow the running node's events (proposals, payments, updates, phase changes), one per
     /// line; reconnects when the node restarts.
     Events(node_cmd::EventsArgs),
@@ -94,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Balance(args) => args.run(),
         Command::Payments(args) => args.run(),
         Command::Payment(args) => args.run(),
+        Command::Invoice(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Misbehave(args) => args.run(),
         Command::Hostile(args) => hostile::run(args, cli.verbose),

@@ -5,6 +5,7 @@
 //! | key                       | value                                         |
 //! |---------------------------|-----------------------------------------------|
 //! | `pay/` ‖ payment id (16)  | the canonical encoding of a [`PaymentRecord`] |
+//! | `inv/` ‖ invoice id (16)  | an invoice this node issued, signed           |
 //!
 //! A record is written in the same atomic batch as the channel state it describes (the
 //! channel task adds it to its persist batch), so history costs no commit of its own on the
@@ -254,6 +255,16 @@ canonical_struct!(PaymentRecord {
     updated_ms,
     memo
 });
+
+/// The prefix of every invoice this node issued: `inv/` ‖ invoice id (16) → the signed
+/// invoice's canonical encoding (`client::invoices`). Whether one is paid is read from the
+/// payment recorded under the same id, so an invoice is written once and never updated.
+pub const INVOICE_PREFIX: &[u8] = b"inv/";
+
+/// The write that stores an issued invoice (`encoded`) under its id.
+pub fn invoice_op(id: &PaymentId, encoded: Vec<u8>) -> WriteOp {
+    WriteOp::put([INVOICE_PREFIX, &id.0[..]].concat(), encoded)
+}
 
 /// The key of payment `id`.
 pub fn payment_key(id: &PaymentId) -> Vec<u8> {

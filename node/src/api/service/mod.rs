@@ -10,7 +10,10 @@ pub mod errors;
 pub mod events;
 pub mod views;
 
-use super::payments::{PaymentInfo, PaymentListRequest, DEFAULT_LIST, MAX_LIST};
+use super::payments::{
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
+    DEFAULT_EXPIRY_SECONDS, DEFAULT_LIST, MAX_LIST,
+};
 use super::types::{
     AppInfo, BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest,
     ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest,
@@ -30,7 +33,9 @@ use crate::store::PaymentId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
 use std::sync::Arc;
-use views::{channel_info, payment_info, peer_info, pending_update_info, proposal_info};
+use views::{
+    channel_info, invoice_info, payment_info, peer_info, pending_update_info, proposal_info,
+};
 
 /// The API of a running node, served by its driver.
 pub struct NodeService {
@@ -259,5 +264,39 @@ impl NodeApi for NodeService {
     fn payment_get(&self, id: PaymentId) -> ApiFuture<'_, PaymentInfo> {
         let driver = &self.driver;
         Box::pin(async move { Ok(payment_info(driver.chain_info(), &driver.payment(id)?)) })
+    }
+
+    fn invoice_create(&self, request: InvoiceCreateRequest) -> ApiFuture<'_, InvoiceInfo> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let (signed, status) = driver
+                .create_invoice(
+                    request.amount,
+                    request.asset.as_deref(),
+                    request.memo.unwrap_or_default(),
+                    request.expiry_seconds.unwrap_or(DEFAULT_EXPIRY_SECONDS),
+                )
+                .await?;
+            Ok(invoice_info(driver.chain_info(), &signed, &status))
+        })
+    }
+
+    fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
+        self.detached(move |driver| async move {
+            let record = driver.pay_invoice(&request.invoice).await?;
+            Ok(payment_info(driver.chain_info(), &record))
+        })
+    }
+
+    fn invoice_list(&self) -> ApiFuture<'_, Vec<InvoiceInfo>> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let chain = driver.chain_info();
+            Ok(driver
+                .invoices()?
+                .iter()
+                .map(|(signed, status)| invoice_info(chain, signed, status))
+                .collect())
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
-use crate::api::payments::PaymentInfo;
+use crate::api::payments::{InvoiceInfo, PaymentInfo};
 use crate::api::types::{
     AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
     OnRecordInfo, ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
@@ -9,11 +9,37 @@ use crate::client::answers::WaitingUpdate;
 use crate::client::book::NamedPeer;
 use crate::client::chain::asset_name;
 use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
+use crate::client::invoices::{InvoiceStatus, SignedInvoice};
 use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
 use crate::protocol::Funding;
 use crate::store::PaymentRecord;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
+
+/// An invoice this node issued, as the API shows it.
+pub fn invoice_info(
+    chain: &ChainInfo,
+    signed: &SignedInvoice,
+    status: &InvoiceStatus,
+) -> InvoiceInfo {
+    let invoice = &signed.invoice;
+    let (status, payment) = match status {
+        InvoiceStatus::Open => ("open", None),
+        InvoiceStatus::Expired => ("expired", None),
+        InvoiceStatus::Paid(record) => ("paid", Some(payment_info(chain, record))),
+    };
+    InvoiceInfo {
+        invoice: signed.to_text(),
+        id: invoice.id,
+        payee: invoice.payee,
+        asset: asset_name(chain, &invoice.asset),
+        amount: invoice.amount,
+        expires_at: invoice.expires_at,
+        memo: invoice.memo.clone(),
+        status: status.to_string(),
+        payment,
+    }
+}
 
 /// A payment record as the API shows it.
 pub fn payment_info(chain: &ChainInfo, record: &PaymentRecord) -> PaymentInfo {

@@ -387,6 +387,7 @@ fn every_command_has_help_with_an_example() {
         "balance",
         "payments",
         "payment",
+        "invoice",
         "misbehave",
     ] {
         let command = cli.find_subcommand(top).expect("registered");
@@ -401,7 +402,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        19,
+        22,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );
