@@ -76,6 +76,7 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             Err(unreadable) => format!("the store cannot be read either ({unreadable}), so it keeps its state in memory"),
         };
+        self.payments.fell_back(self.channel.latest().clone());
         tracing::error!(channel = %id, "the store failed: {error}; {fallback}, sends nothing, and writes its state again every {} s", PROBE.as_secs());
         self.begin_outage(error, held);
     }

@@ -73,6 +73,12 @@ impl PaymentLog {
         }
     }
 
+    /// The store failed and the channel fell back to `durable`: compare what follows with it.
+    pub fn fell_back(&mut self, durable: State) {
+        self.durable = durable;
+        self.offered = None;
+    }
+
     /// The peer's proposal of `version` names this payment (an invoice's id and memo).
     pub fn offered(&mut self, version: u64, id: PaymentId, memo: String) {
         self.offered = Some((version, id, memo));
