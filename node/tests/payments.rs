@@ -171,6 +171,21 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].id, mine);
 
+    // An overdraft is refused at once and recorded as failed, with the reason.
+    let over = PaymentId([0x44; 16]);
+    let error = a.channel_pay(pay(id, 5000, Some(over))).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::InsufficientFunds, "{error}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        if let Ok(failed) = a.payment_get(over).await {
+            break failed;
+        }
+        assert!(Instant::now() < deadline, "no record of the overdraft");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((failed.status.as_str(), failed.version), ("failed", 3));
+    assert!(failed.reason.is_some(), "{failed:?}");
+
     // Bob asks for 100; Alice's node checks the invoice and pays it through the channel.
     let invoice = b
         .invoice_create(InvoiceCreateRequest {

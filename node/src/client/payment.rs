@@ -5,7 +5,7 @@ use super::driver::Driver;
 use super::error::Error;
 use super::overview::{no_channel, ChannelOverview};
 use crate::protocol::Phase;
-use crate::store::{PaymentId, PaymentRecord};
+use crate::store::{PaymentId, PaymentRecord, PaymentStatus};
 use parley_plugin_api::model::{Amount, ChannelId};
 
 /// What a payment is asked to be, besides its channel and amount.
@@ -38,9 +38,10 @@ impl Driver {
         self.pay_with(id, amount, options).await
     }
 
-    /// [`Driver::pay`] as `options` say. A payment id already in the history is not paid
-    /// again: the call answers with the channel as it is if that payment completed, and fails
-    /// saying where it stands otherwise.
+    /// [`Driver::pay`] as `options` say. A payment id already in the history as completed or
+    /// pending is not paid again: the call answers with the channel as it is if that payment
+    /// completed, and fails saying so if it is pending; one that was rejected or failed may be
+    /// tried again under its id.
     pub async fn pay_with(
         &self,
         id: ChannelId,
@@ -48,11 +49,12 @@ impl Driver {
         options: PayOptions,
     ) -> Result<ChannelOverview, Error> {
         let payment_id = options.id.unwrap_or_else(PaymentId::random);
-        if let Some(done) = self.payment_record(&payment_id)? {
+        let earlier = self.payment_record(&payment_id)?;
+        if let Some(done) = earlier
+            .filter(|p| matches!(p.status, PaymentStatus::Completed | PaymentStatus::Pending))
+        {
             return match done.status {
-                crate::store::PaymentStatus::Completed if done.channel == id => {
-                    self.channel(id).await
-                }
+                PaymentStatus::Completed if done.channel == id => self.channel(id).await,
                 status => Err(Error::conflict(format!(
                     "payment {payment_id} was already asked for: it is {}{} (`parley payment {payment_id}`); pay again under another id",
                     status.as_str(),
