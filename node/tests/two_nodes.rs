@@ -93,6 +93,7 @@ fn pay(id: ChannelId, amount: u64) -> ChannelPayRequest {
         id,
         amount: Amount::from(amount),
         asset: None,
+        payment: None,
     }
 }
 
@@ -306,6 +307,7 @@ async fn a_channel_with_two_assets_pays_and_settles_each_exactly() {
         id,
         amount: Amount::from(amount),
         asset: Some(asset.into()),
+        payment: None,
     };
     a.channel_pay(in_asset("ETH", 30)).await.unwrap();
     b.channel_pay(in_asset("TOK", 200)).await.unwrap();

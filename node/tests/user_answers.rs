@@ -48,6 +48,7 @@ fn pay(id: ChannelId, amount: u64) -> ChannelPayRequest {
         id,
         amount: Amount::from(amount),
         asset: None,
+        payment: None,
     }
 }
 

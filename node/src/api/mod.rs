@@ -17,7 +17,8 @@
 //!
 //! Methods: `node_info`, `peer_add`, `peer_list`, `channel_open`, `proposal_list`,
 //! `proposal_accept`, `proposal_reject`, `channel_list`, `channel_get`, `channel_pay`,
-//! `channel_move` (also as `channel_update`), `channel_pending`, `channel_answer`, `channel_settle`, `balance`;
+//! `channel_move` (also as `channel_update`), `channel_pending`, `channel_answer`, `channel_settle`, `balance`,
+//! `payment_list`, `payment_get`, `invoice_create`, `invoice_pay`, `invoice_list`;
 //! subscription `subscribe_events` (notifications `node_event`, ended by
 //! `unsubscribe_events`); `rpc.discover` answers the OpenRPC document of all of them
 //! ([`openrpc`]).
@@ -28,6 +29,7 @@ pub mod events_client;
 pub mod node_api;
 pub mod openrpc;
 pub mod params;
+pub mod payments;
 pub mod request_guard;
 pub mod server;
 pub mod service;

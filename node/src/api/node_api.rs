@@ -3,6 +3,9 @@
 //! [`EventBus`] the node's events reach subscribers on as [`NodeEvent`]s.
 
 use super::error::ApiError;
+use super::payments::{
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
+};
 use super::types::{
     BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
     ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelSettleRequest,
@@ -10,6 +13,7 @@ use super::types::{
     PendingUpdateInfo, ProposalInfo, ProposalRejectRequest,
 };
 use crate::protocol::ProposalId;
+use crate::store::PaymentId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
 use std::pin::Pin;
@@ -79,6 +83,32 @@ pub trait NodeApi: Send + Sync + 'static {
     fn misbehave_register(&self, request: MisbehaveRegisterRequest) -> ApiFuture<'_, ChannelInfo>;
     /// `balance`: on-chain balances of the node's account.
     fn balance(&self, request: BalanceRequest) -> ApiFuture<'_, Vec<OnChainBalance>>;
+    /// `payment_list`: the payment history, newest first (a node without one lists none).
+    fn payment_list(&self, request: PaymentListRequest) -> ApiFuture<'_, Vec<PaymentInfo>> {
+        let _ = request;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// `payment_get`: one payment, also one whose `channel_pay` call timed out; `not_found`
+    /// for an id the node has no record of.
+    fn payment_get(&self, id: PaymentId) -> ApiFuture<'_, PaymentInfo> {
+        Box::pin(async move { Err(ApiError::not_found("payment", id)) })
+    }
+    /// `invoice_create`: issue an invoice signed by this node's key; returns it with its text
+    /// for the payer.
+    fn invoice_create(&self, request: InvoiceCreateRequest) -> ApiFuture<'_, InvoiceInfo> {
+        let _ = request;
+        Box::pin(async { Err(ApiError::internal("this node issues no invoices")) })
+    }
+    /// `invoice_pay`: check an invoice (signature, expiry, asset) and pay it through a channel
+    /// with its payee that holds enough; returns the payment once the payee signed it.
+    fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
+        let _ = request;
+        Box::pin(async { Err(ApiError::internal("this node pays no invoices")) })
+    }
+    /// `invoice_list`: the invoices this node issued, newest first, with their status.
+    fn invoice_list(&self) -> ApiFuture<'_, Vec<InvoiceInfo>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// How many events a slow subscriber may fall behind before it misses some (it is then told

@@ -4,6 +4,7 @@
 //! document lists are exactly the methods the server registers.
 
 use super::params::FromParams;
+use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
 use super::server::{EVENT_NOTIFICATION, SUBSCRIBE_EVENTS, UNSUBSCRIBE_EVENTS};
 use super::types::*;
 use serde_json::{json, Value};
@@ -53,6 +54,11 @@ fn methods() -> Vec<Method> {
         method::<ChannelSettleRequest>("channel_settle", "Settle a channel (cooperatively, or with `force` through a dispute); returns once paid out.", "ChannelInfo"),
         method::<MisbehaveRegisterRequest>("misbehave_register", "TEST nodes only: register an old state as a cheater would.", "ChannelInfo"),
         method::<BalanceRequest>("balance", "The node account's on-chain balance per asset (base units).", "AssetAmount[]"),
+        method::<PaymentListRequest>("payment_list", "The payment history, newest first (`channel`, `limit`, `offset`).", "PaymentInfo[]"),
+        method::<PaymentRef>("payment_get", "One payment by id.", "PaymentInfo"),
+        method::<InvoiceCreateRequest>("invoice_create", "Issue an invoice (amount in base units) signed by this node.", "InvoiceInfo"),
+        method::<InvoicePayRequest>("invoice_pay", "Check and pay an invoice through a channel with its payee.", "PaymentInfo"),
+        method::<()>("invoice_list", "The invoices this node issued: open, paid or expired.", "InvoiceInfo[]"),
         method::<()>(DISCOVER, "This document.", "OpenRPC document"),
     ]
 }

@@ -462,12 +462,13 @@ impl FromParams for MisbehaveRegisterRequest {
 }
 
 impl FromParams for ChannelPayRequest {
-    const NAMES: &'static [&'static str] = &["id", "amount", "asset"];
+    const NAMES: &'static [&'static str] = &["id", "amount", "asset", "payment"];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelPayRequest {
             id: p.required("id", CHANNEL_ID)?,
             amount: p.amount("amount")?,
             asset: optional_text("asset", p.optional("asset", ASSET)?)?,
+            payment: p.optional("payment", "a payment id (32 hex digits)")?,
         };
         if request.amount.is_zero() {
             return Err(ApiError::invalid_param("amount", "must be more than zero"));

@@ -10,6 +10,7 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
+use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
 use super::request_guard::RequestGuardLayer;
 use super::token::ApiToken;
 use super::types::{
@@ -267,6 +268,21 @@ fn methods(
         |n, r: MisbehaveRegisterRequest| n.misbehave_register(r),
     )?;
     register(&mut module, "balance", |n, r: BalanceRequest| n.balance(r))?;
+    register(&mut module, "payment_list", |n, r: PaymentListRequest| {
+        n.payment_list(r)
+    })?;
+    register(&mut module, "payment_get", |n, r: PaymentRef| {
+        n.payment_get(r.id)
+    })?;
+    register(
+        &mut module,
+        "invoice_create",
+        |n, r: InvoiceCreateRequest| n.invoice_create(r),
+    )?;
+    register(&mut module, "invoice_pay", |n, r: InvoicePayRequest| {
+        n.invoice_pay(r)
+    })?;
+    register(&mut module, "invoice_list", |n, ()| n.invoice_list())?;
     module
         .register_method(super::openrpc::DISCOVER, |params, _, _| {
             parse_params::<()>(params.as_str()).map_err(ErrorObjectOwned::from)?;

@@ -238,6 +238,10 @@ pub struct ChannelPayRequest {
     pub amount: Amount,
     /// The asset by name; the channel's only asset when absent (an error if it has several).
     pub asset: Option<String>,
+    /// The payment's id (32 hex digits), so that a call that times out can be looked up with
+    /// `payment_get`; the node picks one when absent. A repeated id is not paid twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::store::PaymentId>,
 }
 
 /// `channel_move`: a move in an app channel.
@@ -498,10 +502,30 @@ pub enum NodeEvent {
         /// The new version.
         version: u64,
     },
-    /// A channel's state changed (balances, version or phase); carries the new view.
+    /// A channel's state changed (balances, version or phase); carries the new view as the
+    /// channel's task holds it (its durable state and phase; `channel_get` adds the peer's
+    /// alias, the chain side's status and an app's description).
     ChannelChanged {
         /// The channel as it is now.
         channel: Box<ChannelInfo>,
+    },
+    /// This node paid: the payment is signed by both and durable.
+    PaymentSent {
+        /// The payment, with the balances after it and its version.
+        payment: crate::api::payments::PaymentInfo,
+    },
+    /// This node was paid: the payment is signed by both and durable.
+    PaymentReceived {
+        /// The payment, with the balances after it and its version.
+        payment: crate::api::payments::PaymentInfo,
+    },
+    /// The final state of a cooperative settle is signed by both (not a payment): the channel
+    /// takes no more updates and is concluded on chain next.
+    ChannelSettling {
+        /// The channel.
+        channel: ChannelId,
+        /// The final state's version.
+        version: u64,
     },
     /// A channel moved to another phase.
     PhaseChanged {

@@ -174,12 +174,17 @@ impl Node {
         };
 
         let channel_store = Arc::new(ChannelStore::open(store.clone()).map_err(NodeError::Store)?);
+        match channel_store.prune_payments(crate::store::payments::KEPT_PAYMENTS) {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "deleted the oldest payment records"),
+            Err(error) => tracing::warn!("could not prune the payment history: {error}"),
+        }
         let (snapshots, damaged) = restore_channels(&channel_store).map_err(NodeError::Store)?;
         let members = read_members(&channel_store).map_err(NodeError::Store)?;
         let book = read_book(&channel_store, node_id).map_err(NodeError::Store)?;
 
         let (peers, peer_events) = Peers::start(
-            key,
+            key.clone(),
             transport.clone(),
             (intake, transport_events),
             peers_config,
@@ -215,6 +220,7 @@ impl Node {
             Identity {
                 node_id,
                 listen_address,
+                key,
             },
             Ledger {
                 chain: chain_access,

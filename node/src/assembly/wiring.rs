@@ -30,6 +30,8 @@ pub struct Identity {
     pub node_id: NodeId,
     /// Where it accepts peers.
     pub listen_address: String,
+    /// Its key, which signs its invoices.
+    pub key: crate::wire::NodeKey,
 }
 
 /// The driver's parts, wired.
@@ -130,6 +132,7 @@ pub fn wire(
         policy: config.policy.clone(),
         testing: config.testing.clone(),
         force_moves,
+        invoice_key: Some(identity.key),
     });
     Wired {
         driver,

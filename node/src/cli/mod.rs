@@ -56,7 +56,14 @@ enum Command {
     Proposal(node_cmd::ProposalArgs),
     /// Show the on-chain balance of the running node's account, per asset.
     Balance(node_cmd::BalanceArgs),
-    /// Follow the running node's events (proposals, updates, phase changes), one per line.
+    /// List the running node's payments, newest first (sent and received, with their status).
+    Payments(node_cmd::PaymentsArgs),
+    /// Show one payment by id, also one whose `channel pay` call timed out.
+    Payment(node_cmd::PaymentArgs),
+    /// Ask to be paid (create an invoice), pay an invoice, list the invoices issued.
+    Invoice(node_cmd::InvoiceArgs),
+    /// Follow the running node's events (proposals, payments, updates, phase changes), one per
+    /// line; reconnects when the node restarts.
     Events(node_cmd::EventsArgs),
     /// Stop the running node (SIGTERM to the process holding its data directory) and wait
     /// until it has exited.
@@ -99,6 +106,9 @@ pub fn main() -> ExitCode {
         Command::Channel(args) => args.run(),
         Command::Proposal(args) => args.run(),
         Command::Balance(args) => args.run(),
+        Command::Payments(args) => args.run(),
+        Command::Payment(args) => args.run(),
+        Command::Invoice(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Stop(args) => args.run(),
         Command::Misbehave(args) => args.run(),

@@ -27,16 +27,21 @@
 
 mod asked;
 mod outage;
+mod payments;
 
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
+use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
 use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
-    PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent, UpdateQueue,
+    PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent,
+    UpdateProposal, UpdateQueue,
 };
-use crate::store::{ArchivedChannel, ChannelMembers, ChannelStore, StoreError};
+use crate::store::{
+    ArchivedChannel, ChannelMembers, ChannelStore, PaymentId, PaymentStatus, StoreError,
+};
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 pub use asked::{AnswerError, Answered, NOT_ANSWERED};
@@ -45,6 +50,7 @@ use parley_plugin_api::model::{
     Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
 use parley_plugin_api::ChainSigner;
+pub use payments::PaymentTag;
 use std::future::Future;
 use std::sync::Arc;
 use thiserror::Error;
@@ -171,13 +177,12 @@ pub type UpdateReply = oneshot::Sender<Result<u64, CommandError>>;
 /// A command from the node or the API.
 #[derive(Debug)]
 pub enum ChannelCommand {
-    /// Pay `amount` of asset index `asset` to the peer. Answers once the peer accepted (with
-    /// the new version) or rejected it.
+    /// Pay the peer: `payment` says what, under which id. Answers once the peer accepted
+    /// (with the new version) or rejected it; the payment's record goes into the store with
+    /// the channel's own writes (see [`payments`]).
     Pay {
-        /// Asset index in the channel's allocation.
-        asset: usize,
-        /// The amount.
-        amount: Amount,
+        /// The payment.
+        payment: PaymentTag,
         /// Where the outcome goes.
         reply: UpdateReply,
     },
@@ -338,15 +343,24 @@ impl ChannelHandle {
         self.input(ChannelInput::PeerConnected)
     }
 
-    /// Pays `amount` of asset index `asset` to the peer; resolves with the new version once
-    /// the peer accepted, and only after that state is durable.
+    /// Pays `amount` of asset index `asset` to the peer under a fresh id; resolves with the
+    /// new version once the peer accepted, and only after that state is durable.
     pub async fn pay(&self, asset: usize, amount: Amount) -> Result<u64, CommandError> {
-        self.ask(|reply| ChannelCommand::Pay {
+        self.pay_tracked(PaymentTag {
+            id: PaymentId::random(),
             asset,
             amount,
-            reply,
+            memo: String::new(),
+            asked_ms: unix_ms(),
+            invoice: false,
         })
-        .await?
+        .await
+    }
+
+    /// Pays as `payment` says, under its id; resolves like [`ChannelHandle::pay`].
+    pub async fn pay_tracked(&self, payment: PaymentTag) -> Result<u64, CommandError> {
+        self.ask(|reply| ChannelCommand::Pay { payment, reply })
+            .await?
     }
 
     /// Makes the move `action` (JSON) in an app channel; resolves with the new version once
@@ -511,7 +525,14 @@ pub fn channel_task<L: PeerLink>(
         id: channel.id(),
         inputs,
     };
+    let payments = payments::PaymentLog::new(
+        channel.id(),
+        channel.my_index(),
+        channel.snapshot().channel.params.app.is_some(),
+        channel.latest().clone(),
+    );
     let task = ChannelTask {
+        payments,
         reported: channel.phase(),
         first_writes: std::mem::take(&mut deps.first_writes),
         channel,
@@ -539,7 +560,9 @@ struct ChannelTask<L> {
     channel: Channel,
     deps: ChannelDeps<L>,
     /// Our updates: the one the peer has not answered and those waiting behind it.
-    updates: UpdateQueue<UpdateReply>,
+    updates: UpdateQueue<Requested>,
+    /// The payments of the channel: what each persist batch records of them.
+    payments: payments::PaymentLog,
     /// The peer's update the policy has yet to decide.
     to_decide: Option<State>,
     /// The peer's update the policy left to the user, with its deadline.
@@ -629,6 +652,17 @@ impl<L: PeerLink> ChannelTask<L> {
             // The ticket goes when the message has been handled, effects and all.
             ChannelInput::Message(from, message, _ticket) => {
                 let kind = message.kind();
+                if let ChannelMessage::UpdateProposal(UpdateProposal {
+                    state,
+                    payment: Some(note),
+                    ..
+                }) = &*message
+                {
+                    if note.memo.len() <= PaymentNote::MAX_MEMO {
+                        let (id, memo) = (PaymentId(note.id), note.memo.clone());
+                        self.payments.offered(state.version, id, memo);
+                    }
+                }
                 match self.channel.on_message(from, *message, &*self.deps.chain) {
                     Ok(effects) => self.execute(effects).await?,
                     Err(error) => tracing::warn!(
@@ -648,23 +682,29 @@ impl<L: PeerLink> ChannelTask<L> {
 
     async fn command(&mut self, command: ChannelCommand) -> Result<(), StoreFailure> {
         match command {
-            ChannelCommand::Pay {
-                asset,
-                amount,
-                reply,
-            } => self
+            ChannelCommand::Pay { payment, reply } => {
+                let intent = UpdateIntent::Pay {
+                    asset: payment.asset,
+                    amount: payment.amount,
+                };
+                let request = Requested {
+                    reply,
+                    payment: Some(payment),
+                };
+                self.updates.push(intent, request)
+            }
+            ChannelCommand::ProposeFinal { reply } => {
+                self.updates.push(UpdateIntent::Final, reply.into())
+            }
+            ChannelCommand::Move { action, reply } => self
                 .updates
-                .push(UpdateIntent::Pay { asset, amount }, reply),
-            ChannelCommand::ProposeFinal { reply } => self.updates.push(UpdateIntent::Final, reply),
-            ChannelCommand::Move { action, reply } => {
-                self.updates.push(UpdateIntent::Move { action }, reply)
-            }
-            ChannelCommand::LockChild { child, reply } => {
-                self.updates.push(UpdateIntent::LockChild { child }, reply)
-            }
-            ChannelCommand::MergeChild { child, reply } => {
-                self.updates.push(UpdateIntent::MergeChild { child }, reply)
-            }
+                .push(UpdateIntent::Move { action }, reply.into()),
+            ChannelCommand::LockChild { child, reply } => self
+                .updates
+                .push(UpdateIntent::LockChild { child }, reply.into()),
+            ChannelCommand::MergeChild { child, reply } => self
+                .updates
+                .push(UpdateIntent::MergeChild { child }, reply.into()),
             ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
             ChannelCommand::Accept { version, reply } => {
                 let result = self.user_answer(version, Answered::Accepted, |channel, chain| {
@@ -764,6 +804,73 @@ impl<L: PeerLink> ChannelTask<L> {
         self.settle().await
     }
 
+    /// Gives an update command its answer; a payment that did not happen gets its record
+    /// (a write of its own: not the path of a payment that succeeds).
+    fn answer_update(&mut self, answer: Answer<Requested>) {
+        let (request, result) = match answer {
+            Answer::Done(request, version) => (request, Ok(version)),
+            Answer::Failed(request, failure) => (request, Err(CommandError::from(failure))),
+        };
+        if let (Some(payment), Err(error)) = (&request.payment, &result) {
+            let status = match error {
+                CommandError::Rejected(reason) => PaymentStatus::Rejected(reason.to_string()),
+                other => PaymentStatus::Failed(other.to_string()),
+            };
+            let version = match error {
+                CommandError::Superseded { version } | CommandError::Discarded { version } => {
+                    Some(*version)
+                }
+                _ => None,
+            };
+            let record = self.payments.ended(payment, version, status, unix_ms());
+            let write = self.deps.store.put_payment(&record);
+            let channel = self.channel.id();
+            tokio::spawn(async move {
+                if let Err(error) = write.await {
+                    tracing::warn!(%channel, "could not record payment {}: {error}", record.id);
+                }
+            });
+        }
+        let _ = request.reply.send(result);
+    }
+
+    /// `message` with the note of the invoice payment it proposes, if it proposes one.
+    fn noted(&self, mut message: ChannelMessage) -> ChannelMessage {
+        if let ChannelMessage::UpdateProposal(proposal) = &mut message {
+            if let Some((
+                version,
+                Requested {
+                    payment: Some(tag), ..
+                },
+            )) = self.updates.in_flight()
+            {
+                if tag.invoice && version == proposal.state.version {
+                    proposal.payment = Some(PaymentNote {
+                        id: tag.id.0,
+                        memo: tag.memo.clone(),
+                    });
+                }
+            }
+        }
+        message
+    }
+
+    /// Tells followers the channel as it is now (after a durable change).
+    fn publish_changed(&self) {
+        let overview = ChannelOverview {
+            id: self.channel.id(),
+            peer: self.deps.members.peer(),
+            peer_alias: None,
+            snapshot: Some(self.channel.snapshot()),
+            status: None,
+            dispute: None,
+            app: None,
+        };
+        self.deps
+            .events
+            .publish(Event::ChannelChanged(Box::new(overview)));
+    }
+
     fn view(&self) -> ChannelView {
         let awaiting = self.channel.awaiting_decision();
         ChannelView {
@@ -836,7 +943,7 @@ impl<L: PeerLink> ChannelTask<L> {
                     self.execute(effects).await?;
                     self.updates.mark_sent();
                 }
-                Started::Refused(answer) => answer_update(answer),
+                Started::Refused(answer) => self.answer_update(answer),
             }
         }
     }
@@ -899,12 +1006,21 @@ impl<L: PeerLink> ChannelTask<L> {
             self.archived = true;
             return Ok(());
         }
-        let also = self.first_writes.clone();
+        let mut also = self.first_writes.clone();
+        let ours = self
+            .updates
+            .in_flight()
+            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
+        let logged = self.payments.on_batch(&records, ours, unix_ms());
+        also.extend(logged.ops);
         self.deps
             .store
             .persist_with(channel, &records, also)
             .await?;
         self.first_writes.clear();
+        for event in logged.events {
+            self.deps.events.publish(event);
+        }
         Ok(())
     }
 
@@ -942,6 +1058,7 @@ impl<L: PeerLink> ChannelTask<L> {
             tracing::debug!(channel = %self.channel.id(), "{} not sent: the node of participant {to} is unknown", message.kind());
             return;
         };
+        let message = self.noted(message);
         let message = self
             .deps
             .misbehaviour
@@ -958,7 +1075,7 @@ impl<L: PeerLink> ChannelTask<L> {
     fn event(&mut self, event: ChannelEvent) {
         let channel = self.channel.id();
         if let Some(answer) = self.updates.on_event(&event) {
-            answer_update(answer);
+            self.answer_update(answer);
         }
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
@@ -966,6 +1083,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.deps
                     .events
                     .publish(Event::PhaseChanged { channel, from, to });
+                self.publish_changed();
             }
             ChannelEvent::PeerFault { fault, response } => {
                 let reason = format!(
@@ -992,6 +1110,7 @@ impl<L: PeerLink> ChannelTask<L> {
                         channel,
                         version: state.version,
                     });
+                    self.publish_changed();
                 }
             }
             ChannelEvent::UpdateRequested { state } => {
@@ -1016,13 +1135,28 @@ impl<L: PeerLink> ChannelTask<L> {
     }
 }
 
-/// Gives an update command its answer.
-fn answer_update(answer: Answer<UpdateReply>) {
-    let (reply, result) = match answer {
-        Answer::Done(reply, version) => (reply, Ok(version)),
-        Answer::Failed(reply, failure) => (reply, Err(CommandError::from(failure))),
-    };
-    let _ = reply.send(result);
+/// An update command waiting in the [`UpdateQueue`]: where its answer goes, and the payment
+/// it is, if it is one.
+#[derive(Debug)]
+struct Requested {
+    reply: UpdateReply,
+    payment: Option<PaymentTag>,
+}
+
+impl From<UpdateReply> for Requested {
+    fn from(reply: UpdateReply) -> Requested {
+        Requested {
+            reply,
+            payment: None,
+        }
+    }
+}
+
+/// Now, in Unix milliseconds (the time of payment records).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl From<UpdateFailure> for CommandError {

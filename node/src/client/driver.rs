@@ -54,6 +54,8 @@ pub struct Driver {
     pub testing: TestingSection,
     /// The way to the channels' chain side, for moves on chain in a dispute.
     pub force_moves: ForceMoves,
+    /// The node key, to sign the invoices this node issues; `None` where nobody issues any.
+    pub invoice_key: Option<crate::wire::NodeKey>,
 }
 
 impl Driver {

@@ -2,8 +2,10 @@
 //! [`EventSink`] the node is handed. The API layer is one such follower; it turns each event
 //! into what its subscribers read.
 
+use super::overview::ChannelOverview;
 use super::proposals::WaitingProposal;
 use crate::protocol::Phase;
+use crate::store::PaymentRecord;
 use parley_plugin_api::model::ChannelId;
 use std::sync::Arc;
 
@@ -38,6 +40,20 @@ pub enum Event {
         /// The new version.
         version: u64,
     },
+    /// A payment completed, sent or received: signed by both and durable, with its record
+    /// (amount, direction, balances after, version, time). Boxed: records are large.
+    Payment(Box<PaymentRecord>),
+    /// The final state of a cooperative settle is signed by both and durable: the channel
+    /// takes no more payments and is concluded on chain next. Not a payment.
+    ChannelSettling {
+        /// The channel.
+        channel: ChannelId,
+        /// The final state's version.
+        version: u64,
+    },
+    /// A channel's durable state changed (a new version or a new phase): the channel as its
+    /// task holds it now. Boxed: overviews are large.
+    ChannelChanged(Box<ChannelOverview>),
     /// A channel moved to another phase (durably).
     PhaseChanged {
         /// The channel.

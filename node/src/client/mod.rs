@@ -33,6 +33,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod error;
 pub mod events;
+pub mod invoices;
 pub mod moves;
 pub mod onchain;
 pub mod opening;

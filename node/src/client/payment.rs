@@ -1,11 +1,26 @@
-//! Paying the peer over a channel.
+//! Paying the peer over a channel, and the payment history.
 
-use super::channel_task::CommandError;
+use super::channel_task::{CommandError, PaymentTag};
 use super::driver::Driver;
 use super::error::Error;
 use super::overview::{no_channel, ChannelOverview};
 use crate::protocol::{ChannelError, PaymentError, Phase};
+use crate::store::{PaymentId, PaymentRecord, PaymentStatus};
 use parley_plugin_api::model::{Amount, ChannelId};
+
+/// What a payment is asked to be, besides its channel and amount.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PayOptions {
+    /// The asset by name; the channel's only asset when `None`.
+    pub asset: Option<String>,
+    /// The payment's id, chosen by the caller so that a call that times out can be looked up
+    /// (and repeating a call with the same id pays once); a fresh one when `None`.
+    pub id: Option<PaymentId>,
+    /// The invoice's memo, for an invoice payment.
+    pub memo: String,
+    /// It pays an invoice: the payee is told its id (and memo) with the update.
+    pub invoice: bool,
+}
 
 impl Driver {
     /// Pays `amount` of `asset` (by name; the channel's only asset when `None`) to the peer of
@@ -16,6 +31,38 @@ impl Driver {
         amount: Amount,
         asset: Option<&str>,
     ) -> Result<ChannelOverview, Error> {
+        let options = PayOptions {
+            asset: asset.map(str::to_string),
+            ..PayOptions::default()
+        };
+        self.pay_with(id, amount, options).await
+    }
+
+    /// [`Driver::pay`] as `options` say. A payment id already in the history as completed or
+    /// pending is not paid again: the call answers with the channel as it is if that payment
+    /// completed, and fails saying so if it is pending; one that was rejected or failed may be
+    /// tried again under its id.
+    pub async fn pay_with(
+        &self,
+        id: ChannelId,
+        amount: Amount,
+        options: PayOptions,
+    ) -> Result<ChannelOverview, Error> {
+        let payment_id = options.id.unwrap_or_else(PaymentId::random);
+        let earlier = self.payment_record(&payment_id)?;
+        if let Some(done) = earlier
+            .filter(|p| matches!(p.status, PaymentStatus::Completed | PaymentStatus::Pending))
+        {
+            return match done.status {
+                PaymentStatus::Completed if done.channel == id => self.channel(id).await,
+                status => Err(Error::conflict(format!(
+                    "payment {payment_id} was already asked for: it is {}{} (`parley payment {payment_id}`); pay again under another id",
+                    status.as_str(),
+                    status.reason().map(|r| format!(": {r}")).unwrap_or_default()
+                ))),
+            };
+        }
+        let asset = options.asset.as_deref();
         let running = self.registry.get(&id).ok_or_else(|| no_channel(id))?;
         let (handle, peer, phase, assets) =
             (running.handle, running.peer, running.phase, running.assets);
@@ -50,7 +97,15 @@ impl Driver {
             self.dialer.ensure_connected(peer).await?;
         }
         let limit = self.policy.update_timeout;
-        match tokio::time::timeout(limit, handle.pay(index, amount)).await {
+        let payment = PaymentTag {
+            id: payment_id,
+            asset: index,
+            amount,
+            invoice: !options.memo.is_empty() || options.invoice,
+            memo: options.memo,
+            asked_ms: now_ms(),
+        };
+        match tokio::time::timeout(limit, handle.pay_tracked(payment)).await {
             Ok(Ok(_version)) => {}
             Ok(Err(CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft {
                 available,
@@ -67,11 +122,58 @@ impl Driver {
             Ok(Err(error)) => return Err(error.into()),
             Err(_) => {
                 return Err(Error::unavailable(format!(
-                    "the peer did not answer within {} s; the payment completes or is dropped when the channels re-synchronise (`parley channel show {id}` then shows the new version and balances if it completed)",
+                    "the peer did not answer payment {payment_id} within {} s; it completes or is dropped when the peer answers or the channels re-synchronise (`parley payment {payment_id}` shows where it stands)",
                     limit.as_secs(),
                 )))
             }
         }
         self.channel(id).await
     }
+}
+
+impl Driver {
+    /// The payment history, newest first: only channel `channel`'s when given, `offset`
+    /// records skipped, at most `limit`.
+    pub fn payments(
+        &self,
+        channel: Option<ChannelId>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, Error> {
+        let (records, broken) = self
+            .store
+            .payments()
+            .map_err(|e| Error::internal(format!("cannot read the payment history: {e}")))?;
+        for problem in broken {
+            tracing::warn!("payment history: {problem}");
+        }
+        Ok(records
+            .into_iter()
+            .filter(|r| channel.is_none_or(|c| r.channel == c))
+            .skip(offset)
+            .take(limit)
+            .collect())
+    }
+
+    /// Payment `id`.
+    pub fn payment(&self, id: PaymentId) -> Result<PaymentRecord, Error> {
+        self.payment_record(&id)?.ok_or_else(|| {
+            Error::not_found(format!(
+                "no payment {id} on this node; `parley payments` lists them"
+            ))
+        })
+    }
+
+    fn payment_record(&self, id: &PaymentId) -> Result<Option<PaymentRecord>, Error> {
+        self.store
+            .payment(id)
+            .map_err(|e| Error::internal(format!("cannot read payment {id}: {e}")))
+    }
+}
+
+/// Now, in Unix milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -69,19 +69,24 @@ impl Decode for ProposalId {
 }
 
 /// Serde for 32-byte values (nonce shares) as `0x`-prefixed hex, like every other id.
-mod hex32 {
+mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(value: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(
+        value: &[u8; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("0x{}", hex::encode(value)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         let bytes = parley_plugin_api::codec::parse_hex(&text).map_err(serde::de::Error::custom)?;
         bytes
             .try_into()
-            .map_err(|_| serde::de::Error::custom("expected 32 bytes of hex"))
+            .map_err(|_| serde::de::Error::custom(format!("expected {N} bytes of hex")))
     }
 }
 
@@ -125,7 +130,7 @@ pub struct ChannelProposal {
     /// Seconds of chain time a registered state can be refuted.
     pub challenge_duration: u64,
     /// The proposer's half of the channel nonce, chosen at random.
-    #[serde(with = "hex32")]
+    #[serde(with = "hex_bytes")]
     pub nonce_share: [u8; 32],
     /// The app that rules the channel, or `None` for a payment channel.
     pub app: Option<Address>,
@@ -165,7 +170,7 @@ pub struct ProposalAccept {
     /// The proposal accepted.
     pub proposal_id: ProposalId,
     /// The accepter's half of the channel nonce, chosen at random.
-    #[serde(with = "hex32")]
+    #[serde(with = "hex_bytes")]
     pub nonce_share: [u8; 32],
     /// The accepter's chain address: participant 1 of the channel.
     pub participant: Participant,
@@ -211,13 +216,50 @@ pub struct UpdateProposal {
     pub state: State,
     /// The proposer's signature on `state`.
     pub sig: Sig,
+    /// What the payer says about the payment this update makes (an invoice's id), or `None`.
+    /// Not part of the struct's own encoding: [`ChannelMessage`] carries it by tag (a proposal
+    /// without one keeps tag 4 and its old bytes), and only invoice payments send one, so a
+    /// peer that predates it sees no change in plain payments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentNote>,
 }
 
-canonical_struct!(UpdateProposal {
-    channel_id,
-    state,
-    sig
-});
+impl Encode for UpdateProposal {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.channel_id.encode_to(out);
+        self.state.encode_to(out);
+        self.sig.encode_to(out);
+    }
+}
+
+impl Decode for UpdateProposal {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(UpdateProposal {
+            channel_id: Decode::decode_from(reader)?,
+            state: Decode::decode_from(reader)?,
+            sig: Decode::decode_from(reader)?,
+            payment: None,
+        })
+    }
+}
+
+/// The payment an [`UpdateProposal`] makes, as the payer names it: the id both nodes record
+/// it under (an invoice's id, so the payee knows which invoice is paid) and the invoice's memo.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentNote {
+    /// The payment's id.
+    #[serde(with = "hex_bytes")]
+    pub id: [u8; 16],
+    /// The invoice's memo (at most [`PaymentNote::MAX_MEMO`] bytes are recorded).
+    pub memo: String,
+}
+
+impl PaymentNote {
+    /// The longest memo a node records, in bytes.
+    pub const MAX_MEMO: usize = 256;
+}
+
+canonical_struct!(PaymentNote { id, memo });
 
 /// The peer's yes to an [`UpdateProposal`]: its signature on the proposed state, which makes
 /// that state fully signed.
@@ -381,6 +423,10 @@ pub enum ChannelMessage {
 /// instead of misreading it).
 const SUB_CHANNEL_PROPOSAL_TAG: u8 = 9;
 
+/// The tag of a [`ChannelMessage::UpdateProposal`] that carries a [`PaymentNote`]: the
+/// proposal's fields, then the note.
+const NOTED_UPDATE_PROPOSAL_TAG: u8 = 10;
+
 impl ChannelMessage {
     /// The channel a message is about, for routing to its channel task; `None` for the
     /// proposal messages, which precede the channel (route those by [`ChannelMessage::proposal_id`]).
@@ -450,10 +496,17 @@ impl Encode for ChannelMessage {
                 out.push(3);
                 m.encode_to(out);
             }
-            ChannelMessage::UpdateProposal(m) => {
-                out.push(4);
-                m.encode_to(out);
-            }
+            ChannelMessage::UpdateProposal(m) => match &m.payment {
+                None => {
+                    out.push(4);
+                    m.encode_to(out);
+                }
+                Some(note) => {
+                    out.push(NOTED_UPDATE_PROPOSAL_TAG);
+                    m.encode_to(out);
+                    note.encode_to(out);
+                }
+            },
             ChannelMessage::UpdateAccept(m) => {
                 out.push(5);
                 m.encode_to(out);
@@ -490,6 +543,11 @@ impl Decode for ChannelMessage {
                 let mut proposal = ChannelProposal::decode_from(reader)?;
                 proposal.parent = Some(ChannelId::decode_from(reader)?);
                 ChannelMessage::Proposal(proposal)
+            }
+            NOTED_UPDATE_PROPOSAL_TAG => {
+                let mut proposal = UpdateProposal::decode_from(reader)?;
+                proposal.payment = Some(PaymentNote::decode_from(reader)?);
+                ChannelMessage::UpdateProposal(proposal)
             }
             tag => {
                 return Err(DecodeError::InvalidTag {

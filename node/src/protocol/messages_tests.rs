@@ -78,13 +78,20 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
         (channel_id(), sig()).prop_map(|(channel_id, sig)| ChannelMessage::OpeningSig(
             OpeningSig { channel_id, sig }
         )),
-        (channel_id(), state(), sig()).prop_map(|(channel_id, state, sig)| {
-            ChannelMessage::UpdateProposal(UpdateProposal {
-                channel_id,
-                state,
-                sig,
-            })
-        }),
+        (
+            channel_id(),
+            state(),
+            sig(),
+            proptest::option::of((any::<[u8; 16]>(), ".{0,12}"))
+        )
+            .prop_map(|(channel_id, state, sig, note)| {
+                ChannelMessage::UpdateProposal(UpdateProposal {
+                    channel_id,
+                    state,
+                    sig,
+                    payment: note.map(|(id, memo)| PaymentNote { id, memo }),
+                })
+            }),
         (channel_id(), any::<u64>(), sig()).prop_map(|(channel_id, version, sig)| {
             ChannelMessage::UpdateAccept(UpdateAccept {
                 channel_id,
@@ -155,10 +162,10 @@ proptest! {
 #[test]
 fn unknown_tags_are_refused() {
     assert_eq!(
-        ChannelMessage::decode(&[10]),
+        ChannelMessage::decode(&[11]),
         Err(DecodeError::InvalidTag {
             what: "channel message",
-            tag: 10
+            tag: 11
         })
     );
     let reject = UpdateReject {
@@ -237,4 +244,33 @@ fn a_sub_channel_proposal_carries_its_parent_under_its_own_tag() {
     assert_eq!(bytes[0], 9);
     assert_eq!(bytes.len(), ledger.len() + 32);
     assert_eq!(ChannelMessage::decode(&bytes), Ok(sub));
+}
+
+#[test]
+fn an_invoice_payment_carries_its_note_under_its_own_tag() {
+    let plain = UpdateProposal {
+        channel_id: ChannelId([1; 32]),
+        state: State {
+            channel_id: ChannelId([1; 32]),
+            version: 3,
+            allocation: parley_plugin_api::model::Allocation::default(),
+            app_data: Bytes::default(),
+            is_final: false,
+        },
+        sig: Sig(vec![3; 65]),
+        payment: None,
+    };
+    let bytes = ChannelMessage::UpdateProposal(plain.clone()).encode();
+    assert_eq!(bytes[0], 4, "a plain payment keeps tag 4 and its bytes");
+    let noted = ChannelMessage::UpdateProposal(UpdateProposal {
+        payment: Some(PaymentNote {
+            id: [7; 16],
+            memo: "tea".into(),
+        }),
+        ..plain
+    });
+    let noted_bytes = noted.encode();
+    assert_eq!(noted_bytes[0], 10);
+    assert_eq!(&noted_bytes[1..bytes.len()], &bytes[1..]);
+    assert_eq!(ChannelMessage::decode(&noted_bytes), Ok(noted));
 }

@@ -40,8 +40,8 @@ pub use channel::{
 pub use effect::{ChannelEvent, Effect};
 pub use funding::{Funding, FundingError, FundingStep};
 pub use messages::{
-    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept, ProposalId,
-    ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
+    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
+    ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
     UpdateReject,
 };
 pub use phase::Phase;

@@ -139,6 +139,13 @@ impl<R> UpdateQueue<R> {
         });
     }
 
+    /// Our update in flight: the version it proposes, and its request's handle.
+    pub fn in_flight(&self) -> Option<(u64, &R)> {
+        self.in_flight
+            .as_ref()
+            .map(|in_flight| (in_flight.version, &in_flight.request.reply))
+    }
+
     /// How many requests wait behind the one in flight.
     pub fn waiting(&self) -> usize {
         self.waiting.len()

@@ -5,9 +5,11 @@ use super::committer::{CommitStats, Committer, CommitterLimits};
 use super::error::{StoreError, WriteTarget};
 use super::members;
 use super::node_records::LINK_PREFIX;
+use super::payments::{self, PaymentId, PaymentRecord};
 use super::proposal::StoredProposal;
 use super::schema::{self, describe_key};
 use crate::protocol::{ChannelSnapshot, PersistRecord, ProposalId};
+use parley_plugin_api::codec::Decode;
 use parley_plugin_api::model::{ChannelId, WriteOp};
 use parley_plugin_api::Store;
 use std::future::Future;
@@ -289,6 +291,56 @@ impl ChannelStore {
                 prefix: describe_key(prefix),
                 source,
             })
+    }
+
+    /// Every payment record, newest first, and a readable reason for each stored pair that
+    /// is not one (see [`payments`]).
+    pub fn payments(&self) -> Result<(Vec<PaymentRecord>, Vec<String>), StoreError> {
+        Ok(payments::decode_payments(
+            &self.scan_prefix(payments::PAYMENT_PREFIX)?,
+        ))
+    }
+
+    /// Payment `id`'s record, if there is one.
+    pub fn payment(&self, id: &PaymentId) -> Result<Option<PaymentRecord>, StoreError> {
+        let key = payments::payment_key(id);
+        let value = self.store.get(&key).map_err(|source| StoreError::Read {
+            key: describe_key(&key),
+            source,
+        })?;
+        let Some(value) = value else { return Ok(None) };
+        PaymentRecord::decode(&value)
+            .map(Some)
+            .map_err(|error| StoreError::MalformedPayment {
+                key: describe_key(&key),
+                reason: error.to_string(),
+            })
+    }
+
+    /// Deletes all but the newest `keep` payment records, at startup (the history is bounded,
+    /// see [`payments`]); returns how many it deleted. Blocks until that is durable.
+    pub fn prune_payments(&self, keep: usize) -> Result<usize, StoreError> {
+        let (records, _) = self.payments()?;
+        let ops = payments::prune_ops(&records, keep);
+        let count = ops.len();
+        if count > 0 {
+            self.committer
+                .commit_blocking(ops)
+                .map_err(|source| StoreError::Write {
+                    target: WriteTarget::Batch { ops: count },
+                    source,
+                })?;
+        }
+        Ok(count)
+    }
+
+    /// Stores `record` on its own (a payment's outcome that comes with no channel write:
+    /// rejected or failed).
+    pub fn put_payment(
+        &self,
+        record: &PaymentRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        self.commit(vec![payments::payment_op(record)])
     }
 
     /// The committer's counters.

@@ -189,4 +189,12 @@ pub enum StoreError {
         /// The id in the value.
         found: ProposalId,
     },
+    /// A record under `pay/` is not a payment filed under its own id.
+    #[error("the payment record {key} is malformed: {reason}")]
+    MalformedPayment {
+        /// The key, readable.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

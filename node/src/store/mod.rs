@@ -12,6 +12,7 @@
 //!   `persist` (resolves once durable), restore, remove, proposals.
 //! - [`members`]: which node holds each participant of a channel.
 //! - [`node_records`]: the peers the user added (and version 2's peer links).
+//! - [`payments`]: the payment history (`pay/`), written in the channels' own batches.
 //! - [`archive`]: closed channels, moved out of the active set when they close.
 //! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
 //! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
@@ -25,6 +26,7 @@ pub mod committer;
 pub mod error;
 pub mod members;
 pub mod node_records;
+pub mod payments;
 pub mod proposal;
 pub mod schema;
 
@@ -37,5 +39,6 @@ pub use committer::{CommitError, CommitStats, Committer, CommitterLimits};
 pub use error::{StoreError, WriteTarget};
 pub use members::ChannelMembers;
 pub use node_records::StoredPeer;
+pub use payments::{Direction, PaymentId, PaymentRecord, PaymentStatus};
 pub use proposal::{Proposer, StoredProposal};
 pub use schema::{decode_channel, ops_for, Slot, SCHEMA_VERSION};

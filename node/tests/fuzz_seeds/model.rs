@@ -2,8 +2,8 @@
 //! 65-byte signatures), and the seeds of the `channel_message` and `codec` targets.
 
 use parley_node::protocol::{
-    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, ProposalAccept, ProposalId,
-    ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
+    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
+    ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
     UpdateReject,
 };
 use parley_plugin_api::codec::{Bytes, Encode};
@@ -195,6 +195,19 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 channel_id: channel_id(),
                 state: state(8, 920, 580),
                 sig: sig(1),
+                payment: None,
+            }),
+        ),
+        (
+            "update_proposal-invoice",
+            ChannelMessage::UpdateProposal(UpdateProposal {
+                channel_id: channel_id(),
+                state: state(8, 920, 580),
+                sig: sig(1),
+                payment: Some(PaymentNote {
+                    id: [0x1e; 16],
+                    memo: "coffee".into(),
+                }),
             }),
         ),
         (
@@ -206,6 +219,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                     ..state(9, 920, 580)
                 },
                 sig: sig(1),
+                payment: None,
             }),
         ),
         (

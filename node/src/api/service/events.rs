@@ -1,8 +1,9 @@
 //! The driver's [`Event`]s, published to the API's subscribers as [`NodeEvent`]s.
 
-use super::views::proposal_info;
+use super::views::{channel_info, payment_info, proposal_info};
 use crate::api::{EventBus, NodeEvent};
 use crate::client::events::{Event, EventSink};
+use crate::store::Direction;
 use parley_plugin_api::model::ChainInfo;
 
 /// The [`EventSink`] the node is handed when it serves the API: each event goes to every
@@ -22,6 +23,10 @@ impl ApiEvents {
 
 impl EventSink for ApiEvents {
     fn publish(&self, event: Event) {
+        // Nobody listens: skip turning it into the API's form (a channel's view per update).
+        if self.bus.subscriber_count() == 0 {
+            return;
+        }
         self.bus.publish(node_event(&self.chain, event));
     }
 }
@@ -49,6 +54,19 @@ pub fn node_event(chain: &ChainInfo, event: Event) -> NodeEvent {
         }
         Event::PhaseChanged { channel, from, to } => NodeEvent::PhaseChanged { channel, from, to },
         Event::PeerFault { channel, reason } => NodeEvent::PeerFault { channel, reason },
+        Event::Payment(record) => {
+            let payment = payment_info(chain, &record);
+            match record.direction {
+                Direction::Sent => NodeEvent::PaymentSent { payment },
+                Direction::Received => NodeEvent::PaymentReceived { payment },
+            }
+        }
+        Event::ChannelSettling { channel, version } => {
+            NodeEvent::ChannelSettling { channel, version }
+        }
+        Event::ChannelChanged(overview) => NodeEvent::ChannelChanged {
+            channel: Box::new(channel_info(chain, *overview)),
+        },
     }
 }
 

@@ -10,6 +10,10 @@ pub mod errors;
 pub mod events;
 pub mod views;
 
+use super::payments::{
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
+    DEFAULT_EXPIRY_SECONDS, DEFAULT_LIST, MAX_LIST,
+};
 use super::types::{
     AppInfo, BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest,
     ChannelMoveRequest, ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest,
@@ -23,11 +27,15 @@ use crate::client::driver::Driver;
 use crate::client::error::Error;
 use crate::client::opening::OpenRequest;
 use crate::client::overview::ChannelOverview;
+use crate::client::payment::PayOptions;
 use crate::protocol::ProposalId;
+use crate::store::PaymentId;
 use parley_plugin_api::model::ChannelId;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use views::{channel_info, peer_info, pending_update_info, proposal_info};
+use views::{
+    channel_info, invoice_info, payment_info, peer_info, pending_update_info, proposal_info,
+};
 
 /// The API of a running node, served by its driver.
 pub struct NodeService {
@@ -183,8 +191,13 @@ impl NodeApi for NodeService {
 
     fn channel_pay(&self, request: ChannelPayRequest) -> ApiFuture<'_, ChannelInfo> {
         self.detached_channel(move |driver| async move {
-            let asset = request.asset.as_deref();
-            driver.pay(request.id, request.amount, asset).await
+            let options = PayOptions {
+                asset: request.asset,
+                id: request.payment,
+                memo: String::new(),
+                invoice: false,
+            };
+            driver.pay_with(request.id, request.amount, options).await
         })
     }
 
@@ -245,6 +258,55 @@ impl NodeApi for NodeService {
                 .await?
                 .into_iter()
                 .map(|(asset, amount)| OnChainBalance { asset, amount })
+                .collect())
+        })
+    }
+
+    fn payment_list(&self, request: PaymentListRequest) -> ApiFuture<'_, Vec<PaymentInfo>> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let limit = request.limit.unwrap_or(DEFAULT_LIST).min(MAX_LIST);
+            let records = driver.payments(request.channel, request.offset.unwrap_or(0), limit)?;
+            let chain = driver.chain_info();
+            Ok(records.iter().map(|r| payment_info(chain, r)).collect())
+        })
+    }
+
+    fn payment_get(&self, id: PaymentId) -> ApiFuture<'_, PaymentInfo> {
+        let driver = &self.driver;
+        Box::pin(async move { Ok(payment_info(driver.chain_info(), &driver.payment(id)?)) })
+    }
+
+    fn invoice_create(&self, request: InvoiceCreateRequest) -> ApiFuture<'_, InvoiceInfo> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let (signed, status) = driver
+                .create_invoice(
+                    request.amount,
+                    request.asset.as_deref(),
+                    request.memo.unwrap_or_default(),
+                    request.expiry_seconds.unwrap_or(DEFAULT_EXPIRY_SECONDS),
+                )
+                .await?;
+            Ok(invoice_info(driver.chain_info(), &signed, &status))
+        })
+    }
+
+    fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
+        self.detached(move |driver| async move {
+            let record = driver.pay_invoice(&request.invoice).await?;
+            Ok(payment_info(driver.chain_info(), &record))
+        })
+    }
+
+    fn invoice_list(&self) -> ApiFuture<'_, Vec<InvoiceInfo>> {
+        let driver = &self.driver;
+        Box::pin(async move {
+            let chain = driver.chain_info();
+            Ok(driver
+                .invoices()?
+                .iter()
+                .map(|(signed, status)| invoice_info(chain, signed, status))
                 .collect())
         })
     }

@@ -1,5 +1,6 @@
 //! The driver's channels, proposals and peers as the API shows them.
 
+use crate::api::payments::{InvoiceInfo, PaymentInfo};
 use crate::api::types::{
     AppMoveInfo, AppStateInfo, AssetBalances, BalanceChange, ChannelInfo, DisputeInfo,
     OnRecordInfo, ParticipantInfo, PeerInfo, PendingUpdateInfo, ProposalInfo,
@@ -8,10 +9,56 @@ use crate::client::answers::WaitingUpdate;
 use crate::client::book::PeerView;
 use crate::client::chain::asset_name;
 use crate::client::channel_policy::{is_app_move, is_payment_to, is_settlement};
+use crate::client::invoices::{InvoiceStatus, SignedInvoice};
 use crate::client::overview::{AppView, ChannelOverview};
 use crate::client::proposals::WaitingProposal;
 use crate::protocol::Funding;
+use crate::store::PaymentRecord;
 use parley_plugin_api::model::{Amount, ChainInfo, ChainTime, Dispute, DisputePhase};
+
+/// An invoice this node issued, as the API shows it.
+pub fn invoice_info(
+    chain: &ChainInfo,
+    signed: &SignedInvoice,
+    status: &InvoiceStatus,
+) -> InvoiceInfo {
+    let invoice = &signed.invoice;
+    let (status, payment) = match status {
+        InvoiceStatus::Open => ("open", None),
+        InvoiceStatus::Expired => ("expired", None),
+        InvoiceStatus::Paid(record) => ("paid", Some(payment_info(chain, record))),
+    };
+    InvoiceInfo {
+        invoice: signed.to_text(),
+        id: invoice.id,
+        payee: invoice.payee,
+        asset: asset_name(chain, &invoice.asset),
+        amount: invoice.amount,
+        expires_at: invoice.expires_at,
+        memo: invoice.memo.clone(),
+        status: status.to_string(),
+        payment,
+    }
+}
+
+/// A payment record as the API shows it.
+pub fn payment_info(chain: &ChainInfo, record: &PaymentRecord) -> PaymentInfo {
+    PaymentInfo {
+        id: record.id,
+        channel: record.channel,
+        direction: record.direction.as_str().to_string(),
+        asset: asset_name(chain, &record.asset),
+        amount: record.amount,
+        version: record.version,
+        status: record.status.as_str().to_string(),
+        reason: record.status.reason().map(str::to_string),
+        mine: record.mine,
+        theirs: record.theirs,
+        time: record.created_ms / 1000,
+        updated: record.updated_ms / 1000,
+        memo: record.memo.clone(),
+    }
+}
 
 /// A channel as the API shows it, from our side. A damaged record (no snapshot) shows no
 /// phase, version 0 and no balances.

@@ -6,6 +6,7 @@ use crate::api::types::{
     ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
     ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest, PendingUpdateInfo,
 };
+use crate::store::PaymentId;
 use crate::units::{AmountText, Resolved};
 use clap::{Args, Subcommand};
 use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
@@ -121,6 +122,10 @@ Example:
         /// does not name one.
         #[arg(long, value_name = "NAME", value_parser = args::text)]
         asset: Option<String>,
+        /// The payment's id (32 hex digits), to look it up with `parley payment` whatever
+        /// becomes of this call; repeating it does not pay twice. A fresh one when absent.
+        #[arg(long = "id", value_name = "PAYMENT", value_parser = super::payment::payment_id)]
+        payment: Option<PaymentId>,
     },
     /// Make a move in an app channel: returns once both sides signed the new state, with the
     /// app's view of it (for tic-tac-toe the grid and whose turn it is).
@@ -271,6 +276,7 @@ impl ChannelArgs {
                 amount,
                 unit,
                 asset,
+                payment,
             } => {
                 let (written, amount) = resolve(
                     &amount.with_unit(unit.as_deref()).map_err(CliError::new)?,
@@ -284,6 +290,7 @@ impl ChannelArgs {
                         id: *id,
                         amount: amount.amount,
                         asset,
+                        payment: *payment,
                     },
                 )
             }
@@ -336,7 +343,12 @@ impl ChannelArgs {
     }
 
     /// Runs `parley channel ...`.
-    pub fn run(self) -> CliResult {
+    pub fn run(mut self) -> CliResult {
+        // The payment's id is chosen here, so that even a call that never returns left one to
+        // look up (the node names it in a timeout, and the output below names it).
+        if let ChannelCommand::Pay { payment, .. } = &mut self.command {
+            payment.get_or_insert_with(PaymentId::random);
+        }
         // What can be refused without the node is refused before it is contacted.
         if let ChannelCommand::Open {
             mine,
@@ -373,14 +385,17 @@ impl ChannelArgs {
                 .run_with_assets(call, |channel: ChannelInfo, assets| {
                     output::channel("", &channel, assets)
                 }),
-            ChannelCommand::Pay { .. } => {
+            ChannelCommand::Pay { payment: id, .. } => {
                 options.run_with_assets(call, |channel: ChannelInfo, assets| {
-                    let title = match payment.get() {
+                    let mut title = match payment.get() {
                         Some(Some(request)) => {
                             paid(&request.amount, request.asset.as_deref(), &channel, assets)
                         }
                         _ => format!("paid {}", peer_of(&channel)),
                     };
+                    if let Some(id) = id {
+                        title.push_str(&format!(" (payment {id})"));
+                    }
                     output::channel(&title, &channel, assets)
                 })
             }

@@ -19,7 +19,7 @@ pub fn json(result: &Value) -> String {
 }
 
 /// Rows of `key  value`, the keys padded to one width and indented under a title line.
-fn block(title: &str, rows: &[(String, String)]) -> String {
+pub(super) fn block(title: &str, rows: &[(String, String)]) -> String {
     let width = rows
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -33,7 +33,7 @@ fn block(title: &str, rows: &[(String, String)]) -> String {
 }
 
 /// A table with a header; every column but the last is padded, so no line ends in spaces.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -141,6 +141,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             id: ChannelId([0xab; 32]),
             amount: Amount::from(250u64),
             asset: Some("ETH".into()),
+            payment: None,
         },
     );
     // A unit names the asset and the decimals; base units stay whole numbers.
@@ -176,6 +177,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
                 id: ChannelId([0xab; 32]),
                 amount: amount.parse().unwrap(),
                 asset: asset.map(str::to_owned),
+                payment: None,
             },
         );
     }
@@ -490,6 +492,9 @@ fn every_command_has_help_with_an_example() {
         "channel",
         "proposal",
         "balance",
+        "payments",
+        "payment",
+        "invoice",
         "misbehave",
         "stop",
     ] {
@@ -505,7 +510,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        18,
+        23,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

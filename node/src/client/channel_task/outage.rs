@@ -76,6 +76,7 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             Err(unreadable) => format!("the store cannot be read either ({unreadable}), so it keeps its state in memory"),
         };
+        self.payments.fell_back(self.channel.latest().clone());
         tracing::error!(channel = %id, "the store failed: {error}; {fallback}, sends nothing, and writes its state again every {} s", PROBE.as_secs());
         self.begin_outage(error, held);
     }
@@ -107,10 +108,10 @@ impl<L: PeerLink> ChannelTask<L> {
             } else {
                 CommandError::StoreFailed { error }
             };
-            let _ = in_flight.into_reply().send(Err(answer));
+            let _ = in_flight.into_reply().reply.send(Err(answer));
         }
-        for reply in waiting {
-            let _ = reply.send(Err(CommandError::StoreFailed {
+        for request in waiting {
+            let _ = request.reply.send(Err(CommandError::StoreFailed {
                 error: error.to_string(),
             }));
         }

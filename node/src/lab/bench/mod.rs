@@ -471,6 +471,7 @@ async fn pay_run(
             id: channel,
             amount: Amount::from(AMOUNT),
             asset: None,
+            payment: None,
         };
         let start = Instant::now();
         apis[payer].channel_pay(request).await.map_err(|e| {

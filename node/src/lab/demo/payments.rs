@@ -90,6 +90,7 @@ pub async fn pay(
                 id: channel,
                 amount: d.amount,
                 asset: Some(asset.to_owned()),
+                payment: None,
             };
             let params = serde_json::to_value(&request).map_err(|e| {
                 LabError::failed(format!("cannot encode the channel_pay request: {e}"))

@@ -72,6 +72,7 @@ impl Channel {
             channel_id: self.record.channel_id,
             state,
             sig,
+            payment: None,
         };
         fx.send_to_each(self.others(), ChannelMessage::UpdateProposal(proposal));
         Ok(fx.finish())

@@ -242,6 +242,7 @@ fn a_peer_update_the_app_refuses_is_rejected_with_the_reason_and_never_signed() 
         channel_id: cheat.channel_id,
         state: cheat,
         sig,
+        payment: None,
     });
     pair.b.receive(&pair.crypto.clone(), message);
     let refused = pair.b.take_events().into_iter().find_map(|e| match e {

@@ -21,6 +21,7 @@ fn forged(pair: &Pair, mutate: impl FnOnce(&mut State)) -> UpdateProposal {
         channel_id: pair.b.channel.id(),
         sig: pair.crypto.sign_as(0, &state),
         state,
+        payment: None,
     }
 }
 

@@ -1,0 +1,223 @@
+//! `parley payments` (the payment history) and `parley payment <id>` (one payment, also one
+//! whose `channel pay` timed out).
+
+use super::{args, output, Call, CliError, CliResult, NodeOptions};
+use crate::api::payments::{PaymentInfo, PaymentListRequest, PaymentRef};
+use crate::store::PaymentId;
+use clap::Args;
+use parley_plugin_api::model::ChannelId;
+
+/// Arguments of `parley payments`.
+#[derive(Debug, Args)]
+#[command(
+    next_display_order = 10,
+    after_help = "\
+Newest first: id, channel, direction (sent or received), amount, version, status, time (UTC).
+A payment is `pending` while the peer has not answered, `completed` once both signed it,
+`rejected` (the peer said no) or `failed` (it did not happen).
+
+Example:
+  parley payments --config alice/node.toml
+  parley payments --channel 0x9f86...(64 hex digits) --limit 10 --config alice/node.toml --json"
+)]
+pub struct PaymentsArgs {
+    #[command(flatten)]
+    pub(super) options: NodeOptions,
+    /// Only this channel's payments.
+    #[arg(long, value_name = "ID", value_parser = args::channel_id)]
+    channel: Option<ChannelId>,
+    /// At most this many (1 to 1000; default 50).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Skip this many of the newest first (the next page).
+    #[arg(long, value_name = "N")]
+    offset: Option<usize>,
+}
+
+impl PaymentsArgs {
+    /// The `payment_list` call these arguments make.
+    pub(super) fn call(&self) -> Result<Call, CliError> {
+        Call::with(
+            "payment_list",
+            &PaymentListRequest {
+                channel: self.channel,
+                limit: self.limit,
+                offset: self.offset,
+            },
+        )
+    }
+
+    /// Lists the payments.
+    pub fn run(self) -> CliResult {
+        self.options
+            .run(self.call()?, |list: Vec<PaymentInfo>| payments(&list))
+    }
+}
+
+/// Arguments of `parley payment`.
+#[derive(Debug, Args)]
+#[command(
+    next_display_order = 10,
+    after_help = "\
+Example:
+  parley payment 3f2a...(32 hex digits) --config alice/node.toml
+  parley payment 3f2a...(32 hex digits) --config alice/node.toml --json"
+)]
+pub struct PaymentArgs {
+    /// The payment id (32 hex digits), as `parley channel pay` and `parley payments` print it.
+    #[arg(value_parser = payment_id)]
+    id: PaymentId,
+    #[command(flatten)]
+    pub(super) options: NodeOptions,
+}
+
+impl PaymentArgs {
+    /// The `payment_get` call these arguments make.
+    pub(super) fn call(&self) -> Result<Call, CliError> {
+        Call::with("payment_get", &PaymentRef { id: self.id })
+    }
+
+    /// Shows the payment.
+    pub fn run(self) -> CliResult {
+        self.options
+            .run(self.call()?, |info: PaymentInfo| payment(&info))
+    }
+}
+
+/// A payment id as `parley payments` prints it.
+pub fn payment_id(text: &str) -> Result<PaymentId, String> {
+    text.parse()
+        .map_err(|why| format!("`{text}` is not a payment id ({why}): 32 hex digits"))
+}
+
+/// `1733300000` as `2024-12-04 08:13:20` (UTC).
+fn utc(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+fn status(p: &PaymentInfo) -> String {
+    match &p.reason {
+        Some(reason) => format!("{} ({reason})", p.status),
+        None => p.status.clone(),
+    }
+}
+
+/// The history as a table.
+pub fn payments(list: &[PaymentInfo]) -> String {
+    if list.is_empty() {
+        return "no payments".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|p| {
+            vec![
+                p.id.to_string(),
+                p.channel.to_string(),
+                p.direction.clone(),
+                format!("{} {}", p.amount, p.asset),
+                p.version.to_string(),
+                utc(p.time),
+                status(p),
+            ]
+        })
+        .collect();
+    output::table(
+        &[
+            "ID",
+            "CHANNEL",
+            "DIRECTION",
+            "AMOUNT",
+            "VERSION",
+            "TIME",
+            "STATUS",
+        ],
+        &rows,
+    )
+}
+
+/// One payment as a block.
+pub fn payment(p: &PaymentInfo) -> String {
+    let mut rows = vec![
+        ("channel".to_string(), p.channel.to_string()),
+        ("direction".to_string(), p.direction.clone()),
+        ("amount".to_string(), format!("{} {}", p.amount, p.asset)),
+        ("status".to_string(), status(p)),
+        ("version".to_string(), p.version.to_string()),
+        (
+            "balances".to_string(),
+            format!("mine {} / theirs {} {}", p.mine, p.theirs, p.asset),
+        ),
+        ("time".to_string(), format!("{} UTC", utc(p.time))),
+        ("updated".to_string(), format!("{} UTC", utc(p.updated))),
+    ];
+    if !p.memo.is_empty() {
+        rows.push(("memo".to_string(), p.memo.clone()));
+    }
+    output::block(&format!("payment {}", p.id), &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parley_plugin_api::model::Amount;
+
+    fn info(status: &str, reason: Option<&str>) -> PaymentInfo {
+        PaymentInfo {
+            id: PaymentId([0xab; 16]),
+            channel: ChannelId([1; 32]),
+            direction: "sent".into(),
+            asset: "ETH".into(),
+            amount: Amount::from(250u64),
+            version: 3,
+            status: status.into(),
+            reason: reason.map(str::to_string),
+            mine: Amount::from(750u64),
+            theirs: Amount::from(250u64),
+            time: 1_733_300_000,
+            updated: 1_733_300_001,
+            memo: String::new(),
+        }
+    }
+
+    #[test]
+    fn payments_read_as_a_table_and_a_block() {
+        let table = payments(&[info("completed", None), info("rejected", Some("no"))]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(lines[1].contains("sent"), "{table}");
+        assert!(lines[1].contains("250 ETH"), "{table}");
+        assert!(lines[1].contains("2024-12-04 08:13:20"), "{table}");
+        assert!(lines[2].ends_with("rejected (no)"), "{table}");
+        assert_eq!(payments(&[]), "no payments");
+        let block = payment(&info("pending", None));
+        assert!(
+            block.starts_with(&format!("payment {}", "ab".repeat(16))),
+            "{block}"
+        );
+        assert!(block.contains("mine 750 / theirs 250 ETH"), "{block}");
+    }
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(utc(1_733_300_000), "2024-12-04 08:13:20");
+    }
+}

@@ -1,0 +1,265 @@
+//! The payments of one channel, as the task records them: sans-IO, with the time as an input.
+//!
+//! Each persist batch is shown to [`PaymentLog::on_batch`] before it is written, and the
+//! payment records it returns go into that same batch: a payment costs no commit of its own.
+//! - Our payment is recorded `pending` with the batch that holds its pending update (the
+//!   version it proposes), and `completed` with the batch that makes that version the newest
+//!   state.
+//! - A state that follows the newest one by a transfer to us in a payment channel is a
+//!   received payment: recorded with the batch that makes it durable (our accept, or a
+//!   re-synchronisation), under the id the peer's proposal carried or
+//!   [`PaymentId::derived`].
+//! - A final state is no payment: it is told as [`Event::ChannelSettling`].
+//!
+//! The events are published once the batch is durable.
+
+use super::super::events::Event;
+use crate::protocol::PersistRecord;
+use crate::store::payments::payment_op;
+use crate::store::{Direction, PaymentId, PaymentRecord, PaymentStatus};
+use parley_plugin_api::model::{Amount, ChannelId, State, WriteOp};
+
+/// A payment of ours as it was asked for: what the channel task keeps with the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentTag {
+    /// Its id.
+    pub id: PaymentId,
+    /// Asset index in the channel's allocation.
+    pub asset: usize,
+    /// How much.
+    pub amount: Amount,
+    /// The invoice's memo, for an invoice payment.
+    pub memo: String,
+    /// When it was asked for, in Unix milliseconds.
+    pub asked_ms: u64,
+    /// It pays an invoice: its proposal tells the payee the id (and the memo), so the payee
+    /// records it under the invoice's id.
+    pub invoice: bool,
+}
+
+/// What a batch adds: records to write with it, events to publish once it is durable.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Logged {
+    /// Payment records, in the batch.
+    pub ops: Vec<WriteOp>,
+    /// Published after the batch is durable.
+    pub events: Vec<Event>,
+}
+
+/// One channel's payment bookkeeping.
+#[derive(Debug)]
+pub struct PaymentLog {
+    channel: ChannelId,
+    me: usize,
+    /// App channels make moves, not payments.
+    is_app: bool,
+    /// The newest state the store holds (or is about to hold): what a new one is compared
+    /// with.
+    durable: State,
+    /// The payment id the peer's proposal of this version carried.
+    offered: Option<(u64, PaymentId, String)>,
+}
+
+impl PaymentLog {
+    /// The log of `channel`, where we are participant `me`, whose newest durable state is
+    /// `durable`.
+    pub fn new(channel: ChannelId, me: usize, is_app: bool, durable: State) -> PaymentLog {
+        PaymentLog {
+            channel,
+            me,
+            is_app,
+            durable,
+            offered: None,
+        }
+    }
+
+    /// The store failed and the channel fell back to `durable`: compare what follows with it.
+    pub fn fell_back(&mut self, durable: State) {
+        self.durable = durable;
+        self.offered = None;
+    }
+
+    /// The peer's proposal of `version` names this payment (an invoice's id and memo).
+    pub fn offered(&mut self, version: u64, id: PaymentId, memo: String) {
+        self.offered = Some((version, id, memo));
+    }
+
+    /// The records and events of `records`, about to be persisted as one batch; `ours` is our
+    /// update in flight (its version) if it is a payment.
+    pub fn on_batch(
+        &mut self,
+        records: &[PersistRecord],
+        ours: Option<(u64, &PaymentTag)>,
+        now_ms: u64,
+    ) -> Logged {
+        let mut logged = Logged::default();
+        for record in records {
+            match record {
+                PersistRecord::Pending(Some(pending)) => {
+                    if let Some((version, tag)) = ours {
+                        if version == pending.state.version {
+                            let record =
+                                self.record(tag, &pending.state, PaymentStatus::Pending, now_ms);
+                            logged.ops.push(payment_op(&record));
+                        }
+                    }
+                }
+                PersistRecord::Latest(latest) => {
+                    let next = &latest.state;
+                    if next.version == self.durable.version + 1 {
+                        self.follow(next, ours, now_ms, &mut logged);
+                    }
+                    if next.version > self.durable.version {
+                        self.durable = next.clone();
+                    }
+                }
+                _ => {}
+            }
+        }
+        logged
+    }
+
+    /// The record of our payment `tag` that did not happen (`status`), for a write of its own.
+    pub fn ended(
+        &self,
+        tag: &PaymentTag,
+        version: Option<u64>,
+        status: PaymentStatus,
+        now_ms: u64,
+    ) -> PaymentRecord {
+        let mut record = self.record(tag, &self.durable, status, now_ms);
+        record.version = version.unwrap_or(self.durable.version + 1);
+        record
+    }
+
+    fn follow(
+        &mut self,
+        next: &State,
+        ours: Option<(u64, &PaymentTag)>,
+        now_ms: u64,
+        logged: &mut Logged,
+    ) {
+        if next.is_final {
+            logged.events.push(Event::ChannelSettling {
+                channel: self.channel,
+                version: next.version,
+            });
+            return;
+        }
+        if self.is_app {
+            return;
+        }
+        let Some((asset, direction, amount)) = transfer(&self.durable, next, self.me) else {
+            return;
+        };
+        let record = match (direction, ours) {
+            (Direction::Sent, Some((version, tag))) if version == next.version => {
+                self.record(tag, next, PaymentStatus::Completed, now_ms)
+            }
+            // Ours without a request behind it (it completed through re-synchronisation after
+            // a restart): its pending record keeps the caller's id, so no second record.
+            (Direction::Sent, _) => return,
+            (Direction::Received, _) => {
+                let (id, memo) = match self.offered.take() {
+                    Some((version, id, memo)) if version == next.version => (id, memo),
+                    _ => (
+                        PaymentId::derived(&self.channel, next.version),
+                        String::new(),
+                    ),
+                };
+                let tag = PaymentTag {
+                    id,
+                    asset,
+                    amount,
+                    memo,
+                    asked_ms: now_ms,
+                    invoice: false,
+                };
+                let mut record = self.record(&tag, next, PaymentStatus::Completed, now_ms);
+                record.direction = Direction::Received;
+                record
+            }
+        };
+        logged.ops.push(payment_op(&record));
+        logged.events.push(Event::Payment(Box::new(record)));
+    }
+
+    /// Our payment `tag` in `state`.
+    fn record(
+        &self,
+        tag: &PaymentTag,
+        state: &State,
+        status: PaymentStatus,
+        now_ms: u64,
+    ) -> PaymentRecord {
+        let them = 1 - self.me.min(1);
+        let row = state.allocation.balances.get(tag.asset);
+        let balance = |p: usize| row.and_then(|r| r.get(p)).copied().unwrap_or_default();
+        PaymentRecord {
+            id: tag.id,
+            channel: self.channel,
+            direction: Direction::Sent,
+            asset: state
+                .allocation
+                .assets
+                .get(tag.asset)
+                .or(self.durable.allocation.assets.first())
+                .cloned()
+                .unwrap_or_default(),
+            amount: tag.amount,
+            version: state.version,
+            status,
+            mine: balance(self.me),
+            theirs: balance(them),
+            created_ms: tag.asked_ms,
+            updated_ms: now_ms,
+            memo: tag.memo.clone(),
+        }
+    }
+}
+
+/// `next` as a transfer between the two participants of `prev` in one asset: its index, the
+/// direction seen from participant `me`, and the amount. `None` for anything else (several
+/// assets moved, locked funds or app data changed, more than two participants).
+pub fn transfer(prev: &State, next: &State, me: usize) -> Option<(usize, Direction, Amount)> {
+    let (a, b) = (&prev.allocation, &next.allocation);
+    if a.assets != b.assets
+        || a.locked != b.locked
+        || prev.app_data != next.app_data
+        || a.balances.len() != b.balances.len()
+    {
+        return None;
+    }
+    let mut moved = None;
+    for (index, (before, after)) in a.balances.iter().zip(&b.balances).enumerate() {
+        if before == after {
+            continue;
+        }
+        if moved.is_some() || before.len() != 2 || after.len() != 2 {
+            return None;
+        }
+        let them = 1 - me.min(1);
+        let (mine_before, mine_after) = (before[me], after[me]);
+        let (theirs_before, theirs_after) = (before[them], after[them]);
+        moved = if let Some(paid) = mine_before.checked_sub(mine_after) {
+            (theirs_after.checked_sub(theirs_before) == Some(paid)).then_some((
+                index,
+                Direction::Sent,
+                paid,
+            ))
+        } else {
+            let got = mine_after.checked_sub(mine_before)?;
+            (theirs_before.checked_sub(theirs_after) == Some(got)).then_some((
+                index,
+                Direction::Received,
+                got,
+            ))
+        };
+        moved?;
+    }
+    moved
+}
+
+#[cfg(test)]
+#[path = "payments_tests.rs"]
+mod tests;

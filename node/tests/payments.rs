@@ -1,0 +1,286 @@
+//! Payments you can track, through the API of two complete nodes in one process
+//! (`parley_node::lab::InProcess`): both sides list each payment with its id, direction,
+//! amount, version and the balances after it; an id given twice pays once; a call that timed
+//! out is looked up by its id and completes when the peer answers; and an invoice Bob issues is
+//! paid by Alice's node and seen paid by Bob's, under one id on both.
+
+use parley_node::api::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest};
+use parley_node::api::types::{ChannelAnswerRequest, ChannelOpenRequest, ChannelPayRequest};
+use parley_node::api::{ErrorCategory, NodeApi};
+use parley_node::config::NodeConfig;
+use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
+use parley_node::store::PaymentId;
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn plugin(file: &str) -> String {
+    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
+        .parent()
+        .expect("the binary has a directory")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+fn base(workspace: &Workspace) -> NodeConfig {
+    let text = format!(
+        "[node]\nlog_level = \"warn\"\n[chain]\nplugin = \"{}\"\n[wire]\nplugin = \"{}\"\n\
+         [store]\nplugin = \"{}\"\nmap_size_mib = 64\n",
+        plugin("libparley_sim_chain.so"),
+        plugin("libparley_quic.so"),
+        plugin("libparley_lmdb.so"),
+    );
+    NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
+}
+
+/// Alice and Bob, Bob accepting Alice's channel; `alice` and `bob` add policy.
+async fn start(
+    alice: Vec<(&'static str, toml::Value)>,
+    bob: Vec<(&'static str, toml::Value)>,
+) -> InProcess {
+    let workspace = Workspace::create("parley-payments-").unwrap();
+    let mut lab = InProcess::new(base(&workspace), workspace).unwrap();
+    let alice = NodeSettings {
+        more_policy: alice,
+        ..NodeSettings::default()
+    };
+    lab.start("alice", &alice).await.unwrap();
+    let bob = NodeSettings {
+        auto_accept: Some(AutoAccept::anyone(Amount::from(10_000u64))),
+        more_policy: bob,
+        ..NodeSettings::default()
+    };
+    lab.start("bob", &bob).await.unwrap();
+    lab.introduce("alice", "bob").await.unwrap();
+    lab
+}
+
+async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
+    alice
+        .channel_open(ChannelOpenRequest {
+            peer: "bob".into(),
+            mine: Amount::from(1000u64),
+            theirs: Amount::from(500u64),
+            asset: None,
+            challenge_seconds: Some(60),
+            more_assets: Vec::new(),
+            app: None,
+            app_setup: None,
+            parent: None,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+fn pay(id: ChannelId, amount: u64, payment: Option<PaymentId>) -> ChannelPayRequest {
+    ChannelPayRequest {
+        id,
+        amount: Amount::from(amount),
+        asset: None,
+        payment,
+    }
+}
+
+/// `(direction, amount, version, status, mine, theirs)` of each listed payment, newest first.
+async fn history(node: &Arc<dyn NodeApi>) -> Vec<(String, u64, u64, String, u64, u64)> {
+    let as_u64 = |a: Amount| a.to_string().parse::<u64>().unwrap();
+    node.payment_list(PaymentListRequest::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.direction,
+                as_u64(p.amount),
+                p.version,
+                p.status,
+                as_u64(p.mine),
+                as_u64(p.theirs),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    dir: &str,
+    amount: u64,
+    version: u64,
+    mine: u64,
+    theirs: u64,
+) -> (String, u64, u64, String, u64, u64) {
+    (
+        dir.into(),
+        amount,
+        version,
+        "completed".into(),
+        mine,
+        theirs,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
+    let mut lab = start(Vec::new(), Vec::new()).await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
+    let id = open(&a).await;
+
+    let mine = PaymentId([0x11; 16]);
+    a.channel_pay(pay(id, 7, Some(mine))).await.unwrap();
+    b.channel_pay(pay(id, 2, None)).await.unwrap();
+    // The same id again is the same payment: nothing moves.
+    let again = a.channel_pay(pay(id, 7, Some(mine))).await.unwrap();
+    assert_eq!(again.version, 2);
+
+    assert_eq!(
+        history(&a).await,
+        [row("received", 2, 2, 995, 505), row("sent", 7, 1, 993, 507)]
+    );
+    // Bob records Alice's payment as soon as it is durable on his side.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history(&b).await.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "bob lists {:?}",
+            history(&b).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        history(&b).await,
+        [row("sent", 2, 2, 505, 995), row("received", 7, 1, 507, 993)]
+    );
+    let sent = a.payment_get(mine).await.unwrap();
+    assert_eq!((sent.channel, sent.direction.as_str()), (id, "sent"));
+    let unknown = a.payment_get(PaymentId([0x22; 16])).await.unwrap_err();
+    assert_eq!(unknown.category, ErrorCategory::NotFound, "{unknown}");
+    let page = a
+        .payment_list(PaymentListRequest {
+            channel: Some(id),
+            limit: Some(1),
+            offset: Some(1),
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].id, mine);
+
+    // An overdraft is refused at once and recorded as failed, with the reason.
+    let over = PaymentId([0x44; 16]);
+    let error = a.channel_pay(pay(id, 5000, Some(over))).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::InsufficientFunds, "{error}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        if let Ok(failed) = a.payment_get(over).await {
+            break failed;
+        }
+        assert!(Instant::now() < deadline, "no record of the overdraft");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((failed.status.as_str(), failed.version), ("failed", 3));
+    assert!(failed.reason.is_some(), "{failed:?}");
+
+    // Bob asks for 100; Alice's node checks the invoice and pays it through the channel.
+    let invoice = b
+        .invoice_create(InvoiceCreateRequest {
+            amount: Amount::from(100u64),
+            asset: None,
+            memo: Some("coffee".into()),
+            expiry_seconds: Some(600),
+        })
+        .await
+        .unwrap();
+    assert_eq!(invoice.status, "open");
+    let paid = a
+        .invoice_pay(InvoicePayRequest {
+            invoice: invoice.invoice.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(paid.id, invoice.id);
+    assert_eq!((paid.direction.as_str(), paid.version), ("sent", 3));
+    assert_eq!(paid.amount, Amount::from(100u64));
+    assert_eq!(paid.memo, "coffee");
+    // Paying it again pays nothing more.
+    let twice = a
+        .invoice_pay(InvoicePayRequest {
+            invoice: invoice.invoice.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(twice.version, 3);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        let list = b.invoice_list().await.unwrap();
+        if list[0].status == "paid" {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "bob's invoice: {list:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let received = listed[0].payment.clone().unwrap();
+    assert_eq!(
+        (received.id, received.direction.as_str()),
+        (invoice.id, "received")
+    );
+    assert_eq!(
+        (received.mine, received.memo.as_str()),
+        (Amount::from(605u64), "coffee")
+    );
+    // Bob cannot pay his own invoice.
+    let own = b
+        .invoice_pay(InvoicePayRequest {
+            invoice: invoice.invoice,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(own.category, ErrorCategory::InvalidArgument, "{own}");
+    lab.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
+    let mut lab = start(
+        vec![("update_timeout_seconds", toml::Value::Integer(1))],
+        vec![
+            ("incoming_payments", toml::Value::String("ask".into())),
+            ("update_timeout_seconds", toml::Value::Integer(30)),
+        ],
+    )
+    .await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
+    let id = open(&a).await;
+
+    let late = PaymentId([0x33; 16]);
+    let error = a.channel_pay(pay(id, 40, Some(late))).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::Unavailable, "{error}");
+    assert!(error.message.contains(&late.to_string()), "{error}");
+    let pending = a.payment_get(late).await.unwrap();
+    assert_eq!((pending.status.as_str(), pending.version), ("pending", 1));
+
+    b.channel_answer(ChannelAnswerRequest {
+        id,
+        version: Some(1),
+        accept: true,
+        reason: None,
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = a.payment_get(late).await.unwrap();
+        if now.status == "completed" {
+            assert_eq!((now.version, now.mine), (1, Amount::from(960u64)));
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {now:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lab.shutdown().await;
+}
