@@ -301,3 +301,23 @@ expect_transactions() {
   sent=$(anvil_transactions "$name") || fail "cannot list $name's transactions"
   [ "$sent" = "$expected" ] || fail "$name's account sent [$sent], expected [$expected]"
 }
+
+# metric NAME SERIES: the value of SERIES (e.g. 'parley_peers_connected' or
+# 'parley_payments_total{outcome="completed"}') in NAME's GET /metrics (with its API token).
+metric() {
+  python3 - "$SCRATCH/$1/data" "$2" <<'PY'
+import sys, urllib.request
+data, series = sys.argv[1:3]
+addr = open(data + "/api.addr").read().strip()
+token = open(data + "/api.token").read().strip()
+request = urllib.request.Request("http://" + addr + "/metrics",
+                                 headers={"Authorization": "Bearer " + token})
+with urllib.request.urlopen(request, timeout=10) as response:
+    for line in response.read().decode().splitlines():
+        if line.startswith(series + " "):
+            print(line.split(" ")[1])
+            break
+    else:
+        raise SystemExit(series + " is not in the metrics")
+PY
+}

@@ -150,7 +150,7 @@ raw "$SCRATCH/objectid.out" object_id || fail "the call with an object id did no
 raw "$SCRATCH/chunked.out" chunked_oversized || fail "the oversized chunked call did not complete"
 [ "$(head -n 1 "$SCRATCH/chunked.out")" = "413" ] || { cat "$SCRATCH/chunked.out" >&2; fail "an oversized chunked body is not 413"; }
 
-step "GET /health answers without the token; nothing else does"
+step "GET /health answers without the token; /metrics and calls need it"
 python3 - "$data" >"$SCRATCH/health.out" <<'PY' || fail "GET /health failed"
 import json, sys, urllib.request
 addr = open(sys.argv[1] + "/api.addr").read().strip()
@@ -159,6 +159,27 @@ with urllib.request.urlopen("http://" + addr + "/health", timeout=10) as respons
     assert response.status == 200, response.status
     assert body["status"] == "ok", body
     assert set(body) == {"status", "version"}, body
+print("ok")
+PY
+python3 - "$data" >"$SCRATCH/metrics.out" <<'PY' || fail "GET /metrics failed"
+import sys, urllib.request, urllib.error
+data = sys.argv[1]
+addr = open(data + "/api.addr").read().strip()
+token = open(data + "/api.token").read().strip()
+try:
+    urllib.request.urlopen("http://" + addr + "/metrics", timeout=10)
+    raise SystemExit("GET /metrics without the token was answered")
+except urllib.error.HTTPError as error:
+    assert error.code == 401, error.code
+request = urllib.request.Request("http://" + addr + "/metrics",
+                                 headers={"Authorization": "Bearer " + token})
+with urllib.request.urlopen(request, timeout=10) as response:
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain"), response.headers
+    text = response.read().decode()
+for series in ("parley_payments_total{outcome=\"completed\"} 0", "parley_peers_connected 0",
+               "# TYPE parley_payment_seconds histogram", "parley_store_commits_total"):
+    assert series in text, series + " missing:\n" + text
 print("ok")
 PY
 rpc "$SCRATCH/health-rpc" node_info "" noauth

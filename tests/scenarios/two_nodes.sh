@@ -68,6 +68,13 @@ assert_contains "$SCRATCH/overdraft.err" "the payment of 0.0000000000001 ETH exc
 [ "$(json alice channel show "$channel" -- 'r["version"]')" = "41" ] || fail "the refused payment changed the channel"
 [ "$(json bob channel show "$channel" -- 'r["version"]')" = "41" ] || fail "the refused payment reached bob"
 
+step "alice's metrics count her 20 payments, the active channel and the connected peer"
+[ "$(metric alice 'parley_payments_total{outcome="completed"}')" = 20 ] \
+  || fail "alice's metrics count $(metric alice 'parley_payments_total{outcome="completed"}') completed payments, not 20"
+[ "$(metric alice 'parley_payment_seconds_count')" = 20 ] || fail "the latency histogram does not count 20 payments"
+[ "$(metric alice 'parley_channels{phase="active"}')" = 1 ] || fail "alice's metrics do not show one active channel"
+[ "$(metric bob 'parley_peers_connected')" = 1 ] || fail "bob's metrics do not show alice connected"
+
 step "alice settles; both sides close and the chain pays out the final balances"
 [ "$(json alice channel settle "$channel" -- 'r["phase"]')" = "closed" ] || fail "settle did not close the channel"
 bob_closed() { [ "$(json bob channel show "$channel" -- 'r["phase"]')" = "closed" ]; }

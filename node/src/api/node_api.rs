@@ -39,6 +39,11 @@ pub type ApiFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + S
 pub trait NodeApi: Send + Sync + 'static {
     /// `node_info`: this node's identity, version, chain and listen address.
     fn node_info(&self) -> ApiFuture<'_, NodeInfo>;
+    /// `GET /metrics` (with the token): the node's metrics in Prometheus's text format. A
+    /// node without metrics answers an empty page.
+    fn metrics(&self) -> ApiFuture<'_, String> {
+        Box::pin(async { Ok(String::new()) })
+    }
     /// `peer_add`: remember a peer (and connect to it when needed). Re-adding the same alias
     /// with the same node id updates the address; an alias taken by another node id is a
     /// `conflict`.

@@ -134,6 +134,7 @@ impl ApiServer {
                 tower::ServiceBuilder::new()
                     .layer(BearerAuthLayer {
                         token: Arc::new(token),
+                        node: node.clone(),
                     })
                     // After the token check: only an authorised client gets its body read.
                     .layer(RequestGuardLayer {
@@ -335,6 +336,19 @@ async fn forward_events(pending: PendingSubscriptionSink, events: EventBus) {
     }
 }
 
+/// Where `GET` (with the token) answers the node's metrics for Prometheus.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The answer of [`METRICS_PATH`]: 200 and the text format.
+fn metrics_response(text: String) -> HttpResponse {
+    let mut response = HttpResponse::new(HttpBody::from(text));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response
+}
+
 /// Where `GET` answers whether the node is up, without the token.
 pub const HEALTH_PATH: &str = "/health";
 
@@ -377,6 +391,7 @@ pub fn unauthorized_response() -> HttpResponse {
 #[derive(Clone)]
 struct BearerAuthLayer {
     token: Arc<ApiToken>,
+    node: Arc<dyn NodeApi>,
 }
 
 impl<S> tower::Layer<S> for BearerAuthLayer {
@@ -385,6 +400,7 @@ impl<S> tower::Layer<S> for BearerAuthLayer {
         BearerAuth {
             inner,
             token: self.token.clone(),
+            node: self.node.clone(),
         }
     }
 }
@@ -394,6 +410,7 @@ impl<S> tower::Layer<S> for BearerAuthLayer {
 struct BearerAuth<S> {
     inner: S,
     token: Arc<ApiToken>,
+    node: Arc<dyn NodeApi>,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -421,11 +438,17 @@ where
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        if self.token.authorizes(authorization) {
-            Box::pin(self.inner.call(request))
-        } else {
-            Box::pin(std::future::ready(Ok(unauthorized_response())))
+        if !self.token.authorizes(authorization) {
+            return Box::pin(std::future::ready(Ok(unauthorized_response())));
         }
+        if request.method() == http::Method::GET && request.uri().path() == METRICS_PATH {
+            let node = self.node.clone();
+            return Box::pin(async move {
+                let text = node.metrics().await.unwrap_or_default();
+                Ok(metrics_response(text))
+            });
+        }
+        Box::pin(self.inner.call(request))
     }
 }
 

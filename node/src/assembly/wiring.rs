@@ -96,7 +96,9 @@ pub fn wire(
         reports_tx,
         &config.testing,
     ));
+    let metrics = Arc::new(crate::client::metrics::Metrics::default());
     let chain_side = Arc::new(ChainSide {
+        metrics: metrics.clone(),
         registry: registry.clone(),
         chain: chain.clone(),
         policy: config.policy.clone(),
@@ -119,6 +121,7 @@ pub fn wire(
         dialer: dialer.clone(),
     };
     let driver = Arc::new(Driver {
+        metrics,
         node_id: identity.node_id,
         listen_address: identity.listen_address,
         registry,

@@ -56,9 +56,22 @@ pub struct Driver {
     pub force_moves: ForceMoves,
     /// The node key, to sign the invoices this node issues; `None` where nobody issues any.
     pub invoice_key: Option<crate::wire::NodeKey>,
+    /// The counters an operator scrapes (shared with the chain side).
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 impl Driver {
+    /// The node's metrics in Prometheus's text format: the counters, and the channels by
+    /// phase, the connected peers and the store's commits as they are now.
+    pub fn metrics_text(&self) -> String {
+        let gauges = super::metrics::Gauges {
+            channels: self.registry.phase_counts(),
+            peers_connected: self.peers.connections().len() as u64,
+            store: self.store.stats(),
+        };
+        self.metrics.render(&gauges)
+    }
+
     /// The chain backend's description.
     pub fn chain_info(&self) -> &ChainInfo {
         &self.chain.info

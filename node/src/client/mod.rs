@@ -34,6 +34,7 @@ pub mod driver;
 pub mod error;
 pub mod events;
 pub mod invoices;
+pub mod metrics;
 pub mod moves;
 pub mod onchain;
 pub mod opening;

@@ -48,6 +48,19 @@ impl Driver {
         amount: Amount,
         options: PayOptions,
     ) -> Result<ChannelOverview, Error> {
+        let started = std::time::Instant::now();
+        let outcome = self.pay_counted(id, amount, options).await;
+        self.metrics.payment(started.elapsed(), outcome.is_ok());
+        outcome
+    }
+
+    /// [`Driver::pay_with`] without the metrics.
+    async fn pay_counted(
+        &self,
+        id: ChannelId,
+        amount: Amount,
+        options: PayOptions,
+    ) -> Result<ChannelOverview, Error> {
         let payment_id = options.id.unwrap_or_else(PaymentId::random);
         let earlier = self.payment_record(&payment_id)?;
         if let Some(done) = earlier

@@ -286,6 +286,21 @@ impl Registry {
             .any(|entry| entry.members.contains(peer))
     }
 
+    /// How many running channels are in each phase (phases without one left out), in phase
+    /// order.
+    pub fn phase_counts(&self) -> Vec<(Phase, u64)> {
+        let mut counts: Vec<(Phase, u64)> = Vec::new();
+        for entry in self.entries().channels.values() {
+            let phase = entry.status.borrow().phase;
+            match counts.iter_mut().find(|(p, _)| *p == phase) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((phase, 1)),
+            }
+        }
+        counts.sort_by_key(|(phase, _)| *phase);
+        counts
+    }
+
     /// Every channel's handle and peer (the two-party view of its members), in no particular
     /// order.
     pub fn all(&self) -> Vec<(ChannelHandle, Option<NodeId>)> {

@@ -90,6 +90,11 @@ impl NodeService {
 }
 
 impl NodeApi for NodeService {
+    fn metrics(&self) -> ApiFuture<'_, String> {
+        let text = self.driver.metrics_text();
+        Box::pin(async move { Ok(text) })
+    }
+
     fn node_info(&self) -> ApiFuture<'_, NodeInfo> {
         let driver = &self.driver;
         Box::pin(async move {

@@ -64,6 +64,8 @@ pub struct ChainSide {
     pub store: Arc<crate::store::ChannelStore>,
     /// The apps of `[[apps]]`, whose rules a move on chain follows.
     pub apps: Arc<Apps>,
+    /// The counters an operator scrapes (disputes, failed steps).
+    pub metrics: Arc<crate::client::metrics::Metrics>,
 }
 
 /// What a duty acts with: the channel's task, the channel as it is now, and our account.
@@ -89,7 +91,10 @@ impl ChainSide {
             return Ok(Outcome::Done);
         };
         match running.handle.dispute().await {
-            Ok(()) => Ok(Outcome::Done),
+            Ok(()) => {
+                self.metrics.dispute();
+                Ok(Outcome::Done)
+            }
             Err(_)
                 if !matches!(
                     self.registry.phase(&id),

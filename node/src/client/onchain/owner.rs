@@ -97,6 +97,7 @@ pub async fn own(
             if let Outcome::Failed(failure) = &outcome {
                 let problem = format!("{failure}; {}", ChainLife::retry_note(failure));
                 tracing::warn!(channel = %id, ?duty, "{problem}");
+                node.metrics.chain_failure();
                 node.registry.set_problem(&id, problem);
             }
             life.on_outcome(duty, outcome, Instant::now());
