@@ -84,6 +84,13 @@ expect_fail "$SCRATCH/notfound.err" "$PARLEY" channel show "$ID_AB" --config "$C
 assert_contains "$SCRATCH/notfound.err" "error: not_found (1002):"
 assert_one_line "$SCRATCH/notfound.err"
 
+step "shell completions: a bash script that registers itself and knows the commands"
+"$PARLEY" completions bash >"$SCRATCH/parley.bash" || fail "parley completions bash failed"
+bash -c "source '$SCRATCH/parley.bash' && complete -p parley" | grep -q "_parley parley" \
+  || fail "the bash completion script does not register itself"
+grep -q "settle" "$SCRATCH/parley.bash" || fail "the completion script does not know channel settle"
+"$PARLEY" completions zsh | grep -q "#compdef parley" || fail "parley completions zsh is no zsh completion"
+
 step "bad command lines are refused before anything is sent"
 # A spy posing as a node: its data dir has a token and an api.addr pointing at a listener that
 # records every connection.

@@ -68,6 +68,11 @@ enum Command {
     /// Stop the running node (SIGTERM to the process holding its data directory) and wait
     /// until it has exited.
     Stop(node_cmd::StopArgs),
+    /// Print a shell completion script: `parley completions bash > ~/.local/share/bash-completion/completions/parley`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Make a TEST node cheat (needs `[testing] allow_misbehaviour = true`), for scenarios.
     Misbehave(node_cmd::MisbehaveArgs),
     /// TEST tool: play a hostile peer (a flood, connections that never authenticate) against
@@ -111,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Invoice(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Stop(args) => args.run(),
+        Command::Completions { shell } => completions(shell),
         Command::Misbehave(args) => args.run(),
         Command::Hostile(args) => hostile::run(args, cli.verbose),
     };
@@ -124,6 +130,20 @@ pub fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints the completion script for `shell` (a closed pipe ends it quietly).
+fn completions(shell: clap_complete::Shell) -> CliResult {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "parley", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(CliError::new(
+            format!("cannot write the completion script: {error}"),
+        )),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }
 
