@@ -30,6 +30,16 @@ pid=$LAST_PID
 wait_for_log "$SCRATCH/json.log" "listening"
 grep -q "${id1#node_id=}" "$SCRATCH/json.log" || fail "the node id changed across restarts"
 head -n 1 "$SCRATCH/json.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' || fail "log line is not JSON"
+# One "ready" line says what the node is and where it listens, as structured fields.
+wait_for_log "$SCRATCH/json.log" '"message":"ready"'
+grep '"message":"ready"' "$SCRATCH/json.log" | head -n 1 | python3 -c '
+import json, sys
+line = json.loads(sys.stdin.readline())
+fields = line.get("fields", line)
+for key in ("node", "chain", "chain_id", "account", "api", "channels"):
+    assert key in fields, (key, line)
+assert "@" in fields["node"], fields["node"]
+' || fail "the ready line lacks the node, chain, account, API or channel count"
 kill -INT "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGINT"
 

@@ -275,6 +275,22 @@ impl Node {
             return Err(NodeError::AddrFile { path, source });
         }
         tracing::info!(address = %handle.api.local_addr(), "API listening");
+        let driver = &handle.driver;
+        let account = driver
+            .chain
+            .account()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "none".to_string());
+        tracing::info!(
+            node = %format!("{}@{}", driver.node_id, driver.listen_address),
+            chain = %driver.chain.info.backend,
+            chain_id = driver.chain.info.chain_id,
+            account = %account,
+            api = %handle.api.local_addr(),
+            channels = driver.registry.all().len(),
+            apps = driver.apps.all().len(),
+            "ready"
+        );
         Ok(handle)
     }
 }
