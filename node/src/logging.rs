@@ -53,15 +53,48 @@ pub fn parse_filter(text: &str) -> Result<EnvFilter, String> {
 /// loaded). `RUST_LOG`, if set, wins, and is checked the same way: a bad one is an error
 /// naming it rather than a silent fallback. Calling it twice keeps the first logger.
 pub fn init(filter: &str, format: LogFormat) -> Result<(), String> {
+    init_with_file(filter, format, None)
+}
+
+/// [`init`], the lines also appended to `file` (created owner-only if missing; never with
+/// terminal colours).
+pub fn init_with_file(
+    filter: &str,
+    format: LogFormat,
+    file: Option<&std::path::Path>,
+) -> Result<(), String> {
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
     let filter = match std::env::var(EnvFilter::DEFAULT_ENV) {
         Ok(from_env) => parse_filter(&from_env)
             .map_err(|e| format!("the environment variable {}: {e}", EnvFilter::DEFAULT_ENV))?,
         Err(_) => parse_filter(filter)?,
     };
+    let (writer, ansi) = match file {
+        None => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let opened = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| {
+                    format!(
+                        "cannot open the log file {} ([node] log_file): {e}",
+                        path.display()
+                    )
+                })?;
+            let opened = std::sync::Arc::new(opened);
+            (BoxMakeWriter::new(std::io::stderr.and(opened)), false)
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

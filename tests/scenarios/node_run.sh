@@ -43,6 +43,18 @@ assert "@" in fields["node"], fields["node"]
 kill -INT "$pid"
 wait "$pid" || fail "parley run exited with $? after SIGINT"
 
+step "[node] log_file: the log lines also go to an owner-only file"
+sed -i 's|^# log_file = .*$|log_file = "data/node.log"|' "$SCRATCH/default/node.toml"
+grep -q '^log_file = "data/node.log"' "$SCRATCH/default/node.toml" || fail "could not set log_file in the config"
+start_bg logfile "$PARLEY" run --config "$SCRATCH/default/node.toml"
+pid=$LAST_PID
+wait_for_log "$SCRATCH/logfile.log" "API listening"
+wait_for_log "$SCRATCH/default/data/node.log" "API listening"
+[ "$(stat -c %a "$SCRATCH/default/data/node.log")" = 600 ] || fail "the log file is not owner-only"
+kill -TERM "$pid"
+wait "$pid" || fail "parley run with a log file exited with $?"
+sed -i 's|^log_file = .*$|# log_file = "data/node.log"|' "$SCRATCH/default/node.toml"
+
 step "a second parley run on the same data directory is refused and leaves the first alone"
 start_bg first "$PARLEY" run --config "$SCRATCH/default/node.toml"
 pid=$LAST_PID

@@ -186,6 +186,7 @@ data_dir = "data"        # the key, the API token, the store; owner-only (0700)
 # key_file = "data/node.key"  # the node's identity key (default <data_dir>/node.key, mode 0600)
 log_level = "info"       # or "debug", or directives like "parley=debug,warn"
 log_format = "text"      # or "json"
+# log_file = "data/node.log"  # also append the log lines to this file (created 0600)
 
 [api]
 # The JSON-RPC API that the `parley` CLI talks to; every call needs the token in

@@ -26,8 +26,14 @@ pub fn run(args: RunArgs, verbose: bool) -> CliResult {
         Some(_) => LogFormat::Text,
         None => config.node.log_format,
     };
-    crate::logging::init(&config.node.log_level, format).map_err(CliError::new)?;
+    // The data directory first: the log file may live in it.
     create_private_dir(&config.node.data_dir)?;
+    crate::logging::init_with_file(
+        &config.node.log_level,
+        format,
+        config.node.log_file.as_deref(),
+    )
+    .map_err(CliError::new)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

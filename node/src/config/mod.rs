@@ -87,6 +87,9 @@ pub struct NodeSection {
     pub log_level: String,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
+    /// A file the log lines also go to (appended, created owner-only; absolute), besides
+    /// stderr.
+    pub log_file: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -153,7 +156,13 @@ impl std::error::Error for ConfigError {}
 const TOP_LEVEL_SECTIONS: &[&str] = &[
     "node", "api", "policy", "limits", "chain", "wire", "store", "apps", "testing",
 ];
-const NODE_KEYS: &[&str] = &["data_dir", "key_file", "log_level", "log_format"];
+const NODE_KEYS: &[&str] = &[
+    "data_dir",
+    "key_file",
+    "log_level",
+    "log_format",
+    "log_file",
+];
 const API_KEYS: &[&str] = &["listen", "allow_non_loopback"];
 
 impl NodeConfig {
@@ -259,6 +268,7 @@ impl NodeConfig {
                 data_dir: base.join(data_dir),
                 log_level,
                 log_format,
+                log_file: optional_str(&node, "node", "log_file", &err)?.map(|p| base.join(p)),
             },
             chain,
             wire: WireSection {
