@@ -132,6 +132,10 @@ pub async fn round(
             if let Some(why) = &on_chain.unreadable {
                 note = format!("{note}; {why}");
             }
+            if progress_due(waited) {
+                // The operator's log shows the dispute moving, not only its start and end.
+                tracing::info!(channel = %id, waited_s = waited.as_secs(), "{note}");
+            }
             step.note(note);
             Ok(Outcome::Later(POLL))
         }
@@ -152,6 +156,15 @@ pub async fn round(
         }
         Action::Withdraw => step.withdraw().await,
     }
+}
+
+/// How often a waiting dispute says in the log where it stands.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Whether the round of a dispute this run has waited `waited` for logs its progress: the
+/// first round, then one round in each [`PROGRESS_EVERY`] (rounds come every [`POLL`]).
+fn progress_due(waited: Duration) -> bool {
+    waited < POLL || waited.as_millis() % PROGRESS_EVERY.as_millis() < POLL.as_millis()
 }
 
 /// What the status says while a dispute waits for chain time `until`.
@@ -406,6 +419,23 @@ impl Step<'_> {
             .await
             .map_err(|e| ChainFailure::channel("withdrew, but the channel refused to close", &e))?;
         Ok(Outcome::Done)
+    }
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    #[test]
+    fn a_waiting_dispute_logs_its_progress_about_every_thirty_seconds() {
+        let logged = (0..240)
+            .map(|round| Duration::from_millis(round * 500 + 120))
+            .filter(|waited| progress_due(*waited))
+            .count();
+        // Rounds every 500 ms over 120 s: the first, then once per 30 s window.
+        assert_eq!(logged, 4);
+        assert!(progress_due(Duration::from_millis(10)));
+        assert!(!progress_due(Duration::from_secs(10)));
     }
 }
 
