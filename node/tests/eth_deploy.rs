@@ -296,9 +296,21 @@ fn the_printed_table_loads_the_plugin_and_the_token_is_minted() {
     );
     assert_eq!(accounts[0]["balances"]["TOK"], "5000000");
 
+    // People read whole units (TOK has 18 decimals); --json keeps base units.
+    let text = [&["chain", "balance", "--asset", "TOK"], &config[..]].concat();
+    assert_eq!(
+        success(&parley(dir.path(), &text)).trim(),
+        "0.000000000005 TOK"
+    );
     let balance = |extra: &[&str]| {
-        let args = [&["chain", "balance", "--asset", "TOK"], extra, &config[..]].concat();
-        success(&parley(dir.path(), &args)).trim().to_owned()
+        let args = [
+            &["chain", "balance", "--asset", "TOK", "--json"],
+            extra,
+            &config[..],
+        ]
+        .concat();
+        let answer: Value = serde_json::from_str(&success(&parley(dir.path(), &args))).unwrap();
+        answer["amount"].as_str().unwrap_or_default().to_owned()
     };
     assert_eq!(balance(&[]), "5000000");
     assert_eq!(balance(&["--address", &anvil.accounts[0]]), "5000000");

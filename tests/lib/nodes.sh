@@ -321,3 +321,14 @@ with urllib.request.urlopen(request, timeout=10) as response:
         raise SystemExit(series + " is not in the metrics")
 PY
 }
+
+# wait_for_record NAME ID VERSION SECONDS: until the chain's record of channel ID (read
+# through NAME's chain plugin, `parley chain dispute`) holds VERSION; a sub-channel's record
+# is written with its tree's registration.
+wait_for_record() {
+  local name=$1 id=$2 version=$3 deadline=$((SECONDS + $4))
+  until [ "$(json "$name" chain dispute --channel "$id" -- 'r["version"]' 2>/dev/null)" = "$version" ]; do
+    [ $SECONDS -lt $deadline ] || fail "channel $id's record on chain is not version $version: $(cli "$name" chain dispute --channel "$id" --json 2>&1)"
+    sleep 0.2
+  done
+}

@@ -35,11 +35,7 @@ cli alice misbehave register "$sub" --version 0 >/dev/null || fail "alice could 
 
 step "bob's node refutes it: the tree goes on chain again with the sub-channel's version 2"
 wait_for_dispute bob "$ledger" "$ledger_version" 60
-deadline=$((SECONDS + 60))
-until [ "$(json bob chain dispute --channel "$sub" -- 'r["version"]' 2>/dev/null)" = 2 ]; do
-  [ $SECONDS -lt $deadline ] || fail "the sub-channel's record is not version 2: $(cli bob chain dispute --channel "$sub" --json 2>&1)"
-  sleep 0.2
-done
+wait_for_record bob "$sub" 2 60
 grep -q "refuting a sub-channel's older registered state.*refuted=0 version=2" "$SCRATCH/bob.log" \
   || fail "bob's node does not log refuting the sub-channel's version 0 with 2 (see bob.log)"
 
@@ -72,11 +68,7 @@ settle_pid=$!
 BG_PIDS+=("$settle_pid")
 ledger_version=$(channel_of alice "$ledger" 'r["version"]')
 wait_for_dispute alice "$ledger" "$ledger_version" 60
-deadline=$((SECONDS + 60))
-until [ "$(json alice chain dispute --channel "$game" -- 'r["version"]' 2>/dev/null)" = 4 ]; do
-  [ $SECONDS -lt $deadline ] || fail "the game's version 4 is not on record: $(cli alice chain dispute --channel "$game" --json 2>&1)"
-  sleep 0.2
-done
+wait_for_record alice "$game" 4 60
 
 step "a move on chain before the challenge passed is refused; after it, alice wins on chain"
 if cli alice channel move "$game" '{"cell": 2}' >"$SCRATCH/early.out" 2>&1; then

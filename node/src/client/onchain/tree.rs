@@ -20,28 +20,13 @@ use super::failure::ChainFailure;
 use super::life::Outcome;
 use super::{Acting, ChainSide};
 use crate::client::channel_task::ChannelHandle;
-use crate::protocol::{ChannelSnapshot, Phase};
+use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState};
 use parley_plugin_api::ErrorKind;
 use std::time::Duration;
 
 /// How soon a child looks at its parent again while a lock or merge is under way.
 const STEP: Duration = Duration::from_millis(5);
-
-/// The child's newest state with every signature, as its parent checks it.
-pub fn signed_child(snapshot: &ChannelSnapshot) -> Option<SignedState> {
-    let sigs = snapshot
-        .latest
-        .sigs
-        .iter()
-        .cloned()
-        .collect::<Option<Vec<_>>>()?;
-    Some(SignedState {
-        params: snapshot.channel.params.clone(),
-        state: snapshot.latest.state.clone(),
-        sigs,
-    })
-}
 
 /// The parent's task (`None` once the parent is closed and archived), its phase, and whether
 /// its newest state locks `child`.
@@ -114,34 +99,19 @@ pub async fn fund_by_parent(
             ),
         ));
     };
-    let Some(opening) = signed_child(&acting.snapshot) else {
+    let Some(opening) = acting.snapshot.signed_latest() else {
         return Ok(Outcome::Later(STEP));
     };
-    parent_handle
-        .know_child(opening)
-        .map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
-    if acting.snapshot.channel.my_index != 0 {
-        side.registry.set_note(
-            &id,
-            format!("funding: waiting for the peer to lock the funds in parent {parent}"),
-        );
-        return Ok(Outcome::Later(STEP));
-    }
-    side.registry.set_note(
-        &id,
-        format!("funding: locking the funds in parent {parent}"),
-    );
-    match parent_handle.lock_child(id).await {
-        Ok(version) => {
-            tracing::info!(channel = %id, %parent, version, "the parent locked the sub-channel's funds");
-            Ok(Outcome::Again)
-        }
-        // The peer's parent may not hold the opening state yet: propose again shortly.
-        Err(error) => {
-            tracing::debug!(channel = %id, "locking in the parent did not complete yet: {error}");
-            Ok(Outcome::Later(STEP))
-        }
-    }
+    hand_over(
+        side,
+        id,
+        parent,
+        &acting,
+        &parent_handle,
+        opening,
+        Change::Lock,
+    )
+    .await
 }
 
 /// One step of closing sub-channel `id` into `parent` (module documentation).
@@ -172,27 +142,73 @@ pub async fn merge_into_parent(
             .stop_for_dispute(id, "cannot stop the sub-channel for its parent's dispute")
             .await;
     }
-    let Some(last) = signed_child(&acting.snapshot).filter(|s| s.state.is_final) else {
+    let Some(last) = acting.snapshot.signed_latest().filter(|s| s.state.is_final) else {
         return Ok(Outcome::Later(STEP));
     };
+    hand_over(
+        side,
+        id,
+        parent,
+        &acting,
+        &parent_handle,
+        last,
+        Change::Merge,
+    )
+    .await
+}
+
+/// What a child asks of its parent.
+#[derive(Clone, Copy, Debug)]
+enum Change {
+    /// Lock its funds (the child's opening state goes along).
+    Lock,
+    /// Merge its final outcome back (the child's final state goes along).
+    Merge,
+}
+
+/// Hands the parent the child's fully signed `state`; participant 0 of the child then asks
+/// for the `change` (the other waits for it). A refusal is tried again shortly: the other
+/// side's parent may not hold the child's state yet.
+async fn hand_over(
+    side: &ChainSide,
+    id: ChannelId,
+    parent: ChannelId,
+    acting: &Acting,
+    parent_handle: &ChannelHandle,
+    state: SignedState,
+    change: Change,
+) -> Result<Outcome, ChainFailure> {
+    let (doing, waiting) = match change {
+        Change::Lock => (
+            "funding: locking the funds in",
+            "funding: waiting for the peer to lock the funds in",
+        ),
+        Change::Merge => (
+            "closing: merging the outcome into",
+            "closing: waiting for the peer to merge the outcome into",
+        ),
+    };
     parent_handle
-        .know_child(last)
+        .know_child(state)
         .map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
     if acting.snapshot.channel.my_index != 0 {
-        side.registry.set_note(
-            &id,
-            format!("closing: waiting for the peer to merge the outcome into parent {parent}"),
-        );
+        side.registry
+            .set_note(&id, format!("{waiting} parent {parent}"));
         return Ok(Outcome::Later(STEP));
     }
-    side.registry.set_note(
-        &id,
-        format!("closing: merging the outcome into parent {parent}"),
-    );
-    match parent_handle.merge_child(id).await {
-        Ok(_) => Ok(Outcome::Again),
+    side.registry
+        .set_note(&id, format!("{doing} parent {parent}"));
+    let done = match change {
+        Change::Lock => parent_handle.lock_child(id).await,
+        Change::Merge => parent_handle.merge_child(id).await,
+    };
+    match done {
+        Ok(version) => {
+            tracing::info!(channel = %id, %parent, version, ?change, "the parent took the sub-channel's change");
+            Ok(Outcome::Again)
+        }
         Err(error) => {
-            tracing::debug!(channel = %id, "merging into the parent did not complete yet: {error}");
+            tracing::debug!(channel = %id, ?change, "the parent's change did not complete yet: {error}");
             Ok(Outcome::Later(STEP))
         }
     }
@@ -281,7 +297,7 @@ pub async fn descendants(
         let view = running.handle.snapshot().await.map_err(|e| {
             ChainFailure::channel(format!("reading sub-channel {child} failed"), &e)
         })?;
-        let signed = signed_child(&view.snapshot).ok_or_else(|| {
+        let signed = view.snapshot.signed_latest().ok_or_else(|| {
             ChainFailure::internal(format!(
                 "sub-channel {child}'s newest state lacks a signature"
             ))
@@ -393,7 +409,8 @@ pub async fn newest_tree(
     while let crate::protocol::Funding::SubChannel { parent } = root.funding {
         root = read(parent).await?;
     }
-    let root_signed = signed_child(&root)
+    let root_signed = root
+        .signed_latest()
         .ok_or_else(|| "the root's newest state lacks a signature".to_string())?;
     let mut out = Vec::new();
     let mut stack: Vec<ChannelId> = root
@@ -407,7 +424,8 @@ pub async fn newest_tree(
         .collect();
     while let Some(child) = stack.pop() {
         let snapshot = read(child).await?;
-        let signed = signed_child(&snapshot)
+        let signed = snapshot
+            .signed_latest()
             .ok_or_else(|| format!("sub-channel {child}'s newest state lacks a signature"))?;
         stack.extend(signed.state.allocation.locked.iter().rev().map(|s| s.id));
         out.push(signed);
