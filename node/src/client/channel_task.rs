@@ -855,8 +855,12 @@ impl<L: PeerLink> ChannelTask<L> {
         message
     }
 
-    /// Tells followers the channel as it is now (after a durable change).
+    /// Tells followers the channel as it is now (after a durable change). The view copies the
+    /// channel, so it is built only when somebody follows (not on every update otherwise).
     fn publish_changed(&self) {
+        if !self.deps.events.is_followed() {
+            return;
+        }
         let overview = ChannelOverview {
             id: self.channel.id(),
             peer: self.deps.members.peer(),

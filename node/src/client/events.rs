@@ -80,6 +80,12 @@ pub enum Event {
 pub trait EventSink: Send + Sync + 'static {
     /// Hands `event` to the followers.
     fn publish(&self, event: Event);
+
+    /// Whether anybody follows now: an event that is costly to build (a channel's whole view)
+    /// is built only then.
+    fn is_followed(&self) -> bool {
+        true
+    }
 }
 
 /// A shareable sink, as the driver's tasks take it.

@@ -24,10 +24,14 @@ impl ApiEvents {
 impl EventSink for ApiEvents {
     fn publish(&self, event: Event) {
         // Nobody listens: skip turning it into the API's form (a channel's view per update).
-        if self.bus.subscriber_count() == 0 {
+        if !self.is_followed() {
             return;
         }
         self.bus.publish(node_event(&self.chain, event));
+    }
+
+    fn is_followed(&self) -> bool {
+        self.bus.subscriber_count() > 0
     }
 }
 
