@@ -7,6 +7,8 @@
 //!
 //! Needs `cargo build --workspace` first (the plugin library next to the `parley` binary).
 
+mod common;
+use common::plugin;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -15,20 +17,6 @@ use std::process::{Child, Command, Output, Stdio};
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The plugin library next to the `parley` binary, where a bare `plugin = "ethereum"` finds it.
-fn plugin(file: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
-        .parent()
-        .expect("the binary has a directory")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
-    path
 }
 
 fn anvil_binary() -> PathBuf {

@@ -4,40 +4,16 @@
 //! out is looked up by its id and completes when the peer answers; and an invoice Bob issues is
 //! paid by Alice's node and seen paid by Bob's, under one id on both.
 
+mod common;
+use common::lab_base;
 use parley_node::api::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest};
 use parley_node::api::types::{ChannelAnswerRequest, ChannelOpenRequest, ChannelPayRequest};
 use parley_node::api::{ErrorCategory, NodeApi};
-use parley_node::config::NodeConfig;
 use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
 use parley_node::store::PaymentId;
 use parley_plugin_api::model::{Amount, ChannelId};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn plugin(file: &str) -> String {
-    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
-        .parent()
-        .expect("the binary has a directory")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-fn base(workspace: &Workspace) -> NodeConfig {
-    let text = format!(
-        "[node]\nlog_level = \"warn\"\n[chain]\nplugin = \"{}\"\n[wire]\nplugin = \"{}\"\n\
-         [store]\nplugin = \"{}\"\nmap_size_mib = 64\n",
-        plugin("libparley_sim_chain.so"),
-        plugin("libparley_quic.so"),
-        plugin("libparley_lmdb.so"),
-    );
-    NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
-}
 
 /// Alice and Bob, Bob accepting Alice's channel; `alice` and `bob` add policy.
 async fn start(
@@ -45,7 +21,7 @@ async fn start(
     bob: Vec<(&'static str, toml::Value)>,
 ) -> InProcess {
     let workspace = Workspace::create("parley-payments-").unwrap();
-    let mut lab = InProcess::new(base(&workspace), workspace).unwrap();
+    let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
     let alice = NodeSettings {
         more_policy: alice,
         ..NodeSettings::default()

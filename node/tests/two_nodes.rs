@@ -3,6 +3,8 @@
 //! cycle and the refusals the issue names. The multi-process version of these checks is in
 //! `tests/scenarios/`.
 
+mod common;
+use common::{lab_base, plugin};
 use parley_node::api::types::{
     BalanceRequest, ChannelInfo, ChannelListRequest, ChannelOpenRequest, ChannelPayRequest,
     ChannelSettleRequest, ProposalRejectRequest,
@@ -17,45 +19,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn plugin(file: &str) -> String {
-    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
-        .parent()
-        .expect("the binary has a directory")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-/// The built-in plugins, from beside the test binaries, with small LMDB maps.
-fn base(workspace: &Workspace) -> NodeConfig {
-    let text = format!(
-        r#"
-[node]
-log_level = "warn"
-[chain]
-plugin = "{chain}"
-[wire]
-plugin = "{quic}"
-[store]
-plugin = "{lmdb}"
-map_size_mib = 64
-"#,
-        chain = plugin("libparley_sim_chain.so"),
-        quic = plugin("libparley_quic.so"),
-        lmdb = plugin("libparley_lmdb.so"),
-    );
-    NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
-}
-
 /// Alice knows Bob as `bob`; Bob accepts Alice's proposals up to 10,000 units if
 /// `bob_auto_accepts`, else they wait for his answer.
 async fn start(bob_auto_accepts: bool) -> InProcess {
     let workspace = Workspace::create("parley-two-nodes-").unwrap();
-    let mut lab = InProcess::new(base(&workspace), workspace).unwrap();
+    let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
     let asks_within_10_s = NodeSettings {
         proposal_timeout_seconds: Some(10),
         ..NodeSettings::default()

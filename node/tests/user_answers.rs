@@ -4,44 +4,20 @@
 //! rejected at Bob's deadline (`update_timeout_seconds`), so Alice's call is not stuck. Two
 //! complete nodes in one process (`parley_node::lab::InProcess`).
 
+mod common;
+use common::lab_base;
 use parley_node::api::types::{
     ChannelAnswerRequest, ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest,
     PendingUpdateInfo,
 };
 use parley_node::api::{ErrorCategory, NodeApi};
-use parley_node::config::NodeConfig;
 use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
 use parley_plugin_api::model::{Amount, ChannelId};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bob's user has this long to answer.
 const BOB_ANSWERS_WITHIN: u64 = 3;
-
-fn plugin(file: &str) -> String {
-    let path = Path::new(env!("CARGO_BIN_EXE_parley"))
-        .parent()
-        .expect("the binary has a directory")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` before the tests",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-fn base(workspace: &Workspace) -> NodeConfig {
-    let text = format!(
-        "[node]\nlog_level = \"warn\"\n[chain]\nplugin = \"{}\"\n[wire]\nplugin = \"{}\"\n\
-         [store]\nplugin = \"{}\"\nmap_size_mib = 64\n",
-        plugin("libparley_sim_chain.so"),
-        plugin("libparley_quic.so"),
-        plugin("libparley_lmdb.so"),
-    );
-    NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
-}
 
 fn pay(id: ChannelId, amount: u64) -> ChannelPayRequest {
     ChannelPayRequest {
@@ -85,7 +61,7 @@ async fn pending(bob: &Arc<dyn NodeApi>, id: ChannelId) -> PendingUpdateInfo {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bob_accepts_one_payment_rejects_one_with_a_reason_and_lets_one_lapse() {
     let workspace = Workspace::create("parley-user-answers-").unwrap();
-    let mut lab = InProcess::new(base(&workspace), workspace).unwrap();
+    let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
     lab.start("alice", &NodeSettings::default()).await.unwrap();
     let bob_asks = NodeSettings {
         auto_accept: Some(AutoAccept::anyone(Amount::from(10_000u64))),
