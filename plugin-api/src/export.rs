@@ -135,6 +135,7 @@ pub mod __private {
             abi_revision: ABI_REVISION,
             instantiate_app,
             grown_at: ABI_REVISION,
+            host_grown_at: ABI_REVISION,
         }
         .leak_into_prefix()
     }

@@ -47,7 +47,9 @@ pub mod poller;
 pub mod store;
 pub mod transport;
 
-pub use abi::host::{host_context, host_context_with_apps, Host, LogLevel};
+pub use abi::host::{
+    host_context, host_context_with_apps, host_context_with_log_lines, Host, LogLevel, LogLine,
+};
 pub use abi::{PluginKind, ABI_REVISION, PLUGIN_ABI_VERSION};
 pub use app::{share_app, App, AppSamples, LoadedApp, SampleMove};
 pub use chain::{ChainBackend, ChainLedger, ChainSigner, LoadedChain, TestClock};

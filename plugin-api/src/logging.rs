@@ -79,14 +79,20 @@ impl Subscriber for HostSubscriber {
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let mut line = MessageLine::default();
+        let mut line = EventLine::default();
         event.record(&mut line);
         let metadata = event.metadata();
+        let fields: Vec<(&str, &str)> = line
+            .fields
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
         Host::with_current(|host| {
-            host.log(
+            host.log_fields(
                 to_host_level(metadata.level()),
                 metadata.target(),
-                &line.text,
+                &line.message,
+                &fields,
             )
         });
     }
@@ -96,32 +102,72 @@ impl Subscriber for HostSubscriber {
     fn exit(&self, _: &Id) {}
 }
 
-/// Formats an event's fields as `message key=value ...`.
+/// An event's message and its other fields apart, each value as text (a string as it is,
+/// anything else as `Debug` writes it), so that the node can keep them as fields.
 #[derive(Default)]
-struct MessageLine {
-    text: String,
+struct EventLine {
+    message: String,
+    fields: Vec<(&'static str, String)>,
 }
 
-impl Visit for MessageLine {
+impl Visit for EventLine {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if !self.text.is_empty() {
-            self.text.push(' ');
-        }
         if field.name() == "message" {
-            let _ = write!(self.text, "{value:?}");
+            let _ = write!(self.message, "{value:?}");
         } else {
-            let _ = write!(self.text, "{}={value:?}", field.name());
+            self.fields.push((field.name(), format!("{value:?}")));
         }
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            if !self.text.is_empty() {
-                self.text.push(' ');
-            }
-            self.text.push_str(value);
+            self.message.push_str(value);
         } else {
-            self.record_debug(field, &value);
+            self.fields.push((field.name(), value.to_string()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_and_the_fields_are_kept_apart() {
+        use tracing::subscriber::with_default;
+        // A subscriber that records what the visitor made of one event.
+        type Seen = (String, Vec<(&'static str, String)>);
+        struct Recorder(std::sync::Mutex<Vec<Seen>>);
+        impl Subscriber for Recorder {
+            fn enabled(&self, _: &Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, _: &Attributes<'_>) -> Id {
+                Id::from_u64(1)
+            }
+            fn record(&self, _: &Id, _: &Record<'_>) {}
+            fn record_follows_from(&self, _: &Id, _: &Id) {}
+            fn event(&self, event: &Event<'_>) {
+                let mut line = EventLine::default();
+                event.record(&mut line);
+                self.0.lock().unwrap().push((line.message, line.fields));
+            }
+            fn enter(&self, _: &Id) {}
+            fn exit(&self, _: &Id) {}
+        }
+        let recorder = std::sync::Arc::new(Recorder(Default::default()));
+        with_default(recorder.clone(), || {
+            let remote = "127.0.0.1:9740";
+            tracing::info!(remote, connection = 7u64, "connection {} up", "A");
+        });
+        let seen = recorder.0.lock().unwrap();
+        assert_eq!(seen[0].0, "connection A up");
+        assert_eq!(
+            seen[0].1,
+            vec![
+                ("remote", "127.0.0.1:9740".to_string()),
+                ("connection", "7".to_string())
+            ]
+        );
     }
 }

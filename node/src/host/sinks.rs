@@ -2,9 +2,10 @@
 //! it offers them.
 
 use super::offered_apps::OfferedApps;
+use abi_stable::std_types::Tuple2;
 use parley_plugin_api::abi::HostContext;
 use parley_plugin_api::model::PluginEvent;
-use parley_plugin_api::{host_context_with_apps, LogLevel};
+use parley_plugin_api::{host_context_with_log_lines, LogLevel, LogLine};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
@@ -87,31 +88,12 @@ pub fn node_host_context_with_apps(
 ) -> HostContext {
     let log_section = section.to_string();
     let event_section = section.to_string();
-    host_context_with_apps(
+    host_context_with_log_lines(
         section,
         data_dir,
         config_dir,
         current_max_level(),
-        move |level, target, message| {
-            let section = log_section.as_str();
-            match level {
-                LogLevel::Error => {
-                    tracing::error!(target: "plugin", section, module = target, "{message}")
-                }
-                LogLevel::Warn => {
-                    tracing::warn!(target: "plugin", section, module = target, "{message}")
-                }
-                LogLevel::Info => {
-                    tracing::info!(target: "plugin", section, module = target, "{message}")
-                }
-                LogLevel::Debug => {
-                    tracing::debug!(target: "plugin", section, module = target, "{message}")
-                }
-                LogLevel::Trace => {
-                    tracing::trace!(target: "plugin", section, module = target, "{message}")
-                }
-            }
-        },
+        move |line| log_plugin_line(&log_section, line),
         move |event| {
             events.route(SectionEvent {
                 section: event_section.clone(),
@@ -120,4 +102,46 @@ pub fn node_host_context_with_apps(
         },
         move |address| apps.get(address),
     )
+}
+
+/// One of a plugin's log lines as a `tracing` event of the node (target `plugin`, with the
+/// section and the plugin's module path as fields). Its own fields go into the event as one
+/// JSON object, `plugin_fields`, which the JSON log lifts into the line's fields
+/// ([`crate::logging`]); the text log writes them after the message, as a plugin's line
+/// always read.
+fn log_plugin_line(section: &str, line: &LogLine<'_>) {
+    let module = line.target;
+    let (message, plugin_fields) = if line.fields.is_empty() {
+        (line.message.to_string(), None)
+    } else if crate::logging::structured() {
+        let fields: serde_json::Map<String, serde_json::Value> = line
+            .fields
+            .iter()
+            .map(|Tuple2(name, value)| (name.to_string(), value.as_str().into()))
+            .collect();
+        (
+            line.message.to_string(),
+            Some(serde_json::Value::Object(fields).to_string()),
+        )
+    } else {
+        (line.text(), None)
+    };
+    let plugin_fields = plugin_fields.as_deref();
+    match line.level {
+        LogLevel::Error => {
+            tracing::error!(target: "plugin", section, module, plugin_fields, "{message}")
+        }
+        LogLevel::Warn => {
+            tracing::warn!(target: "plugin", section, module, plugin_fields, "{message}")
+        }
+        LogLevel::Info => {
+            tracing::info!(target: "plugin", section, module, plugin_fields, "{message}")
+        }
+        LogLevel::Debug => {
+            tracing::debug!(target: "plugin", section, module, plugin_fields, "{message}")
+        }
+        LogLevel::Trace => {
+            tracing::trace!(target: "plugin", section, module, plugin_fields, "{message}")
+        }
+    }
 }

@@ -24,7 +24,7 @@ use crate::panic::catch_silently;
 use abi_stable::{
     sabi_trait,
     sabi_trait::TD_Opaque,
-    std_types::{RArc, ROption, RSlice, RStr, RString, RVec},
+    std_types::{RArc, ROption, RSlice, RStr, RString, RVec, Tuple2},
 };
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -91,6 +91,56 @@ pub trait FfiHost: Send + Sync + Clone {
     fn app_rules(&self, address: RSlice<'_, u8>) -> ROption<FfiAppBox> {
         let _ = address;
         ROption::RNone
+    }
+    /// One log line with its structured fields (revision 4): `message` alone, and the
+    /// plugin's `tracing` fields as (name, value) pairs, so that a node logging JSON keeps them
+    /// as fields. The default, what a plugin sees on an older node, writes the fields into the
+    /// line after the message (`message name=value ...`) through [`log`](FfiHost::log).
+    fn log_fields(
+        &self,
+        level: u8,
+        target: RStr<'_>,
+        message: RStr<'_>,
+        fields: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+    ) {
+        let line = line_with_fields(message.as_str(), fields.as_slice());
+        self.log(level, target, RStr::from(line.as_str()));
+    }
+}
+
+/// `message name=value ...`: a line and its fields as one text, for a log that has no fields.
+fn line_with_fields(message: &str, fields: &[Tuple2<RStr<'_>, RStr<'_>>]) -> String {
+    let mut line = message.to_string();
+    for Tuple2(name, value) in fields {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(name.as_str());
+        line.push('=');
+        line.push_str(value.as_str());
+    }
+    line
+}
+
+/// One log line as a plugin wrote it, the fields apart from the message: what a host made
+/// with [`host_context_with_log_lines`] is given.
+#[derive(Clone, Copy, Debug)]
+pub struct LogLine<'a> {
+    /// How severe.
+    pub level: LogLevel,
+    /// The module path in the plugin that wrote it.
+    pub target: &'a str,
+    /// The message, without the fields.
+    pub message: &'a str,
+    /// The `tracing` fields besides the message, as (name, value) in the order written.
+    pub fields: &'a [Tuple2<RStr<'a>, RStr<'a>>],
+}
+
+impl LogLine<'_> {
+    /// The message with the fields written after it (`message name=value ...`), for a log
+    /// that has no fields.
+    pub fn text(&self) -> String {
+        line_with_fields(self.message, self.fields)
     }
 }
 
@@ -209,6 +259,32 @@ impl Host {
         }
     }
 
+    /// Writes one log line with structured fields through the node's logger: a node of
+    /// revision 4 or later keeps them as fields (in its JSON log, for example); an older one
+    /// gets them in the line after the message.
+    pub fn log_fields(
+        &self,
+        level: LogLevel,
+        target: &str,
+        message: &str,
+        fields: &[(&str, &str)],
+    ) {
+        if self.log_enabled(level) {
+            let fields: Vec<Tuple2<RStr<'_>, RStr<'_>>> = fields
+                .iter()
+                .map(|(name, value)| Tuple2(RStr::from(*name), RStr::from(*value)))
+                .collect();
+            catch_silently("the host's log sink", || {
+                self.inner.context.log_fields(
+                    level as u8,
+                    RStr::from(target),
+                    RStr::from(message),
+                    RSlice::from(fields.as_slice()),
+                )
+            });
+        }
+    }
+
     /// The rules of the app whose contract is at `address` on the node's chain, if the node
     /// has that app (an `[[apps]]` entry of its `node.toml` with an address for this chain);
     /// `None` when it has none there, and always on a node older than this capability.
@@ -285,7 +361,7 @@ pub fn host_context(
         data_dir: data_dir.to_string_lossy().into_owned(),
         config_dir: config_dir.to_string_lossy().into_owned(),
         max_level,
-        log: Arc::new(log),
+        log: Arc::new(move |line: &LogLine<'_>| log(line.level, line.target, &line.text())),
         events: Arc::new(events),
         apps: None,
     })
@@ -304,6 +380,29 @@ pub fn host_context_with_apps(
     events: impl Fn(PluginEvent) + Send + Sync + 'static,
     apps: impl Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync + 'static,
 ) -> HostContext {
+    host_context_with_log_lines(
+        section,
+        data_dir,
+        config_dir,
+        max_level,
+        move |line: &LogLine<'_>| log(line.level, line.target, &line.text()),
+        events,
+        apps,
+    )
+}
+
+/// Like [`host_context_with_apps`], and `log` gets each line with its fields apart from the
+/// message ([`LogLine`]; revision 4), as a plugin's `tracing` event had them: for a host that
+/// logs structured lines (JSON). Lines written with [`Host::log`] come without fields.
+pub fn host_context_with_log_lines(
+    section: &str,
+    data_dir: &Path,
+    config_dir: &Path,
+    max_level: LogLevel,
+    log: impl Fn(&LogLine<'_>) + Send + Sync + 'static,
+    events: impl Fn(PluginEvent) + Send + Sync + 'static,
+    apps: impl Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync + 'static,
+) -> HostContext {
     closure_context(ClosureHost {
         section: section.to_string(),
         data_dir: data_dir.to_string_lossy().into_owned(),
@@ -319,7 +418,7 @@ fn closure_context(host: ClosureHost) -> HostContext {
     FfiHost_TO::from_ptr(RArc::new(host), TD_Opaque)
 }
 
-type LogFn = dyn Fn(LogLevel, &str, &str) + Send + Sync;
+type LogFn = dyn Fn(&LogLine<'_>) + Send + Sync;
 type EventFn = dyn Fn(PluginEvent) + Send + Sync;
 type AppsFn = dyn Fn(&Address) -> Option<Arc<dyn App>> + Send + Sync;
 
@@ -333,6 +432,18 @@ struct ClosureHost {
     events: Arc<EventFn>,
     /// `None`: no apps offered.
     apps: Option<Arc<AppsFn>>,
+}
+
+impl ClosureHost {
+    /// A line of the host's own (target `parley::host`).
+    fn say(&self, level: LogLevel, message: &str) {
+        (self.log)(&LogLine {
+            level,
+            target: "parley::host",
+            message,
+            fields: &[],
+        });
+    }
 }
 
 impl FfiHost for ClosureHost {
@@ -353,11 +464,22 @@ impl FfiHost for ClosureHost {
     }
 
     fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>) {
-        (self.log)(
-            LogLevel::from_code(level),
-            target.as_str(),
-            message.as_str(),
-        );
+        self.log_fields(level, target, message, RSlice::from_slice(&[]));
+    }
+
+    fn log_fields(
+        &self,
+        level: u8,
+        target: RStr<'_>,
+        message: RStr<'_>,
+        fields: RSlice<'_, Tuple2<RStr<'_>, RStr<'_>>>,
+    ) {
+        (self.log)(&LogLine {
+            level: LogLevel::from_code(level),
+            target: target.as_str(),
+            message: message.as_str(),
+            fields: fields.as_slice(),
+        });
     }
 
     fn emit(&self, event: RVec<u8>) {
@@ -365,9 +487,8 @@ impl FfiHost for ClosureHost {
         match PluginEvent::decode(&event) {
             Ok(event) => (self.events)(event),
             // An event kind a later revision added: this host does not know it and skips it.
-            Err(DecodeError::InvalidTag { what, tag }) => (self.log)(
+            Err(DecodeError::InvalidTag { what, tag }) => self.say(
                 LogLevel::Warn,
-                "parley::host",
                 &format!(
                     "[{}] the plugin emitted an event this node does not know ({what} \
                      variant {tag}); it is skipped. Is the plugin newer than the node?",
@@ -375,9 +496,8 @@ impl FfiHost for ClosureHost {
                 ),
             ),
             // Anything else is a broken plugin; it gets a log line, not a crash.
-            Err(error) => (self.log)(
+            Err(error) => self.say(
                 LogLevel::Error,
-                "parley::host",
                 &format!(
                     "[{}] the plugin emitted a malformed event: {error}",
                     self.section
@@ -399,9 +519,8 @@ impl FfiHost for ClosureHost {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apps(&address))) {
             Ok(app) => app.map(share_app).into(),
             Err(payload) => {
-                (self.log)(
+                self.say(
                     LogLevel::Error,
-                    "parley::host",
                     &format!(
                         "[{}] the lookup of the app at {address} panicked: {}",
                         self.section,
@@ -628,6 +747,103 @@ mod tests {
         }
         let older = Host::new(FfiHost_TO::from_ptr(RArc::new(PrefixOnly), TD_Opaque));
         assert!(older.app(&Address(vec![0xaa; 20])).is_none());
+    }
+
+    #[test]
+    fn log_fields_reach_a_structured_host_apart_and_others_in_the_line() {
+        let dir = std::env::temp_dir();
+        let fields = [("remote", "127.0.0.1:9740"), ("connection", "7")];
+
+        let structured = Arc::new(Mutex::new(Vec::new()));
+        let seen = structured.clone();
+        let host = Host::new(host_context_with_log_lines(
+            "wire",
+            &dir,
+            &dir,
+            LogLevel::Info,
+            move |line| {
+                let fields: Vec<(String, String)> = line
+                    .fields
+                    .iter()
+                    .map(|Tuple2(name, value)| (name.to_string(), value.to_string()))
+                    .collect();
+                seen.lock().unwrap().push((
+                    line.target.to_string(),
+                    line.message.to_string(),
+                    fields,
+                ));
+            },
+            |_| {},
+            |_| None,
+        ));
+        host.log_fields(LogLevel::Info, "quic", "connection up", &fields);
+        host.log_fields(LogLevel::Debug, "quic", "not printed", &fields);
+        host.log(LogLevel::Warn, "quic", "plain");
+        let structured = structured.lock().unwrap();
+        assert_eq!(structured.len(), 2, "{structured:?}");
+        assert_eq!(structured[0].0, "quic");
+        assert_eq!(structured[0].1, "connection up");
+        assert_eq!(
+            structured[0].2,
+            vec![
+                ("remote".to_string(), "127.0.0.1:9740".to_string()),
+                ("connection".to_string(), "7".to_string())
+            ]
+        );
+        assert_eq!(
+            (structured[1].1.as_str(), structured[1].2.len()),
+            ("plain", 0)
+        );
+
+        // A host of plain text lines gets the fields written after the message.
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = lines.clone();
+        let host = Host::new(host_context(
+            "wire",
+            &dir,
+            &dir,
+            LogLevel::Info,
+            move |_, _, text| seen.lock().unwrap().push(text.to_string()),
+            |_| {},
+        ));
+        host.log_fields(LogLevel::Info, "quic", "connection up", &fields);
+        assert_eq!(
+            *lines.lock().unwrap(),
+            vec!["connection up remote=127.0.0.1:9740 connection=7".to_string()]
+        );
+
+        // A node before revision 4 has no `log_fields` in its table: the method's default
+        // (the body a plugin runs then) writes them into the line through `log`.
+        #[derive(Clone)]
+        struct Older(Arc<Mutex<Vec<String>>>);
+        impl FfiHost for Older {
+            fn section(&self) -> RString {
+                "wire".into()
+            }
+            fn data_dir(&self) -> RString {
+                "/".into()
+            }
+            fn config_dir(&self) -> RString {
+                "/".into()
+            }
+            fn max_log_level(&self) -> u8 {
+                LogLevel::Info as u8
+            }
+            fn log(&self, _: u8, _: RStr<'_>, message: RStr<'_>) {
+                self.0.lock().unwrap().push(message.to_string());
+            }
+            fn emit(&self, _: RVec<u8>) {}
+        }
+        let older_lines = Arc::new(Mutex::new(Vec::new()));
+        let older = Host::new(FfiHost_TO::from_ptr(
+            RArc::new(Older(older_lines.clone())),
+            TD_Opaque,
+        ));
+        older.log_fields(LogLevel::Info, "quic", "connection up", &fields);
+        assert_eq!(
+            *older_lines.lock().unwrap(),
+            vec!["connection up remote=127.0.0.1:9740 connection=7".to_string()]
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@
 //!   every up-to-date plugin loaded after it is refused. So a revision that appends to a
 //!   table also appends to each table on the way to it from the root module: revision 3 adds
 //!   [`ffi::FfiChain::registered_state`] to the instance table (not to the ledger table
-//!   inside it) and [`PluginModule::grown_at`] to the root module.
+//!   inside it) and [`PluginModule::grown_at`] to the root module; revision 4 adds
+//!   [`host::FfiHost::log_fields`] to the host's table, which the constructors take, and
+//!   [`PluginModule::host_grown_at`] to the root module.
 //! - **Enums that cross the boundary** have an unknown-variant path: error kinds and log levels
 //!   are numbers with a defined reading for unknown values ([`crate::ErrorKind`],
 //!   [`LogLevel`]); an event whose variant the node does not know is skipped with a warning;
@@ -40,7 +42,8 @@
 //! - abi_stable also records this crate's version in every type layout and refuses layouts
 //!   of semver-incompatible releases (for a `0.x` crate, another minor version). So the
 //!   crate's minor version is tied to the generation: every revision of generation 3 is a
-//!   `0.2.x` release (revision 2 is 0.2.1, revision 3 is 0.2.2), and only a new generation may move to `0.3`.
+//!   `0.2.x` release (revision 2 is 0.2.1, revision 3 is 0.2.2, revision 4 is 0.2.3), and only
+//!   a new generation may move to `0.3`.
 
 pub mod ffi;
 pub mod host;
@@ -73,8 +76,10 @@ pub const PLUGIN_ABI_VERSION: u32 = 3;
 /// [`Host::app`](crate::Host::app)). Revision 3: the chain ledger reads the state on record
 /// ([`ChainLedger::registered_state`](crate::ChainLedger::registered_state), appended to
 /// [`ffi::FfiChain`], see there why not to the ledger's table), so that a node can follow an
-/// app channel's force execution.
-pub const ABI_REVISION: u32 = 3;
+/// app channel's force execution. Revision 4: the host takes log lines with their fields
+/// apart ([`host::FfiHost::log_fields`], used by the `tracing` forwarder), so that a node
+/// logging JSON keeps a plugin's fields as fields; and [`PluginModule::host_grown_at`].
+pub const ABI_REVISION: u32 = 4;
 
 /// What abi_stable's version check compares: `<generation>.0.0`, the same for every revision
 /// and every release of this crate within a generation.
@@ -228,6 +233,9 @@ pub struct PluginModule {
     /// there so that the root module grows with every revision that grows a table reached
     /// from it (see the module docs on growth).
     pub grown_at: u32,
+    /// Revision 4 on: the revision again, for the same reason as `grown_at`: revision 4 grows
+    /// the host's table ([`host::FfiHost::log_fields`]), which every constructor above takes.
+    pub host_grown_at: u32,
 }
 
 /// The constructor of an app instance: like [`Instantiate`], for [`PluginKind::App`].
