@@ -187,7 +187,10 @@ impl Node {
             key.clone(),
             transport.clone(),
             (intake, transport_events),
-            peers_config,
+            PeersConfig {
+                names: book.names(),
+                ..peers_config
+            },
         );
         let listen_address =
             peers

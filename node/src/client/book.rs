@@ -7,6 +7,7 @@
 //! can always correct it.
 
 use super::error::Error;
+use super::peer_names::PeerNames;
 use super::peers::ConnectedPeer;
 use crate::store::StoredPeer;
 use crate::wire::NodeId;
@@ -57,6 +58,8 @@ pub struct PeerBook {
     by_alias: Mutex<BTreeMap<String, KnownPeer>>,
     /// Where each peer last said it listens (named or not).
     announced: Mutex<BTreeMap<NodeId, String>>,
+    /// The aliases again, by node id, for log lines (shared with the connection layer).
+    names: PeerNames,
 }
 
 /// What a peer's announcement changed in the book.
@@ -79,7 +82,13 @@ impl PeerBook {
             own,
             by_alias: Mutex::new(BTreeMap::new()),
             announced: Mutex::new(BTreeMap::new()),
+            names: PeerNames::default(),
         }
+    }
+
+    /// The names log lines give the peers, kept current as peers are added.
+    pub fn names(&self) -> PeerNames {
+        self.names.clone()
     }
 
     /// The book of the stored peers; a stored peer that breaks the invariant is skipped with
@@ -159,6 +168,7 @@ impl PeerBook {
     pub fn add(&self, request: &NamedPeer) -> Result<(), Error> {
         let mut by_alias = self.by_alias();
         check_add(self.own, &by_alias, request)?;
+        self.names.set(request.node_id, &request.alias);
         by_alias.insert(
             request.alias.clone(),
             KnownPeer {

@@ -4,6 +4,7 @@
 
 use super::book::{Learned, PeerBook};
 use super::error::Error;
+use super::peer_names::PeerName;
 use super::peers::Peers;
 use super::registry::Registry;
 use crate::store::node_records::announced_op;
@@ -40,6 +41,11 @@ impl Dialer {
         }
     }
 
+    /// What log lines call `peer` (its alias, if the user named it).
+    pub fn name_of(&self, peer: &NodeId) -> PeerName {
+        self.book.names().of(peer)
+    }
+
     /// Learns where the connected `peer` listens from its handshake, and keeps it (in the book
     /// at once, in the store in the background) if that is news. Where the user gave another
     /// address for the peer, the announced one is dialed from now on, and the log says so.
@@ -51,27 +57,29 @@ impl Dialer {
             return;
         };
         let Some(address) = dial_back_address(announced, &connection.remote) else {
-            tracing::debug!(%peer, announced, "ignoring a listen address that cannot be dialed");
+            tracing::debug!(peer = %self.name_of(&peer), peer_id = %peer, announced, "ignoring a listen address that cannot be dialed");
             return;
         };
         match self.book.learn(peer, &address) {
             Learned::Known => return,
             Learned::New { given: Some(given) } => tracing::info!(
-                %peer,
+                peer = %self.name_of(&peer),
+                peer_id = %peer,
                 address,
                 given,
                 "the peer announces another address than the one given with `peer add`; \
                  dialing the announced one (the newest word) until `peer add` gives another"
             ),
             Learned::New { given: None } => {
-                tracing::info!(%peer, address, "learned where the peer listens")
+                tracing::info!(peer = %self.name_of(&peer), peer_id = %peer, address, "learned where the peer listens")
             }
         }
         // Queued now, so two announcements are stored in the order they came.
         let stored = self.store.commit(vec![announced_op(&peer, &address)]);
+        let name = self.name_of(&peer);
         tokio::spawn(async move {
             if let Err(error) = stored.await {
-                tracing::warn!(%peer, "cannot store the address the peer announced: {error}");
+                tracing::warn!(peer = %name, peer_id = %peer, "cannot store the address the peer announced: {error}");
             }
         });
     }
@@ -168,10 +176,15 @@ async fn redial(dialer: Weak<Dialer>, peer: NodeId) {
             Ok(()) => return,
             // Only a failure that may pass is worth another dial.
             Err(error) if !error.is_transient() => {
-                tracing::warn!(%peer, "not reconnecting: {error}");
+                tracing::warn!(peer = %dialer.name_of(&peer), peer_id = %peer, "not reconnecting: {error}");
                 return;
             }
-            Err(error) => tracing::debug!(%peer, "reconnect failed: {}", error.message()),
+            Err(error) => tracing::debug!(
+                peer = %dialer.name_of(&peer),
+                peer_id = %peer,
+                "reconnect failed: {}",
+                error.message()
+            ),
         }
         drop(dialer);
         tokio::time::sleep(pause).await;

@@ -52,17 +52,23 @@ impl Dispatcher {
         match event {
             PeerEvent::Connected(peer) => {
                 let channels = self.registry.with_peer(&peer);
-                tracing::info!(%peer, channels = channels.len(), "peer connected");
+                tracing::debug!(
+                    peer = %self.dialer.name_of(&peer),
+                    peer_id = %peer,
+                    channels = channels.len(),
+                    "peer connected: telling its channels"
+                );
                 self.dialer.learn_address(peer);
                 for handle in channels {
                     let _ = handle.peer_connected();
                 }
             }
             PeerEvent::Disconnected(peer, reason) => {
+                let name = self.dialer.name_of(&peer);
                 if reason.is_fault() {
-                    tracing::warn!(%peer, "peer disconnected: {reason}");
+                    tracing::warn!(peer = %name, peer_id = %peer, "peer disconnected: {reason}");
                 } else {
-                    tracing::info!(%peer, "peer disconnected: {reason}");
+                    tracing::info!(peer = %name, peer_id = %peer, "peer disconnected: {reason}");
                 }
                 redials.redial(&self.dialer, peer);
             }

@@ -40,6 +40,7 @@ pub mod onchain;
 pub mod opening;
 pub mod overview;
 pub mod payment;
+pub mod peer_names;
 pub mod peers;
 pub mod proposals;
 pub mod registry;

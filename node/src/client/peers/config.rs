@@ -1,11 +1,12 @@
 //! The peer manager's settings (`[peers]`-level knobs the node passes in).
 
 use super::budget::PeerLimits;
+use crate::client::peer_names::PeerNames;
 use crate::wire::DEFAULT_MAX_FRAME_SIZE;
 use std::time::Duration;
 
 /// How [`Peers`](super::Peers) bounds handshakes and watches live connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PeersConfig {
     /// A connection that has not authenticated its peer this long after it came up is closed
     /// with a `Timeout` goodbye. Also bounds how long `connect` waits after the dial returned.
@@ -29,6 +30,8 @@ pub struct PeersConfig {
     pub max_frame_size: usize,
     /// What one peer may make this node hold or do (`[limits]`).
     pub limits: PeerLimits,
+    /// The aliases log lines call peers by (the peer book's, shared).
+    pub names: PeerNames,
 }
 
 impl Default for PeersConfig {
@@ -40,6 +43,7 @@ impl Default for PeersConfig {
             suspect_grace: Duration::from_secs(1),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             limits: PeerLimits::default(),
+            names: PeerNames::default(),
         }
     }
 }

@@ -62,6 +62,7 @@ pub use event::{ConnectedPeer, DisconnectReason, PeerEvent};
 pub use intake::{Inbound, Intake, Ticket};
 pub use router::{route_plugin_events, PluginEventRoute};
 
+use crate::client::peer_names::PeerNames;
 use crate::protocol::ChannelMessage;
 use crate::wire::{GoodbyeReason, NodeId, NodeKey, Session, SessionError};
 use driver::{Command, Driver, Inputs};
@@ -86,6 +87,8 @@ struct Inner {
     routes: Arc<Routes>,
     announced: Announced,
     commands: UnboundedSender<Command>,
+    /// What log lines call peers.
+    names: PeerNames,
 }
 
 impl Peers {
@@ -122,6 +125,7 @@ impl Peers {
         }
         let own = key.node_id();
         let announced = Announced::default();
+        let names = config.names.clone();
         let driver = Driver::new(
             key,
             transport.clone(),
@@ -143,6 +147,7 @@ impl Peers {
             routes,
             announced,
             commands: commands_tx,
+            names,
         };
         (
             Peers {
@@ -217,7 +222,7 @@ impl Peers {
             .map_err(|error| {
                 if error.kind == ErrorKind::Unavailable {
                     session.close(GoodbyeReason::Shutdown, "");
-                    tracing::warn!(%peer, connection, "ending the connection: {error}");
+                    tracing::warn!(peer = %self.inner.names.of(&peer), peer_id = %peer, connection, "ending the connection: {error}");
                     let reason = DisconnectReason::SendFailed(error.clone());
                     let _ = self.command(Command::End { connection, reason });
                 }

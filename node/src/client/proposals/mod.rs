@@ -194,7 +194,8 @@ impl Proposals {
         reason: String,
         after: impl FnOnce(&Peers) + Send + 'static,
     ) {
-        tracing::info!(proposal = %proposal.proposal_id, %to, "rejecting a channel proposal: {reason}");
+        let name = self.book.names().of(&to);
+        tracing::info!(proposal = %proposal.proposal_id, peer = %name, peer_id = %to, "rejecting a channel proposal: {reason}");
         let message = ChannelMessage::ProposalReject(ProposalReject {
             proposal_id: proposal.proposal_id,
             reason,
@@ -202,7 +203,7 @@ impl Proposals {
         let peers = self.peers.clone();
         tokio::spawn(async move {
             if let Err(error) = peers.send(to, &message).await {
-                tracing::debug!(%to, "could not send a proposal reject: {error}");
+                tracing::debug!(peer = %name, peer_id = %to, "could not send a proposal reject: {error}");
             }
             after(&peers);
         });

@@ -17,6 +17,7 @@ use super::intake::{Inbound, Intake, Ticket};
 use super::liveness::{Liveness, Probe};
 use super::routes::{lock, Announced, Route, Routes};
 use super::PeersConfig;
+use crate::client::peer_names::PeerNames;
 use crate::protocol::ChannelMessage;
 use crate::wire::{
     encode_frame, Goodbye, GoodbyeReason, Incarnation, KeyError, NodeId, NodeKey, Role, Session,
@@ -518,7 +519,7 @@ impl Driver {
             listen_address,
         };
         let Some(existing) = self.routes.get(&peer) else {
-            tracing::info!(connection = id, %peer, remote, "peer connected");
+            tracing::info!(connection = id, peer = %self.config.names.of(&peer), peer_id = %peer, remote, "peer connected");
             self.routes.insert(peer, route);
             let _ = self.events.send(PeerEvent::Connected(peer));
             return;
@@ -551,9 +552,9 @@ impl Driver {
             Keep::Incoming => {
                 // Re-routed before the old one ends, so its end is not a disconnect.
                 if kept.incarnation != incarnation {
-                    tracing::info!(connection = id, %peer, remote, "peer restarted (a new incarnation); its new connection replaces the old one");
+                    tracing::info!(connection = id, peer = %self.config.names.of(&peer), peer_id = %peer, remote, "peer restarted (a new incarnation); its new connection replaces the old one");
                 } else {
-                    tracing::info!(connection = id, %peer, remote, "peer connected again; the newer connection replaces the older");
+                    tracing::info!(connection = id, peer = %self.config.names.of(&peer), peer_id = %peer, remote, "peer connected again; the newer connection replaces the older");
                 }
                 self.routes.insert(peer, route);
                 self.end(
@@ -699,7 +700,7 @@ impl Driver {
             goodbye,
             close,
         } = ending;
-        log_end(id, &connection, &reason);
+        log_end(id, &connection, &reason, &self.config.names);
         self.intake.forget(id);
         let frame = match (goodbye, connection.session()) {
             (Some(goodbye), Some(session)) => {
@@ -763,10 +764,18 @@ fn local_goodbye(reason: DisconnectReason) -> Ending {
 }
 
 /// The one log line for a connection's end.
-fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason) {
-    let peer = connection
-        .peer_hint()
-        .map_or_else(|| "unauthenticated".to_string(), |peer| peer.to_string());
+fn log_end(
+    id: ConnectionId,
+    connection: &Connection,
+    reason: &DisconnectReason,
+    names: &PeerNames,
+) {
+    let hint = connection.peer_hint();
+    let peer = hint.map_or_else(
+        || "unauthenticated".to_string(),
+        |peer| names.of(&peer).to_string(),
+    );
+    let peer_id = hint.map(|peer| peer.to_string()).unwrap_or_default();
     let remote = connection.remote.as_str();
     let authenticated = connection.is_open();
     match reason {
@@ -778,6 +787,7 @@ fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason)
             tracing::debug!(
                 connection = id,
                 peer,
+                peer_id,
                 remote,
                 authenticated,
                 "connection closed: {reason}"
@@ -787,6 +797,7 @@ fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason)
             tracing::warn!(
                 connection = id,
                 peer,
+                peer_id,
                 remote,
                 authenticated,
                 "connection closed: {reason}"
@@ -796,6 +807,7 @@ fn log_end(id: ConnectionId, connection: &Connection, reason: &DisconnectReason)
             tracing::info!(
                 connection = id,
                 peer,
+                peer_id,
                 remote,
                 authenticated,
                 "connection closed: {reason}"
