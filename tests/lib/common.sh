@@ -62,6 +62,15 @@ expect_fail() {
   fi
 }
 
+# expect_exit STATUS OUTFILE CMD...: runs CMD, which must exit with STATUS; its stderr goes to
+# OUTFILE, its stdout to OUTFILE.stdout.
+expect_exit() {
+  local status=$1 out=$2; shift 2
+  local got=0
+  "$@" >"$out.stdout" 2>"$out" || got=$?
+  [ "$got" = "$status" ] || { cat "$out" >&2; fail "expected exit status $status, got $got, from: $*"; }
+}
+
 # assert_contains FILE TEXT
 assert_contains() {
   grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 does not contain: $2"; }

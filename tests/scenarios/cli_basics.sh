@@ -20,11 +20,12 @@ print(eval(sys.argv[2]))
 PY
 }
 
-# expect_usage_error NAME TEXT ARGS...: parley ARGS must fail, print nothing on stdout and
-# name the problem (TEXT) on stderr.
+# expect_usage_error NAME TEXT ARGS...: parley ARGS must fail with exit status 2 (a wrong
+# command line, README "Exit status"), print nothing on stdout and name the problem (TEXT) on
+# stderr.
 expect_usage_error() {
   local name=$1 text=$2; shift 2
-  expect_fail "$SCRATCH/$name.err" "$PARLEY" "$@"
+  expect_exit 2 "$SCRATCH/$name.err" "$PARLEY" "$@"
   [ ! -s "$SCRATCH/$name.err.stdout" ] || fail "parley $* printed on stdout"
   head -n 1 "$SCRATCH/$name.err" | grep -q '^error: ' || { cat "$SCRATCH/$name.err" >&2; fail "parley $*: no 'error:' line"; }
   assert_contains "$SCRATCH/$name.err" "$text"
@@ -72,17 +73,21 @@ grep -qE "^ETH +0\.000000000004242$" "$SCRATCH/balance.out" || { cat "$SCRATCH/b
 [ "$(json_eval "$SCRATCH/balance.json" 'r == [{"asset": "ETH", "amount": "'"$PREFUND"'"}]')" = "True" ] \
   || { cat "$SCRATCH/balance.json" >&2; fail "balance --json is not [ETH $PREFUND]"; }
 
-step "a node error keeps its category and code; with --json it is one JSON document on stderr"
-expect_fail "$SCRATCH/nope.err" "$PARLEY" balance --asset NOPE --json --config "$CONFIG"
+step "a node error keeps its category and code (exit status 1); with --json it is one JSON document on stderr"
+expect_exit 1 "$SCRATCH/nope.err" "$PARLEY" balance --asset NOPE --json --config "$CONFIG"
 [ ! -s "$SCRATCH/nope.err.stdout" ] || fail "an error printed on stdout with --json"
 assert_one_line "$SCRATCH/nope.err"
 [ "$(json_eval "$SCRATCH/nope.err" '(r["error"]["category"], r["error"]["code"], r["error"]["message"].startswith("invalid_argument (1001): "))')" = "('invalid_argument', 1001, True)" ] \
   || { cat "$SCRATCH/nope.err" >&2; fail "the --json error is not {error: {category, code, message}}"; }
-expect_fail "$SCRATCH/nope-text.err" "$PARLEY" balance --asset NOPE --config "$CONFIG"
+expect_exit 1 "$SCRATCH/nope-text.err" "$PARLEY" balance --asset NOPE --config "$CONFIG"
 assert_contains "$SCRATCH/nope-text.err" "error: invalid_argument (1001):"
-expect_fail "$SCRATCH/notfound.err" "$PARLEY" channel show "$ID_AB" --config "$CONFIG"
+expect_exit 1 "$SCRATCH/notfound.err" "$PARLEY" channel show "$ID_AB" --config "$CONFIG"
 assert_contains "$SCRATCH/notfound.err" "error: not_found (1002):"
 assert_one_line "$SCRATCH/notfound.err"
+
+step "a command line only the node's chain shows is wrong (a unit it has no asset of) exits with 2 too"
+expect_exit 2 "$SCRATCH/unit.err" "$PARLEY" channel open "$PEER_ID" --mine 1FOO --theirs 0 --config "$CONFIG"
+assert_contains "$SCRATCH/unit.err" "\`FOO\` is not a unit of this chain"
 
 step "shell completions: a bash script that registers itself and knows the commands"
 "$PARLEY" completions bash >"$SCRATCH/parley.bash" || fail "parley completions bash failed"
@@ -116,8 +121,9 @@ expect_usage_error mine "\`1.5\` is not an amount without a unit" channel open b
 expect_usage_error mine_zero "both zero" channel open bob --mine 0ETH --theirs 0 --config "$SPY"
 expect_usage_error both "both zero" channel open bob --mine 0 --theirs 0 --config "$SPY"
 expect_usage_error challenge "at least 1 second" channel open bob --mine 1 --theirs 1 --challenge 0 --config "$SPY"
-expect_usage_error short_id "0x followed by 64 hex digits" channel show 0x1234 --config "$SPY"
-expect_usage_error no_prefix "does not start with 0x" channel settle "${ID_AB#0x}" --config "$SPY"
+expect_usage_error short_id "too short to name a channel" channel show 0x123 --config "$SPY"
+expect_usage_error long_id "65 hex digits" channel show "${ID_AB}a" --config "$SPY"
+expect_usage_error no_prefix "does not start with 0x" proposal accept "${ID_AB#0x}" --config "$SPY"
 expect_usage_error hex "not a hex digit" proposal accept "0x$(printf 'zz%.0s' $(seq 32))" --config "$SPY"
 expect_usage_error node_id "0x followed by 66 hex digits" peer add carol 0x1234 127.0.0.1:1 --config "$SPY"
 expect_usage_error alias "kept for node ids" peer add 0xcarol "$PEER_ID" 127.0.0.1:1 --config "$SPY"
@@ -135,7 +141,7 @@ wait "$spy_pid" 2>/dev/null || true
 step "a wrong token is refused with unauthorized"
 "$PARLEY" init "$SCRATCH/mallory" --api-listen 127.0.0.1:0 >/dev/null 2>&1 || fail "parley init mallory failed"
 cp "$SCRATCH/alice/data/api.addr" "$SCRATCH/mallory/data/api.addr"
-expect_fail "$SCRATCH/token.err" "$PARLEY" info --json --config "$SCRATCH/mallory/node.toml"
+expect_exit 1 "$SCRATCH/token.err" "$PARLEY" info --json --config "$SCRATCH/mallory/node.toml"
 [ ! -s "$SCRATCH/token.err.stdout" ] || fail "an unauthorized call printed on stdout"
 assert_contains "$SCRATCH/token.err" '"category":"unauthorized","code":1000'
 assert_contains "$SCRATCH/token.err" "$SCRATCH/mallory/data/api.token"
@@ -150,7 +156,7 @@ wait "$node_pid" || fail "parley run exited with $? after parley stop"
 assert_contains "$SCRATCH/stop-again.out" "not running"
 
 step "a stopped node is reported with how to start it"
-expect_fail "$SCRATCH/stopped.err" "$PARLEY" info --config "$CONFIG"
+expect_exit 1 "$SCRATCH/stopped.err" "$PARLEY" info --config "$CONFIG"
 assert_contains "$SCRATCH/stopped.err" "the node is not running"
 assert_contains "$SCRATCH/stopped.err" "start it with \`parley run --config $CONFIG\`"
 assert_one_line "$SCRATCH/stopped.err"

@@ -51,11 +51,14 @@ restart_node bob
 wait_for_log "$events" "reconnected to the node" 30
 assert_contains "$events" "lost the node"
 
-step "alice pays 25 (the CLI picks the id and prints it), bob pays 5"
+step "alice pays 25 (the CLI picks the id and prints it)"
 cli alice channel pay "$id" 25 >"$SCRATCH/pay25.out" || fail "alice could not pay 25"
 paid=$(python3 -c 'import re,sys; print(re.search(r"\(payment ([0-9a-f]{32})\)", open(sys.argv[1]).read()).group(1))' "$SCRATCH/pay25.out") \
   || { cat "$SCRATCH/pay25.out" >&2; fail "the payment's id is not printed"; }
-cli bob channel pay "$id" 5 >/dev/null || fail "bob could not pay 5"
+step "bob pays 5, naming the channel by the start of its id (${id:0:10}), as people type it"
+cli bob channel pay "${id:0:10}" 5 >/dev/null || fail "bob could not pay 5 on ${id:0:10}"
+expect_fail "$SCRATCH/prefix.err" cli bob channel show 0xffffeeee
+assert_contains "$SCRATCH/prefix.err" "no channel of this node has an id starting with 0xffffeeee"
 
 step "both list the three payments, newest first, with exact amounts, directions and versions"
 rows='" ".join("%s:%s:%s:%s:%s/%s" % (p["direction"], p["amount"], p["version"], p["status"], p["mine"], p["theirs"]) for p in r)'
@@ -64,7 +67,7 @@ expected_bob="sent:5:3:completed:560/940 received:25:2:completed:565/935 receive
 [ "$(json alice payments -- "$rows")" = "$expected_alice" ] || fail "alice lists $(json alice payments -- "$rows")"
 bob_rows() { [ "$(json bob payments -- "$rows")" = "$expected_bob" ]; }
 wait_until 10 bob_rows || fail "bob lists $(json bob payments -- "$rows")"
-[ "$(json alice payments --channel "$id" --limit 1 --offset 1 -- 'r[0]["id"]')" = "$paid" ] || fail "paging does not reach $paid"
+[ "$(json alice payments --channel "${id:0:12}" --limit 1 --offset 1 -- 'r[0]["id"]')" = "$paid" ] || fail "paging does not reach $paid"
 [ "$(json alice payments -- 'r[2]["id"]')" = "$late" ] || fail "the first payment is not under alice's id"
 cli alice payments >"$SCRATCH/payments.human" || fail "payments failed"
 assert_contains "$SCRATCH/payments.human" "DIRECTION"

@@ -223,12 +223,12 @@ fn execute(
             account,
         } => {
             let assets = chain.info().map_err(chain_error("chain info"))?.assets;
-            let resolved = amount.resolve(&assets).map_err(CliError::new)?;
+            let resolved = amount.resolve(&assets).map_err(CliError::usage)?;
             let named = crate::cli::node_cmd::args::one_asset(
                 asset.as_deref(),
                 &[(format!("--amount {amount}"), resolved.asset)],
             )
-            .map_err(CliError::new)?;
+            .map_err(CliError::usage)?;
             let asset = find_asset(chain, named.as_deref().unwrap_or("ETH"))?;
             let amount = resolved.amount;
             let from = our_account(chain, account)?;

@@ -124,11 +124,11 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if json_requested() => {
             eprintln!("{}", error.to_json());
-            ExitCode::FAILURE
+            error.exit_code()
         }
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            error.exit_code()
         }
     }
 }
@@ -160,6 +160,8 @@ pub struct CliError {
     details: Option<String>,
     /// The node's error category and code, for an error the node returned.
     category: Option<(String, i64)>,
+    /// The command line is wrong (found after clap's own checks): exit status 2, as clap's.
+    usage: bool,
 }
 
 impl CliError {
@@ -169,6 +171,27 @@ impl CliError {
             message: message.to_string(),
             details: None,
             category: None,
+            usage: false,
+        }
+    }
+
+    /// The command line is wrong in a way only a look at the chain's assets or at several
+    /// arguments together shows (a unit the chain does not have, two amounts of different
+    /// assets); nothing was changed. Exits with 2, like clap's own refusals.
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        CliError {
+            usage: true,
+            ..CliError::new(message)
+        }
+    }
+
+    /// The exit status this error ends the command with (README, "Exit status"): 2 for a wrong
+    /// command line, 1 for everything else.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.usage {
+            ExitCode::from(2)
+        } else {
+            ExitCode::FAILURE
         }
     }
 
@@ -214,6 +237,7 @@ impl CliError {
             message: error.to_string(),
             details,
             category: None,
+            usage: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `parley channel open|list|show|pay|move|pending|accept|reject|settle`: the node's channels.
 
 use super::args::DepositText;
+use super::channel_ref::{channel_id_arg, ChannelIdArg};
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{
     ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest, ChannelOpenRequest,
@@ -9,7 +10,7 @@ use crate::api::types::{
 use crate::store::PaymentId;
 use crate::units::{AmountText, Resolved};
 use clap::{Args, Subcommand};
-use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
+use parley_plugin_api::model::{Amount, AssetInfo};
 use std::cell::OnceCell;
 
 /// Arguments of `parley channel`.
@@ -74,8 +75,8 @@ Example:
         /// Open a sub-channel inside this channel with the same peer instead of a channel on
         /// chain: no transaction; the parent's balances lock --mine and --theirs (of the
         /// parent's assets) until the sub-channel is settled and its outcome merged back.
-        #[arg(long, value_name = "CHANNEL_ID", value_parser = args::channel_id)]
-        parent: Option<ChannelId>,
+        #[arg(long, value_name = "CHANNEL_ID", value_parser = channel_id_arg)]
+        parent: Option<ChannelIdArg>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -94,9 +95,10 @@ Example:
 Example (the id is what `parley channel list` prints):
   parley channel show 0x9f86...(64 hex digits) --config alice/node.toml")]
     Show {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
     },
     /// Pay the peer off chain: returns once both sides signed the new balances.
     ///
@@ -109,9 +111,10 @@ Example:
   parley channel pay 0x9f86...(64 hex digits) 250 --asset ETH --config alice/node.toml")]
     #[command(next_display_order = 10)]
     Pay {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
         /// How much to pay, more than zero: `0.01ETH`, or base units (`250`, `250wei`).
         #[arg(value_parser = args::payment_amount, allow_negative_numbers = true)]
         amount: AmountText,
@@ -138,9 +141,10 @@ Example (tic-tac-toe: cells 0..8, row by row):
   parley channel move 0x9f86...(64 hex digits) '{\"cell\": 4}' --config alice/node.toml")]
     #[command(next_display_order = 10)]
     Move {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
         /// The move as a JSON value, as the channel's app takes it.
         #[arg(value_parser = args::json_value)]
         action: serde_json::Value,
@@ -157,9 +161,9 @@ Example:
   parley channel pending --config bob/node.toml
   parley channel pending 0x9f86...(64 hex digits) --config bob/node.toml --json")]
     Pending {
-        /// Only this channel's (0x and 64 hex digits); every channel's when absent.
-        #[arg(value_parser = args::channel_id)]
-        id: Option<ChannelId>,
+        /// Only this channel's (its id, or the first digits of it); every channel's when absent.
+        #[arg(value_parser = channel_id_arg)]
+        id: Option<ChannelIdArg>,
     },
     /// Accept the peer's update waiting in a channel: this node signs it; returns once it is
     /// signed by both and durable.
@@ -169,9 +173,10 @@ Example (the id is what `parley channel pending` prints):
     // `--version` names the update's version here, not the program's.
     #[command(next_display_order = 10, disable_version_flag = true)]
     Accept {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
         /// Only if the waiting update is this version (as `parley channel pending` shows it).
         #[arg(long, value_name = "N")]
         version: Option<u64>,
@@ -183,9 +188,10 @@ Example:
   parley channel reject 0x9f86...(64 hex digits) --reason \"not for coffee\" --config bob/node.toml")]
     #[command(next_display_order = 10, disable_version_flag = true)]
     Reject {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
         /// Only if the waiting update is this version (as `parley channel pending` shows it).
         #[arg(long, value_name = "N")]
         version: Option<u64>,
@@ -207,14 +213,33 @@ Example:
   parley channel settle 0x9f86...(64 hex digits) --force --config alice/node.toml")]
     #[command(next_display_order = 10)]
     Settle {
-        /// The channel id: 0x and 64 hex digits.
-        #[arg(value_parser = args::channel_id)]
-        id: ChannelId,
+        /// The channel id (0x and 64 hex digits) or its first digits, if no other channel's id
+        /// starts with them (`0x9f86`).
+        #[arg(value_parser = channel_id_arg)]
+        id: ChannelIdArg,
         /// Settle without the peer: register our newest state and wait out the challenge
         /// duration (also recovers the deposits of a channel whose funding never completed).
         #[arg(long)]
         force: bool,
     },
+}
+
+impl ChannelCommand {
+    /// The channel ids written on the command line, for completing prefixes.
+    fn channel_ids(&mut self) -> Vec<&mut ChannelIdArg> {
+        match self {
+            ChannelCommand::Open { parent, .. } | ChannelCommand::Pending { id: parent } => {
+                parent.iter_mut().collect()
+            }
+            ChannelCommand::List { .. } => Vec::new(),
+            ChannelCommand::Show { id }
+            | ChannelCommand::Pay { id, .. }
+            | ChannelCommand::Move { id, .. }
+            | ChannelCommand::Accept { id, .. }
+            | ChannelCommand::Reject { id, .. }
+            | ChannelCommand::Settle { id, .. } => vec![id],
+        }
+    }
 }
 
 impl ChannelArgs {
@@ -241,14 +266,14 @@ impl ChannelArgs {
                         (format!("--theirs {}", theirs.0), theirs.1.asset),
                     ],
                 )
-                .map_err(CliError::new)?;
+                .map_err(CliError::usage)?;
                 let more_assets = more_assets
                     .iter()
                     .map(|deposit| deposit.resolve(assets))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(CliError::new)?;
+                    .map_err(CliError::usage)?;
                 let (mine, theirs) = (mine.1.amount, theirs.1.amount);
-                args::check_deposits(&mine, &theirs, &more_assets).map_err(CliError::new)?;
+                args::check_deposits(&mine, &theirs, &more_assets).map_err(CliError::usage)?;
                 let request = ChannelOpenRequest {
                     peer: peer.clone(),
                     mine,
@@ -258,7 +283,7 @@ impl ChannelArgs {
                     more_assets,
                     app: app.clone(),
                     app_setup: app_setup.clone(),
-                    parent: *parent,
+                    parent: parent.as_ref().map(ChannelIdArg::id).transpose()?,
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",
@@ -270,7 +295,7 @@ impl ChannelArgs {
             ChannelCommand::List { closed: true } => {
                 Call::with("channel_list", &ChannelListRequest { closed: true })
             }
-            ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: *id }),
+            ChannelCommand::Show { id } => Call::with("channel_get", &ChannelRef { id: id.id()? }),
             ChannelCommand::Pay {
                 id,
                 amount,
@@ -279,15 +304,15 @@ impl ChannelArgs {
                 payment,
             } => {
                 let (written, amount) = resolve(
-                    &amount.with_unit(unit.as_deref()).map_err(CliError::new)?,
+                    &amount.with_unit(unit.as_deref()).map_err(CliError::usage)?,
                     assets,
                 )?;
                 let asset = args::one_asset(asset.as_deref(), &[(written, amount.asset)])
-                    .map_err(CliError::new)?;
+                    .map_err(CliError::usage)?;
                 Call::with(
                     "channel_pay",
                     &ChannelPayRequest {
-                        id: *id,
+                        id: id.id()?,
                         amount: amount.amount,
                         asset,
                         payment: *payment,
@@ -297,17 +322,20 @@ impl ChannelArgs {
             ChannelCommand::Move { id, action } => Call::with(
                 "channel_move",
                 &ChannelMoveRequest {
-                    id: *id,
+                    id: id.id()?,
                     action: action.clone(),
                 },
             ),
-            ChannelCommand::Pending { id } => {
-                Call::with("channel_pending", &ChannelPendingRequest { id: *id })
-            }
+            ChannelCommand::Pending { id } => Call::with(
+                "channel_pending",
+                &ChannelPendingRequest {
+                    id: id.as_ref().map(ChannelIdArg::id).transpose()?,
+                },
+            ),
             ChannelCommand::Accept { id, version } => Call::with(
                 "channel_answer",
                 &ChannelAnswerRequest {
-                    id: *id,
+                    id: id.id()?,
                     version: *version,
                     accept: true,
                     reason: None,
@@ -320,13 +348,14 @@ impl ChannelArgs {
             } => Call::with(
                 "channel_answer",
                 &ChannelAnswerRequest {
-                    id: *id,
+                    id: id.id()?,
                     version: *version,
                     accept: false,
                     reason: reason.clone(),
                 },
             ),
             ChannelCommand::Settle { id, force } => {
+                let id = &id.id()?;
                 let label = format!(
                     "settling {}: waiting for the chain to pay out",
                     short_id(id)
@@ -350,6 +379,8 @@ impl ChannelArgs {
             payment.get_or_insert_with(PaymentId::random);
         }
         // What can be refused without the node is refused before it is contacted.
+        self.options
+            .complete_channel_ids(self.command.channel_ids())?;
         if let ChannelCommand::Open {
             mine,
             theirs,
@@ -357,7 +388,7 @@ impl ChannelArgs {
             ..
         } = &self.command
         {
-            args::check_written_deposits(mine, theirs, more_assets).map_err(CliError::new)?;
+            args::check_written_deposits(mine, theirs, more_assets).map_err(CliError::usage)?;
         }
         let options = &self.options;
         // What `channel pay` asked for in base units, for the line that says what was paid.
@@ -445,7 +476,7 @@ impl ChannelArgs {
 
 /// `amount` as written, and what it means on a chain with `assets`.
 fn resolve(amount: &AmountText, assets: &[AssetInfo]) -> Result<(String, Resolved), CliError> {
-    let resolved = amount.resolve(assets).map_err(CliError::new)?;
+    let resolved = amount.resolve(assets).map_err(CliError::usage)?;
     Ok((amount.to_string(), resolved))
 }
 

@@ -68,10 +68,10 @@ impl InvoiceArgs {
                 memo,
                 expiry_seconds,
             } => {
-                let resolved = amount.resolve(assets).map_err(CliError::new)?;
+                let resolved = amount.resolve(assets).map_err(CliError::usage)?;
                 let asset =
                     args::one_asset(asset.as_deref(), &[(amount.to_string(), resolved.asset)])
-                        .map_err(CliError::new)?;
+                        .map_err(CliError::usage)?;
                 Call::with(
                     "invoice_create",
                     &InvoiceCreateRequest {
@@ -101,9 +101,10 @@ impl InvoiceArgs {
                 |assets| self.call(assets),
                 |info: InvoiceInfo, _| format!("{}\n{}", info.invoice, invoice(&info)),
             ),
-            InvoiceCommand::Pay { .. } => self.options.run(self.call(&[])?, |paid: PaymentInfo| {
-                format!("paid the invoice\n{}", payment(&paid))
-            }),
+            InvoiceCommand::Pay { .. } => self.options.run_with_assets(
+                |assets| self.call(assets),
+                |paid: PaymentInfo, assets| format!("paid the invoice\n{}", payment(&paid, assets)),
+            ),
             InvoiceCommand::List => self
                 .options
                 .run(self.call(&[])?, |list: Vec<InvoiceInfo>| invoices(&list)),

@@ -17,6 +17,7 @@
 pub(super) mod args;
 mod balance;
 mod channel;
+mod channel_ref;
 mod events;
 mod failure;
 mod info;
@@ -43,10 +44,11 @@ pub use stop::StopArgs;
 
 use super::{default_config, CliError, CliResult};
 use crate::api::client::ApiClient;
-use crate::api::types::NodeInfo;
+use crate::api::types::{ChannelInfo, ChannelListRequest, NodeInfo};
 use crate::config::NodeConfig;
+use channel_ref::ChannelIdArg;
 use clap::Args;
-use parley_plugin_api::model::AssetInfo;
+use parley_plugin_api::model::{AssetInfo, ChannelId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -140,6 +142,28 @@ impl NodeOptions {
         let method = call.method;
         let result = call_node(&config, call)?;
         print_result(self.json, method, result, |result| human(result, &assets))
+    }
+}
+
+impl NodeOptions {
+    /// Completes the channel id prefixes among `ids` (`0x9f86`) to whole ids, asking the node
+    /// for its channels only when there is one; a prefix no channel or several start with is
+    /// refused with those it matched.
+    fn complete_channel_ids(&self, ids: Vec<&mut ChannelIdArg>) -> Result<(), CliError> {
+        if ids.iter().all(|id| matches!(id, ChannelIdArg::Whole(_))) {
+            return Ok(());
+        }
+        let config = NodeConfig::load(&self.config)?;
+        let list = |closed: bool| -> Result<Vec<ChannelId>, CliError> {
+            let call = Call::with("channel_list", &ChannelListRequest { closed })?;
+            let channels: Vec<ChannelInfo> = typed("channel_list", call_node(&config, call)?)?;
+            Ok(channels.into_iter().map(|channel| channel.id).collect())
+        };
+        let open = list(false)?;
+        for id in ids {
+            id.complete(&open, || list(true))?;
+        }
+        Ok(())
     }
 }
 

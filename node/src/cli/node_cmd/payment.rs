@@ -1,11 +1,13 @@
 //! `parley payments` (the payment history) and `parley payment <id>` (one payment, also one
 //! whose `channel pay` timed out).
 
-use super::{args, output, Call, CliError, CliResult, NodeOptions};
+use super::channel_ref::{channel_id_arg, ChannelIdArg};
+use super::{output, Call, CliError, CliResult, NodeOptions};
 use crate::api::payments::{PaymentInfo, PaymentListRequest, PaymentRef};
 use crate::store::PaymentId;
+use crate::units::format_units;
 use clap::Args;
-use parley_plugin_api::model::ChannelId;
+use parley_plugin_api::model::{Amount, AssetInfo};
 
 /// Arguments of `parley payments`.
 #[derive(Debug, Args)]
@@ -23,9 +25,9 @@ Example:
 pub struct PaymentsArgs {
     #[command(flatten)]
     pub(super) options: NodeOptions,
-    /// Only this channel's payments.
-    #[arg(long, value_name = "ID", value_parser = args::channel_id)]
-    channel: Option<ChannelId>,
+    /// Only this channel's payments (its id, or the first digits of it).
+    #[arg(long, value_name = "ID", value_parser = channel_id_arg)]
+    channel: Option<ChannelIdArg>,
     /// At most this many (1 to 1000; default 50).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -40,7 +42,7 @@ impl PaymentsArgs {
         Call::with(
             "payment_list",
             &PaymentListRequest {
-                channel: self.channel,
+                channel: self.channel.as_ref().map(ChannelIdArg::id).transpose()?,
                 limit: self.limit,
                 offset: self.offset,
             },
@@ -48,9 +50,13 @@ impl PaymentsArgs {
     }
 
     /// Lists the payments.
-    pub fn run(self) -> CliResult {
+    pub fn run(mut self) -> CliResult {
         self.options
-            .run(self.call()?, |list: Vec<PaymentInfo>| payments(&list))
+            .complete_channel_ids(self.channel.iter_mut().collect())?;
+        self.options.run_with_assets(
+            |_| self.call(),
+            |list: Vec<PaymentInfo>, assets| payments(&list, assets),
+        )
     }
 }
 
@@ -79,8 +85,10 @@ impl PaymentArgs {
 
     /// Shows the payment.
     pub fn run(self) -> CliResult {
-        self.options
-            .run(self.call()?, |info: PaymentInfo| payment(&info))
+        self.options.run_with_assets(
+            |_| self.call(),
+            |info: PaymentInfo, assets| payment(&info, assets),
+        )
     }
 }
 
@@ -119,8 +127,9 @@ fn status(p: &PaymentInfo) -> String {
     }
 }
 
-/// The history as a table.
-pub fn payments(list: &[PaymentInfo]) -> String {
+/// The history as a table, amounts in the asset's whole units (the chain's `assets` give the
+/// decimals).
+pub fn payments(list: &[PaymentInfo], assets: &[AssetInfo]) -> String {
     if list.is_empty() {
         return "no payments".into();
     }
@@ -131,7 +140,7 @@ pub fn payments(list: &[PaymentInfo]) -> String {
                 p.id.to_string(),
                 p.channel.to_string(),
                 p.direction.clone(),
-                format!("{} {}", p.amount, p.asset),
+                output::amount(assets, &p.asset, &p.amount),
                 p.version.to_string(),
                 utc(p.time),
                 status(p),
@@ -152,17 +161,29 @@ pub fn payments(list: &[PaymentInfo]) -> String {
     )
 }
 
-/// One payment as a block.
-pub fn payment(p: &PaymentInfo) -> String {
+/// One payment as a block, amounts in the asset's whole units.
+pub fn payment(p: &PaymentInfo, assets: &[AssetInfo]) -> String {
+    let number = |amount: &Amount| match assets.iter().find(|a| a.name == p.asset) {
+        Some(info) => format_units(amount, info.decimals),
+        None => format!("{amount} base units"),
+    };
     let mut rows = vec![
         ("channel".to_string(), p.channel.to_string()),
         ("direction".to_string(), p.direction.clone()),
-        ("amount".to_string(), format!("{} {}", p.amount, p.asset)),
+        (
+            "amount".to_string(),
+            output::amount(assets, &p.asset, &p.amount),
+        ),
         ("status".to_string(), status(p)),
         ("version".to_string(), p.version.to_string()),
         (
             "balances".to_string(),
-            format!("mine {} / theirs {} {}", p.mine, p.theirs, p.asset),
+            format!(
+                "mine {} / theirs {} {}",
+                number(&p.mine),
+                number(&p.theirs),
+                p.asset
+            ),
         ),
         ("time".to_string(), format!("{} UTC", utc(p.time))),
         ("updated".to_string(), format!("{} UTC", utc(p.updated))),
@@ -176,7 +197,15 @@ pub fn payment(p: &PaymentInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parley_plugin_api::model::Amount;
+    use parley_plugin_api::model::ChannelId;
+
+    fn eth() -> Vec<AssetInfo> {
+        vec![AssetInfo {
+            name: "ETH".into(),
+            decimals: 18,
+            asset: Default::default(),
+        }]
+    }
 
     fn info(status: &str, reason: Option<&str>) -> PaymentInfo {
         PaymentInfo {
@@ -184,12 +213,12 @@ mod tests {
             channel: ChannelId([1; 32]),
             direction: "sent".into(),
             asset: "ETH".into(),
-            amount: Amount::from(250u64),
+            amount: Amount::from(2_500_000_000_000_000u64),
             version: 3,
             status: status.into(),
             reason: reason.map(str::to_string),
-            mine: Amount::from(750u64),
-            theirs: Amount::from(250u64),
+            mine: Amount::from(7_500_000_000_000_000u64),
+            theirs: Amount::from(2_500_000_000_000_000u64),
             time: 1_733_300_000,
             updated: 1_733_300_001,
             memo: String::new(),
@@ -198,20 +227,30 @@ mod tests {
 
     #[test]
     fn payments_read_as_a_table_and_a_block() {
-        let table = payments(&[info("completed", None), info("rejected", Some("no"))]);
+        let table = payments(
+            &[info("completed", None), info("rejected", Some("no"))],
+            &eth(),
+        );
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3, "{table}");
         assert!(lines[1].contains("sent"), "{table}");
-        assert!(lines[1].contains("250 ETH"), "{table}");
+        assert!(lines[1].contains("0.0025 ETH"), "{table}");
         assert!(lines[1].contains("2024-12-04 08:13:20"), "{table}");
         assert!(lines[2].ends_with("rejected (no)"), "{table}");
-        assert_eq!(payments(&[]), "no payments");
-        let block = payment(&info("pending", None));
+        assert_eq!(payments(&[], &eth()), "no payments");
+        let block = payment(&info("pending", None), &eth());
         assert!(
             block.starts_with(&format!("payment {}", "ab".repeat(16))),
             "{block}"
         );
-        assert!(block.contains("mine 750 / theirs 250 ETH"), "{block}");
+        assert!(block.contains("amount     0.0025 ETH"), "{block}");
+        assert!(block.contains("mine 0.0075 / theirs 0.0025 ETH"), "{block}");
+        // An asset the chain does not name keeps its base units, and says so.
+        let block = payment(&info("pending", None), &[]);
+        assert!(
+            block.contains("2500000000000000 base units of ETH"),
+            "{block}"
+        );
     }
 
     #[test]

@@ -437,14 +437,18 @@ fn bad_amounts_are_refused_with_the_expected_form() {
 #[test]
 fn bad_ids_are_refused_with_the_expected_form() {
     refused(
-        &["channel", "show", "0x1234"],
+        &["channel", "show", "0x123"],
         &[
-            "has 4 hex digits",
-            "a channel id: 0x followed by 64 hex digits",
+            "too short to name a channel (3 hex digits)",
+            "0x and 64 hex digits), or its first 4 or more digits",
         ],
     );
     refused(
-        &["channel", "settle", &"ab".repeat(32)],
+        &["channel", "settle", &format!("{}a", id("ab"))],
+        &["has 65 hex digits"],
+    );
+    refused(
+        &["proposal", "accept", &"ab".repeat(32)],
         &["does not start with 0x"],
     );
     refused(
