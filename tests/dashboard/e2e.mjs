@@ -150,6 +150,7 @@ try {
   await card(a, payChannel).getByTestId("pay-amount").fill("1000");
   await card(a, payChannel).getByTestId("pay-submit").click();
   await expectText(card(a, payChannel).getByTestId("channel-error"), "insufficient_funds (1003)", "the overdraft");
+  await expectText(a.locator("[data-testid=payment][data-status=failed] [data-testid=payment-amount]"), "1000 ETH", "alice's failed payment");
   await shot(a, "5-alice-overdraft");
 
   step("bob's node restarts: his dashboard says disconnected, then is live again by itself");

@@ -38,14 +38,21 @@ export function startDashboard(root: HTMLElement, token: string, signOut: (why: 
   const disputes = new Disputes();
   const payments = new Payments();
   const channels = new Channels({
+    // Read again after the call whether it worked or not: the node records a failed payment
+    // too, and no event tells of it.
     async pay(channel, amount, asset) {
-      await call(token, "channel_pay", { id: channel, amount, asset });
-      schedule();
+      try {
+        await call(token, "channel_pay", { id: channel, amount, asset });
+      } finally {
+        schedule();
+      }
     },
     async settle(channel) {
-      schedule();
-      await call(token, "channel_settle", { id: channel });
-      schedule();
+      try {
+        await call(token, "channel_settle", { id: channel });
+      } finally {
+        schedule();
+      }
     },
   });
   root.replaceChildren(
