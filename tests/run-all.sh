@@ -2,13 +2,16 @@
 # Runs every test of Parley, in the order a failure is cheapest to find:
 #   format and lints, the build, the plugins built outside the workspace, the contracts (pinned
 #   solc/anvil/forge installed from npm, artifacts checked against the sources, forge tests,
-#   contracts/README.md's gas table checked against a measurement on anvil),
+#   contracts/README.md's gas table checked against a measurement on anvil), the dashboard's
+#   committed build checked against its sources,
 #   unit/property/integration tests (cargo; the Ethereum plugin's run on anvil), the fuzz
 #   targets (tests/lib/fuzz.sh, 20 s each), then the multi-process scenarios in
 #   tests/scenarios: all on the sim chain, and those that run nodes through tests/lib/nodes.sh
 #   a second time on anvil with the Ethereum plugin.
-# Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh and tests/lib/fuzz.sh
-# install the rest (idempotently); the fuzz targets use rustup's nightly toolchain if present.
+# Needs cargo, gcc and Node.js with npm; contracts/scripts/install.sh, node/dashboard/build.sh,
+# tests/lib/install-browser.sh (Debian's chromium through apt-get, and playwright-core) and
+# tests/lib/fuzz.sh install the rest (idempotently); the fuzz targets use rustup's nightly
+# toolchain if present.
 # Set CARGO_TARGET_DIR to reuse builds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,6 +52,10 @@ node contracts/scripts/compile.mjs --check
 bash contracts/scripts/test.sh
 node contracts/scripts/gas-table.mjs --check
 
+section "dashboard: check node/dashboard/dist/ against its sources (pinned Vite from npm), install the browser for its test"
+bash node/dashboard/build.sh --check
+tests/lib/install-browser.sh
+
 section "unit, property and integration tests"
 cargo test --workspace --quiet
 
@@ -63,8 +70,9 @@ section "multi-process scenarios"
 # or exercise sim-chain features by design: shared_ledger (the sim chain's shared ledger file),
 # demo (`parley demo` runs its own sim-chain nodes), init and node_run (what `parley init`
 # writes and config errors), api and cli_basics (one node's API and CLI), plugin_check and
-# external_plugin (plugin loading), external_app (an app plugin with no Ethereum contract: it
-# sets PARLEY_CHAIN=sim on the line that sources nodes.sh, so the grep below leaves it out).
+# external_plugin (plugin loading), external_app (an app plugin with no Ethereum contract) and
+# dashboard (a browser on the API, which is the same on every chain): those two set
+# PARLEY_CHAIN=sim on the line that sources nodes.sh, so the grep below leaves them out.
 # ethereum_plugin_check runs `parley plugin check` on the Ethereum plugin against anvil in the
 # first pass already.
 passed_sim=0

@@ -11,6 +11,8 @@
 //! - [`token`]: creating, reading and checking the bearer token.
 //! - [`request_guard`]: body size and request ids, checked before jsonrpsee parses a request.
 //! - [`server`]: the server itself.
+//! - [`dashboard`]: the web dashboard's page and assets (built from `node/dashboard/`),
+//!   served on the same port without the token.
 //! - [`client`]: the CLI's client of it; [`events_client`]: its event subscriber.
 //! - `test_support` (in tests, and with the `fuzzing` feature): an in-memory node behind the
 //!   API, for exercising the server without a real node.
@@ -24,6 +26,7 @@
 //! ([`openrpc`]).
 
 pub mod client;
+pub mod dashboard;
 pub mod error;
 pub mod events_client;
 pub mod node_api;

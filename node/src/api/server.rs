@@ -1,8 +1,11 @@
 //! The API server: JSON-RPC 2.0 over HTTP POST and WebSocket on one port (jsonrpsee), behind
 //! a bearer-token check that runs before any method.
 //!
-//! Every request, the WebSocket upgrade included, must carry `Authorization: Bearer <token>`;
-//! otherwise the answer is HTTP 401 with a JSON-RPC `unauthorized` error and no method runs.
+//! Every request, the WebSocket upgrade included, must carry `Authorization: Bearer <token>`
+//! (a browser's WebSocket, which cannot set headers, offers the token as its second
+//! subprotocol after `parley.bearer` instead; see [`super::token`]); otherwise the answer is
+//! HTTP 401 with a JSON-RPC `unauthorized` error and no method runs. Only `GET /health` and
+//! the dashboard's static files ([`super::dashboard`]) are served without it.
 //! An authorised HTTP request then passes the [`request_guard`](super::request_guard) (body
 //! size, request ids) before jsonrpsee parses it.
 //! The server binds to loopback unless the operator explicitly allows another address.
@@ -12,7 +15,7 @@ use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
 use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
 use super::request_guard::RequestGuardLayer;
-use super::token::ApiToken;
+use super::token::{ApiToken, BEARER_SUBPROTOCOL};
 use super::types::{
     BalanceRequest, ChannelAnswerRequest, ChannelListRequest, ChannelMoveRequest,
     ChannelOpenRequest, ChannelPayRequest, ChannelPendingRequest, ChannelRef, ChannelSettleRequest,
@@ -434,21 +437,79 @@ where
             // node answers and which version it is.
             return Box::pin(std::future::ready(Ok(health_response())));
         }
+        let upgrade = is_websocket_upgrade(&request);
+        if !upgrade {
+            if let Some(response) = super::dashboard::respond(&request) {
+                // The dashboard's static files: no token, and nothing runs (see `dashboard`).
+                return Box::pin(std::future::ready(Ok(response)));
+            }
+        }
         let authorization = request
             .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok());
-        if !self.token.authorizes(authorization) {
-            return Box::pin(std::future::ready(Ok(unauthorized_response())));
+        if self.token.authorizes(authorization) {
+            if request.method() == http::Method::GET && request.uri().path() == METRICS_PATH {
+                let node = self.node.clone();
+                return Box::pin(async move {
+                    let text = node.metrics().await.unwrap_or_default();
+                    Ok(metrics_response(text))
+                });
+            }
+            return Box::pin(self.inner.call(request));
         }
-        if request.method() == http::Method::GET && request.uri().path() == METRICS_PATH {
-            let node = self.node.clone();
-            return Box::pin(async move {
-                let text = node.metrics().await.unwrap_or_default();
-                Ok(metrics_response(text))
-            });
+        if upgrade && self.token.authorizes_subprotocols(offered(&request)) {
+            return Box::pin(upgrade_with_bearer_subprotocol(&mut self.inner, request));
         }
-        Box::pin(self.inner.call(request))
+        Box::pin(std::future::ready(Ok(unauthorized_response())))
+    }
+}
+
+/// Whether `request` opens a WebSocket (`Upgrade: websocket`).
+fn is_websocket_upgrade(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get_all(http::header::UPGRADE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
+}
+
+/// The subprotocols a WebSocket client offers, header by header.
+fn offered(request: &HttpRequest) -> impl Iterator<Item = &str> {
+    request
+        .headers()
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+}
+
+/// Hands a WebSocket upgrade that carried the token as a subprotocol to jsonrpsee, and answers
+/// with [`BEARER_SUBPROTOCOL`] as the chosen subprotocol: a browser fails a connection whose
+/// answer picks none of the offered ones. The token's header is removed first, so it goes no
+/// further into the server than this check.
+fn upgrade_with_bearer_subprotocol<S>(
+    inner: &mut S,
+    mut request: HttpRequest,
+) -> impl Future<Output = Result<HttpResponse, BoxError>> + Send + 'static
+where
+    S: tower::Service<HttpRequest, Response = HttpResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    request
+        .headers_mut()
+        .remove(http::header::SEC_WEBSOCKET_PROTOCOL);
+    let upgrade = inner.call(request);
+    async move {
+        let mut response = upgrade.await?;
+        if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+            response.headers_mut().insert(
+                http::header::SEC_WEBSOCKET_PROTOCOL,
+                http::HeaderValue::from_static(BEARER_SUBPROTOCOL),
+            );
+        }
+        Ok(response)
     }
 }
 

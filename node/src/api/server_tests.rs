@@ -183,15 +183,21 @@ struct WsClient {
 impl WsClient {
     /// Opens a WebSocket; returns the HTTP status line's code when the upgrade is refused.
     async fn connect(addr: SocketAddr, token: Option<&str>) -> Result<WsClient, u16> {
+        let header = token.map(|token| format!("Authorization: Bearer {token}\r\n"));
+        WsClient::connect_with(addr, header.as_deref().unwrap_or(""))
+            .await
+            .map(|(client, _)| client)
+    }
+
+    /// Opens a WebSocket with `headers` (each line ending in CRLF) added to the upgrade
+    /// request; returns the client and the answer's head, or the status of a refusal.
+    async fn connect_with(addr: SocketAddr, headers: &str) -> Result<(WsClient, String), u16> {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let mut request = format!(
+        let request = format!(
             "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             {headers}\r\n"
         );
-        if let Some(token) = token {
-            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        request.push_str("\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         // Read the response head byte by byte so no frame byte is consumed with it.
         let mut head = Vec::new();
@@ -201,7 +207,7 @@ impl WsClient {
         let head = String::from_utf8(head).unwrap();
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
         if status == 101 {
-            Ok(WsClient { stream })
+            Ok((WsClient { stream }, head))
         } else {
             Err(status)
         }
@@ -247,6 +253,64 @@ async fn websocket_needs_the_token() {
     let h = start().await;
     let refused = WsClient::connect(h.server.local_addr(), None).await;
     assert_eq!(refused.err(), Some(401));
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn a_browser_websocket_offers_the_token_as_a_subprotocol() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let offer = |token: &str| format!("Sec-WebSocket-Protocol: parley.bearer, {token}\r\n");
+    let wrong = ApiToken::generate().unwrap();
+    let refused = WsClient::connect_with(addr, &offer(wrong.expose())).await;
+    assert_eq!(refused.err(), Some(401));
+    let alone = WsClient::connect_with(addr, "Sec-WebSocket-Protocol: parley.bearer\r\n").await;
+    assert_eq!(alone.err(), Some(401));
+    // The right token works, and the answer names the one subprotocol the browser expects
+    // (it fails the connection otherwise), never the token.
+    let (mut ws, head) = WsClient::connect_with(addr, &offer(h.token.expose()))
+        .await
+        .expect("the upgrade with the token as a subprotocol");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("\r\nsec-websocket-protocol: parley.bearer\r\n"),
+        "{head}"
+    );
+    assert!(!head.contains(h.token.expose()), "{head}");
+    ws.send(&call("node_info", json!([]))).await;
+    let answer = ws.receive().await;
+    assert_eq!(
+        answer["result"]["chain"]["backend"], "sim-chain",
+        "{answer}"
+    );
+    // A plain POST cannot use the subprotocol header in place of Authorization.
+    let head = format!(
+        "POST / HTTP/1.1\r\nContent-Type: application/json\r\n\
+         Sec-WebSocket-Protocol: parley.bearer, {}\r\nContent-Length: 2",
+        h.token.expose()
+    );
+    let (status, _) = raw_request(addr, &head, b"{}").await;
+    assert_eq!(status, 401);
+    assert_eq!(h.node.calls(), vec!["node_info"]);
+    h.server.stop();
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_without_the_token_and_the_api_still_needs_it() {
+    let h = start().await;
+    let addr = h.server.local_addr();
+    let (status, page) = raw_request(addr, "GET /dashboard/ HTTP/1.1", b"").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("./app.js"), "{page}");
+    let (status, _) = raw_request(addr, "GET / HTTP/1.1", b"").await;
+    assert_eq!(status, 302);
+    let (status, _) = raw_request(addr, "GET /metrics HTTP/1.1", b"").await;
+    assert_eq!(status, 401);
+    let (status, _) = post(addr, None, &call("node_info", json!([]))).await;
+    assert_eq!(status, 401);
+    // `GET /` that upgrades is the API's WebSocket, not a redirect.
+    assert_eq!(WsClient::connect(addr, None).await.err(), Some(401));
+    assert!(h.node.calls().is_empty(), "{:?}", h.node.calls());
     h.server.stop();
 }
 

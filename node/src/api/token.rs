@@ -4,6 +4,12 @@
 //! scripts read the same token across restarts. A token file that its group or others can read
 //! is refused: anyone who can read it can move the node's funds. The token never appears in
 //! `Debug` output or logs.
+//!
+//! A client sends it in `Authorization: Bearer <token>`, except a browser's WebSocket, which
+//! cannot set headers: it offers two subprotocols, [`BEARER_SUBPROTOCOL`] then the token
+//! (`Sec-WebSocket-Protocol: parley.bearer, <token>`), checked the same way
+//! ([`ApiToken::authorizes_subprotocols`]). Never in the URL, where proxies, logs and browser
+//! history would keep it.
 
 use std::fmt;
 use std::fs;
@@ -13,6 +19,10 @@ use thiserror::Error;
 
 /// The token file's name inside the data directory.
 pub const TOKEN_FILE: &str = "api.token";
+
+/// The WebSocket subprotocol that says the next offered one is the API token; the server
+/// accepts it by answering with this name alone.
+pub const BEARER_SUBPROTOCOL: &str = "parley.bearer";
 
 /// Bytes of randomness in a token.
 pub const TOKEN_BYTES: usize = 32;
@@ -107,6 +117,21 @@ impl ApiToken {
             return false;
         };
         scheme.eq_ignore_ascii_case("bearer") && self.matches(credentials.trim())
+    }
+
+    /// Whether the subprotocols a WebSocket client offers (the values of its
+    /// `Sec-WebSocket-Protocol` headers, in order) are exactly [`BEARER_SUBPROTOCOL`] and this
+    /// token. Anything else offered alongside is refused, so that the answer's one subprotocol
+    /// is always the one the client can check for.
+    pub fn authorizes_subprotocols<'a>(&self, offered: impl IntoIterator<Item = &'a str>) -> bool {
+        let mut names = offered
+            .into_iter()
+            .flat_map(|value| value.split(','))
+            .map(str::trim);
+        match (names.next(), names.next(), names.next()) {
+            (Some(BEARER_SUBPROTOCOL), Some(token), None) => self.matches(token),
+            _ => false,
+        }
     }
 }
 
@@ -251,6 +276,25 @@ mod tests {
         assert!(!token.authorizes(Some(&format!("Bearer {}", "ac".repeat(32)))));
         assert!(!token.authorizes(Some(&format!("Bearer {}a", "ab".repeat(32)))));
         assert!(!token.authorizes(Some(&format!("Bearer {}", &good[7..70]))));
+    }
+
+    #[test]
+    fn subprotocol_forms() {
+        let token = ApiToken::parse(&"ab".repeat(32)).unwrap();
+        let good = "ab".repeat(32);
+        assert!(token.authorizes_subprotocols([format!("parley.bearer, {good}").as_str()]));
+        assert!(token.authorizes_subprotocols(["parley.bearer", good.as_str()]));
+        assert!(token.authorizes_subprotocols([format!("parley.bearer,{good}").as_str()]));
+        assert!(!token.authorizes_subprotocols(None::<&str>));
+        assert!(!token.authorizes_subprotocols(["parley.bearer"]));
+        assert!(!token.authorizes_subprotocols([good.as_str()]));
+        assert!(!token.authorizes_subprotocols([format!("{good}, parley.bearer").as_str()]));
+        let wrong = "ac".repeat(32);
+        assert!(!token.authorizes_subprotocols([format!("parley.bearer, {wrong}").as_str()]));
+        let extra = format!("parley.bearer, {good}, chat");
+        assert!(!token.authorizes_subprotocols([extra.as_str()]));
+        let other = format!("Parley.Bearer, {good}");
+        assert!(!token.authorizes_subprotocols([other.as_str()]));
     }
 
     #[test]
