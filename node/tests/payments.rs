@@ -160,7 +160,12 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!((failed.status.as_str(), failed.version), ("failed", 3));
-    assert!(failed.reason.is_some(), "{failed:?}");
+    // In the asset's whole units, as a person reads it (ETH has 18 decimals on the sim chain).
+    let reason = failed.reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("the payment of 0.000000000000005 ETH exceeds the available balance of"),
+        "{failed:?}"
+    );
 
     // Bob asks for 100; Alice's node checks the invoice and pays it through the channel.
     let invoice = b

@@ -53,6 +53,12 @@ assert_contains "$SCRATCH/info.out" "transport"
 (cd / && PARLEY_CONFIG="$CONFIG" "$PARLEY" info --json) >"$SCRATCH/info-env.json" || fail "parley info with PARLEY_CONFIG failed"
 [ "$(json_eval "$SCRATCH/info-env.json" 'r["node_id"]')" = "$node_id" ] || fail "PARLEY_CONFIG did not name the node's config"
 
+step "peer add without an address, for a node that never connected in, says what to give"
+expect_exit 1 "$SCRATCH/add-no-address.err" "$PARLEY" peer add bob "$PEER_ID" --config "$CONFIG"
+assert_contains "$SCRATCH/add-no-address.err" "never connected in"
+assert_contains "$SCRATCH/add-no-address.err" "<node id>@<host:port>"
+[ "$("$PARLEY" peer list --json --config "$CONFIG")" = "[]" ] || fail "a refused peer add saved the peer"
+
 step "peer add, then peer list shows the alias (text and JSON)"
 "$PARLEY" peer add bob "$PEER_ID" 127.0.0.1:4999 --config "$CONFIG" >"$SCRATCH/add.out" \
   || fail "parley peer add failed"

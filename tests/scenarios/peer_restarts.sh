@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peers that survive restarts. `parley init` writes a fixed listen port, so a node comes back
 # where its peers know it; a node that was only dialed learns where its peer listens from the
-# handshake and keeps it. Two nodes, one channel: bob (who never adds alice) is killed -9 and
+# handshake and keeps it (and names it by the node id alone). Two nodes, one channel: bob (who never adds alice) is killed -9 and
 # restarted, alice reconnects by herself and a payment works; then both are killed, bob starts
 # first and already knows where alice listens, and once she is up a payment from bob works.
 source "$(dirname "$0")/../lib/common.sh"
@@ -74,4 +74,9 @@ wait_until 60 json bob peer list -- 'r[0]["connected"] or sys.exit(1)'
 step "bob pays alice back"
 pay_within 60 bob
 [ "$(balances_of alice "$channel")" = "3 995 5" ] || fail "alice sees $(balances_of alice "$channel")"
+step "bob names alice by her node id alone: the address she announced is used"
+cli bob peer add alice "$(node_id alice)" >"$SCRATCH/add-alice.out" || fail "bob could not name alice by her id"
+assert_contains "$SCRATCH/add-alice.out" "added peer alice"
+[ "$(json bob peer list -- 'r[0]["alias"]')" = alice ] || fail "bob's peer list has no alias for alice"
+[ "$(json bob peer list -- 'r[0]["transport_address"]')" = "$alice_listen" ] || fail "bob keeps another address for alice"
 echo "PASS peer_restarts"

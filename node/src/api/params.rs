@@ -283,10 +283,13 @@ impl FromParams for PeerAddRequest {
         Ok(PeerAddRequest {
             alias,
             node_id: p.required("node_id", NODE_ID)?,
-            transport_address: transport_address(p.required(
-                "transport_address",
-                "the peer's transport address (host:port)",
-            )?)?,
+            transport_address: p
+                .optional(
+                    "transport_address",
+                    "the peer's transport address (host:port)",
+                )?
+                .map(transport_address)
+                .transpose()?,
         })
     }
 }

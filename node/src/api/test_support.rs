@@ -99,7 +99,7 @@ impl NodeApi for FakeNode {
         ready(Ok(PeerInfo {
             alias: Some(request.alias),
             node_id: request.node_id,
-            transport_address: Some(request.transport_address),
+            transport_address: request.transport_address,
             connected: false,
             direction: None,
             connect_error: None,

@@ -59,7 +59,8 @@ pub struct PeerAddRequest {
     /// The peer's identity.
     pub node_id: NodeId,
     /// Where to reach it, in the transport plugin's format (`127.0.0.1:4000` for QUIC).
-    pub transport_address: String,
+    /// Omitted: the address the peer announced when it connected in, if it ever did.
+    pub transport_address: Option<String>,
 }
 
 /// One peer (`peer_list`: every named peer and every connected one; the result of

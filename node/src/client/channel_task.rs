@@ -36,8 +36,8 @@ use super::peers::{PeerError, Peers, Ticket};
 use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
-    PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure, UpdateIntent,
-    UpdateProposal, UpdateQueue,
+    PaymentError, PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure,
+    UpdateIntent, UpdateProposal, UpdateQueue,
 };
 use crate::store::{
     ArchivedChannel, ChannelMembers, ChannelStore, PaymentId, PaymentStatus, StoreError,
@@ -47,7 +47,7 @@ use crate::wire::NodeId;
 pub use asked::{AnswerError, Answered, NOT_ANSWERED};
 pub use outage::PROBE;
 use parley_plugin_api::model::{
-    Amount, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
+    Amount, AssetInfo, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
 use parley_plugin_api::ChainSigner;
 pub use payments::PaymentTag;
@@ -500,6 +500,9 @@ pub struct ChannelDeps<L> {
     pub keep_history: bool,
     /// What this channel does wrong on purpose (`[testing]` switches; all off on real nodes).
     pub misbehaviour: ChannelMisbehaviour,
+    /// The chain's assets, so that a payment's failure is recorded in whole units (`0.5 ETH`);
+    /// empty writes base units.
+    pub assets: Vec<AssetInfo>,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -804,6 +807,27 @@ impl<L: PeerLink> ChannelTask<L> {
         self.settle().await
     }
 
+    /// Why `payment` failed, for its record: an overdraft in the asset's whole units (the
+    /// protocol's error knows amounts, not assets), anything else as the error says.
+    fn failure_reason(&self, payment: &PaymentTag, error: &CommandError) -> String {
+        if let CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft {
+            available,
+            requested,
+        })) = error
+        {
+            let asset = self.channel.latest().allocation.assets.get(payment.asset);
+            if let Some(info) = asset.and_then(|a| self.deps.assets.iter().find(|i| i.asset == *a))
+            {
+                return format!(
+                    "the payment of {} exceeds the available balance of {}",
+                    crate::units::show(requested, info),
+                    crate::units::show(available, info)
+                );
+            }
+        }
+        error.to_string()
+    }
+
     /// Gives an update command its answer; a payment that did not happen gets its record
     /// (a write of its own: not the path of a payment that succeeds).
     fn answer_update(&mut self, answer: Answer<Requested>) {
@@ -814,7 +838,7 @@ impl<L: PeerLink> ChannelTask<L> {
         if let (Some(payment), Err(error)) = (&request.payment, &result) {
             let status = match error {
                 CommandError::Rejected(reason) => PaymentStatus::Rejected(reason.to_string()),
-                other => PaymentStatus::Failed(other.to_string()),
+                other => PaymentStatus::Failed(self.failure_reason(payment, other)),
             };
             let version = match error {
                 CommandError::Superseded { version } | CommandError::Discarded { version } => {

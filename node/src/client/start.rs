@@ -131,6 +131,7 @@ impl ChannelStarter {
             keep_history: self.keep_history,
             first_writes,
             misbehaviour: self.misbehaviour,
+            assets: self.chain.info.assets.clone(),
         };
         let (handle, task) = channel_task(channel, initial, deps);
         let inserted = self

@@ -107,7 +107,7 @@ impl InProcess {
             .peer_add(PeerAddRequest {
                 alias: to.to_owned(),
                 node_id: info.node_id,
-                transport_address: info.listen_address,
+                transport_address: Some(info.listen_address),
             })
             .await
             .map_err(|e| LabError::failed(format!("node {from}: cannot add peer {to}: {e}")))?;

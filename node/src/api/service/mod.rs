@@ -122,10 +122,18 @@ impl NodeApi for NodeService {
     }
 
     fn peer_add(&self, request: PeerAddRequest) -> ApiFuture<'_, PeerInfo> {
+        let known = || self.driver.book.contact(&request.node_id).1;
+        let Some(transport_address) = request.transport_address.clone().or_else(known) else {
+            return Box::pin(std::future::ready(Err(ApiError::invalid_param(
+                "transport_address",
+                "the node does not know where this peer listens (it never connected in); \
+                 give `<node id>@<host:port>`, the `address` the peer's `parley info` prints",
+            ))));
+        };
         let peer = NamedPeer {
             alias: request.alias,
             node_id: request.node_id,
-            transport_address: request.transport_address,
+            transport_address,
         };
         let added = self.detached(move |driver| async move { driver.add_peer(peer).await });
         Box::pin(async move { Ok(peer_info(added.await?)) })

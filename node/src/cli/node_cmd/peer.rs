@@ -26,7 +26,9 @@ Example (the address is what the peer's `parley info` prints as `address`):
   parley peer add bob 0x02c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5@127.0.0.1:9740 \\
       --config alice/node.toml
 The node id and the transport address may also come apart:
-  parley peer add bob 0x02c6…9ee5 127.0.0.1:9740 --config alice/node.toml")]
+  parley peer add bob 0x02c6…9ee5 127.0.0.1:9740 --config alice/node.toml
+A peer that connected in told its address; naming it needs only its node id:
+  parley peer add alice 0x03d8…74f8 --config bob/node.toml")]
     Add {
         /// A short name for the peer, used by `parley channel open` (one word, not starting
         /// with 0x).
@@ -37,7 +39,8 @@ The node id and the transport address may also come apart:
         #[arg(value_parser = args::node_address)]
         node_address: (NodeId, Option<String>),
         /// Where the peer accepts connections, as its `parley info` prints it under
-        /// `transport`: host:port (e.g. 127.0.0.1:9740). Only without `@` in the node address.
+        /// `transport`: host:port (e.g. 127.0.0.1:9740). Only without `@` in the node address;
+        /// without either, the address the peer announced when it connected in.
         #[arg(value_parser = args::transport_address)]
         transport_address: Option<String>,
     },
@@ -60,20 +63,15 @@ impl PeerArgs {
                 transport_address,
             } => {
                 let transport_address = match (in_address, transport_address) {
-                    (Some(address), None) | (None, Some(address)) => address.clone(),
+                    (Some(address), None) | (None, Some(address)) => Some(address.clone()),
                     (Some(_), Some(_)) => {
                         return Err(CliError::new(
                             "the transport address is given twice: after `@` in the node \
                              address and on its own; give it once",
                         ))
                     }
-                    (None, None) => {
-                        return Err(CliError::new(
-                            "where does the peer listen? give `<node id>@<host:port>` (the \
-                             `address` its `parley info` prints) or the node id and then \
-                             host:port",
-                        ))
-                    }
+                    // The node may know it: the peer announced it when it connected in.
+                    (None, None) => None,
                 };
                 Call::with(
                     "peer_add",

@@ -82,7 +82,16 @@ fn every_call_is_parsed_by_the_server_as_meant() {
         PeerAddRequest {
             alias: "bob".into(),
             node_id: NODE.parse().unwrap(),
-            transport_address: "127.0.0.1:4000".into(),
+            transport_address: Some("127.0.0.1:4000".into()),
+        },
+    );
+    assert_reads(
+        &["peer", "add", "bob", NODE],
+        "peer_add",
+        PeerAddRequest {
+            alias: "bob".into(),
+            node_id: NODE.parse().unwrap(),
+            transport_address: None,
         },
     );
     assert_reads(

@@ -35,7 +35,7 @@ pub async fn tell(
         &PeerAddRequest {
             alias: bob.name.to_owned(),
             node_id: bob.info.node_id,
-            transport_address: bob.info.listen_address.clone(),
+            transport_address: Some(bob.info.listen_address.clone()),
         },
     )
     .await?;
