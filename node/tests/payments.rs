@@ -1,8 +1,9 @@
 //! Payments you can track, through the API of two complete nodes in one process
 //! (`parley_node::lab::InProcess`): both sides list each payment with its id, direction,
 //! amount, version and the balances after it; an id given twice pays once; a call that timed
-//! out is looked up by its id and completes when the peer answers; and an invoice Bob issues is
-//! paid by Alice's node and seen paid by Bob's, under one id on both.
+//! out is looked up by its id and completes when the peer answers; a payment has one id on both
+//! nodes (the payer's), unless it names one the payee already holds; and an invoice Bob issues
+//! is paid by Alice's node and seen paid by Bob's, under one id on both.
 
 mod common;
 use common::lab_base;
@@ -132,6 +133,24 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
         history(&b).await,
         [row("sent", 2, 2, 505, 995), row("received", 7, 1, 507, 993)]
     );
+    // One id on both nodes: the payer's, told with the update.
+    let ids = |list: Vec<parley_node::api::payments::PaymentInfo>| {
+        list.into_iter().map(|p| p.id).collect::<Vec<_>>()
+    };
+    let everything = PaymentListRequest::default;
+    assert_eq!(
+        ids(a.payment_list(everything()).await.unwrap()),
+        ids(b.payment_list(everything()).await.unwrap())
+    );
+    let received = b.payment_get(mine).await.unwrap();
+    assert_eq!(
+        (received.direction.as_str(), received.version),
+        ("received", 1)
+    );
+    // Bob cannot pay under the id of a payment he received.
+    let reused = b.channel_pay(pay(id, 1, Some(mine))).await.unwrap_err();
+    assert_eq!(reused.category, ErrorCategory::Conflict, "{reused}");
+    assert!(reused.message.contains("received"), "{reused}");
     let sent = a.payment_get(mine).await.unwrap();
     assert_eq!((sent.channel, sent.direction.as_str()), (id, "sent"));
     let unknown = a.payment_get(PaymentId([0x22; 16])).await.unwrap_err();
@@ -222,6 +241,25 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
         .await
         .unwrap_err();
     assert_eq!(own.category, ErrorCategory::InvalidArgument, "{own}");
+
+    // Bob names his payment with an id Alice already holds (her failed overdraft): her record
+    // stays as it was, and she records his payment under its derived id.
+    b.channel_pay(pay(id, 1, Some(over))).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while history(&a).await.len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "alice lists {:?}",
+            history(&a).await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(a.payment_get(over).await.unwrap().status, "failed");
+    let newest = &a.payment_list(everything()).await.unwrap()[0];
+    assert_eq!(
+        (newest.id, newest.direction.as_str(), newest.version),
+        (PaymentId::derived(&id, 4), "received", 4)
+    );
     lab.shutdown().await;
 }
 

@@ -352,7 +352,6 @@ impl ChannelHandle {
             amount,
             memo: String::new(),
             asked_ms: unix_ms(),
-            invoice: false,
         })
         .await
     }
@@ -661,9 +660,9 @@ impl<L: PeerLink> ChannelTask<L> {
                     ..
                 }) = &*message
                 {
-                    if note.memo.len() <= PaymentNote::MAX_MEMO {
-                        let (id, memo) = (PaymentId(note.id), note.memo.clone());
-                        self.payments.offered(state.version, id, memo);
+                    let id = PaymentId(note.id);
+                    if note.memo.len() <= PaymentNote::MAX_MEMO && self.id_is_free(&id) {
+                        self.payments.offered(state.version, id, note.memo.clone());
                     }
                 }
                 match self.channel.on_message(from, *message, &*self.deps.chain) {
@@ -858,7 +857,15 @@ impl<L: PeerLink> ChannelTask<L> {
         let _ = request.reply.send(result);
     }
 
-    /// `message` with the note of the invoice payment it proposes, if it proposes one.
+    /// Whether the peer may name a payment `id`: no record holds it yet. A payer who reuses an
+    /// id (the invoice's, once it is paid, or one of our own payments) would otherwise
+    /// overwrite that record; the payment is then recorded under its derived id instead.
+    fn id_is_free(&self, id: &PaymentId) -> bool {
+        matches!(self.deps.store.payment(id), Ok(None))
+    }
+
+    /// `message` with the note of the payment it proposes, if it proposes one: the payee
+    /// records the payment under the payer's id (an invoice's id for an invoice payment).
     fn noted(&self, mut message: ChannelMessage) -> ChannelMessage {
         if let ChannelMessage::UpdateProposal(proposal) = &mut message {
             if let Some((
@@ -868,7 +875,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 },
             )) = self.updates.in_flight()
             {
-                if tag.invoice && version == proposal.state.version {
+                if version == proposal.state.version {
                     proposal.payment = Some(PaymentNote {
                         id: tag.id.0,
                         memo: tag.memo.clone(),

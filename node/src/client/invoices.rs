@@ -242,7 +242,6 @@ impl Driver {
             asset: Some(asset_name),
             id: Some(invoice.id),
             memo: invoice.memo.clone(),
-            invoice: true,
         };
         self.pay_with(channel, invoice.amount, options).await?;
         self.payment(invoice.id)

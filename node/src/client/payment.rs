@@ -5,7 +5,7 @@ use super::driver::Driver;
 use super::error::Error;
 use super::overview::{no_channel, ChannelOverview};
 use crate::protocol::{ChannelError, PaymentError, Phase};
-use crate::store::{PaymentId, PaymentRecord, PaymentStatus};
+use crate::store::{Direction, PaymentId, PaymentRecord, PaymentStatus};
 use parley_plugin_api::model::{Amount, ChannelId};
 
 /// What a payment is asked to be, besides its channel and amount.
@@ -18,8 +18,6 @@ pub struct PayOptions {
     pub id: Option<PaymentId>,
     /// The invoice's memo, for an invoice payment.
     pub memo: String,
-    /// It pays an invoice: the payee is told its id (and memo) with the update.
-    pub invoice: bool,
 }
 
 impl Driver {
@@ -41,7 +39,8 @@ impl Driver {
     /// [`Driver::pay`] as `options` say. A payment id already in the history as completed or
     /// pending is not paid again: the call answers with the channel as it is if that payment
     /// completed, and fails saying so if it is pending; one that was rejected or failed may be
-    /// tried again under its id.
+    /// tried again under its id. The id of a payment this node received is refused (the payer
+    /// chose it, and the payee records under it).
     pub async fn pay_with(
         &self,
         id: ChannelId,
@@ -66,9 +65,12 @@ impl Driver {
         if let Some(done) = earlier
             .filter(|p| matches!(p.status, PaymentStatus::Completed | PaymentStatus::Pending))
         {
-            return match done.status {
-                PaymentStatus::Completed if done.channel == id => self.channel(id).await,
-                status => Err(Error::conflict(format!(
+            return match (done.status, done.direction) {
+                (_, Direction::Received) => Err(Error::conflict(format!(
+                    "payment {payment_id} is one this node received (`parley payment {payment_id}`); pay under another id"
+                ))),
+                (PaymentStatus::Completed, _) if done.channel == id => self.channel(id).await,
+                (status, _) => Err(Error::conflict(format!(
                     "payment {payment_id} was already asked for: it is {}{} (`parley payment {payment_id}`); pay again under another id",
                     status.as_str(),
                     status.reason().map(|r| format!(": {r}")).unwrap_or_default()
@@ -114,7 +116,6 @@ impl Driver {
             id: payment_id,
             asset: index,
             amount,
-            invoice: !options.memo.is_empty() || options.invoice,
             memo: options.memo,
             asked_ms: now_ms(),
         };

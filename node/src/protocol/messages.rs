@@ -216,10 +216,10 @@ pub struct UpdateProposal {
     pub state: State,
     /// The proposer's signature on `state`.
     pub sig: Sig,
-    /// What the payer says about the payment this update makes (an invoice's id), or `None`.
+    /// What the payer says about the payment this update makes (its id, an invoice's for an
+    /// invoice payment), or `None` (a move, a settlement, an update not asked as a payment).
     /// Not part of the struct's own encoding: [`ChannelMessage`] carries it by tag (a proposal
-    /// without one keeps tag 4 and its old bytes), and only invoice payments send one, so a
-    /// peer that predates it sees no change in plain payments.
+    /// without one keeps tag 4 and its old bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentNote>,
 }

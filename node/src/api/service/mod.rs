@@ -208,7 +208,6 @@ impl NodeApi for NodeService {
                 asset: request.asset,
                 id: request.payment,
                 memo: String::new(),
-                invoice: false,
             };
             driver.pay_with(request.id, request.amount, options).await
         })

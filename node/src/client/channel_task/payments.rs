@@ -7,8 +7,8 @@
 //!   state.
 //! - A state that follows the newest one by a transfer to us in a payment channel is a
 //!   received payment: recorded with the batch that makes it durable (our accept, or a
-//!   re-synchronisation), under the id the peer's proposal carried or
-//!   [`PaymentId::derived`].
+//!   re-synchronisation), under the id the peer's proposal carried (so both nodes know it
+//!   by one id) if no record holds that id yet, or else [`PaymentId::derived`].
 //! - A final state is no payment: it is told as [`Event::ChannelSettling`].
 //!
 //! The events are published once the batch is durable.
@@ -32,9 +32,6 @@ pub struct PaymentTag {
     pub memo: String,
     /// When it was asked for, in Unix milliseconds.
     pub asked_ms: u64,
-    /// It pays an invoice: its proposal tells the payee the id (and the memo), so the payee
-    /// records it under the invoice's id.
-    pub invoice: bool,
 }
 
 /// What a batch adds: records to write with it, events to publish once it is durable.
@@ -173,7 +170,6 @@ impl PaymentLog {
                     amount,
                     memo,
                     asked_ms: now_ms,
-                    invoice: false,
                 };
                 let mut record = self.record(&tag, next, PaymentStatus::Completed, now_ms);
                 record.direction = Direction::Received;

@@ -51,7 +51,6 @@ fn tag(amount: u64) -> PaymentTag {
         amount: Amount::from(amount),
         memo: String::new(),
         asked_ms: 1_000,
-        invoice: false,
     }
 }
 
