@@ -17,7 +17,11 @@ use std::fmt;
 /// field in any form (its decoder refuses trailing bytes and unknown kinds, and the envelope
 /// version must match), so the bump is the honest way to say it: a node of version 3 refuses
 /// one of version 2 with `unsupported protocol version`, and both must be upgraded together.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// Version 4: every payment's update proposal carries the payer's payment id (a channel
+/// message of kind 10, which a node of version 3 may not know), so that both nodes record the
+/// payment under one id; refusing version 3 at the handshake says so at once, instead of
+/// payments that fail later.
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport
 /// address is a host and a port; anything longer is not one.
