@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Payments you can track, through the CLI: every payment has an id and both nodes list it
-# (`parley payments`: direction, amount, version, balances after; `parley payment <id>`); a
+# Payments you can track, through the CLI: every payment has one id on both nodes, and both
+# list it (`parley payments`: direction, amount, version, balances after; `parley payment <id>`); a
 # payment whose call timed out (Bob's node asks him, Alice waits 2 s) is looked up by its id,
 # pending, and completed once Bob accepts; `parley events` follows Bob's node across a restart
 # (payment_received, channel_changed); Bob asks for 100 with an invoice and Alice's node pays
@@ -69,6 +69,10 @@ bob_rows() { [ "$(json bob payments -- "$rows")" = "$expected_bob" ]; }
 wait_until 10 bob_rows || fail "bob lists $(json bob payments -- "$rows")"
 [ "$(json alice payments --channel "${id:0:12}" --limit 1 --offset 1 -- 'r[0]["id"]')" = "$paid" ] || fail "paging does not reach $paid"
 [ "$(json alice payments -- 'r[2]["id"]')" = "$late" ] || fail "the first payment is not under alice's id"
+ids='" ".join(p["id"] for p in r)'
+[ "$(json bob payments -- "$ids")" = "$(json alice payments -- "$ids")" ] \
+  || fail "the nodes know the payments by different ids: bob $(json bob payments -- "$ids"), alice $(json alice payments -- "$ids")"
+[ "$(json bob payment "$paid" -- 'r["direction"]')" = received ] || fail "bob has no received payment $paid"
 cli alice payments >"$SCRATCH/payments.human" || fail "payments failed"
 assert_contains "$SCRATCH/payments.human" "DIRECTION"
 assert_contains "$SCRATCH/payments.human" "25 ETH"
