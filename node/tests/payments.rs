@@ -1,7 +1,8 @@
 //! Payments you can track, through the API of two complete nodes in one process
 //! (`parley_node::lab::InProcess`): both sides list each payment with its id, direction,
 //! amount, version and the balances after it; an id given twice pays once; a call that timed
-//! out is looked up by its id and completes when the peer answers; a payment has one id on both
+//! out is looked up by its id and completes when the peer answers (or, if it never started,
+//! is not made and recorded as failed); a payment has one id on both
 //! nodes (the payer's), unless it names one the payee already holds; and an invoice Bob issues
 //! is paid by Alice's node and seen paid by Bob's, under one id on both.
 
@@ -283,6 +284,19 @@ async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
     let pending = a.payment_get(late).await.unwrap();
     assert_eq!((pending.status.as_str(), pending.version), ("pending", 1));
 
+    // A second payment waits behind the first; its call times out before it starts, so it is
+    // not made, and its record says so at once.
+    let queued = PaymentId([0x55; 16]);
+    let error = a.channel_pay(pay(id, 3, Some(queued))).await.unwrap_err();
+    assert_eq!(error.category, ErrorCategory::Unavailable, "{error}");
+    assert!(error.message.contains("was not made"), "{error}");
+    let failed = a.payment_get(queued).await.unwrap();
+    assert_eq!(failed.status, "failed", "{failed:?}");
+    assert!(failed
+        .reason
+        .unwrap_or_default()
+        .contains("waited behind earlier updates"));
+
     b.channel_answer(ChannelAnswerRequest {
         id,
         version: Some(1),
@@ -301,5 +315,10 @@ async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
         assert!(Instant::now() < deadline, "still {now:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The withdrawn payment never follows: the channel stays at version 1.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let channel = a.channel_get(id).await.unwrap();
+    assert_eq!(channel.version, 1);
+    assert_eq!(a.payment_get(queued).await.unwrap().status, "failed");
     lab.shutdown().await;
 }

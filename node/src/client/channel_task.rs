@@ -186,6 +186,15 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: UpdateReply,
     },
+    /// The caller of payment `id` gave up (its call timed out): if the payment still waits
+    /// behind earlier updates, it is not made and is recorded as failed (answers `true` once
+    /// that record is durable); if it started, it goes on (answers `false`).
+    Withdraw {
+        /// The payment.
+        id: PaymentId,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<bool>,
+    },
     /// Propose the final state. Answers like `Pay`.
     ProposeFinal {
         /// Where the outcome goes.
@@ -360,6 +369,14 @@ impl ChannelHandle {
     pub async fn pay_tracked(&self, payment: PaymentTag) -> Result<u64, CommandError> {
         self.ask(|reply| ChannelCommand::Pay { payment, reply })
             .await?
+    }
+
+    /// Withdraws payment `id` if it has not started: see [`ChannelCommand::Withdraw`]. `false`
+    /// also if the task stopped.
+    pub async fn withdraw_payment(&self, id: PaymentId) -> bool {
+        self.ask(|reply| ChannelCommand::Withdraw { id, reply })
+            .await
+            .unwrap_or(false)
     }
 
     /// Makes the move `action` (JSON) in an app channel; resolves with the new version once
@@ -695,6 +712,10 @@ impl<L: PeerLink> ChannelTask<L> {
                 };
                 self.updates.push(intent, request)
             }
+            ChannelCommand::Withdraw { id, reply } => {
+                let withdrawn = self.withdraw_payment(id).await;
+                let _ = reply.send(withdrawn);
+            }
             ChannelCommand::ProposeFinal { reply } => {
                 self.updates.push(UpdateIntent::Final, reply.into())
             }
@@ -855,6 +876,29 @@ impl<L: PeerLink> ChannelTask<L> {
             });
         }
         let _ = request.reply.send(result);
+    }
+
+    /// Takes payment `id` out of the queue if it has not started, and records it as failed
+    /// (durably, before answering: the caller looks it up next). Whether it was waiting.
+    async fn withdraw_payment(&mut self, id: PaymentId) -> bool {
+        let is_it = |r: &Requested| r.payment.as_ref().is_some_and(|p| p.id == id);
+        let Some(Requested {
+            payment: Some(payment),
+            ..
+        }) = self.updates.withdraw_waiting(is_it)
+        else {
+            return false;
+        };
+        let reason = "the call timed out while the payment waited behind earlier updates; it \
+                      was not made"
+            .to_string();
+        let record = self
+            .payments
+            .ended(&payment, None, PaymentStatus::Failed(reason), unix_ms());
+        if let Err(error) = self.deps.store.put_payment(&record).await {
+            tracing::warn!(channel = %self.channel.id(), "could not record payment {}: {error}", record.id);
+        }
+        true
     }
 
     /// Whether the peer may name a payment `id`: no record holds it yet. A payer who reuses an

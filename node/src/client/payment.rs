@@ -134,6 +134,12 @@ impl Driver {
                 )));
             }
             Ok(Err(error)) => return Err(error.into()),
+            Err(_) if handle.withdraw_payment(payment_id).await => {
+                return Err(Error::unavailable(format!(
+                    "payment {payment_id} waited {} s behind earlier updates the peer has not answered, so it was not made (`parley payment {payment_id}` shows it failed); pay again once the channel is free",
+                    limit.as_secs(),
+                )))
+            }
             Err(_) => {
                 return Err(Error::unavailable(format!(
                     "the peer did not answer payment {payment_id} within {} s; it completes or is dropped when the peer answers or the channels re-synchronise (`parley payment {payment_id}` shows where it stands)",

@@ -238,6 +238,13 @@ impl<R> UpdateQueue<R> {
         }
     }
 
+    /// Takes the first waiting request (not the one in flight) whose handle `matches` out of
+    /// the queue: a caller gave up on it before it started.
+    pub fn withdraw_waiting(&mut self, matches: impl Fn(&R) -> bool) -> Option<R> {
+        let index = self.waiting.iter().position(|r| matches(&r.reply))?;
+        self.waiting.remove(index).map(|request| request.reply)
+    }
+
     /// Takes everything out, for a caller that must answer it all at once (the store failed):
     /// the update in flight, if any, and the waiting requests' handles, oldest first.
     pub fn drain(&mut self) -> (Option<InFlight<R>>, Vec<R>) {

@@ -62,6 +62,32 @@ fn updates_start_one_at_a_time_and_each_is_answered_with_its_version() {
 }
 
 #[test]
+fn only_a_waiting_request_is_withdrawn() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(1), "first");
+    queue.push(pay(2), "second");
+    queue.push(pay(3), "third");
+    assert!(start(&mut pair, &mut queue).is_none());
+    // The one in flight stays: its proposal is out.
+    assert_eq!(queue.withdraw_waiting(|r| *r == "first"), None);
+    assert_eq!(queue.withdraw_waiting(|r| *r == "second"), Some("second"));
+    assert_eq!(queue.withdraw_waiting(|r| *r == "second"), None);
+    assert_eq!(queue.waiting(), 1);
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("first", 1)]
+    );
+    assert!(start(&mut pair, &mut queue).is_none());
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("third", 2)]
+    );
+}
+
+#[test]
 fn a_refused_start_is_answered_and_the_next_request_can_start() {
     let mut pair = Pair::active(vec![vec![10, 10]]);
     let mut queue = UpdateQueue::default();

@@ -143,6 +143,10 @@ impl<L: PeerLink> ChannelTask<L> {
                 ChannelCommand::Accept { reply, .. } | ChannelCommand::Reject { reply, .. } => {
                     let _ = reply.send(Err(refused(&self.outage)));
                 }
+                // Nothing waits in an outage: its start refused every queued request.
+                ChannelCommand::Withdraw { reply, .. } => {
+                    let _ = reply.send(false);
+                }
                 ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
                 ChannelCommand::Funded { reply } => {
                     let result = self.channel.funded();
