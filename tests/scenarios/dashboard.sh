@@ -54,6 +54,9 @@ step "both dashboards in headless Chromium (tests/dashboard/e2e.mjs); bob restar
 shots="${PARLEY_SCREENSHOTS:-$SCRATCH/screenshots}"
 mkdir -p "$shots" "$SCRATCH/chromium-profile"
 api_url() { echo "http://$(cat "$SCRATCH/$1/data/api.addr")"; }
+# `parley info` tells where the dashboard is.
+shown=$(cli alice info | awk '$1 == "dashboard" { print $2 }')
+[ "$shown" = "$(api_url alice)/dashboard/" ] || fail "parley info shows the dashboard at '$shown'"
 A_URL=$(api_url alice) A_TOKEN=$(cat "$SCRATCH/alice/data/api.token") \
 B_URL=$(api_url bob) B_TOKEN=$(cat "$SCRATCH/bob/data/api.token") \
 PAY_CHANNEL=$pay_channel DISPUTE_CHANNEL=$dispute_channel \

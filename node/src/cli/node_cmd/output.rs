@@ -150,6 +150,10 @@ pub fn node_info(info: &NodeInfo) -> String {
                 .unwrap_or_else(|| UNKNOWN.to_owned()),
         ),
     ];
+    if let Some(api) = &info.api_address {
+        // Served on the API port; it asks once for the token in <data_dir>/api.token.
+        lines.push(("dashboard".into(), format!("http://{api}/dashboard/")));
+    }
     if !info.apps.is_empty() {
         let apps = info
             .apps

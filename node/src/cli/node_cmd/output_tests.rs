@@ -70,7 +70,8 @@ fn info_shows_the_full_node_id_and_the_transport_address() {
              account    none\n  \
              channels   2\n  \
              peers      1 connected\n  \
-             api        127.0.0.1:7150"
+             api        127.0.0.1:7150\n  \
+             dashboard  http://127.0.0.1:7150/dashboard/"
         )
     );
 }
