@@ -125,7 +125,9 @@ contract Adjudicator {
     /// @notice Concludes a registered ledger channel after its timeout (for an app channel never
     /// progressed: after one more challenge duration, the unused force-execution window). The
     /// outcome, with the sub-channels' registered states folded into the participants who own
-    /// them, is pushed to the asset holders; the sub-channels are concluded with it.
+    /// them, is pushed to the asset holders; the sub-channels are concluded with it. A
+    /// sub-channel already concluded with another parent (a virtual channel, funded in two
+    /// ledger channels of its intermediary) is folded with the state it was concluded with.
     /// @param params The channel's parameters.
     /// @param state The state on record.
     /// @param subStates The states on record of the sub-channels, depth first as in register.
@@ -352,7 +354,9 @@ contract Adjudicator {
 
     /// @dev Adds the registered states of the sub-channels locked in `parent` to `outcome`
     /// (indexed by the root channel's participants; `toRoot` maps `parent`'s participants
-    /// there), depth first, and concludes them. Returns the index after the last state used.
+    /// there), depth first, and concludes those not concluded yet (a sub-channel shared with
+    /// another parent may have been concluded with it). Returns the index after the last state
+    /// used.
     function foldSubChannels(
         Channel.State memory parent,
         uint256[] memory toRoot,
@@ -367,7 +371,17 @@ contract Adjudicator {
             Channel.SubAlloc memory sub = locked[i];
             require(state.channelID == sub.ID, "conclude: sub-channel state of another channel");
             Dispute memory record = requireRecord(sub.ID);
-            uint64 concludedAt = requireConcludable(record, state);
+            // A sub-channel locked in two parents (a virtual channel, in the ledger channels of
+            // its intermediary) is concluded with the first parent; the second folds the same
+            // state into its own outcome. Each parent pays out only what it locked itself
+            // (requireSubState: the state's totals equal this parent's locked amounts).
+            bool concludedBefore = record.phase == uint8(DisputePhase.CONCLUDED);
+            uint64 concludedAt = record.timeout;
+            if (concludedBefore) {
+                require(record.stateHash == Channel.hashState(state), "conclude: not the state on record");
+            } else {
+                concludedAt = requireConcludable(record, state);
+            }
             // The registered state's rows have one entry per sub-channel participant.
             requireSubState(parent, sub, state, state.outcome.balances[0].length);
 
@@ -382,7 +396,9 @@ contract Adjudicator {
                 }
             }
             next = foldSubChannels(state, subToRoot, outcome, subStates, next);
-            markConcluded(sub.ID, record, concludedAt);
+            if (!concludedBefore) {
+                markConcluded(sub.ID, record, concludedAt);
+            }
         }
         return next;
     }

@@ -136,4 +136,58 @@ contract VirtualChannelsTest is TestBase {
         vm.expectRevert();
         adj.register(lss, subs);
     }
+
+    /// A second ledger channel of bob (0, standing in for alice) and carol (1), locking 4 in v
+    /// too: v is funded through bob, the intermediary, in both of his ledger channels.
+    function _secondParent() internal returns (Chan memory l2, State memory s) {
+        Chan memory v = abi.decode(vEnc, (Chan));
+        l2 = _chan(_keys2(BOB_KEY, CAROL_KEY), address(0), true, false);
+        _depositETH(l2.id, bob, 5);
+        _depositETH(l2.id, carol, 5);
+        s = _ethState(l2, 1, 3, 3, false);
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 4;
+        uint16[] memory indexMap = new uint16[](2);
+        indexMap[0] = 0;
+        indexMap[1] = 1;
+        s.outcome.locked = new SubAlloc[](1);
+        s.outcome.locked[0] = SubAlloc(v.id, amounts, indexMap);
+    }
+
+    function test_virtual_bothParentsConclude_theSecondFoldsTheConcludedState() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        Chan memory v = abi.decode(vEnc, (Chan));
+        (Chan memory l2, State memory l2s) = _secondParent();
+        State memory ls = _ledgerState(1);
+        State memory vs = _ethState(v, 7, 1, 3, false); // alice 1, carol 3
+        adj.register(_signed(l, ls), _one(_signed(v, vs)));
+        adj.register(_signed(l2, l2s), _one(_signed(v, vs)));
+
+        vm.warp(START + DURATION);
+        adj.conclude(l.params, ls, _oneState(vs));
+        assertEq(_phase(v.id), PHASE_CONCLUDED, "v concluded with its first parent");
+        adj.conclude(l2.params, l2s, _oneState(vs));
+        assertEq(_phase(l2.id), PHASE_CONCLUDED, "the second parent concludes too");
+        assertEq(ethHolder.holdings(_fid(l.id, alice)), 3 + 1, "alice: her share of v in l");
+        assertEq(ethHolder.holdings(_fid(l.id, bob)), 3 + 3, "bob in l: carol's share of v");
+        assertEq(ethHolder.holdings(_fid(l2.id, bob)), 3 + 1, "bob in l2: alice's share of v");
+        assertEq(ethHolder.holdings(_fid(l2.id, carol)), 3 + 3, "carol: her share of v in l2");
+    }
+
+    function test_virtual_secondParentCannotFoldAnotherState() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        Chan memory v = abi.decode(vEnc, (Chan));
+        (Chan memory l2, State memory l2s) = _secondParent();
+        State memory ls = _ledgerState(1);
+        State memory vs = _ethState(v, 7, 1, 3, false);
+        adj.register(_signed(l, ls), _one(_signed(v, vs)));
+        adj.register(_signed(l2, l2s), _one(_signed(v, vs)));
+        vm.warp(START + DURATION);
+        adj.conclude(l.params, ls, _oneState(vs));
+        // Another split of v's 4, never on record: refused.
+        State memory other = _ethState(v, 7, 0, 4, false);
+        vm.expectRevert(bytes("conclude: not the state on record"));
+        adj.conclude(l2.params, l2s, _oneState(other));
+        assertEq(_phase(l2.id), PHASE_DISPUTE, "l2 still disputed");
+    }
 }

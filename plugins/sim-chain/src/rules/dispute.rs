@@ -403,8 +403,11 @@ fn mark_concluded(
 
 /// Adds the payouts of the sub-channels locked in `parent` to `outcome` (indexed by the root
 /// channel's participants; `to_root` maps `parent`'s participants there), depth first, and
-/// concludes them. A sub-channel is marked concluded as soon as it is folded, so one named
-/// twice in a tree is refused the second time instead of being paid out twice.
+/// concludes those not concluded yet. A sub-channel locked in two parents (a virtual channel,
+/// funded in two ledger channels of its intermediary) is concluded with the first; the second
+/// folds the state it was concluded with, as the Adjudicator does. Each parent pays out only
+/// what it locked itself: `check_sub_state` holds the state's totals to this parent's locked
+/// amounts.
 fn fold_sub_channels<'a>(
     ledger: &mut impl LedgerState,
     parent: &State,
@@ -420,7 +423,19 @@ fn fold_sub_channels<'a>(
             ))
         })?;
         let record = registered(ledger, &sub.id)?;
-        let ready = check_concludable(ledger, &record, state)?;
+        let concluded_before = record.phase == DisputePhase::Concluded;
+        let ready = if concluded_before {
+            if record.state != *state {
+                return Err(reject(format!(
+                    "conclude refused: version {} of sub-channel {} is not the state it was \
+                     concluded with (version {})",
+                    state.version, sub.id, record.state.version
+                )));
+            }
+            record.timeout
+        } else {
+            check_concludable(ledger, &record, state)?
+        };
         check_sub_state(parent, sub, &record.params, state)?;
         let sub_to_root: Vec<usize> = sub
             .index_map
@@ -435,7 +450,9 @@ fn fold_sub_channels<'a>(
             }
         }
         fold_sub_channels(ledger, state, &sub_to_root, outcome, rest)?;
-        mark_concluded(ledger, record, ready)?;
+        if !concluded_before {
+            mark_concluded(ledger, record, ready)?;
+        }
     }
     Ok(())
 }

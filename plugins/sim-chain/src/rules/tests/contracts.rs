@@ -192,8 +192,8 @@ fn sub_channels_pass_their_own_timeout_down_the_tree() {
 
 /// Contract (`registerOne`): a sub-channel whose record holds the very state given is left
 /// as it is, whatever its phase; here a sub-channel shared by two parents, concluded with the
-/// first. (The second parent then cannot conclude: `conclude` refuses a concluded
-/// sub-channel, as the contract does.)
+/// first. The second parent then concludes too, folding the concluded state (see
+/// `a_sub_channel_shared_by_two_parents_pays_out_in_both`).
 #[test]
 fn a_sub_channel_already_holding_the_state_is_left_alone() {
     let mut ledger = ledger();
@@ -238,10 +238,10 @@ fn a_sub_channel_already_holding_the_state_is_left_alone() {
         )]
     );
     ledger.now += CHALLENGE;
-    rejected(
-        ledger.run(|l| conclude(l, &p2, &s2, std::slice::from_ref(&sub_state))),
-        "already concluded",
-    );
+    ledger
+        .run(|l| conclude(l, &p2, &s2, std::slice::from_ref(&sub_state)))
+        .unwrap();
+    assert_eq!(ledger.records[&sub_id], concluded);
 }
 
 /// Contract (`markConcluded`): a concluded record's timeout is when it became concludable;
@@ -368,6 +368,58 @@ fn the_ledger_and_virtual_channel_flags_are_enforced() {
     );
 }
 
+/// Contract (`conclude`): a virtual channel of 0 and 2, funded through 1 in both of 1's ledger
+/// channels, is concluded with the first parent; the second parent folds the same state and
+/// pays out, and a state other than the concluded one is refused.
+#[test]
+fn a_sub_channel_shared_by_two_parents_pays_out_in_both() {
+    let mut ledger = ledger();
+    let mut virt_p = params(&[0, 2], None, 80);
+    virt_p.ledger_channel = false;
+    virt_p.virtual_channel = true;
+    let virt = state(&virt_p, 7, &[1, 3]);
+    // In the first, 1 stands in for 2; in the second, for 0.
+    let first_p = params(&[0, 1], None, 81);
+    let mut first = state(&first_p, 1, &[3, 3]);
+    first.allocation.locked = vec![lock(&virt, &[0, 1])];
+    let second_p = params(&[1, 2], None, 82);
+    let mut second = state(&second_p, 1, &[3, 3]);
+    second.allocation.locked = vec![lock(&virt, &[0, 1])];
+    let (first_id, second_id) = (channel_id(&first_p), channel_id(&second_p));
+    ledger
+        .set_balance(addr(2).as_bytes(), &eth(), Amount::from(1000u64))
+        .unwrap();
+    fund(&mut ledger, &first_id, 0, 5);
+    fund(&mut ledger, &first_id, 1, 5);
+    fund(&mut ledger, &second_id, 1, 5);
+    fund(&mut ledger, &second_id, 2, 5);
+    let virt_signed = signed(&virt_p, &[0, 2], &virt);
+    for (p, parties, s) in [(&first_p, [0, 1], &first), (&second_p, [1, 2], &second)] {
+        let root = signed(p, &parties, s);
+        ledger
+            .run(|l| register(l, &root, std::slice::from_ref(&virt_signed)))
+            .unwrap();
+    }
+    ledger.now += CHALLENGE;
+    ledger
+        .run(|l| conclude(l, &first_p, &first, std::slice::from_ref(&virt)))
+        .unwrap();
+    let mut other = virt.clone();
+    other.allocation.balances = vec![amounts(&[0, 4])];
+    rejected(
+        ledger.run(|l| conclude(l, &second_p, &second, std::slice::from_ref(&other))),
+        "not the state it was concluded with",
+    );
+    ledger
+        .run(|l| conclude(l, &second_p, &second, std::slice::from_ref(&virt)))
+        .unwrap();
+    let paid = |ledger: &mut MemoryLedger, id, who| withdraw_all(ledger, id, who).unwrap();
+    assert_eq!(paid(&mut ledger, &first_id, 0), Amount::from(3u64 + 1));
+    assert_eq!(paid(&mut ledger, &first_id, 1), Amount::from(3u64 + 3));
+    assert_eq!(paid(&mut ledger, &second_id, 1), Amount::from(3u64 + 1));
+    assert_eq!(paid(&mut ledger, &second_id, 2), Amount::from(3u64 + 3));
+}
+
 /// Contract (`withdraw`): each authorisation is paid once; partial withdrawals use one
 /// authorisation per part.
 #[test]
@@ -487,23 +539,35 @@ fn only_the_outcomes_assets_of_this_chain_are_settled() {
     }
 }
 
-/// Contract (`foldSubChannels` marks each sub-channel concluded as it goes): a sub-channel
-/// named twice in one tree is refused the second time rather than paid out twice.
+/// Contract (`foldSubChannels`): a sub-channel named twice in one tree is folded once per lock,
+/// each against that lock's amount, so the payouts add up to the parent's own allocation and
+/// no more (what makes folding a concluded sub-channel again safe for a second parent).
 #[test]
-fn a_sub_channel_is_concluded_once_per_conclude() {
+fn a_sub_channel_named_twice_pays_each_lock_and_no_more() {
     let mut ledger = ledger();
     let (p, mut s, sub_signed, _, sub_state) = parent_with_sub_channel();
     let twice = s.allocation.locked[0].clone();
     s.allocation.locked.push(twice);
     s.allocation.balances = vec![amounts(&[10, 30])];
+    let id = channel_id(&p);
+    fund(&mut ledger, &id, 0, 50);
+    fund(&mut ledger, &id, 1, 50);
     let subs = [sub_signed.clone(), sub_signed];
     ledger
         .run(|l| register(l, &signed(&p, &[0, 1], &s), &subs))
         .unwrap();
     ledger.now += CHALLENGE;
-    rejected(
-        ledger.run(|l| conclude(l, &p, &s, &[sub_state.clone(), sub_state.clone()])),
-        "already concluded",
+    ledger
+        .run(|l| conclude(l, &p, &s, &[sub_state.clone(), sub_state.clone()]))
+        .unwrap();
+    // A: 10 + 20 per lock; B: 30 + 10 per lock; 100 in all, what the parent holds.
+    assert_eq!(
+        withdraw_all(&mut ledger, &id, 0).unwrap(),
+        Amount::from(50u64)
+    );
+    assert_eq!(
+        withdraw_all(&mut ledger, &id, 1).unwrap(),
+        Amount::from(50u64)
     );
 }
 
