@@ -207,7 +207,7 @@ fn a_virtual_channel_locked_in_two_parents_is_under_both() {
     let right = locking(
         state(2, 1, vec![vec![3, 3], vec![0, 0]]),
         vec![4, 0],
-        vec![1, 0],
+        vec![0, 1],
     );
     let snapshots = vec![
         snapshot(params(&[0, 1], true, 1), left, Funding::Ledger),
@@ -230,14 +230,29 @@ fn a_virtual_channel_locked_in_two_parents_is_under_both() {
             }
         );
     }
-    // Its lock rules arrive with #14: no tree with it is built, no lock of it is signed.
+    // Each parent's tree holds it; each pays the virtual channel's shares to the end in it
+    // and to the intermediary standing in for the other end.
+    for (root, payout) in forest.roots.iter().zip([[5u64, 5], [5, 5]]) {
+        let tree = signed_tree(root, &snapshots).unwrap();
+        assert_eq!(tree.children().len(), 1);
+        let expected: Vec<Vec<Amount>> = vec![
+            payout.iter().map(|&a| Amount::from(a)).collect(),
+            vec![Amount::ZERO, Amount::ZERO],
+        ];
+        assert_eq!(tree.payout().unwrap(), expected);
+    }
+    // A map that makes the far end stand in for the near one is no lock of a virtual channel.
+    let mut crossed = snapshots.clone();
+    crossed[1].latest.state.allocation.locked[0].index_map = vec![1, 0];
+    let crossed_forest = build_forest(&crossed).unwrap();
     assert!(matches!(
-        signed_tree(&forest.roots[0], &snapshots),
+        signed_tree(&crossed_forest.roots[1], &crossed),
         Err(ForestError::Tree(TreeError::Lock {
-            source: LockError::VirtualChild { .. },
+            source: LockError::NoStandIn { .. } | LockError::NotParentParticipant { .. },
             ..
         }))
     ));
+    // Locked as a sub-channel, it is refused: its lock must name the stand-ins.
     let parent = state(4, 0, vec![vec![5, 5], vec![0, 0]]);
     assert!(matches!(
         lock_child(&params(&[0, 2], true, 4), &parent, &virtual_params, &v),

@@ -14,9 +14,11 @@
 //!   (its funds would be deposited and locked, counted twice).
 //!
 //! These are the rules of a sub-channel, whose participants are among its parent's. A virtual
-//! channel's lock maps by role instead (in an end's channel with the intermediary, the far end's
-//! share comes from the intermediary), so its rule arrives with virtual channels (#14); until
-//! then [`check_lock`] refuses a virtual child.
+//! channel's lock maps by role instead: a child participant who is in the parent maps to itself,
+//! and one who is not (the far end, seen from a channel on the path) maps to the parent
+//! participant who stands in for it, an intermediary that is not in the child
+//! ([`check_virtual_index_map`]). Which intermediary stands in for which end is the
+//! intermediary's own affair: [`super::intermediary`] checks that it comes out even.
 
 use crate::protocol::transition::{check_conservation, check_succession, TransitionError};
 use parley_plugin_api::model::{
@@ -98,12 +100,37 @@ pub enum LockError {
         /// The child.
         child: ChannelId,
     },
-    /// The child is a virtual channel, whose lock rules are not implemented yet.
+    /// A virtual child locked as a sub-channel: its lock must say who stands in for its
+    /// participants outside the parent ([`lock_virtual`]).
     #[error(
-        "child {child} is a virtual channel; locks for virtual channels arrive with virtual \
-         channels and the hub (#14)"
+        "child {child} is a virtual channel; its lock names who stands in for its participants \
+         outside the parent (lock it as a virtual channel)"
     )]
     VirtualChild {
+        /// The child.
+        child: ChannelId,
+    },
+    /// A participant of a virtual child outside the parent is mapped to a parent participant
+    /// who cannot stand in for it: one out of range, or a participant of the child itself.
+    #[error(
+        "participant {index} of virtual child {child} is not in the parent, and the index map \
+         names parent participant {parent_index} for it, who cannot stand in for it (out of \
+         range, or a participant of the child)"
+    )]
+    NoStandIn {
+        /// The child.
+        child: ChannelId,
+        /// The child participant's index.
+        index: usize,
+        /// The parent index the map names.
+        parent_index: u16,
+    },
+    /// A virtual child whose participants are all the parent's: that is a sub-channel.
+    #[error(
+        "every participant of virtual child {child} is in the parent; a channel among the \
+         parent's own participants is a sub-channel"
+    )]
+    NotVirtual {
         /// The child.
         child: ChannelId,
     },
@@ -194,7 +221,7 @@ pub fn check_lock(
         return Err(LockError::ChildIsLedgerChannel { child: sub.id });
     }
     if child_params.virtual_channel {
-        return Err(LockError::VirtualChild { child: sub.id });
+        return check_virtual_index_map(parent_params, child_params, sub.id, &sub.index_map);
     }
     let expected = index_map(parent_params, child_params, sub.id)?;
     if let Some(index) = (0..expected.len()).find(|&p| expected[p] != sub.index_map[p]) {
@@ -237,6 +264,90 @@ pub fn index_map(
     Ok(map)
 }
 
+/// Checks the index map `map` of virtual child `child` (of `child_params`) in the channel of
+/// `parent_params`: a child participant who is a parent participant maps to itself; one who is
+/// not maps to a parent participant who is not in the child (its stand-in); no parent
+/// participant twice; and at least one child participant is outside the parent.
+pub fn check_virtual_index_map(
+    parent_params: &Params,
+    child_params: &Params,
+    child: ChannelId,
+    map: &[u16],
+) -> Result<(), LockError> {
+    let parents = &parent_params.participants;
+    let members = &child_params.participants;
+    if map.len() != members.len() {
+        return Err(LockError::IndexMapLength {
+            child,
+            entries: map.len(),
+            participants: members.len(),
+        });
+    }
+    let mut outside = 0;
+    for (index, (participant, &parent_index)) in members.iter().zip(map).enumerate() {
+        match parents.iter().position(|p| p == participant) {
+            Some(own) if usize::from(parent_index) != own => {
+                return Err(LockError::NotParentParticipant {
+                    child,
+                    index,
+                    participant: participant.clone(),
+                })
+            }
+            Some(_) => {}
+            None => {
+                outside += 1;
+                let stands_in = parents.get(usize::from(parent_index));
+                if stands_in.is_none_or(|p| members.contains(p)) {
+                    return Err(LockError::NoStandIn {
+                        child,
+                        index,
+                        parent_index,
+                    });
+                }
+            }
+        }
+        if map[..index].contains(&parent_index) {
+            return Err(LockError::IndexTwice {
+                child,
+                parent_index,
+            });
+        }
+    }
+    if outside == 0 {
+        return Err(LockError::NotVirtual { child });
+    }
+    Ok(())
+}
+
+/// The index map of virtual child `child_params` in a channel of `parent_params` on its path
+/// next to an end: the child participants in the parent map to themselves, every other one to
+/// `stand_in` (the intermediary, a parent participant). Checked by
+/// [`check_virtual_index_map`], so it fits only a channel where one child participant is
+/// missing (an end's channel with its intermediary); a channel between two intermediaries
+/// names its map whole.
+pub fn virtual_index_map(
+    parent_params: &Params,
+    child_params: &Params,
+    child: ChannelId,
+    stand_in: &Participant,
+) -> Result<Vec<u16>, LockError> {
+    let position = |who: &Participant| {
+        parent_params
+            .participants
+            .iter()
+            .position(|p| p == who)
+            .and_then(|i| u16::try_from(i).ok())
+    };
+    let stand_in_index = position(stand_in).unwrap_or(u16::MAX);
+    let map: Vec<u16> = child_params
+        .participants
+        .iter()
+        .map(|p| position(p).unwrap_or(stand_in_index))
+        .collect();
+    check_virtual_index_map(parent_params, child_params, child, &map)?;
+    Ok(map)
+}
+
 /// The parent's next state with the funds of a new child locked: `parent` (the newest state of
 /// the channel with `parent_params`) at version + 1, with what the child's opening state
 /// `child` gives each child participant taken from that participant's balance in the parent,
@@ -250,6 +361,45 @@ pub fn lock_child(
     parent: &State,
     child_params: &Params,
     child: &State,
+) -> Result<State, LockError> {
+    let id = child.channel_id;
+    if child_params.virtual_channel {
+        return Err(LockError::VirtualChild { child: id });
+    }
+    let map = index_map(parent_params, child_params, id)?;
+    lock_with_map(parent_params, parent, child_params, child, map)
+}
+
+/// The parent's next state with the funds of new virtual child `child` (of `child_params`)
+/// locked, as [`lock_child`] does for a sub-channel, with the index map `map` naming each child
+/// participant's stand-in in the parent (see [`check_virtual_index_map`];
+/// [`virtual_index_map`] makes it for an end's channel): what the child's opening state gives
+/// a participant outside the parent is taken from its stand-in's balance.
+pub fn lock_virtual(
+    parent_params: &Params,
+    parent: &State,
+    child_params: &Params,
+    child: &State,
+    map: Vec<u16>,
+) -> Result<State, LockError> {
+    let id = child.channel_id;
+    if !child_params.virtual_channel {
+        return Err(LockError::NotVirtual { child: id });
+    }
+    if child_params.ledger_channel {
+        return Err(LockError::ChildIsLedgerChannel { child: id });
+    }
+    lock_with_map(parent_params, parent, child_params, child, map)
+}
+
+/// The lock of `child` in `parent` under index map `map`: the common part of [`lock_child`]
+/// and [`lock_virtual`].
+fn lock_with_map(
+    parent_params: &Params,
+    parent: &State,
+    child_params: &Params,
+    child: &State,
+    map: Vec<u16>,
 ) -> Result<State, LockError> {
     let id = child.channel_id;
     if id == parent.channel_id {
@@ -269,7 +419,7 @@ pub fn lock_child(
     let sub = SubAlloc {
         id,
         balances: child_totals(child, parties)?,
-        index_map: index_map(parent_params, child_params, id)?,
+        index_map: map,
     };
     check_lock(parent_params, parent, &sub, child_params, child)?;
 

@@ -9,7 +9,9 @@
 //! `rules/dispute.rs`), and this module follows it:
 //!
 //! - [`lock`]: whether a child matches the lock that funds it, and the parent update that locks
-//!   a new child's funds ([`lock_child`]).
+//!   a new child's funds ([`lock_child`]; a virtual channel's, by role: [`lock_virtual`]).
+//! - [`intermediary`]: that an intermediary locking a virtual channel in two of its ledger
+//!   channels comes out even ([`check_intermediary`]).
 //! - [`merge`]: the parent update that returns a child's final outcome and removes its lock
 //!   ([`merge_child`]).
 //! - [`ChannelTree`] (here): a checked tree of fully signed states, its register and conclude
@@ -22,12 +24,17 @@
 //! arrive (#12), which call these functions.
 
 pub mod forest;
+pub mod intermediary;
 pub mod lock;
 pub mod merge;
 pub mod proposal;
 
 pub use forest::{build_forest, signed_tree, Forest, ForestError, ForestNode};
-pub use lock::{check_lock, check_lock_on_chain, index_map, lock_child, LockError};
+pub use intermediary::{check_intermediary, IntermediaryError, PathLock};
+pub use lock::{
+    check_lock, check_lock_on_chain, check_virtual_index_map, index_map, lock_child, lock_virtual,
+    virtual_index_map, LockError,
+};
 pub use merge::{merge_child, MergeError};
 pub use proposal::check_sub_channel_proposal;
 
