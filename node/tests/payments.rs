@@ -322,3 +322,66 @@ async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
     assert_eq!(a.payment_get(queued).await.unwrap().status, "failed");
     lab.shutdown().await;
 }
+
+/// Polls `node` until payment `id` has `status` (10 s at most); returns its record.
+async fn wait_for_status(
+    node: &Arc<dyn NodeApi>,
+    id: PaymentId,
+    status: &str,
+) -> parley_node::api::payments::PaymentInfo {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = node.payment_get(id).await.unwrap();
+        if now.status == status {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "still {now:?}, not {status}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_pending_when_the_payer_restarts_ends_in_its_history() {
+    let mut lab = start(
+        vec![("update_timeout_seconds", toml::Value::Integer(1))],
+        vec![
+            ("incoming_payments", toml::Value::String("ask".into())),
+            ("update_timeout_seconds", toml::Value::Integer(60)),
+        ],
+    )
+    .await;
+    let (a, b) = (lab.api("alice"), lab.api("bob"));
+    let id = open(&a).await;
+    let answer = |version, accept| ChannelAnswerRequest {
+        id,
+        version: Some(version),
+        accept,
+        reason: None,
+    };
+
+    // Alice's payment waits for Bob; she restarts before he answers; he accepts meanwhile.
+    // Re-synchronisation brings her his signature: the payment completes in her history.
+    let first = PaymentId([0x66; 16]);
+    a.channel_pay(pay(id, 40, Some(first))).await.unwrap_err();
+    lab.stop("alice").await;
+    b.channel_answer(answer(1, true)).await.unwrap();
+    let a = lab.restart("alice").await.unwrap();
+    let done = wait_for_status(&a, first, "completed").await;
+    assert_eq!((done.version, done.mine), (1, Amount::from(960u64)));
+
+    // The same, but Bob rejects: re-synchronisation drops her update, and her history says
+    // the payment was not made.
+    let second = PaymentId([0x77; 16]);
+    a.channel_pay(pay(id, 5, Some(second))).await.unwrap_err();
+    lab.stop("alice").await;
+    b.channel_answer(answer(2, false)).await.unwrap();
+    let a = lab.restart("alice").await.unwrap();
+    let dropped = wait_for_status(&a, second, "failed").await;
+    assert!(
+        dropped.reason.unwrap_or_default().contains("not made"),
+        "{:?}",
+        a.payment_get(second).await
+    );
+    assert_eq!(a.channel_get(id).await.unwrap().version, 1);
+    lab.shutdown().await;
+}

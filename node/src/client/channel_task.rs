@@ -40,7 +40,7 @@ use crate::protocol::{
     UpdateIntent, UpdateProposal, UpdateQueue,
 };
 use crate::store::{
-    ArchivedChannel, ChannelMembers, ChannelStore, PaymentId, PaymentStatus, StoreError,
+    ArchivedChannel, ChannelMembers, ChannelStore, Direction, PaymentId, PaymentStatus, StoreError,
 };
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
@@ -544,12 +544,15 @@ pub fn channel_task<L: PeerLink>(
         id: channel.id(),
         inputs,
     };
-    let payments = payments::PaymentLog::new(
+    let mut payments = payments::PaymentLog::new(
         channel.id(),
         channel.my_index(),
         channel.snapshot().channel.params.app.is_some(),
         channel.latest().clone(),
     );
+    if let Some((version, tag)) = pending_payment(&channel, &deps.store) {
+        payments.restore(version, tag);
+    }
     let task = ChannelTask {
         payments,
         reported: channel.phase(),
@@ -566,6 +569,40 @@ pub fn channel_task<L: PeerLink>(
         ending: Ending::default(),
     };
     (handle, task.run(initial, inbox))
+}
+
+/// Our payment whose update was pending when the channel was restored: its `pending` record
+/// in the store, as the tag the payment log follows (so that it completes, or ends, in the
+/// history without the request that was lost with the restart).
+fn pending_payment(channel: &Channel, store: &ChannelStore) -> Option<(u64, PaymentTag)> {
+    let pending = channel.pending()?;
+    let version = pending.state.version;
+    let (records, _) = store
+        .payments()
+        .map_err(|error| {
+            tracing::warn!(channel = %channel.id(), "cannot read the payment history: {error}")
+        })
+        .ok()?;
+    let record = records.into_iter().find(|r| {
+        r.channel == channel.id()
+            && r.version == version
+            && r.direction == Direction::Sent
+            && r.status == PaymentStatus::Pending
+    })?;
+    let asset = pending
+        .state
+        .allocation
+        .assets
+        .iter()
+        .position(|a| *a == record.asset)?;
+    let tag = PaymentTag {
+        id: record.id,
+        asset,
+        amount: record.amount,
+        memo: record.memo,
+        asked_ms: record.created_ms,
+    };
+    Some((version, tag))
 }
 
 /// A persist that failed, with the effects that were to follow it (none of them ran).
@@ -901,6 +938,38 @@ impl<L: PeerLink> ChannelTask<L> {
         true
     }
 
+    /// Our payment pending at the restart ended without completing (rejected, or dropped by
+    /// re-synchronisation or a race): its record says so. One that completed was recorded with
+    /// the state that completed it.
+    fn end_restored_payment(&mut self, event: &ChannelEvent) {
+        let (version, status) = match event {
+            ChannelEvent::UpdateRejected { version, reason } => {
+                (*version, PaymentStatus::Rejected(reason.to_string()))
+            }
+            ChannelEvent::UpdateDiscarded { version }
+            | ChannelEvent::UpdateSuperseded { version } => (
+                *version,
+                PaymentStatus::Failed(
+                    "the node restarted while the peer had not answered, and the update was \
+                     dropped; it was not made"
+                        .to_string(),
+                ),
+            ),
+            _ => return,
+        };
+        let Some(tag) = self.payments.take_restored(version) else {
+            return;
+        };
+        let record = self.payments.ended(&tag, Some(version), status, unix_ms());
+        let write = self.deps.store.put_payment(&record);
+        let channel = self.channel.id();
+        tokio::spawn(async move {
+            if let Err(error) = write.await {
+                tracing::warn!(%channel, "could not record payment {}: {error}", record.id);
+            }
+        });
+    }
+
     /// Whether the peer may name a payment `id`: no record holds it yet. A payer who reuses an
     /// id (the invoice's, once it is paid, or one of our own payments) would otherwise
     /// overwrite that record; the payment is then recorded under its derived id instead.
@@ -1156,6 +1225,7 @@ impl<L: PeerLink> ChannelTask<L> {
         if let Some(answer) = self.updates.on_event(&event) {
             self.answer_update(answer);
         }
+        self.end_restored_payment(&event);
         match event {
             ChannelEvent::PhaseChanged { from, to } => {
                 self.report(ChannelReport::Phase(to));

@@ -10,6 +10,10 @@
 //!   re-synchronisation), under the id the peer's proposal carried (so both nodes know it
 //!   by one id) if no record holds that id yet, or else [`PaymentId::derived`].
 //! - A final state is no payment: it is told as [`Event::ChannelSettling`].
+//! - Our payment whose update was pending when the node restarted ([`PaymentLog::restore`],
+//!   from its `pending` record) completes with the state that makes its version the newest
+//!   (re-synchronisation brought the peer's signature), or ends as the task records it when its
+//!   update is rejected or dropped.
 //!
 //! The events are published once the batch is durable.
 
@@ -55,6 +59,9 @@ pub struct PaymentLog {
     durable: State,
     /// The payment id the peer's proposal of this version carried.
     offered: Option<(u64, PaymentId, String)>,
+    /// Our payment whose update was pending when the node restarted (its request, and the
+    /// caller, are gone; its `pending` record is in the store): the version it proposes.
+    restored: Option<(u64, PaymentTag)>,
 }
 
 impl PaymentLog {
@@ -67,8 +74,24 @@ impl PaymentLog {
             is_app,
             durable,
             offered: None,
+            restored: None,
         }
     }
+
+    /// Our update of `version`, pending when the node restarted, is payment `tag`: it
+    /// completes (or ends) without a request behind it.
+    pub fn restore(&mut self, version: u64, tag: PaymentTag) {
+        self.restored = Some((version, tag));
+    }
+
+    /// The restored payment of `version`, taken out: its update ended without completing.
+    pub fn take_restored(&mut self, version: u64) -> Option<PaymentTag> {
+        match &self.restored {
+            Some((v, _)) if *v == version => self.restored.take().map(|(_, tag)| tag),
+            _ => None,
+        }
+    }
+
 
     /// The store failed and the channel fell back to `durable`: compare what follows with it.
     pub fn fell_back(&mut self, durable: State) {
@@ -89,6 +112,8 @@ impl PaymentLog {
         ours: Option<(u64, &PaymentTag)>,
         now_ms: u64,
     ) -> Logged {
+        let restored = self.restored.clone();
+        let ours = ours.or(restored.as_ref().map(|(version, tag)| (*version, tag)));
         let mut logged = Logged::default();
         for record in records {
             match record {
@@ -151,10 +176,12 @@ impl PaymentLog {
         };
         let record = match (direction, ours) {
             (Direction::Sent, Some((version, tag))) if version == next.version => {
+                if self.restored.as_ref().is_some_and(|(v, _)| *v == version) {
+                    self.restored = None;
+                }
                 self.record(tag, next, PaymentStatus::Completed, now_ms)
             }
-            // Ours without a request behind it (it completed through re-synchronisation after
-            // a restart): its pending record keeps the caller's id, so no second record.
+            // Ours without a payment behind it: not asked for as a payment.
             (Direction::Sent, _) => return,
             (Direction::Received, _) => {
                 let (id, memo) = match self.offered.take() {
