@@ -26,13 +26,19 @@ contract VirtualChannelsTest is TestBase {
         Chan memory l = abi.decode(lEnc, (Chan));
         Chan memory v = abi.decode(vEnc, (Chan));
         s = _ethState(l, version, 3, 3, false);
+        _lockV(s, v.id);
+    }
+
+    /// Makes `s` lock 4 in virtual channel `vid`, each of its participants standing for the
+    /// virtual channel's participant of the same index (indexMap [0, 1]).
+    function _lockV(State memory s, bytes32 vid) internal pure {
         uint256[] memory amounts = new uint256[](1);
         amounts[0] = 4;
         uint16[] memory indexMap = new uint16[](2);
         indexMap[0] = 0;
         indexMap[1] = 1;
         s.outcome.locked = new SubAlloc[](1);
-        s.outcome.locked[0] = SubAlloc(v.id, amounts, indexMap);
+        s.outcome.locked[0] = SubAlloc(vid, amounts, indexMap);
     }
 
     function _one(SignedState memory x) internal pure returns (SignedState[] memory a) {
@@ -145,13 +151,7 @@ contract VirtualChannelsTest is TestBase {
         _depositETH(l2.id, bob, 5);
         _depositETH(l2.id, carol, 5);
         s = _ethState(l2, 1, 3, 3, false);
-        uint256[] memory amounts = new uint256[](1);
-        amounts[0] = 4;
-        uint16[] memory indexMap = new uint16[](2);
-        indexMap[0] = 0;
-        indexMap[1] = 1;
-        s.outcome.locked = new SubAlloc[](1);
-        s.outcome.locked[0] = SubAlloc(v.id, amounts, indexMap);
+        _lockV(s, v.id);
     }
 
     function test_virtual_bothParentsConclude_theSecondFoldsTheConcludedState() public {
