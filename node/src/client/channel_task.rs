@@ -31,6 +31,7 @@ mod payments;
 
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
+use super::invoices::{self, SignedInvoice};
 use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
 use super::registry::{enter_phase, StatusCell};
@@ -46,6 +47,7 @@ use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 pub use asked::{AnswerError, Answered, NOT_ANSWERED};
 pub use outage::PROBE;
+use parley_plugin_api::codec::Decode;
 use parley_plugin_api::model::{
     Amount, AssetInfo, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
@@ -970,6 +972,23 @@ impl<L: PeerLink> ChannelTask<L> {
         });
     }
 
+    /// Why the peer's update `new` is refused if it says it pays one of our invoices: that
+    /// invoice expired, or the update pays less than it asks (see [`invoices::refusal`]).
+    fn invoice_refusal(&self, new: &State) -> Option<String> {
+        let id = self.payments.offered_id(new.version)?;
+        let encoded = self.deps.store.invoice(&id).ok().flatten()?;
+        let signed = <SignedInvoice as Decode>::decode(&encoded).ok()?;
+        let me = self.channel.my_index();
+        let (asset, amount) = match payments::transfer(self.channel.latest(), new, me) {
+            Some((asset, Direction::Received, amount)) => {
+                (new.allocation.assets.get(asset)?.clone(), amount)
+            }
+            // Not a payment to us: the policy answers it as it is.
+            _ => return None,
+        };
+        invoices::refusal(&signed.invoice, &asset, amount, unix_ms() / 1000)
+    }
+
     /// Whether the peer may name a payment `id`: no record holds it yet. A payer who reuses an
     /// id (the invoice's, once it is paid, or one of our own payments) would otherwise
     /// overwrite that record; the payment is then recorded under its derived id instead.
@@ -1064,7 +1083,11 @@ impl<L: PeerLink> ChannelTask<L> {
                 if self.channel.awaiting_decision() == Some(&new) {
                     let me = self.channel.my_index();
                     let version = new.version;
-                    let effects = match self.deps.policy.decide(me, self.channel.latest(), &new) {
+                    let decision = match self.invoice_refusal(&new) {
+                        Some(reason) => Decision::Reject(reason),
+                        None => self.deps.policy.decide(me, self.channel.latest(), &new),
+                    };
+                    let effects = match decision {
                         Decision::Accept => self.channel.accept_update(&*self.deps.chain),
                         Decision::Reject(reason) => self.channel.reject_update(reason),
                         Decision::Ask { within } => {

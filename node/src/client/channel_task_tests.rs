@@ -1190,3 +1190,55 @@ async fn a_peer_message_holds_its_place_in_the_peers_budget_until_the_task_handl
     assert_eq!(timeout(WAIT, payment).await.unwrap().unwrap(), Ok(1));
     assert_eq!(intake.in_flight(1), Some((0, 0)));
 }
+
+/// Stores in `side`'s store an invoice of `amount` of the channel's asset under `id`, expiring
+/// at `expires_at` (Unix seconds).
+async fn issue_invoice(side: &Side, id: PaymentId, amount: u64, expires_at: u64) {
+    let key = NodeKey::from_secret_bytes(&[7; 32]).unwrap();
+    let invoice = crate::client::invoices::Invoice {
+        id,
+        payee: key.node_id(),
+        asset: asset(0),
+        amount: Amount::from(amount),
+        expires_at,
+        memo: String::new(),
+    };
+    let signed = crate::client::invoices::SignedInvoice::sign(invoice, &key);
+    let op = crate::store::payments::invoice_op(&id, signed.encode());
+    side.store.commit(vec![op]).await.unwrap();
+}
+
+async fn pay_under(side: &Side, id: PaymentId, amount: u64) -> Result<u64, CommandError> {
+    let tag = PaymentTag {
+        id,
+        asset: 0,
+        amount: Amount::from(amount),
+        memo: String::new(),
+        asked_ms: unix_ms(),
+    };
+    timeout(WAIT, side.handle.pay_tracked(tag)).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_payee_refuses_an_expired_invoice_or_one_paid_short() {
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    let now = unix_ms() / 1000;
+    let (expired, short, good) = (PaymentId([1; 16]), PaymentId([2; 16]), PaymentId([3; 16]));
+    issue_invoice(&pair.b, expired, 2, now - 5).await;
+    issue_invoice(&pair.b, short, 5, now + 600).await;
+    issue_invoice(&pair.b, good, 2, now + 600).await;
+    let declined = |error: CommandError| match error {
+        CommandError::Rejected(RejectReason::Declined(reason)) => reason,
+        other => panic!("expected a decline, got {other:?}"),
+    };
+    let reason = declined(pay_under(&pair.a, expired, 2).await.unwrap_err());
+    assert!(reason.contains("expired"), "{reason}");
+    let reason = declined(pay_under(&pair.a, short, 2).await.unwrap_err());
+    assert!(reason.contains("asks for 5"), "{reason}");
+    // Paid in full and in time: accepted, like any payment to it.
+    assert_eq!(pay_under(&pair.a, good, 2).await, Ok(1));
+    assert_eq!(
+        balances(&pair.b.view().await),
+        vec![Amount::from(8u64), Amount::from(12u64)]
+    );
+}

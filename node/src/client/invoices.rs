@@ -154,6 +154,26 @@ pub fn check_payable(invoice: &Invoice, me: &NodeId, chain_id: u64, now: u64) ->
     Ok(())
 }
 
+/// Why the payee refuses an update that says it pays `invoice` (one of its own) at `now`,
+/// moving `amount` of `asset` to it: the invoice expired, or the update pays another asset or
+/// less than it asks. `None`: it may be paid (the policy still decides as for any payment).
+pub fn refusal(invoice: &Invoice, asset: &Asset, amount: Amount, now: u64) -> Option<String> {
+    let id = invoice.id;
+    if now >= invoice.expires_at {
+        return Some(format!(
+            "invoice {id} expired {} s ago; ask the payee for a new one",
+            now.saturating_sub(invoice.expires_at)
+        ));
+    }
+    if *asset != invoice.asset || amount < invoice.amount {
+        return Some(format!(
+            "the update pays {amount} of asset {asset}, invoice {id} asks for {} of asset {}",
+            invoice.amount, invoice.asset
+        ));
+    }
+    None
+}
+
 /// Now, in Unix seconds.
 fn now_unix() -> u64 {
     std::time::SystemTime::now()

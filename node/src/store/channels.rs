@@ -293,6 +293,16 @@ impl ChannelStore {
             })
     }
 
+    /// The encoded invoice this node issued under `id`, if any (see
+    /// [`payments::INVOICE_PREFIX`]).
+    pub fn invoice(&self, id: &PaymentId) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = [payments::INVOICE_PREFIX, &id.0[..]].concat();
+        self.store.get(&key).map_err(|source| StoreError::Read {
+            key: describe_key(&key),
+            source,
+        })
+    }
+
     /// Every payment record, newest first, and a readable reason for each stored pair that
     /// is not one (see [`payments`]).
     pub fn payments(&self) -> Result<(Vec<PaymentRecord>, Vec<String>), StoreError> {

@@ -92,11 +92,18 @@ impl PaymentLog {
         }
     }
 
-
     /// The store failed and the channel fell back to `durable`: compare what follows with it.
     pub fn fell_back(&mut self, durable: State) {
         self.durable = durable;
         self.offered = None;
+    }
+
+    /// The id the peer's proposal of `version` names, if it named one.
+    pub fn offered_id(&self, version: u64) -> Option<PaymentId> {
+        match &self.offered {
+            Some((v, id, _)) if *v == version => Some(*id),
+            _ => None,
+        }
     }
 
     /// The peer's proposal of `version` names this payment (an invoice's id and memo).
