@@ -134,7 +134,7 @@ impl Driver {
                 )));
             }
             Ok(Err(error)) => return Err(error.into()),
-            Err(_) if handle.withdraw_payment(payment_id).await => {
+            Err(_) if withdrawn(&handle, payment_id).await => {
                 return Err(Error::unavailable(format!(
                     "payment {payment_id} waited {} s behind earlier updates the peer has not answered, so it was not made (`parley payment {payment_id}` shows it failed); pay again once the channel is free",
                     limit.as_secs(),
@@ -149,6 +149,17 @@ impl Driver {
         }
         self.channel(id).await
     }
+}
+
+/// How long a timed-out payment's withdrawal may take: the task answers at once unless it is
+/// stuck (a store commit that hangs), and then the payment is told as possibly pending.
+const WITHDRAW_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether payment `id`, whose call timed out, was withdrawn before it started.
+async fn withdrawn(handle: &super::channel_task::ChannelHandle, id: PaymentId) -> bool {
+    tokio::time::timeout(WITHDRAW_LIMIT, handle.withdraw_payment(id))
+        .await
+        .unwrap_or(false)
 }
 
 impl Driver {
