@@ -129,7 +129,7 @@ expect_usage_error both "both zero" channel open bob --mine 0 --theirs 0 --confi
 expect_usage_error challenge "at least 1 second" channel open bob --mine 1 --theirs 1 --challenge 0 --config "$SPY"
 expect_usage_error short_id "too short to name a channel" channel show 0x123 --config "$SPY"
 expect_usage_error long_id "65 hex digits" channel show "${ID_AB}a" --config "$SPY"
-expect_usage_error no_prefix "does not start with 0x" proposal accept "${ID_AB#0x}" --config "$SPY"
+expect_usage_error short_proposal "too short to name a proposal" proposal accept 0x12 --config "$SPY"
 expect_usage_error hex "not a hex digit" proposal accept "0x$(printf 'zz%.0s' $(seq 32))" --config "$SPY"
 expect_usage_error node_id "0x followed by 66 hex digits" peer add carol 0x1234 127.0.0.1:1 --config "$SPY"
 expect_usage_error alias "kept for node ids" peer add 0xcarol "$PEER_ID" 127.0.0.1:1 --config "$SPY"

@@ -15,7 +15,8 @@ cli alice channel open bob --mine 100 --theirs 100 2>"$SCRATCH/open.err" >/dev/n
 open_pid=$!; BG_PIDS+=("$open_pid")
 has_proposal() { [ "$(json bob proposal list -- 'len(r)')" = "1" ]; }
 wait_until 30 has_proposal
-cli bob proposal reject "$(json bob proposal list -- 'r[0]["id"]')" --reason "not today" >/dev/null \
+# By the start of its id, as people type it.
+cli bob proposal reject "$(json bob proposal list -- 'r[0]["id"][:10]')" --reason "not today" >/dev/null \
   || fail "proposal reject failed"
 if wait "$open_pid"; then fail "channel open succeeded although bob rejected"; fi
 assert_contains "$SCRATCH/open.err" "rejected_by_peer"

@@ -6,7 +6,6 @@
 //! pasted id that lost a character or its prefix is caught here, with its length.
 
 use crate::api::params::{check_transport_address, MAX_TEXT_LEN};
-use crate::protocol::ProposalId;
 use crate::units::{AmountText, HOW_TO_WRITE};
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, AssetInfo, ChannelId};
@@ -70,12 +69,6 @@ fn hex_form(text: &str, what: &str, digits: usize) -> Result<(), String> {
 /// A channel id as `parley channel list` prints it.
 pub fn channel_id(text: &str) -> Result<ChannelId, String> {
     hex_form(text, "a channel id", ID_DIGITS)?;
-    text.parse()
-}
-
-/// A proposal id as `parley proposal list` prints it.
-pub fn proposal_id(text: &str) -> Result<ProposalId, String> {
-    hex_form(text, "a proposal id", ID_DIGITS)?;
     text.parse()
 }
 
@@ -410,16 +403,12 @@ mod tests {
     fn ids_need_the_prefix_and_the_right_length() {
         let good = format!("0x{}", "ab".repeat(32));
         assert_eq!(channel_id(&good).unwrap(), ChannelId([0xab; 32]));
-        assert_eq!(proposal_id(&good).unwrap(), ProposalId([0xab; 32]));
 
         let error = channel_id(&"ab".repeat(32)).unwrap_err();
         assert!(error.contains("does not start with 0x"), "{error}");
         let error = channel_id("0xabc").unwrap_err();
         assert!(error.contains("has 3 hex digits"), "{error}");
         assert!(error.contains("0x followed by 64 hex digits"), "{error}");
-        let error = proposal_id(&format!("0x{}", "zz".repeat(32))).unwrap_err();
-        assert!(error.contains("`z`, which is not a hex digit"), "{error}");
-        assert!(error.contains("a proposal id"), "{error}");
     }
 
     #[test]

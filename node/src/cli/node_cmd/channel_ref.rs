@@ -1,6 +1,6 @@
-//! Channel ids as a person types them: the whole id, or the start of it (`0x9f86c0`, at least
-//! four hex digits, `0x` optional), which the CLI completes against the node's channels the way
-//! git completes an abbreviated commit.
+//! Channel and proposal ids as a person types them: the whole id, or the start of it
+//! (`0x9f86c0`, at least four hex digits, `0x` optional), which the CLI completes against the
+//! node's channels (or waiting proposals) the way git completes an abbreviated commit.
 //!
 //! Completion happens in the CLI, not in the API: a program calling the API names channels
 //! exactly, because a prefix that is unique today may not be tomorrow. The open channels are
@@ -8,7 +8,29 @@
 //! ones only when no open channel matches, so that `channel show` finds a closed channel too.
 
 use super::CliError;
+use crate::protocol::ProposalId;
 use parley_plugin_api::model::ChannelId;
+use std::fmt;
+use std::str::FromStr;
+
+/// An id of 32 bytes that the CLI takes by prefix: what it names, and where a person finds it.
+pub trait ListedId: Copy + PartialEq + fmt::Display + FromStr<Err = String> {
+    /// What the id names: `channel`, `proposal` (`parley <noun> list` lists them).
+    const NOUN: &'static str;
+    /// Where the ids are listed, for the error when no id matches.
+    const LISTED: &'static str;
+}
+
+impl ListedId for ChannelId {
+    const NOUN: &'static str = "channel";
+    const LISTED: &'static str = "`parley channel list` shows the open ones and `parley channel \
+                                  list --closed` the closed ones";
+}
+
+impl ListedId for ProposalId {
+    const NOUN: &'static str = "proposal";
+    const LISTED: &'static str = "`parley proposal list` shows the proposals waiting for an answer";
+}
 
 /// The fewest hex digits a prefix may have: fewer would match by accident.
 pub const MIN_PREFIX_DIGITS: usize = 4;
@@ -16,26 +38,43 @@ pub const MIN_PREFIX_DIGITS: usize = 4;
 /// The hex digits of a whole channel id.
 const ID_DIGITS: usize = 64;
 
-/// A channel id as written on the command line.
+/// An id as written on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChannelIdArg {
+pub enum IdArg<T> {
     /// All 64 digits: used as it is, without asking the node.
-    Whole(ChannelId),
+    Whole(T),
     /// The start of an id: lowercase hex digits, without `0x`.
     Prefix(String),
 }
 
-impl From<ChannelId> for ChannelIdArg {
-    fn from(id: ChannelId) -> Self {
-        ChannelIdArg::Whole(id)
+/// A channel id as written on the command line.
+pub type ChannelIdArg = IdArg<ChannelId>;
+
+/// A proposal id as written on the command line.
+pub type ProposalIdArg = IdArg<ProposalId>;
+
+impl<T: ListedId> From<T> for IdArg<T> {
+    fn from(id: T) -> Self {
+        IdArg::Whole(id)
     }
 }
 
-/// Clap's value parser: a whole id or a prefix of at least [`MIN_PREFIX_DIGITS`] digits.
+/// Clap's value parser of channel ids: see [`id_arg`].
 pub fn channel_id_arg(text: &str) -> Result<ChannelIdArg, String> {
+    id_arg(text)
+}
+
+/// Clap's value parser of proposal ids: see [`id_arg`].
+pub fn proposal_id_arg(text: &str) -> Result<ProposalIdArg, String> {
+    id_arg(text)
+}
+
+/// A whole id or a prefix of at least [`MIN_PREFIX_DIGITS`] digits.
+pub fn id_arg<T: ListedId>(text: &str) -> Result<IdArg<T>, String> {
     let hex = text.strip_prefix("0x").unwrap_or(text);
+    let noun = T::NOUN;
     let expected = format!(
-        "expected a channel id as `parley channel list` prints it (0x and {ID_DIGITS} hex \
+        "expected a {noun} id as `parley {noun} list` prints it (0x and {ID_DIGITS} hex \
          digits), or its first {MIN_PREFIX_DIGITS} or more digits"
     );
     if let Some(bad) = hex.chars().find(|c| !c.is_ascii_hexdigit()) {
@@ -44,55 +83,56 @@ pub fn channel_id_arg(text: &str) -> Result<ChannelIdArg, String> {
         ));
     }
     match hex.len() {
-        ID_DIGITS => format!("0x{hex}").parse().map(ChannelIdArg::Whole),
+        ID_DIGITS => format!("0x{hex}").parse().map(IdArg::Whole),
         n if n > ID_DIGITS => Err(format!("`{text}` has {n} hex digits; {expected}")),
         n if n < MIN_PREFIX_DIGITS => Err(format!(
-            "`{text}` is too short to name a channel ({n} hex digits); {expected}"
+            "`{text}` is too short to name a {noun} ({n} hex digits); {expected}"
         )),
-        _ => Ok(ChannelIdArg::Prefix(hex.to_ascii_lowercase())),
+        _ => Ok(IdArg::Prefix(hex.to_ascii_lowercase())),
     }
 }
 
-impl ChannelIdArg {
+impl<T: ListedId> IdArg<T> {
     /// The whole id: a prefix must have been [completed](Self::complete) first.
-    pub fn id(&self) -> Result<ChannelId, CliError> {
+    pub fn id(&self) -> Result<T, CliError> {
         match self {
-            ChannelIdArg::Whole(id) => Ok(*id),
-            ChannelIdArg::Prefix(prefix) => Err(CliError::new(format!(
-                "internal error: the channel id prefix 0x{prefix} was not completed before use"
+            IdArg::Whole(id) => Ok(*id),
+            IdArg::Prefix(prefix) => Err(CliError::new(format!(
+                "internal error: the {} id prefix 0x{prefix} was not completed before use",
+                T::NOUN
             ))),
         }
     }
 
-    /// Replaces a prefix by the one id among `open` that starts with it, or else among
-    /// `closed()` (asked only then). A whole id is left as it is.
+    /// Replaces a prefix by the one id among `first` that starts with it, or else among
+    /// `then()` (asked only then: the closed channels). A whole id is left as it is.
     pub fn complete(
         &mut self,
-        open: &[ChannelId],
-        closed: impl FnOnce() -> Result<Vec<ChannelId>, CliError>,
+        first: &[T],
+        then: impl FnOnce() -> Result<Vec<T>, CliError>,
     ) -> Result<(), CliError> {
-        let ChannelIdArg::Prefix(prefix) = self else {
+        let IdArg::Prefix(prefix) = self else {
             return Ok(());
         };
-        let id = match matching(prefix, open)? {
+        let id = match matching(prefix, first)? {
             Some(id) => id,
-            None => matching(prefix, &closed()?)?.ok_or_else(|| {
+            None => matching(prefix, &then()?)?.ok_or_else(|| {
                 CliError::new(format!(
-                    "no channel of this node has an id starting with 0x{prefix}; `parley \
-                     channel list` shows the open ones and `parley channel list --closed` the \
-                     closed ones"
+                    "no {} of this node has an id starting with 0x{prefix}; {}",
+                    T::NOUN,
+                    T::LISTED
                 ))
             })?,
         };
-        *self = ChannelIdArg::Whole(id);
+        *self = IdArg::Whole(id);
         Ok(())
     }
 }
 
 /// The one id in `ids` that starts with `prefix`; none; or an error naming all of them when
 /// several do.
-fn matching(prefix: &str, ids: &[ChannelId]) -> Result<Option<ChannelId>, CliError> {
-    let found: Vec<ChannelId> = ids
+fn matching<T: ListedId>(prefix: &str, ids: &[T]) -> Result<Option<T>, CliError> {
+    let found: Vec<T> = ids
         .iter()
         .filter(|id| id.to_string()[2..].starts_with(prefix))
         .copied()
@@ -103,8 +143,9 @@ fn matching(prefix: &str, ids: &[ChannelId]) -> Result<Option<ChannelId>, CliErr
         several => {
             let listed: Vec<String> = several.iter().map(ToString::to_string).collect();
             Err(CliError::new(format!(
-                "0x{prefix} is the start of {} channels' ids: {}; give more digits",
+                "0x{prefix} is the start of {} {}s' ids: {}; give more digits",
                 several.len(),
+                T::NOUN,
                 listed.join(", ")
             )))
         }
@@ -194,6 +235,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("no channel of this node has an id starting with 0xeeee"));
+    }
+
+    #[test]
+    fn proposal_ids_complete_the_same_way_among_the_waiting_ones() {
+        let (a, b) = (ProposalId([0xab; 32]), ProposalId([0xac; 32]));
+        let mut arg: ProposalIdArg = proposal_id_arg("0xabab").unwrap();
+        arg.complete(&[a, b], || Ok(Vec::new())).unwrap();
+        assert_eq!(arg.id().unwrap(), a);
+        let mut refused = proposal_id_arg("0xa").map(|_| ()).unwrap_err();
+        assert!(
+            refused.contains("too short to name a proposal"),
+            "{refused}"
+        );
+        refused = proposal_id_arg("zz00").map(|_| ()).unwrap_err();
+        assert!(refused.contains("expected a proposal id"), "{refused}");
+        let mut missing: ProposalIdArg = proposal_id_arg("0xeeee").unwrap();
+        let error = missing
+            .complete(&[a, b], || Ok(Vec::new()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no proposal of this node has an id starting with 0xeeee")
+                && error.contains("`parley proposal list`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -44,9 +44,9 @@ pub use stop::StopArgs;
 
 use super::{default_config, CliError, CliResult};
 use crate::api::client::ApiClient;
-use crate::api::types::{ChannelInfo, ChannelListRequest, NodeInfo};
+use crate::api::types::{ChannelInfo, ChannelListRequest, NodeInfo, ProposalInfo};
 use crate::config::NodeConfig;
-use channel_ref::ChannelIdArg;
+use channel_ref::{ChannelIdArg, IdArg, ProposalIdArg};
 use clap::Args;
 use parley_plugin_api::model::{AssetInfo, ChannelId};
 use serde::de::DeserializeOwned;
@@ -149,6 +149,20 @@ impl NodeOptions {
     /// Completes the channel id prefixes among `ids` (`0x9f86`) to whole ids, asking the node
     /// for its channels only when there is one; a prefix no channel or several start with is
     /// refused with those it matched.
+    /// Completes a proposal id given by its first digits among the waiting proposals.
+    fn complete_proposal_id(&self, id: &mut ProposalIdArg) -> Result<(), CliError> {
+        if matches!(id, IdArg::Whole(_)) {
+            return Ok(());
+        }
+        let config = NodeConfig::load(&self.config)?;
+        let waiting: Vec<ProposalInfo> = typed(
+            "proposal_list",
+            call_node(&config, Call::bare("proposal_list"))?,
+        )?;
+        let ids: Vec<_> = waiting.into_iter().map(|p| p.id).collect();
+        id.complete(&ids, || Ok(Vec::new()))
+    }
+
     fn complete_channel_ids(&self, ids: Vec<&mut ChannelIdArg>) -> Result<(), CliError> {
         if ids.iter().all(|id| matches!(id, ChannelIdArg::Whole(_))) {
             return Ok(());

@@ -1,9 +1,9 @@
 //! `parley proposal list|accept|reject`: answering the channels peers propose to this node
 //! (those its accept policy did not already answer).
 
+use super::channel_ref::{proposal_id_arg, ProposalIdArg};
 use super::{args, output, short_id, Call, CliError, CliResult, NodeOptions};
 use crate::api::types::{ChannelInfo, ProposalAcceptRequest, ProposalInfo, ProposalRejectRequest};
-use crate::protocol::ProposalId;
 use clap::{Args, Subcommand};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -27,22 +27,23 @@ Example:
     ///
     /// Waits until the channel is funded; a spinner shows the time on a terminal.
     #[command(after_help = "\
-Example (the id is what `parley proposal list` prints):
-  parley proposal accept 0x5c3e...(64 hex digits) --config bob/node.toml")]
+Example (the id is what `parley proposal list` prints, or its first digits):
+  parley proposal accept 0x5c3e1f --config bob/node.toml")]
     Accept {
-        /// The proposal id: 0x and 64 hex digits.
-        #[arg(value_parser = args::proposal_id)]
-        id: ProposalId,
+        /// The proposal id as `parley proposal list` prints it (0x and 64 hex digits), or its
+        /// first 4 or more digits if no other waiting proposal's id starts with them.
+        #[arg(value_parser = proposal_id_arg)]
+        id: ProposalIdArg,
     },
     /// Reject a proposal; the proposer is told, with the reason if one is given.
     #[command(after_help = "\
 Example:
-  parley proposal reject 0x5c3e...(64 hex digits) --reason \"too large\" --config bob/node.toml")]
+  parley proposal reject 0x5c3e1f --reason \"too large\" --config bob/node.toml")]
     #[command(next_display_order = 10)]
     Reject {
-        /// The proposal id: 0x and 64 hex digits.
-        #[arg(value_parser = args::proposal_id)]
-        id: ProposalId,
+        /// The proposal id, whole or its first 4 or more digits (as for `accept`).
+        #[arg(value_parser = proposal_id_arg)]
+        id: ProposalIdArg,
         /// Why, told to the proposer.
         #[arg(long, value_name = "TEXT", value_parser = args::text)]
         reason: Option<String>,
@@ -54,18 +55,19 @@ impl ProposalArgs {
     pub(super) fn call(&self) -> Result<Call, CliError> {
         match &self.command {
             ProposalCommand::List => Ok(Call::bare("proposal_list")),
-            ProposalCommand::Accept { id } => Ok(Call::with(
-                "proposal_accept",
-                &ProposalAcceptRequest { id: *id },
-            )?
-            .waiting(format!(
-                "accepting {}: waiting for the deposits on chain",
-                short_id(id)
-            ))),
+            ProposalCommand::Accept { id } => {
+                let id = id.id()?;
+                Ok(
+                    Call::with("proposal_accept", &ProposalAcceptRequest { id })?.waiting(format!(
+                        "accepting {}: waiting for the deposits on chain",
+                        short_id(&id)
+                    )),
+                )
+            }
             ProposalCommand::Reject { id, reason } => Call::with(
                 "proposal_reject",
                 &ProposalRejectRequest {
-                    id: *id,
+                    id: id.id()?,
                     reason: reason.clone(),
                 },
             ),
@@ -73,7 +75,12 @@ impl ProposalArgs {
     }
 
     /// Runs `parley proposal ...`.
-    pub fn run(self) -> CliResult {
+    pub fn run(mut self) -> CliResult {
+        if let ProposalCommand::Accept { id } | ProposalCommand::Reject { id, .. } =
+            &mut self.command
+        {
+            self.options.complete_proposal_id(id)?;
+        }
         let call = self.call()?;
         match self.command {
             ProposalCommand::List => self.options.run_with_assets(
@@ -83,13 +90,15 @@ impl ProposalArgs {
             ProposalCommand::Accept { id } => self.options.run_with_assets(
                 |_| Ok(call),
                 |channel: ChannelInfo, assets| {
+                    let id = id.id().map(|id| id.to_string()).unwrap_or_default();
                     output::channel(&format!("accepted proposal {id}"), &channel, assets)
                 },
             ),
             // The result is `null`: there is nothing to show but that it worked.
-            ProposalCommand::Reject { id, .. } => self
-                .options
-                .run(call, |()| format!("rejected proposal {id}")),
+            ProposalCommand::Reject { id, .. } => self.options.run(call, move |()| {
+                let id = id.id().map(|id| id.to_string()).unwrap_or_default();
+                format!("rejected proposal {id}")
+            }),
         }
     }
 }

@@ -457,8 +457,8 @@ fn bad_ids_are_refused_with_the_expected_form() {
         &["has 65 hex digits"],
     );
     refused(
-        &["proposal", "accept", &"ab".repeat(32)],
-        &["does not start with 0x"],
+        &["proposal", "accept", "0xab"],
+        &["too short to name a proposal"],
     );
     refused(
         &["proposal", "accept", &id("zz")],
