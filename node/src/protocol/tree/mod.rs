@@ -12,6 +12,9 @@
 //!   a new child's funds ([`lock_child`]; a virtual channel's, by role: [`lock_virtual`]).
 //! - [`intermediary`]: that an intermediary locking a virtual channel in two of its ledger
 //!   channels comes out even ([`check_intermediary`]).
+//! - [`virtual_proposal`]: whether a proposed virtual channel fits the ledger channels of its
+//!   path, as each end and each intermediary checks it ([`check_virtual_hop`],
+//!   [`check_virtual_route`]).
 //! - [`merge`]: the parent update that returns a child's final outcome and removes its lock
 //!   ([`merge_child`]).
 //! - [`ChannelTree`] (here): a checked tree of fully signed states, its register and conclude
@@ -28,6 +31,7 @@ pub mod intermediary;
 pub mod lock;
 pub mod merge;
 pub mod proposal;
+pub mod virtual_proposal;
 
 pub use forest::{build_forest, signed_tree, Forest, ForestError, ForestNode};
 pub use intermediary::{check_intermediary, IntermediaryError, PathLock};
@@ -37,6 +41,7 @@ pub use lock::{
 };
 pub use merge::{merge_child, MergeError};
 pub use proposal::check_sub_channel_proposal;
+pub use virtual_proposal::{check_virtual_hop, check_virtual_route, virtual_params, Hop};
 
 use parley_plugin_api::model::{
     AllocationError, Amount, ChannelId, ConcludeRequest, Participant, RegisterRequest, SignedState,

@@ -1,0 +1,173 @@
+//! Whether a proposed virtual channel fits the ledger channels on its path: what each node on
+//! the path checks before anything is signed, so that a lock can only fail later if a parent's
+//! balances changed in between.
+//!
+//! The path runs from the proposer (the left end) to the accepter (the right end). Each ledger
+//! channel on it is a [`Hop`]: the channel, and which of its two participants stands on the
+//! left (the proposer, or the intermediary towards it) and which on the right. In that channel
+//! the left participant stands in for the proposer and the right one for the accepter
+//! ([`super::lock::check_virtual_index_map`]). An end checks its one hop
+//! ([`check_virtual_hop`]); an intermediary checks its two and that it comes out even
+//! ([`check_virtual_route`], [`super::intermediary`]).
+
+use super::intermediary::{check_intermediary, PathLock};
+use super::lock::lock_virtual;
+use crate::protocol::messages::ChannelProposal;
+use crate::protocol::phase::Phase;
+use crate::protocol::proposal::opening_state;
+use crate::protocol::record::ChannelSnapshot;
+use parley_plugin_api::model::{ChannelId, Params, Participant, State, SubAlloc};
+
+/// One ledger channel on a virtual channel's path, as a node on the path holds it.
+#[derive(Clone, Copy, Debug)]
+pub struct Hop<'a> {
+    /// The ledger channel.
+    pub parent: &'a ChannelSnapshot,
+    /// Its participant on the proposer's side (the proposer itself in the proposer's channel).
+    pub left: &'a Participant,
+    /// Its participant on the accepter's side (the accepter itself in the accepter's channel).
+    pub right: &'a Participant,
+}
+
+/// The parameters of the virtual channel `proposal` opens between its proposer and
+/// `accepter`. Refused unless the proposal is flagged virtual and not ledger, runs no app (the
+/// Adjudicator refuses an app in a virtual channel) and locks nothing.
+pub fn virtual_params(
+    proposal: &ChannelProposal,
+    accepter: &Participant,
+) -> Result<Params, String> {
+    if !proposal.virtual_channel || proposal.ledger_channel {
+        return Err("the proposal is not for a virtual channel".to_string());
+    }
+    if proposal.app.is_some() {
+        return Err(
+            "a virtual channel runs no app: the Adjudicator refuses to register one that does"
+                .to_string(),
+        );
+    }
+    if !proposal.locked.is_empty() {
+        return Err("a virtual channel locks nothing at its opening".to_string());
+    }
+    Ok(Params {
+        participants: vec![proposal.proposer.clone(), accepter.clone()],
+        challenge_duration: proposal.challenge_duration,
+        nonce: proposal.nonce_share,
+        app: None,
+        ledger_channel: false,
+        virtual_channel: true,
+    })
+}
+
+/// Checks that `hop` can lock the virtual channel `proposal` opens to `accepter`: the ledger
+/// channel is active, runs no app, is between the hop's left and right participants, holds the
+/// proposal's assets in its order, and its newest balances cover what each side puts in (the
+/// left participant the proposer's share, the right one the accepter's). Returns the lock.
+pub fn check_virtual_hop(
+    hop: &Hop<'_>,
+    proposal: &ChannelProposal,
+    accepter: &Participant,
+) -> Result<SubAlloc, String> {
+    let (child_params, child) = opening(hop, proposal, accepter)?;
+    let parent = hop.parent;
+    let id = parent.channel.channel_id;
+    if parent.phase != Phase::Active {
+        return Err(format!(
+            "ledger channel {id} is {}; only an active channel funds a virtual channel",
+            parent.phase
+        ));
+    }
+    let params = &parent.channel.params;
+    if params.app.is_some() {
+        return Err(format!(
+            "ledger channel {id} runs an app; only a payment channel funds a virtual channel"
+        ));
+    }
+    let position = |who: &Participant| {
+        params
+            .participants
+            .iter()
+            .position(|p| p == who)
+            .and_then(|i| u16::try_from(i).ok())
+    };
+    let (Some(left), Some(right)) = (position(hop.left), position(hop.right)) else {
+        return Err(format!(
+            "ledger channel {id} is not a channel between {} and {}",
+            hop.left, hop.right
+        ));
+    };
+    if params.participants.len() != 2 || left == right {
+        return Err(format!(
+            "ledger channel {id} must be a two-party channel between {} and {}",
+            hop.left, hop.right
+        ));
+    }
+    let latest = &parent.latest.state;
+    if proposal.assets != latest.allocation.assets {
+        return Err(format!(
+            "a virtual channel holds the assets of the ledger channels on its path, in their \
+             order ({} asset(s) in {id})",
+            latest.allocation.assets.len()
+        ));
+    }
+    let locked = lock_virtual(params, latest, &child_params, &child, vec![left, right])
+        .map_err(|e| format!("ledger channel {id} cannot fund it: {e}"))?;
+    locked
+        .allocation
+        .locked
+        .last()
+        .cloned()
+        .ok_or_else(|| format!("ledger channel {id} locked nothing"))
+}
+
+/// Checks, at intermediary `me`, that both of its ledger channels on the path can lock the
+/// virtual channel `proposal` opens to `accepter` ([`check_virtual_hop`]) and that it comes
+/// out even ([`check_intermediary`]): `left` is its channel towards the proposer (where it is
+/// the right participant), `right` towards the accepter (where it is the left one).
+pub fn check_virtual_route(
+    me: &Participant,
+    left: &Hop<'_>,
+    right: &Hop<'_>,
+    proposal: &ChannelProposal,
+    accepter: &Participant,
+) -> Result<(), String> {
+    if left.right != me || right.left != me {
+        return Err(
+            "the intermediary stands between its two channels on the path: on the right of \
+             the one towards the proposer, on the left of the one towards the accepter"
+                .to_string(),
+        );
+    }
+    let left_lock = check_virtual_hop(left, proposal, accepter)?;
+    let right_lock = check_virtual_hop(right, proposal, accepter)?;
+    let (child_params, child) = opening(left, proposal, accepter)?;
+    let left_path = PathLock {
+        params: &left.parent.channel.params,
+        lock: &left_lock,
+    };
+    let right_path = PathLock {
+        params: &right.parent.channel.params,
+        lock: &right_lock,
+    };
+    check_intermediary(me, &child_params, &child, left_path, right_path).map_err(|e| e.to_string())
+}
+
+/// The virtual channel's parameters and opening state, under a placeholder id (the channel id
+/// is only known once both nonce shares are; any id but a parent's will do for the checks).
+fn opening(
+    hop: &Hop<'_>,
+    proposal: &ChannelProposal,
+    accepter: &Participant,
+) -> Result<(Params, State), String> {
+    let params = virtual_params(proposal, accepter)?;
+    let parent = hop.parent.channel.channel_id;
+    let placeholder = ChannelId(crate::hash::keccak256(&[
+        &proposal.proposal_id.0,
+        b"parley-proposed-virtual",
+    ]));
+    debug_assert_ne!(placeholder, parent);
+    Ok((params, opening_state(proposal, placeholder)))
+}
+
+#[cfg(test)]
+#[path = "virtual_proposal_tests.rs"]
+mod tests;

@@ -1,0 +1,197 @@
+//! A proposed virtual channel against the ledger channels of its path.
+
+use super::*;
+use crate::protocol::messages::ProposalId;
+use crate::protocol::record::{ChannelRecord, SignedRecord};
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Address, Allocation, Amount, Asset, Sig};
+
+fn who(n: u8) -> Participant {
+    Participant(vec![n; 20])
+}
+
+fn asset() -> Asset {
+    Asset {
+        chain_id: 1,
+        holder: Address(vec![7; 20]),
+    }
+}
+
+/// An active ledger channel `id` between `parties` with `balances`.
+fn ledger(id: u8, parties: [u8; 2], balances: [u64; 2]) -> ChannelSnapshot {
+    let channel_id = ChannelId([id; 32]);
+    ChannelSnapshot {
+        channel: ChannelRecord {
+            params: Params {
+                participants: parties.iter().map(|&p| who(p)).collect(),
+                challenge_duration: 60,
+                nonce: [id; 32],
+                app: None,
+                ledger_channel: true,
+                virtual_channel: false,
+            },
+            channel_id,
+            my_index: 0,
+        },
+        phase: Phase::Active,
+        latest: SignedRecord {
+            state: State {
+                channel_id,
+                version: 4,
+                allocation: Allocation {
+                    assets: vec![asset()],
+                    balances: vec![balances.map(Amount::from).to_vec()],
+                    locked: Vec::new(),
+                },
+                app_data: Bytes::default(),
+                is_final: false,
+            },
+            sigs: vec![Some(Sig(vec![1; 65])), Some(Sig(vec![2; 65]))],
+        },
+        pending: None,
+        funding: Default::default(),
+    }
+}
+
+/// Alice (1) proposes a virtual channel to Bob (3): `mine` of hers, `theirs` of his.
+fn proposal(mine: u64, theirs: u64) -> ChannelProposal {
+    ChannelProposal {
+        proposal_id: ProposalId([1; 32]),
+        proposer: who(1),
+        assets: vec![asset()],
+        balances: vec![vec![Amount::from(mine), Amount::from(theirs)]],
+        locked: Vec::new(),
+        challenge_duration: 60,
+        nonce_share: [4; 32],
+        app: None,
+        app_data: Bytes::default(),
+        ledger_channel: false,
+        virtual_channel: true,
+        parent: None,
+    }
+}
+
+const ALICE: u8 = 1;
+const INGRID: u8 = 2;
+const BOB: u8 = 3;
+
+fn hop<'a>(parent: &'a ChannelSnapshot, left: &'a Participant, right: &'a Participant) -> Hop<'a> {
+    Hop {
+        parent,
+        left,
+        right,
+    }
+}
+
+#[test]
+fn each_node_on_a_one_hop_path_finds_that_it_fits() {
+    let (alice, ingrid, bob) = (who(ALICE), who(INGRID), who(BOB));
+    let left = ledger(10, [ALICE, INGRID], [10, 10]);
+    let right = ledger(11, [INGRID, BOB], [10, 10]);
+    let p = proposal(3, 1);
+    // Alice's channel locks 4: 3 of hers, 1 of Ingrid's for Bob.
+    let lock = check_virtual_hop(&hop(&left, &alice, &ingrid), &p, &bob).unwrap();
+    assert_eq!(lock.balances, vec![Amount::from(4u64)]);
+    assert_eq!(lock.index_map, vec![0, 1]);
+    // Bob's: 3 of Ingrid's for Alice, 1 of his.
+    let lock = check_virtual_hop(&hop(&right, &ingrid, &bob), &p, &bob).unwrap();
+    assert_eq!(lock.index_map, vec![0, 1]);
+    // Ingrid's two, and she comes out even.
+    check_virtual_route(
+        &ingrid,
+        &hop(&left, &alice, &ingrid),
+        &hop(&right, &ingrid, &bob),
+        &p,
+        &bob,
+    )
+    .unwrap();
+}
+
+#[test]
+fn every_reason_a_path_cannot_fund_it_is_named() {
+    let (alice, ingrid, bob) = (who(ALICE), who(INGRID), who(BOB));
+    let left = ledger(10, [ALICE, INGRID], [10, 10]);
+    let right = ledger(11, [INGRID, BOB], [10, 10]);
+    let at_alice = |p: &ChannelProposal, parent: &ChannelSnapshot| {
+        check_virtual_hop(&hop(parent, &alice, &ingrid), p, &bob).unwrap_err()
+    };
+    // Not flagged virtual, or with an app.
+    let mut plain = proposal(3, 1);
+    plain.virtual_channel = false;
+    assert!(at_alice(&plain, &left).contains("not for a virtual channel"));
+    let mut game = proposal(3, 1);
+    game.app = Some(Address(vec![9; 20]));
+    assert!(at_alice(&game, &left).contains("runs no app"));
+    // A parent not active, or running an app.
+    let mut funding = left.clone();
+    funding.phase = Phase::Funding;
+    assert!(at_alice(&proposal(3, 1), &funding).contains("only an active channel"));
+    let mut app_parent = left.clone();
+    app_parent.channel.params.app = Some(Address(vec![9; 20]));
+    assert!(at_alice(&proposal(3, 1), &app_parent).contains("runs an app"));
+    // Alice has 10 in her channel: 11 is not covered.
+    assert!(at_alice(&proposal(11, 1), &left).contains("cannot fund"));
+    // Another asset.
+    let mut other = proposal(3, 1);
+    other.assets[0].chain_id = 2;
+    assert!(at_alice(&other, &left).contains("assets"));
+    // Bob's channel is not Alice's hop.
+    assert!(at_alice(&proposal(3, 1), &right).contains("not a channel between"));
+    // Ingrid must cover Alice's 3 in her channel with Bob: she has 2 there.
+    let poor = ledger(11, [INGRID, BOB], [2, 10]);
+    let error = check_virtual_route(
+        &ingrid,
+        &hop(&left, &alice, &ingrid),
+        &hop(&poor, &ingrid, &bob),
+        &proposal(3, 1),
+        &bob,
+    )
+    .unwrap_err();
+    assert!(error.contains("cannot fund"), "{error}");
+    // The hops' sides swapped: Ingrid would stand in for Alice in Alice's own channel.
+    let error = check_virtual_route(
+        &ingrid,
+        &hop(&right, &ingrid, &bob),
+        &hop(&left, &alice, &ingrid),
+        &proposal(3, 1),
+        &bob,
+    )
+    .unwrap_err();
+    assert!(error.contains("stands between"), "{error}");
+}
+
+#[test]
+fn the_middle_channel_of_two_hops_fits_with_each_intermediary_on_its_side() {
+    // A(1)–I1(2)–I2(4)–B(3).
+    let (alice, i1, i2, bob) = (who(ALICE), who(INGRID), who(4), who(BOB));
+    let first = ledger(10, [ALICE, INGRID], [10, 10]);
+    let middle = ledger(12, [INGRID, 4], [10, 10]);
+    let last = ledger(11, [4, BOB], [10, 10]);
+    let p = proposal(3, 1);
+    check_virtual_route(
+        &i1,
+        &hop(&first, &alice, &i1),
+        &hop(&middle, &i1, &i2),
+        &p,
+        &bob,
+    )
+    .unwrap();
+    check_virtual_route(
+        &i2,
+        &hop(&middle, &i1, &i2),
+        &hop(&last, &i2, &bob),
+        &p,
+        &bob,
+    )
+    .unwrap();
+    // I1 and I2 swapped in the middle: I2 would stand in for Alice on I1's side.
+    let error = check_virtual_route(
+        &i1,
+        &hop(&first, &alice, &i1),
+        &hop(&middle, &i2, &i1),
+        &p,
+        &bob,
+    )
+    .unwrap_err();
+    assert!(error.contains("stands between"), "{error}");
+}
