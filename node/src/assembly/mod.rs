@@ -210,7 +210,11 @@ impl Node {
             info: chain_info,
             account,
         };
-        let sink = Arc::new(ApiEvents::new(events.clone(), chain_access.info.clone()));
+        let sink = Arc::new(ApiEvents::new(
+            events.clone(),
+            chain_access.info.clone(),
+            book.names(),
+        ));
         let Wired {
             driver,
             chain_side,

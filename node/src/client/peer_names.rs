@@ -25,6 +25,15 @@ impl PeerNames {
             .insert(peer, alias.to_owned());
     }
 
+    /// The alias the user gave `peer`, if any.
+    pub fn alias(&self, peer: &NodeId) -> Option<String> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(peer)
+            .cloned()
+    }
+
     /// What a log line calls `peer`.
     pub fn of(&self, peer: &NodeId) -> PeerName {
         let names = self

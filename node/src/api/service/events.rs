@@ -3,6 +3,7 @@
 use super::views::{channel_info, payment_info, proposal_info};
 use crate::api::{EventBus, NodeEvent};
 use crate::client::events::{Event, EventSink};
+use crate::client::peer_names::PeerNames;
 use crate::store::Direction;
 use parley_plugin_api::model::ChainInfo;
 
@@ -12,12 +13,14 @@ pub struct ApiEvents {
     bus: EventBus,
     /// What names the assets of a proposal.
     chain: ChainInfo,
+    /// The peers' aliases, for a channel's view (its task knows the peer by id only).
+    names: PeerNames,
 }
 
 impl ApiEvents {
-    /// Publishes on `bus`, naming assets as `chain` does.
-    pub fn new(bus: EventBus, chain: ChainInfo) -> ApiEvents {
-        ApiEvents { bus, chain }
+    /// Publishes on `bus`, naming assets as `chain` does and peers by their aliases in `names`.
+    pub fn new(bus: EventBus, chain: ChainInfo, names: PeerNames) -> ApiEvents {
+        ApiEvents { bus, chain, names }
     }
 }
 
@@ -27,12 +30,23 @@ impl EventSink for ApiEvents {
         if !self.is_followed() {
             return;
         }
-        self.bus.publish(node_event(&self.chain, event));
+        self.bus
+            .publish(node_event(&self.chain, with_alias(&self.names, event)));
     }
 
     fn is_followed(&self) -> bool {
         self.bus.subscriber_count() > 0
     }
+}
+
+/// `event` with its channel's peer named by its alias, where the event shows a channel.
+fn with_alias(names: &PeerNames, mut event: Event) -> Event {
+    if let Event::ChannelChanged(overview) = &mut event {
+        if overview.peer_alias.is_none() {
+            overview.peer_alias = overview.peer.as_ref().and_then(|peer| names.alias(peer));
+        }
+    }
+    event
 }
 
 /// `event` as the API's subscribers read it.
@@ -132,6 +146,30 @@ mod tests {
         assert_eq!(proposal.balances[0].mine, Amount::from(30u64));
         assert_eq!(proposal.balances[0].theirs, Amount::from(70u64));
         assert_eq!((proposal.challenge_seconds, proposal.expires_at), (60, 99));
+    }
+
+    #[test]
+    fn a_changed_channel_names_its_peer_by_alias() {
+        let peer = NodeKey::from_secret_bytes(&[3; 32]).unwrap().node_id();
+        let names = PeerNames::default();
+        let changed = || {
+            Event::ChannelChanged(Box::new(crate::client::overview::ChannelOverview {
+                id: ChannelId([7; 32]),
+                peer: Some(peer),
+                peer_alias: None,
+                snapshot: None,
+                status: None,
+                dispute: None,
+                app: None,
+            }))
+        };
+        let alias = |event: Event| match event {
+            Event::ChannelChanged(overview) => overview.peer_alias,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(alias(with_alias(&names, changed())), None);
+        names.set(peer, "bob");
+        assert_eq!(alias(with_alias(&names, changed())).as_deref(), Some("bob"));
     }
 
     #[test]
