@@ -24,6 +24,14 @@ export function duration(seconds: number): string {
   return `${s} s`;
 }
 
+/** Seconds of chain time as a UTC date and time, `2026-12-04 10:01:31 UTC`; only the time
+ * when `day` is the same day. */
+export function chainTime(seconds: number, day?: number): string {
+  const text = new Date(seconds * 1000).toISOString().replace("T", " ").slice(0, 19);
+  const sameDay = day !== undefined && text.slice(0, 10) === chainTime(day).slice(0, 10);
+  return sameDay ? `${text.slice(11)} UTC` : `${text} UTC`;
+}
+
 export class Disputes {
   readonly element: HTMLElement;
   private readonly list = el("ul", { class: "disputes" });
@@ -70,7 +78,7 @@ export class Disputes {
             el("span", { class: "dim small" }, ` version ${d.version} on record`),
           ),
           el("div", { class: "countdown", "data-testid": "dispute-countdown", "data-left": String(left) }, countdown),
-          el("div", { class: "dim small" }, `${PHASE_TEXT[d.phase] ?? d.phase} · chain time ${d.chain_time + elapsed} → ${d.timeout}`),
+          el("div", { class: "dim small" }, `${PHASE_TEXT[d.phase] ?? d.phase} · chain time ${chainTime(d.chain_time + elapsed)} → ${chainTime(d.timeout, d.chain_time + elapsed)}`),
           channel.status ? el("div", { class: "small" }, channel.status) : null,
         );
       }),
