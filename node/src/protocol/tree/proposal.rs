@@ -65,72 +65,15 @@ pub fn check_sub_channel_proposal(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::messages::ProposalId;
-    use crate::protocol::record::{ChannelRecord, SignedRecord};
-    use parley_plugin_api::codec::Bytes;
-    use parley_plugin_api::model::{Address, Allocation, Amount, Asset, Sig, State};
-
-    fn who(n: u8) -> Participant {
-        Participant(vec![n; 20])
-    }
-
-    fn asset() -> Asset {
-        Asset {
-            chain_id: 1,
-            holder: Address(vec![7; 20]),
-        }
-    }
+    use crate::protocol::tree::tests::{ledger_snapshot, party as who, sub_channel_proposal};
+    use parley_plugin_api::model::Address;
 
     fn parent(phase: Phase, balances: [u64; 2]) -> ChannelSnapshot {
-        let channel_id = ChannelId([3; 32]);
-        ChannelSnapshot {
-            channel: ChannelRecord {
-                params: Params {
-                    participants: vec![who(1), who(2)],
-                    challenge_duration: 60,
-                    nonce: [0; 32],
-                    app: None,
-                    ledger_channel: true,
-                    virtual_channel: false,
-                },
-                channel_id,
-                my_index: 1,
-            },
-            phase,
-            latest: SignedRecord {
-                state: State {
-                    channel_id,
-                    version: 4,
-                    allocation: Allocation {
-                        assets: vec![asset()],
-                        balances: vec![balances.map(Amount::from).to_vec()],
-                        locked: Vec::new(),
-                    },
-                    app_data: Bytes::default(),
-                    is_final: false,
-                },
-                sigs: vec![Some(Sig(vec![1; 65])), Some(Sig(vec![2; 65]))],
-            },
-            pending: None,
-            funding: Default::default(),
-        }
+        ledger_snapshot(3, [1, 2], balances, phase)
     }
 
     fn proposal(mine: u64, theirs: u64) -> ChannelProposal {
-        ChannelProposal {
-            proposal_id: ProposalId([1; 32]),
-            proposer: who(1),
-            assets: vec![asset()],
-            balances: vec![vec![Amount::from(mine), Amount::from(theirs)]],
-            locked: Vec::new(),
-            challenge_duration: 60,
-            nonce_share: [4; 32],
-            app: None,
-            app_data: Bytes::default(),
-            ledger_channel: false,
-            virtual_channel: false,
-            parent: Some(ChannelId([3; 32])),
-        }
+        sub_channel_proposal(mine, theirs)
     }
 
     #[test]

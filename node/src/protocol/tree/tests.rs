@@ -51,6 +51,76 @@ pub(super) fn state(id: u8, version: u64, balances: Vec<Vec<u64>>) -> State {
     }
 }
 
+/// The one asset of [`ledger_snapshot`]'s channels.
+pub(super) fn one_asset() -> Asset {
+    Asset {
+        chain_id: 1,
+        holder: Address(vec![7; 20]),
+    }
+}
+
+/// A two-party ledger channel `id` between `parties` in `phase`, holding [`one_asset`] with
+/// `balances`, as a node's task holds it (version 4, fully signed).
+pub(super) fn ledger_snapshot(
+    id: u8,
+    parties: [u8; 2],
+    balances: [u64; 2],
+    phase: crate::protocol::phase::Phase,
+) -> crate::protocol::record::ChannelSnapshot {
+    use crate::protocol::record::{ChannelRecord, ChannelSnapshot, SignedRecord};
+    let channel_id = ChannelId([id; 32]);
+    ChannelSnapshot {
+        channel: ChannelRecord {
+            params: Params {
+                participants: parties.iter().map(|&p| party(p)).collect(),
+                challenge_duration: 60,
+                nonce: [id; 32],
+                app: None,
+                ledger_channel: true,
+                virtual_channel: false,
+            },
+            channel_id,
+            my_index: 0,
+        },
+        phase,
+        latest: SignedRecord {
+            state: State {
+                channel_id,
+                version: 4,
+                allocation: Allocation {
+                    assets: vec![one_asset()],
+                    balances: vec![balances.map(Amount::from).to_vec()],
+                    locked: Vec::new(),
+                },
+                app_data: Bytes::default(),
+                is_final: false,
+            },
+            sigs: vec![Some(Sig(vec![1; 65])), Some(Sig(vec![2; 65]))],
+        },
+        pending: None,
+        funding: Default::default(),
+    }
+}
+
+/// Participant 1's proposal of a sub-channel in channel `[3; 32]` to participant 2: `mine` of
+/// its, `theirs` of the accepter's, in [`one_asset`].
+pub(super) fn sub_channel_proposal(mine: u64, theirs: u64) -> crate::protocol::ChannelProposal {
+    crate::protocol::ChannelProposal {
+        proposal_id: crate::protocol::ProposalId([1; 32]),
+        proposer: party(1),
+        assets: vec![one_asset()],
+        balances: vec![vec![Amount::from(mine), Amount::from(theirs)]],
+        locked: Vec::new(),
+        challenge_duration: 60,
+        nonce_share: [4; 32],
+        app: None,
+        app_data: Bytes::default(),
+        ledger_channel: false,
+        virtual_channel: false,
+        parent: Some(ChannelId([3; 32])),
+    }
+}
+
 /// `params` and `state` with a signature per participant.
 pub(super) fn signed(params: Params, state: State) -> SignedState {
     let sigs = (0..params.participants.len())
