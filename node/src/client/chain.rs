@@ -38,10 +38,7 @@ impl ChainAccess {
 
     /// `0.01 ETH`: `amount` of `asset` in its whole units, for messages and logs people read.
     pub fn show(&self, asset: &Asset, amount: &Amount) -> String {
-        match self.info.assets.iter().find(|info| info.asset == *asset) {
-            Some(info) => crate::units::show(amount, info),
-            None => format!("{amount} base units of {asset}"),
-        }
+        show(&self.info.assets, asset, amount)
     }
 
     /// The asset the chain calls `name`, or the chain's first asset without a name.
@@ -96,4 +93,29 @@ pub async fn chain_call<T: Send + 'static>(
     blocking(call)
         .await
         .map_err(|error| Error::unavailable(format!("cannot {what} on the chain: {error}")))
+}
+
+/// `0.01 ETH`: `amount` of `asset` in its whole units as `assets` (the chain's) describe it;
+/// base units for an asset they do not list.
+pub fn show(assets: &[AssetInfo], asset: &Asset, amount: &Amount) -> String {
+    match assets.iter().find(|info| info.asset == *asset) {
+        Some(info) => crate::units::show(amount, info),
+        None => format!("{amount} base units of {asset}"),
+    }
+}
+
+/// Why a payment of `requested` of `asset` is refused when only `available` is, in the asset's
+/// units (the protocol's overdraft error knows amounts, not assets): what the caller is told
+/// and what the payment's record keeps.
+pub fn overdraft_reason(
+    assets: &[AssetInfo],
+    asset: &Asset,
+    requested: &Amount,
+    available: &Amount,
+) -> String {
+    format!(
+        "the payment of {} exceeds the available balance of {}",
+        show(assets, asset, requested),
+        show(assets, asset, available)
+    )
 }

@@ -29,6 +29,7 @@ mod asked;
 mod outage;
 mod payments;
 
+use super::chain::overdraft_reason;
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
 use super::invoices::{self, SignedInvoice};
@@ -518,9 +519,9 @@ pub struct ChannelDeps<L> {
     pub keep_history: bool,
     /// What this channel does wrong on purpose (`[testing]` switches; all off on real nodes).
     pub misbehaviour: ChannelMisbehaviour,
-    /// The chain's assets, so that a payment's failure is recorded in whole units (`0.5 ETH`);
-    /// empty writes base units.
-    pub assets: Vec<AssetInfo>,
+    /// The chain's assets (shared by every channel task), so that a payment's failure is
+    /// recorded in whole units (`0.5 ETH`); empty writes base units.
+    pub assets: Arc<[AssetInfo]>,
 }
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
@@ -866,22 +867,16 @@ impl<L: PeerLink> ChannelTask<L> {
         self.settle().await
     }
 
-    /// Why `payment` failed, for its record: an overdraft in the asset's whole units (the
-    /// protocol's error knows amounts, not assets), anything else as the error says.
+    /// Why `payment` failed, for its record: an overdraft in the asset's whole units (as the
+    /// caller is told it), anything else as the error says.
     fn failure_reason(&self, payment: &PaymentTag, error: &CommandError) -> String {
         if let CommandError::Channel(ChannelError::Payment(PaymentError::Overdraft {
             available,
             requested,
         })) = error
         {
-            let asset = self.channel.latest().allocation.assets.get(payment.asset);
-            if let Some(info) = asset.and_then(|a| self.deps.assets.iter().find(|i| i.asset == *a))
-            {
-                return format!(
-                    "the payment of {} exceeds the available balance of {}",
-                    crate::units::show(requested, info),
-                    crate::units::show(available, info)
-                );
+            if let Some(asset) = self.channel.latest().allocation.assets.get(payment.asset) {
+                return overdraft_reason(&self.deps.assets, asset, requested, available);
             }
         }
         error.to_string()
@@ -905,16 +900,27 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 _ => None,
             };
-            let record = self.payments.ended(payment, version, status, unix_ms());
-            let write = self.deps.store.put_payment(&record);
-            let channel = self.channel.id();
-            tokio::spawn(async move {
-                if let Err(error) = write.await {
-                    tracing::warn!(%channel, "could not record payment {}: {error}", record.id);
-                }
-            });
+            tokio::spawn(self.record_ended(payment, version, status));
         }
         let _ = request.reply.send(result);
+    }
+
+    /// The write of the record of our payment `tag` that ended without completing (`status`):
+    /// a write of its own, not the path of a payment that succeeds. A failed write is logged.
+    fn record_ended(
+        &self,
+        tag: &PaymentTag,
+        version: Option<u64>,
+        status: PaymentStatus,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let record = self.payments.ended(tag, version, status, unix_ms());
+        let write = self.deps.store.put_payment(&record);
+        let channel = self.channel.id();
+        async move {
+            if let Err(error) = write.await {
+                tracing::warn!(%channel, "could not record payment {}: {error}", record.id);
+            }
+        }
     }
 
     /// Takes payment `id` out of the queue if it has not started, and records it as failed
@@ -931,12 +937,8 @@ impl<L: PeerLink> ChannelTask<L> {
         let reason = "the call timed out while the payment waited behind earlier updates; it \
                       was not made"
             .to_string();
-        let record = self
-            .payments
-            .ended(&payment, None, PaymentStatus::Failed(reason), unix_ms());
-        if let Err(error) = self.deps.store.put_payment(&record).await {
-            tracing::warn!(channel = %self.channel.id(), "could not record payment {}: {error}", record.id);
-        }
+        self.record_ended(&payment, None, PaymentStatus::Failed(reason))
+            .await;
         true
     }
 
@@ -962,14 +964,7 @@ impl<L: PeerLink> ChannelTask<L> {
         let Some(tag) = self.payments.take_restored(version) else {
             return;
         };
-        let record = self.payments.ended(&tag, Some(version), status, unix_ms());
-        let write = self.deps.store.put_payment(&record);
-        let channel = self.channel.id();
-        tokio::spawn(async move {
-            if let Err(error) = write.await {
-                tracing::warn!(%channel, "could not record payment {}: {error}", record.id);
-            }
-        });
+        tokio::spawn(self.record_ended(&tag, Some(version), status));
     }
 
     /// Why the peer's update `new` is refused if it says it pays one of our invoices: that

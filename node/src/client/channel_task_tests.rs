@@ -314,7 +314,7 @@ fn spawn_misbehaving(
         keep_history: false,
         first_writes: Vec::new(),
         misbehaviour,
-        assets: Vec::new(),
+        assets: Arc::from([]),
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {
@@ -951,7 +951,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             keep_history: false,
             first_writes: Vec::new(),
             misbehaviour: ChannelMisbehaviour::default(),
-            assets: Vec::new(),
+            assets: Arc::from([]),
         },
     );
     out.set(Some(peer_handle));
@@ -972,7 +972,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             keep_history: false,
             first_writes: vec![members_op(&id, &ChannelMembers::two_party(0, node_id(1)))],
             misbehaviour: ChannelMisbehaviour::default(),
-            assets: Vec::new(),
+            assets: Arc::from([]),
         },
     );
     let (_, report) = timeout(WAIT, reported.recv()).await.unwrap().unwrap();

@@ -1,5 +1,6 @@
 //! Paying the peer over a channel, and the payment history.
 
+use super::chain::overdraft_reason;
 use super::channel_task::{CommandError, PaymentTag};
 use super::driver::Driver;
 use super::error::Error;
@@ -125,12 +126,11 @@ impl Driver {
                 available,
                 requested,
             })))) => {
-                // The protocol's error knows no asset; the user reads it in the asset's units.
-                let show = |amount| self.chain.show(&assets[index], amount);
-                return Err(Error::insufficient_funds(format!(
-                    "the payment of {} exceeds the available balance of {}",
-                    show(&requested),
-                    show(&available)
+                return Err(Error::insufficient_funds(overdraft_reason(
+                    &self.chain.info.assets,
+                    &assets[index],
+                    &requested,
+                    &available,
                 )));
             }
             Ok(Err(error)) => return Err(error.into()),

@@ -18,7 +18,7 @@ use crate::store::members::{members_op, ChannelMembers};
 use crate::store::ChannelStore;
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChannelId, Participant};
+use parley_plugin_api::model::{AssetInfo, ChannelId, Participant};
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -54,6 +54,8 @@ pub struct ChannelStarter {
     reports: UnboundedSender<(ChannelId, ChannelReport)>,
     keep_history: bool,
     misbehaviour: ChannelMisbehaviour,
+    /// The chain's assets, one copy shared by every channel task.
+    assets: Arc<[AssetInfo]>,
 }
 
 impl ChannelStarter {
@@ -79,6 +81,7 @@ impl ChannelStarter {
         testing: &TestingSection,
     ) -> ChannelStarter {
         ChannelStarter {
+            assets: chain.info.assets.clone().into(),
             registry,
             peers,
             chain,
@@ -131,7 +134,7 @@ impl ChannelStarter {
             keep_history: self.keep_history,
             first_writes,
             misbehaviour: self.misbehaviour,
-            assets: self.chain.info.assets.clone(),
+            assets: self.assets.clone(),
         };
         let (handle, task) = channel_task(channel, initial, deps);
         let inserted = self
