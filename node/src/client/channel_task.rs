@@ -32,7 +32,7 @@ mod payments;
 use super::chain::overdraft_reason;
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
-use super::invoices::{self, SignedInvoice};
+use super::invoices;
 use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
 use super::registry::{enter_phase, StatusCell};
@@ -48,7 +48,6 @@ use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 pub use asked::{AnswerError, Answered, NOT_ANSWERED};
 pub use outage::PROBE;
-use parley_plugin_api::codec::Decode;
 use parley_plugin_api::model::{
     Amount, AssetInfo, ChainTime, ChannelId, Dispute, SignedState, State, WriteOp,
 };
@@ -971,8 +970,7 @@ impl<L: PeerLink> ChannelTask<L> {
     /// invoice expired, or the update pays less than it asks (see [`invoices::refusal`]).
     fn invoice_refusal(&self, new: &State) -> Option<String> {
         let id = self.payments.offered_id(new.version)?;
-        let encoded = self.deps.store.invoice(&id).ok().flatten()?;
-        let signed = <SignedInvoice as Decode>::decode(&encoded).ok()?;
+        let signed = invoices::issued(&self.deps.store, &id)?;
         let me = self.channel.my_index();
         let (asset, amount) = match payments::transfer(self.channel.latest(), new, me) {
             Some((asset, Direction::Received, amount)) => {

@@ -12,7 +12,7 @@ use super::payment::PayOptions;
 use crate::hash::keccak256;
 use crate::protocol::Phase;
 use crate::store::payments::{invoice_op, INVOICE_PREFIX};
-use crate::store::{Direction, PaymentId, PaymentRecord, PaymentStatus};
+use crate::store::{ChannelStore, Direction, PaymentId, PaymentRecord, PaymentStatus};
 use crate::wire::{NodeId, NodeSig};
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{Decode, Encode};
@@ -152,6 +152,12 @@ pub fn check_payable(invoice: &Invoice, me: &NodeId, chain_id: u64, now: u64) ->
         ));
     }
     Ok(())
+}
+
+/// The invoice this node issued under `id`, if it did (one that does not decode is none).
+pub fn issued(store: &ChannelStore, id: &PaymentId) -> Option<SignedInvoice> {
+    let encoded = store.invoice(id).ok().flatten()?;
+    SignedInvoice::decode(&encoded).ok()
 }
 
 /// Why the payee refuses an update that says it pays `invoice` (one of its own) at `now`,

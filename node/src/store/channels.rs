@@ -296,7 +296,7 @@ impl ChannelStore {
     /// The encoded invoice this node issued under `id`, if any (see
     /// [`payments::INVOICE_PREFIX`]).
     pub fn invoice(&self, id: &PaymentId) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = [payments::INVOICE_PREFIX, &id.0[..]].concat();
+        let key = payments::invoice_key(id);
         self.store.get(&key).map_err(|source| StoreError::Read {
             key: describe_key(&key),
             source,

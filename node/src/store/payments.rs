@@ -261,9 +261,14 @@ canonical_struct!(PaymentRecord {
 /// payment recorded under the same id, so an invoice is written once and never updated.
 pub const INVOICE_PREFIX: &[u8] = b"inv/";
 
+/// The key of the invoice issued under `id`.
+pub fn invoice_key(id: &PaymentId) -> Vec<u8> {
+    [INVOICE_PREFIX, &id.0[..]].concat()
+}
+
 /// The write that stores an issued invoice (`encoded`) under its id.
 pub fn invoice_op(id: &PaymentId, encoded: Vec<u8>) -> WriteOp {
-    WriteOp::put([INVOICE_PREFIX, &id.0[..]].concat(), encoded)
+    WriteOp::put(invoice_key(id), encoded)
 }
 
 /// The key of payment `id`.

@@ -146,9 +146,6 @@ impl NodeOptions {
 }
 
 impl NodeOptions {
-    /// Completes the channel id prefixes among `ids` (`0x9f86`) to whole ids, asking the node
-    /// for its channels only when there is one; a prefix no channel or several start with is
-    /// refused with those it matched.
     /// Completes a proposal id given by its first digits among the waiting proposals.
     fn complete_proposal_id(&self, id: &mut ProposalIdArg) -> Result<(), CliError> {
         if matches!(id, IdArg::Whole(_)) {
@@ -163,6 +160,9 @@ impl NodeOptions {
         id.complete(&ids, || Ok(Vec::new()))
     }
 
+    /// Completes the channel id prefixes among `ids` (`0x9f86`) to whole ids, asking the node
+    /// for its channels only when there is one; a prefix no channel or several start with is
+    /// refused with those it matched.
     fn complete_channel_ids(&self, ids: Vec<&mut ChannelIdArg>) -> Result<(), CliError> {
         if ids.iter().all(|id| matches!(id, ChannelIdArg::Whole(_))) {
             return Ok(());

@@ -76,29 +76,30 @@ impl ProposalArgs {
 
     /// Runs `parley proposal ...`.
     pub fn run(mut self) -> CliResult {
+        let mut named = None;
         if let ProposalCommand::Accept { id } | ProposalCommand::Reject { id, .. } =
             &mut self.command
         {
             self.options.complete_proposal_id(id)?;
+            named = Some(id.id()?);
         }
+        let named = named.map(|id| id.to_string()).unwrap_or_default();
         let call = self.call()?;
         match self.command {
             ProposalCommand::List => self.options.run_with_assets(
                 |_| Ok(call),
                 |list: Vec<ProposalInfo>, assets| output::proposals(&list, unix_now(), assets),
             ),
-            ProposalCommand::Accept { id } => self.options.run_with_assets(
+            ProposalCommand::Accept { .. } => self.options.run_with_assets(
                 |_| Ok(call),
                 |channel: ChannelInfo, assets| {
-                    let id = id.id().map(|id| id.to_string()).unwrap_or_default();
-                    output::channel(&format!("accepted proposal {id}"), &channel, assets)
+                    output::channel(&format!("accepted proposal {named}"), &channel, assets)
                 },
             ),
             // The result is `null`: there is nothing to show but that it worked.
-            ProposalCommand::Reject { id, .. } => self.options.run(call, move |()| {
-                let id = id.id().map(|id| id.to_string()).unwrap_or_default();
-                format!("rejected proposal {id}")
-            }),
+            ProposalCommand::Reject { .. } => self
+                .options
+                .run(call, |()| format!("rejected proposal {named}")),
         }
     }
 }
