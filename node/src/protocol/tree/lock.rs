@@ -386,9 +386,6 @@ pub fn lock_virtual(
     if !child_params.virtual_channel {
         return Err(LockError::NotVirtual { child: id });
     }
-    if child_params.ledger_channel {
-        return Err(LockError::ChildIsLedgerChannel { child: id });
-    }
     lock_with_map(parent_params, parent, child_params, child, map)
 }
 

@@ -9,6 +9,28 @@ use crate::protocol::proposal::opening_state;
 use crate::protocol::record::ChannelSnapshot;
 use parley_plugin_api::model::{ChannelId, Params, Participant};
 
+/// Checks that `parent` (called `role` in the reason) can fund `what` at all: it is active and
+/// runs no app. What a child's lock then needs of it is the lock's own check.
+pub(super) fn check_funding_parent(
+    parent: &ChannelSnapshot,
+    role: &str,
+    what: &str,
+) -> Result<(), String> {
+    let id = parent.channel.channel_id;
+    if parent.phase != Phase::Active {
+        return Err(format!(
+            "{role} {id} is {}; only an active channel funds {what}",
+            parent.phase
+        ));
+    }
+    if parent.channel.params.app.is_some() {
+        return Err(format!(
+            "{role} {id} runs an app; only a payment channel funds {what}"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `parent` (this node's channel, as its task holds it) can fund the sub-channel
 /// `proposal` opens between its proposer and `accepter`: the parent is active, runs no app,
 /// has exactly these two participants, the child holds the parent's assets in the parent's
@@ -20,18 +42,8 @@ pub fn check_sub_channel_proposal(
     accepter: &Participant,
 ) -> Result<(), String> {
     let id = parent.channel.channel_id;
-    if parent.phase != Phase::Active {
-        return Err(format!(
-            "parent channel {id} is {}; only an active channel funds sub-channels",
-            parent.phase
-        ));
-    }
+    check_funding_parent(parent, "parent channel", "sub-channels")?;
     let params = &parent.channel.params;
-    if params.app.is_some() {
-        return Err(format!(
-            "parent channel {id} runs an app; only a payment channel holds sub-channels"
-        ));
-    }
     let ours = [&proposal.proposer, accepter];
     if params.participants.len() != 2 || !ours.iter().all(|p| params.participants.contains(p)) {
         return Err(format!(

@@ -12,8 +12,8 @@
 
 use super::intermediary::{check_intermediary, PathLock};
 use super::lock::lock_virtual;
+use super::proposal::check_funding_parent;
 use crate::protocol::messages::ChannelProposal;
-use crate::protocol::phase::Phase;
 use crate::protocol::proposal::opening_state;
 use crate::protocol::record::ChannelSnapshot;
 use parley_plugin_api::model::{ChannelId, Params, Participant, State, SubAlloc};
@@ -67,21 +67,22 @@ pub fn check_virtual_hop(
     proposal: &ChannelProposal,
     accepter: &Participant,
 ) -> Result<SubAlloc, String> {
-    let (child_params, child) = opening(hop, proposal, accepter)?;
+    let (child_params, child) = opening(proposal, accepter)?;
+    hop_lock(hop, proposal, &child_params, &child)
+}
+
+/// The lock of the virtual channel `child` (of `child_params`, opened by `proposal`) in `hop`:
+/// [`check_virtual_hop`] once the virtual channel is built.
+fn hop_lock(
+    hop: &Hop<'_>,
+    proposal: &ChannelProposal,
+    child_params: &Params,
+    child: &State,
+) -> Result<SubAlloc, String> {
     let parent = hop.parent;
     let id = parent.channel.channel_id;
-    if parent.phase != Phase::Active {
-        return Err(format!(
-            "ledger channel {id} is {}; only an active channel funds a virtual channel",
-            parent.phase
-        ));
-    }
+    check_funding_parent(parent, "ledger channel", "a virtual channel")?;
     let params = &parent.channel.params;
-    if params.app.is_some() {
-        return Err(format!(
-            "ledger channel {id} runs an app; only a payment channel funds a virtual channel"
-        ));
-    }
     let position = |who: &Participant| {
         params
             .participants
@@ -109,7 +110,7 @@ pub fn check_virtual_hop(
             latest.allocation.assets.len()
         ));
     }
-    let locked = lock_virtual(params, latest, &child_params, &child, vec![left, right])
+    let locked = lock_virtual(params, latest, child_params, child, vec![left, right])
         .map_err(|e| format!("ledger channel {id} cannot fund it: {e}"))?;
     locked
         .allocation
@@ -137,9 +138,9 @@ pub fn check_virtual_route(
                 .to_string(),
         );
     }
-    let left_lock = check_virtual_hop(left, proposal, accepter)?;
-    let right_lock = check_virtual_hop(right, proposal, accepter)?;
-    let (child_params, child) = opening(left, proposal, accepter)?;
+    let (child_params, child) = opening(proposal, accepter)?;
+    let left_lock = hop_lock(left, proposal, &child_params, &child)?;
+    let right_lock = hop_lock(right, proposal, &child_params, &child)?;
     let left_path = PathLock {
         params: &left.parent.channel.params,
         lock: &left_lock,
@@ -153,18 +154,12 @@ pub fn check_virtual_route(
 
 /// The virtual channel's parameters and opening state, under a placeholder id (the channel id
 /// is only known once both nonce shares are; any id but a parent's will do for the checks).
-fn opening(
-    hop: &Hop<'_>,
-    proposal: &ChannelProposal,
-    accepter: &Participant,
-) -> Result<(Params, State), String> {
+fn opening(proposal: &ChannelProposal, accepter: &Participant) -> Result<(Params, State), String> {
     let params = virtual_params(proposal, accepter)?;
-    let parent = hop.parent.channel.channel_id;
     let placeholder = ChannelId(crate::hash::keccak256(&[
         &proposal.proposal_id.0,
         b"parley-proposed-virtual",
     ]));
-    debug_assert_ne!(placeholder, parent);
     Ok((params, opening_state(proposal, placeholder)))
 }
 

@@ -1,6 +1,7 @@
 //! A proposed virtual channel against the ledger channels of its path.
 
 use super::*;
+use crate::protocol::phase::Phase;
 use crate::protocol::tree::tests::{ledger_snapshot, party as who, sub_channel_proposal};
 use parley_plugin_api::model::{Address, Amount};
 
