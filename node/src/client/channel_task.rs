@@ -513,6 +513,10 @@ pub struct ChannelDeps<L> {
     /// Writes that go into the channel's first persist batch, atomically with its first
     /// records: the members of a channel just opened. Empty for a restored channel.
     pub first_writes: Vec<WriteOp>,
+    /// Our payment whose update was pending when the node stopped (the version it proposes),
+    /// from its `pending` record: it ends in the history without the request the restart
+    /// lost. `None` for a channel just opened.
+    pub restored_payment: Option<(u64, PaymentTag)>,
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
     pub keep_history: bool,
@@ -552,7 +556,7 @@ pub fn channel_task<L: PeerLink>(
         channel.snapshot().channel.params.app.is_some(),
         channel.latest().clone(),
     );
-    if let Some((version, tag)) = pending_payment(&channel, &deps.store) {
+    if let Some((version, tag)) = deps.restored_payment.take() {
         payments.restore(version, tag);
     }
     let task = ChannelTask {
@@ -571,40 +575,6 @@ pub fn channel_task<L: PeerLink>(
         ending: Ending::default(),
     };
     (handle, task.run(initial, inbox))
-}
-
-/// Our payment whose update was pending when the channel was restored: its `pending` record
-/// in the store, as the tag the payment log follows (so that it completes, or ends, in the
-/// history without the request that was lost with the restart).
-fn pending_payment(channel: &Channel, store: &ChannelStore) -> Option<(u64, PaymentTag)> {
-    let pending = channel.pending()?;
-    let version = pending.state.version;
-    let (records, _) = store
-        .payments()
-        .map_err(|error| {
-            tracing::warn!(channel = %channel.id(), "cannot read the payment history: {error}")
-        })
-        .ok()?;
-    let record = records.into_iter().find(|r| {
-        r.channel == channel.id()
-            && r.version == version
-            && r.direction == Direction::Sent
-            && r.status == PaymentStatus::Pending
-    })?;
-    let asset = pending
-        .state
-        .allocation
-        .assets
-        .iter()
-        .position(|a| *a == record.asset)?;
-    let tag = PaymentTag {
-        id: record.id,
-        asset,
-        amount: record.amount,
-        memo: record.memo,
-        asked_ms: record.created_ms,
-    };
-    Some((version, tag))
 }
 
 /// A persist that failed, with the effects that were to follow it (none of them ran).

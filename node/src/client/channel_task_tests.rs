@@ -313,6 +313,7 @@ fn spawn_misbehaving(
         reports: Some(reports_tx),
         keep_history: false,
         first_writes: Vec::new(),
+        restored_payment: None,
         misbehaviour,
         assets: Arc::from([]),
     };
@@ -950,6 +951,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: None,
             keep_history: false,
             first_writes: Vec::new(),
+            restored_payment: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
         },
@@ -971,6 +973,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: Some(reports),
             keep_history: false,
             first_writes: vec![members_op(&id, &ChannelMembers::two_party(0, node_id(1)))],
+            restored_payment: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
         },

@@ -5,7 +5,7 @@
 use super::apps::Apps;
 use super::chain::ChainAccess;
 use super::channel_policy::SharedPolicy;
-use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport};
+use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport, PaymentTag};
 use super::error::Error;
 use super::events::SharedSink;
 use super::peers::Peers;
@@ -15,11 +15,12 @@ use crate::protocol::{
     Channel, ChannelMessage, ChannelProposal, Effect, OpenError, ProposalAccept,
 };
 use crate::store::members::{members_op, ChannelMembers};
-use crate::store::ChannelStore;
+use crate::store::{ChannelStore, Direction, PaymentRecord, PaymentStatus};
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{AssetInfo, ChannelId, Participant};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// Why an accepted proposal did not become a running channel.
@@ -56,6 +57,9 @@ pub struct ChannelStarter {
     misbehaviour: ChannelMisbehaviour,
     /// The chain's assets, one copy shared by every channel task.
     assets: Arc<[AssetInfo]>,
+    /// Our payments still `pending` in the history, by channel and version: read once, by the
+    /// first restored channel with a pending update, and handed out to those channels.
+    pending_payments: OnceLock<Mutex<HashMap<(ChannelId, u64), PaymentRecord>>>,
 }
 
 impl ChannelStarter {
@@ -82,6 +86,7 @@ impl ChannelStarter {
     ) -> ChannelStarter {
         ChannelStarter {
             assets: chain.info.assets.clone().into(),
+            pending_payments: OnceLock::new(),
             registry,
             peers,
             chain,
@@ -98,6 +103,34 @@ impl ChannelStarter {
     /// The apps this node checks app channels by.
     pub fn apps(&self) -> &Apps {
         &self.apps
+    }
+
+    /// Our payment whose update was pending in restored `channel` when the node stopped: its
+    /// `pending` record, as the tag the channel's payment log follows.
+    fn restored_payment(&self, channel: &Channel) -> Option<(u64, PaymentTag)> {
+        let pending = channel.pending()?;
+        let version = pending.state.version;
+        let index = self
+            .pending_payments
+            .get_or_init(|| Mutex::new(pending_payments(&self.store)));
+        let record = index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&(channel.id(), version))?;
+        let asset = pending
+            .state
+            .allocation
+            .assets
+            .iter()
+            .position(|a| *a == record.asset)?;
+        let tag = PaymentTag {
+            id: record.id,
+            asset,
+            amount: record.amount,
+            memo: record.memo,
+            asked_ms: record.created_ms,
+        };
+        Some((version, tag))
     }
 
     /// Starts the task of a channel and registers it: one just opened with `members`
@@ -133,6 +166,11 @@ impl ChannelStarter {
             reports: Some(self.reports.clone()),
             keep_history: self.keep_history,
             first_writes,
+            restored_payment: if opened {
+                None
+            } else {
+                self.restored_payment(&channel)
+            },
             misbehaviour: self.misbehaviour,
             assets: self.assets.clone(),
         };
@@ -205,5 +243,21 @@ impl ChannelStarter {
         let first = ChannelMessage::ProposalAccept(accept.clone());
         self.open_channel(proposal, &accept, &me, peer, Some(first))
             .map_err(|e| Error::invalid_request(format!("cannot open the proposed channel: {e}")))
+    }
+}
+
+/// Our payments `pending` in the history of `store`, by channel and version (none if the
+/// history cannot be read: those payments then stay `pending`, and the log says why).
+fn pending_payments(store: &ChannelStore) -> HashMap<(ChannelId, u64), PaymentRecord> {
+    match store.payments() {
+        Ok((records, _)) => records
+            .into_iter()
+            .filter(|r| r.direction == Direction::Sent && r.status == PaymentStatus::Pending)
+            .map(|r| ((r.channel, r.version), r))
+            .collect(),
+        Err(error) => {
+            tracing::warn!("cannot read the payment history to end the payments pending at the restart: {error}");
+            HashMap::new()
+        }
     }
 }
