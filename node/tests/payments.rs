@@ -86,6 +86,38 @@ async fn history(node: &Arc<dyn NodeApi>) -> Vec<(String, u64, u64, String, u64,
         .collect()
 }
 
+/// What `probe` finds, polled every 50 ms for at most 10 s; `what` is shown if it never does.
+async fn eventually<T, F, Fut>(what: impl std::fmt::Display, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(now) => assert!(Instant::now() < deadline, "{what}: {now}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `history(node)` once it lists `count` payments.
+async fn history_of(
+    node: &Arc<dyn NodeApi>,
+    count: usize,
+) -> Vec<(String, u64, u64, String, u64, u64)> {
+    eventually("the history", || async {
+        let list = history(node).await;
+        if list.len() >= count {
+            Ok(list)
+        } else {
+            Err(format!("{list:?}"))
+        }
+    })
+    .await
+}
+
 fn row(
     dir: &str,
     amount: u64,
@@ -121,17 +153,8 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
         [row("received", 2, 2, 995, 505), row("sent", 7, 1, 993, 507)]
     );
     // Bob records Alice's payment as soon as it is durable on his side.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while history(&b).await.len() < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "bob lists {:?}",
-            history(&b).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     assert_eq!(
-        history(&b).await,
+        history_of(&b, 2).await,
         [row("sent", 2, 2, 505, 995), row("received", 7, 1, 507, 993)]
     );
     // One id on both nodes: the payer's, told with the update.
@@ -171,14 +194,10 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
     let over = PaymentId([0x44; 16]);
     let error = a.channel_pay(pay(id, 5000, Some(over))).await.unwrap_err();
     assert_eq!(error.category, ErrorCategory::InsufficientFunds, "{error}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let failed = loop {
-        if let Ok(failed) = a.payment_get(over).await {
-            break failed;
-        }
-        assert!(Instant::now() < deadline, "no record of the overdraft");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let failed = eventually("no record of the overdraft", || async {
+        a.payment_get(over).await.map_err(|e| e.to_string())
+    })
+    .await;
     assert_eq!((failed.status.as_str(), failed.version), ("failed", 3));
     // In the asset's whole units, as a person reads it (ETH has 18 decimals on the sim chain).
     let reason = failed.reason.clone().unwrap_or_default();
@@ -216,15 +235,15 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
         .await
         .unwrap();
     assert_eq!(twice.version, 3);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let listed = loop {
+    let listed = eventually("bob's invoice", || async {
         let list = b.invoice_list().await.unwrap();
         if list[0].status == "paid" {
-            break list;
+            Ok(list)
+        } else {
+            Err(format!("{list:?}"))
         }
-        assert!(Instant::now() < deadline, "bob's invoice: {list:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     let received = listed[0].payment.clone().unwrap();
     assert_eq!(
         (received.id, received.direction.as_str()),
@@ -246,15 +265,7 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
     // Bob names his payment with an id Alice already holds (her failed overdraft): her record
     // stays as it was, and she records his payment under its derived id.
     b.channel_pay(pay(id, 1, Some(over))).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while history(&a).await.len() < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "alice lists {:?}",
-            history(&a).await
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    history_of(&a, 5).await;
     assert_eq!(a.payment_get(over).await.unwrap().status, "failed");
     let newest = &a.payment_list(everything()).await.unwrap()[0];
     assert_eq!(
@@ -305,16 +316,8 @@ async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
     })
     .await
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let now = a.payment_get(late).await.unwrap();
-        if now.status == "completed" {
-            assert_eq!((now.version, now.mine), (1, Amount::from(960u64)));
-            break;
-        }
-        assert!(Instant::now() < deadline, "still {now:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let now = wait_for_status(&a, late, "completed").await;
+    assert_eq!((now.version, now.mine), (1, Amount::from(960u64)));
     // The withdrawn payment never follows: the channel stays at version 1.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let channel = a.channel_get(id).await.unwrap();
@@ -329,15 +332,15 @@ async fn wait_for_status(
     id: PaymentId,
     status: &str,
 ) -> parley_node::api::payments::PaymentInfo {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(format!("payment {id} not {status}"), || async {
         let now = node.payment_get(id).await.unwrap();
         if now.status == status {
-            return now;
+            Ok(now)
+        } else {
+            Err(format!("{now:?}"))
         }
-        assert!(Instant::now() < deadline, "still {now:?}, not {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
