@@ -39,6 +39,19 @@ async fn start(
     lab
 }
 
+/// Alice, whose payments wait 1 s for an answer, and Bob, who answers payments himself within
+/// `bob_timeout` seconds.
+async fn bob_answers_himself(bob_timeout: i64) -> InProcess {
+    start(
+        vec![("update_timeout_seconds", toml::Value::Integer(1))],
+        vec![
+            ("incoming_payments", toml::Value::String("ask".into())),
+            ("update_timeout_seconds", toml::Value::Integer(bob_timeout)),
+        ],
+    )
+    .await
+}
+
 async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
     alice
         .channel_open(ChannelOpenRequest {
@@ -277,14 +290,7 @@ async fn both_sides_list_each_payment_and_an_invoice_is_paid_under_one_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_whose_call_timed_out_is_looked_up_and_completes_later() {
-    let mut lab = start(
-        vec![("update_timeout_seconds", toml::Value::Integer(1))],
-        vec![
-            ("incoming_payments", toml::Value::String("ask".into())),
-            ("update_timeout_seconds", toml::Value::Integer(30)),
-        ],
-    )
-    .await;
+    let mut lab = bob_answers_himself(30).await;
     let (a, b) = (lab.api("alice"), lab.api("bob"));
     let id = open(&a).await;
 
@@ -345,14 +351,7 @@ async fn wait_for_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_pending_when_the_payer_restarts_ends_in_its_history() {
-    let mut lab = start(
-        vec![("update_timeout_seconds", toml::Value::Integer(1))],
-        vec![
-            ("incoming_payments", toml::Value::String("ask".into())),
-            ("update_timeout_seconds", toml::Value::Integer(60)),
-        ],
-    )
-    .await;
+    let mut lab = bob_answers_himself(60).await;
     let (a, b) = (lab.api("alice"), lab.api("bob"));
     let id = open(&a).await;
     let answer = |version, accept| ChannelAnswerRequest {

@@ -234,6 +234,15 @@ pub fn check_lock(
     Ok(())
 }
 
+/// The index of `who` among the participants of `params`, as an index map holds it.
+pub fn participant_index(params: &Params, who: &Participant) -> Option<u16> {
+    params
+        .participants
+        .iter()
+        .position(|p| p == who)
+        .and_then(|i| u16::try_from(i).ok())
+}
+
 /// For each participant of the child, its index among the parent's participants (the same
 /// address). Refused if one is not a parent participant or two are the same one.
 pub fn index_map(
@@ -243,16 +252,13 @@ pub fn index_map(
 ) -> Result<Vec<u16>, LockError> {
     let mut map: Vec<u16> = Vec::with_capacity(child_params.participants.len());
     for (index, participant) in child_params.participants.iter().enumerate() {
-        let parent_index = parent_params
-            .participants
-            .iter()
-            .position(|p| p == participant)
-            .and_then(|i| u16::try_from(i).ok())
-            .ok_or_else(|| LockError::NotParentParticipant {
+        let parent_index = participant_index(parent_params, participant).ok_or_else(|| {
+            LockError::NotParentParticipant {
                 child,
                 index,
                 participant: participant.clone(),
-            })?;
+            }
+        })?;
         if map.contains(&parent_index) {
             return Err(LockError::IndexTwice {
                 child,
@@ -285,8 +291,8 @@ pub fn check_virtual_index_map(
     }
     let mut outside = 0;
     for (index, (participant, &parent_index)) in members.iter().zip(map).enumerate() {
-        match parents.iter().position(|p| p == participant) {
-            Some(own) if usize::from(parent_index) != own => {
+        match participant_index(parent_params, participant) {
+            Some(own) if parent_index != own => {
                 return Err(LockError::NotParentParticipant {
                     child,
                     index,
@@ -331,18 +337,11 @@ pub fn virtual_index_map(
     child: ChannelId,
     stand_in: &Participant,
 ) -> Result<Vec<u16>, LockError> {
-    let position = |who: &Participant| {
-        parent_params
-            .participants
-            .iter()
-            .position(|p| p == who)
-            .and_then(|i| u16::try_from(i).ok())
-    };
-    let stand_in_index = position(stand_in).unwrap_or(u16::MAX);
+    let stand_in_index = participant_index(parent_params, stand_in).unwrap_or(u16::MAX);
     let map: Vec<u16> = child_params
         .participants
         .iter()
-        .map(|p| position(p).unwrap_or(stand_in_index))
+        .map(|p| participant_index(parent_params, p).unwrap_or(stand_in_index))
         .collect();
     check_virtual_index_map(parent_params, child_params, child, &map)?;
     Ok(map)

@@ -11,7 +11,7 @@
 //! ([`check_virtual_route`], [`super::intermediary`]).
 
 use super::intermediary::{check_intermediary, PathLock};
-use super::lock::lock_virtual;
+use super::lock::{lock_virtual, participant_index};
 use super::proposal::check_funding_parent;
 use crate::protocol::messages::ChannelProposal;
 use crate::protocol::proposal::opening_state;
@@ -83,13 +83,7 @@ fn hop_lock(
     let id = parent.channel.channel_id;
     check_funding_parent(parent, "ledger channel", "a virtual channel")?;
     let params = &parent.channel.params;
-    let position = |who: &Participant| {
-        params
-            .participants
-            .iter()
-            .position(|p| p == who)
-            .and_then(|i| u16::try_from(i).ok())
-    };
+    let position = |who| participant_index(params, who);
     let (Some(left), Some(right)) = (position(hop.left), position(hop.right)) else {
         return Err(format!(
             "ledger channel {id} is not a channel between {} and {}",
