@@ -423,8 +423,8 @@ fn fold_sub_channels<'a>(
             ))
         })?;
         let record = registered(ledger, &sub.id)?;
-        let concluded_before = record.phase == DisputePhase::Concluded;
-        let ready = if concluded_before {
+        // `None`: concluded before, with another parent.
+        let ready = if record.phase == DisputePhase::Concluded {
             if record.state != *state {
                 return Err(reject(format!(
                     "conclude refused: version {} of sub-channel {} is not the state it was \
@@ -432,9 +432,9 @@ fn fold_sub_channels<'a>(
                     state.version, sub.id, record.state.version
                 )));
             }
-            record.timeout
+            None
         } else {
-            check_concludable(ledger, &record, state)?
+            Some(check_concludable(ledger, &record, state)?)
         };
         check_sub_state(parent, sub, &record.params, state)?;
         let sub_to_root: Vec<usize> = sub
@@ -450,7 +450,7 @@ fn fold_sub_channels<'a>(
             }
         }
         fold_sub_channels(ledger, state, &sub_to_root, outcome, rest)?;
-        if !concluded_before {
+        if let Some(ready) = ready {
             mark_concluded(ledger, record, ready)?;
         }
     }
