@@ -64,6 +64,7 @@ async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
             app: None,
             app_setup: None,
             parent: None,
+            via: None,
         })
         .await
         .unwrap()

@@ -53,6 +53,7 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         app: None,
         app_setup: None,
         parent: None,
+        via: None,
     }
 }
 

@@ -40,7 +40,7 @@ fn methods() -> Vec<Method> {
         method::<()>("node_info", "The node: id, version, chain with its assets, transport address, apps.", "NodeInfo"),
         method::<PeerAddRequest>("peer_add", "Save a peer under an alias and connect to it.", "PeerInfo"),
         method::<()>("peer_list", "The saved and connected peers.", "PeerInfo[]"),
-        method::<ChannelOpenRequest>("channel_open", "Propose a channel (or, with `parent`, a sub-channel); returns once it is funded.", "ChannelInfo"),
+        method::<ChannelOpenRequest>("channel_open", "Propose a channel (or, with `parent`, a sub-channel; with `via`, a virtual channel through an intermediary); returns once it is funded.", "ChannelInfo"),
         method::<()>("proposal_list", "The peers' channel proposals waiting for an answer.", "ProposalInfo[]"),
         method::<ProposalAcceptRequest>("proposal_accept", "Accept a proposal; returns once the channel is funded.", "ChannelInfo"),
         method::<ProposalRejectRequest>("proposal_reject", "Reject a proposal with an optional reason.", "null"),
@@ -150,5 +150,6 @@ mod tests {
             .collect();
         assert_eq!(params, ChannelOpenRequest::NAMES);
         assert!(params.contains(&"parent"));
+        assert!(params.contains(&"via"));
     }
 }

@@ -305,6 +305,7 @@ impl FromParams for ChannelOpenRequest {
         "app",
         "app_setup",
         "parent",
+        "via",
     ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
@@ -317,6 +318,7 @@ impl FromParams for ChannelOpenRequest {
             app: optional_text("app", p.optional("app", APP)?)?,
             app_setup: p.optional::<Value>("app_setup", APP_SETUP)?,
             parent: p.optional("parent", CHANNEL_ID)?,
+            via: p.optional("via", CHANNEL_ID)?,
         };
         if let Some(setup) = &request.app_setup {
             if !setup.is_object() {

@@ -111,6 +111,12 @@ pub struct ChannelOpenRequest {
     /// chain: the parent's balances lock `mine` and `theirs`, no transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ChannelId>,
+    /// Open a virtual channel with `peer` through this ledger channel with an intermediary
+    /// (who must have a ledger channel with `peer`): this channel and the intermediary's
+    /// channel with `peer` lock `mine` and `theirs`, no transaction, and `peer` is paid
+    /// directly. `peer` may be a node id this node never met.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<ChannelId>,
 }
 
 /// One more asset of a channel being opened, with what each side deposits.

@@ -7,10 +7,12 @@ use crate::client::book::PeerBook;
 use crate::client::chain::ChainAccess;
 use crate::client::channel_policy::NodePolicy;
 use crate::client::channel_task::ChannelReport;
+use crate::client::channel_task::VIRTUAL_LOCK_HOLD;
 use crate::client::dialer::Dialer;
 use crate::client::dispatch::Dispatcher;
 use crate::client::driver::Driver;
 use crate::client::events::SharedSink;
+use crate::client::intermediary::Intermediary;
 use crate::client::onchain::force::{ForceMove, ForceMoves};
 use crate::client::onchain::ChainSide;
 use crate::client::peers::Peers;
@@ -82,6 +84,7 @@ pub fn wire(
         store.clone(),
     ));
     let apps = Arc::new(apps);
+    let (virtual_holds, held_locks) = unbounded_channel();
     let starter = Arc::new(ChannelStarter::new(
         registry.clone(),
         peers.clone(),
@@ -95,6 +98,7 @@ pub fn wire(
         }),
         reports_tx,
         &config.testing,
+        virtual_holds,
     ));
     let metrics = Arc::new(crate::client::metrics::Metrics::default());
     let chain_side = Arc::new(ChainSide {
@@ -108,6 +112,7 @@ pub fn wire(
     });
     let proposals = Arc::new(Proposals::new(
         peers.clone(),
+        dialer.clone(),
         book.clone(),
         starter.clone(),
         chain.clone(),
@@ -115,10 +120,20 @@ pub fn wire(
         config.limits.open_proposals,
         events,
     ));
+    let intermediary = Arc::new(Intermediary::new(
+        identity.node_id,
+        registry.clone(),
+        peers.clone(),
+        dialer.clone(),
+        chain.clone(),
+        config.policy.proposal_timeout * 2 + VIRTUAL_LOCK_HOLD,
+    ));
     let dispatcher = Dispatcher {
         registry: registry.clone(),
         proposals: proposals.clone(),
         dialer: dialer.clone(),
+        intermediary,
+        held_locks: Some(held_locks),
     };
     let driver = Arc::new(Driver {
         metrics,

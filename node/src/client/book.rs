@@ -127,6 +127,11 @@ impl PeerBook {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// This node's own id.
+    pub fn own(&self) -> NodeId {
+        self.own
+    }
+
     /// Takes `address` as where `node` listens now (its handshake said so); says whether that
     /// is news to store, and the user's differing address if there is one.
     pub fn learn(&self, node: NodeId, address: &str) -> Learned {

@@ -32,6 +32,7 @@ mod payments;
 use super::chain::overdraft_reason;
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
+use super::intermediary::HeldLock;
 use super::invoices;
 use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
@@ -39,7 +40,7 @@ use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
     PaymentError, PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure,
-    UpdateIntent, UpdateProposal, UpdateQueue,
+    UpdateIntent, UpdateProposal, UpdateQueue, VirtualChild,
 };
 use crate::store::{
     ArchivedChannel, ChannelMembers, ChannelStore, Direction, PaymentId, PaymentStatus, StoreError,
@@ -55,6 +56,7 @@ use parley_plugin_api::ChainSigner;
 pub use payments::PaymentTag;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
@@ -229,6 +231,9 @@ pub enum ChannelCommand {
     KnowChild {
         /// The state.
         state: Box<SignedState>,
+        /// Also send it to the channel's other participants (the intermediary of a virtual
+        /// child, which must hold it before it signs the child's lock or merge).
+        share: bool,
     },
     /// Accept the peer's update awaiting an answer.
     Accept {
@@ -405,6 +410,16 @@ impl ChannelHandle {
     pub fn know_child(&self, state: SignedState) -> Result<(), CommandError> {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
+            share: false,
+        }))
+    }
+
+    /// Hands this (parent) channel a virtual child's fully signed state and sends it to the
+    /// channel's other participants (the intermediary), ahead of the lock or merge it precedes.
+    pub fn share_child(&self, state: SignedState) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+            state: Box::new(state),
+            share: true,
         }))
     }
 
@@ -525,7 +540,15 @@ pub struct ChannelDeps<L> {
     /// The chain's assets (shared by every channel task), so that a payment's failure is
     /// recorded in whole units (`0.5 ETH`); empty writes base units.
     pub assets: Arc<[AssetInfo]>,
+    /// Where a lock of a virtual channel this node is the intermediary of goes to wait for
+    /// its twin in the path's other channel (`client/intermediary`); `None`: such a lock is
+    /// declined.
+    pub virtual_holds: Option<UnboundedSender<HeldLock>>,
 }
+
+/// How long an intermediary holds an end's lock of a virtual channel while it waits for the
+/// other end's lock of it; unmatched by then it is declined (the end proposes it again).
+pub const VIRTUAL_LOCK_HOLD: Duration = Duration::from_secs(10);
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
 /// `Channel::open`; empty for a restored channel). Must be called inside a tokio runtime.
@@ -737,7 +760,20 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::MergeChild { child, reply } => self
                 .updates
                 .push(UpdateIntent::MergeChild { child }, reply.into()),
-            ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
+            ChannelCommand::KnowChild { state, share } => {
+                if share {
+                    let message = ChannelMessage::VirtualChild(VirtualChild {
+                        parent: self.channel.id(),
+                        child: (*state).clone(),
+                    });
+                    let others: Vec<usize> = self.channel.others().collect();
+                    for to in others {
+                        // A participant index fits u16 (a channel has at most that many).
+                        self.send(to as u16, message.clone()).await;
+                    }
+                }
+                self.channel.know_child(*state)
+            }
             ChannelCommand::Accept { version, reply } => {
                 let result = self.user_answer(version, Answered::Accepted, |channel, chain| {
                     channel.accept_update(chain)
@@ -1046,9 +1082,19 @@ impl<L: PeerLink> ChannelTask<L> {
                 if self.channel.awaiting_decision() == Some(&new) {
                     let me = self.channel.my_index();
                     let version = new.version;
-                    let decision = match self.invoice_refusal(&new) {
-                        Some(reason) => Decision::Reject(reason),
-                        None => self.deps.policy.decide(me, self.channel.latest(), &new),
+                    let decision = match (
+                        self.invoice_refusal(&new),
+                        self.channel.virtual_lock_to_match(&new),
+                    ) {
+                        (Some(reason), _) => Decision::Reject(reason),
+                        (None, Some(child)) => match self.hold_virtual_lock(version, child) {
+                            Ok(within) => {
+                                self.asked.ask(new, tokio::time::Instant::now(), 0, within);
+                                continue;
+                            }
+                            Err(reason) => Decision::Reject(reason),
+                        },
+                        (None, None) => self.deps.policy.decide(me, self.channel.latest(), &new),
                     };
                     let effects = match decision {
                         Decision::Accept => self.channel.accept_update(&*self.deps.chain),
@@ -1079,6 +1125,25 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 Started::Refused(answer) => self.answer_update(answer),
             }
+        }
+    }
+
+    /// The peer's update `version` locks virtual channel `child`, which this node stands in
+    /// for as its intermediary: it waits (as an asked update, declined at its deadline) until
+    /// the intermediary service holds the lock of the same child in the channel on the path's
+    /// other side and accepts both. A node that serves no virtual channels declines it.
+    fn hold_virtual_lock(&self, version: u64, child: ChannelId) -> Result<Duration, String> {
+        let held = HeldLock {
+            parent: self.channel.id(),
+            version,
+            child,
+        };
+        match &self.deps.virtual_holds {
+            Some(holds) if holds.send(held).is_ok() => {
+                tracing::debug!(channel = %self.channel.id(), %child, version, "holding a virtual channel's lock until its other parent locks it too");
+                Ok(VIRTUAL_LOCK_HOLD)
+            }
+            _ => Err("this node serves no virtual channels, so it does not lock one".to_string()),
         }
     }
 

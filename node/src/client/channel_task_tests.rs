@@ -316,6 +316,7 @@ fn spawn_misbehaving(
         restored_payment: None,
         misbehaviour,
         assets: Arc::from([]),
+        virtual_holds: None,
     };
     let (handle, task) = spawn_channel_task(channel, initial, deps);
     Side {
@@ -954,6 +955,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             restored_payment: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
+            virtual_holds: None,
         },
     );
     out.set(Some(peer_handle));
@@ -976,6 +978,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             restored_payment: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
+            virtual_holds: None,
         },
     );
     let (_, report) = timeout(WAIT, reported.recv()).await.unwrap().unwrap();

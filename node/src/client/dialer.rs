@@ -84,6 +84,22 @@ impl Dialer {
         });
     }
 
+    /// Takes `address` as where `peer` listens (a virtual channel's proposer names it, so
+    /// that the accepter answers it directly), in the book at once and in the store in the
+    /// background, as if the peer had announced it.
+    pub fn remember_address(&self, peer: NodeId, address: &str) {
+        if let Learned::Known = self.book.learn(peer, address) {
+            return;
+        }
+        let stored = self.store.commit(vec![announced_op(&peer, address)]);
+        let name = self.name_of(&peer);
+        tokio::spawn(async move {
+            if let Err(error) = stored.await {
+                tracing::warn!(peer = %name, peer_id = %peer, "cannot store the peer's address: {error}");
+            }
+        });
+    }
+
     /// Connects to `peer` unless it is connected, at the address the peer book has for it.
     pub async fn ensure_connected(&self, peer: NodeId) -> Result<(), Error> {
         if self.peers.is_connected(&peer) {

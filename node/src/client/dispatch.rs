@@ -9,6 +9,7 @@
 //! - Every other message goes to its channel's task, if it came from that channel's peer.
 
 use super::dialer::{Dialer, Redials};
+use super::intermediary::{HeldLock, Intermediary};
 use super::peers::{PeerEvent, Ticket};
 use super::proposals::Proposals;
 use super::registry::Registry;
@@ -27,15 +28,23 @@ pub struct Dispatcher {
     pub proposals: Arc<Proposals>,
     /// Reconnects to peers that left.
     pub dialer: Arc<Dialer>,
+    /// Carries virtual channels between two of our peers.
+    pub intermediary: Arc<Intermediary>,
+    /// Where our channels hold the ends' locks of those virtual channels (taken when the
+    /// dispatcher starts, which starts the intermediary's matching of them).
+    pub held_locks: Option<UnboundedReceiver<HeldLock>>,
 }
 
 /// Runs the dispatcher until the peer events end; first it starts reconnecting to `redial`
 /// (the peers of the restored channels).
 pub fn spawn_dispatcher(
-    dispatcher: Dispatcher,
+    mut dispatcher: Dispatcher,
     mut events: UnboundedReceiver<PeerEvent>,
     redial: HashSet<NodeId>,
 ) -> JoinHandle<()> {
+    if let Some(held) = dispatcher.held_locks.take() {
+        dispatcher.intermediary.spawn_holds(held);
+    }
     let mut redials = Redials::default();
     for peer in redial {
         redials.redial(&dispatcher.dialer, peer);
@@ -81,7 +90,19 @@ impl Dispatcher {
             } => match message {
                 ChannelMessage::Proposal(proposal) => self.proposals.on_proposal(from, proposal),
                 ChannelMessage::ProposalAccept(accept) => self.proposals.on_accept(from, accept),
-                ChannelMessage::ProposalReject(reject) => self.proposals.on_reject(from, reject),
+                ChannelMessage::ProposalReject(reject) => {
+                    if !self.intermediary.relay_reject(from, &reject) {
+                        self.proposals.on_reject(from, reject)
+                    }
+                }
+                ChannelMessage::VirtualProposal(message) => {
+                    if self.proposals.is_for_us(&message) {
+                        self.proposals.on_virtual_proposal(from, message)
+                    } else {
+                        self.intermediary.on_proposal(from, message)
+                    }
+                }
+                ChannelMessage::VirtualChild(message) => self.intermediary.on_child(from, message),
                 message => self.to_channel(from, message, ticket),
             },
         }

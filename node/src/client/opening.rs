@@ -39,6 +39,9 @@ pub struct OpenRequest {
     /// The channel whose state funds this one (a sub-channel, no transaction), or `None` for
     /// a channel funded on chain.
     pub parent: Option<ChannelId>,
+    /// Our ledger channel with the intermediary that carries a virtual channel to the peer,
+    /// or `None` for a channel with the peer itself.
+    pub via: Option<ChannelId>,
 }
 
 impl Driver {
@@ -61,6 +64,9 @@ impl Driver {
                 "challenge_seconds",
                 format!("must be between 1 and {MAX_CHALLENGE_DURATION} seconds"),
             ));
+        }
+        if let Some(via) = request.via {
+            return self.open_virtual(request, via, peer, name, challenge).await;
         }
         if let Some(parent) = request.parent {
             return self

@@ -8,6 +8,7 @@ use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport, PaymentTag};
 use super::error::Error;
 use super::events::SharedSink;
+use super::intermediary::HeldLock;
 use super::peers::Peers;
 use super::registry::{status_cell, Registry};
 use crate::config::TestingSection;
@@ -60,6 +61,8 @@ pub struct ChannelStarter {
     /// Our payments still `pending` in the history, by channel and version: read once, by the
     /// first restored channel with a pending update, and handed out to those channels.
     pending_payments: OnceLock<Mutex<HashMap<(ChannelId, u64), PaymentRecord>>>,
+    /// Where our channels hold the ends' locks of the virtual channels this node carries.
+    virtual_holds: UnboundedSender<HeldLock>,
 }
 
 impl ChannelStarter {
@@ -71,7 +74,8 @@ impl ChannelStarter {
     /// Starts channels that send through `peers`, sign and verify with `chain`, check app
     /// channels by `apps`, persist to
     /// `store`, publish on `events`, answer the peer's updates by `policy`, report to the chain
-    /// side on `reports` and enter `registry`; `testing` says what a test node does wrong.
+    /// side on `reports` and enter `registry`; `testing` says what a test node does wrong. A
+    /// lock of a virtual channel this node is the intermediary of waits on `virtual_holds`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         registry: Arc<Registry>,
@@ -83,8 +87,10 @@ impl ChannelStarter {
         policy: SharedPolicy,
         reports: UnboundedSender<(ChannelId, ChannelReport)>,
         testing: &TestingSection,
+        virtual_holds: UnboundedSender<HeldLock>,
     ) -> ChannelStarter {
         ChannelStarter {
+            virtual_holds,
             assets: chain.info.assets.clone().into(),
             pending_payments: OnceLock::new(),
             registry,
@@ -173,6 +179,7 @@ impl ChannelStarter {
             },
             misbehaviour: self.misbehaviour,
             assets: self.assets.clone(),
+            virtual_holds: Some(self.virtual_holds.clone()),
         };
         let (handle, task) = channel_task(channel, initial, deps);
         let inserted = self

@@ -54,6 +54,20 @@ impl Funding {
         }
     }
 
+    /// The one channel of this node that locks this channel's funds: a sub-channel's parent,
+    /// or an end's ledger channel with the intermediary of a virtual channel. `None` for a
+    /// ledger channel, and for the intermediary's view of a virtual channel (two parents).
+    pub fn in_parent(&self) -> Option<ChannelId> {
+        match self {
+            Funding::Ledger => None,
+            Funding::SubChannel { parent } => Some(*parent),
+            Funding::Virtual { parents } => match parents.as_slice() {
+                [parent] => Some(*parent),
+                _ => None,
+            },
+        }
+    }
+
     /// A lowercase name for messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -10,7 +10,7 @@
 use parley_plugin_api::canonical_struct;
 use parley_plugin_api::codec::{parse_hex, Bytes, Decode, DecodeError, Encode, Reader};
 use parley_plugin_api::model::{
-    Address, Amount, Asset, ChannelId, Participant, Sig, State, SubAlloc,
+    Address, Amount, Asset, ChannelId, Participant, Sig, SignedState, State, SubAlloc,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -394,6 +394,46 @@ canonical_struct!(SyncReply {
     pending
 });
 
+/// A virtual channel's proposal on its way along the path: from the proposer to the
+/// intermediary, then from the intermediary on to the accepter. Each hop names its own ledger
+/// channel with the receiver; the ends' nodes are named so that the accepter answers the
+/// proposer directly (at `proposer_address`) and the intermediary knows where to forward.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualProposal {
+    /// The proposal, flagged virtual (its `parent` is not sent: each node sets its own).
+    pub proposal: ChannelProposal,
+    /// The sender's ledger channel with the receiver, which is to lock the virtual channel.
+    pub parent: ChannelId,
+    /// The proposer's node id (its compressed public key, 33 bytes).
+    pub proposer_node: Bytes,
+    /// Where the proposer's node listens, for the accepter to answer it directly.
+    pub proposer_address: String,
+    /// The accepter's node id (33 bytes).
+    pub accepter_node: Bytes,
+}
+
+canonical_struct!(VirtualProposal {
+    proposal,
+    parent,
+    proposer_node,
+    proposer_address,
+    accepter_node
+});
+
+/// An end of a virtual channel hands the intermediary the virtual channel's fully signed
+/// state: its opening state before the end's ledger channel locks it, its final state before
+/// that channel merges it. The intermediary checks it and holds it, so that it can register the
+/// virtual channel with either of its ledger channels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualChild {
+    /// The sender's ledger channel with the intermediary that locks it.
+    pub parent: ChannelId,
+    /// The virtual channel's parameters, state and every participant's signature.
+    pub child: SignedState,
+}
+
+canonical_struct!(VirtualChild { parent, child });
+
 /// Every channel-level message. The wire envelope carries one of these as its body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "body", rename_all = "snake_case")]
@@ -416,6 +456,10 @@ pub enum ChannelMessage {
     SyncRequest(SyncRequest),
     /// Tag 8.
     SyncReply(SyncReply),
+    /// Tag 11.
+    VirtualProposal(VirtualProposal),
+    /// Tag 12.
+    VirtualChild(VirtualChild),
 }
 
 /// The tag of a [`ChannelMessage::Proposal`] that names a parent channel: the proposal's
@@ -434,7 +478,9 @@ impl ChannelMessage {
         match self {
             ChannelMessage::Proposal(_)
             | ChannelMessage::ProposalAccept(_)
-            | ChannelMessage::ProposalReject(_) => None,
+            | ChannelMessage::ProposalReject(_)
+            | ChannelMessage::VirtualProposal(_)
+            | ChannelMessage::VirtualChild(_) => None,
             ChannelMessage::OpeningSig(m) => Some(m.channel_id),
             ChannelMessage::UpdateProposal(m) => Some(m.channel_id),
             ChannelMessage::UpdateAccept(m) => Some(m.channel_id),
@@ -450,6 +496,7 @@ impl ChannelMessage {
             ChannelMessage::Proposal(m) => Some(m.proposal_id),
             ChannelMessage::ProposalAccept(m) => Some(m.proposal_id),
             ChannelMessage::ProposalReject(m) => Some(m.proposal_id),
+            ChannelMessage::VirtualProposal(m) => Some(m.proposal.proposal_id),
             _ => None,
         }
     }
@@ -466,6 +513,8 @@ impl ChannelMessage {
             ChannelMessage::UpdateReject(_) => "update_reject",
             ChannelMessage::SyncRequest(_) => "sync_request",
             ChannelMessage::SyncReply(_) => "sync_reply",
+            ChannelMessage::VirtualProposal(_) => "virtual_proposal",
+            ChannelMessage::VirtualChild(_) => "virtual_child",
         }
     }
 }
@@ -523,6 +572,14 @@ impl Encode for ChannelMessage {
                 out.push(8);
                 m.encode_to(out);
             }
+            ChannelMessage::VirtualProposal(m) => {
+                out.push(11);
+                m.encode_to(out);
+            }
+            ChannelMessage::VirtualChild(m) => {
+                out.push(12);
+                m.encode_to(out);
+            }
         }
     }
 }
@@ -539,6 +596,8 @@ impl Decode for ChannelMessage {
             6 => ChannelMessage::UpdateReject(Decode::decode_from(reader)?),
             7 => ChannelMessage::SyncRequest(Decode::decode_from(reader)?),
             8 => ChannelMessage::SyncReply(Decode::decode_from(reader)?),
+            11 => ChannelMessage::VirtualProposal(Decode::decode_from(reader)?),
+            12 => ChannelMessage::VirtualChild(Decode::decode_from(reader)?),
             SUB_CHANNEL_PROPOSAL_TAG => {
                 let mut proposal = ChannelProposal::decode_from(reader)?;
                 proposal.parent = Some(ChannelId::decode_from(reader)?);

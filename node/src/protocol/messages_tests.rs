@@ -5,6 +5,7 @@ use super::*;
 use crate::protocol::test_support::strategies::{
     amount, asset, bytes, channel_id, sig, state, sub_alloc,
 };
+use parley_plugin_api::model::Params;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -125,6 +126,39 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
                     pending,
                 })
             }),
+        (
+            proposal(),
+            channel_id(),
+            vec(any::<u8>(), 33),
+            ".{0,12}",
+            vec(any::<u8>(), 33)
+        )
+            .prop_map(|(proposal, parent, from, address, to)| {
+                ChannelMessage::VirtualProposal(VirtualProposal {
+                    proposal,
+                    parent,
+                    proposer_node: Bytes(from),
+                    proposer_address: address,
+                    accepter_node: Bytes(to),
+                })
+            }),
+        (channel_id(), state(), vec(sig(), 0..3)).prop_map(|(parent, state, sigs)| {
+            ChannelMessage::VirtualChild(VirtualChild {
+                parent,
+                child: SignedState {
+                    params: Params {
+                        participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
+                        challenge_duration: 60,
+                        nonce: [3; 32],
+                        app: None,
+                        ledger_channel: false,
+                        virtual_channel: true,
+                    },
+                    state,
+                    sigs,
+                },
+            })
+        }),
     ]
 }
 
@@ -162,10 +196,10 @@ proptest! {
 #[test]
 fn unknown_tags_are_refused() {
     assert_eq!(
-        ChannelMessage::decode(&[11]),
+        ChannelMessage::decode(&[13]),
         Err(DecodeError::InvalidTag {
             what: "channel message",
-            tag: 11
+            tag: 13
         })
     );
     let reject = UpdateReject {

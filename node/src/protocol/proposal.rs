@@ -8,9 +8,10 @@
 //! opens. It runs two-party ledger channels, payment channels and app channels of the apps it
 //! has (`[[apps]]`), so a proposal naming an app it does not have (whose `progress` on chain
 //! could move every deposit by rules the node never checked), locking
-//! funds in sub-channels (which the node would have to hold and register to get them back) or
-//! flagged virtual (funded through an intermediary the node does not track) is refused, with a
-//! reason that goes back to the proposer.
+//! funds in sub-channels (which the node would have to hold and register to get them back), or
+//! flagged virtual without naming the node's own ledger channel with the intermediary that
+//! locks it (or running an app, which the contracts refuse in a virtual channel) is refused,
+//! with a reason that goes back to the proposer.
 
 use super::app_rules::{AppLookup, NoApps};
 use super::messages::{ChannelProposal, ProposalAccept};
@@ -117,12 +118,16 @@ pub enum ProposalError {
         /// How many sub-allocations it has.
         count: usize,
     },
-    /// The proposal is for a virtual channel.
+    /// The proposal is for a virtual channel but is also flagged a ledger channel, or names
+    /// no ledger channel of this node with the intermediary to lock its funds.
     #[error(
-        "the proposal is for a virtual channel; this node opens ledger channels only, funded \
-         directly on chain"
+        "the proposal is for a virtual channel but {problem}; a virtual channel is locked in \
+         this node's ledger channel with the intermediary, never deposited on chain"
     )]
-    Virtual,
+    Virtual {
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The proposal is not for a ledger channel but names no parent channel to fund it.
     #[error(
         "the proposal is not for a ledger channel and names no parent channel; a channel is \
@@ -201,14 +206,29 @@ pub fn validate_proposal_with_apps(
 }
 
 /// The rules that keep a channel within what this node can enforce (module documentation):
-/// a ledger channel, not virtual, an app only if `apps` has it (app data only with an app),
-/// nothing locked.
+/// a ledger channel, a sub-channel of a parent or a virtual channel locked in this node's
+/// ledger channel `parent`, an app only if `apps` has it (app data only with an app) and not
+/// in a virtual channel, nothing locked.
 fn check_enforceable(
     proposal: &ChannelProposal,
     apps: &dyn AppLookup,
 ) -> Result<(), ProposalError> {
     if proposal.virtual_channel {
-        return Err(ProposalError::Virtual);
+        if proposal.ledger_channel {
+            return Err(ProposalError::Virtual {
+                problem: "is also flagged a ledger channel",
+            });
+        }
+        if proposal.parent.is_none() {
+            return Err(ProposalError::Virtual {
+                problem: "names no ledger channel to lock it in",
+            });
+        }
+        if proposal.app.is_some() {
+            return Err(ProposalError::Virtual {
+                problem: "runs an app, which the contracts refuse in a virtual channel",
+            });
+        }
     }
     match (&proposal.parent, proposal.ledger_channel) {
         (None, false) => return Err(ProposalError::NotLedger),
@@ -436,17 +456,23 @@ mod tests {
             refused(|p| p.locked = vec![sub.clone(), sub.clone()]),
             ProposalError::Locked { count: 2 }
         );
-        assert_eq!(
+        assert!(matches!(
             refused(|p| p.virtual_channel = true),
-            ProposalError::Virtual
-        );
-        assert_eq!(
+            ProposalError::Virtual { .. }
+        ));
+        assert!(matches!(
             refused(|p| {
                 p.virtual_channel = true;
                 p.ledger_channel = false;
             }),
-            ProposalError::Virtual
-        );
+            ProposalError::Virtual { .. }
+        ));
+        // A virtual channel names this node's ledger channel with the intermediary.
+        let mut virtual_one = proposal();
+        virtual_one.virtual_channel = true;
+        virtual_one.ledger_channel = false;
+        virtual_one.parent = Some(ChannelId([8; 32]));
+        assert!(build_params(&virtual_one, &accept(), &NoApps).is_ok());
         assert_eq!(
             refused(|p| p.ledger_channel = false),
             ProposalError::NotLedger

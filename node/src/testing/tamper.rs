@@ -214,10 +214,10 @@ mod tests {
             propose_virtual: true,
             ..TestingSection::default()
         });
-        assert_eq!(
+        assert!(matches!(
             validate_proposal(&virtual_channel),
-            Err(ProposalError::Virtual)
-        );
+            Err(ProposalError::Virtual { .. })
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use parley_node::protocol::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
     ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
-    UpdateReject,
+    UpdateReject, VirtualChild, VirtualProposal,
 };
 use parley_plugin_api::codec::{Bytes, Encode};
 use parley_plugin_api::model::{
@@ -267,6 +267,35 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 channel_id: channel_id(),
                 latest: signed,
                 pending: Some((state(8, 920, 580), sig(1))),
+            }),
+        ),
+        (
+            "virtual_proposal",
+            ChannelMessage::VirtualProposal(VirtualProposal {
+                proposal: ChannelProposal {
+                    ledger_channel: false,
+                    virtual_channel: true,
+                    ..proposal(vec![eth()], vec![vec![amount(1000), amount(500)]])
+                },
+                parent: channel_id(),
+                proposer_node: Bytes(vec![0x02; 33]),
+                proposer_address: "127.0.0.1:9735".to_owned(),
+                accepter_node: Bytes(vec![0x03; 33]),
+            }),
+        ),
+        (
+            "virtual_child",
+            ChannelMessage::VirtualChild(VirtualChild {
+                parent: channel_id(),
+                child: SignedState {
+                    params: Params {
+                        ledger_channel: false,
+                        virtual_channel: true,
+                        ..params()
+                    },
+                    state: state(0, 1000, 500),
+                    sigs: vec![sig(1), sig(2)],
+                },
             }),
         ),
     ]

@@ -160,6 +160,7 @@ impl NodeApi for NodeService {
                 .app
                 .map(|name| (name, request.app_setup.map(|setup| setup.to_string()))),
             parent: request.parent,
+            via: request.via,
         };
         self.detached_channel(move |driver| async move { driver.open(request).await })
     }

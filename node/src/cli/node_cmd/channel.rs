@@ -77,6 +77,12 @@ Example:
         /// parent's assets) until the sub-channel is settled and its outcome merged back.
         #[arg(long, value_name = "CHANNEL_ID", value_parser = channel_id_arg)]
         parent: Option<ChannelIdArg>,
+        /// Open a virtual channel with PEER (a node id; it needs no channel with this node)
+        /// through this ledger channel with an intermediary that has a ledger channel with
+        /// PEER: no transaction; this channel and the intermediary's with PEER lock --mine and
+        /// --theirs until the virtual channel is settled and its outcome merged back into both.
+        #[arg(long, value_name = "CHANNEL_ID", value_parser = channel_id_arg, conflicts_with = "parent")]
+        via: Option<ChannelIdArg>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -228,9 +234,10 @@ impl ChannelCommand {
     /// The channel ids written on the command line, for completing prefixes.
     fn channel_ids(&mut self) -> Vec<&mut ChannelIdArg> {
         match self {
-            ChannelCommand::Open { parent, .. } | ChannelCommand::Pending { id: parent } => {
-                parent.iter_mut().collect()
+            ChannelCommand::Open { parent, via, .. } => {
+                parent.iter_mut().chain(via.iter_mut()).collect()
             }
+            ChannelCommand::Pending { id: parent } => parent.iter_mut().collect(),
             ChannelCommand::List { .. } => Vec::new(),
             ChannelCommand::Show { id }
             | ChannelCommand::Pay { id, .. }
@@ -257,6 +264,7 @@ impl ChannelArgs {
                 app,
                 app_setup,
                 parent,
+                via,
             } => {
                 let (mine, theirs) = (resolve(mine, assets)?, resolve(theirs, assets)?);
                 let asset = args::one_asset(
@@ -284,6 +292,7 @@ impl ChannelArgs {
                     app: app.clone(),
                     app_setup: app_setup.clone(),
                     parent: parent.as_ref().map(ChannelIdArg::id).transpose()?,
+                    via: via.as_ref().map(ChannelIdArg::id).transpose()?,
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",

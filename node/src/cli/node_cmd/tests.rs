@@ -107,6 +107,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             app: None,
             app_setup: None,
             parent: None,
+            via: None,
         },
     );
     assert_reads(
@@ -134,6 +135,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             app: None,
             app_setup: None,
             parent: None,
+            via: None,
         },
     );
     assert_reads(
@@ -217,6 +219,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             app: None,
             app_setup: None,
             parent: None,
+            via: None,
         },
     );
     assert_reads(

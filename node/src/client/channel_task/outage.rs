@@ -147,7 +147,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 ChannelCommand::Withdraw { reply, .. } => {
                     let _ = reply.send(false);
                 }
-                ChannelCommand::KnowChild { state } => self.channel.know_child(*state),
+                ChannelCommand::KnowChild { state, .. } => self.channel.know_child(*state),
                 ChannelCommand::Funded { reply } => {
                     let result = self.channel.funded();
                     self.apply_in_memory(result, reply);

@@ -14,7 +14,6 @@ use super::conclude_final::{final_step, FinalStep};
 use super::failure::ChainFailure;
 use super::life::Outcome;
 use super::{Acting, ChainSide};
-use crate::protocol::funding::Funding;
 use crate::protocol::ChannelSnapshot;
 use parley_plugin_api::model::{
     Asset, ChannelId, ConcludeFinalRequest, DisputePhase, Participant, SignedState, TxReceipt,
@@ -38,7 +37,7 @@ pub async fn settle(
     let Some(acting) = side.acting(id, "settle").await? else {
         return Ok(Outcome::Done);
     };
-    if let Funding::SubChannel { parent } = acting.snapshot.funding {
+    if let Some(parent) = acting.snapshot.funding.in_parent() {
         return super::tree::merge_into_parent(side, id, parent, acting).await;
     }
     let Acting {

@@ -12,7 +12,6 @@ use super::life::Outcome;
 use super::on_record;
 use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
-use crate::protocol::funding::Funding;
 use crate::protocol::{ChannelSnapshot, Phase};
 use parley_plugin_api::model::{
     ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase,
@@ -48,7 +47,7 @@ pub async fn round(
     if snapshot.phase == Phase::Closed {
         return Ok(Outcome::Done);
     }
-    if let Funding::SubChannel { parent } = snapshot.funding {
+    if let Some(parent) = snapshot.funding.in_parent() {
         let acting = side.acting(id, "dispute").await?;
         return match acting {
             Some(acting) => super::tree::dispute_round(side, id, parent, acting).await,

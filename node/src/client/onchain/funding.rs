@@ -10,7 +10,7 @@ use super::failure::{chain_step, ChainFailure};
 use super::funder::{FundError, Funder};
 use super::life::Outcome;
 use super::{Acting, ChainSide};
-use crate::protocol::funding::{Funding, FundingError};
+use crate::protocol::funding::FundingError;
 use crate::protocol::Phase;
 use parley_plugin_api::model::{ChannelId, FundingOutcome};
 use parley_plugin_api::ErrorKind;
@@ -20,7 +20,7 @@ pub async fn fund(side: &ChainSide, id: ChannelId) -> Result<Outcome, ChainFailu
     let Some(acting) = side.acting(id, "fund").await? else {
         return Ok(Outcome::Done);
     };
-    if let Funding::SubChannel { parent } = acting.snapshot.funding {
+    if let Some(parent) = acting.snapshot.funding.in_parent() {
         return super::tree::fund_by_parent(side, id, parent, acting).await;
     }
     let Acting {

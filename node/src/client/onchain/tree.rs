@@ -14,13 +14,18 @@
 //!   root), whose owner registers the whole tree; the child waits until the chain concluded
 //!   it with the root (the root's withdrawal pays out what the tree says).
 //!
+//! A virtual channel at one of its ends is handled the same way with its one parent here (our
+//! ledger channel with the intermediary), except that its state also goes to the intermediary
+//! (which checks it and holds it before it signs) and that each end proposes the lock and the
+//! merge in its own parent. In a dispute it goes on chain with that parent's tree.
+//!
 //! Every step reads the parent afresh and is safe to repeat after a restart.
 
 use super::failure::ChainFailure;
 use super::life::Outcome;
 use super::{Acting, ChainSide};
 use crate::client::channel_task::ChannelHandle;
-use crate::protocol::Phase;
+use crate::protocol::{Funding, Phase};
 use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState};
 use parley_plugin_api::ErrorKind;
 use std::time::Duration;
@@ -188,10 +193,16 @@ async fn hand_over(
             "closing: waiting for the peer to merge the outcome into",
         ),
     };
-    parent_handle
-        .know_child(state)
-        .map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
-    if acting.snapshot.channel.my_index != 0 {
+    // A virtual channel's parent is our ledger channel with its intermediary, which must hold
+    // the state before it signs; each end proposes the change in its own parent.
+    let virtual_child = matches!(acting.snapshot.funding, Funding::Virtual { .. });
+    let handed = if virtual_child {
+        parent_handle.share_child(state)
+    } else {
+        parent_handle.know_child(state)
+    };
+    handed.map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
+    if !virtual_child && acting.snapshot.channel.my_index != 0 {
         side.registry
             .set_note(&id, format!("{waiting} parent {parent}"));
         return Ok(Outcome::Later(STEP));
@@ -406,7 +417,7 @@ pub async fn newest_tree(
         Ok::<_, String>(view.snapshot)
     };
     let mut root = read(id).await?;
-    while let crate::protocol::Funding::SubChannel { parent } = root.funding {
+    while let Some(parent) = root.funding.in_parent() {
         root = read(parent).await?;
     }
     let root_signed = root

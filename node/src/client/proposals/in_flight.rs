@@ -27,6 +27,9 @@ pub struct Outgoing {
     pub proposal: ChannelProposal,
     /// The peer it went to: only its answer counts.
     pub peer: NodeId,
+    /// The intermediary it went through (a virtual channel's proposal), which may reject it
+    /// too; `None` for a proposal sent to the peer itself.
+    pub via: Option<NodeId>,
     /// Where the outcome goes.
     pub answer: oneshot::Sender<ProposalOutcome>,
 }
@@ -91,6 +94,18 @@ impl InFlight {
         let mut maps = self.maps();
         match maps.outgoing.get(id) {
             Some(outgoing) if outgoing.peer == *from => maps.outgoing.remove(id),
+            _ => None,
+        }
+    }
+
+    /// Takes our proposal `id` if `from` is the peer it went to or the intermediary it went
+    /// through: either may reject it.
+    pub fn take_rejected(&self, id: &ProposalId, from: &NodeId) -> Option<Outgoing> {
+        let mut maps = self.maps();
+        match maps.outgoing.get(id) {
+            Some(outgoing) if outgoing.peer == *from || outgoing.via == Some(*from) => {
+                maps.outgoing.remove(id)
+            }
             _ => None,
         }
     }
@@ -201,10 +216,14 @@ mod tests {
         proposals.add_outgoing(Outgoing {
             proposal: proposal(1),
             peer: bob,
+            via: None,
             answer,
         });
         assert!(proposals
             .take_outgoing(&ProposalId([1; 32]), &mallory)
+            .is_none());
+        assert!(proposals
+            .take_rejected(&ProposalId([1; 32]), &mallory)
             .is_none());
         assert!(proposals
             .take_outgoing(&ProposalId([1; 32]), &bob)
@@ -212,6 +231,32 @@ mod tests {
         assert!(proposals
             .take_outgoing(&ProposalId([1; 32]), &bob)
             .is_none());
+    }
+
+    #[test]
+    fn a_virtual_proposals_intermediary_may_reject_it_but_not_accept_it() {
+        let (bob, ingrid) = (node(), node());
+        let proposals = InFlight::default();
+        let id = ProposalId([1; 32]);
+        for _ in 0..2 {
+            let (answer, _) = oneshot::channel();
+            proposals.add_outgoing(Outgoing {
+                proposal: proposal(1),
+                peer: bob,
+                via: Some(ingrid),
+                answer,
+            });
+        }
+        assert!(proposals.take_outgoing(&id, &ingrid).is_none());
+        assert!(proposals.take_rejected(&id, &ingrid).is_some());
+        let (answer, _) = oneshot::channel();
+        proposals.add_outgoing(Outgoing {
+            proposal: proposal(1),
+            peer: bob,
+            via: Some(ingrid),
+            answer,
+        });
+        assert!(proposals.take_rejected(&id, &bob).is_some());
     }
 
     #[test]

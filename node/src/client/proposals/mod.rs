@@ -13,15 +13,16 @@ pub use in_flight::{InFlight, Incoming, NotKept, Outgoing, ProposalOutcome};
 
 use super::book::PeerBook;
 use super::chain::ChainAccess;
+use super::dialer::Dialer;
 use super::error::Error;
 use super::events::{Event, SharedSink};
 use super::peers::{Overdraft, Peers};
 use super::start::ChannelStarter;
 use crate::config::PolicySection;
-use crate::protocol::tree::check_sub_channel_proposal;
+use crate::protocol::tree::{check_sub_channel_proposal, check_virtual_hop, Hop};
 use crate::protocol::{
     validate_proposal_with_apps, ChannelMessage, ChannelProposal, ProposalAccept, ProposalId,
-    ProposalReject,
+    ProposalReject, VirtualProposal,
 };
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, ChannelId};
@@ -46,6 +47,7 @@ pub struct WaitingProposal {
 pub struct Proposals {
     in_flight: InFlight,
     peers: Peers,
+    dialer: Arc<Dialer>,
     book: Arc<PeerBook>,
     starter: Arc<ChannelStarter>,
     chain: Arc<ChainAccess>,
@@ -58,10 +60,12 @@ impl Proposals {
     /// Proposals sent and answered through `peers`, named by `book`, whose channels `starter`
     /// starts, checked against `chain`; `policy` accepts some on its own and bounds how long
     /// they wait, `open_proposals` how many of one peer may wait at once; a proposal that
-    /// waits for the user is announced on `events`.
+    /// waits for the user is announced on `events`; the proposer of a virtual channel is
+    /// reached through `dialer`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         peers: Peers,
+        dialer: Arc<Dialer>,
         book: Arc<PeerBook>,
         starter: Arc<ChannelStarter>,
         chain: Arc<ChainAccess>,
@@ -72,6 +76,7 @@ impl Proposals {
         Proposals {
             in_flight: InFlight::default(),
             peers,
+            dialer,
             book,
             starter,
             chain,
@@ -89,15 +94,47 @@ impl Proposals {
         peer: NodeId,
         name: &str,
     ) -> Result<ChannelId, Error> {
+        let message = ChannelMessage::Proposal(proposal.clone());
+        self.send_and_wait(proposal, peer, None, message, name)
+            .await
+    }
+
+    /// Sends the virtual channel `message` proposes (whose `proposal` names our ledger channel
+    /// with the intermediary `via` as its parent) to `via`, to be forwarded to `peer` (called
+    /// `name`), and waits for `peer`'s answer (or `via`'s reject); the channel is running on
+    /// `Ok`.
+    pub async fn propose_virtual(
+        &self,
+        proposal: ChannelProposal,
+        peer: NodeId,
+        via: NodeId,
+        message: VirtualProposal,
+        name: &str,
+    ) -> Result<ChannelId, Error> {
+        let message = ChannelMessage::VirtualProposal(message);
+        self.send_and_wait(proposal, peer, Some(via), message, name)
+            .await
+    }
+
+    /// Sends `message` (carrying `proposal`) to `via` if given, else to `peer`, and waits for
+    /// the answer.
+    async fn send_and_wait(
+        &self,
+        proposal: ChannelProposal,
+        peer: NodeId,
+        via: Option<NodeId>,
+        message: ChannelMessage,
+        name: &str,
+    ) -> Result<ChannelId, Error> {
         let id = proposal.proposal_id;
         let (answer, outcome) = oneshot::channel();
-        let message = ChannelMessage::Proposal(proposal.clone());
         self.in_flight.add_outgoing(Outgoing {
             proposal,
             peer,
+            via,
             answer,
         });
-        if let Err(error) = self.peers.send(peer, &message).await {
+        if let Err(error) = self.peers.send(via.unwrap_or(peer), &message).await {
             self.in_flight.drop_outgoing(&id);
             return Err(Error::unavailable(format!(
                 "cannot send the proposal to {name}: {error}"
@@ -223,6 +260,88 @@ impl Proposals {
             return;
         }
         self.on_checked_proposal(from, proposal)
+    }
+
+    /// Whether the virtual channel `message` proposes ends at this node (else we are asked to
+    /// carry it: see `client/intermediary`).
+    pub fn is_for_us(&self, message: &VirtualProposal) -> bool {
+        message.accepter_node.0.as_slice() == self.book.own().as_bytes().as_slice()
+    }
+
+    /// An intermediary forwards a virtual channel proposed to us: check that its ledger
+    /// channel with us can lock it, connect to the proposer (who is answered directly), then
+    /// answer as any proposal of the proposer's. A refusal before that goes back through the
+    /// intermediary.
+    pub fn on_virtual_proposal(self: &Arc<Self>, from: NodeId, message: VirtualProposal) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            match this.check_virtual(from, &message).await {
+                Ok((proposer, proposal)) => this.on_checked_proposal(proposer, proposal),
+                Err(problem) => this.refuse(from, &message.proposal, problem),
+            }
+        });
+    }
+
+    /// [`Proposals::on_virtual_proposal`]'s checks: the proposer's node, and the hop from the
+    /// intermediary `from` to us; returns the proposer and the proposal with our ledger channel
+    /// as its parent.
+    async fn check_virtual(
+        &self,
+        from: NodeId,
+        message: &VirtualProposal,
+    ) -> Result<(NodeId, ChannelProposal), String> {
+        let proposer: [u8; 33] = message
+            .proposer_node
+            .0
+            .as_slice()
+            .try_into()
+            .map_err(|_| "the proposer's node id is not 33 bytes".to_string())?;
+        let proposer = NodeId::from_bytes(proposer).map_err(|e| format!("the proposer: {e}"))?;
+        if proposer == from || proposer == self.book.own() {
+            return Err("the proposer must be a third node".to_string());
+        }
+        let parent = message.parent;
+        let running = self
+            .starter
+            .registry()
+            .get(&parent)
+            .filter(|running| running.peer == Some(from))
+            .ok_or_else(|| {
+                format!("this node has no running channel {parent} with the intermediary")
+            })?;
+        let view = running
+            .handle
+            .snapshot()
+            .await
+            .map_err(|e| format!("ledger channel {parent} cannot be read: {e}"))?;
+        let snapshot = view.snapshot;
+        if snapshot.funding != crate::protocol::Funding::Ledger {
+            return Err(format!("channel {parent} is not a ledger channel"));
+        }
+        let me = self.chain.account().map_err(|e| e.message().to_string())?;
+        let stand_in = snapshot
+            .channel
+            .params
+            .participants
+            .iter()
+            .find(|p| *p != me)
+            .cloned()
+            .ok_or_else(|| format!("ledger channel {parent} has no other participant"))?;
+        let hop = Hop {
+            parent: &snapshot,
+            left: &stand_in,
+            right: me,
+        };
+        check_virtual_hop(&hop, &message.proposal, me)?;
+        self.dialer
+            .remember_address(proposer, &message.proposer_address);
+        self.dialer
+            .ensure_connected(proposer)
+            .await
+            .map_err(|e| format!("cannot reach the proposer: {}", e.message()))?;
+        let mut proposal = message.proposal.clone();
+        proposal.parent = Some(parent);
+        Ok((proposer, proposal))
     }
 
     /// Whether `parent` is our channel with `from` and can fund the sub-channel `proposal`.
@@ -353,7 +472,7 @@ impl Proposals {
 
     /// The peer rejected our proposal: its caller hears why.
     pub fn on_reject(&self, from: NodeId, reject: ProposalReject) {
-        let Some(outgoing) = self.in_flight.take_outgoing(&reject.proposal_id, &from) else {
+        let Some(outgoing) = self.in_flight.take_rejected(&reject.proposal_id, &from) else {
             tracing::debug!(proposal = %reject.proposal_id, %from, "ignored a reject of no proposal of ours to that peer");
             return;
         };

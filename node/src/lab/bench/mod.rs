@@ -295,6 +295,7 @@ impl ChannelBench<'_> {
                     app: None,
                     app_setup: None,
                     parent: Some(parent),
+                    via: None,
                 })
                 .await
                 .map_err(|e| {
@@ -341,6 +342,7 @@ impl ChannelBench<'_> {
                     app: None,
                     app_setup: None,
                     parent: None,
+                    via: None,
                 })
                 .await
             })

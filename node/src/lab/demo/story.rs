@@ -62,6 +62,7 @@ pub async fn tell(
             app: None,
             app_setup: None,
             parent: None,
+            via: None,
         },
     )
     .await?;

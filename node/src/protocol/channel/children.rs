@@ -10,19 +10,29 @@
 //! signs a lock it does not hold the child of, and never lets a child's funds go back other
 //! than as the child's final outcome says.
 //!
+//! A virtual child (funded through an intermediary, `Params::virtual_channel`) is locked the
+//! same way, with each of its participants missing from this channel stood in for by this
+//! channel's participant who is not in the child (the intermediary at an end's channel, the end
+//! at the intermediary's): [`crate::protocol::tree::virtual_index_map`].
+//!
 //! Only payment channels hold sub-channels here: an app's rules know nothing of locks.
 
 use super::{Channel, ChannelError, Effect};
 use crate::protocol::signer::StateSigner;
 use crate::protocol::transition::TransitionError;
-use crate::protocol::tree::{lock_child, merge_child};
+use crate::protocol::tree::{lock_child, lock_virtual, merge_child, virtual_index_map};
 use parley_plugin_api::model::{ChannelId, SignedState, State};
 
 impl Channel {
     /// Remembers `child`'s fully signed state (its opening state before a lock, its final
-    /// state before a merge), replacing what was known of that child.
+    /// state before a merge), replacing what was known of that child. A final state of a child
+    /// this channel does not lock is dropped: there is nothing to merge.
     pub fn know_child(&mut self, child: SignedState) {
-        self.children.insert(child.state.channel_id, child);
+        let id = child.state.channel_id;
+        if child.state.is_final && !self.latest.allocation.locked.iter().any(|s| s.id == id) {
+            return;
+        }
+        self.children.insert(id, child);
     }
 
     /// The sub-channels the newest state locks funds in, in lock order.
@@ -93,6 +103,27 @@ impl Channel {
         }
     }
 
+    /// The virtual child whose lock `next` (the peer's proposed update) adds, if this node
+    /// stands in for one of its participants rather than being one: this node is the
+    /// intermediary, and must not sign the lock before the channel on the path's other side
+    /// locks the same child too (else it could pay out here what it never gets back there).
+    pub fn virtual_lock_to_match(&self, next: &State) -> Option<ChannelId> {
+        let before = &self.latest.allocation.locked;
+        let added = next
+            .allocation
+            .locked
+            .iter()
+            .find(|s| !before.iter().any(|b| b.id == s.id))?;
+        let known = self.children.get(&added.id)?;
+        let me = self
+            .record
+            .params
+            .participants
+            .get(usize::from(self.record.my_index))?;
+        (known.params.virtual_channel && !known.params.participants.contains(me))
+            .then_some(added.id)
+    }
+
     /// The next state with `child`'s opening state locked.
     fn lock_of(&self, child: ChannelId) -> Result<State, String> {
         let known = self
@@ -100,6 +131,20 @@ impl Channel {
             .get(&child)
             .filter(|c| c.state.version == 0)
             .ok_or_else(|| "this node holds no fully signed opening state of it".to_string())?;
+        if known.params.virtual_channel {
+            let params = &self.record.params;
+            let stand_in = params
+                .participants
+                .iter()
+                .find(|p| !known.params.participants.contains(p))
+                .ok_or_else(|| {
+                    "every participant of this channel is in the virtual channel".to_string()
+                })?;
+            let map = virtual_index_map(params, &known.params, child, stand_in)
+                .map_err(|e| e.to_string())?;
+            return lock_virtual(params, &self.latest, &known.params, &known.state, map)
+                .map_err(|e| e.to_string());
+        }
         lock_child(
             &self.record.params,
             &self.latest,

@@ -176,6 +176,9 @@ impl Channel {
             syncing: false,
             funding: match proposal.parent {
                 None => Funding::Ledger,
+                Some(parent) if proposal.virtual_channel => Funding::Virtual {
+                    parents: vec![parent],
+                },
                 Some(parent) => Funding::SubChannel { parent },
             },
             app,
@@ -429,7 +432,9 @@ impl Channel {
             ChannelMessage::SyncReply(m) => self.on_sync_reply(from, m, verifier),
             other @ (ChannelMessage::Proposal(_)
             | ChannelMessage::ProposalAccept(_)
-            | ChannelMessage::ProposalReject(_)) => {
+            | ChannelMessage::ProposalReject(_)
+            | ChannelMessage::VirtualProposal(_)
+            | ChannelMessage::VirtualChild(_)) => {
                 Err(ChannelError::NotAChannelMessage(other.kind()))
             }
         }

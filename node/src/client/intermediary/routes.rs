@@ -1,0 +1,143 @@
+//! The virtual channels an intermediary agreed to carry and has not locked yet: one [`Route`]
+//! per proposal it forwarded, from the proposal to the moment both of its ledger channels on
+//! the path hold the ends' locks. Pure, with time as an input; bounded (a proposer may have
+//! [`MAX_ROUTES_PER_PROPOSER`] at once, each lapses at its deadline).
+
+use crate::protocol::proposal::opening_allocation;
+use crate::protocol::{ChannelProposal, ProposalId};
+use crate::wire::NodeId;
+use parley_plugin_api::model::{ChannelId, Params, Participant, State};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// How many routes of one proposer an intermediary keeps at once.
+pub const MAX_ROUTES_PER_PROPOSER: usize = 16;
+
+/// A virtual channel the intermediary forwarded the proposal of.
+#[derive(Clone, Debug)]
+pub struct Route {
+    /// The proposal, as forwarded.
+    pub proposal: ChannelProposal,
+    /// The intermediary's ledger channel with the proposer.
+    pub left: ChannelId,
+    /// Its ledger channel with the accepter.
+    pub right: ChannelId,
+    /// The proposer's node.
+    pub proposer: NodeId,
+    /// The accepter's node.
+    pub accepter: NodeId,
+    /// The virtual channel's participants: the proposer's and the accepter's chain addresses.
+    pub participants: [Participant; 2],
+    /// When the route lapses unless both locks were accepted.
+    pub deadline: Instant,
+    /// The virtual channel, once an end handed over its opening state.
+    pub child: Option<ChannelId>,
+    /// The version of each end's held lock update: `[left, right]`.
+    pub held: [Option<u64>; 2],
+}
+
+/// Both locks of one virtual channel, ready to be accepted: `(channel, version)` each.
+pub type LockPair = [(ChannelId, u64); 2];
+
+/// The routes in flight.
+#[derive(Debug, Default)]
+pub struct Routes {
+    routes: HashMap<ProposalId, Route>,
+}
+
+impl Routes {
+    /// Keeps `route` (dropping the lapsed ones first). Refused if its proposal is already
+    /// carried or its proposer has [`MAX_ROUTES_PER_PROPOSER`] routes.
+    pub fn add(&mut self, route: Route, now: Instant) -> Result<(), String> {
+        self.routes.retain(|_, r| r.deadline > now);
+        let id = route.proposal.proposal_id;
+        if self.routes.contains_key(&id) {
+            return Err(format!("proposal {id} is already on its way"));
+        }
+        let open = self
+            .routes
+            .values()
+            .filter(|r| r.proposer == route.proposer)
+            .count();
+        if open >= MAX_ROUTES_PER_PROPOSER {
+            return Err(format!(
+                "the proposer has {open} virtual channels being opened through this node; \
+                 wait until they are open"
+            ));
+        }
+        self.routes.insert(id, route);
+        Ok(())
+    }
+
+    /// Takes the route of `id` if `from` is its accepter (who rejected it): the reject goes
+    /// back to the proposer.
+    pub fn take_rejected(&mut self, id: &ProposalId, from: &NodeId) -> Option<Route> {
+        match self.routes.get(id) {
+            Some(route) if route.accepter == *from => self.routes.remove(id),
+            _ => None,
+        }
+    }
+
+    /// The route whose virtual channel `params` and opening state `opening` are, handed over
+    /// by an end through `parent` (one of the route's channels): the participants, challenge
+    /// duration and opening allocation of the proposal. Its child is set to the opening's
+    /// channel. `None` if no unlapsed route fits.
+    pub fn match_opening(
+        &mut self,
+        parent: ChannelId,
+        params: &Params,
+        opening: &State,
+        now: Instant,
+    ) -> Option<&Route> {
+        let id = opening.channel_id;
+        let route = self.routes.values_mut().find(|r| {
+            r.deadline > now
+                && (r.left == parent || r.right == parent)
+                && r.child.is_none_or(|c| c == id)
+                && params.virtual_channel
+                && !params.ledger_channel
+                && params.app == r.proposal.app
+                && params.participants == r.participants
+                && params.challenge_duration == r.proposal.challenge_duration
+                && opening.version == 0
+                && !opening.is_final
+                && opening.allocation == opening_allocation(&r.proposal)
+                && opening.app_data == r.proposal.app_data
+        })?;
+        route.child = Some(id);
+        Some(route)
+    }
+
+    /// Notes that `parent` holds an end's lock update `version` of virtual channel `child`.
+    /// Once both of a route's channels hold one, the route is done: both are returned, to be
+    /// accepted. `None` while one is missing, or if no route carries `child` through `parent`.
+    pub fn hold(&mut self, parent: ChannelId, version: u64, child: ChannelId) -> Option<LockPair> {
+        let (id, route) = self
+            .routes
+            .iter_mut()
+            .find(|(_, r)| r.child == Some(child) && (r.left == parent || r.right == parent))?;
+        let side = usize::from(route.right == parent);
+        route.held[side] = Some(version);
+        let [Some(left), Some(right)] = route.held else {
+            return None;
+        };
+        let pair = [(route.left, left), (route.right, right)];
+        let id = *id;
+        self.routes.remove(&id);
+        Some(pair)
+    }
+
+    /// How many routes are in flight.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;

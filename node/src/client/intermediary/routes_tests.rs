@@ -1,0 +1,163 @@
+//! The route table: bounded per proposer, matched by the virtual channel's opening, done once
+//! both locks are held.
+
+use super::*;
+use crate::protocol::ProposalId;
+use crate::wire::NodeKey;
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Allocation, Amount, Asset, Params};
+use std::time::Duration;
+
+fn node(seed: u8) -> NodeId {
+    NodeKey::from_secret_bytes(&[seed; 32]).unwrap().node_id()
+}
+
+fn proposal(id: u8) -> ChannelProposal {
+    ChannelProposal {
+        proposal_id: ProposalId([id; 32]),
+        proposer: Participant(vec![1; 20]),
+        assets: vec![Asset {
+            chain_id: 1,
+            holder: parley_plugin_api::model::Address(vec![9; 20]),
+        }],
+        balances: vec![vec![Amount::from(10u64), Amount::from(5u64)]],
+        locked: Vec::new(),
+        challenge_duration: 60,
+        nonce_share: [3; 32],
+        app: None,
+        app_data: Bytes::default(),
+        ledger_channel: false,
+        virtual_channel: true,
+        parent: None,
+    }
+}
+
+fn route(id: u8, proposer: u8, deadline: Instant) -> Route {
+    Route {
+        proposal: proposal(id),
+        left: ChannelId([10; 32]),
+        right: ChannelId([11; 32]),
+        proposer: node(proposer),
+        accepter: node(200),
+        participants: [Participant(vec![1; 20]), Participant(vec![2; 20])],
+        deadline,
+        child: None,
+        held: [None, None],
+    }
+}
+
+fn opening(route: &Route) -> (Params, State) {
+    let params = Params {
+        participants: route.participants.to_vec(),
+        challenge_duration: 60,
+        nonce: [4; 32],
+        app: None,
+        ledger_channel: false,
+        virtual_channel: true,
+    };
+    let state = State {
+        channel_id: ChannelId([7; 32]),
+        version: 0,
+        allocation: Allocation {
+            assets: route.proposal.assets.clone(),
+            balances: route.proposal.balances.clone(),
+            locked: Vec::new(),
+        },
+        app_data: Bytes::default(),
+        is_final: false,
+    };
+    (params, state)
+}
+
+#[test]
+fn a_proposer_has_a_bounded_number_of_routes_and_lapsed_ones_are_dropped() {
+    let now = Instant::now();
+    let later = now + Duration::from_secs(60);
+    let mut routes = Routes::default();
+    for id in 0..MAX_ROUTES_PER_PROPOSER as u8 {
+        routes.add(route(id, 1, later), now).unwrap();
+    }
+    assert!(routes.add(route(100, 1, later), now).is_err());
+    // Another proposer is not held up by the first one.
+    routes.add(route(101, 2, later), now).unwrap();
+    // The same proposal twice is refused.
+    assert!(routes.add(route(101, 2, later), now).is_err());
+    // Once lapsed, they make room.
+    routes
+        .add(route(102, 1, later + Duration::from_secs(60)), later)
+        .unwrap();
+    assert_eq!(routes.len(), 1);
+}
+
+#[test]
+fn only_the_accepter_rejects_a_route() {
+    let now = Instant::now();
+    let mut routes = Routes::default();
+    routes
+        .add(route(1, 1, now + Duration::from_secs(9)), now)
+        .unwrap();
+    let id = ProposalId([1; 32]);
+    assert!(routes.take_rejected(&id, &node(1)).is_none());
+    assert!(routes.take_rejected(&id, &node(200)).is_some());
+    assert!(routes.is_empty());
+}
+
+#[test]
+fn an_opening_matches_only_the_proposed_virtual_channel() {
+    let now = Instant::now();
+    let mut routes = Routes::default();
+    let carried = route(1, 1, now + Duration::from_secs(9));
+    routes.add(carried.clone(), now).unwrap();
+    let (params, state) = opening(&carried);
+    let left = ChannelId([10; 32]);
+    // Other balances, another participant, a later version, another channel: no match.
+    let mut richer = state.clone();
+    richer.allocation.balances[0][0] = Amount::from(11u64);
+    assert!(routes.match_opening(left, &params, &richer, now).is_none());
+    let mut stranger = params.clone();
+    stranger.participants[1] = Participant(vec![3; 20]);
+    assert!(routes.match_opening(left, &stranger, &state, now).is_none());
+    let mut later = state.clone();
+    later.version = 1;
+    assert!(routes.match_opening(left, &params, &later, now).is_none());
+    assert!(routes
+        .match_opening(ChannelId([12; 32]), &params, &state, now)
+        .is_none());
+    // The proposed one matches through either channel, and fixes the route's child.
+    let matched = routes.match_opening(left, &params, &state, now).unwrap();
+    assert_eq!(matched.child, Some(ChannelId([7; 32])));
+    assert!(routes
+        .match_opening(ChannelId([11; 32]), &params, &state, now)
+        .is_some());
+    let mut other_id = state.clone();
+    other_id.channel_id = ChannelId([8; 32]);
+    assert!(routes
+        .match_opening(left, &params, &other_id, now)
+        .is_none());
+    // A lapsed route matches nothing.
+    assert!(routes
+        .match_opening(left, &params, &state, now + Duration::from_secs(9))
+        .is_none());
+}
+
+#[test]
+fn both_locks_are_released_together_and_only_once_both_are_held() {
+    let now = Instant::now();
+    let mut routes = Routes::default();
+    let carried = route(1, 1, now + Duration::from_secs(9));
+    routes.add(carried.clone(), now).unwrap();
+    let (params, state) = opening(&carried);
+    let child = state.channel_id;
+    let (left, right) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    // No child handed over yet: nothing to hold.
+    assert_eq!(routes.hold(left, 5, child), None);
+    routes.match_opening(left, &params, &state, now).unwrap();
+    assert_eq!(routes.hold(left, 5, child), None);
+    // A retried lock replaces the held version.
+    assert_eq!(routes.hold(left, 6, child), None);
+    assert_eq!(routes.hold(ChannelId([12; 32]), 3, child), None);
+    assert_eq!(routes.hold(right, 3, child), Some([(left, 6), (right, 3)]));
+    // Done: the route is gone.
+    assert!(routes.is_empty());
+    assert_eq!(routes.hold(right, 4, child), None);
+}

@@ -1,0 +1,152 @@
+//! Opening a virtual channel (issue #14): a channel with a peer this node has no channel with,
+//! funded by locks in our ledger channel with an intermediary and in the intermediary's ledger
+//! channel with the peer (no transaction). We propose it through the intermediary, which checks
+//! both of its channels and forwards it (`client/intermediary`); the peer answers us directly,
+//! and from then on the channel runs between the two of us like any other. Its funding and its
+//! merge back on close are our ledger channel's updates (`onchain/tree.rs`).
+
+use super::driver::Driver;
+use super::error::Error;
+use super::opening::OpenRequest;
+use super::overview::ChannelOverview;
+use super::start::random_32;
+use crate::protocol::tree::{check_virtual_hop, Hop};
+use crate::protocol::{
+    validate_proposal_with_apps, ChannelProposal, Funding, Phase, ProposalId, VirtualProposal,
+};
+use crate::wire::NodeId;
+use parley_plugin_api::codec::Bytes;
+use parley_plugin_api::model::{Amount, ChannelId, Participant};
+
+impl Driver {
+    /// Proposes the virtual channel of `request` to `peer` (called `name`) through our ledger
+    /// channel `via` with its intermediary; returns once the peer accepted and `via` locks
+    /// its funds.
+    pub(super) async fn open_virtual(
+        &self,
+        request: OpenRequest,
+        via: ChannelId,
+        peer: NodeId,
+        name: String,
+        challenge: u64,
+    ) -> Result<ChannelOverview, Error> {
+        if request.app.is_some() {
+            return Err(Error::invalid(
+                "app",
+                "a virtual channel runs no app yet: the contracts refuse one in a virtual channel",
+            ));
+        }
+        if request.parent.is_some() {
+            return Err(Error::invalid(
+                "via",
+                "a channel is either a sub-channel (parent) or a virtual channel (via)",
+            ));
+        }
+        if !request.more_assets.is_empty() {
+            return Err(Error::invalid(
+                "more_assets",
+                "a virtual channel holds every asset of the ledger channels on its path; give \
+                 the deposits of one asset",
+            ));
+        }
+        let running = self.registry.get(&via).ok_or_else(|| {
+            Error::not_found(format!(
+                "no running channel {via} to open a virtual channel through; `parley channel \
+                 list` shows this node's channels"
+            ))
+        })?;
+        let intermediary = running
+            .peer
+            .ok_or_else(|| Error::conflict(format!("channel {via}'s peer is unknown")))?;
+        if intermediary == peer {
+            return Err(Error::invalid(
+                "via",
+                format!(
+                    "channel {via} is a channel with {name} itself; open a sub-channel in it \
+                     (--parent) instead"
+                ),
+            ));
+        }
+        let ledger = running
+            .handle
+            .snapshot()
+            .await
+            .map_err(|e| Error::conflict(format!("channel {via} cannot be read: {e}")))?
+            .snapshot;
+        if ledger.funding != Funding::Ledger || ledger.phase != Phase::Active {
+            return Err(Error::invalid(
+                "via",
+                format!(
+                    "channel {via} is a {} channel in phase {}; a virtual channel goes through \
+                     an active ledger channel",
+                    ledger.funding.kind(),
+                    ledger.phase
+                ),
+            ));
+        }
+        let me = self.chain.account()?.clone();
+        let params = &ledger.channel.params;
+        let stand_in = params
+            .participants
+            .iter()
+            .find(|p| **p != me)
+            .cloned()
+            .ok_or_else(|| Error::conflict(format!("channel {via} has no other participant")))?;
+        let assets = ledger.latest.state.allocation.assets.clone();
+        let main = self.chain.asset_by_name(request.asset.as_deref())?;
+        let main = assets
+            .iter()
+            .position(|a| *a == main.asset)
+            .ok_or_else(|| {
+                Error::invalid("asset", format!("channel {via} holds no {}", main.name))
+            })?;
+        let balances = (0..assets.len())
+            .map(|asset| {
+                if asset == main {
+                    vec![request.mine, request.theirs]
+                } else {
+                    vec![Amount::ZERO, Amount::ZERO]
+                }
+            })
+            .collect();
+        let proposal = ChannelProposal {
+            proposal_id: ProposalId(random_32()?),
+            proposer: me.clone(),
+            assets,
+            balances,
+            locked: Vec::new(),
+            challenge_duration: challenge,
+            nonce_share: random_32()?,
+            app: None,
+            app_data: Bytes::default(),
+            ledger_channel: false,
+            virtual_channel: true,
+            parent: Some(via),
+        };
+        validate_proposal_with_apps(&proposal, &*self.apps)
+            .map_err(|e| Error::invalid("mine", e))?;
+        // The peer's chain address is not known yet (its node answers with it); any address
+        // outside our channel stands for it in the check of what our channel can lock.
+        let somebody_else = Participant(vec![0; me.0.len()]);
+        let hop = Hop {
+            parent: &ledger,
+            left: &me,
+            right: &stand_in,
+        };
+        check_virtual_hop(&hop, &proposal, &somebody_else).map_err(|e| Error::invalid("via", e))?;
+        let message = VirtualProposal {
+            proposal: proposal.clone(),
+            parent: via,
+            proposer_node: Bytes(self.node_id.as_bytes().to_vec()),
+            proposer_address: self.listen_address.clone(),
+            accepter_node: Bytes(peer.as_bytes().to_vec()),
+        };
+        self.dialer.ensure_connected(intermediary).await?;
+        let id = self
+            .proposals
+            .propose_virtual(proposal, peer, intermediary, message, &name)
+            .await?;
+        self.wait_for_funding(id).await?;
+        self.channel(id).await
+    }
+}

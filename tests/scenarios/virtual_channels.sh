@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Virtual channels through the CLI: alice and bob, who have no channel with each other, each
+# have a ledger channel with ingrid. Alice opens a virtual channel with bob through ingrid (no
+# transaction: both ledger channels lock its funds, ingrid standing in for the end missing in
+# each), then alice and bob pay each other directly, with ingrid's node stopped. Ingrid comes
+# back; alice settles the virtual channel and its outcome merges into both ledger channels off
+# chain; those settle on chain and every balance is exact (ingrid ends with what she put in).
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/nodes.sh"
+
+PAYMENTS=${VIRTUAL_PAYMENTS:-1000}
+
+step "alice, ingrid and bob; ledger channels alice-ingrid and ingrid-bob, 5000 / 5000 each (base units)"
+new_node alice
+new_node ingrid
+new_node bob
+pin_listen ingrid
+introduce alice ingrid
+introduce ingrid bob
+alice_before=$(eth_balance alice)
+ingrid_before=$(eth_balance ingrid)
+bob_before=$(eth_balance bob)
+open_channel alice ingrid 5000 5000 60
+left=$CHANNEL
+open_channel ingrid bob 5000 5000 60
+right=$CHANNEL
+
+# holds NAME ID MINE THEIRS: NAME's channel ID has these balances (first asset).
+holds() {
+  local now
+  now=$(channel_of "$1" "$2" '"%s %s" % (r["balances"][0]["mine"], r["balances"][0]["theirs"])')
+  [ "$now" = "$3 $4" ] || fail "$1's channel $2 holds $now, expected $3 $4"
+}
+
+step "alice opens a virtual channel with bob (2000 / 1000) through ingrid: no transaction"
+chain_before=$(eth_balance alice)
+cli alice channel open "$(node_id bob)" --mine 2000 --theirs 1000 --asset ETH --challenge 60 \
+  --via "$left" --json >"$SCRATCH/virtual.json" 2>"$SCRATCH/virtual.err" &
+open_pid=$!
+BG_PIDS+=("$open_pid")
+proposal=""
+deadline=$((SECONDS + 30))
+until [ -n "$proposal" ]; do
+  proposal=$(json bob proposal list -- 'r[0]["id"] if r else ""')
+  [ $SECONDS -lt $deadline ] || { cat "$SCRATCH/virtual.err" >&2; fail "bob never saw alice's proposal"; }
+  [ -n "$proposal" ] || sleep 0.1
+done
+cli bob proposal accept "$proposal" >/dev/null || fail "bob could not accept alice's virtual channel"
+wait "$open_pid" || { cat "$SCRATCH/virtual.err" >&2; fail "alice could not open the virtual channel"; }
+virtual=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$SCRATCH/virtual.json")
+wait_for_phase bob "$virtual" active 30
+[ "$(eth_balance alice)" = "$chain_before" ] || fail "opening the virtual channel touched the chain"
+# Each ledger channel locks the whole 3000: alice-ingrid takes alice's 2000 from alice and
+# bob's 1000 from ingrid; ingrid-bob takes alice's 2000 from ingrid and bob's 1000 from bob.
+holds alice "$left" 3000 4000
+holds ingrid "$left" 4000 3000
+wait_until 30 test "$(channel_of ingrid "$right" 'r["balances"][0]["mine"]')" = 3000
+holds ingrid "$right" 3000 4000
+holds bob "$right" 4000 3000
+holds alice "$virtual" 2000 1000
+holds bob "$virtual" 1000 2000
+
+step "ingrid's node stops; alice and bob pay each other $PAYMENTS times directly"
+kill_node ingrid
+for ((i = 0; i < PAYMENTS; i++)); do
+  if ((i % 2 == 0)); then
+    cli alice channel pay "$virtual" 3 >/dev/null || fail "alice's payment $i failed"
+  else
+    cli bob channel pay "$virtual" 1 >/dev/null || fail "bob's payment $i failed"
+  fi
+done
+# alice paid 3 and bob 1, PAYMENTS / 2 times each (in base units): alice moved PAYMENTS to bob.
+alice_v=$((2000 - PAYMENTS))
+bob_v=$((1000 + PAYMENTS))
+holds alice "$virtual" "$alice_v" "$bob_v"
+holds bob "$virtual" "$bob_v" "$alice_v"
+
+step "ingrid is back; alice settles the virtual channel: both ledger channels merge its outcome"
+restart_node ingrid
+cli alice channel settle "$virtual" >/dev/null || fail "alice could not settle the virtual channel"
+wait_for_phase alice "$virtual" closed 60
+wait_for_phase bob "$virtual" closed 60
+left_alice=$((3000 + alice_v))
+left_ingrid=$((4000 + bob_v))
+wait_until 30 test "$(channel_of ingrid "$right" '(len(r.get("sub_channels") or []))')" = 0
+holds alice "$left" "$left_alice" "$left_ingrid"
+holds ingrid "$left" "$left_ingrid" "$left_alice"
+holds ingrid "$right" "$left_alice" "$left_ingrid"
+holds bob "$right" "$left_ingrid" "$left_alice"
+[ "$(eth_balance alice)" = "$chain_before" ] || fail "closing the virtual channel touched the chain"
+
+step "both ledger channels settle on chain: alice, bob and ingrid are paid exactly"
+cli alice channel settle "$left" >/dev/null || fail "alice could not settle with ingrid"
+cli bob channel settle "$right" >/dev/null || fail "bob could not settle with ingrid"
+wait_for_phase ingrid "$left" closed 60
+wait_for_phase ingrid "$right" closed 60
+expect_balance alice "$alice_before" 5000 "$left_alice"
+expect_balance bob "$bob_before" 5000 "$left_ingrid"
+expect_balance ingrid "$ingrid_before" 10000 10000
+echo "PASS virtual_channels"
