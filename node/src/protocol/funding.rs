@@ -9,9 +9,9 @@
 //! - **Virtual funding**: each of two parents (the ends' ledger channels with an intermediary)
 //!   locks the virtual channel's funds.
 //!
-//! Only ledger funding runs today. The other two are recorded and planned, but [`plan`] refuses
-//! them with a typed [`FundingError`] until app channels (#12) and virtual channels (#14)
-//! arrive: the node never signs a lock it could not enforce (see [`super::transition`]).
+//! [`plan`] plans ledger funding only and refuses the other two with a typed [`FundingError`]:
+//! a sub-channel and an end's virtual channel are funded by their one parent's lock update
+//! ([`Funding::in_parent`], `client/onchain/tree.rs`), never by a deposit.
 //!
 //! The kind is persisted with the channel in its own record slot
 //! ([`super::PersistRecord::Funding`]); an absent slot is ledger funding, which every channel

@@ -7,7 +7,7 @@ use crate::protocol::channel::{Channel, ChannelError};
 use crate::protocol::effect::ChannelEvent;
 use crate::protocol::phase::Phase;
 use crate::protocol::transition::TransitionError;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::{Allocation, Amount, ChannelId, Params, Sig, SignedState, State};
 
 /// A child of `parent` opened by both sides with `balances` (one asset): both in `Funding`.
 fn child_of(parent: &Pair, balances: [u64; 2], nonce: u8) -> Pair {
@@ -235,4 +235,95 @@ fn three_levels_lock_and_merge_bottom_up() {
         root.a.channel.latest().allocation.totals().unwrap(),
         vec![Amount::from(20u64)]
     );
+}
+
+/// A virtual child of the parent's participant 0 and a party outside the parent (`outsider`):
+/// its opening state, as both of its participants signed it (the signatures are not checked
+/// by a lock).
+fn virtual_child(parent: &Pair, outsider: parley_plugin_api::model::Participant) -> SignedState {
+    let params = Params {
+        participants: vec![parent.crypto.participant(0), outsider],
+        challenge_duration: 60,
+        nonce: [9; 32],
+        app: None,
+        ledger_channel: false,
+        virtual_channel: true,
+    };
+    let assets = parent.a.channel.latest().allocation.assets.clone();
+    SignedState {
+        params,
+        state: State {
+            channel_id: ChannelId([0x77; 32]),
+            version: 0,
+            allocation: Allocation {
+                assets,
+                balances: vec![vec![Amount::from(4u64), Amount::from(3u64)]],
+                locked: Vec::new(),
+            },
+            app_data: Default::default(),
+            is_final: false,
+        },
+        sigs: vec![Sig(vec![1; 65]), Sig(vec![2; 65])],
+    }
+}
+
+#[test]
+fn a_virtual_child_is_locked_with_the_other_participant_standing_in_for_the_outsider() {
+    // The parent is the channel of an end (participant 0) with the intermediary (1).
+    let mut parent = Pair::active(vec![vec![10, 10]]);
+    let outsider = parley_plugin_api::model::Participant(vec![0xee; 20]);
+    let child = virtual_child(&parent, outsider);
+    let id = child.state.channel_id;
+    parent.a.channel.know_child(child.clone());
+    parent.b.channel.know_child(child.clone());
+    // What the end proposes: its own share from its balance, the outsider's from the
+    // intermediary's, under the index map [0, 1].
+    let next = crate::protocol::tree::lock_virtual(
+        &parent.a.channel.record.params,
+        parent.a.channel.latest(),
+        &child.params,
+        &child.state,
+        vec![0, 1],
+    )
+    .unwrap();
+    assert_eq!(balances(&next, 0), vec![6, 7]);
+    // The intermediary is not in the child: it must hold the lock for its twin; the end is.
+    assert_eq!(parent.b.channel.virtual_lock_to_match(&next), Some(id));
+    assert_eq!(parent.a.channel.virtual_lock_to_match(&next), None);
+    // A sub-channel's lock (both participants in the child) is never held.
+    assert_eq!(
+        parent
+            .b
+            .channel
+            .virtual_lock_to_match(parent.a.channel.latest()),
+        None
+    );
+    lock(&mut parent, id);
+    parent.assert_agree();
+    let locked = parent.b.channel.latest();
+    assert_eq!(*locked, next);
+    assert_eq!(locked.allocation.locked[0].index_map, vec![0, 1]);
+
+    // A final state of a child the channel does not lock is not kept; one it locks is, and
+    // merges its outcome back the way the index map says.
+    let mut other = child.clone();
+    other.state.channel_id = ChannelId([0x78; 32]);
+    other.state.is_final = true;
+    parent.b.channel.know_child(other);
+    assert!(!parent
+        .b
+        .channel
+        .children
+        .contains_key(&ChannelId([0x78; 32])));
+    let mut last = child;
+    last.state.version = 9;
+    last.state.is_final = true;
+    last.state.allocation.balances = vec![vec![Amount::from(1u64), Amount::from(6u64)]];
+    parent.a.channel.know_child(last.clone());
+    parent.b.channel.know_child(last);
+    parent.act(true, |channel, crypto| channel.merge_child(id, crypto));
+    parent.pump();
+    parent.assert_agree();
+    // The end gets 1 back, the intermediary the outsider's 6: 20 in, 20 out.
+    assert_eq!(balances(parent.a.channel.latest(), 0), vec![7, 13]);
 }
