@@ -61,8 +61,10 @@ contract Adjudicator {
     /// sub-channels. Each channel in the tree is handled alike:
     ///  - no record yet: a dispute starts; it ends challengeDuration from now for the ledger
     ///    channel, and a sub-channel gets its parent's timeout, so the tree concludes together;
-    ///  - a record with this very state: left as it is (this lets a participant refute a
-    ///    sub-channel under an unchanged parent state);
+    ///  - a record with this very state: left as it is, whatever the phase and without
+    ///    checking signatures again (this lets a participant refute a sub-channel under an
+    ///    unchanged parent state, and register the second parent of a virtual channel whose
+    ///    record holds a state reached by progress, which only its last mover signed);
     ///  - another record: a refutation, accepted only in the dispute phase, before the timeout,
     ///    with a strictly newer version; it keeps the timeout.
     /// A final state cannot be refuted, so its timeout is now (concludable at once).
@@ -167,7 +169,8 @@ contract Adjudicator {
         require(params.ledgerChannel, "concludeFinal: not a ledger channel");
         require(state.isFinal, "concludeFinal: state not final");
         require(state.outcome.locked.length == 0, "concludeFinal: funds locked in sub-channels");
-        bytes32 id = requireSignedState(Channel.SignedState(params, state, sigs));
+        bytes32 id = Channel.channelID(params);
+        requireSignedState(Channel.SignedState(params, state, sigs), id, Channel.hashState(state));
         Dispute memory record = records[id];
         require(record.phase != uint8(DisputePhase.CONCLUDED), "concludeFinal: already concluded");
         uint64 now64 = uint64(block.timestamp);
@@ -222,32 +225,41 @@ contract Adjudicator {
     }
 
     /// @dev Checks a state signed by everybody (valid parameters for the state's channel, a
-    /// well-formed allocation, a virtual channel without locked funds, every signature) and
-    /// returns the channel id.
-    function requireSignedState(Channel.SignedState memory signed) internal pure returns (bytes32 id) {
+    /// well-formed allocation, a virtual channel without locked funds, every signature). `id`
+    /// is the channel id of `signed.params` and `stateHash` the hash of `signed.state`, which
+    /// the callers need too.
+    function requireSignedState(Channel.SignedState memory signed, bytes32 id, bytes32 stateHash)
+        internal
+        pure
+    {
         Channel.requireValidParams(signed.params);
-        id = Channel.channelID(signed.params);
         require(signed.state.channelID == id, "state of another channel");
         Channel.requireValidAllocation(signed.state.outcome, signed.params.participants.length);
         require(
             !signed.params.virtualChannel || signed.state.outcome.locked.length == 0,
             "virtual channel locks funds"
         );
-        Channel.requireSignedByAll(signed.params, signed.state, signed.sigs);
+        Channel.requireHashSignedByAll(signed.params, stateHash, signed.sigs);
     }
 
     /// @dev Registers one fully signed state (see register): stores it unless the record already
     /// holds it, and returns the channel's timeout. `fresh` is the timeout of a first
     /// registration.
+    /// The state on record needs no signatures: it was checked when it was stored, and a state
+    /// reached by progress carries only its mover's. Asking for all of them would make the
+    /// second parent of a progressed virtual channel impossible to register, stranding the
+    /// intermediary's funds there while the first parent paid out.
     function registerOne(Channel.SignedState memory signed, uint64 fresh)
         internal
         returns (uint64 timeout)
     {
-        bytes32 id = requireSignedState(signed);
+        bytes32 id = Channel.channelID(signed.params);
+        bytes32 stateHash = Channel.hashState(signed.state);
         Dispute memory record = records[id];
-        if (record.stateHash == Channel.hashState(signed.state)) {
+        if (record.stateHash == stateHash) {
             return record.timeout;
         }
+        requireSignedState(signed, id, stateHash);
         if (record.stateHash == bytes32(0)) {
             timeout = fresh;
         } else {
@@ -373,7 +385,8 @@ contract Adjudicator {
             Dispute memory record = requireRecord(sub.ID);
             // A sub-channel locked in two parents (a virtual channel, in the ledger channels of
             // its intermediary) is concluded with the first parent; the second folds the same
-            // state into its own outcome. Each parent pays out only what it locked itself
+            // state into its own outcome, also one reached by progress: a concluded record
+            // never changes again, so the intermediary is paid one state on both sides. Each parent pays out only what it locked itself
             // (requireSubState: the state's totals equal this parent's locked amounts).
             bool concludedBefore = record.phase == uint8(DisputePhase.CONCLUDED);
             uint64 concludedAt = record.timeout;

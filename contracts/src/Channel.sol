@@ -137,29 +137,29 @@ library Channel {
         return ecrecover(digest, v, r, s) == signer;
     }
 
+    /// @notice Reverts unless `params` describe a channel these contracts can enforce: two or
+    /// more participants and a challenge duration that fits the Adjudicator's 64-bit times. A
+    /// virtual channel may run an app: both of its parents fold the one state on record, however
+    /// it was reached (registered or progressed), so the intermediary stays even.
+    function requireValidParams(Params memory params) internal pure {
+        require(params.participants.length >= 2, "a channel needs two participants");
+        require(params.challengeDuration <= type(uint64).max, "challenge duration too long");
+    }
+
     /// @notice Reverts unless `sigs` holds, in participant order, every participant's signature
-    /// on `state`.
-    function requireSignedByAll(Params memory params, State memory state, bytes[] memory sigs)
+    /// on the state whose hash (hashState) is `stateHash`.
+    function requireHashSignedByAll(Params memory params, bytes32 stateHash, bytes[] memory sigs)
         internal
         pure
     {
         require(sigs.length == params.participants.length, "one signature per participant");
-        bytes32 digest = stateDigest(state);
+        bytes32 digest = ethSignedDigest(stateHash);
         for (uint256 i = 0; i < sigs.length; ++i) {
             require(
                 isSignedBy(digest, sigs[i], params.participants[i].ethAddress),
                 "invalid signature"
             );
         }
-    }
-
-    /// @notice Reverts unless `params` describe a channel these contracts can enforce: two or
-    /// more participants, a challenge duration that fits the Adjudicator's 64-bit times, and a
-    /// virtual channel without an app.
-    function requireValidParams(Params memory params) internal pure {
-        require(params.participants.length >= 2, "a channel needs two participants");
-        require(params.challengeDuration <= type(uint64).max, "challenge duration too long");
-        require(!params.virtualChannel || params.app == address(0), "virtual channel with app");
     }
 
     /// @notice Reverts unless `alloc` is well formed for `parties` participants: at least one

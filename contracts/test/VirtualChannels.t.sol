@@ -5,8 +5,9 @@ import "./Base.sol";
 
 /// The ledgerChannel / virtualChannel flags (Perun's rules): only a ledger channel is registered
 /// on its own, concluded or concluded with a final state; a virtual channel is funded by locking
-/// funds in ledger channels, so it appears only as a sub-channel, without an app and without
-/// locked funds of its own.
+/// funds in ledger channels, so it appears only as a sub-channel, without locked funds of its
+/// own. It may run an app (tic-tac-toe here): both parents pay out the one state on record,
+/// also one reached by progress.
 contract VirtualChannelsTest is TestBase {
     bytes internal lEnc; // ledger channel of alice (0) and bob (1); bob is the intermediary
     bytes internal vEnc; // virtual channel of alice (0) and carol (1), funded through l
@@ -103,24 +104,6 @@ contract VirtualChannelsTest is TestBase {
         assertEq(_version(v.id), 0, "not recorded");
     }
 
-    function test_virtual_withAnAppRefused() public {
-        Chan memory l = abi.decode(lEnc, (Chan));
-        Chan memory va = _chan(_keys2(ALICE_KEY, CAROL_KEY), ttt, false, true);
-        State memory ls = _ethState(l, 1, 3, 3, false);
-        uint256[] memory amounts = new uint256[](1);
-        amounts[0] = 4;
-        uint16[] memory indexMap = new uint16[](2);
-        indexMap[1] = 1;
-        ls.outcome.locked = new SubAlloc[](1);
-        ls.outcome.locked[0] = SubAlloc(va.id, amounts, indexMap);
-        State memory vs = _ethState(va, 1, 1, 3, false);
-        vs.appData = _tttData(0, _emptyGrid());
-        SignedState memory lss = _signed(l, ls);
-        SignedState[] memory subs = _one(_signed(va, vs));
-        vm.expectRevert();
-        adj.register(lss, subs);
-    }
-
     function test_virtual_withLockedFundsRefused() public {
         Chan memory l = abi.decode(lEnc, (Chan));
         Chan memory v = abi.decode(vEnc, (Chan));
@@ -145,19 +128,18 @@ contract VirtualChannelsTest is TestBase {
 
     /// A second ledger channel of bob (0, standing in for alice) and carol (1), locking 4 in v
     /// too: v is funded through bob, the intermediary, in both of his ledger channels.
-    function _secondParent() internal returns (Chan memory l2, State memory s) {
-        Chan memory v = abi.decode(vEnc, (Chan));
+    function _secondParent(bytes32 vid) internal returns (Chan memory l2, State memory s) {
         l2 = _chan(_keys2(BOB_KEY, CAROL_KEY), address(0), true, false);
         _depositETH(l2.id, bob, 5);
         _depositETH(l2.id, carol, 5);
         s = _ethState(l2, 1, 3, 3, false);
-        _lockV(s, v.id);
+        _lockV(s, vid);
     }
 
     function test_virtual_bothParentsConclude_theSecondFoldsTheConcludedState() public {
         Chan memory l = abi.decode(lEnc, (Chan));
         Chan memory v = abi.decode(vEnc, (Chan));
-        (Chan memory l2, State memory l2s) = _secondParent();
+        (Chan memory l2, State memory l2s) = _secondParent(v.id);
         State memory ls = _ledgerState(1);
         State memory vs = _ethState(v, 7, 1, 3, false); // alice 1, carol 3
         adj.register(_signed(l, ls), _one(_signed(v, vs)));
@@ -177,7 +159,7 @@ contract VirtualChannelsTest is TestBase {
     function test_virtual_secondParentCannotFoldAnotherState() public {
         Chan memory l = abi.decode(lEnc, (Chan));
         Chan memory v = abi.decode(vEnc, (Chan));
-        (Chan memory l2, State memory l2s) = _secondParent();
+        (Chan memory l2, State memory l2s) = _secondParent(v.id);
         State memory ls = _ledgerState(1);
         State memory vs = _ethState(v, 7, 1, 3, false);
         adj.register(_signed(l, ls), _one(_signed(v, vs)));
@@ -189,5 +171,155 @@ contract VirtualChannelsTest is TestBase {
         vm.expectRevert(bytes("conclude: not the state on record"));
         adj.conclude(l2.params, l2s, _oneState(other));
         assertEq(_phase(l2.id), PHASE_DISPUTE, "l2 still disputed");
+    }
+
+    // ---- a virtual channel running tic-tac-toe ----
+
+    /// A virtual tic-tac-toe channel of alice (0) and carol (1) and its opening state: each
+    /// stakes 2 (the 4 both parents lock), alice to move on an empty grid.
+    function _virtualGame() internal returns (Chan memory g, State memory s) {
+        g = _chan(_keys2(ALICE_KEY, CAROL_KEY), ttt, false, true);
+        s = _ethState(g, 1, 2, 2, false);
+        s.appData = _tttData(0, _emptyGrid());
+    }
+
+    /// l's state locking 4 in the game `gid` (bob stands in for carol).
+    function _ledgerLocking(bytes32 gid) internal view returns (State memory s) {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        s = _ethState(l, 1, 3, 3, false);
+        _lockV(s, gid);
+    }
+
+    /// `from` with participant `actor` marking `cell` (0..8) and the turn passed on.
+    function _move(State memory from, uint8 actor, uint256 cell) internal pure returns (State memory to) {
+        to = _copy(from);
+        to.version = from.version + 1;
+        to.appData[0] = bytes1(1 - actor);
+        to.appData[1 + cell] = bytes1(actor + 1);
+    }
+
+    /// Plays `cells` on chain from `s`, alice first, each move signed by its mover alone;
+    /// returns the last state.
+    function _play(Chan memory g, State memory s, uint8[] memory cells) internal returns (State memory) {
+        for (uint256 i = 0; i < cells.length; i++) {
+            uint8 actor = uint8(i % 2);
+            State memory next = _move(s, actor, cells[i]);
+            adj.progress(g.params, s, next, actor, _sign(actor == 0 ? ALICE_KEY : CAROL_KEY, next));
+            s = next;
+        }
+        return s;
+    }
+
+    function _cells(uint8 a, uint8 b, uint8 c, uint8 d) internal pure returns (uint8[] memory m) {
+        m = new uint8[](4);
+        (m[0], m[1], m[2], m[3]) = (a, b, c, d);
+    }
+
+    /// The state on record, presented as a sub-channel state with no signatures at all: a state
+    /// reached by progress carries only its mover's.
+    function _unsigned(Chan memory c, State memory s) internal pure returns (SignedState memory) {
+        return SignedState(c.params, s, new bytes[](0));
+    }
+
+    /// Alice wins the virtual game on chain. The second parent is registered only after the
+    /// moves, with the progressed state on record; both parents pay out the won game, and bob,
+    /// the intermediary, gets back exactly his 10.
+    function test_virtualApp_progressedGamePaysOutInBothParents() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        (Chan memory g, State memory s1) = _virtualGame();
+        (Chan memory l2, State memory l2s) = _secondParent(g.id);
+        State memory ls = _ledgerLocking(g.id);
+        adj.register(_signed(l, ls), _one(_signed(g, s1)));
+
+        vm.warp(START + DURATION);
+        // alice: 0, 1, then 2 (top row); carol: 3, 4.
+        State memory s = _play(g, s1, _cells(0, 3, 1, 4));
+        State memory win = _move(s, 0, 2);
+        win.isFinal = true;
+        win.outcome.balances[0][0] = 4;
+        win.outcome.balances[0][1] = 0;
+        adj.progress(g.params, s, win, 0, _sign(ALICE_KEY, win));
+
+        // The fully signed opening state is past refuting; the state on record is accepted.
+        SignedState memory opening = _signed(g, s1);
+        SignedState memory l2ss = _signed(l2, l2s);
+        vm.expectRevert(bytes("register: not in the dispute phase"));
+        adj.register(l2ss, _one(opening));
+        adj.register(l2ss, _one(_unsigned(g, win)));
+        assertEq(_version(g.id), 6, "the won game stays on record");
+
+        adj.conclude(l.params, ls, _oneState(win));
+        assertEq(_phase(g.id), PHASE_CONCLUDED, "the game concluded with its first parent");
+        vm.warp(START + 2 * DURATION);
+        adj.conclude(l2.params, l2s, _oneState(win));
+        assertEq(ethHolder.holdings(_fid(l.id, alice)), 3 + 4, "alice wins carol's stake in l");
+        assertEq(ethHolder.holdings(_fid(l.id, bob)), 3, "bob pays carol's loss in l");
+        assertEq(ethHolder.holdings(_fid(l2.id, bob)), 3 + 4, "bob gets alice's win back in l2");
+        assertEq(ethHolder.holdings(_fid(l2.id, carol)), 3, "carol loses her stake in l2");
+    }
+
+    /// Both parents registered the opening state; the game is moved on chain and concluded with
+    /// the first parent after the force-execution timeout. It cannot move again, and the second
+    /// parent, concluding later, pays the same progressed state and no other.
+    function test_virtualApp_secondParentPaysTheProgressedState() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        (Chan memory g, State memory s1) = _virtualGame();
+        (Chan memory l2, State memory l2s) = _secondParent(g.id);
+        State memory ls = _ledgerLocking(g.id);
+        adj.register(_signed(l, ls), _one(_signed(g, s1)));
+        adj.register(_signed(l2, l2s), _one(_signed(g, s1)));
+
+        vm.warp(START + DURATION);
+        State memory s = _play(g, s1, _cells(4, 0, 8, 2));
+        vm.expectRevert(bytes("conclude: timeout not passed"));
+        adj.conclude(l.params, ls, _oneState(s));
+        vm.warp(START + 2 * DURATION);
+        adj.conclude(l.params, ls, _oneState(s));
+
+        State memory late = _move(s, 0, 1);
+        bytes memory lateSig = _sign(ALICE_KEY, late);
+        vm.expectRevert(bytes("progress: channel concluded"));
+        adj.progress(g.params, s, late, 0, lateSig);
+        vm.expectRevert(bytes("conclude: not the state on record"));
+        adj.conclude(l2.params, l2s, _oneState(s1));
+
+        vm.warp(START + 5 * DURATION);
+        adj.conclude(l2.params, l2s, _oneState(s));
+        assertEq(_version(g.id), 5, "the game concluded at its last move");
+        assertEq(ethHolder.holdings(_fid(l.id, alice)), 3 + 2, "alice keeps her stake");
+        assertEq(ethHolder.holdings(_fid(l.id, bob)), 3 + 2, "bob in l: carol's stake");
+        assertEq(ethHolder.holdings(_fid(l2.id, bob)), 3 + 2, "bob in l2: alice's stake");
+        assertEq(ethHolder.holdings(_fid(l2.id, carol)), 3 + 2, "carol keeps her stake");
+    }
+
+    /// A virtual game nobody moves waits out the unused force-execution window, as any app
+    /// channel does, and then pays its registered state.
+    function test_virtualApp_neverMovedWaitsOutTheForceExecutionWindow() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        (Chan memory g, State memory s1) = _virtualGame();
+        State memory ls = _ledgerLocking(g.id);
+        adj.register(_signed(l, ls), _one(_signed(g, s1)));
+        vm.warp(START + 2 * DURATION - 1);
+        vm.expectRevert(bytes("conclude: timeout not passed"));
+        adj.conclude(l.params, ls, _oneState(s1));
+        vm.warp(START + 2 * DURATION);
+        adj.conclude(l.params, ls, _oneState(s1));
+        assertEq(ethHolder.holdings(_fid(l.id, alice)), 3 + 2, "alice");
+        assertEq(ethHolder.holdings(_fid(l.id, bob)), 3 + 2, "bob, carol's stand-in");
+    }
+
+    /// Presenting the state on record needs no signatures; any other state still needs all.
+    function test_virtualApp_anUnsignedStateOtherThanTheRecordedOneRefused() public {
+        Chan memory l = abi.decode(lEnc, (Chan));
+        (Chan memory g, State memory s1) = _virtualGame();
+        adj.register(_signed(l, _ledgerLocking(g.id)), _one(_signed(g, s1)));
+        (Chan memory l2, State memory l2s) = _secondParent(g.id);
+        State memory newer = _copy(s1);
+        newer.version = 2;
+        SignedState memory l2ss = _signed(l2, l2s);
+        vm.expectRevert(bytes("one signature per participant"));
+        adj.register(l2ss, _one(_unsigned(g, newer)));
+        adj.register(l2ss, _one(_unsigned(g, s1)));
+        assertEq(_version(g.id), 1, "the opening state stays on record");
     }
 }
