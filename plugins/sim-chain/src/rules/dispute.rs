@@ -28,7 +28,7 @@ use parley_plugin_api::PluginResult;
 /// ledger channel when sub-channel states come with it (the Adjudicator's no-op, which lets a
 /// sub-channel be refuted under an unchanged parent); alone, its recorded state registered
 /// again is refused as "not newer", as the [`ChainBackend`](parley_plugin_api::ChainBackend)
-/// contract says.
+/// contract says. A state left as it is needs no signatures (see [`register_one`]).
 ///
 /// Records are written parent first, then the sub-channels in the order given, as the
 /// contract emits its `ChannelUpdate` events.
@@ -41,13 +41,13 @@ pub fn register(
     let fresh = ledger
         .now()
         .saturating_add(channel.params.challenge_duration);
-    let id = check_signed(channel)?;
     let recorded = if subs.is_empty() {
         Recorded::Refuse
     } else {
         Recorded::Skip
     };
-    let timeout = register_one(ledger, id, channel, fresh, recorded)?;
+    let timeout = register_one(ledger, channel, fresh, recorded)?;
+    let id = channel.state.channel_id;
     let mut rest = subs.iter();
     register_sub_channels(ledger, &channel.state, &mut rest, timeout)?;
     if rest.next().is_some() {
@@ -67,22 +67,32 @@ enum Recorded {
     Refuse,
 }
 
-/// Registers one checked signed state of channel `id` (see [`register`]) and returns the
-/// channel's timeout; `fresh` is the timeout of a first registration.
+/// Registers one signed state (see [`register`]) and returns the channel's timeout; `fresh`
+/// is the timeout of a first registration.
+///
+/// The very state on record, left as it is, needs no signatures, as in the Adjudicator: it was
+/// checked when it was stored, and a state reached by `progress` carries only its mover's.
+/// Asking for all of them would make the second parent of a progressed virtual channel
+/// impossible to register, stranding the intermediary's funds there while the first parent
+/// paid out. Any other state must be signed by everybody.
 fn register_one(
     ledger: &mut impl LedgerState,
-    id: ChannelId,
     signed: &SignedState,
     fresh: ChainTime,
     recorded: Recorded,
 ) -> PluginResult<ChainTime> {
+    let id = check_channel(&signed.params, &signed.state)?;
+    let record = ledger.record(&id)?;
+    if let Some(record) = &record {
+        if recorded == Recorded::Skip && record.state == signed.state {
+            return Ok(record.timeout);
+        }
+    }
+    check_signed(signed)?;
     let now = ledger.now();
     let version = signed.state.version;
-    let mut timeout = match ledger.record(&id)? {
+    let mut timeout = match record {
         None => fresh,
-        Some(record) if recorded == Recorded::Skip && record.state == signed.state => {
-            return Ok(record.timeout)
-        }
         Some(record) => {
             if record.phase != DisputePhase::Dispute {
                 return Err(reject(format!(
@@ -141,9 +151,8 @@ fn register_sub_channels<'a>(
                 parent.channel_id, sub.id
             ))
         })?;
-        let id = check_signed(signed)?;
+        let sub_timeout = register_one(ledger, signed, timeout, Recorded::Skip)?;
         check_sub_state(parent, sub, &signed.params, &signed.state)?;
-        let sub_timeout = register_one(ledger, id, signed, timeout, Recorded::Skip)?;
         register_sub_channels(ledger, &signed.state, rest, sub_timeout)?;
     }
     Ok(())
@@ -405,7 +414,9 @@ fn mark_concluded(
 /// channel's participants; `to_root` maps `parent`'s participants there), depth first, and
 /// concludes those not concluded yet. A sub-channel locked in two parents (a virtual channel,
 /// funded in two ledger channels of its intermediary) is concluded with the first; the second
-/// folds the state it was concluded with, as the Adjudicator does. Each parent pays out only
+/// folds the state it was concluded with, as the Adjudicator does, also one reached by
+/// `progress`: a concluded record never changes, so the intermediary is paid one state on both
+/// sides. Each parent pays out only
 /// what it locked itself: `check_sub_state` holds the state's totals to this parent's locked
 /// amounts.
 fn fold_sub_channels<'a>(

@@ -120,17 +120,15 @@ fn store_record(ledger: &mut impl LedgerState, record: ChannelRecord) -> PluginR
 }
 
 /// Checks that `params` describe a channel the Adjudicator can enforce (its
-/// `requireValidParams`): at least two participants, and no app in a virtual channel. (The
-/// challenge duration is a `u64` here, so it always fits the 64-bit times.)
+/// `requireValidParams`): at least two participants. (The challenge duration is a `u64` here,
+/// so it always fits the 64-bit times.) A virtual channel may run an app: both of its parents
+/// fold the one state on record, however it got there, so its intermediary stays even.
 fn check_params(params: &Params) -> PluginResult<()> {
     let parties = params.participants.len();
     if parties < 2 {
         return Err(reject(format!(
             "a channel needs at least two participants, the parameters name {parties}"
         )));
-    }
-    if params.virtual_channel && params.app.is_some() {
-        return Err(reject("a virtual channel cannot have an app"));
     }
     Ok(())
 }

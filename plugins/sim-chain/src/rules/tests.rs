@@ -604,6 +604,9 @@ mod node_apps;
 /// an earlier reading of Perun's.
 mod contracts;
 
+/// A virtual channel running an app, moved on chain and paid out in both of its parents.
+mod virtual_apps;
+
 #[test]
 fn a_stale_sub_channel_is_refuted_under_its_unchanged_parent() {
     let mut ledger = ledger();

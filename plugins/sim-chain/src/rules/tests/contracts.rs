@@ -16,7 +16,8 @@ fn record_changes(ledger: &MemoryLedger, from: usize) -> Vec<(ChannelId, u64, Di
         .collect()
 }
 
-fn lock(sub: &State, index_map: &[u16]) -> SubAlloc {
+/// A lock of `sub`'s totals in a parent, with `index_map`.
+pub(super) fn lock(sub: &State, index_map: &[u16]) -> SubAlloc {
     SubAlloc {
         id: sub.channel_id,
         balances: sub.allocation.totals().unwrap(),
@@ -295,7 +296,7 @@ fn a_concluded_record_keeps_the_time_it_became_concludable() {
 }
 
 /// Contract: `register`, `conclude` and `concludeFinal` need a ledger channel; a virtual
-/// channel has no app and locks nothing; a virtual sub-channel is registered through its
+/// channel locks nothing but may run an app; a virtual sub-channel is registered through its
 /// ledger channel.
 #[test]
 fn the_ledger_and_virtual_channel_flags_are_enforced() {
@@ -331,18 +332,19 @@ fn the_ledger_and_virtual_channel_flags_are_enforced() {
     let mut with_app = virt_p.clone();
     with_app.app = Some(TurnCounter::address());
     let app_state = state(&with_app, 1, &[3, 7]);
-    let mut root2 = state(&params(&[0, 1], None, 52), 1, &[5, 5]);
+    let root2_p = params(&[0, 1], None, 52);
+    let mut root2 = state(&root2_p, 1, &[5, 5]);
     root2.allocation.locked = vec![lock(&app_state, &[0, 1])];
-    rejected(
-        ledger.run(|l| {
+    ledger
+        .run(|l| {
             register(
                 l,
-                &signed(&params(&[0, 1], None, 52), &[0, 1], &root2),
+                &signed(&root2_p, &[0, 1], &root2),
                 &[signed(&with_app, &[0, 1], &app_state)],
             )
-        }),
-        "virtual channel cannot have an app",
-    );
+        })
+        .unwrap();
+    assert_eq!(ledger.records[&app_state.channel_id].state, app_state);
 
     let mut locking_p = virt_p.clone();
     locking_p.nonce = [53; 32];
