@@ -30,20 +30,20 @@ pub struct Hop<'a> {
 }
 
 /// The parameters of the virtual channel `proposal` opens between its proposer and
-/// `accepter`. Refused unless the proposal is flagged virtual and not ledger, runs no app (the
-/// Adjudicator refuses an app in a virtual channel) and locks nothing.
+/// `accepter`, with the proposal's app if it names one (its app data is in the opening state,
+/// [`opening_state`]). Refused unless the proposal is flagged virtual and not ledger and locks
+/// nothing (the Adjudicator refuses a virtual channel that locks funds).
+///
+/// An app is no risk to the intermediaries: on chain both parents pay out the one state on the
+/// virtual channel's record, also one reached by force execution, and each intermediary stands
+/// in for opposite ends in its two channels, so whatever the game's outcome it gets back in one
+/// what it pays in the other ([`check_virtual_route`]).
 pub fn virtual_params(
     proposal: &ChannelProposal,
     accepter: &Participant,
 ) -> Result<Params, String> {
     if !proposal.virtual_channel || proposal.ledger_channel {
         return Err("the proposal is not for a virtual channel".to_string());
-    }
-    if proposal.app.is_some() {
-        return Err(
-            "a virtual channel runs no app: the Adjudicator refuses to register one that does"
-                .to_string(),
-        );
     }
     if !proposal.locked.is_empty() {
         return Err("a virtual channel locks nothing at its opening".to_string());
@@ -52,7 +52,7 @@ pub fn virtual_params(
         participants: vec![proposal.proposer.clone(), accepter.clone()],
         challenge_duration: proposal.challenge_duration,
         nonce: proposal.nonce_share,
-        app: None,
+        app: proposal.app.clone(),
         ledger_channel: false,
         virtual_channel: true,
     })

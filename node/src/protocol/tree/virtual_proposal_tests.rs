@@ -3,6 +3,7 @@
 use super::*;
 use crate::protocol::phase::Phase;
 use crate::protocol::tree::tests::{ledger_snapshot, party as who, sub_channel_proposal};
+use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{Address, Amount};
 
 /// An active ledger channel `id` between `parties` with `balances`.
@@ -63,13 +64,10 @@ fn every_reason_a_path_cannot_fund_it_is_named() {
     let at_alice = |p: &ChannelProposal, parent: &ChannelSnapshot| {
         check_virtual_hop(&hop(parent, &alice, &ingrid), p, &bob).unwrap_err()
     };
-    // Not flagged virtual, or with an app.
+    // Not flagged virtual.
     let mut plain = proposal(3, 1);
     plain.virtual_channel = false;
     assert!(at_alice(&plain, &left).contains("not for a virtual channel"));
-    let mut game = proposal(3, 1);
-    game.app = Some(Address(vec![9; 20]));
-    assert!(at_alice(&game, &left).contains("runs no app"));
     // A parent not active, or running an app.
     let mut funding = left.clone();
     funding.phase = Phase::Funding;
@@ -142,4 +140,35 @@ fn the_middle_channel_of_two_hops_fits_with_each_intermediary_on_its_side() {
     )
     .unwrap_err();
     assert!(error.contains("stands between"), "{error}");
+}
+
+/// A virtual channel may run an app: the parameters name it, the opening state carries its
+/// data, and both ends' hops and the intermediary's route fit as for a payment channel.
+#[test]
+fn a_virtual_channel_running_an_app_fits_its_path() {
+    let (alice, ingrid, bob) = (who(ALICE), who(INGRID), who(BOB));
+    let left = ledger(10, [ALICE, INGRID], [10, 10]);
+    let right = ledger(11, [INGRID, BOB], [10, 10]);
+    let app = Address(vec![9; 20]);
+    let mut game = proposal(3, 1);
+    game.app = Some(app.clone());
+    game.app_data = Bytes(vec![0; 10]);
+
+    let params = virtual_params(&game, &bob).unwrap();
+    assert_eq!(params.app, Some(app));
+    assert!(params.virtual_channel && !params.ledger_channel);
+    let (_, opening) = opening(&game, &bob).unwrap();
+    assert_eq!(opening.app_data, game.app_data);
+
+    let lock = check_virtual_hop(&hop(&left, &alice, &ingrid), &game, &bob).unwrap();
+    assert_eq!(lock.balances, vec![Amount::from(4u64)]);
+    check_virtual_hop(&hop(&right, &ingrid, &bob), &game, &bob).unwrap();
+    check_virtual_route(
+        &ingrid,
+        &hop(&left, &alice, &ingrid),
+        &hop(&right, &ingrid, &bob),
+        &game,
+        &bob,
+    )
+    .unwrap();
 }
