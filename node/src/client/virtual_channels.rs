@@ -33,7 +33,8 @@ impl Driver {
         if request.app.is_some() {
             return Err(Error::invalid(
                 "app",
-                "a virtual channel runs no app yet: the contracts refuse one in a virtual channel",
+                "a virtual channel runs no app in this node yet: it cannot dispute or \
+                 force-execute one",
             ));
         }
         if request.parent.is_some() {

@@ -10,8 +10,9 @@
 //! could move every deposit by rules the node never checked), locking
 //! funds in sub-channels (which the node would have to hold and register to get them back), or
 //! flagged virtual without naming the node's own ledger channel with the intermediary that
-//! locks it (or running an app, which the contracts refuse in a virtual channel) is refused,
-//! with a reason that goes back to the proposer.
+//! locks it (or running an app: the contracts enforce a virtual app channel, but this node
+//! cannot yet dispute or force-execute one) is refused, with a reason that goes back to the
+//! proposer.
 
 use super::app_rules::{AppLookup, NoApps};
 use super::messages::{ChannelProposal, ProposalAccept};
@@ -226,7 +227,7 @@ fn check_enforceable(
         }
         if proposal.app.is_some() {
             return Err(ProposalError::Virtual {
-                problem: "runs an app, which the contracts refuse in a virtual channel",
+                problem: "runs an app, which this node cannot yet dispute in a virtual channel",
             });
         }
     }
