@@ -18,6 +18,7 @@
 #   introduce A B                 `peer add` both ways, so that either side can redial
 #   channel_of NAME ID EXPR       `channel show ID --json`, then EXPR on it (bound as `r`)
 #   open_channel A B MINE THEIRS CHALLENGE    sets CHANNEL; balances_of NAME ID
+#   open_virtual A B VIA MINE THEIRS CHALLENGE sets CHANNEL; holds NAME ID MINE THEIRS
 #   wait_for_phase / wait_for_dispute / dispute_version / wait_bounded / expect_chain_balance
 #   expect_transactions NAME "F1 F2 ..."  on anvil: NAME's account sent exactly these, in order
 
@@ -241,6 +242,34 @@ open_channel() {
   CHANNEL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$out.json")
   [ "$(channel_of "$a" "$CHANNEL" 'r["phase"]')" = active ] || fail "the channel is not active for $a"
   wait_for_phase "$b" "$CHANNEL" active 30
+}
+
+# open_virtual A B VIA MINE THEIRS CHALLENGE: A proposes a virtual channel holding ETH to B
+# (by node id: A need not know B) through A's ledger channel VIA with an intermediary, and B
+# accepts it by hand. Sets CHANNEL once both see it active.
+open_virtual() {
+  local a=$1 b=$2 via=$3 mine=$4 theirs=$5 challenge=$6 out="$SCRATCH/virtual-$1-$2"
+  cli "$a" channel open "$(node_id "$b")" --mine "$mine" --theirs "$theirs" --asset ETH \
+    --challenge "$challenge" --via "$via" --json >"$out.json" 2>"$out.err" &
+  local open_pid=$! proposal="" deadline=$((SECONDS + 30))
+  BG_PIDS+=("$open_pid")
+  until [ -n "$proposal" ]; do
+    kill -0 "$open_pid" 2>/dev/null || { cat "$out.err" >&2; fail "$a's virtual channel proposal ended early"; }
+    proposal=$(json "$b" proposal list -- 'r[0]["id"] if r else ""')
+    [ $SECONDS -lt $deadline ] || { cat "$out.err" >&2; fail "$b never saw $a's virtual channel proposal"; }
+    [ -n "$proposal" ] || sleep 0.1
+  done
+  cli "$b" proposal accept "$proposal" >/dev/null || fail "$b could not accept $a's virtual channel"
+  wait "$open_pid" || { cat "$out.err" >&2; fail "$a could not open the virtual channel with $b"; }
+  CHANNEL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$out.json")
+  wait_for_phase "$b" "$CHANNEL" active 30
+}
+
+# holds NAME ID MINE THEIRS: NAME's channel ID holds these balances of its first asset.
+holds() {
+  local now
+  now=$(channel_of "$1" "$2" '"%s %s" % (r["balances"][0]["mine"], r["balances"][0]["theirs"])')
+  [ "$now" = "$3 $4" ] || fail "$1's channel $2 holds $now, expected $3 $4"
 }
 
 # wait_for_phase NAME ID PHASE SECONDS: until NAME's `channel show` says PHASE.

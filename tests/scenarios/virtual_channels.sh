@@ -25,36 +25,17 @@ left=$CHANNEL
 open_channel ingrid bob 5000 5000 60
 right=$CHANNEL
 
-# holds NAME ID MINE THEIRS: NAME's channel ID has these balances (first asset).
-holds() {
-  local now
-  now=$(channel_of "$1" "$2" '"%s %s" % (r["balances"][0]["mine"], r["balances"][0]["theirs"])')
-  [ "$now" = "$3 $4" ] || fail "$1's channel $2 holds $now, expected $3 $4"
-}
-
 step "alice opens a virtual channel with bob (2000 / 1000) through ingrid: no transaction"
 chain_before=$(eth_balance alice)
-cli alice channel open "$(node_id bob)" --mine 2000 --theirs 1000 --asset ETH --challenge 60 \
-  --via "$left" --json >"$SCRATCH/virtual.json" 2>"$SCRATCH/virtual.err" &
-open_pid=$!
-BG_PIDS+=("$open_pid")
-proposal=""
-deadline=$((SECONDS + 30))
-until [ -n "$proposal" ]; do
-  proposal=$(json bob proposal list -- 'r[0]["id"] if r else ""')
-  [ $SECONDS -lt $deadline ] || { cat "$SCRATCH/virtual.err" >&2; fail "bob never saw alice's proposal"; }
-  [ -n "$proposal" ] || sleep 0.1
-done
-cli bob proposal accept "$proposal" >/dev/null || fail "bob could not accept alice's virtual channel"
-wait "$open_pid" || { cat "$SCRATCH/virtual.err" >&2; fail "alice could not open the virtual channel"; }
-virtual=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$SCRATCH/virtual.json")
-wait_for_phase bob "$virtual" active 30
+open_virtual alice bob "$left" 2000 1000 60
+virtual=$CHANNEL
 [ "$(eth_balance alice)" = "$chain_before" ] || fail "opening the virtual channel touched the chain"
 # Each ledger channel locks the whole 3000: alice-ingrid takes alice's 2000 from alice and
 # bob's 1000 from ingrid; ingrid-bob takes alice's 2000 from ingrid and bob's 1000 from bob.
 holds alice "$left" 3000 4000
 holds ingrid "$left" 4000 3000
-wait_until 30 test "$(channel_of ingrid "$right" 'r["balances"][0]["mine"]')" = 3000
+ingrid_locked() { [ "$(channel_of ingrid "$right" 'r["balances"][0]["mine"]')" = 3000 ]; }
+wait_until 30 ingrid_locked
 holds ingrid "$right" 3000 4000
 holds bob "$right" 4000 3000
 holds alice "$virtual" 2000 1000
@@ -82,7 +63,8 @@ wait_for_phase alice "$virtual" closed 60
 wait_for_phase bob "$virtual" closed 60
 left_alice=$((3000 + alice_v))
 left_ingrid=$((4000 + bob_v))
-wait_until 30 test "$(channel_of ingrid "$right" '(len(r.get("sub_channels") or []))')" = 0
+ingrid_merged() { [ "$(channel_of ingrid "$right" '(len(r.get("sub_channels") or []))')" = 0 ]; }
+wait_until 30 ingrid_merged
 holds alice "$left" "$left_alice" "$left_ingrid"
 holds ingrid "$left" "$left_ingrid" "$left_alice"
 holds ingrid "$right" "$left_alice" "$left_ingrid"

@@ -126,6 +126,7 @@ pub fn wire(
         peers.clone(),
         dialer.clone(),
         chain.clone(),
+        store.clone(),
         config.policy.proposal_timeout * 2 + VIRTUAL_LOCK_HOLD,
     ));
     let dispatcher = Dispatcher {

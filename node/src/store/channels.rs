@@ -166,6 +166,22 @@ impl ChannelStore {
             .transpose()
     }
 
+    /// The newest state this node holds of virtual channel `id`, which it carries as an
+    /// intermediary (see [`carried`](super::carried)).
+    pub fn carried(
+        &self,
+        id: &ChannelId,
+    ) -> Result<Option<parley_plugin_api::model::SignedState>, StoreError> {
+        let key = super::carried::carried_key(id);
+        let value = self.store.get(&key).map_err(|source| StoreError::Read {
+            key: describe_key(&key),
+            source,
+        })?;
+        value
+            .map(|value| super::carried::decode_carried(&key, &value))
+            .transpose()
+    }
+
     /// Every archived channel in id order, each decoded or with the reason it does not decode.
     pub fn archived_all(&self) -> Result<Vec<Result<ArchivedChannel, StoreError>>, StoreError> {
         Ok(self

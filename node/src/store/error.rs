@@ -197,4 +197,12 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A record under `carry/` is not the state of the virtual channel it is filed under.
+    #[error("the carried virtual channel record {key} is malformed: {reason}")]
+    MalformedCarried {
+        /// The key, readable.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }

@@ -14,6 +14,7 @@
 //! - [`node_records`]: the peers the user added (and version 2's peer links).
 //! - [`payments`]: the payment history (`pay/`), written in the channels' own batches.
 //! - [`archive`]: closed channels, moved out of the active set when they close.
+//! - [`carried`]: the states of the virtual channels this node carries as an intermediary.
 //! - [`proposal`]: [`StoredProposal`], a proposal awaiting an answer.
 //! - [`error`]: [`StoreError`], naming the channel, proposal or key concerned.
 //!
@@ -21,6 +22,7 @@
 //! its decisions (layout, grouping, decoding) stay in [`schema`] and are tested without either.
 
 pub mod archive;
+pub mod carried;
 pub mod channels;
 pub mod committer;
 pub mod error;

@@ -166,7 +166,15 @@ pub fn states_in_call(data: &[u8]) -> PluginResult<Vec<State>> {
         };
         let tokens = decode(&[parse(PARAMS)?, parse(STATE)?, last], args)
             .map_err(|e| malformed(&e.to_string()))?;
-        vec![state_from_token(&tokens[1])?]
+        let mut states = vec![state_from_token(&tokens[1])?];
+        if head == selector(&conclude) {
+            // A conclusion writes its sub-channels' records too (a virtual channel concluded
+            // through one parent has its newest update there).
+            for sub in array(&tokens[2], "the sub-channel states")? {
+                states.push(state_from_token(sub)?);
+            }
+        }
+        states
     } else {
         Vec::new()
     };

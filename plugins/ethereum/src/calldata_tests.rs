@@ -113,6 +113,27 @@ fn conclude_calls_name_the_state_concluded_with() {
         ],
     );
     assert_eq!(states_in_call(&data).unwrap(), vec![state(6, 3)]);
+    // A conclusion with sub-channels names their states too: a virtual channel concluded
+    // through one parent has its newest update (and the state on record) in that call.
+    let mut sub = state(2, 9);
+    sub.channel_id = ChannelId([0xbb; 32]);
+    sub.allocation.locked.clear();
+    let data = call_data(
+        &functions::conclude(),
+        &[
+            params_token(&params()).unwrap(),
+            state_token(&state(6, 3)).unwrap(),
+            Token::Array(vec![state_token(&sub).unwrap()]),
+        ],
+    );
+    assert_eq!(
+        states_in_call(&data).unwrap(),
+        vec![state(6, 3), sub.clone()]
+    );
+    assert_eq!(
+        state_on_record(&data, &ChannelId([0xbb; 32]), &hash(&sub)).unwrap(),
+        Some(sub)
+    );
     let data = call_data(
         &functions::conclude_final(),
         &[

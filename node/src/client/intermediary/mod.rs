@@ -34,6 +34,8 @@ use crate::protocol::tree::{check_virtual_route, Hop};
 use crate::protocol::{
     ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal,
 };
+use crate::store::carried::carried_op;
+use crate::store::ChannelStore;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{ChannelId, Participant, SignedState};
 use routes::{Route, Routes};
@@ -59,6 +61,7 @@ pub struct Intermediary {
     peers: Peers,
     dialer: Arc<Dialer>,
     chain: Arc<ChainAccess>,
+    store: Arc<ChannelStore>,
     /// How long a route waits for its locks: the ends' proposal timeout and then some.
     route_lifetime: Duration,
     routes: Mutex<Routes>,
@@ -66,7 +69,8 @@ pub struct Intermediary {
 
 impl Intermediary {
     /// The intermediary of node `own`, over the channels of `registry`, reaching peers through
-    /// `peers` and `dialer`, checking signatures with `chain`; a route lapses after
+    /// `peers` and `dialer`, checking signatures with `chain`, keeping the virtual channels'
+    /// states in `store`; a route lapses after
     /// `route_lifetime`.
     pub fn new(
         own: NodeId,
@@ -74,6 +78,7 @@ impl Intermediary {
         peers: Peers,
         dialer: Arc<Dialer>,
         chain: Arc<ChainAccess>,
+        store: Arc<ChannelStore>,
         route_lifetime: Duration,
     ) -> Intermediary {
         Intermediary {
@@ -82,6 +87,7 @@ impl Intermediary {
             peers,
             dialer,
             chain,
+            store,
             route_lifetime,
             routes: Mutex::new(Routes::default()),
         }
@@ -192,6 +198,7 @@ impl Intermediary {
             participants: [proposer_address, accepter_address],
             deadline: Instant::now() + self.route_lifetime,
             child: None,
+            opening: None,
             held: [None, None],
         };
         let route_left = route.left;
@@ -265,14 +272,18 @@ impl Intermediary {
             return;
         };
         if child.state.is_final {
-            // Our channel merges it only while it locks it (it drops it otherwise).
+            // Kept if we carry it (its newest state goes on chain with our channels); our
+            // channel merges it only while it locks it (it drops it otherwise).
+            if matches!(self.store.carried(&id), Ok(Some(_))) {
+                self.keep(&child);
+            }
             let _ = running.handle.know_child(child);
             return;
         }
         let parents = {
             let mut routes = self.routes();
             routes
-                .match_opening(parent, &child.params, &child.state, Instant::now())
+                .match_opening(parent, &child, Instant::now())
                 .map(|route| [route.left, route.right])
         };
         let Some(parents) = parents else {
@@ -284,6 +295,18 @@ impl Intermediary {
                 let _ = running.handle.know_child(child.clone());
             }
         }
+    }
+
+    /// Keeps `child` as the newest state of a virtual channel we carry (in the background: the
+    /// write is queued now, in order).
+    fn keep(&self, child: &SignedState) {
+        let id = child.state.channel_id;
+        let stored = self.store.commit(vec![carried_op(child)]);
+        tokio::spawn(async move {
+            if let Err(error) = stored.await {
+                tracing::warn!(channel = %id, "cannot keep the state of a virtual channel this node carries: {error}");
+            }
+        });
     }
 
     /// Every participant's signature on the child's state, and its id from its parameters.
@@ -315,8 +338,16 @@ impl Intermediary {
         let this = self.clone();
         tokio::spawn(async move {
             while let Some(held) = holds.recv().await {
-                let pair = this.routes().hold(held.parent, held.version, held.child);
-                let Some(pair) = pair else { continue };
+                let done = this.routes().hold(held.parent, held.version, held.child);
+                let Some((pair, opening)) = done else {
+                    continue;
+                };
+                // The virtual channel's state is durable before we sign a lock of it: after a
+                // restart, our channels can still go on chain with it.
+                if let Err(error) = this.store.commit(vec![carried_op(&opening)]).await {
+                    tracing::warn!(child = %held.child, "not locking a virtual channel whose state cannot be kept: {error}");
+                    continue;
+                }
                 for (channel, version) in pair {
                     let Some(running) = this.registry.get(&channel) else {
                         tracing::warn!(%channel, "a held lock's channel stopped");

@@ -6,7 +6,7 @@
 use crate::protocol::proposal::opening_allocation;
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChannelId, Params, Participant, State};
+use parley_plugin_api::model::{ChannelId, Participant, SignedState};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -32,12 +32,15 @@ pub struct Route {
     pub deadline: Instant,
     /// The virtual channel, once an end handed over its opening state.
     pub child: Option<ChannelId>,
+    /// That opening state, fully signed.
+    pub opening: Option<SignedState>,
     /// The version of each end's held lock update: `[left, right]`.
     pub held: [Option<u64>; 2],
 }
 
-/// Both locks of one virtual channel, ready to be accepted: `(channel, version)` each.
-pub type LockPair = [(ChannelId, u64); 2];
+/// Both locks of one virtual channel, ready to be accepted: `(channel, version)` each, and
+/// the virtual channel's fully signed opening state.
+pub type LockPair = ([(ChannelId, u64); 2], SignedState);
 
 /// The routes in flight.
 #[derive(Debug, Default)]
@@ -85,10 +88,10 @@ impl Routes {
     pub fn match_opening(
         &mut self,
         parent: ChannelId,
-        params: &Params,
-        opening: &State,
+        signed: &SignedState,
         now: Instant,
     ) -> Option<&Route> {
+        let (params, opening) = (&signed.params, &signed.state);
         let id = opening.channel_id;
         let route = self.routes.values_mut().find(|r| {
             r.deadline > now
@@ -105,6 +108,7 @@ impl Routes {
                 && opening.app_data == r.proposal.app_data
         })?;
         route.child = Some(id);
+        route.opening = Some(signed.clone());
         Some(route)
     }
 
@@ -118,10 +122,10 @@ impl Routes {
             .find(|(_, r)| r.child == Some(child) && (r.left == parent || r.right == parent))?;
         let side = usize::from(route.right == parent);
         route.held[side] = Some(version);
-        let [Some(left), Some(right)] = route.held else {
+        let ([Some(left), Some(right)], Some(opening)) = (route.held, route.opening.clone()) else {
             return None;
         };
-        let pair = [(route.left, left), (route.right, right)];
+        let pair = ([(route.left, left), (route.right, right)], opening);
         let id = *id;
         self.routes.remove(&id);
         Some(pair)

@@ -5,7 +5,7 @@ use super::*;
 use crate::protocol::ProposalId;
 use crate::wire::NodeKey;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Allocation, Amount, Asset, Params};
+use parley_plugin_api::model::{Allocation, Amount, Asset, Params, State};
 use std::time::Duration;
 
 fn node(seed: u8) -> NodeId {
@@ -42,11 +42,12 @@ fn route(id: u8, proposer: u8, deadline: Instant) -> Route {
         participants: [Participant(vec![1; 20]), Participant(vec![2; 20])],
         deadline,
         child: None,
+        opening: None,
         held: [None, None],
     }
 }
 
-fn opening(route: &Route) -> (Params, State) {
+fn opening(route: &Route) -> SignedState {
     let params = Params {
         participants: route.participants.to_vec(),
         challenge_duration: 60,
@@ -66,7 +67,11 @@ fn opening(route: &Route) -> (Params, State) {
         app_data: Bytes::default(),
         is_final: false,
     };
-    (params, state)
+    SignedState {
+        params,
+        state,
+        sigs: Vec::new(),
+    }
 }
 
 #[test]
@@ -108,35 +113,33 @@ fn an_opening_matches_only_the_proposed_virtual_channel() {
     let mut routes = Routes::default();
     let carried = route(1, 1, now + Duration::from_secs(9));
     routes.add(carried.clone(), now).unwrap();
-    let (params, state) = opening(&carried);
+    let signed = opening(&carried);
     let left = ChannelId([10; 32]);
     // Other balances, another participant, a later version, another channel: no match.
-    let mut richer = state.clone();
-    richer.allocation.balances[0][0] = Amount::from(11u64);
-    assert!(routes.match_opening(left, &params, &richer, now).is_none());
-    let mut stranger = params.clone();
-    stranger.participants[1] = Participant(vec![3; 20]);
-    assert!(routes.match_opening(left, &stranger, &state, now).is_none());
-    let mut later = state.clone();
-    later.version = 1;
-    assert!(routes.match_opening(left, &params, &later, now).is_none());
+    let mut richer = signed.clone();
+    richer.state.allocation.balances[0][0] = Amount::from(11u64);
+    assert!(routes.match_opening(left, &richer, now).is_none());
+    let mut stranger = signed.clone();
+    stranger.params.participants[1] = Participant(vec![3; 20]);
+    assert!(routes.match_opening(left, &stranger, now).is_none());
+    let mut later = signed.clone();
+    later.state.version = 1;
+    assert!(routes.match_opening(left, &later, now).is_none());
     assert!(routes
-        .match_opening(ChannelId([12; 32]), &params, &state, now)
+        .match_opening(ChannelId([12; 32]), &signed, now)
         .is_none());
     // The proposed one matches through either channel, and fixes the route's child.
-    let matched = routes.match_opening(left, &params, &state, now).unwrap();
+    let matched = routes.match_opening(left, &signed, now).unwrap();
     assert_eq!(matched.child, Some(ChannelId([7; 32])));
     assert!(routes
-        .match_opening(ChannelId([11; 32]), &params, &state, now)
+        .match_opening(ChannelId([11; 32]), &signed, now)
         .is_some());
-    let mut other_id = state.clone();
-    other_id.channel_id = ChannelId([8; 32]);
-    assert!(routes
-        .match_opening(left, &params, &other_id, now)
-        .is_none());
+    let mut other_id = signed.clone();
+    other_id.state.channel_id = ChannelId([8; 32]);
+    assert!(routes.match_opening(left, &other_id, now).is_none());
     // A lapsed route matches nothing.
     assert!(routes
-        .match_opening(left, &params, &state, now + Duration::from_secs(9))
+        .match_opening(left, &signed, now + Duration::from_secs(9))
         .is_none());
 }
 
@@ -146,17 +149,20 @@ fn both_locks_are_released_together_and_only_once_both_are_held() {
     let mut routes = Routes::default();
     let carried = route(1, 1, now + Duration::from_secs(9));
     routes.add(carried.clone(), now).unwrap();
-    let (params, state) = opening(&carried);
-    let child = state.channel_id;
+    let signed = opening(&carried);
+    let child = signed.state.channel_id;
     let (left, right) = (ChannelId([10; 32]), ChannelId([11; 32]));
     // No child handed over yet: nothing to hold.
     assert_eq!(routes.hold(left, 5, child), None);
-    routes.match_opening(left, &params, &state, now).unwrap();
+    routes.match_opening(left, &signed, now).unwrap();
     assert_eq!(routes.hold(left, 5, child), None);
     // A retried lock replaces the held version.
     assert_eq!(routes.hold(left, 6, child), None);
     assert_eq!(routes.hold(ChannelId([12; 32]), 3, child), None);
-    assert_eq!(routes.hold(right, 3, child), Some([(left, 6), (right, 3)]));
+    assert_eq!(
+        routes.hold(right, 3, child),
+        Some(([(left, 6), (right, 3)], signed))
+    );
     // Done: the route is gone.
     assert!(routes.is_empty());
     assert_eq!(routes.hold(right, 4, child), None);

@@ -109,6 +109,7 @@ pub async fn round(
             );
         }
     }
+    let subs = super::tree::registrable_subs(&subs, &sub_records);
     let sub_on_record = sub_records.into_iter().map(|r| r.state).collect();
     let step = Step {
         side,

@@ -291,46 +291,109 @@ pub async fn descendants(
     let mut out = Vec::new();
     let mut stack: Vec<ChannelId> = state.allocation.locked.iter().rev().map(|s| s.id).collect();
     while let Some(child) = stack.pop() {
-        let running = side.registry.get(&child).ok_or_else(|| {
-            ChainFailure::new(
-                ErrorKind::NotFound,
-                format!(
-                    "sub-channel {child} is locked in the tree but not running on this node; \
-                     its state cannot go on chain"
-                ),
-            )
-        })?;
+        let Some(running) = side.registry.get(&child) else {
+            // Not running here: a virtual channel that closed (on chain, through its other
+            // parent), or one this node only carries as its intermediary.
+            let signed = held_state(side, child)?;
+            stack.extend(signed.state.allocation.locked.iter().rev().map(|s| s.id));
+            out.push(signed);
+            continue;
+        };
         if running.phase < Phase::Disputed {
             let _ = side
                 .stop_for_dispute(child, "cannot stop a sub-channel for its root's dispute")
                 .await;
         }
-        let view = running.handle.snapshot().await.map_err(|e| {
-            ChainFailure::channel(format!("reading sub-channel {child} failed"), &e)
-        })?;
-        let signed = view.snapshot.signed_latest().ok_or_else(|| {
-            ChainFailure::internal(format!(
-                "sub-channel {child}'s newest state lacks a signature"
-            ))
-        })?;
+        let signed = match running.handle.snapshot().await {
+            Ok(view) => view.snapshot.signed_latest().ok_or_else(|| {
+                ChainFailure::internal(format!(
+                    "sub-channel {child}'s newest state lacks a signature"
+                ))
+            })?,
+            // Its task ended meanwhile: it closed, and the archive holds its newest state.
+            Err(error) => held_state(side, child).map_err(|_| {
+                ChainFailure::channel(format!("reading sub-channel {child} failed"), &error)
+            })?,
+        };
         stack.extend(signed.state.allocation.locked.iter().rev().map(|s| s.id));
         out.push(signed);
     }
     Ok(out)
 }
 
+/// The newest fully signed state of `child`, which is locked in a tree of ours but does not run
+/// on this node: from the archive if it closed here, else the state we keep of a virtual
+/// channel we carry as its intermediary.
+fn held_state(side: &ChainSide, child: ChannelId) -> Result<SignedState, ChainFailure> {
+    let unreadable = |e: crate::store::StoreError| {
+        ChainFailure::new(
+            ErrorKind::Unavailable,
+            format!("reading the state of sub-channel {child} failed: {e}"),
+        )
+    };
+    if let Some(closed) = side.store.archived(&child).map_err(unreadable)? {
+        if let Some(signed) = closed.snapshot.signed_latest() {
+            return Ok(signed);
+        }
+    }
+    side.store
+        .carried(&child)
+        .map_err(unreadable)?
+        .ok_or_else(|| {
+            ChainFailure::new(
+                ErrorKind::NotFound,
+                format!(
+                "sub-channel {child} is locked in the tree but this node holds no signed state \
+                 of it; its state cannot go on chain"
+            ),
+            )
+        })
+}
+
 /// What the chain holds for each sub-channel of a tree in dispute (in the order of
-/// [`descendants`]), read as for any channel in dispute.
+/// [`descendants`]), read as for any channel in dispute; the state on record is read for an
+/// app sub-channel, and for a virtual one (whose record another parent's registration may have
+/// moved past the state we hold).
 pub async fn sub_records(
     side: &std::sync::Arc<ChainSide>,
     subs: &[SignedState],
 ) -> Result<Vec<super::on_record::OnChain>, ChainFailure> {
     let mut records = Vec::with_capacity(subs.len());
     for sub in subs {
-        let app = sub.params.app.is_some();
-        records.push(super::on_record::read(side, sub.state.channel_id, app).await?);
+        let read_state = sub.params.app.is_some() || sub.params.virtual_channel;
+        records.push(super::on_record::read(side, sub.state.channel_id, read_state).await?);
     }
     Ok(records)
+}
+
+/// The sub-channel states to register a tree with: ours, except where the chain already holds
+/// a later one we cannot better (a virtual channel concluded through its other parent, or
+/// registered there with a newer state than the one we hold as its intermediary). Then the
+/// state on record goes along unsigned: the Adjudicator takes exactly its recorded state
+/// without the signatures it checked when it recorded it.
+pub fn registrable_subs(
+    subs: &[SignedState],
+    records: &[super::on_record::OnChain],
+) -> Vec<SignedState> {
+    subs.iter()
+        .zip(records)
+        .map(|(sub, chain)| {
+            let (Some(record), Some(state)) = (&chain.record, &chain.state) else {
+                return sub.clone();
+            };
+            let past_ours =
+                record.phase == DisputePhase::Concluded || record.version > sub.state.version;
+            if past_ours && state.channel_id == sub.state.channel_id {
+                SignedState {
+                    params: sub.params.clone(),
+                    state: state.clone(),
+                    sigs: Vec::new(),
+                }
+            } else {
+                sub.clone()
+            }
+        })
+        .collect()
 }
 
 /// The sub-channels registered with an older state than our newest while their record can
@@ -510,6 +573,45 @@ mod tests {
         // Our own state on record is nothing to refute.
         let current = [chain(5, DisputePhase::Dispute, 200)];
         assert_eq!(decide_tree(wait, &subs, &current, true, 100), wait);
+    }
+
+    #[test]
+    fn a_sub_channel_the_chain_holds_a_later_state_of_goes_on_chain_as_recorded() {
+        let ours = sub(0, false);
+        let mut recorded = ours.state.clone();
+        recorded.version = 4;
+        let with_state = |phase, version| OnChain {
+            state: Some(State {
+                version,
+                ..recorded.clone()
+            }),
+            ..chain(version, phase, 200)
+        };
+        // Concluded through another parent: exactly the concluded state, unsigned.
+        let subs = registrable_subs(
+            std::slice::from_ref(&ours),
+            &[with_state(DisputePhase::Concluded, 4)],
+        );
+        assert_eq!(subs[0].state, recorded);
+        assert!(subs[0].sigs.is_empty());
+        // Registered with a newer state than ours, still in dispute: the same.
+        let subs = registrable_subs(
+            std::slice::from_ref(&ours),
+            &[with_state(DisputePhase::Dispute, 4)],
+        );
+        assert_eq!(subs[0].state.version, 4);
+        // Ours is newer, or the state on record is unknown: ours, signed.
+        let newer = sub(6, false);
+        let subs = registrable_subs(
+            std::slice::from_ref(&newer),
+            &[with_state(DisputePhase::Dispute, 4)],
+        );
+        assert_eq!(subs[0], newer);
+        let unknown = chain(4, DisputePhase::Concluded, 200);
+        assert_eq!(
+            registrable_subs(std::slice::from_ref(&ours), &[unknown])[0],
+            ours
+        );
     }
 
     #[test]

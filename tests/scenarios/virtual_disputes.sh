@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Disputes of a virtual channel (direct disputes): alice and bob have a virtual channel through
+# ingrid's ledger channels with each of them. When ingrid stops cooperating, each end settles
+# the virtual channel by force: her ledger channel with ingrid goes on chain with the virtual
+# channel's newest state; bob's node sees that and puts his ledger channel with ingrid on chain
+# too, and the chain pays each end what that state says through its own ledger channel; ingrid,
+# back later, withdraws exactly what she put in from the two.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/nodes.sh"
+
+challenge=60
+
+# has_record NAME ID: the chain holds a record of channel ID (read through NAME's plugin).
+has_record() { [ -n "$(json "$1" chain dispute --channel "$2" -- 'r["phase"]' 2>/dev/null)" ]; }
+
+step "alice, ingrid and bob; ledger channels alice-ingrid and ingrid-bob, 5000 / 5000 each"
+new_node alice
+new_node ingrid
+new_node bob
+pin_listen ingrid
+introduce alice ingrid
+introduce ingrid bob
+alice_before=$(eth_balance alice)
+ingrid_before=$(eth_balance ingrid)
+bob_before=$(eth_balance bob)
+open_channel alice ingrid 5000 5000 "$challenge"
+left=$CHANNEL
+open_channel ingrid bob 5000 5000 "$challenge"
+right=$CHANNEL
+
+step "a virtual channel alice-bob (2000 / 1000); alice pays bob 300 in it"
+open_virtual alice bob "$left" 2000 1000 "$challenge"
+virtual=$CHANNEL
+cli alice channel pay "$virtual" 300 >/dev/null || fail "alice could not pay bob"
+holds bob "$virtual" 1300 1700
+
+step "ingrid stops; alice settles the virtual channel by force: her ledger channel goes on chain with it"
+kill_node ingrid
+json alice channel settle "$virtual" --force -- 'r["phase"]' >"$SCRATCH/alice-settle.out" 2>"$SCRATCH/alice-settle.err" &
+alice_settle=$!
+BG_PIDS+=("$alice_settle")
+wait_for_record alice "$virtual" 1 60
+
+step "bob's node sees the virtual channel on chain and puts his ledger channel with ingrid there too"
+wait_until 60 has_record bob "$right"
+
+step "the challenge passes: alice is paid 3000 + 1700, bob 4000 + 1300, through their own ledger channels"
+cli alice chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
+wait_bounded "$alice_settle" 120 "alice's settle --force" || { cat "$SCRATCH/alice-settle.err" >&2; fail "alice's settle --force failed"; }
+wait_for_phase alice "$left" closed 60
+wait_for_phase bob "$virtual" closed 60
+wait_for_phase bob "$right" closed 60
+expect_balance alice "$alice_before" 5000 4700
+expect_balance bob "$bob_before" 5000 5300
+
+step "ingrid comes back and withdraws what she put in from both ledger channels"
+restart_node ingrid
+wait_for_phase ingrid "$left" closed 90
+wait_for_phase ingrid "$right" closed 90
+# alice-ingrid pays her 4000 + bob's 1300; ingrid-bob 3000 + alice's 1700: 10000.
+expect_balance ingrid "$ingrid_before" 10000 10000
+
+step "(2) new ledger channels and a virtual channel alice-bob (2000 / 1000); alice pays bob 300"
+alice_before=$(eth_balance alice)
+ingrid_before=$(eth_balance ingrid)
+bob_before=$(eth_balance bob)
+pin_listen bob
+open_channel alice ingrid 5000 5000 "$challenge"
+left=$CHANNEL
+open_channel ingrid bob 5000 5000 "$challenge"
+right=$CHANNEL
+open_virtual alice bob "$left" 2000 1000 "$challenge"
+virtual=$CHANNEL
+cli alice channel pay "$virtual" 300 >/dev/null || fail "alice could not pay bob"
+holds bob "$virtual" 1300 1700
+
+step "bob stops; alice settles the virtual channel by force through her ledger channel with ingrid"
+kill_node bob
+json alice channel settle "$virtual" --force -- 'r["phase"]' >"$SCRATCH/alice-settle.out" 2>"$SCRATCH/alice-settle.err" &
+alice_settle=$!
+BG_PIDS+=("$alice_settle")
+wait_for_record alice "$virtual" 1 60
+cli alice chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
+wait_bounded "$alice_settle" 120 "alice's settle --force" || { cat "$SCRATCH/alice-settle.err" >&2; fail "alice's settle --force failed"; }
+wait_for_phase alice "$left" closed 60
+wait_for_phase ingrid "$left" closed 60
+expect_balance alice "$alice_before" 5000 4700
+
+step "ingrid gets her funds out of her ledger channel with the absent bob: it goes on chain with the virtual channel's state she kept"
+json ingrid channel settle "$right" --force -- 'r["phase"]' >"$SCRATCH/ingrid-settle.out" 2>"$SCRATCH/ingrid-settle.err" &
+ingrid_settle=$!
+BG_PIDS+=("$ingrid_settle")
+wait_until 60 has_record ingrid "$right"
+cli ingrid chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
+wait_bounded "$ingrid_settle" 120 "ingrid's settle --force" || { cat "$SCRATCH/ingrid-settle.err" >&2; fail "ingrid's settle --force failed"; }
+# alice-ingrid paid her 4000 + bob's 1300; ingrid-bob pays her 3000 + alice's 1700.
+expect_balance ingrid "$ingrid_before" 10000 10000
+
+step "bob comes back and withdraws his 4000 + 1300 from his ledger channel with ingrid"
+restart_node bob
+wait_for_phase bob "$right" closed 90
+wait_for_phase bob "$virtual" closed 90
+expect_balance bob "$bob_before" 5000 5300
+echo "PASS virtual_disputes"
