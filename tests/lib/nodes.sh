@@ -18,7 +18,7 @@
 #   introduce A B                 `peer add` both ways, so that either side can redial
 #   channel_of NAME ID EXPR       `channel show ID --json`, then EXPR on it (bound as `r`)
 #   open_channel A B MINE THEIRS CHALLENGE    sets CHANNEL; balances_of NAME ID
-#   open_virtual A B VIA MINE THEIRS CHALLENGE sets CHANNEL; holds NAME ID MINE THEIRS
+#   open_virtual A B VIA MINE THEIRS CHALLENGE [ARGS...] sets CHANNEL; holds NAME ID MINE THEIRS
 #   wait_for_phase / wait_for_dispute / dispute_version / wait_bounded / expect_chain_balance
 #   expect_transactions NAME "F1 F2 ..."  on anvil: NAME's account sent exactly these, in order
 
@@ -244,13 +244,15 @@ open_channel() {
   wait_for_phase "$b" "$CHANNEL" active 30
 }
 
-# open_virtual A B VIA MINE THEIRS CHALLENGE: A proposes a virtual channel holding ETH to B
-# (by node id: A need not know B) through A's ledger channel VIA with an intermediary, and B
-# accepts it by hand. Sets CHANNEL once both see it active.
+# open_virtual A B VIA MINE THEIRS CHALLENGE [ARGS...]: A proposes a virtual channel holding
+# ETH to B (by node id: A need not know B) through A's ledger channel VIA with an intermediary
+# (with ARGS added to `channel open`, e.g. --app tictactoe), and B accepts it by hand. Sets
+# CHANNEL once both see it active.
 open_virtual() {
   local a=$1 b=$2 via=$3 mine=$4 theirs=$5 challenge=$6 out="$SCRATCH/virtual-$1-$2"
+  shift 6
   cli "$a" channel open "$(node_id "$b")" --mine "$mine" --theirs "$theirs" --asset ETH \
-    --challenge "$challenge" --via "$via" --json >"$out.json" 2>"$out.err" &
+    --challenge "$challenge" --via "$via" "$@" --json >"$out.json" 2>"$out.err" &
   local open_pid=$! proposal="" deadline=$((SECONDS + 30))
   BG_PIDS+=("$open_pid")
   until [ -n "$proposal" ]; do

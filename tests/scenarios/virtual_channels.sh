@@ -4,7 +4,9 @@
 # transaction: both ledger channels lock its funds, ingrid standing in for the end missing in
 # each), then alice and bob pay each other directly, with ingrid's node stopped. Ingrid comes
 # back; alice settles the virtual channel and its outcome merges into both ledger channels off
-# chain; those settle on chain and every balance is exact (ingrid ends with what she put in).
+# chain. Then a game of tic-tac-toe runs in another virtual channel and its pot merges into both
+# ledger channels; those settle on chain and every balance is exact (ingrid ends with what she
+# put in).
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/nodes.sh"
 
@@ -70,6 +72,25 @@ holds ingrid "$left" "$left_ingrid" "$left_alice"
 holds ingrid "$right" "$left_alice" "$left_ingrid"
 holds bob "$right" "$left_ingrid" "$left_alice"
 [ "$(eth_balance alice)" = "$chain_before" ] || fail "closing the virtual channel touched the chain"
+
+step "tic-tac-toe in a virtual channel (100 / 100): alice wins, the pot merges into both ledger channels"
+open_virtual alice bob "$left" 100 100 60 --app tictactoe
+game=$CHANNEL
+holds alice "$left" $((left_alice - 100)) $((left_ingrid - 100))
+for step_move in "alice 0" "bob 4" "alice 1" "bob 3" "alice 2"; do
+  set -- $step_move
+  cli "$1" channel move "$game" "{\"cell\": $2}" >"$SCRATCH/move.out" 2>&1 \
+    || { cat "$SCRATCH/move.out"; fail "$1 could not mark cell $2"; }
+done
+wait_for_phase alice "$game" closed 60
+wait_for_phase bob "$game" closed 60
+wait_until 30 ingrid_merged
+# The pot of 200 goes to alice in her channel with ingrid, and to ingrid (standing in for
+# alice) in hers with bob.
+left_alice=$((left_alice + 100))
+left_ingrid=$((left_ingrid - 100))
+holds alice "$left" "$left_alice" "$left_ingrid"
+holds bob "$right" "$left_ingrid" "$left_alice"
 
 step "both ledger channels settle on chain: alice, bob and ingrid are paid exactly"
 cli alice channel settle "$left" >/dev/null || fail "alice could not settle with ingrid"

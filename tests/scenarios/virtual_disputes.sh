@@ -4,7 +4,11 @@
 # the virtual channel by force: her ledger channel with ingrid goes on chain with the virtual
 # channel's newest state; bob's node sees that and puts his ledger channel with ingrid on chain
 # too, and the chain pays each end what that state says through its own ledger channel; ingrid,
-# back later, withdraws exactly what she put in from the two.
+# back later, withdraws exactly what she put in from the two. (2) Bob stops: alice is paid the
+# same way, and ingrid gets her funds out of her channel with the absent bob with the state she
+# kept of the virtual channel. (3) Bob vanishes mid-game in a virtual tic-tac-toe channel: alice
+# wins on chain by a move, and ingrid's channel with bob pays out the game as the chain
+# concluded it, so ingrid comes out even.
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/nodes.sh"
 
@@ -101,4 +105,50 @@ restart_node bob
 wait_for_phase bob "$right" closed 90
 wait_for_phase bob "$virtual" closed 90
 expect_balance bob "$bob_before" 5000 5300
+
+step "(3) tic-tac-toe in a virtual channel (100 / 100) over new ledger channels; four moves"
+alice_before=$(eth_balance alice)
+ingrid_before=$(eth_balance ingrid)
+bob_before=$(eth_balance bob)
+open_channel alice ingrid 5000 5000 "$challenge"
+left=$CHANNEL
+open_channel ingrid bob 5000 5000 "$challenge"
+right=$CHANNEL
+open_virtual alice bob "$left" 100 100 "$challenge" --app tictactoe
+game=$CHANNEL
+for step_move in "alice 0" "bob 4" "alice 1" "bob 3"; do
+  set -- $step_move
+  cli "$1" channel move "$game" "{\"cell\": $2}" >/dev/null || fail "$1 could not mark cell $2"
+done
+
+step "bob vanishes; alice settles the game by force and, once the challenge passed, wins on chain"
+kill_node bob
+json alice channel settle "$game" --force -- 'r["phase"]' >"$SCRATCH/alice-settle.out" 2>"$SCRATCH/alice-settle.err" &
+alice_settle=$!
+BG_PIDS+=("$alice_settle")
+wait_for_record alice "$game" 4 60
+cli alice chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
+cli alice channel move "$game" '{"cell": 2}' >"$SCRATCH/win.out" 2>&1 || { cat "$SCRATCH/win.out"; fail "alice's winning move on chain failed"; }
+wait_bounded "$alice_settle" 120 "alice's settle --force" || { cat "$SCRATCH/alice-settle.err" >&2; fail "alice's settle --force failed"; }
+wait_for_phase alice "$left" closed 60
+wait_for_phase ingrid "$left" closed 60
+# alice: 4900 free in her ledger channel and the pot of 200.
+expect_balance alice "$alice_before" 5000 5100
+
+step "ingrid settles her channel with the absent bob: it goes on chain with the game as the chain concluded it"
+json ingrid channel settle "$right" --force -- 'r["phase"]' >"$SCRATCH/ingrid-settle.out" 2>"$SCRATCH/ingrid-settle.err" &
+ingrid_settle=$!
+BG_PIDS+=("$ingrid_settle")
+wait_until 60 has_record ingrid "$right"
+cli ingrid chain advance $((challenge + 1)) >/dev/null || fail "chain advance failed"
+wait_bounded "$ingrid_settle" 120 "ingrid's settle --force" || { cat "$SCRATCH/ingrid-settle.err" >&2; fail "ingrid's settle --force failed"; }
+# alice-ingrid paid her 4900 + bob's 0; ingrid-bob pays her 4900 + alice's 200 (she stands in
+# for alice there): even.
+expect_balance ingrid "$ingrid_before" 10000 10000
+
+step "bob comes back and withdraws his 4900"
+restart_node bob
+wait_for_phase bob "$right" closed 90
+wait_for_phase bob "$game" closed 90
+expect_balance bob "$bob_before" 5000 4900
 echo "PASS virtual_disputes"

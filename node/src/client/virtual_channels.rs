@@ -30,13 +30,6 @@ impl Driver {
         name: String,
         challenge: u64,
     ) -> Result<ChannelOverview, Error> {
-        if request.app.is_some() {
-            return Err(Error::invalid(
-                "app",
-                "a virtual channel runs no app in this node yet: it cannot dispute or \
-                 force-execute one",
-            ));
-        }
         if request.parent.is_some() {
             return Err(Error::invalid(
                 "via",
@@ -110,6 +103,10 @@ impl Driver {
                 }
             })
             .collect();
+        let (app, app_data) = match &request.app {
+            None => (None, Bytes::default()),
+            Some((app, setup)) => self.app_opening(app, setup.as_deref(), &me, challenge)?,
+        };
         let proposal = ChannelProposal {
             proposal_id: ProposalId(random_32()?),
             proposer: me.clone(),
@@ -118,8 +115,8 @@ impl Driver {
             locked: Vec::new(),
             challenge_duration: challenge,
             nonce_share: random_32()?,
-            app: None,
-            app_data: Bytes::default(),
+            app,
+            app_data,
             ledger_channel: false,
             virtual_channel: true,
             parent: Some(via),

@@ -10,9 +10,9 @@
 //! could move every deposit by rules the node never checked), locking
 //! funds in sub-channels (which the node would have to hold and register to get them back), or
 //! flagged virtual without naming the node's own ledger channel with the intermediary that
-//! locks it (or running an app: the contracts enforce a virtual app channel, but this node
-//! cannot yet dispute or force-execute one) is refused, with a reason that goes back to the
-//! proposer.
+//! locks it is refused, with a reason that goes back to the proposer. (A virtual channel may run
+//! an app the node has, as any channel: it goes on chain with its end's ledger channel and is
+//! moved there like an app sub-channel.)
 
 use super::app_rules::{AppLookup, NoApps};
 use super::messages::{ChannelProposal, ProposalAccept};
@@ -208,8 +208,8 @@ pub fn validate_proposal_with_apps(
 
 /// The rules that keep a channel within what this node can enforce (module documentation):
 /// a ledger channel, a sub-channel of a parent or a virtual channel locked in this node's
-/// ledger channel `parent`, an app only if `apps` has it (app data only with an app) and not
-/// in a virtual channel, nothing locked.
+/// ledger channel `parent`, an app only if `apps` has it (app data only with an app), nothing
+/// locked.
 fn check_enforceable(
     proposal: &ChannelProposal,
     apps: &dyn AppLookup,
@@ -223,11 +223,6 @@ fn check_enforceable(
         if proposal.parent.is_none() {
             return Err(ProposalError::Virtual {
                 problem: "names no ledger channel to lock it in",
-            });
-        }
-        if proposal.app.is_some() {
-            return Err(ProposalError::Virtual {
-                problem: "runs an app, which this node cannot yet dispute in a virtual channel",
             });
         }
     }

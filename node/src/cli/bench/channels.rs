@@ -27,7 +27,11 @@ time until both parties signed it and it is durable.
 (a) one channel, --payments payments one after the other;
 (b) --channels channels at once, --per-channel payments on each, one after the other per channel;
 (c) only with --scenario sub-channels: --sub-channels sub-channels opened one after the other \
-inside one channel, each timed until both nodes see it active (its latency line counts openings).
+inside one channel, each timed until both nodes see it active (its latency line counts openings);
+(d) only with --scenario virtual: a third node i (the intermediary) has a ledger channel with \
+each of a and b; a opens --sub-channels virtual channels with b through i one after the other, \
+each timed until b sees it active (no transaction), then makes --payments payments with b on \
+the last one (directly: i signs nothing).
 
 Prints updates per second, latency p50/p90/p99/max, and CPU time by thread. After each scenario \
 both nodes must agree on every channel's version and balances, or the bench fails. Nothing is kept: the \
@@ -63,7 +67,8 @@ pub struct ChannelBenchArgs {
     /// costs.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     durable: bool,
-    /// Sub-channels opened one after the other inside one channel in scenario (c).
+    /// Sub-channels opened one after the other inside one channel in scenario (c), virtual
+    /// channels in scenario (d).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     sub_channels: u64,
     /// Worker threads of the async runtime both nodes share (`parley run` uses 2 per node).
@@ -82,6 +87,9 @@ enum Scenario {
     Concurrent,
     /// (c) only: sub-channels opened one after the other inside one channel (no chain).
     SubChannels,
+    /// (d) only: virtual channels through a third node opened one after the other (no
+    /// chain), then payments on one of them.
+    Virtual,
 }
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
@@ -108,7 +116,8 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(async {
-        let outcome = match ChannelBench::start(&mut lab, args.durable).await {
+        let intermediary = args.scenario == Scenario::Virtual;
+        let outcome = match ChannelBench::start(&mut lab, args.durable, intermediary).await {
             Ok(bench) => tokio::select! {
                 outcome = runs(&bench, &args) => outcome,
                 _ = tokio::signal::ctrl_c() => Err(LabError::failed("interrupted")),
@@ -144,8 +153,13 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
         PluginRef::Path(path) => path.display().to_string(),
     };
     println!(
-        "parley {} bench channels: two nodes in this process ({} runtime workers), plugins from {}",
+        "parley {} bench channels: {} nodes in this process ({} runtime workers), plugins from {}",
         env!("CARGO_PKG_VERSION"),
+        if args.scenario == Scenario::Virtual {
+            "three"
+        } else {
+            "two"
+        },
         args.workers,
         base.file.display()
     );
@@ -176,6 +190,28 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
         warmup: args.warmup,
         direction: args.direction,
     };
+    if args.scenario == Scenario::Virtual {
+        let count = args.sub_channels as usize;
+        let figures = bench
+            .virtual_channels(load, count, args.payments, print_opened)
+            .await?;
+        println!(
+            "(d) {count} virtual channels a-b opened through i one after the other (no \
+             transaction), each until b sees it active:"
+        );
+        if let Some(latencies) = &figures.opens.latencies {
+            println!("  {}", latency_line(latencies));
+        }
+        println!("  both of i's ledger channels lock every virtual channel\n");
+        report(
+            &format!(
+                "(d) one virtual channel, {} payments one after the other (a and b only)",
+                args.payments
+            ),
+            &figures.payments,
+        );
+        return Ok(());
+    }
     if args.scenario == Scenario::SubChannels {
         let count = args.sub_channels as usize;
         let measured = bench.sub_channel_opens(count, print_opened).await?;

@@ -15,9 +15,15 @@
 //! not measured. After each run both nodes must agree on every channel's version and balances,
 //! or the bench fails.
 //!
+//! [`ChannelBench::virtual_channels`] adds a third node, the intermediary, and measures
+//! virtual channels through it (`virtual_channels.rs`).
+//!
 //! - [`cpu`]: CPU time of this process's threads, before and after a run.
 
 pub mod cpu;
+mod virtual_channels;
+
+pub use virtual_channels::VirtualFigures;
 
 use super::figures::Latencies;
 use super::{AutoAccept, InProcess, LabError, NodeSettings};
@@ -39,6 +45,9 @@ pub const AMOUNT: u64 = 1;
 
 /// The alias each node knows the other by; node a opens the channels.
 pub const ALIASES: [&str; 2] = ["a", "b"];
+
+/// The alias of the intermediary of the virtual channel runs, a peer of both.
+pub const INTERMEDIARY: &str = "i";
 
 /// How long node b may take to see a channel funded after node a did.
 const FUNDED_WITHIN: Duration = Duration::from_secs(60);
@@ -132,12 +141,19 @@ pub struct ChannelBench<'a> {
     lab: &'a InProcess,
     /// Their APIs, in the order of [`ALIASES`].
     apis: [Arc<dyn NodeApi>; 2],
+    /// The intermediary's, if it was started (a peer of both, accepting their channels).
+    intermediary: Option<Arc<dyn NodeApi>>,
 }
 
 impl ChannelBench<'_> {
     /// Starts both nodes in `lab`, their lmdb stores `durable` or not, and makes each a peer
-    /// of the other, so either can (re)connect and pay.
-    pub async fn start(lab: &mut InProcess, durable: bool) -> Result<ChannelBench<'_>, LabError> {
+    /// of the other, so either can (re)connect and pay; with `intermediary`, also node
+    /// [`INTERMEDIARY`], a peer of both.
+    pub async fn start(
+        lab: &mut InProcess,
+        durable: bool,
+        intermediary: bool,
+    ) -> Result<ChannelBench<'_>, LabError> {
         let settings = NodeSettings {
             auto_accept: Some(AutoAccept::anyone(Amount::from(DEPOSIT))),
             durable: Some(durable),
@@ -148,8 +164,20 @@ impl ChannelBench<'_> {
         }
         lab.introduce(ALIASES[0], ALIASES[1]).await?;
         lab.introduce(ALIASES[1], ALIASES[0]).await?;
+        if intermediary {
+            lab.start(INTERMEDIARY, &settings).await?;
+            for alias in ALIASES {
+                lab.introduce(alias, INTERMEDIARY).await?;
+                lab.introduce(INTERMEDIARY, alias).await?;
+            }
+        }
         let apis = ALIASES.map(|alias| lab.api(alias));
-        Ok(ChannelBench { lab, apis })
+        let intermediary = intermediary.then(|| lab.api(INTERMEDIARY));
+        Ok(ChannelBench {
+            lab,
+            apis,
+            intermediary,
+        })
     }
 
     /// Both nodes' store committer counters, in the order of [`ALIASES`].
@@ -422,7 +450,10 @@ impl ChannelBench<'_> {
 }
 
 /// Waits until `api`'s node sees `channel` active.
-async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result<(), LabError> {
+pub(super) async fn wait_until_active(
+    api: &Arc<dyn NodeApi>,
+    channel: ChannelId,
+) -> Result<(), LabError> {
     let deadline = Instant::now() + FUNDED_WITHIN;
     loop {
         let info = api.channel_get(channel).await;
@@ -458,7 +489,7 @@ async fn wait_until_active(api: &Arc<dyn NodeApi>, channel: ChannelId) -> Result
 /// Makes `count` payments on `channel` one after the other, the n-th paid by
 /// `direction.payer(first, n)`, adding each payer's count to `paid` and, if given, each
 /// payment's latency to `latencies`.
-async fn pay_run(
+pub(super) async fn pay_run(
     apis: &[Arc<dyn NodeApi>; 2],
     channel: ChannelId,
     count: u64,
