@@ -409,6 +409,7 @@ impl Step<'_> {
             .map(|(asset, amount)| self.side.chain.show(asset, amount))
             .collect();
         tracing::info!(channel = %self.id, amounts = ?amounts, "withdrew our share after the dispute");
+        super::tree::release_carried(self.side, self.id, &self.snapshot.latest.state).await;
         self.note(format!(
             "the channel concluded on chain; withdrew our share ({})",
             amounts.join(", ")

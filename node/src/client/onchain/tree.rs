@@ -26,7 +26,7 @@ use super::life::Outcome;
 use super::{Acting, ChainSide};
 use crate::client::channel_task::ChannelHandle;
 use crate::protocol::{Funding, Phase};
-use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState};
+use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState, State};
 use parley_plugin_api::ErrorKind;
 use std::time::Duration;
 
@@ -348,6 +348,54 @@ fn held_state(side: &ChainSide, child: ChannelId) -> Result<SignedState, ChainFa
             ),
             )
         })
+}
+
+/// After our ledger channel `id` concluded on chain with `state`, every other channel of ours
+/// that still locks one of the virtual channels `state` locked and this node carries as their
+/// intermediary goes on chain too: the virtual channel's outcome is fixed on chain now, and the
+/// other end may never merge it, so only that channel's own registration pays our share of it
+/// out. (An end of the virtual channel does the same for its side by itself.)
+pub async fn release_carried(side: &ChainSide, id: ChannelId, state: &State) {
+    for locked in &state.allocation.locked {
+        let child = locked.id;
+        if side.registry.contains(&child) || !matches!(side.store.carried(&child), Ok(Some(_))) {
+            continue;
+        }
+        for (handle, _) in side.registry.all() {
+            let other = handle.id();
+            if other == id {
+                continue;
+            }
+            let Ok(view) = handle.snapshot().await else {
+                continue;
+            };
+            let snapshot = view.snapshot;
+            let locks = snapshot
+                .latest
+                .state
+                .allocation
+                .locked
+                .iter()
+                .any(|s| s.id == child);
+            if !locks || snapshot.phase >= Phase::Disputed {
+                continue;
+            }
+            tracing::info!(channel = %other, virtual_channel = %child, concluded = %id, "the virtual channel concluded on chain through our other ledger channel: this one goes on chain too");
+            side.registry.set_note(
+                &other,
+                format!(
+                    "dispute: virtual channel {child} concluded on chain through our ledger \
+                     channel {id}; this channel goes on chain to pay out our share of it"
+                ),
+            );
+            let _ = side
+                .stop_for_dispute(
+                    other,
+                    "cannot stop the other ledger channel of a virtual channel",
+                )
+                .await;
+        }
+    }
 }
 
 /// What the chain holds for each sub-channel of a tree in dispute (in the order of
