@@ -23,7 +23,9 @@ const BEGIN = "<!-- gas-table: begin (node contracts/scripts/gas-table.mjs --wri
 const END = "<!-- gas-table: end -->";
 
 async function measure() {
-  const [alice, bob, deployer] = await rpc("eth_accounts");
+  // ingrid, the intermediary of section 6, is a fourth dev account: the first three keep their
+  // roles, so the deployment and everything before section 6 stay as they were.
+  const [alice, bob, deployer, ingrid] = await rpc("eth_accounts");
   const chainID = BigInt(await rpc("eth_chainId"));
   const adj = await deploy(deployer, "Adjudicator");
   const eth = await deploy(deployer, "AssetHolderETH", [adj.address]);
@@ -32,19 +34,22 @@ async function measure() {
   const asset = (holder) => ({ chainID, ethHolder: holder.address, ccHolder: "0x" });
 
   let nonce = 0n;
-  /** A fresh two-party ledger channel of alice (index 0) and bob (index 1), without app. */
-  async function channel() {
+  /** A fresh two-party channel without app: by default a ledger channel of alice (index 0) and
+   * bob (index 1); `parts` names other participants, `virtual` makes it a virtual channel. */
+  async function channel(parts = [alice, bob], { virtual = false } = {}) {
     const params = {
       challengeDuration: 60n,
       nonce: ++nonce,
-      participants: [{ ethAddress: alice, ccAddress: "0x" }, { ethAddress: bob, ccAddress: "0x" }],
+      participants: parts.map((who) => ({ ethAddress: who, ccAddress: "0x" })),
       app: ZERO,
-      ledgerChannel: true,
-      virtualChannel: false,
+      ledgerChannel: !virtual,
+      virtualChannel: virtual,
     };
     const id = await call(adj, "channelID", [params]);
     const fid = (who) => keccak(encodeTuple([{ type: "bytes32" }, { type: "address" }], [id, who]));
-    return { params, id, fid: { [alice]: await fid(alice), [bob]: await fid(bob) } };
+    const fids = {};
+    for (const who of parts) fids[who] = await fid(who);
+    return { params, parts, id, fid: fids };
   }
   /** Each participant deposits its row of `deposits` ([[alice, bob] per holder]) as the
    * Ethereum plugin does: a token deposit follows an approve of exactly its amount. Returns the
@@ -52,7 +57,7 @@ async function measure() {
   async function fund(c, holders, deposits) {
     const gas = [];
     for (const [h, holder] of holders.entries()) {
-      for (const [p, who] of [alice, bob].entries()) {
+      for (const [p, who] of c.parts.entries()) {
         const amount = deposits[h][p];
         if (amount === 0n) continue;
         const approved = holder === tok ? await transact(who, token, "approve", [tok.address, amount]) : 0n;
@@ -63,16 +68,20 @@ async function measure() {
     }
     return gas;
   }
-  async function signed(c, holders, balances, version, isFinal) {
+  /** A state of `c`, signed by each of its participants in order; `locked` lists the
+   * sub-allocations ({ID, balances, indexMap}) of the sub-channels it funds. */
+  async function signed(c, holders, balances, version, isFinal, locked = []) {
     const state = {
       channelID: c.id,
       version,
-      outcome: { assets: holders.map(asset), backends: holders.map(() => 1n), balances, locked: [] },
+      outcome: { assets: holders.map(asset), backends: holders.map(() => 1n), balances, locked },
       appData: "0x",
       isFinal,
     };
     const hash = await call(adj, "hashState", [state]);
-    return { state, sigs: [await rpc("eth_sign", [alice, hash]), await rpc("eth_sign", [bob, hash])] };
+    const sigs = [];
+    for (const who of c.parts) sigs.push(await rpc("eth_sign", [who, hash]));
+    return { state, sigs };
   }
   async function withdraw(c, holder, who, amount) {
     const authType = holder.abi.find((e) => e.name === "withdraw").inputs[0];
@@ -122,6 +131,56 @@ async function measure() {
   await rpc("evm_mine");
   const conclude = await transact(alice, adj, "conclude", [params, s.state, []]);
 
+  // 6. A virtual channel V of alice and bob through ingrid, funded by ledger channels L1
+  // (alice 0, ingrid 1) and L2 (ingrid 0, bob 1), each locking V's whole 1 ETH. V opened with
+  // alice 1, bob 0: in L1 alice put in her 1 and ingrid bob's 0, in L2 ingrid put in alice's 1
+  // and bob his 0. A payment later V holds alice 0.7, bob 0.3. Made after section 5, so that
+  // the nonces before stay as they were.
+  const l1 = await channel([alice, ingrid]);
+  const l2 = await channel([ingrid, bob]);
+  const v = await channel([alice, bob], { virtual: true });
+  await fund(l1, [eth], [[one, one]]);
+  await fund(l2, [eth], [[one, one]]);
+  const tenth = one / 10n;
+  const vs = await signed(v, [eth], [[7n * tenth, 3n * tenth]], 1n, false);
+  // indexMap: for each of V's participants (alice, bob), the ledger participant standing in.
+  const lockV = [{ ID: v.id, balances: [one], indexMap: [0n, 1n] }];
+  const l1s = await signed(l1, [eth], [[0n, one]], 1n, false, lockV); // alice->alice, bob->ingrid
+  const l2s = await signed(l2, [eth], [[0n, one]], 1n, false, lockV); // alice->ingrid, bob->bob
+  const registerVirtual = await transact(alice, adj, "register", [
+    { params: l1.params, state: l1s.state, sigs: l1s.sigs },
+    [{ params: v.params, state: vs.state, sigs: vs.sigs }],
+  ]);
+  await rpc("evm_increaseTime", [61]);
+  await rpc("evm_mine");
+  const concludeVirtual = await transact(alice, adj, "conclude", [l1.params, l1s.state, [vs.state]]);
+  // The intermediary's node registers L2 with V's state on record, which needs no signatures.
+  const registerCarried = await transact(ingrid, adj, "register", [
+    { params: l2.params, state: l2s.state, sigs: l2s.sigs },
+    [{ params: v.params, state: vs.state, sigs: [] }],
+  ]);
+  await rpc("evm_increaseTime", [61]);
+  await rpc("evm_mine");
+  const concludeCarried = await transact(ingrid, adj, "conclude", [l2.params, l2s.state, [vs.state]]);
+  // The outcome: L1 pays alice 0.7 and ingrid 1 + 0.3, L2 ingrid 0.7 and bob 1 + 0.3; ingrid
+  // withdraws both holdings and gets back exactly the 2 she deposited.
+  const holding = async (c, who) => BigInt(await call(eth, "holdings", [c.fid[who]]));
+  const expected = [[l1, alice, 7n * tenth], [l1, ingrid, 13n * tenth], [l2, ingrid, 7n * tenth], [l2, bob, 13n * tenth]];
+  for (const [c, who, amount] of expected) {
+    const held = await holding(c, who);
+    if (held !== amount) throw new Error(`section 6: ${who} holds ${held} in ${c.id}, expected ${amount}`);
+  }
+  let ingridGot = 0n;
+  for (const c of [l1, l2]) {
+    const before = BigInt(await rpc("eth_getBalance", [eth.address, "latest"]));
+    await withdraw(c, eth, ingrid, await holding(c, ingrid));
+    ingridGot += before - BigInt(await rpc("eth_getBalance", [eth.address, "latest"]));
+    if ((await holding(c, ingrid)) !== 0n) throw new Error(`section 6: ingrid's holding in ${c.id} not emptied`);
+  }
+  if (ingridGot !== 2n * one) {
+    throw new Error(`section 6: the intermediary deposited ${2n * one} and withdrew ${ingridGot}`);
+  }
+
   rows.push(["deposit ETH (a first deposit into the funding id)", ethDeposit]);
   rows.push(["approve the ERC20 holder for one deposit (the plugin approves each)", approve]);
   rows.push(["deposit ERC20 (using up that approval)", tokenDeposit]);
@@ -134,6 +193,13 @@ async function measure() {
   rows.push(["conclude after the challenge duration (ETH only)", conclude]);
   rows.push(["withdraw ETH", withdrawEth]);
   rows.push(["withdraw ERC20", withdrawToken]);
+  rows.push(["register a ledger channel with its virtual channel (an end's dispute)", registerVirtual]);
+  rows.push(["conclude a ledger channel with its virtual channel", concludeVirtual]);
+  rows.push([
+    "register the intermediary's other ledger channel with the concluded virtual channel (state on record, unsigned)",
+    registerCarried,
+  ]);
+  rows.push(["conclude that ledger channel: the virtual channel's outcome folded in", concludeCarried]);
   return rows;
 }
 
