@@ -27,6 +27,26 @@ left=$CHANNEL
 open_channel ingrid bob 5000 5000 60
 right=$CHANNEL
 
+step "ingrid's node carries no virtual channels until [hub] serve is on: alice's proposal is refused"
+if cli alice channel open "$(node_id bob)" --mine 2000 --theirs 1000 --asset ETH --challenge 60 \
+  --via "$left" >"$SCRATCH/refused.out" 2>&1; then
+  fail "a virtual channel opened through a node that does not serve as a hub"
+fi
+grep -q "\[hub\] serve is off" "$SCRATCH/refused.out" || { cat "$SCRATCH/refused.out"; fail "the refusal does not say why"; }
+[ "$(json bob proposal list -- 'len(r)')" = 0 ] || fail "bob was asked about a virtual channel ingrid refused to carry"
+kill_node ingrid
+python3 - "$SCRATCH/ingrid/node.toml" <<'PY'
+import re, sys
+path = sys.argv[1]
+text, n = re.subn(r"(?m)^serve = false", "serve = true", open(path).read())
+if n != 1:
+    sys.exit(f"no `serve = false` in {path}")
+open(path, "w").write(text)
+PY
+restart_node ingrid
+wait_for_phase ingrid "$left" active 30
+wait_for_phase ingrid "$right" active 30
+
 step "alice opens a virtual channel with bob (2000 / 1000) through ingrid: no transaction"
 chain_before=$(eth_balance alice)
 open_virtual alice bob "$left" 2000 1000 60

@@ -19,7 +19,8 @@ has_record() { [ -n "$(json "$1" chain dispute --channel "$2" -- 'r["phase"]' 2>
 
 step "alice, ingrid and bob; ledger channels alice-ingrid and ingrid-bob, 5000 / 5000 each"
 new_node alice
-new_node ingrid
+init_node ingrid "serve = true"
+start_node ingrid
 new_node bob
 pin_listen ingrid
 introduce alice ingrid

@@ -127,6 +127,7 @@ pub fn wire(
         dialer.clone(),
         chain.clone(),
         store.clone(),
+        config.hub.clone(),
         config.policy.proposal_timeout * 2 + VIRTUAL_LOCK_HOLD,
     ));
     let dispatcher = Dispatcher {

@@ -211,6 +211,14 @@ incoming_moves = "accept"      # the peer's moves in app channels (the app's rul
 incoming_other = "reject"      # any other update of the peer (one that pays it, ...): "reject" or "ask"
 peer_conclude_timeout_seconds = 120 # settling: how long the accepting side waits for the proposer to conclude on chain
 
+[hub]
+# Whether this node carries virtual channels between its peers (it is their intermediary: each
+# one locks as much of this node's funds as it holds, in its ledger channel with each end, until
+# it closes; the node comes out even whatever the ends do, but the funds are tied up till then).
+serve = false                  # true: carry the virtual channels peers propose through this node
+# max_lock = "1000000"         # the most one virtual channel may hold per asset (base units)
+pending_per_peer = 16          # one peer's virtual channels being opened through this node at once
+
 [limits]
 # What one peer may make this node hold or do. A peer over any of them is disconnected with a
 # goodbye naming the limit; it may reconnect, and its channels re-synchronise.

@@ -9,12 +9,14 @@
 //! [`crate::testing`], beside every other switch a real node must never have on.
 
 mod apps;
+mod hub;
 mod limits;
 mod plugin_ref;
 mod policy;
 
 pub use crate::testing::TestingSection;
 pub use apps::AppSection;
+pub use hub::HubSection;
 pub use limits::LimitsSection;
 pub use plugin_ref::{PluginRef, PLUGIN_DIR_ENV};
 pub use policy::{Answerer, IncomingUpdates, PolicySection, MAX_TIMEOUT_SECONDS};
@@ -46,6 +48,8 @@ pub struct NodeConfig {
     pub policy: PolicySection,
     /// `[limits]`: what one peer may make this node hold or do.
     pub limits: LimitsSection,
+    /// `[hub]`: whether and how far this node carries virtual channels between its peers.
+    pub hub: HubSection,
     /// `[testing]`: misbehaviour for tests ([`crate::testing`]); off unless the file says
     /// otherwise.
     pub testing: TestingSection,
@@ -154,7 +158,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 const TOP_LEVEL_SECTIONS: &[&str] = &[
-    "node", "api", "policy", "limits", "chain", "wire", "store", "apps", "testing",
+    "node", "api", "policy", "limits", "hub", "chain", "wire", "store", "apps", "testing",
 ];
 const NODE_KEYS: &[&str] = &[
     "data_dir",
@@ -241,6 +245,7 @@ impl NodeConfig {
         let api = api_section(&root, &err)?;
         let policy = policy::policy_section(&section_table(&root, "policy", &err)?, &err)?;
         let limits = limits::limits_section(&section_table(&root, "limits", &err)?, &err)?;
+        let hub = hub::hub_section(&section_table(&root, "hub", &err)?, &err)?;
         let testing =
             crate::testing::section::parse(&section_table(&root, "testing", &err)?, &err)?;
         let chain = plugin_section(&root, "chain", PluginKind::Chain, &[], &base, &err)?;
@@ -280,6 +285,7 @@ impl NodeConfig {
             api,
             policy,
             limits,
+            hub,
             testing,
         })
     }

@@ -404,3 +404,32 @@ fn every_bad_limit_is_refused_by_name() {
     let error = parse("limits = 5\n").unwrap_err();
     assert_eq!(error.key, "limits");
 }
+
+#[test]
+fn the_hub_serves_nothing_unless_turned_on() {
+    assert_eq!(parse("").unwrap().hub, HubSection::default());
+    assert!(!HubSection::default().serve);
+    let config = parse("[hub]\nserve = true\nmax_lock = \"5000\"\npending_per_peer = 3\n").unwrap();
+    assert_eq!(
+        config.hub,
+        HubSection {
+            serve: true,
+            max_lock: Some(parley_plugin_api::model::Amount::from(5000u64)),
+            pending_per_peer: 3,
+        }
+    );
+    for (text, key) in [
+        ("serve = \"yes\"", "hub.serve"),
+        ("max_lock = \"lots\"", "hub.max_lock"),
+        ("max_lock = -1", "hub.max_lock"),
+        ("pending_per_peer = 0", "hub.pending_per_peer"),
+        ("fee = 1", "hub.fee"),
+    ] {
+        let error = parse(&format!("[hub]\n{text}\n")).unwrap_err();
+        assert_eq!(error.key, key, "{text}: {error}");
+        assert!(
+            error.message.contains("expected"),
+            "{text}: the message says what is expected: {error}"
+        );
+    }
+}

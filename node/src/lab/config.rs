@@ -24,6 +24,8 @@ pub struct NodeSettings {
     pub durable: Option<bool>,
     /// More `[policy]` keys, as they are written (`("incoming_payments", "ask")`).
     pub more_policy: Vec<(&'static str, toml::Value)>,
+    /// Whether the node carries virtual channels between its peers (`[hub] serve`).
+    pub serve_hub: bool,
 }
 
 /// Which peer a node accepts channel proposals from on its own, and up to what deposit.
@@ -79,7 +81,7 @@ fn is_plugin(section: &PluginSection, name: &str) -> bool {
 ///   store go under `data_dir`;
 /// - the sim chain uses the shared `ledger`;
 /// - the API and the transport listen on 127.0.0.1 with a free port;
-/// - `[policy]` and the lmdb store's `durable` are as `settings` say.
+/// - `[policy]`, `[hub] serve` and the lmdb store's `durable` are as `settings` say.
 ///
 /// The chain must be the sim chain ([`require_sim_chain`]).
 pub fn node_config_text(
@@ -106,6 +108,9 @@ pub fn node_config_text(
     let policy = policy_table(settings);
     if !policy.is_empty() {
         root.insert("policy".into(), toml::Value::Table(policy));
+    }
+    if settings.serve_hub {
+        root.insert("hub".into(), table([("serve", toml::Value::Boolean(true))]));
     }
     for section in base.plugin_sections() {
         let mut entries: toml::Table = toml::from_str(&section.table).map_err(|e| {

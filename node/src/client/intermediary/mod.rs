@@ -29,6 +29,7 @@ use super::chain::ChainAccess;
 use super::dialer::Dialer;
 use super::peers::Peers;
 use super::registry::Registry;
+use crate::config::HubSection;
 use crate::protocol::signer::StateVerifier;
 use crate::protocol::tree::{check_virtual_route, Hop};
 use crate::protocol::{
@@ -37,7 +38,7 @@ use crate::protocol::{
 use crate::store::carried::carried_op;
 use crate::store::ChannelStore;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChannelId, Participant, SignedState};
+use parley_plugin_api::model::{Amount, ChannelId, Participant, SignedState};
 use routes::{Route, Routes};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -62,6 +63,8 @@ pub struct Intermediary {
     dialer: Arc<Dialer>,
     chain: Arc<ChainAccess>,
     store: Arc<ChannelStore>,
+    /// `[hub]`: whether and how far we carry virtual channels.
+    hub: HubSection,
     /// How long a route waits for its locks: the ends' proposal timeout and then some.
     route_lifetime: Duration,
     routes: Mutex<Routes>,
@@ -70,8 +73,9 @@ pub struct Intermediary {
 impl Intermediary {
     /// The intermediary of node `own`, over the channels of `registry`, reaching peers through
     /// `peers` and `dialer`, checking signatures with `chain`, keeping the virtual channels'
-    /// states in `store`; a route lapses after
+    /// states in `store`, as far as `hub` allows; a route lapses after
     /// `route_lifetime`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         own: NodeId,
         registry: Arc<Registry>,
@@ -79,6 +83,7 @@ impl Intermediary {
         dialer: Arc<Dialer>,
         chain: Arc<ChainAccess>,
         store: Arc<ChannelStore>,
+        hub: HubSection,
         route_lifetime: Duration,
     ) -> Intermediary {
         Intermediary {
@@ -88,6 +93,7 @@ impl Intermediary {
             dialer,
             chain,
             store,
+            hub,
             route_lifetime,
             routes: Mutex::new(Routes::default()),
         }
@@ -119,6 +125,23 @@ impl Intermediary {
     }
 
     async fn forward(&self, from: NodeId, message: VirtualProposal) -> Result<(), String> {
+        if !self.hub.serve {
+            return Err("this node carries no virtual channels ([hub] serve is off)".to_string());
+        }
+        if let Some(max) = self.hub.max_lock {
+            for row in &message.proposal.balances {
+                let total = row
+                    .iter()
+                    .try_fold(Amount::ZERO, |sum, amount| sum.checked_add(*amount))
+                    .ok_or("the virtual channel's total overflows")?;
+                if total > max {
+                    return Err(format!(
+                        "the virtual channel holds {total} of an asset; this node locks at most \
+                         {max} per virtual channel ([hub] max_lock)"
+                    ));
+                }
+            }
+        }
         let proposer = node_id(&message.proposer_node, "proposer")?;
         let accepter = node_id(&message.accepter_node, "accepter")?;
         if proposer != from {
@@ -202,7 +225,8 @@ impl Intermediary {
             held: [None, None],
         };
         let route_left = route.left;
-        self.routes().add(route, Instant::now())?;
+        self.routes()
+            .add(route, Instant::now(), self.hub.pending_per_peer)?;
         let forwarded = ChannelMessage::VirtualProposal(VirtualProposal {
             parent: right,
             ..message

@@ -1,7 +1,7 @@
 //! The virtual channels an intermediary agreed to carry and has not locked yet: one [`Route`]
 //! per proposal it forwarded, from the proposal to the moment both of its ledger channels on
 //! the path hold the ends' locks. Pure, with time as an input; bounded (a proposer may have
-//! [`MAX_ROUTES_PER_PROPOSER`] at once, each lapses at its deadline).
+//! `[hub] pending_per_peer` at once, each lapses at its deadline).
 
 use crate::protocol::proposal::opening_allocation;
 use crate::protocol::{ChannelProposal, ProposalId};
@@ -9,9 +9,6 @@ use crate::wire::NodeId;
 use parley_plugin_api::model::{ChannelId, Participant, SignedState};
 use std::collections::HashMap;
 use std::time::Instant;
-
-/// How many routes of one proposer an intermediary keeps at once.
-pub const MAX_ROUTES_PER_PROPOSER: usize = 16;
 
 /// A virtual channel the intermediary forwarded the proposal of.
 #[derive(Clone, Debug)]
@@ -50,8 +47,13 @@ pub struct Routes {
 
 impl Routes {
     /// Keeps `route` (dropping the lapsed ones first). Refused if its proposal is already
-    /// carried or its proposer has [`MAX_ROUTES_PER_PROPOSER`] routes.
-    pub fn add(&mut self, route: Route, now: Instant) -> Result<(), String> {
+    /// carried or its proposer has `max_per_proposer` routes.
+    pub fn add(
+        &mut self,
+        route: Route,
+        now: Instant,
+        max_per_proposer: usize,
+    ) -> Result<(), String> {
         self.routes.retain(|_, r| r.deadline > now);
         let id = route.proposal.proposal_id;
         if self.routes.contains_key(&id) {
@@ -62,7 +64,7 @@ impl Routes {
             .values()
             .filter(|r| r.proposer == route.proposer)
             .count();
-        if open >= MAX_ROUTES_PER_PROPOSER {
+        if open >= max_per_proposer {
             return Err(format!(
                 "the proposer has {open} virtual channels being opened through this node; \
                  wait until they are open"

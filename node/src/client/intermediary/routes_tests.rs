@@ -8,6 +8,9 @@ use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{Allocation, Amount, Asset, Params, State};
 use std::time::Duration;
 
+/// Routes one proposer may have at once here.
+const MAX: usize = 16;
+
 fn node(seed: u8) -> NodeId {
     NodeKey::from_secret_bytes(&[seed; 32]).unwrap().node_id()
 }
@@ -79,17 +82,17 @@ fn a_proposer_has_a_bounded_number_of_routes_and_lapsed_ones_are_dropped() {
     let now = Instant::now();
     let later = now + Duration::from_secs(60);
     let mut routes = Routes::default();
-    for id in 0..MAX_ROUTES_PER_PROPOSER as u8 {
-        routes.add(route(id, 1, later), now).unwrap();
+    for id in 0..MAX as u8 {
+        routes.add(route(id, 1, later), now, MAX).unwrap();
     }
-    assert!(routes.add(route(100, 1, later), now).is_err());
+    assert!(routes.add(route(100, 1, later), now, MAX).is_err());
     // Another proposer is not held up by the first one.
-    routes.add(route(101, 2, later), now).unwrap();
+    routes.add(route(101, 2, later), now, MAX).unwrap();
     // The same proposal twice is refused.
-    assert!(routes.add(route(101, 2, later), now).is_err());
+    assert!(routes.add(route(101, 2, later), now, MAX).is_err());
     // Once lapsed, they make room.
     routes
-        .add(route(102, 1, later + Duration::from_secs(60)), later)
+        .add(route(102, 1, later + Duration::from_secs(60)), later, MAX)
         .unwrap();
     assert_eq!(routes.len(), 1);
 }
@@ -99,7 +102,7 @@ fn only_the_accepter_rejects_a_route() {
     let now = Instant::now();
     let mut routes = Routes::default();
     routes
-        .add(route(1, 1, now + Duration::from_secs(9)), now)
+        .add(route(1, 1, now + Duration::from_secs(9)), now, MAX)
         .unwrap();
     let id = ProposalId([1; 32]);
     assert!(routes.take_rejected(&id, &node(1)).is_none());
@@ -112,7 +115,7 @@ fn an_opening_matches_only_the_proposed_virtual_channel() {
     let now = Instant::now();
     let mut routes = Routes::default();
     let carried = route(1, 1, now + Duration::from_secs(9));
-    routes.add(carried.clone(), now).unwrap();
+    routes.add(carried.clone(), now, MAX).unwrap();
     let signed = opening(&carried);
     let left = ChannelId([10; 32]);
     // Other balances, another participant, a later version, another channel: no match.
@@ -148,7 +151,7 @@ fn both_locks_are_released_together_and_only_once_both_are_held() {
     let now = Instant::now();
     let mut routes = Routes::default();
     let carried = route(1, 1, now + Duration::from_secs(9));
-    routes.add(carried.clone(), now).unwrap();
+    routes.add(carried.clone(), now, MAX).unwrap();
     let signed = opening(&carried);
     let child = signed.state.channel_id;
     let (left, right) = (ChannelId([10; 32]), ChannelId([11; 32]));

@@ -165,7 +165,11 @@ impl ChannelBench<'_> {
         lab.introduce(ALIASES[0], ALIASES[1]).await?;
         lab.introduce(ALIASES[1], ALIASES[0]).await?;
         if intermediary {
-            lab.start(INTERMEDIARY, &settings).await?;
+            let hub = NodeSettings {
+                serve_hub: true,
+                ..settings.clone()
+            };
+            lab.start(INTERMEDIARY, &hub).await?;
             for alias in ALIASES {
                 lab.introduce(alias, INTERMEDIARY).await?;
                 lab.introduce(INTERMEDIARY, alias).await?;
