@@ -7,8 +7,14 @@
 
 mod common;
 use common::lab_base;
+use parley_node::api::types::ChannelOpenRequest;
+use parley_node::api::NodeApi;
 use parley_node::lab::bench::{ChannelBench, Direction, Load};
-use parley_node::lab::{InProcess, Workspace};
+use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
+use parley_node::protocol::Phase;
+use parley_plugin_api::model::{Amount, ChannelId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn virtual_channels_open_through_the_intermediary_and_carry_payments() {
@@ -28,5 +34,113 @@ async fn virtual_channels_open_through_the_intermediary_and_carry_payments() {
     assert_eq!(figures.opens.latencies.as_ref().unwrap().count, 3);
     assert_eq!(figures.payments.latencies.as_ref().unwrap().count, 20);
     drop(bench);
+    lab.shutdown().await;
+}
+
+/// Opens a ledger channel from `from` to its peer `to` (by alias) and waits until `peer_api`
+/// sees it active.
+async fn ledger(
+    from: &Arc<dyn NodeApi>,
+    to: &str,
+    peer_api: &Arc<dyn NodeApi>,
+) -> parley_node::api::types::ChannelInfo {
+    let channel = from
+        .channel_open(open_request(to.to_string(), 1_000_000, None))
+        .await
+        .unwrap();
+    active(peer_api, channel.id).await;
+    channel
+}
+
+fn open_request(peer: String, deposit: u64, via: Option<ChannelId>) -> ChannelOpenRequest {
+    ChannelOpenRequest {
+        peer,
+        mine: Amount::from(deposit),
+        theirs: Amount::from(deposit),
+        asset: None,
+        challenge_seconds: None,
+        more_assets: Vec::new(),
+        app: None,
+        app_setup: None,
+        parent: None,
+        via,
+    }
+}
+
+async fn active(api: &Arc<dyn NodeApi>, id: ChannelId) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.channel_get(id).await.ok().and_then(|c| c.phase) != Some(Phase::Active) {
+        assert!(
+            Instant::now() < deadline,
+            "channel {id} never became active"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Virtual channels opened at the same time both ways through one intermediary: each end's
+/// lock waits in the intermediary's channel with it for its twin in the other, and a lock that
+/// would wait for a channel busy with a lock waiting for it is declined and proposed again, so
+/// every one of them opens (none is stuck until its deadline) and both of the intermediary's
+/// channels lock them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_channels_opened_both_ways_at_once_all_open() {
+    let workspace = Workspace::create("parley-virtual-both-ways-").unwrap();
+    let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
+    // Funding that takes longer than 5 s fails the open: a lock stuck in a circle would wait
+    // out its 10 s hold first.
+    let settings = NodeSettings {
+        auto_accept: Some(AutoAccept::anyone(Amount::from(10_000_000u64))),
+        durable: Some(false),
+        more_policy: vec![("funding_timeout_seconds", toml::Value::Integer(5))],
+        ..NodeSettings::default()
+    };
+    let a = lab.start("a", &settings).await.unwrap();
+    let b = lab.start("b", &settings).await.unwrap();
+    let hub = NodeSettings {
+        serve_hub: true,
+        ..settings.clone()
+    };
+    let i = lab.start("i", &hub).await.unwrap();
+    for (from, to) in [("a", "i"), ("i", "a"), ("b", "i"), ("i", "b")] {
+        lab.introduce(from, to).await.unwrap();
+    }
+    let left = ledger(&a, "i", &i).await;
+    let right = ledger(&i, "b", &b).await;
+    let a_id = a.node_info().await.unwrap().node_id.to_string();
+    let b_id = b.node_info().await.unwrap().node_id.to_string();
+    let started = Instant::now();
+    let mut opens = Vec::new();
+    for n in 0..8 {
+        let (api, peer, via) = if n % 2 == 0 {
+            (a.clone(), b_id.clone(), left.id)
+        } else {
+            (b.clone(), a_id.clone(), right.id)
+        };
+        opens.push(tokio::spawn(async move {
+            api.channel_open(open_request(peer, 1_000, Some(via))).await
+        }));
+    }
+    for open in opens {
+        open.await.unwrap().expect("every virtual channel opens");
+    }
+    for ledger in [left.id, right.id] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let locks = i.channel_get(ledger).await.unwrap().sub_channels.len();
+            if locks == 8 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ledger channel {ledger} locks {locks} of 8"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    println!(
+        "8 virtual channels opened both ways in {:?}",
+        started.elapsed()
+    );
     lab.shutdown().await;
 }

@@ -39,7 +39,7 @@ use crate::store::carried::carried_op;
 use crate::store::ChannelStore;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, ChannelId, Participant, SignedState};
-use routes::{Route, Routes};
+use routes::{Held, Route, Routes};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -362,9 +362,14 @@ impl Intermediary {
         let this = self.clone();
         tokio::spawn(async move {
             while let Some(held) = holds.recv().await {
-                let done = this.routes().hold(held.parent, held.version, held.child);
-                let Some((pair, opening)) = done else {
-                    continue;
+                let decided = this.routes().hold(held.parent, held.version, held.child);
+                let (pair, opening) = match decided {
+                    Held::Wait => continue,
+                    Held::Ready(ready) => *ready,
+                    Held::Decline => {
+                        this.decline(held).await;
+                        continue;
+                    }
                 };
                 // The virtual channel's state is durable before we sign a lock of it: after a
                 // restart, our channels can still go on chain with it.
@@ -388,6 +393,21 @@ impl Intermediary {
                 }
             }
         });
+    }
+}
+
+impl Intermediary {
+    /// Declines the held lock `held` (no route carries it, or it would wait in a circle); its
+    /// end proposes it again shortly.
+    async fn decline(&self, held: HeldLock) {
+        let Some(running) = self.registry.get(&held.parent) else {
+            return;
+        };
+        let reason = "the intermediary cannot lock this virtual channel now (its other ledger \
+                      channel is busy with another lock); propose it again";
+        if let Err(error) = running.handle.reject(Some(held.version), reason).await {
+            tracing::debug!(channel = %held.parent, child = %held.child, "could not decline a held lock: {error}");
+        }
     }
 }
 

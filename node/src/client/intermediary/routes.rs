@@ -39,6 +39,31 @@ pub struct Route {
 /// the virtual channel's fully signed opening state.
 pub type LockPair = ([(ChannelId, u64); 2], SignedState);
 
+/// What becomes of a lock an end proposed in one of our channels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// It waits for its twin in the route's other channel.
+    Wait,
+    /// Its twin is held too: accept both.
+    Ready(Box<LockPair>),
+    /// Declined: no route carries it, or holding it would close a circle of channels each
+    /// waiting for the next (each holds a lock whose twin cannot arrive in the next, which is
+    /// busy with its own held lock; a channel has one incoming update at a time). The end
+    /// proposes it again shortly, once the others went through.
+    Decline,
+}
+
+impl Route {
+    /// The route's channel on `side` (0: towards the proposer, 1: towards the accepter).
+    fn channel(&self, side: usize) -> ChannelId {
+        if side == 0 {
+            self.left
+        } else {
+            self.right
+        }
+    }
+}
+
 /// The routes in flight.
 #[derive(Debug, Default)]
 pub struct Routes {
@@ -114,23 +139,66 @@ impl Routes {
         Some(route)
     }
 
-    /// Notes that `parent` holds an end's lock update `version` of virtual channel `child`.
-    /// Once both of a route's channels hold one, the route is done: both are returned, to be
-    /// accepted. `None` while one is missing, or if no route carries `child` through `parent`.
-    pub fn hold(&mut self, parent: ChannelId, version: u64, child: ChannelId) -> Option<LockPair> {
-        let (id, route) = self
+    /// Notes that `parent` holds an end's lock update `version` of virtual channel `child`
+    /// (module documentation of [`Held`]). A lock held before in `parent` is gone: a channel
+    /// has one incoming update at a time.
+    pub fn hold(&mut self, parent: ChannelId, version: u64, child: ChannelId) -> Held {
+        for route in self.routes.values_mut() {
+            if route.child != Some(child) {
+                for side in 0..2 {
+                    if route.channel(side) == parent {
+                        route.held[side] = None;
+                    }
+                }
+            }
+        }
+        let Some((&id, route)) = self
             .routes
             .iter_mut()
-            .find(|(_, r)| r.child == Some(child) && (r.left == parent || r.right == parent))?;
+            .find(|(_, r)| r.child == Some(child) && (r.left == parent || r.right == parent))
+        else {
+            return Held::Decline;
+        };
         let side = usize::from(route.right == parent);
         route.held[side] = Some(version);
-        let ([Some(left), Some(right)], Some(opening)) = (route.held, route.opening.clone()) else {
-            return None;
-        };
-        let pair = ([(route.left, left), (route.right, right)], opening);
-        let id = *id;
-        self.routes.remove(&id);
-        Some(pair)
+        if let ([Some(left), Some(right)], Some(opening)) = (route.held, route.opening.clone()) {
+            let pair = ([(route.left, left), (route.right, right)], opening);
+            self.routes.remove(&id);
+            return Held::Ready(Box::new(pair));
+        }
+        if self.waits_in_circle(parent) {
+            if let Some(route) = self.routes.get_mut(&id) {
+                route.held[side] = None;
+            }
+            return Held::Decline;
+        }
+        Held::Wait
+    }
+
+    /// The channel whose lock the lock held in `channel` waits for, if one is held there.
+    fn waits_for(&self, channel: ChannelId) -> Option<ChannelId> {
+        self.routes.values().find_map(|route| {
+            (0..2)
+                .find(|&side| {
+                    route.channel(side) == channel
+                        && route.held[side].is_some()
+                        && route.held[1 - side].is_none()
+                })
+                .map(|side| route.channel(1 - side))
+        })
+    }
+
+    /// Whether the waiting that starts at `start` comes back to it.
+    fn waits_in_circle(&self, start: ChannelId) -> bool {
+        let mut at = start;
+        for _ in 0..=self.routes.len() {
+            match self.waits_for(at) {
+                Some(next) if next == start => return true,
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        false
     }
 
     /// How many routes are in flight.

@@ -156,17 +156,45 @@ fn both_locks_are_released_together_and_only_once_both_are_held() {
     let child = signed.state.channel_id;
     let (left, right) = (ChannelId([10; 32]), ChannelId([11; 32]));
     // No child handed over yet: nothing to hold.
-    assert_eq!(routes.hold(left, 5, child), None);
+    assert_eq!(routes.hold(left, 5, child), Held::Decline);
     routes.match_opening(left, &signed, now).unwrap();
-    assert_eq!(routes.hold(left, 5, child), None);
+    assert_eq!(routes.hold(left, 5, child), Held::Wait);
     // A retried lock replaces the held version.
-    assert_eq!(routes.hold(left, 6, child), None);
-    assert_eq!(routes.hold(ChannelId([12; 32]), 3, child), None);
+    assert_eq!(routes.hold(left, 6, child), Held::Wait);
+    assert_eq!(routes.hold(ChannelId([12; 32]), 3, child), Held::Decline);
     assert_eq!(
         routes.hold(right, 3, child),
-        Some(([(left, 6), (right, 3)], signed))
+        Held::Ready(Box::new(([(left, 6), (right, 3)], signed)))
     );
     // Done: the route is gone.
     assert!(routes.is_empty());
-    assert_eq!(routes.hold(right, 4, child), None);
+    assert_eq!(routes.hold(right, 4, child), Held::Decline);
+}
+
+#[test]
+fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
+    let now = Instant::now();
+    let (x, y) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    let mut routes = Routes::default();
+    // One virtual channel proposed through x towards y, another the other way round.
+    let first = route(1, 1, now + Duration::from_secs(9));
+    let mut second = route(2, 2, now + Duration::from_secs(9));
+    (second.left, second.right) = (y, x);
+    let mut second_opening = opening(&second);
+    second_opening.state.channel_id = ChannelId([8; 32]);
+    routes.add(first.clone(), now, MAX).unwrap();
+    routes.add(second, now, MAX).unwrap();
+    let first_opening = opening(&first);
+    routes.match_opening(x, &first_opening, now).unwrap();
+    routes.match_opening(y, &second_opening, now).unwrap();
+    let (one, two) = (first_opening.state.channel_id, ChannelId([8; 32]));
+    // x holds the first's lock, waiting for y; y then gets the second's, which waits for x:
+    // neither twin could ever arrive. The second is declined.
+    assert_eq!(routes.hold(x, 4, one), Held::Wait);
+    assert_eq!(routes.hold(y, 7, two), Held::Decline);
+    // y is free again: the first's twin goes through there.
+    assert!(matches!(routes.hold(y, 7, one), Held::Ready(_)));
+    // Then the second, proposed again, waits as usual.
+    assert_eq!(routes.hold(y, 8, two), Held::Wait);
+    assert!(matches!(routes.hold(x, 5, two), Held::Ready(_)));
 }
