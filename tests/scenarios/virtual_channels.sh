@@ -112,6 +112,21 @@ left_ingrid=$((left_ingrid - 100))
 holds alice "$left" "$left_alice" "$left_ingrid"
 holds bob "$right" "$left_ingrid" "$left_alice"
 
+step "alice pays bob by node id (parley pay): her node opens a virtual channel through ingrid for it, then reuses it"
+paid_in=$(json alice pay "$(node_id bob)" 50 --deposit 100 -- 'r["channel"]')
+[ "$(channel_of alice "$paid_in" 'r["funding"]')" = "virtual channel locked in $left" ] \
+  || fail "the payment did not go through a virtual channel locked in alice's channel with ingrid"
+again=$(json alice pay "$(node_id bob)" 30 -- 'r["channel"]')
+[ "$again" = "$paid_in" ] || fail "the second payment opened another channel instead of reusing $paid_in"
+holds bob "$paid_in" 80 20
+cli alice channel settle "$paid_in" >/dev/null || fail "alice could not settle the payment channel"
+wait_for_phase bob "$paid_in" closed 60
+wait_until 30 ingrid_merged
+left_alice=$((left_alice - 80))
+left_ingrid=$((left_ingrid + 80))
+holds alice "$left" "$left_alice" "$left_ingrid"
+holds bob "$right" "$left_ingrid" "$left_alice"
+
 step "both ledger channels settle on chain: alice, bob and ingrid are paid exactly"
 cli alice channel settle "$left" >/dev/null || fail "alice could not settle with ingrid"
 cli bob channel settle "$right" >/dev/null || fail "bob could not settle with ingrid"

@@ -4,7 +4,8 @@
 
 use super::error::ApiError;
 use super::payments::{
-    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PayRequest, PaymentInfo,
+    PaymentListRequest,
 };
 use super::types::{
     BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest, ChannelMoveRequest,
@@ -109,6 +110,13 @@ pub trait NodeApi: Send + Sync + 'static {
     fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
         let _ = request;
         Box::pin(async { Err(ApiError::internal("this node pays no invoices")) })
+    }
+    /// `pay`: pay a node through an active channel with it that holds enough, or else through
+    /// a virtual channel opened for it through one of our ledger channels with a hub; returns
+    /// the payment once the payee signed it.
+    fn pay(&self, request: PayRequest) -> ApiFuture<'_, PaymentInfo> {
+        let _ = request;
+        Box::pin(async { Err(ApiError::internal("this node pays no nodes")) })
     }
     /// `invoice_list`: the invoices this node issued, newest first, with their status.
     fn invoice_list(&self) -> ApiFuture<'_, Vec<InvoiceInfo>> {

@@ -4,7 +4,9 @@
 //! document lists are exactly the methods the server registers.
 
 use super::params::FromParams;
-use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
+use super::payments::{
+    InvoiceCreateRequest, InvoicePayRequest, PayRequest, PaymentListRequest, PaymentRef,
+};
 use super::server::{EVENT_NOTIFICATION, SUBSCRIBE_EVENTS, UNSUBSCRIBE_EVENTS};
 use super::types::*;
 use serde_json::{json, Value};
@@ -58,6 +60,7 @@ fn methods() -> Vec<Method> {
         method::<PaymentRef>("payment_get", "One payment by id.", "PaymentInfo"),
         method::<InvoiceCreateRequest>("invoice_create", "Issue an invoice (amount in base units) signed by this node.", "InvoiceInfo"),
         method::<InvoicePayRequest>("invoice_pay", "Check and pay an invoice through a channel with its payee.", "PaymentInfo"),
+        method::<PayRequest>("pay", "Pay a node: through a channel with it, or a virtual channel opened through a hub.", "PaymentInfo"),
         method::<()>("invoice_list", "The invoices this node issued: open, paid or expired.", "InvoiceInfo[]"),
         method::<()>(DISCOVER, "This document.", "OpenRPC document"),
     ]

@@ -98,6 +98,47 @@ pub struct InvoicePayRequest {
     pub invoice: String,
 }
 
+/// `pay`: pay a node (not a channel): through a channel with it, or a virtual channel opened
+/// through a hub.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayRequest {
+    /// The payee: an alias or a node id (it need not be a peer).
+    pub to: String,
+    /// How much, in base units.
+    pub amount: Amount,
+    /// The asset by name; the chain's first when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// What a virtual channel opened for the payment holds of ours (at least `amount`);
+    /// `amount` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<Amount>,
+    /// The payment's id (32 hex digits); a fresh one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentId>,
+}
+
+impl FromParams for PayRequest {
+    const NAMES: &'static [&'static str] = &["to", "amount", "asset", "deposit", "payment"];
+    fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
+        let to: String = p.required("to", "an alias or a node id")?;
+        if to.trim().is_empty() || to.len() > 256 {
+            return Err(ApiError::invalid_param("to", "an alias or a node id"));
+        }
+        let request = PayRequest {
+            to,
+            amount: p.amount("amount")?,
+            asset: p.optional("asset", "an asset name, e.g. \"ETH\"")?,
+            deposit: p.optional("deposit", "an amount of base units, e.g. \"1000\"")?,
+            payment: p.optional("payment", "a payment id (32 hex digits)")?,
+        };
+        if request.amount.is_zero() {
+            return Err(ApiError::invalid_param("amount", "must be more than zero"));
+        }
+        Ok(request)
+    }
+}
+
 /// An invoice this node issued.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceInfo {

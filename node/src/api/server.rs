@@ -13,7 +13,9 @@
 use super::error::ApiError;
 use super::node_api::{ApiFuture, EventBus, NodeApi};
 use super::params::{parse_params, FromParams};
-use super::payments::{InvoiceCreateRequest, InvoicePayRequest, PaymentListRequest, PaymentRef};
+use super::payments::{
+    InvoiceCreateRequest, InvoicePayRequest, PayRequest, PaymentListRequest, PaymentRef,
+};
 use super::request_guard::RequestGuardLayer;
 use super::token::{ApiToken, BEARER_SUBPROTOCOL};
 use super::types::{
@@ -287,6 +289,7 @@ fn methods(
         n.invoice_pay(r)
     })?;
     register(&mut module, "invoice_list", |n, ()| n.invoice_list())?;
+    register(&mut module, "pay", |n, r: PayRequest| n.pay(r))?;
     module
         .register_method(super::openrpc::DISCOVER, |params, _, _| {
             parse_params::<()>(params.as_str()).map_err(ErrorObjectOwned::from)?;

@@ -62,6 +62,9 @@ enum Command {
     Payment(node_cmd::PaymentArgs),
     /// Ask to be paid (create an invoice), pay an invoice, list the invoices issued.
     Invoice(node_cmd::InvoiceArgs),
+    /// Pay a node (not a channel): through a channel with it, or a virtual channel the node
+    /// opens through a hub.
+    Pay(node_cmd::PayArgs),
     /// Follow the running node's events (proposals, payments, updates, phase changes), one per
     /// line; reconnects when the node restarts.
     Events(node_cmd::EventsArgs),
@@ -114,6 +117,7 @@ pub fn main() -> ExitCode {
         Command::Payments(args) => args.run(),
         Command::Payment(args) => args.run(),
         Command::Invoice(args) => args.run(),
+        Command::Pay(args) => args.run(),
         Command::Events(args) => args.run(),
         Command::Stop(args) => args.run(),
         Command::Completions { shell } => completions(shell),

@@ -40,6 +40,7 @@ pub mod moves;
 pub mod onchain;
 pub mod opening;
 pub mod overview;
+pub mod pay_node;
 pub mod payment;
 pub mod peer_names;
 pub mod peers;

@@ -11,8 +11,8 @@ pub mod events;
 pub mod views;
 
 use super::payments::{
-    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PaymentInfo, PaymentListRequest,
-    DEFAULT_EXPIRY_SECONDS, DEFAULT_LIST, MAX_LIST,
+    InvoiceCreateRequest, InvoiceInfo, InvoicePayRequest, PayRequest, PaymentInfo,
+    PaymentListRequest, DEFAULT_EXPIRY_SECONDS, DEFAULT_LIST, MAX_LIST,
 };
 use super::types::{
     AppInfo, BalanceRequest, ChannelAnswerRequest, ChannelInfo, ChannelListRequest,
@@ -27,6 +27,7 @@ use crate::client::driver::Driver;
 use crate::client::error::Error;
 use crate::client::opening::OpenRequest;
 use crate::client::overview::ChannelOverview;
+use crate::client::pay_node::PayNodeRequest;
 use crate::client::payment::PayOptions;
 use crate::protocol::ProposalId;
 use crate::store::PaymentId;
@@ -308,6 +309,21 @@ impl NodeApi for NodeService {
     fn invoice_pay(&self, request: InvoicePayRequest) -> ApiFuture<'_, PaymentInfo> {
         self.detached(move |driver| async move {
             let record = driver.pay_invoice(&request.invoice).await?;
+            Ok(payment_info(driver.chain_info(), &record))
+        })
+    }
+
+    fn pay(&self, request: PayRequest) -> ApiFuture<'_, PaymentInfo> {
+        self.detached(move |driver| async move {
+            let record = driver
+                .pay_node(PayNodeRequest {
+                    to: request.to,
+                    amount: request.amount,
+                    asset: request.asset,
+                    deposit: request.deposit,
+                    id: request.payment,
+                })
+                .await?;
             Ok(payment_info(driver.chain_info(), &record))
         })
     }

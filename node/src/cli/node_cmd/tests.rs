@@ -511,6 +511,7 @@ fn every_command_has_help_with_an_example() {
         "payments",
         "payment",
         "invoice",
+        "pay",
         "misbehave",
         "stop",
     ] {
@@ -526,7 +527,7 @@ fn every_command_has_help_with_an_example() {
     }
     assert_eq!(
         leaves.len(),
-        23,
+        24,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );

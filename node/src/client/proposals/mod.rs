@@ -375,12 +375,13 @@ impl Proposals {
         }
         let alias = self.book.alias_of(&from);
         let ours = our_deposits(&proposal);
-        let auto = self
+        let auto = (self
             .policy
             .auto_accepts(alias.as_deref(), &from.to_string())
             && ours
                 .iter()
-                .all(|amount| *amount <= self.policy.max_auto_deposit);
+                .all(|amount| *amount <= self.policy.max_auto_deposit))
+            || only_receives(&proposal);
         if auto {
             tracing::info!(proposal = %proposal.proposal_id, %from, "accepting a channel proposal by [policy]");
             match self.starter.accept_proposal(&proposal, from) {
@@ -480,6 +481,20 @@ impl Proposals {
             .answer
             .send(ProposalOutcome::Rejected(reject.reason));
     }
+}
+
+/// Whether `proposal` is a virtual channel in which we put in nothing and the proposer does
+/// put something in: we can only receive in it, and locking it costs the proposer and the
+/// intermediary, not us. The node accepts such a channel by itself (`parley pay <node>` opens
+/// one to pay a node it has no channel with).
+fn only_receives(proposal: &ChannelProposal) -> bool {
+    proposal.virtual_channel
+        && proposal.app.is_none()
+        && our_deposits(proposal).iter().all(Amount::is_zero)
+        && proposal
+            .balances
+            .iter()
+            .any(|row| row.first().is_some_and(|a| !a.is_zero()))
 }
 
 /// What each side deposits, from the accepter's (our) side: column 1 of each asset's row.
