@@ -6,43 +6,14 @@
 //! user. Twenty-one complete nodes (QUIC, LMDB, the sim chain), all in this process.
 
 mod common;
-use common::lab_base;
-use parley_node::api::types::{ChannelInfo, ChannelOpenRequest, ChannelPayRequest};
-use parley_node::api::NodeApi;
+use common::{lab_base, open_request as request, wait_active};
+use parley_node::api::types::{ChannelInfo, ChannelPayRequest};
 use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
-use parley_node::protocol::Phase;
-use parley_plugin_api::model::{Amount, ChannelId};
-use std::sync::Arc;
+use parley_plugin_api::model::Amount;
 use std::time::{Duration, Instant};
 
 const USERS: usize = 20;
 const VIRTUAL_CHANNELS: usize = 50;
-
-fn request(peer: String, mine: u64, theirs: u64, via: Option<ChannelId>) -> ChannelOpenRequest {
-    ChannelOpenRequest {
-        peer,
-        mine: Amount::from(mine),
-        theirs: Amount::from(theirs),
-        asset: None,
-        challenge_seconds: None,
-        more_assets: Vec::new(),
-        app: None,
-        app_setup: None,
-        parent: None,
-        via,
-    }
-}
-
-async fn wait_active(api: &Arc<dyn NodeApi>, id: ChannelId) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.channel_get(id).await.ok().and_then(|c| c.phase) != Some(Phase::Active) {
-        assert!(
-            Instant::now() < deadline,
-            "channel {id} never became active"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 /// The two users of virtual channel `n`: the proposer, then the accepter (never the same).
 fn pair(n: usize) -> (usize, usize) {

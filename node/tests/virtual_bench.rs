@@ -6,13 +6,11 @@
 //! fast).
 
 mod common;
-use common::lab_base;
-use parley_node::api::types::ChannelOpenRequest;
+use common::{lab_base, open_request, wait_active};
 use parley_node::api::NodeApi;
 use parley_node::lab::bench::{ChannelBench, Direction, Load};
 use parley_node::lab::{AutoAccept, InProcess, NodeSettings, Workspace};
-use parley_node::protocol::Phase;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::Amount;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,37 +43,11 @@ async fn ledger(
     peer_api: &Arc<dyn NodeApi>,
 ) -> parley_node::api::types::ChannelInfo {
     let channel = from
-        .channel_open(open_request(to.to_string(), 1_000_000, None))
+        .channel_open(open_request(to.to_string(), 1_000_000, 1_000_000, None))
         .await
         .unwrap();
-    active(peer_api, channel.id).await;
+    wait_active(peer_api, channel.id).await;
     channel
-}
-
-fn open_request(peer: String, deposit: u64, via: Option<ChannelId>) -> ChannelOpenRequest {
-    ChannelOpenRequest {
-        peer,
-        mine: Amount::from(deposit),
-        theirs: Amount::from(deposit),
-        asset: None,
-        challenge_seconds: None,
-        more_assets: Vec::new(),
-        app: None,
-        app_setup: None,
-        parent: None,
-        via,
-    }
-}
-
-async fn active(api: &Arc<dyn NodeApi>, id: ChannelId) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.channel_get(id).await.ok().and_then(|c| c.phase) != Some(Phase::Active) {
-        assert!(
-            Instant::now() < deadline,
-            "channel {id} never became active"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Virtual channels opened at the same time both ways through one intermediary: each end's
@@ -118,7 +90,8 @@ async fn virtual_channels_opened_both_ways_at_once_all_open() {
             (b.clone(), a_id.clone(), right.id)
         };
         opens.push(tokio::spawn(async move {
-            api.channel_open(open_request(peer, 1_000, Some(via))).await
+            api.channel_open(open_request(peer, 1_000, 1_000, Some(via)))
+                .await
         }));
     }
     for open in opens {

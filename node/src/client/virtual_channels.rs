@@ -9,14 +9,11 @@ use super::driver::Driver;
 use super::error::Error;
 use super::opening::OpenRequest;
 use super::overview::ChannelOverview;
-use super::start::random_32;
 use crate::protocol::tree::{check_virtual_hop, Hop};
-use crate::protocol::{
-    validate_proposal_with_apps, ChannelProposal, Funding, Phase, ProposalId, VirtualProposal,
-};
+use crate::protocol::{Funding, Phase, VirtualProposal};
 use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{Amount, ChannelId, Participant};
+use parley_plugin_api::model::{ChannelId, Participant};
 
 impl Driver {
     /// Proposes the virtual channel of `request` to `peer` (called `name`) through our ledger
@@ -86,43 +83,7 @@ impl Driver {
             .find(|p| **p != me)
             .cloned()
             .ok_or_else(|| Error::conflict(format!("channel {via} has no other participant")))?;
-        let assets = ledger.latest.state.allocation.assets.clone();
-        let main = self.chain.asset_by_name(request.asset.as_deref())?;
-        let main = assets
-            .iter()
-            .position(|a| *a == main.asset)
-            .ok_or_else(|| {
-                Error::invalid("asset", format!("channel {via} holds no {}", main.name))
-            })?;
-        let balances = (0..assets.len())
-            .map(|asset| {
-                if asset == main {
-                    vec![request.mine, request.theirs]
-                } else {
-                    vec![Amount::ZERO, Amount::ZERO]
-                }
-            })
-            .collect();
-        let (app, app_data) = match &request.app {
-            None => (None, Bytes::default()),
-            Some((app, setup)) => self.app_opening(app, setup.as_deref(), &me, challenge)?,
-        };
-        let proposal = ChannelProposal {
-            proposal_id: ProposalId(random_32()?),
-            proposer: me.clone(),
-            assets,
-            balances,
-            locked: Vec::new(),
-            challenge_duration: challenge,
-            nonce_share: random_32()?,
-            app,
-            app_data,
-            ledger_channel: false,
-            virtual_channel: true,
-            parent: Some(via),
-        };
-        validate_proposal_with_apps(&proposal, &*self.apps)
-            .map_err(|e| Error::invalid("mine", e))?;
+        let proposal = self.child_proposal(&ledger, &request, &me, challenge, true)?;
         // The peer's chain address is not known yet (its node answers with it); any address
         // outside our channel stands for it in the check of what our channel can lock.
         let somebody_else = Participant(vec![0; me.0.len()]);

@@ -31,3 +31,43 @@ pub fn lab_base(workspace: &Workspace) -> NodeConfig {
     );
     NodeConfig::parse(&text, &workspace.path().join("base.toml")).unwrap()
 }
+
+/// A request to open a payment channel of the chain's first asset with `peer` (an alias or a
+/// node id) with these deposits; a virtual channel through our ledger channel `via` if given.
+pub fn open_request(
+    peer: String,
+    mine: u64,
+    theirs: u64,
+    via: Option<parley_plugin_api::model::ChannelId>,
+) -> parley_node::api::types::ChannelOpenRequest {
+    use parley_plugin_api::model::Amount;
+    parley_node::api::types::ChannelOpenRequest {
+        peer,
+        mine: Amount::from(mine),
+        theirs: Amount::from(theirs),
+        asset: None,
+        challenge_seconds: None,
+        more_assets: Vec::new(),
+        app: None,
+        app_setup: None,
+        parent: None,
+        via,
+    }
+}
+
+/// Waits (up to a minute) until `api`'s node sees channel `id` active.
+pub async fn wait_active(
+    api: &std::sync::Arc<dyn parley_node::api::NodeApi>,
+    id: parley_plugin_api::model::ChannelId,
+) {
+    use parley_node::protocol::Phase;
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.channel_get(id).await.ok().and_then(|c| c.phase) != Some(Phase::Active) {
+        assert!(
+            Instant::now() < deadline,
+            "channel {id} never became active"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -411,8 +411,11 @@ impl Intermediary {
     }
 }
 
-/// The node id in `bytes`, or why not.
-fn node_id(bytes: &parley_plugin_api::codec::Bytes, role: &str) -> Result<NodeId, String> {
+/// The node id in `bytes` (of the `role` named in the refusal), or why not.
+pub(super) fn node_id(
+    bytes: &parley_plugin_api::codec::Bytes,
+    role: &str,
+) -> Result<NodeId, String> {
     let array: [u8; 33] = bytes
         .0
         .as_slice()

@@ -49,14 +49,7 @@ async fn parent_locks(
         })?;
         return match archived {
             Some(closed) => {
-                let locks = closed
-                    .snapshot
-                    .latest
-                    .state
-                    .allocation
-                    .locked
-                    .iter()
-                    .any(|s| s.id == child);
+                let locks = locks(&closed.snapshot.latest.state, child);
                 Ok((None, Phase::Closed, locks))
             }
             // Transient: after a restart the parent's task may not be running yet.
@@ -69,15 +62,13 @@ async fn parent_locks(
     let view = running.handle.snapshot().await.map_err(|e| {
         ChainFailure::channel(format!("reading the parent channel {parent} failed"), &e)
     })?;
-    let locks = view
-        .snapshot
-        .latest
-        .state
-        .allocation
-        .locked
-        .iter()
-        .any(|sub| sub.id == child);
+    let locks = locks(&view.snapshot.latest.state, child);
     Ok((Some(running.handle), view.snapshot.phase, locks))
+}
+
+/// Whether `state` locks the funds of `child`.
+fn locks(state: &State, child: ChannelId) -> bool {
+    state.allocation.locked.iter().any(|sub| sub.id == child)
 }
 
 /// One step of funding sub-channel `id` from `parent` (module documentation).
@@ -370,14 +361,7 @@ pub async fn release_carried(side: &ChainSide, id: ChannelId, state: &State) {
                 continue;
             };
             let snapshot = view.snapshot;
-            let locks = snapshot
-                .latest
-                .state
-                .allocation
-                .locked
-                .iter()
-                .any(|s| s.id == child);
-            if !locks || snapshot.phase >= Phase::Disputed {
+            if !locks(&snapshot.latest.state, child) || snapshot.phase >= Phase::Disputed {
                 continue;
             }
             tracing::info!(channel = %other, virtual_channel = %child, concluded = %id, "the virtual channel concluded on chain through our other ledger channel: this one goes on chain too");

@@ -290,31 +290,12 @@ impl Proposals {
         from: NodeId,
         message: &VirtualProposal,
     ) -> Result<(NodeId, ChannelProposal), String> {
-        let proposer: [u8; 33] = message
-            .proposer_node
-            .0
-            .as_slice()
-            .try_into()
-            .map_err(|_| "the proposer's node id is not 33 bytes".to_string())?;
-        let proposer = NodeId::from_bytes(proposer).map_err(|e| format!("the proposer: {e}"))?;
+        let proposer = super::intermediary::node_id(&message.proposer_node, "proposer")?;
         if proposer == from || proposer == self.book.own() {
             return Err("the proposer must be a third node".to_string());
         }
         let parent = message.parent;
-        let running = self
-            .starter
-            .registry()
-            .get(&parent)
-            .filter(|running| running.peer == Some(from))
-            .ok_or_else(|| {
-                format!("this node has no running channel {parent} with the intermediary")
-            })?;
-        let view = running
-            .handle
-            .snapshot()
-            .await
-            .map_err(|e| format!("ledger channel {parent} cannot be read: {e}"))?;
-        let snapshot = view.snapshot;
+        let snapshot = self.channel_with(parent, from, "the intermediary").await?;
         if snapshot.funding != crate::protocol::Funding::Ledger {
             return Err(format!("channel {parent} is not a ledger channel"));
         }
@@ -351,21 +332,30 @@ impl Proposals {
         parent: ChannelId,
         proposal: &ChannelProposal,
     ) -> Result<(), String> {
+        let snapshot = self.channel_with(parent, from, "the proposer").await?;
+        let me = self.chain.account().map_err(|e| e.message().to_string())?;
+        check_sub_channel_proposal(&snapshot, proposal, me)
+    }
+
+    /// Our running channel `id` with `from` (called `who` in the refusal), as it is now.
+    async fn channel_with(
+        &self,
+        id: ChannelId,
+        from: NodeId,
+        who: &str,
+    ) -> Result<crate::protocol::ChannelSnapshot, String> {
         let running = self
             .starter
             .registry()
-            .get(&parent)
+            .get(&id)
             .filter(|running| running.peer == Some(from))
-            .ok_or_else(|| {
-                format!("this node has no running channel {parent} with the proposer")
-            })?;
+            .ok_or_else(|| format!("this node has no running channel {id} with {who}"))?;
         let view = running
             .handle
             .snapshot()
             .await
-            .map_err(|e| format!("parent channel {parent} cannot be read: {e}"))?;
-        let me = self.chain.account().map_err(|e| e.message().to_string())?;
-        check_sub_channel_proposal(&view.snapshot, proposal, me)
+            .map_err(|e| format!("channel {id} cannot be read: {e}"))?;
+        Ok(view.snapshot)
     }
 
     /// [`Proposals::on_proposal`] once a sub-channel's parent passed its checks.

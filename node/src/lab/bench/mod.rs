@@ -199,10 +199,23 @@ impl ChannelBench<'_> {
     ) -> Result<Measurement, LabError> {
         let channels = self.open_channels(1, opened).await?;
         let channel = channels[0].clone();
+        let (measured, paid) = self.measured_payments(channel.id, load, payments).await?;
+        self.verify(&channel, paid).await?;
+        Ok(measured)
+    }
+
+    /// `load.warmup` unmeasured, then `payments` measured payments on `channel` one after the
+    /// other; returns what was measured and how many each node paid.
+    async fn measured_payments(
+        &self,
+        channel: ChannelId,
+        load: Load,
+        payments: u64,
+    ) -> Result<(Measurement, [u64; 2]), LabError> {
         let mut paid = [0u64; 2];
         pay_run(
             &self.apis,
-            channel.id,
+            channel,
             load.warmup,
             load.direction,
             0,
@@ -214,7 +227,7 @@ impl ChannelBench<'_> {
         let stopwatch = Stopwatch::start(self.store_stats());
         pay_run(
             &self.apis,
-            channel.id,
+            channel,
             payments,
             load.direction,
             // Continue the alternation where the warm-up left it.
@@ -223,9 +236,7 @@ impl ChannelBench<'_> {
             Some(&mut latencies),
         )
         .await?;
-        let measured = stopwatch.stop(latencies, self.store_stats());
-        self.verify(&channel, paid).await?;
-        Ok(measured)
+        Ok((stopwatch.stop(latencies, self.store_stats()), paid))
     }
 
     /// `count` channels at once, `per_channel` measured payments on each, one after the
@@ -318,16 +329,8 @@ impl ChannelBench<'_> {
             let begun = Instant::now();
             let child = self.apis[0]
                 .channel_open(ChannelOpenRequest {
-                    peer: ALIASES[1].to_string(),
-                    mine: Amount::from(AMOUNT),
-                    theirs: Amount::from(AMOUNT),
-                    asset: None,
-                    challenge_seconds: None,
-                    more_assets: Vec::new(),
-                    app: None,
-                    app_setup: None,
                     parent: Some(parent),
-                    via: None,
+                    ..open_request(ALIASES[1], AMOUNT, AMOUNT)
                 })
                 .await
                 .map_err(|e| {
@@ -364,19 +367,8 @@ impl ChannelBench<'_> {
         let opens = (0..count).map(|_| {
             let api = self.apis[0].clone();
             tokio::spawn(async move {
-                api.channel_open(ChannelOpenRequest {
-                    peer: ALIASES[1].to_string(),
-                    mine: Amount::from(DEPOSIT),
-                    theirs: Amount::from(DEPOSIT),
-                    asset: None,
-                    challenge_seconds: None,
-                    more_assets: Vec::new(),
-                    app: None,
-                    app_setup: None,
-                    parent: None,
-                    via: None,
-                })
-                .await
+                api.channel_open(open_request(ALIASES[1], DEPOSIT, DEPOSIT))
+                    .await
             })
         });
         let opens: Vec<_> = opens.collect();
@@ -453,6 +445,23 @@ impl ChannelBench<'_> {
     }
 }
 
+/// A request to open a payment channel of the chain's first asset with `peer` (an alias or a
+/// node id), funded on chain with `mine` and `theirs` base units.
+fn open_request(peer: &str, mine: u64, theirs: u64) -> ChannelOpenRequest {
+    ChannelOpenRequest {
+        peer: peer.to_string(),
+        mine: Amount::from(mine),
+        theirs: Amount::from(theirs),
+        asset: None,
+        challenge_seconds: None,
+        more_assets: Vec::new(),
+        app: None,
+        app_setup: None,
+        parent: None,
+        via: None,
+    }
+}
+
 /// Waits until `api`'s node sees `channel` active.
 pub(super) async fn wait_until_active(
     api: &Arc<dyn NodeApi>,
@@ -493,7 +502,7 @@ pub(super) async fn wait_until_active(
 /// Makes `count` payments on `channel` one after the other, the n-th paid by
 /// `direction.payer(first, n)`, adding each payer's count to `paid` and, if given, each
 /// payment's latency to `latencies`.
-pub(super) async fn pay_run(
+async fn pay_run(
     apis: &[Arc<dyn NodeApi>; 2],
     channel: ChannelId,
     count: u64,

@@ -5,13 +5,13 @@
 //! carries payments between a and b directly, measured like the single channel's.
 
 use super::{
-    pay_run, wait_until_active, ChannelBench, Load, Measurement, Opened, Stopwatch, ALIASES,
+    open_request, wait_until_active, ChannelBench, Load, Measurement, Opened, Stopwatch, ALIASES,
     DEPOSIT, INTERMEDIARY,
 };
 use crate::api::types::{ChannelInfo, ChannelOpenRequest};
 use crate::api::NodeApi;
 use crate::lab::LabError;
-use parley_plugin_api::model::{Amount, ChannelId};
+use parley_plugin_api::model::ChannelId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,16 +61,8 @@ impl ChannelBench<'_> {
             let begun = Instant::now();
             let channel = self.apis[0]
                 .channel_open(ChannelOpenRequest {
-                    peer: b_node.to_string(),
-                    mine: Amount::from(VIRTUAL_DEPOSIT),
-                    theirs: Amount::from(VIRTUAL_DEPOSIT),
-                    asset: None,
-                    challenge_seconds: None,
-                    more_assets: Vec::new(),
-                    app: None,
-                    app_setup: None,
-                    parent: None,
                     via: Some(left.id),
+                    ..open_request(&b_node.to_string(), VIRTUAL_DEPOSIT, VIRTUAL_DEPOSIT)
                 })
                 .await
                 .map_err(|e| {
@@ -93,30 +85,7 @@ impl ChannelBench<'_> {
             }
         }
         let channel = last.ok_or_else(|| LabError::failed("no virtual channel was opened"))?;
-        let mut paid = [0u64; 2];
-        pay_run(
-            &self.apis,
-            channel,
-            load.warmup,
-            load.direction,
-            0,
-            &mut paid,
-            None,
-        )
-        .await?;
-        let mut latencies = Vec::with_capacity(payments as usize);
-        let stopwatch = Stopwatch::start(self.store_stats());
-        pay_run(
-            &self.apis,
-            channel,
-            payments,
-            load.direction,
-            load.direction.payer(0, load.warmup),
-            &mut paid,
-            Some(&mut latencies),
-        )
-        .await?;
-        let payments = stopwatch.stop(latencies, self.store_stats());
+        let (payments, paid) = self.measured_payments(channel, load, payments).await?;
         self.agree(channel, paid[0] + paid[1]).await?;
         Ok(VirtualFigures { opens, payments })
     }
@@ -150,18 +119,7 @@ async fn open_ledger(
     to_alias: &str,
 ) -> Result<ChannelInfo, LabError> {
     let channel = from
-        .channel_open(ChannelOpenRequest {
-            peer: to_alias.to_string(),
-            mine: Amount::from(DEPOSIT),
-            theirs: Amount::from(DEPOSIT),
-            asset: None,
-            challenge_seconds: None,
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-        })
+        .channel_open(open_request(to_alias, DEPOSIT, DEPOSIT))
         .await
         .map_err(|e| {
             LabError::failed(format!("cannot open a ledger channel to {to_alias}: {e}"))

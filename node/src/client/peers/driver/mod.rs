@@ -501,12 +501,6 @@ impl Driver {
                 tracing::debug!(connection = id, "cannot raise the frame limit: {error}")
             }
         }
-        // Whoever waits to reach `peer` has it now, over whichever connection got there first.
-        if let Some(pending) = self.connects.remove(&peer) {
-            for waiter in pending.waiters {
-                let _ = waiter.send(Ok(()));
-            }
-        }
         let listen_address = lock(&session)
             .peer_listen_address()
             .unwrap_or_default()
@@ -522,6 +516,7 @@ impl Driver {
             tracing::info!(connection = id, peer = %self.config.names.of(&peer), peer_id = %peer, remote, "peer connected");
             self.routes.insert(peer, route);
             let _ = self.events.send(PeerEvent::Connected(peer));
+            self.answer_connects(peer);
             return;
         };
         let incoming = Candidate { role, incarnation };
@@ -564,6 +559,17 @@ impl Driver {
                 // The peer may have restarted and lost what the old connection carried:
                 // listeners re-synchronise on this.
                 let _ = self.events.send(PeerEvent::Connected(peer));
+            }
+        }
+        self.answer_connects(peer);
+    }
+
+    /// Whoever waits to reach `peer` has it now, over whichever connection got there first.
+    /// Called once the route is in place, so that a waiter's next send finds it.
+    fn answer_connects(&mut self, peer: NodeId) {
+        if let Some(pending) = self.connects.remove(&peer) {
+            for waiter in pending.waiters {
+                let _ = waiter.send(Ok(()));
             }
         }
     }
