@@ -40,4 +40,5 @@ pub mod secret_file;
 pub mod store;
 pub mod testing;
 pub mod units;
+pub mod utc;
 pub mod wire;

@@ -1023,13 +1023,22 @@ impl<L: PeerLink> ChannelTask<L> {
         if !self.deps.events.is_followed() {
             return;
         }
+        // The status line and the on-chain record as the registry shows them (the app's
+        // description is the API's to add: it knows the apps).
+        let (status, dispute) = match &self.deps.status {
+            Some(cell) => {
+                let status = cell.borrow();
+                (status.describe(), status.dispute.clone())
+            }
+            None => (None, None),
+        };
         let overview = ChannelOverview {
             id: self.channel.id(),
             peer: self.deps.members.peer(),
             peer_alias: None,
             snapshot: Some(self.channel.snapshot()),
-            status: None,
-            dispute: None,
+            status,
+            dispute,
             app: None,
         };
         self.deps

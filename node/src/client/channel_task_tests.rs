@@ -226,6 +226,8 @@ struct Side {
     /// The store plugin under `store`, to make its commits fail.
     raw: Arc<MapStore>,
     events: TestEvents,
+    /// The channel's status as the registry would show it.
+    status: crate::client::registry::StatusCell,
     /// What the task reports to the node.
     reports: UnboundedReceiver<(ChannelId, ChannelReport)>,
     /// Where this side's messages go (to the other side's handle).
@@ -302,8 +304,9 @@ fn spawn_misbehaving(
     let events = TestEvents::new();
     let (reports_tx, reports) = unbounded_channel();
     out.set_sender(channel.my_index());
+    let status = crate::client::registry::status_cell(channel.phase());
     let deps = ChannelDeps {
-        status: None,
+        status: Some(status.clone()),
         members: ChannelMembers::two_party(channel.my_index(), peer),
         link: out.clone(),
         chain: chain.clone(),
@@ -325,6 +328,7 @@ fn spawn_misbehaving(
         store,
         raw,
         events,
+        status,
         reports,
         out,
         peer,
@@ -559,6 +563,25 @@ async fn every_reply_follows_the_durable_state_and_is_published() {
         }
     }
     assert_eq!(accepted, vec![1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn a_channel_changed_event_carries_the_channels_status_line() {
+    let pair = active_pair([50, 50], default_policy(), default_policy()).await;
+    let mut events = pair.a.events.subscribe();
+    pair.a
+        .status
+        .send_modify(|status| status.note = Some("settling soon".to_string()));
+    pay(&pair.a, 1).await.unwrap();
+    let mut changed = None;
+    while let Ok(event) = events.try_recv() {
+        if let Event::ChannelChanged(overview) = event {
+            changed = Some(overview);
+        }
+    }
+    let changed = changed.expect("the payment published the changed channel");
+    assert_eq!(changed.status.as_deref(), Some("settling soon"));
+    assert_eq!(changed.snapshot.map(|s| s.latest.state.version), Some(1));
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use super::on_record;
 use super::ChainSide;
 use crate::client::channel_task::ChannelHandle;
 use crate::protocol::{ChannelSnapshot, Phase};
+use crate::utc::chain_time;
 use parley_plugin_api::model::{
     ChainTime, ChannelId, ConcludeFinalRequest, ConcludeRequest, Dispute, DisputePhase,
     Participant, RegisterRequest, SignedState, State, WithdrawRequest,
@@ -127,7 +128,7 @@ pub async fn round(
         Action::Wait { until } => {
             let mut note = match &record {
                 Some(record) => wait_note(record, &ours, until, now),
-                None => format!("dispute: waiting until chain time {until}"),
+                None => format!("dispute: waiting until chain time {}", chain_time(until)),
             };
             if let Some(why) = &on_chain.unreadable {
                 note = format!("{note}; {why}");
@@ -171,32 +172,32 @@ fn progress_due(waited: Duration) -> bool {
 fn wait_note(record: &Dispute, ours: &OurSide, until: ChainTime, now: ChainTime) -> String {
     let version = record.version;
     let left = until.saturating_sub(now);
+    let (at, timeout) = (chain_time(until), chain_time(record.timeout));
     match (record.phase, ours.app_challenge) {
         (DisputePhase::ForceExec, _) => format!(
             "force execution: version {version} is on record after a move on chain; moves on \
-             chain (`parley channel move`) are possible until chain time {until} ({left} s \
+             chain (`parley channel move`) are possible until chain time {at} ({left} s \
              from now), then the channel concludes with the state on record"
         ),
         (DisputePhase::Dispute, Some(_)) if until > record.timeout => {
             if now < record.timeout {
                 format!(
                     "dispute: version {version} is registered on chain; refutable until chain \
-                     time {}, then moves on chain (`parley channel move`) are possible until \
-                     chain time {until} ({left} s from now, when force execution ends and the \
-                     channel concludes)",
-                    record.timeout
+                     time {timeout}, then moves on chain (`parley channel move`) are possible until \
+                     chain time {at} ({left} s from now, when force execution ends and the \
+                     channel concludes)"
                 )
             } else {
                 format!(
                     "force execution: version {version} is registered and the challenge is \
                      over; moves on chain (`parley channel move`) are possible until chain time \
-                     {until} ({left} s from now), then the channel concludes"
+                     {at} ({left} s from now), then the channel concludes"
                 )
             }
         }
         _ => format!(
             "dispute: version {version} is registered on chain; the challenge ends at chain \
-             time {until} ({left} s from now), then the channel concludes"
+             time {at} ({left} s from now), then the channel concludes"
         ),
     }
 }
@@ -469,20 +470,23 @@ mod tests {
         let registered = record(DisputePhase::Dispute, 200);
         let before = wait_note(&registered, &app(), 260, 150);
         assert!(
-            before.contains("refutable until chain time 200"),
+            before.contains("refutable until chain time 1970-01-01 00:03:20 UTC"),
             "{before}"
         );
-        assert!(before.contains("possible until chain time 260"), "{before}");
+        assert!(
+            before.contains("possible until chain time 1970-01-01 00:04:20 UTC"),
+            "{before}"
+        );
         let after = wait_note(&registered, &app(), 260, 230);
         assert!(after.starts_with("force execution:"), "{after}");
         assert!(
-            after.contains("until chain time 260 (30 s from now)"),
+            after.contains("until chain time 1970-01-01 00:04:20 UTC (30 s from now)"),
             "{after}"
         );
         let progressed = wait_note(&record(DisputePhase::ForceExec, 400), &app(), 400, 390);
         assert!(progressed.starts_with("force execution:"), "{progressed}");
         assert!(
-            progressed.contains("chain time 400 (10 s from now)"),
+            progressed.contains("chain time 1970-01-01 00:06:40 UTC (10 s from now)"),
             "{progressed}"
         );
         let payment = OurSide {
@@ -491,7 +495,7 @@ mod tests {
         };
         let plain = wait_note(&registered, &payment, 200, 150);
         assert!(
-            plain.contains("the challenge ends at chain time 200"),
+            plain.contains("the challenge ends at chain time 1970-01-01 00:03:20 UTC"),
             "{plain}"
         );
     }

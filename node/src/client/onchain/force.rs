@@ -14,6 +14,7 @@ use super::failure::{chain_step, ChainFailure};
 use super::on_record;
 use super::ChainSide;
 use crate::client::error::{Error, ErrorKind};
+use crate::utc::chain_time;
 use parley_plugin_api::model::{ChannelId, ProgressRequest};
 use parley_plugin_api::ErrorKind as PluginKind;
 use std::sync::Arc;
@@ -69,13 +70,15 @@ fn refused(id: ChannelId, no: NoMove, now: u64) -> Error {
              become possible after the registration's challenge"
         ),
         NoMove::TooEarly { from } => format!(
-            "moves on chain in channel {id} become possible at chain time {from} ({} s from \
+            "moves on chain in channel {id} become possible at chain time {} ({} s from \
              now), when the registered state can no longer be refuted",
+            chain_time(from),
             from.saturating_sub(now)
         ),
         NoMove::Over { at } => format!(
-            "force execution of channel {id} ended at chain time {at}: the channel concludes \
-             with the state on record"
+            "force execution of channel {id} ended at chain time {}: the channel concludes \
+             with the state on record",
+            chain_time(at)
         ),
         NoMove::Final => format!(
             "the state on record of channel {id} is final: the app is over, and the channel \
