@@ -68,9 +68,7 @@ impl Dispatcher {
                     "peer connected: telling its channels"
                 );
                 self.dialer.learn_address(peer);
-                for handle in channels {
-                    let _ = handle.peer_connected();
-                }
+                self.proposals.on_connected(peer, channels);
             }
             PeerEvent::Disconnected(peer, reason) => {
                 let name = self.dialer.name_of(&peer);

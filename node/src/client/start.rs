@@ -235,12 +235,13 @@ impl ChannelStarter {
     }
 
     /// Accepts the peer's `proposal`: opens the channel with our own address and a fresh nonce
-    /// share, and sends the accept ahead of our opening signature.
+    /// share, and sends the accept ahead of our opening signature. Returns the channel and the
+    /// accept (to send again if the connection it left on is replaced).
     pub fn accept_proposal(
         &self,
         proposal: &ChannelProposal,
         peer: NodeId,
-    ) -> Result<ChannelId, Error> {
+    ) -> Result<(ChannelId, ProposalAccept), Error> {
         let me = self.chain.account()?.clone();
         let accept = ProposalAccept {
             proposal_id: proposal.proposal_id,
@@ -248,8 +249,12 @@ impl ChannelStarter {
             participant: me.clone(),
         };
         let first = ChannelMessage::ProposalAccept(accept.clone());
-        self.open_channel(proposal, &accept, &me, peer, Some(first))
-            .map_err(|e| Error::invalid_request(format!("cannot open the proposed channel: {e}")))
+        let id = self
+            .open_channel(proposal, &accept, &me, peer, Some(first))
+            .map_err(|e| {
+                Error::invalid_request(format!("cannot open the proposed channel: {e}"))
+            })?;
+        Ok((id, accept))
     }
 }
 

@@ -13,6 +13,7 @@ pub use in_flight::{InFlight, Incoming, NotKept, Outgoing, ProposalOutcome};
 
 use super::book::PeerBook;
 use super::chain::ChainAccess;
+use super::channel_task::ChannelHandle;
 use super::dialer::Dialer;
 use super::error::Error;
 use super::events::{Event, SharedSink};
@@ -43,9 +44,20 @@ pub struct WaitingProposal {
     pub expires_at: u64,
 }
 
+/// How many of our accepts to one peer are kept to be sent again at once.
+const MAX_ACCEPTS_KEPT_PER_PEER: usize = 64;
+
+/// An accept of ours, kept until its proposal would have lapsed.
+struct SentAccept {
+    peer: NodeId,
+    accept: ProposalAccept,
+    until: Instant,
+}
+
 /// The channel proposals service.
 pub struct Proposals {
     in_flight: InFlight,
+    sent_accepts: std::sync::Mutex<Vec<SentAccept>>,
     peers: Peers,
     dialer: Arc<Dialer>,
     book: Arc<PeerBook>,
@@ -75,6 +87,7 @@ impl Proposals {
     ) -> Proposals {
         Proposals {
             in_flight: InFlight::default(),
+            sent_accepts: std::sync::Mutex::new(Vec::new()),
             peers,
             dialer,
             book,
@@ -189,10 +202,64 @@ impl Proposals {
     /// goes to the peer ahead of our opening signature. `None` if it no longer waits.
     pub fn accept(&self, id: &ProposalId) -> Option<Result<ChannelId, Error>> {
         let incoming = self.in_flight.take_incoming(id, Instant::now())?;
-        Some(
-            self.starter
-                .accept_proposal(&incoming.proposal, incoming.peer),
-        )
+        Some(self.start_accepted(&incoming.proposal, incoming.peer))
+    }
+
+    /// Opens the channel of the peer's `proposal` from `peer` and keeps our accept until the
+    /// proposal would have lapsed: if the connection it left on is replaced meanwhile (both
+    /// nodes dialed each other at once, and the duplicate that carried it was closed), it goes
+    /// to the peer again on the new one ([`Proposals::on_connected`]).
+    fn start_accepted(&self, proposal: &ChannelProposal, peer: NodeId) -> Result<ChannelId, Error> {
+        let (id, accept) = self.starter.accept_proposal(proposal, peer)?;
+        let mut sent = self
+            .sent_accepts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        sent.retain(|s| s.until > now);
+        if sent.iter().filter(|s| s.peer == peer).count() < MAX_ACCEPTS_KEPT_PER_PEER {
+            sent.push(SentAccept {
+                peer,
+                accept,
+                until: now + self.policy.proposal_timeout,
+            });
+        }
+        Ok(id)
+    }
+
+    /// `peer` (re)connected: our accepts of its proposals still in their time go to it again
+    /// (an accept it already took is ignored by it), and then `channels` with it are told, so
+    /// that their re-synchronisation reaches a channel the accept opens there.
+    pub fn on_connected(&self, peer: NodeId, channels: Vec<ChannelHandle>) {
+        let now = Instant::now();
+        let again: Vec<ChannelMessage> = {
+            let mut sent = self
+                .sent_accepts
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            sent.retain(|s| s.until > now);
+            sent.iter()
+                .filter(|s| s.peer == peer)
+                .map(|s| ChannelMessage::ProposalAccept(s.accept.clone()))
+                .collect()
+        };
+        let tell = move |channels: Vec<ChannelHandle>| {
+            for handle in channels {
+                let _ = handle.peer_connected();
+            }
+        };
+        if again.is_empty() {
+            return tell(channels);
+        }
+        let peers = self.peers.clone();
+        tokio::spawn(async move {
+            for message in again {
+                if let Err(error) = peers.send(peer, &message).await {
+                    tracing::debug!(peer_id = %peer, "could not send an accept again: {error}");
+                }
+            }
+            tell(channels);
+        });
     }
 
     /// Rejects the peer's proposal `id`, telling the proposer `reason` (or that the user
@@ -374,7 +441,7 @@ impl Proposals {
             || only_receives(&proposal);
         if auto {
             tracing::info!(proposal = %proposal.proposal_id, %from, "accepting a channel proposal by [policy]");
-            match self.starter.accept_proposal(&proposal, from) {
+            match self.start_accepted(&proposal, from) {
                 Ok(id) => tracing::info!(channel = %id, "channel opened with {from}"),
                 Err(error) => self.refuse(from, &proposal, error.message().to_string()),
             }
