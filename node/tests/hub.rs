@@ -26,12 +26,12 @@ fn pair(n: usize) -> (usize, usize) {
 async fn a_hub_serves_fifty_virtual_channels_between_twenty_users_at_once() {
     let workspace = Workspace::create("parley-hub-").unwrap();
     let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
-    // A funding that takes longer than 20 s fails its open: a lock stuck in a circle would
-    // wait out its 10 s hold and then be proposed again into the same circle.
+    // The hub holds a lock for an hour: one stuck in a circle of its channels could only end
+    // at that deadline, after the user's funding gave up (120 s) and failed the open.
     let user = NodeSettings {
         auto_accept: Some(AutoAccept::anyone(Amount::from(10_000_000u64))),
         durable: Some(false),
-        more_policy: vec![("funding_timeout_seconds", toml::Value::Integer(20))],
+        more_policy: vec![("funding_timeout_seconds", toml::Value::Integer(120))],
         ..NodeSettings::default()
     };
     let hub = lab
@@ -39,6 +39,7 @@ async fn a_hub_serves_fifty_virtual_channels_between_twenty_users_at_once() {
             "hub",
             &NodeSettings {
                 serve_hub: true,
+                hub_hold_seconds: Some(3600),
                 ..user.clone()
             },
         )

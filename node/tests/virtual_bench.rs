@@ -59,18 +59,19 @@ async fn ledger(
 async fn virtual_channels_opened_both_ways_at_once_all_open() {
     let workspace = Workspace::create("parley-virtual-both-ways-").unwrap();
     let mut lab = InProcess::new(lab_base(&workspace), workspace).unwrap();
-    // Funding that takes longer than 5 s fails the open: a lock stuck in a circle would wait
-    // out its 10 s hold first.
+    // The intermediary holds a lock for an hour: one stuck in a circle of its channels could
+    // only end at that deadline, after the ends' funding gave up (120 s) and failed the open.
     let settings = NodeSettings {
         auto_accept: Some(AutoAccept::anyone(Amount::from(10_000_000u64))),
         durable: Some(false),
-        more_policy: vec![("funding_timeout_seconds", toml::Value::Integer(5))],
+        more_policy: vec![("funding_timeout_seconds", toml::Value::Integer(120))],
         ..NodeSettings::default()
     };
     let a = lab.start("a", &settings).await.unwrap();
     let b = lab.start("b", &settings).await.unwrap();
     let hub = NodeSettings {
         serve_hub: true,
+        hub_hold_seconds: Some(3600),
         ..settings.clone()
     };
     let i = lab.start("i", &hub).await.unwrap();

@@ -7,12 +7,11 @@ use crate::client::book::PeerBook;
 use crate::client::chain::ChainAccess;
 use crate::client::channel_policy::NodePolicy;
 use crate::client::channel_task::ChannelReport;
-use crate::client::channel_task::VIRTUAL_LOCK_HOLD;
 use crate::client::dialer::Dialer;
 use crate::client::dispatch::Dispatcher;
 use crate::client::driver::Driver;
 use crate::client::events::SharedSink;
-use crate::client::intermediary::Intermediary;
+use crate::client::intermediary::{Intermediary, VirtualHolds};
 use crate::client::onchain::force::{ForceMove, ForceMoves};
 use crate::client::onchain::ChainSide;
 use crate::client::peers::Peers;
@@ -98,7 +97,10 @@ pub fn wire(
         }),
         reports_tx,
         &config.testing,
-        virtual_holds,
+        VirtualHolds {
+            sender: virtual_holds,
+            hold: config.hub.hold,
+        },
     ));
     let metrics = Arc::new(crate::client::metrics::Metrics::default());
     let chain_side = Arc::new(ChainSide {
@@ -128,7 +130,7 @@ pub fn wire(
         chain.clone(),
         store.clone(),
         config.hub.clone(),
-        config.policy.proposal_timeout * 2 + VIRTUAL_LOCK_HOLD,
+        config.policy.proposal_timeout * 2 + config.hub.hold,
     ));
     let dispatcher = Dispatcher {
         registry: registry.clone(),

@@ -218,6 +218,7 @@ peer_conclude_timeout_seconds = 120 # settling: how long the accepting side wait
 serve = false                  # true: carry the virtual channels peers propose through this node
 # max_lock = "1000000"         # the most one virtual channel may hold per asset (base units)
 pending_per_peer = 16          # one peer's virtual channels being opened through this node at once
+hold_seconds = 10              # how long one end's lock waits for the other end's before it is declined
 
 [limits]
 # What one peer may make this node hold or do. A peer over any of them is disconnected with a

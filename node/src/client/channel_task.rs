@@ -32,7 +32,7 @@ mod payments;
 use super::chain::overdraft_reason;
 use super::channel_policy::{Decision, SharedPolicy};
 use super::events::{Event, SharedSink};
-use super::intermediary::HeldLock;
+use super::intermediary::{HeldLock, VirtualHolds};
 use super::invoices;
 use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
@@ -543,12 +543,8 @@ pub struct ChannelDeps<L> {
     /// Where a lock of a virtual channel this node is the intermediary of goes to wait for
     /// its twin in the path's other channel (`client/intermediary`); `None`: such a lock is
     /// declined.
-    pub virtual_holds: Option<UnboundedSender<HeldLock>>,
+    pub virtual_holds: Option<VirtualHolds>,
 }
-
-/// How long an intermediary holds an end's lock of a virtual channel while it waits for the
-/// other end's lock of it; unmatched by then it is declined (the end proposes it again).
-pub const VIRTUAL_LOCK_HOLD: Duration = Duration::from_secs(10);
 
 /// Spawns the task of `channel`. `initial` are effects still to execute (those of
 /// `Channel::open`; empty for a restored channel). Must be called inside a tokio runtime.
@@ -1148,9 +1144,9 @@ impl<L: PeerLink> ChannelTask<L> {
             child,
         };
         match &self.deps.virtual_holds {
-            Some(holds) if holds.send(held).is_ok() => {
+            Some(holds) if holds.sender.send(held).is_ok() => {
                 tracing::debug!(channel = %self.channel.id(), %child, version, "holding a virtual channel's lock until its other parent locks it too");
-                Ok(VIRTUAL_LOCK_HOLD)
+                Ok(holds.hold)
             }
             _ => Err("this node serves no virtual channels, so it does not lock one".to_string()),
         }

@@ -8,7 +8,7 @@ use super::channel_policy::SharedPolicy;
 use super::channel_task::{channel_task, ChannelDeps, ChannelHandle, ChannelReport, PaymentTag};
 use super::error::Error;
 use super::events::SharedSink;
-use super::intermediary::HeldLock;
+use super::intermediary::VirtualHolds;
 use super::peers::Peers;
 use super::registry::{status_cell, Registry};
 use crate::config::TestingSection;
@@ -62,7 +62,7 @@ pub struct ChannelStarter {
     /// first restored channel with a pending update, and handed out to those channels.
     pending_payments: OnceLock<Mutex<HashMap<(ChannelId, u64), PaymentRecord>>>,
     /// Where our channels hold the ends' locks of the virtual channels this node carries.
-    virtual_holds: UnboundedSender<HeldLock>,
+    virtual_holds: VirtualHolds,
 }
 
 impl ChannelStarter {
@@ -87,7 +87,7 @@ impl ChannelStarter {
         policy: SharedPolicy,
         reports: UnboundedSender<(ChannelId, ChannelReport)>,
         testing: &TestingSection,
-        virtual_holds: UnboundedSender<HeldLock>,
+        virtual_holds: VirtualHolds,
     ) -> ChannelStarter {
         ChannelStarter {
             virtual_holds,

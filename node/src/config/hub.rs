@@ -17,6 +17,9 @@ pub struct HubSection {
     pub max_lock: Option<Amount>,
     /// Virtual channels of one proposer being opened through this node at once.
     pub pending_per_peer: usize,
+    /// How long one end's lock waits in our channel with it for the other end's lock of the
+    /// same virtual channel before it is declined (the end proposes it again).
+    pub hold: std::time::Duration,
 }
 
 impl Default for HubSection {
@@ -25,11 +28,12 @@ impl Default for HubSection {
             serve: false,
             max_lock: None,
             pending_per_peer: 16,
+            hold: std::time::Duration::from_secs(10),
         }
     }
 }
 
-const KEYS: &[&str] = &["serve", "max_lock", "pending_per_peer"];
+const KEYS: &[&str] = &["serve", "max_lock", "pending_per_peer", "hold_seconds"];
 
 /// Parses `[hub]` (absent: the defaults, which serve nothing).
 pub(super) fn hub_section(table: &toml::Table, err: &ErrFn<'_>) -> Result<HubSection, ConfigError> {
@@ -83,6 +87,18 @@ pub(super) fn hub_section(table: &toml::Table, err: &ErrFn<'_>) -> Result<HubSec
             return Err(err(
                 "hub.pending_per_peer",
                 format!("expected a whole number from 1 to 100000, found {other}"),
+            ))
+        }
+    }
+    match table.get("hold_seconds") {
+        None => {}
+        Some(toml::Value::Integer(n)) if (1..=3600).contains(n) => {
+            hub.hold = std::time::Duration::from_secs(*n as u64)
+        }
+        Some(other) => {
+            return Err(err(
+                "hub.hold_seconds",
+                format!("expected a whole number of seconds from 1 to 3600, found {other}"),
             ))
         }
     }

@@ -409,13 +409,17 @@ fn every_bad_limit_is_refused_by_name() {
 fn the_hub_serves_nothing_unless_turned_on() {
     assert_eq!(parse("").unwrap().hub, HubSection::default());
     assert!(!HubSection::default().serve);
-    let config = parse("[hub]\nserve = true\nmax_lock = \"5000\"\npending_per_peer = 3\n").unwrap();
+    let config = parse(
+        "[hub]\nserve = true\nmax_lock = \"5000\"\npending_per_peer = 3\nhold_seconds = 30\n",
+    )
+    .unwrap();
     assert_eq!(
         config.hub,
         HubSection {
             serve: true,
             max_lock: Some(parley_plugin_api::model::Amount::from(5000u64)),
             pending_per_peer: 3,
+            hold: std::time::Duration::from_secs(30),
         }
     );
     for (text, key) in [
@@ -423,6 +427,7 @@ fn the_hub_serves_nothing_unless_turned_on() {
         ("max_lock = \"lots\"", "hub.max_lock"),
         ("max_lock = -1", "hub.max_lock"),
         ("pending_per_peer = 0", "hub.pending_per_peer"),
+        ("hold_seconds = 0", "hub.hold_seconds"),
         ("fee = 1", "hub.fee"),
     ] {
         let error = parse(&format!("[hub]\n{text}\n")).unwrap_err();

@@ -26,6 +26,8 @@ pub struct NodeSettings {
     pub more_policy: Vec<(&'static str, toml::Value)>,
     /// Whether the node carries virtual channels between its peers (`[hub] serve`).
     pub serve_hub: bool,
+    /// `[hub] hold_seconds`, when not the default.
+    pub hub_hold_seconds: Option<u64>,
 }
 
 /// Which peer a node accepts channel proposals from on its own, and up to what deposit.
@@ -110,7 +112,13 @@ pub fn node_config_text(
         root.insert("policy".into(), toml::Value::Table(policy));
     }
     if settings.serve_hub {
-        root.insert("hub".into(), table([("serve", toml::Value::Boolean(true))]));
+        let mut hub = toml::Table::new();
+        hub.insert("serve".into(), toml::Value::Boolean(true));
+        if let Some(seconds) = settings.hub_hold_seconds {
+            let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+            hub.insert("hold_seconds".into(), toml::Value::Integer(seconds));
+        }
+        root.insert("hub".into(), toml::Value::Table(hub));
     }
     for section in base.plugin_sections() {
         let mut entries: toml::Table = toml::from_str(&section.table).map_err(|e| {

@@ -44,6 +44,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+/// Where our channels hold the ends' locks of the virtual channels we carry, and for how long
+/// each waits for its twin.
+#[derive(Clone, Debug)]
+pub struct VirtualHolds {
+    /// Where a held lock is reported.
+    pub sender: tokio::sync::mpsc::UnboundedSender<HeldLock>,
+    /// How long it waits (`[hub] hold_seconds`).
+    pub hold: Duration,
+}
+
 /// An end's lock update of a virtual channel that one of our channels holds unanswered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeldLock {
