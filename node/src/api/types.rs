@@ -119,6 +119,26 @@ pub struct ChannelOpenRequest {
     pub via: Option<ChannelId>,
 }
 
+impl ChannelOpenRequest {
+    /// A payment channel with `peer` of the chain's first asset, funded on chain with `mine`
+    /// and `theirs`, the node's default challenge: the other fields are set with struct update
+    /// syntax (`ChannelOpenRequest { via: Some(id), ..ChannelOpenRequest::payment(..) }`).
+    pub fn payment(peer: impl Into<String>, mine: Amount, theirs: Amount) -> ChannelOpenRequest {
+        ChannelOpenRequest {
+            peer: peer.into(),
+            mine,
+            theirs,
+            asset: None,
+            challenge_seconds: None,
+            more_assets: Vec::new(),
+            app: None,
+            app_setup: None,
+            parent: None,
+            via: None,
+        }
+    }
+}
+
 /// One more asset of a channel being opened, with what each side deposits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetDeposit {

@@ -40,18 +40,11 @@ pub fn open_request(
     theirs: u64,
     via: Option<parley_plugin_api::model::ChannelId>,
 ) -> parley_node::api::types::ChannelOpenRequest {
+    use parley_node::api::types::ChannelOpenRequest;
     use parley_plugin_api::model::Amount;
-    parley_node::api::types::ChannelOpenRequest {
-        peer,
-        mine: Amount::from(mine),
-        theirs: Amount::from(theirs),
-        asset: None,
-        challenge_seconds: None,
-        more_assets: Vec::new(),
-        app: None,
-        app_setup: None,
-        parent: None,
+    ChannelOpenRequest {
         via,
+        ..ChannelOpenRequest::payment(peer, Amount::from(mine), Amount::from(theirs))
     }
 }
 

@@ -97,18 +97,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
     assert_reads(
         &["channel", "open", "bob", "--mine", "1000", "--theirs", "0"],
         "channel_open",
-        ChannelOpenRequest {
-            peer: "bob".into(),
-            mine: Amount::from(1000u64),
-            theirs: Amount::ZERO,
-            asset: None,
-            challenge_seconds: None,
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-        },
+        ChannelOpenRequest::payment("bob", Amount::from(1000u64), Amount::ZERO),
     );
     assert_reads(
         &[

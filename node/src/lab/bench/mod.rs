@@ -448,18 +448,7 @@ impl ChannelBench<'_> {
 /// A request to open a payment channel of the chain's first asset with `peer` (an alias or a
 /// node id), funded on chain with `mine` and `theirs` base units.
 fn open_request(peer: &str, mine: u64, theirs: u64) -> ChannelOpenRequest {
-    ChannelOpenRequest {
-        peer: peer.to_string(),
-        mine: Amount::from(mine),
-        theirs: Amount::from(theirs),
-        asset: None,
-        challenge_seconds: None,
-        more_assets: Vec::new(),
-        app: None,
-        app_setup: None,
-        parent: None,
-        via: None,
-    }
+    ChannelOpenRequest::payment(peer, Amount::from(mine), Amount::from(theirs))
 }
 
 /// Waits until `api`'s node sees `channel` active.

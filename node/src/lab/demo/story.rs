@@ -53,16 +53,8 @@ pub async fn tell(
         alice,
         "channel_open",
         &ChannelOpenRequest {
-            peer: bob.name.to_owned(),
-            mine: plan.alice_deposit,
-            theirs: plan.bob_deposit,
             asset: Some(plan.asset.clone()),
-            challenge_seconds: None,
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
+            ..ChannelOpenRequest::payment(bob.name, plan.alice_deposit, plan.bob_deposit)
         },
     )
     .await?;
