@@ -19,9 +19,12 @@
 //! 4. On close, each end hands us the virtual channel's fully signed final state before it
 //!    proposes the merge in its channel with us; that channel merges exactly that outcome.
 //!
+//! The virtual channel's newest signed state is kept durably (`store/carried.rs`): our ledger
+//! channels go on chain with it in a dispute (`onchain/tree.rs`).
+//!
 //! Left for later (see ARCHITECTURE.md): the two accepts are made durable one after the other,
-//! so a crash between them leaves one lock signed until the end proposes the other again; the
-//! virtual channel's states are held in memory only; disputes of a virtual channel.
+//! so a crash between them leaves one lock signed until the end proposes the other again;
+//! paths of several intermediaries; fees.
 
 pub mod routes;
 
