@@ -7,6 +7,7 @@
 
 use super::driver::Driver;
 use super::error::Error;
+use super::intermediary::other_participant;
 use super::opening::OpenRequest;
 use super::overview::ChannelOverview;
 use crate::protocol::tree::{check_virtual_hop, Hop};
@@ -76,13 +77,8 @@ impl Driver {
             ));
         }
         let me = self.chain.account()?.clone();
-        let params = &ledger.channel.params;
-        let stand_in = params
-            .participants
-            .iter()
-            .find(|p| **p != me)
-            .cloned()
-            .ok_or_else(|| Error::conflict(format!("channel {via} has no other participant")))?;
+        let stand_in = other_participant(&ledger.channel.params.participants, &me)
+            .map_err(|e| Error::invalid("via", format!("channel {via}: {e}")))?;
         let proposal = self.child_proposal(&ledger, &request, &me, challenge, true)?;
         // The peer's chain address is not known yet (its node answers with it); any address
         // outside our channel stands for it in the check of what our channel can lock.

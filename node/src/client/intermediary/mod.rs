@@ -233,7 +233,6 @@ impl Intermediary {
             accepter,
             participants: [proposer_address, accepter_address],
             deadline: Instant::now() + self.route_lifetime,
-            child: None,
             opening: None,
             held: [None, None],
         };
@@ -438,7 +437,7 @@ pub(super) fn node_id(
 }
 
 /// The one participant of a two-party channel who is not `me`.
-fn other_participant(
+pub(super) fn other_participant(
     participants: &[Participant],
     me: &Participant,
 ) -> Result<Participant, String> {

@@ -27,9 +27,7 @@ pub struct Route {
     pub participants: [Participant; 2],
     /// When the route lapses unless both locks were accepted.
     pub deadline: Instant,
-    /// The virtual channel, once an end handed over its opening state.
-    pub child: Option<ChannelId>,
-    /// That opening state, fully signed.
+    /// The virtual channel's fully signed opening state, once an end handed it over.
     pub opening: Option<SignedState>,
     /// The version of each end's held lock update: `[left, right]`.
     pub held: [Option<u64>; 2],
@@ -54,6 +52,11 @@ pub enum Held {
 }
 
 impl Route {
+    /// The virtual channel, once an end handed over its opening state.
+    pub fn child(&self) -> Option<ChannelId> {
+        self.opening.as_ref().map(|o| o.state.channel_id)
+    }
+
     /// The route's channel on `side` (0: towards the proposer, 1: towards the accepter).
     fn channel(&self, side: usize) -> ChannelId {
         if side == 0 {
@@ -123,7 +126,7 @@ impl Routes {
         let route = self.routes.values_mut().find(|r| {
             r.deadline > now
                 && (r.left == parent || r.right == parent)
-                && r.child.is_none_or(|c| c == id)
+                && r.child().is_none_or(|c| c == id)
                 && params.virtual_channel
                 && !params.ledger_channel
                 && params.app == r.proposal.app
@@ -134,7 +137,6 @@ impl Routes {
                 && opening.allocation == opening_allocation(&r.proposal)
                 && opening.app_data == r.proposal.app_data
         })?;
-        route.child = Some(id);
         route.opening = Some(signed.clone());
         Some(route)
     }
@@ -144,7 +146,7 @@ impl Routes {
     /// has one incoming update at a time.
     pub fn hold(&mut self, parent: ChannelId, version: u64, child: ChannelId) -> Held {
         for route in self.routes.values_mut() {
-            if route.child != Some(child) {
+            if route.child() != Some(child) {
                 for side in 0..2 {
                     if route.channel(side) == parent {
                         route.held[side] = None;
@@ -155,7 +157,7 @@ impl Routes {
         let Some((&id, route)) = self
             .routes
             .iter_mut()
-            .find(|(_, r)| r.child == Some(child) && (r.left == parent || r.right == parent))
+            .find(|(_, r)| r.child() == Some(child) && (r.left == parent || r.right == parent))
         else {
             return Held::Decline;
         };

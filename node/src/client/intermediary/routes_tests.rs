@@ -44,7 +44,6 @@ fn route(id: u8, proposer: u8, deadline: Instant) -> Route {
         accepter: node(200),
         participants: [Participant(vec![1; 20]), Participant(vec![2; 20])],
         deadline,
-        child: None,
         opening: None,
         held: [None, None],
     }
@@ -133,7 +132,7 @@ fn an_opening_matches_only_the_proposed_virtual_channel() {
         .is_none());
     // The proposed one matches through either channel, and fixes the route's child.
     let matched = routes.match_opening(left, &signed, now).unwrap();
-    assert_eq!(matched.child, Some(ChannelId([7; 32])));
+    assert_eq!(matched.child(), Some(ChannelId([7; 32])));
     assert!(routes
         .match_opening(ChannelId([11; 32]), &signed, now)
         .is_some());

@@ -367,14 +367,8 @@ impl Proposals {
             return Err(format!("channel {parent} is not a ledger channel"));
         }
         let me = self.chain.account().map_err(|e| e.message().to_string())?;
-        let stand_in = snapshot
-            .channel
-            .params
-            .participants
-            .iter()
-            .find(|p| *p != me)
-            .cloned()
-            .ok_or_else(|| format!("ledger channel {parent} has no other participant"))?;
+        let stand_in =
+            super::intermediary::other_participant(&snapshot.channel.params.participants, me)?;
         let hop = Hop {
             parent: &snapshot,
             left: &stand_in,
