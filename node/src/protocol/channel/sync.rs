@@ -64,7 +64,10 @@ impl Channel {
         message: SyncRequest,
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
-        let ask_back = self.pending.is_some() && !self.syncing;
+        // Ask back for what the requester holds that we lack: our half-done update's answer,
+        // or (still opening) its signature on version 0, which may have been lost with a
+        // connection that was replaced.
+        let ask_back = (self.pending.is_some() || self.fully_signed().is_none()) && !self.syncing;
         let mut fx = Effects::default();
         match self.fully_signed() {
             Some(latest) => fx.send(

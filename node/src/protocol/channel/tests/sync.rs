@@ -318,3 +318,33 @@ fn a_side_without_a_pending_update_does_not_ask_back() {
     let answers: Vec<_> = pair.a.outbox.iter().map(ChannelMessage::kind).collect();
     assert_eq!(answers, ["sync_reply"], "one answer, no request back");
 }
+
+/// The accepter's opening signature is lost with a connection that was replaced, and only the
+/// accepter re-synchronises (the proposer kept its route). The proposer answers with its own
+/// signature and asks back for the one it lacks, so both end up holding version 0 fully
+/// signed.
+#[test]
+fn an_opening_signature_lost_with_a_replaced_connection_is_asked_back() {
+    let crypto = FakeCrypto::new(2);
+    let proposal = proposal(&crypto, vec![vec![5, 5]]);
+    let accept = accept(&crypto);
+    let (a, a_fx) =
+        Channel::open(&proposal, &accept, &crypto.participant(0), &crypto, &crypto).unwrap();
+    let (b, b_fx) =
+        Channel::open(&proposal, &accept, &crypto.participant(1), &crypto, &crypto).unwrap();
+    let mut pair = Pair {
+        crypto: crypto.clone(),
+        a: Node::new(a),
+        b: Node::new(b),
+    };
+    pair.a.run(&crypto, a_fx);
+    pair.b.run(&crypto, b_fx);
+    // A's signature reaches B; B's is lost.
+    let a_sig = pair.a.outbox.pop_front().unwrap();
+    pair.b.receive(&crypto, a_sig);
+    assert_eq!(pair.b.channel.phase(), Phase::Funding);
+    assert_eq!(pair.a.channel.phase(), Phase::Opening);
+    resync_sides(&mut pair, false);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.phase(), Phase::Funding);
+}
