@@ -65,6 +65,7 @@ async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
             app_setup: None,
             parent: None,
             via: None,
+            through: Vec::new(),
         })
         .await
         .unwrap()

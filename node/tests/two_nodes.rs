@@ -54,6 +54,7 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         app_setup: None,
         parent: None,
         via: None,
+        through: Vec::new(),
     }
 }
 

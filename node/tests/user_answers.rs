@@ -89,6 +89,7 @@ async fn bob_accepts_one_payment_rejects_one_with_a_reason_and_lets_one_lapse() 
             app_setup: None,
             parent: None,
             via: None,
+            through: Vec::new(),
         })
         .await
         .unwrap();

@@ -306,6 +306,7 @@ impl FromParams for ChannelOpenRequest {
         "app_setup",
         "parent",
         "via",
+        "through",
     ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
@@ -319,7 +320,19 @@ impl FromParams for ChannelOpenRequest {
             app_setup: p.optional::<Value>("app_setup", APP_SETUP)?,
             parent: p.optional("parent", CHANNEL_ID)?,
             via: p.optional("via", CHANNEL_ID)?,
+            through: p
+                .optional::<Vec<String>>("through", "an array of node ids or aliases")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|node| text("through", node))
+                .collect::<Result<_, _>>()?,
         };
+        if !request.through.is_empty() && request.via.is_none() {
+            return Err(ApiError::invalid_param(
+                "through",
+                "names the intermediaries after the one of `via`; give `via` too",
+            ));
+        }
         if let Some(setup) = &request.app_setup {
             if !setup.is_object() {
                 return Err(ApiError::invalid_param(

@@ -117,6 +117,12 @@ pub struct ChannelOpenRequest {
     /// directly. `peer` may be a node id this node never met.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<ChannelId>,
+    /// With `via`: the further intermediaries on the way to `peer`, in order (node ids or
+    /// aliases): the intermediary of `via` has a ledger channel with the first, each with the
+    /// next, the last with `peer`. Each of them locks the virtual channel's funds in both of
+    /// its channels on the path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<String>,
 }
 
 impl ChannelOpenRequest {
@@ -135,6 +141,7 @@ impl ChannelOpenRequest {
             app_setup: None,
             parent: None,
             via: None,
+            through: Vec::new(),
         }
     }
 }

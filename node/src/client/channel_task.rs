@@ -199,6 +199,14 @@ pub enum ChannelCommand {
         /// Where the outcome goes.
         reply: oneshot::Sender<bool>,
     },
+    /// Keep the peer's held update `version` (a virtual channel's lock that the intermediary
+    /// service holds) unanswered for `within` from now, instead of its earlier deadline.
+    HoldLonger {
+        /// The held update.
+        version: u64,
+        /// How long from now it may wait.
+        within: Duration,
+    },
     /// Propose the final state. Answers like `Pay`.
     ProposeFinal {
         /// Where the outcome goes.
@@ -234,6 +242,9 @@ pub enum ChannelCommand {
         /// Also send it to the channel's other participants (the intermediary of a virtual
         /// child, which must hold it before it signs the child's lock or merge).
         share: bool,
+        /// The child's index map here, for a virtual child in a channel between two of its
+        /// intermediaries (see `Channel::know_child_with_map`).
+        map: Option<Vec<u16>>,
     },
     /// Accept the peer's update awaiting an answer.
     Accept {
@@ -411,6 +422,7 @@ impl ChannelHandle {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: false,
+            map: None,
         }))
     }
 
@@ -420,6 +432,36 @@ impl ChannelHandle {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: true,
+            map: None,
+        }))
+    }
+
+    /// Hands this channel, one between two intermediaries of virtual child `state`, the
+    /// child's fully signed state and sends it to the other intermediary; `map` (for an
+    /// opening state) says which of us stands in for which child participant.
+    pub fn share_child_with_map(
+        &self,
+        state: SignedState,
+        map: Option<Vec<u16>>,
+    ) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+            state: Box::new(state),
+            share: true,
+            map,
+        }))
+    }
+
+    /// [`ChannelHandle::know_child`] with the index map of a virtual child in a channel
+    /// between two of its intermediaries.
+    pub fn know_child_with_map(
+        &self,
+        state: SignedState,
+        map: Vec<u16>,
+    ) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+            state: Box::new(state),
+            share: false,
+            map: Some(map),
         }))
     }
 
@@ -434,6 +476,15 @@ impl ChannelHandle {
     pub async fn accept(&self, version: Option<u64>) -> Result<(), CommandError> {
         self.ask(|reply| ChannelCommand::Accept { version, reply })
             .await?
+    }
+
+    /// Keeps the peer's held update `version` waiting for `within` from now (the intermediary
+    /// service proposes the twin lock, and must not see this one declined meanwhile).
+    pub fn hold_longer(&self, version: u64, within: Duration) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(ChannelCommand::HoldLonger {
+            version,
+            within,
+        }))
     }
 
     /// Declines the peer's update awaiting an answer (if `version` is given, only the update
@@ -747,6 +798,18 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::ProposeFinal { reply } => {
                 self.updates.push(UpdateIntent::Final, reply.into())
             }
+            ChannelCommand::HoldLonger { version, within } => {
+                let held = self
+                    .channel
+                    .awaiting_decision()
+                    .filter(|s| s.version == version)
+                    .filter(|s| self.asked.expires_at(Some(s)).is_some())
+                    .cloned();
+                if let Some(state) = held {
+                    self.asked
+                        .ask(state, tokio::time::Instant::now(), 0, within);
+                }
+            }
             ChannelCommand::Move { action, reply } => self
                 .updates
                 .push(UpdateIntent::Move { action }, reply.into()),
@@ -756,7 +819,7 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::MergeChild { child, reply } => self
                 .updates
                 .push(UpdateIntent::MergeChild { child }, reply.into()),
-            ChannelCommand::KnowChild { state, share } => {
+            ChannelCommand::KnowChild { state, share, map } => {
                 if share {
                     let message = ChannelMessage::VirtualChild(VirtualChild {
                         parent: self.channel.id(),
@@ -768,7 +831,10 @@ impl<L: PeerLink> ChannelTask<L> {
                         self.send(to as u16, message.clone()).await;
                     }
                 }
-                self.channel.know_child(*state)
+                match map {
+                    Some(map) => self.channel.know_child_with_map(*state, map),
+                    None => self.channel.know_child(*state),
+                }
             }
             ChannelCommand::Accept { version, reply } => {
                 let result = self.user_answer(version, Answered::Accepted, |channel, chain| {

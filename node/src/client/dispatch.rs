@@ -95,9 +95,9 @@ impl Dispatcher {
                 }
                 ChannelMessage::VirtualProposal(message) => {
                     if self.proposals.is_for_us(&message) {
-                        self.proposals.on_virtual_proposal(from, message)
+                        self.proposals.on_virtual_proposal(from, *message)
                     } else {
-                        self.intermediary.on_proposal(from, message)
+                        self.intermediary.on_proposal(from, *message)
                     }
                 }
                 ChannelMessage::VirtualChild(message) => self.intermediary.on_child(from, message),

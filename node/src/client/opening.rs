@@ -42,6 +42,8 @@ pub struct OpenRequest {
     /// Our ledger channel with the intermediary that carries a virtual channel to the peer,
     /// or `None` for a channel with the peer itself.
     pub via: Option<ChannelId>,
+    /// With `via`: the further intermediaries to the peer, in order (node ids or aliases).
+    pub through: Vec<String>,
 }
 
 impl Driver {

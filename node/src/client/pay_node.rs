@@ -124,6 +124,7 @@ impl Driver {
                 app: None,
                 parent: None,
                 via: Some(overview.id),
+                through: Vec::new(),
             };
             match self.open(request).await {
                 Ok(opened) => return Ok(opened.id),

@@ -1,6 +1,7 @@
 //! Opening a virtual channel (issue #14): a channel with a peer this node has no channel with,
 //! funded by locks in our ledger channel with an intermediary and in the intermediary's ledger
-//! channel with the peer (no transaction). We propose it through the intermediary, which checks
+//! channel with the peer, or along a path of several intermediaries, each locking it in its
+//! channels on the path (no transaction). We propose it through the intermediary, which checks
 //! both of its channels and forwards it (`client/intermediary`); the peer answers us directly,
 //! and from then on the channel runs between the two of us like any other. Its funding and its
 //! merge back on close are our ledger channel's updates (`onchain/tree.rs`).
@@ -11,7 +12,7 @@ use super::intermediary::other_participant;
 use super::opening::OpenRequest;
 use super::overview::ChannelOverview;
 use crate::protocol::tree::{check_virtual_hop, Hop};
-use crate::protocol::{Funding, Phase, VirtualProposal};
+use crate::protocol::{Funding, Phase, VirtualProposal, MAX_VIRTUAL_PATH};
 use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{ChannelId, Participant};
@@ -76,6 +77,7 @@ impl Driver {
                 ),
             ));
         }
+        let path = self.virtual_path(&request.through, intermediary, peer)?;
         let me = self.chain.account()?.clone();
         let stand_in = other_participant(&ledger.channel.params.participants, &me)
             .map_err(|e| Error::invalid("via", format!("channel {via}: {e}")))?;
@@ -95,6 +97,10 @@ impl Driver {
             proposer_node: Bytes(self.node_id.as_bytes().to_vec()),
             proposer_address: self.listen_address.clone(),
             accepter_node: Bytes(peer.as_bytes().to_vec()),
+            path: path
+                .iter()
+                .map(|node| Bytes(node.as_bytes().to_vec()))
+                .collect(),
         };
         self.dialer.ensure_connected(intermediary).await?;
         let id = self
@@ -103,5 +109,44 @@ impl Driver {
             .await?;
         self.wait_for_funding(id).await?;
         self.channel(id).await
+    }
+
+    /// The intermediaries after `first` on the way to `peer`, by node id or alias: each named
+    /// once, neither end nor `first`, at most [`MAX_VIRTUAL_PATH`].
+    fn virtual_path(
+        &self,
+        through: &[String],
+        first: NodeId,
+        peer: NodeId,
+    ) -> Result<Vec<NodeId>, Error> {
+        if through.len() > MAX_VIRTUAL_PATH {
+            return Err(Error::invalid(
+                "through",
+                format!(
+                    "names {} intermediaries after the first; at most {MAX_VIRTUAL_PATH}",
+                    through.len()
+                ),
+            ));
+        }
+        let mut path = Vec::with_capacity(through.len());
+        for name in through {
+            let (_, node) = self.book.resolve(name).ok_or_else(|| {
+                Error::invalid(
+                    "through",
+                    format!("`{name}` is neither a node id nor a peer's alias"),
+                )
+            })?;
+            if node == self.node_id || node == peer || node == first || path.contains(&node) {
+                return Err(Error::invalid(
+                    "through",
+                    format!(
+                        "`{name}` is this node, the peer, the intermediary of --via or named \
+                         twice; each intermediary is on the path once"
+                    ),
+                ));
+            }
+            path.push(node);
+        }
+        Ok(path)
     }
 }

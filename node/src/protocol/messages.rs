@@ -410,6 +410,11 @@ pub struct VirtualProposal {
     pub proposer_address: String,
     /// The accepter's node id (33 bytes).
     pub accepter_node: Bytes,
+    /// The intermediaries after the receiver on the way to the accepter, in order, by node id
+    /// (33 bytes each): empty when the receiver has a ledger channel with the accepter. Each
+    /// intermediary forwards the proposal to the first one and drops it from the list; at most
+    /// [`MAX_VIRTUAL_PATH`] of them.
+    pub path: Vec<Bytes>,
 }
 
 canonical_struct!(VirtualProposal {
@@ -417,8 +422,14 @@ canonical_struct!(VirtualProposal {
     parent,
     proposer_node,
     proposer_address,
-    accepter_node
+    accepter_node,
+    path
 });
+
+/// The most intermediaries a [`VirtualProposal`] may still name after its receiver: every one
+/// locks the virtual channel's funds for its lifetime, and a longer path only adds nodes that
+/// can stall the opening.
+pub const MAX_VIRTUAL_PATH: usize = 4;
 
 /// An end of a virtual channel hands the intermediary the virtual channel's fully signed
 /// state: its opening state before the end's ledger channel locks it, its final state before
@@ -457,7 +468,7 @@ pub enum ChannelMessage {
     /// Tag 8.
     SyncReply(SyncReply),
     /// Tag 11.
-    VirtualProposal(VirtualProposal),
+    VirtualProposal(Box<VirtualProposal>),
     /// Tag 12.
     VirtualChild(VirtualChild),
 }
@@ -596,7 +607,7 @@ impl Decode for ChannelMessage {
             6 => ChannelMessage::UpdateReject(Decode::decode_from(reader)?),
             7 => ChannelMessage::SyncRequest(Decode::decode_from(reader)?),
             8 => ChannelMessage::SyncReply(Decode::decode_from(reader)?),
-            11 => ChannelMessage::VirtualProposal(Decode::decode_from(reader)?),
+            11 => ChannelMessage::VirtualProposal(Box::new(Decode::decode_from(reader)?)),
             12 => ChannelMessage::VirtualChild(Decode::decode_from(reader)?),
             SUB_CHANNEL_PROPOSAL_TAG => {
                 let mut proposal = ChannelProposal::decode_from(reader)?;

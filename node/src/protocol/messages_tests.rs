@@ -131,16 +131,18 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
             channel_id(),
             vec(any::<u8>(), 33),
             ".{0,12}",
-            vec(any::<u8>(), 33)
+            vec(any::<u8>(), 33),
+            vec(vec(any::<u8>(), 33), 0..3)
         )
-            .prop_map(|(proposal, parent, from, address, to)| {
-                ChannelMessage::VirtualProposal(VirtualProposal {
+            .prop_map(|(proposal, parent, from, address, to, path)| {
+                ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
                     proposal,
                     parent,
                     proposer_node: Bytes(from),
                     proposer_address: address,
                     accepter_node: Bytes(to),
-                })
+                    path: path.into_iter().map(Bytes).collect(),
+                }))
             }),
         (channel_id(), state(), vec(sig(), 0..3)).prop_map(|(parent, state, sigs)| {
             ChannelMessage::VirtualChild(VirtualChild {

@@ -42,7 +42,7 @@ pub use funding::{Funding, FundingError, FundingStep};
 pub use messages::{
     ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
     ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
-    UpdateReject, VirtualChild, VirtualProposal,
+    UpdateReject, VirtualChild, VirtualProposal, MAX_VIRTUAL_PATH,
 };
 pub use phase::Phase;
 pub use proposal::{

@@ -20,8 +20,10 @@ use std::fmt;
 /// Version 4: every payment's update proposal carries the payer's payment id (a channel
 /// message of kind 10, which a node of version 3 may not know), so that both nodes record the
 /// payment under one id; refusing version 3 at the handshake says so at once, instead of
-/// payments that fail later.
-pub const PROTOCOL_VERSION: u16 = 4;
+/// payments that fail later. Version 5: virtual channels, a channel message of kind 11 (the
+/// proposal that an intermediary forwards, with the path of intermediaries still ahead) and one
+/// of kind 12 (a virtual channel's signed state handed to an intermediary).
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport
 /// address is a host and a port; anything longer is not one.

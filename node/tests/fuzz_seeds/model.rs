@@ -271,7 +271,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
         ),
         (
             "virtual_proposal",
-            ChannelMessage::VirtualProposal(VirtualProposal {
+            ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
                 proposal: ChannelProposal {
                     ledger_channel: false,
                     virtual_channel: true,
@@ -281,7 +281,8 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 proposer_node: Bytes(vec![0x02; 33]),
                 proposer_address: "127.0.0.1:9735".to_owned(),
                 accepter_node: Bytes(vec![0x03; 33]),
-            }),
+                path: vec![Bytes(vec![0x02; 33])],
+            })),
         ),
         (
             "virtual_child",

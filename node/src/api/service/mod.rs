@@ -162,6 +162,7 @@ impl NodeApi for NodeService {
                 .map(|name| (name, request.app_setup.map(|setup| setup.to_string()))),
             parent: request.parent,
             via: request.via,
+            through: request.through,
         };
         self.detached_channel(move |driver| async move { driver.open(request).await })
     }

@@ -83,6 +83,11 @@ Example:
         /// --theirs until the virtual channel is settled and its outcome merged back into both.
         #[arg(long, value_name = "CHANNEL_ID", value_parser = channel_id_arg, conflicts_with = "parent")]
         via: Option<ChannelIdArg>,
+        /// With --via: a further intermediary on the way to PEER (a node id), once per
+        /// intermediary in path order: the intermediary of --via has a ledger channel with the
+        /// first, each with the next, the last with PEER.
+        #[arg(long, value_name = "NODE", requires = "via")]
+        through: Vec<String>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -265,6 +270,7 @@ impl ChannelArgs {
                 app_setup,
                 parent,
                 via,
+                through,
             } => {
                 let (mine, theirs) = (resolve(mine, assets)?, resolve(theirs, assets)?);
                 let asset = args::one_asset(
@@ -293,6 +299,7 @@ impl ChannelArgs {
                     app_setup: app_setup.clone(),
                     parent: parent.as_ref().map(ChannelIdArg::id).transpose()?,
                     via: via.as_ref().map(ChannelIdArg::id).transpose()?,
+                    through: through.clone(),
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",

@@ -125,6 +125,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             app_setup: None,
             parent: None,
             via: None,
+            through: Vec::new(),
         },
     );
     assert_reads(
@@ -209,6 +210,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             app_setup: None,
             parent: None,
             via: None,
+            through: Vec::new(),
         },
     );
     assert_reads(

@@ -147,7 +147,12 @@ impl<L: PeerLink> ChannelTask<L> {
                 ChannelCommand::Withdraw { reply, .. } => {
                     let _ = reply.send(false);
                 }
-                ChannelCommand::KnowChild { state, .. } => self.channel.know_child(*state),
+                // Nothing is held either: the accept that would follow is refused.
+                ChannelCommand::HoldLonger { .. } => {}
+                ChannelCommand::KnowChild { state, map, .. } => match map {
+                    Some(map) => self.channel.know_child_with_map(*state, map),
+                    None => self.channel.know_child(*state),
+                },
                 ChannelCommand::Funded { reply } => {
                     let result = self.channel.funded();
                     self.apply_in_memory(result, reply);

@@ -1,30 +1,41 @@
-//! This node as the intermediary of virtual channels (issue #14): two of its peers, each with
-//! a ledger channel with this node, open a channel between them through those two channels,
-//! without a transaction and without this node signing anything in the virtual channel.
+//! This node as an intermediary of virtual channels (issue #14): two nodes without a channel
+//! between them open one through a path of ledger channels, ours among them, without a
+//! transaction and without this node signing anything in the virtual channel.
 //!
-//! 1. The proposer's node sends a [`VirtualProposal`] naming its ledger channel with us and
-//!    the accepter's node. We pick our ledger channel with the accepter, check that both can
-//!    lock the virtual channel and that we come out even whatever the ends do in it
-//!    ([`check_virtual_route`]), keep a [`Route`], and forward the proposal (naming our
-//!    channel with the accepter). The accepter answers the proposer directly; its reject
-//!    comes back through us.
-//! 2. Each end hands us the virtual channel's fully signed opening state ([`VirtualChild`])
-//!    before it proposes the lock in its ledger channel with us; we check every signature and
-//!    the channel id, match it to the route and hand it to both of our channels, which then
-//!    accept only the exact lock of it.
-//! 3. Each end's lock update waits in our channel with it ([`HeldLock`]) until the other
-//!    end's lock of the same virtual channel waits in our other channel; then both are
-//!    accepted. So we never sign one lock without holding the other end's signed lock of the
-//!    same funds: what we pay out of one channel, the other pays back.
-//! 4. On close, each end hands us the virtual channel's fully signed final state before it
-//!    proposes the merge in its channel with us; that channel merges exactly that outcome.
+//! 1. A [`VirtualProposal`] comes from the node before us on the path (the proposer, or the
+//!    intermediary before us), naming its ledger channel with us, the accepter, and the
+//!    intermediaries still ahead (`path`). We pick our ledger channel with the next node (the
+//!    first one ahead, or the accepter), check that both of our channels can lock the virtual
+//!    channel with the participant on the proposer's side of each standing in for the
+//!    proposer and the other for the accepter, and that we come out even whatever the ends do
+//!    in it ([`check_virtual_route`]), keep a [`Route`], and forward the proposal (naming our
+//!    channel with the next node, the path after it). The accepter answers the proposer
+//!    directly; a reject comes back the way the proposal came.
+//! 2. Each end hands its intermediary the virtual channel's fully signed opening state
+//!    ([`VirtualChild`]) before it proposes the lock in its ledger channel with it; we check
+//!    every signature and the channel id, match it to the route and hand it to both of our
+//!    channels with the virtual channel's index map there, which then accept only the exact
+//!    lock of it. In a channel with the next intermediary we also send it on, so that the
+//!    next one holds it before our lock there.
+//! 3. A lock proposed to us waits in our channel ([`HeldLock`]) until our other channel on
+//!    the path locks the same virtual channel: held there too (an end's lock, or the previous
+//!    intermediary's), or, in our channel with the next intermediary, our own lock signed by
+//!    it (we propose that one once we hold the lock on our proposer's side: `lock_next`).
+//!    Only then is the held lock accepted. So we never sign a lock without holding the other
+//!    side's signature on the twin lock of the same funds: what we pay out of one channel on
+//!    chain, the other pays back.
+//! 4. On close, each end hands its intermediary the virtual channel's fully signed final state
+//!    before it proposes the merge in its channel with it; that channel merges exactly that
+//!    outcome. Between two intermediaries the final state is passed on, and the one on the
+//!    proposer's side proposes the merge ([`Intermediary::on_child`]).
 //!
 //! The virtual channel's newest signed state is kept durably (`store/carried.rs`): our ledger
-//! channels go on chain with it in a dispute (`onchain/tree.rs`).
+//! channels go on chain with it in a dispute (`onchain/tree.rs`), and once it concluded
+//! through one of them, the others follow (`tree::release_carried`).
 //!
 //! Left for later (see ARCHITECTURE.md): the two accepts are made durable one after the other,
 //! so a crash between them leaves one lock signed until the end proposes the other again;
-//! paths of several intermediaries; fees.
+//! fees.
 
 pub mod routes;
 
@@ -36,13 +47,13 @@ use crate::config::HubSection;
 use crate::protocol::signer::StateVerifier;
 use crate::protocol::tree::{check_virtual_route, Hop};
 use crate::protocol::{
-    ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal,
+    ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal, MAX_VIRTUAL_PATH,
 };
 use crate::store::carried::carried_op;
 use crate::store::ChannelStore;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, ChannelId, Participant, SignedState};
-use routes::{Held, Route, Routes};
+use routes::{Held, LockPair, OurLock, OurLockOutcome, Route, Routes};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -157,10 +168,8 @@ impl Intermediary {
         }
         let proposer = node_id(&message.proposer_node, "proposer")?;
         let accepter = node_id(&message.accepter_node, "accepter")?;
-        if proposer != from {
-            return Err("only the proposer's own node may ask for a virtual channel".to_string());
-        }
-        if accepter == from || accepter == self.own {
+        let path = path_after_us(&message, self.own, proposer, accepter)?;
+        if accepter == from {
             return Err("the accepter must be a third node".to_string());
         }
         let me = self
@@ -173,65 +182,83 @@ impl Intermediary {
             .await?
             .ok_or_else(|| {
                 format!(
-                    "this node has no active ledger channel {} with the proposer",
+                    "this node has no active ledger channel {} with the node before it on the \
+                     path",
                     message.parent
                 )
             })?;
-        let proposer_address = other_participant(&left.channel.params.participants, &me)?;
-        if message.proposal.proposer != proposer_address {
+        // The participant before us stands in for the proposer (is the proposer, at the
+        // first intermediary).
+        let before = other_participant(&left.channel.params.participants, &me)?;
+        if (from == proposer) != (message.proposal.proposer == before) {
             return Err(
-                "the proposal's proposer is not the proposer's participant in our \
-                        ledger channel"
+                "the proposal's proposer is not the proposer's participant in our ledger \
+                 channel"
                     .to_string(),
             );
         }
         let left_hop = Hop {
             parent: &left,
-            left: &proposer_address,
+            left: &before,
             right: &me,
         };
+        let next = path.first().copied().unwrap_or(accepter);
+        let last = path.is_empty();
+        // Before the last hop the accepter's chain address is not known here; an address
+        // outside our channels stands for it (its node checks its own hop, and the opening
+        // state names it: `Routes::match_opening`).
+        let somebody_else = Participant(vec![0; me.0.len()]);
         let mut problems = Vec::new();
         let mut chosen = None;
         for (handle, peer) in self.registry.all() {
-            if peer != Some(accepter) {
+            if peer != Some(next) {
                 continue;
             }
-            let Some(right) = self.ledger_channel(handle.id(), accepter).await? else {
+            let Some(right) = self.ledger_channel(handle.id(), next).await? else {
                 continue;
             };
-            let accepter_address = other_participant(&right.channel.params.participants, &me)?;
+            let after = other_participant(&right.channel.params.participants, &me)?;
             let right_hop = Hop {
                 parent: &right,
                 left: &me,
-                right: &accepter_address,
+                right: &after,
             };
+            let accepter_address = if last { &after } else { &somebody_else };
             match check_virtual_route(
                 &me,
                 &left_hop,
                 &right_hop,
                 &message.proposal,
-                &accepter_address,
+                accepter_address,
             ) {
                 Ok(()) => {
-                    chosen = Some((right.channel.channel_id, accepter_address));
+                    chosen = Some((right.channel.channel_id, hop_map(&right_hop)?, after));
                     break;
                 }
                 Err(problem) => problems.push(problem),
             }
         }
-        let Some((right, accepter_address)) = chosen else {
+        let Some((right, right_map, after)) = chosen else {
             return Err(match problems.first() {
                 Some(problem) => problem.clone(),
-                None => "this node has no active ledger channel with the accepter".to_string(),
+                None if last => "this node has no active ledger channel with the accepter".into(),
+                None => format!(
+                    "this node has no active ledger channel with {next}, the next intermediary \
+                     on the path"
+                ),
             });
         };
         let route = Route {
             proposal: message.proposal.clone(),
             left: message.parent,
             right,
-            proposer,
-            accepter,
-            participants: [proposer_address, accepter_address],
+            previous: from,
+            next,
+            intermediary: me.clone(),
+            accepter: last.then_some(after),
+            maps: [hop_map(&left_hop)?, right_map],
+            right_is_ours: !last,
+            our_lock: OurLock::None,
             deadline: Instant::now() + self.route_lifetime,
             opening: None,
             held: [None, None],
@@ -239,18 +266,19 @@ impl Intermediary {
         let route_left = route.left;
         self.routes()
             .add(route, Instant::now(), self.hub.pending_per_peer)?;
-        let forwarded = ChannelMessage::VirtualProposal(VirtualProposal {
+        let forwarded = ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
             parent: right,
+            path: message.path[1.min(message.path.len())..].to_vec(),
             ..message
-        });
+        }));
         self.dialer
-            .ensure_connected(accepter)
+            .ensure_connected(next)
             .await
             .map_err(|e| e.message().to_string())?;
         self.peers
-            .send(accepter, &forwarded)
+            .send(next, &forwarded)
             .await
-            .map_err(|e| format!("cannot reach the accepter: {e}"))?;
+            .map_err(|e| format!("cannot reach {next}, the next node on the path: {e}"))?;
         tracing::info!(left = %route_left, %right, "forwarded a virtual channel proposal");
         Ok(())
     }
@@ -285,8 +313,8 @@ impl Intermediary {
         let message = ChannelMessage::ProposalReject(reject.clone());
         let peers = self.peers.clone();
         tokio::spawn(async move {
-            if let Err(error) = peers.send(route.proposer, &message).await {
-                tracing::debug!(peer_id = %route.proposer, "could not relay the reject: {error}");
+            if let Err(error) = peers.send(route.previous, &message).await {
+                tracing::debug!(peer_id = %route.previous, "could not relay the reject: {error}");
             }
         });
         true
@@ -313,24 +341,89 @@ impl Intermediary {
             if matches!(self.store.carried(&id), Ok(Some(_))) {
                 self.keep(&child);
             }
-            let _ = running.handle.know_child(child);
+            let _ = running.handle.know_child(child.clone());
+            self.merge_between_intermediaries(parent, child);
             return;
         }
-        let parents = {
+        let opened = {
             let mut routes = self.routes();
             routes
                 .match_opening(parent, &child, Instant::now())
-                .map(|route| [route.left, route.right])
+                .map(|route| (route.clone(), route.right_is_ours))
         };
-        let Some(parents) = parents else {
+        let Some((route, right_is_ours)) = opened else {
             tracing::debug!(peer_id = %from, channel = %id, "dropped a virtual channel's opening state that no route of ours carries");
             return;
         };
-        for channel in parents {
-            if let Some(running) = self.registry.get(&channel) {
-                let _ = running.handle.know_child(child.clone());
-            }
+        for (side, channel) in [route.left, route.right].into_iter().enumerate() {
+            let Some(running) = self.registry.get(&channel) else {
+                continue;
+            };
+            let map = route.maps[side].clone();
+            // The next intermediary must hold it before our lock in our channel with it.
+            let _ = if side == 1 && right_is_ours {
+                running
+                    .handle
+                    .share_child_with_map(child.clone(), Some(map))
+            } else {
+                running.handle.know_child_with_map(child.clone(), map)
+            };
         }
+    }
+
+    /// A virtual channel we carry closed with the final state `child`, which came through our
+    /// channel `came_through`: our channels with other intermediaries that lock it learn it
+    /// (and the intermediary there, unless it sent it), and in each of them where we stand in
+    /// for the proposer we propose the merge (an end merges its own channel with us).
+    fn merge_between_intermediaries(&self, came_through: ChannelId, child: SignedState) {
+        let registry = self.registry.clone();
+        let me = self.chain.account.clone();
+        tokio::spawn(async move {
+            let id = child.state.channel_id;
+            let Some(me) = me else { return };
+            for (handle, _) in registry.all() {
+                let Ok(view) = handle.snapshot().await else {
+                    continue;
+                };
+                let snapshot = view.snapshot;
+                let params = &snapshot.channel.params;
+                let Some(lock) = snapshot
+                    .latest
+                    .state
+                    .allocation
+                    .locked
+                    .iter()
+                    .find(|s| s.id == id)
+                else {
+                    continue;
+                };
+                if params
+                    .participants
+                    .iter()
+                    .any(|p| child.params.participants.contains(p))
+                {
+                    continue;
+                }
+                if handle.id() != came_through {
+                    let _ = handle.share_child_with_map(child.clone(), None);
+                }
+                let ours = params.participants.iter().position(|p| *p == me);
+                let proposer_stand_in = lock.index_map.first().map(|&i| usize::from(i));
+                if ours.is_some() && ours == proposer_stand_in {
+                    let handle = handle.clone();
+                    tokio::spawn(async move {
+                        match handle.merge_child(id).await {
+                            Ok(version) => {
+                                tracing::info!(channel = %handle.id(), child = %id, version, "merged a closed virtual channel with the next intermediary")
+                            }
+                            Err(error) => {
+                                tracing::debug!(channel = %handle.id(), child = %id, "did not merge a closed virtual channel: {error}")
+                            }
+                        }
+                    });
+                }
+            }
+        });
     }
 
     /// Keeps `child` as the newest state of a virtual channel we carry (in the background: the
@@ -368,52 +461,133 @@ impl Intermediary {
         Ok(())
     }
 
-    /// Accepts both ends' locks of a virtual channel once both are held (step 3), for as long
-    /// as `holds` brings them.
+    /// Accepts the held locks of a virtual channel once both of our channels on its path lock
+    /// it (step 3), for as long as `holds` brings them; proposes our own lock in a channel with
+    /// the next intermediary first.
     pub fn spawn_holds(self: &Arc<Self>, mut holds: UnboundedReceiver<HeldLock>) {
         let this = self.clone();
         tokio::spawn(async move {
             while let Some(held) = holds.recv().await {
                 let decided = this.routes().hold(held.parent, held.version, held.child);
-                let (pair, opening) = match decided {
-                    Held::Wait => continue,
-                    Held::Ready(ready) => *ready,
-                    Held::Decline => {
-                        this.decline(held).await;
-                        continue;
+                match decided {
+                    Held::Wait => {}
+                    Held::Ready(ready) => {
+                        this.accept_held(held.child, *ready).await;
                     }
-                };
-                // The virtual channel's state is durable before we sign a lock of it: after a
-                // restart, our channels can still go on chain with it.
-                if let Err(error) = this.store.commit(vec![carried_op(&opening)]).await {
-                    tracing::warn!(child = %held.child, "not locking a virtual channel whose state cannot be kept: {error}");
-                    continue;
-                }
-                for (channel, version) in pair {
-                    let Some(running) = this.registry.get(&channel) else {
-                        tracing::warn!(%channel, "a held lock's channel stopped");
-                        continue;
-                    };
-                    match running.handle.accept(Some(version)).await {
-                        Ok(()) => {
-                            tracing::info!(%channel, child = %held.child, version, "locked a virtual channel's funds")
-                        }
-                        Err(error) => {
-                            tracing::warn!(%channel, child = %held.child, version, "could not accept the held lock: {error}")
-                        }
+                    Held::Decline => this.decline(held.parent, held.version, held.child).await,
+                    Held::Propose(own) => {
+                        let this = this.clone();
+                        tokio::spawn(async move { this.lock_next(held, *own).await });
                     }
                 }
             }
         });
     }
+
+    /// Accepts the held locks of virtual channel `child`, once its opening state is durable
+    /// (after a restart, our channels can still go on chain with it). Returns whether all were
+    /// accepted.
+    async fn accept_held(&self, child: ChannelId, (held, opening): LockPair) -> bool {
+        if let Err(error) = self.store.commit(vec![carried_op(&opening)]).await {
+            tracing::warn!(%child, "not locking a virtual channel whose state cannot be kept: {error}");
+            return false;
+        }
+        let mut all = true;
+        for (channel, version) in held {
+            let Some(running) = self.registry.get(&channel) else {
+                tracing::warn!(%channel, "a held lock's channel stopped");
+                all = false;
+                continue;
+            };
+            match running.handle.accept(Some(version)).await {
+                Ok(()) => {
+                    tracing::info!(%channel, %child, version, "locked a virtual channel's funds")
+                }
+                Err(error) => {
+                    all = false;
+                    tracing::warn!(%channel, %child, version, "could not accept the held lock: {error}")
+                }
+            }
+        }
+        all
+    }
+
+    /// We hold the lock of `held` and are the intermediary on the proposer's side of our
+    /// channel with the next one: we propose our lock there (`own`), and only once the next
+    /// intermediary signed it accept the held one. Each of us then holds the other's signature
+    /// on the lock where it stands in for the accepter, so neither can be left paying out in
+    /// one channel what it does not get back in the other. The held lock is kept from lapsing
+    /// meanwhile; if ours is refused, the held one is declined and its end proposes it again.
+    async fn lock_next(&self, held: HeldLock, own: routes::OwnLock) {
+        let child = held.child;
+        if let Err(error) = self.store.commit(vec![carried_op(&own.opening)]).await {
+            tracing::warn!(%child, "not locking a virtual channel whose state cannot be kept: {error}");
+            self.answered(&own.proposal, false).await;
+            return;
+        }
+        if let Some(running) = self.registry.get(&held.parent) {
+            // Longer than the next intermediary holds ours before it declines it.
+            let _ = running.handle.hold_longer(held.version, self.hub.hold * 3);
+        }
+        let locked = match self.registry.get(&own.channel) {
+            None => false,
+            Some(running) => {
+                let already = running.handle.snapshot().await.is_ok_and(|view| {
+                    view.snapshot
+                        .latest
+                        .state
+                        .allocation
+                        .locked
+                        .iter()
+                        .any(|s| s.id == child)
+                });
+                already
+                    || match running.handle.lock_child(child).await {
+                        Ok(version) => {
+                            tracing::info!(channel = %own.channel, %child, version, "locked a virtual channel's funds with the next intermediary");
+                            true
+                        }
+                        Err(error) => {
+                            tracing::info!(channel = %own.channel, %child, "the next intermediary did not lock the virtual channel: {error}");
+                            false
+                        }
+                    }
+            }
+        };
+        self.answered(&own.proposal, locked).await;
+    }
+
+    /// Our own lock of route `proposal` was answered: accept or decline the held one.
+    async fn answered(&self, proposal: &crate::protocol::ProposalId, locked: bool) {
+        let outcome = self.routes().our_lock_answered(proposal, locked);
+        match outcome {
+            OurLockOutcome::Nothing => {}
+            OurLockOutcome::Accept(ready) => {
+                let child = ready.1.state.channel_id;
+                if self.accept_held(child, *ready).await {
+                    self.routes().remove(proposal);
+                }
+            }
+            OurLockOutcome::Decline((channel, version)) => {
+                let child = ChannelId([0; 32]);
+                self.decline(channel, version, child).await;
+            }
+        }
+    }
 }
 
 impl Intermediary {
-    /// Declines the held lock `held` (no route carries it, or it would wait in a circle); its
-    /// end proposes it again shortly.
-    async fn decline(&self, held: HeldLock) {
-        let Some(running) = self.registry.get(&held.parent) else {
+    /// Declines the held lock `version` of `child` in `parent` (no route carries it, it would
+    /// wait in a circle, or our own lock with the next intermediary was refused); its proposer
+    /// proposes it again shortly.
+    async fn decline(&self, parent: ChannelId, version: u64, child: ChannelId) {
+        let Some(running) = self.registry.get(&parent) else {
             return;
+        };
+        let held = HeldLock {
+            parent,
+            version,
+            child,
         };
         let reason = "the intermediary cannot lock this virtual channel now (its other ledger \
                       channel is busy with another lock); propose it again";
@@ -434,6 +608,54 @@ pub(super) fn node_id(
         .try_into()
         .map_err(|_| format!("the {role}'s node id is not 33 bytes"))?;
     NodeId::from_bytes(array).map_err(|e| format!("the {role}'s node id: {e}"))
+}
+
+/// The intermediaries still ahead after us on `message`'s path (checked: none twice, none an
+/// end, not us, at most [`MAX_VIRTUAL_PATH`]).
+fn path_after_us(
+    message: &VirtualProposal,
+    own: NodeId,
+    proposer: NodeId,
+    accepter: NodeId,
+) -> Result<Vec<NodeId>, String> {
+    if message.path.len() > MAX_VIRTUAL_PATH {
+        return Err(format!(
+            "the path names {} more intermediaries; at most {MAX_VIRTUAL_PATH} are carried",
+            message.path.len()
+        ));
+    }
+    let path = message
+        .path
+        .iter()
+        .map(|bytes| node_id(bytes, "intermediary"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut seen = vec![own, proposer, accepter];
+    if proposer == own || accepter == own || proposer == accepter {
+        return Err("the proposer, the accepter and this node must be three nodes".to_string());
+    }
+    for node in &path {
+        if seen.contains(node) {
+            return Err(format!(
+                "the path names {node} twice, or an end or this node as an intermediary"
+            ));
+        }
+        seen.push(*node);
+    }
+    Ok(path)
+}
+
+/// The index map of a virtual channel in `hop`: its left participant stands in for the
+/// proposer, its right one for the accepter.
+fn hop_map(hop: &Hop<'_>) -> Result<Vec<u16>, String> {
+    let participants = &hop.parent.channel.params.participants;
+    let index = |who: &Participant| {
+        participants
+            .iter()
+            .position(|p| p == who)
+            .and_then(|i| u16::try_from(i).ok())
+            .ok_or_else(|| "a hop's participant is not in its channel".to_string())
+    };
+    Ok(vec![index(hop.left)?, index(hop.right)?])
 }
 
 /// The one participant of a two-party channel who is not `me`.

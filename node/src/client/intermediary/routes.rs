@@ -1,52 +1,96 @@
 //! The virtual channels an intermediary agreed to carry and has not locked yet: one [`Route`]
 //! per proposal it forwarded, from the proposal to the moment both of its ledger channels on
-//! the path hold the ends' locks. Pure, with time as an input; bounded (a proposer may have
+//! the path lock the virtual channel. Pure, with time as an input; bounded (a proposer may have
 //! `[hub] pending_per_peer` at once, each lapses at its deadline).
 
 use crate::protocol::proposal::opening_allocation;
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChannelId, Participant, SignedState};
+use parley_plugin_api::model::{ChannelId, Params, Participant, SignedState, State};
 use std::collections::HashMap;
 use std::time::Instant;
 
 /// A virtual channel the intermediary forwarded the proposal of.
+///
+/// The route's two channels are ours on the path: `left` towards the proposer, `right` towards
+/// the accepter. In each, the participant on the proposer's side stands in for the proposer
+/// and the one on the accepter's side for the accepter (`maps`). An end (proposer or accepter)
+/// proposes the lock in its channel with us and we hold it; in a channel between two
+/// intermediaries the one on the proposer's side proposes the lock (`right_is_ours`: we, in
+/// `right`) once it holds the lock of its own `left`, and the other holds it like an end's.
 #[derive(Clone, Debug)]
 pub struct Route {
     /// The proposal, as forwarded.
     pub proposal: ChannelProposal,
-    /// The intermediary's ledger channel with the proposer.
+    /// Our ledger channel towards the proposer (with it, or with the intermediary before us).
     pub left: ChannelId,
-    /// Its ledger channel with the accepter.
+    /// Our ledger channel towards the accepter (with it, or with the intermediary after us).
     pub right: ChannelId,
-    /// The proposer's node.
-    pub proposer: NodeId,
-    /// The accepter's node.
-    pub accepter: NodeId,
-    /// The virtual channel's participants: the proposer's and the accepter's chain addresses.
-    pub participants: [Participant; 2],
+    /// The node the proposal came from (the proposer, or the intermediary before us).
+    pub previous: NodeId,
+    /// The node we forwarded it to (the accepter, or the intermediary after us).
+    pub next: NodeId,
+    /// Our chain address, which may not be a participant of the virtual channel.
+    pub intermediary: Participant,
+    /// The accepter's chain address, known when `right` is a channel with the accepter.
+    pub accepter: Option<Participant>,
+    /// The virtual channel's index map in `left` and in `right`: the index of the stand-in of
+    /// the proposer, then of the accepter.
+    pub maps: [Vec<u16>; 2],
+    /// We propose the lock in `right` (a channel with the next intermediary).
+    pub right_is_ours: bool,
+    /// Where our own lock in `right` stands (only with `right_is_ours`).
+    pub our_lock: OurLock,
     /// When the route lapses unless both locks were accepted.
     pub deadline: Instant,
     /// The virtual channel's fully signed opening state, once an end handed it over.
     pub opening: Option<SignedState>,
-    /// The version of each end's held lock update: `[left, right]`.
+    /// The version of each held lock update: `[left, right]`.
     pub held: [Option<u64>; 2],
 }
 
-/// Both locks of one virtual channel, ready to be accepted: `(channel, version)` each, and
-/// the virtual channel's fully signed opening state.
-pub type LockPair = ([(ChannelId, u64); 2], SignedState);
+/// Our own lock of a virtual channel in a channel with the next intermediary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OurLock {
+    /// Not proposed (or proposed and refused).
+    #[default]
+    None,
+    /// Proposed, not answered yet.
+    Proposing,
+    /// Signed by the next intermediary.
+    Locked,
+}
 
-/// What becomes of a lock an end proposed in one of our channels.
+/// The held locks of one virtual channel, ready to be accepted: `(channel, version)` each, and
+/// the virtual channel's fully signed opening state.
+pub type LockPair = (Vec<(ChannelId, u64)>, SignedState);
+
+/// Our own lock to propose in a channel with the next intermediary: the route's proposal, the
+/// channel, the virtual channel's opening state and its index map there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnLock {
+    /// The route's proposal.
+    pub proposal: ProposalId,
+    /// Our channel with the next intermediary.
+    pub channel: ChannelId,
+    /// The virtual channel's fully signed opening state.
+    pub opening: SignedState,
+    /// Its index map in `channel`.
+    pub map: Vec<u16>,
+}
+
+/// What becomes of a lock proposed to us in one of our channels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Held {
     /// It waits for its twin in the route's other channel.
     Wait,
-    /// Its twin is held too: accept both.
+    /// Its twin is held too (or our own lock there is signed): accept them.
     Ready(Box<LockPair>),
+    /// Propose our own lock in the channel with the next intermediary, then accept this one.
+    Propose(Box<OwnLock>),
     /// Declined: no route carries it, or holding it would close a circle of channels each
     /// waiting for the next (each holds a lock whose twin cannot arrive in the next, which is
-    /// busy with its own held lock; a channel has one incoming update at a time). The end
+    /// busy with its own held lock; a channel has one incoming update at a time). Its proposer
     /// proposes it again shortly, once the others went through.
     Decline,
 }
@@ -65,6 +109,47 @@ impl Route {
             self.right
         }
     }
+
+    /// Whether the lock on `side` is in hand: held from the other participant, or our own
+    /// and signed.
+    fn in_hand(&self, side: usize) -> bool {
+        if side == 1 && self.right_is_ours {
+            self.our_lock == OurLock::Locked
+        } else {
+            self.held[side].is_some()
+        }
+    }
+
+    /// Whether `params` and `opening` are this route's virtual channel's.
+    fn fits(&self, params: &Params, opening: &State) -> bool {
+        let proposal = &self.proposal;
+        params.virtual_channel
+            && !params.ledger_channel
+            && params.app == proposal.app
+            && params.participants.len() == 2
+            && params.participants[0] == proposal.proposer
+            && self
+                .accepter
+                .as_ref()
+                .is_none_or(|a| params.participants[1] == *a)
+            && !params.participants.contains(&self.intermediary)
+            && params.challenge_duration == proposal.challenge_duration
+            && opening.version == 0
+            && !opening.is_final
+            && opening.allocation == opening_allocation(proposal)
+            && opening.app_data == proposal.app_data
+    }
+}
+
+/// What to do once our own lock was answered ([`Routes::our_lock_answered`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OurLockOutcome {
+    /// Nothing waits on it.
+    Nothing,
+    /// Accept the held lock(s).
+    Accept(Box<LockPair>),
+    /// Decline the held lock `(channel, version)`.
+    Decline((ChannelId, u64)),
 }
 
 /// The routes in flight.
@@ -90,7 +175,7 @@ impl Routes {
         let open = self
             .routes
             .values()
-            .filter(|r| r.proposer == route.proposer)
+            .filter(|r| r.previous == route.previous)
             .count();
         if open >= max_per_proposer {
             return Err(format!(
@@ -102,47 +187,38 @@ impl Routes {
         Ok(())
     }
 
-    /// Takes the route of `id` if `from` is its accepter (who rejected it): the reject goes
-    /// back to the proposer.
+    /// Takes the route of `id` if `from` is the node we forwarded it to (the accepter, or an
+    /// intermediary relaying its reject): the reject goes back the way the proposal came.
     pub fn take_rejected(&mut self, id: &ProposalId, from: &NodeId) -> Option<Route> {
         match self.routes.get(id) {
-            Some(route) if route.accepter == *from => self.routes.remove(id),
+            Some(route) if route.next == *from => self.routes.remove(id),
             _ => None,
         }
     }
 
-    /// The route whose virtual channel `params` and opening state `opening` are, handed over
-    /// by an end through `parent` (one of the route's channels): the participants, challenge
-    /// duration and opening allocation of the proposal. Its child is set to the opening's
-    /// channel. `None` if no unlapsed route fits.
+    /// The route whose virtual channel `signed` opens, handed over through `parent` (one of
+    /// the route's channels): the proposal's participants (the accepter's where we know it),
+    /// challenge duration and opening allocation, without us among its participants. Its
+    /// child is set to the opening's channel. `None` if no unlapsed route fits.
     pub fn match_opening(
         &mut self,
         parent: ChannelId,
         signed: &SignedState,
         now: Instant,
     ) -> Option<&Route> {
-        let (params, opening) = (&signed.params, &signed.state);
-        let id = opening.channel_id;
+        let id = signed.state.channel_id;
         let route = self.routes.values_mut().find(|r| {
             r.deadline > now
                 && (r.left == parent || r.right == parent)
                 && r.child().is_none_or(|c| c == id)
-                && params.virtual_channel
-                && !params.ledger_channel
-                && params.app == r.proposal.app
-                && params.participants == r.participants
-                && params.challenge_duration == r.proposal.challenge_duration
-                && opening.version == 0
-                && !opening.is_final
-                && opening.allocation == opening_allocation(&r.proposal)
-                && opening.app_data == r.proposal.app_data
+                && r.fits(&signed.params, &signed.state)
         })?;
         route.opening = Some(signed.clone());
         Some(route)
     }
 
-    /// Notes that `parent` holds an end's lock update `version` of virtual channel `child`
-    /// (module documentation of [`Held`]). A lock held before in `parent` is gone: a channel
+    /// Notes that `parent` holds a lock update `version` of virtual channel `child` proposed to
+    /// us (module documentation of [`Held`]). A lock held before in `parent` is gone: a channel
     /// has one incoming update at a time.
     pub fn hold(&mut self, parent: ChannelId, version: u64, child: ChannelId) -> Held {
         for route in self.routes.values_mut() {
@@ -162,19 +238,76 @@ impl Routes {
             return Held::Decline;
         };
         let side = usize::from(route.right == parent);
-        route.held[side] = Some(version);
-        if let ([Some(left), Some(right)], Some(opening)) = (route.held, route.opening.clone()) {
-            let pair = ([(route.left, left), (route.right, right)], opening);
-            self.routes.remove(&id);
-            return Held::Ready(Box::new(pair));
+        if side == 1 && route.right_is_ours {
+            // The lock in our channel with the next intermediary is ours to propose.
+            return Held::Decline;
         }
+        route.held[side] = Some(version);
+        if route.in_hand(0) && route.in_hand(1) {
+            return self.take_ready(id).map_or(Held::Decline, Held::Ready);
+        }
+        let propose = route.right_is_ours && route.our_lock == OurLock::None;
         if self.waits_in_circle(parent) {
             if let Some(route) = self.routes.get_mut(&id) {
                 route.held[side] = None;
             }
             return Held::Decline;
         }
-        Held::Wait
+        if !propose {
+            return Held::Wait;
+        }
+        let Some(route) = self.routes.get_mut(&id) else {
+            return Held::Decline;
+        };
+        let Some(opening) = route.opening.clone() else {
+            return Held::Decline;
+        };
+        route.our_lock = OurLock::Proposing;
+        Held::Propose(Box::new(OwnLock {
+            proposal: id,
+            channel: route.right,
+            opening,
+            map: route.maps[1].clone(),
+        }))
+    }
+
+    /// Our own lock of route `proposal`'s virtual channel was signed (`locked`) or not. Signed:
+    /// the held lock of our left channel, if still held, is ready to be accepted. Not: the held
+    /// lock is returned to be declined (its end proposes it again, and we our lock with it).
+    pub fn our_lock_answered(&mut self, proposal: &ProposalId, locked: bool) -> OurLockOutcome {
+        let Some(route) = self.routes.get_mut(proposal) else {
+            return OurLockOutcome::Nothing;
+        };
+        if locked {
+            // The route stays until the held lock is accepted ([`Routes::remove`]): if it
+            // lapsed meanwhile, its end proposes it again and it is ready at once.
+            route.our_lock = OurLock::Locked;
+            let (Some(version), Some(opening)) = (route.held[0].take(), route.opening.clone())
+            else {
+                return OurLockOutcome::Nothing;
+            };
+            return OurLockOutcome::Accept(Box::new((vec![(route.left, version)], opening)));
+        }
+        route.our_lock = OurLock::None;
+        match route.held[0].take() {
+            Some(version) => OurLockOutcome::Decline((route.left, version)),
+            None => OurLockOutcome::Nothing,
+        }
+    }
+
+    /// Removes route `id`, whose locks are all in hand, and returns the held ones to accept.
+    fn take_ready(&mut self, id: ProposalId) -> Option<Box<LockPair>> {
+        let route = self.routes.remove(&id)?;
+        let opening = route.opening.clone()?;
+        let held = (0..2)
+            .filter_map(|side| route.held[side].map(|version| (route.channel(side), version)))
+            .collect();
+        Some(Box::new((held, opening)))
+    }
+
+    /// Drops route `proposal`: every lock of it is accepted.
+    pub fn remove(&mut self, proposal: &ProposalId) {
+        self.routes.remove(proposal);
     }
 
     /// The channel whose lock the lock held in `channel` waits for, if one is held there.
@@ -184,7 +317,7 @@ impl Routes {
                 .find(|&side| {
                     route.channel(side) == channel
                         && route.held[side].is_some()
-                        && route.held[1 - side].is_none()
+                        && !route.in_hand(1 - side)
                 })
                 .map(|side| route.channel(1 - side))
         })

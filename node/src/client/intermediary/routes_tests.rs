@@ -40,18 +40,33 @@ fn route(id: u8, proposer: u8, deadline: Instant) -> Route {
         proposal: proposal(id),
         left: ChannelId([10; 32]),
         right: ChannelId([11; 32]),
-        proposer: node(proposer),
-        accepter: node(200),
-        participants: [Participant(vec![1; 20]), Participant(vec![2; 20])],
+        previous: node(proposer),
+        next: node(200),
+        intermediary: Participant(vec![5; 20]),
+        accepter: Some(Participant(vec![2; 20])),
+        maps: [vec![0, 1], vec![0, 1]],
+        right_is_ours: false,
+        our_lock: OurLock::None,
         deadline,
         opening: None,
         held: [None, None],
     }
 }
 
+/// A route of the first of two intermediaries: the next one is no end, and the lock in our
+/// channel with it is ours to propose.
+fn first_of_two(id: u8, deadline: Instant) -> Route {
+    Route {
+        accepter: None,
+        right_is_ours: true,
+        next: node(201),
+        ..route(id, 1, deadline)
+    }
+}
+
 fn opening(route: &Route) -> SignedState {
     let params = Params {
-        participants: route.participants.to_vec(),
+        participants: vec![Participant(vec![1; 20]), Participant(vec![2; 20])],
         challenge_duration: 60,
         nonce: [4; 32],
         app: None,
@@ -97,7 +112,7 @@ fn a_proposer_has_a_bounded_number_of_routes_and_lapsed_ones_are_dropped() {
 }
 
 #[test]
-fn only_the_accepter_rejects_a_route() {
+fn only_the_node_it_was_forwarded_to_rejects_a_route() {
     let now = Instant::now();
     let mut routes = Routes::default();
     routes
@@ -163,7 +178,7 @@ fn both_locks_are_released_together_and_only_once_both_are_held() {
     assert_eq!(routes.hold(ChannelId([12; 32]), 3, child), Held::Decline);
     assert_eq!(
         routes.hold(right, 3, child),
-        Held::Ready(Box::new(([(left, 6), (right, 3)], signed)))
+        Held::Ready(Box::new((vec![(left, 6), (right, 3)], signed)))
     );
     // Done: the route is gone.
     assert!(routes.is_empty());
@@ -179,6 +194,8 @@ fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
     let first = route(1, 1, now + Duration::from_secs(9));
     let mut second = route(2, 2, now + Duration::from_secs(9));
     (second.left, second.right) = (y, x);
+    // Other balances: each opening fits its own route only.
+    second.proposal.balances = vec![vec![Amount::from(20u64), Amount::from(5u64)]];
     let mut second_opening = opening(&second);
     second_opening.state.channel_id = ChannelId([8; 32]);
     routes.add(first.clone(), now, MAX).unwrap();
@@ -196,4 +213,80 @@ fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
     // Then the second, proposed again, waits as usual.
     assert_eq!(routes.hold(y, 8, two), Held::Wait);
     assert!(matches!(routes.hold(x, 5, two), Held::Ready(_)));
+}
+
+#[test]
+fn the_first_of_two_intermediaries_proposes_its_lock_and_then_accepts_the_held_one() {
+    let now = Instant::now();
+    let mut routes = Routes::default();
+    let carried = first_of_two(1, now + Duration::from_secs(9));
+    let id = carried.proposal.proposal_id;
+    routes.add(carried.clone(), now, MAX).unwrap();
+    let signed = opening(&carried);
+    let child = signed.state.channel_id;
+    let (left, right) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    // Any accepter address fits until the opening names it; never ours.
+    let mut ours = signed.clone();
+    ours.params.participants[1] = Participant(vec![5; 20]);
+    assert!(routes.match_opening(left, &ours, now).is_none());
+    let mut stranger = signed.clone();
+    stranger.params.participants[1] = Participant(vec![3; 20]);
+    assert!(routes.match_opening(left, &stranger, now).is_some());
+    routes.match_opening(left, &signed, now).unwrap();
+    // The next intermediary never proposes the lock of our channel with it.
+    assert_eq!(routes.hold(right, 2, child), Held::Decline);
+    // The end's lock is held: we propose ours, once.
+    let propose = routes.hold(left, 5, child);
+    assert_eq!(
+        propose,
+        Held::Propose(Box::new(OwnLock {
+            proposal: id,
+            channel: right,
+            opening: signed.clone(),
+            map: vec![0, 1],
+        }))
+    );
+    assert_eq!(routes.hold(left, 6, child), Held::Wait);
+    // Refused: the held lock is declined, and the next one proposes ours again.
+    assert_eq!(
+        routes.our_lock_answered(&id, false),
+        OurLockOutcome::Decline((left, 6))
+    );
+    assert!(matches!(routes.hold(left, 7, child), Held::Propose(_)));
+    // Signed: the held lock is accepted; the route stays until that is done.
+    assert_eq!(
+        routes.our_lock_answered(&id, true),
+        OurLockOutcome::Accept(Box::new((vec![(left, 7)], signed.clone())))
+    );
+    assert_eq!(routes.len(), 1);
+    // Had the held lock lapsed meanwhile, its end's next proposal is ready at once.
+    assert_eq!(
+        routes.hold(left, 8, child),
+        Held::Ready(Box::new((vec![(left, 8)], signed)))
+    );
+    assert!(routes.is_empty());
+}
+
+#[test]
+fn an_intermediary_waiting_on_its_own_lock_closes_a_circle_too() {
+    let now = Instant::now();
+    let (x, y) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    let mut routes = Routes::default();
+    // The first is ours to lock in y; the second comes the other way, held in y waiting for x.
+    let first = first_of_two(1, now + Duration::from_secs(9));
+    let mut second = route(2, 2, now + Duration::from_secs(9));
+    (second.left, second.right) = (y, x);
+    // Other balances: each opening fits its own route only.
+    second.proposal.balances = vec![vec![Amount::from(20u64), Amount::from(5u64)]];
+    let mut second_opening = opening(&second);
+    second_opening.state.channel_id = ChannelId([8; 32]);
+    routes.add(first.clone(), now, MAX).unwrap();
+    routes.add(second, now, MAX).unwrap();
+    let first_opening = opening(&first);
+    routes.match_opening(x, &first_opening, now).unwrap();
+    routes.match_opening(y, &second_opening, now).unwrap();
+    let (one, two) = (first_opening.state.channel_id, ChannelId([8; 32]));
+    assert!(matches!(routes.hold(x, 4, one), Held::Propose(_)));
+    // y's lock waits for x, which waits for our lock in y: declined.
+    assert_eq!(routes.hold(y, 7, two), Held::Decline);
 }

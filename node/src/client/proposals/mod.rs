@@ -124,7 +124,7 @@ impl Proposals {
         message: VirtualProposal,
         name: &str,
     ) -> Result<ChannelId, Error> {
-        let message = ChannelMessage::VirtualProposal(message);
+        let message = ChannelMessage::VirtualProposal(Box::new(message));
         self.send_and_wait(proposal, peer, Some(via), message, name)
             .await
     }

@@ -13,14 +13,18 @@
 //! A virtual child (funded through an intermediary, `Params::virtual_channel`) is locked the
 //! same way, with each of its participants missing from this channel stood in for by this
 //! channel's participant who is not in the child (the intermediary at an end's channel, the end
-//! at the intermediary's): [`crate::protocol::tree::virtual_index_map`].
+//! at the intermediary's): [`crate::protocol::tree::virtual_index_map`]. In a channel between
+//! two intermediaries of a longer path both participants stand in for someone, and the path
+//! names the map ([`Channel::know_child_with_map`]).
 //!
 //! Only payment channels hold sub-channels here: an app's rules know nothing of locks.
 
 use super::{Channel, ChannelError, Effect};
 use crate::protocol::signer::StateSigner;
 use crate::protocol::transition::TransitionError;
-use crate::protocol::tree::{lock_child, lock_virtual, merge_child, virtual_index_map};
+use crate::protocol::tree::{
+    check_virtual_index_map, lock_child, lock_virtual, merge_child, virtual_index_map,
+};
 use parley_plugin_api::model::{ChannelId, SignedState, State};
 
 impl Channel {
@@ -33,6 +37,18 @@ impl Channel {
             return;
         }
         self.children.insert(id, child);
+    }
+
+    /// [`Channel::know_child`] for a virtual child's opening state in a channel between two
+    /// intermediaries on its path: both participants stand in for someone, so the path says
+    /// who for whom; `map` gives each child participant's stand-in's index in this channel
+    /// (checked when the lock is built).
+    pub fn know_child_with_map(&mut self, child: SignedState, map: Vec<u16>) {
+        let id = child.state.channel_id;
+        self.know_child(child);
+        if self.children.contains_key(&id) {
+            self.virtual_maps.insert(id, map);
+        }
     }
 
     /// The sub-channels the newest state locks funds in, in lock order.
@@ -133,6 +149,18 @@ impl Channel {
             .ok_or_else(|| "this node holds no fully signed opening state of it".to_string())?;
         if known.params.virtual_channel {
             let params = &self.record.params;
+            if let Some(map) = self.virtual_maps.get(&child) {
+                check_virtual_index_map(params, &known.params, child, map)
+                    .map_err(|e| e.to_string())?;
+                return lock_virtual(
+                    params,
+                    &self.latest,
+                    &known.params,
+                    &known.state,
+                    map.clone(),
+                )
+                .map_err(|e| e.to_string());
+            }
             let stand_in = params
                 .participants
                 .iter()

@@ -108,6 +108,11 @@ pub struct Channel {
     /// checked against. Given by the driver ([`Channel::know_child`]) from this node's own
     /// channel tasks; not persisted (the children give them again after a restart).
     children: BTreeMap<ChannelId, SignedState>,
+    /// The index maps of virtual children locked in a channel between two intermediaries,
+    /// where both participants stand in for someone (given with
+    /// [`Channel::know_child_with_map`]); a child missing here is mapped by
+    /// [`crate::protocol::tree::virtual_index_map`]. Kept while its opening state is.
+    virtual_maps: BTreeMap<ChannelId, Vec<u16>>,
 }
 
 impl Channel {
@@ -183,6 +188,7 @@ impl Channel {
             },
             app,
             children: BTreeMap::new(),
+            virtual_maps: BTreeMap::new(),
         };
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Opened(channel.record.clone()));
@@ -277,6 +283,7 @@ impl Channel {
             funding,
             app: AppRules::default(),
             children: BTreeMap::new(),
+            virtual_maps: BTreeMap::new(),
         })
     }
 
@@ -625,6 +632,9 @@ impl Channel {
                 !is_locked
             }
         });
+        let children = &self.children;
+        self.virtual_maps
+            .retain(|id, _| children.get(id).is_some_and(|c| !c.state.is_final));
         fx.persist(PersistRecord::Latest(self.signed_record()));
         fx.event(ChannelEvent::StateChanged {
             state: self.latest.clone(),
