@@ -66,6 +66,7 @@ async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
             parent: None,
             via: None,
             through: Vec::new(),
+            fees: Vec::new(),
         })
         .await
         .unwrap()

@@ -55,6 +55,7 @@ fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
         parent: None,
         via: None,
         through: Vec::new(),
+        fees: Vec::new(),
     }
 }
 

@@ -90,6 +90,7 @@ async fn bob_accepts_one_payment_rejects_one_with_a_reason_and_lets_one_lapse() 
             parent: None,
             via: None,
             through: Vec::new(),
+            fees: Vec::new(),
         })
         .await
         .unwrap();

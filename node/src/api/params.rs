@@ -307,6 +307,7 @@ impl FromParams for ChannelOpenRequest {
         "parent",
         "via",
         "through",
+        "fees",
     ];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let request = ChannelOpenRequest {
@@ -326,11 +327,15 @@ impl FromParams for ChannelOpenRequest {
                 .into_iter()
                 .map(|node| text("through", node))
                 .collect::<Result<_, _>>()?,
+            fees: p
+                .optional::<Vec<Amount>>("fees", "an array of amounts (decimal strings)")?
+                .unwrap_or_default(),
         };
-        if !request.through.is_empty() && request.via.is_none() {
+        if (!request.through.is_empty() || !request.fees.is_empty()) && request.via.is_none() {
             return Err(ApiError::invalid_param(
                 "through",
-                "names the intermediaries after the one of `via`; give `via` too",
+                "`through` and `fees` are about the intermediaries of a virtual channel; give \
+                 `via` too",
             ));
         }
         if let Some(setup) = &request.app_setup {

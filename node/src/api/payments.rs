@@ -113,13 +113,18 @@ pub struct PayRequest {
     /// `amount` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deposit: Option<Amount>,
+    /// What a virtual channel opened for the payment offers the hub for carrying it (base
+    /// units of the first asset); nothing when absent. A hub that charges more refuses, saying
+    /// how much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<Amount>,
     /// The payment's id (32 hex digits); a fresh one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentId>,
 }
 
 impl FromParams for PayRequest {
-    const NAMES: &'static [&'static str] = &["to", "amount", "asset", "deposit", "payment"];
+    const NAMES: &'static [&'static str] = &["to", "amount", "asset", "deposit", "fee", "payment"];
     fn from_object(p: &ParamObject) -> Result<Self, ApiError> {
         let to: String = p.required("to", "an alias or a node id")?;
         if to.trim().is_empty() || to.len() > 256 {
@@ -130,6 +135,7 @@ impl FromParams for PayRequest {
             amount: p.amount("amount")?,
             asset: p.optional("asset", "an asset name, e.g. \"ETH\"")?,
             deposit: p.optional("deposit", "an amount of base units, e.g. \"1000\"")?,
+            fee: p.optional("fee", "an amount of base units, e.g. \"10\"")?,
             payment: p.optional("payment", "a payment id (32 hex digits)")?,
         };
         if request.amount.is_zero() {

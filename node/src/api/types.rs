@@ -123,6 +123,11 @@ pub struct ChannelOpenRequest {
     /// its channels on the path.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub through: Vec<String>,
+    /// With `via`: the fee offered to each intermediary for carrying the virtual channel
+    /// (base units of the first asset), the intermediary of `via` first, then one per entry
+    /// of `through`; empty: none. A hub refuses less than its `[hub]` fee and says how much.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<Amount>,
 }
 
 impl ChannelOpenRequest {
@@ -142,6 +147,7 @@ impl ChannelOpenRequest {
             parent: None,
             via: None,
             through: Vec::new(),
+            fees: Vec::new(),
         }
     }
 }

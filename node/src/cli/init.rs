@@ -219,6 +219,8 @@ serve = false                  # true: carry the virtual channels peers propose 
 # max_lock = "1000000"         # the most one virtual channel may hold per asset (base units)
 pending_per_peer = 16          # one peer's virtual channels being opened through this node at once
 hold_seconds = 10              # how long one end's lock waits for the other end's before it is declined
+fee_base = "0"                 # what carrying one virtual channel costs its proposer (base units of its first asset)
+fee_ppm = 0                    # plus these millionths of the virtual channel's total of that asset
 
 [limits]
 # What one peer may make this node hold or do. A peer over any of them is disconnected with a

@@ -40,7 +40,7 @@ use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
     Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
     PaymentError, PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure,
-    UpdateIntent, UpdateProposal, UpdateQueue, VirtualChild,
+    UpdateIntent, UpdateProposal, UpdateQueue, VirtualChild, VirtualTerms,
 };
 use crate::store::{
     ArchivedChannel, ChannelMembers, ChannelStore, Direction, PaymentId, PaymentStatus, StoreError,
@@ -242,9 +242,9 @@ pub enum ChannelCommand {
         /// Also send it to the channel's other participants (the intermediary of a virtual
         /// child, which must hold it before it signs the child's lock or merge).
         share: bool,
-        /// The child's index map here, for a virtual child in a channel between two of its
-        /// intermediaries (see `Channel::know_child_with_map`).
-        map: Option<Vec<u16>>,
+        /// How a virtual child is locked here, where the path says more than its opening
+        /// state (see `Channel::know_virtual_child`).
+        terms: Option<VirtualTerms>,
     },
     /// Accept the peer's update awaiting an answer.
     Accept {
@@ -422,7 +422,7 @@ impl ChannelHandle {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: false,
-            map: None,
+            terms: None,
         }))
     }
 
@@ -432,36 +432,23 @@ impl ChannelHandle {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: true,
-            map: None,
+            terms: None,
         }))
     }
 
-    /// Hands this channel, one between two intermediaries of virtual child `state`, the
-    /// child's fully signed state and sends it to the other intermediary; `map` (for an
-    /// opening state) says which of us stands in for which child participant.
-    pub fn share_child_with_map(
+    /// Hands this channel a virtual child's fully signed opening `state` with the `terms` of
+    /// its lock here (an index map, a fee), and sends the state to the channel's other
+    /// participant if `share` (the intermediary ahead, which must hold it before the lock).
+    pub fn know_virtual_child(
         &self,
         state: SignedState,
-        map: Option<Vec<u16>>,
+        terms: VirtualTerms,
+        share: bool,
     ) -> Result<(), CommandError> {
         self.input(ChannelInput::Command(ChannelCommand::KnowChild {
             state: Box::new(state),
-            share: true,
-            map,
-        }))
-    }
-
-    /// [`ChannelHandle::know_child`] with the index map of a virtual child in a channel
-    /// between two of its intermediaries.
-    pub fn know_child_with_map(
-        &self,
-        state: SignedState,
-        map: Vec<u16>,
-    ) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
-            state: Box::new(state),
-            share: false,
-            map: Some(map),
+            share,
+            terms: Some(terms),
         }))
     }
 
@@ -819,7 +806,11 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelCommand::MergeChild { child, reply } => self
                 .updates
                 .push(UpdateIntent::MergeChild { child }, reply.into()),
-            ChannelCommand::KnowChild { state, share, map } => {
+            ChannelCommand::KnowChild {
+                state,
+                share,
+                terms,
+            } => {
                 if share {
                     let message = ChannelMessage::VirtualChild(VirtualChild {
                         parent: self.channel.id(),
@@ -831,8 +822,8 @@ impl<L: PeerLink> ChannelTask<L> {
                         self.send(to as u16, message.clone()).await;
                     }
                 }
-                match map {
-                    Some(map) => self.channel.know_child_with_map(*state, map),
+                match terms {
+                    Some(terms) => self.channel.know_virtual_child(*state, terms),
                     None => self.channel.know_child(*state),
                 }
             }

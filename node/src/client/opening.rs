@@ -44,6 +44,9 @@ pub struct OpenRequest {
     pub via: Option<ChannelId>,
     /// With `via`: the further intermediaries to the peer, in order (node ids or aliases).
     pub through: Vec<String>,
+    /// With `via`: what we offer each intermediary for carrying the virtual channel (base
+    /// units of its first asset), the one of `via` first; empty: nothing.
+    pub fees: Vec<Amount>,
 }
 
 impl Driver {

@@ -26,6 +26,8 @@ pub struct PayNodeRequest {
     pub asset: Option<String>,
     /// What a new virtual channel holds of ours (at least `amount`); `amount` when `None`.
     pub deposit: Option<Amount>,
+    /// What a new virtual channel offers the hub for carrying it; nothing when `None`.
+    pub fee: Option<Amount>,
     /// The payment's id; a fresh one when `None`.
     pub id: Option<PaymentId>,
 }
@@ -53,7 +55,8 @@ impl Driver {
         {
             Some(channel) => channel,
             None => {
-                self.virtual_channel_to(payee, &request.to, &asset, request.amount, deposit)
+                let fees = request.fee.into_iter().collect();
+                self.virtual_channel_to(payee, &request.to, &asset, request.amount, deposit, fees)
                     .await?
             }
         };
@@ -100,6 +103,7 @@ impl Driver {
         asset: &parley_plugin_api::model::AssetInfo,
         amount: Amount,
         deposit: Amount,
+        fees: Vec<Amount>,
     ) -> Result<ChannelId, Error> {
         let mut refusals = Vec::new();
         for overview in self.channels(false).await? {
@@ -125,6 +129,7 @@ impl Driver {
                 parent: None,
                 via: Some(overview.id),
                 through: Vec::new(),
+                fees: fees.clone(),
             };
             match self.open(request).await {
                 Ok(opened) => return Ok(opened.id),

@@ -10,7 +10,7 @@ use super::channel_task::{ChannelHandle, Ending};
 use crate::protocol::Phase;
 use crate::store::ChannelMembers;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{Asset, ChainTime, ChannelId, Dispute, State};
+use parley_plugin_api::model::{Amount, Asset, ChainTime, ChannelId, Dispute, State};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
@@ -144,6 +144,10 @@ pub struct DamagedChannel {
 struct Entries {
     channels: HashMap<ChannelId, ChannelEntry>,
     damaged: HashMap<ChannelId, DamagedChannel>,
+    /// The intermediaries' fee each virtual channel we proposed pays with its lock in our
+    /// ledger channel (not persisted: a proposer restarted before the lock proposes it
+    /// without the fee, which the intermediary refuses, and the opening lapses).
+    lock_fees: HashMap<ChannelId, Amount>,
 }
 
 /// The channel registry: every running channel by id, and the damaged ones that cannot run.
@@ -379,7 +383,23 @@ impl Registry {
 
     /// Drops channel `id` (archived: its task has ended); waiters see the channel closed.
     pub fn remove(&self, id: &ChannelId) {
-        self.entries().channels.remove(id);
+        let mut entries = self.entries();
+        entries.channels.remove(id);
+        entries.lock_fees.remove(id);
+    }
+
+    /// Records the intermediaries' fee virtual channel `id` pays with its lock.
+    pub fn set_lock_fee(&self, id: ChannelId, fee: Amount) {
+        self.entries().lock_fees.insert(id, fee);
+    }
+
+    /// The intermediaries' fee virtual channel `id` pays with its lock (zero if none).
+    pub fn lock_fee(&self, id: &ChannelId) -> Amount {
+        self.entries()
+            .lock_fees
+            .get(id)
+            .copied()
+            .unwrap_or(Amount::ZERO)
     }
 
     /// Adds a channel whose record cannot be restored.

@@ -19,7 +19,7 @@ use crate::store::members::{members_op, ChannelMembers};
 use crate::store::{ChannelStore, Direction, PaymentRecord, PaymentStatus};
 use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
-use parley_plugin_api::model::{AssetInfo, ChannelId, Participant};
+use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc::UnboundedSender;
@@ -212,6 +212,7 @@ impl ChannelStarter {
         me: &Participant,
         peer: NodeId,
         first: Option<ChannelMessage>,
+        lock_fee: Amount,
     ) -> Result<ChannelId, OpenChannelError> {
         let chain = &*self.chain.signer;
         let (channel, mut effects) =
@@ -219,6 +220,10 @@ impl ChannelStarter {
         let id = channel.id();
         if self.registry.contains(&id) {
             return Err(OpenChannelError::AlreadyOpen(id));
+        }
+        if !lock_fee.is_zero() {
+            // Known before the channel runs: its funding step pays it with the lock.
+            self.registry.set_lock_fee(id, lock_fee);
         }
         if let Some(first) = first {
             let at = effects
@@ -250,7 +255,7 @@ impl ChannelStarter {
         };
         let first = ChannelMessage::ProposalAccept(accept.clone());
         let id = self
-            .open_channel(proposal, &accept, &me, peer, Some(first))
+            .open_channel(proposal, &accept, &me, peer, Some(first), Amount::ZERO)
             .map_err(|e| {
                 Error::invalid_request(format!("cannot open the proposed channel: {e}"))
             })?;

@@ -15,7 +15,7 @@ use crate::protocol::tree::{check_virtual_hop, Hop};
 use crate::protocol::{Funding, Phase, VirtualProposal, MAX_VIRTUAL_PATH};
 use crate::wire::NodeId;
 use parley_plugin_api::codec::Bytes;
-use parley_plugin_api::model::{ChannelId, Participant};
+use parley_plugin_api::model::{Amount, ChannelId, Participant};
 
 impl Driver {
     /// Proposes the virtual channel of `request` to `peer` (called `name`) through our ledger
@@ -78,6 +78,19 @@ impl Driver {
             ));
         }
         let path = self.virtual_path(&request.through, intermediary, peer)?;
+        if !request.fees.is_empty() && request.fees.len() != path.len() + 1 {
+            return Err(Error::invalid(
+                "fees",
+                format!(
+                    "gives {} fees for {} intermediaries; give one per intermediary (the one of \
+                     `via` first, then one per `through`), or none",
+                    request.fees.len(),
+                    path.len() + 1
+                ),
+            ));
+        }
+        let lock_fee = Amount::checked_sum(&request.fees)
+            .ok_or_else(|| Error::invalid("fees", "the fees overflow"))?;
         let me = self.chain.account()?.clone();
         let stand_in = other_participant(&ledger.channel.params.participants, &me)
             .map_err(|e| Error::invalid("via", format!("channel {via}: {e}")))?;
@@ -89,6 +102,7 @@ impl Driver {
             parent: &ledger,
             left: &me,
             right: &stand_in,
+            fee: lock_fee,
         };
         check_virtual_hop(&hop, &proposal, &somebody_else).map_err(|e| Error::invalid("via", e))?;
         let message = VirtualProposal {
@@ -101,11 +115,12 @@ impl Driver {
                 .iter()
                 .map(|node| Bytes(node.as_bytes().to_vec()))
                 .collect(),
+            fees: request.fees.clone(),
         };
         self.dialer.ensure_connected(intermediary).await?;
         let id = self
             .proposals
-            .propose_virtual(proposal, peer, intermediary, message, &name)
+            .propose_virtual(proposal, peer, intermediary, lock_fee, message, &name)
             .await?;
         self.wait_for_funding(id).await?;
         self.channel(id).await

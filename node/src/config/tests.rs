@@ -410,17 +410,34 @@ fn the_hub_serves_nothing_unless_turned_on() {
     assert_eq!(parse("").unwrap().hub, HubSection::default());
     assert!(!HubSection::default().serve);
     let config = parse(
-        "[hub]\nserve = true\nmax_lock = \"5000\"\npending_per_peer = 3\nhold_seconds = 30\n",
+        "[hub]\nserve = true\nmax_lock = \"5000\"\npending_per_peer = 3\nhold_seconds = 30\n\
+         fee_base = \"5\"\nfee_ppm = 1000\n",
     )
     .unwrap();
+    use parley_plugin_api::model::Amount;
     assert_eq!(
         config.hub,
         HubSection {
             serve: true,
-            max_lock: Some(parley_plugin_api::model::Amount::from(5000u64)),
+            max_lock: Some(Amount::from(5000u64)),
             pending_per_peer: 3,
             hold: std::time::Duration::from_secs(30),
+            fee_base: Amount::from(5u64),
+            fee_ppm: 1000,
         }
+    );
+    // 5 plus a thousandth of the total, rounded up.
+    assert_eq!(
+        config.hub.fee_for(Amount::from(3000u64)),
+        Some(Amount::from(8u64))
+    );
+    assert_eq!(
+        config.hub.fee_for(Amount::from(3001u64)),
+        Some(Amount::from(9u64))
+    );
+    assert_eq!(
+        HubSection::default().fee_for(Amount::from(3000u64)),
+        Some(Amount::ZERO)
     );
     for (text, key) in [
         ("serve = \"yes\"", "hub.serve"),
@@ -429,6 +446,9 @@ fn the_hub_serves_nothing_unless_turned_on() {
         ("pending_per_peer = 0", "hub.pending_per_peer"),
         ("hold_seconds = 0", "hub.hold_seconds"),
         ("fee = 1", "hub.fee"),
+        ("fee_base = \"free\"", "hub.fee_base"),
+        ("fee_ppm = 1000001", "hub.fee_ppm"),
+        ("fee_ppm = \"1\"", "hub.fee_ppm"),
     ] {
         let error = parse(&format!("[hub]\n{text}\n")).unwrap_err();
         assert_eq!(error.key, key, "{text}: {error}");

@@ -415,6 +415,11 @@ pub struct VirtualProposal {
     /// intermediary forwards the proposal to the first one and drops it from the list; at most
     /// [`MAX_VIRTUAL_PATH`] of them.
     pub path: Vec<Bytes>,
+    /// What each intermediary from the receiver on charges for carrying the virtual channel
+    /// (base units of the first asset): the receiver's fee, then one per entry of `path`; the
+    /// proposer pays them all, each hop's lock moving what the intermediaries after it charge
+    /// from the participant on the proposer's side to the other. Empty: none charges.
+    pub fees: Vec<Amount>,
 }
 
 canonical_struct!(VirtualProposal {
@@ -423,7 +428,8 @@ canonical_struct!(VirtualProposal {
     proposer_node,
     proposer_address,
     accepter_node,
-    path
+    path,
+    fees
 });
 
 /// The most intermediaries a [`VirtualProposal`] may still name after its receiver: every one

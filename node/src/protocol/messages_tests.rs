@@ -132,9 +132,10 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
             vec(any::<u8>(), 33),
             ".{0,12}",
             vec(any::<u8>(), 33),
-            vec(vec(any::<u8>(), 33), 0..3)
+            vec(vec(any::<u8>(), 33), 0..3),
+            vec(any::<u64>().prop_map(Amount::from), 0..3)
         )
-            .prop_map(|(proposal, parent, from, address, to, path)| {
+            .prop_map(|(proposal, parent, from, address, to, path, fees)| {
                 ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
                     proposal,
                     parent,
@@ -142,6 +143,7 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
                     proposer_address: address,
                     accepter_node: Bytes(to),
                     path: path.into_iter().map(Bytes).collect(),
+                    fees,
                 }))
             }),
         (channel_id(), state(), vec(sig(), 0..3)).prop_map(|(parent, state, sigs)| {

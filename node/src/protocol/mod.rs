@@ -35,7 +35,7 @@ mod test_support;
 
 pub use app_rules::{AppLookup, AppRules, NoApps};
 pub use channel::{
-    Channel, ChannelError, FaultResponse, IncomingUpdateError, OpenError, SyncError,
+    Channel, ChannelError, FaultResponse, IncomingUpdateError, OpenError, SyncError, VirtualTerms,
 };
 pub use effect::{ChannelEvent, Effect};
 pub use funding::{Funding, FundingError, FundingStep};

@@ -282,6 +282,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 proposer_address: "127.0.0.1:9735".to_owned(),
                 accepter_node: Bytes(vec![0x03; 33]),
                 path: vec![Bytes(vec![0x02; 33])],
+                fees: vec![amount(5), amount(3)],
             })),
         ),
         (

@@ -51,6 +51,16 @@ impl Amount {
         self.0.checked_sub(other.0).map(Amount)
     }
 
+    /// `self * other`, or `None` on overflow.
+    pub fn checked_mul(self, other: Amount) -> Option<Amount> {
+        self.0.checked_mul(other.0).map(Amount)
+    }
+
+    /// `self / other` rounded down, or `None` if `other` is zero.
+    pub fn checked_div(self, other: Amount) -> Option<Amount> {
+        self.0.checked_div(other.0).map(Amount)
+    }
+
     /// `self - other`, or zero if `other` is larger.
     pub fn saturating_sub(self, other: Amount) -> Amount {
         Amount(self.0.saturating_sub(other.0))

@@ -163,6 +163,7 @@ impl NodeApi for NodeService {
             parent: request.parent,
             via: request.via,
             through: request.through,
+            fees: request.fees,
         };
         self.detached_channel(move |driver| async move { driver.open(request).await })
     }
@@ -322,6 +323,7 @@ impl NodeApi for NodeService {
                     amount: request.amount,
                     asset: request.asset,
                     deposit: request.deposit,
+                    fee: request.fee,
                     id: request.payment,
                 })
                 .await?;

@@ -22,6 +22,8 @@ pub struct ChannelArgs {
     command: ChannelCommand,
 }
 
+// Parsed once per process from the command line: `Open`'s many flags cost nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum ChannelCommand {
     /// Propose a two-party channel to a peer and wait until it is open and funded.
@@ -39,7 +41,8 @@ Example:
   parley channel open bob --mine 1000 --theirs 0 --asset ETH --challenge 600 --config alice/node.toml
   parley channel open bob --mine 1ETH --theirs 0.5ETH --with TOK:2TOK:1TOK --config alice/node.toml
   parley channel open bob --mine 10 --theirs 10 --app tictactoe --config alice/node.toml
-  parley channel open bob --mine 10 --theirs 10 --app tictactoe --app-setup '{\"first\": 1}' --config alice/node.toml")]
+  parley channel open bob --mine 10 --theirs 10 --app tictactoe --app-setup '{\"first\": 1}' --config alice/node.toml
+  parley channel open 0x03a3...(66 hex digits) --mine 2000 --theirs 1000 --via 0x9f86... --through 0x02c4... --fee 5 --fee 3 --config alice/node.toml")]
     // Own options from 10 on: listed after the global --verbose, before --config and --json.
     #[command(next_display_order = 10)]
     Open {
@@ -88,6 +91,12 @@ Example:
         /// first, each with the next, the last with PEER.
         #[arg(long, value_name = "NODE", requires = "via")]
         through: Vec<String>,
+        /// With --via: the fee offered to an intermediary for carrying the virtual channel
+        /// (an amount of the first asset, like --mine), once per intermediary in path order
+        /// (the one of --via first); none: nothing. A hub that charges more refuses, naming
+        /// its fee.
+        #[arg(long = "fee", value_name = "AMOUNT", requires = "via", value_parser = args::amount)]
+        fees: Vec<AmountText>,
     },
     /// List this node's channels with their phase and balances (mine / theirs), and what is
     /// wrong with any of them; with --closed, the closed ones instead.
@@ -271,6 +280,7 @@ impl ChannelArgs {
                 parent,
                 via,
                 through,
+                fees,
             } => {
                 let (mine, theirs) = (resolve(mine, assets)?, resolve(theirs, assets)?);
                 let asset = args::one_asset(
@@ -300,6 +310,10 @@ impl ChannelArgs {
                     parent: parent.as_ref().map(ChannelIdArg::id).transpose()?,
                     via: via.as_ref().map(ChannelIdArg::id).transpose()?,
                     through: through.clone(),
+                    fees: fees
+                        .iter()
+                        .map(|fee| resolve(fee, assets).map(|(_, resolved)| resolved.amount))
+                        .collect::<Result<_, _>>()?,
                 };
                 let label = format!(
                     "opening a channel with {}: waiting for the peer and the chain",

@@ -46,6 +46,11 @@ pub struct PayArgs {
     /// amount, which is the default): more lets later payments reuse it.
     #[arg(long, value_name = "AMOUNT", value_parser = args::payment_amount)]
     deposit: Option<AmountText>,
+    /// What a virtual channel opened for this payment offers the hub for carrying it (an
+    /// amount of the first asset); nothing when absent. A hub that charges more refuses,
+    /// saying how much.
+    #[arg(long, value_name = "AMOUNT", value_parser = args::amount)]
+    fee: Option<AmountText>,
     /// The payment's id (32 hex digits), to look it up with `parley payment` whatever becomes
     /// of this call; repeating it does not pay twice. A fresh one when absent.
     #[arg(long = "id", value_name = "PAYMENT", value_parser = payment_id)]
@@ -69,6 +74,10 @@ impl PayArgs {
             }
             None => None,
         };
+        let fee = match &self.fee {
+            Some(fee) => Some(fee.resolve(assets).map_err(CliError::usage)?.amount),
+            None => None,
+        };
         let asset = args::one_asset(self.asset.as_deref(), &units).map_err(CliError::usage)?;
         Call::with(
             "pay",
@@ -77,6 +86,7 @@ impl PayArgs {
                 amount: amount.amount,
                 asset,
                 deposit,
+                fee,
                 payment: self.payment,
             },
         )

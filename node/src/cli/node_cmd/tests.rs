@@ -126,6 +126,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             parent: None,
             via: None,
             through: Vec::new(),
+            fees: Vec::new(),
         },
     );
     assert_reads(
@@ -211,6 +212,7 @@ fn every_call_is_parsed_by_the_server_as_meant() {
             parent: None,
             via: None,
             through: Vec::new(),
+            fees: Vec::new(),
         },
     );
     assert_reads(

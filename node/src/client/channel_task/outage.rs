@@ -149,8 +149,8 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 // Nothing is held either: the accept that would follow is refused.
                 ChannelCommand::HoldLonger { .. } => {}
-                ChannelCommand::KnowChild { state, map, .. } => match map {
-                    Some(map) => self.channel.know_child_with_map(*state, map),
+                ChannelCommand::KnowChild { state, terms, .. } => match terms {
+                    Some(terms) => self.channel.know_virtual_child(*state, terms),
                     None => self.channel.know_child(*state),
                 },
                 ChannelCommand::Funded { reply } => {

@@ -33,9 +33,15 @@
 //! channels go on chain with it in a dispute (`onchain/tree.rs`), and once it concluded
 //! through one of them, the others follow (`tree::release_carried`).
 //!
+//! Fees: `[hub] fee_base` and `fee_ppm` set what this node charges to carry a virtual channel;
+//! the proposal offers each intermediary its fee (`VirtualProposal::fees`), we refuse less
+//! ([`Intermediary::hop_fees`]), and each lock carries the fees of the intermediaries from the
+//! right participant of its channel on, paid by the left one (`tree::with_lock_fee`): we are
+//! paid ours and those after us with the lock on our proposer's side and pay those after us
+//! with the one on the accepter's side, in the same updates that lock the funds.
+//!
 //! Left for later (see ARCHITECTURE.md): the two accepts are made durable one after the other,
-//! so a crash between them leaves one lock signed until the end proposes the other again;
-//! fees.
+//! so a crash between them leaves one lock signed until the end proposes the other again.
 
 pub mod routes;
 
@@ -47,7 +53,8 @@ use crate::config::HubSection;
 use crate::protocol::signer::StateVerifier;
 use crate::protocol::tree::{check_virtual_route, Hop};
 use crate::protocol::{
-    ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal, MAX_VIRTUAL_PATH,
+    ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal, VirtualTerms,
+    MAX_VIRTUAL_PATH,
 };
 use crate::store::carried::carried_op;
 use crate::store::ChannelStore;
@@ -169,6 +176,7 @@ impl Intermediary {
         let proposer = node_id(&message.proposer_node, "proposer")?;
         let accepter = node_id(&message.accepter_node, "accepter")?;
         let path = path_after_us(&message, self.own, proposer, accepter)?;
+        let [fee_in, fee_out] = self.hop_fees(&message)?;
         if accepter == from {
             return Err("the accepter must be a third node".to_string());
         }
@@ -201,6 +209,7 @@ impl Intermediary {
             parent: &left,
             left: &before,
             right: &me,
+            fee: fee_in,
         };
         let next = path.first().copied().unwrap_or(accepter);
         let last = path.is_empty();
@@ -222,6 +231,7 @@ impl Intermediary {
                 parent: &right,
                 left: &me,
                 right: &after,
+                fee: fee_out,
             };
             let accepter_address = if last { &after } else { &somebody_else };
             match check_virtual_route(
@@ -257,6 +267,7 @@ impl Intermediary {
             intermediary: me.clone(),
             accepter: last.then_some(after),
             maps: [hop_map(&left_hop)?, right_map],
+            fees: [fee_in, fee_out],
             right_is_ours: !last,
             our_lock: OurLock::None,
             deadline: Instant::now() + self.route_lifetime,
@@ -269,6 +280,7 @@ impl Intermediary {
         let forwarded = ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
             parent: right,
             path: message.path[1.min(message.path.len())..].to_vec(),
+            fees: message.fees[1.min(message.fees.len())..].to_vec(),
             ..message
         }));
         self.dialer
@@ -281,6 +293,43 @@ impl Intermediary {
             .map_err(|e| format!("cannot reach {next}, the next node on the path: {e}"))?;
         tracing::info!(left = %route_left, %right, "forwarded a virtual channel proposal");
         Ok(())
+    }
+
+    /// The fees paid with the locks of `message`'s virtual channel in our two channels: to us
+    /// (ours and those after us) and by us (those after us). Refused unless the proposal
+    /// names a fee for us and each intermediary after us, or none at all, and ours is at
+    /// least what `[hub]` charges for it.
+    fn hop_fees(&self, message: &VirtualProposal) -> Result<[Amount; 2], String> {
+        let fees = &message.fees;
+        let total = message
+            .proposal
+            .balances
+            .first()
+            .and_then(Amount::checked_sum)
+            .ok_or("the virtual channel's total of its first asset cannot be computed")?;
+        let charged = self
+            .hub
+            .fee_for(total)
+            .ok_or("the fee for this virtual channel overflows")?;
+        let offered = fees.first().copied().unwrap_or(Amount::ZERO);
+        if offered < charged {
+            return Err(format!(
+                "this node charges a fee of {charged} base units of the first asset to carry \
+                 this virtual channel ([hub] fee_base and fee_ppm) and was offered {offered}; \
+                 propose it again offering at least {charged} (`--fee`)"
+            ));
+        }
+        if !fees.is_empty() && fees.len() != message.path.len() + 1 {
+            return Err(format!(
+                "the proposal names {} fees for {} intermediaries; it names one per \
+                 intermediary, or none",
+                fees.len(),
+                message.path.len() + 1
+            ));
+        }
+        let after = Amount::checked_sum(fees.iter().skip(1)).ok_or("the fees overflow")?;
+        let all = after.checked_add(offered).ok_or("the fees overflow")?;
+        Ok([all, after])
     }
 
     /// Our channel `id` with `peer`, if it is an active ledger channel.
@@ -359,15 +408,15 @@ impl Intermediary {
             let Some(running) = self.registry.get(&channel) else {
                 continue;
             };
-            let map = route.maps[side].clone();
-            // The next intermediary must hold it before our lock in our channel with it.
-            let _ = if side == 1 && right_is_ours {
-                running
-                    .handle
-                    .share_child_with_map(child.clone(), Some(map))
-            } else {
-                running.handle.know_child_with_map(child.clone(), map)
+            let terms = VirtualTerms {
+                map: Some(route.maps[side].clone()),
+                fee: route.fees[side],
             };
+            // The next intermediary must hold it before our lock in our channel with it.
+            let share = side == 1 && right_is_ours;
+            let _ = running
+                .handle
+                .know_virtual_child(child.clone(), terms, share);
         }
     }
 
@@ -405,7 +454,7 @@ impl Intermediary {
                     continue;
                 }
                 if handle.id() != came_through {
-                    let _ = handle.share_child_with_map(child.clone(), None);
+                    let _ = handle.share_child(child.clone());
                 }
                 let ours = params.participants.iter().position(|p| *p == me);
                 let proposer_stand_in = lock.index_map.first().map(|&i| usize::from(i));

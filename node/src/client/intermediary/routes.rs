@@ -6,7 +6,7 @@
 use crate::protocol::proposal::opening_allocation;
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::{ChannelId, Params, Participant, SignedState, State};
+use parley_plugin_api::model::{Amount, ChannelId, Params, Participant, SignedState, State};
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -37,6 +37,9 @@ pub struct Route {
     /// The virtual channel's index map in `left` and in `right`: the index of the stand-in of
     /// the proposer, then of the accepter.
     pub maps: [Vec<u16>; 2],
+    /// The fee paid with the lock in `left` (to us: ours and those after us) and in `right`
+    /// (by us: those after us).
+    pub fees: [Amount; 2],
     /// We propose the lock in `right` (a channel with the next intermediary).
     pub right_is_ours: bool,
     /// Where our own lock in `right` stands (only with `right_is_ours`).

@@ -45,6 +45,7 @@ fn route(id: u8, proposer: u8, deadline: Instant) -> Route {
         intermediary: Participant(vec![5; 20]),
         accepter: Some(Participant(vec![2; 20])),
         maps: [vec![0, 1], vec![0, 1]],
+        fees: [Amount::ZERO, Amount::ZERO],
         right_is_ours: false,
         our_lock: OurLock::None,
         deadline,

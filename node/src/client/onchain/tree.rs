@@ -25,7 +25,7 @@ use super::failure::ChainFailure;
 use super::life::Outcome;
 use super::{Acting, ChainSide};
 use crate::client::channel_task::ChannelHandle;
-use crate::protocol::{Funding, Phase};
+use crate::protocol::{Funding, Phase, VirtualTerms};
 use parley_plugin_api::model::{ChannelId, DisputePhase, SignedState, State};
 use parley_plugin_api::ErrorKind;
 use std::time::Duration;
@@ -185,12 +185,19 @@ async fn hand_over(
         ),
     };
     // A virtual channel's parent is our ledger channel with its intermediary, which must hold
-    // the state before it signs; each end proposes the change in its own parent.
+    // the state before it signs; each end proposes the change in its own parent, the proposer
+    // paying the intermediaries' fee with its lock.
     let virtual_child = matches!(acting.snapshot.funding, Funding::Virtual { .. });
-    let handed = if virtual_child {
-        parent_handle.share_child(state)
-    } else {
-        parent_handle.know_child(state)
+    let handed = match (virtual_child, change) {
+        (true, Change::Lock) => {
+            let terms = VirtualTerms {
+                map: None,
+                fee: side.registry.lock_fee(&id),
+            };
+            parent_handle.know_virtual_child(state, terms, true)
+        }
+        (true, Change::Merge) => parent_handle.share_child(state),
+        (false, _) => parent_handle.know_child(state),
     };
     handed.map_err(|e| ChainFailure::channel("handing the parent this sub-channel failed", &e))?;
     if !virtual_child && acting.snapshot.channel.my_index != 0 {

@@ -3,7 +3,7 @@
 
 use crate::protocol::{ChannelProposal, ProposalId};
 use crate::wire::NodeId;
-use parley_plugin_api::model::ChannelId;
+use parley_plugin_api::model::{Amount, ChannelId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,6 +30,9 @@ pub struct Outgoing {
     /// The intermediary it went through (a virtual channel's proposal), which may reject it
     /// too; `None` for a proposal sent to the peer itself.
     pub via: Option<NodeId>,
+    /// The intermediaries' fee our ledger channel with `via` pays with the virtual channel's
+    /// lock (zero for any other proposal).
+    pub lock_fee: Amount,
     /// Where the outcome goes.
     pub answer: oneshot::Sender<ProposalOutcome>,
 }
@@ -217,6 +220,7 @@ mod tests {
             proposal: proposal(1),
             peer: bob,
             via: None,
+            lock_fee: Amount::ZERO,
             answer,
         });
         assert!(proposals
@@ -244,6 +248,7 @@ mod tests {
                 proposal: proposal(1),
                 peer: bob,
                 via: Some(ingrid),
+                lock_fee: Amount::ZERO,
                 answer,
             });
         }
@@ -254,6 +259,7 @@ mod tests {
             proposal: proposal(1),
             peer: bob,
             via: Some(ingrid),
+            lock_fee: Amount::ZERO,
             answer,
         });
         assert!(proposals.take_rejected(&id, &bob).is_some());

@@ -108,24 +108,25 @@ impl Proposals {
         name: &str,
     ) -> Result<ChannelId, Error> {
         let message = ChannelMessage::Proposal(proposal.clone());
-        self.send_and_wait(proposal, peer, None, message, name)
+        self.send_and_wait(proposal, peer, None, Amount::ZERO, message, name)
             .await
     }
 
     /// Sends the virtual channel `message` proposes (whose `proposal` names our ledger channel
     /// with the intermediary `via` as its parent) to `via`, to be forwarded to `peer` (called
     /// `name`), and waits for `peer`'s answer (or `via`'s reject); the channel is running on
-    /// `Ok`.
+    /// `Ok`, and our ledger channel with `via` will pay `lock_fee` with its lock.
     pub async fn propose_virtual(
         &self,
         proposal: ChannelProposal,
         peer: NodeId,
         via: NodeId,
+        lock_fee: Amount,
         message: VirtualProposal,
         name: &str,
     ) -> Result<ChannelId, Error> {
         let message = ChannelMessage::VirtualProposal(Box::new(message));
-        self.send_and_wait(proposal, peer, Some(via), message, name)
+        self.send_and_wait(proposal, peer, Some(via), lock_fee, message, name)
             .await
     }
 
@@ -136,6 +137,7 @@ impl Proposals {
         proposal: ChannelProposal,
         peer: NodeId,
         via: Option<NodeId>,
+        lock_fee: Amount,
         message: ChannelMessage,
         name: &str,
     ) -> Result<ChannelId, Error> {
@@ -145,6 +147,7 @@ impl Proposals {
             proposal,
             peer,
             via,
+            lock_fee,
             answer,
         });
         if let Err(error) = self.peers.send(via.unwrap_or(peer), &message).await {
@@ -361,6 +364,13 @@ impl Proposals {
         if proposer == from || proposer == self.book.own() {
             return Err("the proposer must be a third node".to_string());
         }
+        if !message.path.is_empty() || !message.fees.is_empty() {
+            return Err(
+                "the proposal still names intermediaries (or their fees) after the last one; \
+                 the accepter's channel with the last intermediary locks it without a fee"
+                    .to_string(),
+            );
+        }
         let parent = message.parent;
         let snapshot = self.channel_with(parent, from, "the intermediary").await?;
         if snapshot.funding != crate::protocol::Funding::Ledger {
@@ -373,6 +383,7 @@ impl Proposals {
             parent: &snapshot,
             left: &stand_in,
             right: me,
+            fee: parley_plugin_api::model::Amount::ZERO,
         };
         check_virtual_hop(&hop, &message.proposal, me)?;
         self.dialer
@@ -500,7 +511,10 @@ impl Proposals {
     /// signature) is dispatched.
     pub fn on_accept(&self, from: NodeId, accept: ProposalAccept) {
         let Some(Outgoing {
-            proposal, answer, ..
+            proposal,
+            answer,
+            lock_fee,
+            ..
         }) = self.in_flight.take_outgoing(&accept.proposal_id, &from)
         else {
             tracing::debug!(proposal = %accept.proposal_id, %from, "ignored an accept of no proposal of ours to that peer");
@@ -510,7 +524,7 @@ impl Proposals {
             Err(error) => ProposalOutcome::Failed(error.message().to_string()),
             Ok(me) => match self
                 .starter
-                .open_channel(&proposal, &accept, me, from, None)
+                .open_channel(&proposal, &accept, me, from, None, lock_fee)
             {
                 Ok(id) => ProposalOutcome::Opened(id),
                 Err(error) => ProposalOutcome::Failed(error.to_string()),

@@ -15,15 +15,16 @@
 //! channel's participant who is not in the child (the intermediary at an end's channel, the end
 //! at the intermediary's): [`crate::protocol::tree::virtual_index_map`]. In a channel between
 //! two intermediaries of a longer path both participants stand in for someone, and the path
-//! names the map ([`Channel::know_child_with_map`]).
+//! names the map; an intermediaries' fee goes with the lock ([`Channel::know_virtual_child`]).
 //!
 //! Only payment channels hold sub-channels here: an app's rules know nothing of locks.
 
-use super::{Channel, ChannelError, Effect};
+use super::{Channel, ChannelError, Effect, VirtualTerms};
 use crate::protocol::signer::StateSigner;
 use crate::protocol::transition::TransitionError;
 use crate::protocol::tree::{
     check_virtual_index_map, lock_child, lock_virtual, merge_child, virtual_index_map,
+    with_lock_fee,
 };
 use parley_plugin_api::model::{ChannelId, SignedState, State};
 
@@ -39,15 +40,15 @@ impl Channel {
         self.children.insert(id, child);
     }
 
-    /// [`Channel::know_child`] for a virtual child's opening state in a channel between two
-    /// intermediaries on its path: both participants stand in for someone, so the path says
-    /// who for whom; `map` gives each child participant's stand-in's index in this channel
-    /// (checked when the lock is built).
-    pub fn know_child_with_map(&mut self, child: SignedState, map: Vec<u16>) {
+    /// [`Channel::know_child`] for a virtual child's opening state with the `terms` of its
+    /// lock here that the path sets: in a channel between two intermediaries both
+    /// participants stand in for someone, so the map says who for whom (checked when the
+    /// lock is built); and the fee that goes with the lock.
+    pub fn know_virtual_child(&mut self, child: SignedState, terms: VirtualTerms) {
         let id = child.state.channel_id;
         self.know_child(child);
         if self.children.contains_key(&id) {
-            self.virtual_maps.insert(id, map);
+            self.virtual_terms.insert(id, terms);
         }
     }
 
@@ -149,28 +150,28 @@ impl Channel {
             .ok_or_else(|| "this node holds no fully signed opening state of it".to_string())?;
         if known.params.virtual_channel {
             let params = &self.record.params;
-            if let Some(map) = self.virtual_maps.get(&child) {
-                check_virtual_index_map(params, &known.params, child, map)
-                    .map_err(|e| e.to_string())?;
-                return lock_virtual(
-                    params,
-                    &self.latest,
-                    &known.params,
-                    &known.state,
-                    map.clone(),
-                )
-                .map_err(|e| e.to_string());
-            }
-            let stand_in = params
-                .participants
-                .iter()
-                .find(|p| !known.params.participants.contains(p))
-                .ok_or_else(|| {
-                    "every participant of this channel is in the virtual channel".to_string()
-                })?;
-            let map = virtual_index_map(params, &known.params, child, stand_in)
-                .map_err(|e| e.to_string())?;
+            let terms = self.virtual_terms.get(&child).cloned().unwrap_or_default();
+            let map = match terms.map {
+                Some(map) => {
+                    check_virtual_index_map(params, &known.params, child, &map)
+                        .map_err(|e| e.to_string())?;
+                    map
+                }
+                None => {
+                    let stand_in = params
+                        .participants
+                        .iter()
+                        .find(|p| !known.params.participants.contains(p))
+                        .ok_or_else(|| {
+                            "every participant of this channel is in the virtual channel"
+                                .to_string()
+                        })?;
+                    virtual_index_map(params, &known.params, child, stand_in)
+                        .map_err(|e| e.to_string())?
+                }
+            };
             return lock_virtual(params, &self.latest, &known.params, &known.state, map)
+                .and_then(|locked| with_lock_fee(&self.latest, locked, terms.fee))
                 .map_err(|e| e.to_string());
         }
         lock_child(

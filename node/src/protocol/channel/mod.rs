@@ -108,11 +108,21 @@ pub struct Channel {
     /// checked against. Given by the driver ([`Channel::know_child`]) from this node's own
     /// channel tasks; not persisted (the children give them again after a restart).
     children: BTreeMap<ChannelId, SignedState>,
-    /// The index maps of virtual children locked in a channel between two intermediaries,
-    /// where both participants stand in for someone (given with
-    /// [`Channel::know_child_with_map`]); a child missing here is mapped by
-    /// [`crate::protocol::tree::virtual_index_map`]. Kept while its opening state is.
-    virtual_maps: BTreeMap<ChannelId, Vec<u16>>,
+    /// How virtual children are locked here, where the path says more than their opening
+    /// state (given with [`Channel::know_virtual_child`]): the index map in a channel between
+    /// two intermediaries, and the fee that goes with the lock. Kept while the opening state is.
+    virtual_terms: BTreeMap<ChannelId, VirtualTerms>,
+}
+
+/// How a virtual child is locked in this channel, beyond its opening state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VirtualTerms {
+    /// Its index map here, in a channel between two of its intermediaries (both participants
+    /// stand in for someone); `None`: derived ([`crate::protocol::tree::virtual_index_map`]).
+    pub map: Option<Vec<u16>>,
+    /// The fee (of the first asset) the proposer's stand-in pays the accepter's with the lock
+    /// ([`crate::protocol::tree::with_lock_fee`]).
+    pub fee: parley_plugin_api::model::Amount,
 }
 
 impl Channel {
@@ -188,7 +198,7 @@ impl Channel {
             },
             app,
             children: BTreeMap::new(),
-            virtual_maps: BTreeMap::new(),
+            virtual_terms: BTreeMap::new(),
         };
         let mut fx = Effects::default();
         fx.persist(PersistRecord::Opened(channel.record.clone()));
@@ -283,7 +293,7 @@ impl Channel {
             funding,
             app: AppRules::default(),
             children: BTreeMap::new(),
-            virtual_maps: BTreeMap::new(),
+            virtual_terms: BTreeMap::new(),
         })
     }
 
@@ -633,7 +643,7 @@ impl Channel {
             }
         });
         let children = &self.children;
-        self.virtual_maps
+        self.virtual_terms
             .retain(|id, _| children.get(id).is_some_and(|c| !c.state.is_final));
         fx.persist(PersistRecord::Latest(self.signed_record()));
         fx.event(ChannelEvent::StateChanged {

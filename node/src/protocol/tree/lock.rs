@@ -125,6 +125,22 @@ pub enum LockError {
         /// The parent index the map names.
         parent_index: u16,
     },
+    /// After its share of the lock, the proposer's stand-in cannot pay the fee.
+    #[error(
+        "parent participant {participant} has {available} of the first asset left after the \
+         lock, short of the intermediaries' fee of {fee}"
+    )]
+    FeeNotCovered {
+        /// The parent participant's index.
+        participant: usize,
+        /// What it has left.
+        available: Amount,
+        /// The fee.
+        fee: Amount,
+    },
+    /// A fee goes with a lock that is not a two-party virtual channel's (or would overflow).
+    #[error("a fee is paid only with the lock of a virtual channel between two ends")]
+    NoLockForFee,
     /// A virtual child whose participants are all the parent's: that is a sub-channel.
     #[error(
         "every participant of virtual child {child} is in the parent; a channel among the \
@@ -386,6 +402,41 @@ pub fn lock_virtual(
         return Err(LockError::NotVirtual { child: id });
     }
     lock_with_map(parent_params, parent, child_params, child, map)
+}
+
+/// `locked` (the next state [`lock_virtual`] built from `parent`) with `fee` of the first asset
+/// moved from the participant standing in for the virtual channel's proposer (its lock's
+/// `index_map[0]`) to the one standing in for its accepter (`index_map[1]`): what the
+/// intermediaries from here on towards the accepter charge for carrying it. Paid in the same
+/// update as the lock, so neither is signed without the other. A zero fee changes nothing.
+pub fn with_lock_fee(parent: &State, mut locked: State, fee: Amount) -> Result<State, LockError> {
+    if fee.is_zero() {
+        return Ok(locked);
+    }
+    let sub = locked
+        .allocation
+        .locked
+        .last()
+        .ok_or(LockError::NoLockForFee)?;
+    let (Some(&payer), Some(&payee)) = (sub.index_map.first(), sub.index_map.get(1)) else {
+        return Err(LockError::NoLockForFee);
+    };
+    let (payer, payee) = (usize::from(payer), usize::from(payee));
+    let row = locked
+        .allocation
+        .balances
+        .first_mut()
+        .ok_or(LockError::NoLockForFee)?;
+    let available = row.get(payer).copied().ok_or(LockError::NoLockForFee)?;
+    row[payer] = available.checked_sub(fee).ok_or(LockError::FeeNotCovered {
+        participant: payer,
+        available,
+        fee,
+    })?;
+    let received = row.get(payee).copied().ok_or(LockError::NoLockForFee)?;
+    row[payee] = received.checked_add(fee).ok_or(LockError::NoLockForFee)?;
+    check_conservation(parent, &locked)?;
+    Ok(locked)
 }
 
 /// The lock of `child` in `parent` under index map `map`: the common part of [`lock_child`]

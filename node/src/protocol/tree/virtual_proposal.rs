@@ -11,12 +11,12 @@
 //! ([`check_virtual_route`], [`super::intermediary`]).
 
 use super::intermediary::{check_intermediary, PathLock};
-use super::lock::{lock_virtual, participant_index};
+use super::lock::{lock_virtual, participant_index, with_lock_fee};
 use super::proposal::check_funding_parent;
 use crate::protocol::messages::ChannelProposal;
 use crate::protocol::proposal::opening_state;
 use crate::protocol::record::ChannelSnapshot;
-use parley_plugin_api::model::{ChannelId, Params, Participant, State, SubAlloc};
+use parley_plugin_api::model::{Amount, ChannelId, Params, Participant, State, SubAlloc};
 
 /// One ledger channel on a virtual channel's path, as a node on the path holds it.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +27,9 @@ pub struct Hop<'a> {
     pub left: &'a Participant,
     /// Its participant on the accepter's side (the accepter itself in the accepter's channel).
     pub right: &'a Participant,
+    /// The fee the left participant pays the right one with the lock (of the first asset):
+    /// what the intermediaries from the right one on charge ([`with_lock_fee`]).
+    pub fee: Amount,
 }
 
 /// The parameters of the virtual channel `proposal` opens between its proposer and
@@ -105,6 +108,7 @@ fn hop_lock(
         ));
     }
     let locked = lock_virtual(params, latest, child_params, child, vec![left, right])
+        .and_then(|locked| with_lock_fee(latest, locked, hop.fee))
         .map_err(|e| format!("ledger channel {id} cannot fund it: {e}"))?;
     locked
         .allocation

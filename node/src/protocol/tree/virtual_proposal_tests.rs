@@ -29,6 +29,7 @@ fn hop<'a>(parent: &'a ChannelSnapshot, left: &'a Participant, right: &'a Partic
         parent,
         left,
         right,
+        fee: Amount::ZERO,
     }
 }
 
@@ -171,4 +172,33 @@ fn a_virtual_channel_running_an_app_fits_its_path() {
         &bob,
     )
     .unwrap();
+}
+
+#[test]
+fn a_hop_fee_goes_from_the_proposers_side_to_the_accepters_with_the_lock() {
+    let (alice, ingrid, bob) = (who(ALICE), who(INGRID), who(BOB));
+    let left = ledger(10, [ALICE, INGRID], [10, 10]);
+    let p = proposal(3, 1);
+    let (params, child) = opening(&p, &bob).unwrap();
+    let latest = &left.latest.state;
+    let locked = lock_virtual(&left.channel.params, latest, &params, &child, vec![0, 1]).unwrap();
+    // Alice pays 2 on top of her 3; Ingrid receives them and puts in Bob's 1.
+    let paid = with_lock_fee(latest, locked.clone(), Amount::from(2u64)).unwrap();
+    assert_eq!(
+        paid.allocation.balances[0],
+        vec![Amount::from(5u64), Amount::from(11u64)]
+    );
+    assert_eq!(paid.allocation.locked, locked.allocation.locked);
+    // No fee: the lock alone.
+    assert_eq!(
+        with_lock_fee(latest, locked.clone(), Amount::ZERO).unwrap(),
+        locked
+    );
+    // What is left after her share does not cover 8: the hop does not fit, and says why.
+    let mut costly = hop(&left, &alice, &ingrid);
+    costly.fee = Amount::from(8u64);
+    let refused = check_virtual_hop(&costly, &p, &bob).unwrap_err();
+    assert!(refused.contains("fee of 8"), "{refused}");
+    costly.fee = Amount::from(7u64);
+    check_virtual_hop(&costly, &p, &bob).unwrap();
 }
