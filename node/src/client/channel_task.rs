@@ -630,6 +630,7 @@ pub fn channel_task<L: PeerLink>(
         outage: None,
         archived: false,
         ending: Ending::default(),
+        deferred: None,
     };
     (handle, task.run(initial, inbox))
 }
@@ -667,6 +668,25 @@ struct ChannelTask<L> {
     archived: bool,
     /// How the channel ended (kept in its archive record).
     ending: Ending,
+    /// The persist of our own update's completion, queued and not yet awaited
+    /// ([`ChannelTask::may_defer`]): awaited before anything else is persisted or sent.
+    deferred: Option<DeferredCommit>,
+}
+
+/// A queued persist whose durability nothing waits for yet (a task of its own, so that the
+/// channel task can poll it from its loop and still be shared across awaits).
+type DeferredCommit = JoinHandle<Result<(), StoreError>>;
+
+/// What a deferred persist came to: a task that ended without an answer (the runtime is
+/// shutting down) counts as a failed write.
+fn deferred_outcome(
+    channel: ChannelId,
+    joined: Result<Result<(), StoreError>, tokio::task::JoinError>,
+) -> Result<(), StoreError> {
+    joined.unwrap_or(Err(StoreError::Write {
+        target: crate::store::WriteTarget::Channel(channel),
+        source: crate::store::CommitError::Stopped,
+    }))
 }
 
 impl<L: PeerLink> ChannelTask<L> {
@@ -679,6 +699,32 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.report(ChannelReport::Archived);
                 tracing::debug!(channel = %self.channel.id(), "channel archived; its task ends");
                 return;
+            }
+            if let Some(deferred) = self.deferred.as_mut() {
+                // Inputs first; otherwise learn as soon as the queued persist failed.
+                let next = tokio::select! {
+                    biased;
+                    input = inbox.recv() => Ok(input),
+                    result = deferred => Err(result),
+                };
+                match next {
+                    Ok(Some(input)) => {
+                        if let Err(failure) = self.step(input).await {
+                            self.enter_outage(failure);
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(result) => {
+                        self.deferred = None;
+                        if let Err(error) = deferred_outcome(self.channel.id(), result) {
+                            self.enter_outage(StoreFailure {
+                                error,
+                                unsent: Vec::new(),
+                            });
+                        }
+                    }
+                }
+                continue;
             }
             let input = match self.outage.as_ref().map(|o| o.next_probe) {
                 None => match self.asked.deadline() {
@@ -1230,6 +1276,21 @@ impl<L: PeerLink> ChannelTask<L> {
     /// Executes `effects` in order, batching consecutive persists into one durable write. A
     /// failed persist stops the run: the effects from there on are returned unexecuted.
     async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
+        let writes = effects.iter().any(|e| !matches!(e, Effect::Event(_)));
+        if writes {
+            if let Some(deferred) = self.deferred.take() {
+                if let Err(error) = deferred_outcome(self.channel.id(), deferred.await) {
+                    return Err(StoreFailure {
+                        error,
+                        unsent: effects,
+                    });
+                }
+            }
+        }
+        if self.may_defer(&effects) {
+            self.execute_deferred(effects);
+            return Ok(());
+        }
         let mut batch: Vec<PersistRecord> = Vec::new();
         let mut effects = effects.into_iter();
         while let Some(effect) = effects.next() {
@@ -1251,6 +1312,74 @@ impl<L: PeerLink> ChannelTask<L> {
                 error,
                 unsent: Vec::new(),
             })
+    }
+
+    /// Whether `effects` complete our own update in a two-party channel (the peer's accept
+    /// came in) with nothing to send: then the reply need not wait for their persist, which
+    /// is queued and awaited only before the next persist or send ([`ChannelTask::execute`]).
+    ///
+    /// Why that keeps every guarantee (issue #15): the state adopted is the one we proposed,
+    /// and our proposal, with our signature, became durable before it was sent (the `Pending`
+    /// record), while the peer made the whole state durable before it sent its accept. If we
+    /// crash before this persist lands, we restart with our pending proposal on top of the
+    /// previous state, and re-synchronisation brings back the peer's signature. Until then,
+    /// or if the peer never comes back, we hold the previous state: the transition we lose
+    /// is only our own doing, which we can always redo or better on our own: a payment we
+    /// made (the previous state pays us more), the final state (the previous one concludes to
+    /// the same balances), a move (we can make it on chain, it is our turn in the previous
+    /// state), a lock or merge (the tree concludes to the same outcome). The peer cannot use
+    /// our loss against us: it can register only states we signed, and we answer a dispute
+    /// with the newest we hold, as before. Nothing is sent in between: the write-ahead rule
+    /// holds as it did, and the store keeps batches in submission order, so a later persist
+    /// being durable means this one is. A failure of this persist ends in the store outage,
+    /// at once if the task is idle, or before the next persist or send. With more than two
+    /// participants an accepter may not hold every signature yet, so there the reply waits.
+    fn may_defer(&self, effects: &[Effect]) -> bool {
+        self.channel.participants() == 2
+            && self.first_writes.is_empty()
+            && self.deferred.is_none()
+            && effects.iter().any(|e| {
+                matches!(
+                    e,
+                    Effect::Event(crate::protocol::ChannelEvent::UpdateAccepted { .. })
+                )
+            })
+            && effects.iter().all(|e| match e {
+                Effect::Send { .. } => false,
+                Effect::Persist(record) => {
+                    matches!(record, PersistRecord::Latest(_) | PersistRecord::Pending(_))
+                }
+                Effect::Event(_) => true,
+            })
+    }
+
+    /// Queues the persists of `effects` (see [`ChannelTask::may_defer`]) and handles their
+    /// events now.
+    fn execute_deferred(&mut self, effects: Vec<Effect>) {
+        let mut batch = Vec::new();
+        let mut events = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Persist(record) => batch.push(record),
+                Effect::Event(event) => events.push(event),
+                Effect::Send { .. } => unreachable!("may_defer admits no send"),
+            }
+        }
+        let channel = self.channel.id();
+        let ours = self
+            .updates
+            .in_flight()
+            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
+        let logged = self.payments.on_batch(&batch, ours, unix_ms());
+        self.deferred = Some(tokio::spawn(
+            self.deps.store.persist_with(channel, &batch, logged.ops),
+        ));
+        for event in logged.events {
+            self.deps.events.publish(event);
+        }
+        for event in events {
+            self.event(event);
+        }
     }
 
     /// Makes `batch` durable: with the first writes still due (the members), or as the move

@@ -251,6 +251,19 @@ impl Side {
     }
 
     /// The newest state the store holds.
+    /// Whether this side's store holds `version`: fully signed, or as its own pending
+    /// proposal (a payer's completed update may still be on its way to the disk when the
+    /// payment returns: `ChannelTask::may_defer`).
+    fn durably_holds(&self, version: u64) -> bool {
+        let stored = self
+            .store
+            .restore_channel(&self.handle.id())
+            .unwrap()
+            .expect("stored");
+        stored.latest.state.version >= version
+            || stored.pending.is_some_and(|p| p.state.version == version)
+    }
+
     fn durable_version(&self) -> u64 {
         self.store
             .restore_channel(&self.handle.id())
@@ -511,6 +524,17 @@ fn default_policy() -> SharedPolicy {
     Arc::new(PaymentsToUs)
 }
 
+/// Until `side`'s store holds `version` fully signed.
+async fn wait_until_durable(side: &Side, version: u64) {
+    timeout(WAIT, async {
+        while side.durable_version() < version {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the write lands in time")
+}
+
 async fn pay(side: &Side, amount: u64) -> Result<u64, CommandError> {
     timeout(WAIT, side.handle.pay(0, Amount::from(amount)))
         .await
@@ -528,8 +552,11 @@ async fn payments_both_ways_conserve_totals_and_agree() {
         };
         let version = pay(payer, amount).await.expect("payment accepted");
         assert_eq!(version, i + 1);
-        // Write-ahead: the reply comes only once the store holds the new state.
-        assert!(payer.durable_version() >= version);
+        // The reply comes only once the payee's store holds the new state fully signed, and
+        // the payer's at least its own signed proposal of it.
+        let payee = if i % 2 == 0 { &pair.b } else { &pair.a };
+        assert!(payee.durable_version() >= version);
+        assert!(payer.durably_holds(version));
     }
     let a = wait_for(&pair.a, |v| v.snapshot.latest.state.version == 200).await;
     let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 200).await;
@@ -540,22 +567,32 @@ async fn payments_both_ways_conserve_totals_and_agree() {
 }
 
 #[tokio::test]
-async fn every_reply_follows_the_durable_state_and_is_published() {
+async fn every_reply_follows_the_payees_durable_state_and_is_published() {
     let pair = active_pair([50, 50], default_policy(), default_policy()).await;
     let mut events = pair.a.events.subscribe();
     for expected in 1..=5 {
         let version = pay(&pair.a, 1).await.unwrap();
         assert_eq!(version, expected);
         let stored = pair
-            .a
+            .b
             .store
-            .restore_channel(&pair.a.handle.id())
+            .restore_channel(&pair.b.handle.id())
             .unwrap()
             .unwrap();
         assert_eq!(stored.latest.state.version, version);
         assert!(stored.latest.sigs.iter().all(Option::is_some));
-        assert_eq!(stored.pending, None);
+        assert!(pair.a.durably_holds(version));
     }
+    // The payer's own write of the last one lands too, with nothing pending.
+    wait_until_durable(&pair.a, 5).await;
+    let stored = pair
+        .a
+        .store
+        .restore_channel(&pair.a.handle.id())
+        .unwrap()
+        .unwrap();
+    assert!(stored.latest.sigs.iter().all(Option::is_some));
+    assert_eq!(stored.pending, None);
     let mut accepted = Vec::new();
     while let Ok(event) = events.try_recv() {
         if let Event::UpdateAccepted { version, .. } = event {
@@ -864,6 +901,7 @@ async fn after_probe(side: &Side, done: impl Fn(&ChannelView) -> bool) -> Channe
 async fn a_failing_store_fails_the_payment_at_once_and_the_channel_pays_again_once_it_works() {
     let pair = active_pair([100, 100], default_policy(), default_policy()).await;
     assert_eq!(pay(&pair.a, 5).await, Ok(1));
+    wait_until_durable(&pair.a, 1).await;
     pair.a.raw.fail(true);
     let error = pay(&pair.a, 7).await.unwrap_err();
     assert!(
@@ -893,7 +931,7 @@ async fn a_failing_store_fails_the_payment_at_once_and_the_channel_pays_again_on
 }
 
 #[tokio::test]
-async fn a_payment_whose_accept_cannot_be_stored_says_it_may_complete_and_does() {
+async fn a_payment_whose_accept_cannot_be_stored_is_made_and_the_payer_catches_up() {
     let pair = active_pair([100, 100], default_policy(), default_policy()).await;
     // A's proposal is persisted and sent; the store fails before B's accept is stored.
     pair.a.out.hold();
@@ -902,13 +940,14 @@ async fn a_payment_whose_accept_cannot_be_stored_says_it_may_complete_and_does()
     wait_for(&pair.a, |v| v.snapshot.pending.is_some()).await;
     pair.a.raw.fail(true);
     pair.a.out.release();
-    let error = timeout(WAIT, payment).await.unwrap().unwrap().unwrap_err();
-    assert!(
-        matches!(error, CommandError::Uncertain { version: 1, .. }),
-        "{error:?}"
-    );
-    assert!(error.to_string().contains("re-synchronises"), "{error}");
-    // B accepted: the payment completes at the re-synchronisation once A's store works.
+    // B holds the payment fully signed and durable, and A its signed proposal: the payment
+    // is made, whatever becomes of A's own write of B's signature.
+    let version = timeout(WAIT, payment).await.unwrap().unwrap().unwrap();
+    assert_eq!(version, 1);
+    assert_eq!(pair.b.durable_version(), 1);
+    // That write fails: A's channel falls back to what its store holds, its proposal on top
+    // of version 0, until the store works and the re-synchronisation brings B's signature.
+    after_probe(&pair.a, |v| v.outage.is_some()).await;
     pair.a.raw.fail(false);
     let a = after_probe(&pair.a, |v| {
         v.snapshot.latest.state.version == 1 && !v.syncing

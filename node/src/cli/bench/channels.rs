@@ -22,7 +22,8 @@ accepts them by its [policy]. The plugins and their settings come from --config;
 (store path, key and certificate dirs, ledger) are replaced, and the lmdb store is durable unless \
 --durable false. Each payment is one channel_pay call through the node's API code (channel task, \
 signatures through the chain plugin, group-committed persistence, QUIC); its latency is the \
-time until both parties signed it and it is durable.
+time until both parties signed it and the payee holds it durably (the payer's signed proposal \
+is durable before it is sent; its copy of the payee's signature is written while it answers).
 
 (a) one channel, --payments payments one after the other;
 (b) --channels channels at once, --per-channel payments on each, one after the other per channel;
@@ -31,7 +32,9 @@ inside one channel, each timed until both nodes see it active (its latency line 
 (d) only with --scenario virtual: a third node i (the intermediary) has a ledger channel with \
 each of a and b; a opens --sub-channels virtual channels with b through i one after the other, \
 each timed until b sees it active (no transaction), then makes --payments payments with b on \
-the last one (directly: i signs nothing).
+the last one (directly: i signs nothing);
+(e) only with --scenario callers: --callers callers on node a pay node b at once on one channel, \
+--per-channel payments each, one after the other per caller (the latency line counts payments).
 
 Prints updates per second, latency p50/p90/p99/max, and CPU time by thread. After each scenario \
 both nodes must agree on every channel's version and balances, or the bench fails. Nothing is kept: the \
@@ -71,6 +74,10 @@ pub struct ChannelBenchArgs {
     /// channels in scenario (d).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     sub_channels: u64,
+    /// Callers paying at once on the one channel of scenario (e), each --per-channel
+    /// payments.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    callers: u64,
     /// Worker threads of the async runtime both nodes share (`parley run` uses 2 per node).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
@@ -90,6 +97,8 @@ enum Scenario {
     /// (d) only: virtual channels through a third node opened one after the other (no
     /// chain), then payments on one of them.
     Virtual,
+    /// (e) only: --callers callers paying at once on one channel.
+    Callers,
 }
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
@@ -227,6 +236,20 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
             group_commits(&measured.stores_before, &measured.stores_after)
         );
         println!("  both nodes see the parent lock every sub-channel\n");
+        return Ok(());
+    }
+    if args.scenario == Scenario::Callers {
+        let callers = args.callers as usize;
+        let measured = bench
+            .callers(load, callers, args.per_channel, print_opened)
+            .await?;
+        report(
+            &format!(
+                "(e) {callers} callers paying at once on one channel, {} payments each",
+                args.per_channel
+            ),
+            &measured,
+        );
         return Ok(());
     }
     if args.scenario != Scenario::Concurrent {

@@ -6,7 +6,8 @@
 //! JSON-RPC server calls, without HTTP): the channel task, the state signed and the peer's
 //! signature checked through the chain plugin, each side's write-ahead persist through the
 //! store's group committer, and the messages over QUIC. A call returns once the update is
-//! signed by both and durable, so its duration is the latency a user sees.
+//! signed by both and durable at the payee (the payer's signed proposal too), so its duration
+//! is the latency a user sees.
 //!
 //! [`ChannelBench::single`] pays on one channel, one payment after the other.
 //! [`ChannelBench::concurrent`] opens many channels between the same two nodes and pays on all
@@ -311,6 +312,74 @@ impl ChannelBench<'_> {
         for (channel, by) in funded.iter().zip(paid) {
             self.verify(channel, by).await?;
         }
+        Ok(measured)
+    }
+
+    /// One channel on which `callers` callers pay node b at once, `per_caller` measured
+    /// payments each (after `load.warmup` unmeasured ones, one after the other): what the
+    /// channel makes of payments that queue up behind each other.
+    pub async fn callers(
+        &self,
+        load: Load,
+        callers: usize,
+        per_caller: u64,
+        opened: impl FnOnce(Opened),
+    ) -> Result<Measurement, LabError> {
+        let channel = self.open_channels(1, opened).await?[0].clone();
+        let mut paid = [0u64; 2];
+        pay_run(
+            &self.apis,
+            channel.id,
+            load.warmup,
+            Direction::OneWay,
+            0,
+            &mut paid,
+            None,
+        )
+        .await?;
+        let stopwatch = Stopwatch::start(self.store_stats());
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let apis = self.apis.clone();
+                let id = channel.id;
+                tokio::spawn(async move {
+                    let mut paid = [0u64; 2];
+                    let mut latencies = Vec::with_capacity(per_caller as usize);
+                    pay_run(
+                        &apis,
+                        id,
+                        per_caller,
+                        Direction::OneWay,
+                        0,
+                        &mut paid,
+                        Some(&mut latencies),
+                    )
+                    .await
+                    .map(|()| (latencies, paid))
+                })
+            })
+            .collect();
+        let mut latencies = Vec::with_capacity(callers * per_caller as usize);
+        let mut failure = None;
+        for task in tasks {
+            match task.await {
+                Ok(Ok((times, by))) => {
+                    latencies.extend(times);
+                    paid[0] += by[0];
+                }
+                Ok(Err(error)) => failure = failure.or(Some(error)),
+                Err(error) => {
+                    failure = failure.or(Some(LabError::failed(format!(
+                        "a paying task failed: {error}"
+                    ))))
+                }
+            }
+        }
+        let measured = stopwatch.stop(latencies, self.store_stats());
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        self.verify(&channel, paid).await?;
         Ok(measured)
     }
 
