@@ -207,6 +207,11 @@ pub enum ChannelCommand {
         /// How long from now it may wait.
         within: Duration,
     },
+    /// Answer once every persist queued so far is durable (see `ChannelTask::may_defer`).
+    Flush {
+        /// Answered then.
+        reply: oneshot::Sender<()>,
+    },
     /// Propose the final state. Answers like `Pay`.
     ProposeFinal {
         /// Where the outcome goes.
@@ -463,6 +468,13 @@ impl ChannelHandle {
     pub async fn accept(&self, version: Option<u64>) -> Result<(), CommandError> {
         self.ask(|reply| ChannelCommand::Accept { version, reply })
             .await?
+    }
+
+    /// Returns once everything this channel queued for its store is durable: a payment it
+    /// made is then recorded as completed in the payment history too (the payer's own write
+    /// of the payee's accept may still be on its way when the payment returns).
+    pub async fn flush(&self) -> Result<(), CommandError> {
+        self.ask(|reply| ChannelCommand::Flush { reply }).await
     }
 
     /// Keeps the peer's held update `version` waiting for `within` from now (the intermediary
@@ -830,6 +842,19 @@ impl<L: PeerLink> ChannelTask<L> {
             }
             ChannelCommand::ProposeFinal { reply } => {
                 self.updates.push(UpdateIntent::Final, reply.into())
+            }
+            ChannelCommand::Flush { reply } => {
+                let written = match self.deferred.take() {
+                    Some(deferred) => deferred_outcome(self.channel.id(), deferred.await),
+                    None => Ok(()),
+                };
+                let _ = reply.send(());
+                if let Err(error) = written {
+                    return Err(StoreFailure {
+                        error,
+                        unsent: Vec::new(),
+                    });
+                }
             }
             ChannelCommand::HoldLonger { version, within } => {
                 let held = self

@@ -562,6 +562,8 @@ async fn payments_both_ways_conserve_totals_and_agree() {
     let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 200).await;
     assert_eq!(a.snapshot.latest, b.snapshot.latest);
     assert_eq!(balances(&a), vec![Amount::from(800), Amount::from(1_200)]);
+    // B made the last payment: its own write of A's accept lands once flushed.
+    timeout(WAIT, pair.b.handle.flush()).await.unwrap().unwrap();
     assert_eq!(pair.b.durable_version(), 200);
     assert!(!pair.a.task.is_finished());
 }
@@ -583,8 +585,9 @@ async fn every_reply_follows_the_payees_durable_state_and_is_published() {
         assert!(stored.latest.sigs.iter().all(Option::is_some));
         assert!(pair.a.durably_holds(version));
     }
-    // The payer's own write of the last one lands too, with nothing pending.
-    wait_until_durable(&pair.a, 5).await;
+    // Once flushed, the payer's own write of the last one is there too, nothing pending.
+    timeout(WAIT, pair.a.handle.flush()).await.unwrap().unwrap();
+    assert_eq!(pair.a.durable_version(), 5);
     let stored = pair
         .a
         .store
@@ -926,6 +929,7 @@ async fn a_failing_store_fails_the_payment_at_once_and_the_channel_pays_again_on
     assert_eq!(pay(&pair.a, 7).await, Ok(2));
     let b = wait_for(&pair.b, |v| v.snapshot.latest.state.version == 2).await;
     assert_eq!(balances(&b), vec![Amount::from(88), Amount::from(112)]);
+    timeout(WAIT, pair.a.handle.flush()).await.unwrap().unwrap();
     assert_eq!(pair.a.durable_version(), 2);
     assert!(!pair.a.task.is_finished());
 }

@@ -270,7 +270,7 @@ impl Driver {
             memo: invoice.memo.clone(),
         };
         self.pay_with(channel, invoice.amount, options).await?;
-        self.payment(invoice.id)
+        self.payment_settled(invoice.id).await
     }
 
     /// An active channel with the payee of `invoice` in which our balance covers it.

@@ -67,7 +67,7 @@ impl Driver {
             memo: String::new(),
         };
         self.pay_with(channel, request.amount, options).await?;
-        self.payment(id)
+        self.payment_settled(id).await
     }
 
     /// Our active payment channel with `payee` (ledger, sub- or virtual channel) in which we

@@ -195,6 +195,49 @@ impl Driver {
         })
     }
 
+    /// Payment `id` as [`Driver::payment`] reads it, once a completion its channel still
+    /// writes is durable: a payment that returned is then listed as completed.
+    pub async fn payment_settled(&self, id: PaymentId) -> Result<PaymentRecord, Error> {
+        let record = self.payment(id)?;
+        if record.status != crate::store::PaymentStatus::Pending {
+            return Ok(record);
+        }
+        self.flush_channel(record.channel).await;
+        self.payment(id)
+    }
+
+    /// [`Driver::payments`], once the channels of the pending ones wrote what they queued.
+    pub async fn payments_settled(
+        &self,
+        channel: Option<ChannelId>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<PaymentRecord>, Error> {
+        let records = self.payments(channel, offset, limit)?;
+        let mut pending: Vec<ChannelId> = records
+            .iter()
+            .filter(|r| r.status == crate::store::PaymentStatus::Pending)
+            .map(|r| r.channel)
+            .collect();
+        if pending.is_empty() {
+            return Ok(records);
+        }
+        pending.sort_unstable_by_key(|id| id.0);
+        pending.dedup();
+        for id in pending {
+            self.flush_channel(id).await;
+        }
+        self.payments(channel, offset, limit)
+    }
+
+    /// Waits until channel `id` (if it runs) wrote everything it queued, for at most
+    /// [`WITHDRAW_LIMIT`] (a task stuck on a store commit that hangs leaves the record as read).
+    async fn flush_channel(&self, id: ChannelId) {
+        if let Some(running) = self.registry.get(&id) {
+            let _ = tokio::time::timeout(WITHDRAW_LIMIT, running.handle.flush()).await;
+        }
+    }
+
     fn payment_record(&self, id: &PaymentId) -> Result<Option<PaymentRecord>, Error> {
         self.store
             .payment(id)

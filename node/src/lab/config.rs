@@ -28,6 +28,8 @@ pub struct NodeSettings {
     pub serve_hub: bool,
     /// `[hub] hold_seconds`, when not the default.
     pub hub_hold_seconds: Option<u64>,
+    /// `[limits]` keys, as they are written (`("frames_in_flight", 1200)`).
+    pub limits: Vec<(&'static str, toml::Value)>,
 }
 
 /// Which peer a node accepts channel proposals from on its own, and up to what deposit.
@@ -119,6 +121,14 @@ pub fn node_config_text(
             hub.insert("hold_seconds".into(), toml::Value::Integer(seconds));
         }
         root.insert("hub".into(), toml::Value::Table(hub));
+    }
+    if !settings.limits.is_empty() {
+        let limits: toml::Table = settings
+            .limits
+            .iter()
+            .map(|(key, value)| ((*key).to_string(), value.clone()))
+            .collect();
+        root.insert("limits".into(), toml::Value::Table(limits));
     }
     for section in base.plugin_sections() {
         let mut entries: toml::Table = toml::from_str(&section.table).map_err(|e| {

@@ -282,7 +282,9 @@ impl NodeApi for NodeService {
         let driver = &self.driver;
         Box::pin(async move {
             let limit = request.limit.unwrap_or(DEFAULT_LIST).min(MAX_LIST);
-            let records = driver.payments(request.channel, request.offset.unwrap_or(0), limit)?;
+            let records = driver
+                .payments_settled(request.channel, request.offset.unwrap_or(0), limit)
+                .await?;
             let chain = driver.chain_info();
             Ok(records.iter().map(|r| payment_info(chain, r)).collect())
         })
@@ -290,7 +292,12 @@ impl NodeApi for NodeService {
 
     fn payment_get(&self, id: PaymentId) -> ApiFuture<'_, PaymentInfo> {
         let driver = &self.driver;
-        Box::pin(async move { Ok(payment_info(driver.chain_info(), &driver.payment(id)?)) })
+        Box::pin(async move {
+            Ok(payment_info(
+                driver.chain_info(),
+                &driver.payment_settled(id).await?,
+            ))
+        })
     }
 
     fn invoice_create(&self, request: InvoiceCreateRequest) -> ApiFuture<'_, InvoiceInfo> {

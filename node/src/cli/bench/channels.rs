@@ -4,7 +4,9 @@
 use super::super::{default_config, CliError, CliResult};
 use super::summary::{cpu_line, group_commits, latency_line};
 use crate::config::{NodeConfig, PluginRef};
-use crate::lab::bench::{ChannelBench, Direction, Load, Measurement, Opened, AMOUNT, DEPOSIT};
+use crate::lab::bench::{
+    restore_run, ChannelBench, Direction, Load, Measurement, Opened, AMOUNT, DEPOSIT,
+};
 use crate::lab::{InProcess, LabError, Workspace};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -34,7 +36,11 @@ each of a and b; a opens --sub-channels virtual channels with b through i one af
 each timed until b sees it active (no transaction), then makes --payments payments with b on \
 the last one (directly: i signs nothing);
 (e) only with --scenario callers: --callers callers on node a pay node b at once on one channel, \
---per-channel payments each, one after the other per caller (the latency line counts payments).
+--per-channel payments each, one after the other per caller (the latency line counts payments);
+(f) only with --scenario restore: node a opens --channels channels with b (setup), stops and \
+starts again: the time until it answers with every channel restored, the resident memory the \
+restart added per channel, then --payments payments from a, one after the other, each on \
+another channel.
 
 Prints updates per second, latency p50/p90/p99/max, and CPU time by thread. After each scenario \
 both nodes must agree on every channel's version and balances, or the bench fails. Nothing is kept: the \
@@ -52,8 +58,9 @@ pub struct ChannelBenchArgs {
     /// Measured payments on the single channel of scenario (a).
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
     payments: u64,
-    /// Channels paying at once in scenario (b).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    /// Channels paying at once in scenario (b); channels node a restores in scenario (f)
+    /// (up to 100000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     channels: u64,
     /// Measured payments on each channel of scenario (b).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
@@ -99,6 +106,9 @@ enum Scenario {
     Virtual,
     /// (e) only: --callers callers paying at once on one channel.
     Callers,
+    /// (f) only: node a with --channels channels stopped and started again: the start, the
+    /// memory per channel, then --payments payments spread over all of them.
+    Restore,
 }
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
@@ -118,6 +128,15 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
         .map_err(|e| CliError::new(format!("cannot create a temporary directory: {e}")))?;
     print_setup(&base, &args);
     let mut lab = InProcess::new(base, workspace)?;
+    if args.scenario == Scenario::Restore {
+        return run_restore(&args, lab, verbose);
+    }
+    if args.channels > 1000 {
+        return Err(CliError::new(format!(
+            "--channels {} pay at once only up to 1000; more are for --scenario restore",
+            args.channels
+        )));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers as usize)
         .enable_all()
@@ -185,9 +204,9 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
     );
     println!(
         "  payments of {AMOUNT} unit, {}; {} warm-up payments per channel first\n",
-        match args.direction {
-            Direction::Alternate => "alternating a->b, b->a",
-            Direction::OneWay => "one way a->b",
+        match (args.scenario, args.direction) {
+            (Scenario::Callers | Scenario::Restore, _) | (_, Direction::OneWay) => "one way a->b",
+            (_, Direction::Alternate) => "alternating a->b, b->a",
         },
         args.warmup
     );
@@ -276,6 +295,53 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
         );
     }
     Ok(())
+}
+
+/// Scenario (f): its own run, because it stops and starts node a, which the other runs' bench
+/// keeps borrowed.
+fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> CliResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers as usize)
+        .enable_all()
+        .thread_name("parley")
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    let count = args.channels as usize;
+    let result = runtime.block_on(async {
+        let outcome = tokio::select! {
+            outcome = restore_run(&mut lab, args.durable, count, args.payments) => outcome,
+            _ = tokio::signal::ctrl_c() => Err(LabError::failed("interrupted")),
+        };
+        lab.shutdown().await;
+        outcome
+    });
+    drop(runtime);
+    drop(lab);
+    let figures = result.map_err(|error| CliError::lab(error, verbose))?;
+    println!(
+        "(f) node a with {count} channels (opened and funded in {:.1} s), stopped and started again:",
+        figures.opened.as_secs_f64()
+    );
+    println!(
+        "  started with every channel restored in {:.3} s",
+        figures.restart.as_secs_f64()
+    );
+    match figures.memory_growth {
+        Some(bytes) => println!(
+            "  resident memory added by the restart: {:.1} MiB, {:.1} KiB per channel",
+            bytes as f64 / (1024.0 * 1024.0),
+            bytes as f64 / 1024.0 / count as f64
+        ),
+        None => println!("  resident memory: not known on this system"),
+    }
+    report(
+        &format!(
+            "  then {} payments from a, one after the other, each on another channel",
+            args.payments
+        ),
+        &figures.payments,
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_opened(opened: Opened) {

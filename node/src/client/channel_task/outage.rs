@@ -149,6 +149,10 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 // Nothing is held either: the accept that would follow is refused.
                 ChannelCommand::HoldLonger { .. } => {}
+                // Nothing is queued: the outage writes the whole state itself.
+                ChannelCommand::Flush { reply } => {
+                    let _ = reply.send(());
+                }
                 ChannelCommand::KnowChild { state, terms, .. } => match terms {
                     Some(terms) => self.channel.know_virtual_child(*state, terms),
                     None => self.channel.know_child(*state),

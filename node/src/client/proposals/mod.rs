@@ -246,13 +246,11 @@ impl Proposals {
                 .map(|s| ChannelMessage::ProposalAccept(s.accept.clone()))
                 .collect()
         };
-        let tell = move |channels: Vec<ChannelHandle>| {
+        if again.is_empty() && channels.len() <= RESYNC_WAVE {
             for handle in channels {
                 let _ = handle.peer_connected();
             }
-        };
-        if again.is_empty() {
-            return tell(channels);
+            return;
         }
         let peers = self.peers.clone();
         tokio::spawn(async move {
@@ -261,7 +259,7 @@ impl Proposals {
                     tracing::debug!(peer_id = %peer, "could not send an accept again: {error}");
                 }
             }
-            tell(channels);
+            resync_in_waves(channels).await;
         });
     }
 
@@ -545,6 +543,39 @@ impl Proposals {
         let _ = outgoing
             .answer
             .send(ProposalOutcome::Rejected(reject.reason));
+    }
+}
+
+/// Channels with one peer that re-synchronise at once after it connected: each sends a request
+/// and answers the peer's, and a peer handles at most `[limits] frames_in_flight` (4096 by
+/// default) of our frames at a time before it disconnects us as a flood. So a node with many
+/// channels to one peer re-synchronises them in waves this size.
+const RESYNC_WAVE: usize = 512;
+
+/// The longest one wave may take before the next starts anyway (a channel whose peer does not
+/// answer stays re-synchronising until it does).
+const RESYNC_WAVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Tells `channels` their peer connected, [`RESYNC_WAVE`] at a time, each wave once its
+/// channels are re-synchronised (or after [`RESYNC_WAVE_LIMIT`]).
+async fn resync_in_waves(channels: Vec<ChannelHandle>) {
+    for wave in channels.chunks(RESYNC_WAVE) {
+        for handle in wave {
+            let _ = handle.peer_connected();
+        }
+        let synced = async {
+            for handle in wave {
+                loop {
+                    match handle.snapshot().await {
+                        Ok(view) if view.syncing => {
+                            tokio::time::sleep(std::time::Duration::from_millis(2)).await
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(RESYNC_WAVE_LIMIT, synced).await;
     }
 }
 

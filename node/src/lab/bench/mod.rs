@@ -19,11 +19,16 @@
 //! [`ChannelBench::virtual_channels`] adds a third node, the intermediary, and measures
 //! virtual channels through it (`virtual_channels.rs`).
 //!
+//! [`restore_run`] restarts a node with many channels and measures its start, its memory per
+//! channel and its payments after (`restore.rs`).
+//!
 //! - [`cpu`]: CPU time of this process's threads, before and after a run.
 
 pub mod cpu;
+mod restore;
 mod virtual_channels;
 
+pub use restore::{restore_run, RestoreFigures};
 pub use virtual_channels::VirtualFigures;
 
 use super::figures::Latencies;
