@@ -274,6 +274,19 @@ holds() {
   [ "$now" = "$3 $4" ] || fail "$1's channel $2 holds $now, expected $3 $4"
 }
 
+# pay_alternately A B ID COUNT: COUNT payments on channel ID, A paying 3 and B 1 in turn (A
+# first): A moves COUNT base units to B when COUNT is even.
+pay_alternately() {
+  local a=$1 b=$2 id=$3 count=$4 i
+  for ((i = 0; i < count; i++)); do
+    if ((i % 2 == 0)); then
+      cli "$a" channel pay "$id" 3 >/dev/null || fail "$a's payment $i failed"
+    else
+      cli "$b" channel pay "$id" 1 >/dev/null || fail "$b's payment $i failed"
+    fi
+  done
+}
+
 # wait_for_phase NAME ID PHASE SECONDS: until NAME's `channel show` says PHASE.
 wait_for_phase() {
   local name=$1 id=$2 phase=$3 seconds=$4 now="" deadline=$((SECONDS + $4))

@@ -76,13 +76,7 @@ holds bob "$virtual" 1000 2000
 
 step "ingrid's node stops; alice and bob pay each other $PAYMENTS times directly"
 kill_node ingrid
-for ((i = 0; i < PAYMENTS; i++)); do
-  if ((i % 2 == 0)); then
-    cli alice channel pay "$virtual" 3 >/dev/null || fail "alice's payment $i failed"
-  else
-    cli bob channel pay "$virtual" 1 >/dev/null || fail "bob's payment $i failed"
-  fi
-done
+pay_alternately alice bob "$virtual" "$PAYMENTS"
 # alice paid 3 and bob 1, PAYMENTS / 2 times each (in base units): alice moved PAYMENTS to bob.
 alice_v=$((2000 - PAYMENTS))
 bob_v=$((1000 + PAYMENTS))

@@ -87,13 +87,7 @@ holds bob "$virtual" 1000 2000
 step "both intermediaries' nodes stop; alice and bob pay each other $PAYMENTS times directly"
 kill_node ingrid
 kill_node ivan
-for ((i = 0; i < PAYMENTS; i++)); do
-  if ((i % 2 == 0)); then
-    cli alice channel pay "$virtual" 3 >/dev/null || fail "alice's payment $i failed"
-  else
-    cli bob channel pay "$virtual" 1 >/dev/null || fail "bob's payment $i failed"
-  fi
-done
+pay_alternately alice bob "$virtual" "$PAYMENTS"
 alice_v=$((2000 - PAYMENTS))
 bob_v=$((1000 + PAYMENTS))
 holds alice "$virtual" "$alice_v" "$bob_v"

@@ -137,12 +137,7 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
             args.channels
         )));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.workers as usize)
-        .enable_all()
-        .thread_name("parley")
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    let runtime = bench_runtime(args.workers)?;
     let result = runtime.block_on(async {
         let intermediary = args.scenario == Scenario::Virtual;
         let outcome = match ChannelBench::start(&mut lab, args.durable, intermediary).await {
@@ -300,12 +295,7 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
 /// Scenario (f): its own run, because it stops and starts node a, which the other runs' bench
 /// keeps borrowed.
 fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> CliResult {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.workers as usize)
-        .enable_all()
-        .thread_name("parley")
-        .build()
-        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))?;
+    let runtime = bench_runtime(args.workers)?;
     let count = args.channels as usize;
     let result = runtime.block_on(async {
         let outcome = tokio::select! {
@@ -342,6 +332,16 @@ fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> Cl
         &figures.payments,
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The runtime both nodes share, with `workers` worker threads.
+fn bench_runtime(workers: u64) -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers as usize)
+        .enable_all()
+        .thread_name("parley")
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
 }
 
 fn print_opened(opened: Opened) {

@@ -438,14 +438,31 @@ impl ChannelBench<'_> {
         opened: impl FnOnce(Opened),
     ) -> Result<Vec<ChannelInfo>, LabError> {
         let start = Instant::now();
-        let opens = (0..count).map(|_| {
-            let api = self.apis[0].clone();
-            tokio::spawn(async move {
-                api.channel_open(open_request(ALIASES[1], DEPOSIT, DEPOSIT))
-                    .await
-            })
+        let channels = self.open_at_once(count).await?;
+        // `channel_open` returns once node a sees the channel funded; node b's chain watcher
+        // may see it a moment later, and refuses payments until then.
+        for channel in &channels {
+            wait_until_active(&self.apis[1], channel.id).await?;
+        }
+        opened(Opened {
+            count,
+            took: start.elapsed(),
         });
-        let opens: Vec<_> = opens.collect();
+        Ok(channels)
+    }
+
+    /// Opens `count` channels from node a to node b at once; returns them as node a sees them
+    /// funded, in opening order.
+    async fn open_at_once(&self, count: usize) -> Result<Vec<ChannelInfo>, LabError> {
+        let opens: Vec<_> = (0..count)
+            .map(|_| {
+                let api = self.apis[0].clone();
+                tokio::spawn(async move {
+                    api.channel_open(open_request(ALIASES[1], DEPOSIT, DEPOSIT))
+                        .await
+                })
+            })
+            .collect();
         let mut channels = Vec::with_capacity(count);
         for open in opens {
             let channel = open
@@ -456,15 +473,6 @@ impl ChannelBench<'_> {
                 })?;
             channels.push(channel);
         }
-        // `channel_open` returns once node a sees the channel funded; node b's chain watcher
-        // may see it a moment later, and refuses payments until then.
-        for channel in &channels {
-            wait_until_active(&self.apis[1], channel.id).await?;
-        }
-        opened(Opened {
-            count,
-            took: start.elapsed(),
-        });
         Ok(channels)
     }
 

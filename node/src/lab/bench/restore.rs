@@ -4,10 +4,7 @@
 //! memory the restored node holds per channel, and then payments from node a on channels
 //! spread over all of them, one after the other.
 
-use super::{
-    open_request, pay_run, wait_until_active, ChannelBench, Direction, Measurement, Stopwatch,
-    ALIASES, DEPOSIT,
-};
+use super::{pay_run, wait_until_active, ChannelBench, Direction, Measurement, Stopwatch, ALIASES};
 use crate::api::NodeApi;
 use crate::lab::{InProcess, LabError};
 use parley_plugin_api::model::ChannelId;
@@ -41,24 +38,7 @@ impl ChannelBench<'_> {
         let mut ids = Vec::with_capacity(count);
         while ids.len() < count {
             let batch = OPEN_AT_ONCE.min(count - ids.len());
-            let opens: Vec<_> = (0..batch)
-                .map(|_| {
-                    let api = self.apis[0].clone();
-                    tokio::spawn(async move {
-                        api.channel_open(open_request(ALIASES[1], DEPOSIT, DEPOSIT))
-                            .await
-                    })
-                })
-                .collect();
-            for open in opens {
-                let channel = open
-                    .await
-                    .map_err(|e| LabError::failed(format!("a channel_open task failed: {e}")))?
-                    .map_err(|e| {
-                        LabError::failed(format!("node a could not open a channel to b: {e}"))
-                    })?;
-                ids.push(channel.id);
-            }
+            ids.extend(self.open_at_once(batch).await?.into_iter().map(|c| c.id));
         }
         for id in &ids {
             wait_until_active(&self.apis[1], *id).await?;
