@@ -324,8 +324,9 @@ pub enum ChannelInput {
     Message(usize, Box<ChannelMessage>, Ticket),
     /// The peer (re)connected: re-synchronise.
     PeerConnected,
-    /// A command.
-    Command(ChannelCommand),
+    /// A command (boxed: the largest command is far larger than the other inputs, and every
+    /// channel's inbox keeps room for a block of inputs however idle the channel is).
+    Command(Box<ChannelCommand>),
 }
 
 /// The handle to a channel task; cheap to clone. The task stops once every handle is dropped.
@@ -424,21 +425,21 @@ impl ChannelHandle {
 
     /// Hands this (parent) channel a sub-channel's fully signed state.
     pub fn know_child(&self, state: SignedState) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: false,
             terms: None,
-        }))
+        })))
     }
 
     /// Hands this (parent) channel a virtual child's fully signed state and sends it to the
     /// channel's other participants (the intermediary), ahead of the lock or merge it precedes.
     pub fn share_child(&self, state: SignedState) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: true,
             terms: None,
-        }))
+        })))
     }
 
     /// Hands this channel a virtual child's fully signed opening `state` with the `terms` of
@@ -450,11 +451,11 @@ impl ChannelHandle {
         terms: VirtualTerms,
         share: bool,
     ) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(ChannelCommand::KnowChild {
+        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
             state: Box::new(state),
             share,
             terms: Some(terms),
-        }))
+        })))
     }
 
     /// Proposes the final state; resolves with its version once the peer accepted.
@@ -480,10 +481,9 @@ impl ChannelHandle {
     /// Keeps the peer's held update `version` waiting for `within` from now (the intermediary
     /// service proposes the twin lock, and must not see this one declined meanwhile).
     pub fn hold_longer(&self, version: u64, within: Duration) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(ChannelCommand::HoldLonger {
-            version,
-            within,
-        }))
+        self.input(ChannelInput::Command(Box::new(
+            ChannelCommand::HoldLonger { version, within },
+        )))
     }
 
     /// Declines the peer's update awaiting an answer (if `version` is given, only the update
@@ -546,7 +546,7 @@ impl ChannelHandle {
         command: impl FnOnce(oneshot::Sender<T>) -> ChannelCommand,
     ) -> Result<T, CommandError> {
         let (reply, answer) = oneshot::channel();
-        self.input(ChannelInput::Command(command(reply)))?;
+        self.input(ChannelInput::Command(Box::new(command(reply))))?;
         answer.await.map_err(|_| CommandError::Stopped)
     }
 }
@@ -818,7 +818,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 let effects = self.channel.sync_request();
                 self.execute(effects).await?;
             }
-            ChannelInput::Command(command) => self.command(command).await?,
+            ChannelInput::Command(command) => self.command(*command).await?,
         }
         Ok(())
     }

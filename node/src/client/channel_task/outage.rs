@@ -132,7 +132,7 @@ impl<L: PeerLink> ChannelTask<L> {
             ),
             // The outage ends with a re-synchronisation anyway.
             ChannelInput::PeerConnected => {}
-            ChannelInput::Command(command) => match command {
+            ChannelInput::Command(command) => match *command {
                 ChannelCommand::Pay { reply, .. }
                 | ChannelCommand::Move { reply, .. }
                 | ChannelCommand::LockChild { reply, .. }

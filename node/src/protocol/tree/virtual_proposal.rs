@@ -51,6 +51,21 @@ pub fn virtual_params(
     if !proposal.locked.is_empty() {
         return Err("a virtual channel locks nothing at its opening".to_string());
     }
+    if proposal
+        .balances
+        .iter()
+        .flatten()
+        .all(|amount| amount.is_zero())
+    {
+        // It would cost the intermediaries a lock in each of their channels on the path (and
+        // gas in a dispute) for nothing: refused, so nobody can fill a hub's channels with
+        // empty locks.
+        return Err(
+            "a virtual channel in which neither end puts in anything carries nothing; give \
+             one end a deposit"
+                .to_string(),
+        );
+    }
     Ok(Params {
         participants: vec![proposal.proposer.clone(), accepter.clone()],
         challenge_duration: proposal.challenge_duration,

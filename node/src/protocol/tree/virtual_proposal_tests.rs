@@ -202,3 +202,23 @@ fn a_hop_fee_goes_from_the_proposers_side_to_the_accepters_with_the_lock() {
     costly.fee = Amount::from(7u64);
     check_virtual_hop(&costly, &p, &bob).unwrap();
 }
+
+#[test]
+fn a_virtual_channel_holding_nothing_is_refused_at_every_node() {
+    let (alice, ingrid, bob) = (who(ALICE), who(INGRID), who(BOB));
+    let left = ledger(10, [ALICE, INGRID], [10, 10]);
+    let right = ledger(11, [INGRID, BOB], [10, 10]);
+    let empty = proposal(0, 0);
+    let refused = check_virtual_hop(&hop(&left, &alice, &ingrid), &empty, &bob).unwrap_err();
+    assert!(refused.contains("carries nothing"), "{refused}");
+    assert!(check_virtual_route(
+        &ingrid,
+        &hop(&left, &alice, &ingrid),
+        &hop(&right, &ingrid, &bob),
+        &empty,
+        &bob
+    )
+    .is_err());
+    // One end's deposit is enough.
+    check_virtual_hop(&hop(&left, &alice, &ingrid), &proposal(0, 1), &bob).unwrap();
+}
