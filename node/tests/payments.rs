@@ -55,18 +55,8 @@ async fn bob_answers_himself(bob_timeout: i64) -> InProcess {
 async fn open(alice: &Arc<dyn NodeApi>) -> ChannelId {
     alice
         .channel_open(ChannelOpenRequest {
-            peer: "bob".into(),
-            mine: Amount::from(1000u64),
-            theirs: Amount::from(500u64),
-            asset: None,
             challenge_seconds: Some(60),
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-            through: Vec::new(),
-            fees: Vec::new(),
+            ..ChannelOpenRequest::payment("bob", Amount::from(1000u64), Amount::from(500u64))
         })
         .await
         .unwrap()

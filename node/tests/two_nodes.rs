@@ -44,18 +44,8 @@ async fn start(bob_auto_accepts: bool) -> InProcess {
 
 fn open_request(mine: u64, theirs: u64) -> ChannelOpenRequest {
     ChannelOpenRequest {
-        peer: "bob".into(),
-        mine: Amount::from(mine),
-        theirs: Amount::from(theirs),
-        asset: None,
         challenge_seconds: Some(60),
-        more_assets: Vec::new(),
-        app: None,
-        app_setup: None,
-        parent: None,
-        via: None,
-        through: Vec::new(),
-        fees: Vec::new(),
+        ..ChannelOpenRequest::payment("bob", Amount::from(mine), Amount::from(theirs))
     }
 }
 

@@ -79,18 +79,8 @@ async fn bob_accepts_one_payment_rejects_one_with_a_reason_and_lets_one_lapse() 
     let (a, b) = (lab.api("alice"), lab.api("bob"));
     let opened = a
         .channel_open(ChannelOpenRequest {
-            peer: "bob".into(),
-            mine: Amount::from(100u64),
-            theirs: Amount::from(50u64),
-            asset: None,
             challenge_seconds: Some(60),
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-            through: Vec::new(),
-            fees: Vec::new(),
+            ..ChannelOpenRequest::payment("bob", Amount::from(100u64), Amount::from(50u64))
         })
         .await
         .unwrap();

@@ -844,10 +844,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.updates.push(UpdateIntent::Final, reply.into())
             }
             ChannelCommand::Flush { reply } => {
-                let written = match self.deferred.take() {
-                    Some(deferred) => deferred_outcome(self.channel.id(), deferred.await),
-                    None => Ok(()),
-                };
+                let written = self.flush_deferred().await;
                 let _ = reply.send(());
                 if let Err(error) = written {
                     return Err(StoreFailure {
@@ -1303,13 +1300,11 @@ impl<L: PeerLink> ChannelTask<L> {
     async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
         let writes = effects.iter().any(|e| !matches!(e, Effect::Event(_)));
         if writes {
-            if let Some(deferred) = self.deferred.take() {
-                if let Err(error) = deferred_outcome(self.channel.id(), deferred.await) {
-                    return Err(StoreFailure {
-                        error,
-                        unsent: effects,
-                    });
-                }
+            if let Err(error) = self.flush_deferred().await {
+                return Err(StoreFailure {
+                    error,
+                    unsent: effects,
+                });
             }
         }
         if self.may_defer(&effects) {
@@ -1390,21 +1385,45 @@ impl<L: PeerLink> ChannelTask<L> {
                 Effect::Send { .. } => unreachable!("may_defer admits no send"),
             }
         }
-        let channel = self.channel.id();
-        let ours = self
-            .updates
-            .in_flight()
-            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
-        let logged = self.payments.on_batch(&batch, ours, unix_ms());
-        self.deferred = Some(tokio::spawn(
-            self.deps.store.persist_with(channel, &batch, logged.ops),
-        ));
-        for event in logged.events {
+        let (written, logged) = self.queue_records(&batch);
+        self.deferred = Some(tokio::spawn(written));
+        for event in logged {
             self.deps.events.publish(event);
         }
         for event in events {
             self.event(event);
         }
+    }
+
+    /// Waits for the deferred persist, if one is queued ([`ChannelTask::may_defer`]).
+    async fn flush_deferred(&mut self) -> Result<(), StoreError> {
+        match self.deferred.take() {
+            Some(deferred) => deferred_outcome(self.channel.id(), deferred.await),
+            None => Ok(()),
+        }
+    }
+
+    /// Queues `records` for the store with the first writes still due and the payment records
+    /// they make; returns the write and the payment events to publish once it is durable.
+    fn queue_records(
+        &mut self,
+        records: &[PersistRecord],
+    ) -> (
+        impl Future<Output = Result<(), StoreError>> + Send + 'static,
+        Vec<crate::client::events::Event>,
+    ) {
+        let mut also = self.first_writes.clone();
+        let ours = self
+            .updates
+            .in_flight()
+            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
+        let logged = self.payments.on_batch(records, ours, unix_ms());
+        also.extend(logged.ops);
+        let written = self
+            .deps
+            .store
+            .persist_with(self.channel.id(), records, also);
+        (written, logged.events)
     }
 
     /// Makes `batch` durable: with the first writes still due (the members), or as the move
@@ -1413,7 +1432,6 @@ impl<L: PeerLink> ChannelTask<L> {
         if batch.is_empty() {
             return Ok(());
         }
-        let channel = self.channel.id();
         let records = std::mem::take(batch);
         if records.contains(&PersistRecord::Phase(Phase::Closed)) {
             // The channel in memory is already the closed one these records describe.
@@ -1421,19 +1439,10 @@ impl<L: PeerLink> ChannelTask<L> {
             self.archived = true;
             return Ok(());
         }
-        let mut also = self.first_writes.clone();
-        let ours = self
-            .updates
-            .in_flight()
-            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
-        let logged = self.payments.on_batch(&records, ours, unix_ms());
-        also.extend(logged.ops);
-        self.deps
-            .store
-            .persist_with(channel, &records, also)
-            .await?;
+        let (written, events) = self.queue_records(&records);
+        written.await?;
         self.first_writes.clear();
-        for event in logged.events {
+        for event in events {
             self.deps.events.publish(event);
         }
         Ok(())

@@ -115,18 +115,9 @@ fn every_call_is_parsed_by_the_server_as_meant() {
         ],
         "channel_open",
         ChannelOpenRequest {
-            peer: NODE.into(),
-            mine: Amount::from(1u64),
-            theirs: Amount::from(2u64),
             asset: Some("TOK".into()),
             challenge_seconds: Some(600),
-            more_assets: Vec::new(),
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-            through: Vec::new(),
-            fees: Vec::new(),
+            ..ChannelOpenRequest::payment(NODE, Amount::from(1u64), Amount::from(2u64))
         },
     );
     assert_reads(
@@ -197,22 +188,17 @@ fn every_call_is_parsed_by_the_server_as_meant() {
         ],
         "channel_open",
         ChannelOpenRequest {
-            peer: "bob".into(),
-            mine: "1000000000000000000".parse().unwrap(),
-            theirs: "500000000000000000".parse().unwrap(),
             asset: Some("ETH".into()),
-            challenge_seconds: None,
             more_assets: vec![crate::api::types::AssetDeposit {
                 asset: "TOK".into(),
                 mine: Amount::from(2_000_000u64),
                 theirs: Amount::from(100u64),
             }],
-            app: None,
-            app_setup: None,
-            parent: None,
-            via: None,
-            through: Vec::new(),
-            fees: Vec::new(),
+            ..ChannelOpenRequest::payment(
+                "bob",
+                "1000000000000000000".parse().unwrap(),
+                "500000000000000000".parse().unwrap(),
+            )
         },
     );
     assert_reads(

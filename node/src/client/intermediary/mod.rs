@@ -47,11 +47,12 @@ pub mod routes;
 
 use super::chain::ChainAccess;
 use super::dialer::Dialer;
+use super::onchain::tree::channels_locking;
 use super::peers::Peers;
 use super::registry::Registry;
 use crate::config::HubSection;
 use crate::protocol::signer::StateVerifier;
-use crate::protocol::tree::{check_virtual_route, Hop};
+use crate::protocol::tree::{check_virtual_route, participant_index, Hop};
 use crate::protocol::{
     ChannelMessage, Funding, Phase, ProposalReject, VirtualChild, VirtualProposal, VirtualTerms,
     MAX_VIRTUAL_PATH,
@@ -279,8 +280,8 @@ impl Intermediary {
             .add(route, Instant::now(), self.hub.pending_per_peer)?;
         let forwarded = ChannelMessage::VirtualProposal(Box::new(VirtualProposal {
             parent: right,
-            path: message.path[1.min(message.path.len())..].to_vec(),
-            fees: message.fees[1.min(message.fees.len())..].to_vec(),
+            path: message.path.iter().skip(1).cloned().collect(),
+            fees: message.fees.iter().skip(1).copied().collect(),
             ..message
         }));
         self.dialer
@@ -426,28 +427,11 @@ impl Intermediary {
     /// for the proposer we propose the merge (an end merges its own channel with us).
     fn merge_between_intermediaries(&self, came_through: ChannelId, child: SignedState) {
         let registry = self.registry.clone();
-        let me = self.chain.account.clone();
         tokio::spawn(async move {
             let id = child.state.channel_id;
-            let Some(me) = me else { return };
-            for (handle, _) in registry.all() {
-                let Ok(view) = handle.snapshot().await else {
-                    continue;
-                };
-                let snapshot = view.snapshot;
-                let params = &snapshot.channel.params;
-                let Some(lock) = snapshot
-                    .latest
-                    .state
-                    .allocation
-                    .locked
-                    .iter()
-                    .find(|s| s.id == id)
-                else {
-                    continue;
-                };
-                if params
-                    .participants
+            for (handle, snapshot) in channels_locking(&registry, id).await {
+                let members = &snapshot.channel.params.participants;
+                if members
                     .iter()
                     .any(|p| child.params.participants.contains(p))
                 {
@@ -456,10 +440,16 @@ impl Intermediary {
                 if handle.id() != came_through {
                     let _ = handle.share_child(child.clone());
                 }
-                let ours = params.participants.iter().position(|p| *p == me);
-                let proposer_stand_in = lock.index_map.first().map(|&i| usize::from(i));
-                if ours.is_some() && ours == proposer_stand_in {
-                    let handle = handle.clone();
+                let lock = snapshot
+                    .latest
+                    .state
+                    .allocation
+                    .locked
+                    .iter()
+                    .find(|s| s.id == id);
+                let stands_in_for_proposer =
+                    lock.and_then(|l| l.index_map.first()) == Some(&snapshot.channel.my_index);
+                if stands_in_for_proposer {
                     tokio::spawn(async move {
                         match handle.merge_child(id).await {
                             Ok(version) => {
@@ -617,8 +607,7 @@ impl Intermediary {
                     self.routes().remove(proposal);
                 }
             }
-            OurLockOutcome::Decline((channel, version)) => {
-                let child = ChannelId([0; 32]);
+            OurLockOutcome::Decline((channel, version, child)) => {
                 self.decline(channel, version, child).await;
             }
         }
@@ -696,12 +685,9 @@ fn path_after_us(
 /// The index map of a virtual channel in `hop`: its left participant stands in for the
 /// proposer, its right one for the accepter.
 fn hop_map(hop: &Hop<'_>) -> Result<Vec<u16>, String> {
-    let participants = &hop.parent.channel.params.participants;
+    let params = &hop.parent.channel.params;
     let index = |who: &Participant| {
-        participants
-            .iter()
-            .position(|p| p == who)
-            .and_then(|i| u16::try_from(i).ok())
+        participant_index(params, who)
             .ok_or_else(|| "a hop's participant is not in its channel".to_string())
     };
     Ok(vec![index(hop.left)?, index(hop.right)?])

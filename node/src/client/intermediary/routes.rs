@@ -69,7 +69,8 @@ pub enum OurLock {
 pub type LockPair = (Vec<(ChannelId, u64)>, SignedState);
 
 /// Our own lock to propose in a channel with the next intermediary: the route's proposal, the
-/// channel, the virtual channel's opening state and its index map there.
+/// channel and the virtual channel's opening state (the channel knows the lock's index map and
+/// fee already: `Intermediary::on_child`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnLock {
     /// The route's proposal.
@@ -78,8 +79,6 @@ pub struct OwnLock {
     pub channel: ChannelId,
     /// The virtual channel's fully signed opening state.
     pub opening: SignedState,
-    /// Its index map in `channel`.
-    pub map: Vec<u16>,
 }
 
 /// What becomes of a lock proposed to us in one of our channels.
@@ -151,8 +150,8 @@ pub enum OurLockOutcome {
     Nothing,
     /// Accept the held lock(s).
     Accept(Box<LockPair>),
-    /// Decline the held lock `(channel, version)`.
-    Decline((ChannelId, u64)),
+    /// Decline the held lock: `(channel, version, child)`.
+    Decline((ChannelId, u64, ChannelId)),
 }
 
 /// The routes in flight.
@@ -270,7 +269,6 @@ impl Routes {
             proposal: id,
             channel: route.right,
             opening,
-            map: route.maps[1].clone(),
         }))
     }
 
@@ -292,9 +290,9 @@ impl Routes {
             return OurLockOutcome::Accept(Box::new((vec![(route.left, version)], opening)));
         }
         route.our_lock = OurLock::None;
-        match route.held[0].take() {
-            Some(version) => OurLockOutcome::Decline((route.left, version)),
-            None => OurLockOutcome::Nothing,
+        match (route.held[0].take(), route.child()) {
+            (Some(version), Some(child)) => OurLockOutcome::Decline((route.left, version, child)),
+            _ => OurLockOutcome::Nothing,
         }
     }
 

@@ -186,13 +186,12 @@ fn both_locks_are_released_together_and_only_once_both_are_held() {
     assert_eq!(routes.hold(right, 4, child), Held::Decline);
 }
 
-#[test]
-fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
+/// Routes with `first` (through channel x towards y) and a second one the other way round,
+/// both with their openings matched; returns them and the two virtual channels.
+fn crossing(first: Route) -> (Routes, ChannelId, ChannelId) {
     let now = Instant::now();
-    let (x, y) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    let (x, y) = (first.left, first.right);
     let mut routes = Routes::default();
-    // One virtual channel proposed through x towards y, another the other way round.
-    let first = route(1, 1, now + Duration::from_secs(9));
     let mut second = route(2, 2, now + Duration::from_secs(9));
     (second.left, second.right) = (y, x);
     // Other balances: each opening fits its own route only.
@@ -205,6 +204,14 @@ fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
     routes.match_opening(x, &first_opening, now).unwrap();
     routes.match_opening(y, &second_opening, now).unwrap();
     let (one, two) = (first_opening.state.channel_id, ChannelId([8; 32]));
+    (routes, one, two)
+}
+
+#[test]
+fn a_lock_that_would_wait_in_a_circle_is_declined_and_the_other_goes_through() {
+    let (x, y) = (ChannelId([10; 32]), ChannelId([11; 32]));
+    // One virtual channel proposed through x towards y, another the other way round.
+    let (mut routes, one, two) = crossing(route(1, 1, Instant::now() + Duration::from_secs(9)));
     // x holds the first's lock, waiting for y; y then gets the second's, which waits for x:
     // neither twin could ever arrive. The second is declined.
     assert_eq!(routes.hold(x, 4, one), Held::Wait);
@@ -244,14 +251,13 @@ fn the_first_of_two_intermediaries_proposes_its_lock_and_then_accepts_the_held_o
             proposal: id,
             channel: right,
             opening: signed.clone(),
-            map: vec![0, 1],
         }))
     );
     assert_eq!(routes.hold(left, 6, child), Held::Wait);
     // Refused: the held lock is declined, and the next one proposes ours again.
     assert_eq!(
         routes.our_lock_answered(&id, false),
-        OurLockOutcome::Decline((left, 6))
+        OurLockOutcome::Decline((left, 6, child))
     );
     assert!(matches!(routes.hold(left, 7, child), Held::Propose(_)));
     // Signed: the held lock is accepted; the route stays until that is done.
@@ -270,23 +276,9 @@ fn the_first_of_two_intermediaries_proposes_its_lock_and_then_accepts_the_held_o
 
 #[test]
 fn an_intermediary_waiting_on_its_own_lock_closes_a_circle_too() {
-    let now = Instant::now();
     let (x, y) = (ChannelId([10; 32]), ChannelId([11; 32]));
-    let mut routes = Routes::default();
     // The first is ours to lock in y; the second comes the other way, held in y waiting for x.
-    let first = first_of_two(1, now + Duration::from_secs(9));
-    let mut second = route(2, 2, now + Duration::from_secs(9));
-    (second.left, second.right) = (y, x);
-    // Other balances: each opening fits its own route only.
-    second.proposal.balances = vec![vec![Amount::from(20u64), Amount::from(5u64)]];
-    let mut second_opening = opening(&second);
-    second_opening.state.channel_id = ChannelId([8; 32]);
-    routes.add(first.clone(), now, MAX).unwrap();
-    routes.add(second, now, MAX).unwrap();
-    let first_opening = opening(&first);
-    routes.match_opening(x, &first_opening, now).unwrap();
-    routes.match_opening(y, &second_opening, now).unwrap();
-    let (one, two) = (first_opening.state.channel_id, ChannelId([8; 32]));
+    let (mut routes, one, two) = crossing(first_of_two(1, Instant::now() + Duration::from_secs(9)));
     assert!(matches!(routes.hold(x, 4, one), Held::Propose(_)));
     // y's lock waits for x, which waits for our lock in y: declined.
     assert_eq!(routes.hold(y, 7, two), Held::Decline);

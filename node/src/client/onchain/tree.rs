@@ -71,6 +71,22 @@ fn locks(state: &State, child: ChannelId) -> bool {
     state.allocation.locked.iter().any(|sub| sub.id == child)
 }
 
+/// Our running channels whose newest state locks `child`, each with its snapshot.
+pub async fn channels_locking(
+    registry: &crate::client::registry::Registry,
+    child: ChannelId,
+) -> Vec<(ChannelHandle, crate::protocol::ChannelSnapshot)> {
+    let mut found = Vec::new();
+    for (handle, _) in registry.all() {
+        if let Ok(view) = handle.snapshot().await {
+            if locks(&view.snapshot.latest.state, child) {
+                found.push((handle, view.snapshot));
+            }
+        }
+    }
+    found
+}
+
 /// One step of funding sub-channel `id` from `parent` (module documentation).
 pub async fn fund_by_parent(
     side: &ChainSide,
@@ -359,16 +375,9 @@ pub async fn release_carried(side: &ChainSide, id: ChannelId, state: &State) {
         if side.registry.contains(&child) || !matches!(side.store.carried(&child), Ok(Some(_))) {
             continue;
         }
-        for (handle, _) in side.registry.all() {
+        for (handle, snapshot) in channels_locking(&side.registry, child).await {
             let other = handle.id();
-            if other == id {
-                continue;
-            }
-            let Ok(view) = handle.snapshot().await else {
-                continue;
-            };
-            let snapshot = view.snapshot;
-            if !locks(&snapshot.latest.state, child) || snapshot.phase >= Phase::Disputed {
+            if other == id || snapshot.phase >= Phase::Disputed {
                 continue;
             }
             tracing::info!(channel = %other, virtual_channel = %child, concluded = %id, "the virtual channel concluded on chain through our other ledger channel: this one goes on chain too");

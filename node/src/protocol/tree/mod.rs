@@ -37,7 +37,7 @@ pub use forest::{build_forest, signed_tree, Forest, ForestError, ForestNode};
 pub use intermediary::{check_intermediary, IntermediaryError, PathLock};
 pub use lock::{
     check_lock, check_lock_on_chain, check_virtual_index_map, index_map, lock_child, lock_virtual,
-    virtual_index_map, with_lock_fee, LockError,
+    participant_index, virtual_index_map, with_lock_fee, LockError,
 };
 pub use merge::{merge_child, MergeError};
 pub use proposal::check_sub_channel_proposal;
