@@ -22,14 +22,20 @@
 //! One thread, not a tokio `spawn_blocking` per write: a blocking-pool hop costs 35-80 µs,
 //! more than a signature (STACK-NOTES). A submission costs one channel send, an answer one
 //! oneshot send.
+//!
+//! A store that says its commits are not durable ([`Durability::NotDurable`]: the in-memory
+//! store, lmdb with `durable = false`) has no sync to share, so the thread would only add two
+//! wake-ups to every write. Its batches are committed on the caller's thread instead, one at a
+//! time under a lock, before [`Committer::commit`] returns: the same order, answers and
+//! counters, without the hop.
 
 use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{ErrorKind, PluginError, Store};
+use parley_plugin_api::{Durability, ErrorKind, PluginError, Store};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use thiserror::Error;
 use tokio::sync::oneshot;
@@ -127,6 +133,9 @@ struct Submission {
 pub struct Committer {
     queue: Option<Sender<Submission>>,
     thread: Option<JoinHandle<()>>,
+    /// For a store whose commits are not durable: the store, committed to on the caller's
+    /// thread under the lock (see the module documentation). No thread then.
+    inline: Option<Mutex<Arc<dyn Store>>>,
     counters: Arc<Counters>,
 }
 
@@ -141,8 +150,16 @@ impl Committer {
         store: Arc<dyn Store>,
         limits: CommitterLimits,
     ) -> std::io::Result<Committer> {
-        let (queue, submissions) = mpsc::channel();
         let counters = Arc::new(Counters::default());
+        if store.durability() == Durability::NotDurable {
+            return Ok(Committer {
+                queue: None,
+                thread: None,
+                inline: Some(Mutex::new(store)),
+                counters,
+            });
+        }
+        let (queue, submissions) = mpsc::channel();
         let thread_counters = Arc::clone(&counters);
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.to_string())
@@ -150,6 +167,7 @@ impl Committer {
         Ok(Committer {
             queue: Some(queue),
             thread: Some(thread),
+            inline: None,
             counters,
         })
     }
@@ -190,6 +208,16 @@ impl Committer {
 
     fn submit(&self, ops: Vec<WriteOp>, reply: Reply) -> Answer {
         let bytes = ops.iter().map(op_bytes).sum();
+        if let Some(store) = &self.inline {
+            let store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            self.counters.submitted.fetch_add(1, Ordering::Relaxed);
+            commit_group(
+                &**store,
+                vec![Submission { ops, bytes, reply }],
+                &self.counters,
+            );
+            return Ok(());
+        }
         let queue = self.queue.as_ref().ok_or(CommitError::Stopped)?;
         queue
             .send(Submission { ops, bytes, reply })

@@ -236,3 +236,67 @@ async fn a_panicking_store_fails_the_commit_and_the_thread_survives() {
     }
     assert_eq!(committer.stats().failed_commits, 2);
 }
+
+/// A [`MemStore`] that says its commits are not durable, as the in-memory store does.
+struct NotDurable(Arc<MemStore>);
+
+impl Store for NotDurable {
+    fn get(&self, key: &[u8]) -> parley_plugin_api::PluginResult<Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> parley_plugin_api::PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.0.scan(prefix, after, limit)
+    }
+
+    fn commit(&self, batch: &[WriteOp]) -> parley_plugin_api::PluginResult<()> {
+        self.0.commit(batch)
+    }
+
+    fn durability(&self) -> Durability {
+        Durability::NotDurable
+    }
+}
+
+#[test]
+fn a_store_that_is_not_durable_is_committed_on_the_callers_thread_in_order() {
+    let store = Arc::new(MemStore::default());
+    let committer = Committer::start(Arc::new(NotDurable(Arc::clone(&store)))).unwrap();
+    let caller = std::thread::Builder::new()
+        .name("the-caller".into())
+        .spawn(move || {
+            // Made before the future is polled: the write is in once `commit` returns.
+            let answer = committer.commit(vec![put(1, 1), put(0, 1)]);
+            let in_at_once = store.contents().len() == 2;
+            committer.commit_blocking(vec![put(0, 2)]).unwrap();
+            (committer, store, answer, in_at_once)
+        })
+        .unwrap();
+    let (committer, store, answer, in_at_once) = caller.join().unwrap();
+    assert!(in_at_once, "the batch was committed before commit returned");
+    futures_ready(answer).unwrap();
+    assert_eq!(
+        store.contents().get(&0u32.to_be_bytes()[..]),
+        Some(&vec![2])
+    );
+    assert_eq!(
+        store.committer_threads(),
+        vec!["the-caller".to_string(); 2],
+        "no committer thread"
+    );
+    let stats = committer.stats();
+    assert_eq!((stats.submitted, stats.batches, stats.commits), (2, 2, 2));
+}
+
+/// The answer of a future that is already resolved.
+fn futures_ready(answer: impl Future<Output = Answer>) -> Answer {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(answer)
+}

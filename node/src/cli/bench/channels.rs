@@ -20,7 +20,9 @@ const CPU_GROUPS_SHOWN: usize = 6;
 #[command(after_long_help = "\
 Two nodes run inside this process, each with its own temporary data dir, LMDB store and QUIC \
 endpoint on 127.0.0.1, on one shared sim-chain ledger; node a opens the channels and node b \
-accepts them by its [policy]. The plugins and their settings come from --config; per-node paths \
+accepts them by its [policy]. The plugins and their settings come from --config (with \
+--in-memory, [wire] and [store] are the in-memory plugins: go-perun's setting, nothing \
+persisted, no sockets); per-node paths \
 (store path, key and certificate dirs, ledger) are replaced, and the lmdb store is durable unless \
 --durable false. Each payment is one channel_pay call through the node's API code (channel task, \
 signatures through the chain plugin, group-committed persistence, QUIC); its latency is the \
@@ -85,6 +87,11 @@ pub struct ChannelBenchArgs {
     /// payments.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     callers: u64,
+    /// Go-perun's setting: the transport and the store are the in-memory plugins
+    /// (`memory-wire`, `memory-store`) instead of the config's, so that nothing is persisted
+    /// and no socket is used; the chain stays the config's sim chain.
+    #[arg(long)]
+    in_memory: bool,
     /// Worker threads of the async runtime both nodes share (`parley run` uses 2 per node).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
     workers: u64,
@@ -112,8 +119,11 @@ enum Scenario {
 }
 
 pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
-    let base = NodeConfig::load(&args.config)?;
+    let mut base = NodeConfig::load(&args.config)?;
     crate::lab::config::require_sim_chain(&base).map_err(sim_chain_needed)?;
+    if args.in_memory {
+        in_memory(&mut base);
+    }
     crate::logging::init("warn", crate::config::LogFormat::Text).map_err(CliError::new)?;
     if args.direction == Direction::OneWay {
         let most = args.warmup + args.payments.max(args.per_channel);
@@ -158,6 +168,15 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
         .map_err(|error| CliError::lab(error, verbose))
 }
 
+/// Makes `base` go-perun's setting (`--in-memory`): the in-memory transport and store
+/// plugins, with their default settings.
+fn in_memory(base: &mut NodeConfig) {
+    base.wire.plugin.plugin = PluginRef::Name("memory-wire".into());
+    base.wire.plugin.table = String::new();
+    base.store.plugin = PluginRef::Name("memory-store".into());
+    base.store.table = String::new();
+}
+
 /// The bench's words for a base config whose chain is not the sim chain.
 fn sim_chain_needed(error: LabError) -> CliError {
     match error {
@@ -191,7 +210,7 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
         name(&base.chain.plugin),
         name(&base.wire.plugin.plugin),
         name(&base.store.plugin),
-        if args.durable {
+        if args.durable && !args.in_memory {
             " durable"
         } else {
             " NOT durable"

@@ -1,0 +1,38 @@
+//! `parley bench channels --in-memory`, small, through the binary: go-perun's setting, two
+//! nodes in one process on the in-memory transport and store plugins (loaded through the ABI
+//! like any other). Checks that the run names those plugins, measures every payment and ends
+//! with both nodes agreeing (the bench itself fails otherwise); never how fast.
+
+use std::process::Command;
+
+#[test]
+fn the_in_memory_bench_runs_on_the_memory_plugins() {
+    let dir = tempfile::Builder::new()
+        .prefix("parley-in-memory-bench-")
+        .tempdir()
+        .unwrap();
+    let config = dir.path().join("node.toml");
+    // The config's own wire and store are replaced by the in-memory ones.
+    std::fs::write(
+        &config,
+        "[chain]\nplugin = \"sim-chain\"\n[wire]\nplugin = \"quic\"\n[store]\nplugin = \"lmdb\"\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .args(["bench", "channels", "--in-memory", "--scenario", "single"])
+        .args(["--payments", "30", "--warmup", "3", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("[wire] memory-wire"), "{stdout}");
+    assert!(stdout.contains("[store] memory-store NOT durable"), "{stdout}");
+    assert!(stdout.contains("(30 in "), "{stdout}");
+    assert!(
+        stdout.contains("both nodes agree on every channel's version and balances"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("kept in memory only"), "{stderr}");
+}
