@@ -28,7 +28,10 @@ fn the_in_memory_bench_runs_on_the_memory_plugins() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("[wire] memory-wire"), "{stdout}");
-    assert!(stdout.contains("[store] memory-store NOT durable"), "{stdout}");
+    assert!(
+        stdout.contains("[store] memory-store NOT durable"),
+        "{stdout}"
+    );
     assert!(stdout.contains("(30 in "), "{stdout}");
     assert!(
         stdout.contains("both nodes agree on every channel's version and balances"),

@@ -70,7 +70,12 @@ pub fn address_of(key: &VerifyingKey) -> Participant {
 
 fn address_of_point(point: &AffinePoint) -> Participant {
     let encoded = point.to_sec1_point(false);
-    let hash = keccak256(&[&encoded.as_bytes()[1..]]);
+    address_of_coordinates(&encoded.as_bytes()[1..])
+}
+
+/// The address of the public key with uncompressed coordinates `x ‖ y`.
+fn address_of_coordinates(coordinates: &[u8]) -> Participant {
+    let hash = keccak256(&[coordinates]);
     Participant(hash[12..].to_vec())
 }
 
@@ -85,9 +90,9 @@ fn sign_hash(key: &SigningKey, hash: [u8; 32]) -> Sig {
 /// The address that produced `sig` over `hash`, or `None` if the signature is malformed, has a
 /// `v` other than 27/28, or a high `s` (refused like OpenZeppelin's `ECDSA.recover`).
 ///
-/// This recovers the key even when the caller only asks "did address A sign?": a plain ECDSA
-/// verification against a cached key of A would be ~6 us cheaper (no square root to rebuild
-/// the nonce point R), but it ignores `v`, and it accepts only A's one key where `ecrecover`
+/// This recovers the key (by libsecp256k1, see `ecrecover`) even when the caller only asks
+/// "did address A sign?": a plain ECDSA verification against a cached key of A would be a
+/// little cheaper (no square root to rebuild the nonce point R), but it ignores `v`, and it accepts only A's one key where `ecrecover`
 /// accepts any key hashing to A, so it would not accept exactly what the contracts accept.
 fn recover_hash(hash: [u8; 32], sig: &Sig) -> Option<Participant> {
     let bytes = sig.as_bytes();
@@ -103,7 +108,7 @@ fn recover_hash(hash: [u8; 32], sig: &Sig) -> Option<Participant> {
         28 => true,
         _ => return None,
     };
-    recover_key(&eth_signed(hash), &signature, y_is_odd).map(|key| address_of_point(&key))
+    recover_key(&eth_signed(hash), &signature, y_is_odd).map(|key| address_of_coordinates(&key))
 }
 
 /// keccak256 of the state's canonical encoding: what a state signature covers.

@@ -1,23 +1,23 @@
-//! Ethereum's `ecrecover`: the public key that produced a signature, computed in variable time.
+//! Ethereum's `ecrecover`: the public key that produced a signature, by libsecp256k1 (the
+//! `secp256k1` crate), the C library Bitcoin Core verifies with.
 //!
-//! Everything recovery reads is public (the digest, `r`, `s`, the parity byte), so nothing
-//! secret can leak through timing. That lets it use the variable-time inversions of k256, which
-//! k256's own `VerifyingKey::recover_from_prehash` does not (it inverts `r` and normalises the
-//! result point in constant time, since it cannot know its inputs are public): about 7 us of its
-//! 70 us on the development VM, on a path every off-chain update takes twice.
+//! Recovery is on the path of every off-chain update, twice (each side checks the other's
+//! signature), and libsecp256k1 does it in about 33 us here where k256 takes about 60 us
+//! (`STACK-NOTES.md`). Everything recovery reads is public (the digest, `r`, `s`, the parity),
+//! so its variable-time arithmetic leaks nothing. Signing stays with k256: it touches the
+//! secret key, and the `secp256k1` crate re-randomises its context after every signature,
+//! which makes its signing slower than k256's (about 43 us against 28 us).
 //!
-//! The arithmetic is otherwise step for step that of `recover_from_prehash` (SEC 1 §4.1.6), and
-//! it accepts and refuses exactly the same inputs; the tests compare the two on many keys.
+//! It accepts and refuses exactly what k256's `VerifyingKey::recover_from_prehash` does (SEC 1
+//! §4.1.6); the tests compare the two on many keys and on arbitrary signatures.
 
 use k256::ecdsa::Signature;
-use k256::elliptic_curve::group::Group;
-use k256::elliptic_curve::ops::{MulByGeneratorVartime, Reduce};
-use k256::elliptic_curve::point::DecompressPoint;
-use k256::elliptic_curve::BatchNormalize;
-use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
+use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
+use secp256k1::Message;
 
-/// The public key `Q` with `signature` valid for `prehash` under `Q`, where `y_is_odd` is the
-/// parity of the y-coordinate of the signature's nonce point `R` (Ethereum's `v - 27`).
+/// The public key `Q` with `signature` valid for `prehash` under `Q`, as its uncompressed
+/// coordinates `x ‖ y` (64 bytes, no SEC 1 tag), where `y_is_odd` is the parity of the
+/// y-coordinate of the signature's nonce point `R` (Ethereum's `v - 27`).
 ///
 /// `R`'s x-coordinate is `r` itself: Ethereum's `v` has no bit for the "x-reduced" case
 /// (`R.x = r + n`), so neither does this. `None` when `r` is not the x-coordinate of a curve
@@ -26,25 +26,20 @@ pub(crate) fn recover_key(
     prehash: &[u8; 32],
     signature: &Signature,
     y_is_odd: bool,
-) -> Option<AffinePoint> {
-    let (r, s): (Scalar, Scalar) = (*signature.r(), *signature.s());
-    // The digest as a scalar: the 32 bytes big-endian, reduced mod n (ECDSA's bits2int for a
-    // 256-bit curve order).
-    let z = <Scalar as Reduce<U256>>::reduce(&U256::from_be_slice(prehash));
-    let nonce_point =
-        AffinePoint::decompress(&r.to_bytes(), u8::from(y_is_odd).into()).into_option()?;
-    // Never `None`: a `Signature` never holds a zero scalar.
-    let r_inv = r.invert_vartime().into_option()?;
-    // Q = r⁻¹·(s·R − z·G)
-    let u1 = -(r_inv * z);
-    let u2 = r_inv * s;
-    let key = ProjectivePoint::mul_by_generator_and_mul_add_vartime(&u1, &u2, &nonce_point.into());
-    if bool::from(key.is_identity()) {
-        return None;
-    }
-    // A batch of one: k256's only public variable-time conversion to affine coordinates.
-    let [affine] = ProjectivePoint::batch_normalize_vartime(&[key]);
-    Some(affine)
+) -> Option<[u8; 64]> {
+    let recovery = if y_is_odd {
+        RecoveryId::One
+    } else {
+        RecoveryId::Zero
+    };
+    // `r` and `s` are already in [1, n) (a k256 `Signature` holds nothing else), so the
+    // compact form always parses.
+    let compact = RecoverableSignature::from_compact(&signature.to_bytes(), recovery).ok()?;
+    let key = compact.recover_ecdsa(Message::from_digest(*prehash)).ok()?;
+    let encoded = key.serialize_uncompressed();
+    let mut coordinates = [0u8; 64];
+    coordinates.copy_from_slice(&encoded[1..]);
+    Some(coordinates)
 }
 
 #[cfg(test)]
@@ -52,16 +47,25 @@ mod tests {
     use super::*;
     use crate::crypto::keccak256;
     use k256::ecdsa::{RecoveryId, SigningKey, VerifyingKey};
+    use k256::elliptic_curve::ops::Reduce;
     use k256::elliptic_curve::point::AffineCoordinates;
+    use k256::elliptic_curve::sec1::ToSec1Point;
+    use k256::{AffinePoint, ProjectivePoint, Scalar, U256};
 
-    /// k256's own recovery, the reference this module must agree with.
-    fn reference(prehash: &[u8; 32], signature: &Signature, y_is_odd: bool) -> Option<AffinePoint> {
-        VerifyingKey::recover_from_prehash(prehash, signature, RecoveryId::new(y_is_odd, false))
-            .ok()
-            .map(|key| *key.as_affine())
+    fn coordinates(point: &AffinePoint) -> [u8; 64] {
+        point.to_sec1_point(false).as_bytes()[1..]
+            .try_into()
+            .unwrap()
     }
 
-    fn agree(prehash: &[u8; 32], signature: &Signature) -> [Option<AffinePoint>; 2] {
+    /// k256's own recovery, the reference this module must agree with.
+    fn reference(prehash: &[u8; 32], signature: &Signature, y_is_odd: bool) -> Option<[u8; 64]> {
+        VerifyingKey::recover_from_prehash(prehash, signature, RecoveryId::new(y_is_odd, false))
+            .ok()
+            .map(|key| coordinates(key.as_affine()))
+    }
+
+    fn agree(prehash: &[u8; 32], signature: &Signature) -> [Option<[u8; 64]>; 2] {
         [false, true].map(|y_is_odd| {
             let ours = recover_key(prehash, signature, y_is_odd);
             assert_eq!(
@@ -82,7 +86,10 @@ mod tests {
             let (signature, recovery) = key.sign_prehash_recoverable(&prehash);
             let recovered = agree(&prehash, &signature);
             let parity = usize::from(recovery.is_y_odd());
-            assert_eq!(recovered[parity], Some(*key.verifying_key().as_affine()));
+            assert_eq!(
+                recovered[parity],
+                Some(coordinates(key.verifying_key().as_affine()))
+            );
             // The other parity names a valid point too, but a different key.
             assert!(recovered[1 - parity].is_some());
             assert_ne!(recovered[1 - parity], recovered[parity]);
