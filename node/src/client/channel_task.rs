@@ -644,7 +644,7 @@ pub fn channel_task<L: PeerLink>(
         ending: Ending::default(),
         deferred: None,
     };
-    (handle, task.run(initial, inbox))
+    (handle, Box::new(task).run(initial, inbox))
 }
 
 /// A persist that failed, with the effects that were to follow it (none of them ran).
@@ -702,8 +702,21 @@ fn deferred_outcome(
 }
 
 impl<L: PeerLink> ChannelTask<L> {
-    async fn run(mut self, initial: Vec<Effect>, mut inbox: UnboundedReceiver<ChannelInput>) {
-        if let Err(failure) = self.execute(initial).await {
+    /// The task's loop: inputs, lapses and store probes until the channel is archived or
+    /// every handle is gone.
+    ///
+    /// The task lives in a box, and every await of work (an input, a lapse, a probe) is boxed
+    /// too: a task's future is as large as the largest state it can be suspended in, and
+    /// an `async fn` keeps its arguments apart from its locals. Unboxed, an idle channel's
+    /// future took 7.4 KiB (the task twice, and the kilobytes of handling an input); boxed, it
+    /// is 0.3 KiB beside the 2.2 KiB task. The future of handling an input is allocated while
+    /// one is handled (one allocation, nothing next to a signature).
+    async fn run(
+        mut self: Box<Self>,
+        initial: Vec<Effect>,
+        mut inbox: UnboundedReceiver<ChannelInput>,
+    ) {
+        if let Err(failure) = Box::pin(self.execute(initial)).await {
             self.enter_outage(failure);
         }
         loop {
@@ -721,7 +734,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 };
                 match next {
                     Ok(Some(input)) => {
-                        if let Err(failure) = self.step(input).await {
+                        if let Err(failure) = Box::pin(self.step(input)).await {
                             self.enter_outage(failure);
                         }
                     }
@@ -744,7 +757,7 @@ impl<L: PeerLink> ChannelTask<L> {
                     Some(at) => tokio::select! {
                         input = inbox.recv() => input,
                         () = tokio::time::sleep_until(at) => {
-                            if let Err(failure) = self.lapse(tokio::time::Instant::now()).await {
+                            if let Err(failure) = Box::pin(self.lapse(tokio::time::Instant::now())).await {
                                 self.enter_outage(failure);
                             }
                             continue;
@@ -754,7 +767,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 Some(at) => tokio::select! {
                     input = inbox.recv() => input,
                     () = tokio::time::sleep_until(at) => {
-                        self.probe().await;
+                        Box::pin(self.probe()).await;
                         continue;
                     }
                 },
@@ -764,7 +777,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.during_outage(input);
                 continue;
             }
-            if let Err(failure) = self.step(input).await {
+            if let Err(failure) = Box::pin(self.step(input)).await {
                 self.enter_outage(failure);
             }
         }

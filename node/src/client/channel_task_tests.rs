@@ -222,6 +222,8 @@ impl EventSink for TestEvents {
 struct Side {
     handle: ChannelHandle,
     task: JoinHandle<()>,
+    /// The size of the task's future: what an idle channel's task costs besides its state.
+    future_bytes: usize,
     store: Arc<ChannelStore>,
     /// The store plugin under `store`, to make its commits fail.
     raw: Arc<MapStore>,
@@ -334,10 +336,13 @@ fn spawn_misbehaving(
         assets: Arc::from([]),
         virtual_holds: None,
     };
-    let (handle, task) = spawn_channel_task(channel, initial, deps);
+    let (handle, task) = channel_task(channel, initial, deps);
+    let future_bytes = std::mem::size_of_val(&task);
+    let task = tokio::spawn(task);
     Side {
         handle,
         task,
+        future_bytes,
         store,
         raw,
         events,
@@ -1312,5 +1317,18 @@ async fn the_payee_refuses_an_expired_invoice_or_one_paid_short() {
     assert_eq!(
         balances(&pair.b.view().await),
         vec![Amount::from(8u64), Amount::from(12u64)]
+    );
+}
+
+#[tokio::test]
+async fn an_idle_channel_costs_little_memory_beyond_its_state() {
+    let pair = active_pair([10, 10], default_policy(), default_policy()).await;
+    // The future holds the loop's own state only: the task lives in its own box and the
+    // handling of an input in another, made while it runs (`ChannelTask::run`).
+    assert!(pair.a.future_bytes <= 512, "{} bytes", pair.a.future_bytes);
+    assert!(
+        std::mem::size_of::<ChannelTask<TestLink>>() <= 4096,
+        "{} bytes",
+        std::mem::size_of::<ChannelTask<TestLink>>()
     );
 }
