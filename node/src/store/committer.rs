@@ -6,8 +6,10 @@
 //! the first waiting batch, then everything else already queued (up to [`CommitterLimits`]),
 //! concatenates them in submission order into one `Store::commit`, and answers every waiter
 //! with its result: concurrent channels share the sync, and durable throughput grows with
-//! concurrency instead of stopping at the disk's sync rate. A lone writer pays one commit per
-//! batch, as before.
+//! concurrency instead of stopping at the disk's sync rate. While many write, it also lingers
+//! (up to [`CommitterLimits::max_linger`]) for more batches before it commits, so that groups
+//! grow and the syncs' CPU is shared too (`linger_target`). A lone writer pays one commit per
+//! batch and never waits.
 //!
 //! Guarantees:
 //! - **Order.** Batches are applied in submission order (the order of the `commit` calls),
@@ -34,9 +36,10 @@ use parley_plugin_api::{Durability, ErrorKind, PluginError, Store};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::oneshot;
 
@@ -63,6 +66,9 @@ pub struct CommitterLimits {
     /// The most key and value bytes in one `Store::commit`, so that one commit stays a
     /// bounded write for the store.
     pub max_bytes: usize,
+    /// The longest the committer waits for more batches while many writers are at work
+    /// (see `linger_target`); never while one writes alone.
+    pub max_linger: Duration,
 }
 
 impl Default for CommitterLimits {
@@ -70,6 +76,7 @@ impl Default for CommitterLimits {
         CommitterLimits {
             max_batches: 1024,
             max_bytes: 8 * 1024 * 1024,
+            max_linger: Duration::from_millis(2),
         }
     }
 }
@@ -254,6 +261,7 @@ fn run(
 ) {
     // A batch taken off the queue that did not fit the previous group opens the next one.
     let mut carried: Option<Submission> = None;
+    let mut previous_group = 0;
     loop {
         let first = match carried.take() {
             Some(first) => first,
@@ -265,21 +273,50 @@ fn run(
         };
         let mut bytes = first.bytes;
         let mut group = vec![first];
+        let target = linger_target(previous_group).min(limits.max_batches);
+        let linger_until = Instant::now() + limits.max_linger;
         while group.len() < limits.max_batches {
-            match submissions.try_recv() {
-                Ok(next) if bytes.saturating_add(next.bytes) > limits.max_bytes => {
-                    carried = Some(next);
-                    break;
-                }
-                Ok(next) => {
-                    bytes += next.bytes;
-                    group.push(next);
-                }
+            let next = match submissions.try_recv() {
+                Ok(next) => next,
                 // Closed: commit this group; the next `recv` ends the loop.
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) if group.len() >= target => break,
+                Err(TryRecvError::Empty) => {
+                    let left = linger_until.saturating_duration_since(Instant::now());
+                    match submissions.recv_timeout(left) {
+                        Ok(next) => next,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            if bytes.saturating_add(next.bytes) > limits.max_bytes {
+                carried = Some(next);
+                break;
             }
+            bytes += next.bytes;
+            group.push(next);
         }
+        previous_group = group.len();
         commit_group(store, group, counters);
+    }
+}
+
+/// How many batches the committer waits for (at most [`CommitterLimits::max_linger`]) before
+/// it commits, given how many the group before held: twice as many when that group held at
+/// least four, that is while many writers are at work, so that groups grow until the linger
+/// bounds them; otherwise it commits what it has at once, so that a lone writer (one channel
+/// paying) never waits. After a busy spell, one lone batch may wait the linger once.
+///
+/// Each commit costs a sync and, on this machine, about 100 us of kernel CPU besides; with a
+/// hundred channels paying at once, groups of 4 cost more CPU in commits than the signatures
+/// leave; groups of about 30 (lingering up to 2 ms) let the same two cores make about 12 %
+/// more updates per second with a lower p99: 5,100-5,300 -> 5,800-5,850 updates/s, p99 35 ->
+/// 26 ms (`parley bench channels --scenario concurrent`).
+fn linger_target(previous_group: usize) -> usize {
+    if previous_group >= 4 {
+        previous_group.saturating_mul(2)
+    } else {
+        1
     }
 }
 

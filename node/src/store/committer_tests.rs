@@ -88,6 +88,7 @@ async fn a_group_holds_at_most_max_batches() {
     let limits = CommitterLimits {
         max_batches: 3,
         max_bytes: usize::MAX,
+        ..CommitterLimits::default()
     };
     let committer = start(&store, limits);
     let rest = (1..=10).map(|i| vec![put(i, 0)]).collect();
@@ -107,6 +108,7 @@ async fn a_group_stays_within_the_byte_budget_and_carries_the_rest_over() {
     let limits = CommitterLimits {
         max_batches: 1024,
         max_bytes: 10,
+        ..CommitterLimits::default()
     };
     let committer = start(&store, limits);
     let rest = vec![
@@ -299,4 +301,54 @@ fn futures_ready(answer: impl Future<Output = Answer>) -> Answer {
         .build()
         .unwrap()
         .block_on(answer)
+}
+
+#[test]
+fn the_committer_lingers_only_after_groups_of_four_or_more() {
+    assert_eq!(
+        [0, 1, 2, 3, 4, 5, 40].map(linger_target),
+        [1, 1, 1, 1, 8, 10, 80]
+    );
+}
+
+#[tokio::test]
+async fn while_many_write_the_committer_lingers_to_gather_a_group() {
+    let store = Arc::new(MemStore::default());
+    // A linger far longer than the batches below take to arrive.
+    let limits = CommitterLimits {
+        max_linger: Duration::from_secs(2),
+        ..CommitterLimits::default()
+    };
+    let committer = start(&store, limits);
+    // A group of 8 (many writers), so the next group waits for up to 16 batches.
+    let rest = (1..=8).map(|i| vec![put(i, 0)]).collect();
+    let (held, answers) = queue_behind_a_commit(&store, &committer, vec![put(0, 0)], rest).await;
+    held.release();
+    assert!(all(answers).await.iter().all(Result::is_ok));
+    let mut answers = Vec::new();
+    for i in 10..14 {
+        answers.push(committer.commit(vec![put(i, 0)]));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(all(answers).await.iter().all(Result::is_ok));
+    let sizes: Vec<usize> = store.commits().iter().map(Vec::len).collect();
+    assert_eq!(
+        sizes,
+        vec![1, 8, 4],
+        "the four batches, 20 ms apart, went into one commit"
+    );
+}
+
+#[tokio::test]
+async fn a_lone_writer_never_waits_for_company() {
+    let store = Arc::new(MemStore::default());
+    let limits = CommitterLimits {
+        max_linger: Duration::from_secs(30),
+        ..CommitterLimits::default()
+    };
+    let committer = start(&store, limits);
+    for i in 0..5 {
+        committer.commit(vec![put(i, 0)]).await.unwrap();
+    }
+    assert_eq!(store.commit_count(), 5);
 }
