@@ -4,9 +4,8 @@
 //! Recovery is on the path of every off-chain update, twice (each side checks the other's
 //! signature), and libsecp256k1 does it in about 33 us here where k256 takes about 60 us
 //! (`STACK-NOTES.md`). Everything recovery reads is public (the digest, `r`, `s`, the parity),
-//! so its variable-time arithmetic leaks nothing. Signing stays with k256: it touches the
-//! secret key, and the `secp256k1` crate re-randomises its context after every signature,
-//! which makes its signing slower than k256's (about 43 us against 28 us).
+//! so its variable-time arithmetic leaks nothing. Signing is libsecp256k1's too, through
+//! `ecsign`.
 //!
 //! It accepts and refuses exactly what k256's `VerifyingKey::recover_from_prehash` does (SEC 1
 //! §4.1.6); the tests compare the two on many keys and on arbitrary signatures.

@@ -39,6 +39,7 @@ mod backend;
 mod config;
 pub mod crypto;
 mod ecrecover;
+mod ecsign;
 mod events;
 mod ledger;
 mod rules;
