@@ -35,6 +35,67 @@ pub fn parse_table<T: DeserializeOwned>(text: &str, section: &str) -> PluginResu
     })
 }
 
+/// The largest `max_frame_size` [`frame_sizes`] accepts: 1 GiB. A frame is held in memory
+/// whole on both sides, so anything near the 4 GiB a u32 length header allows would be a
+/// memory hazard long before it is a wire limit.
+pub const MAX_FRAME_SIZE_LIMIT: u64 = 1 << 30;
+
+/// The outbox [`frame_sizes`] gives a connection when `max_outbox_bytes` is not set (unless
+/// `max_frame_size` is larger): room for two frames of a 16 MiB `max_frame_size`, or thousands
+/// of channel messages.
+pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 32 << 20;
+
+/// A transport's frame and outbox sizes, checked ([`frame_sizes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameSizes {
+    /// The largest frame `send` accepts and the reader delivers.
+    pub max_frame_size: usize,
+    /// The most one connection's outbox holds before `send` answers `Unavailable`; at least
+    /// `max_frame_size`, so that one frame always fits an empty outbox.
+    pub max_outbox_bytes: usize,
+}
+
+/// Checks the `max_frame_size` and `max_outbox_bytes` keys of a transport's table in
+/// `section`, the way the built-in transports read them: `max_frame_size` from 1 to
+/// [`MAX_FRAME_SIZE_LIMIT`]; `max_outbox_bytes` from `max_frame_size` to 4 GiB, or, when
+/// `None`, the larger of [`DEFAULT_MAX_OUTBOX_BYTES`] and `max_frame_size`. An error names
+/// the section and the key.
+pub fn frame_sizes(
+    section: &str,
+    max_frame_size: u64,
+    max_outbox_bytes: Option<u64>,
+) -> PluginResult<FrameSizes> {
+    let bad = |key: &str, problem: String| {
+        PluginError::config(format!("[{section}] in node.toml: `{key}` {problem}"))
+    };
+    if max_frame_size == 0 || max_frame_size > MAX_FRAME_SIZE_LIMIT {
+        return Err(bad(
+            "max_frame_size",
+            format!(
+                "is {max_frame_size} bytes; it must be between 1 and {MAX_FRAME_SIZE_LIMIT} (1 GiB)"
+            ),
+        ));
+    }
+    let outbox = match max_outbox_bytes {
+        None => max_frame_size.max(DEFAULT_MAX_OUTBOX_BYTES),
+        Some(bytes) if bytes < max_frame_size || bytes > MAX_FRAME_SIZE_LIMIT * 4 => {
+            return Err(bad(
+                "max_outbox_bytes",
+                format!(
+                    "is {bytes} bytes; it must be at least max_frame_size ({max_frame_size}) so \
+                     that one frame fits, and at most {} (4 GiB)",
+                    MAX_FRAME_SIZE_LIMIT * 4
+                ),
+            ))
+        }
+        Some(bytes) => bytes,
+    };
+    Ok(FrameSizes {
+        max_frame_size: usize::try_from(max_frame_size).unwrap_or(usize::MAX),
+        max_outbox_bytes: usize::try_from(outbox).unwrap_or(usize::MAX),
+    })
+}
+
 /// A key found in a table's text.
 struct KeyPath {
     /// Dotted from the table's top, with array indexes: `prefund.ETH`, `assets[1]`.
@@ -173,5 +234,28 @@ mod tests {
         .unwrap();
         assert_eq!(example.map_size, 3);
         assert_eq!(example.limits["r"], 2);
+    }
+
+    #[test]
+    fn frame_sizes_default_the_outbox_and_name_a_bad_key() {
+        let sizes = frame_sizes("wire", 16 << 20, None).unwrap();
+        assert_eq!(
+            (sizes.max_frame_size, sizes.max_outbox_bytes),
+            (16 << 20, 32 << 20)
+        );
+        let sizes = frame_sizes("wire", 64 << 20, None).unwrap();
+        assert_eq!(sizes.max_outbox_bytes, 64 << 20);
+        for (frame, outbox, key) in [
+            (0, None, "`max_frame_size`"),
+            (MAX_FRAME_SIZE_LIMIT + 1, None, "`max_frame_size`"),
+            (1000, Some(999), "`max_outbox_bytes`"),
+        ] {
+            let error = frame_sizes("wire", frame, outbox).unwrap_err();
+            assert!(
+                error.message().starts_with("[wire] in node.toml: "),
+                "{error}"
+            );
+            assert!(error.message().contains(key), "{error}");
+        }
     }
 }

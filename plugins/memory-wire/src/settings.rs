@@ -1,14 +1,8 @@
 //! The `[wire]` table: parsed and checked in this one place.
 
-use parley_plugin_api::{config::parse_table, Host, PluginError, PluginResult};
+use parley_plugin_api::config::{frame_sizes, parse_table};
+use parley_plugin_api::{Host, PluginError, PluginResult};
 use serde::Deserialize;
-
-/// The largest `max_frame_size` accepted (as the QUIC plugin's).
-pub const MAX_FRAME_SIZE_LIMIT: u64 = 1 << 30;
-
-/// The default most frames held for one connection, in bytes (unless `max_frame_size` is
-/// larger).
-pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 32 << 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,38 +34,11 @@ pub struct WireSettings {
 impl WireSettings {
     /// Parses the plugin's table; every error names the section and the key.
     pub fn from_table(text: &str, host: &Host) -> PluginResult<WireSettings> {
-        let section = host.section();
-        let table: WireTable = parse_table(text, section)?;
-        let bad = |key: &str, problem: String| {
-            PluginError::config(format!("[{section}] in node.toml: `{key}` {problem}"))
-        };
-        if table.max_frame_size == 0 || table.max_frame_size > MAX_FRAME_SIZE_LIMIT {
-            return Err(bad(
-                "max_frame_size",
-                format!(
-                    "is {} bytes; it must be between 1 and {MAX_FRAME_SIZE_LIMIT} (1 GiB)",
-                    table.max_frame_size
-                ),
-            ));
-        }
-        let max_outbox_bytes = match table.max_outbox_bytes {
-            None => table.max_frame_size.max(DEFAULT_MAX_OUTBOX_BYTES),
-            Some(bytes) if bytes < table.max_frame_size || bytes > MAX_FRAME_SIZE_LIMIT * 4 => {
-                return Err(bad(
-                    "max_outbox_bytes",
-                    format!(
-                        "is {bytes} bytes; it must be at least max_frame_size ({}) so that one \
-                         frame fits, and at most {} (4 GiB)",
-                        table.max_frame_size,
-                        MAX_FRAME_SIZE_LIMIT * 4
-                    ),
-                ))
-            }
-            Some(bytes) => bytes,
-        };
+        let table: WireTable = parse_table(text, host.section())?;
+        let sizes = frame_sizes(host.section(), table.max_frame_size, table.max_outbox_bytes)?;
         Ok(WireSettings {
-            max_frame_size: usize::try_from(table.max_frame_size).unwrap_or(usize::MAX),
-            max_outbox_bytes: usize::try_from(max_outbox_bytes).unwrap_or(usize::MAX),
+            max_frame_size: sizes.max_frame_size,
+            max_outbox_bytes: sizes.max_outbox_bytes,
         })
     }
 

@@ -1,18 +1,10 @@
 //! The plugin's table in `node.toml`: parsed and validated in this one place.
 
-use parley_plugin_api::{config::parse_table, Host, PluginError, PluginResult};
+use parley_plugin_api::config::{frame_sizes, parse_table};
+use parley_plugin_api::{Host, PluginError, PluginResult};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The largest `max_frame_size` accepted. The length header is a u32, and a frame is held in
-/// memory whole on both sides, so anything near 4 GiB would be a memory hazard long before it
-/// is a wire limit.
-pub const MAX_FRAME_SIZE_LIMIT: u64 = 1 << 30;
-
-/// The default most one connection's outbox holds (unless `max_frame_size` is larger): room for
-/// two frames of the default `max_frame_size`, or thousands of channel messages.
-pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 32 << 20;
 
 /// The default most connections open at once, both ways: far more peers than a node talks to,
 /// and at tens of KiB of QUIC state each, a bound on what connections alone can cost.
@@ -24,6 +16,8 @@ pub const DEFAULT_MAX_CONNECTIONS: u64 = 1024;
 struct QuicTable {
     max_frame_size: u64,
     /// `None`: the larger of [`DEFAULT_MAX_OUTBOX_BYTES`] and `max_frame_size`.
+    ///
+    /// [`DEFAULT_MAX_OUTBOX_BYTES`]: parley_plugin_api::config::DEFAULT_MAX_OUTBOX_BYTES
     max_outbox_bytes: Option<u64>,
     connect_timeout_ms: u64,
     idle_timeout_ms: u64,
@@ -75,30 +69,7 @@ impl QuicSettings {
         let bad = |key: &str, problem: String| {
             PluginError::config(format!("[{section}] in node.toml: `{key}` {problem}"))
         };
-        if table.max_frame_size == 0 || table.max_frame_size > MAX_FRAME_SIZE_LIMIT {
-            return Err(bad(
-                "max_frame_size",
-                format!(
-                    "is {} bytes; it must be between 1 and {MAX_FRAME_SIZE_LIMIT} (1 GiB)",
-                    table.max_frame_size
-                ),
-            ));
-        }
-        let max_outbox_bytes = match table.max_outbox_bytes {
-            None => table.max_frame_size.max(DEFAULT_MAX_OUTBOX_BYTES),
-            Some(bytes) if bytes < table.max_frame_size || bytes > MAX_FRAME_SIZE_LIMIT * 4 => {
-                return Err(bad(
-                    "max_outbox_bytes",
-                    format!(
-                        "is {bytes} bytes; it must be at least max_frame_size ({}) so that one \
-                         frame fits, and at most {} (4 GiB)",
-                        table.max_frame_size,
-                        MAX_FRAME_SIZE_LIMIT * 4
-                    ),
-                ))
-            }
-            Some(bytes) => bytes,
-        };
+        let sizes = frame_sizes(section, table.max_frame_size, table.max_outbox_bytes)?;
         if table.max_connections == 0 || table.max_connections > 1_000_000 {
             return Err(bad(
                 "max_connections",
@@ -136,8 +107,8 @@ impl QuicSettings {
             None => host.data_dir().join("quic"),
         };
         Ok(QuicSettings {
-            max_frame_size: table.max_frame_size as usize,
-            max_outbox_bytes: usize::try_from(max_outbox_bytes).unwrap_or(usize::MAX),
+            max_frame_size: sizes.max_frame_size,
+            max_outbox_bytes: sizes.max_outbox_bytes,
             connect_timeout: Duration::from_millis(table.connect_timeout_ms),
             idle_timeout: Duration::from_millis(table.idle_timeout_ms),
             keep_alive: (table.keep_alive_ms > 0)

@@ -92,19 +92,9 @@ pub struct ChannelBenchArgs {
     /// and no socket is used; the chain stays the config's sim chain.
     #[arg(long)]
     in_memory: bool,
-    /// Worker threads of the async runtime the nodes share: by default 2 per node, what
-    /// `parley run` gives each node in its own process (4 for two nodes, 6 for three). Fewer
-    /// leave cores idle while the committer and QUIC threads wait in system calls.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
-    workers: Option<u64>,
-}
-
-impl ChannelBenchArgs {
-    /// The runtime's worker threads: `--workers`, or 2 per node of the scenario.
-    fn workers(&self) -> u64 {
-        let nodes = if self.scenario == Scenario::Virtual { 3 } else { 2 };
-        self.workers.unwrap_or(2 * nodes)
-    }
+    /// Worker threads of the async runtime both nodes share (`parley run` uses 2 per node).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    workers: u64,
 }
 
 /// Which scenarios `parley bench channels` runs.
@@ -157,7 +147,7 @@ pub fn run(args: ChannelBenchArgs, verbose: bool) -> CliResult {
             args.channels
         )));
     }
-    let runtime = bench_runtime(args.workers())?;
+    let runtime = bench_runtime(args.workers)?;
     let result = runtime.block_on(async {
         let intermediary = args.scenario == Scenario::Virtual;
         let outcome = match ChannelBench::start(&mut lab, args.durable, intermediary).await {
@@ -212,7 +202,7 @@ fn print_setup(base: &NodeConfig, args: &ChannelBenchArgs) {
         } else {
             "two"
         },
-        args.workers(),
+        args.workers,
         base.file.display()
     );
     println!(
@@ -324,7 +314,7 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
 /// Scenario (f): its own run, because it stops and starts node a, which the other runs' bench
 /// keeps borrowed.
 fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> CliResult {
-    let runtime = bench_runtime(args.workers())?;
+    let runtime = bench_runtime(args.workers)?;
     let count = args.channels as usize;
     let result = runtime.block_on(async {
         let outcome = tokio::select! {
