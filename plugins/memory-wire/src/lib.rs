@@ -6,7 +6,7 @@
 //! keeps for the process (`127.0.0.1:0` gets the next free port number); a node in another
 //! process cannot dial them.
 //!
-//! It keeps the whole [`Transport`](parley_plugin_api::Transport) contract: whole frames in
+//! It keeps the whole [`Transport`] contract: whole frames in
 //! order, `Connected` before frames and at most one `Closed`, per-connection frame limits that
 //! hold back larger frames until raised, a bounded outbox for what is held, and connections
 //! that end when an instance is dropped. It is what `parley bench channels --in-memory` runs
