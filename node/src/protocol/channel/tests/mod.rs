@@ -11,3 +11,4 @@ mod malicious;
 mod sub_channels;
 mod sync;
 mod three_party;
+mod versions;
