@@ -5,7 +5,7 @@ use parley_plugin_api::{PluginError, PluginResult};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, RwLock};
 
 /// The longest key a commit takes: LMDB's limit, so that a node's data moves between the two.
 pub const MAX_KEY_LEN: usize = 511;
@@ -18,13 +18,12 @@ pub struct SharedMap(Arc<RwLock<Map>>);
 
 /// Every map opened in this process, by path. Maps live as long as the process, so that a
 /// store dropped and opened again finds what it held, as a store on disk would.
-static MAPS: Mutex<Option<HashMap<PathBuf, SharedMap>>> = Mutex::new(None);
+static MAPS: LazyLock<Mutex<HashMap<PathBuf, SharedMap>>> = LazyLock::new(Mutex::default);
 
 /// The map of `path`, created empty on first use.
 pub fn open(path: &Path) -> SharedMap {
     let mut maps = MAPS.lock().unwrap_or_else(PoisonError::into_inner);
-    maps.get_or_insert_with(HashMap::new)
-        .entry(path.to_path_buf())
+    maps.entry(path.to_path_buf())
         .or_insert_with(|| SharedMap(Arc::new(RwLock::new(Map::new()))))
         .clone()
 }

@@ -35,7 +35,7 @@ impl MemoryWire {
     pub fn new(config: &str, host: Host) -> PluginResult<MemoryWire> {
         let settings = WireSettings::from_table(config, &host)?;
         Ok(MemoryWire {
-            endpoint: network::join(host, settings.max_frame_size),
+            endpoint: network::join(host, settings),
             settings,
         })
     }
@@ -57,13 +57,7 @@ impl Transport for MemoryWire {
     }
 
     fn send(&self, connection: ConnectionId, frame: &[u8]) -> PluginResult<()> {
-        network::send(
-            self.endpoint,
-            connection,
-            frame,
-            self.settings.max_frame_size,
-            self.settings.max_outbox_bytes,
-        )
+        network::send(self.endpoint, connection, frame)
     }
 
     fn close(&self, connection: ConnectionId) -> PluginResult<()> {

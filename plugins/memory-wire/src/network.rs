@@ -7,11 +7,12 @@
 //! `Closed`. Emitting never blocks (the host's sink contract), so holding the lock for it is
 //! short.
 
+use crate::settings::WireSettings;
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{ConnectionId, PluginEvent, TransportEvent};
 use parley_plugin_api::{Host, PluginError, PluginResult};
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 /// An endpoint's number in the network.
 pub type EndpointId = u64;
@@ -19,7 +20,7 @@ pub type EndpointId = u64;
 /// One transport instance.
 struct Endpoint {
     host: Host,
-    max_frame_size: usize,
+    sizes: WireSettings,
     /// The frame limit its new connections start with.
     initial_limit: usize,
     /// The id its next connection gets; ids below it were issued.
@@ -38,42 +39,28 @@ struct End {
     held_bytes: usize,
 }
 
-#[derive(Default)]
 struct Net {
     endpoints: HashMap<EndpointId, Endpoint>,
     next_endpoint: EndpointId,
     /// `host:port` → the endpoint listening there.
     listeners: HashMap<String, EndpointId>,
     ends: HashMap<(EndpointId, ConnectionId), End>,
-    /// The port number `:0` tries next.
-    next_port: u32,
+    /// The port number `:0` tries next (never 0).
+    next_port: u16,
 }
 
-static NET: Mutex<Option<Net>> = Mutex::new(None);
-
-/// The network, locked.
-struct Locked(MutexGuard<'static, Option<Net>>);
-
-impl std::ops::Deref for Locked {
-    type Target = Net;
-    fn deref(&self) -> &Net {
-        self.0.as_ref().expect("initialised by lock()")
-    }
-}
-
-impl std::ops::DerefMut for Locked {
-    fn deref_mut(&mut self) -> &mut Net {
-        self.0.as_mut().expect("initialised by lock()")
-    }
-}
-
-fn lock() -> Locked {
-    let mut guard = NET.lock().unwrap_or_else(PoisonError::into_inner);
-    guard.get_or_insert_with(|| Net {
+static NET: LazyLock<Mutex<Net>> = LazyLock::new(|| {
+    Mutex::new(Net {
+        endpoints: HashMap::new(),
+        next_endpoint: 0,
+        listeners: HashMap::new(),
+        ends: HashMap::new(),
         next_port: 1,
-        ..Net::default()
-    });
-    Locked(guard)
+    })
+});
+
+fn lock() -> MutexGuard<'static, Net> {
+    NET.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Net {
@@ -108,12 +95,7 @@ impl Net {
     fn free_port(&mut self, host: &str) -> PluginResult<u16> {
         for _ in 0..u16::MAX {
             let port = self.next_port;
-            self.next_port = if port >= u32::from(u16::MAX) {
-                1
-            } else {
-                port + 1
-            };
-            let port = u16::try_from(port).unwrap_or(1);
+            self.next_port = port.checked_add(1).unwrap_or(1);
             if !self.listeners.contains_key(&format!("{host}:{port}")) {
                 return Ok(port);
             }
@@ -139,7 +121,7 @@ fn split_addr(addr: &str) -> PluginResult<(&str, u16)> {
 }
 
 /// A new endpoint whose events go to `host`.
-pub fn join(host: Host, max_frame_size: usize) -> EndpointId {
+pub fn join(host: Host, sizes: WireSettings) -> EndpointId {
     let mut net = lock();
     let id = net.next_endpoint;
     net.next_endpoint += 1;
@@ -147,8 +129,8 @@ pub fn join(host: Host, max_frame_size: usize) -> EndpointId {
         id,
         Endpoint {
             host,
-            max_frame_size,
-            initial_limit: max_frame_size,
+            initial_limit: sizes.max_frame_size,
+            sizes,
             next_connection: 1,
         },
     );
@@ -240,26 +222,25 @@ pub fn dial(endpoint: EndpointId, addr: &str) -> PluginResult<ConnectionId> {
     Ok(near.1)
 }
 
-pub fn send(
-    endpoint: EndpointId,
-    connection: ConnectionId,
-    frame: &[u8],
-    max_frame_size: usize,
-    max_outbox_bytes: usize,
-) -> PluginResult<()> {
-    if frame.len() > max_frame_size {
+pub fn send(endpoint: EndpointId, connection: ConnectionId, frame: &[u8]) -> PluginResult<()> {
+    let mut net = lock();
+    let sizes = net.endpoint_mut(endpoint)?.sizes;
+    if frame.len() > sizes.max_frame_size {
         return Err(PluginError::invalid(format!(
-            "a frame of {} bytes is above max_frame_size ({max_frame_size})",
-            frame.len()
+            "a frame of {} bytes is above max_frame_size ({})",
+            frame.len(),
+            sizes.max_frame_size
         )));
     }
-    let mut net = lock();
     let far = net
         .ends
         .get(&(endpoint, connection))
         .map(|end| end.far)
         .ok_or_else(|| PluginError::not_found(format!("no open connection {connection}")))?;
-    let far_max = net.endpoints.get(&far.0).map_or(0, |e| e.max_frame_size);
+    let far_max = net
+        .endpoints
+        .get(&far.0)
+        .map_or(0, |e| e.sizes.max_frame_size);
     if frame.len() > far_max {
         // As a peer would: a frame announced above its max_frame_size ends the connection.
         net.cut(far, "the peer sent a frame above max_frame_size");
@@ -286,7 +267,7 @@ pub fn send(
         );
         return Ok(());
     }
-    if end.held_bytes + frame.len() > max_outbox_bytes {
+    if end.held_bytes + frame.len() > sizes.max_outbox_bytes {
         return Err(PluginError::unavailable(format!(
             "the outbox of connection {connection} is full ({} bytes held back by the peer's \
              frame limit); try again once it has caught up",

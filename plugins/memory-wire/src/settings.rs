@@ -21,7 +21,7 @@ impl Default for WireTable {
 }
 
 /// The checked settings of one endpoint.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct WireSettings {
     /// `max_frame_size`: the largest frame `send` accepts (default 16 MiB).
     pub max_frame_size: usize,
