@@ -138,12 +138,20 @@ struct Submission {
 
 /// The handle to the committer thread. See the module documentation for its guarantees.
 pub struct Committer {
-    queue: Option<Sender<Submission>>,
-    thread: Option<JoinHandle<()>>,
-    /// For a store whose commits are not durable: the store, committed to on the caller's
-    /// thread under the lock (see the module documentation). No thread then.
-    inline: Option<Mutex<Arc<dyn Store>>>,
+    mode: Mode,
     counters: Arc<Counters>,
+}
+
+/// Where batches are committed.
+enum Mode {
+    /// On the committer thread, fed by `queue` (taken when the committer is dropped).
+    Thread {
+        queue: Option<Sender<Submission>>,
+        thread: Option<JoinHandle<()>>,
+    },
+    /// For a store whose commits are not durable: on the caller's thread, under the lock
+    /// (see the module documentation).
+    Inline(Mutex<Arc<dyn Store>>),
 }
 
 impl Committer {
@@ -160,9 +168,7 @@ impl Committer {
         let counters = Arc::new(Counters::default());
         if store.durability() == Durability::NotDurable {
             return Ok(Committer {
-                queue: None,
-                thread: None,
-                inline: Some(Mutex::new(store)),
+                mode: Mode::Inline(Mutex::new(store)),
                 counters,
             });
         }
@@ -172,9 +178,10 @@ impl Committer {
             .name(THREAD_NAME.to_string())
             .spawn(move || run(&*store, &submissions, limits, &thread_counters))?;
         Ok(Committer {
-            queue: Some(queue),
-            thread: Some(thread),
-            inline: None,
+            mode: Mode::Thread {
+                queue: Some(queue),
+                thread: Some(thread),
+            },
             counters,
         })
     }
@@ -215,17 +222,16 @@ impl Committer {
 
     fn submit(&self, ops: Vec<WriteOp>, reply: Reply) -> Answer {
         let bytes = ops.iter().map(op_bytes).sum();
-        if let Some(store) = &self.inline {
-            let store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            self.counters.submitted.fetch_add(1, Ordering::Relaxed);
-            commit_group(
-                &**store,
-                vec![Submission { ops, bytes, reply }],
-                &self.counters,
-            );
-            return Ok(());
-        }
-        let queue = self.queue.as_ref().ok_or(CommitError::Stopped)?;
+        let queue = match &self.mode {
+            Mode::Inline(store) => {
+                let store = store.lock().unwrap_or_else(PoisonError::into_inner);
+                self.counters.submitted.fetch_add(1, Ordering::Relaxed);
+                let submission = Submission { ops, bytes, reply };
+                commit_group(&**store, vec![submission], &self.counters);
+                return Ok(());
+            }
+            Mode::Thread { queue, .. } => queue.as_ref().ok_or(CommitError::Stopped)?,
+        };
         queue
             .send(Submission { ops, bytes, reply })
             .map_err(|_| CommitError::Stopped)?;
@@ -237,9 +243,11 @@ impl Committer {
 impl Drop for Committer {
     fn drop(&mut self) {
         // Closing the queue lets the thread commit what is queued and then return.
-        self.queue.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Mode::Thread { queue, thread } = &mut self.mode {
+            queue.take();
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
         }
     }
 }
