@@ -355,6 +355,11 @@ impl ChannelHandle {
         self.inputs.send(input).map_err(|_| CommandError::Stopped)
     }
 
+    /// Queues `command` (boxed, see [`ChannelInput::Command`]).
+    fn command(&self, command: ChannelCommand) -> Result<(), CommandError> {
+        self.input(ChannelInput::Command(Box::new(command)))
+    }
+
     /// Delivers a message from participant `from` that no budget holds (tests, replays).
     pub fn deliver(&self, from: usize, message: ChannelMessage) -> Result<(), CommandError> {
         self.deliver_held(from, message, Ticket::untracked())
@@ -425,21 +430,21 @@ impl ChannelHandle {
 
     /// Hands this (parent) channel a sub-channel's fully signed state.
     pub fn know_child(&self, state: SignedState) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
+        self.command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: false,
             terms: None,
-        })))
+        })
     }
 
     /// Hands this (parent) channel a virtual child's fully signed state and sends it to the
     /// channel's other participants (the intermediary), ahead of the lock or merge it precedes.
     pub fn share_child(&self, state: SignedState) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
+        self.command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share: true,
             terms: None,
-        })))
+        })
     }
 
     /// Hands this channel a virtual child's fully signed opening `state` with the `terms` of
@@ -451,11 +456,11 @@ impl ChannelHandle {
         terms: VirtualTerms,
         share: bool,
     ) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(Box::new(ChannelCommand::KnowChild {
+        self.command(ChannelCommand::KnowChild {
             state: Box::new(state),
             share,
             terms: Some(terms),
-        })))
+        })
     }
 
     /// Proposes the final state; resolves with its version once the peer accepted.
@@ -481,9 +486,7 @@ impl ChannelHandle {
     /// Keeps the peer's held update `version` waiting for `within` from now (the intermediary
     /// service proposes the twin lock, and must not see this one declined meanwhile).
     pub fn hold_longer(&self, version: u64, within: Duration) -> Result<(), CommandError> {
-        self.input(ChannelInput::Command(Box::new(
-            ChannelCommand::HoldLonger { version, within },
-        )))
+        self.command(ChannelCommand::HoldLonger { version, within })
     }
 
     /// Declines the peer's update awaiting an answer (if `version` is given, only the update
@@ -546,7 +549,7 @@ impl ChannelHandle {
         command: impl FnOnce(oneshot::Sender<T>) -> ChannelCommand,
     ) -> Result<T, CommandError> {
         let (reply, answer) = oneshot::channel();
-        self.input(ChannelInput::Command(Box::new(command(reply))))?;
+        self.command(command(reply))?;
         answer.await.map_err(|_| CommandError::Stopped)
     }
 }
