@@ -95,24 +95,19 @@ pub fn message_signer(hash: [u8; 32], sig: &Sig) -> Option<Participant> {
     if bytes.len() != 65 {
         return None;
     }
+    // k256 reads `s` for the high-`s` check; libsecp256k1 refuses the rest itself.
     let signature = Signature::from_slice(&bytes[..64]).ok()?;
     if bool::from(signature.s().is_high()) {
         return None;
     }
-    let y_is_odd = match bytes[64] {
-        27 => false,
-        28 => true,
+    let recovery = match bytes[64] {
+        27 => secp256k1::ecdsa::RecoveryId::Zero,
+        28 => secp256k1::ecdsa::RecoveryId::One,
         _ => return None,
     };
-    let recovery = if y_is_odd {
-        secp256k1::ecdsa::RecoveryId::One
-    } else {
-        secp256k1::ecdsa::RecoveryId::Zero
-    };
-    // `r` and `s` are in [1, n) here, so the compact form always parses.
+    // `r` or `s` at or above the group order does not parse; zero ones recover nothing.
     let compact =
-        secp256k1::ecdsa::RecoverableSignature::from_compact(&signature.to_bytes(), recovery)
-            .ok()?;
+        secp256k1::ecdsa::RecoverableSignature::from_compact(&bytes[..64], recovery).ok()?;
     let key = compact
         .recover_ecdsa(secp256k1::Message::from_digest(eth_signed(hash)))
         .ok()?;

@@ -102,23 +102,22 @@ fn sign_hash(key: &SigningKey, hash: [u8; 32]) -> Sig {
 ///
 /// This recovers the key (by libsecp256k1, see `ecrecover`) even when the caller only asks
 /// "did address A sign?": a plain ECDSA verification against a cached key of A would be a
-/// little cheaper (no square root to rebuild the nonce point R), but it ignores `v`, and it accepts only A's one key where `ecrecover`
-/// accepts any key hashing to A, so it would not accept exactly what the contracts accept.
+/// little cheaper (no square root to rebuild the nonce point R), but it ignores `v`, and it
+/// accepts only A's one key where `ecrecover` accepts any key hashing to A, so it would not
+/// accept exactly what the contracts accept.
 fn recover_hash(hash: [u8; 32], sig: &Sig) -> Option<Participant> {
-    let bytes = sig.as_bytes();
-    if bytes.len() != 65 {
+    let (rs, v) = sig.as_bytes().split_first_chunk::<64>()?;
+    // k256 reads `s` for the high-`s` check; libsecp256k1 refuses the rest itself.
+    let signature = Signature::from_slice(rs).ok()?;
+    if v.len() != 1 || bool::from(signature.s().is_high()) {
         return None;
     }
-    let signature = Signature::from_slice(&bytes[..64]).ok()?;
-    if bool::from(signature.s().is_high()) {
-        return None;
-    }
-    let y_is_odd = match bytes[64] {
+    let y_is_odd = match v[0] {
         27 => false,
         28 => true,
         _ => return None,
     };
-    recover_key(&eth_signed(hash), &signature, y_is_odd).map(|key| address_of_coordinates(&key))
+    recover_key(&eth_signed(hash), rs, y_is_odd).map(|key| address_of_coordinates(&key))
 }
 
 /// keccak256 of the state's canonical encoding: what a state signature covers.

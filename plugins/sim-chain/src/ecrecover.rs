@@ -10,30 +10,24 @@
 //! It accepts and refuses exactly what k256's `VerifyingKey::recover_from_prehash` does (SEC 1
 //! §4.1.6); the tests compare the two on many keys and on arbitrary signatures.
 
-use k256::ecdsa::Signature;
 use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
 use secp256k1::Message;
 
-/// The public key `Q` with `signature` valid for `prehash` under `Q`, as its uncompressed
-/// coordinates `x ‖ y` (64 bytes, no SEC 1 tag), where `y_is_odd` is the parity of the
+/// The public key `Q` with the signature `rs` (`r ‖ s`, big-endian) valid for `prehash` under
+/// `Q`, as its uncompressed coordinates `x ‖ y` (64 bytes, no SEC 1 tag), where `y_is_odd` is the parity of the
 /// y-coordinate of the signature's nonce point `R` (Ethereum's `v - 27`).
 ///
 /// `R`'s x-coordinate is `r` itself: Ethereum's `v` has no bit for the "x-reduced" case
 /// (`R.x = r + n`), so neither does this. `None` when `r` is not the x-coordinate of a curve
 /// point, or when the key would be the point at infinity; `ecrecover` fails on both.
-pub(crate) fn recover_key(
-    prehash: &[u8; 32],
-    signature: &Signature,
-    y_is_odd: bool,
-) -> Option<[u8; 64]> {
+pub(crate) fn recover_key(prehash: &[u8; 32], rs: &[u8; 64], y_is_odd: bool) -> Option<[u8; 64]> {
     let recovery = if y_is_odd {
         RecoveryId::One
     } else {
         RecoveryId::Zero
     };
-    // `r` and `s` are already in [1, n) (a k256 `Signature` holds nothing else), so the
-    // compact form always parses.
-    let compact = RecoverableSignature::from_compact(&signature.to_bytes(), recovery).ok()?;
+    // `r` or `s` at or above the group order does not parse; zero ones recover nothing.
+    let compact = RecoverableSignature::from_compact(rs, recovery).ok()?;
     let key = compact.recover_ecdsa(Message::from_digest(*prehash)).ok()?;
     let encoded = key.serialize_uncompressed();
     let mut coordinates = [0u8; 64];
@@ -45,7 +39,7 @@ pub(crate) fn recover_key(
 mod tests {
     use super::*;
     use crate::crypto::keccak256;
-    use k256::ecdsa::{RecoveryId, SigningKey, VerifyingKey};
+    use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
     use k256::elliptic_curve::ops::Reduce;
     use k256::elliptic_curve::point::AffineCoordinates;
     use k256::elliptic_curve::sec1::ToSec1Point;
@@ -66,7 +60,7 @@ mod tests {
 
     fn agree(prehash: &[u8; 32], signature: &Signature) -> [Option<[u8; 64]>; 2] {
         [false, true].map(|y_is_odd| {
-            let ours = recover_key(prehash, signature, y_is_odd);
+            let ours = recover_key(prehash, &signature.to_bytes().into(), y_is_odd);
             assert_eq!(
                 ours,
                 reference(prehash, signature, y_is_odd),
@@ -133,7 +127,10 @@ mod tests {
         let signature = Signature::from_scalars(r.to_bytes(), s.to_bytes()).unwrap();
         let prehash: [u8; 32] = (t * s).to_bytes().into();
         let y_is_odd = bool::from(nonce_point.y_is_odd());
-        assert_eq!(recover_key(&prehash, &signature, y_is_odd), None);
+        assert_eq!(
+            recover_key(&prehash, &signature.to_bytes().into(), y_is_odd),
+            None
+        );
         assert_eq!(reference(&prehash, &signature, y_is_odd), None);
     }
 }
