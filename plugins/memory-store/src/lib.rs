@@ -3,7 +3,8 @@
 //! A store plugin that keeps the node's channels in this process's memory: an ordered map per
 //! store path, shared by every instance opened on that path. Commits are atomic and visible at
 //! once, and they survive dropping and reopening the store inside the same process, but not a
-//! crash or a restart: the store says so ([`Durability::NotDurable`]) and the node warns.
+//! crash or a restart: the store says so
+//! ([`Durability::NotDurable`](parley_plugin_api::Durability::NotDurable)) and the node warns.
 //!
 //! It exists for the setting other state channel implementations are measured in (two clients
 //! in one process, nothing persisted: `parley bench channels --in-memory`) and for tests that
@@ -14,10 +15,9 @@
 
 mod maps;
 
-use maps::SharedMap;
+pub use maps::MemoryStore;
 use parley_plugin_api::config::parse_table;
-use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{Durability, Host, PluginResult, Store};
+use parley_plugin_api::{Host, PluginResult};
 use serde::Deserialize;
 
 /// The `[store]` table as written.
@@ -26,11 +26,6 @@ use serde::Deserialize;
 struct MemoryTable {
     /// The name of the map: instances opened on the same path share it.
     path: Option<String>,
-}
-
-/// An ordered key-value map in memory, shared by the instances opened on the same path.
-pub struct MemoryStore {
-    map: SharedMap,
 }
 
 impl MemoryStore {
@@ -50,32 +45,7 @@ impl MemoryStore {
                 path.display()
             ),
         );
-        Ok(MemoryStore {
-            map: maps::open(&path),
-        })
-    }
-}
-
-impl Store for MemoryStore {
-    fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
-        Ok(self.map.get(key))
-    }
-
-    fn scan(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        Ok(self.map.scan(prefix, after, limit))
-    }
-
-    fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
-        self.map.apply(batch)
-    }
-
-    fn durability(&self) -> Durability {
-        Durability::NotDurable
+        Ok(maps::open(&path))
     }
 }
 

@@ -1,7 +1,7 @@
-//! The maps of this process, one per store path, and what a commit does to one.
+//! The maps of this process, one per store path, and the `Store` contract over one.
 
 use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{PluginError, PluginResult};
+use parley_plugin_api::{Durability, PluginError, PluginResult, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -12,53 +12,55 @@ pub const MAX_KEY_LEN: usize = 511;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
-/// One path's map; clones share it.
+/// An ordered key-value map in memory, shared by the instances opened on the same path.
 #[derive(Clone)]
-pub struct SharedMap(Arc<RwLock<Map>>);
+pub struct MemoryStore(Arc<RwLock<Map>>);
 
 /// Every map opened in this process, by path. Maps live as long as the process, so that a
 /// store dropped and opened again finds what it held, as a store on disk would.
-static MAPS: LazyLock<Mutex<HashMap<PathBuf, SharedMap>>> = LazyLock::new(Mutex::default);
+static MAPS: LazyLock<Mutex<HashMap<PathBuf, MemoryStore>>> = LazyLock::new(Mutex::default);
 
 /// The map of `path`, created empty on first use.
-pub fn open(path: &Path) -> SharedMap {
+pub fn open(path: &Path) -> MemoryStore {
     let mut maps = MAPS.lock().unwrap_or_else(PoisonError::into_inner);
     maps.entry(path.to_path_buf())
-        .or_insert_with(|| SharedMap(Arc::new(RwLock::new(Map::new()))))
+        .or_insert_with(|| MemoryStore(Arc::new(RwLock::new(Map::new()))))
         .clone()
 }
 
-impl SharedMap {
+impl MemoryStore {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
         self.0.read().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// The value under `key`.
-    pub fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.read().get(key).cloned()
+impl Store for MemoryStore {
+    fn get(&self, key: &[u8]) -> PluginResult<Option<Vec<u8>>> {
+        Ok(self.read().get(key).cloned())
     }
 
     /// Up to `limit` pairs under `prefix` after `after`, in key order, from one snapshot.
-    pub fn scan(
+    fn scan(
         &self,
         prefix: &[u8],
         after: Option<&[u8]>,
         limit: usize,
-    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+    ) -> PluginResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let start = match after {
             Some(after) if after >= prefix => Bound::Excluded(after),
             _ => Bound::Included(prefix),
         };
-        self.read()
+        Ok(self
+            .read()
             .range::<[u8], _>((start, Bound::Unbounded))
             .take_while(|(key, _)| key.starts_with(prefix))
             .take(limit)
             .map(|(key, value)| (key.clone(), value.clone()))
-            .collect()
+            .collect())
     }
 
     /// Applies `batch` in order, all of it or (for a key it refuses) none of it.
-    pub fn apply(&self, batch: &[WriteOp]) -> PluginResult<()> {
+    fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
         for op in batch {
             let key = match op {
                 WriteOp::Put { key, .. } | WriteOp::Delete { key } => key,
@@ -83,5 +85,9 @@ impl SharedMap {
             }
         }
         Ok(())
+    }
+
+    fn durability(&self) -> Durability {
+        Durability::NotDurable
     }
 }
