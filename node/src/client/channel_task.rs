@@ -1134,6 +1134,15 @@ impl<L: PeerLink> ChannelTask<L> {
 
     /// `message` with the note of the payment it proposes, if it proposes one: the payee
     /// records the payment under the payer's id (an invoice's id for an invoice payment).
+    /// Our update in flight and its version as the channel has it now: a race's winner
+    /// proposes it again at a higher version, and the queue learns that from the event that
+    /// follows the persist and the send (`queue_records` reads the same).
+    fn our_update(&self) -> Option<(u64, &Requested)> {
+        let (version, request) = self.updates.in_flight()?;
+        let version = self.channel.pending().map_or(version, |p| p.state.version);
+        Some((version, request))
+    }
+
     fn noted(&self, mut message: ChannelMessage) -> ChannelMessage {
         if let ChannelMessage::UpdateProposal(proposal) = &mut message {
             if let Some((
@@ -1141,7 +1150,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 Requested {
                     payment: Some(tag), ..
                 },
-            )) = self.updates.in_flight()
+            )) = self.our_update()
             {
                 if version == proposal.state.version {
                     proposal.payment = Some(PaymentNote {
@@ -1429,10 +1438,11 @@ impl<L: PeerLink> ChannelTask<L> {
         Vec<crate::client::events::Event>,
     ) {
         let mut also = self.first_writes.clone();
+        let pending = self.channel.pending().map(|p| p.state.version);
         let ours = self
             .updates
             .in_flight()
-            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
+            .and_then(|(version, r)| Some((pending.unwrap_or(version), r.payment.as_ref()?)));
         let logged = self.payments.on_batch(records, ours, unix_ms());
         also.extend(logged.ops);
         let written = self
@@ -1565,6 +1575,7 @@ impl<L: PeerLink> ChannelTask<L> {
             ChannelEvent::UpdateAccepted { .. }
             | ChannelEvent::UpdateRejected { .. }
             | ChannelEvent::UpdateSuperseded { .. }
+            | ChannelEvent::UpdateRenumbered { .. }
             | ChannelEvent::UpdateDiscarded { .. } => {}
             ChannelEvent::UpdateRefused { version, error } => {
                 tracing::warn!(%channel, "refused the peer's update {version}: {error}");

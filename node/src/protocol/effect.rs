@@ -66,11 +66,21 @@ pub enum ChannelEvent {
         /// The peer's reason.
         reason: RejectReason,
     },
-    /// Our update of this version lost a concurrent race against the peer's (the lower
-    /// participant index wins) and was dropped; build it again on the new state to retry.
+    /// Our update of this version lost a concurrent race against the peer's
+    /// ([`race_winner`](crate::protocol::channel::race_winner)) and was dropped; build it
+    /// again on the new state to retry (the channel takes it once the winner's update is in).
     UpdateSuperseded {
         /// The version dropped.
         version: u64,
+    },
+    /// Our update won a concurrent race and was proposed again, unchanged but for its version:
+    /// the loser signed its own proposal of `from`, so neither side may sign another state of
+    /// that version. The update in flight is now `to`.
+    UpdateRenumbered {
+        /// The version it had.
+        from: u64,
+        /// The version it has now.
+        to: u64,
     },
     /// We refused the peer's update of this version because it breaks a rule; an
     /// `UpdateReject` carrying the reason went to the peer.

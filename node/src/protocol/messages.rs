@@ -212,7 +212,8 @@ canonical_struct!(OpeningSig { channel_id, sig });
 pub struct UpdateProposal {
     /// The channel (also inside `state`; both must agree).
     pub channel_id: ChannelId,
-    /// The proposed state: version = the current version + 1.
+    /// The proposed state: a version above the newest one and every spent one (usually the
+    /// newest + 1).
     pub state: State,
     /// The proposer's signature on `state`.
     pub sig: Sig,
@@ -283,8 +284,9 @@ canonical_struct!(UpdateAccept {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum RejectReason {
-    /// Both sides proposed the same version at once and the sender's own proposal wins (the
-    /// the winner alternates with the version); the receiver may retry on top of the winner.
+    /// The proposal's version is spent: the sender signed another state of it (or knows that
+    /// someone did), so it may not sign this one. The receiver retries above it. Also what a
+    /// race's winner sends the loser if it cannot propose its update again.
     Concurrent,
     /// The proposal breaks a protocol rule (an invariant, a signature, the channel's phase).
     Invalid(String),
@@ -296,7 +298,7 @@ impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RejectReason::Concurrent => {
-                f.write_str("a concurrent proposal of the peer won the race for this version")
+                f.write_str("the version was spent by another proposal; retry above it")
             }
             RejectReason::Invalid(why) => write!(f, "invalid update: {why}"),
             RejectReason::Declined(why) => write!(f, "declined: {why}"),

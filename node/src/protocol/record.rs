@@ -46,10 +46,12 @@ pub struct SignedRecord {
 
 canonical_struct!(SignedRecord { state, sigs });
 
-/// Our proposed update that the peer has not answered yet, with our signature on it.
+/// Our proposed update that the peer has not answered yet, with our signature on it; or, in
+/// the pending slot, the last one withdrawn (rejected, lost in a race, dropped by
+/// re-synchronisation), kept so that a restart knows its version is spent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingUpdate {
-    /// The proposed state (version = newest version + 1).
+    /// The proposed state (version above the newest one).
     pub state: State,
     /// Our signature on it.
     pub sig: Sig,
@@ -64,7 +66,8 @@ pub enum PersistRecord {
     Opened(ChannelRecord),
     /// The newest state and its signatures (tag 1).
     Latest(SignedRecord),
-    /// Our pending update, or `None` once it is answered or dropped (tag 2).
+    /// Our pending update (or the last one withdrawn), or `None` once the newest state covers
+    /// it (tag 2).
     Pending(Option<PendingUpdate>),
     /// The phase (tag 3).
     Phase(Phase),

@@ -3,10 +3,13 @@
 //! and executes what it starts).
 //!
 //! - An update starts only when the channel is free: none of ours in flight, none of the
-//!   peer's awaiting our answer, no re-synchronisation under way ([`UpdateQueue::busy`]).
-//! - An update that loses a concurrent race (`UpdateSuperseded`, or the peer's `Concurrent`
-//!   reject) or that re-synchronisation drops (`UpdateDiscarded`) is retried once, first in
-//!   line, on top of the new state; a second loss fails it.
+//!   peer's awaiting our answer, no re-synchronisation under way, no race winner's update
+//!   still to come ([`UpdateQueue::busy`]).
+//! - An update that loses a concurrent race (`UpdateSuperseded`), whose version the peer knew
+//!   spent (its `Concurrent` reject) or that re-synchronisation drops (`UpdateDiscarded`) is
+//!   retried once, first in line, on top of the new state; a second loss fails it. One that
+//!   wins a race is proposed again by the channel at a higher version (`UpdateRenumbered`),
+//!   and stays in flight.
 //! - Every request is answered exactly once: with the version it became, or why not.
 //!
 //! `R` is whatever the caller answers through (a oneshot sender in the task, a plain value in
@@ -157,6 +160,7 @@ impl<R> UpdateQueue<R> {
             || channel.pending().is_some()
             || channel.awaiting_decision().is_some()
             || channel.is_syncing()
+            || channel.awaits_race_winner()
     }
 
     /// Starts the oldest waiting request if the channel is free.
@@ -213,6 +217,12 @@ impl<R> UpdateQueue<R> {
     /// our update in flight.
     pub fn on_event(&mut self, event: &ChannelEvent) -> Option<Answer<R>> {
         match event {
+            ChannelEvent::UpdateRenumbered { from, to } => {
+                if let Some(in_flight) = self.in_flight.as_mut().filter(|f| f.version == *from) {
+                    in_flight.version = *to;
+                }
+                None
+            }
             ChannelEvent::UpdateAccepted { version } => self
                 .take_in_flight(*version)
                 .map(|done| Answer::Done(done.request.reply, *version)),

@@ -146,15 +146,16 @@ fn an_update_that_loses_a_race_is_retried_once_and_wins_its_retry() {
     let mut queue = UpdateQueue::default();
     b_pays(&mut pair);
     queue.push(pay(1), "ours");
-    // Version 2 goes to B, so A's update loses and waits first in line...
+    // Version 2 goes to B (whose update lands at 3), so A's update loses and waits first in
+    // line...
     assert_eq!(crate::protocol::channel::race_winner(2), 1);
     assert_eq!(race(&mut pair, &mut queue), vec![]);
-    assert_eq!(pair.a.channel.latest().version, 2);
+    assert_eq!(pair.a.channel.latest().version, 3);
     assert_eq!(queue.waiting(), 1);
-    // ...then starts again on top of B's state and becomes version 3.
+    // ...then starts again on top of B's state and becomes version 4.
     start(&mut pair, &mut queue);
     pair.pump();
-    assert_eq!(follow(&mut pair, &mut queue), vec![Answer::Done("ours", 3)]);
+    assert_eq!(follow(&mut pair, &mut queue), vec![Answer::Done("ours", 4)]);
 }
 
 #[test]
@@ -164,17 +165,19 @@ fn a_retried_update_that_loses_again_fails() {
     b_pays(&mut pair);
     queue.push(pay(1), "unlucky");
     assert_eq!(race(&mut pair, &mut queue), vec![]);
-    // B moves the channel to version 3 alone; the retry then races for version 4, which B
-    // wins again.
+    // B's update landed at 3; B moves the channel to version 5 alone; the retry then races
+    // for version 6, which B wins again.
     let retry = queue.waiting();
     assert_eq!(retry, 1);
     b_pays(&mut pair);
+    b_pays(&mut pair);
+    assert_eq!(crate::protocol::channel::race_winner(6), 1);
     let answers = race(&mut pair, &mut queue);
     assert_eq!(
         answers,
         vec![Answer::Failed(
             "unlucky",
-            UpdateFailure::Superseded { version: 4 }
+            UpdateFailure::Superseded { version: 6 }
         )]
     );
     assert_eq!(queue.waiting(), 0);

@@ -22,8 +22,12 @@ use std::fmt;
 /// payment under one id; refusing version 3 at the handshake says so at once, instead of
 /// payments that fail later. Version 5: virtual channels, a channel message of kind 11 (the
 /// proposal that an intermediary forwards, with the path of intermediaries still ahead) and one
-/// of kind 12 (a virtual channel's signed state handed to an intermediary).
-pub const PROTOCOL_VERSION: u16 = 5;
+/// of kind 12 (a virtual channel's signed state handed to an intermediary). Version 6: one
+/// version, one state (`protocol/channel/update.rs`): updates skip spent versions, a
+/// proposal at a spent version is rejected `Concurrent`, and a race's winner proposes again
+/// above the race instead of rejecting the loser's; a node of version 5 would sign the
+/// winner's state at the version of its own proposal.
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport
 /// address is a host and a port; anything longer is not one.

@@ -135,7 +135,9 @@ impl PaymentLog {
                 }
                 PersistRecord::Latest(latest) => {
                     let next = &latest.state;
-                    if next.version == self.durable.version + 1 {
+                    // The next state, which may skip spent versions (one update, or after
+                    // re-synchronisation the ones it brought, seen as one).
+                    if next.version > self.durable.version {
                         self.follow(next, ours, now_ms, &mut logged);
                     }
                     if next.version > self.durable.version {

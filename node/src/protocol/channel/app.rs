@@ -28,21 +28,25 @@ impl Channel {
 
     /// Whether `next` may follow the newest state when participant `actor` proposes it: the
     /// payment rules, or for an app channel the app's.
+    ///
+    /// `next` may skip spent versions: it is checked against the newest state renumbered to
+    /// its predecessor (`predecessor_of`), so the rules (and an app) see one step.
     pub(super) fn check_next(&self, next: &State, actor: usize) -> Result<(), TransitionError> {
-        if next.allocation.locked != self.latest.allocation.locked {
+        let previous = self.predecessor_of(next);
+        if next.allocation.locked != previous.allocation.locked {
             // A lock or merge of a sub-channel (`children.rs`), after the rules every update
             // keeps.
-            crate::protocol::transition::check_succession(&self.record.params, &self.latest, next)?;
+            crate::protocol::transition::check_succession(&self.record.params, &previous, next)?;
             return self.check_tree_change(next);
         }
         let params = &self.record.params;
         match self.app.app() {
             // Without an app, or without its rules: only what needs no app (for an app
             // channel, the close as it stands; `check_transition` says so).
-            None => check_transition(params, &self.latest, next),
+            None => check_transition(params, &previous, next),
             Some(app) => {
                 // A participant index fits u16: a channel has at most a few participants.
-                check_app_transition(params, &self.latest, next, app, actor as u16)
+                check_app_transition(params, &previous, next, app, actor as u16)
             }
         }
     }

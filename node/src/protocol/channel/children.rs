@@ -107,7 +107,10 @@ impl Channel {
             ([], [child]) => (*child, self.merge_of(*child)),
             _ => return Err(refused()),
         };
-        let expected = expected.map_err(|reason| TransitionError::TreeChange { child, reason })?;
+        let mut expected =
+            expected.map_err(|reason| TransitionError::TreeChange { child, reason })?;
+        // Built on the newest state; `next` may skip spent versions (checked before).
+        expected.version = next.version;
         if expected == *next {
             Ok(())
         } else {

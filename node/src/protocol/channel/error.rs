@@ -155,6 +155,25 @@ pub enum ChannelError {
         /// Its version.
         version: u64,
     },
+    /// Our update lost a concurrent race; the winner's update, proposed again above the
+    /// race's version, comes first.
+    #[error("the peer's update that won the race for version {version} comes first")]
+    RaceWinnerFirst {
+        /// The version both sides proposed.
+        version: u64,
+    },
+    /// Every version the channel may still use within reach is spent (see
+    /// [`MAX_VERSION_GAP`](super::MAX_VERSION_GAP)): far more proposals failed in a row than
+    /// any peer that means to agree makes.
+    #[error(
+        "the channel spent {spent} versions above its newest state {latest} on proposals that          failed; settle it"
+    )]
+    VersionsSpent {
+        /// The newest fully signed version.
+        latest: u64,
+        /// The highest version spent.
+        spent: u64,
+    },
     /// No update of the peer awaits an answer.
     #[error("no update of the peer awaits an answer")]
     NoUpdateAwaiting,

@@ -57,6 +57,12 @@ use std::collections::BTreeMap;
 /// The fewest participants a channel can have.
 pub const MIN_PARTICIPANTS: usize = 2;
 
+/// How far above the newest fully signed version an update may go. Versions above the next
+/// one are spent by proposals that failed (see `update.rs`, "One version, one state"), a
+/// handful at most between two updates that complete; the bound keeps a peer from spending
+/// the channel's versions with one proposal.
+pub const MAX_VERSION_GAP: u64 = 1 << 20;
+
 /// Another participant's update: valid and awaiting our answer, or (with three or more
 /// participants) accepted by us and waiting for the remaining signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,9 +99,17 @@ pub struct Channel {
     /// Accepts that overtook the proposal they answer (three or more participants: they come
     /// over different connections), by sender; checked once the proposal arrives.
     early_accepts: BTreeMap<usize, (u64, Sig)>,
-    /// The version of our update that lost a concurrent race: the peer's `Concurrent` reject
-    /// of it may still be in flight and is expected, not an error.
-    superseded: Option<u64>,
+    /// The highest version of a race we lost: the winner proposes its update again above it,
+    /// and until that proposal arrives we propose nothing (see `update.rs`).
+    lost_race: Option<u64>,
+    /// The highest version at which some participant signed a state that did not become the
+    /// newest (a proposal rejected, lost in a race or dropped by re-synchronisation): no state
+    /// of ours goes at or below it, and we sign none of the others' at or below it. See
+    /// `update.rs`, "One version, one state".
+    spent: u64,
+    /// Our signed update above the newest state that will not complete (rejected, lost in a
+    /// race, dropped): the pending slot keeps it, so a restart knows its version is spent.
+    withdrawn: Option<PendingUpdate>,
     /// Between `sync_request` and the peer's answer: updates are blocked.
     syncing: bool,
     /// Where the channel's funds come from; fixed, persisted once (ledger funding: never).
@@ -187,7 +201,9 @@ impl Channel {
             pending_accepts: BTreeMap::new(),
             incoming: None,
             early_accepts: BTreeMap::new(),
-            superseded: None,
+            lost_race: None,
+            spent: 0,
+            withdrawn: None,
             syncing: false,
             funding: match proposal.parent {
                 None => Funding::Ledger,
@@ -226,7 +242,9 @@ impl Channel {
     /// restart. The driver then calls [`Channel::sync_request`] once the others are connected.
     /// A pending update that the newest state already covers (or that could not follow it) is
     /// dropped. A pending update comes back as ours, also one we accepted (three or more
-    /// participants) and persisted: either way it is a state we signed and must not contradict.
+    /// participants) and persisted, and one that was withdrawn before the restart (the slot
+    /// does not tell): either way it is a state we signed and must not contradict, and its
+    /// version is spent.
     pub fn restore(snapshot: ChannelSnapshot) -> Result<Channel, RestoreError> {
         let ChannelSnapshot {
             channel: record,
@@ -277,7 +295,8 @@ impl Channel {
         let pending = pending.filter(|p| {
             matches!(phase, Phase::Active | Phase::Disputed)
                 && p.state.channel_id == record.channel_id
-                && Some(p.state.version) == latest.state.version.checked_add(1)
+                && p.state.version > latest.state.version
+                && p.state.version - latest.state.version <= MAX_VERSION_GAP
         });
         Ok(Channel {
             record,
@@ -288,7 +307,12 @@ impl Channel {
             pending_accepts: BTreeMap::new(),
             incoming: None,
             early_accepts: BTreeMap::new(),
-            superseded: None,
+            lost_race: None,
+            // A restored pending update is treated as in flight: re-synchronisation settles
+            // it, and spends its version if it does not complete. Versions spent by the
+            // peer's proposals are not persisted; the peer knows them (`Concurrent`).
+            spent: 0,
+            withdrawn: None,
             syncing: false,
             funding,
             app: AppRules::default(),
@@ -310,7 +334,7 @@ impl Channel {
             channel: self.record.clone(),
             phase: self.phase,
             latest: self.signed_record(),
-            pending: self.signed_in_flight(),
+            pending: self.signed_in_flight().or_else(|| self.withdrawn.clone()),
             funding: self.funding.clone(),
         }
     }
@@ -422,6 +446,12 @@ impl Channel {
             .map(|incoming| &incoming.state)
     }
 
+    /// Whether we lost a race and the winner's update, proposed again, has yet to arrive: we
+    /// propose nothing until it does (`update.rs`, "Races").
+    pub fn awaits_race_winner(&self) -> bool {
+        self.lost_race.is_some()
+    }
+
     /// Whether re-synchronisation with the peer is under way.
     pub fn is_syncing(&self) -> bool {
         self.syncing
@@ -430,23 +460,24 @@ impl Channel {
     /// Handles a message from participant `from` (the driver maps the sending node to its
     /// participant index) by dispatching to the matching `on_*` method. Only another
     /// participant may send; ourselves or an index that is no participant is
-    /// `UnexpectedSender` and changes nothing.
+    /// `UnexpectedSender` and changes nothing. `keys` verifies, and signs for the one answer
+    /// that needs our signature at once (a race's winner proposing again).
     pub fn on_message(
         &mut self,
         from: usize,
         message: ChannelMessage,
-        verifier: &(impl StateVerifier + ?Sized),
+        keys: &(impl StateSigner + StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         if from == self.my_index() || from >= self.participants() {
             return Err(ChannelError::UnexpectedSender { from });
         }
         match message {
-            ChannelMessage::OpeningSig(m) => self.on_opening_sig(from, m, verifier),
-            ChannelMessage::UpdateProposal(m) => self.on_update_proposal(from, m, verifier),
-            ChannelMessage::UpdateAccept(m) => self.on_update_accept(from, m, verifier),
+            ChannelMessage::OpeningSig(m) => self.on_opening_sig(from, m, keys),
+            ChannelMessage::UpdateProposal(m) => self.on_update_proposal(from, m, keys),
+            ChannelMessage::UpdateAccept(m) => self.on_update_accept(from, m, keys),
             ChannelMessage::UpdateReject(m) => self.on_update_reject(from, m),
             ChannelMessage::SyncRequest(m) => self.on_sync_request(from, m),
-            ChannelMessage::SyncReply(m) => self.on_sync_reply(from, m, verifier),
+            ChannelMessage::SyncReply(m) => self.on_sync_reply(from, m, keys),
             other @ (ChannelMessage::Proposal(_)
             | ChannelMessage::ProposalAccept(_)
             | ChannelMessage::ProposalReject(_)
@@ -603,25 +634,80 @@ impl Channel {
     /// Drops our unanswered update and the others' unanswered one (re-synchronisation, or the
     /// channel concluded): neither can complete any more.
     fn discard_half_done(&mut self, fx: &mut Effects) {
-        if let Some(pending) = self.pending.take() {
-            fx.persist(PersistRecord::Pending(None));
-            fx.event(ChannelEvent::UpdateDiscarded {
-                version: pending.state.version,
-            });
+        if let Some(version) = self.withdraw_pending() {
+            fx.event(ChannelEvent::UpdateDiscarded { version });
         }
         self.drop_incoming(fx);
     }
 
     /// Drops another participant's update, awaiting our answer or accepted by us (whose
-    /// persisted signature then goes too).
+    /// persisted signature then stays as withdrawn). Its version is spent either way.
     fn drop_incoming(&mut self, fx: &mut Effects) {
         if let Some(incoming) = self.incoming.take() {
+            let version = incoming.state.version;
+            self.spend(version);
             if incoming.accepted {
-                fx.persist(PersistRecord::Pending(None));
+                let me = self.my_index();
+                if let Some(sig) = incoming.sigs.into_iter().nth(me).flatten() {
+                    self.withdrawn = Some(PendingUpdate {
+                        state: incoming.state,
+                        sig,
+                    });
+                }
             }
-            fx.event(ChannelEvent::UpdateDiscarded {
-                version: incoming.state.version,
-            });
+            fx.event(ChannelEvent::UpdateDiscarded { version });
+        }
+    }
+
+    /// Withdraws our pending update, which will not complete: its version is spent, and the
+    /// pending slot keeps it (nothing to persist). Its version, if there was one.
+    fn withdraw_pending(&mut self) -> Option<u64> {
+        let pending = self.pending.take()?;
+        self.pending_accepts.clear();
+        let version = pending.state.version;
+        self.spend(version);
+        self.withdrawn = Some(pending);
+        Some(version)
+    }
+
+    /// Records that a state of `version` was signed by someone and will not become the
+    /// newest. A version beyond [`MAX_VERSION_GAP`] above the newest state is ignored: no
+    /// proposal of ours or that we sign goes there, and a peer's must not spend the channel.
+    fn spend(&mut self, version: u64) {
+        if version.saturating_sub(self.latest.version) <= MAX_VERSION_GAP {
+            self.spent = self.spent.max(version);
+        }
+    }
+
+    /// The highest version used: the newest state's, or a spent one above it.
+    fn floor(&self) -> u64 {
+        self.latest.version.max(self.spent)
+    }
+
+    /// The version our next update takes: above every version used.
+    fn next_version(&self) -> Result<u64, ChannelError> {
+        let spent = self.floor();
+        spent
+            .checked_add(1)
+            .filter(|next| next - self.latest.version <= MAX_VERSION_GAP)
+            .ok_or(ChannelError::VersionsSpent {
+                latest: self.latest.version,
+                spent,
+            })
+    }
+
+    /// What `next` is checked against: the newest state, renumbered to `next`'s predecessor
+    /// when `next` skips spent versions (at most [`MAX_VERSION_GAP`] above it). Every rule of
+    /// a transition then holds as if no version had been skipped; Perun's adjudicator only
+    /// asks a registered state to be newer, not next.
+    fn predecessor_of(&self, next: &State) -> std::borrow::Cow<'_, State> {
+        let gap = next.version.saturating_sub(self.latest.version);
+        if gap > 1 && gap <= MAX_VERSION_GAP {
+            let mut base = self.latest.clone();
+            base.version = next.version - 1;
+            std::borrow::Cow::Owned(base)
+        } else {
+            std::borrow::Cow::Borrowed(&self.latest)
         }
     }
 
@@ -646,6 +732,15 @@ impl Channel {
         self.virtual_terms
             .retain(|id, _| children.get(id).is_some_and(|c| !c.state.is_final));
         fx.persist(PersistRecord::Latest(self.signed_record()));
+        if self
+            .withdrawn
+            .as_ref()
+            .is_some_and(|w| w.state.version <= self.latest.version)
+        {
+            // The newest state covers the withdrawn update's version: the slot may go.
+            self.withdrawn = None;
+            fx.persist(PersistRecord::Pending(None));
+        }
         fx.event(ChannelEvent::StateChanged {
             state: self.latest.clone(),
         });

@@ -40,6 +40,8 @@ impl Channel {
         if self.awaiting_decision().is_some() {
             self.drop_incoming(&mut fx);
         }
+        // A race's winner proposes again only on the connection the race ran on.
+        self.lost_race = None;
         self.syncing = true;
         let request = SyncRequest {
             channel_id: self.record.channel_id,
@@ -115,6 +117,10 @@ impl Channel {
         if !self.syncing {
             return Err(ChannelError::UnexpectedSyncReply);
         }
+        if let Some((state, _)) = &message.pending {
+            // The peer signed it, and it will not complete: its version is spent.
+            self.spend(state.version);
+        }
         match self.adopt_reply(message.latest, verifier) {
             Ok(effects) => Ok(effects),
             Err(fault) if fault.is_peer_fault() => Ok(self.peer_fault(fault)),
@@ -144,15 +150,17 @@ impl Channel {
                 check_agreed_transition(&self.record.params, &base, &theirs.state)
                     .map_err(SyncError::Transition)?;
             }
-            if let Some(pending) = self.pending.take() {
+            if self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.state == theirs.state)
+            {
+                self.pending = None;
+                self.pending_accepts.clear();
                 fx.persist(PersistRecord::Pending(None));
-                fx.event(if pending.state == theirs.state {
-                    ChannelEvent::UpdateAccepted { version }
-                } else {
-                    ChannelEvent::UpdateDiscarded {
-                        version: pending.state.version,
-                    }
-                });
+                fx.event(ChannelEvent::UpdateAccepted { version });
+            } else if let Some(version) = self.withdraw_pending() {
+                fx.event(ChannelEvent::UpdateDiscarded { version });
             }
             // An update of another's that we accepted is covered (or lost) the same way.
             self.drop_incoming(&mut fx);

@@ -1,13 +1,30 @@
 //! Updates: proposing, answering and completing a new state (DESIGN §4, "Update").
 //!
-//! One update is in flight per channel at a time. When both sides propose the same version at
-//! once, the proposal of [`race_winner`]`(version)` wins: participant 0 for odd versions,
-//! participant 1 for even ones. The winner answers the other's proposal with
-//! `UpdateReject { reason: Concurrent }` and keeps its own; the loser drops its own (announcing
-//! `UpdateSuperseded` so its driver can retry on the new state) and treats the peer's proposal
-//! like any other. Both sides therefore end with the same newest state, and because the
-//! loser's retry is for the next version, which it wins, two sides paying each other
-//! continuously take turns instead of one side starving the other.
+//! One update is in flight per channel at a time.
+//!
+//! **One version, one state.** A party never signs two different states of the same version:
+//! a peer holding both signatures could make the channel end at that version and register
+//! whichever pays it more. So a version at which some participant signed a state that did not
+//! become the newest is *spent* (`Channel::spent`): our proposal was rejected, a race was
+//! lost, re-synchronisation dropped an update, or we declined the peer's. Every side proposes
+//! above the highest version it knows spent, and signs nothing of the others' at or below it:
+//! such a proposal is answered `UpdateReject { reason: Concurrent }`, on which the proposer
+//! (knowing the version spent now) retries above it. Updates therefore skip versions, up to
+//! [`MAX_VERSION_GAP`](super::MAX_VERSION_GAP) above the newest state; every rule is checked
+//! as if the update were the next version (`Channel::predecessor_of`), and Perun's adjudicator
+//! only asks a registered state to be newer. Our own spent version survives a restart because
+//! the pending slot keeps the withdrawn update (`Channel::withdrawn`): a restarted node treats
+//! it as in flight until re-synchronisation drops it, which spends its version again.
+//!
+//! **Races.** When both sides propose at once, each receives the other's proposal while its
+//! own is unanswered. The higher version wins; of two equal ones, that of
+//! [`race_winner`]`(version)`, which alternates between races two versions apart.
+//! Neither proposal completes, since the loser signed its own and may not sign the winner's
+//! of the same version. The winner proposes its update again, unchanged but for its version,
+//! above both (`UpdateRenumbered`); the loser drops its own (`UpdateSuperseded`, so its driver
+//! retries) and proposes nothing until the winner's new proposal arrives, then answers it like
+//! any other. Because the loser's retry comes next, two sides paying each other continuously
+//! take turns instead of one side starving the other.
 //!
 //! With three or more participants (go-perun's model) the proposer sends its update to every
 //! other participant; each one that accepts signs it, persists its signature (write-ahead) and
@@ -18,7 +35,7 @@
 //! "every other participant" is the one peer, and the messages are those of the two-party
 //! protocol. Still two-party: the race rule (one pair of proposers) and re-synchronisation.
 
-use super::{Channel, ChannelError, Effects, Incoming, IncomingUpdateError};
+use super::{Channel, ChannelError, Effects, Incoming, IncomingUpdateError, MAX_VERSION_GAP};
 use crate::protocol::effect::{ChannelEvent, Effect};
 use crate::protocol::messages::{
     ChannelMessage, RejectReason, UpdateAccept, UpdateProposal, UpdateReject,
@@ -26,22 +43,27 @@ use crate::protocol::messages::{
 use crate::protocol::phase::Phase;
 use crate::protocol::record::{PendingUpdate, PersistRecord};
 use crate::protocol::signer::{StateSigner, StateVerifier};
-use crate::protocol::transition::{final_state, payment};
+use crate::protocol::transition::{final_state, payment, TransitionError};
 use parley_plugin_api::model::{Amount, Sig, State};
 
-/// The participant whose proposal wins when both propose `version` at once: alternating, so
-/// the loser of one race wins the next (its retry).
+/// The participant whose proposal wins when both propose `version` at once: participant 0
+/// for versions 4k and 4k+1, participant 1 for 4k+2 and 4k+3. The winner's update lands one
+/// above the race and the loser's retry proposes one above that, so should both propose again
+/// there, the loser of one race wins the next.
 pub fn race_winner(version: u64) -> usize {
-    usize::from(version % 2 == 0)
+    usize::from((version / 2) % 2 == 1)
 }
 
 impl Channel {
     /// Proposes `state` as the next state: checks it against every invariant, signs it,
     /// persists it as our pending update, then sends it to every other participant. Only while
     /// `Active`, not syncing, and with no other update in flight.
+    ///
+    /// A state built as the newest one's successor (version + 1) takes the next version not
+    /// spent (module documentation); any other version must be above every spent one.
     pub fn propose_update(
         &mut self,
-        state: State,
+        mut state: State,
         signer: &(impl StateSigner + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.require_phase("propose an update", Phase::Active)?;
@@ -58,15 +80,37 @@ impl Channel {
                 version: incoming.state.version,
             });
         }
+        if let Some(version) = self.lost_race {
+            return Err(ChannelError::RaceWinnerFirst { version });
+        }
+        if Some(state.version) == self.latest.version.checked_add(1) {
+            state.version = self.next_version()?;
+        }
+        let floor = self.floor();
+        if state.version <= floor {
+            return Err(ChannelError::Transition(TransitionError::Version {
+                old: floor,
+                expected: floor + 1,
+                found: state.version,
+            }));
+        }
         self.check_next(&state, self.my_index())?;
         let sig = signer.sign(self.me(), &state)?;
+        let mut fx = Effects::default();
+        self.send_proposal(state, sig, &mut fx);
+        Ok(fx.finish())
+    }
+
+    /// Makes `state` with our `sig` our pending update: persisted, then sent to every other
+    /// participant. It replaces a withdrawn one in the pending slot.
+    fn send_proposal(&mut self, state: State, sig: Sig, fx: &mut Effects) {
         let pending = PendingUpdate {
             state: state.clone(),
             sig: sig.clone(),
         };
         self.pending = Some(pending.clone());
+        self.withdrawn = None;
         self.pending_accepts.clear();
-        let mut fx = Effects::default();
         fx.persist(PersistRecord::Pending(Some(pending)));
         let proposal = UpdateProposal {
             channel_id: self.record.channel_id,
@@ -75,7 +119,6 @@ impl Channel {
             payment: None,
         };
         fx.send_to_each(self.others(), ChannelMessage::UpdateProposal(proposal));
-        Ok(fx.finish())
     }
 
     /// Proposes a payment of `amount` of asset index `asset` from us to participant `to`.
@@ -106,12 +149,14 @@ impl Channel {
         self.propose_update(next, signer)
     }
 
-    /// Participant `from` proposes a new state. A concurrent proposal is resolved by
-    /// [`race_winner`] (module documentation). Otherwise the proposal is checked against every
-    /// invariant and the proposer's signature: if it breaks a rule, the effects send an
-    /// `UpdateReject` with the reason (to every other participant) and announce
-    /// `UpdateRefused`; if it is valid, `UpdateRequested` asks the driver's policy or user to
-    /// answer with [`Channel::accept_update`] or [`Channel::reject_update`].
+    /// Participant `from` proposes a new state. A proposal that crosses ours is a race,
+    /// resolved as the module documentation says (the winner signs its update again, hence
+    /// `keys`). A proposal at a spent version is answered `Concurrent`: the proposer retries
+    /// above it. Otherwise the proposal is checked against every invariant and the proposer's
+    /// signature: if it breaks a rule, the effects send an `UpdateReject` with the reason (to
+    /// every other participant) and announce `UpdateRefused`; if it is valid,
+    /// `UpdateRequested` asks the driver's policy or user to answer with
+    /// [`Channel::accept_update`] or [`Channel::reject_update`].
     ///
     /// `Err` only for messages that cannot be answered: another channel's, or a second proposal
     /// while the first awaits our answer (a protocol violation).
@@ -119,7 +164,7 @@ impl Channel {
         &mut self,
         from: usize,
         message: UpdateProposal,
-        verifier: &(impl StateVerifier + ?Sized),
+        keys: &(impl StateSigner + StateVerifier + ?Sized),
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
         let version = message.state.version;
@@ -129,22 +174,28 @@ impl Channel {
                 awaiting: awaiting.state.version,
             });
         }
-        let mut fx = Effects::default();
-        if let Some(pending) = &self.pending {
-            if pending.state.version == version {
-                if self.my_index() == race_winner(version) {
-                    // We win the race: keep ours, tell the proposer to drop its proposal.
-                    fx.send(from, self.reject(version, RejectReason::Concurrent));
-                    return Ok(fx.finish());
-                }
-                // We lose: drop ours and treat the peer's like any proposal.
-                self.pending = None;
-                self.superseded = Some(version);
-                fx.persist(PersistRecord::Pending(None));
-                fx.event(ChannelEvent::UpdateSuperseded { version });
+        let reachable = version > self.latest.version
+            && version - self.latest.version <= MAX_VERSION_GAP
+            && self.phase == Phase::Active;
+        if let Some(ours) = self.pending.as_ref().map(|p| p.state.version) {
+            if reachable {
+                return Ok(self.resolve_race(ours, version, keys));
             }
         }
-        match self.check_incoming(from, &message, verifier) {
+        if self.lost_race.is_some_and(|lost| version > lost) {
+            // The winner's update, proposed again: the race is over, whatever we answer.
+            self.lost_race = None;
+        }
+        let mut fx = Effects::default();
+        if reachable && version <= self.floor() {
+            // A version already spent (the proposer may not know yet): it retries above.
+            fx.send_to_each(
+                self.others(),
+                self.reject(version, RejectReason::Concurrent),
+            );
+            return Ok(fx.finish());
+        }
+        match self.check_incoming(from, &message, keys) {
             Ok(()) => {
                 fx.event(ChannelEvent::UpdateRequested {
                     state: message.state.clone(),
@@ -157,7 +208,7 @@ impl Channel {
                     sigs,
                     accepted: false,
                 });
-                self.take_early_accepts(verifier);
+                self.take_early_accepts(keys);
             }
             Err(error) => {
                 let reject = self.reject(version, RejectReason::Invalid(error.to_string()));
@@ -166,6 +217,47 @@ impl Channel {
             }
         }
         Ok(fx.finish())
+    }
+
+    /// The peer's proposal of `theirs` crossed ours of `ours` (module documentation, "Races").
+    /// Both versions are spent either way. The winner proposes its update again above both
+    /// (if it cannot sign, it withdraws it and releases the loser with a `Concurrent` reject);
+    /// the loser withdraws its own and waits for that proposal.
+    fn resolve_race(
+        &mut self,
+        ours: u64,
+        theirs: u64,
+        keys: &(impl StateSigner + ?Sized),
+    ) -> Vec<Effect> {
+        let top = ours.max(theirs);
+        let we_win = ours > theirs || (ours == theirs && self.my_index() == race_winner(ours));
+        self.spend(top);
+        let mut fx = Effects::default();
+        if !we_win {
+            self.withdraw_pending();
+            self.lost_race = Some(top);
+            fx.event(ChannelEvent::UpdateSuperseded { version: ours });
+            return fx.finish();
+        }
+        let again = self.next_version().ok().and_then(|version| {
+            let mut state = self.pending.as_ref()?.state.clone();
+            state.version = version;
+            let sig = keys.sign(self.me(), &state).ok()?;
+            Some((state, sig))
+        });
+        match again {
+            Some((state, sig)) => {
+                let to = state.version;
+                self.send_proposal(state, sig, &mut fx);
+                fx.event(ChannelEvent::UpdateRenumbered { from: ours, to });
+            }
+            None => {
+                self.withdraw_pending();
+                fx.send_to_each(self.others(), self.reject(top, RejectReason::Concurrent));
+                fx.event(ChannelEvent::UpdateSuperseded { version: ours });
+            }
+        }
+        fx.finish()
     }
 
     /// Adds to the update just received the accepts of it that arrived first and verify; any
@@ -269,6 +361,7 @@ impl Channel {
             .ok_or(ChannelError::NoUpdateAwaiting)?
             .version;
         self.incoming = None;
+        self.spend(version);
         let reject = self.reject(version, RejectReason::Declined(reason.into()));
         let mut fx = Effects::default();
         fx.send_to_each(self.others(), reject);
@@ -305,7 +398,8 @@ impl Channel {
         }
         if self.participants() > 2
             && self.incoming.is_none()
-            && Some(version) == self.latest.version.checked_add(1)
+            && version > self.floor()
+            && version - self.latest.version <= MAX_VERSION_GAP
         {
             // The proposal it answers is still on its way from the proposer.
             self.early_accepts.insert(from, (version, message.sig));
@@ -362,10 +456,10 @@ impl Channel {
         fx.finish()
     }
 
-    /// Participant `from` rejected an update in flight: our pending one is dropped and the
-    /// channel stays at its newest state; (three or more participants) another's that we hold
-    /// is dropped too, as it can no longer be fully signed. The expected `Concurrent` reject of
-    /// an update that already lost a race is absorbed without effects.
+    /// Participant `from` rejected an update in flight: our pending one is withdrawn (its
+    /// version spent) and the channel stays at its newest state; (three or more participants)
+    /// another's that we hold is dropped too, as it can no longer be fully signed. A race's
+    /// winner that could not propose again releases us with a `Concurrent` reject of the race.
     pub fn on_update_reject(
         &mut self,
         from: usize,
@@ -374,18 +468,16 @@ impl Channel {
         self.check_channel(message.channel_id)?;
         match &self.pending {
             Some(p) if p.state.version == message.version => {
-                self.pending = None;
-                self.pending_accepts.clear();
+                self.withdraw_pending();
                 let mut fx = Effects::default();
-                fx.persist(PersistRecord::Pending(None));
                 fx.event(ChannelEvent::UpdateRejected {
                     version: message.version,
                     reason: message.reason,
                 });
                 Ok(fx.finish())
             }
-            _ if self.superseded == Some(message.version) => {
-                self.superseded = None;
+            _ if self.lost_race == Some(message.version) => {
+                self.lost_race = None;
                 Ok(Vec::new())
             }
             _ if self.incoming.as_ref().is_some_and(|i| {

@@ -31,6 +31,8 @@ pub struct Node {
     pub events: Vec<ChannelEvent>,
     pub errors: Vec<ChannelError>,
     pub policy: Policy,
+    /// Every state it signed, by version (from its durable records): one per version.
+    pub signed: std::collections::BTreeMap<u64, State>,
 }
 
 impl Node {
@@ -43,6 +45,7 @@ impl Node {
             events: Vec::new(),
             errors: Vec::new(),
             policy: accept_all,
+            signed: std::collections::BTreeMap::new(),
         }
     }
 
@@ -55,6 +58,7 @@ impl Node {
                 Effect::Persist(record) => {
                     // Records go through the codec, as they would through a store.
                     let bytes = record.encode();
+                    self.note_signed(&record);
                     self.store.push(PersistRecord::decode(&bytes).unwrap());
                 }
                 Effect::Send { to, message } => {
@@ -92,6 +96,26 @@ impl Node {
             .expect("answering a requested update");
             self.run(crypto, effects);
         }
+    }
+
+    /// Notes the state `record` holds our signature on, and checks that we never signed
+    /// another state of its version (a peer holding both could register either).
+    fn note_signed(&mut self, record: &PersistRecord) {
+        let me = self.channel.my_index();
+        let state = match record {
+            PersistRecord::Pending(Some(pending)) => &pending.state,
+            PersistRecord::Latest(latest) if latest.sigs[me].is_some() => &latest.state,
+            _ => return,
+        };
+        let earlier = self
+            .signed
+            .entry(state.version)
+            .or_insert_with(|| state.clone());
+        assert_eq!(
+            earlier, state,
+            "signed two different states of version {}",
+            state.version
+        );
     }
 
     /// Feeds one message from the peer.

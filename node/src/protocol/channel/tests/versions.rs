@@ -2,13 +2,12 @@
 //! or a peer that kept the first signature can register whichever of the two pays it more if
 //! the channel ends at that version.
 //!
-//! These tests show the seam that `ARCHITECTURE.md` ("A seam that can lose funds: two states
-//! of one version") describes. They fail today and are ignored until the fix (spent versions)
-//! lands; `cargo test -- --ignored versions` runs them.
+//! The rule is `update.rs`'s "One version, one state"; the harness checks it on every state
+//! any test signs (`Node::note_signed`), and these tests drive the paths that once broke it.
 
 use super::harness::*;
 use crate::protocol::effect::ChannelEvent;
-use crate::protocol::messages::ChannelMessage;
+use crate::protocol::messages::{ChannelMessage, RejectReason};
 use parley_plugin_api::model::{Amount, State};
 use std::collections::VecDeque;
 
@@ -29,7 +28,6 @@ fn assert_one_state_per_version(first: &State, second: &State) {
 }
 
 #[test]
-#[ignore = "the seam of two states of one version (ARCHITECTURE.md); fixed by spent versions"]
 fn a_rejected_proposal_s_version_is_not_signed_again_for_another_state() {
     let mut pair = Pair::active(vec![vec![100, 100]]);
     pair.b.policy = |_| Err("not now".into());
@@ -50,7 +48,6 @@ fn a_rejected_proposal_s_version_is_not_signed_again_for_another_state() {
 }
 
 #[test]
-#[ignore = "the seam of two states of one version (ARCHITECTURE.md); fixed by spent versions"]
 fn the_loser_of_a_race_does_not_sign_the_winners_state_of_its_own_version() {
     let mut pair = Pair::active(vec![vec![100, 100]]);
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
@@ -60,4 +57,95 @@ fn the_loser_of_a_race_does_not_sign_the_winners_state_of_its_own_version() {
     pair.pump();
     pair.assert_agree();
     assert_one_state_per_version(&losers, pair.b.channel.latest());
+}
+
+/// Both sides re-synchronise, as after a reconnect.
+fn resync(pair: &mut Pair) {
+    resync_from(pair, true);
+}
+
+/// A re-synchronises, and B too if `both` (else only A noticed the reconnect).
+fn resync_from(pair: &mut Pair, both: bool) {
+    let crypto = pair.crypto.clone();
+    let nodes = if both {
+        vec![&mut pair.a, &mut pair.b]
+    } else {
+        vec![&mut pair.a]
+    };
+    for node in nodes {
+        let effects = node.channel.sync_request();
+        node.run(&crypto, effects);
+    }
+    pair.pump();
+    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
+}
+
+#[test]
+fn a_rejected_version_stays_spent_across_a_restart() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.b.policy = |_| Err("not now".into());
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.pump();
+    // The pending slot keeps the withdrawn proposal, so a restart still knows version 1.
+    assert_eq!(pair.a.durable().pending.unwrap().state.version, 1);
+    pair.a.crash_and_restore();
+    resync(&mut pair);
+    pair.b.policy = accept_all;
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(3u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 2);
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![97, 103]);
+    // Covered by the newest state, the withdrawn proposal leaves the slot.
+    assert!(pair.a.durable().pending.is_none());
+}
+
+#[test]
+fn a_proposal_at_a_version_the_peer_spent_is_answered_concurrent_and_goes_above() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    // A's proposal of version 1 is persisted and lost with the connection; A restarts, and
+    // only A asks B (B has nothing in flight, so it does not ask back: A's answer, which
+    // would name the proposal, never goes).
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.a.crash_and_restore();
+    resync_from(&mut pair, false);
+    assert!(pair
+        .a
+        .events
+        .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
+    // B never saw version 1 and proposes it: A signed another state of it, so it refuses.
+    pair.act(false, |c, s| c.pay(0, 0, Amount::from(5u64), s));
+    pair.pump();
+    assert!(pair.b.events.contains(&ChannelEvent::UpdateRejected {
+        version: 1,
+        reason: RejectReason::Concurrent
+    }));
+    assert_eq!(pair.a.channel.latest().version, 0);
+    // B now knows version 1 is spent; its retry goes above it.
+    pair.act(false, |c, s| c.pay(0, 0, Amount::from(5u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.b.channel.latest().version, 2);
+    assert_eq!(balances(pair.b.channel.latest(), 0), vec![105, 95]);
+}
+
+#[test]
+fn a_proposal_the_peer_saw_and_resync_dropped_is_spent_on_both_sides() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.b.policy = |_| Err("ask me later".into());
+    // B receives A's proposal but its answer is lost with the connection.
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.deliver(true);
+    pair.b.outbox.clear();
+    pair.b.policy = accept_all;
+    resync(&mut pair);
+    // Either side's next update goes above version 1 at once.
+    pair.act(false, |c, s| c.pay(0, 0, Amount::from(5u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 2);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(1u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 3);
 }
