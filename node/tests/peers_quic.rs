@@ -120,6 +120,7 @@ fn message(seq: u64) -> ChannelMessage {
     ChannelMessage::SyncRequest(SyncRequest {
         channel_id: ChannelId([3; 32]),
         latest_version: seq,
+        spent_version: seq,
     })
 }
 

@@ -94,16 +94,28 @@ if bounded pay1 "$quick" cli alice channel pay "$channel" 10; then
   fail "the payment succeeded although alice's store fails"
 fi
 assert_contains "$SCRATCH/pay1.err" "disk full"
-assert_contains "$SCRATCH/pay1.err" "did not happen"
+# A payment's proposal goes out while its record is written (issue #15): the error says
+# either that it did not happen (refused before) or that re-synchronisation settles it.
+grep -q "did not happen\|re-synchronises" "$SCRATCH/pay1.err" \
+  || fail "the error does not say what became of the payment: $(cat "$SCRATCH/pay1.err")"
 [ "$(channel_of alice "$channel" 'r["phase"]')" = active ] || fail "alice's channel left active"
 channel_of alice "$channel" 'r["status"]' | grep -q "store failed" || fail "alice's channel show has no store status"
-[ "$(balances_of bob "$channel")" = "0 500 1000" ] || fail "bob saw the failed payment: $(balances_of bob "$channel")"
 rm -f "$control"
 pays() { cli alice channel pay "$channel" 10; }
 wait_until 30 pays
-[ "$(balances_of alice "$channel")" = "1 990 510" ] || fail "alice's balances after paying: $(balances_of alice "$channel")"
-bob_at_1() { [ "$(balances_of bob "$channel")" = "1 510 990" ]; }
-wait_until 30 bob_at_1
+# Both sides agree, and the payment the store failed under counts once if bob took it.
+agree() {
+  read -r _ a_mine a_theirs <<<"$(balances_of alice "$channel")"
+  read -r _ b_mine b_theirs <<<"$(balances_of bob "$channel")"
+  [ "$a_mine $a_theirs" = "$b_theirs $b_mine" ]
+}
+wait_until 30 agree
+read -r _ a_mine a_theirs <<<"$(balances_of alice "$channel")"
+case "$a_mine $a_theirs" in
+  "990 510") paid=10 ;;
+  "980 520") paid=20 ;;
+  *) fail "alice's balances after paying: $a_mine / $a_theirs" ;;
+esac
 
 step "settle while alice's store panics: the cause at once; it settles once the store works"
 echo panic >"$control"
@@ -119,6 +131,6 @@ wait_until 60 settles
 [ "$(json alice channel list --closed -- 'len(r)')" = 2 ] || fail "alice's closed channels are not listed"
 bob_closed() { [ "$(json bob channel list -- 'len(r)')" = 0 ]; }
 wait_until 60 bob_closed
-expect_balance alice "$alice_before" 1000 990
-expect_balance bob "$bob_before" 500 510
+expect_balance alice "$alice_before" 1000 $((1000 - paid))
+expect_balance bob "$bob_before" 500 $((500 + paid))
 echo "PASS store_failure"

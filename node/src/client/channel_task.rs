@@ -646,6 +646,8 @@ pub fn channel_task<L: PeerLink>(
         archived: false,
         ending: Ending::default(),
         deferred: None,
+        held: None,
+        ahead_of_record: false,
     };
     (handle, Box::new(task).run(initial, inbox))
 }
@@ -683,10 +685,30 @@ struct ChannelTask<L> {
     archived: bool,
     /// How the channel ended (kept in its archive record).
     ending: Ending,
-    /// The persist of our own update's completion, queued and not yet awaited
-    /// ([`ChannelTask::may_defer`]): awaited before anything else is persisted or sent.
+    /// The persists queued and not yet awaited, in order: our own update's completion
+    /// ([`ChannelTask::may_defer`]), then perhaps our next proposal's record
+    /// ([`ChannelTask::may_send_before_durable`]). Awaited before anything else is persisted
+    /// or sent, but for the next proposal.
     deferred: Option<DeferredCommit>,
+    /// The persist of our own update's completion, not even queued yet: it goes to the store
+    /// with our next proposal's record, as one commit, or on its own once the task has had
+    /// nothing to do for [`HOLD_AT_MOST`] ([`ChannelTask::may_defer`]).
+    held: Option<HeldWrite>,
+    /// Our proposal went out before its record was known durable: no other may, until the
+    /// deferred persists are awaited.
+    ahead_of_record: bool,
 }
+
+/// Records (and the payment records they make) logged but not yet handed to the store.
+struct HeldWrite {
+    records: Vec<PersistRecord>,
+    also: Vec<WriteOp>,
+}
+
+/// How long a held persist waits for our next proposal to go with it: a payer paying again at
+/// once shares one commit between the completion of one payment and the proposal of the
+/// next, which on one disk shared with its peer leaves the peer's commit alone on the path.
+const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
 /// A queued persist whose durability nothing waits for yet (a task of its own, so that the
 /// channel task can poll it from its loop and still be shared across awaits).
@@ -728,6 +750,29 @@ impl<L: PeerLink> ChannelTask<L> {
                 tracing::debug!(channel = %self.channel.id(), "channel archived; its task ends");
                 return;
             }
+            if self.held.is_some() {
+                // Inputs first: our next proposal takes the held persist along.
+                let next = tokio::select! {
+                    biased;
+                    input = inbox.recv() => Some(input),
+                    () = tokio::time::sleep(HOLD_AT_MOST) => None,
+                };
+                match next {
+                    Some(Some(input)) => {
+                        if let Err(failure) = Box::pin(self.step(input)).await {
+                            self.enter_outage(failure);
+                        }
+                    }
+                    Some(None) => {
+                        if let Err(error) = self.flush_deferred().await {
+                            tracing::warn!(channel = %self.channel.id(), "the last write failed as the task ended: {error}");
+                        }
+                        return;
+                    }
+                    None => self.submit_held(),
+                }
+                continue;
+            }
             if let Some(deferred) = self.deferred.as_mut() {
                 // Inputs first; otherwise learn as soon as the queued persist failed.
                 let next = tokio::select! {
@@ -744,6 +789,7 @@ impl<L: PeerLink> ChannelTask<L> {
                     Ok(None) => return,
                     Err(result) => {
                         self.deferred = None;
+                        self.ahead_of_record = false;
                         if let Err(error) = deferred_outcome(self.channel.id(), result) {
                             self.enter_outage(StoreFailure {
                                 error,
@@ -1269,13 +1315,18 @@ impl<L: PeerLink> ChannelTask<L> {
                 }
                 continue;
             }
+            let signed_before = self.channel.highest_signed_version();
             match self
                 .updates
                 .start_next(&mut self.channel, &*self.deps.chain)
             {
                 Started::Nothing => return Ok(()),
                 Started::Effects(effects) => {
-                    self.execute(effects).await?;
+                    if self.may_send_before_durable(&effects, signed_before) {
+                        self.execute_sending_first(effects).await?;
+                    } else {
+                        self.execute(effects).await?;
+                    }
                     self.updates.mark_sent();
                 }
                 Started::Refused(answer) => self.answer_update(answer),
@@ -1325,7 +1376,9 @@ impl<L: PeerLink> ChannelTask<L> {
     async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
         let writes = effects.iter().any(|e| !matches!(e, Effect::Event(_)));
         if writes {
-            if let Err(error) = self.flush_deferred().await {
+            // A held persist stays held: it goes with this run's first persist, or its sends
+            // need nothing of it (it adds no signature of ours that is not durable).
+            if let Err(error) = self.await_deferred().await {
                 return Err(StoreFailure {
                     error,
                     unsent: effects,
@@ -1364,8 +1417,10 @@ impl<L: PeerLink> ChannelTask<L> {
     /// is queued and awaited only before the next persist or send ([`ChannelTask::execute`]).
     ///
     /// Why that keeps every guarantee (issue #15): the state adopted is the one we proposed,
-    /// and our proposal, with our signature, became durable before it was sent (the `Pending`
-    /// record), while the peer made the whole state durable before it sent its accept. If we
+    /// and our proposal, with our signature, is durable by now (the `Pending` record, written
+    /// before it was sent or, see [`ChannelTask::may_send_before_durable`], awaited before
+    /// these effects run), while the peer made the whole state durable before it sent its
+    /// accept. If we
     /// crash before this persist lands, we restart with our pending proposal on top of the
     /// previous state, and re-synchronisation brings back the peer's signature. Until then,
     /// or if the peer never comes back, we hold the previous state: the transition we lose
@@ -1383,6 +1438,7 @@ impl<L: PeerLink> ChannelTask<L> {
         self.channel.participants() == 2
             && self.first_writes.is_empty()
             && self.deferred.is_none()
+            && self.held.is_none()
             && effects.iter().any(|e| {
                 matches!(
                     e,
@@ -1398,6 +1454,92 @@ impl<L: PeerLink> ChannelTask<L> {
             })
     }
 
+    /// Whether `effects`, our new proposal in a two-party channel, may go out while its
+    /// record is being written (issue #15: the payer's commit leaves the path of a payment).
+    ///
+    /// Why that keeps every guarantee: the write-ahead rule protects against signing two
+    /// different states of one version (`protocol/channel/update.rs`, "One version, one
+    /// state"), and a proposal's record exists so that a restart knows its version is used.
+    /// Here the proposal is exactly one above every state the durable records hold
+    /// ([`Channel::highest_signed_version`] before it; the records behind that version are
+    /// durable, as no earlier proposal is still ahead of its record: a deferred completion
+    /// only rewrites, as `Latest`, a state the durable `Pending` record already holds), and a
+    /// restart spends that version by itself ([`Channel::restore`]), so a crash that forgets
+    /// the proposal cannot reuse its version.
+    /// Nothing else rests on the record: if the peer accepted, its accept (sent only once it
+    /// made the state durable) or re-synchronisation brings the fully signed state back; if
+    /// not, the previous state pays us more. The peer's own side is unchanged: it accepts only
+    /// once durable. The write is awaited before our next write or send, so at most one
+    /// proposal is ever out ahead of its record; a proposal above a version spent in memory
+    /// alone, or with other writes due, goes the durable way first.
+    ///
+    /// Only payments go this way: the price is that a store failing under one leaves it
+    /// uncertain (`CommandError::Uncertain`: re-synchronisation settles it) instead of not
+    /// made; a settlement, a move or a change to the channel tree is not worth that.
+    fn may_send_before_durable(&self, effects: &[Effect], signed_before: u64) -> bool {
+        self.channel.participants() == 2
+            && self.first_writes.is_empty()
+            && !self.ahead_of_record
+            && self
+                .updates
+                .in_flight()
+                .is_some_and(|(_, request)| request.payment.is_some())
+            && self
+                .channel
+                .pending()
+                .is_some_and(|p| Some(p.state.version) == signed_before.checked_add(1))
+            && effects.iter().all(|e| {
+                matches!(
+                    e,
+                    Effect::Persist(PersistRecord::Pending(Some(_)))
+                        | Effect::Send {
+                            message: ChannelMessage::UpdateProposal(_),
+                            ..
+                        }
+                )
+            })
+    }
+
+    /// Executes our new proposal's effects sending first (see
+    /// [`ChannelTask::may_send_before_durable`]): its record is queued behind the deferred
+    /// ones (the store commits in submission order), and the proposal sent while it is
+    /// written.
+    async fn execute_sending_first(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
+        let mut batch = Vec::new();
+        let mut sends = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Persist(record) => batch.push(record),
+                Effect::Send { to, message } => sends.push((to, message)),
+                Effect::Event(_) => unreachable!("may_send_before_durable admits no event"),
+            }
+        }
+        let (mut also, logged) = self.log_records(&batch);
+        if let Some(held) = self.held.take() {
+            // One commit for the previous update's completion and this proposal (in that
+            // order: the newest record of each slot is the one that stays).
+            let mut records = held.records;
+            records.append(&mut batch);
+            batch = records;
+            let mut ops = held.also;
+            ops.append(&mut also);
+            also = ops;
+        }
+        let written = self
+            .deps
+            .store
+            .persist_with(self.channel.id(), &batch, also);
+        self.defer(written);
+        self.ahead_of_record = true;
+        for event in logged {
+            self.deps.events.publish(event);
+        }
+        for (to, message) in sends {
+            self.send(to, message).await;
+        }
+        Ok(())
+    }
+
     /// Queues the persists of `effects` (see [`ChannelTask::may_defer`]) and handles their
     /// events now.
     fn execute_deferred(&mut self, effects: Vec<Effect>) {
@@ -1410,8 +1552,11 @@ impl<L: PeerLink> ChannelTask<L> {
                 Effect::Send { .. } => unreachable!("may_defer admits no send"),
             }
         }
-        let (written, logged) = self.queue_records(&batch);
-        self.deferred = Some(tokio::spawn(written));
+        let (also, logged) = self.log_records(&batch);
+        self.held = Some(HeldWrite {
+            records: batch,
+            also,
+        });
         for event in logged {
             self.deps.events.publish(event);
         }
@@ -1420,23 +1565,50 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
+    /// Hands the held persist to the store, queued behind the deferred ones.
+    fn submit_held(&mut self) {
+        if let Some(HeldWrite { records, also }) = self.held.take() {
+            let written = self
+                .deps
+                .store
+                .persist_with(self.channel.id(), &records, also);
+            self.defer(written);
+        }
+    }
+
+    /// Makes `written` (already queued in the store) the last of the deferred persists.
+    fn defer(&mut self, written: impl Future<Output = Result<(), StoreError>> + Send + 'static) {
+        let earlier = self.deferred.take();
+        let channel = self.channel.id();
+        self.deferred = Some(tokio::spawn(async move {
+            if let Some(earlier) = earlier {
+                deferred_outcome(channel, earlier.await)?;
+            }
+            written.await
+        }));
+    }
+
     /// Waits for the deferred persist, if one is queued ([`ChannelTask::may_defer`]).
     async fn flush_deferred(&mut self) -> Result<(), StoreError> {
+        self.submit_held();
+        self.await_deferred().await
+    }
+
+    /// Waits for the deferred persists, leaving a held one held.
+    async fn await_deferred(&mut self) -> Result<(), StoreError> {
+        self.ahead_of_record = false;
         match self.deferred.take() {
             Some(deferred) => deferred_outcome(self.channel.id(), deferred.await),
             None => Ok(()),
         }
     }
 
-    /// Queues `records` for the store with the first writes still due and the payment records
-    /// they make; returns the write and the payment events to publish once it is durable.
-    fn queue_records(
+    /// What `records` add to the store besides themselves (the first writes still due and the
+    /// payment records they make), and the payment events to publish once they are durable.
+    fn log_records(
         &mut self,
         records: &[PersistRecord],
-    ) -> (
-        impl Future<Output = Result<(), StoreError>> + Send + 'static,
-        Vec<crate::client::events::Event>,
-    ) {
+    ) -> (Vec<WriteOp>, Vec<crate::client::events::Event>) {
         let mut also = self.first_writes.clone();
         let pending = self.channel.pending().map(|p| p.state.version);
         let ours = self
@@ -1445,11 +1617,7 @@ impl<L: PeerLink> ChannelTask<L> {
             .and_then(|(version, r)| Some((pending.unwrap_or(version), r.payment.as_ref()?)));
         let logged = self.payments.on_batch(records, ours, unix_ms());
         also.extend(logged.ops);
-        let written = self
-            .deps
-            .store
-            .persist_with(self.channel.id(), records, also);
-        (written, logged.events)
+        (also, logged.events)
     }
 
     /// Makes `batch` durable: with the first writes still due (the members), or as the move
@@ -1460,12 +1628,31 @@ impl<L: PeerLink> ChannelTask<L> {
         }
         let records = std::mem::take(batch);
         if records.contains(&PersistRecord::Phase(Phase::Closed)) {
-            // The channel in memory is already the closed one these records describe.
+            // The channel in memory is already the closed one these records describe; a held
+            // persist goes first, for the payment records it makes.
+            self.flush_deferred().await?;
             self.deps.store.archive(&self.archive_record()).await?;
             self.archived = true;
             return Ok(());
         }
-        let (written, events) = self.queue_records(&records);
+        let (mut also, events) = self.log_records(&records);
+        let records = match self.held.take() {
+            // One commit for the held completion and these records, in that order (the newest
+            // record of each slot is the one that stays).
+            Some(held) => {
+                let mut ops = held.also;
+                ops.append(&mut also);
+                also = ops;
+                let mut all = held.records;
+                all.extend(records);
+                all
+            }
+            None => records,
+        };
+        let written = self
+            .deps
+            .store
+            .persist_with(self.channel.id(), &records, also);
         written.await?;
         self.first_writes.clear();
         for event in events {

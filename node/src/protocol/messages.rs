@@ -371,11 +371,15 @@ pub struct SyncRequest {
     pub channel_id: ChannelId,
     /// The version of the sender's newest fully signed state (0 while the channel opens).
     pub latest_version: u64,
+    /// The highest version the sender knows spent (a state of it was signed and did not
+    /// become the newest; see `protocol/channel/update.rs`): the receiver proposes above it.
+    pub spent_version: u64,
 }
 
 canonical_struct!(SyncRequest {
     channel_id,
-    latest_version
+    latest_version,
+    spent_version
 });
 
 /// The answer to a [`SyncRequest`]: the sender's newest fully signed state, and its own

@@ -107,12 +107,15 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
                 reason,
             })
         }),
-        (channel_id(), any::<u64>()).prop_map(|(channel_id, latest_version)| {
-            ChannelMessage::SyncRequest(SyncRequest {
-                channel_id,
-                latest_version,
-            })
-        }),
+        (channel_id(), any::<u64>(), any::<u64>()).prop_map(
+            |(channel_id, latest_version, spent_version)| {
+                ChannelMessage::SyncRequest(SyncRequest {
+                    channel_id,
+                    latest_version,
+                    spent_version,
+                })
+            }
+        ),
         (
             channel_id(),
             state(),
@@ -227,11 +230,13 @@ fn tags_are_stable() {
     let request = ChannelMessage::SyncRequest(SyncRequest {
         channel_id: ChannelId([0xab; 32]),
         latest_version: 5,
+        spent_version: 6,
     });
     let bytes = request.encode();
     assert_eq!(bytes[0], 7);
     assert_eq!(&bytes[1..33], &[0xab; 32]);
-    assert_eq!(&bytes[33..], &5u64.to_be_bytes());
+    assert_eq!(&bytes[33..41], &5u64.to_be_bytes());
+    assert_eq!(&bytes[41..], &6u64.to_be_bytes());
     assert_eq!(request.channel_id(), Some(ChannelId([0xab; 32])));
     assert_eq!(request.proposal_id(), None);
 }

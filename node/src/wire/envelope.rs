@@ -25,8 +25,9 @@ use std::fmt;
 /// of kind 12 (a virtual channel's signed state handed to an intermediary). Version 6: one
 /// version, one state (`protocol/channel/update.rs`): updates skip spent versions, a
 /// proposal at a spent version is rejected `Concurrent`, and a race's winner proposes again
-/// above the race instead of rejecting the loser's; a node of version 5 would sign the
-/// winner's state at the version of its own proposal.
+/// above the race instead of rejecting the loser's, and a `SyncRequest` names the highest
+/// version its sender knows spent; a node of version 5 would sign the winner's state at the
+/// version of its own proposal.
 pub const PROTOCOL_VERSION: u16 = 6;
 
 /// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport

@@ -251,6 +251,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
             ChannelMessage::SyncRequest(SyncRequest {
                 channel_id: channel_id(),
                 latest_version: 7,
+                spent_version: 8,
             }),
         ),
         (

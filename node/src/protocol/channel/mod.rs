@@ -245,6 +245,11 @@ impl Channel {
     /// participants) and persisted, and one that was withdrawn before the restart (the slot
     /// does not tell): either way it is a state we signed and must not contradict, and its
     /// version is spent.
+    ///
+    /// One version above every state the records hold is spent as well: a driver may send a
+    /// proposal before its record is durable, one at a time (see
+    /// [`Channel::highest_signed_version`]), so a crash may have forgotten a proposal of that
+    /// version that the peer holds.
     pub fn restore(snapshot: ChannelSnapshot) -> Result<Channel, RestoreError> {
         let ChannelSnapshot {
             channel: record,
@@ -292,6 +297,11 @@ impl Channel {
         // A crash between persisting a newly fully signed state and clearing the pending slot
         // leaves a pending update the newest state already covers; and only an active channel
         // (or one disputed while its update was in flight) can have an update in flight.
+        let spent = latest
+            .state
+            .version
+            .max(pending.as_ref().map_or(0, |p| p.state.version))
+            .saturating_add(1);
         let pending = pending.filter(|p| {
             matches!(phase, Phase::Active | Phase::Disputed)
                 && p.state.channel_id == record.channel_id
@@ -309,9 +319,9 @@ impl Channel {
             early_accepts: BTreeMap::new(),
             lost_race: None,
             // A restored pending update is treated as in flight: re-synchronisation settles
-            // it, and spends its version if it does not complete. Versions spent by the
-            // peer's proposals are not persisted; the peer knows them (`Concurrent`).
-            spent: 0,
+            // it. Versions spent by the peer's proposals are not persisted; the peer knows
+            // them (`Concurrent`).
+            spent,
             withdrawn: None,
             syncing: false,
             funding,
@@ -677,6 +687,20 @@ impl Channel {
         if version.saturating_sub(self.latest.version) <= MAX_VERSION_GAP {
             self.spent = self.spent.max(version);
         }
+    }
+
+    /// The highest version of a state we signed that the records hold: the newest state's, or
+    /// that of the update in the pending slot (in flight or withdrawn). A driver may send our
+    /// next proposal before its record is durable only if the proposal is this + 1 (and every
+    /// earlier record is durable): a restart then spends that version by itself
+    /// ([`Channel::restore`]). A proposal higher than that (a version spent in memory alone,
+    /// say by the peer's proposal we declined) must be durable before it leaves.
+    pub fn highest_signed_version(&self) -> u64 {
+        let slot = self
+            .signed_in_flight()
+            .or_else(|| self.withdrawn.clone())
+            .map_or(0, |p| p.state.version);
+        self.latest.version.max(slot)
     }
 
     /// The highest version used: the newest state's, or a spent one above it.

@@ -46,6 +46,11 @@ impl Channel {
         let request = SyncRequest {
             channel_id: self.record.channel_id,
             latest_version: self.latest.version,
+            spent_version: self.floor().max(
+                self.pending
+                    .as_ref()
+                    .map_or(0, |pending| pending.state.version),
+            ),
         };
         fx.send_to_each(self.others(), ChannelMessage::SyncRequest(request));
         fx.finish()
@@ -66,6 +71,8 @@ impl Channel {
         message: SyncRequest,
     ) -> Result<Vec<Effect>, ChannelError> {
         self.check_channel(message.channel_id)?;
+        // The requester signed there (or knows someone did): we propose above it.
+        self.spend(message.spent_version);
         // Ask back for what the requester holds that we lack: our half-done update's answer,
         // or (still opening) its signature on version 0, which may have been lost with a
         // connection that was replaced.

@@ -33,6 +33,7 @@ fn message(seq: u64) -> ChannelMessage {
     ChannelMessage::SyncRequest(SyncRequest {
         channel_id: ChannelId([7; 32]),
         latest_version: seq,
+        spent_version: seq,
     })
 }
 

@@ -8,6 +8,7 @@
 use super::harness::*;
 use crate::protocol::effect::ChannelEvent;
 use crate::protocol::messages::{ChannelMessage, RejectReason};
+use crate::protocol::record::PersistRecord;
 use parley_plugin_api::model::{Amount, State};
 use std::collections::VecDeque;
 
@@ -94,18 +95,19 @@ fn a_rejected_version_stays_spent_across_a_restart() {
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(3u64), s));
     pair.pump();
     pair.assert_agree();
-    assert_eq!(pair.a.channel.latest().version, 2);
+    // Version 2 went to the restart (a proposal may leave before its record is durable).
+    assert_eq!(pair.a.channel.latest().version, 3);
     assert_eq!(balances(pair.a.channel.latest(), 0), vec![97, 103]);
     // Covered by the newest state, the withdrawn proposal leaves the slot.
     assert!(pair.a.durable().pending.is_none());
 }
 
 #[test]
-fn a_proposal_at_a_version_the_peer_spent_is_answered_concurrent_and_goes_above() {
+fn a_restart_tells_the_peer_which_versions_it_spent() {
     let mut pair = Pair::active(vec![vec![100, 100]]);
-    // A's proposal of version 1 is persisted and lost with the connection; A restarts, and
-    // only A asks B (B has nothing in flight, so it does not ask back: A's answer, which
-    // would name the proposal, never goes).
+    // A's proposal of version 1 is persisted and lost with the connection; A restarts, which
+    // spends version 2 as well, and only A asks B (B has nothing in flight, so it does not
+    // ask back).
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
     pair.a.crash_and_restore();
     resync_from(&mut pair, false);
@@ -113,7 +115,19 @@ fn a_proposal_at_a_version_the_peer_spent_is_answered_concurrent_and_goes_above(
         .a
         .events
         .contains(&ChannelEvent::UpdateDiscarded { version: 1 }));
-    // B never saw version 1 and proposes it: A signed another state of it, so it refuses.
+    // A's request named version 2: B's proposal goes above it at once.
+    pair.act(false, |c, s| c.pay(0, 0, Amount::from(5u64), s));
+    pair.pump();
+    pair.assert_agree();
+    assert_eq!(pair.b.channel.latest().version, 3);
+    assert_eq!(balances(pair.b.channel.latest(), 0), vec![105, 95]);
+}
+
+#[test]
+fn a_proposal_at_a_version_the_peer_spent_is_answered_concurrent_and_goes_above() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    // A knows version 1 spent and B does not (say A's word of it was lost).
+    pair.a.channel.spent = 1;
     pair.act(false, |c, s| c.pay(0, 0, Amount::from(5u64), s));
     pair.pump();
     assert!(pair.b.events.contains(&ChannelEvent::UpdateRejected {
@@ -148,4 +162,64 @@ fn a_proposal_the_peer_saw_and_resync_dropped_is_spent_on_both_sides() {
     pair.pump();
     pair.assert_agree();
     assert_eq!(pair.a.channel.latest().version, 3);
+}
+
+/// A's newest proposal left before its record was durable, and a crash lost the record (a
+/// driver may send a proposal one above every state its records hold before writing it).
+fn crash_forgetting_the_proposal(pair: &mut Pair) {
+    let last = pair.a.store.pop();
+    assert!(
+        matches!(last, Some(PersistRecord::Pending(Some(_)))),
+        "the proposal's record is the last write"
+    );
+    pair.a.crash_and_restore();
+}
+
+#[test]
+fn a_proposal_a_crash_forgot_is_not_signed_again_for_another_state() {
+    // The peer got it and rejected it, kept it unanswered, or never got it; the restarted node
+    // signs nothing else at its version (the harness checks every state either side signs).
+    for fate in ["rejected", "unanswered", "lost"] {
+        let mut pair = Pair::active(vec![vec![100, 100]]);
+        pair.b.policy = |_| Err("not now".into());
+        pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+        match fate {
+            "rejected" => pair.pump(),
+            "unanswered" => {
+                pair.deliver(true);
+                pair.b.outbox.clear();
+            }
+            _ => pair.a.outbox.clear(),
+        }
+        crash_forgetting_the_proposal(&mut pair);
+        assert_eq!(pair.a.channel.pending(), None, "{fate}");
+        resync(&mut pair);
+        pair.b.policy = accept_all;
+        pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
+        pair.pump();
+        pair.act(false, |c, s| c.pay(0, 0, Amount::from(1u64), s));
+        pair.pump();
+        pair.assert_agree();
+        assert_eq!(
+            balances(pair.a.channel.latest(), 0),
+            vec![97, 103],
+            "{fate}"
+        );
+        assert!(pair.a.channel.latest().version >= 3, "{fate}");
+    }
+}
+
+#[test]
+fn a_proposal_a_crash_forgot_that_the_peer_accepted_comes_back_with_resync() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+    pair.deliver(true);
+    // B accepted (durably); its accept is lost with A's crash.
+    pair.b.outbox.clear();
+    crash_forgetting_the_proposal(&mut pair);
+    assert_eq!(pair.a.channel.latest().version, 0);
+    resync(&mut pair);
+    pair.assert_agree();
+    assert_eq!(pair.a.channel.latest().version, 1);
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![90, 110]);
 }
