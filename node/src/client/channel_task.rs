@@ -1480,6 +1480,7 @@ impl<L: PeerLink> ChannelTask<L> {
         self.channel.participants() == 2
             && self.first_writes.is_empty()
             && !self.ahead_of_record
+            && !self.deps.store.commits_inline()
             && self
                 .updates
                 .in_flight()
@@ -1557,6 +1558,14 @@ impl<L: PeerLink> ChannelTask<L> {
             records: batch,
             also,
         });
+        let paid = self
+            .updates
+            .in_flight()
+            .is_some_and(|(_, request)| request.payment.is_some());
+        if !paid || self.deps.store.commits_inline() {
+            // Held for a payer's next payment only; an inline commit costs no sync anyway.
+            self.submit_held();
+        }
         for event in logged {
             self.deps.events.publish(event);
         }

@@ -369,6 +369,12 @@ impl ChannelStore {
         self.commit(vec![payments::payment_op(record)])
     }
 
+    /// Whether the store commits on the caller's thread (it is not durable; see
+    /// [`Committer::commits_inline`]): then nothing is gained by writing later.
+    pub fn commits_inline(&self) -> bool {
+        self.committer.commits_inline()
+    }
+
     /// The committer's counters.
     pub fn stats(&self) -> CommitStats {
         self.committer.stats()

@@ -186,6 +186,12 @@ impl Committer {
         })
     }
 
+    /// Whether commits run on the caller's thread (a store that is not durable): each one is
+    /// done by the time [`Committer::commit`] returns.
+    pub fn commits_inline(&self) -> bool {
+        matches!(self.mode, Mode::Inline(_))
+    }
+
     /// Queues `ops` now, in call order, and returns a future that resolves once the commit
     /// holding them returned. The future borrows nothing; dropping it does not withdraw the
     /// batch.
