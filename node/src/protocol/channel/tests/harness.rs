@@ -325,6 +325,22 @@ impl Pair {
         node.run(&crypto, effects);
     }
 
+    /// A reconnect: whatever was in flight on the old connection is lost, then each side that
+    /// noticed (`a_notices`, `b_notices`) re-synchronises, as drivers do on reconnection.
+    pub fn reconnect(&mut self, a_notices: bool, b_notices: bool) {
+        self.a.outbox.clear();
+        self.b.outbox.clear();
+        let crypto = self.crypto.clone();
+        for (node, notices) in [(&mut self.a, a_notices), (&mut self.b, b_notices)] {
+            if notices {
+                let effects = node.channel.sync_request();
+                node.run(&crypto, effects);
+            }
+        }
+        self.pump();
+        assert!(!self.a.channel.is_syncing() && !self.b.channel.is_syncing());
+    }
+
     /// Both sides hold the same fully signed newest state, and nothing is in flight.
     pub fn assert_agree(&self) {
         let a = self.a.channel.fully_signed().expect("A fully signed");

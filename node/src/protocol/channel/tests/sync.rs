@@ -16,24 +16,10 @@ fn resync(pair: &mut Pair) {
     resync_sides(pair, true);
 }
 
-/// A reconnect: whatever was in flight on the old connection is lost, then B re-synchronises,
-/// and A too if `both` (else only B noticed the reconnect: its route moved to a fresh
-/// connection while A kept the old one).
+/// A reconnect that B noticed, and A too if `both` (else only B noticed: its route moved to a
+/// fresh connection while A kept the old one).
 fn resync_sides(pair: &mut Pair, both: bool) {
-    pair.a.outbox.clear();
-    pair.b.outbox.clear();
-    let crypto = pair.crypto.clone();
-    let syncing = if both {
-        vec![&mut pair.a, &mut pair.b]
-    } else {
-        vec![&mut pair.b]
-    };
-    for node in syncing {
-        let effects = node.channel.sync_request();
-        node.run(&crypto, effects);
-    }
-    pair.pump();
-    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
+    pair.reconnect(both, true);
 }
 
 #[test]

@@ -62,23 +62,7 @@ fn the_loser_of_a_race_does_not_sign_the_winners_state_of_its_own_version() {
 
 /// Both sides re-synchronise, as after a reconnect.
 fn resync(pair: &mut Pair) {
-    resync_from(pair, true);
-}
-
-/// A re-synchronises, and B too if `both` (else only A noticed the reconnect).
-fn resync_from(pair: &mut Pair, both: bool) {
-    let crypto = pair.crypto.clone();
-    let nodes = if both {
-        vec![&mut pair.a, &mut pair.b]
-    } else {
-        vec![&mut pair.a]
-    };
-    for node in nodes {
-        let effects = node.channel.sync_request();
-        node.run(&crypto, effects);
-    }
-    pair.pump();
-    assert!(!pair.a.channel.is_syncing() && !pair.b.channel.is_syncing());
+    pair.reconnect(true, true);
 }
 
 #[test]
@@ -110,7 +94,7 @@ fn a_restart_tells_the_peer_which_versions_it_spent() {
     // ask back).
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
     pair.a.crash_and_restore();
-    resync_from(&mut pair, false);
+    pair.reconnect(true, false);
     assert!(pair
         .a
         .events
