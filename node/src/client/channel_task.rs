@@ -1420,9 +1420,8 @@ impl<L: PeerLink> ChannelTask<L> {
     /// and our proposal, with our signature, is durable by now (the `Pending` record, written
     /// before it was sent or, see [`ChannelTask::may_send_before_durable`], awaited before
     /// these effects run), while the peer made the whole state durable before it sent its
-    /// accept. If we
-    /// crash before this persist lands, we restart with our pending proposal on top of the
-    /// previous state, and re-synchronisation brings back the peer's signature. Until then,
+    /// accept. If we crash before this persist lands, we restart with our pending proposal on
+    /// top of the previous state, and re-synchronisation brings back the peer's signature. Until then,
     /// or if the peer never comes back, we hold the previous state: the transition we lose
     /// is only our own doing, which we can always redo or better on our own: a payment we
     /// made (the previous state pays us more), the final state (the previous one concludes to
@@ -1465,8 +1464,7 @@ impl<L: PeerLink> ChannelTask<L> {
     /// durable, as no earlier proposal is still ahead of its record: a deferred completion
     /// only rewrites, as `Latest`, a state the durable `Pending` record already holds), and a
     /// restart spends that version by itself ([`Channel::restore`]), so a crash that forgets
-    /// the proposal cannot reuse its version.
-    /// Nothing else rests on the record: if the peer accepted, its accept (sent only once it
+    /// the proposal cannot reuse its version. Nothing else rests on the record: if the peer accepted, its accept (sent only once it
     /// made the state durable) or re-synchronisation brings the fully signed state back; if
     /// not, the previous state pays us more. The peer's own side is unchanged: it accepts only
     /// once durable. The write is awaited before our next write or send, so at most one
