@@ -710,6 +710,18 @@ struct HeldWrite {
 /// next, which on one disk shared with its peer leaves the peer's commit alone on the path.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
+/// Our update in flight and its version as the channel has it now (see
+/// [`ChannelTask::our_update`]); a function of the two fields, so that the payment log can be
+/// borrowed beside it.
+fn our_update<'a>(
+    updates: &'a UpdateQueue<Requested>,
+    channel: &Channel,
+) -> Option<(u64, &'a Requested)> {
+    let (version, request) = updates.in_flight()?;
+    let version = channel.pending().map_or(version, |p| p.state.version);
+    Some((version, request))
+}
+
 /// A queued persist whose durability nothing waits for yet (a task of its own, so that the
 /// channel task can poll it from its loop and still be shared across awaits).
 type DeferredCommit = JoinHandle<Result<(), StoreError>>;
@@ -1182,11 +1194,37 @@ impl<L: PeerLink> ChannelTask<L> {
     /// records the payment under the payer's id (an invoice's id for an invoice payment).
     /// Our update in flight and its version as the channel has it now: a race's winner
     /// proposes it again at a higher version, and the queue learns that from the event that
-    /// follows the persist and the send (`queue_records` reads the same).
+    /// follows the persist and the send.
     fn our_update(&self) -> Option<(u64, &Requested)> {
-        let (version, request) = self.updates.in_flight()?;
-        let version = self.channel.pending().map_or(version, |p| p.state.version);
-        Some((version, request))
+        our_update(&self.updates, &self.channel)
+    }
+
+    /// Whether our update in flight is a payment (what [`ChannelTask::may_send_before_durable`]
+    /// and the held completion are for).
+    fn paying(&self) -> bool {
+        self.updates
+            .in_flight()
+            .is_some_and(|(_, request)| request.payment.is_some())
+    }
+
+    /// `records` with the held completion, if there is one, before them and its writes before
+    /// `also`: one commit for both, in order (the newest record of each slot stays).
+    fn with_held(
+        &mut self,
+        records: Vec<PersistRecord>,
+        also: Vec<WriteOp>,
+    ) -> (Vec<PersistRecord>, Vec<WriteOp>) {
+        match self.held.take() {
+            Some(HeldWrite {
+                records: mut all,
+                also: mut ops,
+            }) => {
+                all.extend(records);
+                ops.extend(also);
+                (all, ops)
+            }
+            None => (records, also),
+        }
     }
 
     fn noted(&self, mut message: ChannelMessage) -> ChannelMessage {
@@ -1479,10 +1517,7 @@ impl<L: PeerLink> ChannelTask<L> {
             && self.first_writes.is_empty()
             && !self.ahead_of_record
             && !self.deps.store.commits_inline()
-            && self
-                .updates
-                .in_flight()
-                .is_some_and(|(_, request)| request.payment.is_some())
+            && self.paying()
             && self
                 .channel
                 .pending()
@@ -1513,17 +1548,8 @@ impl<L: PeerLink> ChannelTask<L> {
                 Effect::Event(_) => unreachable!("may_send_before_durable admits no event"),
             }
         }
-        let (mut also, logged) = self.log_records(&batch);
-        if let Some(held) = self.held.take() {
-            // One commit for the previous update's completion and this proposal (in that
-            // order: the newest record of each slot is the one that stays).
-            let mut records = held.records;
-            records.append(&mut batch);
-            batch = records;
-            let mut ops = held.also;
-            ops.append(&mut also);
-            also = ops;
-        }
+        let (also, logged) = self.log_records(&batch);
+        let (batch, also) = self.with_held(batch, also);
         let written = self
             .deps
             .store
@@ -1556,11 +1582,7 @@ impl<L: PeerLink> ChannelTask<L> {
             records: batch,
             also,
         });
-        let paid = self
-            .updates
-            .in_flight()
-            .is_some_and(|(_, request)| request.payment.is_some());
-        if !paid || self.deps.store.commits_inline() {
+        if !self.paying() || self.deps.store.commits_inline() {
             // Held for a payer's next payment only; an inline commit costs no sync anyway.
             self.submit_held();
         }
@@ -1617,11 +1639,8 @@ impl<L: PeerLink> ChannelTask<L> {
         records: &[PersistRecord],
     ) -> (Vec<WriteOp>, Vec<crate::client::events::Event>) {
         let mut also = self.first_writes.clone();
-        let pending = self.channel.pending().map(|p| p.state.version);
-        let ours = self
-            .updates
-            .in_flight()
-            .and_then(|(version, r)| Some((pending.unwrap_or(version), r.payment.as_ref()?)));
+        let ours = our_update(&self.updates, &self.channel)
+            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
         let logged = self.payments.on_batch(records, ours, unix_ms());
         also.extend(logged.ops);
         (also, logged.events)
@@ -1642,20 +1661,8 @@ impl<L: PeerLink> ChannelTask<L> {
             self.archived = true;
             return Ok(());
         }
-        let (mut also, events) = self.log_records(&records);
-        let records = match self.held.take() {
-            // One commit for the held completion and these records, in that order (the newest
-            // record of each slot is the one that stays).
-            Some(held) => {
-                let mut ops = held.also;
-                ops.append(&mut also);
-                also = ops;
-                let mut all = held.records;
-                all.extend(records);
-                all
-            }
-            None => records,
-        };
+        let (also, events) = self.log_records(&records);
+        let (records, also) = self.with_held(records, also);
         let written = self
             .deps
             .store

@@ -696,10 +696,15 @@ impl Channel {
     /// ([`Channel::restore`]). A proposal higher than that (a version spent in memory alone,
     /// say by the peer's proposal we declined) must be durable before it leaves.
     pub fn highest_signed_version(&self) -> u64 {
+        // The slot's version, read without copying its state (this runs for every update).
+        let accepted = self.incoming.as_ref().filter(|i| i.accepted);
         let slot = self
-            .signed_in_flight()
-            .or_else(|| self.withdrawn.clone())
-            .map_or(0, |p| p.state.version);
+            .pending
+            .as_ref()
+            .map(|p| p.state.version)
+            .or(accepted.map(|i| i.state.version))
+            .or(self.withdrawn.as_ref().map(|w| w.state.version))
+            .unwrap_or(0);
         self.latest.version.max(slot)
     }
 
