@@ -18,12 +18,14 @@ async fn payments_of_several_callers_on_one_channel_all_land() {
         direction: Direction::OneWay,
     };
     let mut opened = 0;
-    let measured = bench
+    let (measured, updates) = bench
         .callers(load, 5, 8, |o| opened = o.count)
         .await
         .unwrap();
     assert_eq!(opened, 1);
     assert_eq!(measured.latencies.as_ref().unwrap().count, 40);
+    // Payments that queued up went together: never more updates than payments, at least one.
+    assert!((1..=40).contains(&updates), "{updates} updates");
     drop(bench);
     lab.shutdown().await;
 }

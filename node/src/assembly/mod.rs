@@ -97,6 +97,8 @@ pub struct NodeHandle {
     driver: Arc<Driver>,
     chain_side: Arc<ChainSide>,
     tasks: Vec<JoinHandle<()>>,
+    /// How many channel tasks still run.
+    channel_tasks: Arc<std::sync::atomic::AtomicUsize>,
     transport: Arc<dyn Transport>,
     chain: Arc<LoadedChain>,
     store: Arc<dyn Store>,
@@ -268,6 +270,7 @@ impl Node {
             driver,
             chain_side,
             tasks,
+            channel_tasks: starter.running(),
             transport,
             chain,
             store,
@@ -351,6 +354,7 @@ impl NodeHandle {
             driver,
             chain_side,
             tasks,
+            channel_tasks,
             transport,
             chain,
             store,
@@ -385,6 +389,19 @@ impl NodeHandle {
         }
         drop(driver);
         drop(chain_side);
+        // With their handles gone the channel tasks write what they still hold (a payer's
+        // copy of the last accept waits to share a commit with its next write) and end: a
+        // node that stops keeps every state it signed or was given.
+        for _ in 0..500 {
+            if channel_tasks.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let left = channel_tasks.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            tracing::warn!("{left} channel tasks still run as the node stops");
+        }
         // A chain call still running on a blocking thread (a deposit waiting for the peer's)
         // keeps its own reference; unloading the library under it would crash the process, so
         // the libraries then stay loaded until the process exits.

@@ -38,8 +38,8 @@ use super::overview::ChannelOverview;
 use super::peers::{PeerError, Peers, Ticket};
 use super::registry::{enter_phase, StatusCell};
 use crate::protocol::{
-    Answer, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot, Effect,
-    PaymentError, PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure,
+    Answer, BatchedPayment, Channel, ChannelError, ChannelEvent, ChannelMessage, ChannelSnapshot,
+    Effect, PaymentError, PaymentNote, PersistRecord, Phase, RejectReason, Started, UpdateFailure,
     UpdateIntent, UpdateProposal, UpdateQueue, VirtualChild, VirtualTerms,
 };
 use crate::store::{
@@ -134,6 +134,10 @@ pub enum CommandError {
     /// The user's answer to the peer's update does not fit the update that awaits one.
     #[error(transparent)]
     Answer(#[from] AnswerError),
+    /// A payment under this id is already queued or in flight on the channel (two calls
+    /// with one id at once): the second is not made, so the id names one payment.
+    #[error("payment {0} is already on its way on this channel; pay again under another id")]
+    PaymentUnderWay(PaymentId),
     /// The task is gone (the node is shutting down, or the channel was archived).
     #[error("the channel task has stopped")]
     Stopped,
@@ -581,10 +585,10 @@ pub struct ChannelDeps<L> {
     /// Writes that go into the channel's first persist batch, atomically with its first
     /// records: the members of a channel just opened. Empty for a restored channel.
     pub first_writes: Vec<WriteOp>,
-    /// Our payment whose update was pending when the node stopped (the version it proposes),
-    /// from its `pending` record: it ends in the history without the request the restart
-    /// lost. `None` for a channel just opened.
-    pub restored_payment: Option<(u64, PaymentTag)>,
+    /// Our payments whose update was pending when the node stopped (the version it proposes;
+    /// several if it was a batch), from their `pending` records: they end in the history
+    /// without the requests the restart lost. `None` for a channel just opened.
+    pub restored_payments: Option<(u64, Vec<PaymentTag>)>,
     /// Keep every fully signed state in memory, so that a test node can register an old one
     /// (`[testing] allow_misbehaviour`). Off on real nodes: they only need the newest.
     pub keep_history: bool,
@@ -628,8 +632,8 @@ pub fn channel_task<L: PeerLink>(
         channel.snapshot().channel.params.app.is_some(),
         channel.latest().clone(),
     );
-    if let Some((version, tag)) = deps.restored_payment.take() {
-        payments.restore(version, tag);
+    if let Some((version, tags)) = deps.restored_payments.take() {
+        payments.restore(version, tags);
     }
     let task = ChannelTask {
         payments,
@@ -710,16 +714,19 @@ struct HeldWrite {
 /// next, which on one disk shared with its peer leaves the peer's commit alone on the path.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
-/// Our update in flight and its version as the channel has it now (see
-/// [`ChannelTask::our_update`]); a function of the two fields, so that the payment log can be
-/// borrowed beside it.
-fn our_update<'a>(
+/// The payments our update in flight makes (several for a batch), and its version as the
+/// channel has it now: a race's winner proposes it again at a higher version, and the queue
+/// learns that from the event that follows the persist and the send. `None` if no update of
+/// ours is in flight or it is no payment. A function of the two fields, so that the payment
+/// log can be borrowed beside it.
+fn our_payments<'a>(
     updates: &'a UpdateQueue<Requested>,
     channel: &Channel,
-) -> Option<(u64, &'a Requested)> {
-    let (version, request) = updates.in_flight()?;
+) -> Option<(u64, Vec<&'a PaymentTag>)> {
+    let (version, requests) = updates.in_flight()?;
     let version = channel.pending().map_or(version, |p| p.state.version);
-    Some((version, request))
+    let tags: Vec<&PaymentTag> = requests.filter_map(|r| r.payment.as_ref()).collect();
+    (!tags.is_empty()).then_some((version, tags))
 }
 
 /// A queued persist whose durability nothing waits for yet (a task of its own, so that the
@@ -869,15 +876,9 @@ impl<L: PeerLink> ChannelTask<L> {
             // The ticket goes when the message has been handled, effects and all.
             ChannelInput::Message(from, message, _ticket) => {
                 let kind = message.kind();
-                if let ChannelMessage::UpdateProposal(UpdateProposal {
-                    state,
-                    payment: Some(note),
-                    ..
-                }) = &*message
-                {
-                    let id = PaymentId(note.id);
-                    if note.memo.len() <= PaymentNote::MAX_MEMO && self.id_is_free(&id) {
-                        self.payments.offered(state.version, id, note.memo.clone());
+                if let ChannelMessage::UpdateProposal(proposal) = &*message {
+                    if let Some(offered) = self.offered_payments(proposal) {
+                        self.payments.offer(proposal.state.version, offered);
                     }
                 }
                 match self.channel.on_message(from, *message, &*self.deps.chain) {
@@ -900,6 +901,14 @@ impl<L: PeerLink> ChannelTask<L> {
     async fn command(&mut self, command: ChannelCommand) -> Result<(), StoreFailure> {
         match command {
             ChannelCommand::Pay { payment, reply } => {
+                let id = payment.id;
+                if self
+                    .updates
+                    .any(|r: &Requested| r.payment.as_ref().is_some_and(|p| p.id == id))
+                {
+                    let _ = reply.send(Err(CommandError::PaymentUnderWay(id)));
+                    return Ok(());
+                }
                 let intent = UpdateIntent::Pay {
                     asset: payment.asset,
                     amount: payment.amount,
@@ -1161,42 +1170,65 @@ impl<L: PeerLink> ChannelTask<L> {
             ),
             _ => return,
         };
-        let Some(tag) = self.payments.take_restored(version) else {
-            return;
-        };
-        tokio::spawn(self.record_ended(&tag, Some(version), status));
+        for tag in self.payments.take_restored(version) {
+            tokio::spawn(self.record_ended(&tag, Some(version), status.clone()));
+        }
     }
 
-    /// Why the peer's update `new` is refused if it says it pays one of our invoices: that
-    /// invoice expired, or the update pays less than it asks (see [`invoices::refusal`]).
+    /// Why the peer's update `new` is refused if it says it pays one of our invoices (or, in a
+    /// batch, several): that invoice expired, or the update pays less than it asks (see
+    /// [`invoices::refusal`]).
     fn invoice_refusal(&self, new: &State) -> Option<String> {
-        let id = self.payments.offered_id(new.version)?;
-        let signed = invoices::issued(&self.deps.store, &id)?;
+        if !self.payments.has_offer(new.version) {
+            return None;
+        }
         let me = self.channel.my_index();
         let (asset, amount) = match payments::transfer(self.channel.latest(), new, me) {
             Some((asset, Direction::Received, amount)) => {
-                (new.allocation.assets.get(asset)?.clone(), amount)
+                (new.allocation.assets.get(asset)?, amount)
             }
             // Not a payment to us: the policy answers it as it is.
             _ => return None,
         };
-        invoices::refusal(&signed.invoice, &asset, amount, unix_ms() / 1000)
+        let offered = self.payments.offered_for(new.version, amount)?;
+        offered.iter().find_map(|payment| {
+            let signed = invoices::issued(&self.deps.store, &payment.id)?;
+            let paid = payment.amount.unwrap_or(amount);
+            invoices::refusal(&signed.invoice, asset, paid, unix_ms() / 1000)
+        })
     }
 
-    /// Whether the peer may name a payment `id`: no record holds it yet. A payer who reuses an
-    /// id (the invoice's, once it is paid, or one of our own payments) would otherwise
-    /// overwrite that record; the payment is then recorded under its derived id instead.
-    fn id_is_free(&self, id: &PaymentId) -> bool {
-        matches!(self.deps.store.payment(id), Ok(None))
-    }
-
-    /// `message` with the note of the payment it proposes, if it proposes one: the payee
-    /// records the payment under the payer's id (an invoice's id for an invoice payment).
-    /// Our update in flight and its version as the channel has it now: a race's winner
-    /// proposes it again at a higher version, and the queue learns that from the event that
-    /// follows the persist and the send.
-    fn our_update(&self) -> Option<(u64, &Requested)> {
-        our_update(&self.updates, &self.channel)
+    /// The payments the peer's `proposal` names, if it names any and they may be recorded as
+    /// it names them: memos no longer than [`PaymentNote::MAX_MEMO`], ids that no record holds
+    /// yet (a payer who reuses an id, the invoice's once it is paid or one of our own
+    /// payments, would otherwise overwrite that record) and, in a batch, distinct. Otherwise
+    /// the payment is recorded under its derived id.
+    fn offered_payments(&self, proposal: &UpdateProposal) -> Option<Vec<payments::Offered>> {
+        let offered: Vec<payments::Offered> = match (&proposal.payment, &proposal.batch) {
+            (Some(note), batch) if batch.is_empty() => vec![payments::Offered {
+                id: PaymentId(note.id),
+                amount: None,
+                memo: note.memo.clone(),
+            }],
+            (None, batch) if !batch.is_empty() => batch
+                .iter()
+                .map(|payment| payments::Offered {
+                    id: PaymentId(payment.id),
+                    amount: Some(payment.amount),
+                    memo: payment.memo.clone(),
+                })
+                .collect(),
+            _ => return None,
+        };
+        let distinct = offered
+            .iter()
+            .enumerate()
+            .all(|(i, a)| offered[..i].iter().all(|b| b.id != a.id));
+        let recordable = offered.iter().all(|payment| {
+            payment.memo.len() <= PaymentNote::MAX_MEMO
+                && matches!(self.deps.store.payment(&payment.id), Ok(None))
+        });
+        (distinct && recordable).then_some(offered)
     }
 
     /// Whether our update in flight is a payment (what [`ChannelTask::may_send_before_durable`]
@@ -1204,7 +1236,7 @@ impl<L: PeerLink> ChannelTask<L> {
     fn paying(&self) -> bool {
         self.updates
             .in_flight()
-            .is_some_and(|(_, request)| request.payment.is_some())
+            .is_some_and(|(_, mut requests)| requests.any(|r| r.payment.is_some()))
     }
 
     /// `records` with the held completion, if there is one, before them and its writes before
@@ -1227,21 +1259,35 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
+    /// `message` with the note of the payments it makes, if it makes any: the payee records
+    /// each payment under the payer's id (an invoice's id for an invoice payment), and those
+    /// of a batch with their amounts.
     fn noted(&self, mut message: ChannelMessage) -> ChannelMessage {
-        if let ChannelMessage::UpdateProposal(proposal) = &mut message {
-            if let Some((
-                version,
-                Requested {
-                    payment: Some(tag), ..
-                },
-            )) = self.our_update()
-            {
-                if version == proposal.state.version {
-                    proposal.payment = Some(PaymentNote {
+        let ChannelMessage::UpdateProposal(proposal) = &mut message else {
+            return message;
+        };
+        let Some((version, tags)) = our_payments(&self.updates, &self.channel) else {
+            return message;
+        };
+        if version != proposal.state.version {
+            return message;
+        }
+        match tags.as_slice() {
+            [tag] => {
+                proposal.payment = Some(PaymentNote {
+                    id: tag.id.0,
+                    memo: tag.memo.clone(),
+                })
+            }
+            tags => {
+                proposal.batch = tags
+                    .iter()
+                    .map(|tag| BatchedPayment {
                         id: tag.id.0,
+                        amount: tag.amount,
                         memo: tag.memo.clone(),
-                    });
-                }
+                    })
+                    .collect()
             }
         }
         message
@@ -1639,8 +1685,10 @@ impl<L: PeerLink> ChannelTask<L> {
         records: &[PersistRecord],
     ) -> (Vec<WriteOp>, Vec<crate::client::events::Event>) {
         let mut also = self.first_writes.clone();
-        let ours = our_update(&self.updates, &self.channel)
-            .and_then(|(version, r)| Some((version, r.payment.as_ref()?)));
+        let ours = our_payments(&self.updates, &self.channel);
+        let ours = ours
+            .as_ref()
+            .map(|(version, tags)| (*version, tags.as_slice()));
         let logged = self.payments.on_batch(records, ours, unix_ms());
         also.extend(logged.ops);
         (also, logged.events)
@@ -1725,7 +1773,7 @@ impl<L: PeerLink> ChannelTask<L> {
 
     fn event(&mut self, event: ChannelEvent) {
         let channel = self.channel.id();
-        if let Some(answer) = self.updates.on_event(&event) {
+        for answer in self.updates.on_event(&event) {
             self.answer_update(answer);
         }
         self.end_restored_payment(&event);

@@ -332,7 +332,7 @@ fn spawn_misbehaving(
         reports: Some(reports_tx),
         keep_history: false,
         first_writes: Vec::new(),
-        restored_payment: None,
+        restored_payments: None,
         misbehaviour,
         assets: Arc::from([]),
         virtual_holds: None,
@@ -1046,7 +1046,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: None,
             keep_history: false,
             first_writes: Vec::new(),
-            restored_payment: None,
+            restored_payments: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
             virtual_holds: None,
@@ -1069,7 +1069,7 @@ async fn an_opening_whose_first_write_fails_sends_nothing_until_it_is_durable_wi
             reports: Some(reports),
             keep_history: false,
             first_writes: vec![members_op(&id, &ChannelMembers::two_party(0, node_id(1)))],
-            restored_payment: None,
+            restored_payments: None,
             misbehaviour: ChannelMisbehaviour::default(),
             assets: Arc::from([]),
             virtual_holds: None,
@@ -1356,5 +1356,112 @@ async fn an_idle_channel_costs_little_memory_beyond_its_state() {
         std::mem::size_of::<ChannelTask<TestLink>>() <= 4096,
         "{} bytes",
         std::mem::size_of::<ChannelTask<TestLink>>()
+    );
+}
+
+/// Asks `side` for all `payments` (id, amount) at once, before its task handles the first;
+/// their outcomes, in order.
+async fn pay_all(
+    side: &Side,
+    payments: impl Iterator<Item = (PaymentId, u64)>,
+) -> Vec<Result<u64, CommandError>> {
+    let calls: Vec<_> = payments
+        .map(|(id, amount)| {
+            let handle = side.handle.clone();
+            let tag = PaymentTag {
+                id,
+                asset: 0,
+                amount: Amount::from(amount),
+                memo: String::new(),
+                asked_ms: unix_ms(),
+            };
+            tokio::spawn(async move { handle.pay_tracked(tag).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(timeout(WAIT, call).await.unwrap().unwrap());
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn payments_queued_together_go_as_one_update_recorded_payment_by_payment() {
+    let pair = active_pair([1_000, 1_000], default_policy(), default_policy()).await;
+    let ids: Vec<PaymentId> = (1..=10u8).map(|n| PaymentId([n; 16])).collect();
+    let paid = pay_all(&pair.a, ids.iter().copied().zip(1u64..)).await;
+    let mut versions: Vec<u64> = paid
+        .into_iter()
+        .map(|v| v.expect("every payment made"))
+        .collect();
+    versions.dedup();
+    assert!(
+        versions.len() < ids.len(),
+        "the payments that queued went together: {versions:?}"
+    );
+    assert_eq!(
+        balances(&pair.b.view().await),
+        vec![Amount::from(945u64), Amount::from(1_055u64)]
+    );
+    timeout(WAIT, pair.a.handle.flush()).await.unwrap().unwrap();
+    for (id, amount) in ids.iter().zip(1u64..) {
+        for (side, direction) in [(&pair.a, Direction::Sent), (&pair.b, Direction::Received)] {
+            let record = side.store.payment(id).unwrap().expect("recorded");
+            assert_eq!(
+                (record.amount, record.direction, &record.status),
+                (Amount::from(amount), direction, &PaymentStatus::Completed),
+                "{id}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_with_an_invoice_the_payee_refuses_goes_again_one_by_one() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    let now = unix_ms() / 1000;
+    let expired = PaymentId([9; 16]);
+    issue_invoice(&pair.b, expired, 2, now - 5).await;
+    // The first goes alone; the three behind it queue up and go together, and the payee's
+    // refusal of the expired invoice sends them again one at a time.
+    let ids = [
+        PaymentId([1; 16]),
+        PaymentId([2; 16]),
+        expired,
+        PaymentId([3; 16]),
+    ];
+    let paid = pay_all(&pair.a, ids.iter().map(|id| (*id, 2))).await;
+    // Version 2 was the batch the payee refused (spent); 4 the invoice's own refused update.
+    assert_eq!(
+        (&paid[0], &paid[1], &paid[3]),
+        (&Ok(1), &Ok(3), &Ok(5)),
+        "{paid:?}"
+    );
+    match &paid[2] {
+        Err(CommandError::Rejected(RejectReason::Declined(reason))) => {
+            assert!(reason.contains("expired"), "{reason}")
+        }
+        other => panic!("expected the expired invoice declined, got {other:?}"),
+    }
+    assert_eq!(
+        balances(&pair.b.view().await),
+        vec![Amount::from(94u64), Amount::from(106u64)]
+    );
+}
+
+#[tokio::test]
+async fn a_second_payment_under_an_id_on_its_way_is_refused() {
+    let pair = active_pair([100, 100], default_policy(), default_policy()).await;
+    let id = PaymentId([5; 16]);
+    let paid = pay_all(
+        &pair.a,
+        [(PaymentId([4; 16]), 1), (id, 2), (id, 3)].into_iter(),
+    )
+    .await;
+    assert!(paid[0].is_ok() && paid[1].is_ok(), "{paid:?}");
+    assert_eq!(paid[2], Err(CommandError::PaymentUnderWay(id)));
+    assert_eq!(
+        balances(&pair.b.view().await),
+        vec![Amount::from(97u64), Amount::from(103u64)]
     );
 }

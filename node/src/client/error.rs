@@ -165,6 +165,7 @@ impl From<CommandError> for Error {
             }
             CommandError::Channel(ChannelError::Payment(_)) => ErrorKind::Invalid,
             CommandError::Channel(_)
+            | CommandError::PaymentUnderWay(_)
             | CommandError::Superseded { .. }
             | CommandError::Discarded { .. } => ErrorKind::Conflict,
             CommandError::Rejected(_) => ErrorKind::RefusedByPeer,

@@ -21,6 +21,7 @@ use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -60,15 +61,23 @@ pub struct ChannelStarter {
     assets: Arc<[AssetInfo]>,
     /// Our payments still `pending` in the history, by channel and version: read once, by the
     /// first restored channel with a pending update, and handed out to those channels.
-    pending_payments: OnceLock<Mutex<HashMap<(ChannelId, u64), PaymentRecord>>>,
+    pending_payments: OnceLock<Mutex<PendingPayments>>,
     /// Where our channels hold the ends' locks of the virtual channels this node carries.
     virtual_holds: VirtualHolds,
+    /// How many channel tasks run (see [`ChannelStarter::running`]).
+    running: Arc<AtomicUsize>,
 }
 
 impl ChannelStarter {
     /// The running channels this starter enters new channels into.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
+    }
+
+    /// How many of the channel tasks it started still run: a node that stops waits for them
+    /// (once their handles are gone, each writes what it still holds and ends).
+    pub fn running(&self) -> Arc<AtomicUsize> {
+        self.running.clone()
     }
 
     /// Starts channels that send through `peers`, sign and verify with `chain`, check app
@@ -93,6 +102,7 @@ impl ChannelStarter {
             virtual_holds,
             assets: chain.info.assets.clone().into(),
             pending_payments: OnceLock::new(),
+            running: Arc::default(),
             registry,
             peers,
             chain,
@@ -111,32 +121,33 @@ impl ChannelStarter {
         &self.apps
     }
 
-    /// Our payment whose update was pending in restored `channel` when the node stopped: its
-    /// `pending` record, as the tag the channel's payment log follows.
-    fn restored_payment(&self, channel: &Channel) -> Option<(u64, PaymentTag)> {
+    /// Our payments whose update was pending in restored `channel` when the node stopped (one,
+    /// or several batched): their `pending` records, as the tags the channel's payment log
+    /// follows.
+    fn restored_payments(&self, channel: &Channel) -> Option<(u64, Vec<PaymentTag>)> {
         let pending = channel.pending()?;
         let version = pending.state.version;
         let index = self
             .pending_payments
             .get_or_init(|| Mutex::new(pending_payments(&self.store)));
-        let record = index
+        let records = index
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(&(channel.id(), version))?;
-        let asset = pending
-            .state
-            .allocation
-            .assets
-            .iter()
-            .position(|a| *a == record.asset)?;
-        let tag = PaymentTag {
-            id: record.id,
-            asset,
-            amount: record.amount,
-            memo: record.memo,
-            asked_ms: record.created_ms,
-        };
-        Some((version, tag))
+        let assets = &pending.state.allocation.assets;
+        let tags = records
+            .into_iter()
+            .filter_map(|record| {
+                Some(PaymentTag {
+                    id: record.id,
+                    asset: assets.iter().position(|a| *a == record.asset)?,
+                    amount: record.amount,
+                    memo: record.memo,
+                    asked_ms: record.created_ms,
+                })
+            })
+            .collect();
+        Some((version, tags))
     }
 
     /// Starts the task of a channel and registers it: one just opened with `members`
@@ -172,10 +183,10 @@ impl ChannelStarter {
             reports: Some(self.reports.clone()),
             keep_history: self.keep_history,
             first_writes,
-            restored_payment: if opened {
+            restored_payments: if opened {
                 None
             } else {
-                self.restored_payment(&channel)
+                self.restored_payments(&channel)
             },
             misbehaviour: self.misbehaviour,
             assets: self.assets.clone(),
@@ -193,11 +204,14 @@ impl ChannelStarter {
         // reported before the task runs, so that its own reports (a failed first write) follow.
         let _ = self.reports.send((id, ChannelReport::Phase(phase)));
         let task = tokio::spawn(task);
+        let running = self.running.clone();
+        running.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             match task.await {
                 Ok(()) => tracing::debug!(channel = %id, "channel task ended"),
                 Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
             }
+            running.fetch_sub(1, Ordering::SeqCst);
         });
         handle
     }
@@ -265,13 +279,24 @@ impl ChannelStarter {
 
 /// Our payments `pending` in the history of `store`, by channel and version (none if the
 /// history cannot be read: those payments then stay `pending`, and the log says why).
-fn pending_payments(store: &ChannelStore) -> HashMap<(ChannelId, u64), PaymentRecord> {
+/// Our payments still `pending`, by channel and version (several for a batch).
+type PendingPayments = HashMap<(ChannelId, u64), Vec<PaymentRecord>>;
+
+fn pending_payments(store: &ChannelStore) -> PendingPayments {
     match store.payments() {
-        Ok((records, _)) => records
-            .into_iter()
-            .filter(|r| r.direction == Direction::Sent && r.status == PaymentStatus::Pending)
-            .map(|r| ((r.channel, r.version), r))
-            .collect(),
+        Ok((records, _)) => {
+            let mut pending = PendingPayments::new();
+            for record in records
+                .into_iter()
+                .filter(|r| r.direction == Direction::Sent && r.status == PaymentStatus::Pending)
+            {
+                pending
+                    .entry((record.channel, record.version))
+                    .or_default()
+                    .push(record);
+            }
+            pending
+        }
         Err(error) => {
             tracing::warn!("cannot read the payment history to end the payments pending at the restart: {error}");
             HashMap::new()

@@ -223,6 +223,12 @@ pub struct UpdateProposal {
     /// without one keeps tag 4 and its old bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentNote>,
+    /// The payments this update makes together, when it makes several (queued payments
+    /// batched into one update, #15): each with its id and amount; the amounts add up to the
+    /// transfer the state makes. Empty otherwise; never together with `payment`. Carried by
+    /// tag like `payment`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<BatchedPayment>,
 }
 
 impl Encode for UpdateProposal {
@@ -240,6 +246,7 @@ impl Decode for UpdateProposal {
             state: Decode::decode_from(reader)?,
             sig: Decode::decode_from(reader)?,
             payment: None,
+            batch: Vec::new(),
         })
     }
 }
@@ -261,6 +268,25 @@ impl PaymentNote {
 }
 
 canonical_struct!(PaymentNote { id, memo });
+
+/// One of the payments an [`UpdateProposal`] makes together ([`UpdateProposal::batch`]): its
+/// id, its part of the transfer, and an invoice's memo for an invoice payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchedPayment {
+    /// The payment's id.
+    #[serde(with = "hex_bytes")]
+    pub id: [u8; 16],
+    /// How much of the update's transfer it is.
+    pub amount: Amount,
+    /// The invoice's memo (at most [`PaymentNote::MAX_MEMO`] bytes are recorded).
+    pub memo: String,
+}
+
+canonical_struct!(BatchedPayment { id, amount, memo });
+
+/// The most payments one update makes together: a batch stays a small frame (its memos
+/// included) and a small write.
+pub const MAX_BATCH: usize = 32;
 
 /// The peer's yes to an [`UpdateProposal`]: its signature on the proposed state, which makes
 /// that state fully signed.
@@ -494,6 +520,10 @@ const SUB_CHANNEL_PROPOSAL_TAG: u8 = 9;
 /// proposal's fields, then the note.
 const NOTED_UPDATE_PROPOSAL_TAG: u8 = 10;
 
+/// The tag of a [`ChannelMessage::UpdateProposal`] that makes several payments: the
+/// proposal's fields, then [`UpdateProposal::batch`] (2 to [`MAX_BATCH`] payments).
+const BATCHED_UPDATE_PROPOSAL_TAG: u8 = 13;
+
 impl ChannelMessage {
     /// The channel a message is about, for routing to its channel task; `None` for the
     /// proposal messages, which precede the channel (route those by [`ChannelMessage::proposal_id`]).
@@ -569,6 +599,11 @@ impl Encode for ChannelMessage {
                 m.encode_to(out);
             }
             ChannelMessage::UpdateProposal(m) => match &m.payment {
+                _ if !m.batch.is_empty() => {
+                    out.push(BATCHED_UPDATE_PROPOSAL_TAG);
+                    m.encode_to(out);
+                    m.batch.encode_to(out);
+                }
                 None => {
                     out.push(4);
                     m.encode_to(out);
@@ -629,6 +664,18 @@ impl Decode for ChannelMessage {
             NOTED_UPDATE_PROPOSAL_TAG => {
                 let mut proposal = UpdateProposal::decode_from(reader)?;
                 proposal.payment = Some(PaymentNote::decode_from(reader)?);
+                ChannelMessage::UpdateProposal(proposal)
+            }
+            BATCHED_UPDATE_PROPOSAL_TAG => {
+                let mut proposal = UpdateProposal::decode_from(reader)?;
+                let batch = Vec::<BatchedPayment>::decode_from(reader)?;
+                if !(2..=MAX_BATCH).contains(&batch.len()) {
+                    return Err(DecodeError::Invalid {
+                        what: "payment batch",
+                        reason: format!("{} payments; a batch makes 2 to {MAX_BATCH}", batch.len()),
+                    });
+                }
+                proposal.batch = batch;
                 ChannelMessage::UpdateProposal(proposal)
             }
             tag => {

@@ -91,6 +91,7 @@ fn message() -> impl Strategy<Value = ChannelMessage> {
                     state,
                     sig,
                     payment: note.map(|(id, memo)| PaymentNote { id, memo }),
+                    batch: Vec::new(),
                 })
             }),
         (channel_id(), any::<u64>(), sig()).prop_map(|(channel_id, version, sig)| {
@@ -203,10 +204,10 @@ proptest! {
 #[test]
 fn unknown_tags_are_refused() {
     assert_eq!(
-        ChannelMessage::decode(&[13]),
+        ChannelMessage::decode(&[14]),
         Err(DecodeError::InvalidTag {
             what: "channel message",
-            tag: 13
+            tag: 14
         })
     );
     let reject = UpdateReject {
@@ -302,6 +303,7 @@ fn an_invoice_payment_carries_its_note_under_its_own_tag() {
         },
         sig: Sig(vec![3; 65]),
         payment: None,
+        batch: Vec::new(),
     };
     let bytes = ChannelMessage::UpdateProposal(plain.clone()).encode();
     assert_eq!(bytes[0], 4, "a plain payment keeps tag 4 and its bytes");
@@ -316,4 +318,56 @@ fn an_invoice_payment_carries_its_note_under_its_own_tag() {
     assert_eq!(noted_bytes[0], 10);
     assert_eq!(&noted_bytes[1..bytes.len()], &bytes[1..]);
     assert_eq!(ChannelMessage::decode(&noted_bytes), Ok(noted));
+}
+
+#[test]
+fn a_batch_of_payments_goes_under_its_own_tag_with_two_to_max_batch_payments() {
+    let plain = UpdateProposal {
+        channel_id: ChannelId([1; 32]),
+        state: State {
+            channel_id: ChannelId([1; 32]),
+            version: 3,
+            allocation: parley_plugin_api::model::Allocation::default(),
+            app_data: Bytes::default(),
+            is_final: false,
+        },
+        sig: Sig(vec![3; 65]),
+        payment: None,
+        batch: Vec::new(),
+    };
+    let plain_bytes = ChannelMessage::UpdateProposal(plain.clone()).encode();
+    let payments = |n: usize| -> Vec<BatchedPayment> {
+        (0..n)
+            .map(|i| BatchedPayment {
+                id: [i as u8; 16],
+                amount: Amount::from(i as u64 + 1),
+                memo: if i == 0 { "tea".into() } else { String::new() },
+            })
+            .collect()
+    };
+    let batched = ChannelMessage::UpdateProposal(UpdateProposal {
+        batch: payments(3),
+        ..plain.clone()
+    });
+    let bytes = batched.encode();
+    assert_eq!(bytes[0], 13);
+    assert_eq!(&bytes[1..plain_bytes.len()], &plain_bytes[1..]);
+    assert_eq!(ChannelMessage::decode(&bytes), Ok(batched));
+
+    // One payment is no batch, and more than MAX_BATCH are refused: the note bounds a frame.
+    for n in [1, MAX_BATCH + 1] {
+        let mut bytes = plain_bytes.clone();
+        bytes[0] = 13;
+        payments(n).encode_to(&mut bytes);
+        assert!(
+            matches!(
+                ChannelMessage::decode(&bytes),
+                Err(DecodeError::Invalid {
+                    what: "payment batch",
+                    ..
+                })
+            ),
+            "{n} payments"
+        );
+    }
 }

@@ -40,9 +40,9 @@ pub use channel::{
 pub use effect::{ChannelEvent, Effect};
 pub use funding::{Funding, FundingError, FundingStep};
 pub use messages::{
-    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
-    ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
-    UpdateReject, VirtualChild, VirtualProposal, MAX_VIRTUAL_PATH,
+    BatchedPayment, ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote,
+    ProposalAccept, ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept,
+    UpdateProposal, UpdateReject, VirtualChild, VirtualProposal, MAX_BATCH, MAX_VIRTUAL_PATH,
 };
 pub use phase::Phase;
 pub use proposal::{

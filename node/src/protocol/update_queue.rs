@@ -5,6 +5,11 @@
 //! - An update starts only when the channel is free: none of ours in flight, none of the
 //!   peer's awaiting our answer, no re-synchronisation under way, no race winner's update
 //!   still to come ([`UpdateQueue::busy`]).
+//! - Payments waiting in line one behind the other, in one asset, go as one update (at most
+//!   [`MAX_BATCH`], as many as the balance covers): the payer pays them in one round trip and
+//!   one commit instead of one each, and each request is answered with that update's version.
+//!   A batch the peer rejects is tried again one payment at a time (it may refuse one of them
+//!   only, an invoice's that expired for instance), without counting as a retry.
 //! - An update that loses a concurrent race (`UpdateSuperseded`), whose version the peer knew
 //!   spent (its `Concurrent` reject) or that re-synchronisation drops (`UpdateDiscarded`) is
 //!   retried once, first in line, on top of the new state; a second loss fails it. One that
@@ -17,7 +22,7 @@
 
 use super::channel::{Channel, ChannelError};
 use super::effect::{ChannelEvent, Effect};
-use super::messages::RejectReason;
+use super::messages::{RejectReason, MAX_BATCH};
 use super::signer::StateSigner;
 use parley_plugin_api::model::{Amount, ChannelId};
 use std::collections::VecDeque;
@@ -87,13 +92,14 @@ pub struct InFlight<R> {
     /// Whether its proposal was handed to the peer (its persist succeeded): only then can the
     /// peer have it.
     pub sent: bool,
-    request: Request<R>,
+    /// The requests it makes: one, or several payments batched.
+    requests: Vec<Request<R>>,
 }
 
 impl<R> InFlight<R> {
-    /// The caller's handle to answer.
-    pub fn into_reply(self) -> R {
-        self.request.reply
+    /// The callers' handles to answer, oldest first.
+    pub fn into_replies(self) -> impl Iterator<Item = R> {
+        self.requests.into_iter().map(|request| request.reply)
     }
 }
 
@@ -103,6 +109,8 @@ struct Request<R> {
     reply: R,
     /// Whether this is its one retry.
     retried: bool,
+    /// Whether it goes on its own: it was in a batch the peer rejected.
+    solo: bool,
 }
 
 /// Our updates: the one in flight and those waiting behind it. See the module documentation.
@@ -139,14 +147,23 @@ impl<R> UpdateQueue<R> {
             intent,
             reply,
             retried: false,
+            solo: false,
         });
     }
 
-    /// Our update in flight: the version it proposes, and its request's handle.
-    pub fn in_flight(&self) -> Option<(u64, &R)> {
-        self.in_flight
-            .as_ref()
-            .map(|in_flight| (in_flight.version, &in_flight.request.reply))
+    /// Our update in flight: the version it proposes, and the handles of the requests it
+    /// makes (several for a batch of payments), oldest first.
+    pub fn in_flight(&self) -> Option<(u64, impl Iterator<Item = &R> + '_)> {
+        self.in_flight.as_ref().map(|in_flight| {
+            let replies = in_flight.requests.iter().map(|request| &request.reply);
+            (in_flight.version, replies)
+        })
+    }
+
+    /// Whether any request, in flight or waiting, `matches`.
+    pub fn any(&self, matches: impl Fn(&R) -> bool) -> bool {
+        let in_flight = self.in_flight.iter().flat_map(|f| &f.requests);
+        in_flight.chain(&self.waiting).any(|r| matches(&r.reply))
     }
 
     /// How many requests wait behind the one in flight.
@@ -163,7 +180,8 @@ impl<R> UpdateQueue<R> {
             || channel.awaits_race_winner()
     }
 
-    /// Starts the oldest waiting request if the channel is free.
+    /// Starts the oldest waiting request if the channel is free, with the payments queued
+    /// right behind it if it is a payment (see the module documentation).
     pub fn start_next(
         &mut self,
         channel: &mut Channel,
@@ -175,12 +193,17 @@ impl<R> UpdateQueue<R> {
         let Some(request) = self.waiting.pop_front() else {
             return Started::Nothing;
         };
-        let proposed = match &request.intent {
+        let mut requests = vec![request];
+        let proposed = match &requests[0].intent {
             UpdateIntent::Pay { asset, amount } => {
+                let (asset, mut total) = (*asset, *amount);
+                if !requests[0].solo {
+                    total = self.batch_behind(channel, asset, total, &mut requests);
+                }
                 // A payment request names no recipient: it pays the other party of a
                 // two-party channel.
                 let to = channel.peer_index();
-                channel.pay(*asset, to, *amount, signer)
+                channel.pay(asset, to, total, signer)
             }
             UpdateIntent::Final => channel.propose_final(signer),
             UpdateIntent::Move { action } => channel.app_move(action, signer),
@@ -195,13 +218,63 @@ impl<R> UpdateQueue<R> {
                 self.in_flight = Some(InFlight {
                     version,
                     sent: false,
-                    request,
+                    requests,
                 });
                 Started::Effects(effects)
             }
             Err(error) => {
-                Started::Refused(Answer::Failed(request.reply, UpdateFailure::Channel(error)))
+                // A batch the channel refuses goes again one by one: the refusal is the
+                // first payment's.
+                let mut requests = requests.into_iter();
+                let first = requests.next().expect("at least the request popped");
+                self.requeue_solo(requests);
+                Started::Refused(Answer::Failed(first.reply, UpdateFailure::Channel(error)))
             }
+        }
+    }
+
+    /// Moves the payments of `asset` waiting right behind the first of `requests` (which pays
+    /// `first` of it) into `requests`, as many as fit the batch and our balance; the total
+    /// they pay.
+    fn batch_behind(
+        &mut self,
+        channel: &Channel,
+        asset: usize,
+        first: Amount,
+        requests: &mut Vec<Request<R>>,
+    ) -> Amount {
+        let available = channel
+            .latest()
+            .allocation
+            .balances
+            .get(asset)
+            .and_then(|row| row.get(channel.my_index()))
+            .copied()
+            .unwrap_or_default();
+        let mut total = first;
+        while requests.len() < MAX_BATCH {
+            let more = match self.waiting.front() {
+                Some(Request {
+                    intent: UpdateIntent::Pay { asset: a, amount },
+                    solo: false,
+                    ..
+                }) if *a == asset => *amount,
+                _ => break,
+            };
+            match total.checked_add(more).filter(|sum| *sum <= available) {
+                Some(sum) => total = sum,
+                None => break,
+            }
+            requests.extend(self.waiting.pop_front());
+        }
+        total
+    }
+
+    /// Puts `requests` back at the head of the line, in order, each to go on its own.
+    fn requeue_solo(&mut self, requests: impl DoubleEndedIterator<Item = Request<R>>) {
+        for mut request in requests.rev() {
+            request.solo = true;
+            self.waiting.push_front(request);
         }
     }
 
@@ -213,19 +286,24 @@ impl<R> UpdateQueue<R> {
         }
     }
 
-    /// Follows one of the channel's events: an answer the caller owes, if the event settles
-    /// our update in flight.
-    pub fn on_event(&mut self, event: &ChannelEvent) -> Option<Answer<R>> {
+    /// Follows one of the channel's events: the answers the callers are owed, if the event
+    /// settles our update in flight (one per request it makes).
+    pub fn on_event(&mut self, event: &ChannelEvent) -> Vec<Answer<R>> {
         match event {
             ChannelEvent::UpdateRenumbered { from, to } => {
                 if let Some(in_flight) = self.in_flight.as_mut().filter(|f| f.version == *from) {
                     in_flight.version = *to;
                 }
-                None
+                Vec::new()
             }
             ChannelEvent::UpdateAccepted { version } => self
                 .take_in_flight(*version)
-                .map(|done| Answer::Done(done.request.reply, *version)),
+                .map(|done| {
+                    done.into_replies()
+                        .map(|reply| Answer::Done(reply, *version))
+                        .collect()
+                })
+                .unwrap_or_default(),
             ChannelEvent::UpdateRejected {
                 version,
                 reason: RejectReason::Concurrent,
@@ -234,17 +312,22 @@ impl<R> UpdateQueue<R> {
                 self.retry(*version, UpdateFailure::Superseded { version: *version })
             }
             ChannelEvent::UpdateRejected { version, reason } => {
-                self.take_in_flight(*version).map(|rejected| {
-                    Answer::Failed(
-                        rejected.request.reply,
-                        UpdateFailure::Rejected(reason.clone()),
-                    )
-                })
+                let Some(rejected) = self.take_in_flight(*version) else {
+                    return Vec::new();
+                };
+                if rejected.requests.len() > 1 {
+                    self.requeue_solo(rejected.requests.into_iter());
+                    return Vec::new();
+                }
+                rejected
+                    .into_replies()
+                    .map(|reply| Answer::Failed(reply, UpdateFailure::Rejected(reason.clone())))
+                    .collect()
             }
             ChannelEvent::UpdateDiscarded { version } => {
                 self.retry(*version, UpdateFailure::Discarded { version: *version })
             }
-            _ => None,
+            _ => Vec::new(),
         }
     }
 
@@ -274,16 +357,23 @@ impl<R> UpdateQueue<R> {
         }
     }
 
-    /// Our in-flight update of `version` was dropped: queue it again, first in line, once; or
-    /// fail it with `failure` if this was its retry.
-    fn retry(&mut self, version: u64, failure: UpdateFailure) -> Option<Answer<R>> {
-        let InFlight { mut request, .. } = self.take_in_flight(version)?;
-        if request.retried {
-            return Some(Answer::Failed(request.reply, failure));
+    /// Our in-flight update of `version` was dropped: queue its requests again, first in
+    /// line, once; or fail those whose retry this was with `failure`.
+    fn retry(&mut self, version: u64, failure: UpdateFailure) -> Vec<Answer<R>> {
+        let Some(InFlight { requests, .. }) = self.take_in_flight(version) else {
+            return Vec::new();
+        };
+        let mut failed = Vec::new();
+        for mut request in requests.into_iter().rev() {
+            if request.retried {
+                failed.push(Answer::Failed(request.reply, failure.clone()));
+            } else {
+                request.retried = true;
+                self.waiting.push_front(request);
+            }
         }
-        request.retried = true;
-        self.waiting.push_front(request);
-        None
+        failed.reverse();
+        failed
     }
 }
 

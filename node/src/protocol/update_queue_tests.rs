@@ -29,7 +29,7 @@ fn follow(pair: &mut Pair, queue: &mut UpdateQueue<&'static str>) -> Vec<Answer<
     pair.a
         .take_events()
         .iter()
-        .filter_map(|event| queue.on_event(event))
+        .flat_map(|event| queue.on_event(event))
         .collect()
 }
 
@@ -38,8 +38,8 @@ fn updates_start_one_at_a_time_and_each_is_answered_with_its_version() {
     let mut pair = Pair::active(vec![vec![10, 10]]);
     let mut queue = UpdateQueue::default();
     queue.push(pay(1), "first");
-    queue.push(pay(2), "second");
     assert!(start(&mut pair, &mut queue).is_none());
+    queue.push(pay(2), "second");
     assert!(queue.busy(&pair.a.channel));
     assert!(matches!(
         queue.start_next(&mut pair.a.channel, &pair.crypto.clone()),
@@ -66,9 +66,9 @@ fn only_a_waiting_request_is_withdrawn() {
     let mut pair = Pair::active(vec![vec![10, 10]]);
     let mut queue = UpdateQueue::default();
     queue.push(pay(1), "first");
+    assert!(start(&mut pair, &mut queue).is_none());
     queue.push(pay(2), "second");
     queue.push(pay(3), "third");
-    assert!(start(&mut pair, &mut queue).is_none());
     // The one in flight stays: its proposal is out.
     assert_eq!(queue.withdraw_waiting(|r| *r == "first"), None);
     assert_eq!(queue.withdraw_waiting(|r| *r == "second"), Some("second"));
@@ -188,13 +188,118 @@ fn draining_hands_back_the_update_in_flight_and_the_waiting_ones() {
     let mut pair = Pair::active(vec![vec![10, 10]]);
     let mut queue = UpdateQueue::default();
     queue.push(pay(1), "in flight");
-    queue.push(pay(1), "waiting");
     start(&mut pair, &mut queue);
+    queue.push(pay(1), "waiting");
     let (in_flight, waiting) = queue.drain();
     let in_flight = in_flight.expect("one in flight");
     assert!(in_flight.sent);
     assert_eq!(in_flight.version, 1);
-    assert_eq!(in_flight.into_reply(), "in flight");
+    assert_eq!(in_flight.into_replies().collect::<Vec<_>>(), ["in flight"]);
     assert_eq!(waiting, vec!["waiting"]);
     assert!(!queue.busy(&pair.b.channel));
+}
+
+#[test]
+fn payments_queued_together_go_as_one_update_and_each_is_answered_with_its_version() {
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    let mut queue = UpdateQueue::default();
+    for (amount, name) in [(1, "a"), (2, "b"), (3, "c")] {
+        queue.push(pay(amount), name);
+    }
+    assert!(start(&mut pair, &mut queue).is_none());
+    assert_eq!(queue.waiting(), 0, "all three in the one update");
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![
+            Answer::Done("a", 1),
+            Answer::Done("b", 1),
+            Answer::Done("c", 1)
+        ]
+    );
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![94, 106]);
+}
+
+#[test]
+fn a_batch_takes_what_the_balance_covers_and_at_most_max_batch() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(4), "a");
+    queue.push(pay(4), "b");
+    queue.push(pay(4), "c");
+    start(&mut pair, &mut queue);
+    assert_eq!(queue.waiting(), 1, "the third would overdraw");
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("a", 1), Answer::Done("b", 1)]
+    );
+    match start(&mut pair, &mut queue) {
+        Some(Answer::Failed("c", UpdateFailure::Channel(_))) => {}
+        other => panic!("expected the overdraft refused, got {other:?}"),
+    }
+
+    let mut pair = Pair::active(vec![vec![100, 100]]);
+    let mut queue = UpdateQueue::default();
+    for _ in 0..MAX_BATCH + 3 {
+        queue.push(pay(1), "one");
+    }
+    start(&mut pair, &mut queue);
+    assert_eq!(queue.waiting(), 3);
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue).len(), MAX_BATCH);
+    start(&mut pair, &mut queue);
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue).len(), 3);
+    assert_eq!(pair.a.channel.latest().version, 2);
+}
+
+#[test]
+fn a_rejected_batch_goes_again_one_payment_at_a_time() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    // B takes at most 12 in all: the batch of 2 + 2 is too much, the first 2 alone is not.
+    pair.b.policy = |state| {
+        if balances(state, 0)[1] > 12 {
+            Err("too much".to_string())
+        } else {
+            Ok(())
+        }
+    };
+    let mut queue = UpdateQueue::default();
+    queue.push(pay(2), "a");
+    queue.push(pay(2), "b");
+    start(&mut pair, &mut queue);
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue), vec![], "no answer yet");
+    assert_eq!(queue.waiting(), 2);
+    start(&mut pair, &mut queue);
+    assert_eq!(queue.waiting(), 1, "alone now");
+    pair.pump();
+    assert_eq!(follow(&mut pair, &mut queue), vec![Answer::Done("a", 2)]);
+    start(&mut pair, &mut queue);
+    pair.pump();
+    match follow(&mut pair, &mut queue).as_slice() {
+        [Answer::Failed("b", UpdateFailure::Rejected(RejectReason::Declined(reason)))] => {
+            assert_eq!(reason, "too much")
+        }
+        other => panic!("expected b rejected, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_batch_that_loses_a_race_is_retried_whole() {
+    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let mut queue = UpdateQueue::default();
+    b_pays(&mut pair);
+    queue.push(pay(1), "a");
+    queue.push(pay(2), "b");
+    assert_eq!(race(&mut pair, &mut queue), vec![]);
+    assert_eq!(queue.waiting(), 2);
+    start(&mut pair, &mut queue);
+    pair.pump();
+    assert_eq!(
+        follow(&mut pair, &mut queue),
+        vec![Answer::Done("a", 4), Answer::Done("b", 4)]
+    );
+    assert_eq!(balances(pair.a.channel.latest(), 0), vec![9, 11]);
 }

@@ -27,8 +27,10 @@ use std::fmt;
 /// proposal at a spent version is rejected `Concurrent`, and a race's winner proposes again
 /// above the race instead of rejecting the loser's, and a `SyncRequest` names the highest
 /// version its sender knows spent; a node of version 5 would sign the winner's state at the
-/// version of its own proposal.
-pub const PROTOCOL_VERSION: u16 = 6;
+/// version of its own proposal. Version 7: payments queued on one channel go as one update
+/// that names each of them (a channel message of kind 13), which a node of version 6 could
+/// not decode.
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// The longest [`Hello::listen_address`] a node accepts from a peer, in bytes. A transport
 /// address is a host and a port; anything longer is not one.

@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn layout_is_version_kind_body() {
         let frame = encode_frame::<TestBody>(&WireMessage::Ping(Ping { nonce: 5 }));
-        assert_eq!(frame, vec![0, 6, 4, 0, 0, 0, 0, 0, 0, 0, 5]);
+        assert_eq!(frame, vec![0, 7, 4, 0, 0, 0, 0, 0, 0, 0, 5]);
         let frame = encode_frame(&hello());
         assert_eq!(frame.len(), HEADER_LEN + 33 + 32 + 2 + 4);
     }
@@ -202,24 +202,24 @@ mod tests {
             decode_frame::<TestBody>(&[0, 1], 100),
             Err(WireError::TruncatedHeader { len: 2 })
         );
-        // A version-5 frame (before one version, one state).
-        let err = decode_frame::<TestBody>(&[0, 5, 4, 0, 0, 0, 0, 0, 0, 0, 5], 100).unwrap_err();
-        assert_eq!(err, WireError::UnsupportedVersion { ours: 6, theirs: 5 });
+        // A version-6 frame (before batched payments).
+        let err = decode_frame::<TestBody>(&[0, 6, 4, 0, 0, 0, 0, 0, 0, 0, 5], 100).unwrap_err();
+        assert_eq!(err, WireError::UnsupportedVersion { ours: 7, theirs: 6 });
         let text = err.to_string();
         assert!(
-            text.contains("version 6") && text.contains("version 5"),
+            text.contains("version 7") && text.contains("version 6"),
             "{text}"
         );
         assert_eq!(
-            decode_frame::<TestBody>(&[0, 6, 99], 100),
+            decode_frame::<TestBody>(&[0, 7, 99], 100),
             Err(WireError::UnknownKind(99))
         );
         assert_eq!(
-            decode_frame::<TestBody>(&[0, 6, 0], 100),
+            decode_frame::<TestBody>(&[0, 7, 0], 100),
             Err(WireError::UnknownKind(0))
         );
         assert!(matches!(
-            decode_frame::<TestBody>(&[0, 6, 4, 0, 0], 100),
+            decode_frame::<TestBody>(&[0, 7, 4, 0, 0], 100),
             Err(WireError::MalformedBody {
                 kind: MessageKind::Ping,
                 source: DecodeError::UnexpectedEnd { .. }
@@ -265,7 +265,7 @@ mod tests {
             })
         ));
         // A channel body that is not a TestBody.
-        let frame = [0, 6, MessageKind::Channel.tag(), 1];
+        let frame = [0, 7, MessageKind::Channel.tag(), 1];
         assert!(matches!(
             decode_frame::<TestBody>(&frame, 100),
             Err(WireError::MalformedBody {

@@ -345,14 +345,14 @@ fn version_mismatch_is_refused_with_both_versions() {
     let result = d.on_message::<TestBody>(WireMessage::Hello(Hello {
         node_id: bob.node_id(),
         nonce: [2; 32],
-        protocol_version: 7,
+        protocol_version: 8,
         listen_address: String::new(),
     }));
     assert_eq!(
         result,
         Err(HandshakeError::VersionMismatch {
             ours: PROTOCOL_VERSION,
-            theirs: 7
+            theirs: 8
         })
     );
     assert_eq!(

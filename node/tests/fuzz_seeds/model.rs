@@ -2,9 +2,9 @@
 //! 65-byte signatures), and the seeds of the `channel_message` and `codec` targets.
 
 use parley_node::protocol::{
-    ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote, ProposalAccept,
-    ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept, UpdateProposal,
-    UpdateReject, VirtualChild, VirtualProposal,
+    BatchedPayment, ChannelMessage, ChannelProposal, FullySignedState, OpeningSig, PaymentNote,
+    ProposalAccept, ProposalId, ProposalReject, RejectReason, SyncReply, SyncRequest, UpdateAccept,
+    UpdateProposal, UpdateReject, VirtualChild, VirtualProposal,
 };
 use parley_plugin_api::codec::{Bytes, Encode};
 use parley_plugin_api::model::{
@@ -196,6 +196,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 state: state(8, 920, 580),
                 sig: sig(1),
                 payment: None,
+                batch: Vec::new(),
             }),
         ),
         (
@@ -208,6 +209,28 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                     id: [0x1e; 16],
                     memo: "coffee".into(),
                 }),
+                batch: Vec::new(),
+            }),
+        ),
+        (
+            "update_proposal-batch",
+            ChannelMessage::UpdateProposal(UpdateProposal {
+                channel_id: channel_id(),
+                state: state(8, 920, 580),
+                sig: sig(1),
+                payment: None,
+                batch: vec![
+                    BatchedPayment {
+                        id: [0x1f; 16],
+                        amount: Amount::from(30u64),
+                        memo: String::new(),
+                    },
+                    BatchedPayment {
+                        id: [0x20; 16],
+                        amount: Amount::from(50u64),
+                        memo: "tea".into(),
+                    },
+                ],
             }),
         ),
         (
@@ -220,6 +243,7 @@ pub fn channel_messages() -> Vec<(&'static str, ChannelMessage)> {
                 },
                 sig: sig(1),
                 payment: None,
+                batch: Vec::new(),
             }),
         ),
         (

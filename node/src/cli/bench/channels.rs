@@ -2,7 +2,7 @@
 //! [`crate::lab::bench`], which measures payments through two real nodes in this process.
 
 use super::super::{default_config, CliError, CliResult};
-use super::summary::{cpu_line, group_commits, latency_line};
+use super::summary::{cpu_line, group_commits, latency_line, latency_line_of};
 use crate::config::{NodeConfig, PluginRef};
 use crate::lab::bench::{
     restore_run, ChannelBench, Direction, Load, Measurement, Opened, AMOUNT, DEPOSIT,
@@ -38,7 +38,9 @@ each of a and b; a opens --sub-channels virtual channels with b through i one af
 each timed until b sees it active (no transaction), then makes --payments payments with b on \
 the last one (directly: i signs nothing);
 (e) only with --scenario callers: --callers callers on node a pay node b at once on one channel, \
---per-channel payments each, one after the other per caller (the latency line counts payments);
+--per-channel payments each, one after the other per caller (the latency line counts payments; \
+payments that queue up behind the one in flight go as one update, and the bench prints how many \
+updates they took);
 (f) only with --scenario restore: node a opens --channels channels with b (setup), stops and \
 starts again: the time until it answers with every channel restored, the resident memory the \
 restart added per channel, then --payments payments from a, one after the other, each on \
@@ -273,15 +275,23 @@ async fn runs(bench: &ChannelBench<'_>, args: &ChannelBenchArgs) -> Result<(), L
     }
     if args.scenario == Scenario::Callers {
         let callers = args.callers as usize;
-        let measured = bench
+        let (measured, updates) = bench
             .callers(load, callers, args.per_channel, print_opened)
             .await?;
-        report(
+        let payments = callers as u64 * args.per_channel;
+        let batched = format!(
+            "batched: {payments} payments in {updates} updates ({:.1} per update; payments that \
+             queue up go as one)",
+            payments as f64 / updates.max(1) as f64
+        );
+        report_with(
             &format!(
                 "(e) {callers} callers paying at once on one channel, {} payments each",
                 args.per_channel
             ),
             &measured,
+            "payments",
+            Some(batched),
         );
         return Ok(());
     }
@@ -373,9 +383,14 @@ fn print_opened(opened: Opened) {
 }
 
 fn report(title: &str, measured: &Measurement) {
+    report_with(title, measured, "updates", None);
+}
+
+/// [`report`] of `what` is measured, with one line more before the closing one.
+fn report_with(title: &str, measured: &Measurement, what: &str, more: Option<String>) {
     println!("{title}:");
     match &measured.latencies {
-        Some(latencies) => println!("  {}", latency_line(latencies)),
+        Some(latencies) => println!("  {}", latency_line_of(latencies, what)),
         None => println!("  nothing was measured"),
     }
     println!(
@@ -386,5 +401,8 @@ fn report(title: &str, measured: &Measurement) {
         "  {}",
         group_commits(&measured.stores_before, &measured.stores_after)
     );
+    if let Some(line) = more {
+        println!("  {line}");
+    }
     println!("  both nodes agree on every channel's version and balances\n");
 }

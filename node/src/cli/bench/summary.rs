@@ -18,8 +18,13 @@ impl fmt::Display for Millis {
 
 /// `1480 updates/s (2000 in 1.35 s); latency p50 0.642 ms, p90 ..., p99 ..., max ...`.
 pub fn latency_line(latencies: &Latencies) -> String {
+    latency_line_of(latencies, "updates")
+}
+
+/// [`latency_line`] of `what` is measured (updates, or payments where several go in one).
+pub fn latency_line_of(latencies: &Latencies, what: &str) -> String {
     format!(
-        "{:.0} updates/s ({} in {:.2} s); latency p50 {}, p90 {}, p99 {}, max {}",
+        "{:.0} {what}/s ({} in {:.2} s); latency p50 {}, p90 {}, p99 {}, max {}",
         latencies.rate(),
         latencies.count,
         latencies.elapsed.as_secs_f64(),

@@ -108,7 +108,9 @@ impl<L: PeerLink> ChannelTask<L> {
             } else {
                 CommandError::StoreFailed { error }
             };
-            let _ = in_flight.into_reply().reply.send(Err(answer));
+            for request in in_flight.into_replies() {
+                let _ = request.reply.send(Err(answer.clone()));
+            }
         }
         for request in waiting {
             let _ = request.reply.send(Err(CommandError::StoreFailed {

@@ -4,11 +4,14 @@
 //! payment records it returns go into that same batch: a payment costs no commit of its own.
 //! - Our payment is recorded `pending` with the batch that holds its pending update (the
 //!   version it proposes), and `completed` with the batch that makes that version the newest
-//!   state.
+//!   state. An update may make several of our payments (queued ones batched): each has its
+//!   record, with the balances of that update's state.
 //! - A state that follows the newest one by a transfer to us in a payment channel is a
 //!   received payment: recorded with the batch that makes it durable (our accept, or a
 //!   re-synchronisation), under the id the peer's proposal carried (so both nodes know it
-//!   by one id) if no record holds that id yet, or else [`PaymentId::derived`].
+//!   by one id) if no record holds that id yet, or else [`PaymentId::derived`]. A proposal
+//!   that names several payments ([`Offered`]) is recorded as those payments if their
+//!   amounts add up to the transfer, and as one payment under the derived id otherwise.
 //! - A final state is no payment: it is told as [`Event::ChannelSettling`].
 //! - Our payment whose update was pending when the node restarted ([`PaymentLog::restore`],
 //!   from its `pending` record) completes with the state that makes its version the newest
@@ -38,6 +41,17 @@ pub struct PaymentTag {
     pub asked_ms: u64,
 }
 
+/// A payment the peer's proposal names, checked by the task (its id free, its memo short).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offered {
+    /// Its id.
+    pub id: PaymentId,
+    /// Its part of the transfer when the proposal makes several; `None`: the whole transfer.
+    pub amount: Option<Amount>,
+    /// The invoice's memo, for an invoice payment.
+    pub memo: String,
+}
+
 /// What a batch adds: records to write with it, events to publish once it is durable.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Logged {
@@ -57,11 +71,12 @@ pub struct PaymentLog {
     /// The newest state the store holds (or is about to hold): what a new one is compared
     /// with.
     durable: State,
-    /// The payment id the peer's proposal of this version carried.
-    offered: Option<(u64, PaymentId, String)>,
-    /// Our payment whose update was pending when the node restarted (its request, and the
-    /// caller, are gone; its `pending` record is in the store): the version it proposes.
-    restored: Option<(u64, PaymentTag)>,
+    /// The payments the peer's proposal of this version named.
+    offered: Option<(u64, Vec<Offered>)>,
+    /// Our payments whose update was pending when the node restarted (their requests, and
+    /// the callers, are gone; their `pending` records are in the store): the version it
+    /// proposes.
+    restored: Option<(u64, Vec<PaymentTag>)>,
 }
 
 impl PaymentLog {
@@ -78,18 +93,19 @@ impl PaymentLog {
         }
     }
 
-    /// Our update of `version`, pending when the node restarted, is payment `tag`: it
-    /// completes (or ends) without a request behind it.
-    pub fn restore(&mut self, version: u64, tag: PaymentTag) {
-        self.restored = Some((version, tag));
+    /// Our update of `version`, pending when the node restarted, makes payments `tags`: they
+    /// complete (or end) without a request behind them.
+    pub fn restore(&mut self, version: u64, tags: Vec<PaymentTag>) {
+        self.restored = Some((version, tags));
     }
 
-    /// The restored payment of `version`, taken out: its update ended without completing.
-    pub fn take_restored(&mut self, version: u64) -> Option<PaymentTag> {
+    /// The restored payments of `version`, taken out: their update ended without completing.
+    pub fn take_restored(&mut self, version: u64) -> Vec<PaymentTag> {
         match &self.restored {
-            Some((v, _)) if *v == version => self.restored.take().map(|(_, tag)| tag),
+            Some((v, _)) if *v == version => self.restored.take().map(|(_, tags)| tags),
             _ => None,
         }
+        .unwrap_or_default()
     }
 
     /// The store failed and the channel fell back to `durable`: compare what follows with it.
@@ -98,38 +114,58 @@ impl PaymentLog {
         self.offered = None;
     }
 
-    /// The id the peer's proposal of `version` names, if it named one.
-    pub fn offered_id(&self, version: u64) -> Option<PaymentId> {
+    /// Whether the peer's proposal of `version` named payments.
+    pub fn has_offer(&self, version: u64) -> bool {
+        matches!(&self.offered, Some((v, _)) if *v == version)
+    }
+
+    /// The payments the peer's proposal of `version` names, if they make up a transfer of
+    /// `amount` to us (see [`consistent`]).
+    pub fn offered_for(&self, version: u64, amount: Amount) -> Option<&[Offered]> {
         match &self.offered {
-            Some((v, id, _)) if *v == version => Some(*id),
+            Some((v, offered)) if *v == version && consistent(offered, amount) => {
+                Some(offered.as_slice())
+            }
             _ => None,
         }
     }
 
-    /// The peer's proposal of `version` names this payment (an invoice's id and memo).
-    pub fn offered(&mut self, version: u64, id: PaymentId, memo: String) {
-        self.offered = Some((version, id, memo));
+    /// The peer's proposal of `version` names these payments (an invoice's id and memo; the
+    /// amounts of a batch).
+    pub fn offer(&mut self, version: u64, offered: Vec<Offered>) {
+        self.offered = Some((version, offered));
     }
 
     /// The records and events of `records`, about to be persisted as one batch; `ours` is our
-    /// update in flight (its version) if it is a payment.
+    /// update in flight (its version) with the payments it makes, if it makes any.
     pub fn on_batch(
         &mut self,
         records: &[PersistRecord],
-        ours: Option<(u64, &PaymentTag)>,
+        ours: Option<(u64, &[&PaymentTag])>,
         now_ms: u64,
     ) -> Logged {
         let restored = self.restored.clone();
-        let ours = ours.or(restored.as_ref().map(|(version, tag)| (*version, tag)));
+        let restored: Option<(u64, Vec<&PaymentTag>)> = restored
+            .as_ref()
+            .map(|(version, tags)| (*version, tags.iter().collect()));
+        let ours = ours.or(restored
+            .as_ref()
+            .map(|(version, tags)| (*version, tags.as_slice())));
         let mut logged = Logged::default();
         for record in records {
             match record {
                 PersistRecord::Pending(Some(pending)) => {
-                    if let Some((version, tag)) = ours {
+                    if let Some((version, tags)) = ours {
                         if version == pending.state.version {
-                            let record =
-                                self.record(tag, &pending.state, PaymentStatus::Pending, now_ms);
-                            logged.ops.push(payment_op(&record));
+                            for tag in tags {
+                                let record = self.record(
+                                    tag,
+                                    &pending.state,
+                                    PaymentStatus::Pending,
+                                    now_ms,
+                                );
+                                logged.ops.push(payment_op(&record));
+                            }
                         }
                     }
                 }
@@ -166,7 +202,7 @@ impl PaymentLog {
     fn follow(
         &mut self,
         next: &State,
-        ours: Option<(u64, &PaymentTag)>,
+        ours: Option<(u64, &[&PaymentTag])>,
         now_ms: u64,
         logged: &mut Logged,
     ) {
@@ -183,37 +219,59 @@ impl PaymentLog {
         let Some((asset, direction, amount)) = transfer(&self.durable, next, self.me) else {
             return;
         };
-        let record = match (direction, ours) {
-            (Direction::Sent, Some((version, tag))) if version == next.version => {
+        let records = match (direction, ours) {
+            (Direction::Sent, Some((version, tags))) if version == next.version => {
                 if self.restored.as_ref().is_some_and(|(v, _)| *v == version) {
                     self.restored = None;
                 }
-                self.record(tag, next, PaymentStatus::Completed, now_ms)
+                tags.iter()
+                    .map(|tag| self.record(tag, next, PaymentStatus::Completed, now_ms))
+                    .collect()
             }
             // Ours without a payment behind it: not asked for as a payment.
             (Direction::Sent, _) => return,
-            (Direction::Received, _) => {
-                let (id, memo) = match self.offered.take() {
-                    Some((version, id, memo)) if version == next.version => (id, memo),
-                    _ => (
-                        PaymentId::derived(&self.channel, next.version),
-                        String::new(),
-                    ),
-                };
+            (Direction::Received, _) => self.received(next, asset, amount, now_ms),
+        };
+        for record in records {
+            logged.ops.push(payment_op(&record));
+            logged.events.push(Event::Payment(Box::new(record)));
+        }
+    }
+
+    /// The records of the payments that `next` makes to us, `amount` of asset index `asset`
+    /// in all: those the peer's proposal named if they add up, or one under the derived id.
+    fn received(
+        &mut self,
+        next: &State,
+        asset: usize,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Vec<PaymentRecord> {
+        let offered = match self.offered.take() {
+            Some((version, offered)) if version == next.version && consistent(&offered, amount) => {
+                offered
+            }
+            _ => vec![Offered {
+                id: PaymentId::derived(&self.channel, next.version),
+                amount: None,
+                memo: String::new(),
+            }],
+        };
+        offered
+            .into_iter()
+            .map(|payment| {
                 let tag = PaymentTag {
-                    id,
+                    id: payment.id,
                     asset,
-                    amount,
-                    memo,
+                    amount: payment.amount.unwrap_or(amount),
+                    memo: payment.memo,
                     asked_ms: now_ms,
                 };
                 let mut record = self.record(&tag, next, PaymentStatus::Completed, now_ms);
                 record.direction = Direction::Received;
                 record
-            }
-        };
-        logged.ops.push(payment_op(&record));
-        logged.events.push(Event::Payment(Box::new(record)));
+            })
+            .collect()
     }
 
     /// Our payment `tag` in `state`.
@@ -246,6 +304,19 @@ impl PaymentLog {
             created_ms: tag.asked_ms,
             updated_ms: now_ms,
             memo: tag.memo.clone(),
+        }
+    }
+}
+
+/// Whether the payments a proposal names make up its transfer of `amount`: one payment
+/// without an amount of its own (the whole transfer), or several whose amounts add up to it.
+pub fn consistent(offered: &[Offered], amount: Amount) -> bool {
+    match offered {
+        [] => false,
+        [one] if one.amount.is_none() => true,
+        several => {
+            let amounts: Option<Vec<Amount>> = several.iter().map(|o| o.amount).collect();
+            amounts.and_then(|a| Amount::checked_sum(&a)) == Some(amount)
         }
     }
 }

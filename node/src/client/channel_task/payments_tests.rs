@@ -70,7 +70,7 @@ fn our_payment_is_pending_with_its_proposal_and_completed_with_its_state() {
     let ours = tag(30);
     let next = state(4, &[[70, 80]]);
 
-    let proposed = log.on_batch(&[pending(next.clone())], Some((4, &ours)), 2_000);
+    let proposed = log.on_batch(&[pending(next.clone())], Some((4, &[&ours][..])), 2_000);
     let [record] = &records(&proposed.ops)[..] else {
         panic!("{proposed:?}")
     };
@@ -83,7 +83,7 @@ fn our_payment_is_pending_with_its_proposal_and_completed_with_its_state() {
 
     let accepted = log.on_batch(
         &[latest(next), PersistRecord::Pending(None)],
-        Some((4, &ours)),
+        Some((4, &[&ours][..])),
         3_000,
     );
     let [record] = &records(&accepted.ops)[..] else {
@@ -111,7 +111,14 @@ fn the_peers_payment_is_received_under_the_id_it_carried_or_a_derived_one() {
     assert_eq!(record.amount, Amount::from(20u64));
     assert_eq!((record.mine, record.theirs), (70u64.into(), 80u64.into()));
 
-    log.offered(2, PaymentId([4; 16]), "coffee".into());
+    log.offer(
+        2,
+        vec![Offered {
+            id: PaymentId([4; 16]),
+            amount: None,
+            memo: "coffee".into(),
+        }],
+    );
     let second = log.on_batch(&[latest(state(2, &[[75, 75]]))], None, 6_000);
     let [record] = &records(&second.ops)[..] else {
         panic!("{second:?}")
@@ -181,4 +188,102 @@ fn a_payment_that_did_not_happen_keeps_its_id_and_reason() {
     assert_eq!(record.version, 4);
     assert_eq!(record.status.reason(), Some("no"));
     assert_eq!((record.mine, record.theirs), (100u64.into(), 50u64.into()));
+}
+
+#[test]
+fn a_batch_of_ours_is_recorded_payment_by_payment() {
+    let mut log = PaymentLog::new(CHANNEL, 0, false, state(3, &[[100, 50]]));
+    let (a, mut b) = (tag(10), tag(20));
+    b.id = PaymentId([8; 16]);
+    let next = state(4, &[[70, 80]]);
+    let proposed = log.on_batch(&[pending(next.clone())], Some((4, &[&a, &b][..])), 2_000);
+    let pending_ones = records(&proposed.ops);
+    assert_eq!(pending_ones.len(), 2);
+    assert!(pending_ones
+        .iter()
+        .all(|r| r.status == PaymentStatus::Pending && r.version == 4));
+
+    let accepted = log.on_batch(&[latest(next)], Some((4, &[&a, &b][..])), 3_000);
+    let done = records(&accepted.ops);
+    let ids_and_amounts: Vec<_> = done.iter().map(|r| (r.id, r.amount)).collect();
+    assert_eq!(
+        ids_and_amounts,
+        [
+            (PaymentId([9; 16]), Amount::from(10u64)),
+            (PaymentId([8; 16]), Amount::from(20u64))
+        ]
+    );
+    assert!(done
+        .iter()
+        .all(|r| r.status == PaymentStatus::Completed && r.direction == Direction::Sent));
+    assert_eq!(accepted.events.len(), 2);
+}
+
+#[test]
+fn the_peers_batch_is_received_as_its_payments_only_if_they_add_up() {
+    let offered = |amounts: [u64; 2]| {
+        amounts
+            .iter()
+            .zip([1u8, 2])
+            .map(|(amount, n)| Offered {
+                id: PaymentId([n; 16]),
+                amount: Some(Amount::from(*amount)),
+                memo: String::new(),
+            })
+            .collect::<Vec<_>>()
+    };
+    // We are participant 1: the peer pays us 30 in one update.
+    let mut log = PaymentLog::new(CHANNEL, 1, false, state(0, &[[100, 50]]));
+    log.offer(1, offered([10, 20]));
+    assert!(log.offered_for(1, Amount::from(30u64)).is_some());
+    let received = records(
+        &log.on_batch(&[latest(state(1, &[[70, 80]]))], None, 5_000)
+            .ops,
+    );
+    let got: Vec<_> = received
+        .iter()
+        .map(|r| (r.id, r.amount, r.direction))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (PaymentId([1; 16]), Amount::from(10u64), Direction::Received),
+            (PaymentId([2; 16]), Amount::from(20u64), Direction::Received)
+        ]
+    );
+
+    // A note whose amounts do not make the transfer is not believed: one payment, derived id.
+    log.offer(2, offered([10, 10]));
+    assert!(log.offered_for(2, Amount::from(30u64)).is_none());
+    let received = records(
+        &log.on_batch(&[latest(state(2, &[[40, 110]]))], None, 6_000)
+            .ops,
+    );
+    let got: Vec<_> = received.iter().map(|r| (r.id, r.amount)).collect();
+    assert_eq!(
+        got,
+        [(PaymentId::derived(&CHANNEL, 2), Amount::from(30u64))]
+    );
+}
+
+#[test]
+fn a_restored_batch_completes_or_ends_whole() {
+    let mut log = PaymentLog::new(CHANNEL, 0, false, state(3, &[[100, 50]]));
+    let (a, mut b) = (tag(10), tag(20));
+    b.id = PaymentId([8; 16]);
+    log.restore(4, vec![a.clone(), b.clone()]);
+    assert!(log.take_restored(5).is_empty(), "another version");
+    let done = records(
+        &log.on_batch(&[latest(state(4, &[[70, 80]]))], None, 3_000)
+            .ops,
+    );
+    assert_eq!(done.len(), 2);
+    assert!(done.iter().all(|r| r.status == PaymentStatus::Completed));
+    assert!(
+        log.take_restored(4).is_empty(),
+        "completed, nothing left to end"
+    );
+
+    log.restore(6, vec![a, b]);
+    assert_eq!(log.take_restored(6).len(), 2);
 }

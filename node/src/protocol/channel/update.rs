@@ -117,6 +117,7 @@ impl Channel {
             state,
             sig,
             payment: None,
+            batch: Vec::new(),
         };
         fx.send_to_each(self.others(), ChannelMessage::UpdateProposal(proposal));
     }

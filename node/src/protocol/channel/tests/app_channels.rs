@@ -243,6 +243,7 @@ fn a_peer_update_the_app_refuses_is_rejected_with_the_reason_and_never_signed() 
         state: cheat,
         sig,
         payment: None,
+        batch: Vec::new(),
     });
     pair.b.receive(&pair.crypto.clone(), message);
     let refused = pair.b.take_events().into_iter().find_map(|e| match e {

@@ -22,6 +22,7 @@ fn forged(pair: &Pair, mutate: impl FnOnce(&mut State)) -> UpdateProposal {
         sig: pair.crypto.sign_as(0, &state),
         state,
         payment: None,
+        batch: Vec::new(),
     }
 }
 
