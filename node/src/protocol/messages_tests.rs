@@ -290,9 +290,9 @@ fn a_sub_channel_proposal_carries_its_parent_under_its_own_tag() {
     assert_eq!(ChannelMessage::decode(&bytes), Ok(sub));
 }
 
-#[test]
-fn an_invoice_payment_carries_its_note_under_its_own_tag() {
-    let plain = UpdateProposal {
+/// An update proposal that names no payment.
+fn plain_proposal() -> UpdateProposal {
+    UpdateProposal {
         channel_id: ChannelId([1; 32]),
         state: State {
             channel_id: ChannelId([1; 32]),
@@ -304,7 +304,12 @@ fn an_invoice_payment_carries_its_note_under_its_own_tag() {
         sig: Sig(vec![3; 65]),
         payment: None,
         batch: Vec::new(),
-    };
+    }
+}
+
+#[test]
+fn an_invoice_payment_carries_its_note_under_its_own_tag() {
+    let plain = plain_proposal();
     let bytes = ChannelMessage::UpdateProposal(plain.clone()).encode();
     assert_eq!(bytes[0], 4, "a plain payment keeps tag 4 and its bytes");
     let noted = ChannelMessage::UpdateProposal(UpdateProposal {
@@ -322,19 +327,7 @@ fn an_invoice_payment_carries_its_note_under_its_own_tag() {
 
 #[test]
 fn a_batch_of_payments_goes_under_its_own_tag_with_two_to_max_batch_payments() {
-    let plain = UpdateProposal {
-        channel_id: ChannelId([1; 32]),
-        state: State {
-            channel_id: ChannelId([1; 32]),
-            version: 3,
-            allocation: parley_plugin_api::model::Allocation::default(),
-            app_data: Bytes::default(),
-            is_final: false,
-        },
-        sig: Sig(vec![3; 65]),
-        payment: None,
-        batch: Vec::new(),
-    };
+    let plain = plain_proposal();
     let plain_bytes = ChannelMessage::UpdateProposal(plain.clone()).encode();
     let payments = |n: usize| -> Vec<BatchedPayment> {
         (0..n)
