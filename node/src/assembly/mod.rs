@@ -97,8 +97,6 @@ pub struct NodeHandle {
     driver: Arc<Driver>,
     chain_side: Arc<ChainSide>,
     tasks: Vec<JoinHandle<()>>,
-    /// How many channel tasks still run.
-    channel_tasks: Arc<std::sync::atomic::AtomicUsize>,
     transport: Arc<dyn Transport>,
     chain: Arc<LoadedChain>,
     store: Arc<dyn Store>,
@@ -270,7 +268,6 @@ impl Node {
             driver,
             chain_side,
             tasks,
-            channel_tasks: starter.running(),
             transport,
             chain,
             store,
@@ -337,6 +334,18 @@ impl NodeHandle {
         self.driver.store.stats()
     }
 
+    /// How many of the running channels have not re-synchronised with their peer since the
+    /// node started (benchmarks: the end of the re-synchronisation after a restart).
+    pub async fn unsynced_channels(&self) -> usize {
+        let mut unsynced = 0;
+        for (handle, _) in self.driver.registry.all() {
+            if handle.snapshot().await.is_ok_and(|view| !view.synced) {
+                unsynced += 1;
+            }
+        }
+        unsynced
+    }
+
     /// The API methods, for callers in the same process (benchmarks, tests): the same code
     /// the JSON-RPC server calls, without HTTP.
     pub fn service(&self) -> Arc<dyn NodeApi> {
@@ -354,7 +363,6 @@ impl NodeHandle {
             driver,
             chain_side,
             tasks,
-            channel_tasks,
             transport,
             chain,
             store,
@@ -376,6 +384,10 @@ impl NodeHandle {
         for task in tasks {
             let _ = task.await;
         }
+        // Every channel writes what it still holds (a payer's copy of the last accept waits
+        // to share a commit with its next write): a node that stops keeps every state it
+        // signed or was given.
+        driver.flush_channels().await;
         driver.registry.clear();
         // Requests and chain-side steps still running hold the driver or the chain side; give
         // them a moment to end (the channel tasks end once their handles are gone). The
@@ -389,19 +401,6 @@ impl NodeHandle {
         }
         drop(driver);
         drop(chain_side);
-        // With their handles gone the channel tasks write what they still hold (a payer's
-        // copy of the last accept waits to share a commit with its next write) and end: a
-        // node that stops keeps every state it signed or was given.
-        for _ in 0..500 {
-            if channel_tasks.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        let left = channel_tasks.load(std::sync::atomic::Ordering::SeqCst);
-        if left > 0 {
-            tracing::warn!("{left} channel tasks still run as the node stops");
-        }
         // A chain call still running on a blocking thread (a deposit waiting for the peer's)
         // keeps its own reference; unloading the library under it would crash the process, so
         // the libraries then stay loaded until the process exits.

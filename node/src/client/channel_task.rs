@@ -173,6 +173,8 @@ pub struct ChannelView {
     pub answer_by: Option<u64>,
     /// Whether re-synchronisation with the peer is under way.
     pub syncing: bool,
+    /// Whether the channel re-synchronised with its peer since its task started.
+    pub synced: bool,
     /// Updates of ours queued behind the one in flight.
     pub queued_updates: usize,
     /// The store's error while it fails (the channel is held at its durable state).
@@ -652,6 +654,7 @@ pub fn channel_task<L: PeerLink>(
         deferred: None,
         held: None,
         ahead_of_record: false,
+        synced: false,
     };
     (handle, Box::new(task).run(initial, inbox))
 }
@@ -701,6 +704,8 @@ struct ChannelTask<L> {
     /// Our proposal went out before its record was known durable: no other may, until the
     /// deferred persists are awaited.
     ahead_of_record: bool,
+    /// The channel re-synchronised with its peer since the task started.
+    synced: bool,
 }
 
 /// Records (and the payment records they make) logged but not yet handed to the store.
@@ -1329,6 +1334,7 @@ impl<L: PeerLink> ChannelTask<L> {
             awaiting_decision: awaiting.cloned(),
             answer_by: self.asked.expires_at(awaiting),
             syncing: self.channel.is_syncing(),
+            synced: self.synced,
             queued_updates: self.updates.waiting(),
             outage: self.outage.as_ref().map(|o| o.error().to_string()),
         }
@@ -1830,6 +1836,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 tracing::warn!(%channel, "refused the peer's update {version}: {error}");
             }
             ChannelEvent::Synced { version } => {
+                self.synced = true;
                 tracing::debug!(%channel, "re-synchronised at version {version}");
             }
         }

@@ -230,6 +230,23 @@ impl Driver {
         self.payments(channel, offset, limit)
     }
 
+    /// Waits until every running channel wrote everything it queued (a node about to stop),
+    /// for at most [`WITHDRAW_LIMIT`] in all.
+    pub async fn flush_channels(&self) {
+        let handles = self.registry.all();
+        let flushed = async {
+            for (handle, _) in &handles {
+                let _ = handle.flush().await;
+            }
+        };
+        if tokio::time::timeout(WITHDRAW_LIMIT, flushed).await.is_err() {
+            tracing::warn!(
+                "some channels did not write what they held within {} s as the node stopped",
+                WITHDRAW_LIMIT.as_secs()
+            );
+        }
+    }
+
     /// Waits until channel `id` (if it runs) wrote everything it queued, for at most
     /// [`WITHDRAW_LIMIT`] (a task stuck on a store commit that hangs leaves the record as read).
     async fn flush_channel(&self, id: ChannelId) {

@@ -21,7 +21,6 @@ use crate::testing::ChannelMisbehaviour;
 use crate::wire::NodeId;
 use parley_plugin_api::model::{Amount, AssetInfo, ChannelId, Participant};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -64,20 +63,12 @@ pub struct ChannelStarter {
     pending_payments: OnceLock<Mutex<PendingPayments>>,
     /// Where our channels hold the ends' locks of the virtual channels this node carries.
     virtual_holds: VirtualHolds,
-    /// How many channel tasks run (see [`ChannelStarter::running`]).
-    running: Arc<AtomicUsize>,
 }
 
 impl ChannelStarter {
     /// The running channels this starter enters new channels into.
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
-    }
-
-    /// How many of the channel tasks it started still run: a node that stops waits for them
-    /// (once their handles are gone, each writes what it still holds and ends).
-    pub fn running(&self) -> Arc<AtomicUsize> {
-        self.running.clone()
     }
 
     /// Starts channels that send through `peers`, sign and verify with `chain`, check app
@@ -102,7 +93,6 @@ impl ChannelStarter {
             virtual_holds,
             assets: chain.info.assets.clone().into(),
             pending_payments: OnceLock::new(),
-            running: Arc::default(),
             registry,
             peers,
             chain,
@@ -204,14 +194,11 @@ impl ChannelStarter {
         // reported before the task runs, so that its own reports (a failed first write) follow.
         let _ = self.reports.send((id, ChannelReport::Phase(phase)));
         let task = tokio::spawn(task);
-        let running = self.running.clone();
-        running.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             match task.await {
                 Ok(()) => tracing::debug!(channel = %id, "channel task ended"),
                 Err(error) => tracing::error!(channel = %id, %error, "channel task panicked"),
             }
-            running.fetch_sub(1, Ordering::SeqCst);
         });
         handle
     }

@@ -128,6 +128,12 @@ impl InProcess {
         self.handle(name).store_stats()
     }
 
+    /// How many channels of the running node `name` have not re-synchronised with their peer
+    /// since it started (panics like [`InProcess::api`]).
+    pub async fn unsynced_channels(&self, name: &str) -> usize {
+        self.handle(name).unsynced_channels().await
+    }
+
     /// The config node `name` runs on (panics if the lab has no such node).
     pub fn config(&self, name: &str) -> &NodeConfig {
         &self.node(name).config

@@ -353,6 +353,10 @@ fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> Cl
         ),
         None => println!("  resident memory: not known on this system"),
     }
+    println!(
+        "  every channel re-synchronised with node b {:.2} s later (in waves, paced to the peer's frame budget)",
+        figures.resynced.as_secs_f64()
+    );
     report(
         &format!(
             "  then {} payments from a, one after the other, each on another channel",

@@ -556,10 +556,21 @@ const RESYNC_WAVE: usize = 512;
 /// answer stays re-synchronising until it does).
 const RESYNC_WAVE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The shortest time one wave takes: a peer also takes at most `[limits] frames_per_second`
+/// (10,000 by default, one second's worth at once, then that rate) before it disconnects us as
+/// a flood. A wave costs us about two frames per channel (our request, and our reply to the
+/// peer's), so waves of [`RESYNC_WAVE`] at least this far apart stay under 7,000 frames a
+/// second, with room for the payments that go on meanwhile. Found by `parley bench channels
+/// --scenario restore --channels 10000` on an idle machine: waves that came back faster went
+/// over the rate, and every reconnect started the flood again.
+const RESYNC_WAVE_PACE: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// Tells `channels` their peer connected, [`RESYNC_WAVE`] at a time, each wave once its
-/// channels are re-synchronised (or after [`RESYNC_WAVE_LIMIT`]).
+/// channels are re-synchronised (or after [`RESYNC_WAVE_LIMIT`]), and no sooner than
+/// [`RESYNC_WAVE_PACE`] after the one before.
 async fn resync_in_waves(channels: Vec<ChannelHandle>) {
     for wave in channels.chunks(RESYNC_WAVE) {
+        let paced = tokio::time::sleep(RESYNC_WAVE_PACE);
         for handle in wave {
             let _ = handle.peer_connected();
         }
@@ -576,6 +587,7 @@ async fn resync_in_waves(channels: Vec<ChannelHandle>) {
             }
         };
         let _ = tokio::time::timeout(RESYNC_WAVE_LIMIT, synced).await;
+        paced.await;
     }
 }
 

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// other in the proposals' limits).
 const OPEN_AT_ONCE: usize = 100;
 
+/// How long node a's channels may take to re-synchronise after its restart before the run
+/// fails (10,000 channels take a few seconds: waves of 512, paced).
+const RESYNC_WITHIN: Duration = Duration::from_secs(120);
+
 /// What the restore run measured.
 #[derive(Clone, Debug)]
 pub struct RestoreFigures {
@@ -24,6 +28,9 @@ pub struct RestoreFigures {
     pub opened: Duration,
     /// From starting node a again until it answered with every channel restored.
     pub restart: Duration,
+    /// From then until every channel of node a had re-synchronised with node b (in waves,
+    /// paced to stay within the peer's frame budget): the payments are measured after it.
+    pub resynced: Duration,
     /// The resident memory the process gained by the restart, in bytes (`None` where the
     /// operating system does not say).
     pub memory_growth: Option<u64>,
@@ -81,6 +88,22 @@ pub async fn restore_run(
             "node a restored {restored} channels, expected {count}"
         )));
     }
+    let begun = Instant::now();
+    let deadline = begun + RESYNC_WITHIN;
+    // Every channel is told its peer is back (in waves) and re-synchronises.
+    loop {
+        if lab.unsynced_channels(ALIASES[0]).await == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(LabError::failed(format!(
+                "node a's channels did not re-synchronise within {} s of its restart",
+                RESYNC_WITHIN.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let resynced = begun.elapsed();
     let stores = || ALIASES.map(|alias| lab.store_stats(alias));
     let mut latencies = Vec::with_capacity(payments as usize);
     let stopwatch = Stopwatch::start(stores());
@@ -119,6 +142,7 @@ pub async fn restore_run(
         channels: count,
         opened,
         restart,
+        resynced,
         memory_growth,
         payments: measured,
     })
