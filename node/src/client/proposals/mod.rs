@@ -613,3 +613,57 @@ fn our_deposits(proposal: &ChannelProposal) -> Vec<Amount> {
         .map(|row| row.get(1).copied().unwrap_or(Amount::ZERO))
         .collect()
 }
+
+#[cfg(test)]
+mod resync_tests {
+    use super::*;
+    use crate::client::channel_task::{ChannelCommand, ChannelInput};
+    use tokio::time::Instant;
+
+    /// Three waves' worth of channels, each behind a stand-in for its task that notes when it
+    /// was told the peer connected and answers no snapshot (so a wave never waits for it).
+    #[tokio::test]
+    async fn waves_go_no_faster_than_the_pace() {
+        let begun = Instant::now();
+        let (told_tx, mut told) = tokio::sync::mpsc::unbounded_channel();
+        let handles: Vec<ChannelHandle> = (0..RESYNC_WAVE * 2 + 1)
+            .map(|n| {
+                let mut id = [0u8; 32];
+                id[..8].copy_from_slice(&(n as u64).to_be_bytes());
+                let (handle, mut inbox) = ChannelHandle::detached(ChannelId(id));
+                let told = told_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(input) = inbox.recv().await {
+                        match input {
+                            ChannelInput::PeerConnected => {
+                                let _ = told.send((n, begun.elapsed()));
+                            }
+                            // Dropping the reply ends the wait on this channel.
+                            ChannelInput::Command(command) => {
+                                drop::<ChannelCommand>(*command);
+                            }
+                            ChannelInput::Message(..) => {}
+                        }
+                    }
+                });
+                handle
+            })
+            .collect();
+        drop(told_tx);
+        resync_in_waves(handles).await;
+        let mut first_of_wave = Vec::new();
+        while let Some((n, at)) = told.recv().await {
+            if n % RESYNC_WAVE == 0 {
+                first_of_wave.push(at);
+            }
+        }
+        first_of_wave.sort();
+        assert_eq!(first_of_wave.len(), 3);
+        assert!(first_of_wave[0] < RESYNC_WAVE_PACE);
+        assert!(first_of_wave[1] >= RESYNC_WAVE_PACE, "{first_of_wave:?}");
+        assert!(
+            first_of_wave[2] >= RESYNC_WAVE_PACE * 2,
+            "{first_of_wave:?}"
+        );
+    }
+}
