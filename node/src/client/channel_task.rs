@@ -652,7 +652,7 @@ pub fn channel_task<L: PeerLink>(
         archived: false,
         ending: Ending::default(),
         deferred: None,
-        held: None,
+        riding: false,
         ahead_of_record: false,
         synced: false,
     };
@@ -697,10 +697,10 @@ struct ChannelTask<L> {
     /// ([`ChannelTask::may_send_before_durable`]). Awaited before anything else is persisted
     /// or sent, but for the next proposal.
     deferred: Option<DeferredCommit>,
-    /// The persist of our own update's completion, not even queued yet: it goes to the store
-    /// with our next proposal's record, as one commit, or on its own once the task has had
-    /// nothing to do for [`HOLD_AT_MOST`] ([`ChannelTask::may_defer`]).
-    held: Option<HeldWrite>,
+    /// The deferred persists are lazy ones only (a payer's completion, [`ChannelTask::may_defer`]):
+    /// they ride with the node's next commit, so our next write is queued without waiting for
+    /// them, and awaited after them.
+    riding: bool,
     /// Our proposal went out before its record was known durable: no other may, until the
     /// deferred persists are awaited.
     ahead_of_record: bool,
@@ -708,14 +708,9 @@ struct ChannelTask<L> {
     synced: bool,
 }
 
-/// Records (and the payment records they make) logged but not yet handed to the store.
-struct HeldWrite {
-    records: Vec<PersistRecord>,
-    also: Vec<WriteOp>,
-}
-
-/// How long a held persist waits for our next proposal to go with it: a payer paying again at
-/// once shares one commit between the completion of one payment and the proposal of the
+/// How long a payer's completion waits in the committer for another write of the node to go
+/// with ([`ChannelStore::persist_lazily`]): a payer paying again at once, on this channel or
+/// another, shares one commit between the completion of one payment and the proposal of the
 /// next, which on one disk shared with its peer leaves the peer's commit alone on the path.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
@@ -774,29 +769,6 @@ impl<L: PeerLink> ChannelTask<L> {
                 tracing::debug!(channel = %self.channel.id(), "channel archived; its task ends");
                 return;
             }
-            if self.held.is_some() {
-                // Inputs first: our next proposal takes the held persist along.
-                let next = tokio::select! {
-                    biased;
-                    input = inbox.recv() => Some(input),
-                    () = tokio::time::sleep(HOLD_AT_MOST) => None,
-                };
-                match next {
-                    Some(Some(input)) => {
-                        if let Err(failure) = Box::pin(self.step(input)).await {
-                            self.enter_outage(failure);
-                        }
-                    }
-                    Some(None) => {
-                        if let Err(error) = self.flush_deferred().await {
-                            tracing::warn!(channel = %self.channel.id(), "the last write failed as the task ended: {error}");
-                        }
-                        return;
-                    }
-                    None => self.submit_held(),
-                }
-                continue;
-            }
             if let Some(deferred) = self.deferred.as_mut() {
                 // Inputs first; otherwise learn as soon as the queued persist failed.
                 let next = tokio::select! {
@@ -810,10 +782,16 @@ impl<L: PeerLink> ChannelTask<L> {
                             self.enter_outage(failure);
                         }
                     }
-                    Ok(None) => return,
+                    Ok(None) => {
+                        if let Err(error) = self.await_deferred().await {
+                            tracing::warn!(channel = %self.channel.id(), "the last write failed as the task ended: {error}");
+                        }
+                        return;
+                    }
                     Err(result) => {
                         self.deferred = None;
                         self.ahead_of_record = false;
+                        self.riding = false;
                         if let Err(error) = deferred_outcome(self.channel.id(), result) {
                             self.enter_outage(StoreFailure {
                                 error,
@@ -1237,31 +1215,11 @@ impl<L: PeerLink> ChannelTask<L> {
     }
 
     /// Whether our update in flight is a payment (what [`ChannelTask::may_send_before_durable`]
-    /// and the held completion are for).
+    /// and the lazy completion are for).
     fn paying(&self) -> bool {
         self.updates
             .in_flight()
             .is_some_and(|(_, mut requests)| requests.any(|r| r.payment.is_some()))
-    }
-
-    /// `records` with the held completion, if there is one, before them and its writes before
-    /// `also`: one commit for both, in order (the newest record of each slot stays).
-    fn with_held(
-        &mut self,
-        records: Vec<PersistRecord>,
-        also: Vec<WriteOp>,
-    ) -> (Vec<PersistRecord>, Vec<WriteOp>) {
-        match self.held.take() {
-            Some(HeldWrite {
-                records: mut all,
-                also: mut ops,
-            }) => {
-                all.extend(records);
-                ops.extend(also);
-                (all, ops)
-            }
-            None => (records, also),
-        }
     }
 
     /// `message` with the note of the payments it makes, if it makes any: the payee records
@@ -1465,9 +1423,10 @@ impl<L: PeerLink> ChannelTask<L> {
     /// failed persist stops the run: the effects from there on are returned unexecuted.
     async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
         let writes = effects.iter().any(|e| !matches!(e, Effect::Event(_)));
-        if writes {
-            // A held persist stays held: it goes with this run's first persist, or its sends
-            // need nothing of it (it adds no signature of ours that is not durable).
+        if writes && !self.riding {
+            // A payer's completion still riding is not waited for here: it goes with this
+            // run's first persist (which awaits it), and its sends need nothing of it (it adds
+            // no signature of ours that is not durable).
             if let Err(error) = self.await_deferred().await {
                 return Err(StoreFailure {
                     error,
@@ -1505,6 +1464,10 @@ impl<L: PeerLink> ChannelTask<L> {
     /// Whether `effects` complete our own update in a two-party channel (the peer's accept
     /// came in) with nothing to send: then the reply need not wait for their persist, which
     /// is queued and awaited only before the next persist or send ([`ChannelTask::execute`]).
+    /// A payer's completion is queued lazily: it rides with the node's next commit, on any
+    /// channel, or goes alone after [`HOLD_AT_MOST`]; the next persist of this channel is
+    /// queued behind it and awaits it, and sends need nothing of it (it adds no signature of
+    /// ours that is not durable).
     ///
     /// Why that keeps every guarantee (issue #15): the state adopted is the one we proposed,
     /// and our proposal, with our signature, is durable by now (the `Pending` record, written
@@ -1527,7 +1490,6 @@ impl<L: PeerLink> ChannelTask<L> {
         self.channel.participants() == 2
             && self.first_writes.is_empty()
             && self.deferred.is_none()
-            && self.held.is_none()
             && effects.iter().any(|e| {
                 matches!(
                     e,
@@ -1601,7 +1563,6 @@ impl<L: PeerLink> ChannelTask<L> {
             }
         }
         let (also, logged) = self.log_records(&batch);
-        let (batch, also) = self.with_held(batch, also);
         let written = self
             .deps
             .store
@@ -1630,13 +1591,19 @@ impl<L: PeerLink> ChannelTask<L> {
             }
         }
         let (also, logged) = self.log_records(&batch);
-        self.held = Some(HeldWrite {
-            records: batch,
-            also,
-        });
-        if !self.paying() || self.deps.store.commits_inline() {
-            // Held for a payer's next payment only; an inline commit costs no sync anyway.
-            self.submit_held();
+        let id = self.channel.id();
+        if self.paying() && !self.deps.store.commits_inline() {
+            // A payer's completion rides with the node's next commit, on this channel or
+            // another (an inline commit costs no sync anyway).
+            let written = self
+                .deps
+                .store
+                .persist_lazily(id, &batch, also, HOLD_AT_MOST);
+            self.defer(written);
+            self.riding = true;
+        } else {
+            let written = self.deps.store.persist_with(id, &batch, also);
+            self.defer(written);
         }
         for event in logged {
             self.deps.events.publish(event);
@@ -1646,19 +1613,9 @@ impl<L: PeerLink> ChannelTask<L> {
         }
     }
 
-    /// Hands the held persist to the store, queued behind the deferred ones.
-    fn submit_held(&mut self) {
-        if let Some(HeldWrite { records, also }) = self.held.take() {
-            let written = self
-                .deps
-                .store
-                .persist_with(self.channel.id(), &records, also);
-            self.defer(written);
-        }
-    }
-
     /// Makes `written` (already queued in the store) the last of the deferred persists.
     fn defer(&mut self, written: impl Future<Output = Result<(), StoreError>> + Send + 'static) {
+        self.riding = false;
         let earlier = self.deferred.take();
         let channel = self.channel.id();
         self.deferred = Some(tokio::spawn(async move {
@@ -1671,13 +1628,13 @@ impl<L: PeerLink> ChannelTask<L> {
 
     /// Waits for the deferred persist, if one is queued ([`ChannelTask::may_defer`]).
     async fn flush_deferred(&mut self) -> Result<(), StoreError> {
-        self.submit_held();
         self.await_deferred().await
     }
 
-    /// Waits for the deferred persists, leaving a held one held.
+    /// Waits for the deferred persists, lazy ones included.
     async fn await_deferred(&mut self) -> Result<(), StoreError> {
         self.ahead_of_record = false;
+        self.riding = false;
         match self.deferred.take() {
             Some(deferred) => deferred_outcome(self.channel.id(), deferred.await),
             None => Ok(()),
@@ -1708,19 +1665,21 @@ impl<L: PeerLink> ChannelTask<L> {
         }
         let records = std::mem::take(batch);
         if records.contains(&PersistRecord::Phase(Phase::Closed)) {
-            // The channel in memory is already the closed one these records describe; a held
-            // persist goes first, for the payment records it makes.
+            // The channel in memory is already the closed one these records describe; the
+            // deferred persists go first, for the payment records they make.
             self.flush_deferred().await?;
             self.deps.store.archive(&self.archive_record()).await?;
             self.archived = true;
             return Ok(());
         }
         let (also, events) = self.log_records(&records);
-        let (records, also) = self.with_held(records, also);
         let written = self
             .deps
             .store
             .persist_with(self.channel.id(), &records, also);
+        // A payer's completion still riding was queued before this batch: the committer
+        // writes it with this one or earlier, so waiting for it costs nothing now.
+        self.await_deferred().await?;
         written.await?;
         self.first_writes.clear();
         for event in events {

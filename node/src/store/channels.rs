@@ -132,13 +132,36 @@ impl ChannelStore {
         records: &[PersistRecord],
         also: Vec<WriteOp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        self.persist_by(channel_id, records, also, None)
+    }
+
+    /// [`ChannelStore::persist_with`] for records nobody waits for now: they go with the next
+    /// commit the node makes for any channel, or on their own `within` from now
+    /// ([`Committer::commit_lazily`]).
+    pub fn persist_lazily(
+        &self,
+        channel_id: ChannelId,
+        records: &[PersistRecord],
+        also: Vec<WriteOp>,
+        within: std::time::Duration,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        self.persist_by(channel_id, records, also, Some(within))
+    }
+
+    fn persist_by(
+        &self,
+        channel_id: ChannelId,
+        records: &[PersistRecord],
+        also: Vec<WriteOp>,
+        lazily_within: Option<std::time::Duration>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         let checked = records
             .iter()
             .try_for_each(|record| schema::check_channel_record(&channel_id, record));
         let queued = checked.map(|()| {
             let mut ops = schema::ops_for(&channel_id, records);
             ops.extend(also);
-            self.committer.commit(ops)
+            self.committer.commit_within(ops, lazily_within)
         });
         write(WriteTarget::Channel(channel_id), queued)
     }

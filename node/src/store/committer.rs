@@ -25,6 +25,12 @@
 //! more than a signature (STACK-NOTES). A submission costs one channel send, an answer one
 //! oneshot send.
 //!
+//! A batch may also be submitted *lazily* ([`Committer::commit_lazily`]): nobody waits for it
+//! now, so it rides along with the next group the thread commits for anyone, or is committed
+//! on its own once its time is up. A payer's copy of the payee's accept goes that way: it
+//! shares a sync with whatever the node writes next, on any channel. Order holds for it like
+//! for any batch: it is applied before every batch submitted after it.
+//!
 //! A store that says its commits are not durable ([`Durability::NotDurable`]: the in-memory
 //! store, lmdb with `durable = false`) has no sync to share, so the thread would only add two
 //! wake-ups to every write. Its batches are committed on the caller's thread instead, one at a
@@ -96,6 +102,8 @@ pub struct CommitStats {
     pub ops: u64,
     /// The most batches one `Store::commit` held.
     pub largest_group: u64,
+    /// Time spent inside `Store::commit`, in microseconds (the syncs included).
+    pub commit_micros: u64,
 }
 
 #[derive(Default)]
@@ -106,6 +114,7 @@ struct Counters {
     failed_commits: AtomicU64,
     ops: AtomicU64,
     largest_group: AtomicU64,
+    commit_micros: AtomicU64,
 }
 
 type Answer = Result<(), CommitError>;
@@ -134,6 +143,8 @@ struct Submission {
     ops: Vec<WriteOp>,
     bytes: usize,
     reply: Reply,
+    /// For a lazy batch: the latest it is committed, with others or on its own.
+    ride_until: Option<Instant>,
 }
 
 /// The handle to the committer thread. See the module documentation for its guarantees.
@@ -196,8 +207,29 @@ impl Committer {
     /// holding them returned. The future borrows nothing; dropping it does not withdraw the
     /// batch.
     pub fn commit(&self, ops: Vec<WriteOp>) -> impl Future<Output = Answer> + Send + 'static {
+        self.commit_within(ops, None)
+    }
+
+    /// [`Committer::commit`] for a batch nobody waits for now: it goes with the next group
+    /// committed for another batch, or on its own `within` from now (see the module
+    /// documentation).
+    pub fn commit_lazily(
+        &self,
+        ops: Vec<WriteOp>,
+        within: Duration,
+    ) -> impl Future<Output = Answer> + Send + 'static {
+        self.commit_within(ops, Some(within))
+    }
+
+    /// [`Committer::commit_lazily`] within `lazily`, or [`Committer::commit`] when `None`.
+    pub fn commit_within(
+        &self,
+        ops: Vec<WriteOp>,
+        lazily: Option<Duration>,
+    ) -> impl Future<Output = Answer> + Send + 'static {
+        let ride_until = lazily.map(|within| Instant::now() + within);
         let (sender, answer) = oneshot::channel();
-        let queued = self.submit(ops, Reply::Task(sender));
+        let queued = self.submit(ops, Reply::Task(sender), ride_until);
         async move {
             queued?;
             answer.await.unwrap_or(Err(CommitError::Stopped))
@@ -209,7 +241,7 @@ impl Committer {
     /// [`Committer::commit`] instead, which does not hold a runtime thread.
     pub fn commit_blocking(&self, ops: Vec<WriteOp>) -> Answer {
         let (sender, answer) = mpsc::sync_channel(1);
-        self.submit(ops, Reply::Thread(sender))?;
+        self.submit(ops, Reply::Thread(sender), None)?;
         answer.recv().unwrap_or(Err(CommitError::Stopped))
     }
 
@@ -223,24 +255,28 @@ impl Committer {
             failed_commits: c.failed_commits.load(Ordering::Relaxed),
             ops: c.ops.load(Ordering::Relaxed),
             largest_group: c.largest_group.load(Ordering::Relaxed),
+            commit_micros: c.commit_micros.load(Ordering::Relaxed),
         }
     }
 
-    fn submit(&self, ops: Vec<WriteOp>, reply: Reply) -> Answer {
+    fn submit(&self, ops: Vec<WriteOp>, reply: Reply, ride_until: Option<Instant>) -> Answer {
         let bytes = ops.iter().map(op_bytes).sum();
+        let submission = Submission {
+            ops,
+            bytes,
+            reply,
+            ride_until,
+        };
         let queue = match &self.mode {
             Mode::Inline(store) => {
                 let store = store.lock().unwrap_or_else(PoisonError::into_inner);
                 self.counters.submitted.fetch_add(1, Ordering::Relaxed);
-                let submission = Submission { ops, bytes, reply };
                 commit_group(&**store, vec![submission], &self.counters);
                 return Ok(());
             }
             Mode::Thread { queue, .. } => queue.as_ref().ok_or(CommitError::Stopped)?,
         };
-        queue
-            .send(Submission { ops, bytes, reply })
-            .map_err(|_| CommitError::Stopped)?;
+        queue.send(submission).map_err(|_| CommitError::Stopped)?;
         self.counters.submitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -275,18 +311,40 @@ fn run(
 ) {
     // A batch taken off the queue that did not fit the previous group opens the next one.
     let mut carried: Option<Submission> = None;
+    // Lazy batches waiting for a group to ride with, oldest first.
+    let mut riders: Vec<Submission> = Vec::new();
     let mut previous_group = 0;
     loop {
         let first = match carried.take() {
             Some(first) => first,
             // `recv` hands out every queued batch before it reports the closed queue.
-            None => match submissions.recv() {
-                Ok(first) => first,
-                Err(_) => return,
+            None => match riders.iter().filter_map(|r| r.ride_until).min() {
+                None => match submissions.recv() {
+                    Ok(first) => first,
+                    Err(_) => return,
+                },
+                Some(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    match submissions.recv_timeout(left) {
+                        Ok(first) => first,
+                        // Their time is up (or the queue closed): the riders go on their own.
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                            previous_group = riders.len();
+                            commit_group(store, std::mem::take(&mut riders), counters);
+                            continue;
+                        }
+                    }
+                }
             },
         };
-        let mut bytes = first.bytes;
-        let mut group = vec![first];
+        if first.ride_until.is_some() && group_may_wait(&riders) {
+            riders.push(first);
+            continue;
+        }
+        // The riders were submitted before `first`: they go first, in order.
+        let mut bytes = riders.iter().map(|r| r.bytes).sum::<usize>() + first.bytes;
+        let mut group = std::mem::take(&mut riders);
+        group.push(first);
         let target = linger_target(previous_group).min(limits.max_batches);
         let linger_until = Instant::now() + limits.max_linger;
         while group.len() < limits.max_batches {
@@ -314,6 +372,15 @@ fn run(
         commit_group(store, group, counters);
     }
 }
+
+/// Whether lazy batches may wait for more company: not once they are many (a group that
+/// large is worth its commit).
+fn group_may_wait(riders: &[Submission]) -> bool {
+    riders.len() < MAX_RIDERS
+}
+
+/// The most lazy batches that wait together for a group to ride with.
+const MAX_RIDERS: usize = 64;
 
 /// How many batches the committer waits for (at most [`CommitterLimits::max_linger`]) before
 /// it commits, given how many the group before held: twice as many when that group held at
@@ -345,12 +412,15 @@ fn commit_group(store: &dyn Store, group: Vec<Submission>, counters: &Counters) 
     let answer = if ops.is_empty() {
         Ok(())
     } else {
+        let started = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| store.commit(&ops))).unwrap_or_else(|_| {
             Err(PluginError::new(
                 ErrorKind::Panicked,
                 "the store panicked during a commit",
             ))
         });
+        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counters.commit_micros.fetch_add(took, Ordering::Relaxed);
         counters.commits.fetch_add(1, Ordering::Relaxed);
         counters.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
         counters

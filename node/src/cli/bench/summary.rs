@@ -73,13 +73,18 @@ pub fn group_commits(before: &[CommitStats; 2], after: &[CommitStats; 2]) -> Str
         .map(|((before, after), node)| {
             let batches = after.batches.saturating_sub(before.batches);
             let commits = after.commits.saturating_sub(before.commits);
-            let per_commit = if commits == 0 {
-                0.0
+            let micros = after.commit_micros.saturating_sub(before.commit_micros);
+            let (per_commit, millis_each) = if commits == 0 {
+                (0.0, 0.0)
             } else {
-                batches as f64 / commits as f64
+                (
+                    batches as f64 / commits as f64,
+                    micros as f64 / 1000.0 / commits as f64,
+                )
             };
             format!(
-                "node {node} {batches} persists in {commits} commits ({per_commit:.1} per commit)"
+                "node {node} {batches} persists in {commits} commits ({per_commit:.1} per commit, \
+                 {millis_each:.2} ms each)"
             )
         })
         .collect();
@@ -96,20 +101,21 @@ mod tests {
 
     #[test]
     fn group_commits_are_counted_over_the_run_only() {
-        let stats = |batches, commits, largest_group| CommitStats {
+        let stats = |batches, commits, largest_group, commit_micros| CommitStats {
             batches,
             commits,
             largest_group,
+            commit_micros,
             ..CommitStats::default()
         };
         let line = group_commits(
-            &[stats(10, 10, 1), stats(5, 5, 1)],
-            &[stats(310, 110, 7), stats(5, 5, 1)],
+            &[stats(10, 10, 1, 900), stats(5, 5, 1, 400)],
+            &[stats(310, 110, 7, 45_900), stats(5, 5, 1, 400)],
         );
         assert_eq!(
             line,
-            "group commit: node a 300 persists in 100 commits (3.0 per commit), \
-             node b 0 persists in 0 commits (0.0 per commit); largest group since start 7"
+            "group commit: node a 300 persists in 100 commits (3.0 per commit, 0.45 ms each), \
+             node b 0 persists in 0 commits (0.0 per commit, 0.00 ms each); largest group since start 7"
         );
     }
 }

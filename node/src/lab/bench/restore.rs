@@ -34,8 +34,13 @@ pub struct RestoreFigures {
     /// The resident memory the process gained by the restart, in bytes (`None` where the
     /// operating system does not say).
     pub memory_growth: Option<u64>,
-    /// The payments made after the restart, on channels spread over all of them.
+    /// The payments made after the restart, on channels spread over all of them: the first
+    /// on each channel since the restart, whose proposal is durable before it leaves (the
+    /// version the restart spent lives in memory only, `Channel::highest_signed_version`).
     pub payments: Measurement,
+    /// As many payments again on the same channels, in the same order: each channel's second
+    /// since the restart, the steady state.
+    pub again: Measurement,
 }
 
 impl ChannelBench<'_> {
@@ -105,27 +110,15 @@ pub async fn restore_run(
     }
     let resynced = begun.elapsed();
     let stores = || ALIASES.map(|alias| lab.store_stats(alias));
-    let mut latencies = Vec::with_capacity(payments as usize);
-    let stopwatch = Stopwatch::start(stores());
     // A stride coprime to the count visits every channel before any twice.
     let stride = coprime_stride(count);
     let mut paid_on = vec![0u64; count];
-    for n in 0..payments as usize {
-        let index = (n * stride) % count;
-        let mut paid = [0u64; 2];
-        pay_run(
-            &apis,
-            ids[index],
-            1,
-            Direction::OneWay,
-            0,
-            &mut paid,
-            Some(&mut latencies),
-        )
-        .await?;
-        paid_on[index] += 1;
-    }
+    let stopwatch = Stopwatch::start(stores());
+    let latencies = pay_round(&apis, &ids, stride, payments, &mut paid_on).await?;
     let measured = stopwatch.stop(latencies, stores());
+    let stopwatch = Stopwatch::start(stores());
+    let latencies = pay_round(&apis, &ids, stride, payments, &mut paid_on).await?;
+    let again = stopwatch.stop(latencies, stores());
     for (index, times) in paid_on.iter().enumerate().filter(|(_, t)| **t > 0) {
         let versions = [
             version(&apis[0], ids[index]).await?,
@@ -145,10 +138,39 @@ pub async fn restore_run(
         resynced,
         memory_growth,
         payments: measured,
+        again,
     })
 }
 
 /// The version of channel `id` as `api`'s node sees it.
+/// Makes `payments` payments from node a, one after the other, each on the next of `ids`
+/// taken with `stride`; counts them in `paid_on` and returns their latencies.
+async fn pay_round(
+    apis: &[Arc<dyn NodeApi>; 2],
+    ids: &[ChannelId],
+    stride: usize,
+    payments: u64,
+    paid_on: &mut [u64],
+) -> Result<Vec<Duration>, LabError> {
+    let mut latencies = Vec::with_capacity(payments as usize);
+    for n in 0..payments as usize {
+        let index = (n * stride) % ids.len();
+        let mut paid = [0u64; 2];
+        pay_run(
+            apis,
+            ids[index],
+            1,
+            Direction::OneWay,
+            0,
+            &mut paid,
+            Some(&mut latencies),
+        )
+        .await?;
+        paid_on[index] += 1;
+    }
+    Ok(latencies)
+}
+
 async fn version(api: &Arc<dyn NodeApi>, id: ChannelId) -> Result<u64, LabError> {
     Ok(api
         .channel_get(id)
