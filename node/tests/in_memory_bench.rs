@@ -6,28 +6,44 @@
 
 use std::process::Command;
 
-#[test]
-fn the_in_memory_bench_runs_on_the_memory_plugins() {
-    let dir = tempfile::Builder::new()
-        .prefix("parley-in-memory-bench-")
-        .tempdir()
-        .unwrap();
+/// Runs `parley bench channels` with `args` on a minimal config of the built-in plugins;
+/// returns its standard output, failing the test if the run fails.
+fn bench_channels(prefix: &str, args: &[&str]) -> (String, String) {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
     let config = dir.path().join("node.toml");
-    // The config's own wire and store are replaced by the in-memory ones.
     std::fs::write(
         &config,
         "[chain]\nplugin = \"sim-chain\"\n[wire]\nplugin = \"quic\"\n[store]\nplugin = \"lmdb\"\n",
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args(["bench", "channels", "--in-memory", "--scenario", "single"])
-        .args(["--payments", "30", "--warmup", "3", "--config"])
+        .args(["bench", "channels"])
+        .args(args)
+        .arg("--config")
         .arg(&config)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+#[test]
+fn the_in_memory_bench_runs_on_the_memory_plugins() {
+    // The config's own wire and store are replaced by the in-memory ones.
+    let (stdout, stderr) = bench_channels(
+        "parley-in-memory-bench-",
+        &[
+            "--in-memory",
+            "--scenario",
+            "single",
+            "--payments",
+            "30",
+            "--warmup",
+            "3",
+        ],
+    );
     assert!(stdout.contains("[wire] memory-wire"), "{stdout}");
     assert!(
         stdout.contains("[store] memory-store NOT durable"),
@@ -46,25 +62,17 @@ fn the_in_memory_bench_runs_on_the_memory_plugins() {
 /// figure it prints is there, with both nodes agreeing after each round.
 #[test]
 fn the_restore_bench_pays_twice_over_the_restored_channels() {
-    let dir = tempfile::Builder::new()
-        .prefix("parley-restore-bench-")
-        .tempdir()
-        .unwrap();
-    let config = dir.path().join("node.toml");
-    std::fs::write(
-        &config,
-        "[chain]\nplugin = \"sim-chain\"\n[wire]\nplugin = \"quic\"\n[store]\nplugin = \"lmdb\"\n",
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
-        .args(["bench", "channels", "--scenario", "restore"])
-        .args(["--channels", "12", "--payments", "12", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let (stdout, _) = bench_channels(
+        "parley-restore-bench-",
+        &[
+            "--scenario",
+            "restore",
+            "--channels",
+            "12",
+            "--payments",
+            "12",
+        ],
+    );
     assert!(
         stdout.contains("started with every channel restored in"),
         "{stdout}"
