@@ -7,7 +7,7 @@
 use std::process::Command;
 
 /// Runs `parley bench channels` with `args` on a minimal config of the built-in plugins;
-/// returns its standard output, failing the test if the run fails.
+/// returns what it printed on standard output and standard error, failing the test if it failed.
 fn bench_channels(prefix: &str, args: &[&str]) -> (String, String) {
     let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
     let config = dir.path().join("node.toml");
