@@ -79,7 +79,7 @@ fn the_restore_bench_pays_twice_over_the_restored_channels() {
     );
     assert!(stdout.contains("every channel re-synchronised"), "{stdout}");
     assert!(
-        stdout.contains("the first on each since the restart"),
+        stdout.contains("(the first on each since the restart)"),
         "{stdout}"
     );
     assert!(

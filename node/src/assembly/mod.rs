@@ -251,7 +251,8 @@ impl Node {
             snapshots,
             damaged,
             &members,
-        );
+        )
+        .await;
         tasks.push(spawn_dispatcher(dispatcher, peer_events, redial));
 
         let node_service = NodeService::new(driver.clone());

@@ -47,7 +47,10 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 ///   state of it is still readable (salvaged), and otherwise runs no task: it is watched on
 ///   chain by its id and listed with the problem, and every registration seen for it is
 ///   logged loudly.
-pub(super) fn resume_channels(
+///
+/// Before any task starts, the version each channel's restore spent is recorded, for all of
+/// them in one commit ([`record_restart_spent`]).
+pub(super) async fn resume_channels(
     starter: &ChannelStarter,
     side: &ChainSide,
     store: &ChannelStore,
@@ -56,14 +59,17 @@ pub(super) fn resume_channels(
     members: &BTreeMap<ChannelId, ChannelMembers>,
 ) -> HashSet<NodeId> {
     let mut peers = HashSet::new();
+    let mut restored = Vec::with_capacity(snapshots.len());
     for (id, snapshot) in snapshots {
-        let channel = match Channel::restore(snapshot) {
-            Ok(channel) => channel,
+        match Channel::restore(snapshot) {
+            Ok(channel) => restored.push((id, channel)),
             Err(error) => {
                 damaged.push((id, format!("the stored record does not restore: {error}")));
-                continue;
             }
-        };
+        }
+    }
+    record_restart_spent(store, &mut restored).await;
+    for (id, channel) in restored {
         let members = members.get(&id).cloned().unwrap_or_default();
         tracing::info!(channel = %id, phase = %channel.phase(), version = channel.latest().version, "channel resumed");
         let known: Vec<NodeId> = members.known().collect();
@@ -111,6 +117,33 @@ pub(super) fn resume_channels(
     peers
 }
 
+/// Records the version each restored channel's restore spent, in one commit, and tells
+/// each channel once it is durable: its first proposal may then leave while its own record is
+/// written, as every later one does (`Channel::highest_signed_version`). If the commit fails,
+/// the channels go on without: each first proposal is durable before it leaves.
+async fn record_restart_spent(store: &ChannelStore, restored: &mut [(ChannelId, Channel)]) {
+    let spent: Vec<(ChannelId, u64)> = restored
+        .iter()
+        .filter_map(|(id, channel)| Some((*id, channel.unrecorded_restart_spent()?)))
+        .collect();
+    if spent.is_empty() {
+        return;
+    }
+    match store.record_restart_spent(&spent).await {
+        Ok(()) => {
+            for (_, channel) in restored.iter_mut() {
+                if let Some(version) = channel.unrecorded_restart_spent() {
+                    channel.restart_spent_recorded(version);
+                }
+            }
+        }
+        Err(error) => tracing::warn!(
+            "could not record the versions this restart spent ({error}); each channel's \
+             first payment waits for its own record before it leaves"
+        ),
+    }
+}
+
 /// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
 fn salvage(store: &ChannelStore, id: &ChannelId) -> Option<Channel> {
     let pairs = store.scan_prefix(&schema::channel_prefix(id)).ok()?;
@@ -144,4 +177,73 @@ pub(super) fn restore_channels(
         .map(|snapshot| (snapshot.channel.channel_id, snapshot))
         .collect();
     Ok((channels, damaged))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::PersistRecord;
+    use crate::store::test_support::{snapshot, MemStore};
+    use parley_plugin_api::codec::Encode;
+    use parley_plugin_api::model::WriteOp;
+    use parley_plugin_api::Store;
+    use std::sync::Arc;
+
+    fn restored(store: &Arc<MemStore>) -> (ChannelStore, Vec<(ChannelId, Channel)>) {
+        let channels = ChannelStore::open(Arc::clone(store) as Arc<dyn Store>).unwrap();
+        let snapshots = [snapshot(1, 4, false), snapshot(2, 7, true)];
+        for snapshot in &snapshots {
+            let ops = schema::ops_for(&snapshot.channel.channel_id, &snapshot.to_records());
+            for op in ops {
+                if let WriteOp::Put { key, value } = op {
+                    store.plant(&key.0, &value.0);
+                }
+            }
+        }
+        let restored = snapshots
+            .into_iter()
+            .map(|s| (s.channel.channel_id, Channel::restore(s).unwrap()))
+            .collect();
+        (channels, restored)
+    }
+
+    #[tokio::test]
+    async fn every_restored_channel_s_spent_version_is_recorded_in_one_commit() {
+        let store = Arc::new(MemStore::default());
+        let (channels, mut restored) = restored(&store);
+        let before = store.commit_count();
+        record_restart_spent(&channels, &mut restored).await;
+        assert_eq!(store.commit_count(), before + 1, "one commit for all");
+        // Channel 1 is at version 4; channel 2 has its proposal of 8 in the pending slot.
+        for ((id, channel), spent) in restored.iter().zip([5u64, 9]) {
+            let key = schema::channel_key(id, schema::Slot::Spent);
+            assert_eq!(
+                store.contents().get(&key),
+                Some(&PersistRecord::Spent(spent).encode())
+            );
+            assert_eq!(channel.highest_signed_version(), spent);
+            assert_eq!(channel.unrecorded_restart_spent(), None);
+            let again = channels.restore_channel(id).unwrap().unwrap();
+            assert_eq!(again.spent, spent);
+            // The next restart spends the version above it.
+            assert_eq!(
+                Channel::restore(again).unwrap().unrecorded_restart_spent(),
+                Some(spent + 1)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_record_leaves_each_first_proposal_to_its_own_record() {
+        let store = Arc::new(MemStore::default());
+        let (channels, mut restored) = restored(&store);
+        store.fail_commits(true);
+        record_restart_spent(&channels, &mut restored).await;
+        for (_, channel) in &restored {
+            assert_eq!(
+                channel.unrecorded_restart_spent(),
+                Some(channel.highest_signed_version() + 1)
+            );
+        }
+    }
 }

@@ -1690,7 +1690,11 @@ impl<L: PeerLink> ChannelTask<L> {
 
     fn archive_record(&self) -> ArchivedChannel {
         ArchivedChannel {
-            snapshot: self.channel.snapshot(),
+            // The archive keeps no version a restart spent (a closed channel proposes nothing).
+            snapshot: ChannelSnapshot {
+                spent: 0,
+                ..self.channel.snapshot()
+            },
             peer: self.deps.members.peer(),
             note: self.ending.note.clone(),
             dispute: self.ending.dispute.clone(),

@@ -47,6 +47,7 @@ fn funding_snapshot(funding: Funding) -> ChannelSnapshot {
         },
         pending: None,
         funding,
+        spent: 0,
     }
 }
 

@@ -74,6 +74,13 @@ pub enum PersistRecord {
     /// How the channel is funded (tag 4). Written once, when the channel opens; a store keeps
     /// [`Funding::Ledger`] as no record at all, which is what every older store holds.
     Funding(Funding),
+    /// The version a restart of this node spent above every state the other records hold
+    /// (tag 5): a proposal of that version may have left before its record was durable, so
+    /// no state of it is ever signed (`Channel::restore`). Written by the node as it starts,
+    /// for every restored channel in one commit, so that the first proposal after the
+    /// restart may leave while its own record is written. A store keeps 0 (never restarted)
+    /// as no record at all.
+    Spent(u64),
 }
 
 impl Encode for PersistRecord {
@@ -99,6 +106,10 @@ impl Encode for PersistRecord {
                 out.push(4);
                 r.encode_to(out);
             }
+            PersistRecord::Spent(version) => {
+                out.push(5);
+                version.encode_to(out);
+            }
         }
     }
 }
@@ -111,6 +122,7 @@ impl Decode for PersistRecord {
             2 => PersistRecord::Pending(Decode::decode_from(reader)?),
             3 => PersistRecord::Phase(Decode::decode_from(reader)?),
             4 => PersistRecord::Funding(Decode::decode_from(reader)?),
+            5 => PersistRecord::Spent(Decode::decode_from(reader)?),
             tag => {
                 return Err(DecodeError::InvalidTag {
                     what: "persist record",
@@ -136,6 +148,8 @@ pub struct ChannelSnapshot {
     pub pending: Option<PendingUpdate>,
     /// How the channel is funded ([`Funding::Ledger`] when no funding record was written).
     pub funding: Funding,
+    /// The version the last restart spent ([`PersistRecord::Spent`]; 0 when none was written).
+    pub spent: u64,
 }
 
 canonical_struct!(ChannelSnapshot {
@@ -143,7 +157,8 @@ canonical_struct!(ChannelSnapshot {
     phase,
     latest,
     pending,
-    funding
+    funding,
+    spent
 });
 
 /// Why persisted records do not make a channel.
@@ -239,6 +254,7 @@ impl ChannelSnapshot {
         let mut pending = None;
         let mut phase = Phase::Opening;
         let mut funding: Option<Funding> = None;
+        let mut spent = 0;
         for record in records {
             match record {
                 PersistRecord::Opened(r) => {
@@ -259,6 +275,7 @@ impl ChannelSnapshot {
                     }
                     funding = Some(f.clone());
                 }
+                PersistRecord::Spent(version) => spent = *version,
             }
         }
         Ok(ChannelSnapshot {
@@ -267,6 +284,7 @@ impl ChannelSnapshot {
             latest: latest.ok_or(RestoreError::MissingLatest)?,
             pending,
             funding: funding.unwrap_or_default(),
+            spent,
         })
     }
 
@@ -287,6 +305,7 @@ impl ChannelSnapshot {
                 })
             }
             PersistRecord::Funding(_) => {}
+            PersistRecord::Spent(version) => self.spent = *version,
         }
         Ok(())
     }
@@ -299,6 +318,7 @@ impl ChannelSnapshot {
             PersistRecord::Pending(self.pending.clone()),
             PersistRecord::Phase(self.phase),
             PersistRecord::Funding(self.funding.clone()),
+            PersistRecord::Spent(self.spent),
         ]
     }
 }
@@ -343,6 +363,7 @@ mod tests {
             phase.prop_map(PersistRecord::Phase),
             channel_id().prop_map(|parent| PersistRecord::Funding(Funding::SubChannel { parent })),
             Just(PersistRecord::Funding(Funding::Ledger)),
+            any::<u64>().prop_map(PersistRecord::Spent),
         ]
     }
 
@@ -445,10 +466,10 @@ mod tests {
             Err(RestoreError::MissingChannel)
         );
         assert_eq!(
-            PersistRecord::decode(&[5]),
+            PersistRecord::decode(&[6]),
             Err(DecodeError::InvalidTag {
                 what: "persist record",
-                tag: 5
+                tag: 6
             })
         );
         assert_eq!(

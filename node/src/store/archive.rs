@@ -90,6 +90,8 @@ impl Decode for ArchivedChannel {
                 latest,
                 pending,
                 funding,
+                // A closed channel proposes nothing: the version a restart spent is not kept.
+                spent: 0,
             },
             peer,
             note,

@@ -271,6 +271,20 @@ impl ChannelStore {
         schema::decode_channel(channel_id, &pairs).map(Some)
     }
 
+    /// Records the version each restored channel's restart spent ([`PersistRecord::Spent`]),
+    /// all in one commit. Resolves once they are durable.
+    pub fn record_restart_spent(
+        &self,
+        spent: &[(ChannelId, u64)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let ops: Vec<WriteOp> = spent
+            .iter()
+            .map(|(id, version)| schema::record_op(id, &PersistRecord::Spent(*version)))
+            .collect();
+        let target = WriteTarget::Batch { ops: ops.len() };
+        write(target, Ok(self.committer.commit(ops)))
+    }
+
     /// Stores a proposal awaiting an answer, replacing one with the same id.
     pub fn put_proposal(
         &self,
@@ -425,7 +439,8 @@ fn migration_step(store: &dyn Store, version: u32) -> Result<Vec<WriteOp>, Store
     Ok(match version {
         1 => archive::migrate_from_v1(scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
         2 => members::migrate_from_v2(&scan(schema::CHANNEL_PREFIX)?, &scan(LINK_PREFIX)?),
-        _ => super::node_records::migrate_from_v3(),
+        3 => super::node_records::migrate_from_v3(),
+        _ => schema::migrate_from_v4(),
     })
 }
 

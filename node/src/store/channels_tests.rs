@@ -34,14 +34,14 @@ fn open_writes_the_schema_version_once() {
 #[test]
 fn open_refuses_a_newer_schema_and_foreign_data() {
     let store = Arc::new(MemStore::default());
-    store.plant(SCHEMA_KEY, &5u32.to_be_bytes());
+    store.plant(SCHEMA_KEY, &6u32.to_be_bytes());
     let error = open_err(&store);
     assert!(
         matches!(
             error,
             StoreError::NewerSchema {
-                found: 5,
-                supported: 4
+                found: 6,
+                supported: 5
             }
         ),
         "{error}"
@@ -398,8 +398,8 @@ async fn opening_a_version_1_store_archives_its_closed_channels_then_migrates_it
     let channels = open(&store);
     assert_eq!(
         store.commit_count(),
-        3,
-        "each migration step is one atomic commit (1 to 2, 2 to 3, then 3 to 4)"
+        4,
+        "each migration step is one atomic commit (1 to 2, 2 to 3, 3 to 4, then 4 to 5)"
     );
     let commits = store.commits();
     assert!(
@@ -427,7 +427,7 @@ async fn opening_a_version_1_store_archives_its_closed_channels_then_migrates_it
     // Opening it again changes nothing.
     drop(channels);
     drop(open(&store));
-    assert_eq!(store.commit_count(), 3);
+    assert_eq!(store.commit_count(), 4);
 }
 
 #[tokio::test]
@@ -446,8 +446,8 @@ async fn opening_a_version_2_store_turns_its_links_into_members_in_one_commit() 
     let channels = open(&store);
     assert_eq!(
         store.commit_count(),
-        2,
-        "each step is one atomic commit (2 to 3, then 3 to 4)"
+        3,
+        "each step is one atomic commit (2 to 3, 3 to 4, then 4 to 5)"
     );
     assert_eq!(
         store.contents().get(SCHEMA_KEY),
@@ -473,11 +473,11 @@ async fn opening_a_version_2_store_turns_its_links_into_members_in_one_commit() 
 
     drop(channels);
     drop(open(&store));
-    assert_eq!(store.commit_count(), 2, "a second open writes nothing");
+    assert_eq!(store.commit_count(), 3, "a second open writes nothing");
 }
 
 #[tokio::test]
-async fn opening_a_version_3_store_writes_version_4_alone_and_survives_a_failed_attempt() {
+async fn opening_a_version_3_store_writes_versions_4_and_5_alone_and_survives_a_failed_attempt() {
     use crate::store::node_records::{decode_peers, peer_op, StoredPeer, PEER_PREFIX};
     use crate::wire::NodeKey;
     let peer = NodeKey::from_secret_bytes(&[5; 32]).unwrap().node_id();
@@ -508,7 +508,11 @@ async fn opening_a_version_3_store_writes_version_4_alone_and_survives_a_failed_
 
     let attempts = store.commit_count();
     let channels = open(&store);
-    assert_eq!(store.commit_count(), attempts + 1, "one commit");
+    assert_eq!(
+        store.commit_count(),
+        attempts + 2,
+        "one commit a step (3 to 4, 4 to 5)"
+    );
     let mut after = store.contents();
     assert_eq!(
         after.remove(SCHEMA_KEY),

@@ -48,6 +48,11 @@
 //! older changes, so opening a version-3 store writes version 4 alone
 //! ([`super::node_records::migrate_from_v3`]); the bump keeps a version-3 node from running on
 //! a store whose announced addresses it would drop without a word.
+//!
+//! Version 5 added the slot of the version a restart spent (5, [`Slot::Spent`]; no key for
+//! none). Nothing older changes, so opening a version-4 store writes version 5 alone
+//! ([`migrate_from_v4`]); the bump keeps a version-4 node from refusing every channel a
+//! version-5 node restarted (an unknown slot) as damaged.
 
 use super::error::StoreError;
 use super::proposal::StoredProposal;
@@ -57,7 +62,7 @@ use parley_plugin_api::model::{ChannelId, WriteOp};
 use std::fmt;
 
 /// The version of the layout this node writes and reads.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest version this node migrates from (to [`SCHEMA_VERSION`]) when it opens a store.
 pub const OLDEST_MIGRATED: u32 = 1;
@@ -92,16 +97,19 @@ pub enum Slot {
     Phase = 3,
     /// How the channel is funded ([`PersistRecord::Funding`]); absent for ledger funding.
     Funding = 4,
+    /// The version the last restart spent ([`PersistRecord::Spent`]); absent for none.
+    Spent = 5,
 }
 
 impl Slot {
     /// Every slot, in key order.
-    pub const ALL: [Slot; 5] = [
+    pub const ALL: [Slot; 6] = [
         Slot::Channel,
         Slot::Latest,
         Slot::Pending,
         Slot::Phase,
         Slot::Funding,
+        Slot::Spent,
     ];
 
     /// The slot a record replaces.
@@ -112,6 +120,7 @@ impl Slot {
             PersistRecord::Pending(_) => Slot::Pending,
             PersistRecord::Phase(_) => Slot::Phase,
             PersistRecord::Funding(_) => Slot::Funding,
+            PersistRecord::Spent(_) => Slot::Spent,
         }
     }
 
@@ -128,6 +137,7 @@ impl Slot {
             Slot::Pending => "pending",
             Slot::Phase => "phase",
             Slot::Funding => "funding",
+            Slot::Spent => "spent",
         }
     }
 }
@@ -208,6 +218,12 @@ pub fn schema_op() -> WriteOp {
     schema_op_of(SCHEMA_VERSION)
 }
 
+/// The writes that bring a store of schema version 4 to 5: version 5 only adds the slot
+/// [`Slot::Spent`], so the step is the version alone (one write).
+pub fn migrate_from_v4() -> Vec<WriteOp> {
+    vec![schema_op_of(5)]
+}
+
 /// The write that stores schema version `version` (a migration step writes the version it
 /// reaches, which need not be the current one).
 pub fn schema_op_of(version: u32) -> WriteOp {
@@ -237,13 +253,14 @@ pub fn check_schema(value: &[u8]) -> Result<u32, StoreError> {
 }
 
 /// The write that replaces one record's slot: a put of its encoding, or a delete for an empty
-/// pending slot and for ledger funding (both are stored as no key).
+/// pending slot, for ledger funding and for no version spent by a restart (each stored as no
+/// key).
 pub fn record_op(channel_id: &ChannelId, record: &PersistRecord) -> WriteOp {
     let key = channel_key(channel_id, Slot::of(record));
     match record {
-        PersistRecord::Pending(None) | PersistRecord::Funding(Funding::Ledger) => {
-            WriteOp::delete(key)
-        }
+        PersistRecord::Pending(None)
+        | PersistRecord::Funding(Funding::Ledger)
+        | PersistRecord::Spent(0) => WriteOp::delete(key),
         record => WriteOp::put(key, record.encode()),
     }
 }
@@ -385,12 +402,19 @@ pub fn salvage_channel(
         _ if channel.params.ledger_channel && !channel.params.virtual_channel => Funding::Ledger,
         _ => return None,
     };
+    // The version a restart spent is kept: a salvaged channel proposes nothing, but its
+    // snapshot stays what the records say.
+    let spent = match record_in(Slot::Spent) {
+        Some(PersistRecord::Spent(version)) => version,
+        _ => 0,
+    };
     Some(ChannelSnapshot {
         channel,
         phase,
         latest,
         pending: None,
         funding,
+        spent,
     })
 }
 

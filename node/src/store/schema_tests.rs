@@ -71,7 +71,7 @@ fn slots_match_record_tags() {
         assert_eq!(record.encode()[0], slot as u8, "{slot}");
         assert_eq!(Slot::from_byte(slot as u8), Some(slot));
     }
-    assert_eq!(Slot::from_byte(5), None);
+    assert_eq!(Slot::from_byte(6), None);
 }
 
 #[test]
@@ -90,27 +90,28 @@ fn proposal_keys_round_trip() {
 #[test]
 fn the_schema_version_is_checked() {
     assert_eq!(schema_op().key(), SCHEMA_KEY);
-    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 4);
+    assert_eq!(check_schema(&SCHEMA_VERSION.to_be_bytes()).unwrap(), 5);
     // Versions 1 and 2 are migrated by the caller (version 1's closed channels go to the
     // archive, version 2's peer links become members).
     assert_eq!(check_schema(&1u32.to_be_bytes()).unwrap(), 1);
     assert_eq!(check_schema(&2u32.to_be_bytes()).unwrap(), 2);
     assert_eq!(check_schema(&3u32.to_be_bytes()).unwrap(), 3);
+    assert_eq!(check_schema(&4u32.to_be_bytes()).unwrap(), 4);
     assert_eq!(schema_op_of(2).key(), SCHEMA_KEY);
-    let newer = check_schema(&5u32.to_be_bytes()).unwrap_err();
+    let newer = check_schema(&6u32.to_be_bytes()).unwrap_err();
     assert!(matches!(
         newer,
         StoreError::NewerSchema {
-            found: 5,
-            supported: 4
+            found: 6,
+            supported: 5
         }
     ));
-    assert!(newer.to_string().contains("version 5") && newer.to_string().contains("version 4"));
+    assert!(newer.to_string().contains("version 6") && newer.to_string().contains("version 5"));
     assert!(matches!(
         check_schema(&0u32.to_be_bytes()),
         Err(StoreError::OlderSchema {
             found: 0,
-            supported: 4
+            supported: 5
         })
     ));
     assert!(matches!(

@@ -273,6 +273,7 @@ pub fn snapshot(n: u32, version: u64, with_pending: bool) -> ChannelSnapshot {
         latest: signed(n, version),
         pending: with_pending.then(|| pending(n, version)),
         funding: Funding::Ledger,
+        spent: 0,
     }
 }
 

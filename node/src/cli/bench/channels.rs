@@ -44,8 +44,8 @@ updates they took);
 (f) only with --scenario restore: node a opens --channels channels with b (setup), stops and \
 starts again: the time until it answers with every channel restored, the resident memory the \
 restart added per channel, then --payments payments from a, one after the other, each on \
-another channel, and as many again on the same channels (the first payment on a channel after a \
-restart is durable before it leaves; the second is the steady state).
+another channel, and as many again on the same channels (the first payment on each channel since \
+the restart, then the second).
 
 Prints updates per second, latency p50/p90/p99/max, and CPU time by thread. After each scenario \
 both nodes must agree on every channel's version and balances, or the bench fails. Nothing is kept: the \
@@ -361,7 +361,7 @@ fn run_restore(args: &ChannelBenchArgs, mut lab: InProcess, verbose: bool) -> Cl
     report(
         &format!(
             "  then {} payments from a, one after the other, each on another channel (the first \
-             on each since the restart: its proposal is durable before it leaves)",
+             on each since the restart)",
             args.payments
         ),
         &figures.payments,

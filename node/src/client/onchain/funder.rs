@@ -113,6 +113,7 @@ mod tests {
             },
             pending: None,
             funding,
+            spent: 0,
         }
     }
 

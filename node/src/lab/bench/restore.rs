@@ -35,8 +35,9 @@ pub struct RestoreFigures {
     /// operating system does not say).
     pub memory_growth: Option<u64>,
     /// The payments made after the restart, on channels spread over all of them: the first
-    /// on each channel since the restart, whose proposal is durable before it leaves (the
-    /// version the restart spent lives in memory only, `Channel::highest_signed_version`).
+    /// on each channel since the restart (its proposal leaves while its record is written
+    /// only because the node recorded the version the restart spent,
+    /// `assembly::restore::record_restart_spent`).
     pub payments: Measurement,
     /// As many payments again on the same channels, in the same order: each channel's second
     /// since the restart, the steady state.

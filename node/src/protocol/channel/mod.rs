@@ -107,6 +107,10 @@ pub struct Channel {
     /// of ours goes at or below it, and we sign none of the others' at or below it. See
     /// `update.rs`, "One version, one state".
     spent: u64,
+    /// The version a restart spent that the records hold ([`PersistRecord::Spent`]): the
+    /// snapshot's when restored, raised once the node recorded this restart's
+    /// ([`Channel::restart_spent_recorded`]).
+    recorded_spent: u64,
     /// Our signed update above the newest state that will not complete (rejected, lost in a
     /// race, dropped): the pending slot keeps it, so a restart knows its version is spent.
     withdrawn: Option<PendingUpdate>,
@@ -203,6 +207,7 @@ impl Channel {
             early_accepts: BTreeMap::new(),
             lost_race: None,
             spent: 0,
+            recorded_spent: 0,
             withdrawn: None,
             syncing: false,
             funding: match proposal.parent {
@@ -246,10 +251,13 @@ impl Channel {
     /// does not tell): either way it is a state we signed and must not contradict, and its
     /// version is spent.
     ///
-    /// One version above every state the records hold is spent as well: a driver may send a
+    /// One version above every state the records hold, and above the version an earlier
+    /// restart spent ([`PersistRecord::Spent`]), is spent as well: a driver may send a
     /// proposal before its record is durable, one at a time (see
     /// [`Channel::highest_signed_version`]), so a crash may have forgotten a proposal of that
-    /// version that the peer holds.
+    /// version that the peer holds. The driver records it
+    /// ([`Channel::unrecorded_restart_spent`]) so that the next proposal may leave before its
+    /// record too.
     pub fn restore(snapshot: ChannelSnapshot) -> Result<Channel, RestoreError> {
         let ChannelSnapshot {
             channel: record,
@@ -257,6 +265,7 @@ impl Channel {
             latest,
             pending,
             funding,
+            spent: recorded_spent,
         } = snapshot;
         let participants = record.params.participants.len();
         let my_index = usize::from(record.my_index);
@@ -301,6 +310,7 @@ impl Channel {
             .state
             .version
             .max(pending.as_ref().map_or(0, |p| p.state.version))
+            .max(recorded_spent)
             .saturating_add(1);
         let pending = pending.filter(|p| {
             matches!(phase, Phase::Active | Phase::Disputed)
@@ -322,6 +332,7 @@ impl Channel {
             // it. Versions spent by the peer's proposals are not persisted; the peer knows
             // them (`Concurrent`).
             spent,
+            recorded_spent,
             withdrawn: None,
             syncing: false,
             funding,
@@ -346,6 +357,7 @@ impl Channel {
             latest: self.signed_record(),
             pending: self.signed_in_flight().or_else(|| self.withdrawn.clone()),
             funding: self.funding.clone(),
+            spent: self.recorded_spent,
         }
     }
 
@@ -689,12 +701,14 @@ impl Channel {
         }
     }
 
-    /// The highest version of a state we signed that the records hold: the newest state's, or
-    /// that of the update in the pending slot (in flight or withdrawn). A driver may send our
-    /// next proposal before its record is durable only if the proposal is this + 1 (and every
+    /// The highest version the records hold a state we signed of, or a restart's spent
+    /// version of: the newest state's, that of the update in the pending slot (in flight or
+    /// withdrawn), or the one [`PersistRecord::Spent`] names. A driver may send our next
+    /// proposal before its record is durable only if the proposal is this + 1 (and every
     /// earlier record is durable): a restart then spends that version by itself
     /// ([`Channel::restore`]). A proposal higher than that (a version spent in memory alone,
-    /// say by the peer's proposal we declined) must be durable before it leaves.
+    /// say by the peer's proposal we declined, or by a restart not yet recorded) must be
+    /// durable before it leaves.
     pub fn highest_signed_version(&self) -> u64 {
         // The slot's version, read without copying its state (this runs for every update).
         let accepted = self.incoming.as_ref().filter(|i| i.accepted);
@@ -705,7 +719,20 @@ impl Channel {
             .or(accepted.map(|i| i.state.version))
             .or(self.withdrawn.as_ref().map(|w| w.state.version))
             .unwrap_or(0);
-        self.latest.version.max(slot)
+        self.latest.version.max(slot).max(self.recorded_spent)
+    }
+
+    /// The version this channel's restore spent ([`Channel::restore`]), if the records do
+    /// not hold it yet: what the driver records as [`PersistRecord::Spent`] for every
+    /// restored channel in one commit as the node starts, before any proposal.
+    pub fn unrecorded_restart_spent(&self) -> Option<u64> {
+        (self.spent > self.recorded_spent && self.spent > self.latest.version).then_some(self.spent)
+    }
+
+    /// The records now hold `version` as spent ([`Channel::unrecorded_restart_spent`]
+    /// committed): the next proposal above it may leave before its record.
+    pub fn restart_spent_recorded(&mut self, version: u64) {
+        self.recorded_spent = self.recorded_spent.max(version);
     }
 
     /// The highest version used: the newest state's, or a spent one above it.

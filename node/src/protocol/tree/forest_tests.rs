@@ -23,6 +23,7 @@ fn snapshot(params: Params, state: State, funding: Funding) -> ChannelSnapshot {
         },
         pending: None,
         funding,
+        spent: 0,
     }
 }
 

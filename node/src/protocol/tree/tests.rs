@@ -99,6 +99,7 @@ pub(super) fn ledger_snapshot(
         },
         pending: None,
         funding: Default::default(),
+        spent: 0,
     }
 }
 

@@ -202,6 +202,15 @@ impl Node {
         self.channel = Channel::restore_from_records(&self.store).expect("restore");
     }
 
+    /// Records the version the restore spent, as the node does for every channel it restores
+    /// before any proposal (`assembly::restore`).
+    pub fn record_restart_spent(&mut self) {
+        if let Some(version) = self.channel.unrecorded_restart_spent() {
+            self.store.push(PersistRecord::Spent(version));
+            self.channel.restart_spent_recorded(version);
+        }
+    }
+
     pub fn take_events(&mut self) -> Vec<ChannelEvent> {
         std::mem::take(&mut self.events)
     }

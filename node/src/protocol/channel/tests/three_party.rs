@@ -80,6 +80,7 @@ impl Group {
                     },
                     pending: None,
                     funding: Funding::Ledger,
+                    spent: 0,
                 };
                 let store = snapshot.to_records();
                 let mut channel = Channel::restore_from_records(&store).unwrap();

@@ -194,6 +194,54 @@ fn a_proposal_a_crash_forgot_is_not_signed_again_for_another_state() {
 }
 
 #[test]
+fn a_recorded_restart_lets_the_next_proposal_leave_first_and_a_crash_that_forgot_it_spends_it() {
+    for fate in ["rejected", "unanswered", "lost"] {
+        let mut pair = Pair::active(vec![vec![100, 100]]);
+        pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
+        pair.pump();
+        pair.a.crash_and_restore();
+        // The restart spent version 2 in memory only: a proposal of 3 would be two above
+        // the records, so it would have to be durable before it left.
+        assert_eq!(pair.a.channel.highest_signed_version(), 1);
+        assert_eq!(pair.a.channel.unrecorded_restart_spent(), Some(2), "{fate}");
+        pair.a.record_restart_spent();
+        assert_eq!(pair.a.channel.highest_signed_version(), 2);
+        assert_eq!(pair.a.channel.unrecorded_restart_spent(), None);
+        resync(&mut pair);
+        pair.b.policy = |_| Err("not now".into());
+        let recorded = pair.a.channel.highest_signed_version();
+        pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
+        // One above what the records hold: the driver may send it before its record.
+        assert_eq!(proposed(&pair.a.outbox).version, recorded + 1);
+        match fate {
+            "rejected" => pair.pump(),
+            "unanswered" => {
+                pair.deliver(true);
+                pair.b.outbox.clear();
+            }
+            _ => pair.a.outbox.clear(),
+        }
+        crash_forgetting_the_proposal(&mut pair);
+        // The records name version 2 as spent: this restart spends 3, the forgotten one's.
+        assert_eq!(pair.a.channel.unrecorded_restart_spent(), Some(3), "{fate}");
+        pair.a.record_restart_spent();
+        resync(&mut pair);
+        pair.b.policy = accept_all;
+        pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
+        pair.pump();
+        pair.act(false, |c, s| c.pay(0, 0, Amount::from(1u64), s));
+        pair.pump();
+        pair.assert_agree();
+        assert_eq!(
+            balances(pair.a.channel.latest(), 0),
+            vec![87, 113],
+            "{fate}"
+        );
+        assert!(pair.a.channel.latest().version >= 4, "{fate}");
+    }
+}
+
+#[test]
 fn a_proposal_a_crash_forgot_that_the_peer_accepted_comes_back_with_resync() {
     let mut pair = Pair::active(vec![vec![100, 100]]);
     pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
