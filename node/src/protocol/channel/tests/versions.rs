@@ -159,6 +159,29 @@ fn crash_forgetting_the_proposal(pair: &mut Pair) {
     pair.a.crash_and_restore();
 }
 
+/// What becomes of A's proposal, which B's policy refuses: B rejects it, B got it and its
+/// answer is lost, or it never reached B.
+fn meet_fate(pair: &mut Pair, fate: &str) {
+    match fate {
+        "rejected" => pair.pump(),
+        "unanswered" => {
+            pair.deliver(true);
+            pair.b.outbox.clear();
+        }
+        _ => pair.a.outbox.clear(),
+    }
+}
+
+/// With B accepting again, A pays 4 and B pays 1, and both agree.
+fn pay_both_ways(pair: &mut Pair) {
+    pair.b.policy = accept_all;
+    pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
+    pair.pump();
+    pair.act(false, |c, s| c.pay(0, 0, Amount::from(1u64), s));
+    pair.pump();
+    pair.assert_agree();
+}
+
 #[test]
 fn a_proposal_a_crash_forgot_is_not_signed_again_for_another_state() {
     // The peer got it and rejected it, kept it unanswered, or never got it; the restarted node
@@ -167,23 +190,11 @@ fn a_proposal_a_crash_forgot_is_not_signed_again_for_another_state() {
         let mut pair = Pair::active(vec![vec![100, 100]]);
         pair.b.policy = |_| Err("not now".into());
         pair.act(true, |c, s| c.pay(0, 1, Amount::from(10u64), s));
-        match fate {
-            "rejected" => pair.pump(),
-            "unanswered" => {
-                pair.deliver(true);
-                pair.b.outbox.clear();
-            }
-            _ => pair.a.outbox.clear(),
-        }
+        meet_fate(&mut pair, fate);
         crash_forgetting_the_proposal(&mut pair);
         assert_eq!(pair.a.channel.pending(), None, "{fate}");
         resync(&mut pair);
-        pair.b.policy = accept_all;
-        pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
-        pair.pump();
-        pair.act(false, |c, s| c.pay(0, 0, Amount::from(1u64), s));
-        pair.pump();
-        pair.assert_agree();
+        pay_both_ways(&mut pair);
         assert_eq!(
             balances(pair.a.channel.latest(), 0),
             vec![97, 103],
@@ -213,25 +224,13 @@ fn a_recorded_restart_lets_the_next_proposal_leave_first_and_a_crash_that_forgot
         pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
         // One above what the records hold: the driver may send it before its record.
         assert_eq!(proposed(&pair.a.outbox).version, recorded + 1);
-        match fate {
-            "rejected" => pair.pump(),
-            "unanswered" => {
-                pair.deliver(true);
-                pair.b.outbox.clear();
-            }
-            _ => pair.a.outbox.clear(),
-        }
+        meet_fate(&mut pair, fate);
         crash_forgetting_the_proposal(&mut pair);
         // The records name version 2 as spent: this restart spends 3, the forgotten one's.
         assert_eq!(pair.a.channel.unrecorded_restart_spent(), Some(3), "{fate}");
         pair.a.record_restart_spent();
         resync(&mut pair);
-        pair.b.policy = accept_all;
-        pair.act(true, |c, s| c.pay(0, 1, Amount::from(4u64), s));
-        pair.pump();
-        pair.act(false, |c, s| c.pay(0, 0, Amount::from(1u64), s));
-        pair.pump();
-        pair.assert_agree();
+        pay_both_ways(&mut pair);
         assert_eq!(
             balances(pair.a.channel.latest(), 0),
             vec![87, 113],
