@@ -48,8 +48,8 @@ pub(super) fn read_book(store: &ChannelStore, own: NodeId) -> Result<PeerBook, S
 ///   chain by its id and listed with the problem, and every registration seen for it is
 ///   logged loudly.
 ///
-/// Before any task starts, the version each channel's restore spent is recorded, for all of
-/// them in one commit ([`record_restart_spent`]).
+/// Before any task starts, the version each channel's restore spent is recorded
+/// ([`record_restart_spent`]).
 pub(super) async fn resume_channels(
     starter: &ChannelStarter,
     side: &ChainSide,
@@ -117,32 +117,41 @@ pub(super) async fn resume_channels(
     peers
 }
 
-/// Records the version each restored channel's restore spent, in one commit, and tells
-/// each channel once it is durable: its first proposal may then leave while its own record is
-/// written, as every later one does (`Channel::highest_signed_version`). If the commit fails,
-/// the channels go on without: each first proposal is durable before it leaves.
+/// Records the version each restored channel's restore spent, [`SPENT_PER_COMMIT`] channels
+/// to a commit, one commit after the other, and tells each channel once its record is
+/// durable: its first proposal may then leave while its own record is written, as every
+/// later one does (`Channel::highest_signed_version`). Channels whose commit fails go on
+/// without: their first proposal is durable before it leaves.
 async fn record_restart_spent(store: &ChannelStore, restored: &mut [(ChannelId, Channel)]) {
-    let spent: Vec<(ChannelId, u64)> = restored
-        .iter()
-        .filter_map(|(id, channel)| Some((*id, channel.unrecorded_restart_spent()?)))
-        .collect();
-    if spent.is_empty() {
-        return;
-    }
-    match store.record_restart_spent(&spent).await {
-        Ok(()) => {
-            for (_, channel) in restored.iter_mut() {
-                if let Some(version) = channel.unrecorded_restart_spent() {
-                    channel.restart_spent_recorded(version);
-                }
+    for chunk in restored.chunks_mut(SPENT_PER_COMMIT) {
+        let spent: Vec<(ChannelId, u64)> = chunk
+            .iter()
+            .filter_map(|(id, channel)| Some((*id, channel.unrecorded_restart_spent()?)))
+            .collect();
+        if spent.is_empty() {
+            continue;
+        }
+        if let Err(error) = store.record_restart_spent(&spent).await {
+            tracing::warn!(
+                "could not record the versions this restart spent for {} channels ({error}); \
+                 the first payment on each waits for its own record before it leaves",
+                spent.len()
+            );
+            continue;
+        }
+        for (_, channel) in chunk.iter_mut() {
+            if let Some(version) = channel.unrecorded_restart_spent() {
+                channel.restart_spent_recorded(version);
             }
         }
-        Err(error) => tracing::warn!(
-            "could not record the versions this restart spent ({error}); each channel's \
-             first payment waits for its own record before it leaves"
-        ),
     }
 }
+
+/// How many channels' spent versions go in one commit as the node starts. Each record sits
+/// beside its channel's others, so a commit dirties about one store page per channel, and
+/// LMDB keeps the pages of its largest transaction for reuse: commits of a few hundred keep
+/// that to a few MiB however many channels there are, at a millisecond or so each.
+const SPENT_PER_COMMIT: usize = 256;
 
 /// What can still be defended of a damaged channel (see [`schema::salvage_channel`]).
 fn salvage(store: &ChannelStore, id: &ChannelId) -> Option<Channel> {
@@ -208,12 +217,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_restored_channel_s_spent_version_is_recorded_in_one_commit() {
+    async fn every_restored_channel_s_spent_version_is_recorded() {
         let store = Arc::new(MemStore::default());
         let (channels, mut restored) = restored(&store);
         let before = store.commit_count();
         record_restart_spent(&channels, &mut restored).await;
-        assert_eq!(store.commit_count(), before + 1, "one commit for all");
+        assert_eq!(
+            store.commit_count(),
+            before + 1,
+            "one commit for a few channels"
+        );
         // Channel 1 is at version 4; channel 2 has its proposal of 8 in the pending slot.
         for ((id, channel), spent) in restored.iter().zip([5u64, 9]) {
             let key = schema::channel_key(id, schema::Slot::Spent);
