@@ -137,6 +137,7 @@ try {
   await expectText(b.locator("[data-testid=payment][data-direction=received] [data-testid=payment-amount]"), "+0.25 ETH", "bob's received payment");
   await expectText(card(b, payChannel).getByTestId("balance-mine"), "5.25", "bob's new balance");
   await expectText(card(b, payChannel).getByTestId("channel-version"), "v1", "bob's channel version");
+  await expectText(b.locator("[data-testid=payment][data-direction=received] [data-testid=payment-version]"), "v1", "bob's received payment's version");
   await expectText(a.locator("[data-testid=payment][data-direction=sent] [data-testid=payment-amount]"), "−0.25 ETH", "alice's sent payment");
   await expectText(card(a, payChannel).getByTestId("balance-mine"), "9.75", "alice's new balance");
   check(bobLoads.length === 0, `bob's page navigated: ${bobLoads.join(", ")}`);
@@ -151,6 +152,7 @@ try {
   await card(a, payChannel).getByTestId("pay-submit").click();
   await expectText(card(a, payChannel).getByTestId("channel-error"), "insufficient_funds (1003)", "the overdraft");
   await expectText(a.locator("[data-testid=payment][data-status=failed] [data-testid=payment-amount]"), "1000 ETH", "alice's failed payment");
+  await expectText(a.locator("[data-testid=payment][data-status=failed] [data-testid=payment-version]"), "—", "the failed payment's version (none made)");
   await shot(a, "5-alice-overdraft");
 
   step("bob's node restarts: his dashboard says disconnected, then is live again by itself");

@@ -2,6 +2,7 @@
 
 import { el, fill, when } from "../dom";
 import { peerLabel, type Snapshot } from "../snapshot";
+import type { PaymentInfo } from "../types";
 import { decimalsOf, formatUnits } from "../units";
 
 export class Payments {
@@ -43,11 +44,17 @@ export class Payments {
           el("td", { class: `direction ${p.direction}` }, sent ? "↑ sent" : "↓ received"),
           el("td", { class: "num", "data-testid": "payment-amount", "data-base": p.amount }, `${sent ? "−" : "+"}${formatUnits(p.amount, decimals)} ${p.asset}`),
           el("td", {}, peerLabel(snapshot, p.channel), p.memo ? el("span", { class: "dim" }, ` · ${p.memo}`) : null),
-          el("td", { class: "num dim" }, `v${p.version}`),
+          el("td", { class: "num dim", "data-testid": "payment-version" }, versionOf(p)),
           el("td", { class: "reason" }, el("span", { class: `status-${p.status}` }, p.status), p.reason ? el("div", { class: "dim small" }, p.reason) : null),
           el("td", { class: "num" }, `${formatUnits(p.mine, decimals)} ${p.asset}`),
         );
       }),
     );
   }
+}
+
+/** The channel version a payment proposed or became; none for one that made no state (failed
+ * or rejected: the version it named, if any, holds another state or none). */
+function versionOf(p: PaymentInfo): string {
+  return p.status === "completed" || p.status === "pending" ? `v${p.version}` : "—";
 }
