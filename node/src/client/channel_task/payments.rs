@@ -315,8 +315,9 @@ pub fn consistent(offered: &[Offered], amount: Amount) -> bool {
         [] => false,
         [one] if one.amount.is_none() => true,
         several => {
-            let amounts: Option<Vec<Amount>> = several.iter().map(|o| o.amount).collect();
-            amounts.and_then(|a| Amount::checked_sum(&a)) == Some(amount)
+            several.iter().all(|o| o.amount.is_some())
+                && Amount::checked_sum(several.iter().filter_map(|o| o.amount.as_ref()))
+                    == Some(amount)
         }
     }
 }
