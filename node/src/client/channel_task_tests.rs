@@ -526,6 +526,14 @@ fn balances(view: &ChannelView) -> Vec<Amount> {
     view.snapshot.latest.state.allocation.balances[0].clone()
 }
 
+/// Asserts `side`'s view of its channel holds `expected` (participant 0's, then 1's).
+async fn assert_balances(side: &Side, expected: [u64; 2]) {
+    assert_eq!(
+        balances(&side.view().await),
+        expected.map(Amount::from).to_vec()
+    );
+}
+
 fn default_policy() -> SharedPolicy {
     Arc::new(PaymentsToUs)
 }
@@ -658,7 +666,7 @@ async fn a_declined_update_fails_the_proposers_payment_with_the_reason() {
         error,
         CommandError::Rejected(RejectReason::Declined("no thanks".to_string()))
     );
-    assert_eq!(balances(&pair.a.view().await), vec![Amount::from(10); 2]);
+    assert_balances(&pair.a, [10, 10]).await;
     // The default policy accepts a cooperative settlement: the same balances, final.
     let version = timeout(WAIT, pair.b.handle.propose_final())
         .await
@@ -1310,15 +1318,21 @@ async fn issue_invoice(side: &Side, id: PaymentId, amount: u64, expires_at: u64)
     side.store.commit(vec![op]).await.unwrap();
 }
 
-async fn pay_under(side: &Side, id: PaymentId, amount: u64) -> Result<u64, CommandError> {
-    let tag = PaymentTag {
+/// A payment of `amount` of asset 0 under `id`, asked now.
+fn payment_tag(id: PaymentId, amount: u64) -> PaymentTag {
+    PaymentTag {
         id,
         asset: 0,
         amount: Amount::from(amount),
         memo: String::new(),
         asked_ms: unix_ms(),
-    };
-    timeout(WAIT, side.handle.pay_tracked(tag)).await.unwrap()
+    }
+}
+
+async fn pay_under(side: &Side, id: PaymentId, amount: u64) -> Result<u64, CommandError> {
+    timeout(WAIT, side.handle.pay_tracked(payment_tag(id, amount)))
+        .await
+        .unwrap()
 }
 
 /// The peer's reason for declining a payment that was declined.
@@ -1344,10 +1358,7 @@ async fn the_payee_refuses_an_expired_invoice_or_one_paid_short() {
     // Paid in full and in time: accepted, like any payment to it.
     // Versions 1 and 2 went to the declined payments.
     assert_eq!(pay_under(&pair.a, good, 2).await, Ok(3));
-    assert_eq!(
-        balances(&pair.b.view().await),
-        vec![Amount::from(8u64), Amount::from(12u64)]
-    );
+    assert_balances(&pair.b, [8, 12]).await;
 }
 
 #[tokio::test]
@@ -1372,13 +1383,7 @@ async fn pay_all(
     let calls: Vec<_> = payments
         .map(|(id, amount)| {
             let handle = side.handle.clone();
-            let tag = PaymentTag {
-                id,
-                asset: 0,
-                amount: Amount::from(amount),
-                memo: String::new(),
-                asked_ms: unix_ms(),
-            };
+            let tag = payment_tag(id, amount);
             tokio::spawn(async move { handle.pay_tracked(tag).await })
         })
         .collect();
@@ -1403,10 +1408,7 @@ async fn payments_queued_together_go_as_one_update_recorded_payment_by_payment()
         versions.len() < ids.len(),
         "the payments that queued went together: {versions:?}"
     );
-    assert_eq!(
-        balances(&pair.b.view().await),
-        vec![Amount::from(945u64), Amount::from(1_055u64)]
-    );
+    assert_balances(&pair.b, [945, 1_055]).await;
     timeout(WAIT, pair.a.handle.flush()).await.unwrap().unwrap();
     for (id, amount) in ids.iter().zip(1u64..) {
         for (side, direction) in [(&pair.a, Direction::Sent), (&pair.b, Direction::Received)] {
@@ -1443,10 +1445,7 @@ async fn a_batch_with_an_invoice_the_payee_refuses_goes_again_one_by_one() {
     );
     let reason = declined(paid[2].clone());
     assert!(reason.contains("expired"), "{reason}");
-    assert_eq!(
-        balances(&pair.b.view().await),
-        vec![Amount::from(94u64), Amount::from(106u64)]
-    );
+    assert_balances(&pair.b, [94, 106]).await;
 }
 
 #[tokio::test]
@@ -1460,8 +1459,5 @@ async fn a_second_payment_under_an_id_on_its_way_is_refused() {
     .await;
     assert!(paid[0].is_ok() && paid[1].is_ok(), "{paid:?}");
     assert_eq!(paid[2], Err(CommandError::PaymentUnderWay(id)));
-    assert_eq!(
-        balances(&pair.b.view().await),
-        vec![Amount::from(97u64), Amount::from(103u64)]
-    );
+    assert_balances(&pair.b, [97, 103]).await;
 }

@@ -33,6 +33,16 @@ fn follow(pair: &mut Pair, queue: &mut UpdateQueue<&'static str>) -> Vec<Answer<
         .collect()
 }
 
+/// A pair whose two sides hold `each`, and a queue of `payments` (amount, name), in order.
+fn queued(each: u64, payments: &[(u64, &'static str)]) -> (Pair, UpdateQueue<&'static str>) {
+    let pair = Pair::active(vec![vec![each, each]]);
+    let mut queue = UpdateQueue::default();
+    for &(amount, name) in payments {
+        queue.push(pay(amount), name);
+    }
+    (pair, queue)
+}
+
 #[test]
 fn updates_start_one_at_a_time_and_each_is_answered_with_its_version() {
     let mut pair = Pair::active(vec![vec![10, 10]]);
@@ -89,10 +99,7 @@ fn only_a_waiting_request_is_withdrawn() {
 
 #[test]
 fn a_refused_start_is_answered_and_the_next_request_can_start() {
-    let mut pair = Pair::active(vec![vec![10, 10]]);
-    let mut queue = UpdateQueue::default();
-    queue.push(pay(11), "overdraft");
-    queue.push(pay(1), "fine");
+    let (mut pair, mut queue) = queued(10, &[(11, "overdraft"), (1, "fine")]);
     match start(&mut pair, &mut queue) {
         Some(Answer::Failed("overdraft", UpdateFailure::Channel(_))) => {}
         other => panic!("expected the overdraft refused, got {other:?}"),
@@ -201,11 +208,7 @@ fn draining_hands_back_the_update_in_flight_and_the_waiting_ones() {
 
 #[test]
 fn payments_queued_together_go_as_one_update_and_each_is_answered_with_its_version() {
-    let mut pair = Pair::active(vec![vec![100, 100]]);
-    let mut queue = UpdateQueue::default();
-    for (amount, name) in [(1, "a"), (2, "b"), (3, "c")] {
-        queue.push(pay(amount), name);
-    }
+    let (mut pair, mut queue) = queued(100, &[(1, "a"), (2, "b"), (3, "c")]);
     assert!(start(&mut pair, &mut queue).is_none());
     assert_eq!(queue.waiting(), 0, "all three in the one update");
     pair.pump();
@@ -222,11 +225,7 @@ fn payments_queued_together_go_as_one_update_and_each_is_answered_with_its_versi
 
 #[test]
 fn a_batch_takes_what_the_balance_covers_and_at_most_max_batch() {
-    let mut pair = Pair::active(vec![vec![10, 10]]);
-    let mut queue = UpdateQueue::default();
-    queue.push(pay(4), "a");
-    queue.push(pay(4), "b");
-    queue.push(pay(4), "c");
+    let (mut pair, mut queue) = queued(10, &[(4, "a"), (4, "b"), (4, "c")]);
     start(&mut pair, &mut queue);
     assert_eq!(queue.waiting(), 1, "the third would overdraw");
     pair.pump();
@@ -239,11 +238,7 @@ fn a_batch_takes_what_the_balance_covers_and_at_most_max_batch() {
         other => panic!("expected the overdraft refused, got {other:?}"),
     }
 
-    let mut pair = Pair::active(vec![vec![100, 100]]);
-    let mut queue = UpdateQueue::default();
-    for _ in 0..MAX_BATCH + 3 {
-        queue.push(pay(1), "one");
-    }
+    let (mut pair, mut queue) = queued(100, &[(1, "one"); MAX_BATCH + 3]);
     start(&mut pair, &mut queue);
     assert_eq!(queue.waiting(), 3);
     pair.pump();
@@ -256,7 +251,7 @@ fn a_batch_takes_what_the_balance_covers_and_at_most_max_batch() {
 
 #[test]
 fn a_rejected_batch_goes_again_one_payment_at_a_time() {
-    let mut pair = Pair::active(vec![vec![10, 10]]);
+    let (mut pair, mut queue) = queued(10, &[(2, "a"), (2, "b")]);
     // B takes at most 12 in all: the batch of 2 + 2 is too much, the first 2 alone is not.
     pair.b.policy = |state| {
         if balances(state, 0)[1] > 12 {
@@ -265,9 +260,6 @@ fn a_rejected_batch_goes_again_one_payment_at_a_time() {
             Ok(())
         }
     };
-    let mut queue = UpdateQueue::default();
-    queue.push(pay(2), "a");
-    queue.push(pay(2), "b");
     start(&mut pair, &mut queue);
     pair.pump();
     assert_eq!(follow(&mut pair, &mut queue), vec![], "no answer yet");
@@ -288,11 +280,8 @@ fn a_rejected_batch_goes_again_one_payment_at_a_time() {
 
 #[test]
 fn a_batch_that_loses_a_race_is_retried_whole() {
-    let mut pair = Pair::active(vec![vec![10, 10]]);
-    let mut queue = UpdateQueue::default();
+    let (mut pair, mut queue) = queued(10, &[(1, "a"), (2, "b")]);
     b_pays(&mut pair);
-    queue.push(pay(1), "a");
-    queue.push(pay(2), "b");
     assert_eq!(race(&mut pair, &mut queue), vec![]);
     assert_eq!(queue.waiting(), 2);
     start(&mut pair, &mut queue);
