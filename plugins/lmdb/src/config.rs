@@ -17,6 +17,7 @@ const MIB: usize = 1024 * 1024;
 /// path = "data/store"   # default: <data_dir>/store; relative to node.toml
 /// map_size_mib = 1024   # the most the store can ever hold; the file grows only as needed
 /// durable = true        # false: benchmarks only, see below
+/// commit_log = true     # false: every commit is an LMDB transaction of its own
 /// max_readers = 126     # concurrent read transactions (LMDB's default)
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,16 @@ pub struct StoreConfig {
     /// already signed) and, as LMDB documents for `NO_SYNC`, may even leave the file corrupt.
     #[serde(default = "default_durable")]
     pub durable: bool,
+    /// `true` (the default): a durable commit is appended to the store's commit log (files
+    /// `log-0`, `log-1` and `log-checkpoint` beside `data.mdb`) and synced once; a background
+    /// thread writes the logged commits into LMDB a few times a second, and opening the store
+    /// replays those it had not written. `false`: each commit is its own LMDB transaction,
+    /// which syncs twice. No effect with `durable = false`.
+    ///
+    /// A store written with the log is read correctly by a node of an earlier version only
+    /// after this one closed it cleanly (which writes the log into LMDB), not after a crash.
+    #[serde(default = "default_commit_log")]
+    pub commit_log: bool,
     /// The most read transactions that may be open at once across all threads (and processes)
     /// using this environment. LMDB's default (126) when absent.
     #[serde(default)]
@@ -52,6 +63,10 @@ fn default_durable() -> bool {
     true
 }
 
+fn default_commit_log() -> bool {
+    true
+}
+
 /// What opening the environment needs, with paths resolved and sizes in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -61,6 +76,8 @@ pub struct Settings {
     pub map_size: usize,
     /// Whether commits are synced to disk before they return.
     pub durable: bool,
+    /// Whether durable commits go through the commit log.
+    pub commit_log: bool,
     /// The reader table size, if configured.
     pub max_readers: Option<u32>,
     /// The `node.toml` section, for messages.
@@ -108,6 +125,7 @@ impl Settings {
             path,
             map_size,
             durable: config.durable,
+            commit_log: config.commit_log,
             max_readers: config.max_readers,
             section,
         })
@@ -147,15 +165,18 @@ mod tests {
         assert_eq!(settings.map_size, 1024 * MIB);
         assert_eq!(settings.map_size_mib(), 1024);
         assert!(settings.durable);
+        assert!(settings.commit_log);
         assert_eq!(settings.max_readers, None);
     }
 
     #[test]
     fn every_key_is_read() {
         let settings = settings(
-            "path = \"/var/parley\"\nmap_size_mib = 64\ndurable = false\nmax_readers = 8\n",
+            "path = \"/var/parley\"\nmap_size_mib = 64\ndurable = false\nmax_readers = 8\n\
+             commit_log = false\n",
         )
         .unwrap();
+        assert!(!settings.commit_log);
         assert_eq!(settings.path, Path::new("/var/parley"));
         assert_eq!(settings.map_size, 64 * MIB);
         assert!(!settings.durable);

@@ -11,6 +11,7 @@
 
 use crate::config::Settings;
 use crate::error::{io_kind, open_error, path_hint};
+use crate::log::CommitLog;
 use heed::types::Bytes;
 use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
 use parley_plugin_api::{PluginError, PluginResult};
@@ -20,6 +21,10 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 /// An open LMDB environment and its one (unnamed) database of raw bytes.
 pub struct Environment {
+    /// The commit log, when commits go through it (`durable` and `commit_log`). Declared
+    /// first so that it is dropped first: its fold thread writes what is left into LMDB
+    /// before the environment closes.
+    pub log: Option<CommitLog>,
     /// Read transactions are not tied to threads (no TLS), so reads from many host threads do
     /// not each pin a reader slot for the thread's lifetime.
     pub env: Env<WithoutTls>,
@@ -101,11 +106,12 @@ pub fn open(settings: &Settings) -> PluginResult<EnvironmentHandle> {
         if !same_options(&shared.settings, settings) {
             return Err(PluginError::config(format!(
                 "the LMDB store at {} is already open in this process with map_size_mib = {}, \
-                 durable = {}, max_readers = {}; a second instance on the same path must use \
-                 the same settings (or set another path in [{}])",
+                 durable = {}, commit_log = {}, max_readers = {}; a second instance on the same \
+                 path must use the same settings (or set another path in [{}])",
                 path.display(),
                 shared.settings.map_size_mib(),
                 shared.settings.durable,
+                shared.settings.commit_log,
                 shared
                     .settings
                     .max_readers
@@ -127,7 +133,10 @@ pub fn open(settings: &Settings) -> PluginResult<EnvironmentHandle> {
 
 /// Whether two configurations may share one open environment.
 fn same_options(a: &Settings, b: &Settings) -> bool {
-    a.map_size == b.map_size && a.durable == b.durable && a.max_readers == b.max_readers
+    a.map_size == b.map_size
+        && a.durable == b.durable
+        && a.max_readers == b.max_readers
+        && a.commit_log == b.commit_log
 }
 
 /// Opens an environment no handle in this process has open. Called with the registry locked.
@@ -167,7 +176,13 @@ fn open_new(settings: &Settings, path: PathBuf) -> PluginResult<Environment> {
             ))
         })?;
 
+    let log = if settings.durable && settings.commit_log {
+        Some(CommitLog::open(&env, db, &path, settings)?)
+    } else {
+        None
+    };
     Ok(Environment {
+        log,
         env,
         db,
         settings: settings.clone(),

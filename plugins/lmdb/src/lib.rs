@@ -4,16 +4,22 @@
 //! environment (through heed). It implements [`parley_plugin_api::Store`]: ordered reads from
 //! consistent snapshots, and commits that are atomic and, by default, durable when they return.
 //!
-//! Configuration is the `[store]` table of `node.toml`; see [`StoreConfig`] for the keys.
+//! A durable commit goes to the store's commit log first (one frame, one `fdatasync`), and a
+//! background thread writes the logged commits into LMDB a few times a second; see the `log`
+//! module. Configuration is the `[store]` table of `node.toml`; see [`StoreConfig`] for the
+//! keys.
 //! `durable = false` exists for benchmarks only: a crash may then lose recent commits (never
 //! corrupt the store), which breaks the contract the node relies on.
 //!
 //! What it is not: it knows nothing of the node's schema (keys and values are opaque bytes),
-//! and it does no caching or group commit of its own (the node batches writes).
+//! and it does no caching beyond the logged commits LMDB does not hold yet, nor group commit
+//! of its own (the node batches writes).
 
 mod config;
 mod environment;
 mod error;
+mod log;
+mod merge;
 mod store;
 
 pub use config::StoreConfig;

@@ -3,6 +3,7 @@
 use crate::config::Settings;
 use crate::environment::{self, EnvironmentHandle};
 use crate::error::store_error;
+use crate::merge::merge;
 use parley_plugin_api::logging::forward_tracing_to_host;
 use parley_plugin_api::model::WriteOp;
 use parley_plugin_api::{Durability, Host, PluginError, PluginResult, Store};
@@ -13,8 +14,11 @@ use std::path::Path;
 ///
 /// - Reads (`get`, `scan`) each run in their own read transaction: a consistent snapshot that
 ///   never waits for writers.
-/// - `commit` applies a batch in one write transaction; LMDB commits copy-on-write and syncs
-///   before returning (unless `durable = false`), so a commit is atomic across crashes and
+/// - `commit` appends the batch to the commit log and syncs it once (see [`crate::log`]);
+///   reads find it in the log's overlay until the fold thread has written it into LMDB. With
+///   `commit_log = false`, it applies the batch in one LMDB write transaction, which commits
+///   copy-on-write and syncs twice before returning; with `durable = false`, in one that does
+///   not sync. Either way a commit is atomic across crashes and (unless `durable = false`)
 ///   durable when it returns.
 /// - Keys are 1 to 511 bytes (LMDB's limit); `commit` refuses others before writing anything.
 ///   `get` of such a key answers `None`, since it can never be stored.
@@ -33,6 +37,7 @@ impl LmdbStore {
             path = %environment.path.display(),
             map_size_mib = settings.map_size_mib(),
             durable = settings.durable,
+            commit_log = environment.log.is_some(),
             "opened the LMDB store"
         );
         if !settings.durable {
@@ -79,6 +84,13 @@ impl Store for LmdbStore {
             return Ok(None);
         }
         let environment = &*self.environment;
+        if let Some(decided) = environment
+            .log
+            .as_ref()
+            .and_then(|log| log.overlay().get(key))
+        {
+            return Ok(decided);
+        }
         let rtxn = environment
             .env
             .read_txn()
@@ -116,26 +128,31 @@ impl Store for LmdbStore {
             Bound::Included(&start[..start.len().min(max_key)])
         };
         let environment = &*self.environment;
-        let rtxn = environment
-            .env
-            .read_txn()
-            .map_err(|e| self.error("scan", e))?;
+        let open_snapshot = || environment.env.read_txn();
+        let (pending, rtxn) = match &environment.log {
+            Some(log) => log
+                .overlay()
+                .range_with(prefix, start, exclusive, open_snapshot),
+            None => (Vec::new(), open_snapshot()),
+        };
+        let rtxn = rtxn.map_err(|e| self.error("scan", e))?;
         let range = environment
             .db
             .range(&rtxn, &(seek, Bound::Unbounded))
             .map_err(|e| self.error("scan", e))?;
-        let mut pairs = Vec::new();
-        for entry in range {
-            let (key, value) = entry.map_err(|e| self.error("scan", e))?;
-            if key < start || (exclusive && key == start) {
-                continue;
-            }
-            if !key.starts_with(prefix) || pairs.len() == limit {
-                break;
-            }
-            pairs.push((key.to_vec(), value.to_vec()));
-        }
-        Ok(pairs)
+        let stored = range
+            .map(|entry| entry.map_err(|e| self.error("scan", e)))
+            .skip_while(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|(key, _)| *key < start || (exclusive && *key == start))
+            })
+            .take_while(|entry| {
+                entry
+                    .as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(prefix))
+            });
+        merge(stored, pending, limit)
     }
 
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
@@ -151,6 +168,9 @@ impl Store for LmdbStore {
             return Ok(());
         }
         let environment = &*self.environment;
+        if let Some(log) = &environment.log {
+            return log.commit(batch);
+        }
         // Any early return below drops `wtxn`, which aborts it: nothing of the batch is written.
         let mut wtxn = environment
             .env

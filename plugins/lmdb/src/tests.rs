@@ -79,7 +79,7 @@ fn one_path_with_other_settings_is_refused() {
 #[test]
 fn a_full_map_names_the_setting_and_writes_nothing() {
     let dir = temp();
-    let store = open_in(dir.path(), "map_size_mib = 1").unwrap();
+    let store = open_in(dir.path(), "map_size_mib = 1\ncommit_log = false").unwrap();
     store
         .commit(&[WriteOp::put(b"small".to_vec(), b"fits".to_vec())])
         .unwrap();

@@ -23,3 +23,11 @@ fn the_store_keeps_the_contract_across_the_ffi_boundary() {
     });
     report.assert_passed(13);
 }
+
+#[test]
+fn the_store_keeps_the_contract_without_the_commit_log() {
+    let report = store::run(&|context| {
+        Ok(Box::new(LmdbStore::new("commit_log = false", Host::new(context))?) as Box<dyn Store>)
+    });
+    report.assert_passed(13);
+}
