@@ -9,8 +9,10 @@
 
 use super::crc::crc32c;
 use super::segments::io_error;
-use parley_plugin_api::PluginResult;
+use parley_plugin_api::{PluginError, PluginResult};
 use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,15 @@ impl CheckpointFile {
             .mode(0o600)
             .open(&path)
             .map_err(|e| io_error("open the commit log's checkpoint", &path, &e))?;
+        if !lock_exclusively(&file)
+            .map_err(|e| io_error("lock the commit log's checkpoint", &path, &e))?
+        {
+            return Err(PluginError::config(format!(
+                "the LMDB store at {} is open in another process, and its commit log has one \
+                 writer: give each node its own store path",
+                dir.display()
+            )));
+        }
         let mut bytes = [0u8; LENGTH];
         let seq = match file.read_exact_at(&mut bytes, 0) {
             Ok(()) => decode(&bytes),
@@ -50,6 +61,31 @@ impl CheckpointFile {
             .write_all_at(&encode(seq), 0)
             .and_then(|()| self.file.sync_data())
             .map_err(|e| io_error("write the commit log's checkpoint", &self.path, &e))
+    }
+}
+
+/// `flock(2)`'s operations, the same numbers on Linux and the BSDs.
+const LOCK_EX: i32 = 2;
+const LOCK_NB: i32 = 4;
+
+extern "C" {
+    /// `flock(2)`, from the C library the standard library links anyway (`File::try_lock`
+    /// does the same from Rust 1.89; the workspace's minimum is 1.85).
+    fn flock(fd: i32, operation: i32) -> i32;
+}
+
+/// Locks `file` for this open file description, without waiting: `Ok(false)` if another
+/// holds it. The lock ends when the file is closed.
+fn lock_exclusively(file: &File) -> io::Result<bool> {
+    // SAFETY: flock(2) takes a descriptor we own for the duration of the call and an integer;
+    // it touches no memory of ours.
+    if unsafe { flock(file.as_raw_fd(), LOCK_EX | LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let error = io::Error::last_os_error();
+    match error.kind() {
+        io::ErrorKind::WouldBlock => Ok(false),
+        _ => Err(error),
     }
 }
 
@@ -79,6 +115,22 @@ mod tests {
         damaged[3] ^= 0x10;
         assert_eq!(decode(&damaged), None);
         assert_eq!(decode(&[0u8; LENGTH]), None);
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_while_the_first_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = CheckpointFile::open(dir.path()).unwrap();
+        let error = match CheckpointFile::open(dir.path()) {
+            Err(error) => error,
+            Ok(_) => panic!("two writers of one commit log"),
+        };
+        assert!(
+            error.message().contains("open in another process"),
+            "{error}"
+        );
+        drop(first);
+        CheckpointFile::open(dir.path()).unwrap();
     }
 
     #[test]
