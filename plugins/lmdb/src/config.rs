@@ -41,7 +41,7 @@ pub struct StoreConfig {
     pub durable: bool,
     /// `true` (the default): a durable commit is appended to the store's commit log (files
     /// `log-0`, `log-1` and `log-checkpoint` beside `data.mdb`) and synced once; a background
-    /// thread writes the logged commits into LMDB a few times a second, and opening the store
+    /// thread writes the logged commits into LMDB about once a second, and opening the store
     /// replays those it had not written. `false`: each commit is its own LMDB transaction,
     /// which syncs twice. No effect with `durable = false`.
     ///

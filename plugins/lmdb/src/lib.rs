@@ -5,7 +5,7 @@
 //! consistent snapshots, and commits that are atomic and, by default, durable when they return.
 //!
 //! A durable commit goes to the store's commit log first (one frame, one `fdatasync`), and a
-//! background thread writes the logged commits into LMDB a few times a second; see the `log`
+//! background thread writes the logged commits into LMDB about once a second; see the `log`
 //! module. Configuration is the `[store]` table of `node.toml`; see [`StoreConfig`] for the
 //! keys.
 //! `durable = false` exists for benchmarks only: a crash may then lose recent commits (never

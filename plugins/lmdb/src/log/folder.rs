@@ -15,9 +15,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How long commits gather in the overlay before a fold writes them: long enough that a fold
-/// takes many commits (and their channels' pages) at once, short enough that the overlay
-/// stays small.
-const FOLD_DELAY: Duration = Duration::from_millis(250);
+/// takes many commits (and their channels' pages) at once and its syncs are rare beside the
+/// log's (at 250 ms, folds showed in the p99 of payments spread over 10,000 channels), short
+/// enough that the overlay and a replay after a crash stay small (a second of commits).
+const FOLD_DELAY: Duration = Duration::from_millis(1000);
 
 /// How long after a failed fold the next one is tried.
 const RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -4,7 +4,7 @@
 //! with many channels each commit dirties pages of a colder, deeper tree. With the log, a
 //! commit is one frame appended to a segment file and one `fdatasync` ([`segments`]); the
 //! batch then waits in memory ([`overlay`], where reads find it first) until the fold thread
-//! ([`folder`]) writes everything pending into LMDB in one transaction, a few times a second.
+//! ([`folder`]) writes everything pending into LMDB in one transaction, about once a second.
 //!
 //! Crash safety, the contract of [`Store::commit`](parley_plugin_api::Store::commit):
 //! - *Durable:* a commit returns after its frame is synced. LMDB holds every batch up to the

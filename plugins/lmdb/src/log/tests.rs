@@ -140,3 +140,45 @@ fn a_batch_that_does_not_decode_is_refused_at_open() {
     };
     assert!(error.message().contains("is not a batch"), "{error}");
 }
+
+#[test]
+fn a_fold_that_fails_refuses_later_commits_and_loses_no_logged_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = |table: &str| {
+        let context = host_context(
+            "store",
+            dir.path(),
+            dir.path(),
+            LogLevel::Warn,
+            |_, _, _| {},
+            |_| {},
+        );
+        LmdbStore::new(table, Host::new(context))
+    };
+    let store = open("path = \".\"\nmap_size_mib = 1").unwrap();
+    // The log takes it, but LMDB's map cannot: the fold fails.
+    store
+        .commit(&[WriteOp::put(b"huge".to_vec(), vec![7u8; 2 << 20])])
+        .unwrap();
+    assert_eq!(store.get(b"huge").unwrap().map(|v| v.len()), Some(2 << 20));
+    let refused = (0..200).find_map(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+        store
+            .commit(&[WriteOp::put(b"later".to_vec(), b"x".to_vec())])
+            .err()
+    });
+    let error = refused.expect("commits go on while the fold fails");
+    assert!(
+        error.message().contains("raise map_size_mib"),
+        "the refusal says what to do: {error}"
+    );
+    drop(store);
+    // Too small a map still cannot take the log: opening says so, and loses nothing.
+    let error = match open("path = \".\"\nmap_size_mib = 1") {
+        Err(error) => error,
+        Ok(_) => panic!("a store too small for its log opened"),
+    };
+    assert!(error.message().contains("raise map_size_mib"), "{error}");
+    let store = open("path = \".\"\nmap_size_mib = 8").unwrap();
+    assert_eq!(store.get(b"huge").unwrap().map(|v| v.len()), Some(2 << 20));
+}
