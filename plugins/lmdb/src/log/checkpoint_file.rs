@@ -8,12 +8,12 @@
 //! order and up to the newest, leaves what the newest left.
 
 use super::crc::crc32c;
-use super::segments::io_error;
+use super::segments::{io_error, open_owner_only};
 use parley_plugin_api::{PluginError, PluginResult};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The file's contents: the number, little-endian, then its CRC-32C, then four zero bytes.
@@ -30,14 +30,7 @@ impl CheckpointFile {
     /// one that does not hold a valid number).
     pub fn open(dir: &Path) -> PluginResult<(CheckpointFile, Option<u64>)> {
         let path = dir.join("log-checkpoint");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| io_error("open the commit log's checkpoint", &path, &e))?;
+        let file = open_owner_only(&path, "open the commit log's checkpoint")?;
         if !lock_exclusively(&file)
             .map_err(|e| io_error("lock the commit log's checkpoint", &path, &e))?
         {

@@ -53,14 +53,7 @@ pub fn open(dir: &Path, checkpointed: Option<u64>) -> PluginResult<Opened> {
     let mut contents = Vec::with_capacity(2);
     for path in &paths {
         created |= !path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| io_error("open the commit log segment", path, &e))?;
+        let file = open_owner_only(path, "open the commit log segment")?;
         let mut bytes = Vec::new();
         let length = file
             .metadata()
@@ -189,6 +182,19 @@ fn write_zeros(file: &File, offset: u64, len: u64) -> io::Result<()> {
         written += chunk as u64;
     }
     Ok(())
+}
+
+/// Opens `path` for reading and writing, creating it readable by its owner only if missing;
+/// `what` names the step in the error.
+pub fn open_owner_only(path: &Path, what: &str) -> PluginResult<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| io_error(what, path, &e))
 }
 
 /// A file-system failure of `what` at `path`.

@@ -6,16 +6,21 @@ use super::segments::{self, SEGMENT_BYTES};
 use crate::LmdbStore;
 use parley_plugin_api::codec::Encode;
 use parley_plugin_api::model::WriteOp;
-use parley_plugin_api::{host_context, Host, LogLevel, Store};
+use parley_plugin_api::{host_context, Host, LogLevel, PluginResult, Store};
 use std::path::Path;
 
 fn payload(batch: Vec<WriteOp>) -> Vec<u8> {
     batch.encode()
 }
 
-fn open_store(dir: &Path) -> LmdbStore {
+/// The store in `dir` itself, with `table`'s other settings.
+fn open_with(dir: &Path, table: &str) -> PluginResult<LmdbStore> {
     let context = host_context("store", dir, dir, LogLevel::Warn, |_, _, _| {}, |_| {});
-    LmdbStore::new("path = \".\"", Host::new(context)).unwrap()
+    LmdbStore::new(&format!("path = \".\"\n{table}"), Host::new(context))
+}
+
+fn open_store(dir: &Path) -> LmdbStore {
+    open_with(dir, "").unwrap()
 }
 
 #[test]
@@ -126,15 +131,7 @@ fn a_batch_that_does_not_decode_is_refused_at_open() {
     let mut log = segments::open(dir.path(), Some(0)).unwrap().segments;
     log.append(b"\xff\xff\xff\xffnot a batch", 0).unwrap();
     drop(log);
-    let context = host_context(
-        "store",
-        dir.path(),
-        dir.path(),
-        LogLevel::Warn,
-        |_, _, _| {},
-        |_| {},
-    );
-    let error = match LmdbStore::new("path = \".\"", Host::new(context)) {
+    let error = match open_with(dir.path(), "") {
         Err(error) => error,
         Ok(_) => panic!("a store with a malformed logged batch opened"),
     };
@@ -144,18 +141,8 @@ fn a_batch_that_does_not_decode_is_refused_at_open() {
 #[test]
 fn a_fold_that_fails_refuses_later_commits_and_loses_no_logged_one() {
     let dir = tempfile::tempdir().unwrap();
-    let open = |table: &str| {
-        let context = host_context(
-            "store",
-            dir.path(),
-            dir.path(),
-            LogLevel::Warn,
-            |_, _, _| {},
-            |_| {},
-        );
-        LmdbStore::new(table, Host::new(context))
-    };
-    let store = open("path = \".\"\nmap_size_mib = 1").unwrap();
+    let open = |table: &str| open_with(dir.path(), table);
+    let store = open("map_size_mib = 1").unwrap();
     // The log takes it, but LMDB's map cannot: the fold fails.
     store
         .commit(&[WriteOp::put(b"huge".to_vec(), vec![7u8; 2 << 20])])
@@ -174,11 +161,11 @@ fn a_fold_that_fails_refuses_later_commits_and_loses_no_logged_one() {
     );
     drop(store);
     // Too small a map still cannot take the log: opening says so, and loses nothing.
-    let error = match open("path = \".\"\nmap_size_mib = 1") {
+    let error = match open("map_size_mib = 1") {
         Err(error) => error,
         Ok(_) => panic!("a store too small for its log opened"),
     };
     assert!(error.message().contains("raise map_size_mib"), "{error}");
-    let store = open("path = \".\"\nmap_size_mib = 8").unwrap();
+    let store = open("map_size_mib = 8").unwrap();
     assert_eq!(store.get(b"huge").unwrap().map(|v| v.len()), Some(2 << 20));
 }
