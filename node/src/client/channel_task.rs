@@ -655,6 +655,7 @@ pub fn channel_task<L: PeerLink>(
         riding: false,
         ahead_of_record: false,
         synced: false,
+        race_wait_since: None,
     };
     (handle, Box::new(task).run(initial, inbox))
 }
@@ -677,6 +678,9 @@ struct ChannelTask<L> {
     to_decide: Option<State>,
     /// The peer's update the policy left to the user, with its deadline.
     asked: asked::Asked,
+    /// Since when we have waited for the winner of a race we lost to propose its update again
+    /// (`Channel::awaits_race_winner`); after [`RACE_WINNER_WAIT`] we re-synchronise.
+    race_wait_since: Option<tokio::time::Instant>,
     /// The peer's first update, received while we still wait to see the funding on chain: the
     /// peer saw it first. Handled once the channel is active (the peer sends one at a time).
     early: Option<(usize, Box<ChannelMessage>, Ticket)>,
@@ -713,6 +717,11 @@ struct ChannelTask<L> {
 /// another, shares one commit between the completion of one payment and the proposal of the
 /// next, which on one disk shared with its peer leaves the peer's commit alone on the path.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
+
+/// How long we wait for the winner of a race we lost to propose its update again before we
+/// re-synchronise with it. An honest winner proposes again in the same step that tells it
+/// it won, so this only ends a stall (a peer that never does, or a lost message).
+const RACE_WINNER_WAIT: Duration = Duration::from_secs(5);
 
 /// The payments our update in flight makes (several for a batch), and its version as the
 /// channel has it now: a race's winner proposes it again at a higher version, and the queue
@@ -803,12 +812,12 @@ impl<L: PeerLink> ChannelTask<L> {
                 continue;
             }
             let input = match self.outage.as_ref().map(|o| o.next_probe) {
-                None => match self.asked.deadline() {
+                None => match self.next_deadline() {
                     None => inbox.recv().await,
                     Some(at) => tokio::select! {
                         input = inbox.recv() => input,
                         () = tokio::time::sleep_until(at) => {
-                            if let Err(failure) = Box::pin(self.lapse(tokio::time::Instant::now())).await {
+                            if let Err(failure) = Box::pin(self.at_deadline(tokio::time::Instant::now())).await {
                                 self.enter_outage(failure);
                             }
                             continue;
@@ -1034,6 +1043,53 @@ impl<L: PeerLink> ChannelTask<L> {
         let effects = apply(&mut self.channel, &*self.deps.chain)?;
         self.asked.answered(version, how);
         Ok(effects)
+    }
+
+    /// The next instant the task acts on its own: an asked update's deadline, or the end of
+    /// the wait for a race's winner. Notes when such a wait begins or ended.
+    fn next_deadline(&mut self) -> Option<tokio::time::Instant> {
+        self.race_wait_since = match self.race_wait_since {
+            _ if !self.channel.awaits_race_winner() => None,
+            Some(since) => Some(since),
+            None => Some(tokio::time::Instant::now()),
+        };
+        let race = self.race_wait_since.map(|since| since + RACE_WINNER_WAIT);
+        match (self.asked.deadline(), race) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// At `now`, a deadline of [`ChannelTask::next_deadline`] passed: acts on each that did.
+    async fn at_deadline(&mut self, now: tokio::time::Instant) -> Result<(), StoreFailure> {
+        self.lapse(now).await?;
+        if self
+            .race_wait_since
+            .is_some_and(|since| since + RACE_WINNER_WAIT <= now)
+        {
+            self.give_up_on_race_winner().await?;
+        }
+        Ok(())
+    }
+
+    /// The peer won a race of concurrent updates and has not proposed its update again
+    /// within [`RACE_WINNER_WAIT`] (an honest winner does so at once): re-synchronise. That
+    /// ends the wait here, and the peer, asked, discards the update it never sent again, so
+    /// the channel is free on both sides without waiting for a reconnect. Nothing is signed
+    /// by it, and a late proposal is checked like any other.
+    async fn give_up_on_race_winner(&mut self) -> Result<(), StoreFailure> {
+        self.race_wait_since = None;
+        if !self.channel.awaits_race_winner() {
+            return Ok(());
+        }
+        tracing::warn!(
+            channel = %self.channel.id(),
+            "the peer won a race of concurrent updates but did not propose its update again within {} s; re-synchronising with it",
+            RACE_WINNER_WAIT.as_secs()
+        );
+        let effects = self.channel.sync_request();
+        self.execute(effects).await?;
+        self.settle().await
     }
 
     /// At `now`: declines the asked update whose deadline passed, if it still awaits an
@@ -1422,6 +1478,7 @@ impl<L: PeerLink> ChannelTask<L> {
     /// Executes `effects` in order, batching consecutive persists into one durable write. A
     /// failed persist stops the run: the effects from there on are returned unexecuted.
     async fn execute(&mut self, effects: Vec<Effect>) -> Result<(), StoreFailure> {
+        let effects = self.deps.misbehaviour.filter(&self.channel, effects);
         let writes = effects.iter().any(|e| !matches!(e, Effect::Event(_)));
         if writes && !self.riding {
             // A payer's completion still riding is not waited for here: it goes with this

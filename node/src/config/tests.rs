@@ -333,6 +333,7 @@ fn every_misbehaviour_switch_needs_the_master_switch() {
         "update_locked",
         "fork_on_sync",
         "withhold_conclude_final",
+        "silent_race_winner",
     ];
     for key in switches {
         let error = parse(&format!("[testing]\n{key} = true\n"))

@@ -31,6 +31,9 @@ pub struct TestingSection {
     /// Never send `concludeFinal`, but withdraw once the peer did (a peer that vanishes right
     /// after signing the final state).
     pub withhold_conclude_final: bool,
+    /// After winning a race of concurrent proposals, never propose the update again (the
+    /// loser waits for it: a peer that stalls the channel without proving any fault).
+    pub silent_race_winner: bool,
 }
 
 /// Every key, the master switch first; each other one makes the node misbehave.
@@ -44,6 +47,7 @@ const TESTING_KEYS: &[&str] = &[
     "update_locked",
     "fork_on_sync",
     "withhold_conclude_final",
+    "silent_race_winner",
 ];
 
 impl TestingSection {
@@ -59,6 +63,7 @@ impl TestingSection {
             "update_locked" => &mut self.update_locked,
             "fork_on_sync" => &mut self.fork_on_sync,
             "withhold_conclude_final" => &mut self.withhold_conclude_final,
+            "silent_race_winner" => &mut self.silent_race_winner,
             _ => return None,
         })
     }

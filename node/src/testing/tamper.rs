@@ -7,6 +7,7 @@
 //! Every tampering is logged as a warning starting with `[testing] MISBEHAVING`.
 
 use super::TestingSection;
+use crate::protocol::effect::{ChannelEvent, Effect};
 use crate::protocol::{Channel, ChannelMessage, ChannelProposal, StateSigner};
 use parley_plugin_api::codec::Bytes;
 use parley_plugin_api::model::{Address, Amount, ChannelId, State, SubAlloc};
@@ -63,6 +64,8 @@ pub struct ChannelMisbehaviour {
     pub update_locked: bool,
     /// Our answers to the peer's `SyncRequest` carry a forked state.
     pub fork_on_sync: bool,
+    /// A race we win is never followed by our update proposed again.
+    pub silent_race_winner: bool,
 }
 
 impl ChannelMisbehaviour {
@@ -72,7 +75,32 @@ impl ChannelMisbehaviour {
             update_app_data: testing.update_app_data,
             update_locked: testing.update_locked,
             fork_on_sync: testing.fork_on_sync,
+            silent_race_winner: testing.silent_race_winner,
         }
+    }
+
+    /// `effects` as a misbehaving node of `channel` carries them out: with
+    /// `silent_race_winner`, the proposal that renumbers our update after a race we won is
+    /// not sent (the rest is: we still persist and withdraw nothing).
+    pub fn filter(&self, channel: &Channel, effects: Vec<Effect>) -> Vec<Effect> {
+        let renumbered =
+            |e: &Effect| matches!(e, Effect::Event(ChannelEvent::UpdateRenumbered { .. }));
+        if !self.silent_race_winner || !effects.iter().any(renumbered) {
+            return effects;
+        }
+        tracing::warn!(channel = %channel.id(), "[testing] MISBEHAVING: won a race and does not propose the update again");
+        effects
+            .into_iter()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    Effect::Send {
+                        message: ChannelMessage::UpdateProposal(_),
+                        ..
+                    }
+                )
+            })
+            .collect()
     }
 
     /// `message` as a misbehaving node of `channel` sends it; unchanged when every switch is
