@@ -18,7 +18,12 @@ use std::time::Duration;
 /// takes many commits (and their channels' pages) at once and its syncs are rare beside the
 /// log's (at 250 ms, folds showed in the p99 of payments spread over 10,000 channels), short
 /// enough that the overlay and a replay after a crash stay small (a second of commits).
-const FOLD_DELAY: Duration = Duration::from_millis(1000);
+/// (The unit tests fold every 5 ms, so that reads meet folds often.)
+const FOLD_DELAY: Duration = if cfg!(test) {
+    Duration::from_millis(5)
+} else {
+    Duration::from_millis(1000)
+};
 
 /// How long after a failed fold the next one is tried.
 const RETRY_AFTER: Duration = Duration::from_secs(1);

@@ -169,3 +169,67 @@ fn a_fold_that_fails_refuses_later_commits_and_loses_no_logged_one() {
     let store = open("map_size_mib = 8").unwrap();
     assert_eq!(store.get(b"huge").unwrap().map(|v| v.len()), Some(2 << 20));
 }
+
+#[test]
+fn reads_stay_consistent_while_folds_run() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open_store(dir.path()));
+    let number = |i: u64| i.to_be_bytes().to_vec();
+    let key = |i: u64| format!("c-{i:06}").into_bytes();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = std::thread::spawn({
+        let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+        move || {
+            let (mut last, mut reads) = (0u64, 0u32);
+            while !done.load(Ordering::Acquire) || reads == 0 {
+                // Batch i puts a = b = i and c-i, and deletes c-(i-3): one scan must see
+                // one batch whole, never an older one than the last scan saw.
+                let pairs = store.scan_all(b"").unwrap();
+                let value = |k: &[u8]| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+                let (Some(a), Some(b)) = (value(b"a"), value(b"b")) else {
+                    continue;
+                };
+                assert_eq!(a, b, "a scan saw two batches");
+                let at = u64::from_be_bytes(a.as_slice().try_into().unwrap());
+                assert!(at >= last, "a scan went back from batch {last} to {at}");
+                let cs: Vec<Vec<u8>> = pairs
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(b"c-"))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let expected: Vec<Vec<u8>> = (at.saturating_sub(2).max(1)..=at).map(key).collect();
+                assert_eq!(cs, expected, "batch {at}");
+                let got = store.get(b"a").unwrap().unwrap();
+                assert!(got >= number(at), "a get went back below batch {at}");
+                last = at;
+                reads += 1;
+            }
+            reads
+        }
+    });
+    for i in 1..=1500u64 {
+        let mut batch = vec![
+            WriteOp::put(b"a".to_vec(), number(i)),
+            WriteOp::put(b"b".to_vec(), number(i)),
+            WriteOp::put(key(i), b"x".to_vec()),
+        ];
+        if i > 3 {
+            batch.push(WriteOp::delete(key(i - 3)));
+        }
+        store.commit(&batch).unwrap();
+        if i % 100 == 0 {
+            // Let a fold or two run between commits, not only beside them.
+            std::thread::sleep(std::time::Duration::from_millis(7));
+        }
+    }
+    done.store(true, Ordering::Release);
+    assert!(reader.join().unwrap() > 0);
+    // Everything folded and reopened: the last batch, whole.
+    drop(Arc::try_unwrap(store).ok().expect("the reader let go"));
+    let store = open_store(dir.path());
+    assert_eq!(store.get(b"a").unwrap(), Some(number(1500)));
+    assert_eq!(store.scan_all(b"c-").unwrap().len(), 3);
+}
