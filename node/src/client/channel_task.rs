@@ -919,7 +919,7 @@ impl<L: PeerLink> ChannelTask<L> {
                 self.updates.push(UpdateIntent::Final, reply.into())
             }
             ChannelCommand::Flush { reply } => {
-                let written = self.flush_deferred().await;
+                let written = self.await_deferred().await;
                 let _ = reply.send(());
                 if let Err(error) = written {
                     return Err(StoreFailure {
@@ -1683,12 +1683,7 @@ impl<L: PeerLink> ChannelTask<L> {
         }));
     }
 
-    /// Waits for the deferred persist, if one is queued ([`ChannelTask::may_defer`]).
-    async fn flush_deferred(&mut self) -> Result<(), StoreError> {
-        self.await_deferred().await
-    }
-
-    /// Waits for the deferred persists, lazy ones included.
+    /// Waits for the deferred persists, lazy ones included ([`ChannelTask::may_defer`]).
     async fn await_deferred(&mut self) -> Result<(), StoreError> {
         self.ahead_of_record = false;
         self.riding = false;
@@ -1724,7 +1719,7 @@ impl<L: PeerLink> ChannelTask<L> {
         if records.contains(&PersistRecord::Phase(Phase::Closed)) {
             // The channel in memory is already the closed one these records describe; the
             // deferred persists go first, for the payment records they make.
-            self.flush_deferred().await?;
+            self.await_deferred().await?;
             self.deps.store.archive(&self.archive_record()).await?;
             self.archived = true;
             return Ok(());
@@ -1747,11 +1742,8 @@ impl<L: PeerLink> ChannelTask<L> {
 
     fn archive_record(&self) -> ArchivedChannel {
         ArchivedChannel {
-            // The archive keeps no version a restart spent (a closed channel proposes nothing).
-            snapshot: ChannelSnapshot {
-                spent: 0,
-                ..self.channel.snapshot()
-            },
+            // (The archive's encoding keeps no version a restart spent.)
+            snapshot: self.channel.snapshot(),
             peer: self.deps.members.peer(),
             note: self.ending.note.clone(),
             dispute: self.ending.dispute.clone(),

@@ -77,8 +77,8 @@ pub enum PersistRecord {
     /// The version a restart of this node spent above every state the other records hold
     /// (tag 5): a proposal of that version may have left before its record was durable, so
     /// no state of it is ever signed (`Channel::restore`). Written by the node as it starts,
-    /// for every restored channel in one commit, so that the first proposal after the
-    /// restart may leave while its own record is written. A store keeps 0 (never restarted)
+    /// for every restored channel before any task runs (a few hundred channels a commit), so
+    /// that the first proposal after the restart may leave while its own record is written. A store keeps 0 (never restarted)
     /// as no record at all.
     Spent(u64),
 }

@@ -137,7 +137,7 @@ impl ChannelStore {
 
     /// [`ChannelStore::persist_with`] for records nobody waits for now: they go with the next
     /// commit the node makes for any channel, or on their own `within` from now
-    /// ([`Committer::commit_lazily`]).
+    /// ([`Committer::commit_within`]).
     pub fn persist_lazily(
         &self,
         channel_id: ChannelId,

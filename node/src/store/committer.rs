@@ -25,7 +25,7 @@
 //! more than a signature (STACK-NOTES). A submission costs one channel send, an answer one
 //! oneshot send.
 //!
-//! A batch may also be submitted *lazily* ([`Committer::commit_lazily`]): nobody waits for it
+//! A batch may also be submitted *lazily* ([`Committer::commit_within`]): nobody waits for it
 //! now, so it rides along with the next group the thread commits for anyone, or is committed
 //! on its own once its time is up. A payer's copy of the payee's accept goes that way: it
 //! shares a sync with whatever the node writes next, on any channel. Order holds for it like
@@ -210,18 +210,9 @@ impl Committer {
         self.commit_within(ops, None)
     }
 
-    /// [`Committer::commit`] for a batch nobody waits for now: it goes with the next group
-    /// committed for another batch, or on its own `within` from now (see the module
-    /// documentation).
-    pub fn commit_lazily(
-        &self,
-        ops: Vec<WriteOp>,
-        within: Duration,
-    ) -> impl Future<Output = Answer> + Send + 'static {
-        self.commit_within(ops, Some(within))
-    }
-
-    /// [`Committer::commit_lazily`] within `lazily`, or [`Committer::commit`] when `None`.
+    /// [`Committer::commit`], or with `lazily` for a batch nobody waits for now: it goes with
+    /// the next group committed for another batch, or on its own `within` from now (see the
+    /// module documentation).
     pub fn commit_within(
         &self,
         ops: Vec<WriteOp>,

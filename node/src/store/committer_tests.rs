@@ -357,7 +357,7 @@ async fn a_lone_writer_never_waits_for_company() {
 async fn a_lazy_batch_rides_with_the_next_commit_in_submission_order() {
     let store = Arc::new(MemStore::default());
     let committer = start(&store, CommitterLimits::default());
-    let lazy = committer.commit_lazily(vec![put(1, 1), put(0, 1)], Duration::from_secs(60));
+    let lazy = committer.commit_within(vec![put(1, 1), put(0, 1)], Some(Duration::from_secs(60)));
     // Nothing commits it on its own for a minute: it waits for company.
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(store.commits().is_empty());
@@ -376,11 +376,11 @@ async fn a_lazy_batch_rides_with_the_next_commit_in_submission_order() {
 async fn a_lazy_batch_alone_is_committed_when_its_time_is_up() {
     let store = Arc::new(MemStore::default());
     let committer = start(&store, CommitterLimits::default());
-    let lazy = committer.commit_lazily(vec![put(1, 1)], Duration::from_millis(5));
+    let lazy = committer.commit_within(vec![put(1, 1)], Some(Duration::from_millis(5)));
     lazy.await.unwrap();
     assert_eq!(store.commits(), vec![vec![put(1, 1)]]);
     // A second one alone goes the same way.
-    let more = committer.commit_lazily(vec![put(2, 2)], Duration::from_millis(5));
+    let more = committer.commit_within(vec![put(2, 2)], Some(Duration::from_millis(5)));
     more.await.unwrap();
     assert_eq!(store.commits().len(), 2);
 }

@@ -143,7 +143,6 @@ pub async fn restore_run(
     })
 }
 
-/// The version of channel `id` as `api`'s node sees it.
 /// Makes `payments` payments from node a, one after the other, each on the next of `ids`
 /// taken with `stride`; counts them in `paid_on` and returns their latencies.
 async fn pay_round(
@@ -172,6 +171,7 @@ async fn pay_round(
     Ok(latencies)
 }
 
+/// The version of channel `id` as `api`'s node sees it.
 async fn version(api: &Arc<dyn NodeApi>, id: ChannelId) -> Result<u64, LabError> {
     Ok(api
         .channel_get(id)

@@ -724,7 +724,7 @@ impl Channel {
 
     /// The version this channel's restore spent ([`Channel::restore`]), if the records do
     /// not hold it yet: what the driver records as [`PersistRecord::Spent`] for every
-    /// restored channel in one commit as the node starts, before any proposal.
+    /// restored channel as the node starts, before any proposal.
     pub fn unrecorded_restart_spent(&self) -> Option<u64> {
         (self.spent > self.recorded_spent && self.spent > self.latest.version).then_some(self.spent)
     }
