@@ -220,12 +220,20 @@ impl Decode for String {
     }
 }
 
-impl<T: Encode> Encode for Vec<T> {
+/// A slice encodes as the `Vec` of its items does (length, then each item), so a borrowed
+/// sequence is encoded without copying it into a `Vec` first.
+impl<T: Encode> Encode for [T] {
     fn encode_to(&self, out: &mut Vec<u8>) {
         encode_len(self.len(), out);
         for item in self {
             item.encode_to(out);
         }
+    }
+}
+
+impl<T: Encode> Encode for Vec<T> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.as_slice().encode_to(out);
     }
 }
 
@@ -376,6 +384,13 @@ mod tests {
     fn integers_are_big_endian_fixed_width() {
         assert_eq!(0x0102u16.encode(), vec![1, 2]);
         assert_eq!(7u64.encode(), vec![0, 0, 0, 0, 0, 0, 0, 7]);
+    }
+
+    #[test]
+    fn a_slice_encodes_as_its_vec_and_decodes_as_one() {
+        let items = vec![1u16, 2, 3];
+        assert_eq!(items.as_slice().encode(), items.encode());
+        assert_eq!(Vec::<u16>::decode(&items[..2].encode()), Ok(vec![1, 2]));
     }
 
     #[test]

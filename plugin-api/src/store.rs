@@ -190,7 +190,7 @@ impl Store for LoadedStore {
     }
 
     fn commit(&self, batch: &[WriteOp]) -> PluginResult<()> {
-        let encoded = batch.to_vec().encode();
+        let encoded = batch.encode();
         self.0.commit(encoded.as_slice().into()).into_result()
     }
 

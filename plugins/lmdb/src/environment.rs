@@ -14,6 +14,7 @@ use crate::error::{io_kind, open_error, path_hint};
 use crate::log::CommitLog;
 use heed::types::Bytes;
 use heed::{CommitOrAbort, Database, Env, EnvFlags, EnvOpenOptions, WithoutTls};
+use parley_plugin_api::model::WriteOp;
 use parley_plugin_api::{PluginError, PluginResult};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -129,6 +130,18 @@ pub fn open(settings: &Settings) -> PluginResult<EnvironmentHandle> {
     Ok(EnvironmentHandle {
         shared: Some(shared),
     })
+}
+
+/// Applies one write of a batch in `wtxn` (a commit, or a replay of the commit log).
+pub fn apply(
+    db: Database<'static, Bytes, Bytes>,
+    wtxn: &mut heed::RwTxn<'_>,
+    op: &WriteOp,
+) -> heed::Result<()> {
+    match op {
+        WriteOp::Put { key, value } => db.put(wtxn, key, value),
+        WriteOp::Delete { key } => db.delete(wtxn, key).map(drop),
+    }
 }
 
 /// Whether two configurations may share one open environment.

@@ -177,11 +177,8 @@ impl Store for LmdbStore {
             .write_txn()
             .map_err(|e| self.error("commit", e))?;
         for op in batch {
-            match op {
-                WriteOp::Put { key, value } => environment.db.put(&mut wtxn, key, value),
-                WriteOp::Delete { key } => environment.db.delete(&mut wtxn, key).map(drop),
-            }
-            .map_err(|e| self.error("commit", e))?;
+            environment::apply(environment.db, &mut wtxn, op)
+                .map_err(|e| self.error("commit", e))?;
         }
         wtxn.commit().map_err(|e| self.error("commit", e))
     }

@@ -69,7 +69,7 @@ impl CommitLog {
                     ))
                 })?;
                 for op in &batch {
-                    apply(db, &mut wtxn, op).map_err(lmdb_error)?;
+                    crate::environment::apply(db, &mut wtxn, op).map_err(lmdb_error)?;
                 }
             }
             wtxn.commit().map_err(lmdb_error)?;
@@ -106,13 +106,7 @@ impl CommitLog {
                 OVERLAY_LIMIT >> 20
             )));
         }
-        let mut payload = Vec::with_capacity(256);
-        u32::try_from(batch.len())
-            .expect("a batch has fewer than 2^32 writes")
-            .encode_to(&mut payload);
-        for op in batch {
-            op.encode_to(&mut payload);
-        }
+        let payload = batch.encode();
         // The lock spans the append and the overlay, so batches reach both in one order.
         let mut segments = self.segments.lock().unwrap_or_else(|p| p.into_inner());
         let seq = segments
@@ -138,18 +132,6 @@ impl CommitLog {
     /// The writes not yet in LMDB, which reads consult first.
     pub fn overlay(&self) -> &Overlay {
         &self.folder.shared().overlay
-    }
-}
-
-/// Applies one write to LMDB.
-fn apply(
-    db: Database<'static, Bytes, Bytes>,
-    wtxn: &mut heed::RwTxn<'_>,
-    op: &WriteOp,
-) -> heed::Result<()> {
-    match op {
-        WriteOp::Put { key, value } => db.put(wtxn, key, value),
-        WriteOp::Delete { key } => db.delete(wtxn, key).map(drop),
     }
 }
 
